@@ -5,3 +5,4 @@ export * from './limits';
 export * from './model';
 export * from './scope';
 export * from './validation';
+export * from './keyValueStore';
