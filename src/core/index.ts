@@ -6,3 +6,4 @@ export * from './model';
 export * from './scope';
 export * from './validation';
 export * from './keyValueStore';
+export * from './localStore';

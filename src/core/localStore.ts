@@ -1,0 +1,307 @@
+/**
+ * Secrets kept on this machine: each value in a secure key-value store (VS Code SecretStorage, the
+ * OS keyring), and their metadata, never values, in one index entry of the same store.
+ *
+ * Keys:
+ *   notebook-secrets/index                      {"version":1,"secrets":[SecretMetadata…]}
+ *   notebook-secrets/value/<scopeKey>/<name>    {"value":"…","encoding":"text"|"base64"}
+ *
+ * Value keys carry scope and name, so a value whose index entry was lost can be recovered whole.
+ * Every write stores the value before the index and deletes the value before the index entry: a
+ * crash in between leaves a state that load() repairs or reports, never one that drops data.
+ */
+import { z } from 'zod';
+import { InvalidInput, NameTaken, SecretNotFound, SecretsError } from './errors';
+import {
+  CreateSecret,
+  Encoding,
+  SecretMetadata,
+  type Scope,
+  type SecretValue,
+  type UpdateSecret,
+} from './model';
+import type { KeyValueSecretStore } from './keyValueStore';
+import { MAX_VALUE_BYTES } from './limits';
+import {
+  parseScopeKey,
+  resolveByPrecedence,
+  sameScope,
+  scopeKey,
+  type ResolveOptions,
+} from './scope';
+import { assertValidDescription, assertValueSize, nameProblem } from './validation';
+
+export const STORE_PREFIX = 'notebook-secrets/';
+export const INDEX_KEY = `${STORE_PREFIX}index`;
+export const VALUE_PREFIX = `${STORE_PREFIX}value/`;
+
+/** Index entries keep fields this version does not know (written by a newer version or by sync). */
+const IndexEntry = SecretMetadata.loose();
+const IndexFile = z.object({ version: z.literal(1), secrets: z.array(IndexEntry) });
+const ValueEnvelope = z.object({ value: z.string(), encoding: Encoding });
+
+export function valueKey(scope: Scope, name: string): string {
+  return `${VALUE_PREFIX}${scopeKey(scope)}/${name}`;
+}
+
+function parseValueKey(key: string): { scope: Scope; name: string } | undefined {
+  if (!key.startsWith(VALUE_PREFIX)) return undefined;
+  const rest = key.slice(VALUE_PREFIX.length);
+  const slash = rest.lastIndexOf('/');
+  const scope = parseScopeKey(rest.slice(0, slash));
+  const name = rest.slice(slash + 1);
+  if (!scope || nameProblem(name)) return undefined;
+  return { scope, name };
+}
+
+/** What load() found and did; names only. */
+export interface IntegrityReport {
+  /** Values found without an index entry, given a fresh entry. */
+  recovered: string[];
+  /** Index entries whose value is gone (kept, and shown to the user as broken). */
+  missingValues: string[];
+  /** The index could not be parsed and was rebuilt from the stored values. */
+  rebuiltIndex: boolean;
+}
+
+export interface LocalStoreOptions {
+  now?: () => Date;
+  newId?: () => string;
+  /** Recorded as created_by on new secrets. */
+  user?: string;
+  maxValueBytes?: number;
+}
+
+export type Listener = () => void;
+
+export class LocalSecretStore {
+  private entries: SecretMetadata[] = [];
+  private missing = new Set<string>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly listeners = new Set<Listener>();
+  private readonly now: () => Date;
+  private readonly newId: () => string;
+  private readonly user: string;
+  private readonly maxValueBytes: number;
+
+  constructor(
+    private readonly kv: KeyValueSecretStore,
+    options: LocalStoreOptions = {},
+  ) {
+    this.now = options.now ?? (() => new Date());
+    this.newId = options.newId ?? (() => globalThis.crypto.randomUUID());
+    this.user = options.user ?? 'me';
+    this.maxValueBytes = options.maxValueBytes ?? MAX_VALUE_BYTES;
+  }
+
+  onDidChange(listener: Listener): { dispose(): void } {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  /** Reads the index and reconciles it with the stored values. Safe to call again at any time. */
+  load(): Promise<IntegrityReport> {
+    return this.exclusive(async () => {
+      const report: IntegrityReport = { recovered: [], missingValues: [], rebuiltIndex: false };
+      const raw = await this.kv.get(INDEX_KEY);
+      let entries: SecretMetadata[] = [];
+      if (raw !== undefined) {
+        const parsed = safeJson(raw, IndexFile);
+        if (parsed) entries = parsed.secrets;
+        else report.rebuiltIndex = true;
+      }
+      const valueKeys = new Set((await this.kv.keys()).filter((k) => k.startsWith(VALUE_PREFIX)));
+      const indexed = new Set<string>();
+      this.missing = new Set();
+      for (const entry of entries) {
+        const key = valueKey(entry.scope, entry.name);
+        indexed.add(key);
+        if (!valueKeys.has(key)) {
+          this.missing.add(entry.id);
+          report.missingValues.push(entry.name);
+        }
+      }
+      for (const key of valueKeys) {
+        if (indexed.has(key)) continue;
+        const location = parseValueKey(key);
+        const envelope = safeJson((await this.kv.get(key)) ?? '', ValueEnvelope);
+        if (!location || !envelope) continue;
+        const at = this.now().toISOString();
+        entries.push({
+          id: this.newId(),
+          name: location.name,
+          scope: location.scope,
+          encoding: envelope.encoding,
+          type: envelope.encoding === 'base64' ? 'file' : 'generic',
+          description: '',
+          version: 1,
+          created_at: at,
+          updated_at: at,
+          created_by: this.user,
+          access: [],
+        });
+        report.recovered.push(location.name);
+      }
+      this.entries = entries;
+      if (report.recovered.length > 0 || report.rebuiltIndex) await this.writeIndex();
+      this.fire();
+      return report;
+    });
+  }
+
+  list(): readonly SecretMetadata[] {
+    return this.entries;
+  }
+
+  get(id: string): SecretMetadata | undefined {
+    return this.entries.find((e) => e.id === id);
+  }
+
+  find(name: string, scope: Scope): SecretMetadata | undefined {
+    return this.entries.find((e) => e.name === name && sameScope(e.scope, scope));
+  }
+
+  /** True when the index lists the secret but its value is gone from the store. */
+  isMissingValue(id: string): boolean {
+    return this.missing.has(id);
+  }
+
+  /** The entry `get_secret(name)` means, by precedence personal > project > team. */
+  resolve(name: string, options?: ResolveOptions): SecretMetadata | undefined {
+    return resolveByPrecedence(this.entries, name, options);
+  }
+
+  async getValue(id: string): Promise<SecretValue> {
+    const entry = this.require(id);
+    const envelope = safeJson(
+      (await this.kv.get(valueKey(entry.scope, entry.name))) ?? '',
+      ValueEnvelope,
+    );
+    if (!envelope) {
+      this.missing.add(id);
+      throw new SecretsError(
+        'not_found',
+        `The value of '${entry.name}' is missing from the keychain. Set a new value or delete the entry.`,
+      );
+    }
+    return { value: envelope.value, encoding: envelope.encoding, version: entry.version };
+  }
+
+  create(input: CreateSecret): Promise<SecretMetadata> {
+    const problem = nameProblem(typeof input.name === 'string' ? input.name : '');
+    if (problem) throw new InvalidInput(problem, 'invalid_name');
+    const parsed = parseInput(CreateSecret, input);
+    assertValueSize(parsed.value, this.maxValueBytes);
+    return this.exclusive(async () => {
+      if (this.find(parsed.name, parsed.scope)) throw new NameTaken(parsed.name);
+      const at = this.now().toISOString();
+      const entry: SecretMetadata = {
+        id: this.newId(),
+        name: parsed.name,
+        scope: parsed.scope,
+        encoding: parsed.encoding,
+        type: parsed.type,
+        description: parsed.description,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+        created_by: this.user,
+        access: [],
+      };
+      await this.writeValue(entry, parsed.value, parsed.encoding);
+      this.entries = [...this.entries, entry];
+      await this.writeIndex();
+      this.fire();
+      return entry;
+    });
+  }
+
+  update(id: string, patch: UpdateSecret): Promise<SecretMetadata> {
+    if (patch.value !== undefined) assertValueSize(patch.value, this.maxValueBytes);
+    if (patch.description !== undefined) assertValidDescription(patch.description);
+    return this.exclusive(async () => {
+      const current = this.require(id);
+      const next: SecretMetadata = {
+        ...current,
+        ...(patch.type !== undefined && { type: patch.type }),
+        ...(patch.description !== undefined && { description: patch.description }),
+        ...(patch.encoding !== undefined && { encoding: patch.encoding }),
+        version: current.version + 1,
+        updated_at: this.now().toISOString(),
+      };
+      if (patch.value !== undefined) {
+        await this.writeValue(next, patch.value, next.encoding);
+        this.missing.delete(id);
+      } else if (next.encoding !== current.encoding) {
+        throw new InvalidInput('Changing the encoding needs a new value.');
+      }
+      this.entries = this.entries.map((e) => (e.id === id ? next : e));
+      await this.writeIndex();
+      this.fire();
+      return next;
+    });
+  }
+
+  delete(id: string): Promise<void> {
+    return this.exclusive(async () => {
+      const entry = this.require(id);
+      await this.kv.delete(valueKey(entry.scope, entry.name));
+      this.entries = this.entries.filter((e) => e.id !== id);
+      this.missing.delete(id);
+      await this.writeIndex();
+      this.fire();
+    });
+  }
+
+  private require(id: string): SecretMetadata {
+    const entry = this.get(id);
+    if (!entry) throw new SecretNotFound(id);
+    return entry;
+  }
+
+  private async writeValue(
+    entry: SecretMetadata,
+    value: string,
+    encoding: Encoding,
+  ): Promise<void> {
+    await this.kv.store(valueKey(entry.scope, entry.name), JSON.stringify({ value, encoding }));
+  }
+
+  private async writeIndex(): Promise<void> {
+    await this.kv.store(INDEX_KEY, JSON.stringify({ version: 1, secrets: this.entries }));
+  }
+
+  private fire(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  /** Runs writes one at a time so concurrent commands cannot overwrite each other's index. */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function safeJson<T>(raw: string, schema: z.ZodType<T>): T | undefined {
+  try {
+    const result = schema.safeParse(JSON.parse(raw));
+    return result.success ? result.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses input with the model's schema and turns the first issue into a clear, value-free error. */
+function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue?.path.join('.') || 'input';
+  const code = field === 'name' ? 'invalid_name' : 'invalid_input';
+  throw new InvalidInput(`${capitalizeField(field)}: ${issue?.message ?? 'invalid'}`, code);
+}
+
+function capitalizeField(field: string): string {
+  return field.charAt(0).toUpperCase() + field.slice(1);
+}
