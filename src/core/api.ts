@@ -1,0 +1,361 @@
+/**
+ * The team server's HTTP API (v1) as zod schemas: every request and response body, shared by the
+ * server (src/server) and the sync client (src/sync). Built on the secret model in ./model.
+ *
+ * Stability: other parts code against this file. Change it only by adding (new optional fields,
+ * new schemas); never rename or remove.
+ */
+import { z } from 'zod';
+import {
+  CreateSecret,
+  Description,
+  Encoding,
+  Grant,
+  Principal,
+  Role,
+  Scope,
+  SecretMetadata,
+  SecretName,
+  SecretType,
+  SecretValue,
+  UpdateSecret,
+} from './model';
+
+export const API_PREFIX = '/v1';
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/**
+ * Error codes the server sends in `{error: {code, message}}`, with their HTTP status:
+ * 400 invalid_input / invalid_name / malformed_json / precondition_required,
+ * 401 unauthorized, 403 access_denied, 404 not_found, 409 name_taken / already_exists,
+ * 412 version_conflict, 413 value_too_large / body_too_large, 415 unsupported_media_type,
+ * 422 last_owner, 429 rate_limited, 500 internal, 503 unavailable.
+ */
+export const API_ERROR_CODES = [
+  'invalid_input',
+  'invalid_name',
+  'malformed_json',
+  'precondition_required',
+  'unauthorized',
+  'access_denied',
+  'not_found',
+  'name_taken',
+  'already_exists',
+  'version_conflict',
+  'value_too_large',
+  'body_too_large',
+  'unsupported_media_type',
+  'last_owner',
+  'rate_limited',
+  'internal',
+  'unavailable',
+] as const;
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
+
+/** The body of every non-2xx response. Messages never contain a secret value. */
+export const ApiErrorBody = z.object({
+  error: z.object({
+    /** One of API_ERROR_CODES; a client should treat unknown codes by HTTP status. */
+    code: z.string(),
+    message: z.string(),
+    /** On 412 version_conflict: the secret's current version (also sent as the ETag header). */
+    current_version: z.number().int().min(1).optional(),
+    /** On 400 invalid_input: which field was wrong, as a dotted path (e.g. `scope.id`). */
+    field: z.string().optional(),
+    /** On 429 rate_limited: seconds until a retry may succeed (also the Retry-After header). */
+    retry_after: z.number().optional(),
+  }),
+});
+export type ApiErrorBody = z.infer<typeof ApiErrorBody>;
+
+// ---------------------------------------------------------------------------------------------
+// Health and identity
+
+/** `GET /v1/health` (no auth). */
+export const Health = z.object({ ok: z.boolean(), version: z.string() });
+export type Health = z.infer<typeof Health>;
+
+/**
+ * Ids of users, teams and projects: short lowercase slugs chosen by the admin (`alice`, `data`,
+ * `ml-platform`). They appear in scopes (`{kind: "team", id: "data"}`) and grants.
+ */
+export const ENTITY_ID_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
+export const EntityId = z
+  .string()
+  .regex(
+    ENTITY_ID_PATTERN,
+    'Use 1–64 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit.',
+  );
+
+export const User = z.object({
+  id: z.string(),
+  name: z.string(),
+  admin: z.boolean(),
+  created_at: z.string(),
+});
+export type User = z.infer<typeof User>;
+
+export const Team = z.object({ id: z.string(), name: z.string(), created_at: z.string() });
+export type Team = z.infer<typeof Team>;
+
+export const Project = z.object({ id: z.string(), name: z.string(), created_at: z.string() });
+export type Project = z.infer<typeof Project>;
+
+/** `GET /v1/me`: the caller, the teams they belong to, and the projects they are a member of
+ * (directly or through a team). */
+export const Me = z.object({
+  user: User,
+  teams: z.array(Team),
+  projects: z.array(Project),
+});
+export type Me = z.infer<typeof Me>;
+
+// ---------------------------------------------------------------------------------------------
+// Secrets
+
+/** `POST /v1/secrets` body (→ 201 SecretMetadata). */
+export const CreateSecretBody = CreateSecret;
+export type CreateSecretBody = z.input<typeof CreateSecretBody>;
+
+/** `PATCH /v1/secrets/{id}` body (→ 200 SecretMetadata); needs `If-Match: "<version>"`. */
+export const UpdateSecretBody = UpdateSecret;
+export type UpdateSecretBody = z.input<typeof UpdateSecretBody>;
+
+/**
+ * `GET /v1/secrets?scope=&type=&q=` query. `scope` is a kind (`personal`, `project`, `team`) or a
+ * scope key (`project:ml`, `team:data`); `type` a secret type; `q` a case-insensitive substring of
+ * the name or description.
+ */
+export const ListSecretsQuery = z.strictObject({
+  scope: z.string().optional(),
+  type: SecretType.optional(),
+  q: z.string().max(256).optional(),
+});
+export type ListSecretsQuery = z.infer<typeof ListSecretsQuery>;
+
+/** `GET /v1/secrets` response: metadata only, never values, sorted by name then scope. */
+export const SecretList = z.object({ secrets: z.array(SecretMetadata) });
+export type SecretList = z.infer<typeof SecretList>;
+
+/** `GET /v1/secrets/{id}` response; the ETag header is `"<version>"`. */
+export const SecretMetadataBody = SecretMetadata;
+
+/** `GET /v1/secrets/{id}/value` response. */
+export const SecretValueBody = SecretValue;
+export type SecretValueBody = z.infer<typeof SecretValueBody>;
+
+/** `GET /v1/resolve/{name}?project=&scope=` response: the value that wins by precedence. */
+export const ResolvedSecret = SecretValue.extend({
+  id: z.string(),
+  name: SecretName,
+  scope: Scope,
+  type: SecretType,
+});
+export type ResolvedSecret = z.infer<typeof ResolvedSecret>;
+
+/** `GET /v1/resolve/{name}` query: `project` = the active project; `scope` = a kind or scope key. */
+export const ResolveQuery = z.strictObject({
+  project: z.string().optional(),
+  scope: z.string().optional(),
+});
+export type ResolveQuery = z.infer<typeof ResolveQuery>;
+
+// ---------------------------------------------------------------------------------------------
+// Sharing
+
+/** `PUT /v1/secrets/{id}/access` body: the complete new list of grants (at least one owner). */
+export const PutAccessBody = z.strictObject({ access: z.array(Grant).max(256) });
+export type PutAccessBody = z.infer<typeof PutAccessBody>;
+
+/** `GET`/`PUT /v1/secrets/{id}/access` response. A PUT bumps the secret's version. */
+export const AccessList = z.object({ access: z.array(Grant), version: z.number().int().min(1) });
+export type AccessList = z.infer<typeof AccessList>;
+
+// ---------------------------------------------------------------------------------------------
+// Versions
+
+export const ChangeKind = z.enum(['create', 'update', 'share', 'restore']);
+export type ChangeKind = z.infer<typeof ChangeKind>;
+
+export const VersionEntry = z.object({
+  version: z.number().int().min(1),
+  kind: ChangeKind,
+  /** User id of the author. */
+  author: z.string(),
+  at: z.string(),
+  /** False once the value of this version was destroyed (only the last N values are kept). */
+  restorable: z.boolean(),
+});
+export type VersionEntry = z.infer<typeof VersionEntry>;
+
+/** `GET /v1/secrets/{id}/versions` response, newest first. Never values. */
+export const VersionList = z.object({ versions: z.array(VersionEntry) });
+export type VersionList = z.infer<typeof VersionList>;
+
+// `POST /v1/secrets/{id}/versions/{n}/restore` → 200 SecretMetadata (If-Match honoured).
+
+// ---------------------------------------------------------------------------------------------
+// Change feed
+
+/** `GET /v1/changes?since=<cursor>&limit=` query. No `since`: a full listing. */
+export const ChangesQuery = z.strictObject({
+  since: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+export type ChangesQuery = z.infer<typeof ChangesQuery>;
+
+/** A secret the caller can see that was created or changed: its current metadata. */
+export const ChangeUpsert = z.object({ kind: z.literal('upsert'), secret: SecretMetadata });
+
+/** A secret the caller could see that is gone for them: deleted, or access lost. */
+export const ChangeTombstone = z.object({
+  kind: z.literal('tombstone'),
+  id: z.string(),
+  reason: z.enum(['deleted', 'access_lost']),
+});
+
+export const Change = z.discriminatedUnion('kind', [ChangeUpsert, ChangeTombstone]);
+export type Change = z.infer<typeof Change>;
+
+/**
+ * `GET /v1/changes` response. `next` is an opaque cursor to pass as `since` next time (always
+ * set, also when `changes` is empty). `more` says another page is ready now. `reset` says the
+ * client must drop its local copy and take this listing as the start of a full one (no or
+ * foreign/expired `since`): keep paging with `next` until `more` is false.
+ */
+export const ChangesPage = z.object({
+  changes: z.array(Change),
+  next: z.string(),
+  more: z.boolean(),
+  reset: z.boolean(),
+});
+export type ChangesPage = z.infer<typeof ChangesPage>;
+
+// ---------------------------------------------------------------------------------------------
+// Audit
+
+export const AuditAction = z.enum([
+  'create',
+  'read_value',
+  'resolve',
+  'update',
+  'share',
+  'restore',
+  'delete',
+]);
+export type AuditAction = z.infer<typeof AuditAction>;
+
+export const AuditEntry = z.object({
+  id: z.string(),
+  at: z.string(),
+  /** User id of whoever acted. */
+  actor: z.string(),
+  action: AuditAction,
+  secret_id: z.string(),
+  secret_name: z.string(),
+  /** The version the action produced or read, when there is one. */
+  version: z.number().int().nullable(),
+  /** The client as it named itself (User-Agent), and its address. */
+  client: z.string(),
+  ip: z.string(),
+});
+export type AuditEntry = z.infer<typeof AuditEntry>;
+
+/** `GET /v1/audit?secret=&before=&limit=` query; `before` pages back by entry id. */
+export const AuditQuery = z.strictObject({
+  secret: z.string().optional(),
+  before: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+export type AuditQuery = z.infer<typeof AuditQuery>;
+
+/** `GET /v1/audit` response, newest first. `next` (when set) is the `before` of the next page. */
+export const AuditPage = z.object({ entries: z.array(AuditEntry), next: z.string().nullable() });
+export type AuditPage = z.infer<typeof AuditPage>;
+
+// ---------------------------------------------------------------------------------------------
+// Administration (admin token)
+
+/** `POST /v1/users` → 201 User. */
+export const CreateUserBody = z.strictObject({
+  id: EntityId,
+  name: z.string().min(1).max(200).optional(),
+  admin: z.boolean().default(false),
+});
+export type CreateUserBody = z.input<typeof CreateUserBody>;
+
+/** `POST /v1/teams` → 201 Team; `POST /v1/projects` → 201 Project. */
+export const CreateGroupBody = z.strictObject({
+  id: EntityId,
+  name: z.string().min(1).max(200).optional(),
+});
+export type CreateGroupBody = z.input<typeof CreateGroupBody>;
+
+/** `POST /v1/teams/{id}/members` → 201 MemberList. Team members are users. */
+export const AddTeamMemberBody = z.strictObject({ user: EntityId });
+export type AddTeamMemberBody = z.infer<typeof AddTeamMemberBody>;
+
+/** `POST /v1/projects/{id}/members` → 201 MemberList. Project members are users or teams. */
+export const AddProjectMemberBody = z.strictObject({ principal: Principal });
+export type AddProjectMemberBody = z.infer<typeof AddProjectMemberBody>;
+
+/** `GET`/`POST /v1/teams/{id}/members`, `…/projects/{id}/members` response. `DELETE
+ * /v1/teams/{id}/members/{user}` and `/v1/projects/{id}/members/{kind}/{id}` remove one. */
+export const MemberList = z.object({ members: z.array(Principal) });
+export type MemberList = z.infer<typeof MemberList>;
+
+/** `POST /v1/tokens` → 201 CreatedToken. `expires_in_days` absent = no expiry. */
+export const CreateTokenBody = z.strictObject({
+  user: EntityId,
+  name: z.string().min(1).max(200).optional(),
+  expires_in_days: z.number().int().min(1).max(3650).optional(),
+});
+export type CreateTokenBody = z.infer<typeof CreateTokenBody>;
+
+export const TokenInfo = z.object({
+  id: z.string(),
+  user: z.string(),
+  name: z.string(),
+  created_at: z.string(),
+  expires_at: z.string().nullable(),
+});
+export type TokenInfo = z.infer<typeof TokenInfo>;
+
+/** The token itself is in this response only; the server keeps a hash. */
+export const CreatedToken = TokenInfo.extend({ token: z.string() });
+export type CreatedToken = z.infer<typeof CreatedToken>;
+
+export const UserList = z.object({ users: z.array(User) });
+export const TeamList = z.object({ teams: z.array(Team) });
+export const ProjectList = z.object({ projects: z.array(Project) });
+export const TokenList = z.object({ tokens: z.array(TokenInfo) });
+
+// Re-exported so a client can import every API shape from one place.
+export {
+  Description,
+  Encoding,
+  Grant,
+  Principal,
+  Role,
+  Scope,
+  SecretMetadata,
+  SecretName,
+  SecretType,
+  SecretValue,
+};
+
+/** The ETag/If-Match form of a version: `"3"`. */
+export function versionTag(version: number): string {
+  return `"${version}"`;
+}
+
+/** Parses an ETag/If-Match value (`"3"`, `W/"3"` or `3`) into a version, or undefined. */
+export function parseVersionTag(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const match = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header);
+  if (!match) return undefined;
+  const version = Number(match[1]);
+  return version >= 1 ? version : undefined;
+}
