@@ -21,6 +21,15 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          // `import { z }` pulls every zod locale into the bundle (~370 KB); the namespace import
+          // lets esbuild drop what is unused.
+          selector: "ImportDeclaration[source.value='zod'] > ImportSpecifier[imported.name='z']",
+          message: "Use `import * as z from 'zod'` so the bundle stays small.",
+        },
+      ],
     },
   },
   {

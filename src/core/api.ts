@@ -5,7 +5,7 @@
  * Stability: other parts code against this file. Change it only by adding (new optional fields,
  * new schemas); never rename or remove.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   CreateSecret,
   Description,

@@ -10,7 +10,7 @@
  * Every write stores the value before the index and deletes the value before the index entry: a
  * crash in between leaves a state that load() repairs or reports, never one that drops data.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInput, NameTaken, SecretNotFound, SecretsError } from './errors';
 import {
   CreateSecret,

@@ -2,7 +2,7 @@
  * The secret model of the design card, as zod schemas. The same schemas parse HTTP bodies on the
  * server and in the sync client, SecretStorage JSON in the extension, and broker requests.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH } from './limits';
 
 export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
