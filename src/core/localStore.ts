@@ -18,7 +18,7 @@ import {
   SecretMetadata,
   type Scope,
   type SecretValue,
-  type UpdateSecret,
+  UpdateSecret,
 } from './model';
 import type { KeyValueSecretStore } from './keyValueStore';
 import { MAX_VALUE_BYTES } from './limits';
@@ -74,11 +74,34 @@ export interface LocalStoreOptions {
 
 export type Listener = () => void;
 
+/** Called inside delete(), before anything is removed; sync records the delete durably here. */
+export type DeleteHook = (entry: SecretMetadata) => Promise<void>;
+
+/**
+ * One step of {@link LocalSecretStore.applySync}: how the sync engine writes what the server says,
+ * without bumping versions the way user edits do. `ifVersion` makes a step apply only when the
+ * entry still has that local version (a user edit in between wins and is pushed later).
+ */
+export type SyncStep =
+  | {
+      kind: 'put';
+      /** The entry as it should be stored (id, version and extra sync fields included). */
+      entry: SecretMetadata;
+      /** The value to store; omit to keep the stored one (metadata-only change). */
+      value?: { value: string; encoding: Encoding };
+      /** Replace this entry (e.g. a local id that the server gave a new id); default entry.id. */
+      replaceId?: string;
+      ifVersion?: number;
+    }
+  | { kind: 'remove'; id: string; ifVersion?: number }
+  | { kind: 'patch'; id: string; fields: Record<string, unknown>; ifVersion?: number };
+
 export class LocalSecretStore {
   private entries: SecretMetadata[] = [];
   private missing = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners = new Set<Listener>();
+  private deleteHook: DeleteHook | undefined;
   private readonly now: () => Date;
   private readonly newId: () => string;
   private readonly user: string;
@@ -187,7 +210,7 @@ export class LocalSecretStore {
     return { value: envelope.value, encoding: envelope.encoding, version: entry.version };
   }
 
-  create(input: CreateSecret): Promise<SecretMetadata> {
+  async create(input: CreateSecret): Promise<SecretMetadata> {
     const problem = nameProblem(typeof input.name === 'string' ? input.name : '');
     if (problem) throw new InvalidInput(problem, 'invalid_name');
     const parsed = parseInput(CreateSecret, input);
@@ -216,7 +239,8 @@ export class LocalSecretStore {
     });
   }
 
-  update(id: string, patch: UpdateSecret): Promise<SecretMetadata> {
+  async update(id: string, input: UpdateSecret): Promise<SecretMetadata> {
+    const patch = parseInput(UpdateSecret, input);
     if (patch.value !== undefined) assertValueSize(patch.value, this.maxValueBytes);
     if (patch.description !== undefined) assertValidDescription(patch.description);
     return this.exclusive(async () => {
@@ -245,11 +269,106 @@ export class LocalSecretStore {
   delete(id: string): Promise<void> {
     return this.exclusive(async () => {
       const entry = this.require(id);
+      if (this.deleteHook) await this.deleteHook(entry);
       await this.kv.delete(valueKey(entry.scope, entry.name));
       this.entries = this.entries.filter((e) => e.id !== id);
       this.missing.delete(id);
       await this.writeIndex();
       this.fire();
+    });
+  }
+
+  /** Sync: lets the sync engine record a delete durably before it happens (undefined: none). */
+  setDeleteHook(hook: DeleteHook | undefined): void {
+    this.deleteHook = hook;
+  }
+
+  /**
+   * Sync: applies steps from the server in one exclusive section, writing values first and the
+   * index once at the end. Returns, per step, whether it applied (false: the entry was gone or
+   * its version had moved on). A put whose name and scope belong to another entry is refused
+   * (false) unless that entry is the one it replaces, so a value can never be overwritten unseen.
+   */
+  applySync(steps: readonly SyncStep[]): Promise<boolean[]> {
+    return this.exclusive(async () => {
+      const results: boolean[] = [];
+      const byId = new Map(this.entries.map((e) => [e.id, e] as const));
+      const order = this.entries.map((e) => e.id);
+      const deleteKeys = new Set<string>();
+      const keepKeys = new Set<string>();
+      for (const step of steps) {
+        if (step.kind === 'put') {
+          const targetId = step.replaceId ?? step.entry.id;
+          const current = byId.get(targetId);
+          if (step.ifVersion !== undefined && current?.version !== step.ifVersion) {
+            results.push(false);
+            continue;
+          }
+          const key = valueKey(step.entry.scope, step.entry.name);
+          const clash = [...byId.values()].find(
+            (e) => e.id !== targetId && e.id !== step.entry.id && valueKey(e.scope, e.name) === key,
+          );
+          if (clash || (!current && step.value === undefined)) {
+            results.push(false);
+            continue;
+          }
+          if (step.value) {
+            assertValueSize(step.value.value, this.maxValueBytes);
+            await this.kv.store(
+              key,
+              JSON.stringify({ value: step.value.value, encoding: step.value.encoding }),
+            );
+            this.missing.delete(step.entry.id);
+          }
+          keepKeys.add(key);
+          deleteKeys.delete(key);
+          if (current) {
+            const oldKey = valueKey(current.scope, current.name);
+            if (oldKey !== key && !keepKeys.has(oldKey)) deleteKeys.add(oldKey);
+            byId.delete(targetId);
+            const at = order.indexOf(targetId);
+            order[at] = step.entry.id;
+            if (this.missing.delete(targetId) && !step.value) this.missing.add(step.entry.id);
+          } else {
+            order.push(step.entry.id);
+          }
+          byId.set(step.entry.id, step.entry);
+          results.push(true);
+        } else if (step.kind === 'remove') {
+          const current = byId.get(step.id);
+          if (!current || (step.ifVersion !== undefined && current.version !== step.ifVersion)) {
+            results.push(false);
+            continue;
+          }
+          const key = valueKey(current.scope, current.name);
+          keepKeys.delete(key);
+          deleteKeys.add(key);
+          byId.delete(step.id);
+          order.splice(order.indexOf(step.id), 1);
+          this.missing.delete(step.id);
+          results.push(true);
+        } else {
+          const current = byId.get(step.id);
+          if (!current || (step.ifVersion !== undefined && current.version !== step.ifVersion)) {
+            results.push(false);
+            continue;
+          }
+          const next = { ...current, ...step.fields, id: current.id } as SecretMetadata;
+          for (const [field, value] of Object.entries(step.fields)) {
+            if (value === undefined) delete (next as Record<string, unknown>)[field];
+          }
+          byId.set(step.id, next);
+          results.push(true);
+        }
+      }
+      // Values of removed entries go before the index entry does (see the file comment).
+      for (const key of deleteKeys) await this.kv.delete(key);
+      this.entries = order.map((id) => byId.get(id)!);
+      if (results.some(Boolean)) {
+        await this.writeIndex();
+        this.fire();
+      }
+      return results;
     });
   }
 

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { filterSecrets, groupSecrets, isFilterActive, type Scope, type SecretType } from '../../../src/core';
+
+const secret = (name: string, type: SecretType, description = '', scope: Scope = { kind: 'personal' }) => ({
+  name,
+  type,
+  description,
+  scope,
+});
+
+const list = [
+  secret('OPENAI_API_KEY', 'key', 'For the chat notebook'),
+  secret('DB_PASSWORD', 'password', 'Postgres on prod'),
+  secret('GCP_SA', 'file', 'service account json', { kind: 'team', id: 'data' }),
+  secret('HF_TOKEN', 'token', '', { kind: 'project', id: 'ml' }),
+];
+
+describe('filter', () => {
+  it('matches name and description, case-insensitively', () => {
+    expect(filterSecrets(list, { query: 'openai' }).map((s) => s.name)).toEqual(['OPENAI_API_KEY']);
+    expect(filterSecrets(list, { query: 'POSTGRES' }).map((s) => s.name)).toEqual(['DB_PASSWORD']);
+    expect(filterSecrets(list, { query: '  ' })).toHaveLength(4);
+  });
+
+  it('filters by types and combines with the query', () => {
+    expect(filterSecrets(list, { types: ['file', 'token'] }).map((s) => s.name)).toEqual(['GCP_SA', 'HF_TOKEN']);
+    expect(filterSecrets(list, { types: ['file', 'token'], query: 'hf' }).map((s) => s.name)).toEqual(['HF_TOKEN']);
+  });
+
+  it('knows when it is active', () => {
+    expect(isFilterActive({})).toBe(false);
+    expect(isFilterActive({ query: ' ', types: [] })).toBe(false);
+    expect(isFilterActive({ types: ['key'] })).toBe(true);
+  });
+});
+
+describe('grouping', () => {
+  it('groups by scope in precedence order, names sorted', () => {
+    const groups = groupSecrets(list, 'scope');
+    expect(groups.map((g) => g.label)).toEqual(['Personal', 'Project', 'Team']);
+    expect(groups[0]!.items.map((s) => s.name)).toEqual(['DB_PASSWORD', 'OPENAI_API_KEY']);
+  });
+
+  it('groups by type in the model order', () => {
+    expect(groupSecrets(list, 'type').map((g) => g.label)).toEqual(['Password', 'Key', 'Token', 'File']);
+  });
+
+  it('can show one flat list', () => {
+    const [all] = groupSecrets(list, 'none');
+    expect(all!.items.map((s) => s.name)).toEqual(['DB_PASSWORD', 'GCP_SA', 'HF_TOKEN', 'OPENAI_API_KEY']);
+  });
+});

@@ -1,0 +1,166 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  INDEX_KEY,
+  LocalSecretStore,
+  MAX_VALUE_BYTES,
+  valueKey,
+  type KeyValueSecretStore,
+} from '../../../src/core';
+
+class MemoryStore implements KeyValueSecretStore {
+  data = new Map<string, string>();
+  writes: string[] = [];
+  get(key: string) {
+    return Promise.resolve(this.data.get(key));
+  }
+  store(key: string, value: string) {
+    this.writes.push(key);
+    this.data.set(key, value);
+    return Promise.resolve();
+  }
+  delete(key: string) {
+    this.data.delete(key);
+    return Promise.resolve();
+  }
+  keys() {
+    return Promise.resolve([...this.data.keys()]);
+  }
+}
+
+const CANARY = 'canary-7f3a9c-never-print-me';
+let kv: MemoryStore;
+let store: LocalSecretStore;
+let ids = 0;
+
+beforeEach(async () => {
+  kv = new MemoryStore();
+  ids = 0;
+  store = new LocalSecretStore(kv, {
+    newId: () => `id-${++ids}`,
+    now: () => new Date('2026-11-23T10:00:00Z'),
+    user: 'ada',
+  });
+  await store.load();
+});
+
+describe('LocalSecretStore', () => {
+  it('creates a secret: the value in its own key, metadata without value in the index', async () => {
+    const secret = await store.create({ name: 'OPENAI_API_KEY', value: CANARY, type: 'key', description: 'chat' });
+    expect(secret).toMatchObject({
+      id: 'id-1',
+      name: 'OPENAI_API_KEY',
+      type: 'key',
+      encoding: 'text',
+      description: 'chat',
+      scope: { kind: 'personal' },
+      version: 1,
+      created_by: 'ada',
+      created_at: '2026-11-23T10:00:00.000Z',
+    });
+    expect(kv.data.get(INDEX_KEY)).not.toContain(CANARY);
+    expect(JSON.parse(kv.data.get(valueKey({ kind: 'personal' }, 'OPENAI_API_KEY'))!)).toEqual({
+      value: CANARY,
+      encoding: 'text',
+    });
+    // The value is written before the index, so a crash between the two loses nothing.
+    expect(kv.writes).toEqual([valueKey({ kind: 'personal' }, 'OPENAI_API_KEY'), INDEX_KEY]);
+    expect(await store.getValue(secret.id)).toEqual({ value: CANARY, encoding: 'text', version: 1 });
+  });
+
+  it('survives a restart', async () => {
+    await store.create({ name: 'A', value: 'x' });
+    const again = new LocalSecretStore(kv);
+    await again.load();
+    expect(again.list().map((s) => s.name)).toEqual(['A']);
+  });
+
+  it('refuses a taken name, an invalid name and an oversize value with clear errors', async () => {
+    await store.create({ name: 'A', value: 'x' });
+    await expect(store.create({ name: 'A', value: 'y' })).rejects.toThrow("A secret named 'A' already exists");
+    await expect(store.create({ name: '9lives', value: 'y' })).rejects.toMatchObject({
+      code: 'invalid_name',
+      message: expect.stringContaining('cannot start with a digit'),
+    });
+    await expect(store.create({ name: 'BIG', value: 'é'.repeat(MAX_VALUE_BYTES / 2 + 1) })).rejects.toMatchObject({
+      code: 'value_too_large',
+    });
+    await expect(store.create({ name: 'T', value: 'x', type: 'nope' as 'key' })).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringMatching(/^Type:/),
+    });
+    expect(store.list().map((s) => s.name)).toEqual(['A']);
+  });
+
+  it('updates bump the version and keep what was not changed', async () => {
+    const secret = await store.create({ name: 'A', value: 'one', description: 'd' });
+    const updated = await store.update(secret.id, { value: 'two' });
+    expect(updated).toMatchObject({ version: 2, description: 'd' });
+    expect((await store.getValue(secret.id)).value).toBe('two');
+    expect(await store.update(secret.id, { type: 'token' })).toMatchObject({ version: 3, type: 'token' });
+    await expect(store.update(secret.id, { encoding: 'base64' })).rejects.toThrow(/needs a new value/);
+  });
+
+  it('deletes the value and the entry, and frees the name', async () => {
+    const secret = await store.create({ name: 'A', value: 'x' });
+    await store.delete(secret.id);
+    expect(store.list()).toEqual([]);
+    expect([...kv.data.keys()]).toEqual([INDEX_KEY]);
+    await expect(store.create({ name: 'A', value: 'again' })).resolves.toMatchObject({ name: 'A' });
+  });
+
+  it('serializes concurrent writes so none is lost from the index', async () => {
+    await Promise.all(Array.from({ length: 25 }, (_, i) => store.create({ name: `S${i}`, value: `${i}` })));
+    const again = new LocalSecretStore(kv);
+    await again.load();
+    expect(again.list()).toHaveLength(25);
+  });
+
+  it('recovers a value whose index entry is missing, and says so', async () => {
+    await store.create({ name: 'KEPT', value: 'x' });
+    await kv.store(valueKey({ kind: 'personal' }, 'ORPHAN'), JSON.stringify({ value: CANARY, encoding: 'base64' }));
+    const report = await store.load();
+    expect(report).toEqual({ recovered: ['ORPHAN'], missingValues: [], rebuiltIndex: false });
+    expect(store.find('ORPHAN', { kind: 'personal' })).toMatchObject({ type: 'file', encoding: 'base64' });
+    expect(kv.data.get(INDEX_KEY)).toContain('ORPHAN');
+    expect(kv.data.get(INDEX_KEY)).not.toContain(CANARY);
+  });
+
+  it('reports an entry whose value is gone and keeps it until the user decides', async () => {
+    const secret = await store.create({ name: 'GONE', value: 'x' });
+    kv.data.delete(valueKey({ kind: 'personal' }, 'GONE'));
+    expect(await store.load()).toEqual({ recovered: [], missingValues: ['GONE'], rebuiltIndex: false });
+    expect(store.isMissingValue(secret.id)).toBe(true);
+    await expect(store.getValue(secret.id)).rejects.toThrow(/missing from the keychain/);
+    await store.update(secret.id, { value: 'restored' });
+    expect(store.isMissingValue(secret.id)).toBe(false);
+  });
+
+  it('rebuilds a corrupt index from the stored values', async () => {
+    await store.create({ name: 'A', value: 'x' });
+    await store.create({ name: 'B', value: 'y' });
+    kv.data.set(INDEX_KEY, '{not json');
+    const report = await store.load();
+    expect(report.rebuiltIndex).toBe(true);
+    expect(report.recovered.sort()).toEqual(['A', 'B']);
+    expect(JSON.parse(kv.data.get(INDEX_KEY)!).secrets).toHaveLength(2);
+  });
+
+  it('keeps index fields written by a newer version', async () => {
+    const secret = await store.create({ name: 'A', value: 'x' });
+    const index = JSON.parse(kv.data.get(INDEX_KEY)!);
+    index.secrets[0].sync = { base_version: 4 };
+    kv.data.set(INDEX_KEY, JSON.stringify(index));
+    await store.load();
+    await store.update(secret.id, { description: 'new' });
+    expect(JSON.parse(kv.data.get(INDEX_KEY)!).secrets[0].sync).toEqual({ base_version: 4 });
+  });
+
+  it('resolves by precedence and notifies listeners', async () => {
+    let changes = 0;
+    store.onDidChange(() => changes++);
+    await store.create({ name: 'K', value: 'team', scope: { kind: 'team', id: 't' } });
+    await store.create({ name: 'K', value: 'mine' });
+    expect(store.resolve('K')?.scope).toEqual({ kind: 'personal' });
+    expect(changes).toBe(2);
+  });
+});

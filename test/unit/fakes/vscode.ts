@@ -1,0 +1,306 @@
+/**
+ * A small hand-written stand-in for the `vscode` module, for unit tests only (vitest aliases
+ * `vscode` here). Prompts are answered from a script: push answers with `ui.answer(...)`; every
+ * prompt and message is recorded in `ui.calls` so tests can check what a user would have seen.
+ */
+type Listener<T> = (e: T) => unknown;
+
+export class Disposable {
+  constructor(private readonly fn: () => void = () => undefined) {}
+  static from(...items: { dispose(): unknown }[]): Disposable {
+    return new Disposable(() => items.forEach((i) => i.dispose()));
+  }
+  dispose(): void {
+    this.fn();
+  }
+}
+
+export class EventEmitter<T> {
+  private listeners = new Set<Listener<T>>();
+  event = (listener: Listener<T>): Disposable => {
+    this.listeners.add(listener);
+    return new Disposable(() => this.listeners.delete(listener));
+  };
+  fire(e: T): void {
+    for (const l of [...this.listeners]) l(e);
+  }
+  dispose(): void {
+    this.listeners.clear();
+  }
+}
+
+export enum TreeItemCollapsibleState {
+  None = 0,
+  Collapsed = 1,
+  Expanded = 2,
+}
+
+export enum ConfigurationTarget {
+  Global = 1,
+  Workspace = 2,
+  WorkspaceFolder = 3,
+}
+
+export class ThemeIcon {
+  constructor(
+    readonly id: string,
+    readonly color?: ThemeColor,
+  ) {}
+}
+
+export class ThemeColor {
+  constructor(readonly id: string) {}
+}
+
+export class MarkdownString {
+  value = '';
+  supportThemeIcons = false;
+  appendMarkdown(text: string): this {
+    this.value += text;
+    return this;
+  }
+  appendText(text: string): this {
+    this.value += text.replace(/[\\`*_{}[\]()#+\-.!<>]/g, '\\$&');
+    return this;
+  }
+}
+
+export class TreeItem {
+  id?: string;
+  description?: string;
+  tooltip?: string | MarkdownString;
+  iconPath?: ThemeIcon;
+  contextValue?: string;
+  command?: { command: string; title: string; arguments?: unknown[] };
+  accessibilityInformation?: { label: string };
+  constructor(
+    public label: string,
+    public collapsibleState: TreeItemCollapsibleState = TreeItemCollapsibleState.None,
+  ) {}
+}
+
+export class Uri {
+  private constructor(
+    readonly scheme: string,
+    readonly path: string,
+  ) {}
+  static file(path: string): Uri {
+    return new Uri('file', path);
+  }
+  get fsPath(): string {
+    return this.path;
+  }
+  toString(): string {
+    return `${this.scheme}://${this.path}`;
+  }
+}
+
+// ---- the scripted user -------------------------------------------------------------------------
+
+export interface PromptCall {
+  kind: 'input' | 'quickPick' | 'info' | 'warning' | 'error' | 'openDialog' | 'saveDialog' | 'status';
+  message?: string;
+  options?: unknown;
+  items?: unknown[];
+}
+
+type Answer = unknown | ((call: PromptCall) => unknown);
+
+export const ui = {
+  calls: [] as PromptCall[],
+  answers: [] as Answer[],
+  /** Queues answers for the next prompts or modal messages, in order. `undefined` is Escape. */
+  answer(...answers: Answer[]): void {
+    this.answers.push(...answers);
+  },
+  reset(): void {
+    this.calls = [];
+    this.answers = [];
+    clipboardText = '';
+    configuration.clear();
+    registeredCommands.clear();
+    logLines.length = 0;
+  },
+  messages(kind?: PromptCall['kind']): string[] {
+    return this.calls.filter((c) => !kind || c.kind === kind).map((c) => c.message ?? '');
+  },
+};
+
+function next(call: PromptCall): unknown {
+  ui.calls.push(call);
+  if (ui.answers.length === 0) return undefined;
+  const answer = ui.answers.shift();
+  return typeof answer === 'function' ? (answer as (c: PromptCall) => unknown)(call) : answer;
+}
+
+/** Non-modal messages do not wait for an answer, as in VS Code where the user may ignore them. */
+function message(kind: 'info' | 'warning' | 'error', text: string, ...rest: unknown[]): Promise<unknown> {
+  const options = typeof rest[0] === 'object' && rest[0] !== null ? (rest[0] as { modal?: boolean }) : undefined;
+  const items = rest.filter((r) => typeof r === 'string');
+  if (!options?.modal && kind !== 'error') {
+    ui.calls.push({ kind, message: text, options, items });
+    return Promise.resolve(undefined);
+  }
+  return Promise.resolve(next({ kind, message: text, options, items }));
+}
+
+export const logLines: string[] = [];
+let clipboardText = '';
+const configuration = new Map<string, unknown>();
+const registeredCommands = new Map<string, (...args: unknown[]) => unknown>();
+const configurationChanged = new EventEmitter<{ affectsConfiguration(section: string): boolean }>();
+
+export interface FakeInputBox {
+  value: string;
+  title?: string;
+  placeholder?: string;
+  show(): void;
+  hide(): void;
+  dispose(): void;
+  onDidChangeValue: (l: Listener<string>) => Disposable;
+  onDidAccept: (l: Listener<void>) => Disposable;
+  onDidHide: (l: Listener<void>) => Disposable;
+}
+
+export const window = {
+  activeTextEditor: undefined as unknown,
+  createOutputChannel(name: string, _options?: { log: true }) {
+    const line = (level: string) => (text: string) => logLines.push(`[${level}] ${text}`);
+    return {
+      name,
+      trace: line('trace'),
+      debug: line('debug'),
+      info: line('info'),
+      warn: line('warn'),
+      error: (e: string | Error) => logLines.push(`[error] ${String(e instanceof Error ? e.message : e)}`),
+      appendLine: line('line'),
+      append: line('line'),
+      show: () => undefined,
+      dispose: () => undefined,
+    };
+  },
+  showInputBox: (options: unknown) => Promise.resolve(next({ kind: 'input', options })),
+  showQuickPick: (items: unknown[] | Promise<unknown[]>, options: unknown) =>
+    Promise.resolve(items).then((resolved) => next({ kind: 'quickPick', items: resolved, options })),
+  showInformationMessage: (text: string, ...rest: unknown[]) => message('info', text, ...rest),
+  showWarningMessage: (text: string, ...rest: unknown[]) => message('warning', text, ...rest),
+  showErrorMessage: (text: string, ...rest: unknown[]) => message('error', text, ...rest),
+  showOpenDialog: (options: unknown) => Promise.resolve(next({ kind: 'openDialog', options })),
+  showSaveDialog: (options: unknown) => Promise.resolve(next({ kind: 'saveDialog', options })),
+  setStatusBarMessage: (text: string) => {
+    ui.calls.push({ kind: 'status', message: text });
+    return new Disposable();
+  },
+  createTreeView: (_id: string, options: unknown) => ({
+    options,
+    description: undefined as string | undefined,
+    message: undefined as string | undefined,
+    dispose: () => undefined,
+  }),
+  createInputBox(): FakeInputBox {
+    const changed = new EventEmitter<string>();
+    const accepted = new EventEmitter<void>();
+    const hidden = new EventEmitter<void>();
+    const box: FakeInputBox = {
+      value: '',
+      show: () => {
+        // The scripted answer is a list of keystroke states, then 'accept' or 'escape'.
+        const script = (next({ kind: 'input', options: box }) as string[] | undefined) ?? ['escape'];
+        for (const step of script) {
+          if (step === 'accept') accepted.fire();
+          else if (step === 'escape') box.hide();
+          else changed.fire((box.value = step));
+        }
+      },
+      hide: () => hidden.fire(),
+      dispose: () => undefined,
+      onDidChangeValue: changed.event,
+      onDidAccept: accepted.event,
+      onDidHide: hidden.event,
+    };
+    return box;
+  },
+};
+
+export const commands = {
+  registerCommand(id: string, handler: (...args: unknown[]) => unknown): Disposable {
+    registeredCommands.set(id, handler);
+    return new Disposable(() => registeredCommands.delete(id));
+  },
+  async executeCommand(id: string, ...args: unknown[]): Promise<unknown> {
+    if (id === 'setContext') return undefined;
+    const handler = registeredCommands.get(id);
+    if (!handler) throw new Error(`command '${id}' not found`);
+    return handler(...args);
+  },
+  registered: () => [...registeredCommands.keys()],
+};
+
+export const workspace = {
+  getConfiguration(section: string) {
+    return {
+      get: <T>(key: string, fallback: T): T =>
+        (configuration.has(`${section}.${key}`) ? configuration.get(`${section}.${key}`) : fallback) as T,
+      update: (key: string, value: unknown) => {
+        configuration.set(`${section}.${key}`, value);
+        configurationChanged.fire({ affectsConfiguration: (s) => `${section}.${key}`.startsWith(s) });
+        return Promise.resolve();
+      },
+    };
+  },
+  onDidChangeConfiguration: configurationChanged.event,
+  fs: {
+    files: new Map<string, Uint8Array>(),
+    stat(uri: Uri) {
+      const data = workspace.fs.files.get(uri.path);
+      if (!data) return Promise.reject(new Error(`no file ${uri.path}`));
+      return Promise.resolve({ size: data.byteLength, type: 1 });
+    },
+    readFile(uri: Uri) {
+      const data = workspace.fs.files.get(uri.path);
+      return data ? Promise.resolve(data) : Promise.reject(new Error(`no file ${uri.path}`));
+    },
+    writeFile(uri: Uri, data: Uint8Array) {
+      workspace.fs.files.set(uri.path, data);
+      return Promise.resolve();
+    },
+  },
+};
+
+export const env = {
+  clipboard: {
+    readText: () => Promise.resolve(clipboardText),
+    writeText: (text: string) => {
+      clipboardText = text;
+      return Promise.resolve();
+    },
+  },
+};
+
+/** An in-memory SecretStorage with change events, like VS Code's. */
+export class FakeSecretStorage {
+  readonly data = new Map<string, string>();
+  private readonly changed = new EventEmitter<{ key: string }>();
+  readonly onDidChange = this.changed.event;
+  failNextGet = false;
+  get(key: string): Promise<string | undefined> {
+    if (this.failNextGet) {
+      this.failNextGet = false;
+      return Promise.reject(new Error('The keychain is locked.'));
+    }
+    return Promise.resolve(this.data.get(key));
+  }
+  store(key: string, value: string): Promise<void> {
+    this.data.set(key, value);
+    this.changed.fire({ key });
+    return Promise.resolve();
+  }
+  delete(key: string): Promise<void> {
+    this.data.delete(key);
+    this.changed.fire({ key });
+    return Promise.resolve();
+  }
+  keys(): Promise<string[]> {
+    return Promise.resolve([...this.data.keys()]);
+  }
+}
