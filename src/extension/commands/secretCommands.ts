@@ -1,0 +1,243 @@
+/** New, New from File, Edit, Reveal, Copy, Delete and Insert: the commands on one secret. */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import {
+  bytesToBase64,
+  formatBytes,
+  isUtf8,
+  base64ToBytes,
+  MAX_FILE_BYTES,
+  MAX_NAME_LENGTH,
+  PERSONAL,
+  type SecretMetadata,
+} from '../../core';
+import { askDescription, askName, askType, askValue } from '../dialogs/prompts';
+import type { SecretRepository } from '../storage/secretRepository';
+import { targetSecret } from './pickSecret';
+import { answered } from './registerCommand';
+
+export interface SecretCommandDeps {
+  repository: SecretRepository;
+  log: vscode.LogOutputChannel;
+  clipboardClearSeconds: () => number;
+}
+
+export function secretCommands({ repository, log, clipboardClearSeconds }: SecretCommandDeps) {
+  const isTaken = (name: string) => repository.find(name, PERSONAL) !== undefined;
+
+  async function newSecret(): Promise<SecretMetadata> {
+    const steps = { title: 'New Secret', of: 4 };
+    const name = await askName({ ...steps, step: 1 }, { isTaken });
+    const value = await askValue({ ...steps, step: 2 }, name);
+    const type = await askType({ ...steps, step: 3 });
+    const description = await askDescription({ ...steps, step: 4 });
+    const secret = await repository.create({ name, value, type, description });
+    log.info(`Created secret ${name} (${type}).`);
+    void vscode.window.showInformationMessage(
+      `Saved ${name}. Use it in a cell with get_secret('${name}').`,
+    );
+    return secret;
+  }
+
+  async function newSecretFromFile(uri?: vscode.Uri): Promise<SecretMetadata> {
+    const file =
+      uri instanceof vscode.Uri
+        ? uri
+        : answered(
+            await vscode.window.showOpenDialog({
+              canSelectMany: false,
+              openLabel: 'Store as Secret',
+              title: 'New Secret from File',
+            }),
+          )[0];
+    if (!file) return answered<SecretMetadata>(undefined);
+    const label = path.basename(file.path);
+    const stat = await vscode.workspace.fs.stat(file);
+    if (stat.size > MAX_FILE_BYTES) throw fileTooLarge(label, stat.size);
+    const bytes = await vscode.workspace.fs.readFile(file);
+    if (bytes.byteLength > MAX_FILE_BYTES) throw fileTooLarge(label, bytes.byteLength);
+
+    const steps = { title: `New Secret from ${label}`, of: 2 };
+    const name = await askName({ ...steps, step: 1 }, { value: nameFromFile(label), isTaken });
+    const description = await askDescription({ ...steps, step: 2 }, `From ${label}`);
+    const secret = await repository.create({
+      name,
+      value: bytesToBase64(bytes),
+      encoding: 'base64',
+      type: 'file',
+      description,
+    });
+    log.info(`Created file secret ${name} from ${label} (${formatBytes(bytes.byteLength)}).`);
+    void vscode.window.showInformationMessage(
+      `Saved ${label} as ${name}. Read its bytes in a cell with get_secret_bytes('${name}').`,
+    );
+    return secret;
+  }
+
+  async function edit(arg?: unknown): Promise<void> {
+    const secret = await targetSecret(repository, arg, 'Secret to edit');
+    const missing = repository.isMissingValue(secret.id);
+    const choice = missing
+      ? 'value'
+      : answered(
+          await vscode.window.showQuickPick(
+            [
+              {
+                label: secret.type === 'file' ? 'Value… (replace the file)' : 'Value…',
+                field: 'value' as const,
+              },
+              {
+                label: 'Description…',
+                description: secret.description,
+                field: 'description' as const,
+              },
+              { label: 'Type…', description: secret.type, field: 'type' as const },
+            ],
+            { title: `Edit ${secret.name}`, placeHolder: 'What to change' },
+          ),
+        ).field;
+    const step = { title: `Edit ${secret.name}`, step: 1, of: 1 };
+    if (choice === 'value') {
+      if (secret.type === 'file') {
+        const file = answered(
+          await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Use This File' }),
+        )[0];
+        if (!file) return;
+        const bytes = await vscode.workspace.fs.readFile(file);
+        if (bytes.byteLength > MAX_FILE_BYTES)
+          throw fileTooLarge(path.basename(file.path), bytes.byteLength);
+        await repository.update(secret.id, { value: bytesToBase64(bytes), encoding: 'base64' });
+      } else {
+        await repository.update(secret.id, {
+          value: await askValue(step, secret.name),
+          encoding: 'text',
+        });
+      }
+    } else if (choice === 'description') {
+      await repository.update(secret.id, {
+        description: await askDescription(step, secret.description),
+      });
+    } else {
+      await repository.update(secret.id, {
+        type: await askType(step, secret.type, secret.type === 'file'),
+      });
+    }
+    log.info(`Updated the ${choice} of ${secret.name}.`);
+    void vscode.window.setStatusBarMessage(`Updated ${secret.name}.`, 3000);
+  }
+
+  async function reveal(arg?: unknown): Promise<void> {
+    const secret = await targetSecret(repository, arg, 'Secret to reveal');
+    const { value, encoding } = await repository.getValue(secret.id);
+    log.info(`Revealed ${secret.name}.`);
+    if (encoding === 'base64') {
+      const bytes = base64ToBytes(value);
+      const action = await vscode.window.showInformationMessage(
+        secret.name,
+        { modal: true, detail: `A file of ${formatBytes(bytes.byteLength)}, stored base64.` },
+        'Save to File…',
+        'Copy base64',
+      );
+      if (action === 'Save to File…') await saveToFile(secret, bytes);
+      if (action === 'Copy base64') await copyText(secret.name, value);
+      return;
+    }
+    const action = await vscode.window.showInformationMessage(
+      secret.name,
+      { modal: true, detail: value },
+      'Copy',
+    );
+    if (action === 'Copy') await copyText(secret.name, value);
+  }
+
+  async function copy(arg?: unknown): Promise<void> {
+    const secret = await targetSecret(repository, arg, 'Secret to copy');
+    const { value, encoding } = await repository.getValue(secret.id);
+    if (encoding === 'base64') {
+      const bytes = base64ToBytes(value);
+      // A text file (a PEM key, a JSON credential) is copied as its text; anything else as base64.
+      await copyText(secret.name, isUtf8(bytes) ? Buffer.from(bytes).toString('utf8') : value);
+    } else {
+      await copyText(secret.name, value);
+    }
+  }
+
+  async function copyText(name: string, text: string): Promise<void> {
+    await vscode.env.clipboard.writeText(text);
+    log.info(`Copied ${name} to the clipboard.`);
+    const seconds = clipboardClearSeconds();
+    void vscode.window.showInformationMessage(
+      seconds > 0
+        ? `Copied ${name} to the clipboard. It will be cleared in ${seconds} seconds.`
+        : `Copied ${name} to the clipboard.`,
+    );
+    if (seconds > 0) {
+      setTimeout(() => {
+        void vscode.env.clipboard.readText().then((current) => {
+          if (current === text) void vscode.env.clipboard.writeText('');
+        });
+      }, seconds * 1000).unref?.();
+    }
+  }
+
+  async function saveToFile(secret: SecretMetadata, bytes: Uint8Array): Promise<void> {
+    const target = await vscode.window.showSaveDialog({
+      title: `Save ${secret.name} to a file`,
+      saveLabel: 'Save',
+    });
+    if (!target) return;
+    await vscode.workspace.fs.writeFile(target, bytes);
+    log.info(`Saved ${secret.name} to ${target.fsPath}.`);
+  }
+
+  async function remove(arg?: unknown): Promise<void> {
+    const secret = await targetSecret(repository, arg, 'Secret to delete');
+    const confirmed = await vscode.window.showWarningMessage(
+      `Delete the secret '${secret.name}'?`,
+      {
+        modal: true,
+        detail: `Its value is removed from this machine's keychain. Notebooks that call get_secret('${secret.name}') will fail. This cannot be undone.`,
+      },
+      'Delete',
+    );
+    if (confirmed !== 'Delete') return;
+    await repository.delete(secret.id);
+    log.info(`Deleted secret ${secret.name}.`);
+    void vscode.window.setStatusBarMessage(`Deleted ${secret.name}.`, 3000);
+  }
+
+  async function insertGetSecret(arg?: unknown): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) {
+      throw new Error(
+        "Open a notebook cell or a Python file and place the cursor where get_secret('NAME') should go.",
+      );
+    }
+    const secret = await targetSecret(repository, arg, 'Secret to insert');
+    const call =
+      secret.encoding === 'base64'
+        ? `get_secret_bytes('${secret.name}')`
+        : `get_secret('${secret.name}')`;
+    await editor.edit((edit) => {
+      for (const selection of editor.selections) edit.replace(selection, call);
+    });
+  }
+
+  return { newSecret, newSecretFromFile, edit, reveal, copy, remove, insertGetSecret };
+}
+
+function fileTooLarge(label: string, bytes: number): Error {
+  return new Error(
+    `${label} is ${formatBytes(bytes)}; a file secret can be at most ${formatBytes(MAX_FILE_BYTES)} (its base64 text must fit the ${formatBytes((MAX_FILE_BYTES / 3) * 4)} value limit). Nothing was stored.`,
+  );
+}
+
+/** `service-account.json` → `SERVICE_ACCOUNT_JSON`, a valid secret name. */
+export function nameFromFile(fileName: string): string {
+  const name = fileName
+    .toUpperCase()
+    .replace(/[^A-Z0-9_]+/g, '_')
+    .replace(/^_+|_+$/g, '');
+  const valid = /^[0-9]/.test(name) || name === '' ? `_${name}` : name;
+  return valid.slice(0, MAX_NAME_LENGTH);
+}

@@ -1,0 +1,71 @@
+/**
+ * Share and Configure Team Server. Sharing needs a team server; until the user signs in to one,
+ * Share explains that and offers to configure it, and never pretends to share.
+ */
+import * as vscode from 'vscode';
+import type { SecretMetadata } from '../../core';
+import type { SecretRepository } from '../storage/secretRepository';
+import { targetSecret } from './pickSecret';
+import { answered } from './registerCommand';
+
+/** Set by the sync client once signed in; absent for local-only use. */
+export type ShareHandler = (secret: SecretMetadata) => Promise<void>;
+
+export function shareCommands(
+  repository: SecretRepository,
+  log: vscode.LogOutputChannel,
+  shareHandler: () => ShareHandler | undefined,
+) {
+  async function share(arg?: unknown): Promise<void> {
+    const secret = await targetSecret(repository, arg, 'Secret to share');
+    const handler = shareHandler();
+    if (handler) return handler(secret);
+    const action = await vscode.window.showInformationMessage(
+      `Sharing '${secret.name}' needs a team server.`,
+      {
+        modal: true,
+        detail:
+          "Secrets in this view are kept in this machine's keychain and are yours alone. To share one with a colleague or a team, run a Notebook Secrets server (notebook-secrets serve) and configure its URL.",
+      },
+      'Configure Server…',
+    );
+    if (action === 'Configure Server…') await configureServer();
+  }
+
+  async function configureServer(): Promise<void> {
+    const config = vscode.workspace.getConfiguration('notebookSecrets');
+    const url = await vscode.window.showInputBox({
+      title: 'Team Server URL',
+      prompt: 'The URL of a Notebook Secrets server, e.g. https://secrets.example.com',
+      value: config.get<string>('server.url', ''),
+      placeHolder: 'https://secrets.example.com',
+      ignoreFocusOut: true,
+      validateInput: serverUrlProblem,
+    });
+    const value = answered(url).trim();
+    await config.update('server.url', value, vscode.ConfigurationTarget.Global);
+    log.info(value ? `Team server URL set to ${value}.` : 'Team server URL cleared.');
+    void vscode.window.showInformationMessage(
+      value ? `Team server set to ${value}.` : 'Team server cleared.',
+    );
+  }
+
+  return { share, configureServer };
+}
+
+export function serverUrlProblem(text: string): string | undefined {
+  const trimmed = text.trim();
+  if (trimmed === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    return 'Enter a full URL starting with https:// (or http:// for a server on this machine).';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    return 'The URL must start with https:// or http://.';
+  if (url.username || url.password)
+    return 'Do not put credentials in the URL; you sign in with a token.';
+  if (url.search || url.hash) return "Enter the server's base URL, without ?query or #fragment.";
+  return undefined;
+}

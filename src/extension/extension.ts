@@ -1,0 +1,85 @@
+/** The composition root: builds the services once, registers commands and views. No logic here. */
+import * as vscode from 'vscode';
+import type { CommandId } from './commandIds';
+import { registerCommand } from './commands/registerCommand';
+import { secretCommands } from './commands/secretCommands';
+import { shareCommands, type ShareHandler } from './commands/shareCommands';
+import { viewCommands } from './commands/viewCommands';
+import { SecretStorageRepository } from './storage/secretRepository';
+import { SecretsTreeProvider } from './views/secretsTree';
+import { ViewState } from './views/viewState';
+
+export interface NotebookSecretsApi {
+  /** Lets the sync client take over sharing once signed in. */
+  setShareHandler(handler: ShareHandler | undefined): void;
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<NotebookSecretsApi> {
+  const log = vscode.window.createOutputChannel('Notebook Secrets', { log: true });
+  const state = new ViewState();
+  // The tree exists before the first load, which reports its failures through it.
+  const storage = new SecretStorageRepository(context.secrets, log, (m) => tree.setLoadError(m));
+  const repository = storage.store;
+  const tree = new SecretsTreeProvider(repository, state);
+  const treeView = vscode.window.createTreeView('notebookSecrets.secrets', {
+    treeDataProvider: tree,
+    showCollapseAll: true,
+  });
+  const describeView = () => {
+    treeView.description = state.describeFilter();
+    const { shown, total } = tree.counts();
+    treeView.message =
+      state.describeFilter() && shown > 0 ? `Showing ${shown} of ${total} secrets.` : undefined;
+  };
+  let shareHandler: ShareHandler | undefined;
+
+  const secrets = secretCommands({
+    repository,
+    log,
+    clipboardClearSeconds: () =>
+      vscode.workspace
+        .getConfiguration('notebookSecrets')
+        .get<number>('clipboard.clearAfterSeconds', 45),
+  });
+  const view = viewCommands(state, () => storage.reload());
+  const sharing = shareCommands(repository, log, () => shareHandler);
+
+  const commands: Record<CommandId, (...args: never[]) => unknown> = {
+    'notebookSecrets.new': secrets.newSecret,
+    'notebookSecrets.newFromFile': secrets.newSecretFromFile,
+    'notebookSecrets.edit': secrets.edit,
+    'notebookSecrets.reveal': secrets.reveal,
+    'notebookSecrets.copy': secrets.copy,
+    'notebookSecrets.delete': secrets.remove,
+    'notebookSecrets.share': sharing.share,
+    'notebookSecrets.insertGetSecret': secrets.insertGetSecret,
+    'notebookSecrets.refresh': view.refresh,
+    'notebookSecrets.filter': view.filter,
+    'notebookSecrets.filterByType': view.filterByType,
+    'notebookSecrets.clearFilter': view.clearFilter,
+    'notebookSecrets.groupBy': view.groupBy,
+    'notebookSecrets.configureServer': sharing.configureServer,
+    'notebookSecrets.showLog': () => log.show(),
+  };
+
+  context.subscriptions.push(
+    log,
+    state,
+    storage,
+    tree,
+    treeView,
+    repository.onDidChange(describeView),
+    state.onDidChange(describeView),
+    ...Object.entries(commands).map(([id, handler]) =>
+      registerCommand(id as CommandId, handler, log),
+    ),
+  );
+
+  await storage.reload();
+  await vscode.commands.executeCommand('setContext', 'notebookSecrets.loaded', true);
+  log.info(`Notebook Secrets activated with ${repository.list().length} secret(s).`);
+
+  return { setShareHandler: (handler) => (shareHandler = handler) };
+}
+
+export function deactivate(): void {}

@@ -1,0 +1,89 @@
+import * as os from 'node:os';
+import * as vscode from 'vscode';
+import { LocalSecretStore, STORE_PREFIX, type IntegrityReport } from '../../core';
+
+/** What the commands and the tree need from wherever secrets live (local now, synced later). */
+export type SecretRepository = Pick<
+  LocalSecretStore,
+  | 'list'
+  | 'get'
+  | 'find'
+  | 'resolve'
+  | 'getValue'
+  | 'create'
+  | 'update'
+  | 'delete'
+  | 'isMissingValue'
+  | 'onDidChange'
+  | 'load'
+>;
+
+/**
+ * The local store on VS Code SecretStorage, kept consistent with it: loaded at start, reloaded
+ * when another window changes a secret, and every repair reported (names only, never values).
+ */
+export class SecretStorageRepository implements vscode.Disposable {
+  readonly store: LocalSecretStore;
+  private readonly subscription: vscode.Disposable;
+  private reloadTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    secrets: vscode.SecretStorage,
+    private readonly log: vscode.LogOutputChannel,
+    private readonly onLoadError: (message: string | undefined) => void,
+  ) {
+    this.store = new LocalSecretStore(secrets, { user: safeUserName() });
+    this.subscription = secrets.onDidChange((e) => {
+      if (!e.key.startsWith(STORE_PREFIX)) return;
+      // One reload for a burst of changes (a write touches a value and the index).
+      clearTimeout(this.reloadTimer);
+      this.reloadTimer = setTimeout(() => void this.reload(), 100);
+    });
+  }
+
+  /** Loads from SecretStorage; a failure shows in the tree with a retry, never as an empty list. */
+  async reload(): Promise<IntegrityReport | undefined> {
+    try {
+      const report = await this.store.load();
+      this.onLoadError(undefined);
+      this.report(report);
+      return report;
+    } catch (error) {
+      const message = `Could not read secrets from the OS keychain: ${error instanceof Error ? error.message : String(error)}`;
+      this.log.error(message);
+      this.onLoadError(message);
+      return undefined;
+    }
+  }
+
+  private report(report: IntegrityReport): void {
+    if (report.rebuiltIndex) {
+      this.log.warn('The secrets index could not be read; it was rebuilt from the stored values.');
+    }
+    if (report.recovered.length > 0) {
+      const names = report.recovered.join(', ');
+      this.log.warn(
+        `Recovered ${report.recovered.length} secret(s) whose index entry was missing: ${names}`,
+      );
+      void vscode.window.showWarningMessage(
+        `Notebook Secrets recovered ${report.recovered.length} secret(s) whose details were missing: ${names}. Check their type and description.`,
+      );
+    }
+    if (report.missingValues.length > 0) {
+      this.log.warn(`Value missing from the keychain for: ${report.missingValues.join(', ')}`);
+    }
+  }
+
+  dispose(): void {
+    clearTimeout(this.reloadTimer);
+    this.subscription.dispose();
+  }
+}
+
+function safeUserName(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'me';
+  }
+}

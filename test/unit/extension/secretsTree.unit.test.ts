@@ -1,0 +1,141 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { LocalSecretStore } from '../../../src/core';
+import { SecretsTreeProvider, type SecretsNode } from '../../../src/extension/views/secretsTree';
+import { ViewState } from '../../../src/extension/views/viewState';
+import {
+  FakeSecretStorage,
+  MarkdownString,
+  ThemeIcon,
+  TreeItemCollapsibleState,
+  ui,
+  workspace,
+} from '../fakes/vscode';
+
+let secrets: FakeSecretStorage;
+let store: LocalSecretStore;
+let state: ViewState;
+let tree: SecretsTreeProvider;
+
+beforeEach(async () => {
+  ui.reset();
+  secrets = new FakeSecretStorage();
+  store = new LocalSecretStore(secrets, { now: () => new Date('2026-11-23T10:00:00Z') });
+  await store.load();
+  state = new ViewState();
+  tree = new SecretsTreeProvider(store, state);
+  await store.create({
+    name: 'OPENAI_API_KEY',
+    value: 'v',
+    type: 'key',
+    description: 'The *chat* demo',
+  });
+  await store.create({ name: 'DB_PASSWORD', value: 'v', type: 'password' });
+  await store.create({
+    name: 'TEAM_TOKEN',
+    value: 'v',
+    type: 'token',
+    scope: { kind: 'team', id: 'data' },
+  });
+});
+
+const labels = (nodes: SecretsNode[]) => nodes.map((n) => tree.getTreeItem(n).label);
+
+describe('SecretsTreeProvider', () => {
+  it('groups by scope, expanded, with counts, and names sorted', () => {
+    const groups = tree.getChildren();
+    expect(labels(groups)).toEqual(['Personal', 'Team']);
+    const personal = tree.getTreeItem(groups[0]!);
+    expect(personal).toMatchObject({
+      collapsibleState: TreeItemCollapsibleState.Expanded,
+      description: '2',
+    });
+    expect(labels(tree.getChildren(groups[0]))).toEqual(['DB_PASSWORD', 'OPENAI_API_KEY']);
+  });
+
+  it('shows name, type icon, type, and a tooltip with description, scope and dates', () => {
+    const item = tree.getTreeItem(tree.getChildren(tree.getChildren()[0])[1]!);
+    expect(item.label).toBe('OPENAI_API_KEY');
+    expect(item.description).toBe('key');
+    expect((item.iconPath as ThemeIcon).id).toBe('key');
+    expect(item.contextValue).toBe('secret');
+    const tooltip = (item.tooltip as MarkdownString).value;
+    expect(tooltip).toContain('The \\*chat\\* demo'); // user text is escaped, not rendered
+    expect(tooltip).toContain('Scope: Personal');
+    expect(tooltip).toContain('Created: ');
+    expect(tooltip).toContain('(version 1)');
+  });
+
+  it('groups by type or not at all, following the setting', async () => {
+    await workspace.getConfiguration('notebookSecrets').update('view.groupBy', 'type');
+    expect(labels(tree.getChildren())).toEqual(['Password', 'Key', 'Token']);
+    await state.setGroupBy('none');
+    expect(labels(tree.getChildren(tree.getChildren()[0]))).toEqual([
+      'DB_PASSWORD',
+      'OPENAI_API_KEY',
+      'TEAM_TOKEN',
+    ]);
+  });
+
+  it('filters by text and type, and counts what it shows', () => {
+    state.setQuery('chat');
+    expect(labels(tree.getChildren(tree.getChildren()[0]))).toEqual(['OPENAI_API_KEY']);
+    expect(tree.counts()).toEqual({ shown: 1, total: 3 });
+    expect(state.describeFilter()).toBe('"chat"');
+    state.clearFilter();
+    state.setTypes(['token', 'password']);
+    expect(labels(tree.getChildren())).toEqual(['Personal', 'Team']);
+    expect(state.describeFilter()).toBe('token, password');
+    state.setQuery('nothing matches');
+    expect(tree.getChildren()).toEqual([]);
+  });
+
+  it('refreshes when the store changes', async () => {
+    let fired = 0;
+    tree.onDidChangeTreeData(() => fired++);
+    await store.create({ name: 'NEW', value: 'v' });
+    expect(fired).toBe(1);
+    expect(labels(tree.getChildren(tree.getChildren()[0]))).toContain('NEW');
+  });
+
+  it('marks an entry whose value is missing, so Reveal and Copy are hidden', async () => {
+    secrets.data.delete('notebook-secrets/value/personal/DB_PASSWORD');
+    await store.load();
+    const item = tree.getTreeItem(tree.getChildren(tree.getChildren()[0])[0]!);
+    expect(item.contextValue).toBe('secret+missing');
+    expect(item.description).toBe('password · value missing');
+    expect((item.iconPath as ThemeIcon).id).toBe('warning');
+  });
+
+  it('builds contextValue flags for readers, shared and file secrets', async () => {
+    const file = await store.create({ name: 'F', value: 'AAAA', encoding: 'base64', type: 'file' });
+    const item = tree.getTreeItem({
+      kind: 'secret',
+      secret: {
+        ...file,
+        role: 'reader',
+        access: [
+          { principal: { kind: 'user', id: 'a' }, role: 'owner' },
+          { principal: { kind: 'team', id: 't' }, role: 'reader' },
+        ],
+      },
+    });
+    expect(item.contextValue).toBe('secret+file+readonly+shared');
+    expect(item.description).toBe('file · reader · shared');
+  });
+
+  it('shows a load failure as a warning item with a retry', () => {
+    tree.setLoadError('Could not read secrets from the OS keychain: locked');
+    const [node] = tree.getChildren();
+    const item = tree.getTreeItem(node!);
+    expect(item.label).toMatch(/Could not read secrets/);
+    expect(item.command).toMatchObject({ command: 'notebookSecrets.refresh' });
+    tree.setLoadError(undefined);
+    expect(labels(tree.getChildren())).toEqual(['Personal', 'Team']);
+  });
+
+  it('finds the parent of an item (for reveal in tree)', () => {
+    const [personal] = tree.getChildren();
+    const child = tree.getChildren(personal)[0]!;
+    expect(tree.getTreeItem(tree.getParent(child)!).label).toBe('Personal');
+  });
+});
