@@ -4,6 +4,8 @@ import * as esbuild from 'esbuild';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
+// `--only=extension` builds just the extension (what the .vsix needs).
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 
 /** @type {esbuild.BuildOptions} */
 const common = {
@@ -19,12 +21,14 @@ const common = {
 
 const builds = [
   {
+    name: 'extension',
     ...common,
     entryPoints: { extension: 'src/extension/extension.ts' },
     outdir: 'dist',
     external: ['vscode'],
   },
   {
+    name: 'cli',
     ...common,
     entryPoints: { cli: 'src/cli/main.ts' },
     outdir: 'dist',
@@ -34,11 +38,15 @@ const builds = [
   },
 ];
 
+const selected = builds
+  .filter((b) => !only || b.name === only)
+  .map(({ name: _name, ...options }) => options);
+
 if (watch) {
-  for (const options of builds) {
+  for (const options of selected) {
     const ctx = await esbuild.context(options);
     await ctx.watch();
   }
 } else {
-  await Promise.all(builds.map((options) => esbuild.build(options)));
+  await Promise.all(selected.map((options) => esbuild.build(options)));
 }
