@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { base64ToBytes, bytesToBase64, isBase64, isUtf8, MAX_FILE_BYTES, MAX_VALUE_BYTES } from '../../../src/core';
+import {
+  base64ToBytes,
+  bytesToBase64,
+  isBase64,
+  isUtf8,
+  MAX_FILE_BYTES,
+  MAX_VALUE_BYTES,
+} from '../../../src/core';
 
 describe('base64', () => {
   it('round-trips any bytes', () => {
@@ -25,8 +32,12 @@ describe('base64', () => {
   });
 
   it('the largest file fits the value limit once encoded', () => {
-    expect(bytesToBase64(new Uint8Array(MAX_FILE_BYTES)).length).toBeLessThanOrEqual(MAX_VALUE_BYTES);
-    expect(bytesToBase64(new Uint8Array(MAX_FILE_BYTES + 1)).length).toBeGreaterThan(MAX_VALUE_BYTES);
+    expect(bytesToBase64(new Uint8Array(MAX_FILE_BYTES)).length).toBeLessThanOrEqual(
+      MAX_VALUE_BYTES,
+    );
+    expect(bytesToBase64(new Uint8Array(MAX_FILE_BYTES + 1)).length).toBeGreaterThan(
+      MAX_VALUE_BYTES,
+    );
   });
 });
 

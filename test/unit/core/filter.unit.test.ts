@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { filterSecrets, groupSecrets, isFilterActive, type Scope, type SecretType } from '../../../src/core';
+import {
+  filterSecrets,
+  groupSecrets,
+  isFilterActive,
+  type Scope,
+  type SecretType,
+} from '../../../src/core';
 
-const secret = (name: string, type: SecretType, description = '', scope: Scope = { kind: 'personal' }) => ({
+const secret = (
+  name: string,
+  type: SecretType,
+  description = '',
+  scope: Scope = { kind: 'personal' },
+) => ({
   name,
   type,
   description,
@@ -23,8 +34,13 @@ describe('filter', () => {
   });
 
   it('filters by types and combines with the query', () => {
-    expect(filterSecrets(list, { types: ['file', 'token'] }).map((s) => s.name)).toEqual(['GCP_SA', 'HF_TOKEN']);
-    expect(filterSecrets(list, { types: ['file', 'token'], query: 'hf' }).map((s) => s.name)).toEqual(['HF_TOKEN']);
+    expect(filterSecrets(list, { types: ['file', 'token'] }).map((s) => s.name)).toEqual([
+      'GCP_SA',
+      'HF_TOKEN',
+    ]);
+    expect(
+      filterSecrets(list, { types: ['file', 'token'], query: 'hf' }).map((s) => s.name),
+    ).toEqual(['HF_TOKEN']);
   });
 
   it('knows when it is active', () => {
@@ -42,11 +58,21 @@ describe('grouping', () => {
   });
 
   it('groups by type in the model order', () => {
-    expect(groupSecrets(list, 'type').map((g) => g.label)).toEqual(['Password', 'Key', 'Token', 'File']);
+    expect(groupSecrets(list, 'type').map((g) => g.label)).toEqual([
+      'Password',
+      'Key',
+      'Token',
+      'File',
+    ]);
   });
 
   it('can show one flat list', () => {
     const [all] = groupSecrets(list, 'none');
-    expect(all!.items.map((s) => s.name)).toEqual(['DB_PASSWORD', 'GCP_SA', 'HF_TOKEN', 'OPENAI_API_KEY']);
+    expect(all!.items.map((s) => s.name)).toEqual([
+      'DB_PASSWORD',
+      'GCP_SA',
+      'HF_TOKEN',
+      'OPENAI_API_KEY',
+    ]);
   });
 });

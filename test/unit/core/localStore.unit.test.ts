@@ -45,7 +45,12 @@ beforeEach(async () => {
 
 describe('LocalSecretStore', () => {
   it('creates a secret: the value in its own key, metadata without value in the index', async () => {
-    const secret = await store.create({ name: 'OPENAI_API_KEY', value: CANARY, type: 'key', description: 'chat' });
+    const secret = await store.create({
+      name: 'OPENAI_API_KEY',
+      value: CANARY,
+      type: 'key',
+      description: 'chat',
+    });
     expect(secret).toMatchObject({
       id: 'id-1',
       name: 'OPENAI_API_KEY',
@@ -64,7 +69,11 @@ describe('LocalSecretStore', () => {
     });
     // The value is written before the index, so a crash between the two loses nothing.
     expect(kv.writes).toEqual([valueKey({ kind: 'personal' }, 'OPENAI_API_KEY'), INDEX_KEY]);
-    expect(await store.getValue(secret.id)).toEqual({ value: CANARY, encoding: 'text', version: 1 });
+    expect(await store.getValue(secret.id)).toEqual({
+      value: CANARY,
+      encoding: 'text',
+      version: 1,
+    });
   });
 
   it('survives a restart', async () => {
@@ -76,15 +85,21 @@ describe('LocalSecretStore', () => {
 
   it('refuses a taken name, an invalid name and an oversize value with clear errors', async () => {
     await store.create({ name: 'A', value: 'x' });
-    await expect(store.create({ name: 'A', value: 'y' })).rejects.toThrow("A secret named 'A' already exists");
+    await expect(store.create({ name: 'A', value: 'y' })).rejects.toThrow(
+      "A secret named 'A' already exists",
+    );
     await expect(store.create({ name: '9lives', value: 'y' })).rejects.toMatchObject({
       code: 'invalid_name',
       message: expect.stringContaining('cannot start with a digit'),
     });
-    await expect(store.create({ name: 'BIG', value: 'é'.repeat(MAX_VALUE_BYTES / 2 + 1) })).rejects.toMatchObject({
+    await expect(
+      store.create({ name: 'BIG', value: 'é'.repeat(MAX_VALUE_BYTES / 2 + 1) }),
+    ).rejects.toMatchObject({
       code: 'value_too_large',
     });
-    await expect(store.create({ name: 'T', value: 'x', type: 'nope' as 'key' })).rejects.toMatchObject({
+    await expect(
+      store.create({ name: 'T', value: 'x', type: 'nope' as 'key' }),
+    ).rejects.toMatchObject({
       code: 'invalid_input',
       message: expect.stringMatching(/^Type:/),
     });
@@ -96,8 +111,13 @@ describe('LocalSecretStore', () => {
     const updated = await store.update(secret.id, { value: 'two' });
     expect(updated).toMatchObject({ version: 2, description: 'd' });
     expect((await store.getValue(secret.id)).value).toBe('two');
-    expect(await store.update(secret.id, { type: 'token' })).toMatchObject({ version: 3, type: 'token' });
-    await expect(store.update(secret.id, { encoding: 'base64' })).rejects.toThrow(/needs a new value/);
+    expect(await store.update(secret.id, { type: 'token' })).toMatchObject({
+      version: 3,
+      type: 'token',
+    });
+    await expect(store.update(secret.id, { encoding: 'base64' })).rejects.toThrow(
+      /needs a new value/,
+    );
   });
 
   it('deletes the value and the entry, and frees the name', async () => {
@@ -109,7 +129,9 @@ describe('LocalSecretStore', () => {
   });
 
   it('serializes concurrent writes so none is lost from the index', async () => {
-    await Promise.all(Array.from({ length: 25 }, (_, i) => store.create({ name: `S${i}`, value: `${i}` })));
+    await Promise.all(
+      Array.from({ length: 25 }, (_, i) => store.create({ name: `S${i}`, value: `${i}` })),
+    );
     const again = new LocalSecretStore(kv);
     await again.load();
     expect(again.list()).toHaveLength(25);
@@ -117,10 +139,16 @@ describe('LocalSecretStore', () => {
 
   it('recovers a value whose index entry is missing, and says so', async () => {
     await store.create({ name: 'KEPT', value: 'x' });
-    await kv.store(valueKey({ kind: 'personal' }, 'ORPHAN'), JSON.stringify({ value: CANARY, encoding: 'base64' }));
+    await kv.store(
+      valueKey({ kind: 'personal' }, 'ORPHAN'),
+      JSON.stringify({ value: CANARY, encoding: 'base64' }),
+    );
     const report = await store.load();
     expect(report).toEqual({ recovered: ['ORPHAN'], missingValues: [], rebuiltIndex: false });
-    expect(store.find('ORPHAN', { kind: 'personal' })).toMatchObject({ type: 'file', encoding: 'base64' });
+    expect(store.find('ORPHAN', { kind: 'personal' })).toMatchObject({
+      type: 'file',
+      encoding: 'base64',
+    });
     expect(kv.data.get(INDEX_KEY)).toContain('ORPHAN');
     expect(kv.data.get(INDEX_KEY)).not.toContain(CANARY);
   });
@@ -128,7 +156,11 @@ describe('LocalSecretStore', () => {
   it('reports an entry whose value is gone and keeps it until the user decides', async () => {
     const secret = await store.create({ name: 'GONE', value: 'x' });
     kv.data.delete(valueKey({ kind: 'personal' }, 'GONE'));
-    expect(await store.load()).toEqual({ recovered: [], missingValues: ['GONE'], rebuiltIndex: false });
+    expect(await store.load()).toEqual({
+      recovered: [],
+      missingValues: ['GONE'],
+      rebuiltIndex: false,
+    });
     expect(store.isMissingValue(secret.id)).toBe(true);
     await expect(store.getValue(secret.id)).rejects.toThrow(/missing from the keychain/);
     await store.update(secret.id, { value: 'restored' });

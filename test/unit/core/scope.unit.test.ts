@@ -45,9 +45,12 @@ describe('precedence personal > project > team', () => {
 });
 
 describe('scope keys', () => {
-  it.each([personal, projectMl, teamData, { kind: 'team', id: 'a:b' } as Scope])('round-trip %j', (scope) => {
-    expect(parseScopeKey(scopeKey(scope))).toEqual(scope);
-  });
+  it.each([personal, projectMl, teamData, { kind: 'team', id: 'a:b' } as Scope])(
+    'round-trip %j',
+    (scope) => {
+      expect(parseScopeKey(scopeKey(scope))).toEqual(scope);
+    },
+  );
   it('rejects unknown keys', () => {
     expect(parseScopeKey('org:x')).toBeUndefined();
     expect(parseScopeKey('project:')).toBeUndefined();

@@ -29,7 +29,10 @@ describe('secret names', () => {
     ['my-key', 'A name cannot contain "-".'],
     ['clé', 'A name cannot contain "é".'],
     ['a.b', 'A name cannot contain ".".'],
-    ['a'.repeat(MAX_NAME_LENGTH + 1), `The name is ${MAX_NAME_LENGTH + 1} characters; the limit is ${MAX_NAME_LENGTH}.`],
+    [
+      'a'.repeat(MAX_NAME_LENGTH + 1),
+      `The name is ${MAX_NAME_LENGTH + 1} characters; the limit is ${MAX_NAME_LENGTH}.`,
+    ],
   ])('rejects %j with a message that states the rule', (name, start) => {
     const problem = nameProblem(name);
     expect(problem).toMatch(new RegExp(`^${start.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
@@ -56,7 +59,9 @@ describe('value size', () => {
 
   it('accepts a value of exactly the limit', () => {
     expect(() => assertValueSize('a'.repeat(MAX_VALUE_BYTES))).not.toThrow();
-    expect(() => assertValueSize('€'.repeat(MAX_VALUE_BYTES / 4) + 'a'.repeat(MAX_VALUE_BYTES / 4))).not.toThrow();
+    expect(() =>
+      assertValueSize('€'.repeat(MAX_VALUE_BYTES / 4) + 'a'.repeat(MAX_VALUE_BYTES / 4)),
+    ).not.toThrow();
   });
 
   it('rejects one byte over, counting multi-byte characters', () => {
@@ -66,7 +71,9 @@ describe('value size', () => {
     expect(euros.length).toBeLessThan(MAX_VALUE_BYTES);
     expect(() => assertValueSize(euros)).toThrow(/is 64\.0 KiB; the limit is 64 KiB/);
     const emoji = '😀'.repeat(MAX_VALUE_BYTES / 4) + 'x';
-    expect(() => assertValueSize(emoji)).toThrow(expect.objectContaining({ code: 'value_too_large' }));
+    expect(() => assertValueSize(emoji)).toThrow(
+      expect.objectContaining({ code: 'value_too_large' }),
+    );
   });
 
   it('never echoes the value in the error', () => {

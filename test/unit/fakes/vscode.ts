@@ -98,7 +98,8 @@ export class Uri {
 // ---- the scripted user -------------------------------------------------------------------------
 
 export interface PromptCall {
-  kind: 'input' | 'quickPick' | 'info' | 'warning' | 'error' | 'openDialog' | 'saveDialog' | 'status';
+  kind:
+    'input' | 'quickPick' | 'info' | 'warning' | 'error' | 'openDialog' | 'saveDialog' | 'status';
   message?: string;
   options?: unknown;
   items?: unknown[];
@@ -134,8 +135,13 @@ function next(call: PromptCall): unknown {
 }
 
 /** Non-modal messages do not wait for an answer, as in VS Code where the user may ignore them. */
-function message(kind: 'info' | 'warning' | 'error', text: string, ...rest: unknown[]): Promise<unknown> {
-  const options = typeof rest[0] === 'object' && rest[0] !== null ? (rest[0] as { modal?: boolean }) : undefined;
+function message(
+  kind: 'info' | 'warning' | 'error',
+  text: string,
+  ...rest: unknown[]
+): Promise<unknown> {
+  const options =
+    typeof rest[0] === 'object' && rest[0] !== null ? (rest[0] as { modal?: boolean }) : undefined;
   const items = rest.filter((r) => typeof r === 'string');
   if (!options?.modal && kind !== 'error') {
     ui.calls.push({ kind, message: text, options, items });
@@ -172,7 +178,8 @@ export const window = {
       debug: line('debug'),
       info: line('info'),
       warn: line('warn'),
-      error: (e: string | Error) => logLines.push(`[error] ${String(e instanceof Error ? e.message : e)}`),
+      error: (e: string | Error) =>
+        logLines.push(`[error] ${String(e instanceof Error ? e.message : e)}`),
       appendLine: line('line'),
       append: line('line'),
       show: () => undefined,
@@ -181,7 +188,9 @@ export const window = {
   },
   showInputBox: (options: unknown) => Promise.resolve(next({ kind: 'input', options })),
   showQuickPick: (items: unknown[] | Promise<unknown[]>, options: unknown) =>
-    Promise.resolve(items).then((resolved) => next({ kind: 'quickPick', items: resolved, options })),
+    Promise.resolve(items).then((resolved) =>
+      next({ kind: 'quickPick', items: resolved, options }),
+    ),
   showInformationMessage: (text: string, ...rest: unknown[]) => message('info', text, ...rest),
   showWarningMessage: (text: string, ...rest: unknown[]) => message('warning', text, ...rest),
   showErrorMessage: (text: string, ...rest: unknown[]) => message('error', text, ...rest),
@@ -205,7 +214,9 @@ export const window = {
       value: '',
       show: () => {
         // The scripted answer is a list of keystroke states, then 'accept' or 'escape'.
-        const script = (next({ kind: 'input', options: box }) as string[] | undefined) ?? ['escape'];
+        const script = (next({ kind: 'input', options: box }) as string[] | undefined) ?? [
+          'escape',
+        ];
         for (const step of script) {
           if (step === 'accept') accepted.fire();
           else if (step === 'escape') box.hide();
@@ -240,10 +251,14 @@ export const workspace = {
   getConfiguration(section: string) {
     return {
       get: <T>(key: string, fallback: T): T =>
-        (configuration.has(`${section}.${key}`) ? configuration.get(`${section}.${key}`) : fallback) as T,
+        (configuration.has(`${section}.${key}`)
+          ? configuration.get(`${section}.${key}`)
+          : fallback) as T,
       update: (key: string, value: unknown) => {
         configuration.set(`${section}.${key}`, value);
-        configurationChanged.fire({ affectsConfiguration: (s) => `${section}.${key}`.startsWith(s) });
+        configurationChanged.fire({
+          affectsConfiguration: (s) => `${section}.${key}`.startsWith(s),
+        });
         return Promise.resolve();
       },
     };
