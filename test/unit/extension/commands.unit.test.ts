@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { COMMAND_IDS } from '../../../src/extension/commandIds';
 import { nameFromFile } from '../../../src/extension/commands/secretCommands';
 import { serverUrlProblem } from '../../../src/extension/commands/shareCommands';
-import { MAX_FILE_BYTES } from '../../../src/core';
+import { LocalSecretStore, MAX_FILE_BYTES } from '../../../src/core';
 import { commands, env, Uri, window, workspace, type PromptCall } from '../fakes/vscode';
 import { activateExtension } from './harness';
 
@@ -272,5 +272,31 @@ describe('helpers', () => {
     const result = serverUrlProblem(url);
     if (problem) expect(result).toMatch(problem);
     else expect(result).toBeUndefined();
+  });
+});
+
+describe('SecretStorage shared with other windows', () => {
+  it('reloads when another window changes a secret', async () => {
+    const other = new LocalSecretStore(h.secrets);
+    await other.load();
+    await other.create({ name: 'FROM_OTHER_WINDOW', value: 'x' });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    h.ui.answer(pickLabel('FROM_OTHER_WINDOW'), undefined);
+    await h.run('notebookSecrets.reveal');
+    expect(h.ui.calls.at(-1)).toMatchObject({ kind: 'info', message: 'FROM_OTHER_WINDOW' });
+  });
+
+  it('reports recovered and missing entries after a reload', async () => {
+    await h.secrets.store(
+      'notebook-secrets/value/personal/ORPHAN',
+      JSON.stringify({ value: 'x', encoding: 'text' }),
+    );
+    await h.run('notebookSecrets.refresh');
+    expect(h.ui.messages('warning').at(-1)).toMatch(
+      /recovered 1 secret\(s\) whose details were missing: ORPHAN/,
+    );
+    expect(h.logLines).toContain(
+      '[warn] Recovered 1 secret(s) whose index entry was missing: ORPHAN',
+    );
   });
 });
