@@ -1,0 +1,22 @@
+import type { SecretSource } from '../../broker/secretSource';
+import type { ResolveOptions } from '../../core';
+import type { SecretRepository } from './secretRepository';
+
+/**
+ * What kernels read: the entry `get_secret(name)` means by precedence (personal > project > team,
+ * within the active project), and its value from SecretStorage.
+ */
+export function repositorySource(
+  repository: SecretRepository,
+  activeProject: () => string | undefined = () => undefined,
+): SecretSource {
+  return {
+    async resolve(name, { scope }) {
+      const options: ResolveOptions = { scope, project: activeProject() };
+      const entry = repository.resolve(name, options);
+      if (!entry) return undefined;
+      const { value, encoding } = await repository.getValue(entry.id);
+      return { value, encoding };
+    },
+  };
+}
