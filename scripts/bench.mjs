@@ -18,7 +18,9 @@ await esbuild.build({
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  external: ['@electric-sql/pglite', '@napi-rs/keyring', 'pg-native', 'vscode'],
+  external: ['@electric-sql/pglite', '@napi-rs/keyring', 'pg-native'],
+  // Benchmarks of extension code run outside VS Code, on the unit tests' small fake.
+  alias: { vscode: './test/unit/fakes/vscode.ts' },
   logLevel: 'warning',
 });
 
