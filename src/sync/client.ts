@@ -1,0 +1,333 @@
+/**
+ * The one client of the team server's API (v1), shared by the extension and the CLI. Every answer
+ * is validated with the schemas of src/core/api.ts, the same ones the server uses; an answer that
+ * does not match is a MalformedResponse with a message, never a crash or a silent drop.
+ */
+import type * as z from 'zod';
+import {
+  AccessList,
+  ApiErrorBody,
+  AuditPage,
+  ChangesPage,
+  CreatedToken,
+  Health,
+  Me,
+  MemberList,
+  Project,
+  ResolvedSecret,
+  SecretList,
+  SecretMetadata,
+  SecretValue,
+  Team,
+  User,
+  VersionList,
+  versionTag,
+  type AuditQuery,
+  type CreateGroupBody,
+  type CreateSecretBody,
+  type CreateTokenBody,
+  type CreateUserBody,
+  type Grant,
+  type ListSecretsQuery,
+  type Principal,
+  type UpdateSecretBody,
+  type VersionEntry,
+} from '../core/api';
+import { InvalidInput, MalformedResponse } from '../core/errors';
+import { ApiError, classifyFetchError, statusToCode } from './errors';
+
+export interface ApiClientOptions {
+  /** Base URL of the server, e.g. `https://secrets.example.com` (a path prefix is kept). */
+  baseUrl: string;
+  token?: string;
+  fetch?: typeof globalThis.fetch;
+  /** Per-request timeout; default 30 s. */
+  timeoutMs?: number;
+  /** Sent as User-Agent so the audit log names the client. */
+  userAgent?: string;
+}
+
+/** Counters for benchmarks and diagnostics: requests made and response bytes received. */
+export interface TransferStats {
+  requests: number;
+  bytesReceived: number;
+}
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+interface RequestOptions {
+  query?: Record<string, string | number | undefined>;
+  body?: unknown;
+  ifMatch?: number;
+  auth?: boolean;
+}
+
+/** Checks and normalizes a server URL; throws InvalidInput with the rule when it is not one. */
+export function normalizeServerUrl(raw: string): string {
+  const text = raw.trim();
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new InvalidInput(
+      'The server URL is not a valid URL. Use the form https://host[:port], e.g. http://127.0.0.1:8787.',
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidInput('The server URL must start with http:// or https://.');
+  }
+  if (url.username || url.password) {
+    throw new InvalidInput(
+      'Do not put credentials in the server URL; the token is asked separately.',
+    );
+  }
+  if (url.search || url.hash) {
+    throw new InvalidInput('The server URL must not have a query (?…) or fragment (#…).');
+  }
+  return url.toString().replace(/\/+$/, '');
+}
+
+export class ApiClient {
+  readonly baseUrl: string;
+  readonly stats: TransferStats = { requests: 0, bytesReceived: 0 };
+  private readonly origin: string;
+  private token: string | undefined;
+  private readonly fetchImpl: typeof globalThis.fetch;
+  private readonly timeoutMs: number;
+  private readonly userAgent: string;
+
+  constructor(options: ApiClientOptions) {
+    this.baseUrl = normalizeServerUrl(options.baseUrl);
+    this.origin = new URL(this.baseUrl).origin;
+    this.token = options.token;
+    this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.userAgent = options.userAgent ?? 'notebook-secrets-sync';
+  }
+
+  setToken(token: string | undefined): void {
+    this.token = token;
+  }
+
+  // -- health and identity ------------------------------------------------------------------
+
+  health(): Promise<Health> {
+    return this.request('GET', '/health', Health, { auth: false });
+  }
+
+  me(): Promise<Me> {
+    return this.request('GET', '/me', Me);
+  }
+
+  // -- secrets --------------------------------------------------------------------------------
+
+  async listSecrets(query: ListSecretsQuery = {}): Promise<SecretMetadata[]> {
+    return (await this.request('GET', '/secrets', SecretList, { query: { ...query } })).secrets;
+  }
+
+  getSecret(id: string): Promise<SecretMetadata> {
+    return this.request('GET', `/secrets/${enc(id)}`, SecretMetadata);
+  }
+
+  getValue(id: string): Promise<SecretValue> {
+    return this.request('GET', `/secrets/${enc(id)}/value`, SecretValue);
+  }
+
+  createSecret(body: CreateSecretBody): Promise<SecretMetadata> {
+    return this.request('POST', '/secrets', SecretMetadata, { body });
+  }
+
+  updateSecret(id: string, ifMatch: number, body: UpdateSecretBody): Promise<SecretMetadata> {
+    return this.request('PATCH', `/secrets/${enc(id)}`, SecretMetadata, { body, ifMatch });
+  }
+
+  async deleteSecret(id: string, ifMatch?: number): Promise<void> {
+    await this.request('DELETE', `/secrets/${enc(id)}`, undefined, { ifMatch });
+  }
+
+  getAccess(id: string): Promise<AccessList> {
+    return this.request('GET', `/secrets/${enc(id)}/access`, AccessList);
+  }
+
+  putAccess(id: string, access: Grant[], ifMatch?: number): Promise<AccessList> {
+    return this.request('PUT', `/secrets/${enc(id)}/access`, AccessList, {
+      body: { access },
+      ifMatch,
+    });
+  }
+
+  async versions(id: string): Promise<VersionEntry[]> {
+    return (await this.request('GET', `/secrets/${enc(id)}/versions`, VersionList)).versions;
+  }
+
+  restore(id: string, version: number, ifMatch?: number): Promise<SecretMetadata> {
+    return this.request('POST', `/secrets/${enc(id)}/versions/${version}/restore`, SecretMetadata, {
+      ifMatch,
+    });
+  }
+
+  resolve(
+    name: string,
+    options: { project?: string; scope?: string } = {},
+  ): Promise<ResolvedSecret> {
+    return this.request('GET', `/resolve/${enc(name)}`, ResolvedSecret, { query: options });
+  }
+
+  changes(since?: string, limit?: number): Promise<ChangesPage> {
+    return this.request('GET', '/changes', ChangesPage, { query: { since, limit } });
+  }
+
+  audit(query: AuditQuery = {}): Promise<AuditPage> {
+    return this.request('GET', '/audit', AuditPage, { query: { ...query } });
+  }
+
+  // -- administration (admin token) -----------------------------------------------------------
+
+  createUser(body: CreateUserBody): Promise<User> {
+    return this.request('POST', '/users', User, { body });
+  }
+
+  createTeam(body: CreateGroupBody): Promise<Team> {
+    return this.request('POST', '/teams', Team, { body });
+  }
+
+  createProject(body: CreateGroupBody): Promise<Project> {
+    return this.request('POST', '/projects', Project, { body });
+  }
+
+  addTeamMember(team: string, user: string): Promise<MemberList> {
+    return this.request('POST', `/teams/${enc(team)}/members`, MemberList, { body: { user } });
+  }
+
+  addProjectMember(project: string, principal: Principal): Promise<MemberList> {
+    return this.request('POST', `/projects/${enc(project)}/members`, MemberList, {
+      body: { principal },
+    });
+  }
+
+  createToken(body: CreateTokenBody): Promise<CreatedToken> {
+    return this.request('POST', '/tokens', CreatedToken, { body });
+  }
+
+  async revokeToken(id: string): Promise<void> {
+    await this.request('DELETE', `/tokens/${enc(id)}`, undefined);
+  }
+
+  // -- transport ------------------------------------------------------------------------------
+
+  private async request<S extends z.ZodType>(
+    method: Method,
+    path: string,
+    schema: S | undefined,
+    options: RequestOptions = {},
+  ): Promise<z.infer<S>> {
+    const url = new URL(`${this.baseUrl}/v1${path}`);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
+    }
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': this.userAgent,
+    };
+    if (options.auth !== false) {
+      if (!this.token) {
+        throw new ApiError(
+          'unauthorized',
+          'Not signed in to a team server: sign in first.',
+          401,
+          undefined,
+        );
+      }
+      headers.authorization = `Bearer ${this.token}`;
+    }
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    if (options.ifMatch !== undefined) headers['if-match'] = versionTag(options.ifMatch);
+    const what = `${method} ${url.pathname}`;
+
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.fetchImpl(url, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+        redirect: 'error',
+      });
+      text = await response.text();
+    } catch (error) {
+      throw classifyFetchError(error, this.origin);
+    }
+    this.stats.requests++;
+    this.stats.bytesReceived += Buffer.byteLength(text, 'utf8');
+
+    if (!response.ok) throw this.errorFrom(response, text, what);
+    if (schema === undefined) return undefined as z.infer<S>;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new MalformedResponse(
+        `The server at ${this.origin} answered ${what} with something that is not JSON` +
+          ` (${contentType(response)}). Is this the URL of a Notebook Secrets server?`,
+      );
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue && issue.path.length > 0 ? issue.path.join('.') : '(body)';
+      throw new MalformedResponse(
+        `The server at ${this.origin} sent a malformed answer to ${what}: field ${where}: ` +
+          `${issue?.message ?? 'invalid'}. The server may be a different version; nothing was changed locally.`,
+      );
+    }
+    return parsed.data as z.infer<S>;
+  }
+
+  private errorFrom(response: Response, text: string, what: string): ApiError {
+    const status = response.status;
+    let body: ApiErrorBody | undefined;
+    try {
+      const parsed = ApiErrorBody.safeParse(JSON.parse(text));
+      if (parsed.success) body = parsed.data;
+    } catch {
+      body = undefined;
+    }
+    if (status === 401) {
+      return new ApiError(
+        'unauthorized',
+        `The team server at ${this.origin} refused the token (401): it is wrong, expired or revoked. Sign in again with a valid token.`,
+        status,
+        body?.error.code,
+      );
+    }
+    if (!body) {
+      const hint =
+        status === 404 || status === 405
+          ? ' Check the URL: it should be the base URL of a Notebook Secrets server (where /v1/health answers).'
+          : status >= 500
+            ? ' The server or a proxy in front of it failed; try again later.'
+            : '';
+      return new ApiError(
+        statusToCode(status),
+        `The server at ${this.origin} answered ${what} with HTTP ${status} (${contentType(response)}), not an API error.${hint}`,
+        status,
+        undefined,
+      );
+    }
+    const retryAfter = body.error.retry_after ?? Number(response.headers.get('retry-after') ?? NaN);
+    return new ApiError(statusToCode(status), body.error.message, status, body.error.code, {
+      currentVersion: body.error.current_version,
+      retryAfterSeconds: Number.isFinite(retryAfter) ? retryAfter : undefined,
+      field: body.error.field,
+    });
+  }
+}
+
+function enc(segment: string): string {
+  return encodeURIComponent(segment);
+}
+
+function contentType(response: Response): string {
+  return (response.headers.get('content-type') ?? 'no content type').split(';')[0]!.trim();
+}

@@ -1,0 +1,265 @@
+/**
+ * A small in-memory stand-in for the team server, served through a `fetch` function, for unit tests
+ * of the sync client and engine. It follows the API's contract (If-Match, 412 with
+ * current_version, change feed with tombstones, grants) closely enough for the engine's logic;
+ * the integration tests run the same scenarios against the real server.
+ */
+import { versionTag, parseVersionTag, type Change } from '../../../src/core/api';
+import type { Grant, Scope, SecretMetadata } from '../../../src/core/model';
+
+interface Row {
+  meta: SecretMetadata;
+  value: string;
+  encoding: 'text' | 'base64';
+  deleted: boolean;
+}
+
+export class FakeServer {
+  readonly tokens = new Map<string, string>();
+  readonly teams = new Map<string, Set<string>>();
+  readonly rows = new Map<string, Row>();
+  private readonly log: { seq: number; id: string }[] = [];
+  private seq = 0;
+  private nextId = 1;
+  offline = false;
+  /** When set, the next answer's body is replaced by this text (malformed-answer tests). */
+  corruptNext: string | undefined;
+  requests: string[] = [];
+
+  addUser(user: string, token = `tok-${user}`): string {
+    this.tokens.set(token, user);
+    return token;
+  }
+
+  addTeam(team: string, members: string[]): void {
+    this.teams.set(team, new Set(members));
+  }
+
+  readonly fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    if (this.offline) {
+      throw Object.assign(new TypeError('fetch failed'), {
+        cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+      });
+    }
+    const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
+    const method = init?.method ?? 'GET';
+    const headers = new Headers(init?.headers);
+    this.requests.push(`${method} ${url.pathname}`);
+    const response = this.handle(method, url, headers, init?.body as string | undefined);
+    if (this.corruptNext !== undefined) {
+      const text = this.corruptNext;
+      this.corruptNext = undefined;
+      return new Response(text, { status: 200, headers: { 'content-type': 'application/json' } });
+    }
+    return response;
+  };
+
+  private handle(method: string, url: URL, headers: Headers, rawBody?: string): Response {
+    const path = url.pathname.replace(/^\/v1/, '');
+    if (path === '/health') return json(200, { ok: true, version: 'fake' });
+    const token = /^Bearer (.+)$/.exec(headers.get('authorization') ?? '')?.[1];
+    const user = token ? this.tokens.get(token) : undefined;
+    if (!user) return error(401, 'unauthorized', 'Bad token.');
+    const body = rawBody ? (JSON.parse(rawBody) as Record<string, unknown>) : {};
+    const ifMatch = parseVersionTag(headers.get('if-match') ?? undefined);
+
+    if (path === '/me') {
+      const teams = [...this.teams].filter(([, m]) => m.has(user)).map(([id]) => group(id));
+      return json(200, {
+        user: { id: user, name: user, admin: false, created_at: T0 },
+        teams,
+        projects: [],
+      });
+    }
+    if (path === '/changes')
+      return this.changes(
+        user,
+        url.searchParams.get('since') ?? undefined,
+        Number(url.searchParams.get('limit') ?? 1000),
+      );
+    if (path === '/secrets' && method === 'GET') {
+      const q = url.searchParams.get('q') ?? '';
+      const secrets = [...this.rows.values()]
+        .filter((r) => !r.deleted && this.role(r, user) && r.meta.name.includes(q))
+        .map((r) => this.view(r, user));
+      return json(200, { secrets });
+    }
+    if (path === '/secrets' && method === 'POST') {
+      const scope = (body.scope as Scope | undefined) ?? { kind: 'personal' };
+      if (scope.kind === 'team' && !this.teams.get(scope.id)?.has(user)) {
+        return error(404, 'not_found', 'No such team.');
+      }
+      const taken = [...this.rows.values()].some(
+        (r) => !r.deleted && r.meta.name === body.name && sameScopeOwner(r, scope, user),
+      );
+      if (taken)
+        return error(
+          409,
+          'name_taken',
+          `A secret named '${String(body.name)}' already exists in this scope.`,
+        );
+      const id = `srv-${this.nextId++}`;
+      const meta: SecretMetadata = {
+        id,
+        name: body.name as string,
+        encoding: (body.encoding as 'text') ?? 'text',
+        type: (body.type as 'generic') ?? 'generic',
+        description: (body.description as string) ?? '',
+        scope,
+        version: 1,
+        created_at: T0,
+        updated_at: T0,
+        created_by: user,
+        access:
+          scope.kind === 'personal'
+            ? [{ principal: { kind: 'user', id: user }, role: 'owner' }]
+            : [],
+      };
+      const row: Row = {
+        meta,
+        value: body.value as string,
+        encoding: meta.encoding,
+        deleted: false,
+      };
+      this.rows.set(id, row);
+      this.bump(id);
+      return json(201, this.view(row, user));
+    }
+    const m = /^\/secrets\/([^/]+)(\/value|\/access|\/versions)?$/.exec(path);
+    if (!m) return error(404, 'not_found', 'No such route.');
+    const row = this.rows.get(decodeURIComponent(m[1]!));
+    const role = row && !row.deleted ? this.role(row, user) : undefined;
+    if (!row || !role) return error(404, 'not_found', 'No such secret.');
+    const sub = m[2];
+    if (sub === '/value')
+      return json(200, { value: row.value, encoding: row.encoding, version: row.meta.version });
+    if (sub === '/versions') {
+      return json(200, {
+        versions: [
+          {
+            version: row.meta.version,
+            kind: 'update',
+            author: row.meta.created_by,
+            at: row.meta.updated_at,
+            restorable: true,
+          },
+        ],
+      });
+    }
+    if (sub === '/access') {
+      if (method === 'GET')
+        return json(200, { access: row.meta.access, version: row.meta.version });
+      if (role !== 'owner') return error(403, 'access_denied', 'Owners only.');
+      const access = body.access as Grant[];
+      if (!access.some((g) => g.role === 'owner'))
+        return error(422, 'last_owner', 'A secret keeps at least one owner.');
+      row.meta = { ...row.meta, access, version: row.meta.version + 1 };
+      this.bump(row.meta.id);
+      return json(200, { access, version: row.meta.version });
+    }
+    if (method === 'GET') return json(200, this.view(row, user));
+    if (role !== 'owner') return error(403, 'access_denied', 'Readers cannot change this secret.');
+    if (method === 'PATCH') {
+      if (ifMatch === undefined)
+        return error(400, 'precondition_required', 'If-Match is required.');
+      if (ifMatch !== row.meta.version)
+        return error(412, 'version_conflict', 'Stale.', row.meta.version);
+      row.meta = {
+        ...row.meta,
+        ...(body.type !== undefined && { type: body.type as 'generic' }),
+        ...(body.description !== undefined && { description: body.description as string }),
+        version: row.meta.version + 1,
+        updated_at: new Date(Date.parse(T0) + this.seq * 1000).toISOString(),
+      };
+      if (body.value !== undefined) row.value = body.value as string;
+      if (body.encoding !== undefined) row.encoding = body.encoding as 'text';
+      this.bump(row.meta.id);
+      return json(200, this.view(row, user));
+    }
+    if (method === 'DELETE') {
+      if (ifMatch !== undefined && ifMatch !== row.meta.version) {
+        return error(412, 'version_conflict', 'Stale.', row.meta.version);
+      }
+      row.deleted = true;
+      this.bump(row.meta.id);
+      return new Response(null, { status: 204 });
+    }
+    return error(405, 'invalid_input', 'Method not allowed.');
+  }
+
+  private changes(user: string, since: string | undefined, limit: number): Response {
+    const from = since === undefined ? undefined : Number(since.replace('fake.', ''));
+    if (from === undefined || Number.isNaN(from)) {
+      const all = [...this.rows.values()].filter((r) => !r.deleted && this.role(r, user));
+      return json(200, {
+        changes: all.map((r) => ({ kind: 'upsert', secret: this.view(r, user) })),
+        next: `fake.${this.seq}`,
+        more: false,
+        reset: true,
+      });
+    }
+    const entries = this.log.filter((e) => e.seq > from).slice(0, limit);
+    const changes: Change[] = entries.map(({ id }) => {
+      const row = this.rows.get(id)!;
+      if (!row.deleted && this.role(row, user))
+        return { kind: 'upsert', secret: this.view(row, user) };
+      return { kind: 'tombstone', id, reason: row.deleted ? 'deleted' : 'access_lost' };
+    });
+    const last = entries.at(-1)?.seq ?? from;
+    return json(200, { changes, next: `fake.${last}`, more: last < this.seq, reset: false });
+  }
+
+  role(row: Row, user: string): 'owner' | 'reader' | undefined {
+    if (row.meta.scope.kind === 'team' && this.teams.get(row.meta.scope.id)?.has(user))
+      return 'owner';
+    let role: 'owner' | 'reader' | undefined;
+    for (const g of row.meta.access) {
+      const match =
+        (g.principal.kind === 'user' && g.principal.id === user) ||
+        (g.principal.kind === 'team' && this.teams.get(g.principal.id)?.has(user));
+      if (match && (role === undefined || g.role === 'owner')) role = g.role;
+    }
+    return role;
+  }
+
+  private view(row: Row, user: string): SecretMetadata {
+    return { ...row.meta, role: this.role(row, user) };
+  }
+
+  private bump(id: string): void {
+    this.log.push({ seq: ++this.seq, id });
+  }
+
+  /** Server-side edit, as another client would make it. */
+  serverValue(id: string): string | undefined {
+    const row = this.rows.get(id);
+    return row && !row.deleted ? row.value : undefined;
+  }
+}
+
+const T0 = '2026-01-01T00:00:00.000Z';
+
+function group(id: string): { id: string; name: string; created_at: string } {
+  return { id, name: id, created_at: T0 };
+}
+
+function sameScopeOwner(row: Row, scope: Scope, user: string): boolean {
+  if (row.meta.scope.kind !== scope.kind) return false;
+  if (scope.kind === 'personal') return row.meta.created_by === user;
+  return 'id' in row.meta.scope && row.meta.scope.id === scope.id;
+}
+
+function json(status: number, body: unknown, extra: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json', ...extra },
+  });
+}
+
+function error(status: number, code: string, message: string, current?: number): Response {
+  return json(
+    status,
+    { error: { code, message, ...(current !== undefined && { current_version: current }) } },
+    current !== undefined ? { etag: versionTag(current) } : {},
+  );
+}
