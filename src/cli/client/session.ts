@@ -1,0 +1,221 @@
+/**
+ * What every client subcommand of the CLI shares: the signed-in session, finding a secret by name,
+ * scopes from flags, output (--json), and exit codes a script can rely on.
+ *
+ * Exit codes (also in docs/cli.md):
+ *   0 success · 1 unexpected error · 2 bad usage or input (400, 413) · 3 not signed in, or the
+ *   token was refused (401) · 4 not found (404) · 5 conflict: name taken (409) or changed
+ *   meanwhile (412) · 6 access denied (403) or last owner (422) · 7 server unreachable or
+ *   unavailable (network, TLS, timeout, 5xx, 429) · 8 malformed answer from the server.
+ *   `run` exits with the command's own exit code.
+ */
+import type { Command } from 'commander';
+import { SecretsError, type ErrorCode } from '../../core/errors';
+import type { Scope, SecretMetadata } from '../../core/model';
+import { parseScopeKey, resolveByPrecedence, sameScope, scopeKey } from '../../core/scope';
+import { ApiClient, normalizeServerUrl } from '../../sync/client';
+import { ApiError, ServerUnreachable } from '../../sync/errors';
+import { configDir, loadConfig, TokenStore, type CliConfig } from './credentials';
+
+export const EXIT = {
+  ok: 0,
+  error: 1,
+  usage: 2,
+  unauthorized: 3,
+  notFound: 4,
+  conflict: 5,
+  denied: 6,
+  unreachable: 7,
+  malformed: 8,
+} as const;
+
+const CODE_EXIT: Partial<Record<ErrorCode, number>> = {
+  invalid_name: EXIT.usage,
+  invalid_input: EXIT.usage,
+  value_too_large: EXIT.usage,
+  unauthorized: EXIT.unauthorized,
+  not_found: EXIT.notFound,
+  name_taken: EXIT.conflict,
+  version_conflict: EXIT.conflict,
+  access_denied: EXIT.denied,
+  last_owner: EXIT.denied,
+  unavailable: EXIT.unreachable,
+  malformed_response: EXIT.malformed,
+};
+
+/** A failure with a chosen exit code and a message for people (never a value). */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.usage,
+    readonly code = 'usage',
+  ) {
+    super(message);
+  }
+}
+
+export function exitCodeOf(error: unknown): number {
+  if (error instanceof CliError) return error.exitCode;
+  if (error instanceof ServerUnreachable) return EXIT.unreachable;
+  if (error instanceof ApiError && error.status === 429) return EXIT.unreachable;
+  if (error instanceof SecretsError) return CODE_EXIT[error.code] ?? EXIT.error;
+  return EXIT.error;
+}
+
+export interface GlobalOptions {
+  json?: boolean;
+  server?: string;
+  project?: string;
+}
+
+/**
+ * Wraps a subcommand's action: prints errors (as JSON with --json) to stderr and sets the exit
+ * code. The last argument commander passes is the Command; its options say whether --json is on.
+ */
+export function action<A extends unknown[]>(
+  work: (...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    const command = args[args.length - 1] as Command | undefined;
+    const json = Boolean(
+      (command as { optsWithGlobals?: () => GlobalOptions } | undefined)?.optsWithGlobals?.().json,
+    );
+    try {
+      await work(...args);
+    } catch (error) {
+      const code = exitCodeOf(error);
+      const message = error instanceof Error ? error.message : String(error);
+      const kind =
+        error instanceof SecretsError
+          ? error.code
+          : error instanceof CliError
+            ? error.code
+            : 'error';
+      if (json)
+        process.stderr.write(`${JSON.stringify({ error: { code: kind, message, exit: code } })}\n`);
+      else process.stderr.write(`notebook-secrets: ${message}\n`);
+      process.exitCode = code;
+    }
+  };
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function warn(message: string): void {
+  process.stderr.write(`warning: ${message}\n`);
+}
+
+export interface Session {
+  api: ApiClient;
+  server: string;
+  config: CliConfig;
+  project?: string;
+}
+
+/** The signed-in client: NOTEBOOK_SECRETS_SERVER/_TOKEN, else the saved config and token. */
+export function openSession(options: GlobalOptions = {}, env = process.env): Session {
+  const config = loadConfig(configDir(env));
+  const rawServer = options.server ?? env.NOTEBOOK_SECRETS_SERVER ?? config.server;
+  if (!rawServer) {
+    throw new CliError(
+      'Not signed in. Run `notebook-secrets login --server URL` first.',
+      EXIT.unauthorized,
+      'unauthorized',
+    );
+  }
+  const server = normalizeServerUrl(rawServer);
+  const token = env.NOTEBOOK_SECRETS_TOKEN || new TokenStore(configDir(env), env).get(server);
+  if (!token) {
+    throw new CliError(
+      `Not signed in to ${server}. Run \`notebook-secrets login --server ${server}\` first.`,
+      EXIT.unauthorized,
+      'unauthorized',
+    );
+  }
+  const project = options.project ?? env.NOTEBOOK_SECRETS_PROJECT ?? config.project;
+  return {
+    api: new ApiClient({ baseUrl: server, token, userAgent: 'notebook-secrets-cli' }),
+    server,
+    config,
+    ...(project && { project }),
+  };
+}
+
+/** Parses `--scope`: `personal`, `project:ID` or `team:ID`. */
+export function parseScopeOption(text: string): Scope {
+  const scope = parseScopeKey(text.trim());
+  if (!scope) {
+    throw new CliError(
+      `The scope '${text}' is not one of personal, project:ID or team:ID.`,
+      EXIT.usage,
+      'invalid_input',
+    );
+  }
+  return scope;
+}
+
+export function describeScope(scope: Scope): string {
+  return scopeKey(scope);
+}
+
+/**
+ * The secret a name means. With --scope: the one in that scope. Without: for reads, the one that
+ * wins by precedence (personal > active project > team); for changes (`forChange`), the only one
+ * of that name, or an error asking for --scope when there are several.
+ */
+export async function findSecret(
+  session: Session,
+  name: string,
+  scopeText: string | undefined,
+  forChange = false,
+): Promise<SecretMetadata> {
+  const candidates = (await session.api.listSecrets({ q: name })).filter((s) => s.name === name);
+  if (scopeText !== undefined) {
+    const scope = parseScopeOption(scopeText);
+    const found = candidates.find((s) => sameScope(s.scope, scope));
+    if (!found) {
+      throw new CliError(
+        `No secret named '${name}' in scope ${scopeKey(scope)}.`,
+        EXIT.notFound,
+        'not_found',
+      );
+    }
+    return found;
+  }
+  const eligible = candidates.filter(
+    (s) => s.scope.kind !== 'project' || !session.project || s.scope.id === session.project,
+  );
+  if (forChange && eligible.length > 1) {
+    throw new CliError(
+      `'${name}' exists in several scopes (${eligible.map((s) => scopeKey(s.scope)).join(', ')}); pass --scope.`,
+      EXIT.usage,
+    );
+  }
+  const found = resolveByPrecedence(
+    eligible,
+    name,
+    session.project ? { project: session.project } : {},
+  );
+  if (!found)
+    throw new CliError(`No secret named '${name}' is available.`, EXIT.notFound, 'not_found');
+  return found;
+}
+
+/** Reads all of stdin as UTF-8. */
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function formatTable(rows: string[][]): string {
+  if (rows.length === 0) return '';
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows
+    .map((r) =>
+      r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '),
+    )
+    .join('\n');
+}

@@ -1,0 +1,52 @@
+/** `notebook-secrets delete NAME`: deletes a secret (owners only). */
+import type { Command } from 'commander';
+import { createInterface } from 'node:readline/promises';
+import { scopeKey } from '../../core/scope';
+import {
+  action,
+  CliError,
+  findSecret,
+  openSession,
+  printJson,
+  type GlobalOptions,
+} from '../client/session';
+
+interface DeleteOptions extends GlobalOptions {
+  scope?: string;
+  yes?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('delete')
+    .alias('rm')
+    .description('Delete a secret and all its versions (owners only)')
+    .argument('<name>', 'secret name')
+    .option(
+      '--scope <scope>',
+      'personal, project:ID or team:ID (needed when the name is in several)',
+    )
+    .option('-y, --yes', 'do not ask for confirmation')
+    .option('--server <url>', 'server URL (default: the saved one)')
+    .option('--json', 'print the result as JSON')
+    .action(
+      action(async (name: string, options: DeleteOptions) => {
+        const session = openSession(options);
+        const secret = await findSecret(session, name, options.scope, true);
+        if (!options.yes) {
+          if (!process.stdin.isTTY)
+            throw new CliError('Pass --yes to delete without a terminal to confirm on.');
+          const rl = createInterface({ input: process.stdin, output: process.stderr });
+          const answer = await rl.question(
+            `Delete '${name}' from ${scopeKey(secret.scope)} with all its versions? [y/N] `,
+          );
+          rl.close();
+          if (!/^y(es)?$/i.test(answer.trim())) throw new CliError('Not deleted.', 1, 'cancelled');
+        }
+        await session.api.deleteSecret(secret.id, secret.version);
+        if (options.json)
+          printJson({ deleted: true, id: secret.id, name, scope: scopeKey(secret.scope) });
+        else process.stdout.write(`Deleted '${name}' from ${scopeKey(secret.scope)}.\n`);
+      }),
+    );
+}

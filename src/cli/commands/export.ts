@@ -1,0 +1,61 @@
+/** `notebook-secrets export`: writes values (asked for explicitly) as dotenv or JSON. */
+import type { Command } from 'commander';
+import { writeFileSync } from 'node:fs';
+import { scopeKey } from '../../core/scope';
+import { formatDotenv } from '../client/dotenv';
+import { resolveAll } from '../client/resolveAll';
+import { action, CliError, openSession, type GlobalOptions } from '../client/session';
+
+interface ExportOptions extends GlobalOptions {
+  format: string;
+  scope?: string;
+  only?: string;
+  output?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('export')
+    .description('Print (or write) secrets with their values as dotenv or JSON, by precedence')
+    .option('--format <format>', 'dotenv or json', 'dotenv')
+    .option('--scope <scope>', 'only secrets of this scope kind or scope key')
+    .option('--only <names>', 'comma-separated names')
+    .option('--project <id>', 'the active project (default: the saved one)')
+    .option('-o, --output <file>', 'write to this file (0600) instead of stdout')
+    .option('--server <url>', 'server URL (default: the saved one)')
+    .action(
+      action(async (options: ExportOptions) => {
+        if (options.format !== 'dotenv' && options.format !== 'json') {
+          throw new CliError(`The format '${options.format}' is not dotenv or json.`);
+        }
+        const session = openSession(options);
+        const only = options.only
+          ?.split(',')
+          .map((n) => n.trim())
+          .filter(Boolean);
+        const secrets = await resolveAll(session, only, options.scope);
+        const text =
+          options.format === 'json'
+            ? `${JSON.stringify(
+                {
+                  secrets: secrets.map((s) => ({
+                    name: s.name,
+                    scope: scopeKey(s.scope),
+                    type: s.type,
+                    encoding: s.encoding,
+                    value: s.value,
+                  })),
+                },
+                null,
+                2,
+              )}\n`
+            : formatDotenv(secrets);
+        if (options.output) {
+          writeFileSync(options.output, text, { mode: 0o600 });
+          process.stderr.write(`Wrote ${secrets.length} secrets to ${options.output}.\n`);
+        } else {
+          process.stdout.write(text);
+        }
+      }),
+    );
+}

@@ -1,0 +1,36 @@
+/** `notebook-secrets history NAME`: who changed what when (never values). */
+import type { Command } from 'commander';
+import { scopeKey } from '../../core/scope';
+import {
+  action,
+  findSecret,
+  formatTable,
+  openSession,
+  printJson,
+  type GlobalOptions,
+} from '../client/session';
+
+export function register(program: Command): void {
+  program
+    .command('history')
+    .description('Show the version history of a secret (who changed what when; never values)')
+    .argument('<name>', 'secret name')
+    .option('--scope <scope>', 'personal, project:ID or team:ID')
+    .option('--server <url>', 'server URL (default: the saved one)')
+    .option('--json', 'print the result as JSON')
+    .action(
+      action(async (name: string, options: GlobalOptions & { scope?: string }) => {
+        const session = openSession(options);
+        const secret = await findSecret(session, name, options.scope);
+        const versions = await session.api.versions(secret.id);
+        if (options.json) {
+          printJson({ id: secret.id, name, scope: scopeKey(secret.scope), versions });
+          return;
+        }
+        const rows = [['VERSION', 'CHANGE', 'AUTHOR', 'AT', 'RESTORABLE']];
+        for (const v of versions)
+          rows.push([String(v.version), v.kind, v.author, v.at, v.restorable ? 'yes' : 'no']);
+        process.stdout.write(`${name} (${scopeKey(secret.scope)})\n${formatTable(rows)}\n`);
+      }),
+    );
+}

@@ -1,0 +1,66 @@
+/** `notebook-secrets list`: metadata of the secrets you can see, never values. */
+import type { Command } from 'commander';
+import { SecretType } from '../../core/model';
+import { scopeKey } from '../../core/scope';
+import {
+  action,
+  CliError,
+  formatTable,
+  openSession,
+  printJson,
+  type GlobalOptions,
+} from '../client/session';
+
+interface ListOptions extends GlobalOptions {
+  scope?: string;
+  type?: string;
+  search?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('list')
+    .alias('ls')
+    .description('List the secrets you can see (names and metadata, never values)')
+    .option('--scope <scope>', 'personal, project, team, project:ID or team:ID')
+    .option('--type <type>', `one of ${SecretType.options.join(', ')}`)
+    .option('--search <text>', 'only names or descriptions containing this text')
+    .option('--server <url>', 'server URL (default: the saved one)')
+    .option('--json', 'print the result as JSON')
+    .action(
+      action(async (options: ListOptions) => {
+        const type = options.type === undefined ? undefined : SecretType.safeParse(options.type);
+        if (type && !type.success) {
+          throw new CliError(
+            `The type '${options.type}' is not one of ${SecretType.options.join(', ')}.`,
+          );
+        }
+        const session = openSession(options);
+        const secrets = await session.api.listSecrets({
+          ...(options.scope && { scope: options.scope }),
+          ...(type?.data && { type: type.data }),
+          ...(options.search && { q: options.search }),
+        });
+        if (options.json) {
+          printJson({ secrets });
+          return;
+        }
+        if (secrets.length === 0) {
+          process.stdout.write('No secrets.\n');
+          return;
+        }
+        const rows = [['NAME', 'SCOPE', 'TYPE', 'ROLE', 'VERSION', 'UPDATED']];
+        for (const s of secrets) {
+          rows.push([
+            s.name,
+            scopeKey(s.scope),
+            s.type,
+            s.role ?? '',
+            String(s.version),
+            s.updated_at,
+          ]);
+        }
+        process.stdout.write(`${formatTable(rows)}\n`);
+      }),
+    );
+}

@@ -1,0 +1,87 @@
+/** `notebook-secrets login`: signs in to a team server and keeps the token out of config.json. */
+import type { Command } from 'commander';
+import { createInterface } from 'node:readline';
+import { normalizeServerUrl, ApiClient } from '../../sync/client';
+import { configDir, loadConfig, saveConfig, TokenStore } from '../client/credentials';
+import { action, CliError, printJson, readStdin, warn } from '../client/session';
+
+interface LoginOptions {
+  server?: string;
+  token?: string;
+  tokenStdin?: boolean;
+  project?: string;
+  json?: boolean;
+}
+
+/** Asks for the token on the terminal without echoing it. */
+function promptHidden(question: string): Promise<string> {
+  return new Promise((resolve) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+    const output = rl as unknown as { _writeToOutput?: (s: string) => void };
+    process.stderr.write(question);
+    output._writeToOutput = () => undefined;
+    rl.question('', (answer) => {
+      rl.close();
+      process.stderr.write('\n');
+      resolve(answer);
+    });
+  });
+}
+
+export function register(program: Command): void {
+  program
+    .command('login')
+    .description('Sign in to a team server (the token is kept in the OS keyring, or a 0600 file)')
+    .option('--server <url>', 'server URL, e.g. http://127.0.0.1:8787 (default: the saved one)')
+    .option('--token-stdin', 'read the token from stdin')
+    .option('--token <token>', 'the token (discouraged: visible in shell history and `ps`)')
+    .option('--project <id>', 'the active project for get/run')
+    .option('--json', 'print the result as JSON')
+    .action(
+      action(async (options: LoginOptions) => {
+        const env = process.env;
+        const config = loadConfig();
+        const rawServer = options.server ?? env.NOTEBOOK_SECRETS_SERVER ?? config.server;
+        if (!rawServer) throw new CliError('Pass --server URL (the team server to sign in to).');
+        const server = normalizeServerUrl(rawServer);
+        let token: string | undefined;
+        if (options.token !== undefined) {
+          warn(
+            'a token given with --token may be kept in your shell history; prefer --token-stdin.',
+          );
+          token = options.token;
+        } else if (options.tokenStdin) {
+          token = await readStdin();
+        } else if (env.NOTEBOOK_SECRETS_TOKEN) {
+          token = env.NOTEBOOK_SECRETS_TOKEN;
+        } else if (process.stdin.isTTY) {
+          token = await promptHidden(`Token for ${server}: `);
+        } else {
+          token = await readStdin();
+        }
+        token = token.trim();
+        if (!token)
+          throw new CliError('No token given. Pass it on stdin (--token-stdin) or at the prompt.');
+        const api = new ApiClient({ baseUrl: server, token, userAgent: 'notebook-secrets-cli' });
+        await api.health();
+        const me = await api.me();
+        const where = new TokenStore(configDir(env), env).set(server, token);
+        saveConfig({
+          ...config,
+          server,
+          user: me.user.id,
+          ...(options.project !== undefined && { project: options.project }),
+        });
+        if (options.json) {
+          printJson({ server, user: me.user.id, token_stored_in: where });
+        } else {
+          const teams = me.teams.map((t) => t.id).join(', ') || 'none';
+          process.stdout.write(
+            `Signed in to ${server} as ${me.user.id} (teams: ${teams}). Token kept in ${
+              where === 'keyring' ? 'the OS keyring' : `${configDir(env)}/credentials.json (0600)`
+            }.\n`,
+          );
+        }
+      }),
+    );
+}

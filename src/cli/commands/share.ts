@@ -1,0 +1,69 @@
+/** `notebook-secrets share NAME --user U|--team T --role owner|reader`: grants access. */
+import type { Command } from 'commander';
+import { Role, type Grant, type Principal } from '../../core/model';
+import {
+  action,
+  CliError,
+  findSecret,
+  openSession,
+  printJson,
+  type GlobalOptions,
+} from '../client/session';
+
+export interface PrincipalOptions extends GlobalOptions {
+  user?: string;
+  team?: string;
+  scope?: string;
+}
+
+export function principalOf(options: PrincipalOptions): Principal {
+  if ((options.user === undefined) === (options.team === undefined)) {
+    throw new CliError('Pass exactly one of --user USER or --team TEAM.');
+  }
+  return options.user !== undefined
+    ? { kind: 'user', id: options.user }
+    : { kind: 'team', id: options.team! };
+}
+
+export function describeGrants(access: Grant[]): string {
+  return access.map((g) => `  ${g.principal.kind} ${g.principal.id}: ${g.role}`).join('\n');
+}
+
+export function register(program: Command): void {
+  program
+    .command('share')
+    .description('Give a user or a team access to a secret, as owner or reader')
+    .argument('<name>', 'secret name')
+    .option('--user <user>', 'user id')
+    .option('--team <team>', 'team id')
+    .requiredOption('--role <role>', 'owner (read, edit, share, delete) or reader (read only)')
+    .option(
+      '--scope <scope>',
+      'personal, project:ID or team:ID (needed when the name is in several)',
+    )
+    .option('--server <url>', 'server URL (default: the saved one)')
+    .option('--json', 'print the result as JSON')
+    .action(
+      action(async (name: string, options: PrincipalOptions & { role: string }) => {
+        const role = Role.safeParse(options.role);
+        if (!role.success) throw new CliError(`The role '${options.role}' is not owner or reader.`);
+        const principal = principalOf(options);
+        const session = openSession(options);
+        const secret = await findSecret(session, name, options.scope, true);
+        const current = await session.api.getAccess(secret.id);
+        const others = current.access.filter(
+          (g) => !(g.principal.kind === principal.kind && g.principal.id === principal.id),
+        );
+        const result = await session.api.putAccess(
+          secret.id,
+          [...others, { principal, role: role.data }],
+          current.version,
+        );
+        if (options.json) printJson({ name, ...result });
+        else
+          process.stdout.write(
+            `Shared '${name}' with ${principal.kind} ${principal.id} as ${role.data}. Access now:\n${describeGrants(result.access)}\n`,
+          );
+      }),
+    );
+}

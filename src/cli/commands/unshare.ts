@@ -1,0 +1,55 @@
+/** `notebook-secrets unshare NAME --user U|--team T`: removes a grant (never the last owner). */
+import type { Command } from 'commander';
+import { action, CliError, EXIT, findSecret, openSession, printJson } from '../client/session';
+import { describeGrants, principalOf, type PrincipalOptions } from './share';
+
+export function register(program: Command): void {
+  program
+    .command('unshare')
+    .description(
+      "Remove a user's or a team's access to a secret (a secret keeps at least one owner)",
+    )
+    .argument('<name>', 'secret name')
+    .option('--user <user>', 'user id')
+    .option('--team <team>', 'team id')
+    .option(
+      '--scope <scope>',
+      'personal, project:ID or team:ID (needed when the name is in several)',
+    )
+    .option('--server <url>', 'server URL (default: the saved one)')
+    .option('--json', 'print the result as JSON')
+    .action(
+      action(async (name: string, options: PrincipalOptions) => {
+        const principal = principalOf(options);
+        const session = openSession(options);
+        const secret = await findSecret(session, name, options.scope, true);
+        const current = await session.api.getAccess(secret.id);
+        const remaining = current.access.filter(
+          (g) => !(g.principal.kind === principal.kind && g.principal.id === principal.id),
+        );
+        if (remaining.length === current.access.length) {
+          throw new CliError(
+            `${principal.kind} ${principal.id} has no direct access to '${name}'.`,
+            EXIT.notFound,
+            'not_found',
+          );
+        }
+        if (
+          !remaining.some((g) => g.role === 'owner') &&
+          current.access.some((g) => g.role === 'owner')
+        ) {
+          throw new CliError(
+            `${principal.kind} ${principal.id} is the last owner of '${name}'; a secret keeps at least one owner. Share it with another owner first.`,
+            EXIT.denied,
+            'last_owner',
+          );
+        }
+        const result = await session.api.putAccess(secret.id, remaining, current.version);
+        if (options.json) printJson({ name, ...result });
+        else
+          process.stdout.write(
+            `Removed ${principal.kind} ${principal.id} from '${name}'. Access now:\n${describeGrants(result.access)}\n`,
+          );
+      }),
+    );
+}
