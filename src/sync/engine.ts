@@ -110,9 +110,16 @@ export class SyncEngine {
     this.state = await loadSyncState(this.kv);
     this.store.setDeleteHook(async (entry) => {
       const info = syncInfoOf(entry);
+      const remote = info?.conflict?.remote;
+      if (remote && remote.id !== entry.id) {
+        // The local copy of a both-created conflict is gone: theirs must come back here.
+        this.state = { ...this.state, refetch: [...this.state.refetch, remote.id] };
+        await saveSyncState(this.kv, this.state);
+      }
       if (!info || info.base === null) return;
       if (info.conflict?.kind === 'deleted_there') return;
-      const base = info.conflict?.remote?.version ?? info.base;
+      // Based on the version this copy came from: a change made there since makes it a conflict.
+      const base = info.base;
       this.state = {
         ...this.state,
         deletes: [
@@ -334,6 +341,18 @@ export class SyncEngine {
   // Pull
 
   private async pull(report: SyncReport): Promise<void> {
+    if (this.state.refetch.length > 0) {
+      const again: Change[] = [];
+      for (const id of this.state.refetch) {
+        const meta = await this.fetchMeta(id);
+        again.push(
+          meta ? { kind: 'upsert', secret: meta } : { kind: 'tombstone', id, reason: 'deleted' },
+        );
+      }
+      await this.applyChanges(again, report);
+      this.state = { ...this.state, refetch: [] };
+      await this.saveState();
+    }
     let cursor = this.state.cursor ?? undefined;
     let seen: Set<string> | undefined;
     for (;;) {
@@ -372,6 +391,11 @@ export class SyncEngine {
     const needValue: { meta: SecretMetadata; then: (value: SecretValue | null) => void }[] = [];
     const conflicts: (() => Promise<void>)[] = [];
     const dropDeletes = new Set<string>();
+    // Entries this page removes do not block a new secret of the same name (delete, then re-create).
+    const removing = new Set<string>();
+    for (const change of latest.values()) {
+      if (change.kind === 'tombstone') removing.add(change.id);
+    }
 
     for (const change of latest.values()) {
       if (change.kind === 'tombstone') {
@@ -413,7 +437,8 @@ export class SyncEngine {
       }
       const local = this.store.get(meta.id);
       if (!local) {
-        const clash = this.store.find(meta.name, meta.scope);
+        const found = this.store.find(meta.name, meta.scope);
+        const clash = found && removing.has(found.id) && isClean(found) ? undefined : found;
         if (!clash) {
           needValue.push({
             meta,
@@ -676,8 +701,12 @@ export class SyncEngine {
             description: entry.description,
           } satisfies UpdateSecret);
         } catch (error) {
-          await this.refreshAfter412(error, entry, info);
-          throw error;
+          if (error instanceof ApiError && error.status === 404) {
+            meta = await this.recreate(entry, mine); // theirs is gone meanwhile: mine stays
+          } else {
+            await this.refreshAfter412(error, entry, info);
+            throw error;
+          }
         }
       }
       const sync: SyncInfo = { base: meta.version, lv: meta.version };
@@ -692,8 +721,37 @@ export class SyncEngine {
     });
   }
 
-  /** Creates the local side again on the server (its copy there was deleted or lost). */
+  /**
+   * Creates the local side again on the server (its copy there was deleted or lost). When the
+   * name was taken meanwhile, the conflict now points at that secret and the user chooses again.
+   */
   private async recreate(entry: SecretMetadata, mine: SecretValue): Promise<SecretMetadata> {
+    try {
+      return await this.createAnywhere(entry, mine);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 409)) throw error;
+      const remote = (await this.client.listSecrets({ q: entry.name })).find(
+        (s) => s.name === entry.name && sameScope(s.scope, entry.scope),
+      );
+      const info = syncInfoOf(entry);
+      await this.store.applySync([
+        {
+          kind: 'patch',
+          id: entry.id,
+          fields: {
+            sync: {
+              base: info?.base ?? null,
+              lv: info?.lv ?? 0,
+              conflict: this.conflictInfo('both_created', remote ?? null),
+            } satisfies SyncInfo,
+          },
+        },
+      ]);
+      throw new VersionConflict(entry.name, remote?.version);
+    }
+  }
+
+  private async createAnywhere(entry: SecretMetadata, mine: SecretValue): Promise<SecretMetadata> {
     const body = {
       name: entry.name,
       value: mine.value,
@@ -846,6 +904,14 @@ export class SyncEngine {
     this.running = run.catch(() => undefined);
     return run;
   }
+}
+
+function isClean(entry: SecretMetadata): boolean {
+  const info = syncInfoOf(entry);
+  return (
+    (info !== undefined && info.base !== null && !info.conflict && entry.version === info.lv) ||
+    info?.conflict?.kind === 'deleted_here'
+  );
 }
 
 type Envelope = { value: string; encoding: SecretValue['encoding'] };

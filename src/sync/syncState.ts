@@ -91,6 +91,8 @@ export const SyncStateFile = z.object({
   version: z.literal(1),
   cursor: z.string().nullable(),
   deletes: z.array(PendingDelete),
+  /** Server ids to fetch again: a local copy that stood in their way was deleted here. */
+  refetch: z.array(z.string()).default([]),
   last_sync_at: z.string().nullable(),
   /** The user id the local copy was synced for. */
   user: z.string().nullable(),
@@ -98,7 +100,7 @@ export const SyncStateFile = z.object({
 export type SyncStateFile = z.infer<typeof SyncStateFile>;
 
 export function emptyState(): SyncStateFile {
-  return { version: 1, cursor: null, deletes: [], last_sync_at: null, user: null };
+  return { version: 1, cursor: null, deletes: [], refetch: [], last_sync_at: null, user: null };
 }
 
 export async function loadSyncState(kv: KeyValueSecretStore): Promise<SyncStateFile> {
