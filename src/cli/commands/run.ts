@@ -23,7 +23,6 @@ export function register(program: Command): void {
     .option('--scope <scope>', 'only secrets of this scope kind or scope key')
     .option('--project <id>', 'the active project (default: the saved one)')
     .option('--server <url>', 'server URL (default: the saved one)')
-    .passThroughOptions()
     .action(
       action(async (argv: string[], options: RunOptions) => {
         if (argv.length === 0) throw new CliError('Give the command to run after --.');
