@@ -1,0 +1,480 @@
+"""Read secrets kept by Notebook Secrets from a notebook cell.
+
+    from notebook_secrets import get_secret
+    client = OpenAI(api_key=get_secret('OPENAI_API_KEY'))
+
+The value never has to be written in the notebook. This module is standard library only
+(Python 3.8+). It is injected into a kernel by the Notebook Secrets VS Code extension or by
+`notebook-secrets attach`, together with an endpoint and a token that is valid for this kernel
+only; it never receives values other than the ones a cell asks for, and never prints them.
+
+Two transports, picked here:
+- the broker: HTTP/1.1 over a Unix socket (or 127.0.0.1) with a bearer token, connections kept
+  alive per thread;
+- in band: a custom IOPub message that the connected client answers with an `input_reply` on
+  the stdin channel. It works while a cell is running, which comm messages do not.
+"""
+
+import base64
+import http.client
+import json
+import re
+import socket
+import threading
+import time
+import uuid
+
+__all__ = [
+    "get_secret",
+    "get_secret_bytes",
+    "SecretStr",
+    "SecretNotFoundError",
+    "SecretAccessError",
+    "SecretsUnavailableError",
+    "SecretTooLargeError",
+]
+
+__version__ = "1"
+
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MAX_NAME = 128
+_SCOPES = ("personal", "project", "team")
+_ENABLE_HINT = (
+    "In VS Code run 'Notebook Secrets: Enable get_secret for this notebook'; "
+    "outside VS Code run `notebook-secrets attach --jupyter URL --token T`."
+)
+
+# In-band protocol: see src/core/brokerProtocol.ts.
+_INBAND_MSG_TYPE = "notebook_secrets_request"
+_INBAND_REPLY_KEY = "notebook_secrets_reply"
+# The Jupyter server drops IOPub messages above 1,000/s (iopub_msg_rate_limit); stay well under.
+_INBAND_MAX_PER_SECOND = 400
+_INBAND_ACK_TIMEOUT = 5.0
+_INBAND_RESEND_EVERY = 1.0
+_INBAND_ANSWER_TIMEOUT = 300.0
+
+
+class SecretNotFoundError(KeyError):
+    """No secret of that name is available to this notebook."""
+
+    def __str__(self):
+        # KeyError.__str__ shows the repr of its argument; show the message as written.
+        return str(self.args[0]) if self.args else ""
+
+
+class SecretAccessError(PermissionError):
+    """The user denied this notebook access to the secret."""
+
+
+class SecretsUnavailableError(RuntimeError):
+    """Secrets cannot be read right now (not enabled, broker gone, no client answering)."""
+
+
+class SecretTooLargeError(SecretsUnavailableError):
+    """The stored value is larger than a kernel may receive."""
+
+
+class SecretStr(str):
+    """A str that behaves and prints as the value, but whose repr is masked.
+
+    A cell whose last line is `get_secret('X')` shows `<secret 'X'>`, not the value.
+    It pickles (and copies) as a plain str.
+    """
+
+    def __new__(cls, value, name):
+        self = str.__new__(cls, value)
+        self._secret_name = name
+        return self
+
+    def __repr__(self):
+        return "<secret %r>" % (self._secret_name,)
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(repr(self))
+
+    def __reduce__(self):
+        return (str, (str.__str__(self),))
+
+    def __reduce_ex__(self, protocol):
+        return self.__reduce__()
+
+
+class _Config:
+    __slots__ = ("endpoint", "token", "inband", "notebook")
+
+    def __init__(self, endpoint, token, inband, notebook):
+        self.endpoint = endpoint
+        self.token = token
+        self.inband = inband
+        self.notebook = notebook
+
+
+_config = None
+_config_lock = threading.Lock()
+_transport = None
+
+
+def _configure(token, endpoint=None, inband=False, notebook=None):
+    """Called by the injected code; not part of the public API."""
+    global _config, _transport
+    if not isinstance(token, str) or not token:
+        raise ValueError("a token is required")
+    with _config_lock:
+        old = _transport
+        _config = _Config(endpoint, token, bool(inband), notebook)
+        _transport = None
+    if old is not None:
+        old.close()
+
+
+def _is_configured():
+    return _config is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# Broker transport
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout):
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self._path)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+class _BrokerTransport:
+    name = "broker"
+
+    def __init__(self, endpoint, token, timeout=330.0):
+        self._endpoint = endpoint
+        self._auth = "Bearer " + token
+        self._timeout = timeout
+        self._local = threading.local()
+        self._all = []
+        self._all_lock = threading.Lock()
+
+    def _connection(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            ep = self._endpoint
+            if ep.startswith("unix:"):
+                conn = _UnixHTTPConnection(ep[5:], self._timeout)
+            elif ep.startswith("http://"):
+                hostport = ep[7:].rstrip("/")
+                host, _, port = hostport.rpartition(":")
+                conn = http.client.HTTPConnection(host, int(port), timeout=self._timeout)
+            else:
+                raise SecretsUnavailableError("Unsupported broker endpoint. " + _ENABLE_HINT)
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    def _drop(self):
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            conn.close()
+
+    def reachable(self):
+        ep = self._endpoint
+        if ep.startswith("unix:"):
+            import os
+
+            return os.path.exists(ep[5:])
+        return True
+
+    def request(self, payload):
+        body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+        headers = {
+            "Authorization": self._auth,
+            "Content-Type": "application/json",
+            "Connection": "keep-alive",
+        }
+        throttled_until = time.monotonic() + 30.0
+        retried = False
+        while True:
+            conn = self._connection()
+            try:
+                conn.request("POST", "/v1/secret", body, headers)
+                resp = conn.getresponse()
+                data = resp.read()
+            except (ConnectionRefusedError, FileNotFoundError) as exc:
+                self._drop()
+                raise _BrokerGone() from exc
+            except (http.client.HTTPException, ConnectionError, BrokenPipeError, OSError):
+                # A kept-alive connection the broker closed while idle: reconnect once.
+                self._drop()
+                if retried:
+                    raise _BrokerGone() from None
+                retried = True
+                continue
+            if resp.getheader("Connection", "").lower() == "close":
+                self._drop()
+            if resp.status == 429 and time.monotonic() < throttled_until:
+                try:
+                    wait = float(resp.getheader("Retry-After", "0.05"))
+                except ValueError:
+                    wait = 0.05
+                time.sleep(min(max(wait, 0.001), 1.0))
+                continue
+            try:
+                return json.loads(data.decode("utf-8"))
+            except ValueError:
+                raise SecretsUnavailableError(
+                    "The Notebook Secrets broker sent a malformed answer (HTTP %d)." % resp.status
+                ) from None
+
+    def close(self):
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            try:
+                conn.close()
+            except Exception:
+                pass
+
+
+class _BrokerGone(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------
+# In-band transport (IOPub request, stdin reply)
+
+
+class _InbandTransport:
+    name = "inband"
+
+    def __init__(self, token):
+        self._token = token
+        self._lock = threading.Lock()
+        self._sent = []  # monotonic times of recent requests, for pacing
+
+    @staticmethod
+    def _kernel():
+        try:
+            from ipykernel.kernelapp import IPKernelApp
+        except ImportError:
+            return None
+        if not IPKernelApp.initialized():
+            return None
+        return IPKernelApp.instance().kernel
+
+    @classmethod
+    def available(cls):
+        return cls._kernel() is not None
+
+    def _pace(self):
+        now = time.monotonic()
+        sent = self._sent
+        while sent and now - sent[0] >= 1.0:
+            sent.pop(0)
+        if len(sent) >= _INBAND_MAX_PER_SECOND:
+            time.sleep(max(0.0, 1.0 - (now - sent[0])))
+            sent.pop(0)
+        sent.append(time.monotonic())
+
+    def request(self, payload):
+        kernel = self._kernel()
+        if kernel is None:
+            raise SecretsUnavailableError(
+                "get_secret's in-band channel needs an IPython kernel (ipykernel). " + _ENABLE_HINT
+            )
+        import zmq  # present in every ipykernel
+
+        req_id = uuid.uuid4().hex
+        request = dict(payload)
+        request.update({"v": 1, "id": req_id, "token": self._token})
+        try:
+            parent = kernel.get_parent("shell")
+        except Exception:  # older ipykernel
+            parent = getattr(kernel, "_parent_header", {}) or {}
+        with self._lock:
+            stdin = kernel.stdin_socket
+            session = kernel.session
+            # Discard stale replies (e.g. answers that arrived after an earlier timeout).
+            while True:
+                try:
+                    stdin.recv_multipart(zmq.NOBLOCK)
+                except zmq.ZMQError:
+                    break
+            self._pace()
+            msg = session.msg(_INBAND_MSG_TYPE, content={"request": request}, parent=parent)
+
+            def send():
+                session.send(kernel.iopub_socket, msg)
+
+            send()
+            start = time.monotonic()
+            last_send = start
+            acked = False
+            while True:
+                now = time.monotonic()
+                if not acked and now - start > _INBAND_ACK_TIMEOUT:
+                    raise SecretsUnavailableError(
+                        "No Notebook Secrets client answered this kernel. " + _ENABLE_HINT
+                    )
+                if now - start > _INBAND_ANSWER_TIMEOUT:
+                    raise SecretsUnavailableError(
+                        "The Notebook Secrets client did not answer in time; try again."
+                    )
+                if not acked and now - last_send > _INBAND_RESEND_EVERY:
+                    send()
+                    last_send = now
+                if not stdin.poll(50):
+                    continue
+                try:
+                    _, reply = session.recv(stdin, zmq.NOBLOCK)
+                except Exception:
+                    continue
+                if not reply or reply.get("msg_type") != "input_reply":
+                    continue
+                value = reply.get("content", {}).get("value")
+                try:
+                    answer = json.loads(value)[_INBAND_REPLY_KEY]
+                except (TypeError, ValueError, KeyError):
+                    continue
+                if not isinstance(answer, dict) or answer.get("id") != req_id:
+                    continue
+                if answer.get("ack"):
+                    acked = True
+                    continue
+                return answer
+
+    def close(self):
+        pass
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _select_transport():
+    global _transport
+    cfg = _config
+    if cfg is None:
+        raise SecretsUnavailableError(
+            "get_secret is not enabled in this kernel (or the kernel restarted since). "
+            + _ENABLE_HINT
+        )
+    with _config_lock:
+        if _transport is not None and _config is cfg:
+            return _transport
+        transport = None
+        if cfg.endpoint:
+            broker = _BrokerTransport(cfg.endpoint, cfg.token)
+            if broker.reachable() or not (cfg.inband and _InbandTransport.available()):
+                transport = broker
+        if transport is None and cfg.inband:
+            transport = _InbandTransport(cfg.token)
+        if transport is None:
+            raise SecretsUnavailableError("get_secret has no transport configured. " + _ENABLE_HINT)
+        _transport = transport
+        return transport
+
+
+def _fall_back_to_inband(failed):
+    global _transport
+    cfg = _config
+    with _config_lock:
+        if cfg is not None and cfg.inband and _transport is failed:
+            _transport = _InbandTransport(cfg.token)
+            return _transport
+    return None
+
+
+def _check_name(name):
+    if not isinstance(name, str):
+        raise TypeError("get_secret expects the secret's name as a str, got %s" % type(name).__name__)
+    if not name or len(name) > _MAX_NAME or not _NAME_RE.match(name):
+        raise ValueError(
+            "%r is not a valid secret name: use 1-128 letters, digits or underscores, "
+            "starting with a letter or underscore." % (name[:140],)
+        )
+
+
+def _fetch(name, scope):
+    _check_name(name)
+    if scope is not None and scope not in _SCOPES:
+        raise ValueError("scope must be None, 'personal', 'project' or 'team', not %r" % (scope,))
+    payload = {"name": name}
+    if scope is not None:
+        payload["scope"] = scope
+    transport = _select_transport()
+    try:
+        answer = transport.request(payload)
+    except _BrokerGone:
+        fallback = _fall_back_to_inband(transport)
+        if fallback is None:
+            raise SecretsUnavailableError(
+                "The Notebook Secrets broker is not reachable: VS Code was closed or the extension "
+                "restarted. Reopen the notebook in VS Code and run 'Notebook Secrets: Enable "
+                "get_secret for this notebook' again."
+            ) from None
+        answer = fallback.request(payload)
+    return _unpack(name, answer)
+
+
+def _unpack(name, answer):
+    if not isinstance(answer, dict):
+        raise SecretsUnavailableError("Notebook Secrets sent a malformed answer.")
+    error = answer.get("error")
+    if error is not None:
+        code = error.get("code") if isinstance(error, dict) else None
+        message = (error.get("message") if isinstance(error, dict) else None) or str(code)
+        if code == "not_found":
+            raise SecretNotFoundError(message)
+        if code == "access_denied":
+            raise SecretAccessError(message)
+        if code == "value_too_large":
+            raise SecretTooLargeError(message)
+        if code == "unauthorized":
+            raise SecretsUnavailableError(message + " " + _ENABLE_HINT)
+        if code == "invalid_input":
+            raise ValueError(message)
+        raise SecretsUnavailableError(message)
+    value = answer.get("value")
+    encoding = answer.get("encoding", "text")
+    if not isinstance(value, str) or encoding not in ("text", "base64"):
+        raise SecretsUnavailableError("Notebook Secrets sent a malformed answer for %r." % name)
+    return value, encoding
+
+
+def get_secret(name, *, scope=None):
+    """Returns the value of the secret `name` as a str (its repr is masked).
+
+    `scope` ('personal', 'project' or 'team') picks one scope; by default the narrowest scope
+    that has the name wins (personal > project > team).
+
+    Raises SecretNotFoundError (a KeyError), SecretAccessError (a PermissionError) when the user
+    denied access, and SecretsUnavailableError (a RuntimeError) when secrets cannot be reached.
+    """
+    value, encoding = _fetch(name, scope)
+    if encoding == "base64":
+        try:
+            value = base64.b64decode(value, validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            raise ValueError(
+                "%r is a binary file secret; read it with get_secret_bytes(%r)." % (name, name)
+            ) from None
+    return SecretStr(value, name)
+
+
+def get_secret_bytes(name, *, scope=None):
+    """Returns the secret `name` as bytes: a file secret's bytes, or a text secret as UTF-8."""
+    value, encoding = _fetch(name, scope)
+    if encoding == "base64":
+        try:
+            return base64.b64decode(value, validate=True)
+        except ValueError:
+            raise SecretsUnavailableError("The stored file %r is not valid base64." % name) from None
+    return value.encode("utf-8")

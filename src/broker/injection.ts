@@ -1,0 +1,42 @@
+/**
+ * The code injected into a kernel: the helper's source, where to reach the broker and the kernel's
+ * own token. Never a value. It defines the `notebook_secrets` module and puts get_secret,
+ * get_secret_bytes and the error classes in the user's namespace.
+ */
+export interface InjectionOptions {
+  helperSource: string;
+  token: string;
+  /** `unix:/…` or `http://127.0.0.1:PORT`; absent for in-band only. */
+  endpoint?: string;
+  /** Whether the client answers in band (remote kernels). */
+  inband: boolean;
+}
+
+export const EXPORTED_NAMES = [
+  'get_secret',
+  'get_secret_bytes',
+  'SecretNotFoundError',
+  'SecretAccessError',
+  'SecretsUnavailableError',
+] as const;
+
+export function buildInjectionCode(options: InjectionOptions): string {
+  const source = Buffer.from(options.helperSource, 'utf8').toString('base64');
+  const py = (text: string | undefined): string =>
+    text === undefined ? 'None' : JSON.stringify(text);
+  return [
+    'def _notebook_secrets_install():',
+    '    import base64, sys, types',
+    "    module = types.ModuleType('notebook_secrets')",
+    "    module.__file__ = '<notebook_secrets>'",
+    `    code = base64.b64decode('${source}').decode('utf-8')`,
+    "    exec(compile(code, '<notebook_secrets>', 'exec'), module.__dict__)",
+    "    sys.modules['notebook_secrets'] = module",
+    `    module._configure(${py(options.token)}, endpoint=${py(options.endpoint)}, inband=${options.inband ? 'True' : 'False'})`,
+    '    return module',
+    '_notebook_secrets_module = _notebook_secrets_install()',
+    ...EXPORTED_NAMES.map((n) => `${n} = _notebook_secrets_module.${n}`),
+    'del _notebook_secrets_install, _notebook_secrets_module',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,275 @@
+/**
+ * Connects to a Jupyter server, injects the helper into its kernels (now and as they start or
+ * restart) and answers their in-band requests. Used by the extension for remote servers and by
+ * `notebook-secrets attach`. Never shuts a kernel down: disposing only disconnects.
+ */
+import {
+  KernelManager,
+  ServerConnection,
+  SessionManager,
+  type Kernel,
+  type KernelMessage,
+} from '@jupyterlab/services';
+import { InbandResponder } from './inband';
+import { buildInjectionCode } from './injection';
+import type { KernelSessions } from './kernelSessions';
+import type { SecretRequestHandler } from './requestHandler';
+import type { BrokerLog } from './secretSource';
+
+export interface JupyterAttachmentOptions {
+  /** e.g. http://127.0.0.1:8888/ (the server's base URL). */
+  baseUrl: string;
+  /** The Jupyter server's token. Kept by the caller; never logged. */
+  token: string;
+  helperSource: string;
+  sessions: KernelSessions;
+  handler: SecretRequestHandler;
+  log: BrokerLog;
+  /** How often to look for new kernels (ms). Default 3,000. */
+  pollIntervalMs?: number;
+  /** Which kernels to attach to (default: all). */
+  kernelFilter?: (model: Kernel.IModel, path: string | undefined) => boolean;
+  /** Called when consent decisions of a kernel session should be forgotten (restart). */
+  onSessionEnded?: (sessionId: string) => void;
+}
+
+interface Attached {
+  connection: Kernel.IKernelConnection;
+  responder: InbandResponder;
+  token: string;
+  sessionId: string;
+  needsInjection: boolean;
+  injecting: Promise<void> | undefined;
+  injections: number;
+}
+
+export class JupyterAttachment {
+  private readonly settings: ServerConnection.ISettings;
+  private kernels: KernelManager | undefined;
+  private sessionManager: SessionManager | undefined;
+  private readonly attached = new Map<string, Attached>();
+  private readonly listeners = new Set<(kernelId: string, injections: number) => void>();
+  private disposed = false;
+
+  constructor(private readonly options: JupyterAttachmentOptions) {
+    const baseUrl = options.baseUrl.endsWith('/') ? options.baseUrl : options.baseUrl + '/';
+    this.settings = ServerConnection.makeSettings({ baseUrl, token: options.token });
+  }
+
+  /** Checks the server answers, then attaches to every running kernel. */
+  async start(): Promise<void> {
+    const pollInterval = this.options.pollIntervalMs ?? 3000;
+    this.kernels = new KernelManager({
+      serverSettings: this.settings,
+      standby: 'never',
+    });
+    this.sessionManager = new SessionManager({
+      serverSettings: this.settings,
+      kernelManager: this.kernels,
+      standby: 'never',
+    });
+    await this.kernels.ready;
+    await this.sync();
+    this.kernels.runningChanged.connect(() => void this.sync(), this);
+    this.timer = setInterval(() => void this.refresh(), pollInterval);
+    this.timer.unref?.();
+  }
+
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  private async refresh(): Promise<void> {
+    try {
+      await this.kernels?.refreshRunning();
+    } catch {
+      // A transient failure; the next poll retries.
+    }
+  }
+
+  /** Kernel ids currently attached. */
+  get kernelIds(): string[] {
+    return [...this.attached.keys()];
+  }
+
+  /** Fires after each successful injection (first one and after restarts). */
+  onDidInject(listener: (kernelId: string, injections: number) => void): { dispose(): void } {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  /** Resolves once the kernel has the helper (attaching first if needed). */
+  async whenInjected(kernelId: string, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const entry = this.attached.get(kernelId);
+      if (entry && entry.injections > 0 && !entry.needsInjection) {
+        await entry.injecting;
+        return;
+      }
+      if (Date.now() > deadline) throw new Error(`Kernel ${kernelId} was not injected in time.`);
+      if (!entry) await this.refresh();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  private async sync(): Promise<void> {
+    if (this.disposed || !this.kernels) return;
+    const running = new Map([...this.kernels.running()].map((m) => [m.id, m]));
+    for (const [id, entry] of this.attached) {
+      if (!running.has(id)) this.detach(id, entry);
+    }
+    const paths = await this.sessionPaths();
+    for (const model of running.values()) {
+      if (this.attached.has(model.id)) continue;
+      if (this.options.kernelFilter && !this.options.kernelFilter(model, paths.get(model.id))) {
+        continue;
+      }
+      this.attach(model, paths.get(model.id));
+    }
+  }
+
+  private async sessionPaths(): Promise<Map<string, string>> {
+    const paths = new Map<string, string>();
+    try {
+      await this.sessionManager?.refreshRunning();
+      for (const s of this.sessionManager?.running() ?? []) {
+        if (s.kernel) paths.set(s.kernel.id, s.path);
+      }
+    } catch {
+      // Sessions are only for labels and consent keys.
+    }
+    return paths;
+  }
+
+  private attach(model: Kernel.IModel, path: string | undefined): void {
+    if (!this.kernels) return;
+    const connection = this.kernels.connectTo({ model, handleComms: false });
+    const where = path ?? `kernel ${model.id}`;
+    const notebook = `${this.settings.baseUrl}${path ? path : `#kernel=${model.id}`}`;
+    const { token, session } = this.options.sessions.issue(notebook, where);
+    const responder = new InbandResponder(connection, {
+      handler: this.options.handler,
+      sessions: this.options.sessions,
+      log: this.options.log,
+    });
+    const entry: Attached = {
+      connection,
+      responder,
+      token,
+      sessionId: session.id,
+      needsInjection: true,
+      injecting: undefined,
+      injections: 0,
+    };
+    this.attached.set(model.id, entry);
+    const restarted = (): void => {
+      if (entry.injections > 0) this.options.onSessionEnded?.(entry.sessionId);
+      entry.needsInjection = true;
+      // After a restart the server's IOPub subscription of this connection may miss the new
+      // kernel's first messages; a fresh websocket gets fresh streams.
+      setTimeout(() => void this.reinject(model.id, entry), 300);
+    };
+    connection.statusChanged.connect((_, status) => {
+      this.options.log.debug(`kernel ${model.id} status ${status}`);
+      if (status === 'restarting' || status === 'autorestarting' || status === 'starting') {
+        if (!entry.needsInjection) restarted();
+      } else if (status === 'dead') {
+        this.detach(model.id, entry);
+      }
+    });
+    connection.iopubMessage.connect((_, msg) => {
+      const content = msg.content as { restart?: boolean };
+      if (msg.header.msg_type === 'shutdown_reply' && content.restart && !entry.needsInjection) {
+        restarted();
+      }
+    });
+    this.options.log.info(`Attached to ${where}`);
+    void this.inject(model.id, entry);
+  }
+
+  private async reinject(kernelId: string, entry: Attached): Promise<void> {
+    for (let attempt = 0; attempt < 10 && entry.needsInjection && !this.disposed; attempt++) {
+      if (!this.attached.has(kernelId)) return;
+      try {
+        await withTimeout(entry.connection.reconnect(), 10_000);
+      } catch {
+        // retried below
+      }
+      await this.inject(kernelId, entry);
+      if (!entry.needsInjection) return;
+      await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
+    }
+  }
+
+  private inject(kernelId: string, entry: Attached): Promise<void> {
+    if (entry.injecting) return entry.injecting;
+    entry.needsInjection = false;
+    const code = buildInjectionCode({
+      helperSource: this.options.helperSource,
+      token: entry.token,
+      inband: true,
+    });
+    entry.injecting = (async () => {
+      try {
+        const future = entry.connection.requestExecute(
+          { code, silent: true, store_history: false, allow_stdin: false, stop_on_error: false },
+          true,
+        );
+        // The shell reply is enough: waiting for IOPub idle too would hang on a stale stream.
+        const reply = await withTimeout(
+          new Promise<KernelMessage.IExecuteReplyMsg>((resolve) => {
+            future.onReply = resolve;
+          }),
+          15_000,
+        );
+        future.dispose();
+        if (reply.content.status !== 'ok') {
+          throw new Error(`the kernel answered ${reply.content.status}`);
+        }
+        entry.injections++;
+        this.options.log.info(`get_secret enabled in kernel ${kernelId}`);
+        for (const l of this.listeners) l(kernelId, entry.injections);
+      } catch (err) {
+        entry.needsInjection = true;
+        this.options.log.warn(
+          `Could not enable get_secret in kernel ${kernelId}: ${err instanceof Error ? err.message : 'error'}`,
+        );
+      } finally {
+        entry.injecting = undefined;
+      }
+    })();
+    return entry.injecting;
+  }
+
+  private detach(kernelId: string, entry: Attached): void {
+    entry.responder.dispose();
+    this.options.sessions.revoke(entry.token);
+    this.options.onSessionEnded?.(entry.sessionId);
+    entry.connection.dispose();
+    this.attached.delete(kernelId);
+    this.options.log.info(`Detached from kernel ${kernelId}`);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const [id, entry] of [...this.attached]) this.detach(id, entry);
+    this.sessionManager?.dispose();
+    this.kernels?.dispose();
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer in ${ms / 1000} s`)), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}

@@ -1,0 +1,229 @@
+/**
+ * The broker: a small HTTP server for kernels on this machine. It listens on a Unix socket (0600
+ * in a 0700 directory) where the OS has them, else on 127.0.0.1:0. Each request carries a
+ * per-kernel bearer token; requests with an Origin header (browsers) or a foreign Host (DNS
+ * rebinding) are refused; POST only; rate-limited; it never logs values.
+ */
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  BROKER_HTTP_STATUS,
+  BROKER_PATH,
+  brokerError,
+  isBrokerError,
+  type BrokerErrorCode,
+  type BrokerOutcome,
+} from '../core/brokerProtocol';
+import type { KernelSessions } from './kernelSessions';
+import { RateLimiter, type RateLimit } from './rateLimiter';
+import type { SecretRequestHandler } from './requestHandler';
+import type { BrokerLog } from './secretSource';
+
+export type ListenMode = 'auto' | 'unix' | 'tcp';
+
+export interface BrokerServerOptions {
+  sessions: KernelSessions;
+  handler: SecretRequestHandler;
+  log: BrokerLog;
+  listen?: ListenMode;
+  /** Per kernel session. Default: 5,000/s sustained, bursts of 5,000. */
+  rateLimit?: RateLimit;
+  /** Failed authentications, all clients together. Default: 20/s, bursts of 50. */
+  authFailureLimit?: RateLimit;
+  /** Parent directory of the socket's private directory (default: the OS temp directory). */
+  socketParent?: string;
+}
+
+const MAX_BODY = 4096;
+
+export class BrokerServer {
+  private server: http.Server | undefined;
+  private socketDir: string | undefined;
+  private allowedHosts = new Set<string>();
+  private readonly limiter: RateLimiter;
+  private readonly authLimiter: RateLimiter;
+  /** `unix:/path/broker.sock` or `http://127.0.0.1:PORT`, once started. */
+  endpoint = '';
+
+  constructor(private readonly options: BrokerServerOptions) {
+    this.limiter = new RateLimiter(options.rateLimit ?? { perSecond: 5000, burst: 5000 });
+    this.authLimiter = new RateLimiter(options.authFailureLimit ?? { perSecond: 20, burst: 50 });
+  }
+
+  async start(): Promise<string> {
+    if (this.server) return this.endpoint;
+    const server = http.createServer(
+      { keepAliveTimeout: 120_000, headersTimeout: 10_000, requestTimeout: 600_000 },
+      (req, res) => void this.onRequest(req, res),
+    );
+    server.keepAliveTimeout = 120_000;
+    const mode = this.options.listen ?? 'auto';
+    const unix = mode === 'unix' || (mode === 'auto' && process.platform !== 'win32');
+    if (unix) {
+      const dir = await mkdtemp(join(this.options.socketParent ?? tmpdir(), 'nbsec-'));
+      await chmod(dir, 0o700);
+      const path = join(dir, 'broker.sock');
+      await listen(server, path);
+      await chmod(path, 0o600);
+      this.socketDir = dir;
+      this.endpoint = `unix:${path}`;
+      this.allowedHosts = new Set(['localhost']);
+    } else {
+      await listen(server, 0, '127.0.0.1');
+      const port = (server.address() as AddressInfo).port;
+      this.endpoint = `http://127.0.0.1:${port}`;
+      this.allowedHosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
+    }
+    this.server = server;
+    this.options.log.info(`Broker listening on ${this.endpoint}`);
+    return this.endpoint;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    if (this.socketDir) {
+      await rm(this.socketDir, { recursive: true, force: true });
+      this.socketDir = undefined;
+    }
+  }
+
+  private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    try {
+      const refusal = this.refuse(req);
+      if (refusal) {
+        req.resume();
+        this.send(res, brokerError(refusal.code, refusal.message), refusal.headers);
+        return;
+      }
+      const token = bearer(req.headers.authorization);
+      const session = token ? this.options.sessions.lookup(token) : undefined;
+      if (!session) {
+        req.resume();
+        const wait = this.authLimiter.take('auth-failures');
+        if (wait > 0) {
+          this.send(res, brokerError('rate_limited', 'Too many failed attempts; slow down.'), {
+            'Retry-After': String(Math.ceil(wait)),
+          });
+          return;
+        }
+        this.options.log.warn('Broker refused a request with a missing or unknown token.');
+        this.send(
+          res,
+          brokerError(
+            'unauthorized',
+            "This kernel's Notebook Secrets token is not recognized (VS Code restarted, or access for this kernel ended).",
+          ),
+        );
+        return;
+      }
+      const wait = this.limiter.take(session.id);
+      if (wait > 0) {
+        req.resume();
+        this.send(res, brokerError('rate_limited', 'Too many get_secret calls; slow down.'), {
+          'Retry-After': wait.toFixed(3),
+        });
+        return;
+      }
+      const body = await readBody(req);
+      if (body === undefined) {
+        this.send(res, brokerError('invalid_input', 'The request body is too large.'));
+        return;
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(body);
+      } catch {
+        this.send(res, brokerError('invalid_input', 'The request body is not JSON.'));
+        return;
+      }
+      const outcome = await this.options.handler.handle(session, json);
+      this.send(res, outcome);
+    } catch (err) {
+      this.options.log.error(`Broker error: ${err instanceof Error ? err.name : 'unknown'}`);
+      if (!res.headersSent)
+        this.send(res, brokerError('internal', 'The broker failed; see its log.'));
+    }
+  }
+
+  private refuse(
+    req: http.IncomingMessage,
+  ): { code: BrokerErrorCode; message: string; headers?: Record<string, string> } | undefined {
+    if (req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined) {
+      return { code: 'forbidden', message: 'Requests from web pages are refused.' };
+    }
+    if (!this.allowedHosts.has(req.headers.host ?? '')) {
+      return { code: 'forbidden', message: 'Unexpected Host header.' };
+    }
+    if (req.method !== 'POST') {
+      return {
+        code: 'method_not_allowed',
+        message: 'Only POST is accepted.',
+        headers: { Allow: 'POST' },
+      };
+    }
+    if ((req.url ?? '') !== BROKER_PATH) {
+      return { code: 'invalid_input', message: `Unknown path; use POST ${BROKER_PATH}.` };
+    }
+    const type = req.headers['content-type'] ?? '';
+    if (!/^application\/json\b/i.test(type)) {
+      return { code: 'invalid_input', message: 'Send the request as application/json.' };
+    }
+    return undefined;
+  }
+
+  private send(
+    res: http.ServerResponse,
+    outcome: BrokerOutcome,
+    headers: Record<string, string> = {},
+  ): void {
+    const status = isBrokerError(outcome) ? BROKER_HTTP_STATUS[outcome.error.code] : 200;
+    const body = JSON.stringify(outcome);
+    res.writeHead(status, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(body),
+      'Cache-Control': 'no-store',
+      ...headers,
+    });
+    res.end(body);
+  }
+}
+
+function bearer(header: string | undefined): string | undefined {
+  const match = /^Bearer ([A-Za-z0-9_-]{1,256})$/.exec(header ?? '');
+  return match?.[1];
+}
+
+function readBody(req: http.IncomingMessage): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function listen(server: http.Server, ...args: [string] | [number, string]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    const done = (): void => {
+      server.off('error', reject);
+      resolve();
+    };
+    if (args.length === 1) server.listen(args[0], done);
+    else server.listen(args[0], args[1], done);
+  });
+}

@@ -1,0 +1,85 @@
+/**
+ * The wire protocol between the kernel helper (python/notebook_secrets.py) and whoever answers it:
+ * the broker over HTTP, or a Jupyter client in band (IOPub request, stdin `input_reply`).
+ * Names and values never travel in URLs.
+ */
+import * as z from 'zod';
+import { Encoding, SecretName } from './model';
+
+export const BROKER_PATH = '/v1/secret';
+
+export const ScopeKindSchema = z.enum(['personal', 'project', 'team']);
+
+/** Body of `POST /v1/secret`, and the fields of an in-band request. */
+export const GetSecretRequest = z.strictObject({
+  name: SecretName,
+  scope: ScopeKindSchema.optional(),
+});
+export type GetSecretRequest = z.infer<typeof GetSecretRequest>;
+
+export const GetSecretResult = z.object({ value: z.string(), encoding: Encoding });
+export type GetSecretResult = z.infer<typeof GetSecretResult>;
+
+export const BROKER_ERROR_CODES = [
+  'not_found',
+  'access_denied',
+  'unauthorized',
+  'forbidden',
+  'method_not_allowed',
+  'invalid_input',
+  'value_too_large',
+  'rate_limited',
+  'unavailable',
+  'internal',
+] as const;
+export const BrokerErrorCode = z.enum(BROKER_ERROR_CODES);
+export type BrokerErrorCode = z.infer<typeof BrokerErrorCode>;
+
+export const BrokerErrorBody = z.object({
+  error: z.object({ code: BrokerErrorCode, message: z.string() }),
+});
+export type BrokerErrorBody = z.infer<typeof BrokerErrorBody>;
+
+/** What answering a request produces, whatever the transport. */
+export type BrokerOutcome = GetSecretResult | BrokerErrorBody;
+
+export const BROKER_HTTP_STATUS: Record<BrokerErrorCode, number> = {
+  not_found: 404,
+  access_denied: 403,
+  unauthorized: 401,
+  forbidden: 403,
+  method_not_allowed: 405,
+  invalid_input: 400,
+  value_too_large: 413,
+  rate_limited: 429,
+  unavailable: 503,
+  internal: 500,
+};
+
+export function brokerError(code: BrokerErrorCode, message: string): BrokerErrorBody {
+  return { error: { code, message } };
+}
+
+export function isBrokerError(outcome: BrokerOutcome): outcome is BrokerErrorBody {
+  return 'error' in outcome;
+}
+
+/** The IOPub message type the helper sends when it asks in band. */
+export const INBAND_REQUEST_MSG_TYPE = 'notebook_secrets_request';
+/** The key under which an `input_reply` value (a JSON string) carries the answer. */
+export const INBAND_REPLY_KEY = 'notebook_secrets_reply';
+
+/** `content.request` of an in-band IOPub request. */
+export const InbandRequest = z.object({
+  v: z.literal(1),
+  id: z.string().min(1).max(64),
+  token: z.string().min(1).max(256),
+  name: z.string(),
+  scope: z.string().optional(),
+});
+export type InbandRequest = z.infer<typeof InbandRequest>;
+
+/** The JSON carried in `input_reply.content.value`: an acknowledgement, then the outcome. */
+export function inbandReplyValue(id: string, body: BrokerOutcome | { ack: true }): string {
+  return JSON.stringify({ [INBAND_REPLY_KEY]: { id, ...body } });
+}

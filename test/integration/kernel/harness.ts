@@ -1,0 +1,154 @@
+/** Real Jupyter server + ipykernel for the kernel integration tests and the benchmark. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  KernelManager,
+  ServerConnection,
+  type Kernel,
+  type KernelMessage,
+} from '@jupyterlab/services';
+
+/** Debian's python3 has ipykernel; the pyenv python3 on PATH may not. */
+export const SYSTEM_PYTHON = process.env.NOTEBOOK_SECRETS_TEST_PYTHON ?? '/usr/bin/python3';
+
+export interface JupyterServer {
+  baseUrl: string;
+  token: string;
+  settings: ServerConnection.ISettings;
+  kernels: KernelManager;
+  /** Everything the server printed so far (its log). */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startJupyterServer(): Promise<JupyterServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'nbsec-jupyter-'));
+  const port = await freePort();
+  const token = randomBytes(16).toString('hex');
+  const child: ChildProcess = spawn(
+    SYSTEM_PYTHON,
+    [
+      '-m',
+      'jupyter_server',
+      '--no-browser',
+      '--ServerApp.ip=127.0.0.1',
+      `--ServerApp.port=${port}`,
+      '--ServerApp.port_retries=0',
+      `--ServerApp.token=${token}`,
+      `--ServerApp.root_dir=${dir}`,
+      '--ServerApp.open_browser=False',
+      // CI containers run as root; the server refuses that unless told.
+      ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
+    ],
+    {
+      cwd: dir,
+      env: {
+        ...process.env,
+        JUPYTER_RUNTIME_DIR: join(dir, 'runtime'),
+        JUPYTER_CONFIG_DIR: join(dir, 'config'),
+        JUPYTER_DATA_DIR: join(dir, 'data'),
+        IPYTHONDIR: join(dir, 'ipython'),
+        PYTHONNOUSERSITE: '1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const baseUrl = `http://127.0.0.1:${port}/`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`jupyter_server exited:\n${output}`);
+    try {
+      const res = await fetch(`${baseUrl}api/status`, {
+        headers: { Authorization: `token ${token}` },
+      });
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`jupyter_server did not start:\n${output}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const settings = ServerConnection.makeSettings({ baseUrl, token });
+  const kernels = new KernelManager({ serverSettings: settings, standby: 'never' });
+  await kernels.ready;
+  return {
+    baseUrl,
+    token,
+    settings,
+    kernels,
+    log: () => output,
+    async stop() {
+      kernels.dispose();
+      child.kill('SIGTERM');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          child.kill('SIGKILL');
+          resolve();
+        }, 5000);
+        child.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface CellResult {
+  status: string;
+  stdout: string;
+  stderr: string;
+  error?: { ename: string; evalue: string };
+  /** Every IOPub message of this execution, as JSON text (for leak checks). */
+  iopub: string[];
+  result?: string;
+}
+
+/** Runs code as a cell and collects its outputs. */
+export async function runCell(kernel: Kernel.IKernelConnection, code: string): Promise<CellResult> {
+  const future = kernel.requestExecute({ code, store_history: true, allow_stdin: false });
+  const out: CellResult = { status: '', stdout: '', stderr: '', iopub: [] };
+  future.onIOPub = (msg: KernelMessage.IIOPubMessage) => {
+    out.iopub.push(JSON.stringify(msg));
+    const content = msg.content as Record<string, unknown>;
+    if (msg.header.msg_type === 'stream') {
+      if (content.name === 'stdout') out.stdout += String(content.text);
+      else out.stderr += String(content.text);
+    } else if (msg.header.msg_type === 'error') {
+      out.error = { ename: String(content.ename), evalue: String(content.evalue) };
+    } else if (msg.header.msg_type === 'execute_result') {
+      out.result = String((content.data as Record<string, unknown>)['text/plain']);
+    }
+  };
+  const reply = await future.done;
+  out.status = reply.content.status;
+  if (reply.content.status === 'error' && !out.error) {
+    out.error = { ename: reply.content.ename, evalue: reply.content.evalue };
+  }
+  return out;
+}
+
+export async function startKernel(server: JupyterServer): Promise<Kernel.IKernelConnection> {
+  const kernel = await server.kernels.startNew({ name: 'python3' }, { handleComms: false });
+  await kernel.info;
+  return kernel;
+}
