@@ -1,0 +1,277 @@
+/**
+ * `notebook-secrets admin …`: users, teams, projects, members and tokens, over the server's HTTP
+ * API with an admin token (so it works the same against one server or several behind a load
+ * balancer, and every change goes through the server's rules). The token comes from
+ * NOTEBOOK_SECRETS_ADMIN_TOKEN or stdin (--token-stdin), never from the command line.
+ */
+import type { Command } from 'commander';
+import { ApiErrorBody, CreatedToken, type Principal } from '../../core/api';
+
+interface AdminOptions {
+  server?: string;
+  tokenStdin?: boolean;
+  json?: boolean;
+}
+
+class AdminError extends Error {}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').trim();
+}
+
+async function call(
+  options: AdminOptions,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
+  const server = (
+    options.server ??
+    process.env.NOTEBOOK_SECRETS_SERVER ??
+    'http://127.0.0.1:8787'
+  ).replace(/\/+$/, '');
+  const token = options.tokenStdin ? await readStdin() : process.env.NOTEBOOK_SECRETS_ADMIN_TOKEN;
+  if (!token) {
+    throw new AdminError(
+      'No admin token: set NOTEBOOK_SECRETS_ADMIN_TOKEN or pipe it in with --token-stdin (serve printed it on first start).',
+    );
+  }
+  let response: Response;
+  try {
+    response = await fetch(server + path, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        'user-agent': 'notebook-secrets-admin/0.1.0',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch (error) {
+    throw new AdminError(
+      `Cannot reach the server at ${server}: ${(error as Error).message}. Is \`notebook-secrets serve\` running? (--server URL)`,
+    );
+  }
+  if (response.status === 204) return undefined;
+  const text = await response.text();
+  const json: unknown = text === '' ? undefined : JSON.parse(text);
+  if (!response.ok) {
+    const parsed = ApiErrorBody.safeParse(json);
+    throw new AdminError(
+      parsed.success ? parsed.data.error.message : `The server answered ${response.status}.`,
+    );
+  }
+  return json;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- commander passes untyped arguments
+function run<A extends any[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (error) {
+      if (error instanceof AdminError) {
+        process.stderr.write(`notebook-secrets admin: ${error.message}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      throw error;
+    }
+  };
+}
+
+function print(options: AdminOptions, result: unknown, line: string): void {
+  process.stdout.write(options.json ? JSON.stringify(result, null, 2) + '\n' : line + '\n');
+}
+
+function common(command: Command): Command {
+  return command
+    .option(
+      '--server <url>',
+      'server URL (default: $NOTEBOOK_SECRETS_SERVER or http://127.0.0.1:8787)',
+    )
+    .option(
+      '--token-stdin',
+      'read the admin token from stdin instead of $NOTEBOOK_SECRETS_ADMIN_TOKEN',
+    )
+    .option('--json', 'print the result as JSON');
+}
+
+function memberTarget(options: { team?: string; project?: string }): {
+  path: string;
+  kind: 'team' | 'project';
+} {
+  if (Boolean(options.team) === Boolean(options.project)) {
+    throw new AdminError('Give exactly one of --team ID or --project ID.');
+  }
+  return options.team
+    ? { path: `/v1/teams/${encodeURIComponent(options.team)}/members`, kind: 'team' }
+    : { path: `/v1/projects/${encodeURIComponent(options.project!)}/members`, kind: 'project' };
+}
+
+function parseMember(text: string, kind: 'team' | 'project'): Principal {
+  const match = /^(?:(user|team):)?(.+)$/.exec(text)!;
+  const principal = { kind: (match[1] ?? 'user') as Principal['kind'], id: match[2]! };
+  if (kind === 'team' && principal.kind !== 'user') throw new AdminError('Team members are users.');
+  return principal;
+}
+
+export function register(program: Command): void {
+  const admin = program
+    .command('admin')
+    .description(
+      'Administer the team server (needs the admin token): users, teams, projects, members, tokens',
+    );
+
+  const user = admin.command('user').description('Users');
+  common(user.command('add <id>').description('Add a user (id: lowercase letters, digits, . _ -)'))
+    .option('--name <name>', 'display name')
+    .option('--admin', 'make the user an administrator')
+    .action(
+      run(async (id: string, options: AdminOptions & { name?: string; admin?: boolean }) => {
+        const result = await call(options, 'POST', '/v1/users', {
+          id,
+          ...(options.name ? { name: options.name } : {}),
+          admin: Boolean(options.admin),
+        });
+        print(options, result, `Added user ${id}.`);
+      }),
+    );
+  common(user.command('list').description('List users')).action(
+    run(async (options: AdminOptions) => {
+      const result = (await call(options, 'GET', '/v1/users')) as {
+        users: { id: string; name: string; admin: boolean }[];
+      };
+      print(
+        options,
+        result,
+        result.users.map((u) => `${u.id}\t${u.name}${u.admin ? '\tadmin' : ''}`).join('\n'),
+      );
+    }),
+  );
+
+  for (const [kind, table] of [
+    ['team', 'teams'],
+    ['project', 'projects'],
+  ] as const) {
+    const group = admin.command(kind).description(`${kind === 'team' ? 'Teams' : 'Projects'}`);
+    common(group.command('add <id>').description(`Add a ${kind}`))
+      .option('--name <name>', 'display name')
+      .action(
+        run(async (id: string, options: AdminOptions & { name?: string }) => {
+          const result = await call(options, 'POST', `/v1/${table}`, {
+            id,
+            ...(options.name ? { name: options.name } : {}),
+          });
+          print(options, result, `Added ${kind} ${id}.`);
+        }),
+      );
+    common(group.command('list').description(`List ${table}`)).action(
+      run(async (options: AdminOptions) => {
+        const result = (await call(options, 'GET', `/v1/${table}`)) as Record<
+          string,
+          { id: string; name: string }[]
+        >;
+        print(options, result, (result[table] ?? []).map((g) => `${g.id}\t${g.name}`).join('\n'));
+      }),
+    );
+  }
+
+  const member = admin
+    .command('member')
+    .description('Members of teams (users) and projects (users or teams)');
+  common(member.command('add <member>').description('Add a member: USER, or team:ID for a project'))
+    .option('--team <id>', 'the team')
+    .option('--project <id>', 'the project')
+    .action(
+      run(async (text: string, options: AdminOptions & { team?: string; project?: string }) => {
+        const target = memberTarget(options);
+        const principal = parseMember(text, target.kind);
+        const body = target.kind === 'team' ? { user: principal.id } : { principal };
+        const result = await call(options, 'POST', target.path, body);
+        print(
+          options,
+          result,
+          `Added ${principal.kind} ${principal.id} to ${target.kind} ${options.team ?? options.project}.`,
+        );
+      }),
+    );
+  common(
+    member
+      .command('remove <member>')
+      .description('Remove a member: USER, or team:ID for a project'),
+  )
+    .option('--team <id>', 'the team')
+    .option('--project <id>', 'the project')
+    .action(
+      run(async (text: string, options: AdminOptions & { team?: string; project?: string }) => {
+        const target = memberTarget(options);
+        const principal = parseMember(text, target.kind);
+        const path =
+          target.kind === 'team'
+            ? `${target.path}/${encodeURIComponent(principal.id)}`
+            : `${target.path}/${principal.kind}/${encodeURIComponent(principal.id)}`;
+        const result = await call(options, 'DELETE', path);
+        print(
+          options,
+          result,
+          `Removed ${principal.kind} ${principal.id} from ${target.kind} ${options.team ?? options.project}.`,
+        );
+      }),
+    );
+  common(member.command('list').description('List members'))
+    .option('--team <id>', 'the team')
+    .option('--project <id>', 'the project')
+    .action(
+      run(async (options: AdminOptions & { team?: string; project?: string }) => {
+        const target = memberTarget(options);
+        const result = (await call(options, 'GET', target.path)) as { members: Principal[] };
+        print(options, result, result.members.map((m) => `${m.kind}:${m.id}`).join('\n'));
+      }),
+    );
+
+  const token = admin.command('token').description('API tokens (shown once, stored hashed)');
+  common(token.command('create <user>').description('Create a token for a user and print it once'))
+    .option('--name <name>', 'what the token is for, e.g. laptop')
+    .option('--expires-days <n>', 'expire after this many days')
+    .action(
+      run(
+        async (userId: string, options: AdminOptions & { name?: string; expiresDays?: string }) => {
+          const result = CreatedToken.parse(
+            await call(options, 'POST', '/v1/tokens', {
+              user: userId,
+              ...(options.name ? { name: options.name } : {}),
+              ...(options.expiresDays ? { expires_in_days: Number(options.expiresDays) } : {}),
+            }),
+          );
+          print(options, result, result.token);
+        },
+      ),
+    );
+  common(token.command('list').description('List tokens (never the tokens themselves)'))
+    .option('--user <id>', 'only this user’s tokens')
+    .action(
+      run(async (options: AdminOptions & { user?: string }) => {
+        const query = options.user ? `?user=${encodeURIComponent(options.user)}` : '';
+        const result = (await call(options, 'GET', `/v1/tokens${query}`)) as {
+          tokens: { id: string; user: string; name: string; expires_at: string | null }[];
+        };
+        print(
+          options,
+          result,
+          result.tokens
+            .map((t) => `${t.id}\t${t.user}\t${t.name}\t${t.expires_at ?? 'no expiry'}`)
+            .join('\n'),
+        );
+      }),
+    );
+  common(token.command('revoke <id>').description('Revoke a token by id')).action(
+    run(async (id: string, options: AdminOptions) => {
+      await call(options, 'DELETE', `/v1/tokens/${encodeURIComponent(id)}`);
+      print(options, { revoked: id }, `Revoked token ${id}.`);
+    }),
+  );
+}

@@ -1,0 +1,97 @@
+/**
+ * `notebook-secrets serve`: runs the team server. PGlite in the data directory by default,
+ * PostgreSQL when DATABASE_URL is set. The first start prints an admin token once.
+ */
+import type { Command } from 'commander';
+import { configFromEnv, defaultDataDir, startServer, StartupError } from '../../server/server';
+import { SERVER_VERSION } from '../../server/app';
+
+interface ServeOptions {
+  data?: string;
+  host: string;
+  port: string;
+  rateLimit?: string;
+  logLevel?: string;
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new StartupError(`--port must be a number from 0 to 65535, not '${text}'.`);
+  }
+  return port;
+}
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description(
+      'Run the team server (PGlite in --data by default; PostgreSQL when DATABASE_URL is set)',
+    )
+    .option('--data <dir>', `data directory: database and key file (default: ${defaultDataDir()})`)
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--port <n>', 'port to listen on (0: any free port)', '8787')
+    .option('--rate-limit <n>', 'requests per second per token (0: no limit; default 50)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug (default info)')
+    .addHelpText(
+      'after',
+      `
+Environment:
+  DATABASE_URL                    use this PostgreSQL database instead of PGlite
+  NOTEBOOK_SECRETS_KEY            256-bit encryption key (base64 or hex); default: <data>/server.key, created 0600
+  NOTEBOOK_SECRETS_OLD_KEYS       comma-separated older keys, still used to decrypt
+  NOTEBOOK_SECRETS_ADMIN_TOKEN    register this admin token instead of printing a new one
+  NOTEBOOK_SECRETS_MAX_VALUE_BYTES, NOTEBOOK_SECRETS_KEEP_VALUES (10), NOTEBOOK_SECRETS_RATE_BURST (200),
+  NOTEBOOK_SECRETS_REQUEST_TIMEOUT_MS (30000)
+
+Logs are JSON lines on stderr (never values or tokens); the address and a new admin token go to stdout.`,
+    )
+    .action(async (options: ServeOptions) => {
+      try {
+        const config = configFromEnv();
+        if (options.data) config.dataDir = options.data;
+        config.host = options.host;
+        config.port = parsePort(options.port);
+        if (options.rateLimit !== undefined) config.rateLimit.perSecond = Number(options.rateLimit);
+        if (options.logLevel) config.logLevel = options.logLevel;
+        const server = await startServer(config);
+        for (const warning of server.warnings) process.stderr.write(`warning: ${warning}\n`);
+        const where =
+          server.backend === 'postgres'
+            ? 'PostgreSQL (DATABASE_URL)'
+            : `PGlite in ${config.dataDir}`;
+        process.stdout.write(`Notebook Secrets server ${SERVER_VERSION} on ${where}\n`);
+        process.stdout.write(`Encryption key: ${server.keySource}\n`);
+        if (server.newAdminToken) {
+          process.stdout.write(
+            `Admin token (shown once; keep it safe, e.g. export NOTEBOOK_SECRETS_ADMIN_TOKEN=…):\n  ${server.newAdminToken}\n`,
+          );
+        }
+        process.stdout.write(`Listening on ${server.url}\n`);
+        let stopping = false;
+        const stop = (signal: string) => {
+          if (stopping) {
+            process.stderr.write(`${signal} again: exiting without waiting.\n`);
+            process.exit(1);
+          }
+          stopping = true;
+          process.stderr.write(`${signal}: finishing requests in flight, then stopping.\n`);
+          server.close().then(
+            () => process.exit(0),
+            (error: unknown) => {
+              process.stderr.write(`Stopping failed: ${(error as Error).message}\n`);
+              process.exit(1);
+            },
+          );
+        };
+        process.on('SIGINT', () => stop('SIGINT'));
+        process.on('SIGTERM', () => stop('SIGTERM'));
+      } catch (error) {
+        if (error instanceof StartupError) {
+          process.stderr.write(`notebook-secrets serve: ${error.message}\n`);
+          process.exit(1);
+        }
+        throw error;
+      }
+    });
+}

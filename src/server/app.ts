@@ -1,0 +1,499 @@
+/**
+ * The HTTP API (v1) on Fastify. Routes parse every body and query with the shared schemas of
+ * core/api, call the Store, and answer `{error: {code, message}}` on failure. Logs carry method,
+ * route, status, time and user id: never bodies, headers or values.
+ */
+import { createHash } from 'node:crypto';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
+import * as z from 'zod';
+import {
+  AddProjectMemberBody,
+  AddTeamMemberBody,
+  AuditQuery,
+  ChangesQuery,
+  CreateGroupBody,
+  CreateSecretBody,
+  CreateTokenBody,
+  CreateUserBody,
+  EntityId,
+  ListSecretsQuery,
+  parseVersionTag,
+  PutAccessBody,
+  ResolveQuery,
+  UpdateSecretBody,
+  versionTag,
+  type ApiErrorBody,
+} from '../core/api';
+import { SecretName } from '../core/model';
+import { nameProblem } from '../core/validation';
+import { KeyError } from './crypto';
+import { HttpError } from './httpError';
+import { RateLimiter, type RateLimitOptions } from './rateLimit';
+import type { Caller, Store } from './store';
+import { bearerToken, isWellFormedToken } from './tokens';
+import { checkValue, parseOr400, parseScopeFilter } from './validation';
+
+export const SERVER_VERSION = '0.1.0';
+
+export interface AppOptions {
+  store: Store;
+  /** Largest value in UTF-8 bytes. */
+  maxValueBytes: number;
+  rateLimit: RateLimitOptions;
+  /** Milliseconds a request may take before the server gives up on it. */
+  requestTimeoutMs?: number;
+  /** Where JSON log lines go (default: stderr); `false` for no logs. */
+  logStream?: NodeJS.WritableStream | false;
+  logLevel?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller: Caller | null;
+  }
+}
+
+const NO_BODY = z.union([z.undefined(), z.null(), z.strictObject({})]);
+const IdParams = z.object({ id: z.string() });
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { store } = options;
+  const limiter = new RateLimiter(options.rateLimit);
+  // JSON escapes can make a value up to 6x longer on the wire (\u0000); leave room for that.
+  const bodyLimit = options.maxValueBytes * 6 + 64 * 1024;
+
+  const app = Fastify({
+    bodyLimit,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    connectionTimeout: options.requestTimeoutMs ?? 30_000,
+    keepAliveTimeout: 10_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    logController: new LogController({ disableRequestLogging: true }),
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    logger: loggerOptions(options),
+  });
+
+  app.decorateRequest('caller', null);
+
+  // JSON bodies only; parse errors must not echo the body back (Node's messages quote it).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(
+        null,
+        JSON.parse(text, (key, value: unknown) => {
+          if (key === '__proto__' || key === 'constructor') {
+            throw new HttpError(400, 'invalid_input', `The body may not contain the key '${key}'.`);
+          }
+          return value;
+        }),
+      );
+    } catch (error) {
+      if (error instanceof HttpError) return done(error, undefined);
+      done(new HttpError(400, 'malformed_json', 'The body is not valid JSON.'), undefined);
+    }
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    void sendError(
+      reply,
+      new HttpError(
+        404,
+        'not_found',
+        `There is no endpoint ${request.method} ${request.url.split('?')[0]}.`,
+      ),
+    );
+  });
+
+  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
+    if (error instanceof HttpError) return sendError(reply, error);
+    switch (error.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return sendError(
+          reply,
+          new HttpError(413, 'body_too_large', `The body is larger than ${bodyLimit} bytes.`),
+        );
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return sendError(
+          reply,
+          new HttpError(
+            415,
+            'unsupported_media_type',
+            "Send bodies as 'Content-Type: application/json'.",
+          ),
+        );
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+        return sendError(
+          reply,
+          new HttpError(400, 'malformed_json', 'The body is empty or its length is wrong.'),
+        );
+    }
+    if (error instanceof KeyError) {
+      request.log.error({ err: error }, 'a stored value does not decrypt');
+      return sendError(
+        reply,
+        new HttpError(
+          500,
+          'internal',
+          'The server cannot decrypt this value; an administrator must check its keys.',
+        ),
+      );
+    }
+    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      return sendError(reply, new HttpError(400, 'invalid_input', 'The request is malformed.'));
+    }
+    request.log.error({ err: error }, 'request failed');
+    return sendError(
+      reply,
+      new HttpError(500, 'internal', 'The server failed on this request; it has been logged.'),
+    );
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('Cache-Control', 'no-store');
+    reply.header('X-Content-Type-Options', 'nosniff');
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unknown',
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+        user: request.caller?.userId,
+      },
+      'request',
+    );
+  });
+
+  /** Authenticates (and rate-limits) a request; every route but /v1/health uses it. */
+  async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const token = bearerToken(request.headers.authorization);
+    const key = token
+      ? 't:' + createHash('sha256').update(token).digest('base64url')
+      : 'ip:' + request.ip;
+    const wait = limiter.take(key);
+    if (wait > 0) {
+      reply.header('Retry-After', String(wait));
+      throw new HttpError(429, 'rate_limited', `Too many requests; retry in ${wait} s.`, {
+        retry_after: wait,
+      });
+    }
+    if (!token) {
+      reply.header('WWW-Authenticate', 'Bearer');
+      throw new HttpError(
+        401,
+        'unauthorized',
+        "Send 'Authorization: Bearer <token>'; ask your administrator for a token.",
+      );
+    }
+    const client = String(request.headers['user-agent'] ?? 'unknown').slice(0, 200);
+    const caller = isWellFormedToken(token)
+      ? await store.authenticate(token, client, request.ip)
+      : undefined;
+    if (!caller) {
+      reply.header('WWW-Authenticate', 'Bearer error="invalid_token"');
+      throw new HttpError(401, 'unauthorized', 'This token is unknown, revoked or expired.');
+    }
+    request.caller = caller;
+  }
+
+  function caller(request: FastifyRequest): Caller {
+    return request.caller!;
+  }
+
+  async function requireAdmin(request: FastifyRequest): Promise<void> {
+    if (!request.caller?.admin) {
+      throw new HttpError(403, 'access_denied', 'This endpoint needs an admin token.');
+    }
+  }
+
+  const admin = { preHandler: [authenticate, requireAdmin] };
+  const user = { preHandler: authenticate };
+
+  function ifMatch(request: FastifyRequest, required: boolean): number | undefined {
+    const header = request.headers['if-match'];
+    if (header === undefined) {
+      if (!required) return undefined;
+      throw new HttpError(
+        400,
+        'precondition_required',
+        'Send If-Match with the version you are changing (the ETag of your last read), e.g. If-Match: "3".',
+      );
+    }
+    const version = parseVersionTag(String(header));
+    if (version === undefined) {
+      throw new HttpError(400, 'invalid_input', 'If-Match must be a version in quotes, e.g. "3".');
+    }
+    return version;
+  }
+
+  // -- Health and identity -------------------------------------------------------------------
+
+  app.get('/v1/health', async () => ({ ok: true, version: SERVER_VERSION }));
+
+  app.get('/v1/me', user, async (request) => store.me(caller(request)));
+
+  // -- Secrets --------------------------------------------------------------------------------
+
+  app.post('/v1/secrets', user, async (request, reply) => {
+    const body = parseOr400(CreateSecretBody, request.body, 'body');
+    checkValue(body.value, body.encoding, options.maxValueBytes);
+    const meta = await store.create(caller(request), body);
+    reply
+      .code(201)
+      .header('ETag', versionTag(meta.version))
+      .header('Location', `/v1/secrets/${meta.id}`);
+    return meta;
+  });
+
+  app.get('/v1/secrets', user, async (request) => {
+    const query = parseOr400(ListSecretsQuery, request.query, 'query');
+    const secrets = await store.list(caller(request), {
+      ...(query.scope !== undefined ? { scope: parseScopeFilter(query.scope) } : {}),
+      ...(query.type !== undefined ? { type: query.type } : {}),
+      ...(query.q !== undefined ? { q: query.q } : {}),
+    });
+    return { secrets };
+  });
+
+  app.get('/v1/secrets/:id', user, async (request, reply) => {
+    const { id } = IdParams.parse(request.params);
+    const meta = await store.get(caller(request), id);
+    if (!meta) throw new HttpError(404, 'not_found', 'No secret with this id is available to you.');
+    reply.header('ETag', versionTag(meta.version));
+    return meta;
+  });
+
+  app.get('/v1/secrets/:id/value', user, async (request, reply) => {
+    const { id } = IdParams.parse(request.params);
+    const value = await store.readValue(caller(request), id);
+    reply.header('ETag', versionTag(value.version));
+    return value;
+  });
+
+  app.patch('/v1/secrets/:id', user, async (request, reply) => {
+    const { id } = IdParams.parse(request.params);
+    const version = ifMatch(request, true)!;
+    const body = parseOr400(UpdateSecretBody, request.body ?? {}, 'body');
+    if (Object.values(body).every((v) => v === undefined)) {
+      throw new HttpError(
+        400,
+        'invalid_input',
+        'The body changes nothing: send value, encoding, description or type.',
+      );
+    }
+    if (body.value !== undefined)
+      checkValue(body.value, body.encoding ?? 'text', options.maxValueBytes);
+    if (body.encoding === 'base64' && body.value === undefined) {
+      throw new HttpError(
+        400,
+        'invalid_input',
+        "Changing the encoding to 'base64' needs the new value in the same request.",
+        {
+          field: 'value',
+        },
+      );
+    }
+    if (body.value !== undefined && body.encoding === undefined) {
+      // Keep the stored encoding; a base64 secret's new value must be base64 too.
+      const current = await store.get(caller(request), id);
+      if (current?.encoding === 'base64') checkValue(body.value, 'base64', options.maxValueBytes);
+    }
+    const meta = await store.update(caller(request), id, version, body);
+    reply.header('ETag', versionTag(meta.version));
+    return meta;
+  });
+
+  app.delete('/v1/secrets/:id', user, async (request, reply) => {
+    const { id } = IdParams.parse(request.params);
+    await store.remove(caller(request), id, ifMatch(request, false));
+    reply.code(204);
+  });
+
+  app.get('/v1/secrets/:id/access', user, async (request, reply) => {
+    const { id } = IdParams.parse(request.params);
+    const access = await store.getAccess(caller(request), id);
+    reply.header('ETag', versionTag(access.version));
+    return access;
+  });
+
+  app.put('/v1/secrets/:id/access', user, async (request, reply) => {
+    const { id } = IdParams.parse(request.params);
+    const version = ifMatch(request, false);
+    const body = parseOr400(PutAccessBody, request.body, 'body');
+    const access = await store.putAccess(caller(request), id, body.access, version);
+    reply.header('ETag', versionTag(access.version));
+    return access;
+  });
+
+  app.get('/v1/secrets/:id/versions', user, async (request) => {
+    const { id } = IdParams.parse(request.params);
+    return { versions: await store.versions(caller(request), id) };
+  });
+
+  app.post('/v1/secrets/:id/versions/:n/restore', user, async (request, reply) => {
+    const { id, n } = z.object({ id: z.string(), n: z.string() }).parse(request.params);
+    if (!/^[1-9]\d{0,8}$/.test(n)) {
+      throw new HttpError(
+        400,
+        'invalid_input',
+        'The version to restore must be a positive integer.',
+        { field: 'n' },
+      );
+    }
+    parseOr400(NO_BODY, request.body, 'body');
+    const meta = await store.restore(caller(request), id, Number(n), ifMatch(request, false));
+    reply.header('ETag', versionTag(meta.version));
+    return meta;
+  });
+
+  app.get('/v1/resolve/:name', user, async (request, reply) => {
+    const { name } = z.object({ name: z.string() }).parse(request.params);
+    if (!SecretName.safeParse(name).success) {
+      throw new HttpError(400, 'invalid_name', nameProblem(name) ?? 'Invalid name.', {
+        field: 'name',
+      });
+    }
+    const query = parseOr400(ResolveQuery, request.query, 'query');
+    const scope = parseScopeFilter(query.scope);
+    const resolved = await store.resolve(caller(request), name, {
+      ...(query.project ? { project: query.project } : {}),
+      ...(scope ? { scope } : {}),
+    });
+    if (!resolved)
+      throw new HttpError(404, 'not_found', `No secret named '${name}' is available to you.`);
+    reply.header('ETag', versionTag(resolved.version));
+    return resolved;
+  });
+
+  app.get('/v1/changes', user, async (request) => {
+    const query = parseOr400(ChangesQuery, request.query, 'query');
+    return store.changes(caller(request), query.since, query.limit ?? 500);
+  });
+
+  app.get('/v1/audit', user, async (request) => {
+    const query = parseOr400(AuditQuery, request.query, 'query');
+    return store.auditLog(caller(request), {
+      ...(query.secret !== undefined ? { secret: query.secret } : {}),
+      ...(query.before !== undefined ? { before: query.before } : {}),
+      limit: query.limit ?? 100,
+    });
+  });
+
+  // -- Administration -------------------------------------------------------------------------
+
+  app.get('/v1/users', admin, async () => ({ users: await store.listUsers() }));
+  app.post('/v1/users', admin, async (request, reply) => {
+    const body = parseOr400(CreateUserBody, request.body, 'body');
+    reply.code(201);
+    return store.createUser(body);
+  });
+
+  for (const [table, kind] of [
+    ['teams', 'team'],
+    ['projects', 'project'],
+  ] as const) {
+    app.get(`/v1/${table}`, admin, async () => ({ [table]: await store.listGroups(table) }));
+    app.post(`/v1/${table}`, admin, async (request, reply) => {
+      const body = parseOr400(CreateGroupBody, request.body, 'body');
+      reply.code(201);
+      return store.createGroup(table, body);
+    });
+    app.get(`/v1/${table}/:id/members`, admin, async (request) => {
+      const { id } = IdParams.parse(request.params);
+      return { members: await store.members(kind, id) };
+    });
+    app.post(`/v1/${table}/:id/members`, admin, async (request, reply) => {
+      const { id } = IdParams.parse(request.params);
+      const principal =
+        kind === 'team'
+          ? { kind: 'user' as const, id: parseOr400(AddTeamMemberBody, request.body, 'body').user }
+          : parseOr400(AddProjectMemberBody, request.body, 'body').principal;
+      reply.code(201);
+      return { members: await store.setMember(kind, id, principal, true) };
+    });
+  }
+  app.delete('/v1/teams/:id/members/:user', admin, async (request) => {
+    const { id, user: member } = z
+      .object({ id: z.string(), user: z.string() })
+      .parse(request.params);
+    return { members: await store.setMember('team', id, { kind: 'user', id: member }, false) };
+  });
+  app.delete('/v1/projects/:id/members/:kind/:member', admin, async (request) => {
+    const params = z
+      .object({ id: z.string(), kind: z.string(), member: z.string() })
+      .parse(request.params);
+    if (params.kind !== 'user' && params.kind !== 'team') {
+      throw new HttpError(400, 'invalid_input', "A project member is a 'user' or a 'team'.", {
+        field: 'kind',
+      });
+    }
+    return {
+      members: await store.setMember(
+        'project',
+        params.id,
+        { kind: params.kind, id: params.member },
+        false,
+      ),
+    };
+  });
+
+  app.get('/v1/tokens', admin, async (request) => {
+    const { user: who } = parseOr400(
+      z.strictObject({ user: EntityId.optional() }),
+      request.query,
+      'query',
+    );
+    return { tokens: await store.listTokens(who) };
+  });
+  app.post('/v1/tokens', admin, async (request, reply) => {
+    const body = parseOr400(CreateTokenBody, request.body, 'body');
+    reply.code(201);
+    return store.createToken(body);
+  });
+  app.delete('/v1/tokens/:id', admin, async (request, reply) => {
+    const { id } = IdParams.parse(request.params);
+    await store.revokeToken(id);
+    reply.code(204);
+  });
+
+  return app;
+}
+
+function loggerOptions(options: AppOptions): FastifyServerOptions['logger'] {
+  if (options.logStream === false) return false;
+  return {
+    level: options.logLevel ?? 'info',
+    stream: options.logStream ?? process.stderr,
+    // Only these fields are ever logged for errors: never messages that might echo input.
+    serializers: {
+      err: (err: Error & { code?: string }) => ({
+        type: err.name,
+        code: err.code,
+        ...(err instanceof HttpError || err instanceof SyntaxError ? {} : { stack: err.stack }),
+      }),
+    },
+  } as unknown as FastifyServerOptions['logger'];
+}
+
+function sendError(reply: FastifyReply, error: HttpError): FastifyReply {
+  const body: ApiErrorBody = {
+    error: { code: error.code, message: error.message, ...error.extra },
+  };
+  if (error.extra.current_version !== undefined)
+    reply.header('ETag', versionTag(error.extra.current_version));
+  return reply.code(error.status).type('application/json; charset=utf-8').send(body);
+}

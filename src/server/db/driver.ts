@@ -1,0 +1,33 @@
+/**
+ * The storage driver: the one seam between the server and its database. PGlite (embedded) and
+ * PostgreSQL (`pg`) implement it; everything above speaks one SQL dialect through it.
+ */
+export type Row = Record<string, unknown>;
+
+export interface SqlExecutor {
+  query<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Like query, but for statements whose affected row count matters (guarded UPDATE/DELETE). */
+  execute(sql: string, params?: readonly unknown[]): Promise<number>;
+}
+
+export interface TransactionOptions {
+  /** Take one snapshot for every statement (REPEATABLE READ), for consistent multi-query reads. */
+  snapshot?: boolean;
+}
+
+export interface SqlDriver extends SqlExecutor {
+  readonly kind: 'pglite' | 'postgres';
+  /** Runs fn in one transaction: commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** A unique-constraint violation (SQLSTATE 23505), e.g. a name taken in a scope. */
+export function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === '23505';
+}
+
+/** A foreign-key violation (SQLSTATE 23503), e.g. a member that is not a user. */
+export function isForeignKeyViolation(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === '23503';
+}

@@ -1,0 +1,205 @@
+/**
+ * The one SQL schema, as ordered migrations that run unchanged on PGlite and PostgreSQL. Applied
+ * under an advisory lock, so several servers starting on one database migrate it once.
+ */
+import { randomBytes } from 'node:crypto';
+import type { SqlDriver } from './driver';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+CREATE TABLE meta (
+  key text PRIMARY KEY,
+  value text NOT NULL
+);
+
+-- One row per counter. Every write transaction increments 'changes' as its last step; the row lock
+-- serializes writers, so change-feed sequence numbers commit in order and without gaps.
+CREATE TABLE counters (
+  name text PRIMARY KEY,
+  value bigint NOT NULL
+);
+INSERT INTO counters (name, value) VALUES ('changes', 0);
+
+-- Keys this database's values were written with (id and an encrypted check value), so a server
+-- without one of them refuses to start instead of serving values it cannot read.
+CREATE TABLE key_checks (
+  key_id text PRIMARY KEY,
+  nonce bytea NOT NULL,
+  ciphertext bytea NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE users (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  admin boolean NOT NULL DEFAULT false,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE teams (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE team_members (
+  team_id text NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
+  user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  PRIMARY KEY (team_id, user_id)
+);
+CREATE INDEX team_members_user ON team_members (user_id);
+
+CREATE TABLE projects (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- principal is 'user:<id>' or 'team:<id>'.
+CREATE TABLE project_members (
+  project_id text NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+  principal text NOT NULL,
+  PRIMARY KEY (project_id, principal)
+);
+CREATE INDEX project_members_principal ON project_members (principal);
+
+CREATE TABLE tokens (
+  id text PRIMARY KEY,
+  user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  name text NOT NULL,
+  hash text NOT NULL UNIQUE,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  expires_at timestamptz
+);
+
+-- A personal secret's scope_id is its creator's user id: that is the namespace of its name.
+CREATE TABLE secrets (
+  id uuid PRIMARY KEY,
+  name text NOT NULL,
+  scope_kind text NOT NULL CHECK (scope_kind IN ('personal', 'project', 'team')),
+  scope_id text NOT NULL,
+  encoding text NOT NULL CHECK (encoding IN ('text', 'base64')),
+  type text NOT NULL,
+  description text NOT NULL,
+  version integer NOT NULL CHECK (version >= 1),
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  created_by text NOT NULL
+);
+CREATE UNIQUE INDEX secrets_scope_name ON secrets (scope_kind, scope_id, name);
+CREATE INDEX secrets_name ON secrets (name);
+
+-- One row per version. ciphertext is NULL once the value was destroyed (only the last N stay).
+CREATE TABLE secret_versions (
+  secret_id uuid NOT NULL REFERENCES secrets (id) ON DELETE CASCADE,
+  version integer NOT NULL,
+  kind text NOT NULL CHECK (kind IN ('create', 'update', 'share', 'restore')),
+  encoding text NOT NULL,
+  author text NOT NULL,
+  at timestamptz NOT NULL,
+  key_id text,
+  nonce bytea,
+  ciphertext bytea,
+  PRIMARY KEY (secret_id, version)
+);
+CREATE INDEX secret_versions_key ON secret_versions (key_id) WHERE ciphertext IS NOT NULL;
+
+-- principal is 'user:<id>' or 'team:<id>'.
+CREATE TABLE grants (
+  secret_id uuid NOT NULL REFERENCES secrets (id) ON DELETE CASCADE,
+  principal text NOT NULL,
+  role text NOT NULL CHECK (role IN ('owner', 'reader')),
+  PRIMARY KEY (secret_id, principal)
+);
+CREATE INDEX grants_principal ON grants (principal);
+
+-- The change feed. audience: the principals ('user:x', 'team:t', 'project:p') that could see the
+-- secret before or after this change, so a caller who lost it gets a tombstone and a stranger
+-- learns nothing. No foreign key: rows outlive deleted secrets.
+CREATE TABLE changes (
+  seq bigint PRIMARY KEY,
+  secret_id uuid NOT NULL,
+  kind text NOT NULL,
+  audience text[] NOT NULL,
+  at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX changes_secret ON changes (secret_id, seq);
+
+-- The audit log: who did what to which secret, never values. Outlives deleted secrets.
+CREATE TABLE audit (
+  id bigserial PRIMARY KEY,
+  at timestamptz NOT NULL DEFAULT now(),
+  actor text NOT NULL,
+  action text NOT NULL,
+  secret_id uuid NOT NULL,
+  secret_name text NOT NULL,
+  version integer,
+  client text NOT NULL,
+  ip text NOT NULL
+);
+CREATE INDEX audit_secret ON audit (secret_id, id);
+CREATE INDEX audit_actor ON audit (actor, id);
+`,
+  },
+];
+
+const MIGRATION_LOCK = 7_428_311_902;
+
+/** Brings the schema up to date; returns the database id (stable for the life of the database). */
+export async function migrate(db: SqlDriver): Promise<string> {
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await tx.query(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (
+         version integer PRIMARY KEY,
+         name text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+    const applied = new Set(
+      (await tx.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) =>
+        Number(r.version),
+      ),
+    );
+    const newest = Math.max(0, ...applied);
+    const known = Math.max(...MIGRATIONS.map((m) => m.version));
+    if (newest > known) {
+      throw new Error(
+        `The database schema is version ${newest}, newer than this server knows (${known}). Upgrade notebook-secrets.`,
+      );
+    }
+    for (const migration of MIGRATIONS) {
+      if (applied.has(migration.version)) continue;
+      for (const statement of splitStatements(migration.sql)) await tx.query(statement);
+      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+        migration.version,
+        migration.name,
+      ]);
+    }
+    await tx.query(
+      `INSERT INTO meta (key, value) VALUES ('database_id', $1) ON CONFLICT (key) DO NOTHING`,
+      [randomBytes(16).toString('hex')],
+    );
+    const rows = await tx.query<{ value: string }>(
+      `SELECT value FROM meta WHERE key = 'database_id'`,
+    );
+    return rows[0]!.value;
+  });
+}
+
+/** Splits a migration on semicolons at line ends (our SQL has no semicolons inside statements). */
+function splitStatements(sql: string): string[] {
+  return sql
+    .split(/;\s*$/m)
+    .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
+    .filter((s) => s !== '');
+}

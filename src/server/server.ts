@@ -1,0 +1,184 @@
+/**
+ * Starting and stopping the team server: open the database (PGlite in a data directory, or
+ * PostgreSQL from DATABASE_URL), migrate, check the encryption keys, make sure an admin token
+ * exists, then listen. Stopping finishes in-flight requests before closing the database.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { MAX_VALUE_BYTES } from '../core/limits';
+import { buildApp } from './app';
+import { KeyError, loadKeyring } from './crypto';
+import type { SqlDriver } from './db/driver';
+import { openPglite } from './db/pglite';
+import { openPostgres } from './db/postgres';
+import { migrate } from './db/schema';
+import type { RateLimitOptions } from './rateLimit';
+import { Store } from './store';
+
+export interface ServerConfig {
+  /** Data directory: the PGlite database (unless databaseUrl) and the key file live here. */
+  dataDir: string;
+  /** PostgreSQL connection string; when absent, PGlite in dataDir/db. */
+  databaseUrl?: string;
+  host: string;
+  port: number;
+  /** NOTEBOOK_SECRETS_KEY and NOTEBOOK_SECRETS_OLD_KEYS. */
+  key?: string;
+  oldKeys?: string;
+  /** NOTEBOOK_SECRETS_ADMIN_TOKEN. */
+  adminToken?: string;
+  maxValueBytes: number;
+  keepValues: number;
+  rateLimit: RateLimitOptions;
+  requestTimeoutMs: number;
+  logStream?: NodeJS.WritableStream | false;
+  logLevel?: string;
+}
+
+export class StartupError extends Error {}
+
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(base, 'notebook-secrets', 'server');
+}
+
+/** The configuration from the environment, with defaults for everything. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const number = (name: string, fallback: number): number => {
+    const text = env[name];
+    if (text === undefined || text === '') return fallback;
+    const value = Number(text);
+    if (!Number.isFinite(value) || value < 0)
+      throw new StartupError(`${name} must be a non-negative number.`);
+    return value;
+  };
+  return {
+    dataDir: env.NOTEBOOK_SECRETS_DATA || defaultDataDir(env),
+    ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
+    host: '127.0.0.1',
+    port: 8787,
+    ...(env.NOTEBOOK_SECRETS_KEY ? { key: env.NOTEBOOK_SECRETS_KEY } : {}),
+    ...(env.NOTEBOOK_SECRETS_OLD_KEYS ? { oldKeys: env.NOTEBOOK_SECRETS_OLD_KEYS } : {}),
+    ...(env.NOTEBOOK_SECRETS_ADMIN_TOKEN ? { adminToken: env.NOTEBOOK_SECRETS_ADMIN_TOKEN } : {}),
+    maxValueBytes: number('NOTEBOOK_SECRETS_MAX_VALUE_BYTES', MAX_VALUE_BYTES),
+    keepValues: Math.max(1, number('NOTEBOOK_SECRETS_KEEP_VALUES', 10)),
+    rateLimit: {
+      perSecond: number('NOTEBOOK_SECRETS_RATE_LIMIT', 50),
+      burst: number('NOTEBOOK_SECRETS_RATE_BURST', 200),
+    },
+    requestTimeoutMs: number('NOTEBOOK_SECRETS_REQUEST_TIMEOUT_MS', 30_000),
+    ...(env.NOTEBOOK_SECRETS_LOG_LEVEL ? { logLevel: env.NOTEBOOK_SECRETS_LOG_LEVEL } : {}),
+  };
+}
+
+export interface RunningServer {
+  url: string;
+  app: FastifyInstance;
+  store: Store;
+  backend: 'pglite' | 'postgres';
+  /** A token created on this start (print it once), if any. */
+  newAdminToken?: string;
+  keySource: string;
+  warnings: string[];
+  /** Stops accepting connections, waits for in-flight requests, closes the database. */
+  close(): Promise<void>;
+}
+
+/** Opens storage and keys and prepares the store, without listening. */
+export async function openStore(config: ServerConfig): Promise<{
+  store: Store;
+  db: SqlDriver;
+  newAdminToken?: string;
+  keySource: string;
+  warnings: string[];
+}> {
+  if (config.adminToken !== undefined && config.adminToken.length < 24) {
+    throw new StartupError('NOTEBOOK_SECRETS_ADMIN_TOKEN must be at least 24 characters.');
+  }
+  let keys;
+  try {
+    keys = loadKeyring({
+      ...(config.key !== undefined ? { envKey: config.key } : {}),
+      ...(config.oldKeys !== undefined ? { envOldKeys: config.oldKeys } : {}),
+      keyFile: join(config.dataDir, 'server.key'),
+    });
+  } catch (error) {
+    if (error instanceof KeyError) throw new StartupError(error.message);
+    throw error;
+  }
+  let db: SqlDriver;
+  try {
+    db = config.databaseUrl
+      ? await openPostgres(config.databaseUrl)
+      : await openPglite(join(config.dataDir, 'db'));
+  } catch (error) {
+    const where = config.databaseUrl
+      ? 'the PostgreSQL database in DATABASE_URL'
+      : `the database in ${join(config.dataDir, 'db')}`;
+    throw new StartupError(`Cannot open ${where}: ${(error as Error).message}`);
+  }
+  try {
+    const databaseId = await migrate(db);
+    const store = new Store(db, keys.keyring, databaseId, { keepValues: config.keepValues });
+    try {
+      await store.checkKeys();
+    } catch (error) {
+      if (error instanceof KeyError) {
+        throw new StartupError(`Refusing to start: ${error.message}`);
+      }
+      throw error;
+    }
+    const newAdminToken = await store.bootstrapAdmin(config.adminToken);
+    return {
+      store,
+      db,
+      ...(newAdminToken ? { newAdminToken } : {}),
+      keySource: keys.source,
+      warnings: keys.warning ? [keys.warning] : [],
+    };
+  } catch (error) {
+    await db.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  const opened = await openStore(config);
+  const app = await buildApp({
+    store: opened.store,
+    maxValueBytes: config.maxValueBytes,
+    rateLimit: config.rateLimit,
+    requestTimeoutMs: config.requestTimeoutMs,
+    ...(config.logStream !== undefined ? { logStream: config.logStream } : {}),
+    ...(config.logLevel !== undefined ? { logLevel: config.logLevel } : {}),
+  });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await opened.db.close().catch(() => undefined);
+    throw new StartupError(
+      `Cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`,
+    );
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    app,
+    store: opened.store,
+    backend: opened.db.kind,
+    ...(opened.newAdminToken ? { newAdminToken: opened.newAdminToken } : {}),
+    keySource: opened.keySource,
+    warnings: opened.warnings,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await opened.db.close();
+      })();
+      return closing;
+    },
+  };
+}
