@@ -246,20 +246,28 @@ export class ApiClient {
 
     let response: Response;
     let text: string;
-    try {
-      response = await this.fetchImpl(url, {
-        method,
-        headers,
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-        redirect: 'error',
-      });
-      text = await response.text();
-    } catch (error) {
-      throw classifyFetchError(error, this.origin);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        response = await this.fetchImpl(url, {
+          method,
+          headers,
+          body: options.body === undefined ? undefined : JSON.stringify(options.body),
+          signal: AbortSignal.timeout(this.timeoutMs),
+          redirect: 'error',
+        });
+        text = await response.text();
+      } catch (error) {
+        throw classifyFetchError(error, this.origin);
+      }
+      this.stats.requests++;
+      this.stats.bytesReceived += Buffer.byteLength(text, 'utf8');
+      // A short rate-limit pause is waited out here; a long one is the caller's to schedule.
+      if (response.status !== 429 || attempt >= 3) break;
+      const error = this.errorFrom(response, text, what);
+      const wait = error.details.retryAfterSeconds ?? 1;
+      if (wait > 5) break;
+      await new Promise((r) => setTimeout(r, Math.max(50, wait * 1000)));
     }
-    this.stats.requests++;
-    this.stats.bytesReceived += Buffer.byteLength(text, 'utf8');
 
     if (!response.ok) throw this.errorFrom(response, text, what);
     if (schema === undefined) return undefined as z.infer<S>;

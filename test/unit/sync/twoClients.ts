@@ -12,6 +12,7 @@
 import * as fc from 'fast-check';
 import { LocalSecretStore } from '../../../src/core/localStore';
 import type { Scope } from '../../../src/core/model';
+import { scopeKey } from '../../../src/core/scope';
 import { ApiClient } from '../../../src/sync/client';
 import { SyncEngine } from '../../../src/sync/engine';
 import { isRetryable } from '../../../src/sync/errors';
@@ -115,6 +116,30 @@ export interface World {
   tokens: [string, string];
   users: [string, string];
   scope: Scope;
+  /**
+   * On the real server, team members only read team secrets; owners are granted. When set, each
+   * sync is followed by the client granting the team owner on the secrets it owns, so that both
+   * users may edit (as a team would set it up), and the grant's version bump joins the mix.
+   */
+  shareWithTeam?: boolean;
+}
+
+/** Grants `team` the owner role on every secret of that scope the client owns (best effort). */
+export async function shareOwnedWithTeam(api: ApiClient, team: string): Promise<void> {
+  for (const secret of await api.listSecrets({ scope: `team:${team}` })) {
+    if (secret.role !== 'owner') continue;
+    if (secret.access.some((g) => g.principal.kind === 'team' && g.principal.id === team)) continue;
+    try {
+      await api.putAccess(
+        secret.id,
+        [...secret.access, { principal: { kind: 'team', id: team }, role: 'owner' }],
+        secret.version,
+      );
+    } catch (error) {
+      if (!isRetryable(error) && (error as { code?: string }).code !== 'version_conflict')
+        throw error;
+    }
+  }
 }
 
 export async function makeClient(world: World, i: 0 | 1): Promise<ClientSide> {
@@ -138,13 +163,17 @@ export async function runScenario(world: World, ops: readonly Op[], label: strin
     c: ClientSide,
     n: string,
   ): Promise<{ id: string; value: string } | undefined> => {
-    const entry = c.store.list().find((e) => e.name === n && e.scope.kind === world.scope.kind);
+    const entry = c.store
+      .list()
+      .find((e) => e.name === n && scopeKey(e.scope) === scopeKey(world.scope));
     if (!entry) return undefined;
     return { id: entry.id, value: (await c.store.getValue(entry.id)).value };
   };
   const trySync = async (c: ClientSide): Promise<void> => {
     try {
       await c.engine.sync();
+      if (world.shareWithTeam && world.scope.kind === 'team')
+        await shareOwnedWithTeam(c.api, world.scope.id);
     } catch (error) {
       if (!isRetryable(error)) throw error;
     }
@@ -219,7 +248,7 @@ export async function runScenario(world: World, ops: readonly Op[], label: strin
     c.link.failAfter(Number.MAX_SAFE_INTEGER, false);
   }
   for (let round = 0; round < 12; round++) {
-    for (const c of clients) await c.engine.sync();
+    for (const c of clients) await trySync(c);
     for (const [i, c] of clients.entries()) {
       while (c.engine.conflicts().length > 0) await resolveOne(c, i === 0 ? 'mine' : 'theirs');
     }
@@ -232,11 +261,14 @@ export async function runScenario(world: World, ops: readonly Op[], label: strin
 
   const snapshot = async (c: ClientSide): Promise<Record<string, string>> => {
     const out: Record<string, string> = {};
-    for (const e of c.store.list()) out[e.name] = (await c.store.getValue(e.id)).value;
+    for (const e of c.store.list()) {
+      if (scopeKey(e.scope) === scopeKey(world.scope))
+        out[e.name] = (await c.store.getValue(e.id)).value;
+    }
     return out;
   };
   const server: Record<string, string> = {};
-  for (const s of await clients[0].api.listSecrets({})) {
+  for (const s of await clients[0].api.listSecrets({ scope: scopeKey(world.scope) })) {
     server[s.name] = (await clients[0].api.getValue(s.id)).value;
   }
   const [a, b] = [await snapshot(clients[0]), await snapshot(clients[1])];

@@ -1,0 +1,159 @@
+/**
+ * The real team server for the sync and CLI integration tests: the CLI bundled as `npm run build`
+ * bundles it, run as `notebook-secrets serve` in a child process on a fixed loopback port (so it
+ * can be stopped and started again at the same URL), on PGlite in a temp dir, or on PostgreSQL
+ * when a DATABASE_URL is given.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import * as esbuild from 'esbuild';
+import { ApiClient } from '../../../src/sync/client';
+
+const ROOT = resolve(__dirname, '../../..');
+let built: Promise<string> | undefined;
+
+/** Bundles src/cli/main.ts like esbuild.mjs does (into out/, not dist/), once per test process. */
+export function buildCli(): Promise<string> {
+  built ??= (async () => {
+    const outfile = join(ROOT, 'out/test-cli/cli.js');
+    await esbuild.build({
+      entryPoints: [join(ROOT, 'src/cli/main.ts')],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      banner: { js: '#!/usr/bin/env node' },
+      external: ['@electric-sql/pglite', '@napi-rs/keyring', 'pg-native'],
+      logLevel: 'error',
+    });
+    return outfile;
+  })();
+  return built;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+export interface RunningServer {
+  url: string;
+  adminToken: string;
+  admin: ApiClient;
+  dataDir: string;
+  /** Everything the server wrote to stdout and stderr (to check that no value leaks). */
+  output: () => string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  start(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export interface ServerOptions {
+  databaseUrl?: string;
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const cli = await buildCli();
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'ns-sync-server-'));
+  const adminToken = `nsadmin_${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+  const url = `http://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  let output = '';
+
+  const start = async (): Promise<void> => {
+    const env: NodeJS.ProcessEnv = { ...process.env, NOTEBOOK_SECRETS_ADMIN_TOKEN: adminToken };
+    delete env.DATABASE_URL;
+    if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
+    child = spawn(
+      process.execPath,
+      [
+        cli,
+        'serve',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--data',
+        dataDir,
+        '--rate-limit',
+        '0',
+      ],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<never>((_, reject) =>
+      child!.once('exit', (code) =>
+        reject(new Error(`The server exited (${code}) while starting:\n${output.slice(-2000)}`)),
+      ),
+    );
+    const deadline = Date.now() + 60_000;
+    const ready = (async () => {
+      for (;;) {
+        try {
+          const response = await fetch(`${url}/v1/health`);
+          if (response.ok) return;
+        } catch {
+          // not listening yet
+        }
+        if (Date.now() > deadline)
+          throw new Error(`The server did not start:\n${output.slice(-2000)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    await Promise.race([ready, exited]);
+  };
+
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
+    const proc = child;
+    child = undefined;
+    if (!proc || proc.exitCode !== null) return;
+    await new Promise<void>((r) => {
+      proc.once('exit', () => r());
+      proc.kill(signal);
+    });
+  };
+
+  await start();
+  return {
+    url,
+    adminToken,
+    admin: new ApiClient({ baseUrl: url, token: adminToken }),
+    dataDir,
+    output: () => output,
+    stop,
+    start,
+    dispose: async () => {
+      await stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Creates a user (and their token) with the admin API. */
+export async function addUser(
+  server: RunningServer,
+  id: string,
+  teams: string[] = [],
+): Promise<string> {
+  await server.admin.createUser({ id });
+  for (const team of teams) await server.admin.addTeamMember(team, id);
+  return (await server.admin.createToken({ user: id })).token;
+}
+
+export async function addTeam(server: RunningServer, id: string): Promise<void> {
+  await server.admin.createTeam({ id });
+}
