@@ -7,7 +7,6 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Kernel } from '@jupyterlab/services';
-import { buildInjectionCode } from '../src/broker/injection';
 import { JupyterAttachment } from '../src/broker/jupyterAttachment';
 import { BrokerServer } from '../src/broker/server';
 import { injectBroker, startBroker } from '../test/integration/kernel/fixtures';

@@ -4,6 +4,7 @@
  * `notebook-secrets attach`. Never shuts a kernel down: disposing only disconnects.
  */
 import {
+  KernelAPI,
   KernelManager,
   ServerConnection,
   SessionManager,
@@ -59,6 +60,8 @@ export class JupyterAttachment {
   /** Checks the server answers, then attaches to every running kernel. */
   async start(): Promise<void> {
     const pollInterval = this.options.pollIntervalMs ?? 3000;
+    // Fails with the server's answer (e.g. 403 for a wrong token) before anything else starts.
+    await KernelAPI.listRunning(this.settings);
     this.kernels = new KernelManager({
       serverSettings: this.settings,
       standby: 'never',

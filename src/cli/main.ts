@@ -18,6 +18,7 @@ import * as history from './commands/history';
 import * as run from './commands/run';
 import * as importCmd from './commands/import';
 import * as exportCmd from './commands/export';
+import * as attach from './commands/attach';
 
 interface Subcommand {
   register(program: Command): void;
@@ -39,6 +40,7 @@ const subcommands: Subcommand[] = [
   run, // run -- CMD: secrets as env vars for one command (explicit opt-in)
   importCmd, // import FILE.env / export --format dotenv|json
   exportCmd,
+  attach, // attach --jupyter URL: get_secret in a Jupyter server's kernels, outside VS Code
 ];
 
 const program = new Command('notebook-secrets')

@@ -1,0 +1,76 @@
+/** `notebook-secrets attach`: a real Jupyter server, kernels started before and after attaching. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JupyterAttachment } from '../../../src/broker/jupyterAttachment';
+import { attach } from '../../../src/cli/commands/attach';
+import { canary, RecordingLog, sha256 } from './fixtures';
+import { runCell, startJupyterServer, startKernel, type JupyterServer } from './harness';
+
+const VALUE = canary('attach');
+const ENV_VALUE = canary('env');
+let server: JupyterServer;
+let attachment: JupyterAttachment | undefined;
+const log = new RecordingLog();
+
+beforeAll(async () => {
+  server = await startJupyterServer();
+});
+afterAll(async () => {
+  attachment?.dispose();
+  await server?.stop();
+});
+
+describe('notebook-secrets attach', () => {
+  it('serves a secrets file to kernels running before and started after it attached', async () => {
+    const before = await startKernel(server);
+    const dir = mkdtempSync(join(tmpdir(), 'nbsec-attach-'));
+    const file = join(dir, 'secrets.json');
+    writeFileSync(file, JSON.stringify({ API_KEY: VALUE }), { mode: 0o600 });
+    attachment = await attach({ jupyter: server.baseUrl, token: server.token, secrets: file }, log);
+    expect(log.lines.join('\n')).toContain('Serving 1 secret(s): API_KEY.');
+    await attachment.whenInjected(before.id);
+    const after = await startKernel(server);
+    await attachment.whenInjected(after.id);
+    for (const kernel of [before, after]) {
+      const r = await runCell(
+        kernel,
+        "import hashlib\nprint(hashlib.sha256(get_secret('API_KEY').encode()).hexdigest())\ntry:\n  get_secret('OTHER')\nexcept KeyError:\n  print('missing')",
+      );
+      expect(r.stdout.trim().split('\n')).toEqual([sha256(VALUE), 'missing']);
+    }
+    expect(log.lines.join('\n')).not.toContain(VALUE);
+    expect(server.log()).not.toContain(VALUE);
+  });
+
+  it('serves environment variables with a prefix', async () => {
+    attachment?.dispose();
+    process.env.NBSTEST_DB_PASSWORD = ENV_VALUE;
+    try {
+      const kernel = await startKernel(server);
+      attachment = await attach(
+        { jupyter: server.baseUrl, token: server.token, fromEnv: 'NBSTEST_', kernel: [kernel.id] },
+        log,
+      );
+      await attachment.whenInjected(kernel.id);
+      expect(attachment.kernelIds).toEqual([kernel.id]);
+      const r = await runCell(kernel, "print(len(get_secret('DB_PASSWORD')))");
+      expect(r.stdout.trim()).toBe(String(ENV_VALUE.length));
+    } finally {
+      delete process.env.NBSTEST_DB_PASSWORD;
+    }
+  });
+
+  it('says what is wrong with a bad token, URL or missing store', async () => {
+    await expect(
+      attach({ jupyter: server.baseUrl, token: 'wrong', fromEnv: 'X_' }, log),
+    ).rejects.toThrow(/Could not connect to the Jupyter server .*Check the URL and the token/);
+    await expect(attach({ jupyter: 'not a url', fromEnv: 'X_' }, log)).rejects.toThrow(
+      /--jupyter must be a URL/,
+    );
+    await expect(attach({ jupyter: server.baseUrl, token: server.token }, log)).rejects.toThrow(
+      /--secrets FILE .* or --from-env PREFIX/,
+    );
+  });
+});
