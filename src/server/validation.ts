@@ -33,7 +33,7 @@ export function parseOr400<S extends z.ZodType>(
   }
   if (issue.code === 'invalid_type') {
     const expected = (issue as { expected: string }).expected;
-    const missing = (issue as { input?: unknown }).input === undefined;
+    const missing = valueAt(input, issue.path) === undefined;
     throw new HttpError(
       400,
       'invalid_input',
@@ -44,6 +44,15 @@ export function parseOr400<S extends z.ZodType>(
     );
   }
   throw new HttpError(400, 'invalid_input', `'${field}': ${issue.message}`, { field });
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let at = input;
+  for (const key of path) {
+    if (at === null || typeof at !== 'object') return undefined;
+    at = (at as Record<PropertyKey, unknown>)[key];
+  }
+  return at;
 }
 
 function article(type: string): string {

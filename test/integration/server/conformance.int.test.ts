@@ -1,0 +1,988 @@
+/**
+ * The server's conformance suite: one set of tests, run unchanged against PGlite and against a
+ * real PostgreSQL. Each backend gets one in-process server (port 0); tests make their own users.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ApiErrorBody,
+  AuditPage,
+  ChangesPage,
+  Me,
+  SecretList,
+  SecretValueBody,
+  VersionList,
+} from '../../../src/core/api';
+import { SecretMetadata } from '../../../src/core/model';
+import { buildApp } from '../../../src/server/app';
+import {
+  BACKENDS,
+  client,
+  expectOk,
+  makeWorld,
+  sharedSecret,
+  startTestServer,
+  unique,
+  type Backend,
+  type Client,
+  type TestServer,
+  type World,
+} from './harness';
+
+const CANARY = `canary-${unique('')}-value`;
+
+describe.each(BACKENDS.map((make) => [make().name, make] as const))(
+  'server on %s',
+  (_name, make) => {
+    let backend: Backend;
+    let t: TestServer;
+    let w: World;
+
+    beforeAll(async () => {
+      backend = make();
+      t = await startTestServer(backend);
+      w = await makeWorld(t);
+    });
+
+    afterAll(async () => {
+      await t?.server.close();
+      await backend?.dispose();
+    });
+
+    describe('basics', () => {
+      it('answers health without a token', async () => {
+        const r = await client(t.url, undefined)('GET', '/v1/health');
+        expect(r.status).toBe(200);
+        expect(r.body).toEqual({ ok: true, version: expect.any(String) });
+      });
+
+      it('tells the caller who they are, with teams and projects', async () => {
+        const carol = Me.parse((await expectOk(w.carol('GET', '/v1/me'))).body);
+        expect(carol.user.id).toBe(w.ids.carol);
+        expect(carol.teams.map((x) => x.id)).toEqual([w.ids.team]);
+        const dave = Me.parse((await expectOk(w.dave('GET', '/v1/me'))).body);
+        expect(dave.projects.map((x) => x.id)).toEqual([w.ids.project]);
+      });
+
+      it('creates, reads metadata and value with ETags, and lists without values', async () => {
+        const name = unique('API_KEY_');
+        const created = await w.alice('POST', '/v1/secrets', {
+          body: { name, value: 'v1', type: 'token', description: 'for the tests' },
+        });
+        expect(created.status).toBe(201);
+        const meta = SecretMetadata.parse(created.body);
+        expect(meta).toMatchObject({
+          name,
+          version: 1,
+          scope: { kind: 'personal' },
+          role: 'owner',
+          type: 'token',
+        });
+        expect(created.headers.get('etag')).toBe('"1"');
+        const got = await w.alice('GET', `/v1/secrets/${meta.id}`);
+        expect(got.status).toBe(200);
+        expect(got.headers.get('etag')).toBe('"1"');
+        const value = SecretValueBody.parse(
+          (await w.alice('GET', `/v1/secrets/${meta.id}/value`)).body,
+        );
+        expect(value).toEqual({ value: 'v1', encoding: 'text', version: 1 });
+        const list = SecretList.parse(
+          (await w.alice('GET', '/v1/secrets?type=token&q=FOR THE')).body,
+        );
+        expect(list.secrets.map((s) => s.id)).toContain(meta.id);
+        expect(JSON.stringify(list)).not.toContain('"value"');
+        const none = SecretList.parse((await w.alice('GET', '/v1/secrets?type=password')).body);
+        expect(none.secrets.map((s) => s.id)).not.toContain(meta.id);
+      });
+
+      it('stores base64 file values and refuses invalid base64', async () => {
+        const ok = await w.alice('POST', '/v1/secrets', {
+          body: { name: unique('FILE_'), value: 'AAEC/w==', encoding: 'base64', type: 'file' },
+        });
+        expect(ok.status).toBe(201);
+        const bad = await w.alice('POST', '/v1/secrets', {
+          body: { name: unique('FILE_'), value: 'not base64!', encoding: 'base64' },
+        });
+        expect(bad.status).toBe(400);
+        expect(bad.body.error.message).toMatch(/base64/);
+      });
+
+      it('resolves by precedence: personal > project > team, and honours ?project= and ?scope=', async () => {
+        // carol is in the team; add her to the project too, for this test only via a new project.
+        const name = unique('DB_URL_');
+        const project = unique('p-');
+        await expectOk(w.admin('POST', '/v1/projects', { body: { id: project } }));
+        await expectOk(
+          w.admin('POST', `/v1/projects/${project}/members`, {
+            body: { principal: { kind: 'team', id: w.ids.team } },
+          }),
+        );
+        const meC = Me.parse((await w.carol('GET', '/v1/me')).body);
+        expect(meC.projects.map((p) => p.id)).toContain(project);
+        await expectOk(
+          w.carol('POST', '/v1/secrets', {
+            body: { name, value: 'team', scope: { kind: 'team', id: w.ids.team } },
+          }),
+        );
+        let r = await w.carol('GET', `/v1/resolve/${name}`);
+        expect(r.body).toMatchObject({ value: 'team', scope: { kind: 'team', id: w.ids.team } });
+        await expectOk(
+          w.carol('POST', '/v1/secrets', {
+            body: { name, value: 'project', scope: { kind: 'project', id: project } },
+          }),
+        );
+        r = await w.carol('GET', `/v1/resolve/${name}?project=${project}`);
+        expect(r.body.value).toBe('project');
+        r = await w.carol('GET', `/v1/resolve/${name}?project=other`);
+        expect(r.body.value).toBe('team');
+        await expectOk(w.carol('POST', '/v1/secrets', { body: { name, value: 'personal' } }));
+        r = await w.carol('GET', `/v1/resolve/${name}?project=${project}`);
+        expect(r.body.value).toBe('personal');
+        r = await w.carol('GET', `/v1/resolve/${name}?scope=team`);
+        expect(r.body.value).toBe('team');
+        r = await w.carol('GET', `/v1/resolve/${name}?scope=project:${project}`);
+        expect(r.body.value).toBe('project');
+        r = await w.carol('GET', `/v1/resolve/NO_SUCH_${name}`);
+        expect(r.status).toBe(404);
+      });
+    });
+
+    describe('authorization matrix', () => {
+      type Actor = 'owner' | 'reader' | 'team' | 'project' | 'stranger' | 'none' | 'admin';
+      const ACTORS: Actor[] = ['reader', 'team', 'project', 'stranger', 'none', 'admin', 'owner'];
+      const as = (actor: Actor): Client =>
+        ({
+          owner: w.alice,
+          reader: w.bob,
+          team: w.carol,
+          project: w.dave,
+          stranger: w.eve,
+          none: w.anonymous,
+          admin: w.admin,
+        })[actor];
+
+      const read = {
+        owner: 200,
+        reader: 200,
+        team: 200,
+        project: 200,
+        stranger: 404,
+        none: 401,
+        admin: 404,
+      };
+      const ownerOnly = {
+        owner: 200,
+        reader: 403,
+        team: 403,
+        project: 403,
+        stranger: 404,
+        none: 401,
+        admin: 404,
+      };
+      const adminOnly = {
+        owner: 403,
+        reader: 403,
+        team: 403,
+        project: 403,
+        stranger: 403,
+        none: 401,
+        admin: 200,
+      };
+
+      interface Row {
+        endpoint: string;
+        expect: Record<Actor, number>;
+        /** Runs the request; `s` is a fresh shared secret per row. */
+        call: (
+          c: Client,
+          s: { id: string; name: string; version: number },
+          actor: Actor,
+        ) => Promise<{ status: number }>;
+      }
+
+      const rows: Row[] = [
+        {
+          endpoint: 'GET /v1/secrets/{id}',
+          expect: read,
+          call: (c, s) => c('GET', `/v1/secrets/${s.id}`),
+        },
+        {
+          endpoint: 'GET /v1/secrets/{id}/value',
+          expect: read,
+          call: (c, s) => c('GET', `/v1/secrets/${s.id}/value`),
+        },
+        {
+          endpoint: 'GET /v1/secrets/{id}/versions',
+          expect: read,
+          call: (c, s) => c('GET', `/v1/secrets/${s.id}/versions`),
+        },
+        {
+          endpoint: 'GET /v1/resolve/{name}',
+          expect: read,
+          call: (c, s) => c('GET', `/v1/resolve/${s.name}?project=${w.ids.project}`),
+        },
+        {
+          endpoint: 'PATCH /v1/secrets/{id}',
+          expect: ownerOnly,
+          call: (c, s) =>
+            c('PATCH', `/v1/secrets/${s.id}`, {
+              body: { description: 'changed' },
+              headers: { 'if-match': `"${s.version}"` },
+            }),
+        },
+        {
+          endpoint: 'DELETE /v1/secrets/{id}',
+          expect: { ...ownerOnly, owner: 204 },
+          call: (c, s) => c('DELETE', `/v1/secrets/${s.id}`),
+        },
+        {
+          endpoint: 'GET /v1/secrets/{id}/access',
+          expect: ownerOnly,
+          call: (c, s) => c('GET', `/v1/secrets/${s.id}/access`),
+        },
+        {
+          endpoint: 'PUT /v1/secrets/{id}/access',
+          expect: ownerOnly,
+          call: (c, s) =>
+            c('PUT', `/v1/secrets/${s.id}/access`, {
+              body: { access: [{ principal: { kind: 'user', id: w.ids.alice }, role: 'owner' }] },
+            }),
+        },
+        {
+          endpoint: 'POST /v1/secrets/{id}/versions/{n}/restore',
+          expect: ownerOnly,
+          call: (c, s) => c('POST', `/v1/secrets/${s.id}/versions/1/restore`),
+        },
+        {
+          endpoint: 'GET /v1/audit?secret={id}',
+          expect: { ...ownerOnly, admin: 200 },
+          call: (c, s) => c('GET', `/v1/audit?secret=${s.id}`),
+        },
+        {
+          endpoint: 'POST /v1/secrets (project scope)',
+          expect: {
+            owner: 201,
+            reader: 403,
+            team: 403,
+            project: 201,
+            stranger: 403,
+            none: 401,
+            admin: 403,
+          },
+          call: (c) =>
+            c('POST', '/v1/secrets', {
+              body: {
+                name: unique('NEW_'),
+                value: 'x',
+                scope: { kind: 'project', id: w.ids.project },
+              },
+            }),
+        },
+        {
+          endpoint: 'GET /v1/secrets',
+          expect: {
+            owner: 200,
+            reader: 200,
+            team: 200,
+            project: 200,
+            stranger: 200,
+            none: 401,
+            admin: 200,
+          },
+          call: (c) => c('GET', '/v1/secrets'),
+        },
+        {
+          endpoint: 'GET /v1/changes',
+          expect: {
+            owner: 200,
+            reader: 200,
+            team: 200,
+            project: 200,
+            stranger: 200,
+            none: 401,
+            admin: 200,
+          },
+          call: (c) => c('GET', '/v1/changes?limit=5'),
+        },
+        {
+          endpoint: 'GET /v1/me',
+          expect: {
+            owner: 200,
+            reader: 200,
+            team: 200,
+            project: 200,
+            stranger: 200,
+            none: 401,
+            admin: 200,
+          },
+          call: (c) => c('GET', '/v1/me'),
+        },
+        { endpoint: 'GET /v1/users', expect: adminOnly, call: (c) => c('GET', '/v1/users') },
+        {
+          endpoint: 'POST /v1/users',
+          expect: { ...adminOnly, admin: 201 },
+          call: (c) => c('POST', '/v1/users', { body: { id: unique('u-') } }),
+        },
+        {
+          endpoint: 'POST /v1/teams',
+          expect: { ...adminOnly, admin: 201 },
+          call: (c) => c('POST', '/v1/teams', { body: { id: unique('t-') } }),
+        },
+        {
+          endpoint: 'POST /v1/projects',
+          expect: { ...adminOnly, admin: 201 },
+          call: (c) => c('POST', '/v1/projects', { body: { id: unique('p-') } }),
+        },
+        {
+          endpoint: 'POST /v1/teams/{id}/members',
+          expect: { ...adminOnly, admin: 201 },
+          call: (c) =>
+            c('POST', `/v1/teams/${w.ids.team}/members`, { body: { user: w.ids.carol } }),
+        },
+        {
+          endpoint: 'POST /v1/projects/{id}/members',
+          expect: { ...adminOnly, admin: 201 },
+          call: (c) =>
+            c('POST', `/v1/projects/${w.ids.project}/members`, {
+              body: { principal: { kind: 'user', id: w.ids.dave } },
+            }),
+        },
+        {
+          endpoint: 'POST /v1/tokens',
+          expect: { ...adminOnly, admin: 201 },
+          call: (c) => c('POST', '/v1/tokens', { body: { user: w.ids.eve, name: 'matrix' } }),
+        },
+        { endpoint: 'GET /v1/tokens', expect: adminOnly, call: (c) => c('GET', '/v1/tokens') },
+      ];
+
+      it.each(rows.map((r) => [r.endpoint, r] as const))('%s', async (_endpoint, row) => {
+        const s = await sharedSecret(w, 'matrix-value');
+        const seen: Record<string, number> = {};
+        // The owner goes last, so a refused call can be checked to have changed nothing.
+        for (const actor of ACTORS) {
+          const r = await row.call(as(actor), s, actor);
+          seen[actor] = r.status;
+          if (actor !== 'owner' && r.status >= 400) {
+            const after = await w.alice('GET', `/v1/secrets/${s.id}`);
+            expect(after.body.version, `${actor} changed the secret`).toBe(s.version);
+          }
+        }
+        expect(seen).toEqual(row.expect);
+      });
+
+      it('hides secrets from strangers in lists and the change feed', async () => {
+        const s = await sharedSecret(w, 'hidden');
+        for (const c of [w.eve, w.admin]) {
+          const list = SecretList.parse((await c('GET', '/v1/secrets')).body);
+          expect(list.secrets.map((x) => x.id)).not.toContain(s.id);
+          const changes = (await c('GET', '/v1/changes?limit=1000')).text;
+          expect(changes).not.toContain(s.id);
+        }
+        for (const c of [w.bob, w.carol, w.dave]) {
+          const list = SecretList.parse((await c('GET', '/v1/secrets')).body);
+          const mine = list.secrets.find((x) => x.id === s.id);
+          expect(mine?.role).toBe('reader');
+          // Readers do not see who else has access.
+          expect(mine?.access).toEqual([]);
+        }
+      });
+
+      it('refuses an unknown token and a revoked token with 401', async () => {
+        expect((await client(t.url, 'nst_' + 'x'.repeat(43))('GET', '/v1/me')).status).toBe(401);
+        const created = await expectOk(
+          w.admin('POST', '/v1/tokens', { body: { user: w.ids.eve } }),
+        );
+        const c = client(t.url, created.body.token);
+        expect((await c('GET', '/v1/me')).status).toBe(200);
+        expect((await w.admin('DELETE', `/v1/tokens/${created.body.id}`)).status).toBe(204);
+        const r = await c('GET', '/v1/me');
+        expect(r.status).toBe(401);
+        expect(ApiErrorBody.parse(r.body).error.code).toBe('unauthorized');
+      });
+    });
+
+    describe('versions, sharing and deletion', () => {
+      it('requires If-Match on PATCH and answers a stale one with 412 and the current version', async () => {
+        const { body } = await expectOk(
+          w.alice('POST', '/v1/secrets', { body: { name: unique('V_'), value: 'a' } }),
+        );
+        const missing = await w.alice('PATCH', `/v1/secrets/${body.id}`, { body: { value: 'b' } });
+        expect(missing.status).toBe(400);
+        expect(missing.body.error.code).toBe('precondition_required');
+        const ok = await w.alice('PATCH', `/v1/secrets/${body.id}`, {
+          body: { value: 'b' },
+          headers: { 'if-match': '"1"' },
+        });
+        expect(ok.status).toBe(200);
+        expect(ok.headers.get('etag')).toBe('"2"');
+        const stale = await w.alice('PATCH', `/v1/secrets/${body.id}`, {
+          body: { value: 'c' },
+          headers: { 'if-match': '"1"' },
+        });
+        expect(stale.status).toBe(412);
+        expect(stale.body.error).toMatchObject({ code: 'version_conflict', current_version: 2 });
+        expect(stale.headers.get('etag')).toBe('"2"');
+        expect((await w.alice('GET', `/v1/secrets/${body.id}/value`)).body.value).toBe('b');
+      });
+
+      it('keeps the last N values, restores one as a new version, and never lists values', async () => {
+        const { body } = await expectOk(
+          w.alice('POST', '/v1/secrets', { body: { name: unique('R_'), value: 'v1' } }),
+        );
+        for (let v = 1; v < 5; v++) {
+          await expectOk(
+            w.alice('PATCH', `/v1/secrets/${body.id}`, {
+              body: { value: `v${v + 1}` },
+              headers: { 'if-match': `"${v}"` },
+            }),
+          );
+        }
+        const versions = VersionList.parse(
+          (await w.alice('GET', `/v1/secrets/${body.id}/versions`)).body,
+        ).versions;
+        expect(versions.map((v) => [v.version, v.kind, v.restorable])).toEqual([
+          [5, 'update', true],
+          [4, 'update', true],
+          [3, 'update', true],
+          [2, 'update', false],
+          [1, 'create', false],
+        ]);
+        const gone = await w.alice('POST', `/v1/secrets/${body.id}/versions/1/restore`);
+        expect(gone.status).toBe(404);
+        expect(gone.body.error.message).toMatch(/destroyed/);
+        const restored = await w.alice('POST', `/v1/secrets/${body.id}/versions/3/restore`, {
+          headers: { 'if-match': '"5"' },
+        });
+        expect(restored.status).toBe(200);
+        expect(restored.body.version).toBe(6);
+        expect((await w.alice('GET', `/v1/secrets/${body.id}/value`)).body).toEqual({
+          value: 'v3',
+          encoding: 'text',
+          version: 6,
+        });
+        const stale = await w.alice('POST', `/v1/secrets/${body.id}/versions/4/restore`, {
+          headers: { 'if-match': '"5"' },
+        });
+        expect(stale.status).toBe(412);
+      });
+
+      it('refuses to remove the last owner with 422, and shares with users and teams', async () => {
+        const s = await sharedSecret(w, 'share');
+        const noOwner = await w.alice('PUT', `/v1/secrets/${s.id}/access`, {
+          body: { access: [{ principal: { kind: 'user', id: w.ids.bob }, role: 'reader' }] },
+        });
+        expect(noOwner.status).toBe(422);
+        expect(noOwner.body.error.code).toBe('last_owner');
+        const unknownUser = await w.alice('PUT', `/v1/secrets/${s.id}/access`, {
+          body: { access: [{ principal: { kind: 'user', id: 'nobody-here' }, role: 'owner' }] },
+        });
+        expect(unknownUser.status).toBe(400);
+        // Hand ownership to bob: alice loses all access, bob can now edit.
+        const handed = await w.alice('PUT', `/v1/secrets/${s.id}/access`, {
+          body: { access: [{ principal: { kind: 'user', id: w.ids.bob }, role: 'owner' }] },
+          headers: { 'if-match': `"${s.version}"` },
+        });
+        expect(handed.status).toBe(200);
+        // alice is still a project member: she can read, not edit.
+        expect((await w.alice('GET', `/v1/secrets/${s.id}`)).body.role).toBe('reader');
+        expect((await w.carol('GET', `/v1/secrets/${s.id}`)).status).toBe(404);
+        const edit = await w.bob('PATCH', `/v1/secrets/${s.id}`, {
+          body: { value: 'bob was here' },
+          headers: { 'if-match': `"${handed.body.version}"` },
+        });
+        expect(edit.status).toBe(200);
+      });
+
+      it('DELETE destroys the values, frees the name, keeps the audit rows, and leaves a tombstone', async () => {
+        const s = await sharedSecret(w, 'to delete');
+        const before = ChangesPage.parse((await w.carol('GET', '/v1/changes?limit=1000')).body);
+        let cursor = before.next;
+        while (true) {
+          const page = ChangesPage.parse(
+            (await w.carol('GET', `/v1/changes?since=${cursor}&limit=1000`)).body,
+          );
+          cursor = page.next;
+          if (!page.more) break;
+        }
+        const stale = await w.alice('DELETE', `/v1/secrets/${s.id}`, {
+          headers: { 'if-match': '"1"' },
+        });
+        expect(stale.status).toBe(412);
+        expect(
+          (
+            await w.alice('DELETE', `/v1/secrets/${s.id}`, {
+              headers: { 'if-match': `"${s.version}"` },
+            })
+          ).status,
+        ).toBe(204);
+        expect((await w.alice('GET', `/v1/secrets/${s.id}`)).status).toBe(404);
+        expect((await w.alice('DELETE', `/v1/secrets/${s.id}`)).status).toBe(404);
+        const rows = await t.server.store.db.query(
+          'SELECT count(*)::int AS n FROM secret_versions WHERE secret_id = $1',
+          [s.id],
+        );
+        expect(rows[0]!.n).toBe(0);
+        const again = await w.alice('POST', '/v1/secrets', {
+          body: { name: s.name, value: 'again', scope: { kind: 'project', id: w.ids.project } },
+        });
+        expect(again.status).toBe(201);
+        const audit = AuditPage.parse((await w.admin('GET', `/v1/audit?secret=${s.id}`)).body);
+        expect(audit.entries.map((e) => e.action)).toEqual(['delete', 'share', 'create']);
+        const changes = ChangesPage.parse(
+          (await w.carol('GET', `/v1/changes?since=${cursor}`)).body,
+        );
+        expect(changes.reset).toBe(false);
+        expect(changes.changes).toContainEqual({ kind: 'tombstone', id: s.id, reason: 'deleted' });
+        // A stranger learns nothing about it.
+        const eve = ChangesPage.parse((await w.eve('GET', `/v1/changes?since=${cursor}`)).body);
+        expect(JSON.stringify(eve)).not.toContain(s.id);
+      });
+    });
+
+    describe('change feed', () => {
+      it('reads incrementally with a cursor, pages, and reports lost access as a tombstone', async () => {
+        const c = await makeWorld(t);
+        const ids: string[] = [];
+        for (let i = 0; i < 5; i++) {
+          const r = await expectOk(
+            c.alice('POST', '/v1/secrets', { body: { name: `FEED_${i}`, value: `v${i}` } }),
+          );
+          ids.push(r.body.id);
+        }
+        // Full listing, two per page.
+        const seen: string[] = [];
+        let page = ChangesPage.parse((await c.alice('GET', '/v1/changes?limit=2')).body);
+        expect(page.reset).toBe(true);
+        seen.push(...page.changes.map((x) => (x.kind === 'upsert' ? x.secret.id : x.id)));
+        while (page.more) {
+          page = ChangesPage.parse(
+            (await c.alice('GET', `/v1/changes?since=${page.next}&limit=2`)).body,
+          );
+          seen.push(...page.changes.map((x) => (x.kind === 'upsert' ? x.secret.id : x.id)));
+        }
+        expect(seen.sort()).toEqual([...ids].sort());
+        const cursor = page.next;
+        const empty = ChangesPage.parse((await c.alice('GET', `/v1/changes?since=${cursor}`)).body);
+        expect(empty).toMatchObject({ changes: [], more: false, reset: false, next: cursor });
+
+        // One change: one upsert.
+        await expectOk(
+          c.alice('PATCH', `/v1/secrets/${ids[2]}`, {
+            body: { description: 'x' },
+            headers: { 'if-match': '"1"' },
+          }),
+        );
+        const one = ChangesPage.parse((await c.alice('GET', `/v1/changes?since=${cursor}`)).body);
+        expect(one.changes).toHaveLength(1);
+        expect(one.changes[0]).toMatchObject({
+          kind: 'upsert',
+          secret: { id: ids[2], version: 2, description: 'x' },
+        });
+
+        // bob gets a share, then loses it: upsert, then tombstone access_lost.
+        const bobStart = ChangesPage.parse((await c.bob('GET', '/v1/changes')).body).next;
+        await expectOk(
+          c.alice('PUT', `/v1/secrets/${ids[0]}/access`, {
+            body: {
+              access: [
+                { principal: { kind: 'user', id: c.ids.alice }, role: 'owner' },
+                { principal: { kind: 'user', id: c.ids.bob }, role: 'reader' },
+              ],
+            },
+          }),
+        );
+        const gained = ChangesPage.parse(
+          (await c.bob('GET', `/v1/changes?since=${bobStart}`)).body,
+        );
+        expect(gained.changes).toEqual([expect.objectContaining({ kind: 'upsert' })]);
+        await expectOk(
+          c.alice('PUT', `/v1/secrets/${ids[0]}/access`, {
+            body: { access: [{ principal: { kind: 'user', id: c.ids.alice }, role: 'owner' }] },
+          }),
+        );
+        const lost = ChangesPage.parse(
+          (await c.bob('GET', `/v1/changes?since=${gained.next}`)).body,
+        );
+        expect(lost.changes).toEqual([{ kind: 'tombstone', id: ids[0], reason: 'access_lost' }]);
+      });
+
+      it('brings upserts when a member joins a team and tombstones when they leave', async () => {
+        const c = await makeWorld(t);
+        const team = await expectOk(
+          c.carol('POST', '/v1/secrets', {
+            body: { name: 'TEAM_X', value: 'x', scope: { kind: 'team', id: c.ids.team } },
+          }),
+        );
+        const start = ChangesPage.parse((await c.eve('GET', '/v1/changes')).body).next;
+        await expectOk(
+          c.admin('POST', `/v1/teams/${c.ids.team}/members`, { body: { user: c.ids.eve } }),
+        );
+        const joined = ChangesPage.parse((await c.eve('GET', `/v1/changes?since=${start}`)).body);
+        expect(joined.changes).toEqual([
+          expect.objectContaining({
+            kind: 'upsert',
+            secret: expect.objectContaining({ id: team.body.id }),
+          }),
+        ]);
+        await expectOk(c.admin('DELETE', `/v1/teams/${c.ids.team}/members/${c.ids.eve}`));
+        const left = ChangesPage.parse(
+          (await c.eve('GET', `/v1/changes?since=${joined.next}`)).body,
+        );
+        expect(left.changes).toEqual([
+          { kind: 'tombstone', id: team.body.id, reason: 'access_lost' },
+        ]);
+      });
+
+      it('answers a foreign or malformed cursor with a full listing (reset)', async () => {
+        const r = ChangesPage.parse(
+          (await w.alice('GET', `/v1/changes?since=${'0'.repeat(32)}.5`)).body,
+        );
+        expect(r.reset).toBe(true);
+        const bad = ChangesPage.parse((await w.alice('GET', '/v1/changes?since=garbage')).body);
+        expect(bad.reset).toBe(true);
+        expect((await w.alice('GET', '/v1/changes?limit=0')).status).toBe(400);
+      });
+    });
+
+    describe('concurrency', () => {
+      it('lets exactly one of many PATCHes with the same If-Match win; the rest get 412', async () => {
+        const { body } = await expectOk(
+          w.alice('POST', '/v1/secrets', { body: { name: unique('RACE_'), value: 'start' } }),
+        );
+        const results = await Promise.all(
+          Array.from({ length: 12 }, (_, i) =>
+            w.alice('PATCH', `/v1/secrets/${body.id}`, {
+              body: { value: `writer-${i}` },
+              headers: { 'if-match': '"1"' },
+            }),
+          ),
+        );
+        const statuses = results.map((r) => r.status).sort();
+        expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+        expect(statuses.filter((s) => s === 412)).toHaveLength(11);
+        const winner = results.findIndex((r) => r.status === 200);
+        const value = await w.alice('GET', `/v1/secrets/${body.id}/value`);
+        expect(value.body).toEqual({ value: `writer-${winner}`, encoding: 'text', version: 2 });
+        const versions = VersionList.parse(
+          (await w.alice('GET', `/v1/secrets/${body.id}/versions`)).body,
+        ).versions;
+        expect(versions.map((v) => v.version)).toEqual([2, 1]);
+      });
+
+      it('gives one 201 and 409 to the rest when many create the same name at once', async () => {
+        const name = unique('SAME_');
+        const results = await Promise.all(
+          Array.from({ length: 12 }, (_, i) =>
+            w.alice('POST', '/v1/secrets', { body: { name, value: `v${i}` } }),
+          ),
+        );
+        const statuses = results.map((r) => r.status);
+        expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+        expect(statuses.filter((s) => s === 409)).toHaveLength(11);
+        expect(results.find((r) => r.status === 409)!.body.error.code).toBe('name_taken');
+        const list = SecretList.parse((await w.alice('GET', `/v1/secrets?q=${name}`)).body);
+        expect(list.secrets).toHaveLength(1);
+      });
+
+      it('numbers concurrent changes without gaps or duplicates in the change feed', async () => {
+        const c = await makeWorld(t);
+        const start = ChangesPage.parse((await c.alice('GET', '/v1/changes')).body).next;
+        await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            expectOk(c.alice('POST', '/v1/secrets', { body: { name: `PAR_${i}`, value: 'x' } })),
+          ),
+        );
+        const rows = await t.server.store.db.query<{ seq: number }>(
+          'SELECT seq FROM changes ORDER BY seq',
+        );
+        const seqs = rows.map((r) => Number(r.seq));
+        expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+        const page = ChangesPage.parse(
+          (await c.alice('GET', `/v1/changes?since=${start}&limit=1000`)).body,
+        );
+        expect(page.changes).toHaveLength(20);
+      });
+    });
+
+    describe('bad input', () => {
+      const cases: {
+        what: string;
+        body?: unknown;
+        raw?: string;
+        headers?: Record<string, string>;
+        status: number;
+        code: string;
+        message: RegExp;
+      }[] = [
+        {
+          what: 'a name with a space',
+          body: { name: 'MY KEY', value: 'x' },
+          status: 400,
+          code: 'invalid_name',
+          message: /cannot contain a space/,
+        },
+        {
+          what: 'a name starting with a digit',
+          body: { name: '1KEY', value: 'x' },
+          status: 400,
+          code: 'invalid_name',
+          message: /cannot start with a digit/,
+        },
+        {
+          what: 'an empty name',
+          body: { name: '', value: 'x' },
+          status: 400,
+          code: 'invalid_name',
+          message: /name is required/,
+        },
+        {
+          what: 'a 129-character name',
+          body: { name: 'A'.repeat(129), value: 'x' },
+          status: 400,
+          code: 'invalid_name',
+          message: /limit is 128/,
+        },
+        {
+          what: 'a missing value',
+          body: { name: 'OK_NAME' },
+          status: 400,
+          code: 'invalid_input',
+          message: /needs 'value'/,
+        },
+        {
+          what: 'a number as value',
+          body: { name: 'OK_NAME', value: 42 },
+          status: 400,
+          code: 'invalid_input',
+          message: /'value' must be a string/,
+        },
+        {
+          what: 'an unknown type',
+          body: { name: 'OK_NAME', value: 'x', type: 'magic' },
+          status: 400,
+          code: 'invalid_input',
+          message: /'type'/,
+        },
+        {
+          what: 'an unknown field',
+          body: { name: 'OK_NAME', value: 'x', colour: 'red' },
+          status: 400,
+          code: 'invalid_input',
+          message: /Unknown field 'colour'/,
+        },
+        {
+          what: 'a bad scope',
+          body: { name: 'OK_NAME', value: 'x', scope: { kind: 'galaxy' } },
+          status: 400,
+          code: 'invalid_input',
+          message: /scope/,
+        },
+        {
+          what: 'a long description',
+          body: { name: 'OK_NAME', value: 'x', description: 'd'.repeat(1025) },
+          status: 400,
+          code: 'invalid_input',
+          message: /at most 1024/,
+        },
+        {
+          what: 'an array body',
+          body: [1, 2],
+          status: 400,
+          code: 'invalid_input',
+          message: /JSON object/,
+        },
+        {
+          what: 'a value over 64 KiB',
+          body: { name: 'OK_NAME', value: 'é'.repeat(40_000) },
+          status: 413,
+          code: 'value_too_large',
+          message: /limit is 64 KiB/,
+        },
+        {
+          what: 'malformed JSON',
+          raw: '{"name": "OK_NAME", "value": x',
+          status: 400,
+          code: 'malformed_json',
+          message: /not valid JSON/,
+        },
+        {
+          what: 'a body that is not JSON',
+          raw: 'name=x',
+          headers: { 'content-type': 'text/plain' },
+          status: 415,
+          code: 'unsupported_media_type',
+          message: /application\/json/,
+        },
+        {
+          what: 'a huge body',
+          raw: JSON.stringify({ name: 'OK_NAME', value: 'x'.repeat(2_000_000) }),
+          status: 413,
+          code: 'body_too_large',
+          message: /larger than/,
+        },
+        {
+          what: 'a __proto__ key',
+          raw: '{"name":"OK_NAME","value":"x","__proto__":{"admin":true}}',
+          status: 400,
+          code: 'invalid_input',
+          message: /__proto__/,
+        },
+      ];
+
+      it.each(cases.map((c) => [c.what, c] as const))('refuses %s', async (_what, c) => {
+        const r = await w.alice('POST', '/v1/secrets', {
+          ...(c.body !== undefined ? { body: c.body } : {}),
+          ...(c.raw !== undefined ? { raw: c.raw } : {}),
+          ...(c.headers ? { headers: c.headers } : {}),
+        });
+        expect(r.status).toBe(c.status);
+        const error = ApiErrorBody.parse(r.body).error;
+        expect(error.code).toBe(c.code);
+        expect(error.message).toMatch(c.message);
+      });
+
+      it('refuses bad queries, ids and If-Match values clearly', async () => {
+        expect((await w.alice('GET', '/v1/secrets?scope=galaxy')).body.error.field).toBe('scope');
+        expect((await w.alice('GET', '/v1/secrets?type=magic')).status).toBe(400);
+        expect((await w.alice('GET', '/v1/secrets?colour=red')).body.error.message).toMatch(
+          /Unknown field 'colour'/,
+        );
+        expect((await w.alice('GET', '/v1/secrets/not-a-uuid')).status).toBe(404);
+        expect((await w.alice('GET', '/v1/resolve/BAD-NAME')).body.error.code).toBe('invalid_name');
+        const { body } = await expectOk(
+          w.alice('POST', '/v1/secrets', { body: { name: unique('Q_'), value: 'x' } }),
+        );
+        const r = await w.alice('PATCH', `/v1/secrets/${body.id}`, {
+          body: { value: 'y' },
+          headers: { 'if-match': 'yesterday' },
+        });
+        expect(r.status).toBe(400);
+        expect(r.body.error.message).toMatch(/If-Match/);
+        const nothing = await w.alice('PATCH', `/v1/secrets/${body.id}`, {
+          body: {},
+          headers: { 'if-match': '"1"' },
+        });
+        expect(nothing.body.error.message).toMatch(/changes nothing/);
+        expect((await w.alice('GET', '/v1/nowhere')).status).toBe(404);
+        expect((await w.admin('POST', '/v1/users', { body: { id: 'Bad Id' } })).status).toBe(400);
+        expect((await w.admin('POST', '/v1/users', { body: { id: w.ids.alice } })).status).toBe(
+          409,
+        );
+      });
+    });
+
+    describe('secrecy', () => {
+      it('never puts a canary value in logs, audit rows, error bodies or the database in clear text', async () => {
+        const c = await makeWorld(t);
+        const errors: string[] = [];
+        const created = await expectOk(
+          c.alice('POST', '/v1/secrets', { body: { name: 'CANARY', value: CANARY } }),
+        );
+        const id = created.body.id;
+        await expectOk(c.alice('GET', `/v1/secrets/${id}/value`));
+        await expectOk(c.alice('GET', '/v1/resolve/CANARY'));
+        await expectOk(
+          c.alice('PATCH', `/v1/secrets/${id}`, {
+            body: { value: CANARY + '2' },
+            headers: { 'if-match': '"1"' },
+          }),
+        );
+        // Requests that fail while carrying the canary.
+        for (const r of [
+          await c.alice('PATCH', `/v1/secrets/${id}`, {
+            body: { value: CANARY },
+            headers: { 'if-match': '"1"' },
+          }),
+          await c.alice('POST', '/v1/secrets', { raw: `{"name":"CANARY","value":"${CANARY}"` }),
+          await c.alice('POST', '/v1/secrets', { body: { name: 'CANARY', value: CANARY } }),
+          await c.alice('POST', '/v1/secrets', { body: { name: 'BAD NAME', value: CANARY } }),
+          await c.alice('POST', '/v1/secrets', {
+            body: { name: 'X', value: CANARY, extra: CANARY },
+          }),
+          await c.alice('POST', '/v1/secrets', {
+            body: { name: 'X', value: CANARY, encoding: 'base64' },
+          }),
+          await c.alice('POST', '/v1/secrets', {
+            body: { name: 'X', value: CANARY, type: CANARY },
+          }),
+          await c.bob('PATCH', `/v1/secrets/${id}`, {
+            body: { value: CANARY },
+            headers: { 'if-match': '"2"' },
+          }),
+        ]) {
+          expect(r.status).toBeGreaterThanOrEqual(400);
+          errors.push(r.text);
+        }
+        for (const text of errors) expect(text).not.toContain(CANARY);
+        expect(t.logs.text).not.toContain(CANARY);
+        expect(t.logs.text).toContain('"route":"/v1/secrets/:id/value"');
+        const audit = AuditPage.parse((await c.alice('GET', `/v1/audit?secret=${id}`)).body);
+        expect(audit.entries.map((e) => e.action)).toEqual([
+          'update',
+          'resolve',
+          'read_value',
+          'create',
+        ]);
+        expect(JSON.stringify(audit)).not.toContain(CANARY);
+        // Every row of every table, as text.
+        const tables = await t.server.store.db.query<{ tablename: string }>(
+          `SELECT tablename FROM pg_tables WHERE schemaname = 'public'`,
+        );
+        for (const { tablename } of tables) {
+          const rows = await t.server.store.db.query(`SELECT t::text AS row FROM ${tablename} t`);
+          const dump = rows.map((r) => String(r.row)).join('\n');
+          expect(dump, tablename).not.toContain(CANARY);
+          expect(dump, tablename).not.toContain(Buffer.from(CANARY).toString('hex'));
+        }
+        // And the files on disk (PGlite's data directory).
+        if (!t.config.databaseUrl) {
+          await t.server.store.db.query('CHECKPOINT');
+          expect(filesContaining(t.config.dataDir, CANARY)).toEqual([]);
+        }
+      });
+
+      it('limits the request rate per token with 429 and Retry-After', async () => {
+        const app = await buildApp({
+          store: t.server.store,
+          maxValueBytes: 65_536,
+          rateLimit: { perSecond: 1, burst: 3 },
+          logStream: false,
+        });
+        const headers = { authorization: `Bearer ${w.tokens.eve}` };
+        const statuses: number[] = [];
+        let last;
+        for (let i = 0; i < 5; i++) {
+          last = await app.inject({ method: 'GET', url: '/v1/me', headers });
+          statuses.push(last.statusCode);
+        }
+        expect(statuses).toEqual([200, 200, 200, 429, 429]);
+        expect(last!.headers['retry-after']).toBe('1');
+        expect(JSON.parse(last!.body).error.code).toBe('rate_limited');
+        // Another token has its own bucket.
+        const other = await app.inject({
+          method: 'GET',
+          url: '/v1/me',
+          headers: { authorization: `Bearer ${w.tokens.bob}` },
+        });
+        expect(other.statusCode).toBe(200);
+        await app.close();
+      });
+    });
+  },
+);
+
+function filesContaining(dir: string, needle: string): string[] {
+  const hits: string[] = [];
+  const bytes = Buffer.from(needle);
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d)) {
+      const path = join(d, entry);
+      const stat = statSync(path);
+      if (stat.isDirectory()) walk(path);
+      else if (stat.isFile() && readFileSync(path).includes(bytes)) hits.push(path);
+    }
+  };
+  walk(dir);
+  return hits;
+}
