@@ -19,6 +19,18 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        // Real VS Code (code-server) in Debian's Chromium; see test/e2e/README.md.
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.e2e.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/e2e/globalSetup.ts'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 900_000,
+        },
+      },
     ],
   },
 });

@@ -1,0 +1,2 @@
+// Types for scripts/workbenchSettings.mjs.
+export const userSettings: Record<string, unknown>;

@@ -1,0 +1,130 @@
+// One real VS Code per test: a code-server with a fresh user-data folder and workspace, and a fresh
+// Chromium profile, both thrown away afterwards. The extension folder (with the .vsix installed
+// once by globalSetup.ts) is shared, read-only in practice.
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { inject } from 'vitest';
+import {
+  freePort,
+  repoRoot,
+  startCodeServer,
+  statePaths,
+  type RunningCodeServer,
+} from '../../scripts/codeServer.mjs';
+import { userSettings } from '../../scripts/workbenchSettings.mjs';
+import { CHROMIUM } from './globalSetup';
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+export interface Workbench {
+  page: Page;
+  context: BrowserContext;
+  /** The opened folder, on the same disk as code-server (it runs here). */
+  workspace: string;
+  server: RunningCodeServer;
+  /** Saves a screenshot to test/e2e/artifacts/NAME.png and returns its path. */
+  screenshot(name: string): Promise<string>;
+  failureScreenshot(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Runs `body` against a fresh workbench; on failure saves test/e2e/artifacts/failure-NAME.png
+ * before closing everything.
+ */
+export async function withWorkbench(
+  testName: string,
+  body: (wb: Workbench) => Promise<void>,
+): Promise<void> {
+  const wb = await openWorkbench(testName);
+  try {
+    await body(wb);
+  } catch (error) {
+    await wb.failureScreenshot();
+    throw error;
+  } finally {
+    await wb.close();
+  }
+}
+
+let counter = 0;
+
+/**
+ * Starts a code-server and a browser on it with the demo notebook in a fresh workspace and waits for
+ * the workbench. Prefer `withWorkbench`, which closes it and keeps a screenshot of a failure.
+ */
+export async function openWorkbench(testName: string): Promise<Workbench> {
+  const { runDir, artifactsDir } = inject('e2e');
+  const testDir = mkdtempSync(join(runDir, `test-${++counter}-`));
+  const userDataDir = join(testDir, 'user-data');
+  const workspace = join(testDir, 'workspace');
+  mkdirSync(join(userDataDir, 'User'), { recursive: true });
+  writeFileSync(join(userDataDir, 'User', 'settings.json'), JSON.stringify(userSettings, null, 2));
+  mkdirSync(workspace, { recursive: true });
+  copyFileSync(
+    join(repoRoot, 'demo', 'getting-started.ipynb'),
+    join(workspace, 'getting-started.ipynb'),
+  );
+
+  const server = await startCodeServer({
+    paths: statePaths(runDir),
+    port: await freePort(),
+    userDataDir,
+    folder: workspace,
+    logFile: join(testDir, 'code-server.log'),
+  });
+  let browser: Browser | undefined;
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    // Copy writes the clipboard through the browser; reading it back needs the permission.
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], {
+      origin: server.url.replace(/\/$/, ''),
+    });
+    const page = await context.newPage();
+    const slug = testName.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '');
+    const screenshot = async (name: string) => {
+      const file = join(artifactsDir, `${name}.png`);
+      await page.screenshot({ path: file });
+      return file;
+    };
+    await page.goto(`${server.url}?folder=${encodeURI(workspace)}`);
+    await waitForWorkbench(page);
+    const opened = browser;
+    return {
+      page,
+      context,
+      workspace,
+      server,
+      screenshot,
+      failureScreenshot: () =>
+        screenshot(`failure-${slug}`).then(
+          () => undefined,
+          () => undefined,
+        ),
+      async close() {
+        await opened.close().catch(() => undefined);
+        await server.stop();
+        rmSync(testDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await browser?.close().catch(() => undefined);
+    await server.stop();
+    throw error;
+  }
+}
+
+/** Resolves once the workbench has rendered its activity bar and the explorer has the folder. */
+export async function waitForWorkbench(page: Page): Promise<void> {
+  await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+  await page.locator('.activitybar').waitFor({ timeout: 90_000 });
+}
