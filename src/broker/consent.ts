@@ -126,6 +126,12 @@ export class ConsentPolicy {
     await this.save([]);
   }
 
+  /** Forgets every "Allow once" and "Deny" answer, so running kernels ask again. */
+  forgetAllSessions(): void {
+    this.session.clear();
+    this.emit();
+  }
+
   /** Forgets the session decisions of a kernel session (it restarted or went away). */
   forgetSession(sessionId: string): void {
     for (const k of this.session.keys()) {

@@ -1,0 +1,46 @@
+/** The consent dialog: a modal with Allow Once / Always for This Notebook / Deny, one at a time. */
+import * as vscode from 'vscode';
+import type { ConsentChoice, ConsentRequest } from '../../broker/consent';
+
+const ALLOW_ONCE = 'Allow Once';
+const ALWAYS = 'Always for This Notebook';
+const DENY = 'Deny';
+
+export function createConsentPrompt(): (
+  request: ConsentRequest,
+) => Promise<ConsentChoice | undefined> {
+  // Several names asked at once would stack modals; ask one after another instead.
+  let chain: Promise<unknown> = Promise.resolve();
+  return (request) => {
+    const asked = chain.then(() => ask(request));
+    chain = asked.catch(() => undefined);
+    return asked;
+  };
+}
+
+async function ask(request: ConsentRequest): Promise<ConsentChoice | undefined> {
+  const picked = await vscode.window.showWarningMessage(
+    `${request.label} asks for the secret '${request.name}'.`,
+    {
+      modal: true,
+      detail:
+        `Code running in this notebook's kernel called get_secret('${request.name}').\n\n` +
+        'Allow Once: for this kernel session (until it restarts).\n' +
+        'Always for This Notebook: remembered; revoke it with "Notebook Secrets: Manage Notebook Access".\n' +
+        'Deny: the cell gets SecretAccessError.',
+    },
+    ALLOW_ONCE,
+    ALWAYS,
+    DENY,
+  );
+  switch (picked) {
+    case ALLOW_ONCE:
+      return 'once';
+    case ALWAYS:
+      return 'always';
+    case DENY:
+      return 'deny';
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,110 @@
+/** The Jupyter extension's API (ms-toolsai.jupyter), or an error that says what to do. */
+import type { Jupyter, Kernel } from '@vscode/jupyter-extension';
+import * as vscode from 'vscode';
+import { UserFacingError } from './userError';
+
+export const JUPYTER_EXTENSION_ID = 'ms-toolsai.jupyter';
+
+export async function getJupyterApi(): Promise<Jupyter> {
+  const extension = vscode.extensions.getExtension<Jupyter>(JUPYTER_EXTENSION_ID);
+  if (!extension) {
+    throw new UserFacingError(
+      'get_secret in local notebooks needs the Jupyter extension (ms-toolsai.jupyter). Install it, open the notebook with a Python kernel, then run "Enable get_secret for this notebook" again.',
+      [
+        {
+          title: 'Install Jupyter',
+          run: () =>
+            vscode.commands.executeCommand(
+              'workbench.extensions.installExtension',
+              JUPYTER_EXTENSION_ID,
+            ),
+        },
+      ],
+    );
+  }
+  try {
+    return extension.isActive ? extension.exports : await extension.activate();
+  } catch (error) {
+    throw new UserFacingError(
+      `The Jupyter extension failed to start (${error instanceof Error ? error.message : 'unknown error'}). Reload the window and try again.`,
+    );
+  }
+}
+
+/** The running kernel of a notebook, explaining why there is none. */
+export async function getNotebookKernel(
+  jupyter: Jupyter,
+  notebook: vscode.NotebookDocument,
+): Promise<Kernel> {
+  let kernel: Kernel | undefined;
+  try {
+    kernel = await jupyter.kernels.getKernel(notebook.uri);
+  } catch (error) {
+    throw accessDenied(error);
+  }
+  if (!kernel) {
+    throw new UserFacingError(
+      'This notebook\'s kernel is not running yet. Select a Python kernel and run any cell, then run "Enable get_secret for this notebook" again. (If VS Code asked whether Notebook Secrets may access Jupyter kernels, choose Allow.)',
+    );
+  }
+  if (kernel.language !== 'python') {
+    throw new UserFacingError(
+      `get_secret needs a Python kernel; this notebook's kernel runs ${kernel.language}.`,
+    );
+  }
+  if (kernel.status === 'dead' || kernel.status === 'terminating') {
+    throw new UserFacingError("This notebook's kernel has stopped. Restart it, then try again.");
+  }
+  return kernel;
+}
+
+function accessDenied(error: unknown): UserFacingError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new UserFacingError(
+    `The Jupyter extension refused access to this notebook's kernel (${message}). Allow Notebook Secrets with "Jupyter: Manage Access To Jupyter Kernels", then try again.`,
+    [
+      {
+        title: 'Manage Access',
+        run: () => vscode.commands.executeCommand('jupyter.manageAccessToKernels'),
+      },
+    ],
+  );
+}
+
+/** Runs code in the kernel; fails with the Python error's name and message (never the code). */
+export async function executeInKernel(
+  kernel: Kernel,
+  code: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const cancel = new vscode.CancellationTokenSource();
+  const timer = setTimeout(() => cancel.cancel(), timeoutMs);
+  try {
+    for await (const output of kernel.executeCode(code, cancel.token)) {
+      for (const item of output.items) {
+        if (item.mime === 'application/vnd.code.notebook.error') {
+          const parsed = safeJson(new TextDecoder().decode(item.data));
+          throw new UserFacingError(
+            `Enabling get_secret failed in the kernel: ${parsed?.name ?? 'Error'}: ${parsed?.message ?? ''}`.trim(),
+          );
+        }
+      }
+    }
+    if (cancel.token.isCancellationRequested) {
+      throw new UserFacingError(
+        'The kernel did not run the get_secret setup in time; it may be busy. Wait for the running cell to finish, then try again.',
+      );
+    }
+  } finally {
+    clearTimeout(timer);
+    cancel.dispose();
+  }
+}
+
+function safeJson(text: string): { name?: string; message?: string } | undefined {
+  try {
+    return JSON.parse(text) as { name?: string; message?: string };
+  } catch {
+    return undefined;
+  }
+}

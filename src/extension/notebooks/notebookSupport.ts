@@ -1,0 +1,103 @@
+/**
+ * Everything notebook-side of the extension: the broker for local kernels, consent, the
+ * "Enable get_secret for this notebook" command, "Manage Notebook Access" and remote Jupyter
+ * servers. The composition root calls {@link registerNotebookSupport} once.
+ */
+import * as vscode from 'vscode';
+import { ConsentPolicy } from '../../broker/consent';
+import { loadHelperSource } from '../../broker/helperSource';
+import { KernelSessions } from '../../broker/kernelSessions';
+import { SecretRequestHandler } from '../../broker/requestHandler';
+import type { SecretSource } from '../../broker/secretSource';
+import { BrokerServer } from '../../broker/server';
+import { createConsentPrompt } from './consentPrompt';
+import { LocalKernels } from './localKernels';
+import { manageNotebookAccess } from './manageAccess';
+import type { NotebookCommandId } from './notebookCommandIds';
+import { RemoteServers } from './remoteServers';
+import { guarded, UserFacingError } from './userError';
+
+export interface NotebookSupportDeps {
+  context: vscode.ExtensionContext;
+  source: SecretSource;
+  log: vscode.LogOutputChannel;
+}
+
+export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Disposable {
+  const { context, source, log } = deps;
+  const sessions = new KernelSessions();
+  const consent = new ConsentPolicy({ state: context.globalState, ask: createConsentPrompt() });
+  const handler = new SecretRequestHandler({ source, consent, log });
+  let helper: string | undefined;
+  const helperSource = () => (helper ??= loadHelperSource([context.extensionPath]));
+
+  let broker: BrokerServer | undefined;
+  let starting: Promise<string> | undefined;
+  const ensureBroker = (): Promise<string> => {
+    if (broker?.endpoint) return Promise.resolve(broker.endpoint);
+    starting ??= (async () => {
+      const server = new BrokerServer({ sessions, handler, log });
+      try {
+        await server.start();
+      } catch (error) {
+        starting = undefined;
+        throw new UserFacingError(
+          `The Notebook Secrets broker could not start (${error instanceof Error ? error.message : 'error'}).`,
+        );
+      }
+      broker = server;
+      return server.endpoint;
+    })();
+    return starting;
+  };
+
+  const local = new LocalKernels({ sessions, consent, ensureBroker, helperSource, log });
+  const remote = new RemoteServers({ context, sessions, handler, consent, helperSource, log });
+
+  const enable = async (arg?: unknown): Promise<void> => {
+    const notebook = notebookFrom(arg);
+    if (!notebook) {
+      throw new UserFacingError('Open a Jupyter notebook first, then run this command from it.');
+    }
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Window, title: 'Enabling get_secret…' },
+      () => local.enable(notebook),
+    );
+    void vscode.window.showInformationMessage(
+      "get_secret is enabled in this notebook's kernel: use get_secret('NAME') in a cell.",
+    );
+  };
+
+  const commands: Record<NotebookCommandId, (...args: unknown[]) => Promise<unknown>> = {
+    'notebookSecrets.enableGetSecret': enable,
+    'notebookSecrets.manageNotebookAccess': () => manageNotebookAccess(consent),
+    'notebookSecrets.addJupyterServer': () => remote.add(),
+    'notebookSecrets.removeJupyterServer': () => remote.remove(),
+  };
+  const disposables: vscode.Disposable[] = Object.entries(commands).map(([id, run]) =>
+    vscode.commands.registerCommand(id, guarded(id, log, run)),
+  );
+  disposables.push(
+    local,
+    remote,
+    vscode.workspace.onDidGrantWorkspaceTrust(() => void remote.restore()),
+  );
+  void remote.restore();
+
+  return new vscode.Disposable(() => {
+    for (const d of disposables) d.dispose();
+    void broker?.stop();
+  });
+}
+
+/** The notebook a command is about: its argument (toolbar passes one), else the active one. */
+function notebookFrom(arg: unknown): vscode.NotebookDocument | undefined {
+  const candidate = arg as { notebookEditor?: { notebookUri?: vscode.Uri }; uri?: vscode.Uri };
+  const uri =
+    candidate?.notebookEditor?.notebookUri ?? (arg instanceof vscode.Uri ? arg : undefined);
+  if (uri) {
+    const doc = vscode.workspace.notebookDocuments.find((d) => d.uri.toString() === uri.toString());
+    if (doc) return doc;
+  }
+  return vscode.window.activeNotebookEditor?.notebook;
+}

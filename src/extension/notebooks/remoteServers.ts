@@ -1,0 +1,155 @@
+/**
+ * Remote Jupyter servers the user connects through this extension (@jupyterlab/services): their
+ * kernels cannot reach the local broker, so the helper asks in band and we answer over our own
+ * connection. URLs are kept in globalState, server tokens in SecretStorage.
+ */
+import * as vscode from 'vscode';
+import { JupyterAttachment } from '../../broker/jupyterAttachment';
+import type { KernelSessions } from '../../broker/kernelSessions';
+import type { SecretRequestHandler } from '../../broker/requestHandler';
+import type { ConsentPolicy } from '../../broker/consent';
+import { UserFacingError } from './userError';
+
+const SERVERS_KEY = 'notebookSecrets.jupyterServers';
+const tokenKey = (url: string) => `notebookSecrets.jupyterServerToken:${url}`;
+
+export interface RemoteServerDeps {
+  context: vscode.ExtensionContext;
+  sessions: KernelSessions;
+  handler: SecretRequestHandler;
+  consent: ConsentPolicy;
+  helperSource(): string;
+  log: vscode.LogOutputChannel;
+}
+
+export class RemoteServers implements vscode.Disposable {
+  private readonly attached = new Map<string, JupyterAttachment>();
+
+  constructor(private readonly deps: RemoteServerDeps) {}
+
+  saved(): string[] {
+    const raw = this.deps.context.globalState.get<unknown>(SERVERS_KEY);
+    return Array.isArray(raw) ? raw.filter((u): u is string => typeof u === 'string') : [];
+  }
+
+  /** Reconnects to the servers saved earlier (quietly: failures go to the log). */
+  async restore(): Promise<void> {
+    if (!vscode.workspace.isTrusted) return;
+    await Promise.all(
+      this.saved().map(async (url) => {
+        try {
+          const token = (await this.deps.context.secrets.get(tokenKey(url))) ?? '';
+          await this.connect(url, token);
+        } catch (error) {
+          this.deps.log.warn(
+            `Could not reconnect to the Jupyter server ${url}: ${error instanceof Error ? error.message : 'error'}`,
+          );
+        }
+      }),
+    );
+  }
+
+  async add(): Promise<void> {
+    if (!vscode.workspace.isTrusted) {
+      throw new UserFacingError(
+        'Connecting Jupyter servers is not available in an untrusted workspace: trust this folder first.',
+      );
+    }
+    const input = await vscode.window.showInputBox({
+      title: 'Add Jupyter Server (1/2)',
+      prompt:
+        'The URL of a running Jupyter server, e.g. http://127.0.0.1:8888/ (a token in the URL is moved to secure storage)',
+      ignoreFocusOut: true,
+      validateInput: (text) =>
+        parseServerUrl(text) ? undefined : 'Enter an http:// or https:// URL.',
+    });
+    if (input === undefined) return;
+    const parsed = parseServerUrl(input)!;
+    let token = parsed.token;
+    if (token === undefined) {
+      token = await vscode.window.showInputBox({
+        title: 'Add Jupyter Server (2/2)',
+        prompt:
+          "The server's token (leave empty if it has none). It is kept in VS Code SecretStorage.",
+        password: true,
+        ignoreFocusOut: true,
+      });
+      if (token === undefined) return;
+    }
+    const url = parsed.url;
+    const attachment = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Connecting to ${url}…` },
+      () => this.connect(url, token),
+    );
+    await this.deps.context.secrets.store(tokenKey(url), token);
+    const servers = this.saved().filter((u) => u !== url);
+    await this.deps.context.globalState.update(SERVERS_KEY, [...servers, url]);
+    void vscode.window.showInformationMessage(
+      `Connected to ${url}: get_secret is enabled in ${attachment.kernelIds.length} running kernel(s) and in kernels started later.`,
+    );
+  }
+
+  async remove(): Promise<void> {
+    const servers = this.saved();
+    if (servers.length === 0) {
+      void vscode.window.showInformationMessage('No Jupyter server is connected.');
+      return;
+    }
+    const url = await vscode.window.showQuickPick(servers, {
+      title: 'Remove Jupyter Server',
+      placeHolder: 'get_secret stops working in its kernels',
+    });
+    if (!url) return;
+    this.attached.get(url)?.dispose();
+    this.attached.delete(url);
+    await this.deps.context.secrets.delete(tokenKey(url));
+    await this.deps.context.globalState.update(
+      SERVERS_KEY,
+      servers.filter((u) => u !== url),
+    );
+  }
+
+  private async connect(url: string, token: string): Promise<JupyterAttachment> {
+    this.attached.get(url)?.dispose();
+    const attachment = new JupyterAttachment({
+      baseUrl: url,
+      token,
+      helperSource: this.deps.helperSource(),
+      sessions: this.deps.sessions,
+      handler: this.deps.handler,
+      log: this.deps.log,
+      onSessionEnded: (id) => this.deps.consent.forgetSession(id),
+    });
+    try {
+      await attachment.start();
+    } catch (error) {
+      attachment.dispose();
+      throw new UserFacingError(
+        `Could not connect to the Jupyter server at ${url} (${error instanceof Error ? error.message : 'error'}). Check the URL and the token.`,
+      );
+    }
+    this.attached.set(url, attachment);
+    return attachment;
+  }
+
+  dispose(): void {
+    for (const attachment of this.attached.values()) attachment.dispose();
+    this.attached.clear();
+  }
+}
+
+/** Splits `http://host:8888/lab?token=abc` into a base URL and its token. */
+export function parseServerUrl(text: string): { url: string; token?: string } | undefined {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  const token = url.searchParams.get('token') ?? undefined;
+  // The server's base URL: drop UI paths (/lab, /tree, /notebooks/...) and the query.
+  const path = url.pathname.replace(/\/(lab|tree|notebooks|edit|doc)(\/.*)?$/, '/');
+  const base = `${url.protocol}//${url.host}${path.endsWith('/') ? path : path + '/'}`;
+  return token === undefined ? { url: base } : { url: base, token };
+}
