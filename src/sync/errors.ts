@@ -93,10 +93,12 @@ const TLS_CODES = new Set([
 export function classifyFetchError(error: unknown, origin: string): ServerUnreachable {
   const codes: string[] = [];
   let name = '';
+  let detail = '';
   for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
     const obj = e as { code?: unknown; name?: unknown; cause?: unknown; errors?: unknown };
     if (typeof obj.code === 'string') codes.push(obj.code);
     if (!name && typeof obj.name === 'string') name = obj.name;
+    if (depth > 0 && !detail && e instanceof Error && e.message.length < 80) detail = e.message;
     if (Array.isArray(obj.errors)) {
       for (const inner of obj.errors as { code?: unknown }[]) {
         if (typeof inner?.code === 'string') codes.push(inner.code);
@@ -143,6 +145,6 @@ export function classifyFetchError(error: unknown, origin: string): ServerUnreac
   }
   return new ServerUnreachable(
     'network',
-    `Could not reach the team server at ${origin}${codes[0] ? ` (${codes[0]})` : ''}. Check your network; working from the local copy meanwhile.`,
+    `Could not reach the team server at ${origin}${codes[0] || detail ? ` (${codes[0] ?? detail})` : ''}. Check your network; working from the local copy meanwhile.`,
   );
 }
