@@ -1,0 +1,102 @@
+/**
+ * The real `notebook-secrets serve` in a child process: the CLI bundled from src/cli/main.ts the
+ * way esbuild.mjs bundles dist/cli.js (into out/, so tests never race a developer's build).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import * as esbuild from 'esbuild';
+
+const ROOT = resolve(__dirname, '../../..');
+let built: Promise<string> | undefined;
+
+export function buildServerCli(): Promise<string> {
+  built ??= (async () => {
+    const outfile = join(ROOT, 'out/test-server-cli/cli.js');
+    await esbuild.build({
+      entryPoints: [join(ROOT, 'src/cli/main.ts')],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      banner: { js: '#!/usr/bin/env node' },
+      external: ['@electric-sql/pglite', '@napi-rs/keyring', 'pg-native'],
+      logLevel: 'error',
+    });
+    return outfile;
+  })();
+  return built;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((done, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => done(port));
+    });
+  });
+}
+
+export interface ServeProcess {
+  url: string;
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit code (or signal name). */
+  exited: Promise<number | string>;
+  kill(signal: NodeJS.Signals): Promise<number | string>;
+}
+
+export interface ServeOptions {
+  dataDir: string;
+  port: number;
+  env?: Record<string, string | undefined>;
+}
+
+/** Spawns `serve`; resolves once it prints its address (or rejects with its output if it exits). */
+export async function serve(options: ServeOptions): Promise<ServeProcess> {
+  const cli = await buildServerCli();
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.keys(env))
+    if (name.startsWith('NOTEBOOK_SECRETS_') || name === 'DATABASE_URL') delete env[name];
+  for (const [name, value] of Object.entries(options.env ?? {})) {
+    if (value !== undefined) env[name] = value;
+  }
+  const child = spawn(
+    process.execPath,
+    [cli, 'serve', '--data', options.dataDir, '--port', String(options.port), '--rate-limit', '0'],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | string>((done) =>
+    child.once('exit', (code, signal) => done(code ?? signal ?? -1)),
+  );
+  const url = `http://127.0.0.1:${options.port}`;
+  const ready = (async () => {
+    const deadline = Date.now() + 90_000;
+    while (!stdout.includes('Listening on')) {
+      if (child.exitCode !== null || child.signalCode !== null) break;
+      if (Date.now() > deadline) throw new Error(`serve did not start:\n${stdout}\n${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  await Promise.race([ready, exited]);
+  return {
+    url,
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    async kill(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
