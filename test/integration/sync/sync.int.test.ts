@@ -30,13 +30,15 @@ interface Client {
   logs: string[];
 }
 
-describe.each(backends())('sync against the real server ($name)', ({ databaseUrl }) => {
+describe.each(backends())('sync against the real server ($name)', ({ start }) => {
   let server: RunningServer;
+  let database: { databaseUrl: string; stop(): Promise<void> } | undefined;
   let tokens: Record<string, string>;
   let teamSeq = 0;
 
   beforeAll(async () => {
-    server = await startServer(databaseUrl ? { databaseUrl: await databaseUrl() } : {});
+    database = await start?.();
+    server = await startServer(database ? { databaseUrl: database.databaseUrl } : {});
     await addTeam(server, 'data');
     tokens = {
       alice: await addUser(server, 'alice', ['data']),
@@ -46,9 +48,14 @@ describe.each(backends())('sync against the real server ($name)', ({ databaseUrl
   });
 
   afterAll(async () => {
-    if (!server) return;
-    expect(server.output()).not.toContain(CANARY);
-    await server.dispose();
+    try {
+      if (server) {
+        expect(server.output()).not.toContain(CANARY);
+        await server.dispose();
+      }
+    } finally {
+      await database?.stop();
+    }
   });
 
   async function client(user: string, token = tokens[user]!): Promise<Client> {
