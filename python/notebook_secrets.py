@@ -416,9 +416,11 @@ def _fetch(name, scope):
         fallback = _fall_back_to_inband(transport)
         if fallback is None:
             raise SecretsUnavailableError(
-                "The Notebook Secrets broker is not reachable: VS Code was closed or the extension "
-                "restarted. Reopen the notebook in VS Code and run 'Notebook Secrets: Enable "
-                "get_secret for this notebook' again."
+                "The Notebook Secrets broker is not reachable from this kernel: VS Code was closed "
+                "or the extension restarted (reopen the notebook in VS Code and run 'Notebook "
+                "Secrets: Enable get_secret for this notebook' again), or the kernel runs on "
+                "another machine (connect its server with 'Notebook Secrets: Add Jupyter "
+                "Server...' or `notebook-secrets attach`)."
             ) from None
         answer = fallback.request(payload)
     return _unpack(name, answer)

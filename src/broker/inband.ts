@@ -20,6 +20,8 @@ export interface InbandResponderOptions {
   handler: SecretRequestHandler;
   sessions: KernelSessions;
   log: BrokerLog;
+  /** The session of the kernel this connection talks to: tokens of other kernels are refused. */
+  sessionId?: string;
 }
 
 export class InbandResponder {
@@ -55,7 +57,11 @@ export class InbandResponder {
       reply({ ack: true });
       return;
     }
-    const session = this.options.sessions.lookup(request.token);
+    const found = this.options.sessions.lookup(request.token);
+    const session =
+      found && (this.options.sessionId === undefined || found.id === this.options.sessionId)
+        ? found
+        : undefined;
     if (!session) {
       reply(
         brokerError(

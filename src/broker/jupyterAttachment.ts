@@ -153,6 +153,7 @@ export class JupyterAttachment {
       handler: this.options.handler,
       sessions: this.options.sessions,
       log: this.options.log,
+      sessionId: session.id,
     });
     const entry: Attached = {
       connection,

@@ -25,6 +25,7 @@ let brokerKernel: Kernel.IKernelConnection;
 let inbandKernel: Kernel.IKernelConnection;
 let attachment: JupyterAttachment;
 const allIopub: string[] = [];
+let brokerKernelToken = '';
 
 async function cell(kernel: Kernel.IKernelConnection, code: string) {
   const result = await runCell(kernel, code);
@@ -46,7 +47,7 @@ beforeAll(async () => {
   fx.answers.set('DENIED', 'deny');
   fx.source.set('DENIED', canary('denied'));
   [brokerKernel, inbandKernel] = await Promise.all([startKernel(server), startKernel(server)]);
-  await injectBroker(fx, brokerKernel, 'file:///work/broker.ipynb');
+  brokerKernelToken = await injectBroker(fx, brokerKernel, 'file:///work/broker.ipynb');
   attachment = new JupyterAttachment({
     baseUrl: server.baseUrl,
     token: server.token,
@@ -198,6 +199,20 @@ describe('in-band specifics', () => {
       "import time\ntime.sleep(0.3)\nx = len(get_secret('API_KEY'))\ntime.sleep(0.3)\nprint(x)",
     );
     expect(r.stdout.trim()).toBe(String(API_KEY.length));
+  });
+
+  it("refuses another kernel's token presented over this kernel's connection", async () => {
+    const r = await cell(
+      inbandKernel,
+      [
+        'import notebook_secrets as ns',
+        'cfg = ns._config',
+        `ns._configure(${JSON.stringify(brokerKernelToken)}, inband=True)`,
+        "try:\n  get_secret('API_KEY')\nexcept ns.SecretsUnavailableError as e:\n  print(e)",
+        'ns._configure(cfg.token, endpoint=cfg.endpoint, inband=cfg.inband)',
+      ].join('\n'),
+    );
+    expect(r.stdout).toContain('token is not recognized');
   });
 
   it('says what to do when no client answers', async () => {
