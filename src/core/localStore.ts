@@ -189,6 +189,14 @@ export class LocalSecretStore {
     return this.missing.has(id);
   }
 
+  /** True when sync marked the entry conflicted: both sides are kept until the user chooses. */
+  isConflicted(id: string): boolean {
+    const sync = (this.get(id) as Record<string, unknown> | undefined)?.sync;
+    return (
+      typeof sync === 'object' && sync !== null && 'conflict' in sync && Boolean(sync.conflict)
+    );
+  }
+
   /** The entry `get_secret(name)` means, by precedence personal > project > team. */
   resolve(name: string, options?: ResolveOptions): SecretMetadata | undefined {
     return resolveByPrecedence(this.entries, name, options);

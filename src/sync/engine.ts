@@ -109,6 +109,8 @@ export class SyncEngine {
   async init(): Promise<void> {
     this.state = await loadSyncState(this.kv);
     this.store.setDeleteHook(async (entry) => {
+      // Another window may have written the state since: read, change, write.
+      this.state = await loadSyncState(this.kv);
       const info = syncInfoOf(entry);
       const remote = info?.conflict?.remote;
       if (remote && remote.id !== entry.id) {
@@ -161,6 +163,7 @@ export class SyncEngine {
   sync(): Promise<SyncReport> {
     return this.serial(async () => {
       const report: SyncReport = { pushed: 0, pulled: 0, removed: 0, conflicts: 0, errors: [] };
+      this.state = await loadSyncState(this.kv); // another window may have synced meanwhile
       if (!this.me) this.me = (await this.client.me()).user.id;
       if (this.state.user !== null && this.state.user !== this.me) {
         // Another account's cursor means nothing here: take a full listing.

@@ -3,15 +3,20 @@
  *
  * - on each index entry of the LocalSecretStore, a `sync` field (see SyncInfo): the server version
  *   the local copy is based on, and conflict or error marks. An entry without it was never pushed.
- * - under `notebook-secrets/sync/state`: the change-feed cursor and the pending deletes (the part
+ * - under `notebook-secrets-sync/state`: the change-feed cursor and the pending deletes (the part
  *   of the outbox that the index cannot hold, since the entry is gone).
  */
 import * as z from 'zod';
 import type { KeyValueSecretStore } from '../core/keyValueStore';
 import { Scope, SecretMetadata } from '../core/model';
-import { STORE_PREFIX, valueKey } from '../core/localStore';
+import { valueKey } from '../core/localStore';
 
-export const SYNC_STATE_KEY = `${STORE_PREFIX}sync/state`;
+/**
+ * Outside the local store's prefix on purpose: writing sync bookkeeping must not make every window
+ * reload the secrets index (they watch `notebook-secrets/` keys).
+ */
+export const SYNC_PREFIX = 'notebook-secrets-sync/';
+export const SYNC_STATE_KEY = `${SYNC_PREFIX}state`;
 
 export const ConflictKind = z.enum([
   /** Edited here and on the server since the last sync. */
