@@ -211,6 +211,12 @@ class _BrokerTransport:
             except (ConnectionRefusedError, FileNotFoundError) as exc:
                 self._drop()
                 raise _BrokerGone() from exc
+            except socket.timeout:
+                self._drop()
+                raise SecretsUnavailableError(
+                    "The Notebook Secrets broker did not answer in time (is a consent prompt "
+                    "waiting in VS Code?). Answer it and call get_secret again."
+                ) from None
             except (http.client.HTTPException, ConnectionError, BrokenPipeError, OSError):
                 # A kept-alive connection the broker closed while idle: reconnect once.
                 self._drop()

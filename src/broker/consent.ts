@@ -54,7 +54,11 @@ export class ConsentPolicy {
     const sessionKey = key(request.sessionId, request.name);
     const recorded = this.session.get(sessionKey);
     if (recorded) return recorded;
-    if (this.hasGrant(request.notebook, request.name)) return 'allow';
+    if (this.hasGrant(request.notebook, request.name)) {
+      // Remembered for the session so a loop does not re-read the grants; revoking clears it.
+      this.session.set(sessionKey, 'allow');
+      return 'allow';
+    }
     // Concurrent requests of one notebook for one name share a single prompt.
     const promptKey = key(request.notebook, request.name);
     let prompt = this.pending.get(promptKey);

@@ -124,6 +124,16 @@ describe('ConsentPolicy', () => {
     expect(asked).toHaveLength(2);
   });
 
+  it('revoking an "Always" grant makes a running kernel ask again', async () => {
+    const { policy, asked } = setup('always');
+    await policy.decide(req());
+    await policy.decide(req({ sessionId: 's2' }));
+    expect(asked).toHaveLength(1);
+    await policy.revoke('file:///nb.ipynb', 'API_KEY');
+    await policy.decide(req({ sessionId: 's2' }));
+    expect(asked).toHaveLength(2);
+  });
+
   it('ignores corrupt stored grants instead of failing', async () => {
     const { policy, state, asked } = setup('deny');
     state.data.set(GRANTS_KEY, [{ notebook: 1 }]);
