@@ -108,12 +108,13 @@ describe('broker authentication and request checks', () => {
 
   it('refuses a missing, malformed, unknown or revoked token with 401', async () => {
     const { endpoint, token, sessions } = await start({ listen: 'tcp' });
-    for (const headers of [
+    const attempts: Record<string, string>[] = [
       {},
       { Authorization: 'Basic abc' },
       { Authorization: `Bearer ${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}` },
       { Authorization: `Bearer ${'x'.repeat(300)}` },
-    ]) {
+    ];
+    for (const headers of attempts) {
       const r = await send(endpoint, { headers });
       expect(r.status).toBe(401);
       expect(r.body.error?.code).toBe('unauthorized');

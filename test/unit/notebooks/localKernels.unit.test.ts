@@ -72,7 +72,9 @@ class FakeKernel implements Kernel {
   }
 }
 
-const notebook = { uri: { toString: () => 'file:///work/a.ipynb' } } as never;
+const notebook = { uri: { toString: () => 'file:///work/a.ipynb' } } as unknown as Parameters<
+  LocalKernels['enable']
+>[0];
 let kernel: FakeKernel;
 let getKernel: (uri: unknown) => Promise<Kernel | undefined>;
 let sessions: KernelSessions;
