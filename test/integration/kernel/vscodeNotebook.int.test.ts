@@ -1,0 +1,238 @@
+/**
+ * The VS Code side end to end, minus VS Code: registerNotebookSupport with a stand-in for the
+ * vscode module and a stand-in for the Jupyter extension whose kernels forward to real kernels.
+ * Checks the commands, the consent modal, re-injection after a restart, and remote servers.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+const ui = vi.hoisted(() => ({
+  commands: new Map<string, (...args: unknown[]) => Promise<unknown>>(),
+  warnings: [] as { message: string; detail?: string }[],
+  consentAnswer: 'Always for This Notebook' as string | undefined,
+  errors: [] as string[],
+  infos: [] as string[],
+  inputs: [] as (string | undefined)[],
+  jupyter: undefined as unknown,
+  activeNotebook: undefined as unknown,
+}));
+
+vi.mock('vscode', () => {
+  class Disposable {
+    constructor(private readonly fn: () => void) {}
+    dispose() {
+      this.fn();
+    }
+  }
+  class Uri {
+    constructor(
+      readonly scheme: string,
+      readonly path: string,
+    ) {}
+    static parse(text: string) {
+      const m = /^([a-z-]+):\/\/(.*)$/.exec(text);
+      return new Uri(m?.[1] ?? 'file', m?.[2] ?? text);
+    }
+    toString() {
+      return `${this.scheme}://${this.path}`;
+    }
+  }
+  class CancellationTokenSource {
+    token = {
+      isCancellationRequested: false,
+      onCancellationRequested: () => new Disposable(() => {}),
+    };
+    cancel() {
+      this.token.isCancellationRequested = true;
+    }
+    dispose() {}
+  }
+  const none = () => new Disposable(() => {});
+  return {
+    Disposable,
+    Uri,
+    CancellationTokenSource,
+    ProgressLocation: { Window: 10, Notification: 15 },
+    workspace: {
+      isTrusted: true,
+      notebookDocuments: [],
+      onDidCloseNotebookDocument: none,
+      onDidGrantWorkspaceTrust: none,
+      asRelativePath: (uri: { path: string }) => uri.path.split('/').pop(),
+    },
+    window: {
+      get activeNotebookEditor() {
+        return ui.activeNotebook ? { notebook: ui.activeNotebook } : undefined;
+      },
+      withProgress: (_o: unknown, task: () => Promise<unknown>) => task(),
+      showInformationMessage: async (m: string) => void ui.infos.push(m),
+      showErrorMessage: async (m: string) => void ui.errors.push(m),
+      showWarningMessage: async (message: string, options: { detail?: string }) => {
+        ui.warnings.push({ message, detail: options?.detail });
+        return ui.consentAnswer;
+      },
+      showInputBox: async () => ui.inputs.shift(),
+      showQuickPick: async () => undefined,
+    },
+    commands: {
+      registerCommand: (id: string, fn: (...a: unknown[]) => Promise<unknown>) => {
+        ui.commands.set(id, fn);
+        return new Disposable(() => ui.commands.delete(id));
+      },
+      executeCommand: async () => undefined,
+    },
+    extensions: {
+      getExtension: (id: string) =>
+        id === 'ms-toolsai.jupyter' && ui.jupyter
+          ? { isActive: true, exports: ui.jupyter }
+          : undefined,
+    },
+  };
+});
+
+import type { Kernel as JupyterKernel, KernelStatus } from '@vscode/jupyter-extension';
+import type { Kernel } from '@jupyterlab/services';
+import * as vscode from 'vscode';
+import { registerNotebookSupport } from '../../../src/extension/notebooks/notebookSupport';
+import { canary, MapSource, MemoryState, RecordingLog, sha256 } from './fixtures';
+import { runCell, startJupyterServer, startKernel, type JupyterServer } from './harness';
+
+/** What the Jupyter extension's kernels API gives an extension, backed by a real kernel. */
+class StandInKernel implements JupyterKernel {
+  language = 'python';
+  private listeners = new Set<(s: KernelStatus) => void>();
+  constructor(private readonly real: Kernel.IKernelConnection) {
+    real.statusChanged.connect((_, s) => {
+      for (const l of this.listeners) l(s as KernelStatus);
+    });
+  }
+  get status(): KernelStatus {
+    return this.real.status as KernelStatus;
+  }
+  onDidChangeStatus = (listener: (s: KernelStatus) => void) => {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  };
+  executeCode(code: string) {
+    const real = this.real;
+    return (async function* () {
+      const future = real.requestExecute({ code, silent: true, store_history: false });
+      const reply = await future.done;
+      if (reply.content.status === 'error') {
+        const data = new TextEncoder().encode(
+          JSON.stringify({ name: reply.content.ename, message: reply.content.evalue }),
+        );
+        yield { items: [{ mime: 'application/vnd.code.notebook.error', data }] };
+      }
+    })();
+  }
+}
+
+const VALUE = canary('vscode');
+const REMOTE_VALUE = canary('remote');
+let server: JupyterServer;
+let kernel: Kernel.IKernelConnection;
+let registration: { dispose(): void };
+const log = new RecordingLog();
+const source = new MapSource();
+const secrets = new Map<string, string>();
+
+beforeAll(async () => {
+  server = await startJupyterServer();
+  kernel = await startKernel(server);
+  source.set('API_KEY', VALUE);
+  source.set('REMOTE_KEY', REMOTE_VALUE);
+  const standIn = new StandInKernel(kernel);
+  ui.jupyter = { kernels: { getKernel: async () => standIn } };
+  ui.activeNotebook = { uri: vscode.Uri.parse('file:///work/analysis.ipynb') };
+  registration = registerNotebookSupport({
+    context: {
+      globalState: new MemoryState(),
+      secrets: {
+        get: async (k: string) => secrets.get(k),
+        store: async (k: string, v: string) => void secrets.set(k, v),
+        delete: async (k: string) => void secrets.delete(k),
+      },
+      extensionPath: process.cwd(),
+    } as never,
+    source,
+    log: {
+      debug: (m: string) => log.debug(m),
+      info: (m: string) => log.info(m),
+      warn: (m: string) => log.warn(m),
+      error: (m: string) => log.error(m),
+      trace: () => {},
+      show: () => {},
+    } as never,
+  });
+});
+
+afterAll(async () => {
+  registration?.dispose();
+  await server?.stop();
+});
+
+describe('VS Code notebook support', () => {
+  it('enables get_secret from the command, asks consent once, and serves the cell', async () => {
+    await ui.commands.get('notebookSecrets.enableGetSecret')!();
+    expect(ui.errors).toEqual([]);
+    expect(ui.infos.pop()).toMatch(/get_secret is enabled/);
+    const code =
+      "import hashlib\nfor _ in range(50): v = get_secret('API_KEY')\nprint(hashlib.sha256(v.encode()).hexdigest())";
+    expect((await runCell(kernel, code)).stdout.trim()).toBe(sha256(VALUE));
+    expect(ui.warnings).toHaveLength(1);
+    expect(ui.warnings[0]!.message).toBe("analysis.ipynb asks for the secret 'API_KEY'.");
+  });
+
+  it('re-enables get_secret by itself after the kernel restarts', async () => {
+    await kernel.restart();
+    await vi.waitFor(
+      async () => {
+        const r = await runCell(kernel, "print(len(get_secret('API_KEY')))");
+        expect(r.stdout.trim()).toBe(String(VALUE.length));
+      },
+      { timeout: 20_000, interval: 500 },
+    );
+    // "Always for This Notebook" survives the restart: no second prompt.
+    expect(ui.warnings).toHaveLength(1);
+  });
+
+  it('connects a remote Jupyter server and answers its kernels in band, with consent', async () => {
+    const remoteKernel = await startKernel(server);
+    ui.inputs.push(`${server.baseUrl}lab?token=${server.token}`);
+    ui.consentAnswer = 'Deny';
+    await ui.commands.get('notebookSecrets.addJupyterServer')!();
+    expect(ui.errors).toEqual([]);
+    expect(ui.infos.pop()).toMatch(
+      /^Connected to http:\/\/127\.0\.0\.1:\d+\/: get_secret is enabled/,
+    );
+    expect([...secrets.values()]).toEqual([server.token]);
+    await vi.waitFor(
+      async () => {
+        const r = await runCell(
+          remoteKernel,
+          "try:\n  get_secret('REMOTE_KEY')\nexcept PermissionError as e:\n  print(type(e).__name__)",
+        );
+        expect(r.stdout.trim()).toBe('SecretAccessError');
+      },
+      { timeout: 20_000, interval: 500 },
+    );
+    expect(ui.warnings.at(-1)!.message).toMatch(/asks for the secret 'REMOTE_KEY'/);
+  });
+
+  it('shows an actionable error when the Jupyter extension is missing', async () => {
+    const saved = ui.jupyter;
+    ui.jupyter = undefined;
+    try {
+      await ui.commands.get('notebookSecrets.enableGetSecret')!();
+      expect(ui.errors.pop()).toMatch(/needs the Jupyter extension \(ms-toolsai\.jupyter\)/);
+    } finally {
+      ui.jupyter = saved;
+    }
+  });
+
+  it('never logs a value', () => {
+    const text = log.lines.join('\n') + server.log();
+    expect(text).not.toContain(VALUE);
+    expect(text).not.toContain(REMOTE_VALUE);
+  });
+});
