@@ -1,5 +1,7 @@
 /**
- * Sync of 10,000 secrets against the real team server (in process, PGlite in a temp dir): the
+ * Sync of 10,000 secrets against the real team server (in process; on a throwaway PostgreSQL
+ * cluster when Debian's postgresql is installed, else PGlite in a temp dir; NS_BENCH_SYNC_DB=pglite
+ * forces PGlite): the
  * initial sync of a fresh client (full change-feed listing plus every value), then an incremental
  * sync after one change among the 10,000, in bytes received and time, as ratios to the full sync
  * measured in the same run. Target: incremental bytes at most 1/1000 of the full sync.
@@ -11,6 +13,11 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LocalSecretStore } from '../src/core/localStore';
 import { configFromEnv, startServer } from '../src/server/server';
+import {
+  findPostgresBin,
+  startPostgres,
+  type PostgresCluster,
+} from '../test/integration/server/postgres';
 import { ApiClient } from '../src/sync/client';
 import { SyncEngine } from '../src/sync/engine';
 import { MemoryKeyValueStore } from '../src/sync/memoryKeyValueStore';
@@ -33,8 +40,13 @@ async function inParallel<T>(
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ns-sync-bench-'));
   const adminToken = 'nsbench_admin_token_0123456789abcdef';
+  const usePostgres = process.env.NS_BENCH_SYNC_DB !== 'pglite' && findPostgresBin() !== undefined;
+  const cluster: PostgresCluster | undefined = usePostgres ? await startPostgres() : undefined;
+  const databaseUrl = cluster ? await cluster.createDatabase() : undefined;
+  console.log(`server storage: ${cluster ? 'PostgreSQL' : 'PGlite'}`);
   const server = await startServer({
     ...configFromEnv({}),
+    ...(databaseUrl && { databaseUrl }),
     dataDir,
     port: 0,
     adminToken,
@@ -99,6 +111,7 @@ async function main(): Promise<void> {
     console.log(`target bytes <= 1/1000 of full: ${bytesRatio <= 1 / 1000 ? 'met' : 'NOT met'}`);
   } finally {
     await server.close();
+    await cluster?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

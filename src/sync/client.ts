@@ -257,7 +257,10 @@ export class ApiClient {
         });
         text = await response.text();
       } catch (error) {
-        throw classifyFetchError(error, this.origin);
+        const failure = classifyFetchError(error, this.origin);
+        // A kept-alive connection the server closed meanwhile: a read is safe to send again.
+        if (failure.reason === 'reset' && method === 'GET' && attempt === 0) continue;
+        throw failure;
       }
       this.stats.requests++;
       this.stats.bytesReceived += Buffer.byteLength(text, 'utf8');

@@ -1,0 +1,104 @@
+/**
+ * Everything the extension needs for sync with a team server, behind one call from the
+ * composition root: the session, the status bar, the commands, sync on start / window focus /
+ * every `notebookSecrets.sync.intervalMinutes`, the Share handler, and the active project.
+ */
+import * as vscode from 'vscode';
+import type { LocalSecretStore } from '../../core/localStore';
+import type { SecretMetadata } from '../../core/model';
+import { Cancelled } from '../commands/registerCommand';
+import { SYNC_COMMAND_IDS, shareHandler, syncCommands } from './syncCommands';
+import { SyncSession } from './syncSession';
+import { SyncStatusBar } from './syncStatusBar';
+
+export const ACTIVE_PROJECT_KEY = 'notebookSecrets.activeProject';
+
+export interface SyncDeps {
+  context: Pick<vscode.ExtensionContext, 'secrets' | 'subscriptions' | 'workspaceState'>;
+  store: LocalSecretStore;
+  log: vscode.LogOutputChannel;
+  /** The foundation's NotebookSecretsApi.setShareHandler. */
+  setShareHandler(handler: ((secret: SecretMetadata) => Promise<void>) | undefined): void;
+  /** The foundation's pickSecret.targetSecret, bound to its repository. */
+  targetSecret(
+    arg: unknown,
+    title: string,
+    filter?: (s: SecretMetadata) => boolean,
+  ): Promise<SecretMetadata>;
+  fetch?: typeof globalThis.fetch;
+}
+
+export interface SyncApi {
+  session: SyncSession;
+  /** The workspace's active project, for get_secret precedence (brokerSource). */
+  activeProject(): string | undefined;
+  onDidChangeActiveProject: vscode.Event<string | undefined>;
+}
+
+export function registerSync(deps: SyncDeps): SyncApi {
+  const { context, store, log } = deps;
+  const intervalMinutes = () =>
+    vscode.workspace.getConfiguration('notebookSecrets').get<number>('sync.intervalMinutes', 5);
+  const session = new SyncSession({
+    secrets: context.secrets,
+    store,
+    log,
+    intervalMinutes,
+    ...(deps.fetch && { fetch: deps.fetch }),
+  });
+  const statusBar = new SyncStatusBar();
+  const projectChanged = new vscode.EventEmitter<string | undefined>();
+  const activeProject = () => context.workspaceState.get<string>(ACTIVE_PROJECT_KEY);
+  const refresh = () => {
+    statusBar.show(session.state, activeProject());
+    void vscode.commands.executeCommand(
+      'setContext',
+      'notebookSecrets.signedIn',
+      session.state.signedIn,
+    );
+    deps.setShareHandler(session.state.signedIn ? shareHandler(session) : undefined);
+  };
+
+  const commands = syncCommands({
+    session,
+    store,
+    log,
+    activeProject,
+    setActiveProject: async (project) => {
+      await context.workspaceState.update(ACTIVE_PROJECT_KEY, project);
+      log.info(project ? `Active project: ${project}.` : 'No active project.');
+      projectChanged.fire(project);
+      refresh();
+    },
+    targetSecret: deps.targetSecret,
+  });
+
+  context.subscriptions.push(
+    session,
+    statusBar,
+    projectChanged,
+    session.onDidChange(refresh),
+    ...SYNC_COMMAND_IDS.map((id) =>
+      vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+        try {
+          await commands[id](...args);
+        } catch (error) {
+          if (error instanceof Cancelled) return;
+          const message = error instanceof Error ? error.message : String(error);
+          log.error(`${id} failed: ${message}`);
+          const action = await vscode.window.showErrorMessage(message, 'Show Log');
+          if (action === 'Show Log') log.show();
+        }
+      }),
+    ),
+    vscode.window.onDidChangeWindowState((state) => {
+      if (state.focused) session.syncIfStale();
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('notebookSecrets.sync.intervalMinutes')) session.applyInterval();
+    }),
+  );
+  refresh();
+  void session.restore().then(refresh);
+  return { session, activeProject, onDidChangeActiveProject: projectChanged.event };
+}
