@@ -447,7 +447,7 @@ export class Store {
 
   async readValue(caller: Caller, id: string): Promise<SecretValue> {
     if (!UUID.test(id)) throw notFound();
-    const [row] = await this.db.query<{
+    const [row] = await this.auditedRead<{
       name: string;
       version: number;
       encoding: 'text' | 'base64';
@@ -455,14 +455,15 @@ export class Store {
       nonce: Buffer;
       ciphertext: Buffer;
     }>(
-      `SELECT s.name, s.version, s.encoding, v.key_id, v.nonce, v.ciphertext ${FROM_VISIBLE}
+      `SELECT s.id, s.name, s.version, s.encoding, v.key_id, v.nonce, v.ciphertext ${FROM_VISIBLE}
        JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.version
        WHERE s.id = $4 AND r.role IS NOT NULL`,
       [...callerParams(caller), id],
+      caller,
+      'read_value',
     );
     if (!row) throw notFound();
     const value = this.open(id, row.key_id, row.nonce, row.ciphertext);
-    await this.audit(this.db, caller, 'read_value', id, row.name, Number(row.version));
     return { value, encoding: row.encoding, version: Number(row.version) };
   }
 
@@ -487,7 +488,7 @@ export class Store {
       }
     }
     // Own personal > project > team > someone else's personal secret shared with the caller.
-    const [row] = await this.db.query<{
+    const [row] = await this.auditedRead<{
       id: string;
       name: string;
       scope_kind: string;
@@ -508,10 +509,11 @@ export class Store {
                      WHEN s.scope_kind = 'team' THEN 2 ELSE 3 END, s.scope_id
        LIMIT 1`,
       params,
+      caller,
+      'resolve',
     );
     if (!row) return undefined;
     const value = this.open(row.id, row.key_id, row.nonce, row.ciphertext);
-    await this.audit(this.db, caller, 'resolve', row.id, row.name, Number(row.version));
     return {
       id: row.id,
       name: row.name,
@@ -1186,6 +1188,26 @@ export class Store {
       `UPDATE secret_versions SET key_id = NULL, nonce = NULL, ciphertext = NULL
        WHERE secret_id = $1 AND version <= $2 AND ciphertext IS NOT NULL`,
       [id, version - this.options.keepValues],
+    );
+  }
+
+  /**
+   * Runs a value read (a SELECT of at most one row with id, name and version) and writes its audit
+   * row in the same statement: one round trip, and no value leaves without its audit row.
+   */
+  private async auditedRead<T extends Row>(
+    select: string,
+    params: unknown[],
+    caller: Caller,
+    action: 'read_value' | 'resolve',
+  ): Promise<T[]> {
+    const n = params.length;
+    return this.db.query<T>(
+      `WITH r AS (${select}),
+       a AS (INSERT INTO audit (actor, action, secret_id, secret_name, version, client, ip)
+             SELECT $${n + 1}, $${n + 2}, r.id, r.name, r.version, $${n + 3}, $${n + 4} FROM r)
+       SELECT * FROM r`,
+      [...params, caller.userId, action, caller.client, caller.ip],
     );
   }
 

@@ -1,0 +1,390 @@
+/**
+ * Server benchmark (npm run bench -- server):
+ * 1. GET /v1/resolve/{name}: requests/s and p99 with 50 concurrent clients, on PGlite and on
+ *    PostgreSQL, next to a bare Node HTTP server answering a constant (same run, same load
+ *    generator), reported as ratios. Each server runs in its own child process.
+ * 2. /v1/changes: time and bytes of a full read of 10,000 secrets versus an incremental read
+ *    after one change.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SqlDriver } from '../src/server/db/driver';
+import { startServer, type ServerConfig } from '../src/server/server';
+import {
+  findPostgresBin,
+  startPostgres,
+  type PostgresCluster,
+} from '../test/integration/server/postgres';
+
+const CONCURRENCY = 50;
+const WARMUP_MS = 1_000;
+const MEASURE_MS = Number(process.env.BENCH_SECONDS ?? 5) * 1000;
+const SECRETS = Number(process.env.BENCH_SECRETS ?? 10_000);
+// Children inherit the parent's admin token through the environment.
+const ADMIN_TOKEN = (process.env.BENCH_ADMIN_TOKEN ??=
+  'bench-admin-token-' + randomBytes(16).toString('hex'));
+const RESOLVE_BODY = JSON.stringify({
+  id: '00000000-0000-4000-8000-000000000000',
+  name: 'API_KEY',
+  scope: { kind: 'personal' },
+  type: 'generic',
+  value: 'x'.repeat(40),
+  encoding: 'text',
+  version: 1,
+});
+
+function config(dataDir: string, databaseUrl?: string): ServerConfig {
+  return {
+    dataDir,
+    ...(databaseUrl ? { databaseUrl } : {}),
+    host: '127.0.0.1',
+    port: 0,
+    key: randomBytes(32).toString('base64'),
+    adminToken: ADMIN_TOKEN,
+    maxValueBytes: 65_536,
+    keepValues: 10,
+    rateLimit: { perSecond: 0, burst: 0 },
+    requestTimeoutMs: 30_000,
+    logLevel: 'info',
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child roles: a server that prints its URL as the first line of stdout.
+
+async function child(role: string): Promise<void> {
+  if (role === 'bare') {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(RESOLVE_BODY);
+    });
+    server.keepAliveTimeout = 10_000;
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      process.stdout.write(
+        `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}\n`,
+      );
+    });
+    return;
+  }
+  const dataDir = process.argv[3]!;
+  const databaseUrl = process.argv[4];
+  const server = await startServer(config(dataDir, databaseUrl));
+  process.stdout.write(`${server.url}\n`);
+  process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
+}
+
+function spawnRole(args: string[]): Promise<{ url: string; proc: ChildProcess }> {
+  const proc = spawn(process.execPath, [__filename, ...args], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line) resolve({ url: line.trim(), proc });
+    });
+    proc.once('exit', (code) => reject(new Error(`bench server ${args[0]} exited with ${code}`)));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP helpers and the load generator
+
+let agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+
+function request(
+  url: string,
+  method: string,
+  token?: string,
+  body?: unknown,
+  extraHeaders: Record<string, string> = {},
+): Promise<{ status: number; text: string; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(
+      url,
+      {
+        method,
+        agent,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(payload
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : {}),
+          ...extraHeaders,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const all = Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, text: all.toString('utf8'), bytes: all.length });
+        });
+      },
+    );
+    req.on('error', reject);
+    if (payload) req.end(payload);
+    else req.end();
+  });
+}
+
+async function ok(
+  url: string,
+  method: string,
+  token: string,
+  body?: unknown,
+  headers?: Record<string, string>,
+) {
+  const r = await request(url, method, token, body, headers);
+  if (r.status >= 300) throw new Error(`${method} ${url}: ${r.status} ${r.text}`);
+  return JSON.parse(r.text === '' ? 'null' : r.text) as Record<string, unknown>;
+}
+
+interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+async function load(url: string, token: string | undefined): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let measuring = false;
+  let stop = false;
+  const worker = async () => {
+    while (!stop) {
+      const start = performance.now();
+      try {
+        const r = await request(url, 'GET', token);
+        if (r.status !== 200) errors++;
+      } catch {
+        errors++;
+      }
+      if (measuring) latencies.push(performance.now() - start);
+    }
+  };
+  const workers = Array.from({ length: CONCURRENCY }, worker);
+  await new Promise((r) => setTimeout(r, WARMUP_MS));
+  measuring = true;
+  const began = performance.now();
+  await new Promise((r) => setTimeout(r, MEASURE_MS));
+  measuring = false;
+  const elapsed = (performance.now() - began) / 1000;
+  stop = true;
+  await Promise.all(workers);
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), errors };
+}
+
+/** Creates a user with a token and one secret; returns the user's token. */
+async function prepare(url: string): Promise<string> {
+  const id = 'bench-' + randomBytes(3).toString('hex');
+  await ok(`${url}/v1/users`, 'POST', ADMIN_TOKEN, { id });
+  const token = (await ok(`${url}/v1/tokens`, 'POST', ADMIN_TOKEN, { user: id })).token as string;
+  await ok(`${url}/v1/secrets`, 'POST', token, { name: 'API_KEY', value: 'x'.repeat(40) });
+  return token;
+}
+
+function fmt(n: number, digits = 1): string {
+  return n.toLocaleString('en-US', {
+    maximumFractionDigits: digits,
+    minimumFractionDigits: digits,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function resolveBench(cluster: PostgresCluster | undefined, dirs: string[]): Promise<void> {
+  console.log(
+    `\n/v1/resolve with ${CONCURRENCY} concurrent clients, ${MEASURE_MS / 1000} s each (after ${WARMUP_MS / 1000} s warm-up)`,
+  );
+  const rows: { name: string; result: LoadResult }[] = [];
+  const bare = await spawnRole(['bare']);
+  rows.push({
+    name: 'bare Node HTTP (constant)',
+    result: await load(`${bare.url}/v1/resolve/API_KEY`, undefined),
+  });
+  bare.proc.kill('SIGTERM');
+
+  const backends: { name: string; args: string[] }[] = [];
+  const pgliteDir = mkdtempSync(join(tmpdir(), 'ns-bench-'));
+  dirs.push(pgliteDir);
+  backends.push({ name: 'server on PGlite', args: ['server', pgliteDir] });
+  if (cluster) {
+    const pgDir = mkdtempSync(join(tmpdir(), 'ns-bench-'));
+    dirs.push(pgDir);
+    backends.push({
+      name: 'server on PostgreSQL',
+      args: ['server', pgDir, await cluster.createDatabase()],
+    });
+  }
+  for (const backend of backends) {
+    const server = await spawnRole(backend.args);
+    const token = await prepare(server.url);
+    rows.push({
+      name: backend.name,
+      result: await load(`${server.url}/v1/resolve/API_KEY`, token),
+    });
+    server.proc.kill('SIGTERM');
+  }
+  const base = rows[0]!.result;
+  console.log('| target | req/s | p50 ms | p99 ms | req/s vs bare | p99 vs bare | errors |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const { name, result } of rows) {
+    console.log(
+      `| ${name} | ${fmt(result.rps, 0)} | ${fmt(result.p50, 2)} | ${fmt(result.p99, 2)} | ` +
+        `${fmt(result.rps / base.rps, 3)}× | ${fmt(result.p99 / base.p99, 1)}× | ${result.errors} |`,
+    );
+  }
+  if (!cluster)
+    console.log('(PostgreSQL skipped: no PostgreSQL binaries found; install Debian postgresql)');
+}
+
+async function changesBench(
+  name: string,
+  databaseUrl: string | undefined,
+  dirs: string[],
+): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ns-bench-'));
+  dirs.push(dataDir);
+  const server = await startServer({ ...config(dataDir, databaseUrl), logStream: false });
+  try {
+    const token = await prepare(server.url);
+    const user = ((await ok(`${server.url}/v1/me`, 'GET', token)).user as { id: string }).id;
+    const seedStart = performance.now();
+    await seed(server.store.db, user, SECRETS);
+    const seedSeconds = (performance.now() - seedStart) / 1000;
+
+    const read = async (since: string | undefined) => {
+      let bytes = 0;
+      let requests = 0;
+      let changes = 0;
+      let cursor = since;
+      const start = performance.now();
+      for (;;) {
+        const r = await request(
+          `${server.url}/v1/changes?limit=1000${cursor ? `&since=${cursor}` : ''}`,
+          'GET',
+          token,
+        );
+        requests++;
+        bytes += r.bytes;
+        const page = JSON.parse(r.text) as { changes: unknown[]; next: string; more: boolean };
+        changes += page.changes.length;
+        cursor = page.next;
+        if (!page.more) break;
+      }
+      return { ms: performance.now() - start, bytes, requests, changes, cursor: cursor! };
+    };
+    // Sockets idle through the seeding may have been closed by the server: start afresh.
+    agent.destroy();
+    agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+    const full = await read(undefined);
+    const list = (await ok(`${server.url}/v1/secrets?q=SECRET_42`, 'GET', token)).secrets as {
+      id: string;
+    }[];
+    const target = list.find(() => true)!;
+    await ok(
+      `${server.url}/v1/secrets/${target.id}`,
+      'PATCH',
+      token,
+      { description: 'changed' },
+      { 'if-match': '"1"' },
+    );
+    const incremental = await read(full.cursor);
+    console.log(
+      `\n/v1/changes on ${name}, ${SECRETS.toLocaleString('en-US')} secrets (seeded in ${fmt(seedSeconds)} s):`,
+    );
+    console.log('| read | changes | requests | bytes | ms |');
+    console.log('|---|---:|---:|---:|---:|');
+    console.log(
+      `| full | ${full.changes} | ${full.requests} | ${full.bytes.toLocaleString('en-US')} | ${fmt(full.ms)} |`,
+    );
+    console.log(
+      `| incremental after one change | ${incremental.changes} | ${incremental.requests} | ${incremental.bytes.toLocaleString('en-US')} | ${fmt(incremental.ms)} |`,
+    );
+    console.log(
+      `| incremental / full | | | ${fmt(incremental.bytes / full.bytes, 5)} | ${fmt(incremental.ms / full.ms, 4)} |`,
+    );
+  } finally {
+    await server.close();
+  }
+}
+
+/**
+ * Writes `count` personal secrets of `user` in one transaction, row for row what POST /v1/secrets
+ * writes (secret, owner grant, version with a value-sized ciphertext, change-feed row), but in
+ * bulk: seeding 10,000 through the API would dominate the benchmark's run time.
+ */
+async function seed(db: SqlDriver, user: string, count: number): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query(
+      `INSERT INTO secrets (id, name, scope_kind, scope_id, encoding, type, description, version,
+         created_at, updated_at, created_by)
+       SELECT gen_random_uuid(), 'SECRET_' || i, 'personal', $1, 'text', 'generic',
+         'benchmark secret number ' || i, 1, now(), now(), $1
+       FROM generate_series(0, $2::int - 1) AS i`,
+      [user, count],
+    );
+    await tx.query(
+      `INSERT INTO grants (secret_id, principal, role)
+       SELECT id, 'user:' || $1, 'owner' FROM secrets WHERE created_by = $1 AND name LIKE 'SECRET\\_%'`,
+      [user],
+    );
+    await tx.query(
+      `INSERT INTO secret_versions (secret_id, version, kind, encoding, author, at, key_id, nonce, ciphertext)
+       SELECT id, 1, 'create', 'text', $1, now(), 'bench', decode(substr(md5(random()::text), 1, 24), 'hex'),
+         decode(md5(random()::text) || md5(random()::text) || md5(random()::text), 'hex')
+       FROM secrets WHERE created_by = $1 AND name LIKE 'SECRET\\_%'`,
+      [user],
+    );
+    const [counter] = await tx.query<{ value: number }>(
+      `UPDATE counters SET value = value + $1 WHERE name = 'changes' RETURNING value`,
+      [count],
+    );
+    await tx.query(
+      `INSERT INTO changes (seq, secret_id, kind, audience)
+       SELECT $2::bigint - $3 + row_number() OVER (ORDER BY name), id, 'create', ARRAY['user:' || $1]
+       FROM secrets WHERE created_by = $1 AND name LIKE 'SECRET\\_%'`,
+      [user, Number(counter!.value), count],
+    );
+  });
+}
+
+async function main(): Promise<void> {
+  const dirs: string[] = [];
+  let cluster: PostgresCluster | undefined;
+  try {
+    if (findPostgresBin()) cluster = await startPostgres();
+    await resolveBench(cluster, dirs);
+    await changesBench('PGlite', undefined, dirs);
+    if (cluster) await changesBench('PostgreSQL', await cluster.createDatabase(), dirs);
+  } finally {
+    agent.destroy();
+    await cluster?.stop();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const role = process.argv[2];
+if (role) {
+  void child(role);
+} else {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
