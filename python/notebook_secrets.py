@@ -23,6 +23,7 @@ import socket
 import threading
 import time
 import uuid
+import weakref
 
 __all__ = [
     "get_secret",
@@ -159,7 +160,9 @@ class _BrokerTransport:
         self._auth = "Bearer " + token
         self._timeout = timeout
         self._local = threading.local()
-        self._all = []
+        # Weak: a thread's connection closes when the thread ends, so short-lived threads do
+        # not pile up open sockets.
+        self._all = weakref.WeakSet()
         self._all_lock = threading.Lock()
 
     def _connection(self):
@@ -176,7 +179,7 @@ class _BrokerTransport:
                 raise SecretsUnavailableError("Unsupported broker endpoint. " + _ENABLE_HINT)
             self._local.conn = conn
             with self._all_lock:
-                self._all.append(conn)
+                self._all.add(conn)
         return conn
 
     def _drop(self):
@@ -242,7 +245,8 @@ class _BrokerTransport:
 
     def close(self):
         with self._all_lock:
-            conns, self._all = self._all, []
+            conns = list(self._all)
+            self._all = weakref.WeakSet()
         for conn in conns:
             try:
                 conn.close()

@@ -274,6 +274,22 @@ describe('broker specifics', () => {
     }
   });
 
+  it('does not leave a socket open per finished thread', async () => {
+    const r = await cell(
+      brokerKernel,
+      [
+        'import gc, os, threading',
+        "before = len(os.listdir('/proc/self/fd'))",
+        'for _ in range(300):',
+        "  t = threading.Thread(target=lambda: get_secret('API_KEY')); t.start(); t.join()",
+        'gc.collect()',
+        "print(len(os.listdir('/proc/self/fd')) - before < 20)",
+      ].join('\n'),
+    );
+    expect(r.error).toBeUndefined();
+    expect(r.stdout.trim()).toBe('True');
+  });
+
   it('keeps kernels apart: each has its own token and its own consent', async () => {
     const second = await startKernel(server);
     try {
