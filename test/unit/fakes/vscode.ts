@@ -319,3 +319,50 @@ export class FakeSecretStorage {
     return Promise.resolve([...this.data.keys()]);
   }
 }
+
+// --- Added for the sync UI (src/extension/sync): status bar, progress, window focus. ---
+export enum StatusBarAlignment {
+  Left = 1,
+  Right = 2,
+}
+export enum QuickPickItemKind {
+  Separator = -1,
+  Default = 0,
+}
+export enum ProgressLocation {
+  SourceControl = 1,
+  Window = 10,
+  Notification = 15,
+}
+export const statusBarItems: {
+  text: string;
+  tooltip?: unknown;
+  command?: unknown;
+  backgroundColor?: unknown;
+  visible: boolean;
+}[] = [];
+const windowStateChanged = new EventEmitter<{ focused: boolean }>();
+Object.assign(window, {
+  createStatusBarItem: () => {
+    const item = {
+      text: '',
+      name: '',
+      visible: false,
+      show() {
+        item.visible = true;
+      },
+      hide() {
+        item.visible = false;
+      },
+      dispose() {
+        item.visible = false;
+      },
+    } as (typeof statusBarItems)[number] & { show(): void; hide(): void; dispose(): void };
+    statusBarItems.push(item);
+    return item;
+  },
+  withProgress: (_options: unknown, task: (p: { report(v: unknown): void }) => unknown) =>
+    Promise.resolve(task({ report: () => undefined })),
+  onDidChangeWindowState: windowStateChanged.event,
+  fireWindowState: (focused: boolean) => windowStateChanged.fire({ focused }),
+});
