@@ -235,7 +235,7 @@ export class JupyterAttachment {
       } catch (err) {
         entry.needsInjection = true;
         this.options.log.warn(
-          `Could not enable get_secret in kernel ${kernelId}: ${err instanceof Error ? err.message : 'error'}`,
+          `Could not enable get_secret in kernel ${kernelId}: ${describeError(err)}`,
         );
       } finally {
         entry.injecting = undefined;
@@ -276,4 +276,10 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
       },
     );
   });
+}
+
+/** An error's message with any `token=…` (Jupyter puts it in WebSocket URLs) blanked out. */
+export function describeError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/(token=)[^&\s'"]+/gi, '$1…').replace(/(token )[^\s'"]+/gi, '$1…');
 }

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { loadHelperSource } from '../../broker/helperSource';
-import { JupyterAttachment } from '../../broker/jupyterAttachment';
+import { describeError, JupyterAttachment } from '../../broker/jupyterAttachment';
 import { KernelSessions } from '../../broker/kernelSessions';
 import { SecretRequestHandler } from '../../broker/requestHandler';
 import type { BrokerLog, SecretSource } from '../../broker/secretSource';
@@ -85,7 +85,7 @@ export async function attach(
     await attachment.start();
   } catch (error) {
     attachment.dispose();
-    const why = error instanceof Error ? error.message : String(error);
+    const why = describeError(error);
     throw new Error(
       `Could not connect to the Jupyter server at ${url.origin}${url.pathname}: ${why}. Check the URL and the token (--token or $JUPYTER_TOKEN).`,
       { cause: error },

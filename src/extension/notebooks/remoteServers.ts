@@ -4,7 +4,7 @@
  * connection. URLs are kept in globalState, server tokens in SecretStorage.
  */
 import * as vscode from 'vscode';
-import { JupyterAttachment } from '../../broker/jupyterAttachment';
+import { describeError, JupyterAttachment } from '../../broker/jupyterAttachment';
 import type { KernelSessions } from '../../broker/kernelSessions';
 import type { SecretRequestHandler } from '../../broker/requestHandler';
 import type { ConsentPolicy } from '../../broker/consent';
@@ -42,7 +42,7 @@ export class RemoteServers implements vscode.Disposable {
           await this.connect(url, token);
         } catch (error) {
           this.deps.log.warn(
-            `Could not reconnect to the Jupyter server ${url}: ${error instanceof Error ? error.message : 'error'}`,
+            `Could not reconnect to the Jupyter server ${url}: ${describeError(error)}`,
           );
         }
       }),
@@ -125,7 +125,7 @@ export class RemoteServers implements vscode.Disposable {
     } catch (error) {
       attachment.dispose();
       throw new UserFacingError(
-        `Could not connect to the Jupyter server at ${url} (${error instanceof Error ? error.message : 'error'}). Check the URL and the token.`,
+        `Could not connect to the Jupyter server at ${url} (${describeError(error)}). Check the URL and the token.`,
       );
     }
     this.attached.set(url, attachment);

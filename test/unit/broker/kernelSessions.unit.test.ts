@@ -35,3 +35,17 @@ describe('KernelSessions', () => {
     expect(s.lookup(c.token)).toBe(c.session);
   });
 });
+
+describe('describeError', () => {
+  it('blanks Jupyter tokens out of error messages', async () => {
+    const { describeError } = await import('../../../src/broker/jupyterAttachment');
+    expect(
+      describeError(
+        new Error('WebSocket ws://h:8888/api/kernels/1/channels?token=abc123&x=1 closed'),
+      ),
+    ).toBe('WebSocket ws://h:8888/api/kernels/1/channels?token=…&x=1 closed');
+    expect(describeError(new Error('Authorization: token s3cr3t rejected'))).toBe(
+      'Authorization: token … rejected',
+    );
+  });
+});
