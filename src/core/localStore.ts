@@ -301,25 +301,20 @@ export class LocalSecretStore {
     return this.exclusive(async () => {
       const results: boolean[] = [];
       const byId = new Map(this.entries.map((e) => [e.id, e] as const));
-      const order = this.entries.map((e) => e.id);
+      // Position of each id in the index, so replaced entries keep their place (O(1) per step).
+      const order: (string | undefined)[] = this.entries.map((e) => e.id);
+      const position = new Map(order.map((id, i) => [id!, i] as const));
+      const keyOwner = new Map(this.entries.map((e) => [valueKey(e.scope, e.name), e.id] as const));
       const deleteKeys = new Set<string>();
-      const keepKeys = new Set<string>();
-      for (const step of steps) {
+      const apply = async (step: SyncStep): Promise<boolean> => {
         if (step.kind === 'put') {
           const targetId = step.replaceId ?? step.entry.id;
           const current = byId.get(targetId);
-          if (step.ifVersion !== undefined && current?.version !== step.ifVersion) {
-            results.push(false);
-            continue;
-          }
+          if (step.ifVersion !== undefined && current?.version !== step.ifVersion) return false;
           const key = valueKey(step.entry.scope, step.entry.name);
-          const clash = [...byId.values()].find(
-            (e) => e.id !== targetId && e.id !== step.entry.id && valueKey(e.scope, e.name) === key,
-          );
-          if (clash || (!current && step.value === undefined)) {
-            results.push(false);
-            continue;
-          }
+          const owner = keyOwner.get(key);
+          const clash = owner !== undefined && owner !== targetId && owner !== step.entry.id;
+          if (clash || (!current && step.value === undefined)) return false;
           if (step.value) {
             assertValueSize(step.value.value, this.maxValueBytes);
             await this.kv.store(
@@ -328,50 +323,52 @@ export class LocalSecretStore {
             );
             this.missing.delete(step.entry.id);
           }
-          keepKeys.add(key);
           deleteKeys.delete(key);
           if (current) {
             const oldKey = valueKey(current.scope, current.name);
-            if (oldKey !== key && !keepKeys.has(oldKey)) deleteKeys.add(oldKey);
+            if (oldKey !== key) {
+              deleteKeys.add(oldKey);
+              keyOwner.delete(oldKey);
+            }
             byId.delete(targetId);
-            const at = order.indexOf(targetId);
+            const at = position.get(targetId)!;
+            position.delete(targetId);
             order[at] = step.entry.id;
+            position.set(step.entry.id, at);
             if (this.missing.delete(targetId) && !step.value) this.missing.add(step.entry.id);
           } else {
+            position.set(step.entry.id, order.length);
             order.push(step.entry.id);
           }
+          keyOwner.set(key, step.entry.id);
           byId.set(step.entry.id, step.entry);
-          results.push(true);
-        } else if (step.kind === 'remove') {
-          const current = byId.get(step.id);
-          if (!current || (step.ifVersion !== undefined && current.version !== step.ifVersion)) {
-            results.push(false);
-            continue;
-          }
-          const key = valueKey(current.scope, current.name);
-          keepKeys.delete(key);
-          deleteKeys.add(key);
-          byId.delete(step.id);
-          order.splice(order.indexOf(step.id), 1);
-          this.missing.delete(step.id);
-          results.push(true);
-        } else {
-          const current = byId.get(step.id);
-          if (!current || (step.ifVersion !== undefined && current.version !== step.ifVersion)) {
-            results.push(false);
-            continue;
-          }
-          const next = { ...current, ...step.fields, id: current.id } as SecretMetadata;
-          for (const [field, value] of Object.entries(step.fields)) {
-            if (value === undefined) delete (next as Record<string, unknown>)[field];
-          }
-          byId.set(step.id, next);
-          results.push(true);
+          return true;
         }
-      }
+        const current = byId.get(step.id);
+        if (!current || (step.ifVersion !== undefined && current.version !== step.ifVersion)) {
+          return false;
+        }
+        if (step.kind === 'remove') {
+          const key = valueKey(current.scope, current.name);
+          deleteKeys.add(key);
+          keyOwner.delete(key);
+          byId.delete(step.id);
+          order[position.get(step.id)!] = undefined;
+          position.delete(step.id);
+          this.missing.delete(step.id);
+          return true;
+        }
+        const next = { ...current, ...step.fields, id: current.id } as SecretMetadata;
+        for (const [field, value] of Object.entries(step.fields)) {
+          if (value === undefined) delete (next as Record<string, unknown>)[field];
+        }
+        byId.set(step.id, next);
+        return true;
+      };
+      for (const step of steps) results.push(await apply(step));
       // Values of removed entries go before the index entry does (see the file comment).
       for (const key of deleteKeys) await this.kv.delete(key);
-      this.entries = order.map((id) => byId.get(id)!);
+      this.entries = order.filter((id) => id !== undefined).map((id) => byId.get(id)!);
       if (results.some(Boolean)) {
         await this.writeIndex();
         this.fire();

@@ -17,7 +17,7 @@ import {
 } from '../core/errors';
 import { PERSONAL } from '../core/model';
 import { sameScope } from '../core/scope';
-import type { LocalSecretStore, SyncStep } from '../core/localStore';
+import { valueKey, type LocalSecretStore, type SyncStep } from '../core/localStore';
 import type { ApiClient } from './client';
 import { ApiError, isRetryable } from './errors';
 import {
@@ -390,6 +390,9 @@ export class SyncEngine {
     const latest = new Map<string, Change>();
     for (const c of changes) latest.set(c.kind === 'upsert' ? c.secret.id : c.id, c);
 
+    // Lookups by id and by name+scope for the whole page (the store's own are linear scans).
+    const byId = new Map(this.store.list().map((e) => [e.id, e] as const));
+    const byKey = new Map(this.store.list().map((e) => [valueKey(e.scope, e.name), e] as const));
     const steps: SyncStep[] = [];
     const needValue: { meta: SecretMetadata; then: (value: SecretValue | null) => void }[] = [];
     const conflicts: (() => Promise<void>)[] = [];
@@ -403,7 +406,7 @@ export class SyncEngine {
     for (const change of latest.values()) {
       if (change.kind === 'tombstone') {
         dropDeletes.add(change.id);
-        const local = this.store.get(change.id);
+        const local = byId.get(change.id);
         if (!local) continue;
         const info = syncInfoOf(local);
         const clean = info && info.base !== null && local.version === info.lv;
@@ -438,9 +441,9 @@ export class SyncEngine {
         }
         continue;
       }
-      const local = this.store.get(meta.id);
+      const local = byId.get(meta.id);
       if (!local) {
-        const found = this.store.find(meta.name, meta.scope);
+        const found = byKey.get(valueKey(meta.scope, meta.name));
         const clash = found && removing.has(found.id) && isClean(found) ? undefined : found;
         if (!clash) {
           needValue.push({
