@@ -204,6 +204,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ? await store.authenticate(token, client, request.ip)
       : undefined;
     if (!caller) {
+      // Every guess brings its own token bucket; failures also count against the address.
+      const failWait = limiter.take('fail:' + request.ip);
+      if (failWait > 0) {
+        reply.header('Retry-After', String(failWait));
+        throw new HttpError(
+          429,
+          'rate_limited',
+          `Too many failed sign-ins; retry in ${failWait} s.`,
+          {
+            retry_after: failWait,
+          },
+        );
+      }
       reply.header('WWW-Authenticate', 'Bearer error="invalid_token"');
       throw new HttpError(401, 'unauthorized', 'This token is unknown, revoked or expired.');
     }

@@ -966,6 +966,17 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
           headers: { authorization: `Bearer ${w.tokens.bob}` },
         });
         expect(other.statusCode).toBe(200);
+        // Guessing with a new token each time does not get a new bucket each time.
+        const guesses: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          const r = await app.inject({
+            method: 'GET',
+            url: '/v1/me',
+            headers: { authorization: `Bearer guess-${i}-${'x'.repeat(30)}` },
+          });
+          guesses.push(r.statusCode);
+        }
+        expect(guesses).toEqual([401, 401, 401, 429, 429]);
         await app.close();
       });
     });
