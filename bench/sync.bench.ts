@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     const ids: string[] = [];
     await inParallel(
       Array.from({ length: COUNT }, (_, i) => i),
-      16,
+      32,
       async (i) => {
         const meta = await writer.createSecret({
           name: `SECRET_${String(i).padStart(5, '0')}`,

@@ -561,8 +561,13 @@ export class SyncEngine {
         try {
           results[i] = await this.client.getValue(jobs[i]!.meta.id);
         } catch (error) {
-          if (error instanceof ApiError && error.status === 404) results[i] = null;
-          else throw error;
+          // Gone meanwhile (404), or not readable after all (403): skip it rather than stall
+          // every later round on it; a later change brings it again.
+          if (error instanceof ApiError && (error.status === 404 || error.status === 403)) {
+            results[i] = null;
+            if (error.status === 403)
+              this.log('warn', `Skipped '${jobs[i]!.meta.name}': ${error.message}`);
+          } else throw error;
         }
       }
     };

@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import type { LocalSecretStore } from '../../core/localStore';
 import type { SecretMetadata } from '../../core/model';
+import { targetSecret } from '../commands/pickSecret';
 import { Cancelled } from '../commands/registerCommand';
 import { SYNC_COMMAND_IDS, shareHandler, syncCommands } from './syncCommands';
 import { SyncSession } from './syncSession';
@@ -19,12 +20,6 @@ export interface SyncDeps {
   log: vscode.LogOutputChannel;
   /** The foundation's NotebookSecretsApi.setShareHandler. */
   setShareHandler(handler: ((secret: SecretMetadata) => Promise<void>) | undefined): void;
-  /** The foundation's pickSecret.targetSecret, bound to its repository. */
-  targetSecret(
-    arg: unknown,
-    title: string,
-    filter?: (s: SecretMetadata) => boolean,
-  ): Promise<SecretMetadata>;
   fetch?: typeof globalThis.fetch;
 }
 
@@ -70,7 +65,7 @@ export function registerSync(deps: SyncDeps): SyncApi {
       projectChanged.fire(project);
       refresh();
     },
-    targetSecret: deps.targetSecret,
+    targetSecret: (arg, title) => targetSecret(store, arg, title),
   });
 
   context.subscriptions.push(

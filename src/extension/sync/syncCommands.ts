@@ -9,6 +9,7 @@ import type { LocalSecretStore } from '../../core/localStore';
 import { PERSONAL, type Scope, type SecretMetadata } from '../../core/model';
 import { SCOPE_LABELS, sameScope, scopeKey } from '../../core/scope';
 import type { Comparison } from '../../sync/engine';
+import type { ConflictKind } from '../../sync/syncState';
 import { Cancelled, answered } from '../commands/registerCommand';
 import { serverUrlProblem } from '../commands/shareCommands';
 import { shareDialog } from './shareDialog';
@@ -32,11 +33,7 @@ export interface SyncCommandDeps {
   activeProject(): string | undefined;
   setActiveProject(project: string | undefined): Promise<void>;
   /** Resolves a tree node or palette call to a secret (the foundation's pickSecret). */
-  targetSecret(
-    arg: unknown,
-    title: string,
-    filter?: (s: SecretMetadata) => boolean,
-  ): Promise<SecretMetadata>;
+  targetSecret(arg: unknown, title: string): Promise<SecretMetadata>;
 }
 
 /** Readers may not change a secret; said before the server would refuse. */
@@ -132,9 +129,26 @@ export function syncCommands(
       void vscode.window.showInformationMessage('No conflicts: everything is in sync.');
       return;
     }
-    const secret = await deps.targetSecret(arg, 'Conflicted secret to resolve', (s) =>
-      store.isConflicted(s.id),
-    );
+    let secret: SecretMetadata;
+    if (arg === undefined) {
+      const picked = answered(
+        await vscode.window.showQuickPick(
+          engine.conflicts().map((c) => ({
+            label: c.name,
+            description: `${scopeKey(c.scope)} · ${CONFLICT_LABELS[c.conflict.kind]}`,
+            id: c.id,
+          })),
+          { title: 'Conflicted secret to resolve' },
+        ),
+      );
+      secret = answered(store.get(picked.id));
+    } else {
+      secret = await deps.targetSecret(arg, 'Conflicted secret to resolve');
+    }
+    if (!store.isConflicted(secret.id)) {
+      void vscode.window.showInformationMessage(`'${secret.name}' has no conflict.`);
+      return;
+    }
     for (;;) {
       const choice = await vscode.window.showQuickPick(
         [
@@ -307,6 +321,14 @@ export function syncCommands(
     'notebookSecrets.selectProject': selectProject,
   };
 }
+
+export const CONFLICT_LABELS: Record<ConflictKind, string> = {
+  both_edited: 'changed here and on the server',
+  both_created: 'created here and on the server',
+  deleted_here: 'deleted here, changed on the server',
+  deleted_there: 'changed here, deleted on the server (or access lost)',
+  rejected: 'the server refused the change here',
+};
 
 export function describeComparison(c: Comparison): string {
   const side = (name: string, s: Comparison['mine']) =>
