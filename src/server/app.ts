@@ -34,6 +34,7 @@ import { SecretName } from '../core/model';
 import { nameProblem } from '../core/validation';
 import { KeyError } from './crypto';
 import { HttpError } from './httpError';
+import { openApiDocument } from './openapi';
 import { RateLimiter, type RateLimitOptions } from './rateLimit';
 import type { Caller, Store } from './store';
 import { bearerToken, isWellFormedToken } from './tokens';
@@ -256,6 +257,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // -- Health and identity -------------------------------------------------------------------
 
   app.get('/v1/health', async () => ({ ok: true, version: SERVER_VERSION }));
+
+  app.get('/v1/openapi.json', async () => openApiDocument(SERVER_VERSION));
 
   app.get('/v1/me', user, async (request) => store.me(caller(request)));
 

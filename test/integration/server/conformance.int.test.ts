@@ -57,6 +57,36 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
         expect(r.body).toEqual({ ok: true, version: expect.any(String) });
       });
 
+      it('serves an OpenAPI document covering every endpoint of the design', async () => {
+        const r = await client(t.url, undefined)('GET', '/v1/openapi.json');
+        expect(r.status).toBe(200);
+        expect(r.body.openapi).toBe('3.1.0');
+        for (const path of [
+          '/v1/health',
+          '/v1/me',
+          '/v1/secrets',
+          '/v1/secrets/{id}',
+          '/v1/secrets/{id}/value',
+          '/v1/secrets/{id}/access',
+          '/v1/secrets/{id}/versions',
+          '/v1/secrets/{id}/versions/{n}/restore',
+          '/v1/resolve/{name}',
+          '/v1/changes',
+          '/v1/audit',
+          '/v1/users',
+          '/v1/teams',
+          '/v1/projects',
+          '/v1/teams/{id}/members',
+          '/v1/projects/{id}/members',
+          '/v1/tokens',
+        ]) {
+          expect(Object.keys(r.body.paths), path).toContain(path);
+        }
+        expect(
+          r.body.paths['/v1/secrets'].post.requestBody.content['application/json'].schema.required,
+        ).toEqual(['name', 'value']);
+      });
+
       it('tells the caller who they are, with teams and projects', async () => {
         const carol = Me.parse((await expectOk(w.carol('GET', '/v1/me'))).body);
         expect(carol.user.id).toBe(w.ids.carol);
