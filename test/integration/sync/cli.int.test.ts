@@ -7,6 +7,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalSecretStore } from '../../../src/core/localStore';
+import { ApiClient } from '../../../src/sync/client';
+import { SyncEngine } from '../../../src/sync/engine';
+import { MemoryKeyValueStore } from '../../../src/sync/memoryKeyValueStore';
 import { addTeam, addUser, buildCli, freePort, startServer, type RunningServer } from './harness';
 
 const CANARY = `canary-cli-${Math.random().toString(36).slice(2)}`;
@@ -214,6 +218,31 @@ describe('notebook-secrets CLI client (built binary, real server)', () => {
     expect(badRole.code).toBe(2);
     const json = await run('alice', ['get', 'NOPE', '--json']);
     expect(JSON.parse(json.stderr)).toMatchObject({ error: { code: 'not_found', exit: 4 } });
+  });
+
+  it('the CLI and a synced client (as in VS Code) converge both ways', async () => {
+    const kv = new MemoryKeyValueStore();
+    const store = new LocalSecretStore(kv, { user: 'bob' });
+    await store.load();
+    const engine = new SyncEngine({
+      client: new ApiClient({ baseUrl: server.url, token: bobToken }),
+      store,
+      kv,
+    });
+    await engine.init();
+    await engine.sync();
+    expect((await run('bob', ['set', 'FROM_CLI'], 'cli-value')).code).toBe(0);
+    await engine.sync();
+    const fromCli = store.list().find((e) => e.name === 'FROM_CLI')!;
+    expect((await store.getValue(fromCli.id)).value).toBe('cli-value');
+    await store.update(fromCli.id, { value: 'edited-in-editor' });
+    await store.create({ name: 'FROM_EDITOR', value: 'editor-value' });
+    await engine.sync();
+    expect((await run('bob', ['get', 'FROM_CLI'])).stdout).toBe('edited-in-editor');
+    expect((await run('bob', ['get', 'FROM_EDITOR'])).stdout).toBe('editor-value');
+    expect((await run('bob', ['delete', 'FROM_EDITOR', '--yes'])).code).toBe(0);
+    await engine.sync();
+    expect(store.list().find((e) => e.name === 'FROM_EDITOR')).toBeUndefined();
   });
 
   it('logout removes the token; nothing in the config dir holds a value', async () => {
