@@ -3,7 +3,9 @@
  * SIGKILL in the middle of writes, graceful SIGTERM, a wrong key, and two processes on one
  * PostgreSQL database.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChangesPage, SecretList, VersionList } from '../../../src/core/api';
 import { client, expectOk, type Client } from './harness';
 import { startPostgres, type PostgresCluster } from './postgres';
-import { freePort, serve, type ServeProcess } from './serverProcess';
+import { buildServerCli, freePort, serve, type ServeProcess } from './serverProcess';
 
+const execFileAsync = promisify(execFile);
 const CANARY = `canary-${randomBytes(6).toString('hex')}-process`;
 const dirs: string[] = [];
 const procs: ServeProcess[] = [];
@@ -125,78 +128,82 @@ async function expectConsistent(c: Client, acked: Map<string, { version: number;
 // One data directory through a server's life (one initdb: PGlite's is the slow part): first
 // start, graceful stop under load, restart, SIGKILL under load, restart, wrong key. The tests run
 // in order and each starts where the previous one stopped.
-describe('serve on PGlite (real process), one data directory through its life', () => {
-  const dataDir = tempDir();
-  let port: number;
-  let adminToken: string;
-  let alice: Client;
-  let acked = new Map<string, { version: number; value: string }>();
+describe(
+  'serve on PGlite (real process), one data directory through its life',
+  { timeout: 180_000 },
+  () => {
+    const dataDir = tempDir();
+    let port: number;
+    let adminToken: string;
+    let alice: Client;
+    let acked = new Map<string, { version: number; value: string }>();
 
-  beforeAll(async () => {
-    port = await freePort();
-  });
-
-  it('prints an admin token once on first start and creates the key file 0600', async () => {
-    const first = await start({ dataDir, port });
-    adminToken = /\n\s+(nst_\S+)\n/.exec(first.stdout())?.[1] ?? '';
-    expect(adminToken, first.stdout()).toMatch(/^nst_/);
-    expect(first.stdout()).toContain(`Listening on http://127.0.0.1:${port}`);
-    expect(statSync(join(dataDir, 'server.key')).mode & 0o777).toBe(0o600);
-    const me = await client(first.url, adminToken)('GET', '/v1/me');
-    expect(me.body.user).toMatchObject({ id: 'admin', admin: true });
-    alice = await userClient(first.url, adminToken, 'alice');
-    await expectOk(alice('POST', '/v1/secrets', { body: { name: 'KEPT', value: CANARY } }));
-
-    // SIGTERM with writes in flight: they finish, the process exits 0.
-    const load = writeLoad(alice, 6);
-    while (load.acked.size < 10) await new Promise((r) => setTimeout(r, 20));
-    expect(await first.kill('SIGTERM')).toBe(0);
-    await load.stop();
-    acked = load.acked;
-    expect(first.stdout() + first.stderr()).not.toContain(CANARY);
-  });
-
-  it('restarts without a new admin token, with every acknowledged write', async () => {
-    const second = await start({ dataDir, port });
-    expect(second.stdout()).not.toContain('nst_');
-    expect((await client(second.url, adminToken)('GET', '/v1/me')).status).toBe(200);
-    expect((await alice('GET', '/v1/resolve/KEPT')).body.value).toBe(CANARY);
-    await expectConsistent(alice, acked);
-
-    const load = writeLoad(alice, 6);
-    const target = acked.size + 15;
-    while (load.acked.size < 15) await new Promise((r) => setTimeout(r, 20));
-    expect(await second.kill('SIGKILL')).toBe('SIGKILL');
-    await load.stop();
-    expect(load.attempted()).toBeGreaterThan(load.acked.size);
-    for (const [id, v] of load.acked) acked.set(id, v);
-    expect(acked.size).toBeGreaterThanOrEqual(target);
-    expect(second.stdout() + second.stderr()).not.toContain(CANARY);
-  });
-
-  it('comes back consistent after SIGKILL in the middle of writes, and keeps working', async () => {
-    const third = await start({ dataDir, port });
-    await expectConsistent(alice, acked);
-    const next = await alice('POST', '/v1/secrets', {
-      body: { name: 'AFTER_RESTART', value: 'ok' },
+    beforeAll(async () => {
+      port = await freePort();
     });
-    expect(next.status).toBe(201);
-    expect(await third.kill('SIGTERM')).toBe(0);
-    expect(third.stdout() + third.stderr()).not.toContain(CANARY);
-  });
 
-  it('refuses to start with another key, saying which key it needs', async () => {
-    const wrong = await start({
-      dataDir,
-      port,
-      env: { NOTEBOOK_SECRETS_KEY: randomBytes(32).toString('base64') },
+    it('prints an admin token once on first start and creates the key file 0600', async () => {
+      const first = await start({ dataDir, port });
+      adminToken = /\n\s+(nst_\S+)\n/.exec(first.stdout())?.[1] ?? '';
+      expect(adminToken, first.stdout()).toMatch(/^nst_/);
+      expect(first.stdout()).toContain(`Listening on http://127.0.0.1:${port}`);
+      expect(statSync(join(dataDir, 'server.key')).mode & 0o777).toBe(0o600);
+      const me = await client(first.url, adminToken)('GET', '/v1/me');
+      expect(me.body.user).toMatchObject({ id: 'admin', admin: true });
+      alice = await userClient(first.url, adminToken, 'alice');
+      await expectOk(alice('POST', '/v1/secrets', { body: { name: 'KEPT', value: CANARY } }));
+
+      // SIGTERM with writes in flight: they finish, the process exits 0.
+      const load = writeLoad(alice, 6);
+      while (load.acked.size < 10) await new Promise((r) => setTimeout(r, 20));
+      expect(await first.kill('SIGTERM')).toBe(0);
+      await load.stop();
+      acked = load.acked;
+      expect(first.stdout() + first.stderr()).not.toContain(CANARY);
     });
-    expect(await wrong.exited).toBe(1);
-    expect(wrong.stderr()).toMatch(
-      /Refusing to start: This database has values encrypted with key id [0-9a-f]{16}/,
-    );
-  });
-});
+
+    it('restarts without a new admin token, with every acknowledged write', async () => {
+      const second = await start({ dataDir, port });
+      expect(second.stdout()).not.toContain('nst_');
+      expect((await client(second.url, adminToken)('GET', '/v1/me')).status).toBe(200);
+      expect((await alice('GET', '/v1/resolve/KEPT')).body.value).toBe(CANARY);
+      await expectConsistent(alice, acked);
+
+      const load = writeLoad(alice, 6);
+      const target = acked.size + 15;
+      while (load.acked.size < 15) await new Promise((r) => setTimeout(r, 20));
+      expect(await second.kill('SIGKILL')).toBe('SIGKILL');
+      await load.stop();
+      expect(load.attempted()).toBeGreaterThan(load.acked.size);
+      for (const [id, v] of load.acked) acked.set(id, v);
+      expect(acked.size).toBeGreaterThanOrEqual(target);
+      expect(second.stdout() + second.stderr()).not.toContain(CANARY);
+    });
+
+    it('comes back consistent after SIGKILL in the middle of writes, and keeps working', async () => {
+      const third = await start({ dataDir, port });
+      await expectConsistent(alice, acked);
+      const next = await alice('POST', '/v1/secrets', {
+        body: { name: 'AFTER_RESTART', value: 'ok' },
+      });
+      expect(next.status).toBe(201);
+      expect(await third.kill('SIGTERM')).toBe(0);
+      expect(third.stdout() + third.stderr()).not.toContain(CANARY);
+    });
+
+    it('refuses to start with another key, saying which key it needs', async () => {
+      const wrong = await start({
+        dataDir,
+        port,
+        env: { NOTEBOOK_SECRETS_KEY: randomBytes(32).toString('base64') },
+      });
+      expect(await wrong.exited).toBe(1);
+      expect(wrong.stderr()).toMatch(
+        /Refusing to start: This database has values encrypted with key id [0-9a-f]{16}/,
+      );
+    });
+  },
+);
 
 describe('two serve processes on one PostgreSQL', () => {
   let cluster: PostgresCluster;
@@ -222,6 +229,42 @@ describe('two serve processes on one PostgreSQL', () => {
     await a?.kill('SIGTERM');
     await b?.kill('SIGTERM');
     await cluster?.stop();
+  });
+
+  it('administers users, teams, projects, members and tokens with `notebook-secrets admin`', async () => {
+    const cli = await buildServerCli();
+    const admin = async (...args: string[]) => {
+      const { stdout } = await execFileAsync(
+        process.execPath,
+        [cli, 'admin', ...args, '--server', b.url],
+        {
+          env: { ...process.env, NOTEBOOK_SECRETS_ADMIN_TOKEN: env.NOTEBOOK_SECRETS_ADMIN_TOKEN },
+        },
+      );
+      return stdout.trim();
+    };
+    expect(await admin('user', 'add', 'carol', '--name', 'Carol')).toBe('Added user carol.');
+    await admin('team', 'add', 'data');
+    await admin('project', 'add', 'churn');
+    await admin('member', 'add', 'carol', '--team', 'data');
+    await admin('member', 'add', 'team:data', '--project', 'churn');
+    expect(await admin('member', 'list', '--project', 'churn')).toBe('team:data');
+    const token = await admin('token', 'create', 'carol', '--name', 'laptop');
+    expect(token).toMatch(/^nst_/);
+    const me = await expectOk(client(a.url, token)('GET', '/v1/me'));
+    expect(me.body.teams.map((t: { id: string }) => t.id)).toEqual(['data']);
+    expect(me.body.projects.map((p: { id: string }) => p.id)).toEqual(['churn']);
+    const refused = execFileAsync(
+      process.execPath,
+      [cli, 'admin', 'user', 'list', '--server', b.url],
+      {
+        env: { ...process.env, NOTEBOOK_SECRETS_ADMIN_TOKEN: token },
+      },
+    );
+    await expect(refused).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('needs an admin token'),
+    });
   });
 
   it('serves the same data from both, with one winner per race and one gap-free change feed', async () => {
