@@ -26,7 +26,7 @@ export default defineConfig({
           include: ['test/e2e/**/*.e2e.test.ts'],
           environment: 'node',
           globalSetup: ['test/e2e/globalSetup.ts'],
-          fileParallelism: false,
+          // One code-server at a time (2 cores): the test:e2e script passes --no-file-parallelism.
           testTimeout: 180_000,
           hookTimeout: 900_000,
         },
