@@ -5,6 +5,9 @@ import { registerCommand } from './commands/registerCommand';
 import { secretCommands } from './commands/secretCommands';
 import { shareCommands, type ShareHandler } from './commands/shareCommands';
 import { viewCommands } from './commands/viewCommands';
+import { registerNotebookSupport } from './notebooks/notebookSupport';
+import { repositorySource } from './storage/brokerSource';
+import { registerSync } from './sync/registerSync';
 import { SecretStorageRepository } from './storage/secretRepository';
 import { SecretsTreeProvider } from './views/secretsTree';
 import { ViewState } from './views/viewState';
@@ -73,6 +76,20 @@ export async function activate(context: vscode.ExtensionContext): Promise<Notebo
     ...Object.entries(commands).map(([id, handler]) =>
       registerCommand(id as CommandId, handler, log),
     ),
+  );
+
+  const sync = registerSync({
+    context,
+    store: repository,
+    log,
+    setShareHandler: (handler) => (shareHandler = handler),
+  });
+  context.subscriptions.push(
+    registerNotebookSupport({
+      context,
+      source: repositorySource(repository, sync.activeProject),
+      log,
+    }),
   );
 
   await storage.reload();

@@ -1,5 +1,4 @@
 import * as vscode from 'vscode';
-import type { CommandId } from '../commandIds';
 
 /** Thrown when the user dismisses a prompt: the command ends quietly. */
 export class Cancelled extends Error {
@@ -20,7 +19,7 @@ export function answered<T>(value: T | undefined): T {
  * secret value.
  */
 export function registerCommand(
-  id: CommandId,
+  id: string,
   handler: (...args: never[]) => unknown,
   log: vscode.LogOutputChannel,
 ): vscode.Disposable {

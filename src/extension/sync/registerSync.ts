@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { LocalSecretStore } from '../../core/localStore';
 import type { SecretMetadata } from '../../core/model';
 import { targetSecret } from '../commands/pickSecret';
-import { Cancelled } from '../commands/registerCommand';
+import { registerCommand } from '../commands/registerCommand';
 import { SYNC_COMMAND_IDS, shareHandler, syncCommands } from './syncCommands';
 import { SyncSession } from './syncSession';
 import { SyncStatusBar } from './syncStatusBar';
@@ -73,19 +73,7 @@ export function registerSync(deps: SyncDeps): SyncApi {
     statusBar,
     projectChanged,
     session.onDidChange(refresh),
-    ...SYNC_COMMAND_IDS.map((id) =>
-      vscode.commands.registerCommand(id, async (...args: unknown[]) => {
-        try {
-          await commands[id](...args);
-        } catch (error) {
-          if (error instanceof Cancelled) return;
-          const message = error instanceof Error ? error.message : String(error);
-          log.error(`${id} failed: ${message}`);
-          const action = await vscode.window.showErrorMessage(message, 'Show Log');
-          if (action === 'Show Log') log.show();
-        }
-      }),
-    ),
+    ...SYNC_COMMAND_IDS.map((id) => registerCommand(id, commands[id], log)),
     vscode.window.onDidChangeWindowState((state) => {
       if (state.focused) session.syncIfStale();
     }),

@@ -45,6 +45,8 @@ describe('commands', () => {
     const contributed = pkg.contributes.commands.map((c) => c.command);
     expect(commands.registered()).toEqual(expect.arrayContaining(contributed));
     expect(contributed).toEqual(expect.arrayContaining([...COMMAND_IDS]));
+    const ours = commands.registered().filter((id) => id.startsWith('notebookSecrets.'));
+    expect(contributed.slice().sort()).toEqual(ours.sort());
   });
 
   it('New asks name, value (as a password), type and description, then stores it', async () => {

@@ -1,12 +1,18 @@
 /** Activates the real extension against the fake vscode module, with an in-memory SecretStorage. */
 import * as vscode from 'vscode';
 import { activate } from '../../../src/extension/extension';
-import { FakeSecretStorage, logLines, ui } from '../fakes/vscode';
+import { FakeMemento, FakeSecretStorage, logLines, ui } from '../fakes/vscode';
 
 export async function activateExtension() {
   ui.reset();
   const secrets = new FakeSecretStorage();
-  const context = { subscriptions: [] as { dispose(): unknown }[], secrets };
+  const context = {
+    subscriptions: [] as { dispose(): unknown }[],
+    secrets,
+    globalState: new FakeMemento(),
+    workspaceState: new FakeMemento(),
+    extensionPath: process.cwd(),
+  };
   const api = await activate(context as unknown as vscode.ExtensionContext);
   const run = (id: string, ...args: unknown[]) => vscode.commands.executeCommand(id, ...args);
   const dispose = () => context.subscriptions.forEach((d) => d.dispose());

@@ -264,6 +264,11 @@ export const workspace = {
     };
   },
   onDidChangeConfiguration: configurationChanged.event,
+  isTrusted: true,
+  onDidGrantWorkspaceTrust: new EventEmitter<void>().event,
+  notebookDocuments: [] as unknown[],
+  onDidCloseNotebookDocument: new EventEmitter<unknown>().event,
+  asRelativePath: (uri: Uri | string) => (typeof uri === 'string' ? uri : uri.path),
   fs: {
     files: new Map<string, Uint8Array>(),
     stat(uri: Uri) {
@@ -291,6 +296,28 @@ export const env = {
     },
   },
 };
+
+/** No extensions are installed (the Jupyter extension is absent). */
+export const extensions = {
+  getExtension: (_id: string): undefined => undefined,
+};
+
+/** An in-memory Memento (globalState / workspaceState). */
+export class FakeMemento {
+  readonly data = new Map<string, unknown>();
+  keys(): readonly string[] {
+    return [...this.data.keys()];
+  }
+  get<T>(key: string, fallback?: T): T | undefined {
+    return this.data.has(key) ? (this.data.get(key) as T) : fallback;
+  }
+  update(key: string, value: unknown): Promise<void> {
+    if (value === undefined) this.data.delete(key);
+    else this.data.set(key, value);
+    return Promise.resolve();
+  }
+  setKeysForSync(): void {}
+}
 
 /** An in-memory SecretStorage with change events, like VS Code's. */
 export class FakeSecretStorage {

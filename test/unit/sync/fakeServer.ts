@@ -12,6 +12,8 @@ interface Row {
   value: string;
   encoding: 'text' | 'base64';
   deleted: boolean;
+  /** Who made the newest version. */
+  author: string;
 }
 
 export class FakeServer {
@@ -120,6 +122,7 @@ export class FakeServer {
         value: body.value as string,
         encoding: meta.encoding,
         deleted: false,
+        author: user,
       };
       this.rows.set(id, row);
       this.bump(id);
@@ -139,7 +142,7 @@ export class FakeServer {
           {
             version: row.meta.version,
             kind: 'update',
-            author: row.meta.created_by,
+            author: row.author,
             at: row.meta.updated_at,
             restorable: true,
           },
@@ -173,6 +176,7 @@ export class FakeServer {
       };
       if (body.value !== undefined) row.value = body.value as string;
       if (body.encoding !== undefined) row.encoding = body.encoding as 'text';
+      row.author = user;
       this.bump(row.meta.id);
       return json(200, this.view(row, user));
     }

@@ -1,0 +1,106 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ui } from '../../fakes/vscode';
+import { LocalSecretStore } from '../../../../src/core/localStore';
+import { ApiClient } from '../../../../src/sync/client';
+import { MemoryKeyValueStore } from '../../../../src/sync/memoryKeyValueStore';
+import { refuseIfReader, syncCommands } from '../../../../src/extension/sync/syncCommands';
+import { SyncSession } from '../../../../src/extension/sync/syncSession';
+import { FakeServer } from '../../sync/fakeServer';
+
+const CANARY = 'canary-cmd-c0ffee';
+const log = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+} as never;
+
+const pick = (label: RegExp) => (call: { items?: unknown[] }) =>
+  (call.items as { label: string }[]).find((i) => label.test(i.label));
+
+describe('sync commands', () => {
+  let server: FakeServer;
+  let store: LocalSecretStore;
+  let session: SyncSession;
+  let project: string | undefined;
+  let commands: ReturnType<typeof syncCommands>;
+
+  beforeEach(async () => {
+    ui.reset();
+    server = new FakeServer();
+    server.addUser('alice', 'tok-alice');
+    server.addUser('bob', 'tok-bob');
+    server.addTeam('data', ['alice', 'bob']);
+    const secrets = new MemoryKeyValueStore();
+    store = new LocalSecretStore(secrets, { user: 'bob' });
+    await store.load();
+    session = new SyncSession({
+      secrets,
+      store,
+      log,
+      intervalMinutes: () => 0,
+      fetch: server.fetch,
+    });
+    project = undefined;
+    commands = syncCommands({
+      session,
+      store,
+      log,
+      activeProject: () => project,
+      setActiveProject: (p) => {
+        project = p;
+        return Promise.resolve();
+      },
+      targetSecret: (arg) => Promise.resolve(store.get(arg as string)!),
+    });
+  });
+
+  it('signs in through two prompts, the token as a password input', async () => {
+    ui.answer('http://fake.test', 'tok-bob');
+    await commands['notebookSecrets.signIn']();
+    const [, tokenPrompt] = ui.calls.filter((c) => c.kind === 'input');
+    expect(tokenPrompt!.options).toMatchObject({ password: true });
+    expect(session.state.signedIn).toBe(true);
+    expect(ui.messages('info').join('\n')).toMatch(/Signed in to http:\/\/fake.test as bob/);
+    session.dispose();
+  });
+
+  it('resolves a conflict: compare shows versions and authors but no values until asked', async () => {
+    await session.signIn('http://fake.test', 'tok-bob');
+    await store.create({ name: 'K', value: 'base', scope: { kind: 'team', id: 'data' } });
+    await session.syncNow();
+    const id = store.list()[0]!.id;
+    const alice = new ApiClient({
+      baseUrl: 'http://fake.test',
+      token: 'tok-alice',
+      fetch: server.fetch,
+    });
+    await alice.updateSecret(id, 1, { value: `${CANARY}-theirs` });
+    await store.update(id, { value: `${CANARY}-mine` });
+    const status = await session.syncNow();
+    expect(status?.kind).toBe('conflicts');
+
+    ui.reset();
+    ui.answer(pick(/^K$/), pick(/Compare/), 'Keep Mine');
+    await commands['notebookSecrets.resolveConflict']();
+    const compare = ui.calls.find((c) => c.message?.startsWith('Compare'))!;
+    const detail = (compare.options as { detail: string }).detail;
+    expect(detail).toMatch(/Mine \(this machine\): version 2 by bob/);
+    expect(detail).toMatch(/Theirs \(server\): version 2 by alice/);
+    expect(detail).not.toContain(CANARY);
+    expect(server.serverValue(id)).toBe(`${CANARY}-mine`);
+    expect(session.syncEngine!.conflicts()).toEqual([]);
+    session.dispose();
+  });
+
+  it('selects the active project from the projects of /v1/me', async () => {
+    ui.answer((call: { items?: unknown[] }) => (call.items as { project?: string }[])[0]);
+    await commands['notebookSecrets.selectProject']();
+    expect(project).toBeUndefined();
+  });
+
+  it('refuses readers with a message before the server would', () => {
+    const reader = { name: 'X', role: 'reader' } as never;
+    expect(() => refuseIfReader(reader, 'edit')).toThrow(/You can only read 'X'.*Ask an owner/);
+  });
+});
