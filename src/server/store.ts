@@ -169,15 +169,17 @@ export class Store {
   async checkKeys(): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [7_428_311_903]);
+      // Needed: every key that stored values use, and the key the last server started with (so a
+      // second server with another key cannot start on a database that has no values yet).
       const checks = await tx.query<{ key_id: string; nonce: Buffer; ciphertext: Buffer }>(
-        'SELECT key_id, nonce, ciphertext FROM key_checks ORDER BY created_at',
+        'SELECT key_id, nonce, ciphertext FROM key_checks ORDER BY created_at DESC, key_id',
       );
       const used = await tx.query<{ key_id: string }>(
         'SELECT DISTINCT key_id FROM secret_versions WHERE ciphertext IS NOT NULL',
       );
-      const missing = [
-        ...new Set([...checks.map((c) => c.key_id), ...used.map((u) => u.key_id)]),
-      ].filter((id) => !this.keyring.has(id));
+      const needed = new Set(used.map((u) => u.key_id));
+      if (checks[0]) needed.add(checks[0].key_id);
+      const missing = [...needed].filter((id) => !this.keyring.has(id));
       if (missing.length > 0) {
         throw new KeyError(
           `This database has values encrypted with key id ${missing.join(', ')}, which this server does not have ` +
@@ -185,7 +187,7 @@ export class Store {
             `(NOTEBOOK_SECRETS_KEY, or the key file of its data directory); keep old keys in NOTEBOOK_SECRETS_OLD_KEYS.`,
         );
       }
-      for (const check of checks) {
+      for (const check of checks.filter((c) => this.keyring.has(c.key_id))) {
         const text = this.keyring.open(
           {
             keyId: check.key_id,
@@ -206,13 +208,12 @@ export class Store {
         );
         if (sample) this.open(sample.secret_id, key_id, sample.nonce, sample.ciphertext);
       }
-      if (!checks.some((c) => c.key_id === this.keyring.currentId)) {
-        const sealed = this.keyring.seal('notebook-secrets', 'key-check');
-        await tx.query(
-          'INSERT INTO key_checks (key_id, nonce, ciphertext) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-          [sealed.keyId, sealed.nonce, sealed.ciphertext],
-        );
-      }
+      const sealed = this.keyring.seal('notebook-secrets', 'key-check');
+      await tx.query(
+        `INSERT INTO key_checks (key_id, nonce, ciphertext) VALUES ($1, $2, $3)
+         ON CONFLICT (key_id) DO UPDATE SET created_at = now()`,
+        [sealed.keyId, sealed.nonce, sealed.ciphertext],
+      );
     });
   }
 
