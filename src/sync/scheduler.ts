@@ -61,7 +61,7 @@ export class SyncScheduler {
   private timer: unknown;
   private attempt = 0;
   private running: Promise<SyncStatus> | undefined;
-  private again = false;
+  private followUp: Promise<SyncStatus> | undefined;
   private stopped = true;
 
   constructor(
@@ -115,20 +115,22 @@ export class SyncScheduler {
     this.schedule(this.debounceMs);
   }
 
-  /** Runs one round now (or joins the running one and runs again after it). */
+  /**
+   * Runs one round now. While a round runs, it answers with one more round after it (shared by
+   * every caller meanwhile), so the answer always reflects changes made before the call.
+   */
   syncNow(): Promise<SyncStatus> {
     if (this.running) {
-      this.again = true;
-      return this.running;
+      this.followUp ??= this.running.then(() => {
+        this.followUp = undefined;
+        return this.syncNow();
+      });
+      return this.followUp;
     }
     this.clearTimer();
     this.update({ kind: 'syncing' });
     this.running = this.round().finally(() => {
       this.running = undefined;
-      if (this.again) {
-        this.again = false;
-        void this.syncNow();
-      }
     });
     return this.running;
   }
