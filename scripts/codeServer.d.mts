@@ -32,5 +32,4 @@ export function startCodeServer(options: {
   folder?: string;
   userDataDir?: string;
   logFile?: string;
-  detached?: boolean;
 }): Promise<RunningCodeServer>;

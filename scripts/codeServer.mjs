@@ -253,7 +253,7 @@ export async function installExtension(paths, vsix) {
  * Starts code-server on 127.0.0.1 with auth none and resolves once it answers HTTP.
  * `userDataDir`, when given, replaces the instance's own (the e2e suite uses a fresh one per test).
  */
-export async function startCodeServer({ paths, port, folder, userDataDir, logFile, detached }) {
+export async function startCodeServer({ paths, port, folder, userDataDir, logFile }) {
   const { node, entry } = await ensureCodeServer();
   const args = [
     entry,
@@ -279,7 +279,17 @@ export async function startCodeServer({ paths, port, folder, userDataDir, logFil
     const fd = openSync(logFile, 'a');
     stdio = ['ignore', fd, fd];
   }
-  const child = spawn(node, args, { env: serverEnv(paths), stdio, detached: Boolean(detached) });
+  // Its own process group, so stop() ends the extension host and other helpers with it.
+  const child = spawn(node, args, { env: serverEnv(paths), stdio, detached: true });
+  const killGroup = (signal) => {
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // Already gone.
+    }
+  };
+  const onExit = () => killGroup('SIGKILL');
+  process.once('exit', onExit);
   let output = '';
   child.stdout?.on('data', (d) => (output = (output + d).slice(-20_000)));
   child.stderr?.on('data', (d) => (output = (output + d).slice(-20_000)));
@@ -296,7 +306,7 @@ export async function startCodeServer({ paths, port, folder, userDataDir, logFil
     ]);
     if (status === 'up') break;
     if (status?.startsWith('exited') || Date.now() > deadline) {
-      child.kill('SIGKILL');
+      killGroup('SIGKILL');
       const detail = logFile ? `see ${logFile}` : output;
       throw new Error(`code-server did not start (${status ?? 'timeout'}): ${detail}`);
     }
@@ -308,11 +318,15 @@ export async function startCodeServer({ paths, port, folder, userDataDir, logFil
     child,
     output: () => output,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
+      process.off('exit', onExit);
+      if (child.exitCode === null && child.signalCode === null) {
+        killGroup('SIGTERM');
+        const timer = setTimeout(() => killGroup('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      // Helpers that outlive the main process (the extension host waits for a reconnection).
+      killGroup('SIGKILL');
     },
   };
 }

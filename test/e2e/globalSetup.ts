@@ -52,6 +52,8 @@ export default async function setup(project: TestProject) {
 
   project.provide('e2e', { runDir, artifactsDir });
   return () => {
-    if (!process.env.NOTEBOOK_SECRETS_KEEP_E2E) rmSync(runDir, { recursive: true, force: true });
+    if (!process.env.NOTEBOOK_SECRETS_KEEP_E2E) {
+      rmSync(runDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 300 });
+    }
   };
 }

@@ -29,6 +29,8 @@ export interface Workbench {
   context: BrowserContext;
   /** The opened folder, on the same disk as code-server (it runs here). */
   workspace: string;
+  /** This test's code-server user-data folder (settings, logs). */
+  userDataDir: string;
   server: RunningCodeServer;
   /** Saves a screenshot to test/e2e/artifacts/NAME.png and returns its path. */
   screenshot(name: string): Promise<string>;
@@ -103,6 +105,7 @@ export async function openWorkbench(testName: string): Promise<Workbench> {
       page,
       context,
       workspace,
+      userDataDir,
       server,
       screenshot,
       failureScreenshot: () =>
@@ -113,7 +116,12 @@ export async function openWorkbench(testName: string): Promise<Workbench> {
       async close() {
         await opened.close().catch(() => undefined);
         await server.stop();
-        rmSync(testDir, { recursive: true, force: true });
+        // Best effort: code-server's helpers may still be closing files; the run's teardown retries.
+        try {
+          rmSync(testDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+        } catch {
+          // Left for globalSetup's teardown.
+        }
       },
     };
   } catch (error) {
