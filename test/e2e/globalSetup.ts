@@ -1,5 +1,6 @@
 // Runs once before the e2e suite: builds the .vsix, makes sure Node 24 and code-server are in the
-// cache, and installs the extension into an extensions folder that every test's code-server shares.
+// cache, and installs the extension and the Jupyter stand-in (jupyterStandIn/) into an extensions
+// folder that every test's code-server shares.
 // Each test still gets its own user-data folder, workspace and browser profile (see harness.ts).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -12,6 +13,7 @@ import {
   repoRoot,
   statePaths,
 } from '../../scripts/codeServer.mjs';
+import { buildJupyterStandIn } from './jupyterStandIn/build';
 
 export interface E2eContext {
   /** Shared state of this run: config, XDG folders and the installed extension. */
@@ -49,6 +51,12 @@ export default async function setup(project: TestProject) {
   const runDir = join(cacheDir(), 'e2e', `run-${process.pid}`);
   rmSync(runDir, { recursive: true, force: true });
   await installExtension(statePaths(runDir), vsix);
+  // The Jupyter extension's place, taken by a stand-in whose kernels run on a real Jupyter server
+  // (notebook.e2e.test.ts); it stays idle unless a test opens a notebook.
+  await installExtension(
+    statePaths(runDir),
+    await buildJupyterStandIn(join(runDir, 'jupyter-standin')),
+  );
 
   project.provide('e2e', { runDir, artifactsDir });
   return () => {

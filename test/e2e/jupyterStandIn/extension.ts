@@ -1,0 +1,323 @@
+// A test stand-in for the VS Code Jupyter extension (ms-toolsai.jupyter), installed into the e2e
+// suite's code-server by globalSetup.ts (bundled with esbuild, packaged with vsce). It does what
+// Notebook Secrets relies on, backed by a real Jupyter server and real ipykernels:
+//   - a NotebookController for `jupyter-notebook` ("Python 3 (stand-in)") that runs cells on one
+//     kernel per notebook and shows their stream, result and error outputs;
+//   - the exported API `kernels.getKernel(uri)` → a kernel with `status`, `language`,
+//     `onDidChangeStatus` and `executeCode(code, token)`, forwarding to that same kernel.
+// The server's URL and token come from the JSON file named by $NOTEBOOK_SECRETS_JUPYTER_STANDIN, else
+// from `.vscode/jupyter-standin.json` in the notebook's workspace folder ({"baseUrl", "token"}).
+// Like the real extension, getKernel returns only kernels that have started: this one starts a
+// notebook's kernel as soon as the controller is selected for it.
+import {
+  KernelManager,
+  ServerConnection,
+  type Kernel,
+  type KernelMessage,
+} from '@jupyterlab/services';
+import type {
+  Jupyter,
+  Kernel as ApiKernel,
+  KernelStatus,
+  Kernels,
+} from '@vscode/jupyter-extension';
+import * as vscode from 'vscode';
+
+const NOTEBOOK_TYPE = 'jupyter-notebook';
+const CONFIG_FILE = '.vscode/jupyter-standin.json';
+const ERROR_MIME = 'application/vnd.code.notebook.error';
+
+interface StandInConfig {
+  baseUrl: string;
+  token: string;
+}
+
+let log: vscode.LogOutputChannel;
+let manager: Promise<KernelManager> | undefined;
+const kernels = new Map<string, Promise<StandInKernel>>();
+
+export function activate(context: vscode.ExtensionContext): Jupyter {
+  log = vscode.window.createOutputChannel('Jupyter (stand-in)', { log: true });
+  const controller = vscode.notebooks.createNotebookController(
+    'jupyter-standin-python3',
+    NOTEBOOK_TYPE,
+    'Python 3 (stand-in)',
+  );
+  controller.supportedLanguages = ['python'];
+  controller.supportsExecutionOrder = true;
+  controller.description = 'e2e stand-in for the Jupyter extension';
+  controller.executeHandler = async (cells, notebook) => {
+    for (const cell of cells) await runCell(controller, notebook, cell);
+  };
+  controller.interruptHandler = async (notebook) => {
+    await (await kernels.get(notebook.uri.toString()))?.real.interrupt();
+  };
+  const prefer = (notebook: vscode.NotebookDocument) => {
+    if (notebook.notebookType === NOTEBOOK_TYPE) {
+      controller.updateNotebookAffinity(notebook, vscode.NotebookControllerAffinity.Preferred);
+    }
+  };
+  vscode.workspace.notebookDocuments.forEach(prefer);
+  context.subscriptions.push(
+    log,
+    controller,
+    vscode.workspace.onDidOpenNotebookDocument(prefer),
+    controller.onDidChangeSelectedNotebooks(({ notebook, selected }) => {
+      if (selected) kernelFor(notebook).catch(() => undefined);
+    }),
+    vscode.workspace.onDidCloseNotebookDocument((notebook) => shutDown(notebook.uri.toString())),
+  );
+  const api: Pick<Jupyter, 'kernels'> = {
+    kernels: {
+      getKernel: async (uri) => {
+        const pending = kernels.get(uri.toString());
+        return pending ? await pending.catch(() => undefined) : undefined;
+      },
+    } satisfies Kernels,
+  };
+  return api as Jupyter;
+}
+
+export async function deactivate(): Promise<void> {
+  await Promise.all([...kernels.keys()].map(shutDown));
+}
+
+async function readConfig(notebook: vscode.NotebookDocument): Promise<StandInConfig> {
+  const fromEnv = process.env.NOTEBOOK_SECRETS_JUPYTER_STANDIN;
+  const folder =
+    vscode.workspace.getWorkspaceFolder(notebook.uri) ?? vscode.workspace.workspaceFolders?.[0];
+  const uri = fromEnv
+    ? vscode.Uri.file(fromEnv)
+    : folder && vscode.Uri.joinPath(folder.uri, CONFIG_FILE);
+  if (!uri) throw new Error(`no workspace folder to read ${CONFIG_FILE} from`);
+  let parsed: Partial<StandInConfig>;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)));
+  } catch (error) {
+    throw new Error(
+      `cannot read the Jupyter server of the stand-in from ${uri.fsPath}: ${String(error)}`,
+      { cause: error },
+    );
+  }
+  if (typeof parsed.baseUrl !== 'string' || typeof parsed.token !== 'string') {
+    throw new Error(`${uri.fsPath} needs {"baseUrl": "...", "token": "..."}`);
+  }
+  return { baseUrl: parsed.baseUrl, token: parsed.token };
+}
+
+function kernelFor(notebook: vscode.NotebookDocument): Promise<StandInKernel> {
+  const key = notebook.uri.toString();
+  let pending = kernels.get(key);
+  if (!pending) {
+    pending = (async () => {
+      manager ??= readConfig(notebook).then(async (config) => {
+        const serverSettings = ServerConnection.makeSettings(config);
+        const km = new KernelManager({ serverSettings, standby: 'never' });
+        await km.ready;
+        return km;
+      });
+      manager.catch(() => (manager = undefined));
+      const real = await (await manager).startNew({ name: 'python3' }, { handleComms: false });
+      await real.info;
+      log.info(`started kernel ${real.id} for ${vscode.workspace.asRelativePath(notebook.uri)}`);
+      return new StandInKernel(real);
+    })();
+    kernels.set(key, pending);
+    pending.catch((error: unknown) => {
+      kernels.delete(key);
+      log.error(
+        `starting a kernel failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    });
+  }
+  return pending;
+}
+
+async function shutDown(key: string): Promise<void> {
+  const pending = kernels.get(key);
+  kernels.delete(key);
+  const kernel = await pending?.catch(() => undefined);
+  await kernel?.real.shutdown().catch(() => undefined);
+  kernel?.real.dispose();
+}
+
+/** What `kernels.getKernel` hands out: the notebook's kernel as the Jupyter API shapes it. */
+class StandInKernel implements ApiKernel {
+  readonly language = 'python';
+  private readonly statusEmitter = new vscode.EventEmitter<KernelStatus>();
+  readonly onDidChangeStatus = this.statusEmitter.event;
+
+  constructor(readonly real: Kernel.IKernelConnection) {
+    real.statusChanged.connect((_, status) => this.statusEmitter.fire(status));
+  }
+
+  get status(): KernelStatus {
+    return this.real.status;
+  }
+
+  /** Like the real API: no execution count or history; outputs as they arrive; ends with the run. */
+  async *executeCode(code: string, token: vscode.CancellationToken): AsyncIterable<ApiOutput> {
+    const queue: ApiOutput[] = [];
+    let wake: (() => void) | undefined;
+    let finished = false;
+    const future = this.real.requestExecute({
+      code,
+      silent: false,
+      store_history: false,
+      allow_stdin: false,
+    });
+    future.onIOPub = (msg) => {
+      const output = toApiOutput(msg);
+      if (output) queue.push(output);
+      wake?.();
+    };
+    const done = future.done.then(
+      () => undefined,
+      () => undefined,
+    );
+    void done.then(() => {
+      finished = true;
+      wake?.();
+    });
+    const cancelled = token.onCancellationRequested(() => wake?.());
+    try {
+      for (;;) {
+        while (queue.length > 0) yield queue.shift()!;
+        if (finished || token.isCancellationRequested) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    } finally {
+      cancelled.dispose();
+    }
+  }
+}
+
+type ApiOutput = { items: { mime: string; data: Uint8Array }[] };
+
+function toApiOutput(msg: KernelMessage.IIOPubMessage): ApiOutput | undefined {
+  const encode = (text: string) => new TextEncoder().encode(text);
+  const content = msg.content as Record<string, unknown>;
+  switch (msg.header.msg_type) {
+    case 'stream':
+      return {
+        items: [
+          {
+            mime:
+              content.name === 'stderr'
+                ? 'application/vnd.code.notebook.stderr'
+                : 'application/vnd.code.notebook.stdout',
+            data: encode(String(content.text)),
+          },
+        ],
+      };
+    case 'execute_result':
+    case 'display_data':
+      return {
+        items: Object.entries(content.data as Record<string, unknown>).map(([mime, value]) => ({
+          mime,
+          data: encode(typeof value === 'string' ? value : JSON.stringify(value)),
+        })),
+      };
+    case 'error':
+      return {
+        items: [
+          {
+            mime: ERROR_MIME,
+            data: encode(
+              JSON.stringify({
+                name: content.ename,
+                message: content.evalue,
+                stack: (content.traceback as string[]).join('\n'),
+              }),
+            ),
+          },
+        ],
+      };
+    default:
+      return undefined;
+  }
+}
+
+let executionOrder = 0;
+
+async function runCell(
+  controller: vscode.NotebookController,
+  notebook: vscode.NotebookDocument,
+  cell: vscode.NotebookCell,
+): Promise<void> {
+  const execution = controller.createNotebookCellExecution(cell);
+  execution.start(Date.now());
+  await execution.clearOutput();
+  let kernel: StandInKernel;
+  try {
+    kernel = await kernelFor(notebook);
+  } catch (error) {
+    await execution.appendOutput(
+      new vscode.NotebookCellOutput([
+        vscode.NotebookCellOutputItem.error(
+          error instanceof Error ? error : new Error(String(error)),
+        ),
+      ]),
+    );
+    execution.end(false, Date.now());
+    return;
+  }
+  const future = kernel.real.requestExecute({
+    code: cell.document.getText(),
+    store_history: true,
+    allow_stdin: false,
+  });
+  execution.token.onCancellationRequested(() => void kernel.real.interrupt());
+  // Consecutive text on one stream shows as one output, as in the real extension.
+  let stream: { name: string; text: string; output: vscode.NotebookCellOutput } | undefined;
+  let writes = Promise.resolve();
+  const write = (fn: () => Thenable<void>) => {
+    writes = writes.then(fn, fn);
+  };
+  future.onIOPub = (msg) => {
+    const content = msg.content as Record<string, unknown>;
+    const type = msg.header.msg_type;
+    if (type === 'stream') {
+      const name = String(content.name);
+      const text = String(content.text);
+      const item = (all: string) =>
+        name === 'stderr'
+          ? vscode.NotebookCellOutputItem.stderr(all)
+          : vscode.NotebookCellOutputItem.stdout(all);
+      if (stream?.name === name) {
+        stream.text += text;
+        const { output, text: all } = stream;
+        write(() => execution.replaceOutputItems(item(all), output));
+      } else {
+        const output = new vscode.NotebookCellOutput([item(text)]);
+        stream = { name, text, output };
+        write(() => execution.appendOutput(output));
+      }
+      return;
+    }
+    const api = toApiOutput(msg);
+    if (!api) return;
+    stream = undefined;
+    const items =
+      type === 'error'
+        ? [
+            vscode.NotebookCellOutputItem.error({
+              name: String(content.ename),
+              message: String(content.evalue),
+              stack: (content.traceback as string[]).join('\n'),
+            }),
+          ]
+        : api.items.map((i) => new vscode.NotebookCellOutputItem(i.data, i.mime));
+    write(() => execution.appendOutput(new vscode.NotebookCellOutput(items)));
+  };
+  const ok = await future.done.then(
+    (reply) => {
+      execution.executionOrder = reply.content.execution_count ?? ++executionOrder;
+      return reply.content.status === 'ok';
+    },
+    () => false,
+  );
+  await writes;
+  execution.end(ok, Date.now());
+}

@@ -1,0 +1,137 @@
+// get_secret in a notebook cell, all through the real VS Code UI (code-server in Chromium): the
+// secret is created in the Secrets view, the notebook runs on a real ipykernel of a real Jupyter
+// server through the Jupyter stand-in (jupyterStandIn/, in place of ms-toolsai.jupyter), get_secret
+// is enabled from the notebook toolbar and the consent dialog is answered by clicking.
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startJupyterServer, type JupyterServer } from '../integration/kernel/harness';
+import { withWorkbench, type Workbench } from './harness';
+import { NotebookView } from './notebookView';
+import { SecretsView } from './secretsView';
+
+/** A value that can only come from this run, so finding it anywhere means it leaked. */
+const canary = (label: string) => `${label}-canary-${randomUUID()}`;
+
+/** Every file under `dir` whose text contains `needle`. */
+function filesContaining(dir: string, needle: string): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    const file = join(dir, entry);
+    if (statSync(file).isFile() && readFileSync(file, 'latin1').includes(needle)) found.push(file);
+  }
+  return found;
+}
+
+/** The first cell starts the kernel; the second reads the secret. */
+const CELLS = [
+  "print('kernel ' + 'ready')",
+  "from notebook_secrets import get_secret\nprint(len(get_secret('X')))",
+];
+
+function writeNotebook(path: string, sources: string[]): void {
+  const notebook = {
+    cells: sources.map((source, i) => ({
+      cell_type: 'code',
+      execution_count: null,
+      id: `cell-${i}`,
+      metadata: {},
+      outputs: [],
+      source: source.split(/(?<=\n)/),
+    })),
+    metadata: {
+      kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' },
+      language_info: { name: 'python' },
+    },
+    nbformat: 4,
+    nbformat_minor: 5,
+  };
+  writeFileSync(path, JSON.stringify(notebook, null, 1));
+}
+
+let jupyter: JupyterServer;
+
+beforeAll(async () => {
+  jupyter = await startJupyterServer();
+});
+
+afterAll(async () => {
+  await jupyter?.stop();
+});
+
+/**
+ * Points the stand-in at this test's Jupyter server, writes the notebook, creates secret X in the
+ * Secrets view, opens the notebook on the stand-in's kernel, runs the first cell (as the extension
+ * asks: the Jupyter API only hands out started kernels) and enables get_secret from the toolbar.
+ */
+async function enabledNotebook(wb: Workbench, value: string) {
+  mkdirSync(join(wb.workspace, '.vscode'), { recursive: true });
+  writeFileSync(
+    join(wb.workspace, '.vscode', 'jupyter-standin.json'),
+    JSON.stringify({ baseUrl: jupyter.baseUrl, token: jupyter.token }),
+  );
+  const file = join(wb.workspace, 'get-secret.ipynb');
+  writeNotebook(file, CELLS);
+
+  const view = new SecretsView(wb.page);
+  await view.open();
+  await view.createSecret({ name: 'X', value, type: 'Token' });
+  await view.dismissNotifications();
+
+  const notebook = new NotebookView(wb.page);
+  await notebook.open('get-secret.ipynb');
+  await notebook.kernel('Python 3 (stand-in)').waitFor({ timeout: 30_000 });
+  await notebook.runCell(0);
+  await notebook.waitForOutput('kernel ready');
+  await notebook.clickToolbarAction('Enable get_secret for this notebook');
+  await view.toast("get_secret is enabled in this notebook's kernel");
+  await view.dismissNotifications();
+  return { view, notebook, file };
+}
+
+describe('get_secret in a notebook in VS Code', () => {
+  test('a cell prints the length of a secret after the user allows it', async () => {
+    await withWorkbench('notebook-get-secret', async (wb) => {
+      const value = canary('nb');
+      const { view, notebook, file } = await enabledNotebook(wb, value);
+
+      await notebook.runCell(1);
+      const consent = view.dialog("asks for the secret 'X'");
+      await consent.waitFor({ timeout: 30_000 });
+      expect(await consent.textContent()).toContain("get_secret('X')");
+      await view.clickDialogButton(consent, 'Always for This Notebook');
+      expect(await notebook.waitForOutput(new RegExp(`^\\s*${value.length}\\s*$`))).toBe(
+        String(value.length),
+      );
+      await wb.page.mouse.move(700, 600);
+      await wb.screenshot('notebook-get-secret');
+
+      // Saved with its output, but without the value; no log has it either.
+      await notebook.save();
+      await expect
+        .poll(() => readFileSync(file, 'utf8'), { timeout: 30_000 })
+        .toContain(`"${value.length}\\n"`);
+      expect(readFileSync(file, 'utf8')).not.toContain(value);
+      expect(filesContaining(join(wb.userDataDir, 'logs'), value)).toEqual([]);
+      expect(filesContaining(wb.workspace, value)).toEqual([]);
+      expect(
+        readFileSync(join(dirname(wb.userDataDir), 'code-server.log'), 'latin1'),
+      ).not.toContain(value);
+    });
+  });
+
+  test('a cell gets SecretAccessError when the user denies it', async () => {
+    await withWorkbench('notebook-deny', async (wb) => {
+      const value = canary('deny');
+      const { view, notebook } = await enabledNotebook(wb, value);
+
+      await notebook.runCell(1);
+      const consent = view.dialog("asks for the secret 'X'");
+      await view.clickDialogButton(consent, 'Deny');
+      const output = await notebook.waitForOutput('SecretAccessError');
+      expect(output).not.toContain(value);
+      expect(filesContaining(join(wb.userDataDir, 'logs'), value)).toEqual([]);
+    });
+  });
+});

@@ -1,0 +1,88 @@
+// The notebook editor as a person uses it in the workbench: open a notebook by Quick Open, see the
+// selected kernel, click toolbar actions, run cells and read what their outputs show (outputs are
+// rendered in the notebook's webview, an iframe inside an iframe).
+import type { FrameLocator, Locator, Page } from 'playwright-core';
+
+const TIMEOUT = 30_000;
+
+export class NotebookView {
+  readonly editor: Locator;
+  readonly toolbar: Locator;
+
+  constructor(readonly page: Page) {
+    this.editor = page.locator('.notebook-editor');
+    this.toolbar = this.editor.locator('.notebook-toolbar-container');
+  }
+
+  /** Opens a workspace file through Quick Open (Ctrl+P) and waits for the notebook editor. */
+  async open(fileName: string): Promise<void> {
+    const quickInput = this.page.locator('.quick-input-widget');
+    const input = quickInput.locator('input.input');
+    await this.page.locator('.monaco-workbench').click({ position: { x: 640, y: 5 } });
+    for (let i = 0; i < 5 && !(await quickInput.isVisible()); i++) {
+      await this.page.keyboard.press('Control+P');
+      await quickInput.waitFor({ timeout: 2000 }).catch(() => undefined);
+    }
+    await input.fill(fileName);
+    await quickInput
+      .locator('.quick-input-list .monaco-list-row')
+      .filter({ has: this.page.locator('.label-name', { hasText: fileName }) })
+      .first()
+      .click();
+    await this.editor.locator('.cell-list-container').waitFor({ timeout: TIMEOUT });
+  }
+
+  /** The toolbar's kernel button once it names `label` (the selected controller). */
+  kernel(label: string): Locator {
+    return this.toolbar.locator('.kernel-label', { hasText: label });
+  }
+
+  /** A button of the notebook's toolbar, by its accessible label ("Run All"). */
+  toolbarAction(label: string): Locator {
+    return this.toolbar.locator(`.action-label[aria-label^="${label}"]`);
+  }
+
+  /** Clicks a toolbar action, first opening the toolbar's overflow menu if it was moved there. */
+  async clickToolbarAction(label: string): Promise<void> {
+    const action = this.toolbarAction(label).first();
+    if (await action.isVisible()) {
+      await action.click();
+      return;
+    }
+    await this.toolbar.locator('.action-label[aria-label="More Actions..."]').first().click();
+    await this.page
+      .locator('.context-view .monaco-menu .action-label', { hasText: label })
+      .first()
+      .click();
+  }
+
+  /** The code cells, top to bottom. */
+  cells(): Locator {
+    return this.editor.locator('.cell-list-container .code-cell-row');
+  }
+
+  /** Runs one cell with the run button left of it (shown on hover). */
+  async runCell(index: number): Promise<void> {
+    const cell = this.cells().nth(index);
+    await cell.hover();
+    await cell.locator('.run-button-container .action-label').first().click();
+  }
+
+  /** The webview frame that renders every output of the notebook. */
+  outputFrame(): FrameLocator {
+    return this.editor.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+  }
+
+  /** Waits until the rendered outputs contain `text` and returns all output text. */
+  async waitForOutput(text: string | RegExp): Promise<string> {
+    const output = this.outputFrame().locator('.output', { hasText: text }).first();
+    await output.waitFor({ timeout: TIMEOUT });
+    return (await output.innerText()).trim();
+  }
+
+  /** Saves the active editor (Ctrl+S) after focusing the notebook. */
+  async save(): Promise<void> {
+    await this.editor.locator('.cell-list-container').click({ position: { x: 5, y: 5 } });
+    await this.page.keyboard.press('Control+S');
+  }
+}
