@@ -25,6 +25,16 @@ function filesContaining(dir: string, needle: string): string[] {
 }
 
 /** The first cell starts the kernel; the second reads the secret. */
+/** How often `needle` occurs in the files under `dir`. */
+function occurrences(dir: string, needle: string): number {
+  let count = 0;
+  for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    const file = join(dir, entry);
+    if (statSync(file).isFile()) count += readFileSync(file, 'utf8').split(needle).length - 1;
+  }
+  return count;
+}
+
 const CELLS = [
   "print('kernel ' + 'ready')",
   "from notebook_secrets import get_secret\nprint(len(get_secret('X')))",
@@ -101,9 +111,8 @@ describe('get_secret in a notebook in VS Code', () => {
       await consent.waitFor({ timeout: 30_000 });
       expect(await consent.textContent()).toContain("get_secret('X')");
       await view.clickDialogButton(consent, 'Always for This Notebook');
-      expect(await notebook.waitForOutput(new RegExp(`^\\s*${value.length}\\s*$`))).toBe(
-        String(value.length),
-      );
+      const length = new RegExp(`^\\s*${value.length}\\s*$`);
+      expect(await notebook.waitForOutput(length)).toBe(String(value.length));
       await wb.page.mouse.move(700, 600);
       await wb.screenshot('notebook-get-secret');
 
@@ -118,6 +127,19 @@ describe('get_secret in a notebook in VS Code', () => {
       expect(
         readFileSync(join(dirname(wb.userDataDir), 'code-server.log'), 'latin1'),
       ).not.toContain(value);
+
+      // Restart from the toolbar: the extension enables get_secret in the new kernel by itself (its
+      // log says so a second time) and "Always" needs no new answer.
+      const enabled = () => occurrences(join(wb.userDataDir, 'logs'), 'get_secret enabled for');
+      await expect.poll(enabled, { timeout: 30_000 }).toBe(1);
+      await notebook.clickToolbarAction('Restart');
+      await expect.poll(enabled, { timeout: 30_000 }).toBe(2);
+      await notebook.clickToolbarAction('Clear All Outputs');
+      await notebook.output(length).waitFor({ state: 'detached', timeout: 30_000 });
+      await notebook.runCell(1);
+      await notebook.waitForOutput(length);
+      expect(await consent.isVisible()).toBe(false);
+      expect(filesContaining(join(wb.userDataDir, 'logs'), value)).toEqual([]);
     });
   });
 

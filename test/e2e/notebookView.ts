@@ -73,9 +73,14 @@ export class NotebookView {
     return this.editor.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
   }
 
-  /** Waits until the rendered outputs contain `text` and returns all output text. */
+  /** The first rendered output that contains `text`. */
+  output(text: string | RegExp): Locator {
+    return this.outputFrame().locator('.output', { hasText: text }).first();
+  }
+
+  /** Waits until an output contains `text` and returns that output's text. */
   async waitForOutput(text: string | RegExp): Promise<string> {
-    const output = this.outputFrame().locator('.output', { hasText: text }).first();
+    const output = this.output(text);
     await output.waitFor({ timeout: TIMEOUT });
     return (await output.innerText()).trim();
   }

@@ -8,7 +8,8 @@
 // The server's URL and token come from the JSON file named by $NOTEBOOK_SECRETS_JUPYTER_STANDIN, else
 // from `.vscode/jupyter-standin.json` in the notebook's workspace folder ({"baseUrl", "token"}).
 // Like the real extension, getKernel returns only kernels that have started: this one starts a
-// notebook's kernel as soon as the controller is selected for it.
+// notebook's kernel as soon as the controller is selected for it, or when a cell runs. Its toolbar's
+// "Restart" (jupyter.restartkernel) restarts the kernel, which reports `restarting` then `idle`.
 import {
   KernelManager,
   ServerConnection,
@@ -66,6 +67,16 @@ export function activate(context: vscode.ExtensionContext): Jupyter {
       if (selected) kernelFor(notebook).catch(() => undefined);
     }),
     vscode.workspace.onDidCloseNotebookDocument((notebook) => shutDown(notebook.uri.toString())),
+    // The real extension's toolbar "Restart" (without its confirmation): a new kernel process.
+    vscode.commands.registerCommand('jupyter.restartkernel', async (arg?: unknown) => {
+      const uri =
+        (arg as { notebookEditor?: { notebookUri?: vscode.Uri } } | undefined)?.notebookEditor
+          ?.notebookUri ?? vscode.window.activeNotebookEditor?.notebook.uri;
+      const kernel = uri && (await kernels.get(uri.toString())?.catch(() => undefined));
+      if (!kernel) return;
+      await kernel.real.restart();
+      log.info(`restarted kernel ${kernel.real.id}`);
+    }),
   );
   const api: Pick<Jupyter, 'kernels'> = {
     kernels: {
