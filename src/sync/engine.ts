@@ -69,6 +69,8 @@ export interface ConflictView {
 export interface Side {
   /** Null when this side deleted the secret (or lost access to it). */
   version: number | null;
+  /** Mine only: the server version the local edit started from (null: never on the server). */
+  base?: number | null;
   author: string | null;
   at: string | null;
   deleted: boolean;
@@ -827,6 +829,7 @@ export class SyncEngine {
     const deletedHere = conflict.kind === 'deleted_here';
     const mine: Side = {
       version: deletedHere ? null : entry.version,
+      base: info.base,
       author: deletedHere ? null : (this.me ?? 'you'),
       at: deletedHere ? null : entry.updated_at,
       deleted: deletedHere,

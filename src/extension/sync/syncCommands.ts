@@ -331,10 +331,18 @@ export const CONFLICT_LABELS: Record<ConflictKind, string> = {
 };
 
 export function describeComparison(c: Comparison): string {
+  // The local version number counts edits on this machine; what the user compares is the server
+  // version the edit started from.
+  const edition = (s: Comparison['mine']) =>
+    s.base === undefined
+      ? `version ${s.version ?? '?'}`
+      : s.base === null
+        ? 'created here'
+        : `edited from version ${s.base}`;
   const side = (name: string, s: Comparison['mine']) =>
     s.deleted
       ? `${name}: deleted`
-      : `${name}: version ${s.version ?? '?'}${s.author ? ` by ${s.author}` : ''}${s.at ? `, ${new Date(s.at).toLocaleString()}` : ''}`;
+      : `${name}: ${edition(s)}${s.author ? ` by ${s.author}` : ''}${s.at ? `, ${new Date(s.at).toLocaleString()}` : ''}`;
   return `${side('Mine (this machine)', c.mine)}\n${side('Theirs (server)', c.theirs)}`;
 }
 

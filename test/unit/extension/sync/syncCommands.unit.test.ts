@@ -85,7 +85,7 @@ describe('sync commands', () => {
     await commands['notebookSecrets.resolveConflict']();
     const compare = ui.calls.find((c) => c.message?.startsWith('Compare'))!;
     const detail = (compare.options as { detail: string }).detail;
-    expect(detail).toMatch(/Mine \(this machine\): version 2 by bob/);
+    expect(detail).toMatch(/Mine \(this machine\): edited from version 1 by bob/);
     expect(detail).toMatch(/Theirs \(server\): version 2 by alice/);
     expect(detail).not.toContain(CANARY);
     expect(server.serverValue(id)).toBe(`${CANARY}-mine`);
