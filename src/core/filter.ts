@@ -40,6 +40,8 @@ export interface SecretGroup<T> {
   items: T[];
 }
 
+const TYPE_ORDER: readonly string[] = ['generic', 'password', 'key', 'token', 'file'];
+
 /** Groups in a fixed order (scopes by precedence, types by the model's order); names sorted within. */
 export function groupSecrets<T extends Pick<SecretMetadata, 'name' | 'type' | 'scope'>>(
   secrets: readonly T[],
@@ -48,16 +50,29 @@ export function groupSecrets<T extends Pick<SecretMetadata, 'name' | 'type' | 's
   const sorted = [...secrets].sort((a, b) => a.name.localeCompare(b.name));
   if (by === 'none') return [{ key: 'all', label: 'All', items: sorted }];
   const groups = new Map<string, SecretGroup<T>>();
+  const rank = new Map<string, readonly [number, string]>();
   for (const secret of sorted) {
-    const key = by === 'scope' ? secret.scope.kind : secret.type;
-    const label = by === 'scope' ? SCOPE_LABELS[secret.scope.kind] : capitalize(secret.type);
+    // One group per project and per team ("Team data"): their secrets answer to different people.
+    const { kind } = secret.scope;
+    const id = secret.scope.kind === 'personal' ? '' : secret.scope.id;
+    const key = by === 'scope' ? (id ? `${kind}:${id}` : kind) : secret.type;
     let group = groups.get(key);
-    if (!group) groups.set(key, (group = { key, label, items: [] }));
+    if (!group) {
+      const label =
+        by === 'scope' ? `${SCOPE_LABELS[kind]}${id ? ` ${id}` : ''}` : capitalize(secret.type);
+      groups.set(key, (group = { key, label, items: [] }));
+      rank.set(
+        key,
+        by === 'scope' ? [SCOPE_ORDER.indexOf(kind), id] : [TYPE_ORDER.indexOf(secret.type), ''],
+      );
+    }
     group.items.push(secret);
   }
-  const order: readonly string[] =
-    by === 'scope' ? SCOPE_ORDER : ['generic', 'password', 'key', 'token', 'file'];
-  return [...groups.values()].sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));
+  return [...groups.values()].sort((a, b) => {
+    const [ra, ia] = rank.get(a.key)!;
+    const [rb, ib] = rank.get(b.key)!;
+    return ra - rb || ia.localeCompare(ib);
+  });
 }
 
 function capitalize(text: string): string {

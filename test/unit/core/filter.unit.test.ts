@@ -53,8 +53,24 @@ describe('filter', () => {
 describe('grouping', () => {
   it('groups by scope in precedence order, names sorted', () => {
     const groups = groupSecrets(list, 'scope');
-    expect(groups.map((g) => g.label)).toEqual(['Personal', 'Project', 'Team']);
+    expect(groups.map((g) => g.label)).toEqual(['Personal', 'Project ml', 'Team data']);
     expect(groups[0]!.items.map((s) => s.name)).toEqual(['DB_PASSWORD', 'OPENAI_API_KEY']);
+  });
+
+  it('gives each project and team its own group, teams sorted by id', () => {
+    const more = [
+      ...list,
+      secret('ZZ', 'key', '', { kind: 'team', id: 'analytics' }),
+      secret('AA', 'key', '', { kind: 'team', id: 'data' }),
+    ];
+    const groups = groupSecrets(more, 'scope');
+    expect(groups.map((g) => g.label)).toEqual([
+      'Personal',
+      'Project ml',
+      'Team analytics',
+      'Team data',
+    ]);
+    expect(groups[3]!.items.map((s) => s.name)).toEqual(['AA', 'GCP_SA']);
   });
 
   it('groups by type in the model order', () => {

@@ -43,7 +43,7 @@ const labels = (nodes: SecretsNode[]) => nodes.map((n) => tree.getTreeItem(n).la
 describe('SecretsTreeProvider', () => {
   it('groups by scope, expanded, with counts, and names sorted', () => {
     const groups = tree.getChildren();
-    expect(labels(groups)).toEqual(['Personal', 'Team']);
+    expect(labels(groups)).toEqual(['Personal', 'Team data']);
     const personal = tree.getTreeItem(groups[0]!);
     expect(personal).toMatchObject({
       collapsibleState: TreeItemCollapsibleState.Expanded,
@@ -83,7 +83,7 @@ describe('SecretsTreeProvider', () => {
     expect(state.describeFilter()).toBe('"chat"');
     state.clearFilter();
     state.setTypes(['token', 'password']);
-    expect(labels(tree.getChildren())).toEqual(['Personal', 'Team']);
+    expect(labels(tree.getChildren())).toEqual(['Personal', 'Team data']);
     expect(state.describeFilter()).toBe('token, password');
     state.setQuery('nothing matches');
     expect(tree.getChildren()).toEqual([]);
@@ -130,7 +130,7 @@ describe('SecretsTreeProvider', () => {
     expect(item.label).toMatch(/Could not read secrets/);
     expect(item.command).toMatchObject({ command: 'notebookSecrets.refresh' });
     tree.setLoadError(undefined);
-    expect(labels(tree.getChildren())).toEqual(['Personal', 'Team']);
+    expect(labels(tree.getChildren())).toEqual(['Personal', 'Team data']);
   });
 
   it('finds the parent of an item (for reveal in tree)', () => {
