@@ -36,6 +36,9 @@ export function register(program: Command): void {
     .option('--kernel <id...>', 'only these kernel ids (default: every kernel, now and later)')
     .option('--verbose', 'log each request (names only, never values)')
     .action(async (options: AttachOptions) => {
+      // @jupyterlab/services reports each kernel connection with console.debug on stdout; the
+      // CLI's own log (stderr) says what matters, and --verbose shows the rest there.
+      console.debug = options.verbose ? (...args) => console.error(...args) : () => undefined;
       try {
         const handle = await attach(options, stderrLog(Boolean(options.verbose)));
         await new Promise<void>((resolve) => {
