@@ -17,7 +17,7 @@ const pick = (label: string) => (call: PromptCall) =>
 
 it('a secret value appears in no log line, index, setting, message or error', async () => {
   h = await activateExtension();
-  const { run, ui, secrets, logLines } = h;
+  const { run, ui, secrets, logLines, context } = h;
   const node = () => {
     const [secret] = JSON.parse(secrets.data.get(INDEX_KEY)!).secrets;
     return { kind: 'secret', secret };
@@ -60,6 +60,12 @@ it('a secret value appears in no log line, index, setting, message or error', as
     for (const line of logLines) expect(line).not.toContain(canary);
     for (const text of shown) expect(text).not.toContain(canary);
     expect(secrets.data.get(INDEX_KEY)).not.toContain(canary);
+    // Only value keys hold values; sync bookkeeping, mementos and settings never do.
+    for (const [key, stored] of secrets.data) {
+      if (!key.startsWith('notebook-secrets/value/')) expect(stored).not.toContain(canary);
+    }
+    expect(JSON.stringify([...context.globalState.data])).not.toContain(canary);
+    expect(JSON.stringify([...context.workspaceState.data])).not.toContain(canary);
     expect(
       JSON.stringify(workspace.getConfiguration('notebookSecrets').get('server.url', '')),
     ).not.toContain(canary);
