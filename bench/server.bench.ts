@@ -5,6 +5,8 @@
  *    generator), reported as ratios. Each server runs in its own child process.
  * 2. /v1/changes: time and bytes of a full read of 10,000 secrets versus an incremental read
  *    after one change.
+ * 3. Values of 500 secrets: 500 `GET /v1/secrets/{id}/value` (8 at a time, as the sync engine did)
+ *    versus one `POST /v1/values`, in requests, bytes and time.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -321,6 +323,69 @@ async function changesBench(
   }
 }
 
+const VALUE_COUNT = 500;
+
+async function valuesBench(
+  name: string,
+  databaseUrl: string | undefined,
+  dirs: string[],
+): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ns-bench-'));
+  dirs.push(dataDir);
+  const server = await startServer({ ...config(dataDir, databaseUrl), logStream: false });
+  try {
+    const token = await prepare(server.url);
+    // Through the API, so the values are sealed with the server's key (seed() writes dummies).
+    const ids: string[] = [];
+    for (let i = 0; i < VALUE_COUNT; i++) {
+      const created = await ok(`${server.url}/v1/secrets`, 'POST', token, {
+        name: `VALUE_${i}`,
+        value: 'x'.repeat(40),
+      });
+      ids.push(created.id as string);
+    }
+    const single = async () => {
+      let bytes = 0;
+      let next = 0;
+      const start = performance.now();
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (next < ids.length) {
+            const r = await request(`${server.url}/v1/secrets/${ids[next++]!}/value`, 'GET', token);
+            if (r.status !== 200) throw new Error(`GET value: ${r.status}`);
+            bytes += r.bytes;
+          }
+        }),
+      );
+      return { requests: ids.length, bytes, ms: performance.now() - start };
+    };
+    const batch = async () => {
+      const start = performance.now();
+      const r = await request(`${server.url}/v1/values`, 'POST', token, { ids });
+      if (r.status !== 200) throw new Error(`POST /v1/values: ${r.status}`);
+      return { requests: 1, bytes: r.bytes, ms: performance.now() - start };
+    };
+    await single(); // warm-up
+    await batch();
+    const a = await single();
+    const b = await batch();
+    console.log(`\nValues of ${VALUE_COUNT} secrets on ${name} (each read audited):`);
+    console.log('| read | requests | bytes | ms |');
+    console.log('|---|---:|---:|---:|');
+    console.log(
+      `| GET /v1/secrets/{id}/value, 8 in parallel | ${a.requests} | ${a.bytes.toLocaleString('en-US')} | ${fmt(a.ms)} |`,
+    );
+    console.log(
+      `| POST /v1/values | ${b.requests} | ${b.bytes.toLocaleString('en-US')} | ${fmt(b.ms)} |`,
+    );
+    console.log(
+      `| batch / single | ${fmt(b.requests / a.requests, 4)} | ${fmt(b.bytes / a.bytes, 2)} | ${fmt(b.ms / a.ms, 3)} |`,
+    );
+  } finally {
+    await server.close();
+  }
+}
+
 /**
  * Writes `count` personal secrets of `user` in one transaction, row for row what POST /v1/secrets
  * writes (secret, owner grant, version with a value-sized ciphertext, change-feed row), but in
@@ -369,6 +434,8 @@ async function main(): Promise<void> {
     await resolveBench(cluster, dirs);
     await changesBench('PGlite', undefined, dirs);
     if (cluster) await changesBench('PostgreSQL', await cluster.createDatabase(), dirs);
+    await valuesBench('PGlite', undefined, dirs);
+    if (cluster) await valuesBench('PostgreSQL', await cluster.createDatabase(), dirs);
   } finally {
     agent.destroy();
     await cluster?.stop();

@@ -146,6 +146,39 @@ export const SecretMetadataBody = SecretMetadata;
 export const SecretValueBody = SecretValue;
 export type SecretValueBody = z.infer<typeof SecretValueBody>;
 
+/** Most ids one `POST /v1/values` may ask for. */
+export const MAX_VALUES_PER_REQUEST = 500;
+
+/**
+ * `POST /v1/values` body: the ids of the secrets whose current values the caller wants (1–500,
+ * unique). POST because a list of ids does not belong in a URL.
+ */
+export const GetValuesBody = z.strictObject({
+  ids: z
+    .array(
+      z.string().min(1, 'An id may not be empty.').max(200, 'An id is at most 200 characters.'),
+    )
+    .min(1, 'Send at least one id.')
+    .max(MAX_VALUES_PER_REQUEST, `Send at most ${MAX_VALUES_PER_REQUEST} ids per request.`)
+    .refine((ids) => new Set(ids).size === ids.length, 'The ids must be unique.'),
+});
+export type GetValuesBody = z.infer<typeof GetValuesBody>;
+
+/** One value in a `POST /v1/values` answer: the single value read's body plus the secret's id. */
+export const IdentifiedValue = SecretValue.extend({ id: z.string() });
+export type IdentifiedValue = z.infer<typeof IdentifiedValue>;
+
+/**
+ * `POST /v1/values` response, in the order of the request. `missing` lists the ids the caller
+ * cannot see or that do not exist (they look alike, as a 404 of the single value read does). Each
+ * returned value is audited `read_value`, one row per secret.
+ */
+export const ValueList = z.object({
+  values: z.array(IdentifiedValue),
+  missing: z.array(z.string()),
+});
+export type ValueList = z.infer<typeof ValueList>;
+
 /** `GET /v1/resolve/{name}?project=&scope=` response: the value that wins by precedence. */
 export const ResolvedSecret = SecretValue.extend({
   id: z.string(),

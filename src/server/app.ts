@@ -22,6 +22,7 @@ import {
   CreateTokenBody,
   CreateUserBody,
   EntityId,
+  GetValuesBody,
   ListSecretsQuery,
   parseVersionTag,
   PutAccessBody,
@@ -298,6 +299,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const value = await store.readValue(caller(request), id);
     reply.header('ETag', versionTag(value.version));
     return value;
+  });
+
+  // Many values in one request (the sync client's first pull); POST: ids do not go in a URL.
+  app.post('/v1/values', user, async (request) => {
+    const body = parseOr400(GetValuesBody, request.body, 'body');
+    return store.readValues(caller(request), body.ids);
   });
 
   app.patch('/v1/secrets/:id', user, async (request, reply) => {

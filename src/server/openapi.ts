@@ -81,6 +81,15 @@ const ops: Operation[] = [
     response: api.SecretValueBody,
   },
   {
+    method: 'post',
+    path: '/v1/values',
+    summary:
+      'Up to 500 values by id in one request (audited per value); ids the caller cannot see or that do not exist are in `missing`',
+    auth: 'user',
+    body: api.GetValuesBody,
+    response: api.ValueList,
+  },
+  {
     method: 'get',
     path: '/v1/secrets/{id}/access',
     summary: 'Grants (owners)',

@@ -12,6 +12,7 @@ import type {
   ChangeKind,
   ChangesPage,
   CreatedToken,
+  IdentifiedValue,
   Me,
   Project,
   ResolvedSecret,
@@ -466,6 +467,50 @@ export class Store {
     if (!row) throw notFound();
     const value = this.open(id, row.key_id, row.nonce, row.ciphertext);
     return { value, encoding: row.encoding, version: Number(row.version) };
+  }
+
+  /**
+   * The current values of the secrets `ids` the caller can see, in the order asked, audited
+   * `read_value` one row per secret in the same statement as the read (as readValue). The others
+   * (invisible or nonexistent: they look alike) are `missing`.
+   */
+  async readValues(
+    caller: Caller,
+    ids: string[],
+  ): Promise<{ values: IdentifiedValue[]; missing: string[] }> {
+    const wanted = ids.filter((id) => UUID.test(id));
+    const rows =
+      wanted.length === 0
+        ? []
+        : await this.auditedRead<{
+            id: string;
+            name: string;
+            version: number;
+            encoding: 'text' | 'base64';
+            key_id: string;
+            nonce: Buffer;
+            ciphertext: Buffer;
+          }>(
+            `SELECT s.id, s.name, s.version, s.encoding, v.key_id, v.nonce, v.ciphertext ${FROM_VISIBLE}
+             JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.version
+             WHERE s.id = ANY($4::uuid[]) AND r.role IS NOT NULL`,
+            [...callerParams(caller), wanted],
+            caller,
+            'read_value',
+          );
+    const byId = new Map(rows.map((row) => [String(row.id).toLowerCase(), row]));
+    const values: IdentifiedValue[] = [];
+    const missing: string[] = [];
+    for (const id of ids) {
+      const row = UUID.test(id) ? byId.get(id.toLowerCase()) : undefined;
+      if (!row) {
+        missing.push(id);
+        continue;
+      }
+      const value = this.open(String(row.id), row.key_id, row.nonce, row.ciphertext);
+      values.push({ id, value, encoding: row.encoding, version: Number(row.version) });
+    }
+    return { values, missing };
   }
 
   async resolve(
@@ -1193,8 +1238,8 @@ export class Store {
   }
 
   /**
-   * Runs a value read (a SELECT of at most one row with id, name and version) and writes its audit
-   * row in the same statement: one round trip, and no value leaves without its audit row.
+   * Runs a value read (a SELECT of rows with id, name and version) and writes one audit row per
+   * row read in the same statement: one round trip, and no value leaves without its audit row.
    */
   private async auditedRead<T extends Row>(
     select: string,

@@ -20,6 +20,7 @@ import {
   SecretValue,
   Team,
   User,
+  ValueList,
   VersionList,
   versionTag,
   type AuditQuery,
@@ -60,6 +61,8 @@ interface RequestOptions {
   body?: unknown;
   ifMatch?: number;
   auth?: boolean;
+  /** A POST that only reads (POST /v1/values): safe to send again, as a GET is. */
+  safe?: boolean;
 }
 
 /** Checks and normalizes a server URL; throws InvalidInput with the rule when it is not one. */
@@ -131,6 +134,39 @@ export class ApiClient {
 
   getValue(id: string): Promise<SecretValue> {
     return this.request('GET', `/secrets/${enc(id)}/value`, SecretValue);
+  }
+
+  /**
+   * The current values of up to 500 secrets in one request (`POST /v1/values`); ids the caller
+   * cannot see, or that no longer exist, come back in `missing`. An older server without the
+   * route answers 404 (ApiError with status 404).
+   */
+  async getValues(ids: string[]): Promise<ValueList> {
+    const answer = await this.request('POST', '/values', ValueList, {
+      body: { ids },
+      safe: true,
+    });
+    // Each id asked for comes back exactly once, as a value or as missing; nothing else does.
+    const asked = new Set(ids);
+    const seen = new Set<string>();
+    for (const id of [...answer.values.map((v) => v.id), ...answer.missing]) {
+      if (!asked.has(id) || seen.has(id)) {
+        throw new MalformedResponse(
+          `The server at ${this.origin} sent a malformed answer to POST /v1/values: ` +
+            `${asked.has(id) ? 'an id twice' : 'an id that was not asked for'}. ` +
+            'The server may be a different version; nothing was changed locally.',
+        );
+      }
+      seen.add(id);
+    }
+    if (seen.size !== asked.size) {
+      throw new MalformedResponse(
+        `The server at ${this.origin} sent a malformed answer to POST /v1/values: ` +
+          `${asked.size - seen.size} of the ${asked.size} ids are neither in values nor in missing. ` +
+          'The server may be a different version; nothing was changed locally.',
+      );
+    }
+    return answer;
   }
 
   createSecret(body: CreateSecretBody): Promise<SecretMetadata> {
@@ -259,7 +295,8 @@ export class ApiClient {
       } catch (error) {
         const failure = classifyFetchError(error, this.origin);
         // A kept-alive connection the server closed meanwhile: a read is safe to send again.
-        if (failure.reason === 'reset' && method === 'GET' && attempt === 0) continue;
+        if (failure.reason === 'reset' && (method === 'GET' || options.safe) && attempt === 0)
+          continue;
         throw failure;
       }
       this.stats.requests++;

@@ -6,7 +6,7 @@
  * the user keeps one (see resolveConflict / compare).
  */
 import type { SecretMetadata, SecretValue, UpdateSecret } from '../core/model';
-import type { Change } from '../core/api';
+import { MAX_VALUES_PER_REQUEST, type Change } from '../core/api';
 import type { KeyValueSecretStore } from '../core/keyValueStore';
 import {
   AccessDenied,
@@ -96,6 +96,8 @@ export class SyncEngine {
   private readonly concurrency: number;
   private running: Promise<unknown> = Promise.resolve();
   private me: string | undefined;
+  /** False once the server answered 404 to POST /v1/values (an older server), for the session. */
+  private batchValues = true;
 
   constructor(options: SyncEngineOptions) {
     this.client = options.client;
@@ -551,30 +553,69 @@ export class SyncEngine {
     }
   }
 
-  /** Downloads values a few at a time; a secret gone meanwhile (404) gives null. */
+  /**
+   * Downloads the values of `jobs`: in chunks of up to MAX_VALUES_PER_REQUEST through
+   * `POST /v1/values`, or one by one on a server without that route. A secret gone meanwhile or no
+   * longer visible (`missing`, as a 404 of the single read) gives null.
+   */
   private async fetchValues(
     jobs: { meta: SecretMetadata; then: (value: SecretValue | null) => void }[],
   ): Promise<void> {
-    const results: (SecretValue | null)[] = new Array<SecretValue | null>(jobs.length);
+    const results = new Map<string, SecretValue | null>();
+    const ids = [...new Set(jobs.map((job) => job.meta.id))];
+    let done = 0;
+    while (this.batchValues && done < ids.length) {
+      const chunk = ids.slice(done, done + MAX_VALUES_PER_REQUEST);
+      let answer;
+      try {
+        answer = await this.client.getValues(chunk);
+      } catch (error) {
+        // An older server has no POST /v1/values: use the single reads for this session.
+        if (!(error instanceof ApiError && error.status === 404)) throw error;
+        this.batchValues = false;
+        this.log(
+          'info',
+          'The server has no POST /v1/values (an older version); reading values one by one.',
+        );
+        break;
+      }
+      for (const { id, value, encoding, version } of answer.values) {
+        results.set(id, { value, encoding, version });
+      }
+      for (const id of answer.missing) results.set(id, null);
+      done += chunk.length;
+    }
+    if (done < ids.length) {
+      const names = new Map(jobs.map((job) => [job.meta.id, job.meta.name]));
+      await this.fetchValuesOneByOne(ids.slice(done), names, results);
+    }
+    for (const job of jobs) job.then(results.get(job.meta.id) ?? null);
+  }
+
+  /** The per-id path: a few `GET /v1/secrets/{id}/value` at a time; 404 (and 403) give null. */
+  private async fetchValuesOneByOne(
+    ids: string[],
+    names: Map<string, string>,
+    results: Map<string, SecretValue | null>,
+  ): Promise<void> {
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < jobs.length) {
-        const i = next++;
+      while (next < ids.length) {
+        const id = ids[next++]!;
         try {
-          results[i] = await this.client.getValue(jobs[i]!.meta.id);
+          results.set(id, await this.client.getValue(id));
         } catch (error) {
           // Gone meanwhile (404), or not readable after all (403): skip it rather than stall
           // every later round on it; a later change brings it again.
           if (error instanceof ApiError && (error.status === 404 || error.status === 403)) {
-            results[i] = null;
+            results.set(id, null);
             if (error.status === 403)
-              this.log('warn', `Skipped '${jobs[i]!.meta.name}': ${error.message}`);
+              this.log('warn', `Skipped '${names.get(id) ?? id}': ${error.message}`);
           } else throw error;
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, jobs.length) }, worker));
-    jobs.forEach((job, i) => job.then(results[i] ?? null));
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, ids.length) }, worker));
   }
 
   // ---------------------------------------------------------------------------------------------

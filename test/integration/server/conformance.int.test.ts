@@ -12,6 +12,7 @@ import {
   Me,
   SecretList,
   SecretValueBody,
+  ValueList,
   VersionList,
 } from '../../../src/core/api';
 import { SecretMetadata } from '../../../src/core/model';
@@ -67,6 +68,7 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
           '/v1/secrets',
           '/v1/secrets/{id}',
           '/v1/secrets/{id}/value',
+          '/v1/values',
           '/v1/secrets/{id}/access',
           '/v1/secrets/{id}/versions',
           '/v1/secrets/{id}/versions/{n}/restore',
@@ -429,6 +431,104 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
         const r = await c('GET', '/v1/me');
         expect(r.status).toBe(401);
         expect(ApiErrorBody.parse(r.body).error.code).toBe('unauthorized');
+      });
+    });
+
+    describe('values in one request (POST /v1/values)', () => {
+      it('gives owner, reader, team and project members the values; strangers get missing', async () => {
+        const a = await sharedSecret(w, 'batch-a');
+        const b = await sharedSecret(w, 'batch-b');
+        const gone = await sharedSecret(w, 'batch-gone');
+        await expectOk(w.alice('DELETE', `/v1/secrets/${gone.id}`));
+        const nowhere = '00000000-0000-4000-8000-000000000000';
+        const ids = [b.id, 'not-a-uuid', a.id, gone.id, nowhere];
+        for (const c of [w.alice, w.bob, w.carol, w.dave]) {
+          const r = await expectOk(c('POST', '/v1/values', { body: { ids } }));
+          expect(ValueList.parse(r.body)).toEqual({
+            values: [
+              { id: b.id, value: 'batch-b', encoding: 'text', version: b.version },
+              { id: a.id, value: 'batch-a', encoding: 'text', version: a.version },
+            ],
+            missing: ['not-a-uuid', gone.id, nowhere],
+          });
+        }
+        // Invisible and nonexistent look alike.
+        for (const c of [w.eve, w.admin]) {
+          const r = await expectOk(c('POST', '/v1/values', { body: { ids } }));
+          expect(r.body).toEqual({ values: [], missing: ids });
+        }
+        // Upper-case ids are the same secrets, answered under the id as asked.
+        const upper = a.id.toUpperCase();
+        const r = await expectOk(w.bob('POST', '/v1/values', { body: { ids: [upper] } }));
+        expect(r.body).toEqual({
+          values: [{ id: upper, value: 'batch-a', encoding: 'text', version: a.version }],
+          missing: [],
+        });
+        const bin = await expectOk(
+          w.alice('POST', '/v1/secrets', {
+            body: { name: unique('BIN_'), value: 'AAEC/w==', encoding: 'base64', type: 'file' },
+          }),
+        );
+        const got = await expectOk(w.alice('POST', '/v1/values', { body: { ids: [bin.body.id] } }));
+        expect(got.body.values).toEqual([
+          { id: bin.body.id, value: 'AAEC/w==', encoding: 'base64', version: 1 },
+        ]);
+      });
+
+      it('audits each value read as read_value, one row per secret, and nothing for missing ones', async () => {
+        const a = await sharedSecret(w, 'audit-a');
+        const b = await sharedSecret(w, 'audit-b');
+        await expectOk(w.bob('POST', '/v1/values', { body: { ids: [a.id, b.id] } }));
+        await expectOk(w.eve('POST', '/v1/values', { body: { ids: [a.id, b.id] } }));
+        for (const s of [a, b]) {
+          const audit = AuditPage.parse((await w.alice('GET', `/v1/audit?secret=${s.id}`)).body);
+          const reads = audit.entries.filter((e) => e.action === 'read_value');
+          expect(reads).toHaveLength(1);
+          expect(reads[0]).toMatchObject({
+            actor: w.ids.bob,
+            secret_id: s.id,
+            secret_name: s.name,
+            version: s.version,
+          });
+          expect(audit.entries.map((e) => e.actor)).not.toContain(w.ids.eve);
+        }
+        // The same action the single read writes.
+        await expectOk(w.bob('GET', `/v1/secrets/${a.id}/value`));
+        const audit = AuditPage.parse((await w.alice('GET', `/v1/audit?secret=${a.id}`)).body);
+        expect(audit.entries.filter((e) => e.action === 'read_value')).toHaveLength(2);
+      });
+
+      it('needs a token, and refuses bad bodies with 400 that never echo them', async () => {
+        const s = await sharedSecret(w, CANARY);
+        const none = await w.anonymous('POST', '/v1/values', { body: { ids: [s.id] } });
+        expect(none.status).toBe(401);
+        expect(none.text).not.toContain(CANARY);
+        const tooMany = Array.from({ length: 501 }, (_, i) => `${CANARY}-${i}`);
+        const bad: [string, unknown, RegExp][] = [
+          ['an empty list', { ids: [] }, /at least one id/],
+          ['501 ids', { ids: tooMany }, /at most 500 ids/],
+          ['a number among the ids', { ids: [s.id, 7] }, /'ids\.1' must be a string/],
+          ['an unknown field', { ids: [s.id], value: CANARY }, /Unknown field 'value'/],
+          ['no ids', {}, /needs 'ids'/],
+          ['ids twice', { ids: [s.id, s.id] }, /unique/],
+          ['an empty id', { ids: [''] }, /empty/],
+          ['not an object', [s.id], /must be a JSON object/],
+        ];
+        for (const [what, body, message] of bad) {
+          const r = await w.alice('POST', '/v1/values', { body });
+          expect(r.status, what).toBe(400);
+          expect(ApiErrorBody.parse(r.body).error.code, what).toBe('invalid_input');
+          expect(r.body.error.message, what).toMatch(message);
+          expect(r.text, what).not.toContain(CANARY);
+        }
+        const raw = await w.alice('POST', '/v1/values', { raw: `{"ids": ["${CANARY}"` });
+        expect(raw.status).toBe(400);
+        expect(raw.text).not.toContain(CANARY);
+        // The value itself travels only in the 200 answer, never in a log line.
+        const ok = await expectOk(w.bob('POST', '/v1/values', { body: { ids: [s.id] } }));
+        expect(ok.text).toContain(CANARY);
+        expect(t.logs.text).toContain('"route":"/v1/values"');
+        expect(t.logs.text).not.toContain(CANARY);
       });
     });
 

@@ -4,7 +4,13 @@
  * current_version, change feed with tombstones, grants) closely enough for the engine's logic;
  * the integration tests run the same scenarios against the real server.
  */
-import { versionTag, parseVersionTag, type Change } from '../../../src/core/api';
+import {
+  GetValuesBody,
+  versionTag,
+  parseVersionTag,
+  type Change,
+  type IdentifiedValue,
+} from '../../../src/core/api';
 import type { Grant, Scope, SecretMetadata } from '../../../src/core/model';
 
 interface Row {
@@ -24,6 +30,12 @@ export class FakeServer {
   private seq = 0;
   private nextId = 1;
   offline = false;
+  /** False: behave as an older server without `POST /v1/values` (it answers 404). */
+  batchValues = true;
+  /** How many ids each `POST /v1/values` asked for, in order. */
+  readonly valueBatches: number[] = [];
+  /** Runs before a `POST /v1/values` is answered (races: a delete or unshare in between). */
+  beforeValues: (() => void) | undefined;
   /** When set, the next answer's body is replaced by this text (malformed-answer tests). */
   corruptNext: string | undefined;
   requests: string[] = [];
@@ -127,6 +139,21 @@ export class FakeServer {
       this.rows.set(id, row);
       this.bump(id);
       return json(201, this.view(row, user));
+    }
+    if (path === '/values' && method === 'POST' && this.batchValues) {
+      const parsed = GetValuesBody.safeParse(body);
+      if (!parsed.success) return error(400, 'invalid_input', 'Bad ids.');
+      this.valueBatches.push(parsed.data.ids.length);
+      this.beforeValues?.();
+      const values: IdentifiedValue[] = [];
+      const missing: string[] = [];
+      for (const id of parsed.data.ids) {
+        const row = this.rows.get(id);
+        if (row && !row.deleted && this.role(row, user)) {
+          values.push({ id, value: row.value, encoding: row.encoding, version: row.meta.version });
+        } else missing.push(id);
+      }
+      return json(200, { values, missing });
     }
     const m = /^\/secrets\/([^/]+)(\/value|\/access|\/versions)?$/.exec(path);
     if (!m) return error(404, 'not_found', 'No such route.');
