@@ -152,6 +152,15 @@ function callerParams(caller: Caller): unknown[] {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * A secret id from a request, in the form values are sealed with (lower case): an id typed in
+ * upper case must neither fail to decrypt nor seal a value that its own id cannot open later.
+ */
+function secretId(id: string): string {
+  if (!UUID.test(id)) throw notFound();
+  return id.toLowerCase();
+}
+
 export class Store {
   constructor(
     readonly db: SqlDriver,
@@ -440,6 +449,7 @@ export class Store {
     db: SqlExecutor = this.db,
   ): Promise<SecretMetadata | undefined> {
     if (!UUID.test(id)) return undefined;
+    id = id.toLowerCase();
     const [row] = await db.query<SecretRow>(
       `SELECT ${METADATA_COLUMNS} ${FROM_VISIBLE} WHERE s.id = $4 AND r.role IS NOT NULL`,
       [...callerParams(caller), id],
@@ -448,7 +458,7 @@ export class Store {
   }
 
   async readValue(caller: Caller, id: string): Promise<SecretValue> {
-    if (!UUID.test(id)) throw notFound();
+    id = secretId(id);
     const [row] = await this.auditedRead<{
       name: string;
       version: number;
@@ -577,7 +587,7 @@ export class Store {
     ifMatch: number,
     patch: SecretPatch,
   ): Promise<SecretMetadata> {
-    if (!UUID.test(id)) throw notFound();
+    id = secretId(id);
     const now = new Date();
     return this.write(async (tx) => {
       const [row] = await tx.query<{ version: number; name: string; encoding: 'text' | 'base64' }>(
@@ -612,7 +622,7 @@ export class Store {
   }
 
   async remove(caller: Caller, id: string, ifMatch: number | undefined): Promise<void> {
-    if (!UUID.test(id)) throw notFound();
+    id = secretId(id);
     await this.write(async (tx) => {
       // Lock the row first so the audience read below cannot race a concurrent share.
       await tx.query('SELECT 1 FROM secrets WHERE id = $1 FOR UPDATE', [id]);
@@ -643,7 +653,7 @@ export class Store {
     grants: Grant[],
     ifMatch: number | undefined,
   ): Promise<AccessList> {
-    if (!UUID.test(id)) throw notFound();
+    id = secretId(id);
     const keys = grants.map((g) => principalKey(g.principal));
     const duplicate = keys.find((k, i) => keys.indexOf(k) !== i);
     if (duplicate) {
@@ -740,7 +750,7 @@ export class Store {
     n: number,
     ifMatch: number | undefined,
   ): Promise<SecretMetadata> {
-    if (!UUID.test(id)) throw notFound();
+    id = secretId(id);
     const now = new Date();
     return this.write(async (tx) => {
       const [row] = await tx.query<{ version: number; name: string }>(

@@ -556,6 +556,33 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
         expect((await w.alice('GET', `/v1/secrets/${body.id}/value`)).body.value).toBe('b');
       });
 
+      it('takes an id typed in upper case as the same secret for reads, edits and restores', async () => {
+        const { body } = await expectOk(
+          w.alice('POST', '/v1/secrets', { body: { name: unique('U_'), value: 'first' } }),
+        );
+        const upper = String(body.id).toUpperCase();
+        expect((await expectOk(w.alice('GET', `/v1/secrets/${upper}/value`))).body.value).toBe(
+          'first',
+        );
+        await expectOk(
+          w.alice('PATCH', `/v1/secrets/${upper}`, {
+            body: { value: 'second' },
+            headers: { 'if-match': '"1"' },
+          }),
+        );
+        expect((await expectOk(w.alice('GET', `/v1/secrets/${body.id}/value`))).body.value).toBe(
+          'second',
+        );
+        await expectOk(
+          w.alice('POST', `/v1/secrets/${upper}/versions/1/restore`, {
+            headers: { 'if-match': '"2"' },
+          }),
+        );
+        expect((await expectOk(w.alice('GET', `/v1/secrets/${body.id}/value`))).body.value).toBe(
+          'first',
+        );
+      });
+
       it('keeps the last N values, restores one as a new version, and never lists values', async () => {
         const { body } = await expectOk(
           w.alice('POST', '/v1/secrets', { body: { name: unique('R_'), value: 'v1' } }),
