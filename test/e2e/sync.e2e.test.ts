@@ -1,7 +1,7 @@
 // Sync and Share in the real VS Code UI: a signed-in window against the real team server
 // (`notebook-secrets serve` on PGlite). Bob signs in from the status bar, sees a team secret Alice
-// made, shares one of his with Alice through the Share dialog, and sees the status bar go offline
-// when the server stops.
+// made, shares one of his with Alice through the Share dialog, looks at its version history, moves
+// it to the team, and sees the status bar go offline when the server stops.
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,7 +29,7 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>):
   }
 }
 
-test('signs in, shows a team secret, shares a secret, and shows offline when the server stops', async () => {
+test('signs in, shows a team secret, shares, shows history, moves to a team, goes offline', async () => {
   const server = await startServer();
   try {
     await addTeam(server, 'data');
@@ -91,6 +91,31 @@ test('signs in, shows a team secret, shares a secret, and shows offline when the
       expect(shared.role).toBe('reader');
       await view.dismissNotifications().catch(() => undefined);
       await screenshot('sync-signed-in');
+
+      // Version history from the server: versions, kinds and authors, never values.
+      const history = view.step("History of 'BOB_TOKEN' (no values)");
+      await view.contextAction('BOB_TOKEN', 'Show Version History', history);
+      const v1 = view.quickInput.locator('.quick-input-list .monaco-list-row', { hasText: 'v1' });
+      await v1.first().waitFor();
+      expect(await v1.first().textContent()).toContain('by bob');
+      expect(await view.quickInput.textContent()).not.toContain(mine);
+      await view.input.press('Escape');
+      await view.waitForQuickInputClosed();
+
+      // Move to the team: it leaves Personal, and Alice sees it in team data.
+      await view.contextAction('BOB_TOKEN', 'Move to Scope…', view.step("Move 'BOB_TOKEN' to"));
+      await choose("Move 'BOB_TOKEN' to", 'Team: data');
+      const move = view.dialog("Move 'BOB_TOKEN' from");
+      await move.waitFor();
+      await view.clickDialogButton(move, 'Move');
+      await expect
+        .poll(() => view.rowLabels(), { timeout: 30_000 })
+        .toEqual(['Team data', 'BOB_TOKEN', 'WAREHOUSE_URL']);
+      const moved = await eventually('BOB_TOKEN in team data', async () =>
+        (await alice.listSecrets()).find((s) => s.name === 'BOB_TOKEN' && s.scope.kind === 'team'),
+      );
+      expect(moved.scope).toEqual({ kind: 'team', id: 'data' });
+      expect((await alice.getValue(moved.id)).value).toBe(mine);
 
       // The server stops: Sync Now (the status bar item) turns it to offline.
       await server.stop();
