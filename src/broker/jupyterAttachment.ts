@@ -146,7 +146,9 @@ export class JupyterAttachment {
   private attach(model: Kernel.IModel, path: string | undefined): void {
     if (!this.kernels) return;
     const connection = this.kernels.connectTo({ model, handleComms: false });
-    const where = path ?? `kernel ${model.id}`;
+    // What the consent prompt names: the notebook (or the kernel) and the server it runs on.
+    const host = new URL(this.settings.baseUrl).host;
+    const where = `${path ?? `kernel ${model.id.slice(0, 8)}`} on ${host}`;
     const notebook = `${this.settings.baseUrl}${path ? path : `#kernel=${model.id}`}`;
     const { token, session } = this.options.sessions.issue(notebook, where);
     const responder = new InbandResponder(connection, {

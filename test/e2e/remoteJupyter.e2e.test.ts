@@ -43,6 +43,10 @@ test('a kernel of an added Jupyter server reads a secret after the user allows i
       );
       const consent = view.dialog("asks for the secret 'X'");
       await consent.waitFor({ timeout: 30_000 });
+      // It names the kernel and the server it runs on.
+      expect(await consent.locator('.dialog-message-text').textContent()).toBe(
+        `kernel ${kernel.id.slice(0, 8)} on ${new URL(jupyter.baseUrl).host} asks for the secret 'X'.`,
+      );
       await screenshot('remote-jupyter-consent');
       await view.clickDialogButton(consent, 'Allow Once');
       const result = await cell;
