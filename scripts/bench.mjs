@@ -27,9 +27,14 @@ await esbuild.build({
 let failed = false;
 for (const file of files) {
   console.log(`\n== ${file} ==`);
-  const run = spawnSync(process.execPath, [`out/bench/${file.replace(/\.ts$/, '.js')}`], {
-    stdio: 'inherit',
-  });
+  // --expose-gc: memory figures are taken after a full collection.
+  const run = spawnSync(
+    process.execPath,
+    ['--expose-gc', `out/bench/${file.replace(/\.ts$/, '.js')}`],
+    {
+      stdio: 'inherit',
+    },
+  );
   failed ||= run.status !== 0;
 }
 process.exit(failed ? 1 : 0);
