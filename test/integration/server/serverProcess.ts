@@ -8,30 +8,43 @@ import { join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 
 const ROOT = resolve(__dirname, '../../..');
-let built: Promise<string> | undefined;
+const builds = new Map<string, Promise<string>>();
+
+/**
+ * Bundles src/cli/main.ts like esbuild.mjs does, once per test process, into out/`dir` (each suite
+ * its own folder, so suites running in parallel processes never write the same file).
+ */
+export function buildCliInto(dir: string): Promise<string> {
+  let built = builds.get(dir);
+  if (!built) {
+    built = (async () => {
+      const outfile = join(ROOT, 'out', dir, 'cli.js');
+      await esbuild.build({
+        entryPoints: [join(ROOT, 'src/cli/main.ts')],
+        outfile,
+        bundle: true,
+        platform: 'node',
+        target: 'node20',
+        format: 'cjs',
+        banner: { js: '#!/usr/bin/env node' },
+        external: ['@electric-sql/pglite', '@napi-rs/keyring', 'pg-native'],
+        logLevel: 'error',
+      });
+      return outfile;
+    })();
+    builds.set(dir, built);
+  }
+  return built;
+}
 
 export function buildServerCli(): Promise<string> {
-  built ??= (async () => {
-    const outfile = join(ROOT, 'out/test-server-cli/cli.js');
-    await esbuild.build({
-      entryPoints: [join(ROOT, 'src/cli/main.ts')],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'cjs',
-      banner: { js: '#!/usr/bin/env node' },
-      external: ['@electric-sql/pglite', '@napi-rs/keyring', 'pg-native'],
-      logLevel: 'error',
-    });
-    return outfile;
-  })();
-  return built;
+  return buildCliInto('test-server-cli');
 }
 
 export async function freePort(): Promise<number> {
   return new Promise((done, reject) => {
     const server = createServer();
+    server.unref();
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();

@@ -6,47 +6,17 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import * as esbuild from 'esbuild';
+import { join } from 'node:path';
+import { buildCliInto, freePort } from '../server/serverProcess';
 import { ApiClient } from '../../../src/sync/client';
 
-const ROOT = resolve(__dirname, '../../..');
-let built: Promise<string> | undefined;
-
-/** Bundles src/cli/main.ts like esbuild.mjs does (into out/, not dist/), once per test process. */
+/** The CLI bundled into out/test-cli (see buildCliInto). */
 export function buildCli(): Promise<string> {
-  built ??= (async () => {
-    const outfile = join(ROOT, 'out/test-cli/cli.js');
-    await esbuild.build({
-      entryPoints: [join(ROOT, 'src/cli/main.ts')],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'cjs',
-      banner: { js: '#!/usr/bin/env node' },
-      external: ['@electric-sql/pglite', '@napi-rs/keyring', 'pg-native'],
-      logLevel: 'error',
-    });
-    return outfile;
-  })();
-  return built;
+  return buildCliInto('test-cli');
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
+export { freePort };
 
 export interface RunningServer {
   url: string;
