@@ -42,8 +42,12 @@ for (const args of [
   ['run', '--silent', 'package'],
   ['run', '--silent', 'build'],
 ]) {
-  const build = spawnSync('npm', args, { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
-  if (build.status !== 0) process.exit(build.status ?? 1);
+  const build = spawnSync('npm', args, { cwd: repoRoot, encoding: 'utf8' });
+  if (build.status !== 0) {
+    process.stderr.write(build.stdout + build.stderr);
+    say(`npm ${args.join(' ')} failed`);
+    process.exit(build.status ?? 1);
+  }
 }
 
 let demo;
