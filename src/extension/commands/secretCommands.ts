@@ -207,8 +207,8 @@ export function secretCommands({ repository, log, clipboardClearSeconds }: Secre
   }
 
   async function insertGetSecret(arg?: unknown): Promise<void> {
-    const editor = vscode.window.activeTextEditor;
-    if (!editor) {
+    const target = insertionTarget();
+    if (!target) {
       throw new Error(
         "Open a notebook cell or a Python file and place the cursor where get_secret('NAME') should go.",
       );
@@ -218,12 +218,37 @@ export function secretCommands({ repository, log, clipboardClearSeconds }: Secre
       secret.encoding === 'base64'
         ? `get_secret_bytes('${secret.name}')`
         : `get_secret('${secret.name}')`;
-    await editor.edit((edit) => {
-      for (const selection of editor.selections) edit.replace(selection, call);
-    });
+    if ('edit' in target) {
+      await target.edit((edit) => {
+        for (const selection of target.selections) edit.replace(selection, call);
+      });
+      return;
+    }
+    // A selected cell whose editor is not on screen: add the call on a new last line.
+    const edit = new vscode.WorkspaceEdit();
+    const end = target.lineAt(target.lineCount - 1).range.end;
+    edit.insert(target.uri, end, target.getText() === '' ? call : `\n${call}`);
+    await vscode.workspace.applyEdit(edit);
   }
 
   return { newSecret, newSecretFromFile, edit, reveal, copy, remove, insertGetSecret };
+}
+
+/**
+ * Where Insert get_secret writes: the active text editor (a Python file, or the notebook cell being
+ * edited), else the selected code cell of the active notebook (its editor when it is on screen, else
+ * its document).
+ */
+function insertionTarget(): vscode.TextEditor | vscode.TextDocument | undefined {
+  if (vscode.window.activeTextEditor) return vscode.window.activeTextEditor;
+  const notebook = vscode.window.activeNotebookEditor;
+  if (!notebook || notebook.notebook.cellCount === 0) return undefined;
+  const cell = notebook.notebook.cellAt(notebook.selection.start);
+  if (cell.kind !== vscode.NotebookCellKind.Code) return undefined;
+  const uri = cell.document.uri.toString();
+  return (
+    vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri) ?? cell.document
+  );
 }
 
 function fileTooLarge(label: string, bytes: number): Error {
