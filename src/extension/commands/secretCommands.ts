@@ -196,7 +196,7 @@ export function secretCommands({ repository, log, clipboardClearSeconds }: Secre
       `Delete the secret '${secret.name}'?`,
       {
         modal: true,
-        detail: `Its value is removed from this machine's keychain. Notebooks that call get_secret('${secret.name}') will fail. This cannot be undone.`,
+        detail: `Its value is removed from VS Code SecretStorage. Notebooks that call get_secret('${secret.name}') will fail. This cannot be undone.`,
       },
       'Delete',
     );

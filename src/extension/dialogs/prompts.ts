@@ -41,7 +41,7 @@ export async function askName(
 export async function askValue(step: Step, name: string): Promise<string> {
   const value = await vscode.window.showInputBox({
     title: title(step),
-    prompt: `Value of ${name} (hidden as you type; stored in the OS keychain)`,
+    prompt: `Value of ${name} (hidden as you type; kept in VS Code SecretStorage)`,
     password: true,
     ignoreFocusOut: true,
     validateInput: (text) => valueProblem(text),
