@@ -1,7 +1,7 @@
 /**
  * The code injected into a kernel: the helper's source, where to reach the broker and the kernel's
  * own token. Never a value. It defines the `notebook_secrets` module and puts get_secret,
- * get_secret_bytes and the error classes in the user's namespace.
+ * get_secret_bytes and the four error classes in the user's namespace.
  */
 export interface InjectionOptions {
   helperSource: string;
@@ -18,6 +18,7 @@ export const EXPORTED_NAMES = [
   'SecretNotFoundError',
   'SecretAccessError',
   'SecretsUnavailableError',
+  'SecretTooLargeError',
 ] as const;
 
 export function buildInjectionCode(options: InjectionOptions): string {
