@@ -145,6 +145,14 @@ def _configure(token, endpoint=None, inband=False, notebook=None):
         old.close()
 
 
+def _inherit(previous):
+    """Called by the injected code when it replaces an earlier helper module of this kernel."""
+    tokens = getattr(previous, "_inband_tokens", None)
+    if isinstance(tokens, list):
+        with _config_lock:
+            _inband_tokens[:] = [t for t in tokens if isinstance(t, str) and t][:_INBAND_MAX_TOKENS]
+
+
 def _prefer_token(token):
     # Callers hold _config_lock or accept a benign race on the order of a short list.
     if token in _inband_tokens:
