@@ -1,14 +1,21 @@
 /**
  * The in-band channel with real `notebook-secrets attach` processes on a real Jupyter server:
- * a frontend (this test's own kernel websocket, as JupyterLab's) keeps receiving the kernel's
- * output whatever the responder does (resends, a pause, gone), several responders on one server
- * leave each other's kernels alone, and attach stops promptly on SIGTERM/SIGINT.
+ * the kernel's frontends keep receiving its output whatever the responder does (resends, a pause,
+ * gone), several responders on one server leave each other's kernels alone, and attach stops
+ * promptly on SIGTERM/SIGINT. Frontends speak both kernel websocket protocols: the JSON one
+ * (JupyterLab 3, Notebook 6: the server checks each message's signature, and refuses a repeat)
+ * and v1.kernel.websocket.jupyter.org (the server relays messages as they are).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Kernel, KernelMessage } from '@jupyterlab/services';
+import {
+  KernelManager,
+  ServerConnection,
+  type Kernel,
+  type KernelMessage,
+} from '@jupyterlab/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCliInto } from '../server/serverProcess';
 import { canary } from './fixtures';
@@ -19,14 +26,32 @@ const VALUES = { a: canary('a'), b: canary('b'), c: canary('c') };
 const HUNG_MS = 30_000;
 
 let server: JupyterServer;
+let legacy: KernelManager;
 let cli: string;
 const dir = mkdtempSync(join(tmpdir(), 'nbsec-inband-'));
 const running = new Set<AttachProcess>();
 
 beforeAll(async () => {
   [server, cli] = await Promise.all([startJupyterServer(), buildCliInto('test-kernel-cli')]);
+  // A websocket that offers no subprotocol gets the JSON protocol.
+  const Base = ServerConnection.makeSettings().WebSocket;
+  class JsonProtocolWebSocket extends Base {
+    constructor(url: string | URL) {
+      super(url);
+    }
+  }
+  legacy = new KernelManager({
+    serverSettings: ServerConnection.makeSettings({
+      baseUrl: server.baseUrl,
+      token: server.token,
+      WebSocket: JsonProtocolWebSocket,
+    }),
+    standby: 'never',
+  });
+  await legacy.ready;
 });
 afterAll(async () => {
+  legacy?.dispose();
   for (const p of running) p.child.kill('SIGKILL');
   await server?.stop();
 });
@@ -112,10 +137,24 @@ function frontendCell(kernel: Kernel.IKernelConnection, code: string) {
   return bounded(runCell(kernel, code), `cell ${JSON.stringify(code)} (no output or no idle)`);
 }
 
-/** The frontend is live: a later cell's output and its idle status reach it. */
-async function expectLive(kernel: Kernel.IKernelConnection): Promise<void> {
-  const r = await frontendCell(kernel, "print('still', 'live')");
-  expect(r.stdout).toBe('still live\n');
+/** A kernel with two frontends: `json` speaks the JSON protocol, `v1` the v1 protocol. */
+async function kernelWithFrontends(): Promise<{
+  v1: Kernel.IKernelConnection;
+  json: Kernel.IKernelConnection;
+}> {
+  const v1 = await startKernel(server);
+  const json = legacy.connectTo({ model: v1.model, handleComms: false });
+  await json.info;
+  expect(json.connectionStatus).toBe('connected');
+  return { v1, json };
+}
+
+/** Each frontend is live: a later cell's output and its idle status reach it. */
+async function expectLive(...frontends: Kernel.IKernelConnection[]): Promise<void> {
+  for (const kernel of frontends) {
+    const r = await frontendCell(kernel, "print('still', 'live')");
+    expect(r.stdout).toBe('still live\n');
+  }
 }
 
 /** Every in-band request message the frontend sees on `kernel`'s IOPub. */
@@ -143,14 +182,14 @@ const TRY_X = [
 
 describe('a frontend of the kernel stays live', () => {
   it('when the helper resends: each resend is a new message and the server relays them all', async () => {
-    const kernel = await startKernel(server);
+    const { v1: kernel, json } = await kernelWithFrontends();
     const attach = await startAttach(VALUES.a);
     try {
       await attach.injected(kernel.id);
-      const requests = watchRequests(kernel);
+      const requests = watchRequests(json);
       // Paused: the helper gets no acknowledgement and resends every second.
       attach.child.kill('SIGSTOP');
-      const cell = frontendCell(kernel, GET_X);
+      const cell = frontendCell(json, GET_X);
       await bounded(
         (async () => {
           while (requests.seen.length < 2) await new Promise((r) => setTimeout(r, 100));
@@ -162,7 +201,7 @@ describe('a frontend of the kernel stays live', () => {
       requests.dispose();
       expect(new Set(requests.seen.map((s) => s.msgId)).size).toBe(requests.seen.length);
       expect(new Set(requests.seen.map((s) => s.requestId)).size).toBe(1);
-      await expectLive(kernel);
+      await expectLive(json, kernel);
       expect(server.log()).not.toContain('Duplicate Signature');
     } finally {
       await attach.stop('SIGTERM');
@@ -171,16 +210,16 @@ describe('a frontend of the kernel stays live', () => {
   });
 
   it('when the responder pauses for 3 s: the call still succeeds', async () => {
-    const kernel = await startKernel(server);
+    const { v1: kernel, json } = await kernelWithFrontends();
     const attach = await startAttach(VALUES.a);
     try {
       await attach.injected(kernel.id);
       attach.child.kill('SIGSTOP');
-      const cell = frontendCell(kernel, GET_X);
+      const cell = frontendCell(json, GET_X);
       await new Promise((r) => setTimeout(r, 3000));
       attach.child.kill('SIGCONT');
       expect((await cell).stdout).toBe(expected(VALUES.a));
-      await expectLive(kernel);
+      await expectLive(json, kernel);
       expect(server.log()).not.toContain('Duplicate Signature');
     } finally {
       await attach.stop('SIGTERM');
@@ -189,17 +228,17 @@ describe('a frontend of the kernel stays live', () => {
   });
 
   it('when the responder is gone: the cell raises SecretsUnavailableError saying what to run', async () => {
-    const kernel = await startKernel(server);
+    const { v1: kernel, json } = await kernelWithFrontends();
     const attach = await startAttach(VALUES.a);
     await attach.injected(kernel.id);
     // Gone without closing anything, as when its machine sleeps or the process is killed.
     await attach.stop('SIGKILL');
     try {
-      const r = await frontendCell(kernel, TRY_X);
+      const r = await frontendCell(json, TRY_X);
       expect(r.stdout).toMatch(
         /^SecretsUnavailableError \| No Notebook Secrets client answered this kernel within 5 s\. .*notebook-secrets attach/,
       );
-      await expectLive(kernel);
+      await expectLive(json, kernel);
       expect(server.log()).not.toContain('Duplicate Signature');
     } finally {
       await kernel.shutdown();
