@@ -141,15 +141,14 @@ function loadSource(options: AttachOptions): SecretSource {
 
 /** Tells the user of attach how to add a secret to what this process serves. */
 export function attachWording(options: AttachOptions): ClientWording {
-  const restart = 'then restart `notebook-secrets attach` and call get_secret again.';
+  const attach = '`notebook-secrets attach`';
   return {
     addSecret: options.fromEnv
       ? (name) =>
-          `Set ${options.fromEnv}${name} in the environment of \`notebook-secrets attach\`, ${restart}`
-      : options.secrets
-        ? () => `Add it to ${options.secrets}, ${restart}`
-        : () => `Add it to the secrets \`notebook-secrets attach\` serves, ${restart}`,
-    log: 'the output of `notebook-secrets attach`',
+          `Set ${options.fromEnv}${name} in the environment of ${attach}, restart it and call get_secret again.`
+      : (_name) =>
+          `Add it to ${options.secrets ?? 'the secrets file'}, restart ${attach} and call get_secret again.`,
+    log: `the output of ${attach}`,
   };
 }
 
