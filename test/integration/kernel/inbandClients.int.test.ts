@@ -17,8 +17,12 @@ import {
   type KernelMessage,
 } from '@jupyterlab/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JupyterAttachment } from '../../../src/broker/jupyterAttachment';
+import { KernelSessions } from '../../../src/broker/kernelSessions';
+import { SecretRequestHandler } from '../../../src/broker/requestHandler';
+import { loadHelperSource } from '../../../src/broker/helperSource';
 import { buildCliInto } from '../server/serverProcess';
-import { canary } from './fixtures';
+import { canary, RecordingLog } from './fixtures';
 import { runCell, startJupyterServer, startKernel, type JupyterServer } from './harness';
 
 const VALUES = { a: canary('a'), b: canary('b'), c: canary('c') };
@@ -241,6 +245,44 @@ describe('a frontend of the kernel stays live', () => {
       await expectLive(json, kernel);
       expect(server.log()).not.toContain('Duplicate Signature');
     } finally {
+      await kernel.shutdown();
+    }
+  });
+
+  it('when the responder leaves while working on a request: the cell raises instead of waiting 300 s', async () => {
+    const { v1: kernel, json } = await kernelWithFrontends();
+    let asked!: () => void;
+    const working = new Promise<void>((resolve) => (asked = resolve));
+    const log = new RecordingLog();
+    // A store that never answers, as a consent prompt nobody answers.
+    const handler = new SecretRequestHandler({
+      source: { resolve: () => (asked(), new Promise(() => undefined)) },
+      log,
+    });
+    const responder = new JupyterAttachment({
+      baseUrl: server.baseUrl,
+      token: server.token,
+      helperSource: loadHelperSource(),
+      sessions: new KernelSessions(),
+      handler,
+      log,
+      kernelFilter: (m) => m.id === kernel.id,
+    });
+    try {
+      await responder.start();
+      await responder.whenInjected(kernel.id);
+      const cell = frontendCell(json, TRY_X);
+      await bounded(working, 'the request reaching the store');
+      // Let the acknowledgement and a keep-alive reach the kernel (closing at once could drop
+      // them in the server), then go: the keep-alives stop.
+      await new Promise((r) => setTimeout(r, 1500));
+      await responder.close();
+      expect((await cell).stdout).toMatch(
+        /^SecretsUnavailableError \| The Notebook Secrets client stopped answering this kernel/,
+      );
+      await expectLive(json, kernel);
+    } finally {
+      responder.dispose();
       await kernel.shutdown();
     }
   });
