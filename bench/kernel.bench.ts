@@ -3,17 +3,28 @@
  * band (IOPub request, stdin reply), next to a bare loopback HTTP echo called the same way from
  * the same kernel. Prints p50, p99, calls/s and the ratio broker/bare. Target: ratio ≤ 2 and
  * ≥ 2,000 sequential calls/s over the broker.
+ *
+ * Also: in band with a responder that stalls 100 ms on each request (as a slow store or a consent
+ * prompt would), and how long `notebook-secrets attach` takes to exit after SIGTERM, next to a
+ * bare Node process that exits on SIGTERM (target: attach under 1 s).
  */
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { Kernel } from '@jupyterlab/services';
 import { JupyterAttachment } from '../src/broker/jupyterAttachment';
+import { SecretRequestHandler } from '../src/broker/requestHandler';
 import { BrokerServer } from '../src/broker/server';
 import { injectBroker, startBroker } from '../test/integration/kernel/fixtures';
 import { runCell, startJupyterServer, startKernel } from '../test/integration/kernel/harness';
 
 const N_BROKER = 5000;
 const N_INBAND = 1000;
+const N_STALLED = 40;
+const STALL_MS = 100;
+const N_SHUTDOWN = 5;
 const VALUE = 'sk-bench-' + 'v'.repeat(48);
 
 interface Figures {
@@ -54,6 +65,57 @@ async function startEcho(): Promise<{ port: number; close(): void }> {
   return { port: (server.address() as AddressInfo).port, close: () => server.close() };
 }
 
+/** Milliseconds from `signal` to the exit of a process that printed `ready` on stderr, n times. */
+async function exitTimes(
+  args: string[],
+  ready: RegExp,
+  signal: NodeJS.Signals,
+  n: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (ready.test(err)) resolve();
+      });
+      child.once('exit', () => reject(new Error(`exited before it was ready:\n${err}`)));
+    });
+    const started = performance.now();
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    await exited;
+    times.push(performance.now() - started);
+  }
+  return times.sort((a, b) => a - b);
+}
+
+/** Bundles the CLI the way esbuild.mjs does, into out/ (never over a developer's dist/). */
+function buildCli(): string {
+  const outfile = join('out', 'bench-cli', 'cli.js');
+  const built = spawnSync(
+    join('node_modules', '.bin', 'esbuild'),
+    [
+      'src/cli/main.ts',
+      '--bundle',
+      '--platform=node',
+      '--target=node20',
+      '--format=cjs',
+      `--outfile=${outfile}`,
+      '--external:@electric-sql/pglite',
+      '--external:@napi-rs/keyring',
+      '--external:pg-native',
+      '--log-level=error',
+    ],
+    { stdio: 'inherit' },
+  );
+  if (built.status !== 0) throw new Error('bundling the CLI failed');
+  return outfile;
+}
+
 const fmt = (f: Figures) =>
   `p50 ${f.p50.toFixed(0).padStart(5)} µs   p99 ${f.p99.toFixed(0).padStart(6)} µs   ${f.rate
     .toFixed(0)
@@ -69,7 +131,30 @@ async function main(): Promise<void> {
     listen: 'tcp',
   });
   await tcpBroker.start();
-  const [kernel, inbandKernel] = await Promise.all([startKernel(server), startKernel(server)]);
+  const [kernel, inbandKernel, stalledKernel] = await Promise.all([
+    startKernel(server),
+    startKernel(server),
+    startKernel(server),
+  ]);
+  // The same store, answering each request STALL_MS late.
+  const stalledHandler = new SecretRequestHandler({
+    source: {
+      resolve: async (name, opts) => {
+        await new Promise((r) => setTimeout(r, STALL_MS));
+        return fx.source.resolve(name, opts);
+      },
+    },
+    log: fx.log,
+  });
+  const stalled = new JupyterAttachment({
+    baseUrl: server.baseUrl,
+    token: server.token,
+    helperSource: fx.helperSource,
+    sessions: fx.sessions,
+    handler: stalledHandler,
+    log: fx.log,
+    kernelFilter: (m) => m.id === stalledKernel.id,
+  });
   const attachment = new JupyterAttachment({
     baseUrl: server.baseUrl,
     token: server.token,
@@ -81,8 +166,11 @@ async function main(): Promise<void> {
   });
   try {
     await injectBroker(fx, kernel, 'file:///bench.ipynb');
-    await attachment.start();
-    await attachment.whenInjected(inbandKernel.id);
+    await Promise.all([attachment.start(), stalled.start()]);
+    await Promise.all([
+      attachment.whenInjected(inbandKernel.id),
+      stalled.whenInjected(stalledKernel.id),
+    ]);
 
     const bare = await measure(
       kernel,
@@ -104,6 +192,32 @@ async function main(): Promise<void> {
       N_BROKER,
     );
     const inband = await measure(inbandKernel, '', "lambda: get_secret('BENCH')", N_INBAND);
+    const inbandStalled = await measure(
+      stalledKernel,
+      '',
+      "lambda: get_secret('BENCH')",
+      N_STALLED,
+    );
+
+    const cli = buildCli();
+    const secrets = join('out', 'bench-cli', 'secrets.json');
+    writeFileSync(secrets, JSON.stringify({ BENCH: VALUE }), { mode: 0o600 });
+    const attachExit = await exitTimes(
+      [cli, 'attach', '--jupyter', server.baseUrl, '--secrets', secrets],
+      /get_secret enabled in kernel[\s\S]*get_secret enabled in kernel[\s\S]*get_secret enabled in kernel/,
+      'SIGTERM',
+      N_SHUTDOWN,
+      { ...process.env, JUPYTER_TOKEN: server.token },
+    );
+    const bareExit = await exitTimes(
+      [
+        '-e',
+        "process.on('SIGTERM', () => process.exit(0)); console.error('ready'); setInterval(() => {}, 1000)",
+      ],
+      /ready/,
+      'SIGTERM',
+      N_SHUTDOWN,
+    );
 
     console.log(
       `kernel → get_secret round trips (${N_BROKER} sequential calls; in band ${N_INBAND})`,
@@ -112,6 +226,9 @@ async function main(): Promise<void> {
     console.log(`  broker, Unix socket                    ${fmt(unix)}`);
     console.log(`  broker, 127.0.0.1                      ${fmt(tcp)}`);
     console.log(`  in band (IOPub → stdin)                ${fmt(inband)}`);
+    console.log(
+      `  in band, responder stalls ${STALL_MS} ms       ${fmt(inbandStalled)}   (${N_STALLED} calls; p50 − stall = ${(inbandStalled.p50 / 1000 - STALL_MS).toFixed(1)} ms)`,
+    );
     console.log(
       `  ratio broker/bare (p50): Unix ${(unix.p50 / bare.p50).toFixed(2)}, TCP ${(tcp.p50 / bare.p50).toFixed(2)}   (target ≤ 2)`,
     );
@@ -124,8 +241,17 @@ async function main(): Promise<void> {
     console.log(
       `  in band / broker (p50): ${(inband.p50 / unix.p50).toFixed(1)}; in band is paced to ≤ 400 requests/s to stay under the Jupyter server's IOPub rate limit`,
     );
+    const median = (t: number[]) => t[Math.floor(t.length / 2)]!;
+    const worst = (t: number[]) => t[t.length - 1]!;
+    console.log(
+      `attach exit after SIGTERM (3 kernels attached, ${N_SHUTDOWN} runs): median ${median(attachExit).toFixed(0)} ms, worst ${worst(attachExit).toFixed(0)} ms   (target < 1,000 ms)`,
+    );
+    console.log(
+      `  bare Node process exit after SIGTERM: median ${median(bareExit).toFixed(0)} ms; ratio attach/bare (median) ${(median(attachExit) / median(bareExit)).toFixed(1)}`,
+    );
   } finally {
     attachment.dispose();
+    stalled.dispose();
     echo.close();
     await tcpBroker.stop();
     await fx.broker.stop();

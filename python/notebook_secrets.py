@@ -13,6 +13,12 @@ Two transports, picked here:
   alive per thread;
 - in band: a custom IOPub message that the connected client answers with an `input_reply` on
   the stdin channel. It works while a cell is running, which comm messages do not.
+
+In band, several clients may be attached to one kernel. Each injection adds that client's token
+and makes it the first one asked (the newest injection wins); a client answers only the tokens
+it issued and ignores the rest. When no client acknowledges a request within a second, the
+helper asks again (a new message each time) with the next token it knows, so an earlier client
+that is still attached takes over when the newest one leaves.
 """
 
 import base64
@@ -50,9 +56,14 @@ _INBAND_MSG_TYPE = "notebook_secrets_request"
 _INBAND_REPLY_KEY = "notebook_secrets_reply"
 # The Jupyter server drops IOPub messages above 1,000/s (iopub_msg_rate_limit); stay well under.
 _INBAND_MAX_PER_SECOND = 400
+# No acknowledgement within this time (from the first message, or since the last keep-alive of
+# the client working on it): no client answers. Documented in docs/get_secret.md.
 _INBAND_ACK_TIMEOUT = 5.0
 _INBAND_RESEND_EVERY = 1.0
+# An acknowledged request may wait this long (e.g. for a consent prompt).
 _INBAND_ANSWER_TIMEOUT = 300.0
+# Tokens of earlier injections kept for in-band requests.
+_INBAND_MAX_TOKENS = 4
 
 
 class SecretNotFoundError(KeyError):
@@ -113,6 +124,9 @@ class _Config:
 _config = None
 _config_lock = threading.Lock()
 _transport = None
+# In-band tokens, the one to ask first at the front: the newest injection, then the client that
+# last answered.
+_inband_tokens = []
 
 
 def _configure(token, endpoint=None, inband=False, notebook=None):
@@ -124,8 +138,26 @@ def _configure(token, endpoint=None, inband=False, notebook=None):
         old = _transport
         _config = _Config(endpoint, token, bool(inband), notebook)
         _transport = None
+        if inband:
+            _prefer_token(token)
+            del _inband_tokens[_INBAND_MAX_TOKENS:]
     if old is not None:
         old.close()
+
+
+def _inherit(previous):
+    """Called by the injected code when it replaces an earlier helper module of this kernel."""
+    tokens = getattr(previous, "_inband_tokens", None)
+    if isinstance(tokens, list):
+        with _config_lock:
+            _inband_tokens[:] = [t for t in tokens if isinstance(t, str) and t][:_INBAND_MAX_TOKENS]
+
+
+def _prefer_token(token):
+    # Callers hold _config_lock or accept a benign race on the order of a short list.
+    if token in _inband_tokens:
+        _inband_tokens.remove(token)
+    _inband_tokens.insert(0, token)
 
 
 def _is_configured():
@@ -294,6 +326,11 @@ class _InbandTransport:
             sent.pop(0)
         sent.append(time.monotonic())
 
+    def _tokens(self):
+        with _config_lock:
+            tokens = list(_inband_tokens)
+        return tokens or [self._token]
+
     def request(self, payload):
         kernel = self._kernel()
         if kernel is None:
@@ -303,8 +340,7 @@ class _InbandTransport:
         import zmq  # present in every ipykernel
 
         req_id = uuid.uuid4().hex
-        request = dict(payload)
-        request.update({"v": 1, "id": req_id, "token": self._token})
+        tokens = self._tokens()
         try:
             parent = kernel.get_parent("shell")
         except Exception:  # older ipykernel
@@ -319,27 +355,42 @@ class _InbandTransport:
                 except zmq.ZMQError:
                     break
             self._pace()
-            msg = session.msg(_INBAND_MSG_TYPE, content={"request": request}, parent=parent)
+            sent = {}  # msg_id of each message sent -> the token it carried
 
-            def send():
+            def send(token):
+                request = dict(payload)
+                request.update({"v": 1, "id": req_id, "token": token})
+                # A new message (msg_id, date, signature) every time: a Jupyter server refuses a
+                # repeated signature and then stops relaying this kernel's IOPub to its clients.
+                msg = session.msg(_INBAND_MSG_TYPE, content={"request": request}, parent=parent)
+                sent[msg["header"]["msg_id"]] = token
                 session.send(kernel.iopub_socket, msg)
 
-            send()
+            attempt = 0
+            send(tokens[0])
             start = time.monotonic()
             last_send = start
-            acked = False
+            last_heard = None  # time of the last acknowledgement or keep-alive
             while True:
                 now = time.monotonic()
-                if not acked and now - start > _INBAND_ACK_TIMEOUT:
+                if last_heard is None and now - start > _INBAND_ACK_TIMEOUT:
                     raise SecretsUnavailableError(
-                        "No Notebook Secrets client answered this kernel. " + _ENABLE_HINT
+                        "No Notebook Secrets client answered this kernel within %g s. %s"
+                        % (_INBAND_ACK_TIMEOUT, _ENABLE_HINT)
+                    )
+                if last_heard is not None and now - last_heard > _INBAND_ACK_TIMEOUT:
+                    raise SecretsUnavailableError(
+                        "The Notebook Secrets client stopped answering this kernel (it was closed "
+                        "or lost its connection). Call get_secret again once it is back. "
+                        + _ENABLE_HINT
                     )
                 if now - start > _INBAND_ANSWER_TIMEOUT:
                     raise SecretsUnavailableError(
                         "The Notebook Secrets client did not answer in time; try again."
                     )
-                if not acked and now - last_send > _INBAND_RESEND_EVERY:
-                    send()
+                if last_heard is None and now - last_send >= _INBAND_RESEND_EVERY:
+                    attempt += 1
+                    send(tokens[attempt % len(tokens)])
                     last_send = now
                 if not stdin.poll(50):
                     continue
@@ -356,8 +407,16 @@ class _InbandTransport:
                     continue
                 if not isinstance(answer, dict) or answer.get("id") != req_id:
                     continue
+                token = sent.get((reply.get("parent_header") or {}).get("msg_id"))
+                if token is not None and token != tokens[0]:
+                    # Ask the client that answered first next time.
+                    with _config_lock:
+                        if token in _inband_tokens:
+                            _prefer_token(token)
+                    tokens.remove(token)
+                    tokens.insert(0, token)
                 if answer.get("ack"):
-                    acked = True
+                    last_heard = time.monotonic()
                     continue
                 return answer
 
@@ -468,7 +527,8 @@ def get_secret(name, *, scope=None):
     that has the name wins (personal > project > team).
 
     Raises SecretNotFoundError (a KeyError), SecretAccessError (a PermissionError) when the user
-    denied access, and SecretsUnavailableError (a RuntimeError) when secrets cannot be reached.
+    denied access, SecretTooLargeError when the value is over the limit, and
+    SecretsUnavailableError (a RuntimeError) when secrets cannot be reached.
     """
     value, encoding = _fetch(name, scope)
     if encoding == "base64":

@@ -3,6 +3,11 @@
  * IOPub message (`notebook_secrets_request`) and blocks reading its stdin socket; we answer with
  * an `input_reply` whose value is JSON. This works while a cell runs, which comms do not.
  * Shared by the extension's remote-Jupyter client and the CLI's attach.
+ *
+ * Several clients may be attached to one kernel (two attach processes, attach and VS Code): each
+ * answers only requests carrying a token it issued for this kernel and stays silent otherwise,
+ * so the helper's resend reaches the client that can answer. While a request is in progress we
+ * send a keep-alive acknowledgement every second, so the helper notices when we are gone.
  */
 import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import {
@@ -24,8 +29,11 @@ export interface InbandResponderOptions {
   sessionId?: string;
 }
 
+/** How often a request in progress is acknowledged again (the helper gives up after 5 s). */
+const KEEP_ALIVE_MS = 1000;
+
 export class InbandResponder {
-  private readonly inFlight = new Set<string>();
+  private readonly inFlight = new Map<string, ReturnType<typeof setInterval>>();
   private disposed = false;
   /** Requests answered so far (for tests and status). */
   answered = 0;
@@ -52,42 +60,41 @@ export class InbandResponder {
         msg.header as unknown as KernelMessage.IInputReplyMsg['parent_header'],
       );
     };
+    const found = this.options.sessions.lookup(request.token);
+    if (!found || (this.options.sessionId !== undefined && found.id !== this.options.sessionId)) {
+      // Another client attached to this kernel may have issued it: leave the answer to that one.
+      this.options.log.debug('Ignored an in-band request with a token this client did not issue.');
+      return;
+    }
     // The helper resends until acknowledged; a repeat of a request in progress gets an ack only.
     if (this.inFlight.has(request.id)) {
       reply({ ack: true });
       return;
     }
-    const found = this.options.sessions.lookup(request.token);
-    const session =
-      found && (this.options.sessionId === undefined || found.id === this.options.sessionId)
-        ? found
-        : undefined;
-    if (!session) {
-      reply(
-        brokerError(
-          'unauthorized',
-          "This kernel's Notebook Secrets token is not recognized (the client was restarted or detached).",
-        ),
-      );
-      return;
-    }
-    this.inFlight.add(request.id);
+    const keepAlive = setInterval(() => reply({ ack: true }), KEEP_ALIVE_MS);
+    keepAlive.unref?.();
+    this.inFlight.set(request.id, keepAlive);
     reply({ ack: true });
     const body: Record<string, unknown> = { name: request.name };
     if (request.scope !== undefined) body.scope = request.scope;
     this.options.handler
-      .handle(session, body)
+      .handle(found, body)
       .catch(() => brokerError('internal', 'Answering the request failed; see the log.'))
       .then((outcome) => {
         this.answered++;
         reply(outcome);
       })
-      .finally(() => this.inFlight.delete(request.id))
+      .finally(() => {
+        clearInterval(keepAlive);
+        this.inFlight.delete(request.id);
+      })
       .catch(() => undefined);
   }
 
   dispose(): void {
     this.disposed = true;
+    for (const timer of this.inFlight.values()) clearInterval(timer);
+    this.inFlight.clear();
     this.kernel.iopubMessage.disconnect(this.onIOPub, this);
   }
 }

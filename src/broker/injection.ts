@@ -1,8 +1,10 @@
 /**
  * The code injected into a kernel: the helper's source, where to reach the broker and the kernel's
  * own token. Never a value. It defines the `notebook_secrets` module and puts get_secret,
- * get_secret_bytes and the error classes in the user's namespace.
+ * get_secret_bytes and the four error classes in the user's namespace.
  */
+import { createHash } from 'node:crypto';
+
 export interface InjectionOptions {
   helperSource: string;
   token: string;
@@ -18,20 +20,34 @@ export const EXPORTED_NAMES = [
   'SecretNotFoundError',
   'SecretAccessError',
   'SecretsUnavailableError',
+  'SecretTooLargeError',
 ] as const;
 
+/**
+ * A kernel that already has this very helper keeps its module and is only re-configured, so
+ * names a cell imported earlier keep working and the helper keeps the tokens of earlier
+ * injections (another client attached to the same kernel may still answer with one). A different
+ * helper replaces the module and inherits those tokens.
+ */
 export function buildInjectionCode(options: InjectionOptions): string {
   const source = Buffer.from(options.helperSource, 'utf8').toString('base64');
+  const digest = createHash('sha256').update(options.helperSource).digest('hex');
   const py = (text: string | undefined): string =>
     text === undefined ? 'None' : JSON.stringify(text);
   return [
     'def _notebook_secrets_install():',
     '    import base64, sys, types',
-    "    module = types.ModuleType('notebook_secrets')",
-    "    module.__file__ = '<notebook_secrets>'",
-    `    code = base64.b64decode('${source}').decode('utf-8')`,
-    "    exec(compile(code, '<notebook_secrets>', 'exec'), module.__dict__)",
-    "    sys.modules['notebook_secrets'] = module",
+    "    module = sys.modules.get('notebook_secrets')",
+    `    if getattr(module, '_source_digest', None) != '${digest}':`,
+    '        previous = module',
+    "        module = types.ModuleType('notebook_secrets')",
+    "        module.__file__ = '<notebook_secrets>'",
+    `        code = base64.b64decode('${source}').decode('utf-8')`,
+    "        exec(compile(code, '<notebook_secrets>', 'exec'), module.__dict__)",
+    `        module._source_digest = '${digest}'`,
+    "        if hasattr(module, '_inherit'):",
+    '            module._inherit(previous)',
+    "        sys.modules['notebook_secrets'] = module",
     `    module._configure(${py(options.token)}, endpoint=${py(options.endpoint)}, inband=${options.inband ? 'True' : 'False'})`,
     '    return module',
     '_notebook_secrets_module = _notebook_secrets_install()',

@@ -2,6 +2,10 @@
  * Connects to a Jupyter server, injects the helper into its kernels (now and as they start or
  * restart) and answers their in-band requests. Used by the extension for remote servers and by
  * `notebook-secrets attach`. Never shuts a kernel down: disposing only disconnects.
+ *
+ * Several clients may attach to one kernel: each injection makes its client the one the helper
+ * asks first (the newest injection wins), and earlier clients still attached take over when it
+ * leaves (see python/notebook_secrets.py).
  */
 import {
   KernelAPI,
@@ -51,10 +55,16 @@ export class JupyterAttachment {
   private readonly attached = new Map<string, Attached>();
   private readonly listeners = new Set<(kernelId: string, injections: number) => void>();
   private disposed = false;
+  /** Our kernel websockets that are not closed yet, so close() can wait for them. */
+  private readonly sockets = new Set<WebSocket>();
 
   constructor(private readonly options: JupyterAttachmentOptions) {
     const baseUrl = options.baseUrl.endsWith('/') ? options.baseUrl : options.baseUrl + '/';
-    this.settings = ServerConnection.makeSettings({ baseUrl, token: options.token });
+    this.settings = ServerConnection.makeSettings({
+      baseUrl,
+      token: options.token,
+      WebSocket: trackingWebSocket(this.sockets),
+    });
   }
 
   /** Checks the server answers, then attaches to every running kernel. */
@@ -262,6 +272,44 @@ export class JupyterAttachment {
     this.sessionManager?.dispose();
     this.kernels?.dispose();
   }
+
+  /**
+   * Disposes, then waits until the server has acknowledged closing each websocket (or `timeoutMs`
+   * passed). Resolves to the number of websockets that did not close in time.
+   */
+  async close(timeoutMs = 800): Promise<number> {
+    const closing = [...this.sockets];
+    this.dispose();
+    const closed = closing.map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          if (ws.readyState === ws.CLOSED) resolve();
+          else ws.addEventListener('close', () => resolve());
+        }),
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(closed),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    return closing.filter((ws) => ws.readyState !== ws.CLOSED).length;
+  }
+}
+
+/**
+ * The WebSocket class @jupyterlab/services would use, recording each socket in `open` until it
+ * closes. Disposing a kernel connection starts the closing handshake without waiting for it.
+ */
+function trackingWebSocket(open: Set<WebSocket>): typeof WebSocket {
+  const Base = ServerConnection.makeSettings().WebSocket;
+  return class TrackedWebSocket extends Base {
+    constructor(...args: ConstructorParameters<typeof WebSocket>) {
+      super(...args);
+      open.add(this);
+      this.addEventListener('close', () => open.delete(this));
+    }
+  };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -4,14 +4,29 @@
  */
 import { brokerError, GetSecretRequest, type BrokerOutcome } from '../core/brokerProtocol';
 import { utf8ByteLength } from '../core/encoding';
-import { formatBytes } from '../core/errors';
 import { MAX_VALUE_BYTES } from '../core/limits';
 import type { ConsentPolicy } from './consent';
 import type { KernelSession } from './kernelSessions';
 import type { BrokerLog, SecretSource } from './secretSource';
 
+/** What a message tells the user to do, in the words of the client that serves the kernel. */
+export interface ClientWording {
+  /** How to add a secret that is missing, e.g. "Add it in the Notebook Secrets view". */
+  addSecret(name: string): string;
+  /** Where the log is, e.g. "the Notebook Secrets log". */
+  log: string;
+}
+
+/** The VS Code extension's words (the default). */
+export const VSCODE_WORDING: ClientWording = {
+  addSecret: () => 'Add it in the Notebook Secrets view (or check the spelling).',
+  log: 'the Notebook Secrets log',
+};
+
 export interface RequestHandlerOptions {
   source: SecretSource;
+  /** Default: VS Code's. */
+  wording?: ClientWording;
   /** Absent: every request is allowed (the CLI's attach, where the user chose the store). */
   consent?: ConsentPolicy;
   log: BrokerLog;
@@ -30,6 +45,7 @@ export class SecretRequestHandler {
     }
     const { name, scope } = parsed.data;
     const { consent, log, source } = this.options;
+    const wording = this.options.wording ?? VSCODE_WORDING;
     if (consent) {
       const decision = await consent.decide({
         notebook: session.notebook,
@@ -50,14 +66,14 @@ export class SecretRequestHandler {
       found = await source.resolve(name, scope ? { scope } : {});
     } catch (err) {
       log.error(`Reading '${name}' failed: ${err instanceof Error ? err.name : 'error'}`);
-      return brokerError('unavailable', `Reading '${name}' failed; see the Notebook Secrets log.`);
+      return brokerError('unavailable', `Reading '${name}' failed; see ${wording.log}.`);
     }
     if (!found) {
       log.info(`get_secret('${name}') for ${session.label}: not found`);
       const where = scope ? ` in the ${scope} scope` : '';
       return brokerError(
         'not_found',
-        `No secret named '${name}'${where}. Add it in the Notebook Secrets view (or check the spelling).`,
+        `No secret named '${name}'${where}. ${wording.addSecret(name)}`,
       );
     }
     const limit = this.options.maxValueBytes ?? MAX_VALUE_BYTES;
@@ -65,10 +81,16 @@ export class SecretRequestHandler {
     if (size > limit) {
       return brokerError(
         'value_too_large',
-        `'${name}' is ${formatBytes(size)}; a kernel may receive at most ${formatBytes(limit)}. Store a smaller value.`,
+        `'${name}' is ${exactBytes(size)}; a kernel may receive at most ${exactBytes(limit)}. Store a smaller value.`,
       );
     }
     log.debug(`get_secret('${name}') for ${session.label}: served`);
     return { value: found.value, encoding: found.encoding };
   }
+}
+
+/** `65,537 bytes`, with the KiB figure when it is a whole number: `65,536 bytes (64 KiB)`. */
+export function exactBytes(bytes: number): string {
+  const text = `${bytes.toLocaleString('en-US')} bytes`;
+  return bytes >= 1024 && bytes % 1024 === 0 ? `${text} (${bytes / 1024} KiB)` : text;
 }

@@ -9,10 +9,13 @@ import { readFileSync } from 'node:fs';
 import { loadHelperSource } from '../../broker/helperSource';
 import { describeError, JupyterAttachment } from '../../broker/jupyterAttachment';
 import { KernelSessions } from '../../broker/kernelSessions';
-import { SecretRequestHandler } from '../../broker/requestHandler';
+import { SecretRequestHandler, type ClientWording } from '../../broker/requestHandler';
 import type { BrokerLog, SecretSource } from '../../broker/secretSource';
 import { StaticSecretSource } from '../../broker/staticSource';
 import { parseDotenv } from '../client/dotenv';
+
+/** How long a stop waits for the Jupyter server to close our websockets. */
+const SHUTDOWN_GRACE_MS = 800;
 
 export interface AttachOptions {
   jupyter: string;
@@ -39,17 +42,28 @@ export function register(program: Command): void {
       // @jupyterlab/services reports each kernel connection with console.debug on stdout; the
       // CLI's own log (stderr) says what matters, and --verbose shows the rest there.
       console.debug = options.verbose ? (...args) => console.error(...args) : () => undefined;
+      const log = stderrLog(Boolean(options.verbose));
+      let handle: JupyterAttachment;
       try {
-        const handle = await attach(options, stderrLog(Boolean(options.verbose)));
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', resolve);
-          process.once('SIGTERM', resolve);
-        });
-        handle.dispose();
+        handle = await attach(options, log);
       } catch (error) {
         process.stderr.write(`notebook-secrets: ${(error as Error).message}\n`);
         process.exitCode = 2;
+        return;
       }
+      const signal = await new Promise<NodeJS.Signals>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      const started = Date.now();
+      const total = handle.kernelIds.length;
+      const unclosed = await handle.close(SHUTDOWN_GRACE_MS);
+      log.info(
+        `Stopped on ${signal} in ${Date.now() - started} ms: detached from ${total} kernel(s), which keep running.` +
+          (unclosed ? ` ${unclosed} connection(s) did not close in time.` : ''),
+      );
+      // Nothing left to wait for: HTTP keep-alive sockets and the like must not delay the exit.
+      process.exit(0);
     });
 }
 
@@ -73,7 +87,7 @@ export async function attach(
   }
   const store = source ?? loadSource(options);
   const sessions = new KernelSessions();
-  const handler = new SecretRequestHandler({ source: store, log });
+  const handler = new SecretRequestHandler({ source: store, log, wording: attachWording(options) });
   const only = options.kernel ? new Set(options.kernel) : undefined;
   const attachment = new JupyterAttachment({
     baseUrl: url.toString(),
@@ -123,6 +137,19 @@ function loadSource(options: AttachOptions): SecretSource {
   throw new Error(
     'Say where the secrets come from: --secrets FILE (JSON or .env) or --from-env PREFIX. (The team server source comes later.)',
   );
+}
+
+/** Tells the user of attach how to add a secret to what this process serves. */
+export function attachWording(options: AttachOptions): ClientWording {
+  const attach = '`notebook-secrets attach`';
+  return {
+    addSecret: options.fromEnv
+      ? (name) =>
+          `Set ${options.fromEnv}${name} in the environment of ${attach}, restart it and call get_secret again.`
+      : (_name) =>
+          `Add it to ${options.secrets ?? 'the secrets file'}, restart ${attach} and call get_secret again.`,
+    log: `the output of ${attach}`,
+  };
 }
 
 function stderrLog(verbose: boolean): BrokerLog {

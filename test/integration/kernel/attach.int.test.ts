@@ -36,9 +36,13 @@ describe('notebook-secrets attach', () => {
     for (const kernel of [before, after]) {
       const r = await runCell(
         kernel,
-        "import hashlib\nprint(hashlib.sha256(get_secret('API_KEY').encode()).hexdigest())\ntry:\n  get_secret('OTHER')\nexcept KeyError:\n  print('missing')",
+        "import hashlib\nprint(hashlib.sha256(get_secret('API_KEY').encode()).hexdigest())\ntry:\n  get_secret('OTHER')\nexcept KeyError as e:\n  print(e)",
       );
-      expect(r.stdout.trim().split('\n')).toEqual([sha256(VALUE), 'missing']);
+      // Worded for attach's user: what to edit and what to run, not a VS Code view.
+      expect(r.stdout.trim().split('\n')).toEqual([
+        sha256(VALUE),
+        `No secret named 'OTHER'. Add it to ${file}, restart \`notebook-secrets attach\` and call get_secret again.`,
+      ]);
     }
     expect(log.lines.join('\n')).not.toContain(VALUE);
     expect(server.log()).not.toContain(VALUE);
@@ -55,8 +59,14 @@ describe('notebook-secrets attach', () => {
       );
       await attachment.whenInjected(kernel.id);
       expect(attachment.kernelIds).toEqual([kernel.id]);
-      const r = await runCell(kernel, "print(len(get_secret('DB_PASSWORD')))");
-      expect(r.stdout.trim()).toBe(String(ENV_VALUE.length));
+      const r = await runCell(
+        kernel,
+        "print(len(get_secret('DB_PASSWORD')))\ntry:\n  get_secret('OTHER')\nexcept KeyError as e:\n  print(e)",
+      );
+      expect(r.stdout.trim().split('\n')).toEqual([
+        String(ENV_VALUE.length),
+        "No secret named 'OTHER'. Set NBSTEST_OTHER in the environment of `notebook-secrets attach`, restart it and call get_secret again.",
+      ]);
     } finally {
       delete process.env.NBSTEST_DB_PASSWORD;
     }
