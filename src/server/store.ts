@@ -39,8 +39,6 @@ export interface Caller {
   projects: string[];
   /** Grant principals that mean the caller: `user:<id>` and `team:<id>` of each team. */
   principals: string[];
-  /** Change-feed audience keys: the principals plus `project:<id>` of each project. */
-  audience: string[];
   /** The client as it names itself, and its address (for audit rows). */
   client: string;
   ip: string;
@@ -70,6 +68,7 @@ export interface SecretPatch {
 interface PendingChange {
   secretIds: string[];
   kind: string;
+  /** Who can see these secrets ('user:', 'team:' or 'project:' keys); stored as the users. */
   audience: string[];
 }
 
@@ -296,7 +295,6 @@ export class Store {
       teams,
       projects,
       principals,
-      audience: [...principals, ...projects.map((p) => `project:${p}`)],
       client,
       ip,
     };
@@ -820,7 +818,7 @@ export class Store {
       SecretRow & { change_id: string; seq: number; present: boolean }
     >(
       `WITH touched AS (
-         SELECT c.secret_id, max(c.seq) AS seq, bool_or(c.audience && $4::text[]) AS mine
+         SELECT c.secret_id, max(c.seq) AS seq, bool_or($4::text = ANY(c.audience)) AS mine
          FROM changes c WHERE c.seq > $5 AND c.seq <= $6 GROUP BY c.secret_id
        )
        SELECT t.secret_id AS change_id, t.seq, s.id IS NOT NULL AS present, ${METADATA_COLUMNS}
@@ -830,7 +828,7 @@ export class Store {
        WHERE r.role IS NOT NULL OR (t.mine AND NOT $7)
        ORDER BY t.seq
        LIMIT $8`,
-      [...callerParams(caller), caller.audience, from, head, reset, limit + 1],
+      [...callerParams(caller), `user:${caller.userId}`, from, head, reset, limit + 1],
     );
     const more = rows.length > limit;
     const page = rows.slice(0, limit);
@@ -1105,10 +1103,13 @@ export class Store {
         let next = Number(counter!.value) - total + 1;
         for (const change of changes) {
           if (change.secretIds.length === 0) continue;
+          // The audience is stored as the users who can see the secret now, in this transaction:
+          // someone who joins a team later must not learn of what the team saw before.
           await tx.query(
             `INSERT INTO changes (seq, secret_id, kind, audience)
-             SELECT $1::bigint + u.ord - 1, u.id, $3, $4::text[]
-             FROM unnest($2::uuid[]) WITH ORDINALITY AS u(id, ord)`,
+             SELECT $1::bigint + u.ord - 1, u.id, $3, a.readers
+             FROM unnest($2::uuid[]) WITH ORDINALITY AS u(id, ord)
+             CROSS JOIN (SELECT feed_readers($4::text[]) AS readers) a`,
             [next, change.secretIds, change.kind, change.audience],
           );
           next += change.secretIds.length;
