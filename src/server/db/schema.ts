@@ -173,6 +173,30 @@ $$;
 UPDATE changes SET audience = feed_readers(audience);
 `,
   },
+  {
+    version: 3,
+    name: 'where tokens come from',
+    // from_env: the token registered from NOTEBOOK_SECRETS_ADMIN_TOKEN (a restart with another one
+    // revokes it). created_by: the admin who created it (NULL: created at start-up, or before
+    // this migration).
+    sql: `
+ALTER TABLE tokens ADD COLUMN from_env boolean NOT NULL DEFAULT false;
+ALTER TABLE tokens ADD COLUMN created_by text;
+UPDATE tokens SET from_env = true WHERE user_id = 'admin' AND name = 'NOTEBOOK_SECRETS_ADMIN_TOKEN';
+`,
+  },
+  {
+    version: 4,
+    name: 'token events and the token of each audited request',
+    sql: `
+ALTER TABLE audit ALTER COLUMN secret_id DROP NOT NULL;
+ALTER TABLE audit ALTER COLUMN secret_name DROP NOT NULL;
+ALTER TABLE audit ADD COLUMN subject text;
+ALTER TABLE audit ADD COLUMN token_id text;
+ALTER TABLE audit ADD COLUMN token_created_by text;
+CREATE INDEX audit_subject ON audit (subject, id) WHERE subject IS NOT NULL;
+`,
+  },
 ];
 
 const MIGRATION_LOCK = 7_428_311_902;
