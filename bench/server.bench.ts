@@ -1,8 +1,12 @@
 /**
  * Server benchmark (npm run bench -- server):
  * 1. GET /v1/resolve/{name}: requests/s and p99 with 50 concurrent clients, on PGlite and on
- *    PostgreSQL, next to a bare Node HTTP server answering a constant (same run, same load
- *    generator), reported as ratios. Each server runs in its own child process.
+ *    PostgreSQL, next to two baselines (same run, same load generator), reported as ratios: a bare
+ *    Node HTTP server answering a constant, and per backend a minimal node:http handler that makes
+ *    the same store calls (the same SQL statements on the same driver) without the framework and
+ *    our routes, so the database's share of the cost shows apart from ours. Each server runs in
+ *    its own child process.
+ * 1b. Writes: creates and PATCHes per second with 50 concurrent clients on both backends.
  * 2. /v1/changes: time and bytes of a full read of 10,000 secrets versus an incremental read
  *    after one change.
  * 3. Values of 500 secrets: 500 `GET /v1/secrets/{id}/value` (8 at a time, as the sync engine did)
@@ -15,7 +19,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SqlDriver } from '../src/server/db/driver';
-import { startServer, type ServerConfig } from '../src/server/server';
+import { openStore, startServer, type ServerConfig } from '../src/server/server';
 import {
   findPostgresBin,
   startPostgres,
@@ -75,9 +79,59 @@ async function child(role: string): Promise<void> {
   }
   const dataDir = process.argv[3]!;
   const databaseUrl = process.argv[4];
+  if (role === 'direct') {
+    await direct(config(dataDir, databaseUrl));
+    return;
+  }
   const server = await startServer(config(dataDir, databaseUrl));
   process.stdout.write(`${server.url}\n`);
   process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
+}
+
+/**
+ * The second baseline: node:http and the store, nothing else. Per request the same two store
+ * calls as the server's route (authenticate, then resolve with its audit row), so the same SQL
+ * statements on the same driver; no framework, no routing, no validation, no logging. Prints its
+ * URL and a user's token.
+ */
+async function direct(serverConfig: ServerConfig): Promise<void> {
+  const { store } = await openStore(serverConfig);
+  const admin = (await store.authenticate(ADMIN_TOKEN, 'bench', '127.0.0.1'))!;
+  const id = 'bench-' + randomBytes(3).toString('hex');
+  await store.createUser({ id, admin: false });
+  const { token } = await store.createToken(admin, { user: id });
+  const owner = (await store.authenticate(token, 'bench', '127.0.0.1'))!;
+  await store.create(owner, {
+    name: 'API_KEY',
+    value: 'x'.repeat(40),
+    encoding: 'text',
+    type: 'generic',
+    description: '',
+    scope: { kind: 'personal' },
+  });
+  const server = http.createServer((req, res) => {
+    const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+    const name = decodeURIComponent((req.url ?? '').split('?')[0]!.split('/').pop() ?? '');
+    void (async () => {
+      const caller = await store.authenticate(
+        bearer,
+        String(req.headers['user-agent'] ?? ''),
+        '127.0.0.1',
+      );
+      const resolved = caller ? await store.resolve(caller, name, {}) : undefined;
+      res.writeHead(resolved ? 200 : 404, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify(resolved ?? {}));
+    })().catch(() => {
+      res.writeHead(500);
+      res.end();
+    });
+  });
+  server.keepAliveTimeout = 10_000;
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    process.stdout.write(`http://127.0.0.1:${port} ${token}\n`);
+  });
 }
 
 function spawnRole(args: string[]): Promise<{ url: string; proc: ChildProcess }> {
@@ -157,16 +211,25 @@ interface LoadResult {
 }
 
 async function load(url: string, token: string | undefined): Promise<LoadResult> {
+  return loadWith(() => async () => (await request(url, 'GET', token)).status === 200);
+}
+
+/**
+ * Runs CONCURRENCY workers, each calling its own operation (made by `makeWorker`) in a loop; an
+ * operation resolves to whether it succeeded.
+ */
+async function loadWith(makeWorker: (n: number) => () => Promise<boolean>): Promise<LoadResult> {
   const latencies: number[] = [];
   let errors = 0;
   let measuring = false;
   let stop = false;
+  let n = 0;
   const worker = async () => {
+    const operation = makeWorker(n++);
     while (!stop) {
       const start = performance.now();
       try {
-        const r = await request(url, 'GET', token);
-        if (r.status !== 200) errors++;
+        if (!(await operation())) errors++;
       } catch {
         errors++;
       }
@@ -230,7 +293,19 @@ async function resolveBench(cluster: PostgresCluster | undefined, dirs: string[]
       args: ['server', pgDir, await cluster.createDatabase()],
     });
   }
+  const directRows = new Map<string, LoadResult>();
   for (const backend of backends) {
+    const directDir = mkdtempSync(join(tmpdir(), 'ns-bench-'));
+    dirs.push(directDir);
+    const directArgs = ['direct', directDir, ...backend.args.slice(2)];
+    if (backend.args[2]) directArgs[2] = await cluster!.createDatabase();
+    const plain = await spawnRole(directArgs);
+    const [plainUrl, plainToken] = plain.url.split(' ');
+    const result = await load(`${plainUrl!}/v1/resolve/API_KEY`, plainToken);
+    directRows.set(backend.name, result);
+    rows.push({ name: `node:http + store (${backend.name.replace('server on ', '')})`, result });
+    plain.proc.kill('SIGTERM');
+
     const server = await spawnRole(backend.args);
     const token = await prepare(server.url);
     rows.push({
@@ -240,16 +315,70 @@ async function resolveBench(cluster: PostgresCluster | undefined, dirs: string[]
     server.proc.kill('SIGTERM');
   }
   const base = rows[0]!.result;
-  console.log('| target | req/s | p50 ms | p99 ms | req/s vs bare | p99 vs bare | errors |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log(
+    '| target | req/s | p50 ms | p99 ms | req/s vs bare | p99 vs bare | req/s vs node:http + store | errors |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const { name, result } of rows) {
+    const plain = directRows.get(name);
     console.log(
       `| ${name} | ${fmt(result.rps, 0)} | ${fmt(result.p50, 2)} | ${fmt(result.p99, 2)} | ` +
-        `${fmt(result.rps / base.rps, 3)}× | ${fmt(result.p99 / base.p99, 1)}× | ${result.errors} |`,
+        `${fmt(result.rps / base.rps, 3)}× | ${fmt(result.p99 / base.p99, 1)}× | ` +
+        `${plain ? fmt(result.rps / plain.rps, 2) + '×' : ''} | ${result.errors} |`,
     );
   }
   if (!cluster)
     console.log('(PostgreSQL skipped: no PostgreSQL binaries found; install Debian postgresql)');
+}
+
+/** Creates and PATCHes per second with CONCURRENCY clients: each creates a secret, then edits it. */
+async function writesBench(cluster: PostgresCluster | undefined, dirs: string[]): Promise<void> {
+  console.log(
+    `\nWrites with ${CONCURRENCY} concurrent clients, ${MEASURE_MS / 1000} s each: every client creates a secret, then PATCHes its value, alternately`,
+  );
+  console.log('| target | writes/s | p50 ms | p99 ms | errors |');
+  console.log('|---|---:|---:|---:|---:|');
+  const targets: { name: string; databaseUrl?: string }[] = [{ name: 'server on PGlite' }];
+  if (cluster)
+    targets.push({ name: 'server on PostgreSQL', databaseUrl: await cluster.createDatabase() });
+  for (const target of targets) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ns-bench-'));
+    dirs.push(dataDir);
+    const server = await spawnRole([
+      'server',
+      dataDir,
+      ...(target.databaseUrl ? [target.databaseUrl] : []),
+    ]);
+    const token = await prepare(server.url);
+    const result = await loadWith((worker) => {
+      let created = 0;
+      let current: { id: string; version: number } | undefined;
+      return async () => {
+        if (!current || current.version >= 2) {
+          const r = await request(`${server.url}/v1/secrets`, 'POST', token, {
+            name: `W_${worker}_${created++}`,
+            value: 'x'.repeat(40),
+          });
+          if (r.status !== 201) return false;
+          current = { id: (JSON.parse(r.text) as { id: string }).id, version: 1 };
+          return true;
+        }
+        const r = await request(
+          `${server.url}/v1/secrets/${current.id}`,
+          'PATCH',
+          token,
+          { value: 'y'.repeat(40) },
+          { 'if-match': `"${current.version}"` },
+        );
+        current.version++;
+        return r.status === 200;
+      };
+    });
+    console.log(
+      `| ${target.name} | ${fmt(result.rps, 0)} | ${fmt(result.p50, 2)} | ${fmt(result.p99, 2)} | ${result.errors} |`,
+    );
+    server.proc.kill('SIGTERM');
+  }
 }
 
 async function changesBench(
@@ -432,6 +561,7 @@ async function main(): Promise<void> {
   try {
     if (findPostgresBin()) cluster = await startPostgres();
     await resolveBench(cluster, dirs);
+    await writesBench(cluster, dirs);
     await changesBench('PGlite', undefined, dirs);
     if (cluster) await changesBench('PostgreSQL', await cluster.createDatabase(), dirs);
     await valuesBench('PGlite', undefined, dirs);

@@ -277,6 +277,8 @@ export const AuditAction = z.enum([
   'share',
   'restore',
   'delete',
+  'create_token',
+  'revoke_token',
 ]);
 export type AuditAction = z.infer<typeof AuditAction>;
 
@@ -286,10 +288,20 @@ export const AuditEntry = z.object({
   /** User id of whoever acted. */
   actor: z.string(),
   action: AuditAction,
-  secret_id: z.string(),
-  secret_name: z.string(),
+  /** The secret acted on; null for token events. */
+  secret_id: z.string().nullable(),
+  secret_name: z.string().nullable(),
   /** The version the action produced or read, when there is one. */
   version: z.number().int().nullable(),
+  /** For token events: the user the token is for. */
+  subject: z.string().nullable(),
+  /** The token the action was made with, or (token events) the token created or revoked. */
+  token_id: z.string().nullable(),
+  /**
+   * The admin who created the token the action was made with, when they created it for someone
+   * else: an admin holding a token of another user acts in that user's name, and this says so.
+   */
+  token_created_by: z.string().nullable(),
   /** The client as it named itself (User-Agent), and its address. */
   client: z.string(),
   ip: z.string(),

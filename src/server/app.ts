@@ -4,6 +4,7 @@
  * route, status, time and user id: never bodies, headers or values.
  */
 import { createHash } from 'node:crypto';
+import type { Socket } from 'node:net';
 import Fastify, {
   LogController,
   type FastifyInstance,
@@ -39,7 +40,7 @@ import { openApiDocument } from './openapi';
 import { RateLimiter, type RateLimitOptions } from './rateLimit';
 import type { Caller, Store } from './store';
 import { bearerToken, isWellFormedToken } from './tokens';
-import { checkValue, parseOr400, parseScopeFilter } from './validation';
+import { checkStrings, checkValue, parseOr400, parseScopeFilter } from './validation';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -62,6 +63,10 @@ declare module 'fastify' {
 }
 
 const NO_BODY = z.union([z.undefined(), z.null(), z.strictObject({})]);
+/** The largest version a secret can have (a PostgreSQL integer). */
+const MAX_VERSION = 2_147_483_647;
+/** How long a refused request's unread body may keep arriving before its socket is closed. */
+const LINGER_MS = 2_000;
 const IdParams = z.object({ id: z.string() });
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -121,6 +126,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (error instanceof HttpError) return sendError(reply, error);
     switch (error.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        // Fastify asks to close at once; the client, still sending, would then get a reset
+        // instead of this answer. Node drains the rest instead, bounded by lingerOnUnreadBody.
+        reply.removeHeader('connection');
         return sendError(
           reply,
           new HttpError(413, 'body_too_large', `The body is larger than ${bodyLimit} bytes.`),
@@ -162,12 +170,33 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     );
   });
 
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+    // Keep-alive sockets between requests would hold the close until they time out.
+    app.server.closeIdleConnections();
+  });
+
   app.addHook('onRequest', async (request, reply) => {
     reply.header('Cache-Control', 'no-store');
     reply.header('X-Content-Type-Options', 'nosniff');
   });
 
+  // Strings the database cannot hold as sent are refused before any route sees them. Values are
+  // sealed, not stored as text: NUL is fine there.
+  app.addHook('preValidation', async (request) => {
+    checkStrings(request.params, 'path');
+    checkStrings(request.query, 'query');
+    checkStrings(request.body, 'body', (path) => path.length === 1 && path[0] === 'value');
+  });
+
+  app.addHook('onSend', async (request, reply) => {
+    // A request that was in flight when the server began to stop is the last on its connection.
+    if (closing) reply.header('Connection', 'close');
+  });
+
   app.addHook('onResponse', async (request, reply) => {
+    lingerOnUnreadBody(request);
     request.log.info(
       {
         method: request.method,
@@ -235,8 +264,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
   }
 
-  const admin = { preHandler: [authenticate, requireAdmin] };
-  const user = { preHandler: authenticate };
+  // onRequest: a request without a valid token is refused before its body is read.
+  const admin = { onRequest: [authenticate, requireAdmin] };
+  const user = { onRequest: authenticate };
 
   function ifMatch(request: FastifyRequest, required: boolean): number | undefined {
     const header = request.headers['if-match'];
@@ -251,6 +281,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const version = parseVersionTag(String(header));
     if (version === undefined) {
       throw new HttpError(400, 'invalid_input', 'If-Match must be a version in quotes, e.g. "3".');
+    }
+    if (version > MAX_VERSION) {
+      throw new HttpError(
+        400,
+        'invalid_input',
+        `If-Match names a version above ${MAX_VERSION}, which no secret can have; send the ETag of your last read.`,
+      );
     }
     return version;
   }
@@ -485,11 +522,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.post('/v1/tokens', admin, async (request, reply) => {
     const body = parseOr400(CreateTokenBody, request.body, 'body');
     reply.code(201);
-    return store.createToken(body);
+    return store.createToken(caller(request), body);
   });
   app.delete('/v1/tokens/:id', admin, async (request, reply) => {
     const { id } = IdParams.parse(request.params);
-    await store.revokeToken(id);
+    await store.revokeToken(caller(request), id);
     reply.code(204);
   });
 
@@ -510,6 +547,21 @@ function loggerOptions(options: AppOptions): FastifyServerOptions['logger'] {
       }),
     },
   } as unknown as FastifyServerOptions['logger'];
+}
+
+/**
+ * A request answered before its whole body arrived (refused unauthenticated, or too large) keeps
+ * its connection, so the client can read the answer while it finishes sending: Node discards the
+ * rest of the body. A client that has not finished after LINGER_MS loses the connection.
+ */
+function lingerOnUnreadBody(request: FastifyRequest): void {
+  const raw = request.raw;
+  const socket = raw.socket as Partial<Socket> | undefined;
+  // (Injected requests, in tests, have no real socket.)
+  if (raw.complete || typeof socket?.destroy !== 'function' || socket.destroyed) return;
+  setTimeout(() => {
+    if (!raw.complete) socket.destroy!();
+  }, LINGER_MS).unref();
 }
 
 function sendError(reply: FastifyReply, error: HttpError): FastifyReply {

@@ -35,12 +35,12 @@ export interface Caller {
   userId: string;
   admin: boolean;
   tokenId: string;
+  /** The admin who created the caller's token for them (null: their own, or from start-up). */
+  tokenCreatedBy: string | null;
   teams: string[];
   projects: string[];
   /** Grant principals that mean the caller: `user:<id>` and `team:<id>` of each team. */
   principals: string[];
-  /** Change-feed audience keys: the principals plus `project:<id>` of each project. */
-  audience: string[];
   /** The client as it names itself, and its address (for audit rows). */
   client: string;
   ip: string;
@@ -70,6 +70,7 @@ export interface SecretPatch {
 interface PendingChange {
   secretIds: string[];
   kind: string;
+  /** Who can see these secrets ('user:', 'team:' or 'project:' keys); stored as the users. */
   audience: string[];
 }
 
@@ -239,10 +240,14 @@ export class Store {
         `INSERT INTO users (id, name, admin) VALUES ('admin', 'Administrator', true) ON CONFLICT (id) DO NOTHING`,
       );
       if (envToken !== undefined) {
+        // The environment names the one admin token it holds: a previous one stops working.
+        const hash = hashToken(envToken);
+        await tx.query('DELETE FROM tokens WHERE from_env AND hash <> $1', [hash]);
         await tx.query(
-          `INSERT INTO tokens (id, user_id, name, hash) VALUES ($1, 'admin', 'NOTEBOOK_SECRETS_ADMIN_TOKEN', $2)
+          `INSERT INTO tokens (id, user_id, name, hash, from_env)
+           VALUES ($1, 'admin', 'NOTEBOOK_SECRETS_ADMIN_TOKEN', $2, true)
            ON CONFLICT (hash) DO NOTHING`,
-          [randomUUID(), hashToken(envToken)],
+          [randomUUID(), hash],
         );
         return undefined;
       }
@@ -269,12 +274,13 @@ export class Store {
       token_id: string;
       hash: string;
       expires_at: Date | null;
+      created_by: string | null;
       user_id: string;
       admin: boolean;
       teams: string[];
       projects: string[];
     }>(
-      `SELECT t.id AS token_id, t.hash, t.expires_at, u.id AS user_id, u.admin,
+      `SELECT t.id AS token_id, t.hash, t.expires_at, t.created_by, u.id AS user_id, u.admin,
          ARRAY(SELECT tm.team_id FROM team_members tm WHERE tm.user_id = u.id ORDER BY 1) AS teams,
          ARRAY(SELECT DISTINCT pm.project_id FROM project_members pm
                WHERE pm.principal = 'user:' || u.id
@@ -293,10 +299,11 @@ export class Store {
       userId: row.user_id,
       admin: row.admin,
       tokenId: row.token_id,
+      tokenCreatedBy:
+        row.created_by !== null && row.created_by !== row.user_id ? row.created_by : null,
       teams,
       projects,
       principals,
-      audience: [...principals, ...projects.map((p) => `project:${p}`)],
       client,
       ip,
     };
@@ -820,7 +827,7 @@ export class Store {
       SecretRow & { change_id: string; seq: number; present: boolean }
     >(
       `WITH touched AS (
-         SELECT c.secret_id, max(c.seq) AS seq, bool_or(c.audience && $4::text[]) AS mine
+         SELECT c.secret_id, max(c.seq) AS seq, bool_or($4::text = ANY(c.audience)) AS mine
          FROM changes c WHERE c.seq > $5 AND c.seq <= $6 GROUP BY c.secret_id
        )
        SELECT t.secret_id AS change_id, t.seq, s.id IS NOT NULL AS present, ${METADATA_COLUMNS}
@@ -830,7 +837,7 @@ export class Store {
        WHERE r.role IS NOT NULL OR (t.mine AND NOT $7)
        ORDER BY t.seq
        LIMIT $8`,
-      [...callerParams(caller), caller.audience, from, head, reset, limit + 1],
+      [...callerParams(caller), `user:${caller.userId}`, from, head, reset, limit + 1],
     );
     const more = rows.length > limit;
     const page = rows.slice(0, limit);
@@ -869,8 +876,10 @@ export class Store {
       where.push(`a.secret_id = $${params.length}`);
     } else if (!caller.admin) {
       // Everything about secrets the caller owns, and everything the caller did.
+      // Everything about secrets the caller owns, everything the caller did, and the tokens
+      // created or revoked for them.
       params.push(caller.principals, caller.teams, caller.projects, caller.userId);
-      where.push(`(a.actor = $4 OR a.secret_id IN (
+      where.push(`(a.actor = $4 OR a.subject = $4 OR a.secret_id IN (
         SELECT s.id FROM secrets s WHERE ${ROLE} = 'owner'))`);
     }
     if (query.before !== undefined) {
@@ -888,13 +897,17 @@ export class Store {
       at: Date;
       actor: string;
       action: AuditEntry['action'];
-      secret_id: string;
-      secret_name: string;
+      secret_id: string | null;
+      secret_name: string | null;
       version: number | null;
       client: string;
       ip: string;
+      subject: string | null;
+      token_id: string | null;
+      token_created_by: string | null;
     }>(
-      `SELECT a.id, a.at, a.actor, a.action, a.secret_id, a.secret_name, a.version, a.client, a.ip
+      `SELECT a.id, a.at, a.actor, a.action, a.secret_id, a.secret_name, a.version, a.client, a.ip,
+         a.subject, a.token_id, a.token_created_by
        FROM audit a ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
        ORDER BY a.id DESC LIMIT $${params.length}`,
       params,
@@ -911,6 +924,9 @@ export class Store {
         version: r.version === null ? null : Number(r.version),
         client: r.client,
         ip: r.ip,
+        subject: r.subject,
+        token_id: r.token_id,
+        token_created_by: r.token_created_by,
       })),
       next: rows.length > query.limit ? String(page[page.length - 1]!.id) : null,
     };
@@ -1041,11 +1057,14 @@ export class Store {
     return this.members(kind, id);
   }
 
-  async createToken(input: {
-    user: string;
-    name?: string;
-    expires_in_days?: number;
-  }): Promise<CreatedToken> {
+  async createToken(
+    caller: Caller,
+    input: {
+      user: string;
+      name?: string;
+      expires_in_days?: number;
+    },
+  ): Promise<CreatedToken> {
     const token = generateToken();
     const id = randomUUID();
     const expires =
@@ -1053,12 +1072,17 @@ export class Store {
         ? null
         : new Date(Date.now() + input.expires_in_days * 86_400_000);
     try {
-      const [row] = await this.db.query(
-        `INSERT INTO tokens (id, user_id, name, hash, expires_at) VALUES ($1, $2, $3, $4, $5)
-         RETURNING id, user_id, name, created_at, expires_at`,
-        [id, input.user, input.name ?? 'token', hashToken(token), expires],
-      );
-      return { ...toToken(row!), token };
+      const row = await this.db.transaction(async (tx) => {
+        const [inserted] = await tx.query(
+          `INSERT INTO tokens (id, user_id, name, hash, expires_at, created_by)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           RETURNING id, user_id, name, created_at, expires_at`,
+          [id, input.user, input.name ?? 'token', hashToken(token), expires, caller.userId],
+        );
+        await this.auditToken(tx, caller, 'create_token', input.user, id);
+        return inserted!;
+      });
+      return { ...toToken(row), token };
     } catch (error) {
       if (isForeignKeyViolation(error)) {
         throw new HttpError(404, 'not_found', `There is no user '${input.user}'; add it first.`, {
@@ -1078,9 +1102,15 @@ export class Store {
     return rows.map(toToken);
   }
 
-  async revokeToken(id: string): Promise<void> {
-    const n = await this.db.execute('DELETE FROM tokens WHERE id = $1', [id]);
-    if (n === 0) throw new HttpError(404, 'not_found', `There is no token with id '${id}'.`);
+  async revokeToken(caller: Caller, id: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const [row] = await tx.query<{ user_id: string }>(
+        'DELETE FROM tokens WHERE id = $1 RETURNING user_id',
+        [id],
+      );
+      if (!row) throw new HttpError(404, 'not_found', `There is no token with id '${id}'.`);
+      await this.auditToken(tx, caller, 'revoke_token', row.user_id, id);
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1105,10 +1135,13 @@ export class Store {
         let next = Number(counter!.value) - total + 1;
         for (const change of changes) {
           if (change.secretIds.length === 0) continue;
+          // The audience is stored as the users who can see the secret now, in this transaction:
+          // someone who joins a team later must not learn of what the team saw before.
           await tx.query(
             `INSERT INTO changes (seq, secret_id, kind, audience)
-             SELECT $1::bigint + u.ord - 1, u.id, $3, $4::text[]
-             FROM unnest($2::uuid[]) WITH ORDINALITY AS u(id, ord)`,
+             SELECT $1::bigint + u.ord - 1, u.id, $3, a.readers
+             FROM unnest($2::uuid[]) WITH ORDINALITY AS u(id, ord)
+             CROSS JOIN (SELECT feed_readers($4::text[]) AS readers) a`,
             [next, change.secretIds, change.kind, change.audience],
           );
           next += change.secretIds.length;
@@ -1260,10 +1293,20 @@ export class Store {
     const n = params.length;
     return this.db.query<T>(
       `WITH r AS (${select}),
-       a AS (INSERT INTO audit (actor, action, secret_id, secret_name, version, client, ip)
-             SELECT $${n + 1}, $${n + 2}, r.id, r.name, r.version, $${n + 3}, $${n + 4} FROM r)
+       a AS (INSERT INTO audit (actor, action, secret_id, secret_name, version, client, ip,
+               token_id, token_created_by)
+             SELECT $${n + 1}, $${n + 2}, r.id, r.name, r.version, $${n + 3}, $${n + 4},
+               $${n + 5}, $${n + 6} FROM r)
        SELECT * FROM r`,
-      [...params, caller.userId, action, caller.client, caller.ip],
+      [
+        ...params,
+        caller.userId,
+        action,
+        caller.client,
+        caller.ip,
+        caller.tokenId,
+        caller.tokenCreatedBy,
+      ],
     );
   }
 
@@ -1276,9 +1319,35 @@ export class Store {
     version: number | null,
   ): Promise<void> {
     await db.query(
-      `INSERT INTO audit (actor, action, secret_id, secret_name, version, client, ip)
+      `INSERT INTO audit (actor, action, secret_id, secret_name, version, client, ip, token_id,
+         token_created_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        caller.userId,
+        action,
+        secretId,
+        name,
+        version,
+        caller.client,
+        caller.ip,
+        caller.tokenId,
+        caller.tokenCreatedBy,
+      ],
+    );
+  }
+
+  /** Audits a token created or revoked by `caller` for `subject`. */
+  private async auditToken(
+    db: SqlExecutor,
+    caller: Caller,
+    action: 'create_token' | 'revoke_token',
+    subject: string,
+    tokenId: string,
+  ): Promise<void> {
+    await db.query(
+      `INSERT INTO audit (actor, action, subject, token_id, client, ip, token_created_by)
        VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [caller.userId, action, secretId, name, version, caller.client, caller.ip],
+      [caller.userId, action, subject, tokenId, caller.client, caller.ip, caller.tokenCreatedBy],
     );
   }
 }

@@ -95,3 +95,52 @@ export function parseScopeFilter(
   }
   return match[2] === undefined ? { kind: match[1]! } : { kind: match[1]!, id: match[2] };
 }
+
+/**
+ * Refuses strings the server cannot keep as sent: a NUL character (PostgreSQL text cannot hold
+ * one) and a lone surrogate (not Unicode: it would come back as U+FFFD). Walks every string and
+ * key of `input`; `nulAllowed` names the fields that are stored encrypted (values), where NUL is
+ * fine.
+ */
+export function checkStrings(
+  input: unknown,
+  what: string,
+  nulAllowed: (path: readonly PropertyKey[]) => boolean = () => false,
+): void {
+  const visit = (at: unknown, path: PropertyKey[]): void => {
+    if (typeof at === 'string') {
+      checkString(at, path, what, nulAllowed(path));
+      return;
+    }
+    if (at === null || typeof at !== 'object') return;
+    for (const [key, child] of Object.entries(at)) {
+      checkString(key, path, what, false);
+      visit(child, [...path, Array.isArray(at) ? Number(key) : key]);
+    }
+  };
+  visit(input, []);
+}
+
+// With the u flag, a surrogate pair is one code point: only unpaired halves match.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+function checkString(text: string, path: PropertyKey[], what: string, nulAllowed: boolean): void {
+  const field = describePath(path);
+  const where = field === '' ? `The ${what}` : `'${field}' in the ${what}`;
+  if (!nulAllowed && text.includes('\u0000')) {
+    throw new HttpError(
+      400,
+      'invalid_input',
+      `${where} contains a NUL character (\\u0000), which the server cannot store; remove it.`,
+      { field },
+    );
+  }
+  if (LONE_SURROGATE.test(text)) {
+    throw new HttpError(
+      400,
+      'invalid_input',
+      `${where} contains a lone UTF-16 surrogate (such as \\ud800 without its pair), which is not valid Unicode and would not read back as sent.`,
+      { field },
+    );
+  }
+}

@@ -150,6 +150,53 @@ CREATE INDEX audit_secret ON audit (secret_id, id);
 CREATE INDEX audit_actor ON audit (actor, id);
 `,
   },
+  {
+    version: 2,
+    name: 'change feed audience as users at the time of the change',
+    // A change's audience named teams and projects, matched against the caller's teams at read
+    // time: someone who joined later saw tombstones of secrets they never could see. Now it names
+    // the users who could see the secret when it changed; old rows are expanded with today's
+    // memberships (the best this database still knows).
+    sql: `
+CREATE FUNCTION feed_readers(keys text[]) RETURNS text[] LANGUAGE sql STABLE AS $$
+  SELECT COALESCE(array_agg(DISTINCT r.k ORDER BY r.k), '{}'::text[]) FROM (
+    SELECT k FROM unnest(keys) AS k WHERE k LIKE 'user:%'
+    UNION SELECT 'user:' || tm.user_id FROM team_members tm WHERE 'team:' || tm.team_id = ANY(keys)
+    UNION SELECT pm.principal FROM project_members pm
+      WHERE 'project:' || pm.project_id = ANY(keys) AND pm.principal LIKE 'user:%'
+    UNION SELECT 'user:' || tm.user_id FROM project_members pm
+      JOIN team_members tm ON pm.principal = 'team:' || tm.team_id
+      WHERE 'project:' || pm.project_id = ANY(keys)
+  ) AS r
+$$;
+
+UPDATE changes SET audience = feed_readers(audience);
+`,
+  },
+  {
+    version: 3,
+    name: 'where tokens come from',
+    // from_env: the token registered from NOTEBOOK_SECRETS_ADMIN_TOKEN (a restart with another one
+    // revokes it). created_by: the admin who created it (NULL: created at start-up, or before
+    // this migration).
+    sql: `
+ALTER TABLE tokens ADD COLUMN from_env boolean NOT NULL DEFAULT false;
+ALTER TABLE tokens ADD COLUMN created_by text;
+UPDATE tokens SET from_env = true WHERE user_id = 'admin' AND name = 'NOTEBOOK_SECRETS_ADMIN_TOKEN';
+`,
+  },
+  {
+    version: 4,
+    name: 'token events and the token of each audited request',
+    sql: `
+ALTER TABLE audit ALTER COLUMN secret_id DROP NOT NULL;
+ALTER TABLE audit ALTER COLUMN secret_name DROP NOT NULL;
+ALTER TABLE audit ADD COLUMN subject text;
+ALTER TABLE audit ADD COLUMN token_id text;
+ALTER TABLE audit ADD COLUMN token_created_by text;
+CREATE INDEX audit_subject ON audit (subject, id) WHERE subject IS NOT NULL;
+`,
+  },
 ];
 
 const MIGRATION_LOCK = 7_428_311_902;

@@ -3,7 +3,10 @@
  * real PostgreSQL. Each backend gets one in-process server (port 0); tests make their own users.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { once } from 'node:events';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ApiErrorBody,
@@ -791,6 +794,158 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
         ]);
       });
 
+      it('never shows a new team member tombstones of secrets they never could see', async () => {
+        const c = await makeWorld(t);
+        const start = ChangesPage.parse((await c.eve('GET', '/v1/changes')).body).next;
+        // Before eve joins: a team secret created and deleted, a personal one shared with the
+        // team and unshared again.
+        const gone = await expectOk(
+          c.carol('POST', '/v1/secrets', {
+            body: { name: unique('GONE_'), value: 'x', scope: { kind: 'team', id: c.ids.team } },
+          }),
+        );
+        await expectOk(c.carol('DELETE', `/v1/secrets/${gone.body.id}`));
+        const unshared = await expectOk(
+          c.carol('POST', '/v1/secrets', { body: { name: unique('ONCE_'), value: 'y' } }),
+        );
+        const owner = { principal: { kind: 'user', id: c.ids.carol }, role: 'owner' };
+        await expectOk(
+          c.carol('PUT', `/v1/secrets/${unshared.body.id}/access`, {
+            body: {
+              access: [owner, { principal: { kind: 'team', id: c.ids.team }, role: 'reader' }],
+            },
+          }),
+        );
+        await expectOk(
+          c.carol('PUT', `/v1/secrets/${unshared.body.id}/access`, { body: { access: [owner] } }),
+        );
+        await expectOk(
+          c.admin('POST', `/v1/teams/${c.ids.team}/members`, { body: { user: c.ids.eve } }),
+        );
+        const fromStart = `${start.split('.')[0]}.0`;
+        for (const since of [start, fromStart]) {
+          const ids = (await feedAll(c.eve, since)).map((x) =>
+            x.kind === 'upsert' ? x.secret.id : x.id,
+          );
+          expect(ids).not.toContain(gone.body.id);
+          expect(ids).not.toContain(unshared.body.id);
+        }
+      });
+
+      it('shows a user only secrets they can see now or could see before, whatever the history', async () => {
+        type Op =
+          | { op: 'create'; team: boolean }
+          | { op: 'share'; i: number; to: 'team' | 'eve' | 'nobody' }
+          | { op: 'delete'; i: number }
+          | { op: 'join' }
+          | { op: 'leave' };
+        const op: fc.Arbitrary<Op> = fc.oneof(
+          {
+            weight: 3,
+            arbitrary: fc.record({ op: fc.constant('create' as const), team: fc.boolean() }),
+          },
+          {
+            weight: 3,
+            arbitrary: fc.record({
+              op: fc.constant('share' as const),
+              i: fc.nat(7),
+              to: fc.constantFrom('team' as const, 'eve' as const, 'nobody' as const),
+            }),
+          },
+          {
+            weight: 2,
+            arbitrary: fc.record({ op: fc.constant('delete' as const), i: fc.nat(7) }),
+          },
+          { weight: 1, arbitrary: fc.record({ op: fc.constant('join' as const) }) },
+          { weight: 1, arbitrary: fc.record({ op: fc.constant('leave' as const) }) },
+        );
+        await fc.assert(
+          fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 12 }), async (ops) => {
+            const c = await makeWorld(t);
+            const start = ChangesPage.parse((await expectOk(c.eve('GET', '/v1/changes'))).body);
+            const created: string[] = [];
+            const everSeen = new Set<string>();
+            const visible = async () =>
+              new Set(
+                SecretList.parse((await expectOk(c.eve('GET', '/v1/secrets'))).body).secrets.map(
+                  (x) => x.id,
+                ),
+              );
+            const owner = { principal: { kind: 'user', id: c.ids.carol }, role: 'owner' };
+            for (const step of ops) {
+              const id = created.length > 0 && 'i' in step ? created[step.i % created.length] : '';
+              if (step.op === 'create') {
+                const r = await expectOk(
+                  c.carol('POST', '/v1/secrets', {
+                    body: {
+                      name: unique('P_'),
+                      value: 'v',
+                      ...(step.team ? { scope: { kind: 'team', id: c.ids.team } } : {}),
+                    },
+                  }),
+                );
+                created.push(r.body.id);
+              } else if (step.op === 'share' && id) {
+                const extra =
+                  step.to === 'nobody'
+                    ? []
+                    : [
+                        {
+                          principal: {
+                            kind: step.to === 'eve' ? 'user' : 'team',
+                            id: c.ids[step.to],
+                          },
+                          role: 'reader',
+                        },
+                      ];
+                await c.carol('PUT', `/v1/secrets/${id}/access`, {
+                  body: { access: [owner, ...extra] },
+                });
+              } else if (step.op === 'delete' && id) {
+                await c.carol('DELETE', `/v1/secrets/${id}`);
+              } else if (step.op === 'join') {
+                await c.admin('POST', `/v1/teams/${c.ids.team}/members`, {
+                  body: { user: c.ids.eve },
+                });
+              } else if (step.op === 'leave') {
+                await c.admin('DELETE', `/v1/teams/${c.ids.team}/members/${c.ids.eve}`);
+              }
+              for (const seen of await visible()) everSeen.add(seen);
+            }
+            const now = await visible();
+            for (const since of [start.next, `${start.next.split('.')[0]}.0`]) {
+              const state = new Set<string>();
+              for (const change of await feedAll(c.eve, since)) {
+                if (change.kind === 'upsert') {
+                  expect(now).toContain(change.secret.id);
+                  state.add(change.secret.id);
+                } else {
+                  expect(everSeen).toContain(change.id);
+                  state.delete(change.id);
+                }
+              }
+              // And the feed brings eve to exactly what she can see.
+              expect([...state].sort()).toEqual([...now].sort());
+            }
+          }),
+          {
+            numRuns: 20,
+            // The histories an earlier server got wrong, tried first.
+            examples: [
+              [[{ op: 'create', team: true }, { op: 'delete', i: 0 }, { op: 'join' }]],
+              [
+                [
+                  { op: 'create', team: false },
+                  { op: 'share', i: 0, to: 'team' },
+                  { op: 'share', i: 0, to: 'nobody' },
+                  { op: 'join' },
+                ],
+              ],
+            ],
+          },
+        );
+      });
+
       it('answers a foreign or malformed cursor with a full listing (reset)', async () => {
         const r = ChangesPage.parse(
           (await w.alice('GET', `/v1/changes?since=${'0'.repeat(32)}.5`)).body,
@@ -1029,6 +1184,215 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
       });
     });
 
+    describe('tokens in the audit log', () => {
+      it('audits creating and revoking a token (who, for whom), shown to that user too', async () => {
+        const c = await makeWorld(t);
+        const created = await expectOk(
+          c.admin('POST', '/v1/tokens', { body: { user: c.ids.bob, name: 'second' } }),
+        );
+        await expectOk(c.admin('DELETE', `/v1/tokens/${created.body.id}`));
+        const events = (page: AuditPage) =>
+          page.entries
+            .filter((e) => e.token_id === created.body.id)
+            .map((e) => ({ action: e.action, actor: e.actor, subject: e.subject }));
+        const expected = [
+          { action: 'revoke_token', actor: 'admin', subject: c.ids.bob },
+          { action: 'create_token', actor: 'admin', subject: c.ids.bob },
+        ];
+        expect(events(AuditPage.parse((await expectOk(c.admin('GET', '/v1/audit'))).body))).toEqual(
+          expected,
+        );
+        expect(events(AuditPage.parse((await expectOk(c.bob('GET', '/v1/audit'))).body))).toEqual(
+          expected,
+        );
+        expect(events(AuditPage.parse((await expectOk(c.eve('GET', '/v1/audit'))).body))).toEqual(
+          [],
+        );
+      });
+
+      it('marks what is done with a token an admin created for someone else', async () => {
+        const c = await makeWorld(t);
+        const { body: secret } = await expectOk(
+          c.alice('POST', '/v1/secrets', { body: { name: unique('MARK_'), value: 'x' } }),
+        );
+        await expectOk(c.alice('GET', `/v1/secrets/${secret.id}/value`));
+        await expectOk(c.alice('GET', `/v1/resolve/${secret.name}`));
+        const page = AuditPage.parse(
+          (await expectOk(c.alice('GET', `/v1/audit?secret=${secret.id}`))).body,
+        );
+        expect(page.entries.map((e) => [e.action, e.token_created_by])).toEqual([
+          ['resolve', 'admin'],
+          ['read_value', 'admin'],
+          ['create', 'admin'],
+        ]);
+        expect(new Set(page.entries.map((e) => e.token_id)).size).toBe(1);
+        // The admin's own token is the admin's: its actions carry no mark.
+        const own = await expectOk(
+          c.admin('POST', '/v1/secrets', { body: { name: unique('OWN_'), value: 'x' } }),
+        );
+        const adminPage = AuditPage.parse(
+          (await expectOk(c.admin('GET', `/v1/audit?secret=${own.body.id}`))).body,
+        );
+        expect(adminPage.entries.map((e) => e.token_created_by)).toEqual([null]);
+      });
+    });
+
+    describe('strings and versions the database cannot hold', () => {
+      it('refuses a NUL character with 400 naming the field, wherever a string comes in', async () => {
+        const { body: secret } = await expectOk(
+          w.alice('POST', '/v1/secrets', { body: { name: unique('NUL_'), value: 'x' } }),
+        );
+        const owner = { principal: { kind: 'user', id: w.ids.alice }, role: 'owner' };
+        const nul = '\u0000';
+        const cases: [Client, string, string, { body?: unknown }?][] = [
+          [
+            w.alice,
+            'POST',
+            '/v1/secrets',
+            { body: { name: unique('N_'), value: 'x', description: `a${nul}b` } },
+          ],
+          [w.alice, 'GET', '/v1/secrets?q=a%00b'],
+          [w.alice, 'GET', '/v1/secrets?scope=team:a%00b'],
+          [w.alice, 'GET', '/v1/resolve/SOME_NAME?project=a%00b'],
+          [w.alice, 'GET', '/v1/resolve/SOME_NAME?scope=team:a%00b'],
+          [w.alice, 'GET', '/v1/audit?secret=a%00b'],
+          [w.admin, 'POST', '/v1/teams', { body: { id: unique('t'), name: `a${nul}b` } }],
+          [w.admin, 'POST', '/v1/tokens', { body: { user: w.ids.alice, name: `a${nul}b` } }],
+          [w.admin, 'DELETE', `/v1/teams/${w.ids.team}/members/a%00b`],
+          [
+            w.alice,
+            'PUT',
+            `/v1/secrets/${secret.id}/access`,
+            {
+              body: {
+                access: [owner, { principal: { kind: 'user', id: `b${nul}` }, role: 'reader' }],
+              },
+            },
+          ],
+        ];
+        for (const [who, method, path, options] of cases) {
+          const r = await who(method, path, options);
+          expect(r.status, `${method} ${path}`).toBe(400);
+          expect(r.body.error.message, `${method} ${path}`).toMatch(/NUL character/);
+        }
+        expect(t.logs.text).not.toMatch(/request failed/);
+        // A value is sealed, not stored as text: NUL is kept as sent.
+        const binary = await expectOk(
+          w.alice('POST', '/v1/secrets', { body: { name: unique('N_'), value: `a${nul}b` } }),
+        );
+        const read = await expectOk(w.alice('GET', `/v1/secrets/${binary.body.id}/value`));
+        expect(read.body.value).toBe(`a${nul}b`);
+      });
+
+      it('refuses a value or description with a lone surrogate with 400', async () => {
+        const lone = await w.alice('POST', '/v1/secrets', {
+          body: { name: unique('LONE_'), value: 'abc\ud800' },
+        });
+        expect(lone.status).toBe(400);
+        expect(lone.body.error).toMatchObject({ code: 'invalid_input', field: 'value' });
+        expect(lone.body.error.message).toMatch(/surrogate/);
+        const { body: secret } = await expectOk(
+          w.alice('POST', '/v1/secrets', { body: { name: unique('LONE_'), value: 'ok 😀' } }),
+        );
+        const patch = await w.alice('PATCH', `/v1/secrets/${secret.id}`, {
+          body: { description: '\udc00x' },
+          headers: { 'if-match': '"1"' },
+        });
+        expect(patch.status).toBe(400);
+        expect(patch.body.error.field).toBe('description');
+        const read = await expectOk(w.alice('GET', `/v1/secrets/${secret.id}/value`));
+        expect(read.body).toMatchObject({ value: 'ok 😀', version: 1 });
+      });
+
+      it('answers an If-Match beyond any version with 400, not a failure', async () => {
+        const { body: secret } = await expectOk(
+          w.alice('POST', '/v1/secrets', { body: { name: unique('BIG_'), value: 'x' } }),
+        );
+        const headers = { 'if-match': '"99999999999"' };
+        const owner = { principal: { kind: 'user', id: w.ids.alice }, role: 'owner' };
+        const replies = [
+          await w.alice('PATCH', `/v1/secrets/${secret.id}`, { body: { value: 'y' }, headers }),
+          await w.alice('DELETE', `/v1/secrets/${secret.id}`, { headers }),
+          await w.alice('PUT', `/v1/secrets/${secret.id}/access`, {
+            body: { access: [owner] },
+            headers,
+          }),
+          await w.alice('POST', `/v1/secrets/${secret.id}/versions/1/restore`, { headers }),
+        ];
+        for (const r of replies) {
+          expect(r.status).toBe(400);
+          expect(r.body.error.message).toMatch(/If-Match/);
+        }
+        expect((await w.alice('GET', `/v1/secrets/${secret.id}`)).body.version).toBe(1);
+      });
+    });
+
+    describe('connections', () => {
+      it('refuses a request without a valid token before reading its body', async () => {
+        const reply = await rawExchange(
+          t.url,
+          'POST /v1/secrets HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n' +
+            'Content-Length: 400000\r\n\r\n',
+        );
+        expect(reply).toMatch(/^HTTP\/1\.1 401 /);
+        const notAdmin = await rawExchange(
+          t.url,
+          `POST /v1/users HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer ${w.tokens.eve}\r\n` +
+            'Content-Type: application/json\r\nContent-Length: 400000\r\n\r\n',
+        );
+        expect(notAdmin).toMatch(/^HTTP\/1\.1 403 /);
+      });
+
+      it('lets a client still sending an oversize body read the 413', async () => {
+        for (const chunked of [false, true]) {
+          const reply = await postLarge(t.url, w.tokens.alice, 8 * 1024 * 1024, chunked);
+          expect(reply).toMatch(/^HTTP\/1\.1 413 /);
+          expect(reply).toContain('"code":"body_too_large"');
+        }
+      });
+
+      it('stops accepting an old admin token after a restart with a new one', async () => {
+        const first = await startTestServer(backend);
+        const { dataDir, databaseUrl } = first.config;
+        await first.server.close();
+        const second = await startTestServer(backend, {
+          dataDir,
+          ...(databaseUrl ? { databaseUrl } : {}),
+          key: first.key,
+        });
+        try {
+          expect((await client(second.url, first.adminToken)('GET', '/v1/me')).status).toBe(401);
+          expect((await client(second.url, second.adminToken)('GET', '/v1/users')).status).toBe(
+            200,
+          );
+        } finally {
+          await second.server.close();
+        }
+      });
+
+      it('on stopping, ends a keep-alive connection after the request it was serving', async () => {
+        const s = await startTestServer(backend);
+        const { hostname, port } = new URL(s.url);
+        const socket = connect(Number(port), hostname);
+        let text = '';
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        const ended = once(socket, 'close');
+        const body = JSON.stringify({ name: unique('LAST_'), value: 'x' });
+        const seen = once(s.server.app.server, 'request');
+        socket.write(
+          `POST /v1/secrets HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer ${s.adminToken}\r\n` +
+            `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+        );
+        await seen;
+        const closed = s.server.close();
+        socket.write(body);
+        await ended;
+        await closed;
+        expect(text).toMatch(/^HTTP\/1\.1 201 /);
+        expect(text).toMatch(/\r\nconnection: close\r\n/i);
+      });
+    });
+
     describe('secrecy', () => {
       it('never puts a canary value in logs, audit rows, error bodies or the database in clear text', async () => {
         const c = await makeWorld(t);
@@ -1139,6 +1503,79 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
     });
   },
 );
+
+/**
+ * Sends `head` (request line and headers, no body) on a new connection; resolves with the first
+ * response, read until its Content-Length, or whatever came before the server closed.
+ */
+function rawExchange(url: string, head: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(head));
+    let text = '';
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      const end = text.indexOf('\r\n\r\n');
+      const length = /\r\ncontent-length: (\d+)/i.exec(text.slice(0, end));
+      if (end >= 0 && length && Buffer.byteLength(text) >= end + 4 + Number(length[1])) {
+        socket.destroy();
+        resolve(text);
+      }
+    });
+    socket.on('close', () => resolve(text));
+    socket.on('error', reject);
+  });
+}
+
+/**
+ * POSTs a body of `size` bytes as a client that reads the answer only once it has sent the whole
+ * request (as many do); resolves with whatever response it then can read.
+ */
+function postLarge(url: string, token: string, size: number, chunked: boolean): Promise<string> {
+  const { hostname, port } = new URL(url);
+  const head =
+    `POST /v1/secrets HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer ${token}\r\n` +
+    'Content-Type: application/json\r\n' +
+    (chunked ? 'Transfer-Encoding: chunked\r\n\r\n' : `Content-Length: ${size}\r\n\r\n`);
+  const data = Buffer.alloc(size, 'x');
+  const body = chunked
+    ? Buffer.concat([Buffer.from(`${size.toString(16)}\r\n`), data, Buffer.from('\r\n0\r\n\r\n')])
+    : data;
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    socket.pause();
+    let text = '';
+    const read = () => {
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString('utf8');
+        const end = text.indexOf('\r\n\r\n');
+        const length = /\r\ncontent-length: (\d+)/i.exec(text.slice(0, end));
+        if (end >= 0 && length && Buffer.byteLength(text) >= end + 4 + Number(length[1])) {
+          socket.destroy();
+        }
+      });
+      socket.resume();
+    };
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => resolve(text));
+    socket.write(head);
+    socket.write(body, (error) => {
+      if (!error) read();
+    });
+  });
+}
+
+/** Every change after `since`, page by page. */
+async function feedAll(c: Client, since: string): Promise<ChangesPage['changes']> {
+  const all: ChangesPage['changes'] = [];
+  let page = ChangesPage.parse((await expectOk(c('GET', `/v1/changes?since=${since}`))).body);
+  all.push(...page.changes);
+  while (page.more) {
+    page = ChangesPage.parse((await expectOk(c('GET', `/v1/changes?since=${page.next}`))).body);
+    all.push(...page.changes);
+  }
+  return all;
+}
 
 function filesContaining(dir: string, needle: string): string[] {
   const hits: string[] = [];
