@@ -6,6 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Scope } from '../../../src/core/model';
 import { syncMarkOf, syncInfoOf } from '../../../src/sync/syncState';
+import * as fc from 'fast-check';
+import { ApiClient } from '../../../src/sync/client';
+import { op3Arb, PROLOGUE, realView, runThreeClients } from '../../unit/sync/threeClients';
 import { shareOwnedWithTeam } from '../../unit/sync/twoClients';
 import {
   addTeam,
@@ -177,4 +180,23 @@ describe('sync rounds against the real server', () => {
         .sort(),
     ).toEqual(['PAGE_0', 'PAGE_1', 'PAGE_2', 'PAGE_3', 'PAGE_4']);
   });
+
+  it('random operations on three clients of two users with the same names, sharing: each secret stays itself, all converge', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(op3Arb, { maxLength: 25, size: 'medium' }), async (ops) => {
+        // Every run starts from nothing: the previous run's secrets go.
+        for (const user of ['alice', 'bob'] as const) {
+          const api = new ApiClient({ baseUrl: server.url, token: tokens[user]! });
+          for (const s of await api.listSecrets({})) {
+            if (s.role === 'owner') await api.deleteSecret(s.id).catch(() => undefined);
+          }
+        }
+        const team = await freshTeam();
+        const view = realView(server.url, { alice: tokens.alice!, bob: tokens.bob! }, team.id);
+        await runThreeClients(view, [...PROLOGUE, ...ops], `q${++run}`);
+      }),
+      { numRuns: Number(process.env.NS_SYNC_PROPERTY_RUNS ?? 8), endOnFailure: true },
+    );
+  }, 240_000);
 });

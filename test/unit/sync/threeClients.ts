@@ -19,8 +19,8 @@ import { SyncEngine } from '../../../src/sync/engine';
 import { isRetryable } from '../../../src/sync/errors';
 import { MemoryKeyValueStore } from '../../../src/sync/memoryKeyValueStore';
 import { syncInfoOf, syncMarkOf } from '../../../src/sync/syncState';
-import type { FakeServer } from './fakeServer';
-import { Link } from './twoClients';
+import type { FakeServer, Snapshot } from './fakeServer';
+import { Link, shareOwnedWithTeam } from './twoClients';
 
 type ClientNo = 0 | 1 | 2;
 /** Your own personal secret, the team's, or the other user's personal secret shared with you. */
@@ -37,7 +37,111 @@ export type Op3 =
   | { kind: 'unshare'; client: ClientNo; name: string };
 
 const USERS = ['alice', 'alice', 'bob'] as const;
-const TEAM: Scope = { kind: 'team', id: 'data' };
+
+/** What a user sees of one secret on the server. */
+export interface Seen {
+  name: string;
+  value: string;
+  /** The owner of a personal secret. */
+  owner?: string;
+}
+
+type Version = Snapshot & { owner?: string };
+
+/** The server the three clients talk to, as the checks need it (the fake, or the real one). */
+export interface ServerView {
+  baseUrl: string;
+  fetch: typeof fetch;
+  tokens: { alice: string; bob: string };
+  team: Scope & { kind: 'team' };
+  /** The server's copy of `id` at `version`; 'unknown' when that version was never seen. */
+  at(id: string, version: number): Version | undefined | 'unknown';
+  /** Called after every step (the real server's view records what it sees). */
+  observe(): Promise<void>;
+  /** The secrets `user` can see now, by id. */
+  visible(user: string): Promise<Map<string, Seen>>;
+  /** On the real server team members only read: the team is granted owner after each sync. */
+  grantTeam?: boolean;
+}
+
+/** The fake server as a ServerView: every version is in its history. */
+export function fakeView(server: FakeServer): ServerView {
+  return {
+    baseUrl: 'http://fake.test',
+    fetch: server.fetch,
+    tokens: { alice: 'tok-alice', bob: 'tok-bob' },
+    team: { kind: 'team', id: 'data' },
+    at(id, version) {
+      const row = server.rows.get(id);
+      const snapshot = server.history.get(id)?.get(version);
+      if (!row || !snapshot) return undefined;
+      const owner = row.meta.scope.kind === 'personal' ? row.meta.created_by : undefined;
+      return { ...snapshot, ...(owner && { owner }) };
+    },
+    observe: () => Promise.resolve(),
+    visible(user) {
+      const out = new Map<string, Seen>();
+      for (const row of server.rows.values()) {
+        if (row.deleted || !server.role(row, user)) continue;
+        const owner = row.meta.scope.kind === 'personal' ? row.meta.created_by : undefined;
+        out.set(row.meta.id, { name: row.meta.name, value: row.value, ...(owner && { owner }) });
+      }
+      return Promise.resolve(out);
+    },
+  };
+}
+
+/**
+ * The real server as a ServerView. Versions are known from what alice and bob see after each
+ * step; one made and replaced within a step is 'unknown', and its check is skipped.
+ */
+export function realView(
+  baseUrl: string,
+  tokens: { alice: string; bob: string },
+  team: string,
+): ServerView {
+  const seen = new Map<string, Map<number, Version>>();
+  const apis = {
+    alice: new ApiClient({ baseUrl, token: tokens.alice }),
+    bob: new ApiClient({ baseUrl, token: tokens.bob }),
+  };
+  const visible = async (user: string): Promise<Map<string, Seen>> => {
+    const api = apis[user as 'alice' | 'bob'];
+    const out = new Map<string, Seen>();
+    const list = await api.listSecrets({});
+    const values = list.length > 0 ? await api.getValues(list.map((s) => s.id)) : undefined;
+    for (const meta of list) {
+      const value = values?.values.find((v) => v.id === meta.id);
+      if (!value || value.version !== meta.version) continue;
+      const owner = meta.scope.kind === 'personal' ? meta.created_by : undefined;
+      out.set(meta.id, { name: meta.name, value: value.value, ...(owner && { owner }) });
+      const versions = seen.get(meta.id) ?? new Map<number, Version>();
+      versions.set(meta.version, {
+        name: meta.name,
+        type: meta.type,
+        description: meta.description,
+        value: value.value,
+        ...(owner && { owner }),
+      });
+      seen.set(meta.id, versions);
+    }
+    return out;
+  };
+  return {
+    baseUrl,
+    fetch: globalThis.fetch,
+    tokens,
+    team: { kind: 'team', id: team },
+    at: (id, version) => seen.get(id)?.get(version) ?? 'unknown',
+    async observe() {
+      await visible('alice');
+      await visible('bob');
+    },
+    visible,
+    grantTeam: true,
+  };
+}
+
 const client = fc.constantFrom<ClientNo>(0, 1, 2);
 const name = fc.constantFrom('N0', 'N1');
 const place = fc.constantFrom<Place>('own', 'team', 'shared');
@@ -109,15 +213,15 @@ interface Device {
   link: Link;
 }
 
-async function device(server: FakeServer, i: ClientNo): Promise<Device> {
+async function device(server: ServerView, i: ClientNo): Promise<Device> {
   const user = USERS[i];
   const kv = new MemoryKeyValueStore();
   const store = new LocalSecretStore(kv, { user });
   await store.load();
   const link = new Link(server.fetch);
   const api = new ApiClient({
-    baseUrl: 'http://fake.test',
-    token: `tok-${user}`,
+    baseUrl: server.baseUrl,
+    token: server.tokens[user],
     fetch: link.fetch,
   });
   const engine = new SyncEngine({ client: api, store, kv, pageLimit: 3 });
@@ -125,17 +229,18 @@ async function device(server: FakeServer, i: ClientNo): Promise<Device> {
   return { user, other: user === 'alice' ? 'bob' : 'alice', store, engine, api, link };
 }
 
-function entryAt(d: Device, n: string, where: Place): SecretMetadata | undefined {
+function entryAt(d: Device, team: Scope, n: string, where: Place): SecretMetadata | undefined {
   return d.store.list().find((e) => {
     if (e.name !== n) return false;
-    if (where === 'team') return sameScope(e.scope, TEAM);
+    if (where === 'team') return sameScope(e.scope, team);
     if (e.scope.kind !== 'personal') return false;
     return where === 'own' ? sharedBy(e) === undefined : sharedBy(e) === d.other;
   });
 }
 
 /** Runs ops on three fresh clients of `server` (users alice and bob, team `data`). */
-export async function runThreeClients(server: FakeServer, ops: readonly Op3[], label: string) {
+export async function runThreeClients(server: ServerView, ops: readonly Op3[], label: string) {
+  const TEAM = server.team;
   const devices = [await device(server, 0), await device(server, 1), await device(server, 2)];
   const written = new Set<string>();
   const superseded = new Set<string>();
@@ -151,10 +256,10 @@ export async function runThreeClients(server: FakeServer, ops: readonly Op3[], l
       for (const e of d.store.list()) {
         if (syncMarkOf(e) !== 'synced') continue;
         const base = syncInfoOf(e)!.base!;
-        const at = server.history.get(e.id)?.get(base);
-        const row = server.rows.get(e.id);
+        const at = server.at(e.id, base);
         const where = `step ${step}, client ${i} (${d.user}), ${e.name} ${e.id}@${base}`;
-        if (!at || !row) {
+        if (at === 'unknown') continue;
+        if (!at) {
           problems.push(`${where}: the server never had this version`);
           continue;
         }
@@ -164,13 +269,11 @@ export async function runThreeClients(server: FakeServer, ops: readonly Op3[], l
           description: e.description,
           value: await valueOf(d, e.id),
         };
-        if (JSON.stringify(mine) !== JSON.stringify(at)) {
-          problems.push(`${where}: ${JSON.stringify(mine)} != server ${JSON.stringify(at)}`);
+        const { owner: atOwner, ...theirs } = at;
+        if (JSON.stringify(mine) !== JSON.stringify(theirs)) {
+          problems.push(`${where}: ${JSON.stringify(mine)} != server ${JSON.stringify(theirs)}`);
         }
-        const owner =
-          row.meta.scope.kind === 'personal' && row.meta.created_by !== d.user
-            ? row.meta.created_by
-            : undefined;
+        const owner = atOwner !== d.user ? atOwner : undefined;
         if (sharedBy(e) !== owner) {
           problems.push(`${where}: owner ${String(sharedBy(e))}, server says ${String(owner)}`);
         }
@@ -185,15 +288,15 @@ export async function runThreeClients(server: FakeServer, ops: readonly Op3[], l
     }
     try {
       await d.engine.sync();
+      if (server.grantTeam) await shareOwnedWithTeam(d.api, TEAM.id);
     } catch (error) {
       if (!isRetryable(error)) throw error;
     }
     // Access lost: an unsynced edit of that secret goes with it, on purpose.
+    const mineNow = await server.visible(d.user);
+    const live = new Set([...(await server.visible(d.other)).keys(), ...mineNow.keys()]);
     for (const [id, value] of before) {
-      const row = server.rows.get(id);
-      if (!d.store.get(id) && row && !row.deleted && !server.role(row, d.user)) {
-        superseded.add(value);
-      }
+      if (!d.store.get(id) && live.has(id) && !mineNow.has(id)) superseded.add(value);
     }
   };
 
@@ -239,7 +342,7 @@ export async function runThreeClients(server: FakeServer, ops: readonly Op3[], l
     const d = devices[op.client]!;
     switch (op.kind) {
       case 'set': {
-        const current = entryAt(d, op.name, op.place);
+        const current = entryAt(d, TEAM, op.name, op.place);
         const value = `${label}-v${++counter}-${d.user}`;
         if (current) {
           written.add(value);
@@ -256,7 +359,7 @@ export async function runThreeClients(server: FakeServer, ops: readonly Op3[], l
         break;
       }
       case 'delete': {
-        const current = entryAt(d, op.name, op.place);
+        const current = entryAt(d, TEAM, op.name, op.place);
         if (current) {
           superseded.add(await valueOf(d, current.id).catch(() => ''));
           await d.store.delete(current.id);
@@ -297,6 +400,7 @@ export async function runThreeClients(server: FakeServer, ops: readonly Op3[], l
         break;
       }
     }
+    await server.observe();
     await checkClean();
     if (problems.length > 0) throw new Error(problems.join('\n'));
   }
@@ -318,6 +422,7 @@ export async function runThreeClients(server: FakeServer, ops: readonly Op3[], l
     if (quiet && round > 0) break;
   }
   for (const d of devices) await d.engine.sync();
+  await server.observe();
   await checkClean();
 
   // Each client holds exactly what its user sees on the server, each secret under its own id.
@@ -325,10 +430,8 @@ export async function runThreeClients(server: FakeServer, ops: readonly Op3[], l
     const local: Record<string, string> = {};
     for (const e of d.store.list()) local[e.id] = `${e.name}=${await valueOf(d, e.id)}`;
     const remote: Record<string, string> = {};
-    for (const row of server.rows.values()) {
-      if (!row.deleted && server.role(row, d.user))
-        remote[row.meta.id] = `${row.meta.name}=${row.value}`;
-    }
+    for (const [id, seen] of await server.visible(d.user))
+      remote[id] = `${seen.name}=${seen.value}`;
     if (JSON.stringify(sortedEntries(local)) !== JSON.stringify(sortedEntries(remote))) {
       problems.push(
         `client ${i} (${d.user}) ${JSON.stringify(sortedEntries(local))} != server ${JSON.stringify(sortedEntries(remote))}`,
@@ -337,7 +440,10 @@ export async function runThreeClients(server: FakeServer, ops: readonly Op3[], l
     if (d.engine.conflicts().length > 0) problems.push(`client ${i} still has conflicts`);
     if (d.engine.outbox().length > 0) problems.push(`client ${i} still has pending changes`);
   }
-  const finals = new Set([...server.rows.values()].filter((r) => !r.deleted).map((r) => r.value));
+  const finals = new Set<string>();
+  for (const user of ['alice', 'bob']) {
+    for (const seen of (await server.visible(user)).values()) finals.add(seen.value);
+  }
   const lost = [...written].filter((v) => !finals.has(v) && !superseded.has(v));
   if (lost.length > 0) problems.push(`lost writes: ${lost.join(', ')}`);
   if (problems.length > 0) throw new Error(problems.join('\n'));
