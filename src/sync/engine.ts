@@ -433,7 +433,7 @@ export class SyncEngine {
         );
       }
       const page: ChangesPage = await this.client.changes(cursor, this.pageLimit);
-      if (page.more && (page.next === cursor || page.next === undefined)) {
+      if (page.more && page.next === cursor) {
         throw new MalformedResponse(
           "The server's change feed did not move past its cursor (it answered more changes at the same point); sync stopped. Check the server version, or sign out and in again.",
         );
