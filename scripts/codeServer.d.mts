@@ -32,4 +32,5 @@ export function startCodeServer(options: {
   folder?: string;
   userDataDir?: string;
   logFile?: string;
+  env?: Record<string, string>;
 }): Promise<RunningCodeServer>;

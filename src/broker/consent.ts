@@ -130,6 +130,11 @@ export class ConsentPolicy {
     await this.save([]);
   }
 
+  /** Whether any running kernel session has a remembered answer ("Allow once", "Deny"). */
+  hasSessionDecisions(): boolean {
+    return this.session.size > 0;
+  }
+
   /** Forgets every "Allow once" and "Deny" answer, so running kernels ask again. */
   forgetAllSessions(): void {
     this.session.clear();

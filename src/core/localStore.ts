@@ -246,7 +246,7 @@ export class LocalSecretStore {
       this.missing.add(id);
       throw new SecretsError(
         'not_found',
-        `The value of '${entry.name}' is missing from the keychain. Set a new value or delete the entry.`,
+        `The value of '${entry.name}' is missing from secret storage. Set a new value or delete the entry.`,
       );
     }
     return { value: envelope.value, encoding: envelope.encoding, version: entry.version };

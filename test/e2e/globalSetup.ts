@@ -1,5 +1,5 @@
 // Runs once before the e2e suite: builds the .vsix, makes sure Node 24 and code-server are in the
-// cache, and installs the extension and the Jupyter stand-in (jupyterStandIn/) into an extensions
+// cache, and installs the extension and the demo's Jupyter (demo/jupyter/) into an extensions
 // folder that every test's code-server shares.
 // Each test still gets its own user-data folder, workspace and browser profile (see harness.ts).
 import { spawnSync } from 'node:child_process';
@@ -13,7 +13,7 @@ import {
   repoRoot,
   statePaths,
 } from '../../scripts/codeServer.mjs';
-import { buildJupyterStandIn } from './jupyterStandIn/build';
+import { buildDemoJupyter } from '../../demo/jupyter/build.mjs';
 
 export interface E2eContext {
   /** Shared state of this run: config, XDG folders and the installed extension. */
@@ -51,12 +51,9 @@ export default async function setup(project: TestProject) {
   const runDir = join(cacheDir(), 'e2e', `run-${process.pid}`);
   rmSync(runDir, { recursive: true, force: true });
   await installExtension(statePaths(runDir), vsix);
-  // The Jupyter extension's place, taken by a stand-in whose kernels run on a real Jupyter server
+  // The Jupyter extension's place, taken by the demo's stand-in whose kernels run on a real Jupyter server
   // (notebook.e2e.test.ts); it stays idle unless a test opens a notebook.
-  await installExtension(
-    statePaths(runDir),
-    await buildJupyterStandIn(join(runDir, 'jupyter-standin')),
-  );
+  await installExtension(statePaths(runDir), await buildDemoJupyter(join(runDir, 'demo-jupyter')));
 
   project.provide('e2e', { runDir, artifactsDir });
   return () => {

@@ -3,7 +3,7 @@
 // once by globalSetup.ts) is shared, read-only in practice.
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { inject } from 'vitest';
 import {
   freePort,
@@ -64,7 +64,7 @@ let counter = 0;
  * the workbench. Prefer `withWorkbench`, which closes it and keeps a screenshot of a failure.
  */
 export async function openWorkbench(testName: string): Promise<Workbench> {
-  const { runDir, artifactsDir } = inject('e2e');
+  const { runDir } = inject('e2e');
   const testDir = mkdtempSync(join(runDir, `test-${++counter}-`));
   const userDataDir = join(testDir, 'user-data');
   const workspace = join(testDir, 'workspace');
@@ -72,7 +72,7 @@ export async function openWorkbench(testName: string): Promise<Workbench> {
   writeFileSync(join(userDataDir, 'User', 'settings.json'), JSON.stringify(userSettings, null, 2));
   mkdirSync(workspace, { recursive: true });
   copyFileSync(
-    join(repoRoot, 'demo', 'getting-started.ipynb'),
+    join(repoRoot, 'demo', 'workspace', 'getting-started.ipynb'),
     join(workspace, 'getting-started.ipynb'),
   );
 
@@ -83,50 +83,64 @@ export async function openWorkbench(testName: string): Promise<Workbench> {
     folder: workspace,
     logFile: join(testDir, 'code-server.log'),
   });
-  let browser: Browser | undefined;
+  let opened: Awaited<ReturnType<typeof openBrowser>>;
   try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    opened = await openBrowser(server.url, `${server.url}?folder=${encodeURI(workspace)}`);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  const { page, context, screenshot } = opened;
+  const slug = testName.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return {
+    page,
+    context,
+    workspace,
+    userDataDir,
+    server,
+    screenshot,
+    failureScreenshot: () =>
+      screenshot(`failure-${slug}`).then(
+        () => undefined,
+        () => undefined,
+      ),
+    async close() {
+      await opened.browser.close().catch(() => undefined);
+      await server.stop();
+      // Best effort: code-server's helpers may still be closing files; the run's teardown retries.
+      try {
+        rmSync(testDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+      } catch {
+        // Left for globalSetup's teardown.
+      }
+    },
+  };
+}
+
+/**
+ * A fresh Chromium profile on a code-server at `serverUrl`, with clipboard access, showing `pageUrl`
+ * once the workbench has rendered. `screenshot(NAME)` saves test/e2e/artifacts/NAME.png.
+ */
+export async function openBrowser(serverUrl: string, pageUrl: string) {
+  const { artifactsDir } = inject('e2e');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     // Copy writes the clipboard through the browser; reading it back needs the permission.
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], {
-      origin: server.url.replace(/\/$/, ''),
+      origin: serverUrl.replace(/\/$/, ''),
     });
     const page = await context.newPage();
-    const slug = testName.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '');
     const screenshot = async (name: string) => {
       const file = join(artifactsDir, `${name}.png`);
       await page.screenshot({ path: file });
       return file;
     };
-    await page.goto(`${server.url}?folder=${encodeURI(workspace)}`);
+    await page.goto(pageUrl);
     await waitForWorkbench(page);
-    const opened = browser;
-    return {
-      page,
-      context,
-      workspace,
-      userDataDir,
-      server,
-      screenshot,
-      failureScreenshot: () =>
-        screenshot(`failure-${slug}`).then(
-          () => undefined,
-          () => undefined,
-        ),
-      async close() {
-        await opened.close().catch(() => undefined);
-        await server.stop();
-        // Best effort: code-server's helpers may still be closing files; the run's teardown retries.
-        try {
-          rmSync(testDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
-        } catch {
-          // Left for globalSetup's teardown.
-        }
-      },
-    };
+    return { browser, context, page, screenshot };
   } catch (error) {
-    await browser?.close().catch(() => undefined);
-    await server.stop();
+    await browser.close().catch(() => undefined);
     throw error;
   }
 }

@@ -1,6 +1,6 @@
 // get_secret in a notebook cell, all through the real VS Code UI (code-server in Chromium): the
 // secret is created in the Secrets view, the notebook runs on a real ipykernel of a real Jupyter
-// server through the Jupyter stand-in (jupyterStandIn/, in place of ms-toolsai.jupyter), get_secret
+// server through the demo's Jupyter (demo/jupyter/, in place of ms-toolsai.jupyter), get_secret
 // is enabled from the notebook toolbar and the consent dialog is answered by clicking.
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -71,14 +71,14 @@ afterAll(async () => {
 });
 
 /**
- * Points the stand-in at this test's Jupyter server, writes the notebook, creates secret X in the
- * Secrets view, opens the notebook on the stand-in's kernel, runs the first cell (as the extension
+ * Points the demo Jupyter at this test's Jupyter server, writes the notebook, creates secret X in the
+ * Secrets view, opens the notebook on the demo Jupyter's kernel, runs the first cell (as the extension
  * asks: the Jupyter API only hands out started kernels) and enables get_secret from the toolbar.
  */
 async function enabledNotebook(wb: Workbench, value: string) {
   mkdirSync(join(wb.workspace, '.vscode'), { recursive: true });
   writeFileSync(
-    join(wb.workspace, '.vscode', 'jupyter-standin.json'),
+    join(wb.workspace, '.vscode', 'demo-jupyter.json'),
     JSON.stringify({ baseUrl: jupyter.baseUrl, token: jupyter.token }),
   );
   const file = join(wb.workspace, 'get-secret.ipynb');
@@ -91,7 +91,7 @@ async function enabledNotebook(wb: Workbench, value: string) {
 
   const notebook = new NotebookView(wb.page);
   await notebook.open('get-secret.ipynb');
-  await notebook.kernel('Python 3 (stand-in)').waitFor({ timeout: 30_000 });
+  await notebook.kernel('Python 3 (demo Jupyter)').waitFor({ timeout: 30_000 });
   await notebook.runCell(0);
   await notebook.waitForOutput('kernel ready');
   await notebook.clickToolbarAction('Enable get_secret for this notebook');

@@ -78,12 +78,11 @@ test('filters, groups, inserts get_secret and explains sharing without a server'
     const editor = page.locator('.editor-instance .monaco-editor').first();
     await editor.locator('.view-line', { hasText: 'api_key' }).waitFor();
     await page.keyboard.press('End');
-    await view.row('OPENAI_API_KEY').click({ button: 'right' });
-    const menu = page.locator('.context-view .monaco-menu');
-    await menu.locator('.action-label', { hasText: 'Insert get_secret' }).first().click();
-    await editor
-      .locator('.view-line', { hasText: "api_key = get_secret('OPENAI_API_KEY')" })
-      .waitFor();
+    const inserted = editor.locator('.view-line', {
+      hasText: "api_key = get_secret('OPENAI_API_KEY')",
+    });
+    await view.contextAction('OPENAI_API_KEY', 'Insert get_secret', inserted);
+    expect(await editor.locator('.view-line', { hasText: 'get_secret' }).count()).toBe(1);
 
     // Share without a server explains why, and Configure Server checks the URL as it is typed.
     const explain = view.dialog("Sharing 'SSH_KEY' needs a team server.");

@@ -197,7 +197,7 @@ export function secretCommands({ repository, log, clipboardClearSeconds }: Secre
       `Delete the secret '${secret.name}'?`,
       {
         modal: true,
-        detail: `Its value is removed from this machine's keychain. Notebooks that call get_secret('${secret.name}') will fail. This cannot be undone.`,
+        detail: `Its value is removed from VS Code SecretStorage. Notebooks that call get_secret('${secret.name}') will fail. This cannot be undone.`,
       },
       'Delete',
     );
@@ -208,8 +208,8 @@ export function secretCommands({ repository, log, clipboardClearSeconds }: Secre
   }
 
   async function insertGetSecret(arg?: unknown): Promise<void> {
-    const editor = vscode.window.activeTextEditor;
-    if (!editor) {
+    const target = insertionTarget();
+    if (!target) {
       throw new Error(
         "Open a notebook cell or a Python file and place the cursor where get_secret('NAME') should go.",
       );
@@ -236,12 +236,37 @@ export function secretCommands({ repository, log, clipboardClearSeconds }: Secre
       }
     }
     const call = `${fn}(${args})`;
-    await editor.edit((edit) => {
-      for (const selection of editor.selections) edit.replace(selection, call);
-    });
+    if ('edit' in target) {
+      await target.edit((edit) => {
+        for (const selection of target.selections) edit.replace(selection, call);
+      });
+      return;
+    }
+    // A selected cell whose editor is not on screen: add the call on a new last line.
+    const edit = new vscode.WorkspaceEdit();
+    const end = target.lineAt(target.lineCount - 1).range.end;
+    edit.insert(target.uri, end, target.getText() === '' ? call : `\n${call}`);
+    await vscode.workspace.applyEdit(edit);
   }
 
   return { newSecret, newSecretFromFile, edit, reveal, copy, remove, insertGetSecret };
+}
+
+/**
+ * Where Insert get_secret writes: the active text editor (a Python file, or the notebook cell being
+ * edited), else the selected code cell of the active notebook (its editor when it is on screen, else
+ * its document).
+ */
+function insertionTarget(): vscode.TextEditor | vscode.TextDocument | undefined {
+  if (vscode.window.activeTextEditor) return vscode.window.activeTextEditor;
+  const notebook = vscode.window.activeNotebookEditor;
+  if (!notebook || notebook.notebook.cellCount === 0) return undefined;
+  const cell = notebook.notebook.cellAt(notebook.selection.start);
+  if (cell.kind !== vscode.NotebookCellKind.Code) return undefined;
+  const uri = cell.document.uri.toString();
+  return (
+    vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri) ?? cell.document
+  );
 }
 
 function fileTooLarge(label: string, bytes: number): Error {

@@ -25,7 +25,7 @@ export function shareCommands(
       {
         modal: true,
         detail:
-          "Secrets in this view are kept in this machine's keychain and are yours alone. To share one with a colleague or a team, run a Notebook Secrets server (notebook-secrets serve) and configure its URL.",
+          'Secrets in this view are kept in VS Code SecretStorage and are yours alone. To share one with a colleague or a team, run a Notebook Secrets server (notebook-secrets serve) and configure its URL.',
       },
       'Configure Server…',
     );

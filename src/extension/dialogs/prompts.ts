@@ -41,7 +41,7 @@ export async function askName(
 export async function askValue(step: Step, name: string): Promise<string> {
   const value = await vscode.window.showInputBox({
     title: title(step),
-    prompt: `Value of ${name} (hidden as you type; stored in the OS keychain)`,
+    prompt: `Value of ${name} (hidden as you type; kept in VS Code SecretStorage)`,
     password: true,
     ignoreFocusOut: true,
     validateInput: (text) => valueProblem(text),
@@ -67,11 +67,13 @@ const TYPE_DESCRIPTIONS: Record<SecretType, string> = {
   file: 'A file, stored base64',
 };
 
+/** Asks for a secret's type; `current` (when editing) is marked and listed first, else Generic. */
 export async function askType(
   step: Step,
-  current: SecretType = 'generic',
+  current?: SecretType,
   includeFile = false,
 ): Promise<SecretType> {
+  const first = current ?? 'generic';
   const items = SECRET_TYPES.filter((t) => includeFile || t !== 'file').map((type) => ({
     label: type.charAt(0).toUpperCase() + type.slice(1),
     description:
@@ -79,8 +81,8 @@ export async function askType(
     type,
   }));
   const picked = await vscode.window.showQuickPick(
-    // The current type first so Enter keeps it.
-    [...items.filter((i) => i.type === current), ...items.filter((i) => i.type !== current)],
+    // The current type (or Generic, for a new secret) first, so Enter keeps it.
+    [...items.filter((i) => i.type === first), ...items.filter((i) => i.type !== first)],
     { title: title(step), placeHolder: 'Type of secret', ignoreFocusOut: true },
   );
   return answered(picked).type;

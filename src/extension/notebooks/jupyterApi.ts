@@ -13,11 +13,7 @@ export async function getJupyterApi(): Promise<Jupyter> {
       [
         {
           title: 'Install Jupyter',
-          run: () =>
-            vscode.commands.executeCommand(
-              'workbench.extensions.installExtension',
-              JUPYTER_EXTENSION_ID,
-            ),
+          run: installJupyter,
         },
       ],
     );
@@ -27,6 +23,27 @@ export async function getJupyterApi(): Promise<Jupyter> {
   } catch (error) {
     throw new UserFacingError(
       `The Jupyter extension failed to start (${error instanceof Error ? error.message : 'unknown error'}). Reload the window and try again.`,
+    );
+  }
+}
+
+/**
+ * Installs the Jupyter extension from the marketplace; where that fails (no marketplace, as in
+ * code-server, or offline), says so and shows it in the Extensions view to install another way.
+ */
+async function installJupyter(): Promise<void> {
+  try {
+    await vscode.commands.executeCommand(
+      'workbench.extensions.installExtension',
+      JUPYTER_EXTENSION_ID,
+    );
+  } catch (error) {
+    await vscode.commands.executeCommand(
+      'workbench.extensions.search',
+      `@id:${JUPYTER_EXTENSION_ID}`,
+    );
+    void vscode.window.showErrorMessage(
+      `Could not install the Jupyter extension (${error instanceof Error ? error.message : String(error)}). Install ${JUPYTER_EXTENSION_ID} from the Extensions view, or from a .vsix with "Extensions: Install from VSIX…".`,
     );
   }
 }

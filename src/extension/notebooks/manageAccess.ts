@@ -21,6 +21,12 @@ export function notebookLabel(notebook: string): string {
 
 export async function manageNotebookAccess(consent: ConsentPolicy): Promise<void> {
   const grants = consent.grants();
+  if (grants.length === 0 && !consent.hasSessionDecisions()) {
+    void vscode.window.showInformationMessage(
+      'No notebook has access to secrets yet. When a notebook asks, "Always for This Notebook" grants appear here to revoke.',
+    );
+    return;
+  }
   const items: GrantItem[] = grants.map((grant) => ({
     label: grant.name,
     description: notebookLabel(grant.notebook),

@@ -49,7 +49,7 @@ export class SecretStorageRepository implements vscode.Disposable {
       this.report(report);
       return report;
     } catch (error) {
-      const message = `Could not read secrets from the OS keychain: ${error instanceof Error ? error.message : String(error)}`;
+      const message = `Could not read secrets from VS Code SecretStorage: ${error instanceof Error ? error.message : String(error)}`;
       this.log.error(message);
       this.onLoadError(message);
       return undefined;
@@ -70,7 +70,7 @@ export class SecretStorageRepository implements vscode.Disposable {
       );
     }
     if (report.missingValues.length > 0) {
-      this.log.warn(`Value missing from the keychain for: ${report.missingValues.join(', ')}`);
+      this.log.warn(`Value missing from SecretStorage for: ${report.missingValues.join(', ')}`);
     }
   }
 

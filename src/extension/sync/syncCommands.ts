@@ -124,8 +124,14 @@ export function syncCommands(
   }
 
   async function resolveConflict(arg?: unknown): Promise<void> {
+    if (!(await ensureSignedIn())) return;
     const engine = session.syncEngine;
-    if (!engine || !(await ensureSignedIn())) return;
+    if (!engine) {
+      void vscode.window.showInformationMessage(
+        'Sync has not started yet; conflicts show once the first sync has run.',
+      );
+      return;
+    }
     if (engine.conflicts().length === 0) {
       void vscode.window.showInformationMessage('No conflicts: everything is in sync.');
       return;

@@ -175,7 +175,7 @@ function tooltip(secret: SecretMetadata, missing: boolean): vscode.MarkdownStrin
   md.appendMarkdown(` (version ${secret.version})`);
   if (missing) {
     md.appendMarkdown(
-      '\n\n$(warning) The value is missing from the keychain. Edit to set a new value, or delete the entry.',
+      '\n\n$(warning) The value is missing from SecretStorage. Edit to set a new value, or delete the entry.',
     );
     md.supportThemeIcons = true;
   }

@@ -163,7 +163,7 @@ describe('LocalSecretStore', () => {
       rebuiltIndex: false,
     });
     expect(store.isMissingValue(secret.id)).toBe(true);
-    await expect(store.getValue(secret.id)).rejects.toThrow(/missing from the keychain/);
+    await expect(store.getValue(secret.id)).rejects.toThrow(/missing from secret storage/);
     await store.update(secret.id, { value: 'restored' });
     expect(store.isMissingValue(secret.id)).toBe(false);
   });

@@ -3,7 +3,15 @@ import { COMMAND_IDS } from '../../../src/extension/commandIds';
 import { nameFromFile } from '../../../src/extension/commands/secretCommands';
 import { serverUrlProblem } from '../../../src/extension/commands/shareCommands';
 import { LocalSecretStore, MAX_FILE_BYTES } from '../../../src/core';
-import { commands, env, Uri, window, workspace, type PromptCall } from '../fakes/vscode';
+import {
+  commands,
+  env,
+  NotebookCellKind,
+  Uri,
+  window,
+  workspace,
+  type PromptCall,
+} from '../fakes/vscode';
 import { activateExtension } from './harness';
 
 type Harness = Awaited<ReturnType<typeof activateExtension>>;
@@ -300,6 +308,47 @@ describe('commands', () => {
     } finally {
       window.activeTextEditor = undefined;
     }
+  });
+
+  it('Insert writes into the selected code cell of the active notebook when no editor has focus', async () => {
+    await createSecret('KEY', 'x');
+    const replaced: string[] = [];
+    const cellDocument = { uri: Uri.file('/nb.ipynb#cell1') };
+    window.visibleTextEditors = [
+      { document: { uri: Uri.file('/other.py') }, selections: [], edit: async () => true },
+      {
+        document: cellDocument,
+        selections: [1],
+        edit: async (fn: (b: { replace(s: unknown, text: string): void }) => void) => {
+          fn({ replace: (_s, text) => replaced.push(text) });
+          return true;
+        },
+      },
+    ];
+    window.activeNotebookEditor = {
+      selection: { start: 0 },
+      notebook: {
+        cellCount: 1,
+        cellAt: () => ({ kind: NotebookCellKind.Code, document: cellDocument }),
+      },
+    };
+    try {
+      await h.run('notebookSecrets.insertGetSecret', treeNode('KEY'));
+      expect(replaced).toEqual(["get_secret('KEY')"]);
+    } finally {
+      window.activeNotebookEditor = undefined;
+      window.visibleTextEditors = [];
+    }
+  });
+
+  it('the type step marks the current type when editing, and none when creating', async () => {
+    await createSecret('KEY', 'x', 'Password');
+    const typeStep = h.ui.calls.find((c) => c.kind === 'quickPick')!;
+    const descriptions = (typeStep.items as { label: string; description: string }[]).map(
+      (i) => `${i.label}: ${i.description}`,
+    );
+    expect(descriptions[0]).toBe('Generic: Any text value');
+    expect(descriptions.join('\n')).not.toContain('(current)');
   });
 
   it('a failing command shows its error with Show Log, and logs it', async () => {

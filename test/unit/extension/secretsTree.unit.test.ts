@@ -124,7 +124,7 @@ describe('SecretsTreeProvider', () => {
   });
 
   it('shows a load failure as a warning item with a retry', () => {
-    tree.setLoadError('Could not read secrets from the OS keychain: locked');
+    tree.setLoadError('Could not read secrets from VS Code SecretStorage: locked');
     const [node] = tree.getChildren();
     const item = tree.getTreeItem(node!);
     expect(item.label).toMatch(/Could not read secrets/);

@@ -170,6 +170,8 @@ export interface FakeInputBox {
 
 export const window = {
   activeTextEditor: undefined as unknown,
+  activeNotebookEditor: undefined as unknown,
+  visibleTextEditors: [] as unknown[],
   createOutputChannel(name: string, _options?: { log: true }) {
     const line = (level: string) => (text: string) => logLines.push(`[${level}] ${text}`);
     return {
@@ -247,7 +249,25 @@ export const commands = {
   registered: () => [...registeredCommands.keys()],
 };
 
+export enum NotebookCellKind {
+  Markup = 1,
+  Code = 2,
+}
+
+/** Records inserts; `workspace.applyEdit` hands them to `workspace.appliedEdits`. */
+export class WorkspaceEdit {
+  readonly inserts: { uri: unknown; position: unknown; text: string }[] = [];
+  insert(uri: unknown, position: unknown, text: string): void {
+    this.inserts.push({ uri, position, text });
+  }
+}
+
 export const workspace = {
+  appliedEdits: [] as WorkspaceEdit[],
+  applyEdit(edit: WorkspaceEdit) {
+    workspace.appliedEdits.push(edit);
+    return Promise.resolve(true);
+  },
   getConfiguration(section: string) {
     return {
       get: <T>(key: string, fallback: T): T =>

@@ -65,6 +65,11 @@ describe('sync commands', () => {
     session.dispose();
   });
 
+  it('Resolve Sync Conflict while signed out says it needs a team server', async () => {
+    await commands['notebookSecrets.resolveConflict']();
+    expect(ui.messages('info')).toEqual(['This needs a team server. Sign in first.']);
+  });
+
   it('resolves a conflict: compare shows versions and authors but no values until asked', async () => {
     await session.signIn('http://fake.test', 'tok-bob');
     await store.create({ name: 'K', value: 'base', scope: { kind: 'team', id: 'data' } });

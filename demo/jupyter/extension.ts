@@ -1,12 +1,15 @@
-// A test stand-in for the VS Code Jupyter extension (ms-toolsai.jupyter), installed into the e2e
-// suite's code-server by globalSetup.ts (bundled with esbuild, packaged with vsce). It does what
-// Notebook Secrets relies on, backed by a real Jupyter server and real ipykernels:
-//   - a NotebookController for `jupyter-notebook` ("Python 3 (stand-in)") that runs cells on one
-//     kernel per notebook and shows their stream, result and error outputs;
+// The demo's Jupyter: a stand-in for the VS Code Jupyter extension (ms-toolsai.jupyter), which
+// code-server cannot install (it has no access to Microsoft's marketplace). `npm start` and the e2e
+// suite install it into their code-server next to Notebook Secrets; the published .vsix never has it.
+// It does what Notebook Secrets relies on, backed by a real Jupyter server and real ipykernels:
+//   - a NotebookController for `jupyter-notebook` ("Python 3 (demo Jupyter)") that runs cells on
+//     one kernel per notebook and shows their stream, result and error outputs;
 //   - the exported API `kernels.getKernel(uri)` → a kernel with `status`, `language`,
 //     `onDidChangeStatus` and `executeCode(code, token)`, forwarding to that same kernel.
-// The server's URL and token come from the JSON file named by $NOTEBOOK_SECRETS_JUPYTER_STANDIN, else
-// from `.vscode/jupyter-standin.json` in the notebook's workspace folder ({"baseUrl", "token"}).
+// The server's URL and token come from the JSON file named by $NOTEBOOK_SECRETS_DEMO_JUPYTER, else
+// from `.vscode/demo-jupyter.json` in the notebook's workspace folder ({"baseUrl", "token"}).
+// $NOTEBOOK_SECRETS_DEMO_OPEN, a path relative to the workspace folder, names a notebook to open
+// when the window starts (the demo's getting-started notebook).
 // Like the real extension, getKernel returns only kernels that have started: this one starts a
 // notebook's kernel as soon as the controller is selected for it, or when a cell runs. Its toolbar's
 // "Restart" (jupyter.restartkernel) restarts the kernel, which reports `restarting` then `idle`.
@@ -25,7 +28,7 @@ import type {
 import * as vscode from 'vscode';
 
 const NOTEBOOK_TYPE = 'jupyter-notebook';
-const CONFIG_FILE = '.vscode/jupyter-standin.json';
+const CONFIG_FILE = '.vscode/demo-jupyter.json';
 const ERROR_MIME = 'application/vnd.code.notebook.error';
 
 interface StandInConfig {
@@ -38,15 +41,15 @@ let manager: Promise<KernelManager> | undefined;
 const kernels = new Map<string, Promise<StandInKernel>>();
 
 export function activate(context: vscode.ExtensionContext): Jupyter {
-  log = vscode.window.createOutputChannel('Jupyter (stand-in)', { log: true });
+  log = vscode.window.createOutputChannel('Jupyter (demo)', { log: true });
   const controller = vscode.notebooks.createNotebookController(
-    'jupyter-standin-python3',
+    'demo-jupyter-python3',
     NOTEBOOK_TYPE,
-    'Python 3 (stand-in)',
+    'Python 3 (demo Jupyter)',
   );
   controller.supportedLanguages = ['python'];
   controller.supportsExecutionOrder = true;
-  controller.description = 'e2e stand-in for the Jupyter extension';
+  controller.description = 'Notebook Secrets demo: kernels of a local Jupyter server';
   controller.executeHandler = async (cells, notebook) => {
     for (const cell of cells) await runCell(controller, notebook, cell);
   };
@@ -78,6 +81,7 @@ export function activate(context: vscode.ExtensionContext): Jupyter {
       log.info(`restarted kernel ${kernel.real.id}`);
     }),
   );
+  void openDemoNotebook();
   const api: Pick<Jupyter, 'kernels'> = {
     kernels: {
       getKernel: async (uri) => {
@@ -89,12 +93,28 @@ export function activate(context: vscode.ExtensionContext): Jupyter {
   return api as Jupyter;
 }
 
+/** Opens the notebook named by $NOTEBOOK_SECRETS_DEMO_OPEN, once per window. */
+async function openDemoNotebook(): Promise<void> {
+  const relative = process.env.NOTEBOOK_SECRETS_DEMO_OPEN;
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  if (!relative || !folder) return;
+  const uri = vscode.Uri.joinPath(folder.uri, relative);
+  if (vscode.workspace.notebookDocuments.some((doc) => doc.uri.toString() === uri.toString())) {
+    return;
+  }
+  try {
+    await vscode.window.showNotebookDocument(await vscode.workspace.openNotebookDocument(uri));
+  } catch (error) {
+    log.warn(`could not open ${relative}: ${error instanceof Error ? error.message : error}`);
+  }
+}
+
 export async function deactivate(): Promise<void> {
   await Promise.all([...kernels.keys()].map(shutDown));
 }
 
 async function readConfig(notebook: vscode.NotebookDocument): Promise<StandInConfig> {
-  const fromEnv = process.env.NOTEBOOK_SECRETS_JUPYTER_STANDIN;
+  const fromEnv = process.env.NOTEBOOK_SECRETS_DEMO_JUPYTER;
   const folder =
     vscode.workspace.getWorkspaceFolder(notebook.uri) ?? vscode.workspace.workspaceFolders?.[0];
   const uri = fromEnv
@@ -105,10 +125,9 @@ async function readConfig(notebook: vscode.NotebookDocument): Promise<StandInCon
   try {
     parsed = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)));
   } catch (error) {
-    throw new Error(
-      `cannot read the Jupyter server of the stand-in from ${uri.fsPath}: ${String(error)}`,
-      { cause: error },
-    );
+    throw new Error(`cannot read the demo's Jupyter server from ${uri.fsPath}: ${String(error)}`, {
+      cause: error,
+    });
   }
   if (typeof parsed.baseUrl !== 'string' || typeof parsed.token !== 'string') {
     throw new Error(`${uri.fsPath} needs {"baseUrl": "...", "token": "..."}`);

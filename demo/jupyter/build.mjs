@@ -1,15 +1,16 @@
-// Builds the Jupyter stand-in (see extension.ts) into a .vsix: esbuild bundles it with
+// Builds the demo's Jupyter extension (see extension.ts) into a .vsix: esbuild bundles it with
 // @jupyterlab/services and ws, vsce packages the bundle with this folder's package.json and README.
+// `npm start` and the e2e suite install it into their code-server; the published .vsix never has it.
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createVSIX } from '@vscode/vsce';
 import { build } from 'esbuild';
-import { repoRoot } from '../../../scripts/codeServer.mjs';
 
-const here = join(repoRoot, 'test', 'e2e', 'jupyterStandIn');
+const here = dirname(fileURLToPath(import.meta.url));
 
-/** Returns the path of the packaged stand-in, built under `outDir` (emptied first). */
-export async function buildJupyterStandIn(outDir: string): Promise<string> {
+/** Returns the path of the packaged extension, built under `outDir` (emptied first). */
+export async function buildDemoJupyter(outDir) {
   rmSync(outDir, { recursive: true, force: true });
   const staging = join(outDir, 'extension');
   mkdirSync(staging, { recursive: true });
@@ -27,7 +28,7 @@ export async function buildJupyterStandIn(outDir: string): Promise<string> {
   });
   copyFileSync(join(here, 'package.json'), join(staging, 'package.json'));
   copyFileSync(join(here, 'README.md'), join(staging, 'README.md'));
-  const vsix = join(outDir, 'ms-toolsai.jupyter-standin.vsix');
+  const vsix = join(outDir, 'ms-toolsai.jupyter-demo.vsix');
   // vsce lists what it packed on stdout; failures still throw.
   const { log, info } = console;
   console.log = console.info = () => undefined;

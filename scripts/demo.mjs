@@ -1,0 +1,283 @@
+// The demo that `npm start` runs, also started by the e2e suite: everything on 127.0.0.1.
+//   - a Jupyter server (Debian's jupyter-server and python3-ipykernel) whose kernels run the demo
+//     notebook's cells, through the demo's Jupyter extension (demo/jupyter/) in code-server;
+//   - the team server (`notebook-secrets serve` on PGlite) with a demo user, "demo", and a second
+//     user, "alex", who keeps a team secret for the team both are in and shares one of his own;
+//   - code-server with the extension, opened on a copy of demo/workspace/ with the notebook open.
+// Its state lives in one folder outside the clone (code-server's profile, the team server's data,
+// the workspace copy); the workspace is copied anew on each start, so the repo's demo/ is never
+// written to.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildDemoJupyter } from '../demo/jupyter/build.mjs';
+import {
+  freePort,
+  installExtension,
+  repoRoot,
+  startCodeServer,
+  statePaths,
+} from './codeServer.mjs';
+import { userSettings } from './workbenchSettings.mjs';
+
+export const DEMO_NOTEBOOK = 'getting-started.ipynb';
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+/** Polls `probe` until it returns true, the child exits, or `ms` pass. */
+async function waitUntil(what, child, output, probe, ms = 90_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}):\n${output()}`);
+    }
+    if (await probe().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not start in time:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Spawns a service in its own process group; `stop()` ends the group. */
+function spawnService(command, args, options) {
+  const child = spawn(command, args, {
+    ...options,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  const keep = (d) => (output = (output + d).slice(-20_000));
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise((r) => child.once('exit', () => r()));
+  const kill = (signal) => {
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // Already gone.
+    }
+  };
+  const onExit = () => kill('SIGKILL');
+  process.once('exit', onExit);
+  return {
+    child,
+    output: () => output,
+    async stop() {
+      process.off('exit', onExit);
+      if (child.exitCode === null && child.signalCode === null) {
+        kill('SIGTERM');
+        const timer = setTimeout(() => kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+async function startJupyter(stateDir, workspace) {
+  const dir = join(stateDir, 'jupyter');
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const token = randomBytes(24).toString('hex');
+  const service = spawnService(
+    PYTHON,
+    [
+      '-m',
+      'jupyter_server',
+      '--no-browser',
+      '--ServerApp.ip=127.0.0.1',
+      `--ServerApp.port=${port}`,
+      '--ServerApp.port_retries=0',
+      `--ServerApp.root_dir=${workspace}`,
+      // As root (a container), the server refuses to start unless told.
+      ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
+    ],
+    {
+      cwd: workspace,
+      env: {
+        ...process.env,
+        // The token goes through the environment, never a command line that `ps` shows.
+        JUPYTER_TOKEN: token,
+        JUPYTER_RUNTIME_DIR: join(dir, 'runtime'),
+        JUPYTER_CONFIG_DIR: join(dir, 'config'),
+        JUPYTER_DATA_DIR: join(dir, 'data'),
+        IPYTHONDIR: join(dir, 'ipython'),
+        PYTHONNOUSERSITE: '1',
+      },
+    },
+  );
+  const baseUrl = `http://127.0.0.1:${port}/`;
+  await waitUntil('The Jupyter server', service.child, service.output, async () => {
+    const res = await fetch(`${baseUrl}api/status`, {
+      headers: { Authorization: `token ${token}` },
+    });
+    return res.ok;
+  });
+  return { ...service, baseUrl, token };
+}
+
+/** Calls the team server's API; throws with the server's message on an error answer. */
+async function api(url, token, method, path, body) {
+  const res = await fetch(`${url}/v1${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  const json = text ? JSON.parse(text) : undefined;
+  if (!res.ok) {
+    throw new Error(`${method} ${path}: ${res.status} ${json?.error?.message ?? text}`);
+  }
+  return json;
+}
+
+/**
+ * Creates the demo's users, team and alex's secrets on a new database; returns the demo user's
+ * token. The tokens are kept in `tokens.json` (mode 0600) in the state folder.
+ */
+async function seedTeamServer(url, adminToken, file) {
+  if (existsSync(file)) {
+    const saved = JSON.parse(readFileSync(file, 'utf8'));
+    const me = await fetch(`${url}/v1/me`, { headers: { authorization: `Bearer ${saved.demo}` } });
+    if (me.ok) return saved.demo;
+  }
+  const admin = (method, path, body) => api(url, adminToken, method, path, body);
+  const users = (await admin('GET', '/users')).users.map((u) => u.id);
+  for (const id of ['demo', 'alex']) {
+    if (!users.includes(id)) await admin('POST', '/users', { id });
+  }
+  const teams = (await admin('GET', '/teams')).teams.map((t) => t.id);
+  if (!teams.includes('data')) {
+    await admin('POST', '/teams', { id: 'data', name: 'Data team' });
+    for (const user of ['demo', 'alex']) await admin('POST', '/teams/data/members', { user });
+  }
+  const token = async (user) =>
+    (await admin('POST', '/tokens', { user, name: 'npm start demo' })).token;
+  const tokens = { demo: await token('demo'), alex: await token('alex') };
+  const alex = (method, path, body) => api(url, tokens.alex, method, path, body);
+  const names = (await alex('GET', '/secrets')).secrets.map((s) => s.name);
+  if (!names.includes('WAREHOUSE_URL')) {
+    await alex('POST', '/secrets', {
+      name: 'WAREHOUSE_URL',
+      value: 'postgresql://analyst:demo-only-not-a-real-password@warehouse.invalid:5432/sales',
+      type: 'password',
+      description: "The data team's warehouse (a made-up demo value)",
+      scope: { kind: 'team', id: 'data' },
+    });
+  }
+  if (!names.includes('WEATHER_API_KEY')) {
+    const shared = await alex('POST', '/secrets', {
+      name: 'WEATHER_API_KEY',
+      value: `demo-${randomBytes(12).toString('hex')}`,
+      type: 'token',
+      description: "alex's key, shared with demo as a reader (a made-up demo value)",
+    });
+    await alex('PUT', `/secrets/${shared.id}/access`, {
+      access: [
+        { principal: { kind: 'user', id: 'alex' }, role: 'owner' },
+        { principal: { kind: 'user', id: 'demo' }, role: 'reader' },
+      ],
+    });
+  }
+  writeFileSync(file, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
+  return tokens.demo;
+}
+
+async function startTeamServer(stateDir, cli, port) {
+  const dir = join(stateDir, 'team-server');
+  mkdirSync(dir, { recursive: true });
+  const adminFile = join(dir, 'admin-token');
+  if (!existsSync(adminFile)) {
+    writeFileSync(adminFile, `nsadmin_${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
+  }
+  const adminToken = readFileSync(adminFile, 'utf8').trim();
+  const env = { ...process.env, NOTEBOOK_SECRETS_ADMIN_TOKEN: adminToken };
+  delete env.DATABASE_URL;
+  const service = spawnService(
+    process.execPath,
+    [cli, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data', join(dir, 'data')],
+    { env },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntil('The team server', service.child, service.output, async () => {
+    const res = await fetch(`${url}/v1/health`);
+    return res.ok;
+  });
+  const demoToken = await seedTeamServer(url, adminToken, join(dir, 'tokens.json'));
+  return { ...service, url, demoToken };
+}
+
+/** Writes the code-server user settings: the workbench's quiet defaults and the team server URL. */
+function writeSettings(userDataDir, serverUrl) {
+  const file = join(userDataDir, 'User', 'settings.json');
+  mkdirSync(join(userDataDir, 'User'), { recursive: true });
+  let current = {};
+  try {
+    current = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    // None yet, or edited into JSON with comments: start from the defaults.
+  }
+  const settings = { ...userSettings, ...current, 'notebookSecrets.server.url': serverUrl };
+  writeFileSync(file, `${JSON.stringify(settings, null, 2)}\n`);
+}
+
+/**
+ * Starts the demo. `vsix` is the built extension, `cli` the built CLI (dist/cli.js); `port` is
+ * code-server's port, `teamPort` the team server's. Resolves to what runs, with `stop()` that ends all of it.
+ */
+export async function startDemo({ stateDir, vsix, cli, port, teamPort, log = () => undefined }) {
+  const paths = statePaths(stateDir);
+  const workspace = join(stateDir, 'workspace');
+  rmSync(workspace, { recursive: true, force: true });
+  cpSync(join(repoRoot, 'demo', 'workspace'), workspace, { recursive: true });
+
+  log('installing the extension and the demo Jupyter into code-server');
+  await installExtension(paths, vsix);
+  await installExtension(paths, await buildDemoJupyter(join(stateDir, 'demo-jupyter')));
+
+  const running = [];
+  const stop = async () => {
+    await Promise.all(running.splice(0).map((s) => s.stop()));
+  };
+  try {
+    log('starting the Jupyter server and the team server');
+    const [jupyter, team] = await Promise.all([
+      startJupyter(stateDir, workspace).then((s) => (running.push(s), s)),
+      startTeamServer(stateDir, cli, teamPort).then((s) => (running.push(s), s)),
+    ]);
+    const jupyterConfig = join(stateDir, 'demo-jupyter.json');
+    writeFileSync(
+      jupyterConfig,
+      JSON.stringify({ baseUrl: jupyter.baseUrl, token: jupyter.token }),
+      { mode: 0o600 },
+    );
+    writeSettings(paths.userDataDir, team.url);
+    log('starting code-server');
+    const logFile = join(stateDir, 'code-server.log');
+    const codeServer = await startCodeServer({
+      paths,
+      port,
+      folder: workspace,
+      logFile,
+      env: {
+        NOTEBOOK_SECRETS_DEMO_JUPYTER: jupyterConfig,
+        NOTEBOOK_SECRETS_DEMO_OPEN: DEMO_NOTEBOOK,
+      },
+    });
+    running.push(codeServer);
+    return {
+      url: `${codeServer.url}?folder=${encodeURI(workspace)}`,
+      workspace,
+      logFile,
+      jupyter: { url: jupyter.baseUrl },
+      teamServer: { url: team.url, user: 'demo', token: team.demoToken },
+      codeServer,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

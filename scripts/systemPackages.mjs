@@ -1,0 +1,69 @@
+// Checks the Debian packages of scripts/system-packages.txt that a command needs, before it starts:
+//   node scripts/systemPackages.mjs start|test
+// Missing packages are installed with apt-get when running as root; otherwise this prints the one
+// `sudo apt-get install` line to run and exits 1. On a system without dpkg it lists what is needed
+// and goes on, since it cannot tell what is installed.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const LIST = join(here, 'system-packages.txt');
+
+/** The packages that `command` needs, in list order. */
+export function systemPackages(command) {
+  return readFileSync(LIST, 'utf8')
+    .split('\n')
+    .map((line) => line.replace(/#.*/, '').trim().split(/\s+/))
+    .filter(([name, ...commands]) => name && commands.includes(command))
+    .map(([name]) => name);
+}
+
+function isInstalled(name) {
+  const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.includes('install ok installed');
+}
+
+/** Makes sure the packages `command` needs are there; returns false if the caller must stop. */
+export function ensureSystemPackages(command) {
+  const needed = systemPackages(command);
+  if (spawnSync('dpkg-query', ['--version']).error) {
+    console.error(
+      `${command}: not a Debian system; make sure these are installed: ${needed.join(' ')}`,
+    );
+    return true;
+  }
+  const missing = needed.filter((name) => !isInstalled(name));
+  if (missing.length === 0) return true;
+  const line = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  if (process.getuid?.() !== 0) {
+    console.error(
+      `${command}: these Debian packages are missing (see scripts/system-packages.txt).\n` +
+        `Install them, then run npm ${command} again:\n\n  sudo apt-get update && sudo ${line}\n`,
+    );
+    return false;
+  }
+  console.error(`${command}: installing Debian packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [
+    ['-o', 'DPkg::Lock::Timeout=300', 'update', '-qq'],
+    ['-o', 'DPkg::Lock::Timeout=300', ...line.split(' ').slice(1), '-qq'],
+  ]) {
+    const r = spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env });
+    if (r.status !== 0) {
+      console.error(`${command}: apt-get ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
+      return false;
+    }
+  }
+  return true;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const command = process.argv[2];
+  if (command !== 'start' && command !== 'test') {
+    console.error('usage: node scripts/systemPackages.mjs start|test');
+    process.exit(2);
+  }
+  process.exit(ensureSystemPackages(command) ? 0 : 1);
+}

@@ -1,0 +1,84 @@
+// What `npm start` gives a new user, driven through the same set-up (scripts/demo.mjs): the demo
+// notebook opens by itself on the demo Jupyter's kernel; the user adds OPENAI_API_KEY in the Secrets
+// view, enables get_secret, runs the cell, allows it in VS Code's dialog and sees the key's length;
+// then signs in to the demo team server with the token npm start prints, sees the team secret and
+// the one alex shares, and reads the team secret from a cell. The repo's demo/ is never written to.
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, inject, test } from 'vitest';
+import { freePort, repoRoot } from '../../scripts/codeServer.mjs';
+import { DEMO_NOTEBOOK, startDemo } from '../../scripts/demo.mjs';
+import { buildCli } from '../integration/sync/harness';
+import { openBrowser } from './harness';
+import { NotebookView } from './notebookView';
+import { SecretsView } from './secretsView';
+
+function filesContaining(dir: string, needle: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .map((entry) => join(dir, entry))
+    .filter((file) => statSync(file).isFile() && readFileSync(file, 'latin1').includes(needle));
+}
+
+test('the demo runs get_secret in its notebook and shows the team secret after sign-in', async () => {
+  const { runDir } = inject('e2e');
+  const original = readFileSync(join(repoRoot, 'demo', 'workspace', DEMO_NOTEBOOK), 'utf8');
+  const demo = await startDemo({
+    stateDir: join(runDir, 'demo'),
+    vsix: process.env.NOTEBOOK_SECRETS_VSIX || join(repoRoot, 'dist', 'notebook-secrets.vsix'),
+    cli: await buildCli(),
+    port: await freePort(),
+    teamPort: await freePort(),
+  });
+  const { browser, page, screenshot } = await openBrowser(demo.codeServer.url, demo.url);
+  try {
+    // The notebook is open, on the demo Jupyter's kernel, without the user opening anything.
+    const notebook = new NotebookView(page);
+    await notebook.editor.locator('.cell-list-container').waitFor({ timeout: 60_000 });
+    await notebook.kernel('Python 3 (demo Jupyter)').waitFor({ timeout: 60_000 });
+
+    const view = new SecretsView(page);
+    await view.open();
+    const key = `sk-canary-${randomUUID()}`;
+    await view.createSecret({ name: 'OPENAI_API_KEY', value: key, type: 'Token' });
+    await view.dismissNotifications();
+
+    await notebook.clickToolbarAction('Enable get_secret for this notebook');
+    await view.toast("get_secret is enabled in this notebook's kernel");
+    await view.dismissNotifications();
+    await notebook.runCell(0);
+    const consent = view.dialog("asks for the secret 'OPENAI_API_KEY'");
+    await view.clickDialogButton(consent, 'Always for This Notebook');
+    expect(await notebook.waitForOutput('key loaded:')).toBe(
+      `key loaded: ${key.length} characters`,
+    );
+
+    // Sign in as the demo user with the token npm start prints; the server URL is preset.
+    const status = page.locator(
+      '.statusbar-item[id="notebook-secrets.notebook-secrets.notebookSecrets.sync"]',
+    );
+    await status.locator('a', { hasText: 'Secrets: local' }).click();
+    await view.waitForStep('Sign in to Team Server (1/2)');
+    expect(await view.input.inputValue()).toBe(demo.teamServer.url);
+    await view.answer('Sign in to Team Server (1/2)', demo.teamServer.url);
+    await view.answer('Sign in to Team Server (2/2)', demo.teamServer.token);
+    await view.toast(`Signed in to ${demo.teamServer.url} as demo`);
+    await view.row('WAREHOUSE_URL').waitFor({ timeout: 30_000 });
+    await view.row('WEATHER_API_KEY').waitFor({ timeout: 30_000 });
+    await view.dismissNotifications();
+
+    // The team secret reads in a cell like any other, once allowed.
+    await notebook.runCell(3);
+    await view.clickDialogButton(view.dialog("asks for the secret 'WAREHOUSE_URL'"), 'Allow Once');
+    expect(await notebook.waitForOutput('warehouse URL loaded:')).toMatch(
+      /^warehouse URL loaded: \d+ characters$/,
+    );
+    await screenshot('demo');
+
+    expect(filesContaining(demo.workspace, key)).toEqual([]);
+  } finally {
+    await browser.close().catch(() => undefined);
+    await demo.stop();
+  }
+  expect(readFileSync(join(repoRoot, 'demo', 'workspace', DEMO_NOTEBOOK), 'utf8')).toBe(original);
+});
