@@ -4,9 +4,14 @@
  *
  * Keys:
  *   notebook-secrets/index                      {"version":1,"secrets":[SecretMetadata…]}
- *   notebook-secrets/value/<scopeKey>/<name>    {"value":"…","encoding":"text"|"base64"}
+ *   notebook-secrets/value/<place>/<name>       {"value":"…","encoding":"text"|"base64"}
  *
- * Value keys carry scope and name, so a value whose index entry was lost can be recovered whole.
+ * An entry is known by its id (the server's, or a local one until the server gives its own). Its
+ * place is its scope key (`personal`, `project:ml`, `team:data`), or `personal@alice` for alice's
+ * personal secret shared with you: the entry then carries `owner: "alice"`. Names are unique per
+ * place, as on the server, so your own `DB_PASSWORD` and alice's can be kept side by side.
+ *
+ * Value keys carry place and name, so a value whose index entry was lost can be recovered whole.
  * Every write stores the value before the index and deletes the value before the index entry: a
  * crash in between leaves a state that load() repairs or reports, never one that drops data.
  */
@@ -40,18 +45,41 @@ const IndexEntry = SecretMetadata.loose();
 const IndexFile = z.object({ version: z.literal(1), secrets: z.array(IndexEntry) });
 const ValueEnvelope = z.object({ value: z.string(), encoding: Encoding });
 
-export function valueKey(scope: Scope, name: string): string {
-  return `${VALUE_PREFIX}${scopeKey(scope)}/${name}`;
+/**
+ * The owner of someone else's personal secret shared with you (their user id); undefined for your
+ * own secrets and for project and team secrets.
+ */
+export function sharedBy(entry: { scope: Scope; owner?: unknown }): string | undefined {
+  return entry.scope.kind === 'personal' && typeof entry.owner === 'string' && entry.owner !== ''
+    ? entry.owner
+    : undefined;
 }
 
-function parseValueKey(key: string): { scope: Scope; name: string } | undefined {
+/** Where a secret's name is unique: its scope key, or `personal@<owner>` for a shared one. */
+export function placeKey(scope: Scope, owner?: string): string {
+  return scope.kind === 'personal' && owner ? `personal@${owner}` : scopeKey(scope);
+}
+
+export function valueKey(scope: Scope, name: string, owner?: string): string {
+  return `${VALUE_PREFIX}${placeKey(scope, owner)}/${name}`;
+}
+
+/** The value key of an index entry. */
+export function valueKeyOf(entry: { scope: Scope; name: string; owner?: unknown }): string {
+  return valueKey(entry.scope, entry.name, sharedBy(entry));
+}
+
+function parseValueKey(key: string): { scope: Scope; name: string; owner?: string } | undefined {
   if (!key.startsWith(VALUE_PREFIX)) return undefined;
   const rest = key.slice(VALUE_PREFIX.length);
   const slash = rest.lastIndexOf('/');
-  const scope = parseScopeKey(rest.slice(0, slash));
+  const place = rest.slice(0, slash);
   const name = rest.slice(slash + 1);
-  if (!scope || nameProblem(name)) return undefined;
-  return { scope, name };
+  if (nameProblem(name)) return undefined;
+  const shared = /^personal@(.+)$/.exec(place);
+  if (shared) return { scope: { kind: 'personal' }, name, owner: shared[1]! };
+  const scope = parseScopeKey(place);
+  return scope ? { scope, name } : undefined;
 }
 
 /** What load() found and did; names only. */
@@ -137,7 +165,7 @@ export class LocalSecretStore {
       const indexed = new Set<string>();
       this.missing = new Set();
       for (const entry of entries) {
-        const key = valueKey(entry.scope, entry.name);
+        const key = valueKeyOf(entry);
         indexed.add(key);
         if (!valueKeys.has(key)) {
           this.missing.add(entry.id);
@@ -160,8 +188,9 @@ export class LocalSecretStore {
           version: 1,
           created_at: at,
           updated_at: at,
-          created_by: this.user,
+          created_by: location.owner ?? this.user,
           access: [],
+          ...(location.owner !== undefined && { owner: location.owner }),
         });
         report.recovered.push(location.name);
       }
@@ -180,8 +209,13 @@ export class LocalSecretStore {
     return this.entries.find((e) => e.id === id);
   }
 
-  find(name: string, scope: Scope): SecretMetadata | undefined {
-    return this.entries.find((e) => e.name === name && sameScope(e.scope, scope));
+  /** The entry of that name in that scope: your own, or with `owner`, the one shared by them. */
+  find(name: string, scope: Scope, owner?: string): SecretMetadata | undefined {
+    const place = placeKey(scope, owner);
+    return this.entries.find(
+      (e) =>
+        e.name === name && sameScope(e.scope, scope) && placeKey(e.scope, sharedBy(e)) === place,
+    );
   }
 
   /** True when the index lists the secret but its value is gone from the store. */
@@ -197,17 +231,17 @@ export class LocalSecretStore {
     );
   }
 
-  /** The entry `get_secret(name)` means, by precedence personal > project > team. */
+  /**
+   * The entry `get_secret(name)` means, by precedence: your own personal > project > team >
+   * someone else's personal secret shared with you.
+   */
   resolve(name: string, options?: ResolveOptions): SecretMetadata | undefined {
-    return resolveByPrecedence(this.entries, name, options);
+    return resolveByPrecedence(this.entries, name, options, sharedBy);
   }
 
   async getValue(id: string): Promise<SecretValue> {
     const entry = this.require(id);
-    const envelope = safeJson(
-      (await this.kv.get(valueKey(entry.scope, entry.name))) ?? '',
-      ValueEnvelope,
-    );
+    const envelope = safeJson((await this.kv.get(valueKeyOf(entry))) ?? '', ValueEnvelope);
     if (!envelope) {
       this.missing.add(id);
       throw new SecretsError(
@@ -278,7 +312,7 @@ export class LocalSecretStore {
     return this.exclusive(async () => {
       const entry = this.require(id);
       if (this.deleteHook) await this.deleteHook(entry);
-      await this.kv.delete(valueKey(entry.scope, entry.name));
+      await this.kv.delete(valueKeyOf(entry));
       this.entries = this.entries.filter((e) => e.id !== id);
       this.missing.delete(id);
       await this.writeIndex();
@@ -294,8 +328,9 @@ export class LocalSecretStore {
   /**
    * Sync: applies steps from the server in one exclusive section, writing values first and the
    * index once at the end. Returns, per step, whether it applied (false: the entry was gone or
-   * its version had moved on). A put whose name and scope belong to another entry is refused
+   * its version had moved on). A put whose place and name belong to another entry is refused
    * (false) unless that entry is the one it replaces, so a value can never be overwritten unseen.
+   * A metadata-only put that moves an entry to another place takes its value along.
    */
   applySync(steps: readonly SyncStep[]): Promise<boolean[]> {
     return this.exclusive(async () => {
@@ -304,14 +339,14 @@ export class LocalSecretStore {
       // Position of each id in the index, so replaced entries keep their place (O(1) per step).
       const order: (string | undefined)[] = this.entries.map((e) => e.id);
       const position = new Map(order.map((id, i) => [id!, i] as const));
-      const keyOwner = new Map(this.entries.map((e) => [valueKey(e.scope, e.name), e.id] as const));
+      const keyOwner = new Map(this.entries.map((e) => [valueKeyOf(e), e.id] as const));
       const deleteKeys = new Set<string>();
       const apply = async (step: SyncStep): Promise<boolean> => {
         if (step.kind === 'put') {
           const targetId = step.replaceId ?? step.entry.id;
           const current = byId.get(targetId);
           if (step.ifVersion !== undefined && current?.version !== step.ifVersion) return false;
-          const key = valueKey(step.entry.scope, step.entry.name);
+          const key = valueKeyOf(step.entry);
           const owner = keyOwner.get(key);
           const clash = owner !== undefined && owner !== targetId && owner !== step.entry.id;
           if (clash || (!current && step.value === undefined)) return false;
@@ -325,7 +360,11 @@ export class LocalSecretStore {
           }
           deleteKeys.delete(key);
           if (current) {
-            const oldKey = valueKey(current.scope, current.name);
+            const oldKey = valueKeyOf(current);
+            if (oldKey !== key && !step.value) {
+              const moved = await this.kv.get(oldKey);
+              if (moved !== undefined) await this.kv.store(key, moved);
+            }
             if (oldKey !== key) {
               deleteKeys.add(oldKey);
               keyOwner.delete(oldKey);
@@ -349,7 +388,7 @@ export class LocalSecretStore {
           return false;
         }
         if (step.kind === 'remove') {
-          const key = valueKey(current.scope, current.name);
+          const key = valueKeyOf(current);
           deleteKeys.add(key);
           keyOwner.delete(key);
           byId.delete(step.id);
@@ -388,7 +427,7 @@ export class LocalSecretStore {
     value: string,
     encoding: Encoding,
   ): Promise<void> {
-    await this.kv.store(valueKey(entry.scope, entry.name), JSON.stringify({ value, encoding }));
+    await this.kv.store(valueKeyOf(entry), JSON.stringify({ value, encoding }));
   }
 
   private async writeIndex(): Promise<void> {

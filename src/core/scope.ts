@@ -1,4 +1,7 @@
-/** Scopes and the precedence rule: personal > project > team (the narrower scope wins). */
+/**
+ * Scopes and the precedence rule: your own personal > project > team > someone else's personal
+ * secret shared with you (the narrower scope wins, and your own before anyone else's).
+ */
 import type { Scope, ScopeKind } from './model';
 
 export const SCOPE_ORDER: readonly ScopeKind[] = ['personal', 'project', 'team'];
@@ -33,16 +36,19 @@ export interface ResolveOptions {
 }
 
 /**
- * Picks the secret that `get_secret(name)` means among candidates of that name:
- * personal first, then the active project's, then a team's. Team ties break by team id so the
- * answer is the same on every machine.
+ * Picks the secret that `get_secret(name)` means among candidates of that name: your own
+ * personal first, then the active project's, then a team's, then someone else's personal secret
+ * shared with you (`sharedBy` names its owner). Ties break by team id, then owner, so the answer
+ * is the same on every machine. A `personal` scope means your own, as on the server.
  */
 export function resolveByPrecedence<T extends { name: string; scope: Scope }>(
   candidates: readonly T[],
   name: string,
   options: ResolveOptions = {},
+  sharedBy: (candidate: T) => string | undefined = () => undefined,
 ): T | undefined {
-  const rank = (scope: Scope): number => SCOPE_ORDER.indexOf(scope.kind);
+  const rank = (c: T): number =>
+    sharedBy(c) !== undefined ? SCOPE_ORDER.length : SCOPE_ORDER.indexOf(c.scope.kind);
   const eligible = candidates.filter((c) => {
     if (c.name !== name) return false;
     if (c.scope.kind === 'project' && options.project !== undefined) {
@@ -50,9 +56,13 @@ export function resolveByPrecedence<T extends { name: string; scope: Scope }>(
     }
     const wanted = options.scope;
     if (wanted === undefined) return true;
+    if (sharedBy(c) !== undefined) return false;
     return typeof wanted === 'string' ? c.scope.kind === wanted : sameScope(c.scope, wanted);
   });
   return eligible.sort(
-    (a, b) => rank(a.scope) - rank(b.scope) || scopeKey(a.scope).localeCompare(scopeKey(b.scope)),
+    (a, b) =>
+      rank(a) - rank(b) ||
+      scopeKey(a.scope).localeCompare(scopeKey(b.scope)) ||
+      (sharedBy(a) ?? '').localeCompare(sharedBy(b) ?? ''),
   )[0];
 }

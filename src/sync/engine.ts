@@ -6,18 +6,19 @@
  * the user keeps one (see resolveConflict / compare).
  */
 import type { SecretMetadata, SecretValue, UpdateSecret } from '../core/model';
-import { MAX_VALUES_PER_REQUEST, type Change } from '../core/api';
+import { MAX_VALUES_PER_REQUEST, type Change, type ChangesPage } from '../core/api';
 import type { KeyValueSecretStore } from '../core/keyValueStore';
 import {
   AccessDenied,
   InvalidInput,
+  MalformedResponse,
   SecretNotFound,
   SecretsError,
   VersionConflict,
 } from '../core/errors';
 import { PERSONAL } from '../core/model';
 import { sameScope } from '../core/scope';
-import { valueKey, type LocalSecretStore, type SyncStep } from '../core/localStore';
+import { sharedBy, valueKeyOf, type LocalSecretStore, type SyncStep } from '../core/localStore';
 import type { ApiClient } from './client';
 import { ApiError, isRetryable } from './errors';
 import {
@@ -48,7 +49,12 @@ export interface SyncEngineOptions {
   pageLimit?: number;
   /** Parallel value downloads while pulling. */
   concurrency?: number;
+  /** Most pages of /v1/changes one round reads; the next round carries on from the cursor. */
+  maxPages?: number;
 }
+
+/** Default bound of change-feed pages per round (with 500 a page, a million changes). */
+export const MAX_PAGES_PER_ROUND = 2000;
 
 export interface SyncReport {
   pushed: number;
@@ -94,6 +100,7 @@ export class SyncEngine {
   private readonly now: () => Date;
   private readonly pageLimit: number;
   private readonly concurrency: number;
+  private readonly maxPages: number;
   private running: Promise<unknown> = Promise.resolve();
   private me: string | undefined;
   /** False once the server answered 404 to POST /v1/values (an older server), for the session. */
@@ -107,6 +114,7 @@ export class SyncEngine {
     this.now = options.now ?? (() => new Date());
     this.pageLimit = options.pageLimit ?? 500;
     this.concurrency = options.concurrency ?? 8;
+    this.maxPages = options.maxPages ?? MAX_PAGES_PER_ROUND;
   }
 
   /** Loads the durable state and starts recording local deletes of synced secrets. */
@@ -168,12 +176,13 @@ export class SyncEngine {
     return this.serial(async () => {
       const report: SyncReport = { pushed: 0, pulled: 0, removed: 0, conflicts: 0, errors: [] };
       this.state = await loadSyncState(this.kv); // another window may have synced meanwhile
-      if (!this.me) this.me = (await this.client.me()).user.id;
-      if (this.state.user !== null && this.state.user !== this.me) {
+      const me = await this.whoAmI();
+      if (this.state.user !== null && this.state.user !== me) {
         // Another account's cursor means nothing here: take a full listing.
         this.state = { ...this.state, cursor: null, deletes: [] };
       }
-      this.state = { ...this.state, user: this.me };
+      this.state = { ...this.state, user: me };
+      await this.adoptOwners(me);
       await this.push(report);
       await this.pull(report);
       this.state = { ...this.state, last_sync_at: this.now().toISOString() };
@@ -181,6 +190,56 @@ export class SyncEngine {
       report.conflicts = this.conflicts().length;
       return report;
     });
+  }
+
+  /** The server's id of the signed-in user (asked once per session). */
+  private async whoAmI(): Promise<string> {
+    this.me ??= (await this.client.me()).user.id;
+    return this.me;
+  }
+
+  /**
+   * A server copy as a local index entry: someone else's personal secret carries its owner, so it
+   * sits beside (never in place of) your own secret of the same name.
+   */
+  private fromServer(meta: SecretMetadata, sync: SyncInfo | undefined): SecretMetadata {
+    const entry: Record<string, unknown> = { ...withSync(meta, sync) };
+    delete entry.owner;
+    if (meta.scope.kind === 'personal' && this.me !== undefined && meta.created_by !== this.me) {
+      entry.owner = meta.created_by;
+    }
+    return entry as SecretMetadata;
+  }
+
+  /**
+   * Stores written before entries carried an owner kept someone else's shared personal secret in
+   * the place of your own secret of that name. Gives each its owner, and takes a full listing so
+   * that a secret of yours it stood in for comes back.
+   */
+  private async adoptOwners(me: string): Promise<void> {
+    const steps: SyncStep[] = [];
+    for (const entry of this.store.list()) {
+      if (entry.scope.kind !== 'personal' || sharedBy(entry) !== undefined) continue;
+      const info = syncInfoOf(entry);
+      if (!info || info.base === null || entry.created_by === me) continue;
+      steps.push({ kind: 'put', entry: { ...entry, owner: entry.created_by } as SecretMetadata });
+    }
+    if (steps.length === 0) return;
+    const done = await this.store.applySync(steps);
+    this.log('info', `Marked ${done.filter(Boolean).length} shared secret(s) with their owner.`);
+    this.state = { ...this.state, cursor: null };
+    await this.saveState();
+  }
+
+  /** Your own secrets as the server lists them: someone else's shared personal ones left out. */
+  private async findOnServer(entry: SecretMetadata): Promise<SecretMetadata | undefined> {
+    const me = await this.whoAmI();
+    return (await this.client.listSecrets({ q: entry.name })).find(
+      (s) =>
+        s.name === entry.name &&
+        sameScope(s.scope, entry.scope) &&
+        (s.scope.kind !== 'personal' || s.created_by === me),
+    );
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -196,6 +255,8 @@ export class SyncEngine {
       if (info?.error && info.error.lv === entry.version) continue;
       const create = !info || info.base === null;
       if (!create && entry.version === info.lv) continue;
+      // Someone else's secret can only be edited in place, never created in their scope.
+      if (create && sharedBy(entry) !== undefined) continue;
       await this.pushEntry(entry, create ? null : info.base!, report);
     }
   }
@@ -222,7 +283,7 @@ export class SyncEngine {
           error.status === 412 ? this.conflictInfo('deleted_here', remote.meta) : undefined;
         const sync: SyncInfo = { base: remote.meta.version, lv: remote.meta.version, conflict };
         const [ok] = await this.store.applySync([
-          { kind: 'put', entry: withSync(remote.meta, sync), value: remote.value },
+          { kind: 'put', entry: this.fromServer(remote.meta, sync), value: remote.value },
         ]);
         if (!ok)
           this.log('warn', `Could not restore '${remote.meta.name}': a local secret has its name.`);
@@ -272,9 +333,7 @@ export class SyncEngine {
     } catch (error) {
       if (isRetryable(error) || !(error instanceof ApiError) || error.status === 401) throw error;
       if (base === null && error.status === 409) {
-        const remote = (await this.client.listSecrets({ q: entry.name })).find(
-          (s) => s.name === entry.name && sameScope(s.scope, entry.scope),
-        );
+        const remote = await this.findOnServer(entry);
         if (remote) return this.markConflict(entry, 'both_created', remote, report);
       }
       if (base !== null && error.status === 412) {
@@ -322,7 +381,12 @@ export class SyncEngine {
   ): Promise<void> {
     const clean: SyncInfo = { base: meta.version, lv: meta.version };
     const [ok] = await this.store.applySync([
-      { kind: 'put', entry: withSync(meta, clean), replaceId: localId, ifVersion: pushedVersion },
+      {
+        kind: 'put',
+        entry: this.fromServer(meta, clean),
+        replaceId: localId,
+        ifVersion: pushedVersion,
+      },
     ]);
     if (ok) return;
     const current = this.store.get(localId);
@@ -362,8 +426,18 @@ export class SyncEngine {
     }
     let cursor = this.state.cursor ?? undefined;
     let seen: Set<string> | undefined;
-    for (;;) {
-      const page = await this.client.changes(cursor, this.pageLimit);
+    for (let pages = 0; ; pages++) {
+      if (pages === this.maxPages) {
+        throw new MalformedResponse(
+          `The server's change feed did not end after ${this.maxPages} pages; sync stopped here and carries on from this point next time.`,
+        );
+      }
+      const page: ChangesPage = await this.client.changes(cursor, this.pageLimit);
+      if (page.more && page.next === cursor) {
+        throw new MalformedResponse(
+          "The server's change feed did not move past its cursor (it answered more changes at the same point); sync stopped. Check the server version, or sign out and in again.",
+        );
+      }
       if (page.reset && !seen) seen = new Set();
       if (seen) for (const c of page.changes) if (c.kind === 'upsert') seen.add(c.secret.id);
       await this.applyChanges(page.changes, report);
@@ -396,7 +470,7 @@ export class SyncEngine {
 
     // Lookups by id and by name+scope for the whole page (the store's own are linear scans).
     const byId = new Map(this.store.list().map((e) => [e.id, e] as const));
-    const byKey = new Map(this.store.list().map((e) => [valueKey(e.scope, e.name), e] as const));
+    const byKey = new Map(this.store.list().map((e) => [valueKeyOf(e), e] as const));
     const steps: SyncStep[] = [];
     const needValue: { meta: SecretMetadata; then: (value: SecretValue | null) => void }[] = [];
     const conflicts: (() => Promise<void>)[] = [];
@@ -414,8 +488,13 @@ export class SyncEngine {
         if (!local) continue;
         const info = syncInfoOf(local);
         const clean = info && info.base !== null && local.version === info.lv;
-        if (clean || info?.conflict?.kind === 'deleted_here') {
-          steps.push({ kind: 'remove', id: local.id, ifVersion: local.version });
+        // Access lost: the value may no longer be read here, whatever was edited locally.
+        if (clean || info?.conflict?.kind === 'deleted_here' || change.reason === 'access_lost') {
+          if (!clean && change.reason === 'access_lost') {
+            this.log('warn', `Lost access to '${local.name}'; removed it from this machine.`);
+          }
+          const lost = change.reason === 'access_lost';
+          steps.push({ kind: 'remove', id: local.id, ...(!lost && { ifVersion: local.version }) });
           report.removed++;
         } else {
           conflicts.push(() =>
@@ -439,7 +518,11 @@ export class SyncEngine {
                 lv: meta.version,
                 conflict: this.conflictInfo('deleted_here', meta),
               };
-              steps.push({ kind: 'put', entry: withSync(meta, sync), value: toEnvelope(value) });
+              steps.push({
+                kind: 'put',
+                entry: this.fromServer(meta, sync),
+                value: toEnvelope(value),
+              });
             },
           });
         }
@@ -447,7 +530,7 @@ export class SyncEngine {
       }
       const local = byId.get(meta.id);
       if (!local) {
-        const found = byKey.get(valueKey(meta.scope, meta.name));
+        const found = byKey.get(valueKeyOf(this.fromServer(meta, undefined)));
         const clash = found && removing.has(found.id) && isClean(found) ? undefined : found;
         if (!clash) {
           needValue.push({
@@ -455,7 +538,11 @@ export class SyncEngine {
             then: (value) => {
               if (!value) return;
               const sync: SyncInfo = { base: meta.version, lv: meta.version };
-              steps.push({ kind: 'put', entry: withSync(meta, sync), value: toEnvelope(value) });
+              steps.push({
+                kind: 'put',
+                entry: this.fromServer(meta, sync),
+                value: toEnvelope(value),
+              });
               report.pulled++;
             },
           });
@@ -476,7 +563,7 @@ export class SyncEngine {
               const sync: SyncInfo = { base: meta.version, lv: meta.version };
               steps.push({
                 kind: 'put',
-                entry: withSync(meta, sync),
+                entry: this.fromServer(meta, sync),
                 value: toEnvelope(value),
                 replaceId: clash.id,
                 ifVersion: clash.version,
@@ -504,7 +591,7 @@ export class SyncEngine {
               };
               steps.push({
                 kind: 'put',
-                entry: withSync(meta, sync),
+                entry: this.fromServer(meta, sync),
                 value: toEnvelope(value),
                 ifVersion: local.version,
               });
@@ -529,7 +616,7 @@ export class SyncEngine {
             const sync: SyncInfo = { base: meta.version, lv: meta.version };
             steps.push({
               kind: 'put',
-              entry: withSync(meta, sync),
+              entry: this.fromServer(meta, sync),
               value: toEnvelope(value),
               ifVersion: local.version,
             });
@@ -660,7 +747,7 @@ export class SyncEngine {
         const [ok] = await this.store.applySync([
           {
             kind: 'put',
-            entry: withSync(remote, sync),
+            entry: this.fromServer(remote, sync),
             replaceId: entry.id,
             ifVersion: entry.version,
           },
@@ -698,14 +785,11 @@ export class SyncEngine {
       const conflict = info?.conflict;
       if (!info || !conflict) throw new InvalidInput(`'${entry.name}' has no conflict to resolve.`);
       const remote = conflict.remote;
+      await this.whoAmI();
 
-      if (conflict.kind === 'deleted_here') {
-        if (choice === 'theirs') {
-          await this.store.applySync([
-            { kind: 'patch', id, fields: { sync: { base: info.base, lv: entry.version } } },
-          ]);
-          return;
-        }
+      // Deleted here, changed there, and not edited here since: "mine" is the delete. (A copy
+      // edited here since is an edit against theirs, resolved like both_edited below.)
+      if (conflict.kind === 'deleted_here' && entry.version === info.lv && choice === 'mine') {
         try {
           await this.client.deleteSecret(id, remote?.version ?? info.base ?? undefined);
         } catch (error) {
@@ -719,6 +803,7 @@ export class SyncEngine {
       }
 
       if (choice === 'theirs') {
+        // Always the server's copy as it is now, never the one the conflict recorded.
         if (!remote) {
           await this.store.applySync([{ kind: 'remove', id }]);
           return;
@@ -730,7 +815,12 @@ export class SyncEngine {
         }
         const sync: SyncInfo = { base: fresh.meta.version, lv: fresh.meta.version };
         const [ok] = await this.store.applySync([
-          { kind: 'put', entry: withSync(fresh.meta, sync), value: fresh.value, replaceId: id },
+          {
+            kind: 'put',
+            entry: this.fromServer(fresh.meta, sync),
+            value: fresh.value,
+            replaceId: id,
+          },
         ]);
         if (!ok) throw new SecretsError('internal', `Could not take the server's '${entry.name}'.`);
         return;
@@ -765,7 +855,7 @@ export class SyncEngine {
       }
       const sync: SyncInfo = { base: meta.version, lv: meta.version };
       const [ok] = await this.store.applySync([
-        { kind: 'put', entry: withSync(meta, sync), replaceId: id, value: toEnvelope(mine) },
+        { kind: 'put', entry: this.fromServer(meta, sync), replaceId: id, value: toEnvelope(mine) },
       ]);
       if (!ok)
         throw new SecretsError(
@@ -784,9 +874,7 @@ export class SyncEngine {
       return await this.createAnywhere(entry, mine);
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 409)) throw error;
-      const remote = (await this.client.listSecrets({ q: entry.name })).find(
-        (s) => s.name === entry.name && sameScope(s.scope, entry.scope),
-      );
+      const remote = await this.findOnServer(entry);
       const info = syncInfoOf(entry);
       await this.store.applySync([
         {
@@ -867,7 +955,7 @@ export class SyncEngine {
         else if (!isRetryable(error)) throw error;
       }
     }
-    const deletedHere = conflict.kind === 'deleted_here';
+    const deletedHere = conflict.kind === 'deleted_here' && entry.version === info.lv;
     const mine: Side = {
       version: deletedHere ? null : entry.version,
       base: info.base,
@@ -903,9 +991,7 @@ export class SyncEngine {
         const info = syncInfoOf(entry);
         if (!info) continue;
         const clean = info.base !== null && !info.conflict && entry.version === info.lv;
-        const mineOnly =
-          entry.scope.kind === 'personal' &&
-          (this.me === undefined || entry.created_by === this.me);
+        const mineOnly = entry.scope.kind === 'personal' && sharedBy(entry) === undefined;
         if (clean && !mineOnly) {
           steps.push({ kind: 'remove', id: entry.id, ifVersion: entry.version });
         } else {

@@ -9,7 +9,7 @@
 import * as z from 'zod';
 import type { KeyValueSecretStore } from '../core/keyValueStore';
 import { Scope, SecretMetadata } from '../core/model';
-import { valueKey } from '../core/localStore';
+import { valueKeyOf } from '../core/localStore';
 
 /**
  * Outside the local store's prefix on purpose: writing sync bookkeeping must not make every window
@@ -154,7 +154,7 @@ export function outboxOf(entries: readonly SecretMetadata[], state: SyncStateFil
       id: entry.id,
       name: entry.name,
       scope: entry.scope,
-      valueKey: valueKey(entry.scope, entry.name),
+      valueKey: valueKeyOf(entry),
       ...(!create && { base: info.base! }),
     });
   }

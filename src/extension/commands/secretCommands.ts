@@ -9,6 +9,7 @@ import {
   MAX_FILE_BYTES,
   MAX_NAME_LENGTH,
   PERSONAL,
+  sharedBy,
   type SecretMetadata,
 } from '../../core';
 import { askDescription, askName, askType, askValue } from '../dialogs/prompts';
@@ -214,10 +215,27 @@ export function secretCommands({ repository, log, clipboardClearSeconds }: Secre
       );
     }
     const secret = await targetSecret(repository, arg, 'Secret to insert');
-    const call =
-      secret.encoding === 'base64'
-        ? `get_secret_bytes('${secret.name}')`
-        : `get_secret('${secret.name}')`;
+    const fn = secret.encoding === 'base64' ? 'get_secret_bytes' : 'get_secret';
+    let args = `'${secret.name}'`;
+    const winner = repository.resolve(secret.name);
+    if (winner && winner.id !== secret.id) {
+      // Another secret of that name comes first by precedence: name the scope when that picks
+      // this one, else say which one the call reads.
+      const kind = secret.scope.kind;
+      if (!sharedBy(secret) && repository.resolve(secret.name, { scope: kind })?.id === secret.id) {
+        args += `, scope='${kind}'`;
+      } else {
+        const owner = sharedBy(secret);
+        const first =
+          winner.scope.kind === 'personal'
+            ? 'your own'
+            : `the ${winner.scope.kind} ${winner.scope.id}`;
+        void vscode.window.showWarningMessage(
+          `${fn}('${secret.name}') reads ${first} '${secret.name}' first${owner ? `; ${owner}'s shared one is read only where you have no secret of that name` : ''}.`,
+        );
+      }
+    }
+    const call = `${fn}(${args})`;
     if ('edit' in target) {
       await target.edit((edit) => {
         for (const selection of target.selections) edit.replace(selection, call);

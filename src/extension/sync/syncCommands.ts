@@ -9,6 +9,7 @@ import type { LocalSecretStore } from '../../core/localStore';
 import { PERSONAL, type Scope, type SecretMetadata } from '../../core/model';
 import { SCOPE_LABELS, sameScope, scopeKey } from '../../core/scope';
 import type { Comparison } from '../../sync/engine';
+import { ApiError } from '../../sync/errors';
 import type { ConflictKind } from '../../sync/syncState';
 import { Cancelled, answered } from '../commands/registerCommand';
 import { serverUrlProblem } from '../commands/shareCommands';
@@ -362,9 +363,20 @@ export function shareHandler(session: SyncSession) {
     if (!info || info.base === null || info.base === undefined) {
       await session.syncNow(); // a new secret must reach the server before it can be shared
     }
-    const current = (await api.listSecrets({ q: secret.name })).find(
-      (s) => s.name === secret.name && sameScope(s.scope, secret.scope),
-    );
+    // Synced: the local id is the server's. New: the user's own secret of that name and scope
+    // (never someone else's personal secret of the same name shared with them).
+    const me = session.user?.user.id;
+    const current = info?.base
+      ? await api.getSecret(secret.id).catch((error: unknown) => {
+          if (error instanceof ApiError && error.status === 404) return undefined;
+          throw error;
+        })
+      : (await api.listSecrets({ q: secret.name })).find(
+          (s) =>
+            s.name === secret.name &&
+            sameScope(s.scope, secret.scope) &&
+            (s.scope.kind !== 'personal' || s.created_by === me),
+        );
     if (!current)
       throw new Error(
         `'${secret.name}' is not on the team server yet; try Sync Now, then share again.`,

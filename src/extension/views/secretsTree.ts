@@ -3,6 +3,7 @@ import {
   filterSecrets,
   groupSecrets,
   SCOPE_LABELS,
+  sharedBy,
   type SecretGroup,
   type SecretMetadata,
   type SecretType,
@@ -120,10 +121,12 @@ export class SecretsTreeProvider
     const conflicted = this.source.isConflicted?.(secret.id) ?? false;
     const readonly = secret.role === 'reader';
     const shared = secret.access.length > 1;
+    const owner = sharedBy(secret);
 
     const item = new vscode.TreeItem(secret.name, vscode.TreeItemCollapsibleState.None);
     item.id = `secret:${secret.id}`;
     const notes = [secret.type === 'generic' ? '' : secret.type];
+    if (owner) notes.push(`shared by ${owner}`);
     if (readonly) notes.push('reader');
     if (shared) notes.push('shared');
     if (missing) notes.push('value missing');
@@ -138,10 +141,13 @@ export class SecretsTreeProvider
       (secret.type === 'file' ? '+file' : '') +
       (readonly ? '+readonly' : '') +
       (shared ? '+shared' : '') +
+      (owner ? '+ownedByOther' : '') +
       (missing ? '+missing' : '') +
       (conflicted ? '+conflict' : '');
     item.tooltip = tooltip(secret, missing);
-    item.accessibilityInformation = { label: `Secret ${secret.name}, ${secret.type}` };
+    item.accessibilityInformation = {
+      label: `Secret ${secret.name}, ${secret.type}${owner ? `, shared by ${owner}` : ''}`,
+    };
     return item;
   }
 
@@ -155,9 +161,12 @@ function tooltip(secret: SecretMetadata, missing: boolean): vscode.MarkdownStrin
   const md = new vscode.MarkdownString();
   md.appendMarkdown('**').appendText(secret.name).appendMarkdown('**\n\n');
   if (secret.description) md.appendText(secret.description).appendMarkdown('\n\n');
+  const owner = sharedBy(secret);
   const scope =
     secret.scope.kind === 'personal'
-      ? SCOPE_LABELS.personal
+      ? owner
+        ? `${SCOPE_LABELS.personal} (${owner}'s, shared with you)`
+        : SCOPE_LABELS.personal
       : `${SCOPE_LABELS[secret.scope.kind]} ${secret.scope.id}`;
   md.appendMarkdown('Type: ').appendText(secret.type).appendMarkdown('  \n');
   md.appendMarkdown('Scope: ').appendText(scope).appendMarkdown('  \n');

@@ -9,7 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCliInto, freePort } from '../server/serverProcess';
+import { LocalSecretStore } from '../../../src/core/localStore';
 import { ApiClient } from '../../../src/sync/client';
+import { SyncEngine } from '../../../src/sync/engine';
+import { MemoryKeyValueStore } from '../../../src/sync/memoryKeyValueStore';
+import { Link } from '../../unit/sync/twoClients';
 
 /** The CLI bundled into out/test-cli (see buildCliInto). */
 export function buildCli(): Promise<string> {
@@ -126,4 +130,44 @@ export async function addUser(
 
 export async function addTeam(server: RunningServer, id: string): Promise<void> {
   await server.admin.createTeam({ id });
+}
+
+/** One device of a user: its own SecretStorage (in memory), local store, link and sync engine. */
+export interface SyncDevice {
+  user: string;
+  kv: MemoryKeyValueStore;
+  store: LocalSecretStore;
+  api: ApiClient;
+  engine: SyncEngine;
+  link: Link;
+  logs: string[];
+}
+
+export async function syncDevice(
+  server: RunningServer,
+  user: string,
+  token: string,
+  options: {
+    kv?: MemoryKeyValueStore;
+    fetch?: typeof fetch;
+    pageLimit?: number;
+    maxPages?: number;
+  } = {},
+): Promise<SyncDevice> {
+  const kv = options.kv ?? new MemoryKeyValueStore();
+  const store = new LocalSecretStore(kv, { user });
+  await store.load();
+  const link = new Link(options.fetch ?? globalThis.fetch);
+  const api = new ApiClient({ baseUrl: server.url, token, fetch: link.fetch, timeoutMs: 10_000 });
+  const logs: string[] = [];
+  const engine = new SyncEngine({
+    client: api,
+    store,
+    kv,
+    log: (l, m) => logs.push(`${l} ${m}`),
+    ...(options.pageLimit !== undefined && { pageLimit: options.pageLimit }),
+    ...(options.maxPages !== undefined && { maxPages: options.maxPages }),
+  });
+  await engine.init();
+  return { user, kv, store, api, engine, link, logs };
 }

@@ -3,6 +3,7 @@ import {
   INDEX_KEY,
   LocalSecretStore,
   MAX_VALUE_BYTES,
+  sharedBy,
   valueKey,
   type KeyValueSecretStore,
 } from '../../../src/core';
@@ -194,5 +195,91 @@ describe('LocalSecretStore', () => {
     await store.create({ name: 'K', value: 'mine' });
     expect(store.resolve('K')?.scope).toEqual({ kind: 'personal' });
     expect(changes).toBe(2);
+  });
+
+  describe("someone else's personal secret shared with you (owner)", () => {
+    const shared = (id: string, name: string, owner: string) => ({
+      id,
+      name,
+      scope: { kind: 'personal' as const },
+      encoding: 'text' as const,
+      type: 'generic' as const,
+      description: '',
+      version: 1,
+      created_at: '2026-11-23T10:00:00Z',
+      updated_at: '2026-11-23T10:00:00Z',
+      created_by: owner,
+      access: [],
+      owner,
+    });
+
+    it('sits beside your own secret of the same name, each with its own value key', async () => {
+      const mine = await store.create({ name: 'DB_PASSWORD', value: 'mine' });
+      const [ok] = await store.applySync([
+        {
+          kind: 'put',
+          entry: shared('srv-1', 'DB_PASSWORD', 'alice'),
+          value: { value: 'theirs', encoding: 'text' },
+        },
+      ]);
+      expect(ok).toBe(true);
+      expect(store.list().map((e) => [e.id, sharedBy(e) ?? null])).toEqual([
+        [mine.id, null],
+        ['srv-1', 'alice'],
+      ]);
+      expect(kv.data.has(valueKey({ kind: 'personal' }, 'DB_PASSWORD', 'alice'))).toBe(true);
+      expect((await store.getValue(mine.id)).value).toBe('mine');
+      expect((await store.getValue('srv-1')).value).toBe('theirs');
+      expect(store.find('DB_PASSWORD', { kind: 'personal' })?.id).toBe(mine.id);
+      expect(store.find('DB_PASSWORD', { kind: 'personal' }, 'alice')?.id).toBe('srv-1');
+      expect(store.resolve('DB_PASSWORD')?.id).toBe(mine.id);
+      await store.delete(mine.id);
+      expect(store.resolve('DB_PASSWORD')?.id).toBe('srv-1');
+      expect((await store.getValue('srv-1')).value).toBe('theirs');
+    });
+
+    it('does not take the name of your own new secret', async () => {
+      await store.applySync([
+        {
+          kind: 'put',
+          entry: shared('srv-1', 'TOKEN', 'alice'),
+          value: { value: 'theirs', encoding: 'text' },
+        },
+      ]);
+      await store.create({ name: 'TOKEN', value: 'mine' });
+      await expect(store.create({ name: 'TOKEN', value: 'again' })).rejects.toMatchObject({
+        code: 'name_taken',
+      });
+      expect(store.list()).toHaveLength(2);
+    });
+
+    it('moves the value along when an entry gets its owner (metadata only)', async () => {
+      const unowned: Record<string, unknown> = shared('srv-1', 'OLD', 'alice');
+      delete unowned.owner;
+      await store.applySync([
+        {
+          kind: 'put',
+          entry: unowned as ReturnType<typeof shared>,
+          value: { value: 'kept', encoding: 'text' },
+        },
+      ]);
+      expect(kv.data.has(valueKey({ kind: 'personal' }, 'OLD'))).toBe(true);
+      await store.applySync([{ kind: 'put', entry: shared('srv-1', 'OLD', 'alice') }]);
+      expect(kv.data.has(valueKey({ kind: 'personal' }, 'OLD'))).toBe(false);
+      expect((await store.getValue('srv-1')).value).toBe('kept');
+      await store.load();
+      expect(store.list()).toHaveLength(1);
+      expect(store.isMissingValue('srv-1')).toBe(false);
+    });
+
+    it('recovers a shared value whose index entry is missing with its owner', async () => {
+      await kv.store(
+        valueKey({ kind: 'personal' }, 'LOST', 'alice'),
+        JSON.stringify({ value: 'v', encoding: 'text' }),
+      );
+      const report = await store.load();
+      expect(report.recovered).toEqual(['LOST']);
+      expect(sharedBy(store.list()[0]!)).toBe('alice');
+    });
   });
 });

@@ -33,6 +33,18 @@ describe('precedence personal > project > team', () => {
     expect(resolveByPrecedence(all, 'OTHER', { scope: 'personal' })).toBeUndefined();
   });
 
+  it("puts someone else's personal secret shared with you after your own, a project's and a team's", () => {
+    const owned = (scope: Scope, owner?: string) => ({ ...s('KEY', scope), owner });
+    const by = (c: { owner?: string }) => c.owner;
+    const list = [owned(personal, 'bob'), owned(personal, 'alice'), owned(teamData)];
+    expect(resolveByPrecedence(list, 'KEY', {}, by)?.tag).toBe('team:data');
+    expect(resolveByPrecedence([...list, owned(personal)], 'KEY', {}, by)?.owner).toBeUndefined();
+    expect(resolveByPrecedence(list.slice(0, 2), 'KEY', {}, by)?.owner).toBe('alice');
+    expect(resolveByPrecedence(list.slice(0, 2).reverse(), 'KEY', {}, by)?.owner).toBe('alice');
+    // `personal` means your own, as on the server.
+    expect(resolveByPrecedence(list, 'KEY', { scope: 'personal' }, by)).toBeUndefined();
+  });
+
   it('breaks ties between teams the same way everywhere', () => {
     const list = [s('KEY', teamData), s('KEY', teamAi)];
     expect(resolveByPrecedence(list, 'KEY')?.tag).toBe('team:ai');

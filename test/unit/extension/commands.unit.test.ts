@@ -247,6 +247,69 @@ describe('commands', () => {
     expect(h.ui.messages('error').at(-1)).toMatch(/Open a notebook cell or a Python file/);
   });
 
+  it('Insert names the scope, or warns, when another secret of that name comes first', async () => {
+    h.dispose();
+    const entry = (id: string, scope: object, owner?: string) => ({
+      id,
+      name: 'KEY',
+      scope,
+      encoding: 'text',
+      type: 'generic',
+      description: '',
+      version: 1,
+      created_at: '2026-11-23T10:00:00Z',
+      updated_at: '2026-11-23T10:00:00Z',
+      created_by: owner ?? 'me',
+      access: [],
+      ...(owner && { owner }),
+    });
+    h = await activateExtension(async (secrets) => {
+      const value = JSON.stringify({ value: 'v', encoding: 'text' });
+      await secrets.store('notebook-secrets/value/personal/KEY', value);
+      await secrets.store('notebook-secrets/value/team:data/KEY', value);
+      await secrets.store('notebook-secrets/value/personal@alice/KEY', value);
+      await secrets.store(
+        'notebook-secrets/index',
+        JSON.stringify({
+          version: 1,
+          secrets: [
+            entry('own', { kind: 'personal' }),
+            entry('team', { kind: 'team', id: 'data' }),
+            entry('alices', { kind: 'personal' }, 'alice'),
+          ],
+        }),
+      );
+    });
+    const replaced: string[] = [];
+    window.activeTextEditor = {
+      selections: [1],
+      edit: async (fn: (b: { replace(s: unknown, text: string): void }) => void) => {
+        fn({ replace: (_s, text) => replaced.push(text) });
+        return true;
+      },
+    };
+    const node = (id: string) => ({
+      kind: 'secret',
+      secret: storedList().find((s) => s.id === id)!,
+    });
+    try {
+      await h.run('notebookSecrets.insertGetSecret', node('own'));
+      await h.run('notebookSecrets.insertGetSecret', node('team'));
+      expect(h.ui.messages('warning')).toEqual([]);
+      await h.run('notebookSecrets.insertGetSecret', node('alices'));
+      expect(replaced).toEqual([
+        "get_secret('KEY')",
+        "get_secret('KEY', scope='team')",
+        "get_secret('KEY')",
+      ]);
+      expect(h.ui.messages('warning').at(-1)).toBe(
+        "get_secret('KEY') reads your own 'KEY' first; alice's shared one is read only where you have no secret of that name.",
+      );
+    } finally {
+      window.activeTextEditor = undefined;
+    }
+  });
+
   it('Insert writes into the selected code cell of the active notebook when no editor has focus', async () => {
     await createSecret('KEY', 'x');
     const replaced: string[] = [];

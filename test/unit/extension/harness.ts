@@ -3,9 +3,11 @@ import * as vscode from 'vscode';
 import { activate } from '../../../src/extension/extension';
 import { FakeMemento, FakeSecretStorage, logLines, ui } from '../fakes/vscode';
 
-export async function activateExtension() {
+/** `seed` fills SecretStorage before activation (e.g. an index written by sync). */
+export async function activateExtension(seed?: (secrets: FakeSecretStorage) => Promise<void>) {
   ui.reset();
   const secrets = new FakeSecretStorage();
+  await seed?.(secrets);
   const context = {
     subscriptions: [] as { dispose(): unknown }[],
     secrets,

@@ -138,4 +138,34 @@ describe('SecretsTreeProvider', () => {
     const child = tree.getChildren(personal)[0]!;
     expect(tree.getTreeItem(tree.getParent(child)!).label).toBe('Personal');
   });
+
+  it("shows someone else's shared secret beside your own of the same name, as shared by them", async () => {
+    const alices = {
+      id: 'srv-alice',
+      name: 'DB_PASSWORD',
+      scope: { kind: 'personal' as const },
+      encoding: 'text' as const,
+      type: 'password' as const,
+      description: '',
+      version: 3,
+      created_at: '2026-11-23T10:00:00Z',
+      updated_at: '2026-11-23T10:00:00Z',
+      created_by: 'alice',
+      access: [],
+      role: 'owner' as const,
+      owner: 'alice',
+    };
+    await store.applySync([
+      { kind: 'put', entry: alices, value: { value: 'v', encoding: 'text' } },
+    ]);
+    const personal = tree.getChildren()[0]!;
+    const items = tree.getChildren(personal).map((n) => tree.getTreeItem(n));
+    expect(items.map((i) => [i.label, i.description])).toEqual([
+      ['DB_PASSWORD', 'password'],
+      ['DB_PASSWORD', 'password · shared by alice'],
+      ['OPENAI_API_KEY', 'key'],
+    ]);
+    expect(items[1]!.contextValue).toBe('secret+ownedByOther');
+    expect((items[1]!.tooltip as MarkdownString).value).toContain("alice's, shared with you");
+  });
 });

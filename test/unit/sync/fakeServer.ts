@@ -13,6 +13,13 @@ import {
 } from '../../../src/core/api';
 import type { Grant, Scope, SecretMetadata } from '../../../src/core/model';
 
+export interface Snapshot {
+  name: string;
+  type: string;
+  description: string;
+  value: string;
+}
+
 interface Row {
   meta: SecretMetadata;
   value: string;
@@ -39,6 +46,8 @@ export class FakeServer {
   /** When set, the next answer's body is replaced by this text (malformed-answer tests). */
   corruptNext: string | undefined;
   requests: string[] = [];
+  /** Every version each secret had: its name, metadata and value (for "equals the server's"). */
+  readonly history = new Map<string, Map<number, Snapshot>>();
 
   addUser(user: string, token = `tok-${user}`): string {
     this.tokens.set(token, user);
@@ -259,6 +268,12 @@ export class FakeServer {
 
   private bump(id: string): void {
     this.log.push({ seq: ++this.seq, id });
+    const row = this.rows.get(id)!;
+    if (row.deleted) return;
+    const versions = this.history.get(id) ?? new Map<number, Snapshot>();
+    const { name, type, description, version } = row.meta;
+    versions.set(version, { name, type, description, value: row.value });
+    this.history.set(id, versions);
   }
 
   /** Server-side edit, as another client would make it. */
