@@ -16,6 +16,7 @@ import { parseScopeKey, resolveByPrecedence, sameScope, scopeKey } from '../../c
 import { ApiClient, normalizeServerUrl } from '../../sync/client';
 import { ApiError, ServerUnreachable } from '../../sync/errors';
 import { configDir, loadConfig, TokenStore, type CliConfig } from './credentials';
+import { PrivateFileError } from './privateFile';
 
 export const EXIT = {
   ok: 0,
@@ -56,6 +57,7 @@ export class CliError extends Error {
 
 export function exitCodeOf(error: unknown): number {
   if (error instanceof CliError) return error.exitCode;
+  if (error instanceof PrivateFileError) return EXIT.usage;
   if (error instanceof ServerUnreachable) return EXIT.unreachable;
   if (error instanceof ApiError && error.status === 429) return EXIT.unreachable;
   if (error instanceof SecretsError) return CODE_EXIT[error.code] ?? EXIT.error;
