@@ -72,10 +72,13 @@ const PLAIN = /^[A-Za-z0-9_./:@%+,=^-]*$/;
  * identically: plain values bare (docker --env-file, which removes no quotes, reads those too);
  * otherwise in single quotes (literal in all three; python-dotenv only unescapes \\ and \'
  * there, so neither may occur); a value with a single quote in double quotes when it holds none
- * of " $ ` \ or a line break. Undefined: no quoting reads back the same everywhere.
+ * of " $ ` \ or a line break. Undefined: no quoting reads back the same everywhere (also for
+ * `${NAME}`, which python-dotenv expands whatever the quotes).
  */
 export function dotenvValue(value: string): string | undefined {
   if (PLAIN.test(value)) return value;
+  // python-dotenv expands ${NAME} (and ${NAME:-default}) inside any quotes, with no escape.
+  if (/\$\{[^}:]*(?::-[^}]*)?\}/.test(value)) return undefined;
   if (!value.includes("'") && !value.includes('\r') && !/\\(\\|$)/.test(value)) return `'${value}'`;
   if (!/["$`\\\n\r]/.test(value)) return `"${value}"`;
   return undefined;

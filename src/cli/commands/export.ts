@@ -40,7 +40,7 @@ export function register(program: Command): void {
         const unportable = options.format === 'dotenv' ? unportableDotenv(secrets) : [];
         if (unportable.length > 0) {
           throw new CliError(
-            `Nothing was exported: the values of ${unportable.join(', ')} hold both a single quote and one of " $ \` \\ or a line break, which no dotenv quoting carries the same to sh, python-dotenv and Node's dotenv. Use --format json, or leave them out with --only.`,
+            `Nothing was exported: the values of ${unportable.join(', ')} hold \${NAME} (which python-dotenv expands), or both a single quote and one of " $ \` \\ or a line break, which no dotenv quoting carries the same to sh, python-dotenv and Node's dotenv. Use --format json, or leave them out with --only.`,
           );
         }
         const text =

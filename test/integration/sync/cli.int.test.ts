@@ -178,7 +178,7 @@ describe('notebook-secrets CLI client (built binary, real server)', () => {
     expect(imported.code).toBe(0);
     expect(JSON.parse(imported.stdout).imported).toHaveLength(3);
     const exported = await run('alice', ['export', '--format', 'dotenv', '--scope', 'team:data']);
-    expect(exported.stdout).toBe('DB_PASS="p w\\"d"\nDB_USER="app"\nEMPTY=""\n');
+    expect(exported.stdout).toBe("DB_PASS='p w\"d'\nDB_USER=app\nEMPTY=\n");
     const asJson = await run('alice', ['export', '--format', 'json', '--only', 'DB_USER']);
     expect(JSON.parse(asJson.stdout).secrets).toMatchObject([{ name: 'DB_USER', value: 'app' }]);
     const ran = await run('bob', [
