@@ -118,7 +118,7 @@ describe('notebook-secrets CLI client (built binary, real server)', () => {
   it('set from stdin, list without values, get prints the value, history', async () => {
     const set = await run(
       'alice',
-      ['set', 'API_KEY', '--type', 'token', '--description', 'the key'],
+      ['set', 'API_KEY', '-', '--type', 'token', '--description', 'the key'],
       `${CANARY}\n`,
     );
     expect(set.code).toBe(0);
