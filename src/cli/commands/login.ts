@@ -1,9 +1,9 @@
 /** `notebook-secrets login`: signs in to a team server and keeps the token out of config.json. */
 import type { Command } from 'commander';
-import { normalizeServerUrl, ApiClient } from '../../sync/client';
+import { normalizeServerUrl } from '../../sync/client';
 import { configDir, loadConfig, saveConfig, TokenStore } from '../client/credentials';
 import { promptHidden } from '../client/prompt';
-import { action, CliError, printJson, readStdin, warn } from '../client/session';
+import { action, CliError, cliApiClient, printJson, readStdin, warn } from '../client/session';
 
 interface LoginOptions {
   server?: string;
@@ -47,7 +47,7 @@ export function register(program: Command): void {
         token = token.trim();
         if (!token)
           throw new CliError('No token given. Pass it on stdin (--token-stdin) or at the prompt.');
-        const api = new ApiClient({ baseUrl: server, token, userAgent: 'notebook-secrets-cli' });
+        const api = cliApiClient(server, token);
         await api.health();
         const me = await api.me();
         const where = new TokenStore(configDir(env), env).set(server, token);

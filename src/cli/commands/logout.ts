@@ -4,10 +4,10 @@
  * the message says it may still be valid.
  */
 import type { Command } from 'commander';
-import { ApiClient, normalizeServerUrl } from '../../sync/client';
+import { normalizeServerUrl } from '../../sync/client';
 import { ApiError } from '../../sync/errors';
 import { configDir, loadConfig, saveConfig, TokenStore } from '../client/credentials';
-import { action, printJson, warn } from '../client/session';
+import { action, cliApiClient, printJson, warn } from '../client/session';
 
 export function register(program: Command): void {
   program
@@ -25,11 +25,7 @@ export function register(program: Command): void {
         let revoked = false;
         if (server && token) {
           try {
-            await new ApiClient({
-              baseUrl: server,
-              token,
-              userAgent: 'notebook-secrets-cli',
-            }).revokeOwnToken();
+            await cliApiClient(server, token).revokeOwnToken();
             revoked = true;
           } catch (error) {
             // 401: already revoked or expired, which is what logout wants.
