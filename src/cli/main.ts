@@ -20,6 +20,9 @@ import * as share from './commands/share';
 import * as unshare from './commands/unshare';
 import * as history from './commands/history';
 import * as restore from './commands/restore';
+import * as audit from './commands/audit';
+import * as projects from './commands/projects';
+import * as completion from './commands/completion';
 import * as run from './commands/run';
 import * as importCmd from './commands/import';
 import * as exportCmd from './commands/export';
@@ -65,6 +68,7 @@ const subcommands: Subcommand[] = [
   login, // notebook-secrets login/logout/whoami: sign in to a team server (sync client)
   logout,
   whoami,
+  projects, // projects / use PROJECT: the active project
   list, // list/get/set/delete: secrets on the team server
   get,
   set,
@@ -73,9 +77,11 @@ const subcommands: Subcommand[] = [
   unshare,
   history,
   restore,
+  audit, // audit [NAME]: the caller's view of the audit log
   run, // run -- CMD: secrets as env vars for one command (explicit opt-in)
   importCmd, // import FILE.env / export --format dotenv|json
   exportCmd,
+  completion, // completion bash|zsh|fish
   attach, // attach --jupyter URL: get_secret in a Jupyter server's kernels, outside VS Code
 ];
 

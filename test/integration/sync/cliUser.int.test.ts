@@ -17,7 +17,7 @@ import {
 } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,6 +92,10 @@ describe.each(backends())('the CLI as a user runs it ($name)', ({ start }) => {
     home = mkdtempSync(join(tmpdir(), 'ns-cliuser-'));
     run = cliRunner(cli, home);
     await addTeam(server, 'ops');
+    await server.admin.createProject({ id: 'web' });
+    await server.admin.addProjectMember('web', { kind: 'team', id: 'ops' });
+    await server.admin.createProject({ id: 'api' });
+    await server.admin.addProjectMember('api', { kind: 'team', id: 'ops' });
     for (const user of ['carol', 'dave']) {
       const token = await addUser(server, user, ['ops']);
       tokens[user] = token;
@@ -350,6 +354,62 @@ describe.each(backends())('the CLI as a user runs it ($name)', ({ start }) => {
     });
   });
 
+  it('audit shows who did what to your secrets, never values; others see nothing of them', async () => {
+    const mine = await run('carol', ['audit', 'KEEP_ME', '--json']);
+    expect(mine.code).toBe(0);
+    const page = JSON.parse(mine.stdout) as { entries: { action: string; actor: string }[] };
+    expect(page.entries.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['create', 'update', 'resolve']),
+    );
+    expect(page.entries.every((e) => e.actor === 'carol')).toBe(true);
+    const table = await run('carol', ['audit', '--limit', '5']);
+    expect(table.stdout).toMatch(/AT\s+ACTOR\s+ACTION\s+SECRET/);
+    expect(table.stdout + mine.stdout).not.toContain(CANARY);
+    expect((await run('dave', ['audit', 'KEEP_ME'])).code).toBe(4);
+    expect((await run('carol', ['audit', '--limit', '0'])).code).toBe(2);
+  });
+
+  it('projects lists yours; use PROJECT makes one active for get, and --none clears it', async () => {
+    const listed = JSON.parse((await run('carol', ['projects', '--json'])).stdout);
+    expect(listed).toMatchObject({ active: null, projects: [{ id: 'api' }, { id: 'web' }] });
+    await run('carol', ['set', 'DB_URL', '-', '--scope', 'project:web'], 'web-db');
+    await run('carol', ['set', 'DB_URL', '-', '--scope', 'project:api'], 'api-db');
+    const use = await run('carol', ['use', 'web']);
+    expect(use.code).toBe(0);
+    expect(use.stdout).toMatch(/Active project: web/);
+    expect((await run('carol', ['projects'])).stdout).toMatch(/\*\s+web/);
+    expect((await run('carol', ['get', 'DB_URL'])).stdout).toBe('web-db');
+    expect((await run('carol', ['use', 'api'])).code).toBe(0);
+    expect((await run('carol', ['get', 'DB_URL'])).stdout).toBe('api-db');
+    const unknown = await run('carol', ['use', 'nope']);
+    expect(unknown.code).toBe(4);
+    expect(unknown.stderr).toMatch(/not belong to a project 'nope'/);
+    expect((await run('carol', ['get', 'DB_URL'])).stdout).toBe('api-db');
+    expect((await run('carol', ['use', '--none'])).code).toBe(0);
+    expect(JSON.parse((await run('carol', ['projects', '--json'])).stdout).active).toBeNull();
+  });
+
+  it('completion prints scripts for bash, zsh and fish; the bash one completes commands and options', async () => {
+    const script = join(home, 'completion.bash');
+    const bash = await run('carol', ['completion', 'bash']);
+    expect(bash.code).toBe(0);
+    writeFileSync(script, bash.stdout);
+    const out = await sh('bash', [
+      '-c',
+      `. "$1"; COMP_WORDS=(notebook-secrets res); COMP_CWORD=1; _notebook_secrets; echo "\${COMPREPLY[*]}"; COMP_WORDS=(notebook-secrets set --des); COMP_CWORD=2; _notebook_secrets; echo "\${COMPREPLY[*]}"`,
+      'bash',
+      script,
+    ]);
+    expect(out).toBe('restore\n--description\n');
+    const zsh = await run('carol', ['completion', 'zsh']);
+    expect(zsh.stdout).toMatch(/^#compdef notebook-secrets/);
+    expect(zsh.stdout).toMatch(/'restore:Make an earlier version/);
+    const fish = await run('carol', ['completion', 'fish']);
+    expect(fish.stdout).toMatch(/-n __fish_use_subcommand -a audit /);
+    expect(fish.stdout).toMatch(/__fish_seen_subcommand_from set' -l from-file -r -F/);
+    expect((await run('carol', ['completion', 'tcsh'])).code).toBe(2);
+  });
+
   it('logout revokes the token on the server', async () => {
     const credentials = JSON.parse(
       readFileSync(join(home, 'dave', 'config', 'credentials.json'), 'utf8'),
@@ -365,13 +425,25 @@ describe.each(backends())('the CLI as a user runs it ($name)', ({ start }) => {
   });
 
   it('speaks to a CLI user, not to an editor, when the server cannot be reached', async () => {
-    const down = await run('carol', ['list'], undefined, {
-      NOTEBOOK_SECRETS_SERVER: 'http://[::ffff:0.0.0.0]:1',
-      NOTEBOOK_SECRETS_TOKEN: tokens.carol,
+    // Something that is not an HTTP server at all.
+    const sockets = new Set<Socket>();
+    const garbage = createNetServer((socket) => {
+      sockets.add(socket);
+      socket.end('NOT HTTP\r\n\r\n');
     });
-    expect(down.code).toBe(7);
-    expect(down.stderr).toMatch(/Could not reach the team server/);
-    expect(down.stderr).not.toMatch(/local copy/);
+    await new Promise<void>((r) => garbage.listen(0, '127.0.0.1', r));
+    try {
+      const down = await run('carol', ['list'], undefined, {
+        NOTEBOOK_SECRETS_SERVER: `http://127.0.0.1:${(garbage.address() as AddressInfo).port}`,
+        NOTEBOOK_SECRETS_TOKEN: tokens.carol,
+      });
+      expect(down.code).toBe(7);
+      expect(down.stderr).toMatch(/Could not reach the team server/);
+      expect(down.stderr).not.toMatch(/local copy/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((r) => garbage.close(r));
+    }
   });
 
   it('get is one request, and the client bundle holds neither the server nor its database', async () => {
