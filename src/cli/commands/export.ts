@@ -26,6 +26,16 @@ export function register(program: Command): void {
       'write to a new 0600 file instead of stdout (replacing one there; never through a link)',
     )
     .option('--server <url>', 'server URL (default: the saved one)')
+    .addHelpText(
+      'after',
+      `
+dotenv quoting, read back the same by sh/bash \`source\`, python-dotenv and Node's dotenv:
+  NAME=value        letters, digits and _ . / : @ % + , = ^ - (docker --env-file reads these too)
+  NAME='any value'  anything else without a single quote, carriage return or \\\\ / trailing \\
+  NAME="it's"       a single quote, with no " $ \` \\ or line break
+Values that fit none of these, or hold \${NAME} (python-dotenv expands it in any quotes), stop
+the export before anything is written; use --format json for them.`,
+    )
     .action(
       action(async (options: ExportOptions) => {
         if (options.format !== 'dotenv' && options.format !== 'json') {
@@ -40,7 +50,7 @@ export function register(program: Command): void {
         const unportable = options.format === 'dotenv' ? unportableDotenv(secrets) : [];
         if (unportable.length > 0) {
           throw new CliError(
-            `Nothing was exported: the values of ${unportable.join(', ')} hold \${NAME} (which python-dotenv expands), or both a single quote and one of " $ \` \\ or a line break, which no dotenv quoting carries the same to sh, python-dotenv and Node's dotenv. Use --format json, or leave them out with --only.`,
+            `Nothing was exported: no dotenv quoting carries the values of ${unportable.join(', ')} the same to sh, python-dotenv and Node's dotenv (see \`notebook-secrets export --help\`). Use --format json, or leave them out with --only.`,
           );
         }
         const text =
