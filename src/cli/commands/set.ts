@@ -156,12 +156,10 @@ Examples:
             'a value given with --value may be kept in your shell history and seen in `ps`; prefer stdin or --from-file.',
           );
           value = options.value!;
-        } else if (source === 'prompt') {
+        } else if (source === 'prompt' || (source === 'stdin' && process.stdin.isTTY)) {
           value = await promptHidden(`Value for ${name} (hidden): `);
           if (value === '') throw new CliError('No value typed; nothing was changed.');
         } else {
-          if (source === 'stdin' && process.stdin.isTTY)
-            process.stderr.write(`Value for ${name} (end with Ctrl-D): `);
           // One trailing newline (from `echo` or the terminal) is not part of the value.
           value = (await readStdin()).replace(/\r?\n$/, '');
           if (source === 'piped' && value === '') {

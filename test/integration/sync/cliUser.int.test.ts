@@ -133,6 +133,8 @@ describe.each(backends())('the CLI as a user runs it ($name)', ({ start }) => {
       (await run('carol', ['set', 'KEEP_ME', '-', '--description', 'rotated'], 'second\n')).code,
     ).toBe(0);
     expect((await run('carol', ['get', 'KEEP_ME'])).stdout).toBe('second');
+    expect((await run('carol', ['get', 'KEEP_ME', '--scope', 'personal'])).stdout).toBe('second');
+    expect((await run('carol', ['get', 'KEEP_ME', '--scope', 'team:ops'])).code).toBe(4);
     // An empty pipe that was not named as the source changes nothing.
     const empty = await run('carol', ['set', 'KEEP_ME'], '');
     expect(empty.code).toBe(2);
@@ -255,6 +257,29 @@ describe.each(backends())('the CLI as a user runs it ($name)', ({ start }) => {
     expect(output).toMatch(/Created 'TYPED_AT_TERMINAL'/);
     expect(output).not.toContain(typed);
     expect((await run('carol', ['get', 'TYPED_AT_TERMINAL'])).stdout).toBe(typed);
+    // `-` at a terminal with another field: asked the same way, without echo.
+    const again = `${typed}-again`;
+    const second = JSON.parse(
+      await sh(
+        'python3',
+        [
+          python,
+          'Value for',
+          again,
+          process.execPath,
+          cli,
+          'set',
+          'TYPED_AT_TERMINAL',
+          '-',
+          '--description',
+          'typed',
+        ],
+        cliEnv(home, 'carol'),
+      ),
+    ) as { output: string; code: number };
+    expect(second.code).toBe(0);
+    expect(second.output).not.toContain(again);
+    expect((await run('carol', ['get', 'TYPED_AT_TERMINAL'])).stdout).toBe(again);
   });
 
   it('refuses a file over 48 KiB with the limit for files, and takes one of exactly 48 KiB', async () => {
