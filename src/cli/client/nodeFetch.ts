@@ -5,18 +5,22 @@
  * Errors keep Node's codes (ECONNREFUSED, TLS codes…) for classifyFetchError; a timeout rejects
  * with the signal's TimeoutError, as fetch does.
  */
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 
-export const nodeFetch = ((input: URL | string, init: RequestInit = {}): Promise<Response> => {
+export const nodeFetch = (async (
+  input: URL | string,
+  init: RequestInit = {},
+): Promise<Response> => {
   const url = new URL(String(input));
+  // Loaded on first use: https brings TLS, which commands without a request need not load.
+  const { request: send } =
+    url.protocol === 'https:' ? await import('node:https') : await import('node:http');
   const body = typeof init.body === 'string' ? Buffer.from(init.body, 'utf8') : undefined;
   const headers: Record<string, string> = { ...(init.headers as Record<string, string>) };
   if (body) headers['content-length'] = String(body.length);
   const signal = init.signal ?? undefined;
   return new Promise<Response>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const req = send(url, { method: init.method ?? 'GET', headers }, (res: IncomingMessage) => {
       const status = res.statusCode ?? 0;
       if (init.redirect === 'error' && status >= 300 && status < 400) {

@@ -4,7 +4,6 @@
  * the target, which then replaces the target by rename. A target that is a symbolic link is
  * refused rather than followed into someone else's file.
  */
-import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, lstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
@@ -26,7 +25,11 @@ export function writePrivateFile(path: string, data: string | Uint8Array): void 
   if (existing && !existing.isFile()) {
     throw new PrivateFileError(`${path} exists and is not a regular file.`);
   }
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  // Unique enough; 'wx' below refuses any name that exists, so nothing is ever overwritten.
+  const tmp = join(
+    dirname(path),
+    `.${basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`,
+  );
   let fd: number;
   try {
     fd = openSync(tmp, 'wx', 0o600);

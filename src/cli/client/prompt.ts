@@ -1,8 +1,8 @@
 /** Input typed at a terminal that must not be echoed (tokens, values). */
-import { createInterface } from 'node:readline';
 
 /** Asks on the terminal without echoing the answer; resolves with the line typed. */
-export function promptHidden(question: string): Promise<string> {
+export async function promptHidden(question: string): Promise<string> {
+  const { createInterface } = await import('node:readline');
   return new Promise((resolve) => {
     const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
     const output = rl as unknown as { _writeToOutput?: (s: string) => void };
