@@ -59,7 +59,7 @@ export function register(program: Command): void {
   program
     .command('set')
     .description(
-      'Create or update a secret. The value comes from --value, --from-file, - (stdin), a piped stdin when no other field is given, or a hidden prompt at a terminal; with only --description/--type the value is kept',
+      'Create or update a secret; the value changes only from a source you name (see set --help)',
     )
     .argument('<name>', 'secret name (letters, digits, underscores; not starting with a digit)')
     .argument('[-]', "'-' reads the value from stdin (even with --description or --type)")
@@ -76,6 +76,9 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       `
+The value comes from --value, --from-file, - (stdin), a piped stdin when no other field is
+given, or a hidden prompt at a terminal. With only --description or --type it is kept.
+
 Examples:
   notebook-secrets set API_KEY                       # asks for the value (hidden)
   printf %s "$KEY" | notebook-secrets set API_KEY    # value from a pipe
