@@ -115,6 +115,27 @@ export interface Session {
   server: string;
   config: CliConfig;
   project?: string;
+  /** The signed-in user, when the saved sign-in names it (a token from the environment does not). */
+  user?: string;
+}
+
+/**
+ * For secrets of a listing: the owner of someone else's personal secret shared with you, else
+ * undefined (yours, a project's or a team's). Asks the server who you are only when needed.
+ */
+export async function sharedByOf(
+  session: Session,
+  secrets: readonly SecretMetadata[],
+): Promise<(s: SecretMetadata) => string | undefined> {
+  if (!secrets.some((s) => s.scope.kind === 'personal')) return () => undefined;
+  const me = await currentUser(session);
+  return (s) => (s.scope.kind === 'personal' && s.created_by !== me ? s.created_by : undefined);
+}
+
+/** The signed-in user's id: from the saved sign-in, else asked of the server once. */
+async function currentUser(session: Session): Promise<string> {
+  session.user ??= (await session.api.me()).user.id;
+  return session.user;
 }
 
 /** The API client as the CLI uses it (node:http transport, its own User-Agent). */
@@ -148,11 +169,14 @@ export function openSession(options: GlobalOptions = {}, env = process.env): Ses
     );
   }
   const project = options.project ?? env.NOTEBOOK_SECRETS_PROJECT ?? config.project;
+  const savedUser =
+    !env.NOTEBOOK_SECRETS_TOKEN && config.server === server ? config.user : undefined;
   return {
     api: cliApiClient(server, token),
     server,
     config,
     ...(project && { project }),
+    ...(savedUser && { user: savedUser }),
   };
 }
 
@@ -184,10 +208,15 @@ export async function findSecret(
   scopeText: string | undefined,
   forChange = false,
 ): Promise<SecretMetadata> {
-  const candidates = (await session.api.listSecrets({ q: name })).filter((s) => s.name === name);
+  const named = (await session.api.listSecrets({ q: name })).filter((s) => s.name === name);
+  // Someone else's personal secret shared with you is theirs: `--scope personal` means your own,
+  // and a change by name takes yours (or a team's) when there is one.
+  const sharedBy = await sharedByOf(session, named);
+  const mine = named.filter((s) => sharedBy(s) === undefined);
+  const candidates = forChange && mine.length > 0 ? mine : named;
   if (scopeText !== undefined) {
     const scope = parseScopeOption(scopeText);
-    const found = candidates.find((s) => sameScope(s.scope, scope));
+    const found = candidates.find((s) => sharedBy(s) === undefined && sameScope(s.scope, scope));
     if (!found) {
       throw new CliError(
         `No secret named '${name}' in scope ${scopeKey(scope)}.`,
@@ -210,6 +239,7 @@ export async function findSecret(
     eligible,
     name,
     session.project ? { project: session.project } : {},
+    sharedBy,
   );
   if (!found)
     throw new CliError(`No secret named '${name}' is available.`, EXIT.notFound, 'not_found');

@@ -63,7 +63,8 @@ Examples:
             e.at,
             e.actor,
             e.action,
-            e.secret_name,
+            // Token events name the user the token is for instead of a secret.
+            e.secret_name ?? (e.subject ? `token for ${e.subject}` : ''),
             e.version === null ? '' : String(e.version),
             e.client,
           ]);

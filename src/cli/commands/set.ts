@@ -20,6 +20,7 @@ import {
   openSession,
   parseScopeOption,
   printJson,
+  sharedByOf,
   readStdin,
   warn,
   type GlobalOptions,
@@ -104,8 +105,10 @@ Examples:
         if (source === 'none') {
           // Only fields: the value is not touched.
           const session = openSession(options);
-          const current = (await session.api.listSecrets({ q: name })).find(
-            (s) => s.name === name && sameScope(s.scope, scope),
+          const listed = await session.api.listSecrets({ q: name });
+          const sharedBy = await sharedByOf(session, listed);
+          const current = listed.find(
+            (s) => s.name === name && sameScope(s.scope, scope) && sharedBy(s) === undefined,
           );
           if (!current) {
             throw new CliError(

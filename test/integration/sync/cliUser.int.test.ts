@@ -151,6 +151,29 @@ describe.each(backends())('the CLI as a user runs it ($name)', ({ start }) => {
     expect((await run('carol', ['get', 'KEEP_ME'])).stdout).toBe('second');
   });
 
+  it("someone else's shared secret never stands in for your own of the same name", async () => {
+    const mine = `${CANARY}-carol-own`;
+    const theirs = `${CANARY}-dave-own`;
+    expect((await run('carol', ['set', 'SAME_NAME', '-'], mine)).code).toBe(0);
+    expect((await run('dave', ['set', 'SAME_NAME', '-'], theirs)).code).toBe(0);
+    expect(
+      (await run('dave', ['share', 'SAME_NAME', '--user', 'carol', '--role', 'owner'])).code,
+    ).toBe(0);
+    // Reads, scoped reads and writes by name all mean carol's own.
+    expect((await run('carol', ['get', 'SAME_NAME'])).stdout).toBe(mine);
+    expect((await run('carol', ['get', 'SAME_NAME', '--scope', 'personal'])).stdout).toBe(mine);
+    expect((await run('carol', ['set', 'SAME_NAME', '-'], `${mine}-2`)).code).toBe(0);
+    expect(
+      (await run('carol', ['set', 'SAME_NAME', '--description', 'carol edits hers'])).code,
+    ).toBe(0);
+    expect((await run('carol', ['get', 'SAME_NAME'])).stdout).toBe(`${mine}-2`);
+    const daves = JSON.parse((await run('dave', ['get', 'SAME_NAME', '--json'])).stdout);
+    expect(daves).toMatchObject({ value: theirs, description: '' });
+    // Without a secret of her own by that name, carol reads the one dave shares.
+    expect((await run('carol', ['delete', 'SAME_NAME', '--yes'])).code).toBe(0);
+    expect((await run('carol', ['get', 'SAME_NAME'])).stdout).toBe(theirs);
+  });
+
   it('restore NAME VERSION brings back an earlier value; history says which versions can be restored', async () => {
     await run('carol', ['set', 'ROTATED'], 'first-value');
     await run('carol', ['set', 'ROTATED'], 'second-value');
