@@ -155,7 +155,7 @@ export function classifyFetchError(
   if (untrusted) {
     return new ServerUnreachable(
       'tls',
-      `The certificate of ${origin} is not trusted by this client (${untrusted}). If the server uses a self-signed certificate or your organization's own CA, ${caHint}; otherwise check that the server sends its full certificate chain.`,
+      `The TLS certificate of ${origin} is not trusted by this client (${untrusted}). If the server uses a self-signed certificate or your organization's own CA, ${caHint}; otherwise check that the server sends its full certificate chain.`,
     );
   }
   if (tls) {
