@@ -42,7 +42,7 @@ export function transportProblem(url: URL, policy: TransportPolicy): string | un
   const what = policy.what ?? 'The server URL';
   const secure = url.protocol === 'ws:' ? 'wss://' : 'https://';
   return (
-    `${what} uses plain ${url.protocol === 'ws:' ? 'ws' : 'http'}:// to ${url.host}, which is not this machine: ` +
+    `${what} uses plain ${url.protocol === 'ws:' ? 'ws' : 'http'}:// to ${url.host}, which is not a loopback address (127.0.0.0/8, ::1, localhost): ` +
     `tokens and secret values would cross the network unencrypted. Use ${secure}${url.host}, ` +
     `or, only behind a trusted network or proxy you control, opt in with ${policy.optIn}.`
   );
