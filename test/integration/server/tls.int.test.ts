@@ -203,6 +203,22 @@ describe('serve --tls-cert/--tls-key', () => {
     expect(login.stderr).not.toContain(ADMIN_TOKEN);
   });
 
+  it('admin commands trust it through NODE_EXTRA_CA_CERTS, and without it say to use it', async () => {
+    const home = tempDir();
+    const server = `https://localhost:${port}`;
+    const env = { NOTEBOOK_SECRETS_ADMIN_TOKEN: ADMIN_TOKEN };
+    const trusted = await runCli(home, ['admin', 'user', 'list', '--server', server], {
+      ...env,
+      NODE_EXTRA_CA_CERTS: join(certs, 'cert.pem'),
+    });
+    expect(trusted.code).toBe(0);
+    const untrusted = await runCli(home, ['admin', 'user', 'list', '--server', server], env);
+    expect(untrusted.code).not.toBe(0);
+    expect(untrusted.stderr).toMatch(
+      /not trusted.*DEPTH_ZERO_SELF_SIGNED_CERT.*NODE_EXTRA_CA_CERTS/,
+    );
+  });
+
   it("the extension's client trusts it through a CA file, and without it names the CA setting", async () => {
     const ca = readFileSync(join(certs, 'cert.pem'));
     const hint = 'set the setting notebookSecrets.server.caFile to the CA certificate file (PEM)';
@@ -315,6 +331,22 @@ describe('plain HTTP off loopback', () => {
       const whoami = await runCli(home, ['whoami'], env);
       expect(whoami.code).toBe(0);
       expect(whoami.stderr).toMatch(/INSECURE/);
+    });
+
+    it('admin commands refuse to send the admin token over plain HTTP off loopback', async () => {
+      const home = tempDir();
+      const env = { NOTEBOOK_SECRETS_ADMIN_TOKEN: ADMIN_TOKEN };
+      const server = `http://0.0.0.0:${port}`;
+      const refused = await runCli(home, ['admin', 'user', 'list', '--server', server], env);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toMatch(/plain http:\/\/ to 0\.0\.0\.0.*--insecure-http/);
+      const allowed = await runCli(
+        home,
+        ['admin', 'user', 'list', '--insecure-http', '--server', server],
+        env,
+      );
+      expect(allowed.code).toBe(0);
+      expect(allowed.stderr).toMatch(/warning: The connection to 0\.0\.0\.0:\d+ is INSECURE/);
     });
 
     it('attach refuses a Jupyter URL over plain HTTP to a non-loopback address', async () => {
