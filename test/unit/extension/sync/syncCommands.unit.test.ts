@@ -1,3 +1,6 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ui, workspace } from '../../fakes/vscode';
 import { serverUrlProblem } from '../../../../src/extension/commands/shareCommands';
@@ -172,5 +175,30 @@ describe('sign-in over plain HTTP', () => {
       /Signed in to http:\/\/fake.test as bob.*INSECURE.*unencrypted/,
     );
     session.dispose();
+  });
+
+  it('uses notebookSecrets.server.caFile for its connections, and names it when it cannot be read', async () => {
+    const missing = join(tmpdir(), `ns-missing-ca-${process.pid}.pem`);
+    await workspace.getConfiguration('notebookSecrets').update('server.caFile', missing);
+    const withCa = new SyncSession({
+      secrets: new MemoryKeyValueStore(),
+      store: new LocalSecretStore(new MemoryKeyValueStore(), { user: 'bob' }),
+      log,
+      intervalMinutes: () => 0,
+    });
+    await expect(withCa.signIn('https://fake.test', 'tok-bob')).rejects.toThrow(
+      `Cannot read the CA file in notebookSecrets.server.caFile, ${missing} (ENOENT).`,
+    );
+    const notPem = join(tmpdir(), `ns-not-a-ca-${process.pid}.pem`);
+    writeFileSync(notPem, 'not a certificate');
+    try {
+      await workspace.getConfiguration('notebookSecrets').update('server.caFile', notPem);
+      await expect(withCa.signIn('https://fake.test', 'tok-bob')).rejects.toThrow(
+        /is not a PEM certificate/,
+      );
+    } finally {
+      rmSync(notPem, { force: true });
+    }
+    expect(withCa.state.signedIn).toBe(false);
   });
 });
