@@ -34,7 +34,7 @@ export function register(program: Command): void {
     .option('--data <dir>', `data directory: database and key file (default: ${defaultDataDir()})`)
     .option(
       '--host <address>',
-      'address to listen on (another than loopback needs TLS or --insecure-http)',
+      'address to listen on (not loopback: needs TLS or --insecure-http)',
       '127.0.0.1',
     )
     .option('--tls-cert <file>', 'PEM certificate (chain): serve HTTPS (with --tls-key)')
