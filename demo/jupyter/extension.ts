@@ -11,7 +11,8 @@
 // $NOTEBOOK_SECRETS_DEMO_OPEN, a path relative to the workspace folder, names a notebook to open
 // when the window starts (the demo's getting-started notebook).
 // Like the real extension, getKernel returns only kernels that have started: this one starts a
-// notebook's kernel as soon as the controller is selected for it, or when a cell runs. Its toolbar's
+// notebook's kernel as soon as the controller is selected for it, or when a cell runs (and, with
+// $NOTEBOOK_SECRETS_DEMO_JUPYTER set, as `npm start` does, when the notebook opens). Its toolbar's
 // "Restart" (jupyter.restartkernel) restarts the kernel, which reports `restarting` then `idle`.
 import {
   KernelManager,
@@ -57,9 +58,11 @@ export function activate(context: vscode.ExtensionContext): Jupyter {
     await (await kernels.get(notebook.uri.toString()))?.real.interrupt();
   };
   const prefer = (notebook: vscode.NotebookDocument) => {
-    if (notebook.notebookType === NOTEBOOK_TYPE) {
-      controller.updateNotebookAffinity(notebook, vscode.NotebookControllerAffinity.Preferred);
-    }
+    if (notebook.notebookType !== NOTEBOOK_TYPE) return;
+    controller.updateNotebookAffinity(notebook, vscode.NotebookControllerAffinity.Preferred);
+    // In the demo this is the only kernel there is, and VS Code selects it without telling the
+    // controller: start it now, as picking it would, so "Enable get_secret" finds it running.
+    if (process.env.NOTEBOOK_SECRETS_DEMO_JUPYTER) kernelFor(notebook).catch(() => undefined);
   };
   vscode.workspace.notebookDocuments.forEach(prefer);
   context.subscriptions.push(

@@ -303,6 +303,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.get('/v1/openapi.json', async () => openApiDocument(SERVER_VERSION));
 
   app.get('/v1/me', user, async (request) => store.me(caller(request)));
+  // Sign out: the caller's own token stops working (admins revoke others' with /v1/tokens/{id}).
+  app.delete('/v1/me/token', user, async (request, reply) => {
+    await store.revokeToken(caller(request).tokenId);
+    reply.code(204);
+  });
 
   // -- Secrets --------------------------------------------------------------------------------
 

@@ -126,6 +126,11 @@ export class ApiClient {
     return this.request('GET', '/me', Me);
   }
 
+  /** Revokes the token this client signs in with (sign out); it stops working at once. */
+  async revokeOwnToken(): Promise<void> {
+    await this.request('DELETE', '/me/token', undefined);
+  }
+
   // -- secrets --------------------------------------------------------------------------------
 
   async listSecrets(query: ListSecretsQuery = {}): Promise<SecretMetadata[]> {

@@ -133,7 +133,7 @@ export function classifyFetchError(
   ) {
     return new ServerUnreachable(
       'timeout',
-      `The team server at ${origin} did not answer in time. Check the URL and your network; working from the local copy meanwhile.`,
+      `The team server at ${origin} did not answer in time. Check the URL and your network.`,
     );
   }
   if (has('ECONNREFUSED')) {
@@ -172,6 +172,6 @@ export function classifyFetchError(
   }
   return new ServerUnreachable(
     'network',
-    `Could not reach the team server at ${origin}${codes[0] || detail ? ` (${codes[0] ?? detail})` : ''}. Check your network; working from the local copy meanwhile.`,
+    `Could not reach the team server at ${origin}${codes[0] || detail ? ` (${codes[0] ?? detail})` : ''}. Check your network.`,
   );
 }

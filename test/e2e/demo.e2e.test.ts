@@ -46,7 +46,7 @@ test('the demo runs get_secret in its notebook and shows the team secret after s
     await notebook.clickToolbarAction('Enable get_secret for this notebook');
     await view.toast("get_secret is enabled in this notebook's kernel");
     await view.dismissNotifications();
-    await notebook.runCell(0);
+    await notebook.runCellWith("get_secret('OPENAI_API_KEY')");
     const consent = view.dialog("asks for the secret 'OPENAI_API_KEY'");
     await view.clickDialogButton(consent, 'Always for This Notebook');
     expect(await notebook.waitForOutput('key loaded:')).toBe(
@@ -68,7 +68,7 @@ test('the demo runs get_secret in its notebook and shows the team secret after s
     await view.dismissNotifications();
 
     // The team secret reads in a cell like any other, once allowed.
-    await notebook.runCell(3);
+    await notebook.runCellWith("get_secret('WAREHOUSE_URL')");
     await view.clickDialogButton(view.dialog("asks for the secret 'WAREHOUSE_URL'"), 'Allow Once');
     expect(await notebook.waitForOutput('warehouse URL loaded:')).toMatch(
       /^warehouse URL loaded: \d+ characters$/,
@@ -76,6 +76,9 @@ test('the demo runs get_secret in its notebook and shows the team secret after s
     await screenshot('demo');
 
     expect(filesContaining(demo.workspace, key)).toEqual([]);
+  } catch (error) {
+    await screenshot('failure-demo').catch(() => undefined);
+    throw error;
   } finally {
     await browser.close().catch(() => undefined);
     await demo.stop();

@@ -68,6 +68,28 @@ export class NotebookView {
     await cell.locator('.run-button-container .action-label').first().click();
   }
 
+  /**
+   * Runs the first code cell whose source contains `text`, scrolling the notebook down to it first
+   * (the editor renders only the cells on screen).
+   */
+  async runCellWith(text: string): Promise<void> {
+    const cell = this.cells().filter({ hasText: text }).first();
+    const list = this.editor.locator('.cell-list-container');
+    // The notebook scrolls its own list (not the page): wheel until the cell is wholly on screen.
+    for (let i = 0; i < 40; i++) {
+      const [box, view] = await Promise.all([
+        cell.boundingBox({ timeout: 500 }).catch(() => null),
+        list.boundingBox(),
+      ]);
+      if (box && view && box.y >= view.y && box.y + box.height <= view.y + view.height) break;
+      await list.hover({ position: { x: 20, y: 20 } });
+      await this.page.mouse.wheel(0, box && view && box.y < view.y ? -200 : 200);
+      await cell.waitFor({ timeout: 300 }).catch(() => undefined);
+    }
+    await cell.hover();
+    await cell.locator('.run-button-container .action-label').first().click();
+  }
+
   /** The webview frame that renders every output of the notebook. */
   outputFrame(): FrameLocator {
     return this.editor.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');

@@ -1,7 +1,8 @@
 // get_secret in the kernels of a remote Jupyter server (say, a JupyterLab the user also has open),
 // through the real VS Code UI: the user adds the server with "Add Jupyter Server", the extension
 // injects the helper into its running kernels, and a cell run there (by this test, as JupyterLab
-// would) gets its secret in band, after the user allows it in VS Code's consent dialog.
+// would) gets its secret in band, after the user allows it in VS Code's consent dialog. Once the
+// server is removed, a call fails with SecretsUnavailableError and the kernel's output still flows.
 import { randomUUID } from 'node:crypto';
 import { expect, test } from 'vitest';
 import { runCell, startJupyterServer, startKernel } from '../integration/kernel/harness';
@@ -55,6 +56,21 @@ test('a kernel of an added Jupyter server reads a secret after the user allows i
       // The value crossed in band, but no IOPub message of the cell carries it, nor the server log.
       for (const message of result.iopub) expect(message).not.toContain(value);
       expect(jupyter.log()).not.toContain(value);
+
+      // Removed from VS Code, the server's kernels have no one to answer: the cell fails with
+      // SecretsUnavailableError, and this frontend still gets the kernel's later output.
+      await page.keyboard.press('F1');
+      await view.input.fill('>Notebook Secrets: Remove Jupyter Server');
+      await view.quickInput
+        .locator('.monaco-list-row', { hasText: 'Remove Jupyter Server' })
+        .first()
+        .click();
+      await view.pick('Remove Jupyter Server', jupyter.baseUrl);
+      const unanswered = await runCell(kernel, "get_secret('X')");
+      expect(unanswered.error?.ename).toBe('SecretsUnavailableError');
+      const later = await runCell(kernel, "print('still ' + 'live')");
+      expect(later.stdout).toBe('still live\n');
+      expect(jupyter.log()).not.toContain('Duplicate Signature');
     });
     kernel.dispose();
   } finally {

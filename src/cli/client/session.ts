@@ -17,6 +17,8 @@ import { parseScopeKey, resolveByPrecedence, sameScope, scopeKey } from '../../c
 import { ApiClient, normalizeServerUrl } from '../../sync/client';
 import { ApiError, ServerUnreachable } from '../../sync/errors';
 import { configDir, loadConfig, TokenStore, type CliConfig } from './credentials';
+import { nodeFetch } from './nodeFetch';
+import { PrivateFileError } from './privateFile';
 
 export const EXIT = {
   ok: 0,
@@ -57,6 +59,7 @@ export class CliError extends Error {
 
 export function exitCodeOf(error: unknown): number {
   if (error instanceof CliError) return error.exitCode;
+  if (error instanceof PrivateFileError) return EXIT.usage;
   if (error instanceof ServerUnreachable) return EXIT.unreachable;
   if (error instanceof ApiError && error.status === 429) return EXIT.unreachable;
   if (error instanceof SecretsError) return CODE_EXIT[error.code] ?? EXIT.error;
@@ -115,6 +118,16 @@ export interface Session {
   project?: string;
 }
 
+/** The API client as the CLI uses it (node:http transport, its own User-Agent). */
+export function cliApiClient(server: string, token: string): ApiClient {
+  return new ApiClient({
+    baseUrl: server,
+    token,
+    userAgent: 'notebook-secrets-cli',
+    fetch: nodeFetch,
+  });
+}
+
 /** The signed-in client: NOTEBOOK_SECRETS_SERVER/_TOKEN, else the saved config and token. */
 export function openSession(options: GlobalOptions = {}, env = process.env): Session {
   const config = loadConfig(configDir(env));
@@ -147,7 +160,7 @@ export function openSession(options: GlobalOptions = {}, env = process.env): Ses
   }
   const project = options.project ?? env.NOTEBOOK_SECRETS_PROJECT ?? config.project;
   return {
-    api: new ApiClient({ baseUrl: server, token, userAgent: 'notebook-secrets-cli' }),
+    api: cliApiClient(server, token),
     server,
     config,
     ...(project && { project }),

@@ -16,7 +16,26 @@ interface AdminOptions {
   insecureHttp?: boolean;
 }
 
-class AdminError extends Error {}
+/** A failure of an admin command, with the exit code docs/cli.md gives it (2: bad usage). */
+class AdminError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
+    super(message);
+  }
+}
+
+/** Exit codes by HTTP status, as for the client commands. */
+function exitForStatus(status: number): number {
+  if (status === 401) return 3;
+  if (status === 404) return 4;
+  if (status === 409 || status === 412) return 5;
+  if (status === 403 || status === 422) return 6;
+  if (status >= 500 || status === 429) return 7;
+  if (status >= 400 && status < 500) return 2;
+  return 1;
+}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -57,6 +76,7 @@ async function call(
   if (!token) {
     throw new AdminError(
       'No admin token: set NOTEBOOK_SECRETS_ADMIN_TOKEN or pipe it in with --token-stdin (serve printed it on first start).',
+      3,
     );
   }
   let response: Response;
@@ -77,6 +97,7 @@ async function call(
       failure.reason === 'refused'
         ? `Cannot reach the server at ${server} (connection refused). Is \`notebook-secrets serve\` running? (--server URL)`
         : failure.message,
+      7,
     );
   }
   if (response.status === 204) return undefined;
@@ -86,6 +107,7 @@ async function call(
     const parsed = ApiErrorBody.safeParse(json);
     throw new AdminError(
       parsed.success ? parsed.data.error.message : `The server answered ${response.status}.`,
+      exitForStatus(response.status),
     );
   }
   return json;
@@ -99,7 +121,7 @@ function run<A extends any[]>(fn: (...args: A) => Promise<void>): (...args: A) =
     } catch (error) {
       if (error instanceof AdminError) {
         process.stderr.write(`notebook-secrets admin: ${error.message}\n`);
-        process.exitCode = 2;
+        process.exitCode = error.exitCode;
         return;
       }
       throw error;

@@ -1,10 +1,10 @@
 /** `notebook-secrets login`: signs in to a team server and keeps the token out of config.json. */
 import type { Command } from 'commander';
-import { createInterface } from 'node:readline';
 import { checkTransport, insecureWarning } from '../../core/serverUrl';
-import { normalizeServerUrl, ApiClient } from '../../sync/client';
+import { normalizeServerUrl } from '../../sync/client';
 import { configDir, loadConfig, saveConfig, TokenStore } from '../client/credentials';
-import { action, CliError, printJson, readStdin, warn } from '../client/session';
+import { promptHidden } from '../client/prompt';
+import { action, CliError, cliApiClient, printJson, readStdin, warn } from '../client/session';
 
 interface LoginOptions {
   server?: string;
@@ -13,21 +13,6 @@ interface LoginOptions {
   project?: string;
   json?: boolean;
   insecureHttp?: boolean;
-}
-
-/** Asks for the token on the terminal without echoing it. */
-function promptHidden(question: string): Promise<string> {
-  return new Promise((resolve) => {
-    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-    const output = rl as unknown as { _writeToOutput?: (s: string) => void };
-    process.stderr.write(question);
-    output._writeToOutput = () => undefined;
-    rl.question('', (answer) => {
-      rl.close();
-      process.stderr.write('\n');
-      resolve(answer);
-    });
-  });
 }
 
 export function register(program: Command): void {
@@ -78,7 +63,7 @@ export function register(program: Command): void {
         token = token.trim();
         if (!token)
           throw new CliError('No token given. Pass it on stdin (--token-stdin) or at the prompt.');
-        const api = new ApiClient({ baseUrl: server, token, userAgent: 'notebook-secrets-cli' });
+        const api = cliApiClient(server, token);
         await api.health();
         const me = await api.me();
         const where = new TokenStore(configDir(env), env).set(server, token);

@@ -18,10 +18,14 @@ export function buildCliInto(dir: string): Promise<string> {
   let built = builds.get(dir);
   if (!built) {
     built = (async () => {
-      const outfile = join(ROOT, 'out', dir, 'cli.js');
+      const outdir = join(ROOT, 'out', dir);
       await esbuild.build({
-        entryPoints: [join(ROOT, 'src/cli/main.ts')],
-        outfile,
+        entryPoints: {
+          cli: join(ROOT, 'src/cli/main.ts'),
+          'cli-serve': join(ROOT, 'src/cli/commands/serve.ts'),
+          'cli-attach': join(ROOT, 'src/cli/commands/attach.ts'),
+        },
+        outdir,
         bundle: true,
         platform: 'node',
         target: 'node20',
@@ -30,7 +34,7 @@ export function buildCliInto(dir: string): Promise<string> {
         external: ['@electric-sql/pglite', '@napi-rs/keyring', 'pg-native'],
         logLevel: 'error',
       });
-      return outfile;
+      return join(outdir, 'cli.js');
     })();
     builds.set(dir, built);
   }

@@ -118,7 +118,7 @@ describe('notebook-secrets CLI client (built binary, real server)', () => {
   it('set from stdin, list without values, get prints the value, history', async () => {
     const set = await run(
       'alice',
-      ['set', 'API_KEY', '--type', 'token', '--description', 'the key'],
+      ['set', 'API_KEY', '-', '--type', 'token', '--description', 'the key'],
       `${CANARY}\n`,
     );
     expect(set.code).toBe(0);
@@ -178,7 +178,7 @@ describe('notebook-secrets CLI client (built binary, real server)', () => {
     expect(imported.code).toBe(0);
     expect(JSON.parse(imported.stdout).imported).toHaveLength(3);
     const exported = await run('alice', ['export', '--format', 'dotenv', '--scope', 'team:data']);
-    expect(exported.stdout).toBe('DB_PASS="p w\\"d"\nDB_USER="app"\nEMPTY=""\n');
+    expect(exported.stdout).toBe("DB_PASS='p w\"d'\nDB_USER=app\nEMPTY=\n");
     const asJson = await run('alice', ['export', '--format', 'json', '--only', 'DB_USER']);
     expect(JSON.parse(asJson.stdout).secrets).toMatchObject([{ name: 'DB_USER', value: 'app' }]);
     const ran = await run('bob', [
