@@ -54,6 +54,8 @@ export interface AppOptions {
   /** Where JSON log lines go (default: stderr); `false` for no logs. */
   logStream?: NodeJS.WritableStream | false;
   logLevel?: string;
+  /** PEM certificate (chain) and key: the server speaks HTTPS only. */
+  https?: { cert: Buffer; key: Buffer };
 }
 
 declare module 'fastify' {
@@ -86,6 +88,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     logger: loggerOptions(options),
+    // Fastify types an HTTPS instance apart; the routes and hooks are the same for both.
+    ...((options.https && { https: { ...options.https, minVersion: 'TLSv1.2' } }) as object),
   });
 
   app.decorateRequest('caller', null);

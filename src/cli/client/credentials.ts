@@ -20,6 +20,8 @@ export const CliConfig = z.object({
   user: z.string().optional(),
   /** The active project: project secrets of other projects do not apply. */
   project: z.string().optional(),
+  /** Signed in with `login --insecure-http`: plain HTTP to `server`, another machine. */
+  insecureHttp: z.boolean().optional(),
 });
 export type CliConfig = z.infer<typeof CliConfig>;
 

@@ -11,6 +11,7 @@
  */
 import type { Command } from 'commander';
 import { SecretsError, type ErrorCode } from '../../core/errors';
+import { checkTransport, insecureWarning } from '../../core/serverUrl';
 import type { Scope, SecretMetadata } from '../../core/model';
 import { parseScopeKey, resolveByPrecedence, sameScope, scopeKey } from '../../core/scope';
 import { ApiClient, normalizeServerUrl } from '../../sync/client';
@@ -160,6 +161,16 @@ export function openSession(options: GlobalOptions = {}, env = process.env): Ses
     );
   }
   const server = normalizeServerUrl(rawServer);
+  // Plain HTTP off this machine only as `login --insecure-http` saved it for this server.
+  const allowInsecureHttp =
+    env.NOTEBOOK_SECRETS_INSECURE_HTTP === '1' ||
+    (config.insecureHttp === true && config.server === server);
+  const transport = checkTransport(new URL(server), {
+    allowInsecureHttp,
+    optIn: '`notebook-secrets login --insecure-http`',
+    what: 'The team server URL',
+  });
+  if (transport === 'insecure-http') warn(insecureWarning(new URL(server), '--insecure-http'));
   const token = env.NOTEBOOK_SECRETS_TOKEN || new TokenStore(configDir(env), env).get(server);
   if (!token) {
     throw new CliError(

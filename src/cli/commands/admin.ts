@@ -6,11 +6,14 @@
  */
 import type { Command } from 'commander';
 import { ApiErrorBody, CreatedToken, type Principal } from '../../core/api';
+import { checkTransport, insecureWarning, transportProblem } from '../../core/serverUrl';
+import { classifyFetchError } from '../../sync/errors';
 
 interface AdminOptions {
   server?: string;
   tokenStdin?: boolean;
   json?: boolean;
+  insecureHttp?: boolean;
 }
 
 /** A failure of an admin command, with the exit code docs/cli.md gives it (2: bad usage). */
@@ -51,6 +54,24 @@ async function call(
     process.env.NOTEBOOK_SECRETS_SERVER ??
     'http://127.0.0.1:8787'
   ).replace(/\/+$/, '');
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    throw new AdminError(
+      `--server must be a URL like https://secrets.example.com, not '${server}'.`,
+    );
+  }
+  // The admin token goes in clear over plain HTTP: only to this machine, or when asked to.
+  const policy = {
+    allowInsecureHttp: options.insecureHttp === true,
+    optIn: '--insecure-http',
+    what: 'The server URL',
+  };
+  const problem = transportProblem(url, policy);
+  if (problem) throw new AdminError(problem);
+  if (checkTransport(url, policy) === 'insecure-http')
+    process.stderr.write(`warning: ${insecureWarning(url, '--insecure-http')}\n`);
   const token = options.tokenStdin ? await readStdin() : process.env.NOTEBOOK_SECRETS_ADMIN_TOKEN;
   if (!token) {
     throw new AdminError(
@@ -71,8 +92,11 @@ async function call(
       signal: AbortSignal.timeout(30_000),
     });
   } catch (error) {
+    const failure = classifyFetchError(error, url.origin);
     throw new AdminError(
-      `Cannot reach the server at ${server}: ${(error as Error).message}. Is \`notebook-secrets serve\` running? (--server URL)`,
+      failure.reason === 'refused'
+        ? `Cannot reach the server at ${server} (connection refused). Is \`notebook-secrets serve\` running? (--server URL)`
+        : failure.message,
       7,
     );
   }
@@ -119,7 +143,8 @@ function common(command: Command): Command {
       '--token-stdin',
       'read the admin token from stdin instead of $NOTEBOOK_SECRETS_ADMIN_TOKEN',
     )
-    .option('--json', 'print the result as JSON');
+    .option('--json', 'print the result as JSON')
+    .option('--insecure-http', 'allow plain http:// to another machine (the admin token in clear)');
 }
 
 function memberTarget(options: { team?: string; project?: string }): {

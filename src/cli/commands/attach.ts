@@ -24,6 +24,7 @@ export interface AttachOptions {
   fromEnv?: string;
   kernel?: string[];
   verbose?: boolean;
+  insecureHttp?: boolean;
 }
 
 export function register(program: Command): void {
@@ -38,6 +39,10 @@ export function register(program: Command): void {
     .option('--from-env <prefix>', 'serve environment variables PREFIX<NAME> as secret NAME')
     .option('--kernel <id...>', 'only these kernel ids (default: every kernel, now and later)')
     .option('--verbose', 'log each request (names only, never values)')
+    .option(
+      '--insecure-http',
+      'allow plain http:// to a Jupyter server on another machine (token and values unencrypted)',
+    )
     .action(async (options: AttachOptions) => {
       // @jupyterlab/services reports each kernel connection with console.debug on stdout; the
       // CLI's own log (stderr) says what matters, and --verbose shows the rest there.
@@ -92,6 +97,8 @@ export async function attach(
   const attachment = new JupyterAttachment({
     baseUrl: url.toString(),
     token,
+    allowInsecureHttp: options.insecureHttp === true,
+    insecureOptIn: '--insecure-http',
     helperSource: loadHelperSource(),
     sessions,
     handler,

@@ -72,6 +72,8 @@ export interface ServeOptions {
   dataDir: string;
   port: number;
   env?: Record<string, string | undefined>;
+  /** More arguments for `serve` (--tls-cert, --host, …). */
+  args?: string[];
 }
 
 /** Spawns `serve`; resolves once it prints its address (or rejects with its output if it exits). */
@@ -85,7 +87,17 @@ export async function serve(options: ServeOptions): Promise<ServeProcess> {
   }
   const child = spawn(
     process.execPath,
-    [cli, 'serve', '--data', options.dataDir, '--port', String(options.port), '--rate-limit', '0'],
+    [
+      cli,
+      'serve',
+      '--data',
+      options.dataDir,
+      '--port',
+      String(options.port),
+      '--rate-limit',
+      '0',
+      ...(options.args ?? []),
+    ],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';
@@ -95,7 +107,6 @@ export async function serve(options: ServeOptions): Promise<ServeProcess> {
   const exited = new Promise<number | string>((done) =>
     child.once('exit', (code, signal) => done(code ?? signal ?? -1)),
   );
-  const url = `http://127.0.0.1:${options.port}`;
   const ready = (async () => {
     const deadline = Date.now() + 90_000;
     while (!stdout.includes('Listening on')) {
@@ -106,7 +117,7 @@ export async function serve(options: ServeOptions): Promise<ServeProcess> {
   })();
   await Promise.race([ready, exited]);
   return {
-    url,
+    url: /Listening on (\S+)/.exec(stdout)?.[1] ?? `http://127.0.0.1:${options.port}`,
     child,
     stdout: () => stdout,
     stderr: () => stderr,
