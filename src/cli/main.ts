@@ -19,6 +19,7 @@ import * as run from './commands/run';
 import * as importCmd from './commands/import';
 import * as exportCmd from './commands/export';
 import * as attach from './commands/attach';
+import * as local from './commands/local';
 
 interface Subcommand {
   register(program: Command): void;
@@ -41,6 +42,7 @@ const subcommands: Subcommand[] = [
   importCmd, // import FILE.env / export --format dotenv|json
   exportCmd,
   attach, // attach --jupyter URL: get_secret in a Jupyter server's kernels, outside VS Code
+  local, // local set/get/list/delete: secrets in the OS keychain, without a team server
 ];
 
 const program = new Command('notebook-secrets')
