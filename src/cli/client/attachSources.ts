@@ -17,7 +17,7 @@ import {
   osKeychain,
   probeKeychain,
 } from './localKeychainStore';
-import { openSession, type GlobalOptions } from './session';
+import { CliError, EXIT, openSession, type GlobalOptions } from './session';
 
 /** How the server's audit log names attach's reads. */
 export const ATTACH_USER_AGENT = 'notebook-secrets-attach';
@@ -103,7 +103,10 @@ export function openAttachStore(
   let session;
   try {
     session = openSession(options, env);
-  } catch {
+  } catch (error) {
+    // Not signed in: the keychain. A server asked for by name without a token is an error.
+    const named = options.server ?? env.NOTEBOOK_SECRETS_SERVER;
+    if (!(error instanceof CliError && error.exitCode === EXIT.unauthorized) || named) throw error;
     session = undefined;
   }
   if (session) {
