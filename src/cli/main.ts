@@ -51,7 +51,8 @@ const program = new Command('notebook-secrets')
   .showHelpAfterError();
 for (const subcommand of subcommands) subcommand.register(program);
 
-program.parseAsync(process.argv).catch((error: unknown) => {
+// Not signed in, set/get/list/delete use the local store in the OS keychain.
+program.parseAsync(local.routeToLocal(process.argv)).catch((error: unknown) => {
   process.stderr.write(`notebook-secrets: ${(error as Error).message}\n`);
   process.exitCode = 1;
 });

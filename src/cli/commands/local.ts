@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
 import { bytesToBase64 } from '../../core/encoding';
 import { SecretType, type Encoding } from '../../core/model';
 import { configDir } from '../client/credentials';
@@ -14,10 +15,65 @@ import {
   osKeychain,
   probeKeychain,
 } from '../client/localKeychainStore';
-import { action, CliError, EXIT, formatTable, printJson, readStdin } from '../client/session';
+import {
+  action,
+  CliError,
+  EXIT,
+  formatTable,
+  openSession,
+  printJson,
+  readStdin,
+  warn,
+} from '../client/session';
+
+/** The verbs that use the local store when not signed in, and the `local` verb each becomes. */
+const LOCAL_VERBS: Record<string, string> = {
+  set: 'set',
+  get: 'get',
+  list: 'list',
+  ls: 'list',
+  delete: 'delete',
+  rm: 'delete',
+};
+
+/**
+ * Not signed in (no saved or NOTEBOOK_SECRETS_* sign-in, no --server): `set/get/list/delete …`
+ * run as `local set/get/list/delete …`. Returns the arguments to parse.
+ */
+export function routeToLocal(argv: string[], env: NodeJS.ProcessEnv = process.env): string[] {
+  const verb = argv[2];
+  if (verb === undefined || !(verb in LOCAL_VERBS)) return argv;
+  if (
+    argv.some((a) => a === '--server' || a.startsWith('--server=') || a === '--help' || a === '-h')
+  )
+    return argv;
+  if (env.NOTEBOOK_SECRETS_SERVER) return argv;
+  try {
+    openSession({}, env);
+    return argv;
+  } catch (error) {
+    if (!(error instanceof CliError && error.exitCode === EXIT.unauthorized)) return argv;
+  }
+  routed = true;
+  return [argv[0]!, argv[1]!, 'local', LOCAL_VERBS[verb]!, ...argv.slice(3)];
+}
+
+/** Local secrets are the personal scope; any other needs a team server. */
+function checkScope(scope: string | undefined): void {
+  if (scope === undefined || scope === 'personal') return;
+  throw new CliError(
+    `Not signed in: local secrets are personal, and the scope '${scope}' needs a team server. Run \`notebook-secrets login --server URL\` first.`,
+    EXIT.unauthorized,
+    'unauthorized',
+  );
+}
 
 interface LocalOptions {
   json?: boolean;
+  scope?: string;
+  value?: string;
+  yes?: boolean;
+  search?: string;
   fromFile?: string;
   type?: string;
   description?: string;
@@ -35,10 +91,20 @@ function openStore(): LocalKeychainStore {
   }
 }
 
+/** Set when `set/get/list/delete` came here because nobody is signed in. */
+let routed = false;
+
 function asCliError(error: unknown): unknown {
-  return error instanceof KeychainUnavailableError
-    ? new CliError(error.message, EXIT.unreachable, 'unavailable')
-    : error;
+  if (!(error instanceof KeychainUnavailableError)) return error;
+  // Reached by `set/get/list/delete` without a sign-in: not being signed in comes first.
+  if (routed) {
+    return new CliError(
+      `Not signed in to a team server (run \`notebook-secrets login --server URL\`), and ${error.message.replace(/^No/, 'no')}`,
+      EXIT.unauthorized,
+      'unauthorized',
+    );
+  }
+  return new CliError(error.message, EXIT.unreachable, 'unavailable');
 }
 
 /** Runs `work`, turning "no keychain" into exit 7 with its message. */
@@ -63,12 +129,18 @@ export function register(program: Command): void {
     .command('set')
     .description('Create or update a local secret; the value comes from stdin unless --from-file')
     .argument('<name>', 'secret name (letters, digits, underscores; not starting with a digit)')
+    .option('--value <value>', 'the value (discouraged: visible in shell history and `ps`)')
     .option('--from-file <file>', "store a file's bytes (base64, type file)")
     .option('--type <type>', `one of ${SecretType.options.join(', ')}`)
     .option('--description <text>', 'a description')
+    .option('--scope <scope>', 'personal (the only scope of local secrets)')
     .option('--json', 'print the result as JSON')
     .action(
       guarded(async (name: string, options: LocalOptions) => {
+        checkScope(options.scope);
+        if (options.value !== undefined && options.fromFile !== undefined) {
+          throw new CliError('Pass either --value or --from-file, not both.');
+        }
         const type = options.type === undefined ? undefined : SecretType.safeParse(options.type);
         if (type && !type.success) {
           throw new CliError(
@@ -89,6 +161,11 @@ export function register(program: Command): void {
           }
           value = bytesToBase64(bytes);
           encoding = 'base64';
+        } else if (options.value !== undefined) {
+          warn(
+            'a value given with --value may be kept in your shell history and seen in `ps`; prefer stdin or --from-file.',
+          );
+          value = options.value;
         } else {
           if (process.stdin.isTTY) process.stderr.write(`Value for ${name} (end with Ctrl-D): `);
           // One trailing newline (from `echo` or the terminal) is not part of the value.
@@ -119,9 +196,11 @@ export function register(program: Command): void {
     .description('Print the value of a local secret')
     .argument('<name>', 'secret name')
     .option('-o, --output <file>', 'write the value to a file (0600); file secrets are decoded')
+    .option('--scope <scope>', 'personal (the only scope of local secrets)')
     .option('--json', 'print metadata and value as JSON')
     .action(
       guarded(async (name: string, options: LocalOptions) => {
+        checkScope(options.scope);
         const found = openStore().get(name);
         if (!found) {
           throw new CliError(`No local secret named '${name}'.`, EXIT.notFound, 'not_found');
@@ -146,10 +225,23 @@ export function register(program: Command): void {
     .command('list')
     .alias('ls')
     .description('List the local secrets (names and metadata, never values)')
+    .option('--scope <scope>', 'personal (the only scope of local secrets)')
+    .option('--type <type>', `one of ${SecretType.options.join(', ')}`)
+    .option('--search <text>', 'only names or descriptions containing this text')
     .option('--json', 'print the result as JSON')
     .action(
       guarded(async (options: LocalOptions) => {
-        const entries = openStore().list();
+        checkScope(options.scope);
+        const search = options.search?.toLowerCase();
+        const entries = openStore()
+          .list()
+          .filter((e) => options.type === undefined || e.type === options.type)
+          .filter(
+            (e) =>
+              search === undefined ||
+              e.name.toLowerCase().includes(search) ||
+              (e.description ?? '').toLowerCase().includes(search),
+          );
         if (options.json) {
           printJson(entries);
           return;
@@ -173,10 +265,29 @@ export function register(program: Command): void {
       'Delete a local secret: its value from the OS keychain and its name from the index',
     )
     .argument('<name>', 'secret name')
+    .option('--scope <scope>', 'personal (the only scope of local secrets)')
+    .option(
+      '-y, --yes',
+      'accepted for the same command line as `delete` (local delete does not ask)',
+    )
     .option('--json', 'print the result as JSON')
     .action(
       guarded(async (name: string, options: LocalOptions) => {
-        if (!openStore().delete(name)) {
+        checkScope(options.scope);
+        const store = openStore();
+        if (!store.entry(name) && !options.yes) {
+          throw new CliError(`No local secret named '${name}'.`, EXIT.notFound, 'not_found');
+        }
+        if (!options.yes && process.stdin.isTTY) {
+          const rl = createInterface({ input: process.stdin, output: process.stderr });
+          const answer = await rl.question(`Delete local '${name}' from the OS keychain? [y/N] `);
+          rl.close();
+          if (!/^y(es)?$/i.test(answer.trim())) {
+            process.stderr.write('Nothing deleted.\n');
+            return;
+          }
+        }
+        if (!store.delete(name)) {
           throw new CliError(`No local secret named '${name}'.`, EXIT.notFound, 'not_found');
         }
         if (options.json) printJson({ deleted: name });

@@ -375,7 +375,8 @@ describe.skipIf(!HAS_KEYRING)('attach serving the local store in the OS keychain
 
   it('set/list/get/delete keep the value in the keychain only, and attach serves it', async () => {
     const set = await runCli(
-      ['local', 'set', 'LOCAL_KEY', '--description', 'for a test'],
+      // Not signed in, `set` is `local set`.
+      ['set', 'LOCAL_KEY', '--description', 'for a test'],
       env,
       `${VALUES.local}\n`,
     );
@@ -383,7 +384,7 @@ describe.skipIf(!HAS_KEYRING)('attach serving the local store in the OS keychain
     expect(set.stdout).toBe(
       "Created local 'LOCAL_KEY' (version 1); the value is in the OS keychain.\n",
     );
-    const list = await runCli(['local', 'list', '--json'], env);
+    const list = await runCli(['list', '--json'], env);
     expect(JSON.parse(list.stdout)).toMatchObject([
       {
         name: 'LOCAL_KEY',
@@ -422,7 +423,7 @@ describe.skipIf(!HAS_KEYRING)('attach serving the local store in the OS keychain
       await kernel.shutdown();
     }
 
-    const del = await runCli(['local', 'delete', 'LOCAL_KEY'], env);
+    const del = await runCli(['delete', 'LOCAL_KEY', '--yes'], env);
     expect(del).toMatchObject({ code: 0, stdout: "Deleted local 'LOCAL_KEY'.\n" });
     expect(await runCli(['local', 'get', 'LOCAL_KEY'], env)).toMatchObject({
       code: 4,
@@ -438,6 +439,12 @@ describe.skipIf(!HAS_KEYRING)('attach serving the local store in the OS keychain
     };
     const r = await runCli(['local', 'set', 'OTHER'], noBus, `${VALUES.local}\n`);
     expect(r.code).toBe(7);
+    // `set` without a sign-in: not signed in comes first, then the keychain.
+    const routed = await runCli(['set', 'OTHER'], noBus, `${VALUES.local}\n`);
+    expect(routed.code).toBe(3);
+    expect(routed.stderr).toMatch(
+      /^notebook-secrets: Not signed in to a team server \(run `notebook-secrets login --server URL`\), and no OS keychain is available for local secrets/,
+    );
     expect(r.stderr).toContain('No OS keychain is available for local secrets');
     expect(r.stderr).toContain('install gnome-keyring');
     expect(r.stderr).toContain('Values are never kept in a plaintext file instead.');
