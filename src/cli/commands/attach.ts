@@ -30,6 +30,7 @@ export interface AttachOptions {
   fromEnv?: string;
   kernel?: string[];
   verbose?: boolean;
+  insecureHttp?: boolean;
   /** Names every kernel may read without asking (`--allow A,B`). */
   allow?: string[];
   allowAll?: boolean;
@@ -52,7 +53,7 @@ export function register(program: Command): void {
   program
     .command('attach')
     .description(
-      'Enable get_secret in the kernels of a Jupyter server and answer them from a local store',
+      'Enable get_secret in the kernels of a Jupyter server, answered from the team server or the OS keychain',
     )
     .requiredOption('--jupyter <url>', 'Jupyter server URL, e.g. http://127.0.0.1:8888/')
     .option('--token <token>', 'Jupyter server token (default: $JUPYTER_TOKEN)')
@@ -76,6 +77,10 @@ export function register(program: Command): void {
     .option('--server <url>', 'team server URL (default: the saved one)')
     .option('--kernel <id...>', 'only these kernel ids (default: every kernel, now and later)')
     .option('--verbose', 'log each request (names only, never values)')
+    .option(
+      '--insecure-http',
+      'allow plain http:// to a Jupyter server on another machine (token and values unencrypted)',
+    )
     .action(async (options: AttachOptions) => {
       // @jupyterlab/services reports each kernel connection with console.debug on stdout; the
       // CLI's own log (stderr) says what matters, and --verbose shows the rest there.
@@ -138,6 +143,8 @@ export async function attach(
   const attachment = new JupyterAttachment({
     baseUrl: url.toString(),
     token,
+    allowInsecureHttp: options.insecureHttp === true,
+    insecureOptIn: '--insecure-http',
     helperSource: loadHelperSource(),
     sessions,
     handler,
