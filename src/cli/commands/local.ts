@@ -4,11 +4,13 @@
  * config (see ../client/localKeychainStore.ts); `attach` serves them when not signed in.
  */
 import type { Command } from 'commander';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { bytesToBase64 } from '../../core/encoding';
 import { SecretType, type Encoding } from '../../core/model';
 import { configDir } from '../client/credentials';
+import { writePrivateFile } from '../client/privateFile';
+import { promptHidden } from '../client/prompt';
 import {
   KeychainUnavailableError,
   LocalKeychainStore,
@@ -127,7 +129,9 @@ export function register(program: Command): void {
 
   local
     .command('set')
-    .description('Create or update a local secret; the value comes from stdin unless --from-file')
+    .description(
+      'Create or update a local secret; the value comes from stdin (typed hidden at a terminal) unless --from-file or --value',
+    )
     .argument('<name>', 'secret name (letters, digits, underscores; not starting with a digit)')
     .option('--value <value>', 'the value (discouraged: visible in shell history and `ps`)')
     .option('--from-file <file>', "store a file's bytes (base64, type file)")
@@ -167,9 +171,10 @@ export function register(program: Command): void {
           );
           value = options.value;
         } else {
-          if (process.stdin.isTTY) process.stderr.write(`Value for ${name} (end with Ctrl-D): `);
-          // One trailing newline (from `echo` or the terminal) is not part of the value.
-          value = (await readStdin()).replace(/\r?\n$/, '');
+          // At a terminal the value is typed without echo; piped, one trailing newline is dropped.
+          value = process.stdin.isTTY
+            ? await promptHidden(`Value for ${name} (hidden): `)
+            : (await readStdin()).replace(/\r?\n$/, '');
         }
         let result;
         try {
@@ -209,7 +214,7 @@ export function register(program: Command): void {
         if (options.output) {
           const bytes =
             entry.encoding === 'base64' ? Buffer.from(value, 'base64') : Buffer.from(value, 'utf8');
-          writeFileSync(options.output, bytes, { mode: 0o600 });
+          writePrivateFile(options.output, bytes);
           process.stderr.write(`Wrote '${name}' (${bytes.length} bytes) to ${options.output}.\n`);
           return;
         }
