@@ -26,6 +26,7 @@ import * as completion from './commands/completion';
 import * as run from './commands/run';
 import * as importCmd from './commands/import';
 import * as exportCmd from './commands/export';
+import * as local from './commands/local';
 import { EXIT } from './client/session';
 
 interface Subcommand {
@@ -59,7 +60,7 @@ const serve = separateBundle(
 const attach = separateBundle(
   'attach',
   'cli-attach.js',
-  'Enable get_secret in the kernels of a Jupyter server and answer them from a local store',
+  'Enable get_secret in the kernels of a Jupyter server, answered from the team server or the OS keychain',
 );
 
 const subcommands: Subcommand[] = [
@@ -83,6 +84,7 @@ const subcommands: Subcommand[] = [
   exportCmd,
   completion, // completion bash|zsh|fish
   attach, // attach --jupyter URL: get_secret in a Jupyter server's kernels, outside VS Code
+  local, // local set/get/list/delete: secrets in the OS keychain, without a team server
 ];
 
 const program = new Command('notebook-secrets')
@@ -93,7 +95,8 @@ const program = new Command('notebook-secrets')
   .exitOverride();
 for (const subcommand of subcommands) subcommand.register(program);
 
-program.parseAsync(process.argv).catch((error: unknown) => {
+// Not signed in, set/get/list/delete use the local store in the OS keychain.
+program.parseAsync(local.routeToLocal(process.argv)).catch((error: unknown) => {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     return;

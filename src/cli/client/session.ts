@@ -155,7 +155,7 @@ export function openSession(options: GlobalOptions = {}, env = process.env): Ses
   const rawServer = options.server ?? env.NOTEBOOK_SECRETS_SERVER ?? config.server;
   if (!rawServer) {
     throw new CliError(
-      'Not signed in. Run `notebook-secrets login --server URL` first.',
+      'Not signed in. Run `notebook-secrets login --server URL` first, or keep secrets on this machine only with `notebook-secrets local set NAME` (see `notebook-secrets local --help`).',
       EXIT.unauthorized,
       'unauthorized',
     );
