@@ -39,14 +39,15 @@ export interface Workbench {
 }
 
 /**
- * Runs `body` against a fresh workbench; on failure saves test/e2e/artifacts/failure-NAME.png
+ * Runs `body` against a fresh workbench (with `settings` added to the user settings); on failure saves test/e2e/artifacts/failure-NAME.png
  * before closing everything.
  */
 export async function withWorkbench(
   testName: string,
   body: (wb: Workbench) => Promise<void>,
+  settings: Record<string, unknown> = {},
 ): Promise<void> {
-  const wb = await openWorkbench(testName);
+  const wb = await openWorkbench(testName, settings);
   try {
     await body(wb);
   } catch (error) {
@@ -63,13 +64,19 @@ let counter = 0;
  * Starts a code-server and a browser on it with the demo notebook in a fresh workspace and waits for
  * the workbench. Prefer `withWorkbench`, which closes it and keeps a screenshot of a failure.
  */
-export async function openWorkbench(testName: string): Promise<Workbench> {
+export async function openWorkbench(
+  testName: string,
+  settings: Record<string, unknown> = {},
+): Promise<Workbench> {
   const { runDir } = inject('e2e');
   const testDir = mkdtempSync(join(runDir, `test-${++counter}-`));
   const userDataDir = join(testDir, 'user-data');
   const workspace = join(testDir, 'workspace');
   mkdirSync(join(userDataDir, 'User'), { recursive: true });
-  writeFileSync(join(userDataDir, 'User', 'settings.json'), JSON.stringify(userSettings, null, 2));
+  writeFileSync(
+    join(userDataDir, 'User', 'settings.json'),
+    JSON.stringify({ ...userSettings, ...settings }, null, 2),
+  );
   mkdirSync(workspace, { recursive: true });
   copyFileSync(
     join(repoRoot, 'demo', 'workspace', 'getting-started.ipynb'),
