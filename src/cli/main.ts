@@ -19,6 +19,7 @@ import * as run from './commands/run';
 import * as importCmd from './commands/import';
 import * as exportCmd from './commands/export';
 import * as attach from './commands/attach';
+import * as scan from './commands/scan';
 
 interface Subcommand {
   register(program: Command): void;
@@ -41,6 +42,7 @@ const subcommands: Subcommand[] = [
   importCmd, // import FILE.env / export --format dotenv|json
   exportCmd,
   attach, // attach --jupyter URL: get_secret in a Jupyter server's kernels, outside VS Code
+  scan, // scan PATH…: hard-coded keys in notebooks and files
 ];
 
 const program = new Command('notebook-secrets')

@@ -1,0 +1,108 @@
+/**
+ * `notebook-secrets scan [PATH…]`: hard-coded keys in notebooks and source files, reported by
+ * file, cell and line with a masked prefix of the value. Exit 1 when something is found, 0 when
+ * clean, 2 on bad usage or an unreadable file or notebook. Needs no sign-in.
+ */
+import type { Command } from 'commander';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { NotebookFormatError, scanFile, type SecretFinding } from '../../core/secretScan';
+import { action, CliError, EXIT } from '../client/session';
+
+/** Files a folder scan reads; a file named on the command line is read whatever its name. */
+const SCANNED = /\.(?:ipynb|py|env|json|ya?ml|toml)$|^\.env(?:\..+)?$/i;
+/** Folders a folder scan skips: tools' copies and dependencies, not the user's own files. */
+const SKIPPED = new Set([
+  '.git',
+  'node_modules',
+  '.venv',
+  'venv',
+  '__pycache__',
+  '.ipynb_checkpoints',
+  '.mypy_cache',
+  '.tox',
+]);
+
+interface ScanOptions {
+  format?: string;
+}
+
+function collect(path: string, files: string[], top: boolean): void {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch (error) {
+    throw new CliError(`Cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`);
+  }
+  if (stat.isDirectory()) {
+    if (!top && SKIPPED.has(basename(path))) return;
+    for (const entry of readdirSync(path).sort()) collect(join(path, entry), files, false);
+  } else if (top || SCANNED.test(basename(path))) {
+    files.push(path);
+  }
+}
+
+function where(path: string, f: SecretFinding): string {
+  if (f.cell === undefined) return `${path}:line ${f.line}`;
+  return `${path}:cell ${f.cell}:line ${f.line}${f.output ? ` (output ${f.output})` : ''}`;
+}
+
+export function register(program: Command): void {
+  program
+    .command('scan')
+    .description('Find hard-coded keys in notebooks and files (exit 1 if any, 0 if none)')
+    .argument('[paths...]', 'files or folders (default: the current folder)')
+    .option('--format <format>', 'text (default) or json')
+    .action(
+      action(async (paths: string[], options: ScanOptions) => {
+        const format = options.format ?? 'text';
+        if (format !== 'text' && format !== 'json')
+          throw new CliError(`The format '${format}' is not one of text, json.`);
+        const files: string[] = [];
+        for (const path of paths.length > 0 ? paths : ['.']) collect(path, files, true);
+        const results: { path: string; finding: SecretFinding }[] = [];
+        const unreadable: string[] = [];
+        for (const path of files) {
+          let findings: SecretFinding[];
+          try {
+            findings = scanFile(path, readFileSync(path, 'utf8'));
+          } catch (error) {
+            const why =
+              error instanceof NotebookFormatError
+                ? error.message
+                : ((error as NodeJS.ErrnoException).code ?? 'error');
+            unreadable.push(`${path}: ${why}`);
+            continue;
+          }
+          for (const finding of findings) results.push({ path, finding });
+        }
+        if (format === 'json') {
+          const out = results.map(({ path, finding: f }) => ({
+            path,
+            ...(f.cell === undefined ? {} : { cell: f.cell }),
+            ...(f.output === undefined ? {} : { output: f.output }),
+            line: f.line,
+            column: f.column,
+            rule: f.rule,
+            title: f.title,
+            masked: f.masked,
+            ...(f.variable === undefined ? {} : { variable: f.variable }),
+          }));
+          process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        } else {
+          for (const { path, finding: f } of results)
+            process.stdout.write(`${where(path, f)}: ${f.title} (${f.rule}) ${f.masked}\n`);
+          const inFiles = new Set(results.map((r) => r.path)).size;
+          const scanned = files.length - unreadable.length;
+          process.stderr.write(
+            results.length === 0
+              ? `No hard-coded keys found in ${scanned} file${scanned === 1 ? '' : 's'}.\n`
+              : `${results.length} possible key${results.length === 1 ? '' : 's'} in ${inFiles} of ${scanned} file${scanned === 1 ? '' : 's'}. Move each into Notebook Secrets and read it with get_secret('NAME').\n`,
+          );
+        }
+        if (unreadable.length > 0)
+          throw new CliError(`Could not scan ${unreadable.join('; ')}.`, EXIT.usage);
+        if (results.length > 0) process.exitCode = 1;
+      }),
+    );
+}
