@@ -139,11 +139,13 @@ _transport = None
 _inband_tokens = []
 
 
-def _configure(token, endpoint=None, inband=False, notebook=None):
+def _configure(token, endpoint=None, inband=False, notebook=None, redact=None):
     """Called by the injected code; not part of the public API."""
     global _config, _transport
     if not isinstance(token, str) or not token:
         raise ValueError("a token is required")
+    if redact is not None:
+        redact_outputs(redact)
     with _config_lock:
         old = _transport
         _config = _Config(endpoint, token, bool(inband), notebook)
@@ -685,6 +687,8 @@ class _Redactor:
     def __init__(self):
         self.enabled = True
         self.served = []  # (name, value): what _inherit hands to a newer helper
+        self._seen = set()
+        self._dirty = False
         self._names = {}  # encoded form -> name
         self._pattern = None
         self._trie = None
@@ -697,19 +701,25 @@ class _Redactor:
 
     def add(self, name, value):
         with self._lock:
-            if (name, value) in self.served:
+            if (name, value) in self._seen:
                 return
+            self._seen.add((name, value))
             self.served.append((name, value))
-            changed = False
             for form in _encoded_forms(value):
                 if self._names.get(form) != name:
                     self._names[form] = name
-                    changed = True
-            if changed:
+                    self._dirty = True
+        self.install()
+
+    def _rebuild(self):
+        # Once per batch of new values, at the next output: a loop of get_secret calls costs
+        # one build, not one per call.
+        with self._lock:
+            if self._dirty:
                 self._pattern = _trie_pattern(sorted(self._names))
                 self._trie = None
                 self._chars = frozenset("".join(self._names))
-        self.install()
+                self._dirty = False
 
     # -- the hook ------------------------------------------------------------------------------
 
@@ -750,6 +760,8 @@ class _Redactor:
             self._session = None
 
     def _on_send(self, original, stream, msg_or_type, content, parent, ident, args, kwargs):
+        if self._dirty and self.enabled:
+            self._rebuild()
         if not self.enabled or self._pattern is None:
             return original(stream, msg_or_type, content, parent, ident, *args, **kwargs)
         if isinstance(msg_or_type, dict):

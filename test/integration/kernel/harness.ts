@@ -36,7 +36,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startJupyterServer(): Promise<JupyterServer> {
+/** `args`: more `jupyter_server` options (e.g. a higher IOPub rate limit for a benchmark). */
+export async function startJupyterServer(opts: { args?: string[] } = {}): Promise<JupyterServer> {
   const dir = mkdtempSync(join(tmpdir(), 'nbsec-jupyter-'));
   const port = await freePort();
   const token = randomBytes(16).toString('hex');
@@ -54,6 +55,7 @@ export async function startJupyterServer(): Promise<JupyterServer> {
       '--ServerApp.open_browser=False',
       // CI containers run as root; the server refuses that unless told.
       ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
+      ...(opts.args ?? []),
     ],
     {
       cwd: dir,

@@ -5,6 +5,7 @@
  */
 import type { Kernel } from '@jupyterlab/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildInjectionCode } from '../../../src/broker/injection';
 import { canary, injectBroker, startBroker, type BrokerFixture } from './fixtures';
 import { runCell, startJupyterServer, startKernel, type JupyterServer } from './harness';
 
@@ -167,6 +168,30 @@ describe('output redaction in a real kernel', () => {
       .find((m) => m.header.msg_type === 'execute_input');
     expect(input.content.code).toBe(code);
     expect(r.stdout).toBe('[secret API_KEY]\n');
+  });
+
+  it('turns off when injected with redactOutputs: false', async () => {
+    const { token } = fx.sessions.issue('file:///work/redaction.ipynb');
+    const code = buildInjectionCode({
+      helperSource: fx.helperSource,
+      token,
+      endpoint: fx.broker.endpoint,
+      inband: false,
+      redactOutputs: false,
+    });
+    const injected = await runCell(kernel, code);
+    expect(injected.error).toBeUndefined();
+    const off = await runCell(kernel, 'print(key.strip())');
+    expect(off.stdout).toBe(`${BARE}\n`);
+    // Injected again with the default, the kernel keeps its setting; the helper call turns it on.
+    await injectBroker(fx, kernel, 'file:///work/redaction.ipynb');
+    const still = await runCell(kernel, 'print(key.strip())');
+    expect(still.stdout).toBe(`${BARE}\n`);
+    const on = await runCell(
+      kernel,
+      'import notebook_secrets\nnotebook_secrets.redact_outputs(True)\nprint(key.strip())',
+    );
+    expect(on.stdout).toBe('[secret API_KEY]\n');
   });
 
   it('turns off for this kernel with redact_outputs(False), and on again', async () => {
