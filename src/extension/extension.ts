@@ -5,6 +5,7 @@ import { registerCommand } from './commands/registerCommand';
 import { secretCommands } from './commands/secretCommands';
 import { shareCommands, type ShareHandler } from './commands/shareCommands';
 import { viewCommands } from './commands/viewCommands';
+import { registerHardCodedKeyActions } from './notebooks/hardCodedKeys';
 import { registerNotebookSupport } from './notebooks/notebookSupport';
 import { repositorySource } from './storage/brokerSource';
 import { registerSync } from './sync/registerSync';
@@ -76,6 +77,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Notebo
     ...Object.entries(commands).map(([id, handler]) =>
       registerCommand(id as CommandId, handler, log),
     ),
+    registerHardCodedKeyActions({ repository, log }),
   );
 
   const sync = registerSync({

@@ -257,10 +257,54 @@ export enum NotebookCellKind {
 /** Records inserts; `workspace.applyEdit` hands them to `workspace.appliedEdits`. */
 export class WorkspaceEdit {
   readonly inserts: { uri: unknown; position: unknown; text: string }[] = [];
+  readonly replacements: { uri: unknown; range: Range; text: string }[] = [];
   insert(uri: unknown, position: unknown, text: string): void {
     this.inserts.push({ uri, position, text });
   }
+  replace(uri: unknown, range: Range, text: string): void {
+    this.replacements.push({ uri, range, text });
+  }
 }
+
+export class Position {
+  constructor(
+    readonly line: number,
+    readonly character: number,
+  ) {}
+}
+
+export class Range {
+  constructor(
+    readonly start: Position,
+    readonly end: Position,
+  ) {}
+}
+
+export class CodeActionKind {
+  static readonly QuickFix = new CodeActionKind('quickfix');
+  constructor(readonly value: string) {}
+}
+
+export class CodeAction {
+  command?: { command: string; title: string; arguments?: unknown[] };
+  constructor(
+    readonly title: string,
+    readonly kind?: CodeActionKind,
+  ) {}
+}
+
+/** Code action providers registered by the extension, for tests to call. */
+export const languages = {
+  codeActionProviders: [] as { selector: unknown; provider: unknown }[],
+  registerCodeActionsProvider(selector: unknown, provider: unknown): Disposable {
+    const entry = { selector, provider };
+    languages.codeActionProviders.push(entry);
+    return new Disposable(() => {
+      const i = languages.codeActionProviders.indexOf(entry);
+      if (i !== -1) languages.codeActionProviders.splice(i, 1);
+    });
+  },
+};
 
 export const workspace = {
   appliedEdits: [] as WorkspaceEdit[],

@@ -1,0 +1,141 @@
+/**
+ * "Move Hard-Coded Key to Notebook Secrets…": a quick fix on a string literal in a notebook cell
+ * or a Python file that the scanner flags (a provider key, or a string assigned to a KEY, TOKEN,
+ * SECRET or PASSWORD name). It creates the secret, with a name suggested from the variable, and
+ * replaces the literal with get_secret('NAME'). The value goes from the document to
+ * SecretStorage and nowhere else: not into a title, a log line or a message.
+ */
+import * as vscode from 'vscode';
+import { PERSONAL, type SecretType } from '../../core';
+import { scanText, suggestSecretName } from '../../core/secretScan';
+import { registerCommand } from '../commands/registerCommand';
+import { askName } from '../dialogs/prompts';
+import type { SecretRepository } from '../storage/secretRepository';
+
+export const MOVE_KEY_COMMAND = 'notebookSecrets.moveHardCodedKey';
+
+export interface HardCodedKeyDeps {
+  repository: Pick<SecretRepository, 'create' | 'find'>;
+  log: vscode.LogOutputChannel;
+}
+
+/** A flagged literal that is exactly the value, quotes included: what the fix replaces. */
+export interface MovableKey {
+  /** Offsets of the literal, quotes included. */
+  start: number;
+  end: number;
+  /** Offsets of the value inside the quotes. */
+  valueStart: number;
+  valueEnd: number;
+  title: string;
+  suggestedName: string;
+  type: SecretType;
+}
+
+/** Flagged literals of `text` whose quotes hold the value and nothing else. */
+export function movableKeys(text: string): MovableKey[] {
+  const keys: MovableKey[] = [];
+  for (const f of scanText(text)) {
+    const quote = text[f.start - 1];
+    if ((quote !== "'" && quote !== '"') || text[f.end] !== quote) continue;
+    // A triple-quoted string, or an f-string / bytes literal, is not rewritten.
+    if (text[f.start - 2] === quote || /[A-Za-z]/.test(text[f.start - 2] ?? '')) continue;
+    keys.push({
+      start: f.start - 1,
+      end: f.end + 1,
+      valueStart: f.start,
+      valueEnd: f.end,
+      title: f.title,
+      suggestedName: suggestSecretName(f.variable),
+      type: /password|pwd|passwd/i.test(`${f.rule} ${f.variable ?? ''}`)
+        ? 'password'
+        : /token|jwt/i.test(`${f.rule} ${f.variable ?? ''}`)
+          ? 'token'
+          : 'key',
+    });
+  }
+  return keys;
+}
+
+export class HardCodedKeyActions implements vscode.CodeActionProvider {
+  static readonly kinds = [vscode.CodeActionKind.QuickFix];
+
+  constructor(private readonly deps: HardCodedKeyDeps) {}
+
+  provideCodeActions(document: vscode.TextDocument, range: vscode.Range): vscode.CodeAction[] {
+    const actions: vscode.CodeAction[] = [];
+    for (const key of movableKeys(document.getText())) {
+      const start = document.positionAt(key.start);
+      const end = document.positionAt(key.end);
+      if (end.line < range.start.line || start.line > range.end.line) continue;
+      const action = new vscode.CodeAction(
+        `Move Hard-Coded Key to Notebook Secrets… (${key.title})`,
+        vscode.CodeActionKind.QuickFix,
+      );
+      action.command = {
+        command: MOVE_KEY_COMMAND,
+        title: 'Move Hard-Coded Key to Notebook Secrets…',
+        arguments: [document, key.start],
+      };
+      actions.push(action);
+    }
+    return actions;
+  }
+
+  /** Creates the secret from the literal at `offset` and replaces the literal with the call. */
+  async move(document: vscode.TextDocument, offset: number): Promise<void> {
+    const text = document.getText();
+    const key = movableKeys(text).find((k) => k.start === offset);
+    if (!key) {
+      throw new Error(
+        'That key is no longer in the cell (it was edited meanwhile). Nothing was stored.',
+      );
+    }
+    const value = text.slice(key.valueStart, key.valueEnd);
+    const name = await askName(
+      { title: 'Move Hard-Coded Key to Notebook Secrets', step: 1, of: 1 },
+      {
+        value: key.suggestedName,
+        isTaken: (n) => this.deps.repository.find(n, PERSONAL) !== undefined,
+      },
+    );
+    await this.deps.repository.create({ name, value, type: key.type, description: '' });
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(
+      document.uri,
+      new vscode.Range(document.positionAt(key.start), document.positionAt(key.end)),
+      `get_secret('${name}')`,
+    );
+    const applied = await vscode.workspace.applyEdit(edit);
+    this.deps.log.info(`Moved a hard-coded ${key.title} into the secret ${name}.`);
+    if (!applied) {
+      throw new Error(
+        `Saved ${name}, but the cell could not be changed. Replace the key with get_secret('${name}') yourself.`,
+      );
+    }
+    void vscode.window.showInformationMessage(
+      `Saved the key as ${name}; the cell now reads get_secret('${name}'). Clear the cell's old outputs if they show the key.`,
+    );
+  }
+}
+
+/** Registers the quick fix for notebook cells and Python files, and its command. */
+export function registerHardCodedKeyActions(deps: HardCodedKeyDeps): vscode.Disposable {
+  const actions = new HardCodedKeyActions(deps);
+  return vscode.Disposable.from(
+    vscode.languages.registerCodeActionsProvider(
+      [
+        { scheme: 'vscode-notebook-cell', language: 'python' },
+        { scheme: 'file', language: 'python' },
+        { scheme: 'untitled', language: 'python' },
+      ],
+      actions,
+      { providedCodeActionKinds: HardCodedKeyActions.kinds },
+    ),
+    registerCommand(
+      MOVE_KEY_COMMAND,
+      (document: vscode.TextDocument, at: number) => actions.move(document, at),
+      deps.log,
+    ),
+  );
+}
