@@ -726,11 +726,12 @@ class _Redactor:
     def install(self):
         if self._session is not None:
             return
-        try:
-            from ipykernel.kernelapp import IPKernelApp
-        except ImportError:
-            return
-        if not IPKernelApp.initialized():
+        import sys
+
+        # Only a running kernel has it imported; importing it elsewhere is slow and noisy.
+        kernelapp = sys.modules.get("ipykernel.kernelapp")
+        IPKernelApp = getattr(kernelapp, "IPKernelApp", None)
+        if IPKernelApp is None or not IPKernelApp.initialized():
             return
         session = IPKernelApp.instance().session
         with self._lock:
