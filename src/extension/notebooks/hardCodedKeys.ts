@@ -119,10 +119,50 @@ export class HardCodedKeyActions implements vscode.CodeActionProvider {
   }
 }
 
-/** Registers the quick fix for notebook cells and Python files, and its command. */
+const SCANNED_SCHEMES = new Set(['vscode-notebook-cell', 'file', 'untitled']);
+
+/** Warnings on hard-coded keys in notebook cells and Python files, kept up to date as they change. */
+export class HardCodedKeyDiagnostics implements vscode.Disposable {
+  private readonly collection = vscode.languages.createDiagnosticCollection(
+    'notebookSecrets.hardCodedKeys',
+  );
+  private readonly subscriptions: vscode.Disposable[];
+
+  constructor() {
+    this.subscriptions = [
+      vscode.workspace.onDidOpenTextDocument((d) => this.update(d)),
+      vscode.workspace.onDidChangeTextDocument((e) => this.update(e.document)),
+      vscode.workspace.onDidCloseTextDocument((d) => this.collection.delete(d.uri)),
+    ];
+    for (const document of vscode.workspace.textDocuments) this.update(document);
+  }
+
+  update(document: vscode.TextDocument): void {
+    if (document.languageId !== 'python' || !SCANNED_SCHEMES.has(document.uri.scheme)) return;
+    const diagnostics = scanText(document.getText()).map((f) => {
+      const diagnostic = new vscode.Diagnostic(
+        new vscode.Range(document.positionAt(f.start), document.positionAt(f.end)),
+        `Hard-coded ${f.title} (${f.masked}). Move it into Notebook Secrets and read it with get_secret('${suggestSecretName(f.variable)}').`,
+        vscode.DiagnosticSeverity.Warning,
+      );
+      diagnostic.source = 'Notebook Secrets';
+      diagnostic.code = f.rule;
+      return diagnostic;
+    });
+    this.collection.set(document.uri, diagnostics);
+  }
+
+  dispose(): void {
+    for (const s of this.subscriptions) s.dispose();
+    this.collection.dispose();
+  }
+}
+
+/** Registers the warnings, the quick fix for notebook cells and Python files, and its command. */
 export function registerHardCodedKeyActions(deps: HardCodedKeyDeps): vscode.Disposable {
   const actions = new HardCodedKeyActions(deps);
   return vscode.Disposable.from(
+    new HardCodedKeyDiagnostics(),
     vscode.languages.registerCodeActionsProvider(
       [
         { scheme: 'vscode-notebook-cell', language: 'python' },

@@ -266,6 +266,29 @@ export class WorkspaceEdit {
   }
 }
 
+export const textDocumentEvents = {
+  open: new EventEmitter<unknown>(),
+  change: new EventEmitter<{ document: unknown }>(),
+  close: new EventEmitter<unknown>(),
+};
+
+export enum DiagnosticSeverity {
+  Error = 0,
+  Warning = 1,
+  Information = 2,
+  Hint = 3,
+}
+
+export class Diagnostic {
+  source?: string;
+  code?: string | number;
+  constructor(
+    readonly range: Range,
+    readonly message: string,
+    readonly severity: DiagnosticSeverity = DiagnosticSeverity.Error,
+  ) {}
+}
+
 export class Position {
   constructor(
     readonly line: number,
@@ -295,6 +318,18 @@ export class CodeAction {
 
 /** Code action providers registered by the extension, for tests to call. */
 export const languages = {
+  /** Diagnostics by collection name, then by URI string. */
+  diagnostics: new Map<string, Map<string, Diagnostic[]>>(),
+  createDiagnosticCollection(name: string) {
+    const byUri = new Map<string, Diagnostic[]>();
+    languages.diagnostics.set(name, byUri);
+    return {
+      set: (uri: { toString(): string }, list: Diagnostic[]) =>
+        void byUri.set(uri.toString(), list),
+      delete: (uri: { toString(): string }) => void byUri.delete(uri.toString()),
+      dispose: () => void languages.diagnostics.delete(name),
+    };
+  },
   codeActionProviders: [] as { selector: unknown; provider: unknown }[],
   registerCodeActionsProvider(selector: unknown, provider: unknown): Disposable {
     const entry = { selector, provider };
@@ -332,6 +367,12 @@ export const workspace = {
   onDidGrantWorkspaceTrust: new EventEmitter<void>().event,
   notebookDocuments: [] as unknown[],
   onDidCloseNotebookDocument: new EventEmitter<unknown>().event,
+  /** Open text documents; tests fire `textDocumentEvents` to open, change and close them. */
+  textDocuments: [] as unknown[],
+  onDidOpenTextDocument: (l: Listener<unknown>) => textDocumentEvents.open.event(l),
+  onDidChangeTextDocument: (l: Listener<{ document: unknown }>) =>
+    textDocumentEvents.change.event(l),
+  onDidCloseTextDocument: (l: Listener<unknown>) => textDocumentEvents.close.event(l),
   asRelativePath: (uri: Uri | string) => (typeof uri === 'string' ? uri : uri.path),
   fs: {
     files: new Map<string, Uint8Array>(),

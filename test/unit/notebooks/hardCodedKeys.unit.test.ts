@@ -7,7 +7,9 @@ import {
 } from '../../../src/extension/notebooks/hardCodedKeys';
 import {
   CodeAction,
+  DiagnosticSeverity,
   languages,
+  textDocumentEvents,
   Position,
   Range,
   Uri,
@@ -103,5 +105,39 @@ describe('Move Hard-Coded Key to Notebook Secrets', () => {
     expect(movableKeys(`h = f"${KEY}"`)).toEqual([]);
     expect(movableKeys(`h = """${KEY}"""`)).toEqual([]);
     expect(movableKeys(`h = '${KEY}'`)).toHaveLength(1);
+  });
+});
+
+describe('hard-coded key warnings', () => {
+  const collection = () => languages.diagnostics.get('notebookSecrets.hardCodedKeys')!;
+  const pythonCell = (text: string) => ({
+    ...cellDocument(text),
+    uri: { scheme: 'vscode-notebook-cell', toString: () => 'vscode-notebook-cell:/nb.ipynb#c1' },
+    languageId: 'python',
+  });
+
+  it('warns on a pasted key as the cell opens and changes, with a masked prefix only', () => {
+    const cell = pythonCell('x = 1');
+    textDocumentEvents.open.fire(cell);
+    expect(collection().get('vscode-notebook-cell:/nb.ipynb#c1')).toEqual([]);
+    const changed = pythonCell(`x = 1\napi_key = '${KEY}'`);
+    textDocumentEvents.change.fire({ document: changed });
+    const [warning] = collection().get('vscode-notebook-cell:/nb.ipynb#c1')!;
+    expect(warning).toMatchObject({
+      severity: DiagnosticSeverity.Warning,
+      source: 'Notebook Secrets',
+      code: 'openai-api-key',
+      range: new Range(new Position(1, 11), new Position(1, 11 + KEY.length)),
+    });
+    expect(warning!.message).toBe(
+      `Hard-coded OpenAI API key (sk-p… (${KEY.length} chars)). Move it into Notebook Secrets and read it with get_secret('API_KEY').`,
+    );
+    textDocumentEvents.close.fire(changed);
+    expect(collection().has('vscode-notebook-cell:/nb.ipynb#c1')).toBe(false);
+  });
+
+  it('leaves other languages alone', () => {
+    textDocumentEvents.open.fire({ ...pythonCell(`k = '${KEY}'`), languageId: 'markdown' });
+    expect(collection().size).toBe(0);
   });
 });
