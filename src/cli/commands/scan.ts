@@ -47,17 +47,62 @@ function where(path: string, f: SecretFinding): string {
   return `${path}:cell ${f.cell}:line ${f.line}${f.output ? ` (output ${f.output})` : ''}`;
 }
 
+/** SARIF 2.1.0, for code-scanning tools; a notebook's cell and line go into the message. */
+function toSarif(results: { path: string; finding: SecretFinding }[]) {
+  const rules = new Map<string, string>();
+  for (const { finding } of results) rules.set(finding.rule, finding.title);
+  return {
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'notebook-secrets scan',
+            rules: [...rules].map(([id, title]) => ({ id, shortDescription: { text: title } })),
+          },
+        },
+        results: results.map(({ path, finding: f }) => ({
+          ruleId: f.rule,
+          level: 'error',
+          message: {
+            text: `${f.title} ${f.masked}${f.cell === undefined ? '' : ` in cell ${f.cell}${f.output ? `, output ${f.output}` : ''}, line ${f.line}`}`,
+          },
+          locations: [
+            {
+              physicalLocation: {
+                artifactLocation: { uri: path.split('\\').join('/') },
+                ...(f.cell === undefined
+                  ? { region: { startLine: f.line, startColumn: f.column } }
+                  : {}),
+              },
+            },
+          ],
+          ...(f.cell === undefined
+            ? {}
+            : {
+                properties: {
+                  cell: f.cell,
+                  line: f.line,
+                  ...(f.output ? { output: f.output } : {}),
+                },
+              }),
+        })),
+      },
+    ],
+  };
+}
+
 export function register(program: Command): void {
   program
     .command('scan')
     .description('Find hard-coded keys in notebooks and files (exit 1 if any, 0 if none)')
     .argument('[paths...]', 'files or folders (default: the current folder)')
-    .option('--format <format>', 'text (default) or json')
+    .option('--format <format>', 'text (default), json or sarif')
     .action(
       action(async (paths: string[], options: ScanOptions) => {
         const format = options.format ?? 'text';
-        if (format !== 'text' && format !== 'json')
-          throw new CliError(`The format '${format}' is not one of text, json.`);
+        if (format !== 'text' && format !== 'json' && format !== 'sarif')
+          throw new CliError(`The format '${format}' is not one of text, json, sarif.`);
         const files: string[] = [];
         for (const path of paths.length > 0 ? paths : ['.']) collect(path, files, true);
         const results: { path: string; finding: SecretFinding }[] = [];
@@ -76,7 +121,9 @@ export function register(program: Command): void {
           }
           for (const finding of findings) results.push({ path, finding });
         }
-        if (format === 'json') {
+        if (format === 'sarif') {
+          process.stdout.write(`${JSON.stringify(toSarif(results), null, 2)}\n`);
+        } else if (format === 'json') {
           const out = results.map(({ path, finding: f }) => ({
             path,
             ...(f.cell === undefined ? {} : { cell: f.cell }),

@@ -131,6 +131,34 @@ describe('notebook-secrets scan', () => {
     ]);
   });
 
+  it('prints SARIF 2.1.0 with --format sarif', () => {
+    const r = scan('--format', 'sarif', 'keys/job.py', 'keys/analysis.ipynb');
+    expect(r.status).toBe(1);
+    const sarif = JSON.parse(r.stdout);
+    expect(sarif.version).toBe('2.1.0');
+    const [run] = sarif.runs;
+    expect(run.tool.driver.rules.map((x: { id: string }) => x.id).sort()).toEqual([
+      'aws-access-key-id',
+      'github-token',
+      'openai-api-key',
+    ]);
+    expect(run.results[0]).toMatchObject({
+      ruleId: 'aws-access-key-id',
+      locations: [
+        {
+          physicalLocation: {
+            artifactLocation: { uri: 'keys/job.py' },
+            region: { startLine: 4, startColumn: 11 },
+          },
+        },
+      ],
+    });
+    expect(run.results[1].message.text).toMatch(
+      /^OpenAI API key sk-p… \(\d+ chars\) in cell 2, line 2$/,
+    );
+    expect(run.results[1].properties).toEqual({ cell: 2, line: 2 });
+  });
+
   it('exits 2 on a missing path, a bad format or a broken notebook, naming it', () => {
     const missing = scan('no-such-folder');
     expect(missing.status).toBe(2);
