@@ -619,6 +619,9 @@ def _encoded_forms(value):
     else:
         text = str.__str__(value)
         data = text.encode("utf-8")
+    if len(text.strip() if text is not None else data) < _REDACT_MIN_LEN:
+        # Nor its encodings: a 4-digit PIN's hex would otherwise be replaced everywhere.
+        return []
     if text is not None:
         stripped = text.strip()
         for t in (text, stripped):

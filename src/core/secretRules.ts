@@ -15,6 +15,8 @@ export interface SecretRule {
   group?: number;
   /** Where the format is documented. */
   source: string;
+  /** What a finding shows instead of the value (default: its first characters and length). */
+  mask?: string;
 }
 
 export const SECRET_RULES: readonly SecretRule[] = [
@@ -120,4 +122,59 @@ export function looksLikeValue(value: string): boolean {
   if (PLACEHOLDER.test(value)) return false;
   // An ordinary identifier or word ("openai_api_key", "password") is a name, not a value.
   return /\d/.test(value) || (/[a-z]/.test(value) && /[A-Z]/.test(value)) || value.length >= 24;
+}
+
+/** Values shorter than this are not matched (as in the kernel's output redaction). */
+export const MIN_VALUE_LENGTH = 6;
+
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+
+/**
+ * The forms a value is commonly written in: as is, stripped, base64 (standard and URL-safe, with
+ * and without padding), percent-encoded, JSON-escaped and hex. The same list the kernel helper
+ * redacts.
+ */
+export function encodedForms(value: string): string[] {
+  if (value.trim().length < MIN_VALUE_LENGTH) return [];
+  const forms = new Set<string>();
+  for (const text of new Set([value, value.trim()])) {
+    const bytes = Buffer.from(text, 'utf8');
+    const b64 = bytes.toString('base64');
+    const url = bytes.toString('base64url');
+    for (const form of [
+      text,
+      JSON.stringify(text).slice(1, -1),
+      encodeURIComponent(text),
+      b64,
+      b64.replace(/=+$/, ''),
+      url,
+      bytes.toString('hex'),
+      bytes.toString('hex').toUpperCase(),
+    ])
+      forms.add(form);
+  }
+  return [...forms].filter((f) => f.length >= MIN_VALUE_LENGTH);
+}
+
+/**
+ * One rule per stored value (`stored-value`), matching it exactly in any form of
+ * `encodedForms`: no false positives. Findings show `[secret NAME]`, never a prefix.
+ */
+export function storedValueRules(values: { name: string; value: string }[]): SecretRule[] {
+  return values
+    .map(({ name, value }) => ({ name, forms: encodedForms(value) }))
+    .filter(({ forms }) => forms.length > 0)
+    .map(({ name, forms }) => ({
+      id: 'stored-value',
+      title: `the value of your secret ${name}`,
+      pattern: new RegExp(
+        forms
+          .sort((a, b) => b.length - a.length)
+          .map(escapeRegExp)
+          .join('|'),
+        'g',
+      ),
+      source: 'your stored values',
+      mask: `[secret ${name}]`,
+    }));
 }

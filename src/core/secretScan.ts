@@ -74,7 +74,7 @@ export function scanText(
         ...lineAndColumn(text, start),
         rule: rule.id,
         title: rule.title,
-        masked: maskValue(value),
+        masked: rule.mask ?? maskValue(value),
         ...variableOf(text, start, rule.id === 'assigned-secret' ? match[2] : undefined),
         start,
         end,
@@ -139,8 +139,12 @@ export function scanNotebook(
 }
 
 /** Scans a file by its name: `.ipynb` as a notebook, anything else as text. */
-export function scanFile(path: string, text: string): SecretFinding[] {
-  return path.toLowerCase().endsWith('.ipynb') ? scanNotebook(text) : scanText(text);
+export function scanFile(
+  path: string,
+  text: string,
+  rules: readonly SecretRule[] = SECRET_RULES,
+): SecretFinding[] {
+  return path.toLowerCase().endsWith('.ipynb') ? scanNotebook(text, rules) : scanText(text, rules);
 }
 
 /** `openai_api_key` → `OPENAI_API_KEY`: a secret name suggested from a variable. */

@@ -6,8 +6,11 @@
 import type { Command } from 'commander';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { base64ToBytes, isUtf8 } from '../../core/encoding';
+import { SECRET_RULES, storedValueRules, type SecretRule } from '../../core/secretRules';
 import { NotebookFormatError, scanFile, type SecretFinding } from '../../core/secretScan';
-import { action, CliError, EXIT } from '../client/session';
+import { resolveAll } from '../client/resolveAll';
+import { action, CliError, EXIT, openSession, type GlobalOptions } from '../client/session';
 
 /** Files a folder scan reads; a file named on the command line is read whatever its name. */
 const SCANNED = /\.(?:ipynb|py|env|json|ya?ml|toml)$|^\.env(?:\..+)?$/i;
@@ -23,8 +26,23 @@ const SKIPPED = new Set([
   '.tox',
 ]);
 
-interface ScanOptions {
+interface ScanOptions extends GlobalOptions {
   format?: string;
+  values?: boolean;
+}
+
+/** The signed-in user's values (by precedence), each also as text when a file secret is UTF-8. */
+async function valueRules(options: ScanOptions): Promise<SecretRule[]> {
+  const secrets = await resolveAll(openSession(options), undefined);
+  const values: { name: string; value: string }[] = [];
+  for (const s of secrets) {
+    values.push({ name: s.name, value: s.value });
+    if (s.encoding === 'base64') {
+      const bytes = base64ToBytes(s.value);
+      if (isUtf8(bytes)) values.push({ name: s.name, value: Buffer.from(bytes).toString('utf8') });
+    }
+  }
+  return storedValueRules(values);
 }
 
 function collect(path: string, files: string[], top: boolean): void {
@@ -98,6 +116,8 @@ export function register(program: Command): void {
     .description('Find hard-coded keys in notebooks and files (exit 1 if any, 0 if none)')
     .argument('[paths...]', 'files or folders (default: the current folder)')
     .option('--format <format>', 'text (default), json or sarif')
+    .option('--values', 'also find your stored values (signed in to a team server); never printed')
+    .option('--server <url>', 'server URL for --values (default: the saved one)')
     .action(
       action(async (paths: string[], options: ScanOptions) => {
         const format = options.format ?? 'text';
@@ -105,12 +125,16 @@ export function register(program: Command): void {
           throw new CliError(`The format '${format}' is not one of text, json, sarif.`);
         const files: string[] = [];
         for (const path of paths.length > 0 ? paths : ['.']) collect(path, files, true);
+        // Stored values first: a provider rule matching the same text is then not reported twice.
+        const rules = options.values
+          ? [...(await valueRules(options)), ...SECRET_RULES]
+          : SECRET_RULES;
         const results: { path: string; finding: SecretFinding }[] = [];
         const unreadable: string[] = [];
         for (const path of files) {
           let findings: SecretFinding[];
           try {
-            findings = scanFile(path, readFileSync(path, 'utf8'));
+            findings = scanFile(path, readFileSync(path, 'utf8'), rules);
           } catch (error) {
             const why =
               error instanceof NotebookFormatError

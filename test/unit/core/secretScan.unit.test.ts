@@ -8,6 +8,7 @@ import {
   scanText,
   suggestSecretName,
 } from '../../../src/core/secretScan';
+import { SECRET_RULES, storedValueRules } from '../../../src/core/secretRules';
 
 // Canary keys in each provider's documented format; random so they match no real key.
 const alnum = (n: number) => {
@@ -158,4 +159,29 @@ it('suggests a secret name from a variable', () => {
   expect(suggestSecretName('githubToken')).toBe('GITHUB_TOKEN');
   expect(suggestSecretName(undefined)).toBe('API_KEY');
   expect(suggestSecretName('9lives')).toBe('LIVES');
+});
+
+describe('stored values', () => {
+  const VALUE = `  canary ${alnum(20)}/+&  `;
+  const rules = [...storedValueRules([{ name: 'DB_PASSWORD', value: VALUE }]), ...SECRET_RULES];
+
+  it('finds a stored value in any common encoding and shows only the secret name', () => {
+    const bare = VALUE.trim();
+    const text = [
+      `a = ${JSON.stringify(bare)}`,
+      `b = "${Buffer.from(bare).toString('base64')}"`,
+      `c = "https://x.test/?p=${encodeURIComponent(bare)}"`,
+      `d = "${Buffer.from(bare).toString('hex')}"`,
+      `e = "${Buffer.from(bare).toString('base64url')}"`,
+    ].join('\n');
+    const found = scanText(text, rules);
+    expect(found.map((f) => [f.rule, f.line, f.masked])).toEqual(
+      [1, 2, 3, 4, 5].map((line) => ['stored-value', line, '[secret DB_PASSWORD]']),
+    );
+    expect(JSON.stringify(found)).not.toContain(bare.slice(0, 8));
+  });
+
+  it('ignores values shorter than 6 characters', () => {
+    expect(storedValueRules([{ name: 'PIN', value: '12345' }])).toEqual([]);
+  });
 });
