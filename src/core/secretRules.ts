@@ -17,6 +17,8 @@ export interface SecretRule {
   source: string;
   /** What a finding shows instead of the value (default: its first characters and length). */
   mask?: string;
+  /** For a stored value: the secret's name. */
+  secret?: string;
 }
 
 export const SECRET_RULES: readonly SecretRule[] = [
@@ -176,5 +178,6 @@ export function storedValueRules(values: { name: string; value: string }[]): Sec
       ),
       source: 'your stored values',
       mask: `[secret ${name}]`,
+      secret: name,
     }));
 }

@@ -21,6 +21,8 @@ export interface SecretFinding {
   masked: string;
   /** For `NAME = '…'`: the name the value was assigned to. */
   variable?: string;
+  /** For a stored value: the secret's name. */
+  secret?: string;
   /** Offsets of the value in the scanned text (the cell's source, or the file). */
   start: number;
   end: number;
@@ -75,6 +77,7 @@ export function scanText(
         rule: rule.id,
         title: rule.title,
         masked: rule.mask ?? maskValue(value),
+        ...(rule.secret === undefined ? {} : { secret: rule.secret }),
         ...variableOf(text, start, rule.id === 'assigned-secret' ? match[2] : undefined),
         start,
         end,

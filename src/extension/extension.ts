@@ -7,6 +7,7 @@ import { shareCommands, type ShareHandler } from './commands/shareCommands';
 import { viewCommands } from './commands/viewCommands';
 import { registerHardCodedKeyActions } from './notebooks/hardCodedKeys';
 import { registerNotebookSupport } from './notebooks/notebookSupport';
+import { SaveGuard } from './notebooks/saveGuard';
 import { repositorySource } from './storage/brokerSource';
 import { registerSync } from './sync/registerSync';
 import { SecretStorageRepository } from './storage/secretRepository';
@@ -78,6 +79,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Notebo
       registerCommand(id as CommandId, handler, log),
     ),
     registerHardCodedKeyActions({ repository, log }),
+    new SaveGuard({ repository, log }),
   );
 
   const sync = registerSync({

@@ -7,6 +7,7 @@
  */
 import * as vscode from 'vscode';
 import { PERSONAL, type SecretType } from '../../core';
+import type { SecretRule } from '../../core/secretRules';
 import { scanText, suggestSecretName } from '../../core/secretScan';
 import { registerCommand } from '../commands/registerCommand';
 import { askName } from '../dialogs/prompts';
@@ -33,9 +34,9 @@ export interface MovableKey {
 }
 
 /** Flagged literals of `text` whose quotes hold the value and nothing else. */
-export function movableKeys(text: string): MovableKey[] {
+export function movableKeys(text: string, rules?: readonly SecretRule[]): MovableKey[] {
   const keys: MovableKey[] = [];
-  for (const f of scanText(text)) {
+  for (const f of scanText(text, rules)) {
     const quote = text[f.start - 1];
     if ((quote !== "'" && quote !== '"') || text[f.end] !== quote) continue;
     // A triple-quoted string, or an f-string / bytes literal, is not rewritten.
@@ -46,7 +47,7 @@ export function movableKeys(text: string): MovableKey[] {
       valueStart: f.start,
       valueEnd: f.end,
       title: f.title,
-      suggestedName: suggestSecretName(f.variable),
+      suggestedName: f.secret ?? suggestSecretName(f.variable),
       type: /password|pwd|passwd/i.test(`${f.rule} ${f.variable ?? ''}`)
         ? 'password'
         : /token|jwt/i.test(`${f.rule} ${f.variable ?? ''}`)

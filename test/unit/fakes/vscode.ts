@@ -258,6 +258,10 @@ export enum NotebookCellKind {
 export class WorkspaceEdit {
   readonly inserts: { uri: unknown; position: unknown; text: string }[] = [];
   readonly replacements: { uri: unknown; range: Range; text: string }[] = [];
+  readonly notebookEdits: { uri: unknown; edits: NotebookEdit[] }[] = [];
+  set(uri: unknown, edits: NotebookEdit[]): void {
+    this.notebookEdits.push({ uri, edits });
+  }
   insert(uri: unknown, position: unknown, text: string): void {
     this.inserts.push({ uri, position, text });
   }
@@ -270,6 +274,7 @@ export const textDocumentEvents = {
   open: new EventEmitter<unknown>(),
   change: new EventEmitter<{ document: unknown }>(),
   close: new EventEmitter<unknown>(),
+  willSaveNotebook: new EventEmitter<{ notebook: unknown }>(),
 };
 
 export enum DiagnosticSeverity {
@@ -287,6 +292,33 @@ export class Diagnostic {
     readonly message: string,
     readonly severity: DiagnosticSeverity = DiagnosticSeverity.Error,
   ) {}
+}
+
+export class NotebookRange {
+  constructor(
+    readonly start: number,
+    readonly end: number,
+  ) {}
+}
+
+export class NotebookCellData {
+  metadata?: Record<string, unknown>;
+  outputs?: unknown[];
+  constructor(
+    readonly kind: NotebookCellKind,
+    readonly value: string,
+    readonly languageId: string,
+  ) {}
+}
+
+export class NotebookEdit {
+  constructor(
+    readonly range: NotebookRange,
+    readonly newCells: NotebookCellData[],
+  ) {}
+  static replaceCells(range: NotebookRange, cells: NotebookCellData[]): NotebookEdit {
+    return new NotebookEdit(range, cells);
+  }
 }
 
 export class Position {
@@ -373,6 +405,8 @@ export const workspace = {
   onDidChangeTextDocument: (l: Listener<{ document: unknown }>) =>
     textDocumentEvents.change.event(l),
   onDidCloseTextDocument: (l: Listener<unknown>) => textDocumentEvents.close.event(l),
+  onWillSaveNotebookDocument: (l: Listener<{ notebook: unknown }>) =>
+    textDocumentEvents.willSaveNotebook.event(l),
   asRelativePath: (uri: Uri | string) => (typeof uri === 'string' ? uri : uri.path),
   fs: {
     files: new Map<string, Uint8Array>(),
