@@ -7,17 +7,20 @@
  */
 import * as vscode from 'vscode';
 import { PERSONAL, type SecretType } from '../../core';
-import type { SecretRule } from '../../core/secretRules';
+import { SECRET_RULES, type SecretRule } from '../../core/secretRules';
 import { scanText, suggestSecretName } from '../../core/secretScan';
 import { registerCommand } from '../commands/registerCommand';
 import { askName } from '../dialogs/prompts';
 import type { SecretRepository } from '../storage/secretRepository';
+import { StoredValueIndex } from './storedValueIndex';
 
 export const MOVE_KEY_COMMAND = 'notebookSecrets.moveHardCodedKey';
 
 export interface HardCodedKeyDeps {
-  repository: Pick<SecretRepository, 'create' | 'find'>;
+  repository: Pick<SecretRepository, 'create' | 'find' | 'list' | 'getValue' | 'onDidChange'>;
   log: vscode.LogOutputChannel;
+  /** The user's values: a literal that is one of them gets "Replace with get_secret('NAME')". */
+  index: StoredValueIndex;
 }
 
 /** A flagged literal that is exactly the value, quotes included: what the fix replaces. */
@@ -31,6 +34,8 @@ export interface MovableKey {
   title: string;
   suggestedName: string;
   type: SecretType;
+  /** When the literal is one of the user's stored values: that secret's name. */
+  secret?: string;
 }
 
 /** Flagged literals of `text` whose quotes hold the value and nothing else. */
@@ -48,6 +53,7 @@ export function movableKeys(text: string, rules?: readonly SecretRule[]): Movabl
       valueEnd: f.end,
       title: f.title,
       suggestedName: f.secret ?? suggestSecretName(f.variable),
+      ...(f.secret === undefined ? {} : { secret: f.secret }),
       type: /password|pwd|passwd/i.test(`${f.rule} ${f.variable ?? ''}`)
         ? 'password'
         : /token|jwt/i.test(`${f.rule} ${f.variable ?? ''}`)
@@ -65,10 +71,24 @@ export class HardCodedKeyActions implements vscode.CodeActionProvider {
 
   provideCodeActions(document: vscode.TextDocument, range: vscode.Range): vscode.CodeAction[] {
     const actions: vscode.CodeAction[] = [];
-    for (const key of movableKeys(document.getText())) {
+    const rules = [...this.deps.index.current(), ...SECRET_RULES];
+    for (const key of movableKeys(document.getText(), rules)) {
       const start = document.positionAt(key.start);
       const end = document.positionAt(key.end);
       if (end.line < range.start.line || start.line > range.end.line) continue;
+      if (key.secret) {
+        // Already stored: only the call is missing.
+        const call = `get_secret('${key.secret}')`;
+        const replace = new vscode.CodeAction(
+          `Replace with ${call}`,
+          vscode.CodeActionKind.QuickFix,
+        );
+        replace.edit = new vscode.WorkspaceEdit();
+        replace.edit.replace(document.uri, new vscode.Range(start, end), call);
+        replace.isPreferred = true;
+        actions.push(replace);
+        continue;
+      }
       const action = new vscode.CodeAction(
         `Move Hard-Coded Key to Notebook Secrets… (${key.title})`,
         vscode.CodeActionKind.QuickFix,
@@ -129,21 +149,34 @@ export class HardCodedKeyDiagnostics implements vscode.Disposable {
   );
   private readonly subscriptions: vscode.Disposable[];
 
-  constructor() {
+  constructor(
+    private readonly index?: StoredValueIndex,
+    onValuesChanged?: (listener: () => void) => { dispose(): void },
+  ) {
+    const refresh = () => {
+      for (const document of vscode.workspace.textDocuments) this.update(document);
+    };
     this.subscriptions = [
       vscode.workspace.onDidOpenTextDocument((d) => this.update(d)),
       vscode.workspace.onDidChangeTextDocument((e) => this.update(e.document)),
       vscode.workspace.onDidCloseTextDocument((d) => this.collection.delete(d.uri)),
+      ...(onValuesChanged && index
+        ? [onValuesChanged(() => void index.rules().then(refresh, () => undefined))]
+        : []),
     ];
-    for (const document of vscode.workspace.textDocuments) this.update(document);
+    refresh();
+    void index?.rules().then(refresh, () => undefined);
   }
 
   update(document: vscode.TextDocument): void {
     if (document.languageId !== 'python' || !SCANNED_SCHEMES.has(document.uri.scheme)) return;
-    const diagnostics = scanText(document.getText()).map((f) => {
+    const rules = [...(this.index?.current() ?? []), ...SECRET_RULES];
+    const diagnostics = scanText(document.getText(), rules).map((f) => {
       const diagnostic = new vscode.Diagnostic(
         new vscode.Range(document.positionAt(f.start), document.positionAt(f.end)),
-        `Hard-coded ${f.title} (${f.masked}). Move it into Notebook Secrets and read it with get_secret('${suggestSecretName(f.variable)}').`,
+        f.secret
+          ? `The value of your secret ${f.secret} is written here. Replace it with get_secret('${f.secret}').`
+          : `Hard-coded ${f.title} (${f.masked}). Move it into Notebook Secrets and read it with get_secret('${suggestSecretName(f.variable)}').`,
         vscode.DiagnosticSeverity.Warning,
       );
       diagnostic.source = 'Notebook Secrets';
@@ -163,7 +196,7 @@ export class HardCodedKeyDiagnostics implements vscode.Disposable {
 export function registerHardCodedKeyActions(deps: HardCodedKeyDeps): vscode.Disposable {
   const actions = new HardCodedKeyActions(deps);
   return vscode.Disposable.from(
-    new HardCodedKeyDiagnostics(),
+    new HardCodedKeyDiagnostics(deps.index, (l) => deps.repository.onDidChange(l)),
     vscode.languages.registerCodeActionsProvider(
       [
         { scheme: 'vscode-notebook-cell', language: 'python' },

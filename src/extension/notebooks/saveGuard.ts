@@ -6,14 +6,17 @@
  * the notebook and save it again. Messages name secrets, never values.
  */
 import * as vscode from 'vscode';
-import { storedValueRules, type SecretRule } from '../../core/secretRules';
+import type { SecretRule } from '../../core/secretRules';
 import { scanText } from '../../core/secretScan';
 import type { SecretRepository } from '../storage/secretRepository';
 import { movableKeys } from './hardCodedKeys';
+import { StoredValueIndex } from './storedValueIndex';
 
 export interface SaveGuardDeps {
   repository: Pick<SecretRepository, 'list' | 'getValue'>;
   log: vscode.LogOutputChannel;
+  /** Shared with the warnings; built from the repository when absent. */
+  index?: StoredValueIndex;
 }
 
 export const CLEAR_OUTPUTS = 'Clear Those Outputs';
@@ -33,10 +36,11 @@ const decoder = new TextDecoder();
 export class SaveGuard implements vscode.Disposable {
   /** Notebooks whose user chose Save Anyway, or was already warned for the same exposure. */
   private readonly settled = new Map<string, string>();
-  private rules: { key: string; rules: SecretRule[] } | undefined;
+  private readonly index: StoredValueIndex;
   private readonly subscription: vscode.Disposable;
 
   constructor(private readonly deps: SaveGuardDeps) {
+    this.index = deps.index ?? new StoredValueIndex(deps.repository);
     this.subscription = vscode.workspace.onWillSaveNotebookDocument((e) => {
       this.check(e.notebook).catch((error: unknown) =>
         deps.log.warn(
@@ -46,23 +50,8 @@ export class SaveGuard implements vscode.Disposable {
     });
   }
 
-  /** Rules for the current text values, rebuilt when a secret changes. */
-  private async valueRules(): Promise<SecretRule[]> {
-    const secrets = this.deps.repository.list();
-    const key = secrets.map((s) => `${s.id}@${s.version}`).join(',');
-    if (this.rules?.key === key) return this.rules.rules;
-    const values: { name: string; value: string }[] = [];
-    for (const s of secrets) {
-      if (s.encoding !== 'text') continue;
-      try {
-        values.push({ name: s.name, value: (await this.deps.repository.getValue(s.id)).value });
-      } catch {
-        // A value missing from SecretStorage: the Secrets view reports it.
-      }
-    }
-    const rules = storedValueRules(values);
-    this.rules = { key, rules };
-    return rules;
+  private valueRules(): Promise<SecretRule[]> {
+    return this.index.rules();
   }
 
   async exposure(notebook: vscode.NotebookDocument): Promise<Exposure> {

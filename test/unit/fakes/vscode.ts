@@ -342,6 +342,8 @@ export class CodeActionKind {
 
 export class CodeAction {
   command?: { command: string; title: string; arguments?: unknown[] };
+  edit?: WorkspaceEdit;
+  isPreferred?: boolean;
   constructor(
     readonly title: string,
     readonly kind?: CodeActionKind,

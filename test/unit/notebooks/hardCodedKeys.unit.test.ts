@@ -141,3 +141,46 @@ describe('hard-coded key warnings', () => {
     expect(collection().size).toBe(0);
   });
 });
+
+describe('a literal that is one of your stored values', () => {
+  const STORED = `canary-stored-${randomBytes(10).toString('hex')}`;
+
+  it('is flagged by the secret name and replaced with get_secret in one step', async () => {
+    h.ui.answer(
+      'DB_PASSWORD',
+      STORED,
+      (call: { items?: { label: string }[] }) =>
+        call.items!.find((i) => i.label.startsWith('Password')),
+      '',
+    );
+    await h.run('notebookSecrets.new');
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+
+    const text = `conn = connect(host, "${STORED}")`;
+    const cell = {
+      ...cellDocument(text),
+      uri: { scheme: 'vscode-notebook-cell', toString: () => 'vscode-notebook-cell:/nb.ipynb#c9' },
+      languageId: 'python',
+    };
+    textDocumentEvents.open.fire(cell);
+    const [warning] = languages.diagnostics
+      .get('notebookSecrets.hardCodedKeys')!
+      .get('vscode-notebook-cell:/nb.ipynb#c9')!;
+    expect(warning!.message).toBe(
+      "The value of your secret DB_PASSWORD is written here. Replace it with get_secret('DB_PASSWORD').",
+    );
+    const [action] = provider().provideCodeActions(
+      cell as never,
+      new Range(new Position(0, 0), new Position(0, 0)) as never,
+    ) as CodeAction[];
+    expect(action!.title).toBe("Replace with get_secret('DB_PASSWORD')");
+    expect(action!.edit!.replacements).toEqual([
+      {
+        uri: cell.uri,
+        range: new Range(new Position(0, 21), new Position(0, 23 + STORED.length)),
+        text: "get_secret('DB_PASSWORD')",
+      },
+    ]);
+    expect(JSON.stringify([warning, action])).not.toContain(STORED);
+  });
+});
