@@ -170,6 +170,28 @@ describe('output redaction in a real kernel', () => {
     expect(r.stdout).toBe('[secret API_KEY]\n');
   });
 
+  it('keeps redacting the values served so far when a newer helper replaces this one', async () => {
+    const { token } = fx.sessions.issue('file:///work/redaction.ipynb');
+    const code = buildInjectionCode({
+      helperSource: `${fx.helperSource}\n# a newer helper\n`,
+      token,
+      endpoint: fx.broker.endpoint,
+      inband: false,
+    });
+    expect((await runCell(kernel, code)).error).toBeUndefined();
+    const r = await runCell(
+      kernel,
+      [
+        'import sys',
+        "print(sys.modules['notebook_secrets']._redactor.served[0][0])",
+        "print(hasattr(sys.modules['notebook_secrets']._redactor, '_session'))",
+        'print(key.strip())',
+      ].join('\n'),
+    );
+    expect(r.stdout).toBe('API_KEY\nTrue\n[secret API_KEY]\n');
+    expectNoValue(r.iopub);
+  });
+
   it('turns off when injected with redactOutputs: false', async () => {
     const { token } = fx.sessions.issue('file:///work/redaction.ipynb');
     const code = buildInjectionCode({
