@@ -1,4 +1,5 @@
-// Bundles the extension (dist/extension.js) and the CLI/server (dist/cli.js).
+// Bundles the extension (dist/extension.js), the CLI (dist/cli.js) and the server it runs with
+// `serve` (dist/cli-serve.js), and `attach` (dist/cli-attach.js).
 // tsc type-checks (npm run typecheck); esbuild only transpiles and bundles.
 import * as esbuild from 'esbuild';
 
@@ -30,7 +31,13 @@ const builds = [
   {
     name: 'cli',
     ...common,
-    entryPoints: { cli: 'src/cli/main.ts' },
+    // `serve` (the server and its database) and `attach` (the Jupyter client) are bundles of
+    // their own, loaded only by those commands (see src/cli/main.ts).
+    entryPoints: {
+      cli: 'src/cli/main.ts',
+      'cli-serve': 'src/cli/commands/serve.ts',
+      'cli-attach': 'src/cli/commands/attach.ts',
+    },
     outdir: 'dist',
     banner: { js: '#!/usr/bin/env node' },
     // Native and WASM packages load their own files at run time; they stay in node_modules.

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildDemoJupyter } from '../demo/jupyter/build.mjs';
+import { jupyterServerCommand } from './jupyterServer.mjs';
 import {
   freePort,
   installExtension,
@@ -78,33 +79,14 @@ async function startJupyter(stateDir, workspace) {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const token = randomBytes(24).toString('hex');
-  const service = spawnService(
-    PYTHON,
-    [
-      '-m',
-      'jupyter_server',
-      '--no-browser',
-      '--ServerApp.ip=127.0.0.1',
-      `--ServerApp.port=${port}`,
-      '--ServerApp.port_retries=0',
-      `--ServerApp.root_dir=${workspace}`,
-      // As root (a container), the server refuses to start unless told.
-      ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
-    ],
-    {
-      cwd: workspace,
-      env: {
-        ...process.env,
-        // The token goes through the environment, never a command line that `ps` shows.
-        JUPYTER_TOKEN: token,
-        JUPYTER_RUNTIME_DIR: join(dir, 'runtime'),
-        JUPYTER_CONFIG_DIR: join(dir, 'config'),
-        JUPYTER_DATA_DIR: join(dir, 'data'),
-        IPYTHONDIR: join(dir, 'ipython'),
-        PYTHONNOUSERSITE: '1',
-      },
-    },
-  );
+  const { command, args, env } = jupyterServerCommand({
+    python: PYTHON,
+    port,
+    token,
+    rootDir: workspace,
+    stateDir: dir,
+  });
+  const service = spawnService(command, args, { cwd: workspace, env });
   const baseUrl = `http://127.0.0.1:${port}/`;
   await waitUntil('The Jupyter server', service.child, service.output, async () => {
     const res = await fetch(`${baseUrl}api/status`, {

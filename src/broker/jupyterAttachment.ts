@@ -15,6 +15,7 @@ import {
   type Kernel,
   type KernelMessage,
 } from '@jupyterlab/services';
+import { checkTransport, insecureWarning, type Transport } from '../core/serverUrl';
 import { InbandResponder } from './inband';
 import { buildInjectionCode } from './injection';
 import type { KernelSessions } from './kernelSessions';
@@ -26,6 +27,12 @@ export interface JupyterAttachmentOptions {
   baseUrl: string;
   /** The Jupyter server's token. Kept by the caller; never logged. */
   token: string;
+  /**
+   * Plain http:// to another machine (the token and, in band, the values unencrypted): refused
+   * unless the user opted in, in the way `insecureOptIn` names (a flag, a setting).
+   */
+  allowInsecureHttp?: boolean;
+  insecureOptIn?: string;
   helperSource: string;
   sessions: KernelSessions;
   handler: SecretRequestHandler;
@@ -58,8 +65,16 @@ export class JupyterAttachment {
   /** Our kernel websockets that are not closed yet, so close() can wait for them. */
   private readonly sockets = new Set<WebSocket>();
 
+  private readonly transport: Transport;
+
+  /** Throws InvalidInput for plain http:// to another machine without the opt-in. */
   constructor(private readonly options: JupyterAttachmentOptions) {
     const baseUrl = options.baseUrl.endsWith('/') ? options.baseUrl : options.baseUrl + '/';
+    this.transport = checkTransport(new URL(baseUrl), {
+      allowInsecureHttp: options.allowInsecureHttp === true,
+      optIn: options.insecureOptIn ?? 'an explicit opt-in to plain HTTP',
+      what: 'The Jupyter server URL',
+    });
     this.settings = ServerConnection.makeSettings({
       baseUrl,
       token: options.token,
@@ -70,6 +85,14 @@ export class JupyterAttachment {
   /** Checks the server answers, then attaches to every running kernel. */
   async start(): Promise<void> {
     const pollInterval = this.options.pollIntervalMs ?? 3000;
+    if (this.transport === 'insecure-http') {
+      this.options.log.warn(
+        insecureWarning(
+          new URL(this.options.baseUrl),
+          this.options.insecureOptIn ?? 'an explicit opt-in',
+        ),
+      );
+    }
     // Fails with the server's answer (e.g. 403 for a wrong token) before anything else starts.
     await KernelAPI.listRunning(this.settings);
     this.kernels = new KernelManager({

@@ -7,7 +7,7 @@ import { utf8ByteLength } from '../core/encoding';
 import { MAX_VALUE_BYTES } from '../core/limits';
 import type { ConsentPolicy } from './consent';
 import type { KernelSession } from './kernelSessions';
-import type { BrokerLog, SecretSource } from './secretSource';
+import { SourceUnavailableError, type BrokerLog, type SecretSource } from './secretSource';
 
 /** What a message tells the user to do, in the words of the client that serves the kernel. */
 export interface ClientWording {
@@ -15,6 +15,8 @@ export interface ClientWording {
   addSecret(name: string): string;
   /** Where the log is, e.g. "the Notebook Secrets log". */
   log: string;
+  /** How to allow a denied name (default: VS Code's Manage Notebook Access). */
+  accessDenied?(name: string): string;
 }
 
 /** The VS Code extension's words (the default). */
@@ -57,7 +59,8 @@ export class SecretRequestHandler {
         log.info(`get_secret('${name}') denied for ${session.label}`);
         return brokerError(
           'access_denied',
-          `Access to '${name}' was denied for this notebook. To allow it, run 'Notebook Secrets: Manage Notebook Access' (or restart the kernel) and call get_secret again.`,
+          wording.accessDenied?.(name) ??
+            `Access to '${name}' was denied for this notebook. To allow it, run 'Notebook Secrets: Manage Notebook Access' (or restart the kernel) and call get_secret again.`,
         );
       }
     }
@@ -65,6 +68,10 @@ export class SecretRequestHandler {
     try {
       found = await source.resolve(name, scope ? { scope } : {});
     } catch (err) {
+      if (err instanceof SourceUnavailableError) {
+        log.warn(err.message);
+        return brokerError('unavailable', err.message);
+      }
       log.error(`Reading '${name}' failed: ${err instanceof Error ? err.name : 'error'}`);
       return brokerError('unavailable', `Reading '${name}' failed; see ${wording.log}.`);
     }

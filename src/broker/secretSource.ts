@@ -17,4 +17,12 @@ export interface BrokerLog {
   error(message: string): void;
 }
 
+/**
+ * A source that cannot answer right now (a team server out of reach, no OS keychain) throws this:
+ * its message reaches the kernel as SecretsUnavailableError. Names a secret at most, never a value.
+ */
+export class SourceUnavailableError extends Error {
+  override readonly name = 'SourceUnavailableError';
+}
+
 export const silentLog: BrokerLog = { debug() {}, info() {}, warn() {}, error() {} };

@@ -54,6 +54,8 @@ export interface AppOptions {
   /** Where JSON log lines go (default: stderr); `false` for no logs. */
   logStream?: NodeJS.WritableStream | false;
   logLevel?: string;
+  /** PEM certificate (chain) and key: the server speaks HTTPS only. */
+  https?: { cert: Buffer; key: Buffer };
 }
 
 declare module 'fastify' {
@@ -86,6 +88,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     logger: loggerOptions(options),
+    // Fastify types an HTTPS instance apart; the routes and hooks are the same for both.
+    ...((options.https && { https: { ...options.https, minVersion: 'TLSv1.2' } }) as object),
   });
 
   app.decorateRequest('caller', null);
@@ -299,6 +303,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.get('/v1/openapi.json', async () => openApiDocument(SERVER_VERSION));
 
   app.get('/v1/me', user, async (request) => store.me(caller(request)));
+  // Sign out: the caller's own token stops working (admins revoke others' with /v1/tokens/{id}).
+  app.delete('/v1/me/token', user, async (request, reply) => {
+    const me = caller(request);
+    await store.revokeToken(me, me.tokenId);
+    reply.code(204);
+  });
 
   // -- Secrets --------------------------------------------------------------------------------
 

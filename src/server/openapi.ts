@@ -33,6 +33,13 @@ const ops: Operation[] = [
     response: api.Me,
   },
   {
+    method: 'delete',
+    path: '/v1/me/token',
+    summary: "Revoke the caller's own token (sign out)",
+    auth: 'user',
+    status: 204,
+  },
+  {
     method: 'post',
     path: '/v1/secrets',
     summary: 'Create a secret',

@@ -15,6 +15,7 @@ import { openPostgres } from './db/postgres';
 import { migrate } from './db/schema';
 import type { RateLimitOptions } from './rateLimit';
 import { Store } from './store';
+import { isLoopbackBind, loadTls, TlsConfigError, type TlsMaterial } from './tls';
 
 export interface ServerConfig {
   /** Data directory: the PGlite database (unless databaseUrl) and the key file live here. */
@@ -23,6 +24,14 @@ export interface ServerConfig {
   databaseUrl?: string;
   host: string;
   port: number;
+  /** PEM files: with both, the server speaks HTTPS only (NOTEBOOK_SECRETS_TLS_CERT/_KEY). */
+  tlsCert?: string;
+  tlsKey?: string;
+  /**
+   * Plain HTTP on an address other machines can reach (behind a TLS-terminating proxy):
+   * refused without this opt-in (NOTEBOOK_SECRETS_INSECURE_HTTP=1).
+   */
+  insecureHttp?: boolean;
   /** NOTEBOOK_SECRETS_KEY and NOTEBOOK_SECRETS_OLD_KEYS. */
   key?: string;
   oldKeys?: string;
@@ -58,6 +67,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
     host: '127.0.0.1',
     port: 8787,
+    ...(env.NOTEBOOK_SECRETS_TLS_CERT ? { tlsCert: env.NOTEBOOK_SECRETS_TLS_CERT } : {}),
+    ...(env.NOTEBOOK_SECRETS_TLS_KEY ? { tlsKey: env.NOTEBOOK_SECRETS_TLS_KEY } : {}),
+    ...(env.NOTEBOOK_SECRETS_INSECURE_HTTP === '1' || env.NOTEBOOK_SECRETS_INSECURE_HTTP === 'true'
+      ? { insecureHttp: true }
+      : {}),
     ...(env.NOTEBOOK_SECRETS_KEY ? { key: env.NOTEBOOK_SECRETS_KEY } : {}),
     ...(env.NOTEBOOK_SECRETS_OLD_KEYS ? { oldKeys: env.NOTEBOOK_SECRETS_OLD_KEYS } : {}),
     ...(env.NOTEBOOK_SECRETS_ADMIN_TOKEN ? { adminToken: env.NOTEBOOK_SECRETS_ADMIN_TOKEN } : {}),
@@ -81,6 +95,8 @@ export interface RunningServer {
   newAdminToken?: string;
   keySource: string;
   warnings: string[];
+  /** The certificate served (subject, expiry), when the server speaks HTTPS. */
+  tlsSummary?: string;
   /** Stops accepting connections, waits for in-flight requests, closes the database. */
   close(): Promise<void>;
 }
@@ -143,9 +159,49 @@ export async function openStore(config: ServerConfig): Promise<{
   }
 }
 
+/**
+ * The TLS material to serve with, or none for plain HTTP, which is refused on an address other
+ * machines can reach unless `insecureHttp` (then a warning says so). Runs before anything opens.
+ */
+export function transportFor(config: ServerConfig): { tls?: TlsMaterial; warnings: string[] } {
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new StartupError(
+      config.tlsCert === undefined
+        ? '--tls-key needs --tls-cert too (NOTEBOOK_SECRETS_TLS_CERT): pass both, or neither.'
+        : '--tls-cert needs --tls-key too (NOTEBOOK_SECRETS_TLS_KEY): pass both, or neither.',
+    );
+  }
+  if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
+    try {
+      return { tls: loadTls({ certFile: config.tlsCert, keyFile: config.tlsKey }), warnings: [] };
+    } catch (error) {
+      if (error instanceof TlsConfigError) throw new StartupError(error.message);
+      throw error;
+    }
+  }
+  if (isLoopbackBind(config.host)) return { warnings: [] };
+  if (!config.insecureHttp) {
+    throw new StartupError(
+      `Refusing to serve plain HTTP on ${config.host}, an address other machines can reach: ` +
+        'tokens and secret values would cross the network unencrypted. Pass --tls-cert FILE ' +
+        '--tls-key FILE to serve HTTPS, or --insecure-http (NOTEBOOK_SECRETS_INSECURE_HTTP=1) ' +
+        'only when a TLS-terminating proxy is in front of this server.',
+    );
+  }
+  return {
+    warnings: [
+      `serving plain HTTP on ${config.host} (--insecure-http): tokens and secret values are ` +
+        'unencrypted on this connection. Only do this behind a TLS-terminating proxy that alone ' +
+        'can reach this port.',
+    ],
+  };
+}
+
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  const transport = transportFor(config);
   const opened = await openStore(config);
   const app = await buildApp({
+    ...(transport.tls && { https: { cert: transport.tls.cert, key: transport.tls.key } }),
     store: opened.store,
     maxValueBytes: config.maxValueBytes,
     rateLimit: config.rateLimit,
@@ -166,13 +222,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${host}:${port}`,
+    url: `${transport.tls ? 'https' : 'http'}://${host}:${port}`,
     app,
     store: opened.store,
     backend: opened.db.kind,
     ...(opened.newAdminToken ? { newAdminToken: opened.newAdminToken } : {}),
     keySource: opened.keySource,
-    warnings: opened.warnings,
+    warnings: [...transport.warnings, ...opened.warnings],
+    ...(transport.tls && { tlsSummary: transport.tls.summary }),
     close() {
       closing ??= (async () => {
         await app.close();

@@ -46,6 +46,8 @@ export interface ApiClientOptions {
   timeoutMs?: number;
   /** Sent as User-Agent so the audit log names the client. */
   userAgent?: string;
+  /** How this client trusts a private CA, said when the server's certificate is not trusted. */
+  caHint?: string;
 }
 
 /** Counters for benchmarks and diagnostics: requests made and response bytes received. */
@@ -98,6 +100,7 @@ export class ApiClient {
   private readonly fetchImpl: typeof globalThis.fetch;
   private readonly timeoutMs: number;
   private readonly userAgent: string;
+  private readonly caHint: string | undefined;
 
   constructor(options: ApiClientOptions) {
     this.baseUrl = normalizeServerUrl(options.baseUrl);
@@ -106,6 +109,7 @@ export class ApiClient {
     this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.userAgent = options.userAgent ?? 'notebook-secrets-sync';
+    this.caHint = options.caHint;
   }
 
   setToken(token: string | undefined): void {
@@ -120,6 +124,11 @@ export class ApiClient {
 
   me(): Promise<Me> {
     return this.request('GET', '/me', Me);
+  }
+
+  /** Revokes the token this client signs in with (sign out); it stops working at once. */
+  async revokeOwnToken(): Promise<void> {
+    await this.request('DELETE', '/me/token', undefined);
   }
 
   // -- secrets --------------------------------------------------------------------------------
@@ -293,7 +302,7 @@ export class ApiClient {
         });
         text = await response.text();
       } catch (error) {
-        const failure = classifyFetchError(error, this.origin);
+        const failure = classifyFetchError(error, this.origin, this.caHint);
         // A kept-alive connection the server closed meanwhile: a read is safe to send again.
         if (failure.reason === 'reset' && (method === 'GET' || options.safe) && attempt === 0)
           continue;

@@ -89,8 +89,28 @@ const TLS_CODES = new Set([
   'EPROTO',
 ]);
 
-/** Turns what fetch threw into a ServerUnreachable with a message a person can act on. */
-export function classifyFetchError(error: unknown, origin: string): ServerUnreachable {
+/** A certificate chain that does not end at a CA this client trusts (self-signed, own CA). */
+const UNTRUSTED_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+]);
+
+/** How a Node.js client trusts a private CA; the extension says its own setting instead. */
+export const NODE_CA_HINT =
+  'set NODE_EXTRA_CA_CERTS to the CA certificate file (PEM) in the environment of notebook-secrets';
+
+/**
+ * Turns what fetch threw into a ServerUnreachable with a message a person can act on. `caHint`
+ * says how this client trusts a private CA, for a certificate it does not trust.
+ */
+export function classifyFetchError(
+  error: unknown,
+  origin: string,
+  caHint: string = NODE_CA_HINT,
+): ServerUnreachable {
   const codes: string[] = [];
   let name = '';
   let detail = '';
@@ -113,7 +133,7 @@ export function classifyFetchError(error: unknown, origin: string): ServerUnreac
   ) {
     return new ServerUnreachable(
       'timeout',
-      `The team server at ${origin} did not answer in time. Check the URL and your network; working from the local copy meanwhile.`,
+      `The team server at ${origin} did not answer in time. Check the URL and your network.`,
     );
   }
   if (has('ECONNREFUSED')) {
@@ -131,6 +151,13 @@ export function classifyFetchError(error: unknown, origin: string): ServerUnreac
   const tls = codes.find(
     (c) => TLS_CODES.has(c) || c.startsWith('ERR_TLS') || c.startsWith('ERR_SSL'),
   );
+  const untrusted = codes.find((c) => UNTRUSTED_CODES.has(c));
+  if (untrusted) {
+    return new ServerUnreachable(
+      'tls',
+      `The TLS certificate of ${origin} is not trusted by this client (${untrusted}). If the server uses a self-signed certificate or your organization's own CA, ${caHint}; otherwise check that the server sends its full certificate chain.`,
+    );
+  }
   if (tls) {
     return new ServerUnreachable(
       'tls',
@@ -145,6 +172,6 @@ export function classifyFetchError(error: unknown, origin: string): ServerUnreac
   }
   return new ServerUnreachable(
     'network',
-    `Could not reach the team server at ${origin}${codes[0] || detail ? ` (${codes[0] ?? detail})` : ''}. Check your network; working from the local copy meanwhile.`,
+    `Could not reach the team server at ${origin}${codes[0] || detail ? ` (${codes[0] ?? detail})` : ''}. Check your network.`,
   );
 }

@@ -21,12 +21,7 @@ test('a kernel of an added Jupyter server reads a secret after the user allows i
       await view.dismissNotifications().catch(() => undefined);
 
       // Add Jupyter Server from the command palette: URL, then the token (a password input).
-      await page.keyboard.press('F1');
-      await view.input.fill('>Notebook Secrets: Add Jupyter Server');
-      await view.quickInput
-        .locator('.monaco-list-row', { hasText: 'Add Jupyter Server' })
-        .first()
-        .click();
+      await view.runCommand('Notebook Secrets: Add Jupyter Server');
       await view.answer('Add Jupyter Server (1/2)', jupyter.baseUrl);
       await view.waitForStep('Add Jupyter Server (2/2)');
       expect(await view.input.getAttribute('type')).toBe('password');
@@ -59,12 +54,7 @@ test('a kernel of an added Jupyter server reads a secret after the user allows i
 
       // Removed from VS Code, the server's kernels have no one to answer: the cell fails with
       // SecretsUnavailableError, and this frontend still gets the kernel's later output.
-      await page.keyboard.press('F1');
-      await view.input.fill('>Notebook Secrets: Remove Jupyter Server');
-      await view.quickInput
-        .locator('.monaco-list-row', { hasText: 'Remove Jupyter Server' })
-        .first()
-        .click();
+      await view.runCommand('Notebook Secrets: Remove Jupyter Server');
       await view.pick('Remove Jupyter Server', jupyter.baseUrl);
       const unanswered = await runCell(kernel, "get_secret('X')");
       expect(unanswered.error?.ename).toBe('SecretsUnavailableError');

@@ -122,6 +122,14 @@ export class SecretsView {
     }
   }
 
+  /** Runs a command from the Command Palette (F1) by its full title ("Notebook Secrets: …"). */
+  async runCommand(title: string): Promise<void> {
+    trace(`command ${title}`);
+    await this.page.keyboard.press('F1');
+    await this.input.fill(`>${title}`);
+    await this.quickInput.locator('.monaco-list-row', { hasText: title }).first().click();
+  }
+
   /** The quick input while it shows `title`. */
   step(title: string): Locator {
     return this.quickInput.locator('.quick-input-title', { hasText: title });

@@ -6,19 +6,12 @@
  * Directory: $NOTEBOOK_SECRETS_CONFIG_DIR, else $XDG_CONFIG_HOME/notebook-secrets, else
  * ~/.config/notebook-secrets. NOTEBOOK_SECRETS_KEYRING=0 skips the keyring (tests, CI).
  */
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as z from 'zod';
+import { writePrivateFile } from './privateFile';
 
 const KEYRING_SERVICE = 'notebook-secrets';
 
@@ -27,6 +20,8 @@ export const CliConfig = z.object({
   user: z.string().optional(),
   /** The active project: project secrets of other projects do not apply. */
   project: z.string().optional(),
+  /** Signed in with `login --insecure-http`: plain HTTP to `server`, another machine. */
+  insecureHttp: z.boolean().optional(),
 });
 export type CliConfig = z.infer<typeof CliConfig>;
 
@@ -40,14 +35,6 @@ export function configDir(env: NodeJS.ProcessEnv = process.env): string {
 
 function ensureDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-}
-
-/** Writes a file with mode 0600 atomically (temp file + rename). */
-function writePrivate(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
 }
 
 function readJson<T>(path: string, schema: z.ZodType<T>, what: string): T | undefined {
@@ -70,7 +57,7 @@ export function loadConfig(dir = configDir()): CliConfig {
 
 export function saveConfig(config: CliConfig, dir = configDir()): void {
   ensureDir(dir);
-  writePrivate(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  writePrivateFile(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
 }
 
 interface KeyringEntry {
@@ -131,7 +118,7 @@ export class TokenStore {
     ensureDir(this.dir);
     const current = readJson(this.file, CredentialsFile, 'The credentials file') ?? { tokens: {} };
     current.tokens[server] = token;
-    writePrivate(this.file, `${JSON.stringify(current, null, 2)}\n`);
+    writePrivateFile(this.file, `${JSON.stringify(current, null, 2)}\n`);
     return 'file';
   }
 
@@ -149,6 +136,6 @@ export class TokenStore {
     if (!current || !(server in current.tokens)) return;
     delete current.tokens[server];
     if (Object.keys(current.tokens).length === 0) rmSync(this.file, { force: true });
-    else writePrivate(this.file, `${JSON.stringify(current, null, 2)}\n`);
+    else writePrivateFile(this.file, `${JSON.stringify(current, null, 2)}\n`);
   }
 }

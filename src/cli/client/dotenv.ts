@@ -7,7 +7,7 @@ export interface DotenvEntry {
 
 /**
  * Reads `NAME=value` lines: `export ` prefix allowed, `#` comments and blank lines skipped, values
- * in single quotes taken literally, in double quotes with \n \r \t \" \\ escapes (and may span
+ * in single quotes taken literally (and may span lines), in double quotes with \n \r \t \" \\ escapes (and may span
  * lines), unquoted values trimmed with a trailing ` # comment` dropped. Errors name the line, never
  * the value.
  */
@@ -25,9 +25,14 @@ export function parseDotenv(text: string): DotenvEntry[] {
     const line = i + 1;
     let value: string;
     if (rest.startsWith("'")) {
-      const end = rest.indexOf("'", 1);
+      let body = rest.slice(1);
+      let end = body.indexOf("'");
+      while (end < 0 && i + 1 < lines.length) {
+        body += `\n${lines[++i]!}`;
+        end = body.indexOf("'");
+      }
       if (end < 0) throw new Error(`Line ${line}: the single quote is not closed.`);
-      value = rest.slice(1, end);
+      value = body.slice(0, end);
     } else if (rest.startsWith('"')) {
       let body = rest.slice(1);
       let closed = findClosingQuote(body);
@@ -59,16 +64,38 @@ function findClosingQuote(text: string): number {
   return -1;
 }
 
+/** Characters every dotenv reader takes literally without quotes (docker --env-file included). */
+const PLAIN = /^[A-Za-z0-9_./:@%+,=^-]*$/;
+
+/**
+ * How a value is written so that sh/bash `source`, python-dotenv and Node's dotenv read it back
+ * identically: plain values bare (docker --env-file, which removes no quotes, reads those too);
+ * otherwise in single quotes (literal in all three; python-dotenv only unescapes \\ and \'
+ * there, so neither may occur); a value with a single quote in double quotes when it holds none
+ * of " $ ` \ or a line break. Undefined: no quoting reads back the same everywhere (also for
+ * `${NAME}`, which python-dotenv expands whatever the quotes).
+ */
+export function dotenvValue(value: string): string | undefined {
+  if (PLAIN.test(value)) return value;
+  // python-dotenv expands ${NAME} (and ${NAME:-default}) inside any quotes, with no escape.
+  if (/\$\{[^}:]*(?::-[^}]*)?\}/.test(value)) return undefined;
+  if (!value.includes("'") && !value.includes('\r') && !/\\(\\|$)/.test(value)) return `'${value}'`;
+  if (!/["$`\\\n\r]/.test(value)) return `"${value}"`;
+  return undefined;
+}
+
+/** Names whose values no dotenv quoting carries identically to every common reader. */
+export function unportableDotenv(entries: { name: string; value: string }[]): string[] {
+  return entries.filter((e) => dotenvValue(e.value) === undefined).map((e) => e.name);
+}
+
 export function formatDotenv(entries: { name: string; value: string }[]): string {
   return entries
     .map(({ name, value }) => {
-      const escaped = value
-        .replace(/\\/g, '\\\\')
-        .replace(/"/g, '\\"')
-        .replace(/\n/g, '\\n')
-        .replace(/\r/g, '\\r')
-        .replace(/\t/g, '\\t');
-      return `${name}="${escaped}"\n`;
+      const written = dotenvValue(value);
+      if (written === undefined)
+        throw new Error(`The value of ${name} cannot be written as dotenv.`);
+      return `${name}=${written}\n`;
     })
     .join('');
 }

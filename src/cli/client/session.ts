@@ -11,11 +11,14 @@
  */
 import type { Command } from 'commander';
 import { SecretsError, type ErrorCode } from '../../core/errors';
+import { checkTransport, insecureWarning } from '../../core/serverUrl';
 import type { Scope, SecretMetadata } from '../../core/model';
 import { parseScopeKey, resolveByPrecedence, sameScope, scopeKey } from '../../core/scope';
 import { ApiClient, normalizeServerUrl } from '../../sync/client';
 import { ApiError, ServerUnreachable } from '../../sync/errors';
 import { configDir, loadConfig, TokenStore, type CliConfig } from './credentials';
+import { nodeFetch } from './nodeFetch';
+import { PrivateFileError } from './privateFile';
 
 export const EXIT = {
   ok: 0,
@@ -56,6 +59,7 @@ export class CliError extends Error {
 
 export function exitCodeOf(error: unknown): number {
   if (error instanceof CliError) return error.exitCode;
+  if (error instanceof PrivateFileError) return EXIT.usage;
   if (error instanceof ServerUnreachable) return EXIT.unreachable;
   if (error instanceof ApiError && error.status === 429) return EXIT.unreachable;
   if (error instanceof SecretsError) return CODE_EXIT[error.code] ?? EXIT.error;
@@ -112,6 +116,37 @@ export interface Session {
   server: string;
   config: CliConfig;
   project?: string;
+  /** The signed-in user, when the saved sign-in names it (a token from the environment does not). */
+  user?: string;
+}
+
+/**
+ * For secrets of a listing: the owner of someone else's personal secret shared with you, else
+ * undefined (yours, a project's or a team's). Asks the server who you are only when needed.
+ */
+export async function sharedByOf(
+  session: Session,
+  secrets: readonly SecretMetadata[],
+): Promise<(s: SecretMetadata) => string | undefined> {
+  if (!secrets.some((s) => s.scope.kind === 'personal')) return () => undefined;
+  const me = await currentUser(session);
+  return (s) => (s.scope.kind === 'personal' && s.created_by !== me ? s.created_by : undefined);
+}
+
+/** The signed-in user's id: from the saved sign-in, else asked of the server once. */
+async function currentUser(session: Session): Promise<string> {
+  session.user ??= (await session.api.me()).user.id;
+  return session.user;
+}
+
+/** The API client as the CLI uses it (node:http transport, its own User-Agent). */
+export function cliApiClient(server: string, token: string): ApiClient {
+  return new ApiClient({
+    baseUrl: server,
+    token,
+    userAgent: 'notebook-secrets-cli',
+    fetch: nodeFetch,
+  });
 }
 
 /** The signed-in client: NOTEBOOK_SECRETS_SERVER/_TOKEN, else the saved config and token. */
@@ -120,12 +155,22 @@ export function openSession(options: GlobalOptions = {}, env = process.env): Ses
   const rawServer = options.server ?? env.NOTEBOOK_SECRETS_SERVER ?? config.server;
   if (!rawServer) {
     throw new CliError(
-      'Not signed in. Run `notebook-secrets login --server URL` first.',
+      'Not signed in. Run `notebook-secrets login --server URL` first, or keep secrets on this machine only with `notebook-secrets local set NAME` (see `notebook-secrets local --help`).',
       EXIT.unauthorized,
       'unauthorized',
     );
   }
   const server = normalizeServerUrl(rawServer);
+  // Plain HTTP off this machine only as `login --insecure-http` saved it for this server.
+  const allowInsecureHttp =
+    env.NOTEBOOK_SECRETS_INSECURE_HTTP === '1' ||
+    (config.insecureHttp === true && config.server === server);
+  const transport = checkTransport(new URL(server), {
+    allowInsecureHttp,
+    optIn: '`notebook-secrets login --insecure-http`',
+    what: 'The team server URL',
+  });
+  if (transport === 'insecure-http') warn(insecureWarning(new URL(server), '--insecure-http'));
   const token = env.NOTEBOOK_SECRETS_TOKEN || new TokenStore(configDir(env), env).get(server);
   if (!token) {
     throw new CliError(
@@ -135,11 +180,14 @@ export function openSession(options: GlobalOptions = {}, env = process.env): Ses
     );
   }
   const project = options.project ?? env.NOTEBOOK_SECRETS_PROJECT ?? config.project;
+  const savedUser =
+    !env.NOTEBOOK_SECRETS_TOKEN && config.server === server ? config.user : undefined;
   return {
-    api: new ApiClient({ baseUrl: server, token, userAgent: 'notebook-secrets-cli' }),
+    api: cliApiClient(server, token),
     server,
     config,
     ...(project && { project }),
+    ...(savedUser && { user: savedUser }),
   };
 }
 
@@ -171,10 +219,15 @@ export async function findSecret(
   scopeText: string | undefined,
   forChange = false,
 ): Promise<SecretMetadata> {
-  const candidates = (await session.api.listSecrets({ q: name })).filter((s) => s.name === name);
+  const named = (await session.api.listSecrets({ q: name })).filter((s) => s.name === name);
+  // Someone else's personal secret shared with you is theirs: `--scope personal` means your own,
+  // and a change by name takes yours (or a team's) when there is one.
+  const sharedBy = await sharedByOf(session, named);
+  const mine = named.filter((s) => sharedBy(s) === undefined);
+  const candidates = forChange && mine.length > 0 ? mine : named;
   if (scopeText !== undefined) {
     const scope = parseScopeOption(scopeText);
-    const found = candidates.find((s) => sameScope(s.scope, scope));
+    const found = candidates.find((s) => sharedBy(s) === undefined && sameScope(s.scope, scope));
     if (!found) {
       throw new CliError(
         `No secret named '${name}' in scope ${scopeKey(scope)}.`,
@@ -197,6 +250,7 @@ export async function findSecret(
     eligible,
     name,
     session.project ? { project: session.project } : {},
+    sharedBy,
   );
   if (!found)
     throw new CliError(`No secret named '${name}' is available.`, EXIT.notFound, 'not_found');

@@ -1,7 +1,7 @@
 import type { Encoding, Scope, SecretMetadata, SecretType } from '../../core/model';
 import { sameScope } from '../../core/scope';
 import { assertValidName, assertValueSize } from '../../core/validation';
-import type { Session } from './session';
+import { sharedByOf, type Session } from './session';
 
 export interface UpsertInput {
   name: string;
@@ -21,7 +21,11 @@ export async function upsertSecret(
   assertValidName(input.name);
   assertValueSize(input.value);
   const list = existing ?? (await session.api.listSecrets({ q: input.name }));
-  const current = list.find((s) => s.name === input.name && sameScope(s.scope, input.scope));
+  // Your own personal secret, never someone else's of the same name shared with you.
+  const sharedBy = await sharedByOf(session, list);
+  const current = list.find(
+    (s) => s.name === input.name && sameScope(s.scope, input.scope) && sharedBy(s) === undefined,
+  );
   if (current) {
     const secret = await session.api.updateSecret(current.id, current.version, {
       value: input.value,

@@ -6,14 +6,36 @@
  */
 import type { Command } from 'commander';
 import { ApiErrorBody, CreatedToken, type Principal } from '../../core/api';
+import { checkTransport, insecureWarning, transportProblem } from '../../core/serverUrl';
+import { classifyFetchError } from '../../sync/errors';
 
 interface AdminOptions {
   server?: string;
   tokenStdin?: boolean;
   json?: boolean;
+  insecureHttp?: boolean;
 }
 
-class AdminError extends Error {}
+/** A failure of an admin command, with the exit code docs/cli.md gives it (2: bad usage). */
+class AdminError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
+    super(message);
+  }
+}
+
+/** Exit codes by HTTP status, as for the client commands. */
+function exitForStatus(status: number): number {
+  if (status === 401) return 3;
+  if (status === 404) return 4;
+  if (status === 409 || status === 412) return 5;
+  if (status === 403 || status === 422) return 6;
+  if (status >= 500 || status === 429) return 7;
+  if (status >= 400 && status < 500) return 2;
+  return 1;
+}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -32,10 +54,29 @@ async function call(
     process.env.NOTEBOOK_SECRETS_SERVER ??
     'http://127.0.0.1:8787'
   ).replace(/\/+$/, '');
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    throw new AdminError(
+      `--server must be a URL like https://secrets.example.com, not '${server}'.`,
+    );
+  }
+  // The admin token goes in clear over plain HTTP: only to this machine, or when asked to.
+  const policy = {
+    allowInsecureHttp: options.insecureHttp === true,
+    optIn: '--insecure-http',
+    what: 'The server URL',
+  };
+  const problem = transportProblem(url, policy);
+  if (problem) throw new AdminError(problem);
+  if (checkTransport(url, policy) === 'insecure-http')
+    process.stderr.write(`warning: ${insecureWarning(url, '--insecure-http')}\n`);
   const token = options.tokenStdin ? await readStdin() : process.env.NOTEBOOK_SECRETS_ADMIN_TOKEN;
   if (!token) {
     throw new AdminError(
       'No admin token: set NOTEBOOK_SECRETS_ADMIN_TOKEN or pipe it in with --token-stdin (serve printed it on first start).',
+      3,
     );
   }
   let response: Response;
@@ -51,8 +92,12 @@ async function call(
       signal: AbortSignal.timeout(30_000),
     });
   } catch (error) {
+    const failure = classifyFetchError(error, url.origin);
     throw new AdminError(
-      `Cannot reach the server at ${server}: ${(error as Error).message}. Is \`notebook-secrets serve\` running? (--server URL)`,
+      failure.reason === 'refused'
+        ? `Cannot reach the server at ${server} (connection refused). Is \`notebook-secrets serve\` running? (--server URL)`
+        : failure.message,
+      7,
     );
   }
   if (response.status === 204) return undefined;
@@ -62,6 +107,7 @@ async function call(
     const parsed = ApiErrorBody.safeParse(json);
     throw new AdminError(
       parsed.success ? parsed.data.error.message : `The server answered ${response.status}.`,
+      exitForStatus(response.status),
     );
   }
   return json;
@@ -75,7 +121,7 @@ function run<A extends any[]>(fn: (...args: A) => Promise<void>): (...args: A) =
     } catch (error) {
       if (error instanceof AdminError) {
         process.stderr.write(`notebook-secrets admin: ${error.message}\n`);
-        process.exitCode = 2;
+        process.exitCode = error.exitCode;
         return;
       }
       throw error;
@@ -97,7 +143,8 @@ function common(command: Command): Command {
       '--token-stdin',
       'read the admin token from stdin instead of $NOTEBOOK_SECRETS_ADMIN_TOKEN',
     )
-    .option('--json', 'print the result as JSON');
+    .option('--json', 'print the result as JSON')
+    .option('--insecure-http', 'allow plain http:// to another machine (the admin token in clear)');
 }
 
 function memberTarget(options: { team?: string; project?: string }): {

@@ -1,7 +1,10 @@
 /**
  * `notebook-secrets attach --jupyter URL --token T`: get_secret for people outside VS Code.
  * Connects to a Jupyter server (e.g. JupyterLab), injects the helper into its kernels (running
- * ones, new ones, restarted ones) and answers their in-band requests from the store it is given.
+ * ones, new ones, restarted ones) and answers their in-band requests: from the team server when
+ * signed in, else from the local store in the OS keychain (or, for tests and throwaway set-ups,
+ * a plaintext --secrets file or --from-env variables). Reads from the server or the keychain need
+ * consent: --allow/--allow-all, or a question on attach's terminal.
  * Runs until interrupted; never shuts a kernel down.
  */
 import type { Command } from 'commander';
@@ -10,9 +13,12 @@ import { loadHelperSource } from '../../broker/helperSource';
 import { describeError, JupyterAttachment } from '../../broker/jupyterAttachment';
 import { KernelSessions } from '../../broker/kernelSessions';
 import { SecretRequestHandler, type ClientWording } from '../../broker/requestHandler';
+import type { ConsentPolicy } from '../../broker/consent';
 import type { BrokerLog, SecretSource } from '../../broker/secretSource';
 import { StaticSecretSource } from '../../broker/staticSource';
+import { attachConsent, openAttachStore, parseAllowList } from '../client/attachSources';
 import { parseDotenv } from '../client/dotenv';
+import { KeychainUnavailableError } from '../client/localKeychainStore';
 
 /** How long a stop waits for the Jupyter server to close our websockets. */
 const SHUTDOWN_GRACE_MS = 800;
@@ -24,20 +30,57 @@ export interface AttachOptions {
   fromEnv?: string;
   kernel?: string[];
   verbose?: boolean;
+  insecureHttp?: boolean;
+  /** Names every kernel may read without asking (`--allow A,B`). */
+  allow?: string[];
+  allowAll?: boolean;
+  /** The active project for the team server (default: the saved one). */
+  project?: string;
+  server?: string;
+}
+
+/** What attach serves from, and how it asks for consent (the command builds it; tests too). */
+export interface AttachSetup {
+  source: SecretSource;
+  /** Absent: no consent asked (a plaintext file or variables the user handed over). */
+  consent?: ConsentPolicy;
+  /** Where the values come from, for the first log line. */
+  describe: string;
+  wording: ClientWording;
 }
 
 export function register(program: Command): void {
   program
     .command('attach')
     .description(
-      'Enable get_secret in the kernels of a Jupyter server and answer them from a local store',
+      'Enable get_secret in the kernels of a Jupyter server, answered from the team server or the OS keychain',
     )
     .requiredOption('--jupyter <url>', 'Jupyter server URL, e.g. http://127.0.0.1:8888/')
     .option('--token <token>', 'Jupyter server token (default: $JUPYTER_TOKEN)')
-    .option('--secrets <file>', 'secrets to serve: a JSON object of NAME: value, or a .env file')
-    .option('--from-env <prefix>', 'serve environment variables PREFIX<NAME> as secret NAME')
+    .option(
+      '--secrets <file>',
+      'for tests and throwaway set-ups: serve a plaintext JSON object of NAME: value, or a .env file (the values sit in plaintext)',
+    )
+    .option(
+      '--from-env <prefix>',
+      'for tests and throwaway set-ups: serve environment variables PREFIX<NAME> as secret NAME (the values sit in plaintext)',
+    )
+    .option(
+      '--allow <names...>',
+      'let every kernel read these names (comma-separated) without asking',
+    )
+    .option(
+      '--allow-all',
+      'let every kernel read every secret you can read, without asking (any code on the Jupyter server can then read them)',
+    )
+    .option('--project <id>', 'the active project on the team server (default: the saved one)')
+    .option('--server <url>', 'team server URL (default: the saved one)')
     .option('--kernel <id...>', 'only these kernel ids (default: every kernel, now and later)')
     .option('--verbose', 'log each request (names only, never values)')
+    .option(
+      '--insecure-http',
+      'allow plain http:// to a Jupyter server on another machine (token and values unencrypted)',
+    )
     .action(async (options: AttachOptions) => {
       // @jupyterlab/services reports each kernel connection with console.debug on stdout; the
       // CLI's own log (stderr) says what matters, and --verbose shows the rest there.
@@ -85,18 +128,31 @@ export async function attach(
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new Error('--jupyter must be an http:// or https:// URL.');
   }
-  const store = source ?? loadSource(options);
+  const setup = source
+    ? { source, describe: '', wording: attachWording(options) }
+    : attachSetup(options);
+  const store = setup.source;
   const sessions = new KernelSessions();
-  const handler = new SecretRequestHandler({ source: store, log, wording: attachWording(options) });
+  const handler = new SecretRequestHandler({
+    source: store,
+    log,
+    wording: setup.wording,
+    ...(setup.consent && { consent: setup.consent }),
+  });
   const only = options.kernel ? new Set(options.kernel) : undefined;
   const attachment = new JupyterAttachment({
     baseUrl: url.toString(),
     token,
+    allowInsecureHttp: options.insecureHttp === true,
+    insecureOptIn: '--insecure-http',
     helperSource: loadHelperSource(),
     sessions,
     handler,
     log,
     ...(only ? { kernelFilter: (model) => only.has(model.id) } : {}),
+    ...(setup.consent && {
+      onSessionEnded: (id: string) => setup.consent?.forgetSession(id),
+    }),
   });
   try {
     await attachment.start();
@@ -111,32 +167,113 @@ export async function attach(
   const names = store instanceof StaticSecretSource ? store.names : [];
   log.info(
     `Attached to ${url.origin}${url.pathname} (${attachment.kernelIds.length} kernel(s) now; new ones as they start). ` +
-      (names.length
-        ? `Serving ${names.length} secret(s): ${names.join(', ')}.`
-        : 'No secrets to serve.') +
+      (setup.describe
+        ? setup.describe
+        : names.length
+          ? `Serving ${names.length} secret(s): ${names.join(', ')}.`
+          : 'No secrets to serve.') +
       ' Press Ctrl+C to stop.',
   );
   return attachment;
 }
 
-function loadSource(options: AttachOptions): SecretSource {
+/**
+ * A plaintext --secrets file or --from-env variables when given (served without asking: the user
+ * handed over each value); else the team server when signed in, else the OS keychain, both with
+ * consent.
+ */
+export function attachSetup(
+  options: AttachOptions,
+  terminal: AttachTerminal | undefined = processTerminal(),
+  env: NodeJS.ProcessEnv = process.env,
+): AttachSetup {
+  if (options.secrets || options.fromEnv) {
+    return { source: loadPlaintextSource(options), describe: '', wording: attachWording(options) };
+  }
+  const allow = parseAllowList(options.allow);
+  let store;
+  try {
+    store = openAttachStore(
+      {
+        ...(options.project !== undefined && { project: options.project }),
+        ...(options.server !== undefined && { server: options.server }),
+      },
+      env,
+    );
+  } catch (error) {
+    if (error instanceof KeychainUnavailableError) {
+      throw new Error(
+        `Not signed in to a team server, and ${error.message.replace(/^No/, 'no')} ` +
+          '(For a test, --secrets FILE (JSON or .env) or --from-env PREFIX serve plaintext values.)',
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  const consent = attachConsent({
+    allow,
+    ...(options.allowAll && { allowAll: true }),
+    ...(terminal && { terminal }),
+  });
+  const how = options.allowAll
+    ? 'Every kernel may read every secret (--allow-all).'
+    : `${allow.length ? `Allowed without asking: ${allow.join(', ')}. ` : ''}${
+        terminal
+          ? 'Other names are asked for here.'
+          : 'Other names are denied (no terminal to ask on; use --allow).'
+      }`;
+  const attach = '`notebook-secrets attach`';
+  const wording: ClientWording = {
+    log: `the output of ${attach}`,
+    accessDenied: (name) =>
+      terminal
+        ? `Access to '${name}' was denied on the terminal of ${attach}. To allow it, restart the kernel and answer [o]nce or [a]lways, or run attach with --allow ${name}; then call get_secret again.`
+        : `${attach} has no terminal to ask on and '${name}' is not in its --allow list. To allow it, restart attach with --allow ${name} (or --allow-all) and call get_secret again.`,
+    addSecret:
+      store.kind === 'server'
+        ? (name) =>
+            `Add it with \`notebook-secrets set ${name}\` (or in the Notebook Secrets view), then call get_secret again.`
+        : (name) =>
+            `Add it with \`notebook-secrets local set ${name}\`, then call get_secret again.`,
+  };
+  return {
+    source: store.source,
+    consent,
+    wording,
+    describe:
+      store.kind === 'server'
+        ? `Serving from the team server at ${store.source.server}${
+            store.source.project ? ` (project ${store.source.project})` : ''
+          }. ${how}`
+        : `Serving the local secrets in the OS keychain. ${how}`,
+  };
+}
+
+/** Where consent questions are asked: attach's terminal, when stdin and stderr are one. */
+export interface AttachTerminal {
+  input: NodeJS.ReadableStream;
+  output: NodeJS.WritableStream;
+}
+
+function processTerminal(): AttachTerminal | undefined {
+  return process.stdin.isTTY && process.stderr.isTTY
+    ? { input: process.stdin, output: process.stderr }
+    : undefined;
+}
+
+function loadPlaintextSource(options: AttachOptions): SecretSource {
   if (options.secrets && options.fromEnv) {
     throw new Error('Use either --secrets FILE or --from-env PREFIX, not both.');
   }
   if (options.fromEnv) return StaticSecretSource.fromEnv(options.fromEnv);
-  if (options.secrets) {
-    let text: string;
-    try {
-      text = readFileSync(options.secrets, 'utf8');
-    } catch {
-      throw new Error(`Cannot read the secrets file ${options.secrets}.`);
-    }
-    if (/^\s*\{/.test(text)) return StaticSecretSource.fromJson(text);
-    return StaticSecretSource.fromPairs(parseDotenv(text).map((e) => [e.name, e.value]));
+  let text: string;
+  try {
+    text = readFileSync(options.secrets!, 'utf8');
+  } catch {
+    throw new Error(`Cannot read the secrets file ${options.secrets}.`);
   }
-  throw new Error(
-    'Say where the secrets come from: --secrets FILE (JSON or .env) or --from-env PREFIX. (The team server source comes later.)',
-  );
+  if (/^\s*\{/.test(text)) return StaticSecretSource.fromJson(text);
+  return StaticSecretSource.fromPairs(parseDotenv(text).map((e) => [e.name, e.value]));
 }
 
 /** Tells the user of attach how to add a secret to what this process serves. */

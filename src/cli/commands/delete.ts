@@ -1,6 +1,5 @@
 /** `notebook-secrets delete NAME`: deletes a secret (owners only). */
 import type { Command } from 'commander';
-import { createInterface } from 'node:readline/promises';
 import { scopeKey } from '../../core/scope';
 import {
   action,
@@ -36,6 +35,7 @@ export function register(program: Command): void {
         if (!options.yes) {
           if (!process.stdin.isTTY)
             throw new CliError('Pass --yes to delete without a terminal to confirm on.');
+          const { createInterface } = await import('node:readline/promises');
           const rl = createInterface({ input: process.stdin, output: process.stderr });
           const answer = await rl.question(
             `Delete '${name}' from ${scopeKey(secret.scope)} with all its versions? [y/N] `,

@@ -1,8 +1,8 @@
 /** `notebook-secrets export`: writes values (asked for explicitly) as dotenv or JSON. */
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
 import { scopeKey } from '../../core/scope';
-import { formatDotenv } from '../client/dotenv';
+import { formatDotenv, unportableDotenv } from '../client/dotenv';
+import { writePrivateFile } from '../client/privateFile';
 import { resolveAll } from '../client/resolveAll';
 import { action, CliError, openSession, type GlobalOptions } from '../client/session';
 
@@ -21,8 +21,21 @@ export function register(program: Command): void {
     .option('--scope <scope>', 'only secrets of this scope kind or scope key')
     .option('--only <names>', 'comma-separated names')
     .option('--project <id>', 'the active project (default: the saved one)')
-    .option('-o, --output <file>', 'write to this file (0600) instead of stdout')
+    .option(
+      '-o, --output <file>',
+      'write to a new 0600 file instead of stdout (replacing one there; never through a link)',
+    )
     .option('--server <url>', 'server URL (default: the saved one)')
+    .addHelpText(
+      'after',
+      `
+dotenv quoting, read back the same by sh/bash \`source\`, python-dotenv and Node's dotenv:
+  NAME=value        letters, digits and _ . / : @ % + , = ^ - (docker --env-file reads these too)
+  NAME='any value'  anything else without a single quote, carriage return or \\\\ / trailing \\
+  NAME="it's"       a single quote, with no " $ \` \\ or line break
+Values that fit none of these, or hold \${NAME} (python-dotenv expands it in any quotes), stop
+the export before anything is written; use --format json for them.`,
+    )
     .action(
       action(async (options: ExportOptions) => {
         if (options.format !== 'dotenv' && options.format !== 'json') {
@@ -34,6 +47,12 @@ export function register(program: Command): void {
           .map((n) => n.trim())
           .filter(Boolean);
         const secrets = await resolveAll(session, only, options.scope);
+        const unportable = options.format === 'dotenv' ? unportableDotenv(secrets) : [];
+        if (unportable.length > 0) {
+          throw new CliError(
+            `Nothing was exported: no dotenv quoting carries the values of ${unportable.join(', ')} the same to sh, python-dotenv and Node's dotenv (see \`notebook-secrets export --help\`). Use --format json, or leave them out with --only.`,
+          );
+        }
         const text =
           options.format === 'json'
             ? `${JSON.stringify(
@@ -51,7 +70,7 @@ export function register(program: Command): void {
               )}\n`
             : formatDotenv(secrets);
         if (options.output) {
-          writeFileSync(options.output, text, { mode: 0o600 });
+          writePrivateFile(options.output, text);
           process.stderr.write(`Wrote ${secrets.length} secrets to ${options.output}.\n`);
         } else {
           process.stdout.write(text);

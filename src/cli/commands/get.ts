@@ -1,8 +1,17 @@
-/** `notebook-secrets get NAME`: the one command that prints a value. */
+/** `notebook-secrets get NAME`: the one command that prints a value; one request to the server. */
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
 import { scopeKey } from '../../core/scope';
-import { action, findSecret, openSession, printJson, type GlobalOptions } from '../client/session';
+import { ApiError } from '../../sync/errors';
+import { writePrivateFile } from '../client/privateFile';
+import {
+  action,
+  CliError,
+  EXIT,
+  openSession,
+  parseScopeOption,
+  printJson,
+  type GlobalOptions,
+} from '../client/session';
 
 interface GetOptions extends GlobalOptions {
   scope?: string;
@@ -16,30 +25,60 @@ export function register(program: Command): void {
     .argument('<name>', 'secret name')
     .option('--scope <scope>', 'personal, project:ID or team:ID')
     .option('--project <id>', 'the active project (default: the saved one)')
-    .option('-o, --output <file>', 'write the value to a file (0600); file secrets are decoded')
+    .option(
+      '-o, --output <file>',
+      'write the value to a new 0600 file (replacing one there; never through a link); file secrets are decoded',
+    )
     .option('--server <url>', 'server URL (default: the saved one)')
-    .option('--json', 'print metadata and value as JSON')
+    .option(
+      '--json',
+      'print the value with its metadata (id, scope, type, encoding, version, description, updated)',
+    )
     .action(
       action(async (name: string, options: GetOptions) => {
+        const scope = options.scope === undefined ? undefined : parseScopeOption(options.scope);
         const session = openSession(options);
-        const secret = await findSecret(session, name, options.scope);
-        const value = await session.api.getValue(secret.id);
+        let value;
+        try {
+          // One request: the server picks by precedence and answers with the value.
+          value = await session.api.resolve(name, {
+            ...(session.project && { project: session.project }),
+            ...(scope && { scope: scopeKey(scope) }),
+          });
+        } catch (error) {
+          if (error instanceof ApiError && error.status === 404) {
+            throw new CliError(
+              scope
+                ? `No secret named '${name}' in scope ${scopeKey(scope)}.`
+                : `No secret named '${name}' is available.`,
+              EXIT.notFound,
+              'not_found',
+            );
+          }
+          throw error;
+        }
         if (options.output) {
           const bytes =
             value.encoding === 'base64'
               ? Buffer.from(value.value, 'base64')
               : Buffer.from(value.value, 'utf8');
-          writeFileSync(options.output, bytes, { mode: 0o600 });
+          writePrivateFile(options.output, bytes);
           process.stderr.write(`Wrote '${name}' (${bytes.length} bytes) to ${options.output}.\n`);
           return;
         }
         if (options.json) {
+          const meta = await session.api.getSecret(value.id);
           printJson({
-            name: secret.name,
-            scope: scopeKey(secret.scope),
-            type: secret.type,
+            id: value.id,
+            name: value.name,
+            scope: scopeKey(value.scope),
+            type: value.type,
             encoding: value.encoding,
             version: value.version,
+            description: meta.description,
+            role: meta.role,
+            created_at: meta.created_at,
+            updated_at: meta.updated_at,
             value: value.value,
           });
           return;

@@ -30,7 +30,13 @@ export function register(program: Command): void {
         const rows = [['VERSION', 'CHANGE', 'AUTHOR', 'AT', 'RESTORABLE']];
         for (const v of versions)
           rows.push([String(v.version), v.kind, v.author, v.at, v.restorable ? 'yes' : 'no']);
-        process.stdout.write(`${name} (${scopeKey(secret.scope)})\n${formatTable(rows)}\n`);
+        const restorable = versions.some((v) => v.restorable && v.version !== secret.version);
+        process.stdout.write(
+          `${name} (${scopeKey(secret.scope)})\n${formatTable(rows)}\n` +
+            (restorable
+              ? `Restore a version with: notebook-secrets restore ${name} VERSION\n`
+              : ''),
+        );
       }),
     );
 }

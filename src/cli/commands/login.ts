@@ -1,9 +1,10 @@
 /** `notebook-secrets login`: signs in to a team server and keeps the token out of config.json. */
 import type { Command } from 'commander';
-import { createInterface } from 'node:readline';
-import { normalizeServerUrl, ApiClient } from '../../sync/client';
+import { checkTransport, insecureWarning } from '../../core/serverUrl';
+import { normalizeServerUrl } from '../../sync/client';
 import { configDir, loadConfig, saveConfig, TokenStore } from '../client/credentials';
-import { action, CliError, printJson, readStdin, warn } from '../client/session';
+import { promptHidden } from '../client/prompt';
+import { action, CliError, cliApiClient, printJson, readStdin, warn } from '../client/session';
 
 interface LoginOptions {
   server?: string;
@@ -11,28 +12,21 @@ interface LoginOptions {
   tokenStdin?: boolean;
   project?: string;
   json?: boolean;
-}
-
-/** Asks for the token on the terminal without echoing it. */
-function promptHidden(question: string): Promise<string> {
-  return new Promise((resolve) => {
-    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-    const output = rl as unknown as { _writeToOutput?: (s: string) => void };
-    process.stderr.write(question);
-    output._writeToOutput = () => undefined;
-    rl.question('', (answer) => {
-      rl.close();
-      process.stderr.write('\n');
-      resolve(answer);
-    });
-  });
+  insecureHttp?: boolean;
 }
 
 export function register(program: Command): void {
   program
     .command('login')
     .description('Sign in to a team server (the token is kept in the OS keyring, or a 0600 file)')
-    .option('--server <url>', 'server URL, e.g. http://127.0.0.1:8787 (default: the saved one)')
+    .option(
+      '--server <url>',
+      'server URL, e.g. https://secrets.example.com (default: the saved one)',
+    )
+    .option(
+      '--insecure-http',
+      'allow plain http:// to another machine (tokens and values unencrypted; only behind a trusted proxy)',
+    )
     .option('--token-stdin', 'read the token from stdin')
     .option('--token <token>', 'the token (discouraged: visible in shell history and `ps`)')
     .option('--project <id>', 'the active project for get/run')
@@ -44,6 +38,13 @@ export function register(program: Command): void {
         const rawServer = options.server ?? env.NOTEBOOK_SECRETS_SERVER ?? config.server;
         if (!rawServer) throw new CliError('Pass --server URL (the team server to sign in to).');
         const server = normalizeServerUrl(rawServer);
+        const transport = checkTransport(new URL(server), {
+          allowInsecureHttp: options.insecureHttp === true,
+          optIn: '--insecure-http',
+          what: 'The team server URL',
+        });
+        if (transport === 'insecure-http')
+          warn(insecureWarning(new URL(server), '--insecure-http'));
         let token: string | undefined;
         if (options.token !== undefined) {
           warn(
@@ -62,7 +63,7 @@ export function register(program: Command): void {
         token = token.trim();
         if (!token)
           throw new CliError('No token given. Pass it on stdin (--token-stdin) or at the prompt.');
-        const api = new ApiClient({ baseUrl: server, token, userAgent: 'notebook-secrets-cli' });
+        const api = cliApiClient(server, token);
         await api.health();
         const me = await api.me();
         const where = new TokenStore(configDir(env), env).set(server, token);
@@ -70,6 +71,7 @@ export function register(program: Command): void {
           ...config,
           server,
           user: me.user.id,
+          insecureHttp: transport === 'insecure-http' ? true : undefined,
           ...(options.project !== undefined && { project: options.project }),
         });
         if (options.json) {

@@ -1,26 +1,53 @@
-/** `notebook-secrets logout`: forgets the token of the saved (or given) server. */
+/**
+ * `notebook-secrets logout`: revokes the token on the server (so a copy of it stops working too),
+ * then forgets it here. When the server cannot be reached the token is still forgotten here, and
+ * the message says it may still be valid.
+ */
 import type { Command } from 'commander';
 import { normalizeServerUrl } from '../../sync/client';
+import { ApiError } from '../../sync/errors';
 import { configDir, loadConfig, saveConfig, TokenStore } from '../client/credentials';
-import { action, printJson } from '../client/session';
+import { action, cliApiClient, printJson, warn } from '../client/session';
 
 export function register(program: Command): void {
   program
     .command('logout')
-    .description('Sign out: remove the stored token')
+    .description('Sign out: revoke the token on the server and remove it from this machine')
     .option('--server <url>', 'server URL (default: the saved one)')
     .option('--json', 'print the result as JSON')
     .action(
       action(async (options: { server?: string; json?: boolean }) => {
         const config = loadConfig();
         const raw = options.server ?? config.server;
-        if (raw) new TokenStore(configDir()).delete(normalizeServerUrl(raw));
+        const server = raw ? normalizeServerUrl(raw) : undefined;
+        const store = new TokenStore(configDir());
+        const token = server ? store.get(server) : undefined;
+        let revoked = false;
+        if (server && token) {
+          try {
+            await cliApiClient(server, token).revokeOwnToken();
+            revoked = true;
+          } catch (error) {
+            // 401: already revoked or expired, which is what logout wants.
+            if (error instanceof ApiError && error.status === 401) revoked = true;
+            else
+              warn(
+                `the server did not revoke the token (${(error as Error).message}); it is removed from this machine but may still be valid until an administrator revokes it.`,
+              );
+          }
+          store.delete(server);
+        }
         const rest = { ...config };
         delete rest.user;
         saveConfig(rest);
-        if (options.json) printJson({ signed_out: true, server: raw ?? null });
-        else process.stdout.write(raw ? `Signed out of ${raw}.\n` : 'Not signed in.\n');
-        await Promise.resolve();
+        if (options.json)
+          printJson({ signed_out: Boolean(token), revoked, server: server ?? null });
+        else
+          process.stdout.write(
+            token
+              ? `Signed out of ${server}${revoked ? '; the token is revoked' : ''}.\n`
+              : 'Not signed in.\n',
+          );
       }),
     );
 }

@@ -12,6 +12,9 @@ interface ServeOptions {
   port: string;
   rateLimit?: string;
   logLevel?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  insecureHttp?: boolean;
 }
 
 function parsePort(text: string): number {
@@ -29,7 +32,17 @@ export function register(program: Command): void {
       'Run the team server (PGlite in --data by default; PostgreSQL when DATABASE_URL is set)',
     )
     .option('--data <dir>', `data directory: database and key file (default: ${defaultDataDir()})`)
-    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option(
+      '--host <address>',
+      'address to listen on (not loopback: needs TLS or --insecure-http)',
+      '127.0.0.1',
+    )
+    .option('--tls-cert <file>', 'PEM certificate (chain): serve HTTPS (with --tls-key)')
+    .option('--tls-key <file>', 'PEM private key of the certificate')
+    .option(
+      '--insecure-http',
+      'allow plain HTTP on a non-loopback --host (only behind a TLS-terminating proxy)',
+    )
     .option('--port <n>', 'port to listen on (0: any free port)', '8787')
     .option('--rate-limit <n>', 'requests per second per token (0: no limit; default 50)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug (default info)')
@@ -41,6 +54,8 @@ Environment:
   NOTEBOOK_SECRETS_KEY            256-bit encryption key (base64 or hex); default: <data>/server.key, created 0600
   NOTEBOOK_SECRETS_OLD_KEYS       comma-separated older keys, still used to decrypt
   NOTEBOOK_SECRETS_ADMIN_TOKEN    register this admin token instead of printing a new one
+  NOTEBOOK_SECRETS_TLS_CERT, NOTEBOOK_SECRETS_TLS_KEY   as --tls-cert, --tls-key
+  NOTEBOOK_SECRETS_INSECURE_HTTP=1                      as --insecure-http
   NOTEBOOK_SECRETS_MAX_VALUE_BYTES, NOTEBOOK_SECRETS_KEEP_VALUES (10), NOTEBOOK_SECRETS_RATE_BURST (200),
   NOTEBOOK_SECRETS_REQUEST_TIMEOUT_MS (30000)
 
@@ -54,6 +69,9 @@ Logs are JSON lines on stderr (never values or tokens); the address and a new ad
         config.port = parsePort(options.port);
         if (options.rateLimit !== undefined) config.rateLimit.perSecond = Number(options.rateLimit);
         if (options.logLevel) config.logLevel = options.logLevel;
+        if (options.tlsCert !== undefined) config.tlsCert = options.tlsCert;
+        if (options.tlsKey !== undefined) config.tlsKey = options.tlsKey;
+        if (options.insecureHttp) config.insecureHttp = true;
         const server = await startServer(config);
         for (const warning of server.warnings) process.stderr.write(`warning: ${warning}\n`);
         const where =
@@ -62,6 +80,7 @@ Logs are JSON lines on stderr (never values or tokens); the address and a new ad
             : `PGlite in ${config.dataDir}`;
         process.stdout.write(`Notebook Secrets server ${SERVER_VERSION} on ${where}\n`);
         process.stdout.write(`Encryption key: ${server.keySource}\n`);
+        if (server.tlsSummary) process.stdout.write(`TLS certificate: ${server.tlsSummary}\n`);
         if (server.newAdminToken) {
           process.stdout.write(
             `Admin token (shown once; keep it safe, e.g. export NOTEBOOK_SECRETS_ADMIN_TOKEN=…):\n  ${server.newAdminToken}\n`,

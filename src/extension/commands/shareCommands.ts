@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import type { SecretMetadata } from '../../core';
 import type { SecretRepository } from '../storage/secretRepository';
+import { serverTransportProblem } from '../sync/serverTrust';
 import { targetSecret } from './pickSecret';
 import { answered } from './registerCommand';
 
@@ -67,5 +68,5 @@ export function serverUrlProblem(text: string): string | undefined {
   if (url.username || url.password)
     return 'Do not put credentials in the URL; you sign in with a token.';
   if (url.search || url.hash) return "Enter the server's base URL, without ?query or #fragment.";
-  return undefined;
+  return serverTransportProblem(url);
 }

@@ -8,6 +8,8 @@ import { describeError, JupyterAttachment } from '../../broker/jupyterAttachment
 import type { KernelSessions } from '../../broker/kernelSessions';
 import type { SecretRequestHandler } from '../../broker/requestHandler';
 import type { ConsentPolicy } from '../../broker/consent';
+import { checkTransport, insecureWarning, transportProblem } from '../../core/serverUrl';
+import { INSECURE_SETTING } from '../sync/serverTrust';
 import { UserFacingError } from './userError';
 
 const SERVERS_KEY = 'notebookSecrets.jupyterServers';
@@ -60,8 +62,11 @@ export class RemoteServers implements vscode.Disposable {
       prompt:
         'The URL of a running Jupyter server, e.g. http://127.0.0.1:8888/ (a token in the URL is moved to secure storage)',
       ignoreFocusOut: true,
-      validateInput: (text) =>
-        parseServerUrl(text) ? undefined : 'Enter an http:// or https:// URL.',
+      validateInput: (text) => {
+        const parsed = parseServerUrl(text);
+        if (!parsed) return 'Enter an http:// or https:// URL.';
+        return transportProblem(new URL(parsed.url), this.insecurePolicy());
+      },
     });
     if (input === undefined) return;
     const parsed = parseServerUrl(input)!;
@@ -84,9 +89,14 @@ export class RemoteServers implements vscode.Disposable {
     await this.deps.context.secrets.store(tokenKey(url), token);
     const servers = this.saved().filter((u) => u !== url);
     await this.deps.context.globalState.update(SERVERS_KEY, [...servers, url]);
-    void vscode.window.showInformationMessage(
-      `Connected to ${url}: get_secret is enabled in ${attachment.kernelIds.length} running kernel(s) and in kernels started later.`,
-    );
+    const connected = `Connected to ${url}: get_secret is enabled in ${attachment.kernelIds.length} running kernel(s) and in kernels started later.`;
+    if (checkTransport(new URL(url), this.insecurePolicy()) === 'insecure-http') {
+      void vscode.window.showWarningMessage(
+        `${connected} ${insecureWarning(new URL(url), `the setting ${INSECURE_SETTING}`)}`,
+      );
+    } else {
+      void vscode.window.showInformationMessage(connected);
+    }
   }
 
   async remove(): Promise<void> {
@@ -109,11 +119,28 @@ export class RemoteServers implements vscode.Disposable {
     );
   }
 
+  /** Plain http:// to another machine only with `notebookSecrets.server.allowInsecureHttp`. */
+  private insecurePolicy() {
+    return {
+      allowInsecureHttp:
+        vscode.workspace
+          .getConfiguration('notebookSecrets')
+          .get<boolean>('server.allowInsecureHttp', false) === true,
+      optIn: `the setting ${INSECURE_SETTING}`,
+      what: 'The Jupyter server URL',
+    };
+  }
+
   private async connect(url: string, token: string): Promise<JupyterAttachment> {
+    const policy = this.insecurePolicy();
+    const problem = transportProblem(new URL(url), policy);
+    if (problem) throw new UserFacingError(problem);
     this.attached.get(url)?.dispose();
     const attachment = new JupyterAttachment({
       baseUrl: url,
       token,
+      allowInsecureHttp: policy.allowInsecureHttp,
+      insecureOptIn: policy.optIn,
       helperSource: this.deps.helperSource(),
       sessions: this.deps.sessions,
       handler: this.deps.handler,

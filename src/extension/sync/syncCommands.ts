@@ -13,6 +13,7 @@ import { ApiError } from '../../sync/errors';
 import type { ConflictKind } from '../../sync/syncState';
 import { Cancelled, answered } from '../commands/registerCommand';
 import { serverUrlProblem } from '../commands/shareCommands';
+import { checkServerTransport, insecureSignInWarning } from './serverTrust';
 import { shareDialog } from './shareDialog';
 import type { SyncSession } from './syncSession';
 
@@ -92,6 +93,12 @@ export function syncCommands(
       () => session.signIn(url, token),
     );
     await config.update('server.url', url, vscode.ConfigurationTarget.Global);
+    if (checkServerTransport(url) === 'insecure-http') {
+      void vscode.window.showWarningMessage(
+        `Signed in to ${url} as ${me.user.id}. ${insecureSignInWarning(url)}`,
+      );
+      return;
+    }
     void vscode.window.showInformationMessage(
       `Signed in to ${url} as ${me.user.id}. Your secrets now sync with the team server.`,
     );

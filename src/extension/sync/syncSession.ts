@@ -12,6 +12,12 @@ import { ApiClient, normalizeServerUrl } from '../../sync/client';
 import { SyncEngine } from '../../sync/engine';
 import { SyncScheduler, type SyncStatus } from '../../sync/scheduler';
 import { SYNC_PREFIX } from '../../sync/syncState';
+import {
+  caFileFetch,
+  checkServerTransport,
+  EXTENSION_CA_HINT,
+  insecureSignInWarning,
+} from './serverTrust';
 
 export const TOKEN_KEY = `${SYNC_PREFIX}token`;
 const StoredToken = z.object({ server: z.string(), token: z.string().min(1) });
@@ -72,6 +78,9 @@ export class SyncSession implements vscode.Disposable {
         this.deps.log.warn('The saved team-server sign-in could not be read; sign in again.');
         return;
       }
+      // Settings may have changed since: the plain-HTTP rule holds for a resumed session too.
+      if (checkServerTransport(saved.data.server) === 'insecure-http')
+        this.deps.log.warn(insecureSignInWarning(saved.data.server));
       await this.start(saved.data.server, saved.data.token);
     } catch (error) {
       this.deps.log.error(`Could not resume the team-server session: ${messageOf(error)}`);
@@ -84,6 +93,8 @@ export class SyncSession implements vscode.Disposable {
    */
   async signIn(rawUrl: string, token: string): Promise<Me> {
     const server = normalizeServerUrl(rawUrl);
+    if (checkServerTransport(server) === 'insecure-http')
+      this.deps.log.warn(insecureSignInWarning(server));
     const probe = this.newClient(server, token);
     await probe.health();
     const me = await probe.me();
@@ -122,11 +133,13 @@ export class SyncSession implements vscode.Disposable {
   }
 
   private newClient(server: string, token: string): ApiClient {
+    const fetch = this.deps.fetch ?? caFileFetch();
     return new ApiClient({
       baseUrl: server,
       token,
       userAgent: `notebook-secrets-vscode/${vscode.version ?? 'unknown'}`,
-      ...(this.deps.fetch && { fetch: this.deps.fetch }),
+      caHint: EXTENSION_CA_HINT,
+      ...(fetch && { fetch }),
     });
   }
 

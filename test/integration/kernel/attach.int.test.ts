@@ -79,8 +79,18 @@ describe('notebook-secrets attach', () => {
     await expect(attach({ jupyter: 'not a url', fromEnv: 'X_' }, log)).rejects.toThrow(
       /--jupyter must be a URL/,
     );
-    await expect(attach({ jupyter: server.baseUrl, token: server.token }, log)).rejects.toThrow(
-      /--secrets FILE .* or --from-env PREFIX/,
-    );
+    // Not signed in and no OS keychain: says so, what to install, and the plaintext options.
+    const saved = { ...process.env };
+    process.env.NOTEBOOK_SECRETS_CONFIG_DIR = mkdtempSync(join(tmpdir(), 'nbsec-attach-cfg-'));
+    process.env.NOTEBOOK_SECRETS_KEYRING = '0';
+    delete process.env.NOTEBOOK_SECRETS_SERVER;
+    delete process.env.NOTEBOOK_SECRETS_TOKEN;
+    try {
+      await expect(attach({ jupyter: server.baseUrl, token: server.token }, log)).rejects.toThrow(
+        /Not signed in to a team server, and no OS keychain is available .*install gnome-keyring.*--secrets FILE \(JSON or \.env\) or --from-env PREFIX/,
+      );
+    } finally {
+      process.env = saved;
+    }
   });
 });

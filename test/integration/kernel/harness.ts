@@ -11,6 +11,7 @@ import {
   type Kernel,
   type KernelMessage,
 } from '@jupyterlab/services';
+import { jupyterServerCommand } from '../../../scripts/jupyterServer.mjs';
 
 /** Debian's python3 has ipykernel; the pyenv python3 on PATH may not. */
 export const SYSTEM_PYTHON = process.env.NOTEBOOK_SECRETS_TEST_PYTHON ?? '/usr/bin/python3';
@@ -41,35 +42,18 @@ export async function startJupyterServer(opts: { args?: string[] } = {}): Promis
   const dir = mkdtempSync(join(tmpdir(), 'nbsec-jupyter-'));
   const port = await freePort();
   const token = randomBytes(16).toString('hex');
-  const child: ChildProcess = spawn(
-    SYSTEM_PYTHON,
-    [
-      '-m',
-      'jupyter_server',
-      '--no-browser',
-      '--ServerApp.ip=127.0.0.1',
-      `--ServerApp.port=${port}`,
-      '--ServerApp.port_retries=0',
-      `--ServerApp.token=${token}`,
-      `--ServerApp.root_dir=${dir}`,
-      '--ServerApp.open_browser=False',
-      // CI containers run as root; the server refuses that unless told.
-      ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
-      ...(opts.args ?? []),
-    ],
-    {
-      cwd: dir,
-      env: {
-        ...process.env,
-        JUPYTER_RUNTIME_DIR: join(dir, 'runtime'),
-        JUPYTER_CONFIG_DIR: join(dir, 'config'),
-        JUPYTER_DATA_DIR: join(dir, 'data'),
-        IPYTHONDIR: join(dir, 'ipython'),
-        PYTHONNOUSERSITE: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const { command, args, env } = jupyterServerCommand({
+    python: SYSTEM_PYTHON,
+    port,
+    token,
+    rootDir: dir,
+    stateDir: dir,
+  });
+  const child: ChildProcess = spawn(command, [...args, ...(opts.args ?? [])], {
+    cwd: dir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));

@@ -261,8 +261,9 @@ describe('two serve processes on one PostgreSQL', () => {
         env: { ...process.env, NOTEBOOK_SECRETS_ADMIN_TOKEN: token },
       },
     );
+    // A user token on an admin endpoint: access denied (403), exit 6 as in docs/cli.md.
     await expect(refused).rejects.toMatchObject({
-      code: 2,
+      code: 6,
       stderr: expect.stringContaining('needs an admin token'),
     });
   });

@@ -18,10 +18,14 @@ export function buildCliInto(dir: string): Promise<string> {
   let built = builds.get(dir);
   if (!built) {
     built = (async () => {
-      const outfile = join(ROOT, 'out', dir, 'cli.js');
+      const outdir = join(ROOT, 'out', dir);
       await esbuild.build({
-        entryPoints: [join(ROOT, 'src/cli/main.ts')],
-        outfile,
+        entryPoints: {
+          cli: join(ROOT, 'src/cli/main.ts'),
+          'cli-serve': join(ROOT, 'src/cli/commands/serve.ts'),
+          'cli-attach': join(ROOT, 'src/cli/commands/attach.ts'),
+        },
+        outdir,
         bundle: true,
         platform: 'node',
         target: 'node20',
@@ -30,7 +34,7 @@ export function buildCliInto(dir: string): Promise<string> {
         external: ['@electric-sql/pglite', '@napi-rs/keyring', 'pg-native'],
         logLevel: 'error',
       });
-      return outfile;
+      return join(outdir, 'cli.js');
     })();
     builds.set(dir, built);
   }
@@ -68,6 +72,8 @@ export interface ServeOptions {
   dataDir: string;
   port: number;
   env?: Record<string, string | undefined>;
+  /** More arguments for `serve` (--tls-cert, --host, …). */
+  args?: string[];
 }
 
 /** Spawns `serve`; resolves once it prints its address (or rejects with its output if it exits). */
@@ -81,7 +87,17 @@ export async function serve(options: ServeOptions): Promise<ServeProcess> {
   }
   const child = spawn(
     process.execPath,
-    [cli, 'serve', '--data', options.dataDir, '--port', String(options.port), '--rate-limit', '0'],
+    [
+      cli,
+      'serve',
+      '--data',
+      options.dataDir,
+      '--port',
+      String(options.port),
+      '--rate-limit',
+      '0',
+      ...(options.args ?? []),
+    ],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';
@@ -91,7 +107,6 @@ export async function serve(options: ServeOptions): Promise<ServeProcess> {
   const exited = new Promise<number | string>((done) =>
     child.once('exit', (code, signal) => done(code ?? signal ?? -1)),
   );
-  const url = `http://127.0.0.1:${options.port}`;
   const ready = (async () => {
     const deadline = Date.now() + 90_000;
     while (!stdout.includes('Listening on')) {
@@ -102,7 +117,7 @@ export async function serve(options: ServeOptions): Promise<ServeProcess> {
   })();
   await Promise.race([ready, exited]);
   return {
-    url,
+    url: /Listening on (\S+)/.exec(stdout)?.[1] ?? `http://127.0.0.1:${options.port}`,
     child,
     stdout: () => stdout,
     stderr: () => stderr,

@@ -2,7 +2,6 @@
  * The `notebook-secrets` client subcommands as a user runs them: the bundled CLI in a child
  * process, against the real server, with the config in a temp dir (no keyring).
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,15 +10,10 @@ import { LocalSecretStore } from '../../../src/core/localStore';
 import { ApiClient } from '../../../src/sync/client';
 import { SyncEngine } from '../../../src/sync/engine';
 import { MemoryKeyValueStore } from '../../../src/sync/memoryKeyValueStore';
+import { cliRunner, type RunCli } from './cliRunner';
 import { addTeam, addUser, buildCli, freePort, startServer, type RunningServer } from './harness';
 
 const CANARY = `canary-cli-${Math.random().toString(36).slice(2)}`;
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe('notebook-secrets CLI client (built binary, real server)', () => {
   let server: RunningServer;
@@ -45,36 +39,8 @@ describe('notebook-secrets CLI client (built binary, real server)', () => {
     rmSync(home, { recursive: true, force: true });
   });
 
-  function run(
-    user: string,
-    args: string[],
-    input?: string,
-    env: NodeJS.ProcessEnv = {},
-  ): Promise<Result> {
-    return new Promise((resolve) => {
-      const child = execFile(
-        process.execPath,
-        [cli, ...args],
-        {
-          env: {
-            PATH: process.env.PATH,
-            HOME: join(home, user),
-            NOTEBOOK_SECRETS_CONFIG_DIR: join(home, user, 'config'),
-            NOTEBOOK_SECRETS_KEYRING: '0',
-            ...env,
-          },
-          timeout: 30_000,
-        },
-        (error, stdout, stderr) => {
-          const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-          transcript.push(`${user}$ ${args.join(' ')} -> ${code}\n${stdout}${stderr}`);
-          resolve({ code, stdout, stderr });
-        },
-      );
-      if (input !== undefined) child.stdin!.end(input);
-      else child.stdin!.end();
-    });
-  }
+  // cli and home are set in beforeAll.
+  const run: RunCli = (...args) => cliRunner(cli, home, transcript)(...args);
 
   it('logs in with the token on stdin and keeps it out of config.json (0600 file)', async () => {
     const login = await run(
@@ -118,7 +84,7 @@ describe('notebook-secrets CLI client (built binary, real server)', () => {
   it('set from stdin, list without values, get prints the value, history', async () => {
     const set = await run(
       'alice',
-      ['set', 'API_KEY', '--type', 'token', '--description', 'the key'],
+      ['set', 'API_KEY', '-', '--type', 'token', '--description', 'the key'],
       `${CANARY}\n`,
     );
     expect(set.code).toBe(0);
@@ -178,7 +144,7 @@ describe('notebook-secrets CLI client (built binary, real server)', () => {
     expect(imported.code).toBe(0);
     expect(JSON.parse(imported.stdout).imported).toHaveLength(3);
     const exported = await run('alice', ['export', '--format', 'dotenv', '--scope', 'team:data']);
-    expect(exported.stdout).toBe('DB_PASS="p w\\"d"\nDB_USER="app"\nEMPTY=""\n');
+    expect(exported.stdout).toBe("DB_PASS='p w\"d'\nDB_USER=app\nEMPTY=\n");
     const asJson = await run('alice', ['export', '--format', 'json', '--only', 'DB_USER']);
     expect(JSON.parse(asJson.stdout).secrets).toMatchObject([{ name: 'DB_USER', value: 'app' }]);
     const ran = await run('bob', [

@@ -5,29 +5,25 @@
  */
 import * as fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalSecretStore } from '../../../src/core/localStore';
 import type { Scope } from '../../../src/core/model';
-import { ApiClient } from '../../../src/sync/client';
-import { SyncEngine } from '../../../src/sync/engine';
 import { ServerUnreachable } from '../../../src/sync/errors';
-import { MemoryKeyValueStore } from '../../../src/sync/memoryKeyValueStore';
 import { SyncScheduler } from '../../../src/sync/scheduler';
 import { SYNC_STATE_KEY, syncMarkOf } from '../../../src/sync/syncState';
-import { Link, opArb, runScenario, shareOwnedWithTeam } from '../../unit/sync/twoClients';
-import { addTeam, addUser, startServer, type RunningServer } from './harness';
+import { opArb, runScenario, shareOwnedWithTeam } from '../../unit/sync/twoClients';
+import {
+  addTeam,
+  addUser,
+  startServer,
+  syncDevice,
+  type RunningServer,
+  type SyncDevice,
+} from './harness';
 import { backends } from './backends';
 
 const CANARY = `canary-sync-${Math.random().toString(36).slice(2)}`;
 
-interface Client {
-  user: string;
+interface Client extends SyncDevice {
   token: string;
-  kv: MemoryKeyValueStore;
-  store: LocalSecretStore;
-  api: ApiClient;
-  engine: SyncEngine;
-  link: Link;
-  logs: string[];
 }
 
 describe.each(backends())('sync against the real server ($name)', ({ start }) => {
@@ -59,20 +55,7 @@ describe.each(backends())('sync against the real server ($name)', ({ start }) =>
   });
 
   async function client(user: string, token = tokens[user]!): Promise<Client> {
-    const kv = new MemoryKeyValueStore();
-    const store = new LocalSecretStore(kv, { user });
-    await store.load();
-    const link = new Link(globalThis.fetch);
-    const api = new ApiClient({ baseUrl: server.url, token, fetch: link.fetch, timeoutMs: 10_000 });
-    const logs: string[] = [];
-    const engine = new SyncEngine({
-      client: api,
-      store,
-      kv,
-      log: (l, m) => logs.push(`${l} ${m}`),
-    });
-    await engine.init();
-    return { user, token, kv, store, api, engine, link, logs };
+    return { token, ...(await syncDevice(server, user, token)) };
   }
 
   async function freshTeam(): Promise<Scope> {

@@ -126,6 +126,27 @@ describe('ApiClient', () => {
     expect(classifyFetchError(timeout, 'http://h').reason).toBe('timeout');
   });
 
+  it('says how to trust a private CA when the certificate is not trusted', async () => {
+    for (const code of [
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      'SELF_SIGNED_CERT_IN_CHAIN',
+      'DEPTH_ZERO_SELF_SIGNED_CERT',
+    ]) {
+      const cli = new ApiClient({ baseUrl: 'https://h', token: 't', fetch: throwing(code) });
+      const error = (await cli.me().catch((e: unknown) => e)) as ServerUnreachable;
+      expect(error.message).toMatch(new RegExp(`not trusted.*${code}.*NODE_EXTRA_CA_CERTS`));
+      const editor = new ApiClient({
+        baseUrl: 'https://h',
+        token: 't',
+        fetch: throwing(code),
+        caHint: 'set the setting notebookSecrets.server.caFile',
+      });
+      const error2 = (await editor.me().catch((e: unknown) => e)) as ServerUnreachable;
+      expect(error2.message).toContain('notebookSecrets.server.caFile');
+      expect(error2.message).not.toContain('NODE_EXTRA_CA_CERTS');
+    }
+  });
+
   it('refuses to send a request without a token', async () => {
     const api = new ApiClient({ baseUrl: 'http://h', fetch: answering(200, '{}') });
     await expect(api.me()).rejects.toThrow(/Not signed in/);

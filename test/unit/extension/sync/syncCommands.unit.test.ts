@@ -1,5 +1,9 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ui } from '../../fakes/vscode';
+import { ui, workspace } from '../../fakes/vscode';
+import { serverUrlProblem } from '../../../../src/extension/commands/shareCommands';
 import { LocalSecretStore } from '../../../../src/core/localStore';
 import { ApiClient } from '../../../../src/sync/client';
 import { MemoryKeyValueStore } from '../../../../src/sync/memoryKeyValueStore';
@@ -56,12 +60,12 @@ describe('sync commands', () => {
   });
 
   it('signs in through two prompts, the token as a password input', async () => {
-    ui.answer('http://fake.test', 'tok-bob');
+    ui.answer('https://fake.test', 'tok-bob');
     await commands['notebookSecrets.signIn']();
     const [, tokenPrompt] = ui.calls.filter((c) => c.kind === 'input');
     expect(tokenPrompt!.options).toMatchObject({ password: true });
     expect(session.state.signedIn).toBe(true);
-    expect(ui.messages('info').join('\n')).toMatch(/Signed in to http:\/\/fake.test as bob/);
+    expect(ui.messages('info').join('\n')).toMatch(/Signed in to https:\/\/fake.test as bob/);
     session.dispose();
   });
 
@@ -71,12 +75,12 @@ describe('sync commands', () => {
   });
 
   it('resolves a conflict: compare shows versions and authors but no values until asked', async () => {
-    await session.signIn('http://fake.test', 'tok-bob');
+    await session.signIn('https://fake.test', 'tok-bob');
     await store.create({ name: 'K', value: 'base', scope: { kind: 'team', id: 'data' } });
     await session.syncNow();
     const id = store.list()[0]!.id;
     const alice = new ApiClient({
-      baseUrl: 'http://fake.test',
+      baseUrl: 'https://fake.test',
       token: 'tok-alice',
       fetch: server.fetch,
     });
@@ -107,5 +111,94 @@ describe('sync commands', () => {
   it('refuses readers with a message before the server would', () => {
     const reader = { name: 'X', role: 'reader' } as never;
     expect(() => refuseIfReader(reader, 'edit')).toThrow(/You can only read 'X'.*Ask an owner/);
+  });
+});
+
+describe('sign-in over plain HTTP', () => {
+  let server: FakeServer;
+  let session: SyncSession;
+  let commands: ReturnType<typeof syncCommands>;
+
+  beforeEach(async () => {
+    ui.reset();
+    server = new FakeServer();
+    server.addUser('bob', 'tok-bob');
+    const secrets = new MemoryKeyValueStore();
+    const store = new LocalSecretStore(secrets, { user: 'bob' });
+    await store.load();
+    session = new SyncSession({
+      secrets,
+      store,
+      log,
+      intervalMinutes: () => 0,
+      fetch: server.fetch,
+    });
+    commands = syncCommands({
+      session,
+      store,
+      log,
+      activeProject: () => undefined,
+      setActiveProject: () => Promise.resolve(),
+      targetSecret: () => Promise.reject(new Error('unused')),
+    });
+  });
+
+  it('refuses http:// to another machine, naming the setting, and sends no token', async () => {
+    let requests = 0;
+    const counting = new SyncSession({
+      secrets: new MemoryKeyValueStore(),
+      store: new LocalSecretStore(new MemoryKeyValueStore(), { user: 'bob' }),
+      log,
+      intervalMinutes: () => 0,
+      fetch: (...args) => {
+        requests++;
+        return server.fetch(...args);
+      },
+    });
+    await expect(counting.signIn('http://fake.test', 'tok-bob')).rejects.toThrow(
+      /plain http:\/\/ to fake.test.*notebookSecrets\.server\.allowInsecureHttp/,
+    );
+    expect(requests).toBe(0);
+    expect(counting.state.signedIn).toBe(false);
+    expect(serverUrlProblem('http://fake.test:8787')).toMatch(/allowInsecureHttp/);
+    expect(serverUrlProblem('http://127.0.0.1:8787')).toBeUndefined();
+    expect(serverUrlProblem('https://fake.test')).toBeUndefined();
+  });
+
+  it('with notebookSecrets.server.allowInsecureHttp, signs in and warns that it is insecure', async () => {
+    await workspace.getConfiguration('notebookSecrets').update('server.allowInsecureHttp', true);
+    ui.answer('http://fake.test', 'tok-bob');
+    await commands['notebookSecrets.signIn']();
+    expect(session.state.signedIn).toBe(true);
+    expect(ui.messages('info')).toEqual([]);
+    expect(ui.messages('warning').join('\n')).toMatch(
+      /Signed in to http:\/\/fake.test as bob.*INSECURE.*unencrypted/,
+    );
+    session.dispose();
+  });
+
+  it('uses notebookSecrets.server.caFile for its connections, and names it when it cannot be read', async () => {
+    const missing = join(tmpdir(), `ns-missing-ca-${process.pid}.pem`);
+    await workspace.getConfiguration('notebookSecrets').update('server.caFile', missing);
+    const withCa = new SyncSession({
+      secrets: new MemoryKeyValueStore(),
+      store: new LocalSecretStore(new MemoryKeyValueStore(), { user: 'bob' }),
+      log,
+      intervalMinutes: () => 0,
+    });
+    await expect(withCa.signIn('https://fake.test', 'tok-bob')).rejects.toThrow(
+      `Cannot read the CA file in notebookSecrets.server.caFile, ${missing} (ENOENT).`,
+    );
+    const notPem = join(tmpdir(), `ns-not-a-ca-${process.pid}.pem`);
+    writeFileSync(notPem, 'not a certificate');
+    try {
+      await workspace.getConfiguration('notebookSecrets').update('server.caFile', notPem);
+      await expect(withCa.signIn('https://fake.test', 'tok-bob')).rejects.toThrow(
+        /is not a PEM certificate/,
+      );
+    } finally {
+      rmSync(notPem, { force: true });
+    }
+    expect(withCa.state.signedIn).toBe(false);
   });
 });

@@ -94,15 +94,15 @@ describe('SyncSession', () => {
       intervalMinutes: () => 0,
       fetch: server.fetch,
     });
-    await expect(session.signIn('http://fake.test', 'wrong')).rejects.toThrow(
+    await expect(session.signIn('https://fake.test', 'wrong')).rejects.toThrow(
       /refused the token \(401\)/,
     );
     expect(await secrets.get(TOKEN_KEY)).toBeUndefined();
     await store.create({ name: 'LOCAL_ONE', value: CANARY });
-    const me = await session.signIn('http://fake.test/', 'tok-alice');
+    const me = await session.signIn('https://fake.test/', 'tok-alice');
     expect(me.user.id).toBe('alice');
     expect(JSON.parse((await secrets.get(TOKEN_KEY))!)).toEqual({
-      server: 'http://fake.test',
+      server: 'https://fake.test',
       token: 'tok-alice',
     });
     const status = await session.syncNow();
@@ -137,7 +137,7 @@ describe('share dialog', () => {
     const server = new FakeServer();
     server.addUser('alice', 'tok-alice');
     const api = new ApiClient({
-      baseUrl: 'http://fake.test',
+      baseUrl: 'https://fake.test',
       token: 'tok-alice',
       fetch: server.fetch,
     });

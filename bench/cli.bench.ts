@@ -1,0 +1,122 @@
+/**
+ * CLI start-up benchmark (npm run bench -- cli): wall time of `notebook-secrets --version` and of
+ * one `notebook-secrets get NAME` against a local server (PGlite), next to `node -e 0` measured in
+ * the same run, as medians of runs taken in turn, and as ratios to `node -e 0`. Target: `get`
+ * within 2.5× `node -e 0`.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApiClient } from '../src/sync/client';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const ROOT = process.cwd();
+const OUT = join(ROOT, 'out', 'bench-cli');
+
+async function bundle(): Promise<string> {
+  // esbuild is loaded at run time (not bundled into this benchmark).
+  const esbuild = createRequire(join(ROOT, 'package.json'))('esbuild') as typeof import('esbuild');
+  await esbuild.build({
+    entryPoints: {
+      cli: join(ROOT, 'src/cli/main.ts'),
+      'cli-serve': join(ROOT, 'src/cli/commands/serve.ts'),
+      'cli-attach': join(ROOT, 'src/cli/commands/attach.ts'),
+    },
+    outdir: OUT,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    external: ['@electric-sql/pglite', '@napi-rs/keyring', 'pg-native'],
+    logLevel: 'error',
+  });
+  return join(OUT, 'cli.js');
+}
+
+function wall(args: string[], env: NodeJS.ProcessEnv): number {
+  const start = process.hrtime.bigint();
+  const run = spawnSync(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (run.status !== 0) throw new Error(`${args.join(' ')} failed: ${run.stderr.toString()}`);
+  return ms;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const cli = await bundle();
+  const dataDir = mkdtempSync(join(tmpdir(), 'ns-bench-cli-'));
+  const adminToken = `nsadmin_${randomBytes(16).toString('hex')}`;
+  const server = spawn(
+    process.execPath,
+    [cli, 'serve', '--port', '0', '--data', dataDir, '--rate-limit', '0', '--log-level', 'warn'],
+    {
+      env: { ...process.env, NOTEBOOK_SECRETS_ADMIN_TOKEN: adminToken, DATABASE_URL: '' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      server.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const match = /Listening on (\S+)/.exec(out);
+        if (match) resolve(match[1]!);
+      });
+      server.once('exit', (code) => reject(new Error(`the server exited (${code})`)));
+    });
+    const admin = new ApiClient({ baseUrl: url, token: adminToken });
+    await admin.createUser({ id: 'bench' });
+    const { token } = await admin.createToken({ user: 'bench' });
+    await new ApiClient({ baseUrl: url, token }).createSecret({
+      name: 'API_KEY',
+      value: randomBytes(20).toString('hex'),
+    });
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: dataDir,
+      NOTEBOOK_SECRETS_CONFIG_DIR: join(dataDir, 'config'),
+      NOTEBOOK_SECRETS_KEYRING: '0',
+      NOTEBOOK_SECRETS_SERVER: url,
+      NOTEBOOK_SECRETS_TOKEN: token,
+    };
+    const cases: [string, string[]][] = [
+      ['node -e 0', ['-e', '0']],
+      ['notebook-secrets --version', [cli, '--version']],
+      ['notebook-secrets get API_KEY', [cli, 'get', 'API_KEY']],
+    ];
+    for (const [, args] of cases) wall(args, env); // warm the file cache
+    const times = cases.map(() => [] as number[]);
+    for (let i = 0; i < RUNS; i++) cases.forEach(([, args], c) => times[c]!.push(wall(args, env)));
+    const base = median(times[0]!);
+    console.log(
+      `CLI bundle ${(statSync(cli).size / 1024).toFixed(0)} KiB (server bundle ${(
+        statSync(join(OUT, 'cli-serve.js')).size / 1024
+      ).toFixed(0)} KiB, loaded only by serve); median of ${RUNS} runs each:`,
+    );
+    cases.forEach(([name], c) => {
+      const ms = median(times[c]!);
+      console.log(
+        `  ${name.padEnd(30)} ${ms.toFixed(0).padStart(5)} ms  ${(ms / base).toFixed(2)}×`,
+      );
+    });
+    const ratio = median(times[2]!) / base;
+    console.log(`  get vs node -e 0: ${ratio.toFixed(2)}× (target ≤ 2.5×)`);
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

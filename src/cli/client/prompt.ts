@@ -1,0 +1,17 @@
+/** Input typed at a terminal that must not be echoed (tokens, values). */
+
+/** Asks on the terminal without echoing the answer; resolves with the line typed. */
+export async function promptHidden(question: string): Promise<string> {
+  const { createInterface } = await import('node:readline');
+  return new Promise((resolve) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+    const output = rl as unknown as { _writeToOutput?: (s: string) => void };
+    process.stderr.write(question);
+    output._writeToOutput = () => undefined;
+    rl.question('', (answer) => {
+      rl.close();
+      process.stderr.write('\n');
+      resolve(answer);
+    });
+  });
+}

@@ -1,0 +1,76 @@
+/** `notebook-secrets audit [NAME]`: the audit log as the caller may see it (never values). */
+import type { Command } from 'commander';
+import {
+  action,
+  CliError,
+  findSecret,
+  formatTable,
+  openSession,
+  printJson,
+  type GlobalOptions,
+} from '../client/session';
+
+interface AuditOptions extends GlobalOptions {
+  scope?: string;
+  limit: string;
+  before?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('audit')
+    .description(
+      'Show the audit log: events on the secrets you own and your own actions, or on one secret (owners); never values',
+    )
+    .argument('[name]', 'only events on this secret')
+    .option('--scope <scope>', 'personal, project:ID or team:ID (with NAME in several scopes)')
+    .option('--limit <n>', 'how many entries, newest first (1 to 1000)', '50')
+    .option('--before <id>', 'page back: the `next` of the previous page')
+    .option('--server <url>', 'server URL (default: the saved one)')
+    .option('--json', 'print the result as JSON (with `next` for the following page)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  notebook-secrets audit                     # recent events you may see
+  notebook-secrets audit API_KEY --limit 10  # who read or changed API_KEY`,
+    )
+    .action(
+      action(async (name: string | undefined, options: AuditOptions) => {
+        const limit = Number(options.limit);
+        if (!/^\d+$/.test(options.limit) || limit < 1 || limit > 1000)
+          throw new CliError(
+            `--limit must be a whole number from 1 to 1000, not '${options.limit}'.`,
+          );
+        const session = openSession(options);
+        const secret = name ? await findSecret(session, name, options.scope) : undefined;
+        const page = await session.api.audit({
+          ...(secret && { secret: secret.id }),
+          ...(options.before && { before: options.before }),
+          limit,
+        });
+        if (options.json) {
+          printJson(page);
+          return;
+        }
+        if (page.entries.length === 0) {
+          process.stdout.write('No audit entries.\n');
+          return;
+        }
+        const rows = [['AT', 'ACTOR', 'ACTION', 'SECRET', 'VERSION', 'CLIENT']];
+        for (const e of page.entries)
+          rows.push([
+            e.at,
+            e.actor,
+            e.action,
+            // Token events name the user the token is for instead of a secret.
+            e.secret_name ?? (e.subject ? `token for ${e.subject}` : ''),
+            e.version === null ? '' : String(e.version),
+            e.client,
+          ]);
+        process.stdout.write(
+          `${formatTable(rows)}\n${page.next ? `More: notebook-secrets audit${name ? ` ${name}` : ''} --before ${page.next}\n` : ''}`,
+        );
+      }),
+    );
+}

@@ -1,0 +1,302 @@
+/**
+ * `notebook-secrets local set|get|list|delete`: secrets on this machine without a team server.
+ * Values live in the OS keychain, names and metadata in a value-free index beside the CLI's
+ * config (see ../client/localKeychainStore.ts); `attach` serves them when not signed in.
+ */
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
+import { bytesToBase64 } from '../../core/encoding';
+import { SecretType, type Encoding } from '../../core/model';
+import { configDir } from '../client/credentials';
+import { writePrivateFile } from '../client/privateFile';
+import { promptHidden } from '../client/prompt';
+import {
+  KeychainUnavailableError,
+  LocalKeychainStore,
+  osKeychain,
+  probeKeychain,
+} from '../client/localKeychainStore';
+import {
+  action,
+  CliError,
+  EXIT,
+  formatTable,
+  openSession,
+  printJson,
+  readStdin,
+  warn,
+} from '../client/session';
+
+/** The verbs that use the local store when not signed in, and the `local` verb each becomes. */
+const LOCAL_VERBS: Record<string, string> = {
+  set: 'set',
+  get: 'get',
+  list: 'list',
+  ls: 'list',
+  delete: 'delete',
+  rm: 'delete',
+};
+
+/**
+ * Not signed in (no saved or NOTEBOOK_SECRETS_* sign-in, no --server): `set/get/list/delete …`
+ * run as `local set/get/list/delete …`. Returns the arguments to parse.
+ */
+export function routeToLocal(argv: string[], env: NodeJS.ProcessEnv = process.env): string[] {
+  const verb = argv[2];
+  if (verb === undefined || !(verb in LOCAL_VERBS)) return argv;
+  if (
+    argv.some((a) => a === '--server' || a.startsWith('--server=') || a === '--help' || a === '-h')
+  )
+    return argv;
+  if (env.NOTEBOOK_SECRETS_SERVER) return argv;
+  try {
+    openSession({}, env);
+    return argv;
+  } catch (error) {
+    if (!(error instanceof CliError && error.exitCode === EXIT.unauthorized)) return argv;
+  }
+  routed = true;
+  return [argv[0]!, argv[1]!, 'local', LOCAL_VERBS[verb]!, ...argv.slice(3)];
+}
+
+/** Local secrets are the personal scope; any other needs a team server. */
+function checkScope(scope: string | undefined): void {
+  if (scope === undefined || scope === 'personal') return;
+  throw new CliError(
+    `Not signed in: local secrets are personal, and the scope '${scope}' needs a team server. Run \`notebook-secrets login --server URL\` first.`,
+    EXIT.unauthorized,
+    'unauthorized',
+  );
+}
+
+interface LocalOptions {
+  json?: boolean;
+  scope?: string;
+  value?: string;
+  yes?: boolean;
+  search?: string;
+  fromFile?: string;
+  type?: string;
+  description?: string;
+  output?: string;
+}
+
+function openStore(): LocalKeychainStore {
+  try {
+    const keychain = osKeychain();
+    // Fails now, with what to install, not at the first use, when there is no keychain.
+    probeKeychain(keychain);
+    return new LocalKeychainStore(configDir(), keychain);
+  } catch (error) {
+    throw asCliError(error);
+  }
+}
+
+/** Set when `set/get/list/delete` came here because nobody is signed in. */
+let routed = false;
+
+function asCliError(error: unknown): unknown {
+  if (!(error instanceof KeychainUnavailableError)) return error;
+  // Reached by `set/get/list/delete` without a sign-in: not being signed in comes first.
+  if (routed) {
+    return new CliError(
+      `Not signed in to a team server (run \`notebook-secrets login --server URL\`), and ${error.message.replace(/^No/, 'no')}`,
+      EXIT.unauthorized,
+      'unauthorized',
+    );
+  }
+  return new CliError(error.message, EXIT.unreachable, 'unavailable');
+}
+
+/** Runs `work`, turning "no keychain" into exit 7 with its message. */
+function guarded<A extends unknown[]>(work: (...args: A) => Promise<void>) {
+  return action(async (...args: A) => {
+    try {
+      await work(...args);
+    } catch (error) {
+      throw asCliError(error);
+    }
+  });
+}
+
+export function register(program: Command): void {
+  const local = program
+    .command('local')
+    .description(
+      'Secrets on this machine only, without a team server: values in the OS keychain, never in a file',
+    );
+
+  local
+    .command('set')
+    .description(
+      'Create or update a local secret; the value comes from stdin (typed hidden at a terminal) unless --from-file or --value',
+    )
+    .argument('<name>', 'secret name (letters, digits, underscores; not starting with a digit)')
+    .option('--value <value>', 'the value (discouraged: visible in shell history and `ps`)')
+    .option('--from-file <file>', "store a file's bytes (base64, type file)")
+    .option('--type <type>', `one of ${SecretType.options.join(', ')}`)
+    .option('--description <text>', 'a description')
+    .option('--scope <scope>', 'personal (the only scope of local secrets)')
+    .option('--json', 'print the result as JSON')
+    .action(
+      guarded(async (name: string, options: LocalOptions) => {
+        checkScope(options.scope);
+        if (options.value !== undefined && options.fromFile !== undefined) {
+          throw new CliError('Pass either --value or --from-file, not both.');
+        }
+        const type = options.type === undefined ? undefined : SecretType.safeParse(options.type);
+        if (type && !type.success) {
+          throw new CliError(
+            `The type '${options.type}' is not one of ${SecretType.options.join(', ')}.`,
+          );
+        }
+        const store = openStore();
+        let value: string;
+        let encoding: Encoding = 'text';
+        if (options.fromFile !== undefined) {
+          let bytes: Buffer;
+          try {
+            bytes = readFileSync(options.fromFile);
+          } catch (error) {
+            throw new CliError(
+              `Cannot read ${options.fromFile}: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`,
+            );
+          }
+          value = bytesToBase64(bytes);
+          encoding = 'base64';
+        } else if (options.value !== undefined) {
+          warn(
+            'a value given with --value may be kept in your shell history and seen in `ps`; prefer stdin or --from-file.',
+          );
+          value = options.value;
+        } else {
+          // At a terminal the value is typed without echo; piped, one trailing newline is dropped.
+          value = process.stdin.isTTY
+            ? await promptHidden(`Value for ${name} (hidden): `)
+            : (await readStdin()).replace(/\r?\n$/, '');
+        }
+        let result;
+        try {
+          result = store.set(name, {
+            value,
+            encoding,
+            ...(type?.data && { type: type.data }),
+            ...(options.description !== undefined && { description: options.description }),
+          });
+        } catch (error) {
+          if (error instanceof KeychainUnavailableError) throw error;
+          throw new CliError((error as Error).message);
+        }
+        if (options.json) printJson({ created: result.created, secret: result.entry });
+        else
+          process.stdout.write(
+            `${result.created ? 'Created' : 'Updated'} local '${name}' (version ${result.entry.version}); the value is in the OS keychain.\n`,
+          );
+      }),
+    );
+
+  local
+    .command('get')
+    .description('Print the value of a local secret')
+    .argument('<name>', 'secret name')
+    .option('-o, --output <file>', 'write the value to a file (0600); file secrets are decoded')
+    .option('--scope <scope>', 'personal (the only scope of local secrets)')
+    .option('--json', 'print metadata and value as JSON')
+    .action(
+      guarded(async (name: string, options: LocalOptions) => {
+        checkScope(options.scope);
+        const found = openStore().get(name);
+        if (!found) {
+          throw new CliError(`No local secret named '${name}'.`, EXIT.notFound, 'not_found');
+        }
+        const { entry, value } = found;
+        if (options.output) {
+          const bytes =
+            entry.encoding === 'base64' ? Buffer.from(value, 'base64') : Buffer.from(value, 'utf8');
+          writePrivateFile(options.output, bytes);
+          process.stderr.write(`Wrote '${name}' (${bytes.length} bytes) to ${options.output}.\n`);
+          return;
+        }
+        if (options.json) {
+          printJson({ ...entry, value });
+          return;
+        }
+        process.stdout.write(process.stdout.isTTY ? `${value}\n` : value);
+      }),
+    );
+
+  local
+    .command('list')
+    .alias('ls')
+    .description('List the local secrets (names and metadata, never values)')
+    .option('--scope <scope>', 'personal (the only scope of local secrets)')
+    .option('--type <type>', `one of ${SecretType.options.join(', ')}`)
+    .option('--search <text>', 'only names or descriptions containing this text')
+    .option('--json', 'print the result as JSON')
+    .action(
+      guarded(async (options: LocalOptions) => {
+        checkScope(options.scope);
+        const search = options.search?.toLowerCase();
+        const entries = openStore()
+          .list()
+          .filter((e) => options.type === undefined || e.type === options.type)
+          .filter(
+            (e) =>
+              search === undefined ||
+              e.name.toLowerCase().includes(search) ||
+              (e.description ?? '').toLowerCase().includes(search),
+          );
+        if (options.json) {
+          printJson(entries);
+          return;
+        }
+        if (entries.length === 0) {
+          process.stdout.write('No local secrets.\n');
+          return;
+        }
+        const rows = [['NAME', 'TYPE', 'VERSION', 'UPDATED', 'DESCRIPTION']];
+        for (const e of entries) {
+          rows.push([e.name, e.type, String(e.version), e.updated_at, e.description ?? '']);
+        }
+        process.stdout.write(`${formatTable(rows)}\n`);
+      }),
+    );
+
+  local
+    .command('delete')
+    .alias('rm')
+    .description(
+      'Delete a local secret: its value from the OS keychain and its name from the index',
+    )
+    .argument('<name>', 'secret name')
+    .option('--scope <scope>', 'personal (the only scope of local secrets)')
+    .option(
+      '-y, --yes',
+      'accepted for the same command line as `delete` (local delete does not ask)',
+    )
+    .option('--json', 'print the result as JSON')
+    .action(
+      guarded(async (name: string, options: LocalOptions) => {
+        checkScope(options.scope);
+        const store = openStore();
+        if (!store.entry(name) && !options.yes) {
+          throw new CliError(`No local secret named '${name}'.`, EXIT.notFound, 'not_found');
+        }
+        if (!options.yes && process.stdin.isTTY) {
+          const rl = createInterface({ input: process.stdin, output: process.stderr });
+          const answer = await rl.question(`Delete local '${name}' from the OS keychain? [y/N] `);
+          rl.close();
+          if (!/^y(es)?$/i.test(answer.trim())) {
+            process.stderr.write('Nothing deleted.\n');
+            return;
+          }
+        }
+        if (!store.delete(name)) {
+          throw new CliError(`No local secret named '${name}'.`, EXIT.notFound, 'not_found');
+        }
+        if (options.json) printJson({ deleted: name });
+        else process.stdout.write(`Deleted local '${name}'.\n`);
+      }),
+    );
+}

@@ -1,0 +1,72 @@
+/** `notebook-secrets restore NAME VERSION`: an earlier version's value becomes the newest version. */
+import type { Command } from 'commander';
+import { scopeKey } from '../../core/scope';
+import {
+  action,
+  CliError,
+  EXIT,
+  findSecret,
+  openSession,
+  printJson,
+  type GlobalOptions,
+} from '../client/session';
+
+export function register(program: Command): void {
+  program
+    .command('restore')
+    .description(
+      "Make an earlier version's value current again, as a new version (owners; see `history` for restorable versions)",
+    )
+    .argument('<name>', 'secret name')
+    .argument('<version>', 'the version whose value to restore')
+    .option(
+      '--scope <scope>',
+      'personal, project:ID or team:ID (needed when the name is in several)',
+    )
+    .option('--server <url>', 'server URL (default: the saved one)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      `
+Example:
+  notebook-secrets history API_KEY        # the RESTORABLE column says which versions kept a value
+  notebook-secrets restore API_KEY 3`,
+    )
+    .action(
+      action(
+        async (name: string, versionText: string, options: GlobalOptions & { scope?: string }) => {
+          const version = Number(versionText);
+          if (!/^\d+$/.test(versionText) || !Number.isSafeInteger(version) || version < 1) {
+            throw new CliError(`The version '${versionText}' is not a positive whole number.`);
+          }
+          const session = openSession(options);
+          const secret = await findSecret(session, name, options.scope, true);
+          const versions = await session.api.versions(secret.id);
+          const entry = versions.find((v) => v.version === version);
+          if (!entry) {
+            throw new CliError(
+              `'${name}' has no version ${version} (its versions are 1 to ${secret.version}).`,
+              EXIT.notFound,
+              'not_found',
+            );
+          }
+          if (!entry.restorable) {
+            const restorable = versions.filter((v) => v.restorable).map((v) => v.version);
+            throw new CliError(
+              `Version ${version} of '${name}' no longer keeps its value, so it cannot be restored.${
+                restorable.length > 0 ? ` Restorable versions: ${restorable.join(', ')}.` : ''
+              }`,
+              EXIT.notFound,
+              'not_found',
+            );
+          }
+          const restored = await session.api.restore(secret.id, version, secret.version);
+          if (options.json) printJson({ restored_from: version, secret: restored });
+          else
+            process.stdout.write(
+              `Restored '${name}' in ${scopeKey(restored.scope)} to the value of version ${version} (now version ${restored.version}).\n`,
+            );
+        },
+      ),
+    );
+}

@@ -1,0 +1,77 @@
+/**
+ * How the extension reaches a team server safely: plain http:// only to this machine unless
+ * `notebookSecrets.server.allowInsecureHttp`, and a private CA from `notebookSecrets.server.caFile`
+ * for a server whose certificate the system does not trust.
+ */
+import { X509Certificate } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import * as vscode from 'vscode';
+import { InvalidInput } from '../../core/errors';
+import { checkTransport, transportProblem, type Transport } from '../../core/serverUrl';
+import { fetchTrusting } from '../../sync/trustedFetch';
+
+export const INSECURE_SETTING = 'notebookSecrets.server.allowInsecureHttp';
+export const CA_SETTING = 'notebookSecrets.server.caFile';
+/** Said when a server's certificate is not trusted. */
+export const EXTENSION_CA_HINT = `set the setting ${CA_SETTING} to the CA certificate file (PEM)`;
+const OPT_IN = `the setting ${INSECURE_SETTING}`;
+
+function settings(): vscode.WorkspaceConfiguration {
+  return vscode.workspace.getConfiguration('notebookSecrets');
+}
+
+function policy() {
+  return {
+    allowInsecureHttp: settings().get<boolean>('server.allowInsecureHttp', false) === true,
+    optIn: OPT_IN,
+    what: 'The team server URL',
+  };
+}
+
+/** Why the extension will not send a token to this URL, or undefined. */
+export function serverTransportProblem(url: URL): string | undefined {
+  return transportProblem(url, policy());
+}
+
+/** Throws InvalidInput naming the setting, or says how the URL connects. */
+export function checkServerTransport(server: string): Transport {
+  return checkTransport(new URL(server), policy());
+}
+
+/** The warning for a sign-in over plain HTTP to another machine. */
+export function insecureSignInWarning(server: string): string {
+  return (
+    `The connection to ${new URL(server).host} is INSECURE: plain http:// to another machine ` +
+    `(allowed by ${INSECURE_SETTING}). Your token and secret values cross the network unencrypted.`
+  );
+}
+
+let cached: { key: string; fetch: typeof globalThis.fetch } | undefined;
+
+/**
+ * A fetch that trusts the CA in `notebookSecrets.server.caFile`, or undefined when it is empty.
+ * Throws InvalidInput when the file cannot be read or holds no certificate.
+ */
+export function caFileFetch(): typeof globalThis.fetch | undefined {
+  const file = settings().get<string>('server.caFile', '').trim();
+  if (!file) return undefined;
+  let pem: Buffer;
+  let key: string;
+  try {
+    key = `${file}:${statSync(file).mtimeMs}`;
+    if (cached?.key === key) return cached.fetch;
+    pem = readFileSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new InvalidInput(`Cannot read the CA file in ${CA_SETTING}, ${file} (${code}).`);
+  }
+  try {
+    new X509Certificate(pem);
+  } catch {
+    throw new InvalidInput(
+      `The file in ${CA_SETTING}, ${file}, is not a PEM certificate (-----BEGIN CERTIFICATE-----).`,
+    );
+  }
+  cached = { key, fetch: fetchTrusting(pem) };
+  return cached.fetch;
+}

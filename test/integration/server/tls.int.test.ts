@@ -1,0 +1,367 @@
+/**
+ * TLS end to end with the real `notebook-secrets serve` and CLI: a self-signed certificate made
+ * here with openssl, HTTPS with --tls-cert/--tls-key, clients that trust it only through the
+ * custom-CA setting (NODE_EXTRA_CA_CERTS for the CLI, a CA file for the extension's fetch), a
+ * start refused for a mismatched key, an expired certificate or an unreadable file, and plain
+ * HTTP refused off loopback on both sides. Nothing is sent off this machine: 0.0.0.0 is only
+ * bound, and reached as a client address that the rule refuses (it is not loopback).
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient } from '../../../src/sync/client';
+import { ServerUnreachable } from '../../../src/sync/errors';
+import { fetchTrusting } from '../../../src/sync/trustedFetch';
+import { buildServerCli, freePort, serve, type ServeProcess } from './serverProcess';
+
+const ADMIN_TOKEN = `admin-${randomBytes(16).toString('hex')}`;
+const dirs: string[] = [];
+const procs: ServeProcess[] = [];
+let certs: string;
+let cli: string;
+
+function tempDir(prefix = 'ns-tls-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+}
+
+function openssl(args: string[], cwd: string): void {
+  execFileSync('openssl', args, { cwd, stdio: 'pipe' });
+}
+
+/** A self-signed certificate for localhost/127.0.0.1, a second key, and an expired certificate. */
+function makeCertificates(dir: string): void {
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  openssl(
+    ['req', '-x509', ...ec, '-days', '1', '-subj', '/CN=localhost']
+      .concat(['-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'])
+      .concat(['-keyout', 'key.pem', '-out', 'cert.pem']),
+    dir,
+  );
+  openssl(
+    ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'other-key.pem'],
+    dir,
+  );
+  // `openssl req` cannot date a certificate in the past; `openssl ca` can.
+  writeFileSync(join(dir, 'index.txt'), '');
+  writeFileSync(join(dir, 'serial'), '01\n');
+  writeFileSync(
+    join(dir, 'ca.cnf'),
+    [
+      '[ ca ]',
+      'default_ca = ca_default',
+      '[ ca_default ]',
+      `database = ${join(dir, 'index.txt')}`,
+      `new_certs_dir = ${dir}`,
+      `serial = ${join(dir, 'serial')}`,
+      'default_md = sha256',
+      'policy = policy_any',
+      '[ policy_any ]',
+      'commonName = supplied',
+      '',
+    ].join('\n'),
+  );
+  openssl(
+    ['req', '-new', ...ec, '-subj', '/CN=localhost', '-keyout', 'old-key.pem', '-out', 'old.csr'],
+    dir,
+  );
+  openssl(
+    [
+      'ca',
+      '-batch',
+      '-config',
+      'ca.cnf',
+      '-selfsign',
+      '-keyfile',
+      'old-key.pem',
+      '-in',
+      'old.csr',
+    ].concat([
+      '-out',
+      'expired.pem',
+      '-startdate',
+      '20200101000000Z',
+      '-enddate',
+      '20200102000000Z',
+    ]),
+    dir,
+  );
+}
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The built CLI with its config in `home`, no keyring, and only the environment given. */
+function runCli(
+  home: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  input?: string,
+): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [cli, ...args],
+      {
+        env: {
+          PATH: process.env.PATH,
+          HOME: home,
+          NOTEBOOK_SECRETS_CONFIG_DIR: join(home, 'config'),
+          NOTEBOOK_SECRETS_KEYRING: '0',
+          ...env,
+        },
+        timeout: 30_000,
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+    child.stdin!.end(input ?? '');
+  });
+}
+
+async function start(args: string[], env: Record<string, string> = {}): Promise<ServeProcess> {
+  const p = await serve({
+    dataDir: tempDir('ns-tls-data-'),
+    port: await freePort(),
+    args,
+    env: { NOTEBOOK_SECRETS_ADMIN_TOKEN: ADMIN_TOKEN, ...env },
+  });
+  procs.push(p);
+  return p;
+}
+
+beforeAll(async () => {
+  certs = tempDir('ns-tls-certs-');
+  makeCertificates(certs);
+  cli = await buildServerCli();
+});
+
+afterAll(async () => {
+  for (const p of procs) await p.kill('SIGKILL');
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('serve --tls-cert/--tls-key', () => {
+  let server: ServeProcess;
+  let port: string;
+
+  beforeAll(async () => {
+    server = await start([
+      '--tls-cert',
+      join(certs, 'cert.pem'),
+      '--tls-key',
+      join(certs, 'key.pem'),
+    ]);
+    port = new URL(server.url).port;
+  });
+
+  it('serves HTTPS, and nothing over plain HTTP on its port', async () => {
+    expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(server.stdout()).toMatch(/TLS certificate: CN=localhost, valid until \d{4}-/);
+    const ca = readFileSync(join(certs, 'cert.pem'));
+    const health = await fetchTrusting(ca)(`${server.url}/v1/health`);
+    expect(health.status).toBe(200);
+    const plain = await fetch(`http://127.0.0.1:${port}/v1/health`).then(
+      (r) => r.status,
+      () => 'no answer',
+    );
+    expect(plain).not.toBe(200);
+  });
+
+  it('the CLI signs in with NODE_EXTRA_CA_CERTS naming the CA, and keeps using it', async () => {
+    const home = tempDir();
+    const env = {
+      NOTEBOOK_SECRETS_TOKEN: ADMIN_TOKEN,
+      NODE_EXTRA_CA_CERTS: join(certs, 'cert.pem'),
+    };
+    const login = await runCli(home, ['login', '--server', `https://localhost:${port}`], env);
+    expect(login.stderr).toBe('');
+    expect(login.code).toBe(0);
+    expect(login.stdout).toMatch(new RegExp(`Signed in to https://localhost:${port} as `));
+    const whoami = await runCli(home, ['whoami'], env);
+    expect(whoami.code).toBe(0);
+  });
+
+  it('without the CA, the CLI refuses the certificate and says to use NODE_EXTRA_CA_CERTS', async () => {
+    const home = tempDir();
+    const login = await runCli(home, ['login', '--server', `https://localhost:${port}`], {
+      NOTEBOOK_SECRETS_TOKEN: ADMIN_TOKEN,
+    });
+    expect(login.code).not.toBe(0);
+    expect(login.stderr).toMatch(
+      /TLS certificate of https:\/\/localhost:\d+ is not trusted by this client \(DEPTH_ZERO_SELF_SIGNED_CERT\).*NODE_EXTRA_CA_CERTS/,
+    );
+    expect(login.stderr).not.toContain(ADMIN_TOKEN);
+  });
+
+  it('admin commands trust it through NODE_EXTRA_CA_CERTS, and without it say to use it', async () => {
+    const home = tempDir();
+    const server = `https://localhost:${port}`;
+    const env = { NOTEBOOK_SECRETS_ADMIN_TOKEN: ADMIN_TOKEN };
+    const trusted = await runCli(home, ['admin', 'user', 'list', '--server', server], {
+      ...env,
+      NODE_EXTRA_CA_CERTS: join(certs, 'cert.pem'),
+    });
+    expect(trusted.code).toBe(0);
+    const untrusted = await runCli(home, ['admin', 'user', 'list', '--server', server], env);
+    expect(untrusted.code).not.toBe(0);
+    expect(untrusted.stderr).toMatch(
+      /not trusted.*DEPTH_ZERO_SELF_SIGNED_CERT.*NODE_EXTRA_CA_CERTS/,
+    );
+  });
+
+  it("the extension's client trusts it through a CA file, and without it names the CA setting", async () => {
+    const ca = readFileSync(join(certs, 'cert.pem'));
+    const hint = 'set the setting notebookSecrets.server.caFile to the CA certificate file (PEM)';
+    const trusting = new ApiClient({
+      baseUrl: `https://localhost:${port}`,
+      token: ADMIN_TOKEN,
+      fetch: fetchTrusting(ca),
+      caHint: hint,
+    });
+    expect((await trusting.me()).user.id).toBeTruthy();
+    const plain = new ApiClient({
+      baseUrl: `https://localhost:${port}`,
+      token: ADMIN_TOKEN,
+      caHint: hint,
+    });
+    const error = (await plain.me().catch((e: unknown) => e)) as ServerUnreachable;
+    expect(error).toBeInstanceOf(ServerUnreachable);
+    expect(error.message).toContain('notebookSecrets.server.caFile');
+  });
+});
+
+describe('serve refuses to start with bad TLS files', () => {
+  async function refused(args: string[], env: Record<string, string> = {}): Promise<ServeProcess> {
+    const p = await start(args, env);
+    expect(await p.exited).toBe(1);
+    expect(p.stdout()).not.toContain('Listening on');
+    return p;
+  }
+
+  it('a key that does not match the certificate (given in the environment)', async () => {
+    const p = await refused([], {
+      NOTEBOOK_SECRETS_TLS_CERT: join(certs, 'cert.pem'),
+      NOTEBOOK_SECRETS_TLS_KEY: join(certs, 'other-key.pem'),
+    });
+    expect(p.stderr()).toContain(
+      `The TLS key in ${join(certs, 'other-key.pem')} does not match the certificate in ${join(certs, 'cert.pem')}`,
+    );
+    expect(p.stderr()).not.toContain('PRIVATE KEY');
+  });
+
+  it('an expired certificate', async () => {
+    const p = await refused([
+      '--tls-cert',
+      join(certs, 'expired.pem'),
+      '--tls-key',
+      join(certs, 'old-key.pem'),
+    ]);
+    expect(p.stderr()).toMatch(
+      /The TLS certificate in .*expired\.pem expired on 2020-01-02T00:00:00\.000Z/,
+    );
+  });
+
+  it('a file that cannot be read, or a certificate without its key', async () => {
+    const missing = join(certs, 'missing.pem');
+    const p = await refused(['--tls-cert', missing, '--tls-key', join(certs, 'key.pem')]);
+    expect(p.stderr()).toContain(`Cannot read the TLS certificate file ${missing} (no such file)`);
+    const q = await refused(['--tls-cert', join(certs, 'cert.pem')]);
+    expect(q.stderr()).toMatch(/--tls-cert needs --tls-key too/);
+  });
+});
+
+describe('plain HTTP off loopback', () => {
+  it('serve refuses a non-loopback bind without --insecure-http', async () => {
+    const p = await start(['--host', '0.0.0.0']);
+    expect(await p.exited).toBe(1);
+    expect(p.stderr()).toMatch(
+      /Refusing to serve plain HTTP on 0\.0\.0\.0.*--tls-cert.*--insecure-http/,
+    );
+  });
+
+  describe('with --insecure-http', () => {
+    let server: ServeProcess;
+    let port: string;
+
+    beforeAll(async () => {
+      server = await start(['--host', '0.0.0.0', '--insecure-http']);
+      port = new URL(server.url).port;
+    });
+
+    it('serve starts and warns that the connection is unencrypted', () => {
+      expect(server.stdout()).toContain('Listening on http://0.0.0.0:');
+      expect(server.stderr()).toMatch(
+        /warning: serving plain HTTP on 0\.0\.0\.0 \(--insecure-http\).*TLS-terminating proxy/,
+      );
+    });
+
+    it('the CLI refuses to log in over plain HTTP to a non-loopback address, and names the flag', async () => {
+      const home = tempDir();
+      const login = await runCli(home, ['login', '--server', `http://0.0.0.0:${port}`], {
+        NOTEBOOK_SECRETS_TOKEN: ADMIN_TOKEN,
+      });
+      expect(login.code).not.toBe(0);
+      expect(login.stderr).toMatch(
+        /plain http:\/\/ to 0\.0\.0\.0:\d+, which is not a loopback address.*https:\/\/0\.0\.0\.0.*--insecure-http/,
+      );
+      expect(login.stderr).not.toContain(ADMIN_TOKEN);
+      expect(login.stdout).not.toContain('Signed in');
+    });
+
+    it('login --insecure-http signs in, and it and later commands say the connection is insecure', async () => {
+      const home = tempDir();
+      const env = { NOTEBOOK_SECRETS_TOKEN: ADMIN_TOKEN };
+      const login = await runCli(
+        home,
+        ['login', '--insecure-http', '--server', `http://0.0.0.0:${port}`],
+        env,
+      );
+      expect(login.code).toBe(0);
+      expect(login.stderr).toMatch(/warning: The connection to 0\.0\.0\.0:\d+ is INSECURE/);
+      const whoami = await runCli(home, ['whoami'], env);
+      expect(whoami.code).toBe(0);
+      expect(whoami.stderr).toMatch(/INSECURE/);
+    });
+
+    it('admin commands refuse to send the admin token over plain HTTP off loopback', async () => {
+      const home = tempDir();
+      const env = { NOTEBOOK_SECRETS_ADMIN_TOKEN: ADMIN_TOKEN };
+      const server = `http://0.0.0.0:${port}`;
+      const refused = await runCli(home, ['admin', 'user', 'list', '--server', server], env);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toMatch(/plain http:\/\/ to 0\.0\.0\.0.*--insecure-http/);
+      const allowed = await runCli(
+        home,
+        ['admin', 'user', 'list', '--insecure-http', '--server', server],
+        env,
+      );
+      expect(allowed.code).toBe(0);
+      expect(allowed.stderr).toMatch(/warning: The connection to 0\.0\.0\.0:\d+ is INSECURE/);
+    });
+
+    it('attach refuses a Jupyter URL over plain HTTP to a non-loopback address', async () => {
+      const home = tempDir();
+      const attach = await runCli(
+        home,
+        ['attach', '--jupyter', `http://0.0.0.0:${port}/`, '--from-env', 'NS_'],
+        {
+          JUPYTER_TOKEN: 'jupyter-token-not-sent',
+        },
+      );
+      expect(attach.code).toBe(2);
+      expect(attach.stderr).toMatch(
+        /The Jupyter server URL uses plain http:\/\/ to 0\.0\.0\.0.*--insecure-http/,
+      );
+    });
+  });
+});
