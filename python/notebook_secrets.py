@@ -28,12 +28,14 @@ import re
 import socket
 import threading
 import time
+import urllib.parse
 import uuid
 import weakref
 
 __all__ = [
     "get_secret",
     "get_secret_bytes",
+    "redact_outputs",
     "SecretStr",
     "SecretNotFoundError",
     "SecretAccessError",
@@ -42,6 +44,14 @@ __all__ = [
 ]
 
 __version__ = "1"
+
+# Output redaction (see docs/get_secret.md): values shorter than this are not redacted, or every
+# "1234" in an output would be replaced.
+_REDACT_MIN_LEN = 6
+# A stream write that ends with the start of a value is held back at most this long, waiting
+# for the rest, and at most this many characters.
+_REDACT_HOLD_SECONDS = 0.5
+_REDACT_HOLD_MAX = 4096
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_NAME = 128
@@ -129,11 +139,13 @@ _transport = None
 _inband_tokens = []
 
 
-def _configure(token, endpoint=None, inband=False, notebook=None):
+def _configure(token, endpoint=None, inband=False, notebook=None, redact=None):
     """Called by the injected code; not part of the public API."""
     global _config, _transport
     if not isinstance(token, str) or not token:
         raise ValueError("a token is required")
+    if redact is not None:
+        redact_outputs(redact)
     with _config_lock:
         old = _transport
         _config = _Config(endpoint, token, bool(inband), notebook)
@@ -151,6 +163,17 @@ def _inherit(previous):
     if isinstance(tokens, list):
         with _config_lock:
             _inband_tokens[:] = [t for t in tokens if isinstance(t, str) and t][:_INBAND_MAX_TOKENS]
+    # The values the earlier helper served stay redacted, by this helper's code from now on.
+    old = getattr(previous, "_redactor", None)
+    served = getattr(old, "served", None)
+    if isinstance(served, list):
+        try:
+            old.uninstall()
+        except Exception:
+            pass
+        _redactor.enabled = bool(getattr(old, "enabled", True))
+        for name, value in served:
+            _redactor.add(name, value)
 
 
 def _prefer_token(token):
@@ -538,6 +561,7 @@ def get_secret(name, *, scope=None):
             raise ValueError(
                 "%r is a binary file secret; read it with get_secret_bytes(%r)." % (name, name)
             ) from None
+    _redactor.add(name, value)
     return SecretStr(value, name)
 
 
@@ -546,7 +570,337 @@ def get_secret_bytes(name, *, scope=None):
     value, encoding = _fetch(name, scope)
     if encoding == "base64":
         try:
-            return base64.b64decode(value, validate=True)
+            data = base64.b64decode(value, validate=True)
         except ValueError:
             raise SecretsUnavailableError("The stored file %r is not valid base64." % name) from None
-    return value.encode("utf-8")
+    else:
+        data = value.encode("utf-8")
+    _redactor.add(name, data)
+    return data
+
+
+def redact_outputs(enabled=True):
+    """Turns redaction of served values in this kernel's outputs on (the default) or off.
+
+    While on, every value get_secret or get_secret_bytes returned in this kernel, and its common
+    encodings, is replaced by `[secret NAME]` in what the kernel sends to frontends: stream
+    output, rich display and results in text-like MIME types, and errors. Returns the previous
+    setting.
+    """
+    previous = _redactor.enabled
+    _redactor.enabled = bool(enabled)
+    if not enabled:
+        _redactor.flush_held()
+    return previous
+
+
+# ---------------------------------------------------------------------------------------------
+# Redaction of served values in what the kernel sends to frontends
+#
+# One wrapper on the kernel's Session.send sees every message before it is signed: IOPub
+# (stream, display_data, execute_result, update_display_data, error) and the shell's
+# execute_reply (which repeats an error's evalue and traceback). execute_input, the cell's own
+# source, is left alone.
+
+_REDACT_MSG_TYPES = frozenset(
+    ("stream", "display_data", "execute_result", "update_display_data", "error", "execute_reply")
+)
+
+
+def _encoded_forms(value):
+    """The value and the encodings a notebook commonly shows it in."""
+    forms = set()
+    if isinstance(value, bytes):
+        data = value
+        try:
+            text = value.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+    else:
+        text = str.__str__(value)
+        data = text.encode("utf-8")
+    if len(text.strip() if text is not None else data) < _REDACT_MIN_LEN:
+        # Nor its encodings: a 4-digit PIN's hex would otherwise be replaced everywhere.
+        return []
+    if text is not None:
+        stripped = text.strip()
+        for t in (text, stripped):
+            forms.add(t)
+            forms.add(json.dumps(t)[1:-1])
+            forms.add(json.dumps(t, ensure_ascii=False)[1:-1])
+            forms.add(repr(t)[1:-1])
+            forms.add(urllib.parse.quote(t, safe=""))
+            forms.add(urllib.parse.quote(t))
+            forms.add(urllib.parse.quote_plus(t, safe=""))
+        data_forms = (data, stripped.encode("utf-8"))
+    else:
+        data_forms = (data,)
+    for d in data_forms:
+        for enc in (base64.b64encode(d).decode("ascii"), base64.urlsafe_b64encode(d).decode("ascii")):
+            forms.add(enc)
+            forms.add(enc.rstrip("="))
+        forms.add(d.hex())
+        forms.add(d.hex().upper())
+    return [f for f in forms if len(f) >= _REDACT_MIN_LEN]
+
+
+def _trie_pattern(words):
+    """One regular expression matching any of `words`, built as a trie so that matching costs
+    about the same for one value or a thousand (an alternation would try each in turn)."""
+    root = {}
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = None
+
+    def build(node):
+        # Iterative along single-child chains, so a 64 KiB value does not recurse 64 K deep.
+        parts = []
+        while True:
+            keys = [k for k in node if k != ""]
+            if "" not in node and len(keys) == 1:
+                parts.append(re.escape(keys[0]))
+                node = node[keys[0]]
+                continue
+            break
+        if not keys:
+            return "".join(parts)
+        alts = [re.escape(k) + build(node[k]) for k in sorted(keys)]
+        group = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        if "" in node:
+            # Greedy: the longer value wins over a shorter one it starts with.
+            group = "(?:" + group + ")?"
+        return "".join(parts) + group
+
+    return re.compile(build(root))
+
+
+class _Held:
+    __slots__ = ("text", "stream", "parent", "ident")
+
+    def __init__(self, text, stream, parent, ident):
+        self.text = text
+        self.stream = stream
+        self.parent = parent
+        self.ident = ident
+
+
+class _Redactor:
+    def __init__(self):
+        self.enabled = True
+        self.served = []  # (name, value): what _inherit hands to a newer helper
+        self._seen = set()
+        self._dirty = False
+        self._names = {}  # encoded form -> name
+        self._pattern = None
+        self._trie = None
+        self._chars = frozenset()
+        self._lock = threading.RLock()
+        self._held = {}  # stream name ("stdout"/"stderr") -> _Held
+        self._timer = None
+        self._session = None
+        self._send = None  # the session's own send
+
+    def add(self, name, value):
+        with self._lock:
+            if (name, value) in self._seen:
+                return
+            self._seen.add((name, value))
+            self.served.append((name, value))
+            for form in _encoded_forms(value):
+                if self._names.get(form) != name:
+                    self._names[form] = name
+                    self._dirty = True
+        self.install()
+
+    def _rebuild(self):
+        # Once per batch of new values, at the next output: a loop of get_secret calls costs
+        # one build, not one per call.
+        with self._lock:
+            if self._dirty:
+                self._pattern = _trie_pattern(sorted(self._names))
+                self._trie = None
+                self._chars = frozenset("".join(self._names))
+                self._dirty = False
+
+    # -- the hook ------------------------------------------------------------------------------
+
+    def install(self):
+        if self._session is not None:
+            return
+        import sys
+
+        # Only a running kernel has it imported; importing it elsewhere is slow and noisy.
+        kernelapp = sys.modules.get("ipykernel.kernelapp")
+        IPKernelApp = getattr(kernelapp, "IPKernelApp", None)
+        if IPKernelApp is None or not IPKernelApp.initialized():
+            return
+        session = IPKernelApp.instance().session
+        with self._lock:
+            if self._session is not None:
+                return
+            original = getattr(session, "_notebook_secrets_send", None) or session.send
+            redactor = self
+
+            def send(stream, msg_or_type, content=None, parent=None, ident=None, *args, **kwargs):
+                return redactor._on_send(original, stream, msg_or_type, content, parent, ident, args, kwargs)
+
+            session._notebook_secrets_send = original
+            session.send = send
+            self._session = session
+            self._send = original
+
+    def uninstall(self):
+        with self._lock:
+            session = self._session
+            if session is None:
+                return
+            self.flush_held()
+            original = getattr(session, "_notebook_secrets_send", None)
+            if original is not None:
+                session.send = original
+                del session._notebook_secrets_send
+            self._session = None
+
+    def _on_send(self, original, stream, msg_or_type, content, parent, ident, args, kwargs):
+        if self._dirty and self.enabled:
+            self._rebuild()
+        if not self.enabled or self._pattern is None:
+            return original(stream, msg_or_type, content, parent, ident, *args, **kwargs)
+        if isinstance(msg_or_type, dict):
+            msg_type = (msg_or_type.get("header") or {}).get("msg_type") or msg_or_type.get("msg_type")
+            msg_content = msg_or_type.get("content")
+        else:
+            msg_type = msg_or_type
+            msg_content = content
+        if msg_type == "stream" and isinstance(msg_content, dict):
+            new = self._stream(stream, msg_content, parent, ident)
+            if new is None:
+                return None
+        else:
+            self.flush_held()
+            if msg_type not in _REDACT_MSG_TYPES or not isinstance(msg_content, dict):
+                return original(stream, msg_or_type, content, parent, ident, *args, **kwargs)
+            new = self._content(msg_type, msg_content)
+        if new is not msg_content:
+            if isinstance(msg_or_type, dict):
+                msg_or_type = dict(msg_or_type)
+                msg_or_type["content"] = new
+            else:
+                content = new
+        return original(stream, msg_or_type, content, parent, ident, *args, **kwargs)
+
+    # -- what is replaced ----------------------------------------------------------------------
+
+    def _sub(self, text):
+        names = self._names
+        return self._pattern.sub(lambda m: "[secret %s]" % names.get(m.group(0), "?"), text)
+
+    def _any(self, value):
+        if isinstance(value, str):
+            return self._sub(value)
+        if isinstance(value, list):
+            return [self._any(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self._any(v) for k, v in value.items()}
+        return value
+
+    def _content(self, msg_type, content):
+        new = dict(content)
+        if msg_type in ("display_data", "execute_result", "update_display_data"):
+            data = content.get("data")
+            if isinstance(data, dict):
+                new["data"] = {
+                    mime: (
+                        v
+                        # Base64 images: a value's encoding could only match by chance.
+                        if mime.startswith("image/") and mime != "image/svg+xml"
+                        else self._any(v)
+                    )
+                    for mime, v in data.items()
+                }
+        else:  # error, execute_reply
+            for key in ("evalue", "traceback", "ename"):
+                if key in content:
+                    new[key] = self._any(content[key])
+        return new
+
+    # -- streams: a value written in pieces ----------------------------------------------------
+
+    def _stream(self, stream, content, parent, ident):
+        text = content.get("text")
+        if not isinstance(text, str):
+            return content
+        name = content.get("name")
+        with self._lock:
+            for other in [n for n in self._held if n != name]:
+                self._flush_one(other)
+            held = self._held.pop(name, None)
+            if held is not None:
+                text = held.text + text
+            text = self._sub(text)
+            keep = self._partial_tail(text)
+            if keep:
+                self._held[name] = _Held(text[-keep:], stream, parent, ident)
+                text = text[:-keep]
+                self._arm_timer()
+        if not text:
+            return None
+        new = dict(content)
+        new["text"] = text
+        return new
+
+    def _partial_tail(self, text):
+        """Length of the longest end of `text` that is the start of a value (0 if none)."""
+        if not text or text[-1] not in self._chars:
+            return 0
+        if self._trie is None:
+            trie = {}
+            for form in self._names:
+                node = trie
+                for ch in form[:_REDACT_HOLD_MAX]:
+                    node = node.setdefault(ch, {})
+            self._trie = trie
+        trie = self._trie
+        start = max(0, len(text) - _REDACT_HOLD_MAX)
+        for i in range(start, len(text)):
+            if text[i] not in trie:
+                continue
+            node = trie
+            j = i
+            while j < len(text):
+                node = node.get(text[j])
+                if node is None:
+                    break
+                j += 1
+            if j == len(text) and node:
+                return len(text) - i
+        return 0
+
+    def _arm_timer(self):
+        if self._timer is None:
+            timer = threading.Timer(_REDACT_HOLD_SECONDS, self.flush_held)
+            timer.daemon = True
+            self._timer = timer
+            timer.start()
+
+    def flush_held(self):
+        """Sends what a stream held back waiting for the rest of a value."""
+        with self._lock:
+            timer, self._timer = self._timer, None
+            if timer is not None and timer is not threading.current_thread():
+                timer.cancel()
+            for name in list(self._held):
+                self._flush_one(name)
+
+    def _flush_one(self, name):
+        held = self._held.pop(name, None)
+        if held is None or self._send is None:
+            return
+        self._send(
+            held.stream, "stream", {"name": name, "text": held.text}, held.parent, held.ident
+        )
+
+
+_redactor = _Redactor()

@@ -12,6 +12,12 @@ export interface InjectionOptions {
   endpoint?: string;
   /** Whether the client answers in band (remote kernels). */
   inband: boolean;
+  /**
+   * `false` turns off the redaction of served values in this kernel's outputs (on by default).
+   * Left out, a re-injection keeps whatever the kernel has (a cell may have called
+   * `redact_outputs`).
+   */
+  redactOutputs?: boolean;
 }
 
 export const EXPORTED_NAMES = [
@@ -48,7 +54,7 @@ export function buildInjectionCode(options: InjectionOptions): string {
     "        if hasattr(module, '_inherit'):",
     '            module._inherit(previous)',
     "        sys.modules['notebook_secrets'] = module",
-    `    module._configure(${py(options.token)}, endpoint=${py(options.endpoint)}, inband=${options.inband ? 'True' : 'False'})`,
+    `    module._configure(${py(options.token)}, endpoint=${py(options.endpoint)}, inband=${options.inband ? 'True' : 'False'}${options.redactOutputs === false ? ', redact=False' : ''})`,
     '    return module',
     '_notebook_secrets_module = _notebook_secrets_install()',
     ...EXPORTED_NAMES.map((n) => `${n} = _notebook_secrets_module.${n}`),

@@ -26,6 +26,7 @@ import * as completion from './commands/completion';
 import * as run from './commands/run';
 import * as importCmd from './commands/import';
 import * as exportCmd from './commands/export';
+import * as scan from './commands/scan';
 import * as local from './commands/local';
 import { EXIT } from './client/session';
 
@@ -84,6 +85,7 @@ const subcommands: Subcommand[] = [
   exportCmd,
   completion, // completion bash|zsh|fish
   attach, // attach --jupyter URL: get_secret in a Jupyter server's kernels, outside VS Code
+  scan, // scan PATH…: hard-coded keys in notebooks and files
   local, // local set/get/list/delete: secrets in the OS keychain, without a team server
 ];
 

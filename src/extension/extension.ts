@@ -5,7 +5,10 @@ import { registerCommand } from './commands/registerCommand';
 import { secretCommands } from './commands/secretCommands';
 import { shareCommands, type ShareHandler } from './commands/shareCommands';
 import { viewCommands } from './commands/viewCommands';
+import { registerHardCodedKeyActions } from './notebooks/hardCodedKeys';
 import { registerNotebookSupport } from './notebooks/notebookSupport';
+import { SaveGuard } from './notebooks/saveGuard';
+import { StoredValueIndex } from './notebooks/storedValueIndex';
 import { repositorySource } from './storage/brokerSource';
 import { registerSync } from './sync/registerSync';
 import { SecretStorageRepository } from './storage/secretRepository';
@@ -24,6 +27,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Notebo
   const storage = new SecretStorageRepository(context.secrets, log, (m) => tree.setLoadError(m));
   const repository = storage.store;
   const tree = new SecretsTreeProvider(repository, state);
+  const storedValues = new StoredValueIndex(repository);
   const treeView = vscode.window.createTreeView('notebookSecrets.secrets', {
     treeDataProvider: tree,
     showCollapseAll: true,
@@ -76,6 +80,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Notebo
     ...Object.entries(commands).map(([id, handler]) =>
       registerCommand(id as CommandId, handler, log),
     ),
+    registerHardCodedKeyActions({ repository, log, index: storedValues }),
+    new SaveGuard({ repository, log, index: storedValues }),
   );
 
   const sync = registerSync({

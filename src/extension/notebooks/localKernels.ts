@@ -18,6 +18,8 @@ export interface LocalKernelDeps {
   /** Starts the broker if needed; returns its endpoint. */
   ensureBroker(): Promise<string>;
   helperSource(): string;
+  /** The `notebookSecrets.redactOutputs` setting (default on). */
+  redactOutputs?(): boolean;
   log: vscode.LogOutputChannel;
   /** For tests: the Jupyter API. */
   jupyter?: () => Promise<Jupyter>;
@@ -115,6 +117,7 @@ export class LocalKernels implements vscode.Disposable {
           token: entry.token,
           endpoint,
           inband: false,
+          redactOutputs: this.deps.redactOutputs?.() ?? true,
         });
         await executeInKernel(entry.kernel, code);
         this.deps.log.info(`get_secret enabled for ${notebookLabel(key)}`);

@@ -51,7 +51,15 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
     return starting;
   };
 
-  const local = new LocalKernels({ sessions, consent, ensureBroker, helperSource, log });
+  const local = new LocalKernels({
+    sessions,
+    consent,
+    ensureBroker,
+    helperSource,
+    redactOutputs: () =>
+      vscode.workspace.getConfiguration('notebookSecrets').get<boolean>('redactOutputs', true),
+    log,
+  });
   const remote = new RemoteServers({ context, sessions, handler, consent, helperSource, log });
 
   const enable = async (arg?: unknown): Promise<void> => {

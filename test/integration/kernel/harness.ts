@@ -37,7 +37,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startJupyterServer(): Promise<JupyterServer> {
+/** `args`: more `jupyter_server` options (e.g. a higher IOPub rate limit for a benchmark). */
+export async function startJupyterServer(opts: { args?: string[] } = {}): Promise<JupyterServer> {
   const dir = mkdtempSync(join(tmpdir(), 'nbsec-jupyter-'));
   const port = await freePort();
   const token = randomBytes(16).toString('hex');
@@ -48,7 +49,7 @@ export async function startJupyterServer(): Promise<JupyterServer> {
     rootDir: dir,
     stateDir: dir,
   });
-  const child: ChildProcess = spawn(command, args, {
+  const child: ChildProcess = spawn(command, [...args, ...(opts.args ?? [])], {
     cwd: dir,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

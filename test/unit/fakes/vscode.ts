@@ -257,10 +257,123 @@ export enum NotebookCellKind {
 /** Records inserts; `workspace.applyEdit` hands them to `workspace.appliedEdits`. */
 export class WorkspaceEdit {
   readonly inserts: { uri: unknown; position: unknown; text: string }[] = [];
+  readonly replacements: { uri: unknown; range: Range; text: string }[] = [];
+  readonly notebookEdits: { uri: unknown; edits: NotebookEdit[] }[] = [];
+  set(uri: unknown, edits: NotebookEdit[]): void {
+    this.notebookEdits.push({ uri, edits });
+  }
   insert(uri: unknown, position: unknown, text: string): void {
     this.inserts.push({ uri, position, text });
   }
+  replace(uri: unknown, range: Range, text: string): void {
+    this.replacements.push({ uri, range, text });
+  }
 }
+
+export const textDocumentEvents = {
+  open: new EventEmitter<unknown>(),
+  change: new EventEmitter<{ document: unknown }>(),
+  close: new EventEmitter<unknown>(),
+  willSaveNotebook: new EventEmitter<{ notebook: unknown }>(),
+};
+
+export enum DiagnosticSeverity {
+  Error = 0,
+  Warning = 1,
+  Information = 2,
+  Hint = 3,
+}
+
+export class Diagnostic {
+  source?: string;
+  code?: string | number;
+  constructor(
+    readonly range: Range,
+    readonly message: string,
+    readonly severity: DiagnosticSeverity = DiagnosticSeverity.Error,
+  ) {}
+}
+
+export class NotebookRange {
+  constructor(
+    readonly start: number,
+    readonly end: number,
+  ) {}
+}
+
+export class NotebookCellData {
+  metadata?: Record<string, unknown>;
+  outputs?: unknown[];
+  constructor(
+    readonly kind: NotebookCellKind,
+    readonly value: string,
+    readonly languageId: string,
+  ) {}
+}
+
+export class NotebookEdit {
+  constructor(
+    readonly range: NotebookRange,
+    readonly newCells: NotebookCellData[],
+  ) {}
+  static replaceCells(range: NotebookRange, cells: NotebookCellData[]): NotebookEdit {
+    return new NotebookEdit(range, cells);
+  }
+}
+
+export class Position {
+  constructor(
+    readonly line: number,
+    readonly character: number,
+  ) {}
+}
+
+export class Range {
+  constructor(
+    readonly start: Position,
+    readonly end: Position,
+  ) {}
+}
+
+export class CodeActionKind {
+  static readonly QuickFix = new CodeActionKind('quickfix');
+  constructor(readonly value: string) {}
+}
+
+export class CodeAction {
+  command?: { command: string; title: string; arguments?: unknown[] };
+  edit?: WorkspaceEdit;
+  isPreferred?: boolean;
+  constructor(
+    readonly title: string,
+    readonly kind?: CodeActionKind,
+  ) {}
+}
+
+/** Code action providers registered by the extension, for tests to call. */
+export const languages = {
+  /** Diagnostics by collection name, then by URI string. */
+  diagnostics: new Map<string, Map<string, Diagnostic[]>>(),
+  createDiagnosticCollection(name: string) {
+    const byUri = new Map<string, Diagnostic[]>();
+    languages.diagnostics.set(name, byUri);
+    return {
+      set: (uri: { toString(): string }, list: Diagnostic[]) =>
+        void byUri.set(uri.toString(), list),
+      delete: (uri: { toString(): string }) => void byUri.delete(uri.toString()),
+      dispose: () => void languages.diagnostics.delete(name),
+    };
+  },
+  codeActionProviders: [] as { selector: unknown; provider: unknown }[],
+  registerCodeActionsProvider(selector: unknown, provider: unknown): Disposable {
+    const entry = { selector, provider };
+    languages.codeActionProviders.push(entry);
+    return new Disposable(() => {
+      const i = languages.codeActionProviders.indexOf(entry);
+      if (i !== -1) languages.codeActionProviders.splice(i, 1);
+    });
+  },
+};
 
 export const workspace = {
   appliedEdits: [] as WorkspaceEdit[],
@@ -288,6 +401,14 @@ export const workspace = {
   onDidGrantWorkspaceTrust: new EventEmitter<void>().event,
   notebookDocuments: [] as unknown[],
   onDidCloseNotebookDocument: new EventEmitter<unknown>().event,
+  /** Open text documents; tests fire `textDocumentEvents` to open, change and close them. */
+  textDocuments: [] as unknown[],
+  onDidOpenTextDocument: (l: Listener<unknown>) => textDocumentEvents.open.event(l),
+  onDidChangeTextDocument: (l: Listener<{ document: unknown }>) =>
+    textDocumentEvents.change.event(l),
+  onDidCloseTextDocument: (l: Listener<unknown>) => textDocumentEvents.close.event(l),
+  onWillSaveNotebookDocument: (l: Listener<{ notebook: unknown }>) =>
+    textDocumentEvents.willSaveNotebook.event(l),
   asRelativePath: (uri: Uri | string) => (typeof uri === 'string' ? uri : uri.path),
   fs: {
     files: new Map<string, Uint8Array>(),

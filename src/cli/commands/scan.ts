@@ -1,0 +1,179 @@
+/**
+ * `notebook-secrets scan [PATH…]`: hard-coded keys in notebooks and source files, reported by
+ * file, cell and line with a masked prefix of the value. Exit 1 when something is found, 0 when
+ * clean, 2 on bad usage or an unreadable file or notebook. Needs no sign-in.
+ */
+import type { Command } from 'commander';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { base64ToBytes, isUtf8 } from '../../core/encoding';
+import { SECRET_RULES, storedValueRules, type SecretRule } from '../../core/secretRules';
+import { NotebookFormatError, scanFile, type SecretFinding } from '../../core/secretScan';
+import { resolveAll } from '../client/resolveAll';
+import { action, CliError, EXIT, openSession, type GlobalOptions } from '../client/session';
+
+/** Files a folder scan reads; a file named on the command line is read whatever its name. */
+const SCANNED = /\.(?:ipynb|py|env|json|ya?ml|toml)$|^\.env(?:\..+)?$/i;
+/** Folders a folder scan skips: tools' copies and dependencies, not the user's own files. */
+const SKIPPED = new Set([
+  '.git',
+  'node_modules',
+  '.venv',
+  'venv',
+  '__pycache__',
+  '.ipynb_checkpoints',
+  '.mypy_cache',
+  '.tox',
+]);
+
+interface ScanOptions extends GlobalOptions {
+  format?: string;
+  values?: boolean;
+}
+
+/** The signed-in user's values (by precedence), each also as text when a file secret is UTF-8. */
+async function valueRules(options: ScanOptions): Promise<SecretRule[]> {
+  const secrets = await resolveAll(openSession(options), undefined);
+  const values: { name: string; value: string }[] = [];
+  for (const s of secrets) {
+    values.push({ name: s.name, value: s.value });
+    if (s.encoding === 'base64') {
+      const bytes = base64ToBytes(s.value);
+      if (isUtf8(bytes)) values.push({ name: s.name, value: Buffer.from(bytes).toString('utf8') });
+    }
+  }
+  return storedValueRules(values);
+}
+
+function collect(path: string, files: string[], top: boolean): void {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch (error) {
+    throw new CliError(`Cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`);
+  }
+  if (stat.isDirectory()) {
+    if (!top && SKIPPED.has(basename(path))) return;
+    for (const entry of readdirSync(path).sort()) collect(join(path, entry), files, false);
+  } else if (top || SCANNED.test(basename(path))) {
+    files.push(path);
+  }
+}
+
+function where(path: string, f: SecretFinding): string {
+  if (f.cell === undefined) return `${path}:line ${f.line}`;
+  return `${path}:cell ${f.cell}:line ${f.line}${f.output ? ` (output ${f.output})` : ''}`;
+}
+
+/** SARIF 2.1.0, for code-scanning tools; a notebook's cell and line go into the message. */
+function toSarif(results: { path: string; finding: SecretFinding }[]) {
+  const rules = new Map<string, string>();
+  for (const { finding } of results) rules.set(finding.rule, finding.title);
+  return {
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'notebook-secrets scan',
+            rules: [...rules].map(([id, title]) => ({ id, shortDescription: { text: title } })),
+          },
+        },
+        results: results.map(({ path, finding: f }) => ({
+          ruleId: f.rule,
+          level: 'error',
+          message: {
+            text: `${f.title} ${f.masked}${f.cell === undefined ? '' : ` in cell ${f.cell}${f.output ? `, output ${f.output}` : ''}, line ${f.line}`}`,
+          },
+          locations: [
+            {
+              physicalLocation: {
+                artifactLocation: { uri: path.split('\\').join('/') },
+                ...(f.cell === undefined
+                  ? { region: { startLine: f.line, startColumn: f.column } }
+                  : {}),
+              },
+            },
+          ],
+          ...(f.cell === undefined
+            ? {}
+            : {
+                properties: {
+                  cell: f.cell,
+                  line: f.line,
+                  ...(f.output ? { output: f.output } : {}),
+                },
+              }),
+        })),
+      },
+    ],
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('scan')
+    .description('Find hard-coded keys in notebooks and files (exit 1 if any, 0 if none)')
+    .argument('[paths...]', 'files or folders (default: the current folder)')
+    .option('--format <format>', 'text (default), json or sarif')
+    .option('--values', 'also find your stored values (signed in to a team server); never printed')
+    .option('--server <url>', 'server URL for --values (default: the saved one)')
+    .action(
+      action(async (paths: string[], options: ScanOptions) => {
+        const format = options.format ?? 'text';
+        if (format !== 'text' && format !== 'json' && format !== 'sarif')
+          throw new CliError(`The format '${format}' is not one of text, json, sarif.`);
+        const files: string[] = [];
+        for (const path of paths.length > 0 ? paths : ['.']) collect(path, files, true);
+        // Stored values first: a provider rule matching the same text is then not reported twice.
+        const rules = options.values
+          ? [...(await valueRules(options)), ...SECRET_RULES]
+          : SECRET_RULES;
+        const results: { path: string; finding: SecretFinding }[] = [];
+        const unreadable: string[] = [];
+        for (const path of files) {
+          let findings: SecretFinding[];
+          try {
+            findings = scanFile(path, readFileSync(path, 'utf8'), rules);
+          } catch (error) {
+            const why =
+              error instanceof NotebookFormatError
+                ? error.message
+                : ((error as NodeJS.ErrnoException).code ?? 'error');
+            unreadable.push(`${path}: ${why}`);
+            continue;
+          }
+          for (const finding of findings) results.push({ path, finding });
+        }
+        if (format === 'sarif') {
+          process.stdout.write(`${JSON.stringify(toSarif(results), null, 2)}\n`);
+        } else if (format === 'json') {
+          const out = results.map(({ path, finding: f }) => ({
+            path,
+            ...(f.cell === undefined ? {} : { cell: f.cell }),
+            ...(f.output === undefined ? {} : { output: f.output }),
+            line: f.line,
+            column: f.column,
+            rule: f.rule,
+            title: f.title,
+            masked: f.masked,
+            ...(f.variable === undefined ? {} : { variable: f.variable }),
+          }));
+          process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        } else {
+          for (const { path, finding: f } of results)
+            process.stdout.write(`${where(path, f)}: ${f.title} (${f.rule}) ${f.masked}\n`);
+          const inFiles = new Set(results.map((r) => r.path)).size;
+          const scanned = files.length - unreadable.length;
+          process.stderr.write(
+            results.length === 0
+              ? `No hard-coded keys found in ${scanned} file${scanned === 1 ? '' : 's'}.\n`
+              : `${results.length} possible key${results.length === 1 ? '' : 's'} in ${inFiles} of ${scanned} file${scanned === 1 ? '' : 's'}. Move each into Notebook Secrets and read it with get_secret('NAME').\n`,
+          );
+        }
+        if (unreadable.length > 0)
+          throw new CliError(`Could not scan ${unreadable.join('; ')}.`, EXIT.usage);
+        if (results.length > 0) process.exitCode = 1;
+      }),
+    );
+}
