@@ -22,7 +22,7 @@ import { ApiClient } from '../../../src/sync/client';
 import { buildCliInto } from '../server/serverProcess';
 import { addTeam, addUser, startServer, type RunningServer } from '../sync/harness';
 import { canary, sha256 } from './fixtures';
-import { runCell, startJupyterServer, startKernel, type JupyterServer } from './harness';
+import { runCell, startJupyterServer, startKernel, type JupyterServer, bounded } from './harness';
 
 const VALUES = {
   personal: canary('personal'),
@@ -116,6 +116,7 @@ function startAttach(
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const until = (text: string, times = 1) =>
     bounded(
+      HUNG_MS,
       (async () => {
         while (output.split(text).length - 1 < times) {
           if (child.exitCode !== null) throw new Error(`attach exited:\n${output}`);
@@ -136,20 +137,6 @@ function startAttach(
   };
   running.add(p);
   return until('Press Ctrl+C to stop.').then(() => p);
-}
-
-async function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`hung: ${what}`)), HUNG_MS);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** A cell that prints, for each call, the value's SHA-256 or the exception's class and message. */
@@ -354,6 +341,7 @@ describe.skipIf(!HAS_KEYRING)('attach serving the local store in the OS keychain
       },
     );
     const address = await bounded(
+      HUNG_MS,
       new Promise<string>((resolve, reject) => {
         let out = '';
         bus.stderr!.on('data', (d: Buffer) => (out += d.toString()));

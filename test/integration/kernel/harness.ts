@@ -138,3 +138,18 @@ export async function startKernel(server: JupyterServer): Promise<Kernel.IKernel
   await kernel.info;
   return kernel;
 }
+
+/** `promise`, or a failure naming `what` if it has not settled after `ms` (far past when it should). */
+export async function bounded<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`hung: ${what}`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

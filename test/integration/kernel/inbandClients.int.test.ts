@@ -23,7 +23,7 @@ import { SecretRequestHandler } from '../../../src/broker/requestHandler';
 import { loadHelperSource } from '../../../src/broker/helperSource';
 import { buildCliInto } from '../server/serverProcess';
 import { canary, RecordingLog } from './fixtures';
-import { runCell, startJupyterServer, startKernel, type JupyterServer } from './harness';
+import { runCell, startJupyterServer, startKernel, type JupyterServer, bounded } from './harness';
 
 const VALUES = { a: canary('a'), b: canary('b'), c: canary('c') };
 /** Far above anything expected: a cell that has not finished by then is hung, not slow. */
@@ -100,6 +100,7 @@ async function startAttach(value: string, kernels?: string[]): Promise<AttachPro
     output: () => output,
     async injected(kernelId) {
       await bounded(
+        HUNG_MS,
         (async () => {
           while (!output.includes(`get_secret enabled in kernel ${kernelId}`)) {
             if (child.exitCode !== null) throw new Error(`attach exited:\n${output}`);
@@ -121,24 +122,13 @@ async function startAttach(value: string, kernels?: string[]): Promise<AttachPro
   return p;
 }
 
-/** `promise`, or a failure naming `what` if it has not settled long after it should have. */
-async function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`hung: ${what}`)), HUNG_MS);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Runs a cell on the frontend's websocket; fails (rather than hangs) if output or idle never come. */
 function frontendCell(kernel: Kernel.IKernelConnection, code: string) {
-  return bounded(runCell(kernel, code), `cell ${JSON.stringify(code)} (no output or no idle)`);
+  return bounded(
+    HUNG_MS,
+    runCell(kernel, code),
+    `cell ${JSON.stringify(code)} (no output or no idle)`,
+  );
 }
 
 /** A kernel with two frontends: `json` speaks the JSON protocol, `v1` the v1 protocol. */
@@ -195,6 +185,7 @@ describe('a frontend of the kernel stays live', () => {
       attach.child.kill('SIGSTOP');
       const cell = frontendCell(json, GET_X);
       await bounded(
+        HUNG_MS,
         (async () => {
           while (requests.seen.length < 2) await new Promise((r) => setTimeout(r, 100));
         })(),
@@ -272,7 +263,7 @@ describe('a frontend of the kernel stays live', () => {
       await responder.start();
       await responder.whenInjected(kernel.id);
       const cell = frontendCell(json, TRY_X);
-      await bounded(working, 'the request reaching the store');
+      await bounded(HUNG_MS, working, 'the request reaching the store');
       // Let the acknowledgement and a keep-alive reach the kernel (closing at once could drop
       // them in the server), then go: the keep-alives stop.
       await new Promise((r) => setTimeout(r, 1500));

@@ -58,6 +58,8 @@ vi.mock('vscode', () => {
       onDidCloseNotebookDocument: none,
       onDidGrantWorkspaceTrust: none,
       asRelativePath: (uri: { path: string }) => uri.path.split('/').pop(),
+      // Every setting at its default.
+      getConfiguration: () => ({ get: <T>(_key: string, fallback: T) => fallback }),
     },
     window: {
       get activeNotebookEditor() {
