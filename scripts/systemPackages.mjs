@@ -20,39 +20,52 @@ export function systemPackages(command) {
     .map(([name]) => name);
 }
 
-function isInstalled(name) {
-  const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' });
-  return r.status === 0 && r.stdout.includes('install ok installed');
-}
+/** What the check asks of the machine; tests pass their own. */
+const machine = {
+  hasDpkg: () => !spawnSync('dpkg-query', ['--version']).error,
+  isInstalled(name) {
+    const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' });
+    return r.status === 0 && r.stdout.includes('install ok installed');
+  },
+  isRoot: () => process.getuid?.() === 0,
+  /** Runs apt-get; resolves to its exit status. */
+  aptGet(args) {
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const r = spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env });
+    return r.status ?? r.signal;
+  },
+  log: (message) => console.error(message),
+};
 
 /** Makes sure the packages `command` needs are there; returns false if the caller must stop. */
-export function ensureSystemPackages(command) {
+export function ensureSystemPackages(command, system = machine) {
   const needed = systemPackages(command);
-  if (spawnSync('dpkg-query', ['--version']).error) {
-    console.error(
+  if (!system.hasDpkg()) {
+    system.log(
       `${command}: not a Debian system; make sure these are installed: ${needed.join(' ')}`,
     );
     return true;
   }
-  const missing = needed.filter((name) => !isInstalled(name));
+  const missing = needed.filter((name) => !system.isInstalled(name));
   if (missing.length === 0) return true;
-  const line = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
-  if (process.getuid?.() !== 0) {
-    console.error(
+  const install = ['install', '-y', '--no-install-recommends', ...missing];
+  if (!system.isRoot()) {
+    system.log(
       `${command}: these Debian packages are missing (see scripts/system-packages.txt).\n` +
-        `Install them, then run npm ${command} again:\n\n  sudo apt-get update && sudo ${line}\n`,
+        `Install them, then run npm ${command} again:\n\n` +
+        `  sudo apt-get update && sudo apt-get ${install.join(' ')}\n`,
     );
     return false;
   }
-  console.error(`${command}: installing Debian packages: ${missing.join(' ')}`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  system.log(`${command}: installing Debian packages: ${missing.join(' ')}`);
+  const lock = ['-o', 'DPkg::Lock::Timeout=300'];
   for (const args of [
-    ['-o', 'DPkg::Lock::Timeout=300', 'update', '-qq'],
-    ['-o', 'DPkg::Lock::Timeout=300', ...line.split(' ').slice(1), '-qq'],
+    [...lock, 'update', '-qq'],
+    [...lock, ...install, '-qq'],
   ]) {
-    const r = spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env });
-    if (r.status !== 0) {
-      console.error(`${command}: apt-get ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
+    const status = system.aptGet(args);
+    if (status !== 0) {
+      system.log(`${command}: apt-get ${args.join(' ')} failed (exit ${status})`);
       return false;
     }
   }
