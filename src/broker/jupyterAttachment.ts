@@ -264,6 +264,14 @@ export class JupyterAttachment {
         if (reply.content.status !== 'ok') {
           throw new Error(`the kernel answered ${reply.content.status}`);
         }
+        // In-band requests arrive on IOPub. The server subscribes a new websocket to it late when
+        // it is busy, and may miss the start ("slow joiner"); then no request would ever reach
+        // this responder. Wait until IOPub answers; a fresh websocket gets a fresh subscription.
+        for (let attempt = 1; !(await iopubAnswers(entry.connection, 5_000)); attempt++) {
+          if (attempt === 4) throw new Error("the kernel's output stream (IOPub) does not answer");
+          this.options.log.info(`Reconnecting to kernel ${kernelId}: its IOPub stream is silent`);
+          await withTimeout(entry.connection.reconnect(), 10_000).catch(() => undefined);
+        }
         entry.injections++;
         this.options.log.info(`get_secret enabled in kernel ${kernelId}`);
         for (const l of this.listeners) l(kernelId, entry.injections);
@@ -333,6 +341,22 @@ function trackingWebSocket(open: Set<WebSocket>): typeof WebSocket {
       this.addEventListener('close', () => open.delete(this));
     }
   };
+}
+
+/** Whether a silent, empty request's IOPub idle comes back on `connection` within `ms`. */
+async function iopubAnswers(connection: Kernel.IKernelConnection, ms: number): Promise<boolean> {
+  const future = connection.requestExecute(
+    { code: '', silent: true, store_history: false, allow_stdin: false, stop_on_error: false },
+    true,
+  );
+  try {
+    await withTimeout(future.done, ms);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    future.dispose();
+  }
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
