@@ -114,6 +114,7 @@ export async function openWorkbench(
     async close() {
       await opened.browser.close().catch(() => undefined);
       await server.stop();
+      if (process.env.NOTEBOOK_SECRETS_KEEP_E2E) return;
       // Best effort: code-server's helpers may still be closing files; the run's teardown retries.
       try {
         rmSync(testDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });

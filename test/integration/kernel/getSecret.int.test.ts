@@ -59,8 +59,18 @@ beforeAll(async () => {
     kernelFilter: (model) => model.id === inbandKernel.id,
     onSessionEnded: (id) => fx.consent.forgetSession(id),
   });
+  attachment.onDidInject((id) => injectedBeforeStart.push(id));
   await attachment.start();
+  startedWith = [...injectedBeforeStart];
   await attachment.whenInjected(inbandKernel.id);
+});
+
+/** Kernels the attachment had injected when start() resolved. */
+const injectedBeforeStart: string[] = [];
+let startedWith: string[] = [];
+
+it('an attachment has injected the running kernels when it has started, so a cell run right after finds the helper', () => {
+  expect(startedWith).toEqual([inbandKernel.id]);
 });
 
 afterAll(async () => {
