@@ -30,12 +30,18 @@ export class SecretsView {
     const shown = this.page.locator(
       '[id="workbench.parts.sidebar"][data-active-composite="workbench.view.extension.notebookSecrets"]',
     );
-    if (!(await shown.isVisible())) {
-      await this.page.locator('.activitybar a.action-label[aria-label="Notebook Secrets"]').click();
+    const title = this.sidebar.locator('.title-label', { hasText: 'Notebook Secrets' });
+    // After a reload the workbench may restore the view just after the check, and the click then
+    // closes it again: look again, as a person would, and click until it shows.
+    for (let i = 0; i < 3 && !(await title.isVisible()); i++) {
+      if (!(await shown.isVisible())) {
+        await this.page
+          .locator('.activitybar a.action-label[aria-label="Notebook Secrets"]')
+          .click();
+      }
+      await title.waitFor({ timeout: TIMEOUT / 3 }).catch(() => undefined);
     }
-    await this.sidebar
-      .locator('.title-label', { hasText: 'Notebook Secrets' })
-      .waitFor({ timeout: TIMEOUT });
+    await title.waitFor({ timeout: TIMEOUT });
     // Loaded means either the welcome view or at least one tree row.
     await this.sidebar
       .locator('.welcome-view-content, .monaco-list-row[role="treeitem"]')
