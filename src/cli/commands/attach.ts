@@ -86,18 +86,20 @@ export function register(program: Command): void {
       // CLI's own log (stderr) says what matters, and --verbose shows the rest there.
       console.debug = options.verbose ? (...args) => console.error(...args) : () => undefined;
       const log = stderrLog(Boolean(options.verbose));
+      // Listen before attaching: a kernel may be reported enabled (and the user press Ctrl-C)
+      // while the other kernels are still being set up.
+      const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
       let handle: JupyterAttachment;
       try {
         handle = await attach(options, log);
       } catch (error) {
         process.stderr.write(`notebook-secrets: ${(error as Error).message}\n`);
-        process.exitCode = 2;
-        return;
+        process.exit(2);
       }
-      const signal = await new Promise<NodeJS.Signals>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      const signal = await stopSignal;
       const started = Date.now();
       const total = handle.kernelIds.length;
       const unclosed = await handle.close(SHUTDOWN_GRACE_MS);
