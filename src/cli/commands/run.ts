@@ -11,7 +11,6 @@ import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { assertValidName } from '../../core/validation';
 import type { BrokerLog } from '../../broker/secretSource';
-import { startKernelBroker } from '../client/kernelBroker';
 import { action, CliError, EXIT, openSession, type GlobalOptions } from '../client/session';
 import { resolveAll } from '../client/resolveAll';
 
@@ -83,6 +82,8 @@ async function runWithKernels(
     );
   }
   const log = stderrLog(Boolean(options.verbose));
+  // Loaded only here (esbuild keeps it lazy): the other commands do not pay for the broker.
+  const { startKernelBroker } = await import('../client/kernelBroker');
   const broker = await startKernelBroker(
     {
       command: argv[0]!,

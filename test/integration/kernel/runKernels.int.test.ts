@@ -257,6 +257,52 @@ describe('run --kernels', () => {
     expect(missing.stderr).toMatch(/Could not run .*no-such-command: ENOENT/);
   });
 
+  it('tells a process that outlives the run that the run has ended and what to do', async () => {
+    const dir = join(home, 'outlive');
+    mkdirSync(dir);
+    const go = join(dir, 'go');
+    const result = join(dir, 'result');
+    const ready = join(dir, 'ready');
+    // Started by the command, it imports the helper at once but asks for a secret only once the
+    // command (and the run) ended.
+    const late = [
+      'import os, time',
+      'from notebook_secrets import get_secret',
+      `open(${JSON.stringify(ready)}, 'w').close()`,
+      `while not os.path.exists(${JSON.stringify(go)}): time.sleep(0.05)`,
+      'try:',
+      "    get_secret('API_KEY')",
+      '    outcome = "served"',
+      'except Exception as e:',
+      "    outcome = type(e).__name__ + ' | ' + str(e)",
+      `open(${JSON.stringify(result)} + '.tmp', 'w').write(outcome)`,
+      `os.rename(${JSON.stringify(result)} + '.tmp', ${JSON.stringify(result)})`,
+    ].join('\n');
+    const run = await runCli(
+      [
+        'run',
+        '--kernels',
+        '--',
+        SYSTEM_PYTHON,
+        '-c',
+        `import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', ${JSON.stringify(late)}], start_new_session=True, stdout=subprocess.DEVNULL, stderr=open(${JSON.stringify(join(dir, 'late.log'))}, 'w'))\nimport os, time\nwhile not os.path.exists(${JSON.stringify(ready)}): time.sleep(0.05)`,
+      ],
+      loggedIn,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    writeFileSync(go, '');
+    await bounded(
+      HUNG_MS,
+      (async () => {
+        while (!existsSync(result)) await new Promise((r) => setTimeout(r, 50));
+      })(),
+      'the late process to ask',
+    );
+    expect(readFileSync(result, 'utf8')).toBe(
+      'SecretsUnavailableError | The Notebook Secrets broker of `notebook-secrets run --kernels` is not reachable: the run that started this process has ended. Start the command again under `notebook-secrets run --kernels -- CMD`.',
+    );
+  });
+
   it('forwards SIGTERM to the command, exits 128+15 and removes its folder', async () => {
     const ready = join(home, 'signal.ready');
     const child = spawn(
