@@ -32,7 +32,7 @@ export function register(program: Command): void {
     .option('--scope <scope>', 'only secrets of this scope kind or scope key')
     .option(
       '--kernels',
-      'no values in the environment: get_secret works in the command and the kernels it starts (papermill, jupyter nbconvert --execute, python script.py), from the team server or the OS keychain; with --only, other names are refused',
+      'no values in the environment: get_secret works in the command and the kernels it starts (papermill, jupyter nbconvert --execute, python script.py), from the team server or the OS keychain. Naming it lets this command read every secret you can read; with --only, only those names',
     )
     .option('--verbose', 'with --kernels: log each get_secret call (names only, never values)')
     .option('--project <id>', 'the active project (default: the saved one)')

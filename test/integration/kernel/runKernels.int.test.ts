@@ -1,7 +1,8 @@
 /**
  * `notebook-secrets run --kernels -- CMD` as a user runs it: the built CLI, signed in to a real
  * team server, running `jupyter nbconvert --execute` (whose kernel calls get_secret) and plain
- * Python scripts. No value may reach the executed notebook, an environment or the CLI's output.
+ * Python scripts; not signed in, from the local store in a real Secret Service. No value may reach
+ * the executed notebook, an environment or the CLI's output.
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,8 +14,13 @@ import { buildCliInto } from '../server/serverProcess';
 import { addTeam, addUser, startServer, type RunningServer } from '../sync/harness';
 import { canary, sha256 } from './fixtures';
 import { bounded, SYSTEM_PYTHON } from './harness';
+import { HAS_SECRET_SERVICE, startSecretService, type SecretService } from './secretService';
 
-const VALUES = { personal: canary('run-personal'), team: canary('run-team') };
+const VALUES = {
+  personal: canary('run-personal'),
+  team: canary('run-team'),
+  local: canary('run-local'),
+};
 /** Far above anything expected: a wait that has not ended by then is hung, not slow. */
 const HUNG_MS = 50_000;
 
@@ -105,6 +111,7 @@ beforeAll(async () => {
 afterAll(async () => {
   expect(printed).not.toContain(VALUES.personal);
   expect(printed).not.toContain(VALUES.team);
+  expect(printed).not.toContain(VALUES.local);
   expect(team.output()).not.toContain(VALUES.personal);
   await team?.dispose();
   rmSync(home, { recursive: true, force: true });
@@ -333,5 +340,62 @@ describe('run --kernels', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(143);
     expect(existsSync(helperDir)).toBe(false);
+  });
+});
+
+describe.skipIf(!HAS_SECRET_SERVICE)('run --kernels, not signed in: the OS keychain', () => {
+  let service: SecretService | undefined;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    const user = join(home, 'local');
+    env = {
+      HOME: user,
+      XDG_DATA_HOME: join(user, 'data'),
+      NOTEBOOK_SECRETS_CONFIG_DIR: join(user, 'config'),
+    };
+    service = await startSecretService(env, env.XDG_DATA_HOME!, HUNG_MS);
+    env.DBUS_SESSION_BUS_ADDRESS = service.address;
+  });
+  afterAll(() => service?.stop());
+
+  it('serves the local secrets to a script, with no value in its environment', async () => {
+    const set = await runCli(['local', 'set', 'LOCAL_KEY'], env, `${VALUES.local}\n`);
+    expect(set.code, set.stderr).toBe(0);
+    const envDump = join(home, 'local.environ');
+    const script = join(home, 'local.py');
+    writeFileSync(
+      script,
+      [
+        'import hashlib, shutil',
+        'from notebook_secrets import get_secret',
+        "print(hashlib.sha256(get_secret('LOCAL_KEY').encode()).hexdigest())",
+        'try:',
+        "    get_secret('LOCAL_KEY', scope='team')",
+        'except Exception as e:',
+        "    print(type(e).__name__, '|', e)",
+        `shutil.copyfile('/proc/self/environ', ${JSON.stringify(envDump)})`,
+      ].join('\n'),
+    );
+    const run = await runCli(['run', '--kernels', '--verbose', '--', SYSTEM_PYTHON, script], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain('Serving get_secret from the local secrets in the OS keychain.');
+    expect(run.stdout).toBe(
+      `${sha256(VALUES.local)}\nSecretNotFoundError | No secret named 'LOCAL_KEY' in the team scope. Add it with \`notebook-secrets local set LOCAL_KEY\`, then call get_secret again.\n`,
+    );
+    expect(readFileSync(envDump, 'utf8')).not.toContain(VALUES.local);
+  });
+
+  it('without a Secret Service says what to install and runs nothing', async () => {
+    const marker = join(home, 'ran');
+    const run = await runCli(
+      ['run', '--kernels', '--', SYSTEM_PYTHON, '-c', `open(${JSON.stringify(marker)}, 'w')`],
+      { ...env, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' },
+    );
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(
+      /^notebook-secrets: Not signed in to a team server, and no OS keychain is available for local secrets/,
+    );
+    expect(existsSync(marker)).toBe(false);
   });
 });
