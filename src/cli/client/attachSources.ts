@@ -27,14 +27,14 @@ export interface ServingCommand {
   userAgent: string;
   /** E.g. "`notebook-secrets attach`". */
   name: string;
-  /** What to do once signed in again, e.g. "restart attach". */
+  /** What to do once signed in again, e.g. "restart attach and call get_secret again". */
   restart: string;
 }
 
 export const ATTACH_COMMAND: ServingCommand = {
   userAgent: ATTACH_USER_AGENT,
   name: '`notebook-secrets attach`',
-  restart: 'restart attach',
+  restart: 'restart attach and call get_secret again',
 };
 
 /**
@@ -71,7 +71,7 @@ export class ServerSecretSource implements SecretSource {
       if (error instanceof ApiError && error.status === 401) {
         throw new SourceUnavailableError(
           `The team server at ${this.server} no longer accepts the sign-in of ${this.command.name}. ` +
-            `Run \`notebook-secrets login\` again, ${this.command.restart} and call get_secret again.`,
+            `Run \`notebook-secrets login\` again, then ${this.command.restart}.`,
         );
       }
       if (error instanceof ApiError) {

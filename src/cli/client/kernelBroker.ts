@@ -24,7 +24,7 @@ export const BROKER_TOKEN_ENV = 'NOTEBOOK_SECRETS_BROKER_TOKEN';
 export const RUN_KERNELS_COMMAND: ServingCommand = {
   userAgent: 'notebook-secrets-run',
   name: '`notebook-secrets run --kernels`',
-  restart: 'start the command again',
+  restart: 'run the command again',
 };
 
 export interface KernelBrokerOptions extends GlobalOptions {

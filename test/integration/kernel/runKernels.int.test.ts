@@ -226,6 +226,32 @@ describe('run --kernels', () => {
     expect(environ(envDump).get('NOTEBOOK_SECRETS_SERVER')).toBe(team.url);
   });
 
+  it('tells the command what to do when the team server refuses the sign-in', async () => {
+    const script = join(home, 'refused.py');
+    writeFileSync(
+      script,
+      [
+        'from notebook_secrets import get_secret',
+        'try:',
+        "    get_secret('API_KEY')",
+        'except Exception as e:',
+        "    print(type(e).__name__, '|', e)",
+      ].join('\n'),
+    );
+    const run = await runCli(['run', '--kernels', '--', SYSTEM_PYTHON, script], {
+      HOME: join(home, 'refused'),
+      NOTEBOOK_SECRETS_CONFIG_DIR: join(home, 'refused', 'config'),
+      NOTEBOOK_SECRETS_KEYRING: '0',
+      NOTEBOOK_SECRETS_SERVER: team.url,
+      NOTEBOOK_SECRETS_TOKEN: 'nst_not-a-token',
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe(
+      `SecretsUnavailableError | The team server at ${team.url} no longer accepts the sign-in of \`notebook-secrets run --kernels\`. Run \`notebook-secrets login\` again, then run the command again.\n`,
+    );
+    expect(run.stderr).toContain('no longer accepts the sign-in');
+  });
+
   it('with --only refuses other names with a SecretAccessError that says what to do', async () => {
     const script = join(home, 'only.py');
     writeFileSync(
