@@ -5,7 +5,15 @@
  * the executed notebook, an environment or the CLI's output.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -282,12 +290,16 @@ describe('run --kernels', () => {
     );
     expect(scoped.code).toBe(2);
     expect(scoped.stderr).toMatch(/--scope does not apply with --kernels/);
-    const missing = await runCli(
-      ['run', '--kernels', '--', join(home, 'no-such-command')],
-      loggedIn,
-    );
+    // Its own temp dir, to see that the broker's folder goes.
+    const tmp = join(home, 'tmp-127');
+    mkdirSync(tmp);
+    const missing = await runCli(['run', '--kernels', '--', join(home, 'no-such-command')], {
+      ...loggedIn,
+      TMPDIR: tmp,
+    });
     expect(missing.code).toBe(127);
     expect(missing.stderr).toMatch(/Could not run .*no-such-command: ENOENT/);
+    expect(readdirSync(tmp)).toEqual([]);
   });
 
   it('tells a process that outlives the run that the run has ended and what to do', async () => {
