@@ -85,7 +85,8 @@ export async function startKernelBroker(
   return {
     endpoint: broker.endpoint,
     describe:
-      describe + (only ? ` Only ${[...only].join(', ')} may be read (--only).` : ' Any name.'),
+      describe +
+      (only ? ` Only ${[...only].join(', ')} may be read (--only).` : ' Any name you can read.'),
     childEnv(base) {
       const child: NodeJS.ProcessEnv = { ...base };
       // The CLI's own sign-in is not the command's.

@@ -82,23 +82,40 @@ async function runWithKernels(
     );
   }
   const log = stderrLog(Boolean(options.verbose));
-  // Loaded only here (esbuild keeps it lazy): the other commands do not pay for the broker.
-  const { startKernelBroker } = await import('../client/kernelBroker');
-  const broker = await startKernelBroker(
-    {
-      command: argv[0]!,
-      log,
-      ...(only && { only }),
-      ...(options.project !== undefined && { project: options.project }),
-      ...(options.server !== undefined && { server: options.server }),
-    },
-    process.env,
-  );
+  // A signal while the broker starts: stop it and run nothing, rather than die and leave its
+  // folder behind. (An object, so the type checker does not narrow it to undefined.)
+  const early: { signal?: NodeJS.Signals } = {};
+  const record = (signal: NodeJS.Signals): void => {
+    early.signal ??= signal;
+  };
+  process.on('SIGINT', record);
+  process.on('SIGTERM', record);
   try {
-    log.info(broker.describe);
-    process.exitCode = await runChild(argv, broker.childEnv(process.env));
+    // Loaded only here (esbuild keeps it lazy): the other commands do not pay for the broker.
+    const { startKernelBroker } = await import('../client/kernelBroker');
+    const broker = await startKernelBroker(
+      {
+        command: argv[0]!,
+        log,
+        ...(only && { only }),
+        ...(options.project !== undefined && { project: options.project }),
+        ...(options.server !== undefined && { server: options.server }),
+      },
+      process.env,
+    );
+    try {
+      if (early.signal) {
+        process.exitCode = 128 + signalNumber(early.signal);
+        return;
+      }
+      log.info(broker.describe);
+      process.exitCode = await runChild(argv, broker.childEnv(process.env));
+    } finally {
+      await broker.stop();
+    }
   } finally {
-    await broker.stop();
+    process.off('SIGINT', record);
+    process.off('SIGTERM', record);
   }
 }
 
