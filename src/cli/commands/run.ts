@@ -25,7 +25,7 @@ export function register(program: Command): void {
   program
     .command('run')
     .description(
-      'Run a command with your secrets as environment variables (explicit opt-in), or with --kernels give its Python and notebook kernels get_secret instead',
+      'Run a command with your secrets as environment variables (explicit opt-in), or with get_secret in its Python and notebook kernels (--kernels)',
     )
     .argument('<command...>', 'the command and its arguments, after --')
     .option('--only <names>', 'comma-separated names to pass (default: every secret you can see)')
