@@ -1,11 +1,14 @@
 /**
  * A lock file for a read-modify-write of a file that several CLI processes may change at once
- * (the local index): created exclusively (`O_EXCL`), holding the owner's pid, removed when the
- * work is done. A lock whose owner is no longer running (a crash, a kill -9) is taken over; a
- * second lock file serialises the take-over, so two waiters can never both remove a live lock.
+ * (the local index): created exclusively (`O_EXCL`), holding the owner's pid and host, removed
+ * when the work is done. A lock whose owner is no longer running (a crash, a kill -9) is taken
+ * over; a second lock file serialises the take-over, so two waiters can never both remove a live
+ * lock. A lock of another host (a shared home folder) cannot be checked, so it is only taken over
+ * after ten minutes.
  * Synchronous, like the store that uses it: the CLI does one write per run.
  */
 import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 
 /** Another process held the lock for longer than the wait allows. */
 export class FileLockTimeoutError extends Error {
@@ -42,18 +45,19 @@ function tryCreate(path: string): boolean {
     throw error;
   }
   try {
-    writeSync(fd, String(process.pid));
+    writeSync(fd, `${process.pid}@${hostname()}`);
   } finally {
     closeSync(fd);
   }
   return true;
 }
 
-/** The pid in a lock file; undefined when it is gone, or is being written (empty). */
-function ownerOf(path: string): number | undefined {
+/** The pid and host in a lock file; undefined when it is gone, or is being written (empty). */
+function ownerOf(path: string): { pid: number; host: string } | undefined {
   try {
-    const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    const m = /^(\d+)(?:@(.*))?$/.exec(readFileSync(path, 'utf8').trim());
+    const pid = m ? Number.parseInt(m[1]!, 10) : NaN;
+    return pid > 0 ? { pid, host: m?.[2] ?? hostname() } : undefined;
   } catch {
     return undefined;
   }
@@ -78,9 +82,13 @@ function breakIfStale(lock: string, isRunning: (pid: number) => boolean): void {
   try {
     // Read again under the breaker: the lock may be a new one by now, whose owner runs.
     const owner = ownerOf(lock);
-    // Our own pid in it is a lock of an earlier process that had it (this one holds none).
     const stale =
-      owner === undefined ? ageMs(lock) > 10_000 : owner === process.pid || !isRunning(owner);
+      owner === undefined
+        ? ageMs(lock) > 10_000
+        : owner.host !== hostname()
+          ? ageMs(lock) > 600_000
+          : // Our own pid in it is a lock of an earlier process (this one holds none).
+            owner.pid === process.pid || !isRunning(owner.pid);
     if (stale) rmSync(lock, { force: true });
   } finally {
     rmSync(breaker, { force: true });
@@ -97,8 +105,9 @@ export function withFileLock<T>(lock: string, work: () => T, options: FileLockOp
     breakIfStale(lock, isRunning);
     if (Date.now() > deadline) {
       const owner = ownerOf(lock);
+      const where = owner && owner.host !== hostname() ? ` on ${owner.host}` : '';
       throw new FileLockTimeoutError(
-        `Another notebook-secrets process${owner ? ` (pid ${owner})` : ''} has been changing ` +
+        `Another notebook-secrets process${owner ? ` (pid ${owner.pid}${where})` : ''} has been changing ` +
           `the local secrets for more than ${Math.round(timeoutMs / 1000)} s, so nothing was ` +
           `written. Try again; if no such process runs, delete ${lock}.`,
       );

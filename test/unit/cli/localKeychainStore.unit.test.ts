@@ -1,5 +1,5 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileLockTimeoutError, withFileLock } from '../../../src/cli/client/fileLock';
@@ -99,12 +99,19 @@ describe('the lock on the local index', () => {
     expect(existsSync(`${s.indexPath}.lock`)).toBe(false);
   });
 
+  it('waits for a lock of another host (a shared home folder) rather than take it over', () => {
+    const { s } = store(200);
+    writeFileSync(`${s.indexPath}.lock`, '999999999@another-host');
+    expect(() => s.set('A', { value: VALUE })).toThrow(/pid 999999999 on another-host/);
+    expect(existsSync(`${s.indexPath}.lock`)).toBe(true);
+  });
+
   it('is released when the work throws', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nbsec-lock-'));
     const lock = join(dir, 'x.lock');
     expect(() =>
       withFileLock(lock, () => {
-        expect(readFileSync(lock, 'utf8')).toBe(String(process.pid));
+        expect(readFileSync(lock, 'utf8')).toBe(`${process.pid}@${hostname()}`);
         throw new Error('boom');
       }),
     ).toThrow('boom');
