@@ -160,6 +160,12 @@ export class WorkspaceScan implements vscode.Disposable {
 
   /** The command: scan with progress, then a quick pick of the findings that opens each one. */
   async run(): Promise<void> {
+    if (!vscode.workspace.workspaceFolders?.length) {
+      void vscode.window.showInformationMessage(
+        'Open a folder first: Scan Workspace for Secrets reads the files of the open folders. For other files, run `notebook-secrets scan PATH` in a terminal.',
+      );
+      return;
+    }
     const result = await vscode.window.withProgress(
       {
         location: vscode.ProgressLocation.Notification,

@@ -412,6 +412,7 @@ export const workspace = {
   isTrusted: true,
   onDidGrantWorkspaceTrust: new EventEmitter<void>().event,
   notebookDocuments: [] as unknown[],
+  workspaceFolders: [{ uri: Uri.file('/ws'), name: 'ws', index: 0 }] as unknown[] | undefined,
   onDidCloseNotebookDocument: new EventEmitter<unknown>().event,
   onDidOpenNotebookDocument: (l: Listener<unknown>) => textDocumentEvents.openNotebook.event(l),
   /** Every file of `fs.files` (the glob is not applied): the code filters by name itself. */

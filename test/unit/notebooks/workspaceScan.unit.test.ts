@@ -120,7 +120,7 @@ describe('Scan Workspace for Secrets', () => {
     ]);
   });
 
-  it('finds the values of your secrets by name, and says when nothing is found', async () => {
+  it('finds the values of your secrets by name, and says when nothing is found or no folder is open', async () => {
     h.ui.answer(
       'DB_PASSWORD',
       STORED,
@@ -142,6 +142,14 @@ describe('Scan Workspace for Secrets', () => {
     expect(JSON.stringify([[...problems()], h.ui.calls, h.logLines])).not.toContain(STORED);
 
     workspace.fs.files.clear();
+    const folders = workspace.workspaceFolders;
+    workspace.workspaceFolders = undefined;
+    try {
+      await h.run(SCAN_WORKSPACE_COMMAND);
+    } finally {
+      workspace.workspaceFolders = folders;
+    }
+    expect(h.ui.messages('info').at(-1)).toMatch(/^Open a folder first/);
     file('/ws/clean.py', 'print(1)\n');
     await h.run(SCAN_WORKSPACE_COMMAND);
     expect(h.ui.messages('info').at(-1)).toBe(
