@@ -146,6 +146,8 @@ export class RemoteServers implements vscode.Disposable {
       handler: this.deps.handler,
       log: this.deps.log,
       onSessionEnded: (id) => this.deps.consent.forgetSession(id),
+      redactOutputs: () =>
+        vscode.workspace.getConfiguration('notebookSecrets').get<boolean>('redactOutputs', true),
     });
     try {
       await attachment.start();

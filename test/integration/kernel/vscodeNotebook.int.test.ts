@@ -14,6 +14,8 @@ const ui = vi.hoisted(() => ({
   inputs: [] as (string | undefined)[],
   jupyter: undefined as unknown,
   activeNotebook: undefined as unknown,
+  /** Settings under notebookSecrets. that a test changed; the others are at their default. */
+  settings: new Map<string, unknown>(),
 }));
 
 vi.mock('vscode', () => {
@@ -58,8 +60,10 @@ vi.mock('vscode', () => {
       onDidCloseNotebookDocument: none,
       onDidGrantWorkspaceTrust: none,
       asRelativePath: (uri: { path: string }) => uri.path.split('/').pop(),
-      // Every setting at its default.
-      getConfiguration: () => ({ get: <T>(_key: string, fallback: T) => fallback }),
+      getConfiguration: () => ({
+        get: <T>(key: string, fallback: T) =>
+          ui.settings.has(key) ? (ui.settings.get(key) as T) : fallback,
+      }),
     },
     window: {
       get activeNotebookEditor() {
@@ -219,6 +223,34 @@ describe('VS Code notebook support', () => {
       { timeout: 20_000, interval: 500 },
     );
     expect(ui.warnings.at(-1)!.message).toMatch(/asks for the secret 'REMOTE_KEY'/);
+  });
+
+  it('redacts served values in remote kernels unless the setting turns it off', async () => {
+    ui.consentAnswer = 'Allow Once';
+    const print = "print('key=' + get_secret('REMOTE_KEY'))";
+    const served = async (k: Kernel.IKernelConnection) => {
+      let out = '';
+      await vi.waitFor(
+        async () => {
+          const r = await runCell(k, print);
+          out = r.stdout;
+          expect(out).toMatch(/^key=/);
+        },
+        { timeout: 20_000, interval: 500 },
+      );
+      return out;
+    };
+    const redacting = await startKernel(server);
+    expect(await served(redacting)).toBe('key=[secret REMOTE_KEY]\n');
+    ui.settings.set('redactOutputs', false);
+    try {
+      // Applies to the kernels enabled from now on.
+      const plain = await startKernel(server);
+      expect(await served(plain)).toBe(`key=${REMOTE_VALUE}\n`);
+      expect(await served(redacting)).toBe('key=[secret REMOTE_KEY]\n');
+    } finally {
+      ui.settings.delete('redactOutputs');
+    }
   });
 
   it('shows an actionable error when the Jupyter extension is missing', async () => {
