@@ -22,7 +22,7 @@ import { buildCliInto } from '../server/serverProcess';
 import { addTeam, addUser, startServer, type RunningServer } from '../sync/harness';
 import { canary, sha256 } from './fixtures';
 import { bounded, SYSTEM_PYTHON } from './harness';
-import { HAS_SECRET_SERVICE, startSecretService, type SecretService } from './secretService';
+import { HAS_KEYRING, startSecretService, type SecretService } from '../cli/secretService';
 
 const VALUES = {
   personal: canary('run-personal'),
@@ -381,7 +381,7 @@ describe('run --kernels', () => {
   });
 });
 
-describe.skipIf(!HAS_SECRET_SERVICE)('run --kernels, not signed in: the OS keychain', () => {
+describe.skipIf(!HAS_KEYRING)('run --kernels, not signed in: the OS keychain', () => {
   let service: SecretService | undefined;
   let env: NodeJS.ProcessEnv;
 
@@ -392,7 +392,7 @@ describe.skipIf(!HAS_SECRET_SERVICE)('run --kernels, not signed in: the OS keych
       XDG_DATA_HOME: join(user, 'data'),
       NOTEBOOK_SECRETS_CONFIG_DIR: join(user, 'config'),
     };
-    service = await startSecretService(env, env.XDG_DATA_HOME!, HUNG_MS);
+    service = await startSecretService(env.XDG_DATA_HOME!, env, HUNG_MS);
     env.DBUS_SESSION_BUS_ADDRESS = service.address;
   });
   afterAll(() => service?.stop());
