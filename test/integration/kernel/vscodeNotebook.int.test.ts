@@ -1,7 +1,8 @@
 /**
  * The VS Code side end to end, minus VS Code: registerNotebookSupport with a stand-in for the
  * vscode module and a stand-in for the Jupyter extension whose kernels forward to real kernels.
- * Checks the commands, the consent modal, re-injection after a restart, and remote servers.
+ * Checks the commands, the consent modal, re-injection after a restart, get_secret set up by itself
+ * when the Jupyter extension reports a kernel start, and remote servers.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
@@ -14,6 +15,8 @@ const ui = vi.hoisted(() => ({
   inputs: [] as (string | undefined)[],
   jupyter: undefined as unknown,
   activeNotebook: undefined as unknown,
+  /** Listeners of the Jupyter API's `kernels.onDidStart`. */
+  kernelStarts: [] as ((e: unknown) => void)[],
 }));
 
 vi.mock('vscode', () => {
@@ -57,6 +60,8 @@ vi.mock('vscode', () => {
       notebookDocuments: [],
       onDidCloseNotebookDocument: none,
       onDidGrantWorkspaceTrust: none,
+      onDidChangeConfiguration: none,
+      onDidChangeNotebookDocument: none,
       asRelativePath: (uri: { path: string }) => uri.path.split('/').pop(),
       // Every setting at its default.
       getConfiguration: () => ({ get: <T>(_key: string, fallback: T) => fallback }),
@@ -144,7 +149,15 @@ beforeAll(async () => {
   source.set('API_KEY', VALUE);
   source.set('REMOTE_KEY', REMOTE_VALUE);
   const standIn = new StandInKernel(kernel);
-  ui.jupyter = { kernels: { getKernel: async () => standIn } };
+  ui.jupyter = {
+    kernels: {
+      getKernel: async () => standIn,
+      onDidStart: (listener: (e: unknown) => void) => {
+        ui.kernelStarts.push(listener);
+        return { dispose: () => ui.kernelStarts.splice(ui.kernelStarts.indexOf(listener), 1) };
+      },
+    },
+  };
   ui.activeNotebook = { uri: vscode.Uri.parse('file:///work/analysis.ipynb') };
   registration = registerNotebookSupport({
     context: {
@@ -196,6 +209,40 @@ describe('VS Code notebook support', () => {
     );
     // "Always for This Notebook" survives the restart: no second prompt.
     expect(ui.warnings).toHaveLength(1);
+  });
+
+  it('sets up get_secret by itself when the Jupyter extension starts or restarts a kernel', async () => {
+    const started = await startKernel(server);
+    const standIn = new StandInKernel(started);
+    const announce = async () => {
+      // As the Jupyter extension does: user code waits for what waitUntil was given.
+      const waits: Thenable<unknown>[] = [];
+      const event = {
+        uri: vscode.Uri.parse('file:///work/auto.ipynb'),
+        kernel: standIn,
+        waitUntil: (t: Thenable<unknown>) => void waits.push(t),
+      };
+      for (const listener of ui.kernelStarts) listener(event);
+      await Promise.all(waits);
+    };
+    const warnings = ui.warnings.length;
+    await announce();
+    const code =
+      "import hashlib\nprint(hashlib.sha256(get_secret('API_KEY').encode()).hexdigest())";
+    expect((await runCell(started, code)).stdout.trim()).toBe(sha256(VALUE));
+    expect(ui.warnings.slice(warnings).map((w) => w.message)).toEqual([
+      "auto.ipynb asks for the secret 'API_KEY'.",
+    ]);
+    expect(ui.infos.filter((m) => /get_secret is enabled/.test(m))).toEqual([]);
+
+    await started.restart();
+    await announce();
+    await vi.waitFor(
+      async () => expect((await runCell(started, code)).stdout.trim()).toBe(sha256(VALUE)),
+      { timeout: 20_000, interval: 500 },
+    );
+    expect(ui.warnings.length).toBe(warnings + 1);
+    await started.shutdown();
   });
 
   it('connects a remote Jupyter server and answers its kernels in band, with consent', async () => {
