@@ -18,6 +18,8 @@ export interface NeededSecret {
 export interface CodeCell {
   source: string;
   language: CellLanguage;
+  /** Its 1-based number among all the notebook's cells (default: its place in the list). */
+  number?: number;
 }
 
 type Token =
@@ -50,7 +52,7 @@ export function findNeededSecrets(cells: readonly CodeCell[]): NeededSecret[] {
   cells.forEach((cell, index) => {
     for (const name of findNeededNames(cell.source, cell.language)) {
       const entry = found.get(name) ?? { name, cells: [] };
-      entry.cells.push(index + 1);
+      entry.cells.push(cell.number ?? index + 1);
       found.set(name, entry);
     }
   });
@@ -90,16 +92,16 @@ export function notebookCodeCells(json: string): CodeCell[] {
   const language = cellLanguage(typeof declared === 'string' ? declared : 'python');
   if (!language) return [];
   const cells: CodeCell[] = [];
-  for (const cell of root.cells as unknown[]) {
+  (root.cells as unknown[]).forEach((cell, index) => {
     const c = cell as { cell_type?: unknown; source?: unknown } | null;
-    if (!c || typeof c !== 'object' || c.cell_type !== 'code') continue;
+    if (!c || typeof c !== 'object' || c.cell_type !== 'code') return;
     const source = Array.isArray(c.source)
       ? c.source.join('')
       : typeof c.source === 'string'
         ? c.source
         : '';
-    cells.push({ source, language });
-  }
+    cells.push({ source, language, number: index + 1 });
+  });
   return cells;
 }
 

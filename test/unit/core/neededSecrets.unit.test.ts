@@ -121,7 +121,7 @@ describe('notebookCodeCells', () => {
       ],
     });
     expect(notebookCodeCells(json)).toEqual([
-      { source: 'x <- get_secret("R_KEY")', language: 'r' },
+      { source: 'x <- get_secret("R_KEY")', language: 'r', number: 2 },
     ]);
   });
 

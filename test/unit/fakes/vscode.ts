@@ -171,6 +171,8 @@ export interface FakeInputBox {
 export const window = {
   activeTextEditor: undefined as unknown,
   activeNotebookEditor: undefined as unknown,
+  onDidChangeActiveNotebookEditor: (l: Listener<unknown>) =>
+    textDocumentEvents.activeNotebookEditor.event(l),
   visibleTextEditors: [] as unknown[],
   createOutputChannel(name: string, _options?: { log: true }) {
     const line = (level: string) => (text: string) => logLines.push(`[${level}] ${text}`);
@@ -275,6 +277,9 @@ export const textDocumentEvents = {
   change: new EventEmitter<{ document: unknown }>(),
   close: new EventEmitter<unknown>(),
   willSaveNotebook: new EventEmitter<{ notebook: unknown }>(),
+  /** Tests set `window.activeNotebookEditor`, then fire this. */
+  activeNotebookEditor: new EventEmitter<unknown>(),
+  changeNotebook: new EventEmitter<{ notebook: unknown; cellChanges: unknown[] }>(),
 };
 
 export enum DiagnosticSeverity {
@@ -409,6 +414,8 @@ export const workspace = {
   onDidCloseTextDocument: (l: Listener<unknown>) => textDocumentEvents.close.event(l),
   onWillSaveNotebookDocument: (l: Listener<{ notebook: unknown }>) =>
     textDocumentEvents.willSaveNotebook.event(l),
+  onDidChangeNotebookDocument: (l: Listener<{ notebook: unknown; cellChanges: unknown[] }>) =>
+    textDocumentEvents.changeNotebook.event(l),
   asRelativePath: (uri: Uri | string) => (typeof uri === 'string' ? uri : uri.path),
   fs: {
     files: new Map<string, Uint8Array>(),
