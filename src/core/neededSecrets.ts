@@ -1,7 +1,7 @@
 /**
- * The secrets a notebook needs, found statically: names passed as string literals to
- * `get_secret` / `get_secret_raw` in its Python and R code cells (`get_secret('X')`,
- * `get_secret(name="X")`, `notebook_secrets.get_secret('X')`, R's `get_secret("X")`). Comments
+ * The secrets a notebook needs, found statically: names its Python and R code cells pass as string
+ * literals to `get_secret`, `get_secret_bytes` (Python) or `get_secret_raw` (R): `get_secret('X')`,
+ * `get_secret(name="X")`, `notebook_secrets.get_secret('X')`, R's `get_secret("X")`. Comments
  * and the insides of other strings are skipped; a name built at run time (a variable, an f-string)
  * cannot be known and is left out. Pure: the extension and the CLI share it.
  */
@@ -27,7 +27,7 @@ type Token =
   | { kind: 'string'; text: string; literal: boolean }
   | { kind: 'punct'; text: string };
 
-const CALLEES = new Set(['get_secret', 'get_secret_raw']);
+const CALLEES = new Set(['get_secret', 'get_secret_bytes', 'get_secret_raw']);
 
 /** Names the cell's source passes to get_secret/get_secret_raw, in order, each once. */
 export function findNeededNames(source: string, language: CellLanguage): string[] {

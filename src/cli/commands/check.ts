@@ -1,6 +1,6 @@
 /**
  * `notebook-secrets check NOTEBOOK…`: the secrets each notebook needs (names its Python and R cells
- * pass to get_secret / get_secret_raw as literals) and whether each is there for you: on the team
+ * pass to get_secret / get_secret_bytes / get_secret_raw as literals) and whether each is there for you: on the team
  * server when signed in (by the same precedence as get_secret, within the active project), else
  * in the local store. Reads names only, never a value. Exit 1 when one is missing, 0 when none,
  * 2 on bad input (a missing file, a file that is not a notebook), before anything is looked up.

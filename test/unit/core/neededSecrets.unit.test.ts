@@ -20,18 +20,19 @@ describe('findNeededNames in Python', () => {
     expect(py(`get_secret("""TRIPLE""")`)).toEqual(['TRIPLE']);
   });
 
-  it('finds get_secret_raw, module calls and the name= keyword', () => {
+  it('finds get_secret_raw, get_secret_bytes, module calls and the name= keyword', () => {
     expect(
       py(
         [
           'import notebook_secrets',
           "key = notebook_secrets.get_secret('VIA_MODULE')",
           "data = get_secret_raw( 'KEY_FILE' , scope='team')",
+          "pem = get_secret_bytes('SERVICE_ACCOUNT_JSON')",
           "x = get_secret(scope='project', name='BY_KEYWORD')",
           'y = get_secret(name = "SPACED")',
         ].join('\n'),
       ),
-    ).toEqual(['VIA_MODULE', 'KEY_FILE', 'BY_KEYWORD', 'SPACED']);
+    ).toEqual(['VIA_MODULE', 'KEY_FILE', 'SERVICE_ACCOUNT_JSON', 'BY_KEYWORD', 'SPACED']);
   });
 
   it('ignores comments, other strings, definitions and names built at run time', () => {
