@@ -12,6 +12,7 @@ import type { SecretSource } from '../../broker/secretSource';
 import { BrokerServer } from '../../broker/server';
 import { AutoEnable } from './autoEnable';
 import { createConsentPrompt } from './consentPrompt';
+import { KernelPickerServers } from './kernelPickerServers';
 import { LocalKernels } from './localKernels';
 import { manageNotebookAccess } from './manageAccess';
 import type { NotebookCommandId } from './notebookCommandIds';
@@ -63,6 +64,7 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
   });
   const remote = new RemoteServers({ context, sessions, handler, consent, helperSource, log });
   const auto = new AutoEnable({ local, log });
+  const picker = new KernelPickerServers({ servers: remote, log });
 
   const enable = async (arg?: unknown): Promise<void> => {
     const notebook = notebookFrom(arg);
@@ -88,6 +90,7 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
     vscode.commands.registerCommand(id, guarded(id, log, run)),
   );
   disposables.push(
+    picker,
     auto,
     local,
     remote,
@@ -95,6 +98,7 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
   );
   void remote.restore();
   void auto.start();
+  void picker.ensure();
 
   return new vscode.Disposable(() => {
     for (const d of disposables) d.dispose();

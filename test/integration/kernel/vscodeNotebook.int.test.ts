@@ -13,10 +13,13 @@ const ui = vi.hoisted(() => ({
   errors: [] as string[],
   infos: [] as string[],
   inputs: [] as (string | undefined)[],
+  quickPicks: [] as (string | undefined)[],
   jupyter: undefined as unknown,
   activeNotebook: undefined as unknown,
   /** Listeners of the Jupyter API's `kernels.onDidStart`. */
   kernelStarts: [] as ((e: unknown) => void)[],
+  /** Server collections created in the Jupyter API (its kernel picker). */
+  collections: [] as { id: string; provider: unknown; commandProvider?: unknown }[],
 }));
 
 vi.mock('vscode', () => {
@@ -50,14 +53,30 @@ vi.mock('vscode', () => {
     dispose() {}
   }
   const none = () => new Disposable(() => {});
+  class EventEmitter<T> {
+    private listeners = new Set<(e: T) => void>();
+    event = (listener: (e: T) => void) => {
+      this.listeners.add(listener);
+      return new Disposable(() => this.listeners.delete(listener));
+    };
+    fire(e: T) {
+      for (const l of this.listeners) l(e);
+    }
+    dispose() {
+      this.listeners.clear();
+    }
+  }
   return {
     Disposable,
+    EventEmitter,
     Uri,
     CancellationTokenSource,
     ProgressLocation: { Window: 10, Notification: 15 },
     workspace: {
       isTrusted: true,
-      notebookDocuments: [],
+      // Open, but not a Jupyter notebook: the kernel picker's collection waits for a notebook.
+      notebookDocuments: [{ notebookType: 'interactive', uri: { toString: () => 'untitled:1' } }],
+      onDidOpenNotebookDocument: none,
       onDidCloseNotebookDocument: none,
       onDidGrantWorkspaceTrust: none,
       onDidChangeConfiguration: none,
@@ -78,7 +97,7 @@ vi.mock('vscode', () => {
         return ui.consentAnswer;
       },
       showInputBox: async () => ui.inputs.shift(),
-      showQuickPick: async () => undefined,
+      showQuickPick: async () => ui.quickPicks.shift(),
     },
     commands: {
       registerCommand: (id: string, fn: (...a: unknown[]) => Promise<unknown>) => {
@@ -96,7 +115,12 @@ vi.mock('vscode', () => {
   };
 });
 
-import type { Kernel as JupyterKernel, KernelStatus } from '@vscode/jupyter-extension';
+import type {
+  JupyterServer as PickerServer,
+  JupyterServerProvider,
+  Kernel as JupyterKernel,
+  KernelStatus,
+} from '@vscode/jupyter-extension';
 import type { Kernel } from '@jupyterlab/services';
 import * as vscode from 'vscode';
 import { registerNotebookSupport } from '../../../src/extension/notebooks/notebookSupport';
@@ -134,6 +158,11 @@ class StandInKernel implements JupyterKernel {
   }
 }
 
+/** A cancellation token never cancelled. */
+const none = {
+  isCancellationRequested: false,
+  onCancellationRequested: () => ({ dispose() {} }),
+} as never;
 const VALUE = canary('vscode');
 const REMOTE_VALUE = canary('remote');
 let server: JupyterServer;
@@ -156,6 +185,11 @@ beforeAll(async () => {
         ui.kernelStarts.push(listener);
         return { dispose: () => ui.kernelStarts.splice(ui.kernelStarts.indexOf(listener), 1) };
       },
+    },
+    createJupyterServerCollection: (id: string, _label: string, provider: unknown) => {
+      const collection = { id, provider, commandProvider: undefined, dispose: () => {} };
+      ui.collections.push(collection);
+      return collection;
     },
   };
   ui.activeNotebook = { uri: vscode.Uri.parse('file:///work/analysis.ipynb') };
@@ -266,6 +300,29 @@ describe('VS Code notebook support', () => {
       { timeout: 20_000, interval: 500 },
     );
     expect(ui.warnings.at(-1)!.message).toMatch(/asks for the secret 'REMOTE_KEY'/);
+
+    // The Jupyter extension's kernel picker lists the same server, ready to connect: no second entry.
+    const [collection] = ui.collections as {
+      provider: JupyterServerProvider;
+    }[];
+    const listed = (await collection!.provider.provideJupyterServers(none)) as PickerServer[];
+    expect(listed.map((s) => s.id)).toEqual([server.baseUrl]);
+    const info = listed[0]!.connectionInformation!;
+    const status = await fetch(new URL('api/kernels', info.baseUrl.toString()), {
+      headers: { Authorization: `token ${info.token}` },
+    });
+    expect(status.status).toBe(200);
+    expect(((await status.json()) as { id: string }[]).map((k) => k.id)).toContain(remoteKernel.id);
+  });
+
+  it('removing the server removes it from the kernel picker too', async () => {
+    const [collection] = ui.collections as { provider: JupyterServerProvider }[];
+    let told = 0;
+    collection!.provider.onDidChangeServers!(() => told++);
+    ui.quickPicks.push(server.baseUrl);
+    await ui.commands.get('notebookSecrets.removeJupyterServer')!();
+    expect(told).toBe(1);
+    expect(await collection!.provider.provideJupyterServers(none)).toEqual([]);
   });
 
   it('shows an actionable error when the Jupyter extension is missing', async () => {

@@ -87,6 +87,10 @@ export class Uri {
   static file(path: string): Uri {
     return new Uri('file', path);
   }
+  static parse(text: string): Uri {
+    const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(text);
+    return m ? new Uri(m[1]!, m[2]!) : new Uri('file', text);
+  }
   get fsPath(): string {
     return this.path;
   }
@@ -280,6 +284,7 @@ export const textDocumentEvents = {
   /** Tests set `window.activeNotebookEditor`, then fire this. */
   activeNotebookEditor: new EventEmitter<unknown>(),
   changeNotebook: new EventEmitter<{ notebook: unknown; cellChanges: unknown[] }>(),
+  openNotebook: new EventEmitter<unknown>(),
 };
 
 export enum DiagnosticSeverity {
@@ -416,6 +421,7 @@ export const workspace = {
     textDocumentEvents.willSaveNotebook.event(l),
   onDidChangeNotebookDocument: (l: Listener<{ notebook: unknown; cellChanges: unknown[] }>) =>
     textDocumentEvents.changeNotebook.event(l),
+  onDidOpenNotebookDocument: (l: Listener<unknown>) => textDocumentEvents.openNotebook.event(l),
   asRelativePath: (uri: Uri | string) => (typeof uri === 'string' ? uri : uri.path),
   fs: {
     files: new Map<string, Uint8Array>(),
