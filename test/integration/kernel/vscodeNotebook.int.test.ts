@@ -122,7 +122,9 @@ import type {
   KernelStatus,
 } from '@vscode/jupyter-extension';
 import type { Kernel } from '@jupyterlab/services';
+import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
+import { buildInjectionCode } from '../../../src/broker/injection';
 import { registerNotebookSupport } from '../../../src/extension/notebooks/notebookSupport';
 import { canary, MapSource, MemoryState, RecordingLog, sha256 } from './fixtures';
 import { runCell, startJupyterServer, startKernel, type JupyterServer } from './harness';
@@ -300,6 +302,21 @@ describe('VS Code notebook support', () => {
       { timeout: 20_000, interval: 500 },
     );
     expect(ui.warnings.at(-1)!.message).toMatch(/asks for the secret 'REMOTE_KEY'/);
+
+    // VS Code also sets up kernels it starts on that server (auto-enable), with a broker endpoint
+    // only this machine has: the server's in-band answer stays the fallback.
+    const elsewhere = buildInjectionCode({
+      helperSource: readFileSync('python/notebook_secrets.py', 'utf8'),
+      token: 'a-token-of-another-machines-broker',
+      endpoint: 'unix:/nonexistent/notebook-secrets/broker.sock',
+      inband: false,
+    });
+    expect((await runCell(remoteKernel, elsewhere)).error).toBeUndefined();
+    const r = await runCell(
+      remoteKernel,
+      "try:\n  get_secret('REMOTE_KEY')\nexcept PermissionError as e:\n  print(type(e).__name__)",
+    );
+    expect(r.stdout.trim()).toBe('SecretAccessError');
 
     // The Jupyter extension's kernel picker lists the same server, ready to connect: no second entry.
     const [collection] = ui.collections as {
