@@ -156,7 +156,10 @@ def _configure(token, endpoint=None, inband=False, notebook=None, redact=None):
         redact_outputs(redact)
     with _config_lock:
         old = _transport
-        _config = _Config(endpoint, token, bool(inband), notebook)
+        # A client that answered in band before (a Jupyter server added in VS Code, attach) stays
+        # the fallback when a later injection names a broker this kernel cannot reach: VS Code
+        # sets up every kernel it starts, also those on another machine.
+        _config = _Config(endpoint, token, bool(inband) or bool(_inband_tokens), notebook)
         _transport = None
         if inband:
             _prefer_token(token)

@@ -87,6 +87,10 @@ export class Uri {
   static file(path: string): Uri {
     return new Uri('file', path);
   }
+  static parse(text: string): Uri {
+    const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(text);
+    return m ? new Uri(m[1]!, m[2]!) : new Uri('file', text);
+  }
   get fsPath(): string {
     return this.path;
   }
@@ -181,6 +185,8 @@ export const window = {
   },
   activeTextEditor: undefined as unknown,
   activeNotebookEditor: undefined as unknown,
+  onDidChangeActiveNotebookEditor: (l: Listener<unknown>) =>
+    textDocumentEvents.activeNotebookEditor.event(l),
   visibleTextEditors: [] as unknown[],
   createOutputChannel(name: string, _options?: { log: true }) {
     const line = (level: string) => (text: string) => logLines.push(`[${level}] ${text}`);
@@ -285,6 +291,9 @@ export const textDocumentEvents = {
   change: new EventEmitter<{ document: unknown }>(),
   close: new EventEmitter<unknown>(),
   willSaveNotebook: new EventEmitter<{ notebook: unknown }>(),
+  /** Tests set `window.activeNotebookEditor`, then fire this. */
+  activeNotebookEditor: new EventEmitter<unknown>(),
+  changeNotebook: new EventEmitter<{ notebook: unknown; cellChanges: unknown[] }>(),
   openNotebook: new EventEmitter<unknown>(),
 };
 
@@ -431,6 +440,8 @@ export const workspace = {
   onDidCloseTextDocument: (l: Listener<unknown>) => textDocumentEvents.close.event(l),
   onWillSaveNotebookDocument: (l: Listener<{ notebook: unknown }>) =>
     textDocumentEvents.willSaveNotebook.event(l),
+  onDidChangeNotebookDocument: (l: Listener<{ notebook: unknown; cellChanges: unknown[] }>) =>
+    textDocumentEvents.changeNotebook.event(l),
   asRelativePath: (uri: Uri | string) => (typeof uri === 'string' ? uri : uri.path),
   fs: {
     files: new Map<string, Uint8Array>(),
