@@ -190,10 +190,10 @@ export class SecretsView {
     await this.quickInput.waitFor({ state: 'hidden', timeout: TIMEOUT });
   }
 
-  /** The modal dialog whose message is `text`. */
+  /** The modal dialog whose message (or, for a message without detail, its detail) has `text`. */
   dialog(text: string): Locator {
     return this.page.locator('.monaco-dialog-box').filter({
-      has: this.page.locator('.dialog-message-text', { hasText: text }),
+      has: this.page.locator('.dialog-message-text, .dialog-message-detail', { hasText: text }),
     });
   }
 
