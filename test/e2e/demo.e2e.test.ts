@@ -1,6 +1,7 @@
 // What `npm start` gives a new user, driven through the same set-up (scripts/demo.mjs): the demo
-// notebook opens by itself on the demo Jupyter's kernel; the user adds OPENAI_API_KEY in the Secrets
-// view, enables get_secret, runs the cell, allows it in VS Code's dialog and sees the key's length;
+// notebook opens by itself on the demo Jupyter's kernel and says it needs OPENAI_API_KEY; the user
+// adds it with "Add…" in the Secrets view's "This Notebook" group, runs the cell (get_secret was set
+// up in the kernel by itself), allows it in VS Code's dialog and sees the key's length;
 // then signs in to the demo team server with the token npm start prints, sees the team secret and
 // the one alex shares, and reads the team secret from a cell. The repo's demo/ is never written to.
 import { randomUUID } from 'node:crypto';
@@ -37,15 +38,18 @@ test('the demo runs get_secret in its notebook and shows the team secret after s
     await notebook.editor.locator('.cell-list-container').waitFor({ timeout: 60_000 });
     await notebook.kernel('Python 3 (demo Jupyter)').waitFor({ timeout: 60_000 });
 
+    // The notebook says which secrets it needs; "This Notebook" lists them, and Add… fills in
+    // the name. get_secret is set up in the kernel by itself: no command to run first.
     const view = new SecretsView(page);
+    expect(await view.toast('you do not have yet')).toContain("'OPENAI_API_KEY'");
     await view.open();
+    await view.neededRow('OPENAI_API_KEY').filter({ hasText: 'missing' }).waitFor();
     const key = `sk-canary-${randomUUID()}`;
-    await view.createSecret({ name: 'OPENAI_API_KEY', value: key, type: 'Token' });
+    await view.addNeeded('OPENAI_API_KEY', { value: key, type: 'Token' });
+    await view.neededRow('OPENAI_API_KEY').filter({ hasText: 'present' }).waitFor();
+    await view.row('OPENAI_API_KEY').waitFor();
     await view.dismissNotifications();
 
-    await notebook.clickToolbarAction('Enable get_secret for this notebook');
-    await view.toast("get_secret is enabled in this notebook's kernel");
-    await view.dismissNotifications();
     await notebook.runCellWith("get_secret('OPENAI_API_KEY')");
     const consent = view.dialog("asks for the secret 'OPENAI_API_KEY'");
     await view.clickDialogButton(consent, 'Always for This Notebook');
@@ -64,6 +68,7 @@ test('the demo runs get_secret in its notebook and shows the team secret after s
     await view.answer('Sign in to Team Server (2/2)', demo.teamServer.token);
     await view.toast(`Signed in to ${demo.teamServer.url} as demo`);
     await view.row('WAREHOUSE_URL').waitFor({ timeout: 30_000 });
+    await view.neededRow('WAREHOUSE_URL').filter({ hasText: 'present' }).waitFor();
     await view.row('WEATHER_API_KEY').waitFor({ timeout: 30_000 });
     await view.dismissNotifications();
 

@@ -62,9 +62,18 @@ export class SecretsView {
     return this.sidebar.locator(`.title-actions .action-label[aria-label="${label}"]`);
   }
 
-  /** The tree row of a secret, matched on its exact label. */
+  /** The tree row of a secret, matched on its exact label (not its row in "This Notebook"). */
   row(name: string): Locator {
-    return this.sidebar.locator('.monaco-list-row[role="treeitem"]').filter({
+    return this.namedRow(':not([aria-label^="Needed secret"])', name);
+  }
+
+  /** The row of a name the active notebook needs, in the "This Notebook" group. */
+  neededRow(name: string): Locator {
+    return this.namedRow('[aria-label^="Needed secret"]', name);
+  }
+
+  private namedRow(selector: string, name: string): Locator {
+    return this.sidebar.locator(`.monaco-list-row[role="treeitem"]${selector}`).filter({
       has: this.page.locator('.label-name', { hasText: new RegExp(`^${name}$`) }),
     });
   }
@@ -236,6 +245,31 @@ export class SecretsView {
     await this.answer('New Secret (4/4)', secret.description ?? '');
     await this.waitForQuickInputClosed();
     await this.row(secret.name).waitFor({ timeout: TIMEOUT });
+  }
+
+  /**
+   * "Add…" on a name the active notebook needs: New Secret opens with that name filled in; the
+   * value, type and an empty description are entered.
+   */
+  async addNeeded(
+    name: string,
+    secret: { value: string; type: 'Generic' | 'Password' | 'Key' | 'Token' },
+  ): Promise<void> {
+    const firstStep = this.step('New Secret (1/4)');
+    for (let i = 0; i < 3 && !(await firstStep.isVisible()); i++) {
+      const row = this.neededRow(name);
+      await row.hover();
+      await row.locator('.actions .action-label[aria-label="Add…"]').click();
+      await firstStep.waitFor({ timeout: TIMEOUT / 3 }).catch(() => undefined);
+    }
+    await this.waitForStep('New Secret (1/4)');
+    const filled = await this.input.inputValue();
+    if (filled !== name) throw new Error(`New Secret opened with '${filled}', not '${name}'`);
+    await this.answer('New Secret (1/4)', undefined);
+    await this.answer('New Secret (2/4)', secret.value);
+    await this.pick('New Secret (3/4)', secret.type);
+    await this.answer('New Secret (4/4)', '');
+    await this.waitForQuickInputClosed();
   }
 
   /** Opens Reveal on the secret and returns the value its dialog shows, then closes it. */
