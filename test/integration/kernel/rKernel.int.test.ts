@@ -7,6 +7,7 @@ import type { Kernel } from '@jupyterlab/services';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRHelperSource } from '../../../src/broker/helperSource';
+import { JupyterAttachment } from '../../../src/broker/jupyterAttachment';
 import { buildRInjectionCode } from '../../../src/broker/rInjection';
 import { canary, sha256, startBroker, type BrokerFixture } from './fixtures';
 import { runCell, startJupyterServer, startKernel, type JupyterServer } from './harness';
@@ -260,6 +261,35 @@ describe('an R kernel over the broker', () => {
         'R kernels read secrets only through the broker on their own machine',
       );
     } finally {
+      await other.shutdown();
+    }
+  });
+
+  it('an attachment to a server on this machine serves its R kernels from a loopback broker', async () => {
+    const other = await startKernel(server, 'ir');
+    const attachment = new JupyterAttachment({
+      baseUrl: server.baseUrl,
+      token: server.token,
+      helperSource: fx.helperSource,
+      sessions: fx.sessions,
+      handler: fx.handler,
+      log: fx.log,
+      pollIntervalMs: 500,
+      kernelFilter: (model) => model.id === other.id,
+    });
+    try {
+      await attachment.start();
+      await attachment.whenInjected(other.id);
+      const r = await runCell(
+        other,
+        'k <- get_secret("API_KEY"); cat(nchar(k), class(k), "\\n"); print(k)',
+      );
+      allIopub.push(...r.iopub);
+      expect(r.error).toBeUndefined();
+      expect(r.stdout).toBe(`${API_KEY.length} notebook_secret \n<secret 'API_KEY'>\n`);
+      expect(fx.log.lines.some((l) => /Attached to .* \(R\)/.test(l))).toBe(true);
+    } finally {
+      await attachment.close();
       await other.shutdown();
     }
   });
