@@ -80,55 +80,59 @@ if (!exists(".state", envir = .ns, inherits = FALSE)) {
 # ---------------------------------------------------------------------------------------------
 # A minimal JSON reader for the broker's answers (objects, arrays, strings, numbers, literals)
 
+# No closures are created per call: R compiles each new closure before its first use, which
+# would cost more than the parse itself.
+.JSON_TOKEN <- '"(?:[^"\\\\]|\\\\.)*"|-?[0-9][0-9.eE+-]*|true|false|null|[][{}:,]'
+
 .json_parse <- function(text) {
-  pattern <- paste0(
-    '"(?:[^"\\\\]|\\\\.)*"|-?[0-9][0-9.eE+-]*|true|false|null|[][{}:,]'
-  )
-  tokens <- regmatches(text, gregexpr(pattern, text, perl = TRUE))[[1]]
-  pos <- 1L
-  value <- function() {
-    tok <- tokens[pos]
-    pos <<- pos + 1L
-    if (is.na(tok)) stop("truncated JSON")
-    if (tok == "{") {
-      out <- list()
-      if (tokens[pos] == "}") {
-        pos <<- pos + 1L
-        return(out)
-      }
-      repeat {
-        key <- .json_string(tokens[pos])
-        if (!identical(tokens[pos + 1L], ":")) stop("malformed JSON")
-        pos <<- pos + 2L
-        item <- value()
-        out[key] <- list(item)
-        sep <- tokens[pos]
-        pos <<- pos + 1L
-        if (identical(sep, "}")) return(out)
-        if (!identical(sep, ",")) stop("malformed JSON")
-      }
+  reader <- new.env(parent = emptyenv())
+  reader$tokens <- regmatches(text, gregexpr(.JSON_TOKEN, text, perl = TRUE))[[1]]
+  reader$pos <- 1L
+  .json_value(reader)
+}
+
+.json_next <- function(reader) {
+  tok <- reader$tokens[reader$pos]
+  reader$pos <- reader$pos + 1L
+  if (is.na(tok)) stop("truncated JSON")
+  tok
+}
+
+.json_value <- function(reader) {
+  tok <- .json_next(reader)
+  if (tok == "{") {
+    out <- list()
+    if (identical(reader$tokens[reader$pos], "}")) {
+      reader$pos <- reader$pos + 1L
+      return(out)
     }
-    if (tok == "[") {
-      out <- list()
-      if (tokens[pos] == "]") {
-        pos <<- pos + 1L
-        return(out)
-      }
-      repeat {
-        out[[length(out) + 1L]] <- value()
-        sep <- tokens[pos]
-        pos <<- pos + 1L
-        if (identical(sep, "]")) return(out)
-        if (!identical(sep, ",")) stop("malformed JSON")
-      }
+    repeat {
+      key <- .json_string(.json_next(reader))
+      if (!identical(.json_next(reader), ":")) stop("malformed JSON")
+      out[key] <- list(.json_value(reader))
+      sep <- .json_next(reader)
+      if (sep == "}") return(out)
+      if (sep != ",") stop("malformed JSON")
     }
-    if (startsWith(tok, '"')) return(.json_string(tok))
-    if (tok == "true") return(TRUE)
-    if (tok == "false") return(FALSE)
-    if (tok == "null") return(NULL)
-    as.numeric(tok)
   }
-  value()
+  if (tok == "[") {
+    out <- list()
+    if (identical(reader$tokens[reader$pos], "]")) {
+      reader$pos <- reader$pos + 1L
+      return(out)
+    }
+    repeat {
+      out[[length(out) + 1L]] <- .json_value(reader)
+      sep <- .json_next(reader)
+      if (sep == "]") return(out)
+      if (sep != ",") stop("malformed JSON")
+    }
+  }
+  if (startsWith(tok, '"')) return(.json_string(tok))
+  if (tok == "true") return(TRUE)
+  if (tok == "false") return(FALSE)
+  if (tok == "null") return(NULL)
+  as.numeric(tok)
 }
 
 .json_string <- function(tok) {
@@ -247,17 +251,16 @@ if (!exists(".state", envir = .ns, inherits = FALSE)) {
   status_line <- readLines(con, n = 1L, warn = FALSE)
   if (length(status_line) == 0L) stop("connection closed")
   status <- as.integer(strsplit(status_line, " ", fixed = TRUE)[[1]][2L])
-  headers <- list()
+  lines <- character(0)
   repeat {
     line <- readLines(con, n = 1L, warn = FALSE)
     if (length(line) == 0L) stop("connection closed")
-    line <- sub("\r$", "", line)
-    if (!nzchar(line)) break
-    colon <- regexpr(":", line, fixed = TRUE)
-    if (colon > 0L) {
-      headers[[tolower(substr(line, 1L, colon - 1L))]] <- trimws(substr(line, colon + 1L, nchar(line)))
-    }
+    if (line == "\r" || line == "") break
+    lines <- c(lines, line)
   }
+  colon <- regexpr(":", lines, fixed = TRUE)
+  headers <- as.list(trimws(substring(lines, colon + 1L)))
+  names(headers) <- tolower(substring(lines, 1L, colon - 1L))
   length_header <- headers[["content-length"]]
   if (is.null(length_header)) stop("no Content-Length")
   size <- as.integer(length_header)
@@ -281,7 +284,7 @@ if (!exists(".state", envir = .ns, inherits = FALSE)) {
       "cannot. Run the notebook with a local R kernel, or pass the value another way."
     ))
   }
-  throttled_until <- Sys.time() + 30
+  throttled_until <- NULL
   retried <- FALSE
   repeat {
     fresh <- is.null(.state$con)
@@ -295,6 +298,7 @@ if (!exists(".state", envir = .ns, inherits = FALSE)) {
       next
     }
     if (identical(tolower(answer$headers[["connection"]] %||% ""), "close")) .close_connection()
+    if (answer$status == 429L && is.null(throttled_until)) throttled_until <- Sys.time() + 30
     if (answer$status == 429L && Sys.time() < throttled_until) {
       wait <- suppressWarnings(as.numeric(answer$headers[["retry-after"]] %||% "0.05"))
       if (is.na(wait)) wait <- 0.05
