@@ -119,6 +119,9 @@ describe('an R kernel over the broker', () => {
     );
     expect(r.error).toBeUndefined();
     expect(r.stdout).toContain("<secret 'API_KEY'>\n<secret 'API_KEY'>");
+    // Masked by the methods themselves: nothing was left for the redaction of outputs to replace.
+    expect(JSON.stringify(r.iopub)).not.toContain('[secret API_KEY]');
+    expect(r.stdout.match(/<secret 'API_KEY'>/g)).toHaveLength(3);
     const shown = r.iopub
       .map((m) => JSON.parse(m) as { header: { msg_type: string }; content: { data?: object } })
       .filter(
