@@ -84,6 +84,27 @@ if (!exists(".state", envir = .ns, inherits = FALSE)) {
 # would cost more than the parse itself.
 .JSON_TOKEN <- '"(?:[^"\\\\]|\\\\.)*"|-?[0-9][0-9.eE+-]*|true|false|null|[][{}:,]'
 
+# The broker's usual answer, read by its fixed start and end (the general reader below costs
+# more than the round trip to the broker).
+.ANSWER_HEAD <- '{"value":"'
+.ANSWER_TAILS <- c(text = '","encoding":"text"}', base64 = '","encoding":"base64"}')
+
+.parse_answer <- function(text) {
+  if (startsWith(text, .ANSWER_HEAD)) {
+    for (encoding in names(.ANSWER_TAILS)) {
+      tail <- .ANSWER_TAILS[[encoding]]
+      if (endsWith(text, tail)) {
+        inner <- substr(text, nchar(.ANSWER_HEAD) + 1L, nchar(text) - nchar(tail))
+        # Only when the value holds no unescaped quote (a JSON string cannot end early).
+        if (!grepl('(^|[^\\\\])(\\\\\\\\)*"', inner, perl = TRUE)) {
+          return(list(value = .json_string(paste0('"', inner, '"')), encoding = encoding))
+        }
+      }
+    }
+  }
+  .json_parse(text)
+}
+
 .json_parse <- function(text) {
   reader <- new.env(parent = emptyenv())
   reader$tokens <- regmatches(text, gregexpr(.JSON_TOKEN, text, perl = TRUE))[[1]]
@@ -305,7 +326,7 @@ if (!exists(".state", envir = .ns, inherits = FALSE)) {
       Sys.sleep(min(max(wait, 0.001), 1))
       next
     }
-    parsed <- tryCatch(.json_parse(answer$body), error = function(e) NULL)
+    parsed <- tryCatch(.parse_answer(answer$body), error = function(e) NULL)
     if (!is.list(parsed)) {
       .stop_unavailable(sprintf(
         "The Notebook Secrets broker sent a malformed answer (HTTP %d).", answer$status
