@@ -8,10 +8,13 @@
 # loopback endpoint and a token valid for this kernel only; it never receives values other than
 # the ones a cell asks for, and never prints them.
 #
-# Transport: HTTP/1.1 to the broker on 127.0.0.1 with a bearer token, one kept-alive connection.
-# Base R has no Unix sockets, so the broker opens a loopback TCP listener for R kernels. There is
-# no in-band channel for R: a kernel on another machine cannot reach the broker, and get_secret
-# says so.
+# Two transports:
+# - the broker: HTTP/1.1 on 127.0.0.1 with a bearer token, one kept-alive connection (base R has
+#   no Unix sockets, so the broker opens a loopback TCP listener for R kernels);
+# - in band, for kernels on another machine: a custom IOPub message that the connected client
+#   answers with an `input_reply` on the stdin channel (see src/core/brokerProtocol.ts). IRkernel
+#   has no API for this; the helper uses its executor and its stdin socket (through pbdZMQ, which
+#   IRkernel depends on), tested with IRkernel 1.3.2.
 #
 # The injected code evaluates this file in an environment attached to the search path as
 # "notebook_secrets", so get_secret and get_secret_raw are visible in every cell without living in
@@ -28,6 +31,8 @@ if (!exists(".state", envir = .ns, inherits = FALSE)) {
   .state$served <- list() # name -> value (character or raw), for redaction
   .state$forms <- character(0) # encoded form -> name, longest first
   .state$hooked <- FALSE
+  .state$inband <- FALSE
+  .state$requests <- 0L
 }
 
 .NAME_RE <- "^[A-Za-z_][A-Za-z0-9_]*$"
@@ -36,9 +41,8 @@ if (!exists(".state", envir = .ns, inherits = FALSE)) {
 # Values shorter than this are not redacted, or every "1234" in an output would be replaced.
 .REDACT_MIN_LEN <- 6L
 .ENABLE_HINT <- paste(
-  "In VS Code run 'Notebook Secrets: Enable get_secret for this notebook'.",
-  "R kernels reach Notebook Secrets through its broker on this machine (127.0.0.1):",
-  "a kernel on another machine or in a container without the host's loopback cannot read secrets."
+  "In VS Code run 'Notebook Secrets: Enable get_secret for this notebook';",
+  "outside VS Code run `notebook-secrets attach --jupyter URL --token T`."
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -61,11 +65,12 @@ if (!exists(".state", envir = .ns, inherits = FALSE)) {
 # ---------------------------------------------------------------------------------------------
 # Configuration (called by the injected code; not part of the API)
 
-.configure <- function(token, endpoint = NULL, redact = NULL) {
+.configure <- function(token, endpoint = NULL, inband = FALSE, redact = NULL) {
   if (!is.character(token) || length(token) != 1L || !nzchar(token)) stop("a token is required")
   .close_connection()
   .state$token <- token
   .state$endpoint <- endpoint
+  .state$inband <- isTRUE(inband)
   if (!is.null(redact)) redact_outputs(redact)
   .hook_outputs()
   invisible(NULL)
@@ -251,8 +256,8 @@ if (!exists(".state", envir = .ns, inherits = FALSE)) {
   .stop_unavailable(paste(
     "The Notebook Secrets broker is not reachable from this kernel: VS Code was closed or the",
     "extension restarted (reopen the notebook in VS Code and run 'Notebook Secrets: Enable",
-    "get_secret for this notebook' again), or the kernel runs on another machine, which R",
-    "kernels do not support: they need the broker on their own machine (127.0.0.1)."
+    "get_secret for this notebook' again), or the kernel runs on another machine (connect its",
+    "server with 'Notebook Secrets: Add Jupyter Server...' or `notebook-secrets attach`)."
   ))
 }
 
@@ -300,9 +305,9 @@ if (!exists(".state", envir = .ns, inherits = FALSE)) {
   }
   if (is.null(.state$endpoint)) {
     .stop_unavailable(paste(
-      "This R kernel has no route to the Notebook Secrets broker. R kernels read secrets only",
-      "through the broker on their own machine (127.0.0.1); a kernel on a remote Jupyter server",
-      "cannot. Run the notebook with a local R kernel, or pass the value another way."
+      "This R kernel has no route to Notebook Secrets: R kernels read secrets through the broker",
+      "on their own machine (127.0.0.1), or in band from IRkernel. Connect its Jupyter server",
+      "with 'Notebook Secrets: Add Jupyter Server...' or `notebook-secrets attach`."
     ))
   }
   throttled_until <- NULL
@@ -339,6 +344,103 @@ if (!exists(".state", envir = .ns, inherits = FALSE)) {
 `%||%` <- function(a, b) if (is.null(a)) b else a
 
 # ---------------------------------------------------------------------------------------------
+# In band: an IOPub request, the answer on the stdin socket (IRkernel only)
+
+.INBAND_MSG_TYPE <- "notebook_secrets_request"
+# No acknowledgement within this time: no client answers. Documented in docs/get_secret.md.
+.INBAND_ACK_TIMEOUT <- 5
+.INBAND_RESEND_EVERY <- 1
+# An acknowledged request may wait this long (e.g. for a consent prompt).
+.INBAND_ANSWER_TIMEOUT <- 300
+
+.inband_channel <- function() {
+  executor <- tryCatch(.irkernel_executor(), error = function(e) NULL)
+  if (is.null(executor) || !requireNamespace("pbdZMQ", quietly = TRUE)) return(NULL)
+  kernel <- tryCatch(
+    get(".self", envir = environment(executor$handle_stdin), inherits = FALSE),
+    error = function(e) NULL
+  )
+  stdin <- tryCatch(kernel$sockets$stdin, error = function(e) NULL)
+  if (is.null(stdin)) return(NULL)
+  list(executor = executor, kernel = kernel, stdin = stdin)
+}
+
+# The next message on the stdin socket within `wait_ms`, or NULL.
+.stdin_receive <- function(channel, wait_ms) {
+  pollin <- pbdZMQ::ZMQ.PO()$POLLIN
+  pbdZMQ::zmq.poll(c(channel$stdin), c(pollin), timeout = as.integer(wait_ms))
+  if (bitwAnd(pbdZMQ::zmq.poll.get.revents(1L), pollin) == 0L) return(NULL)
+  parts <- pbdZMQ::zmq.recv.multipart(channel$stdin, unserialize = FALSE)
+  tryCatch(channel$kernel$wire_to_msg(parts), error = function(e) list())
+}
+
+.stdin_drain <- function(channel) {
+  while (!is.null(.stdin_receive(channel, 0L))) NULL
+}
+
+.inband_request <- function(name, scope) {
+  channel <- .inband_channel()
+  if (is.null(channel)) {
+    .stop_unavailable(paste(
+      "get_secret's in-band channel needs an IRkernel kernel running a cell, and this kernel",
+      "has no route to the broker.", .ENABLE_HINT
+    ))
+  }
+  .state$requests <- .state$requests + 1L
+  id <- sprintf("r%d-%d-%.0f", Sys.getpid(), .state$requests, as.numeric(Sys.time()) * 1e3)
+  request <- list(v = 1L, id = id, token = .state$token, name = name)
+  if (!is.null(scope)) request$scope <- scope
+  # A new message (msg_id, signature) every time: a Jupyter server refuses a repeated signature.
+  send <- function() {
+    channel$executor$send_response(
+      .INBAND_MSG_TYPE, channel$executor$current_request, "iopub", list(request = request)
+    )
+  }
+  # Replies that arrived after an earlier request gave up; IRkernel's readline() would read them.
+  .stdin_drain(channel)
+  on.exit(.stdin_drain(channel))
+  now <- function() as.numeric(Sys.time())
+  send()
+  start <- now()
+  last_send <- start
+  last_heard <- NULL
+  repeat {
+    t <- now()
+    if (is.null(last_heard) && t - start > .INBAND_ACK_TIMEOUT) {
+      .stop_unavailable(sprintf(
+        "No Notebook Secrets client answered this kernel within %g s. %s",
+        .INBAND_ACK_TIMEOUT, .ENABLE_HINT
+      ))
+    }
+    if (!is.null(last_heard) && t - last_heard > .INBAND_ACK_TIMEOUT) {
+      .stop_unavailable(paste(
+        "The Notebook Secrets client stopped answering this kernel (it was closed or lost its",
+        "connection). Call get_secret again once it is back.", .ENABLE_HINT
+      ))
+    }
+    if (t - start > .INBAND_ANSWER_TIMEOUT) {
+      .stop_unavailable("The Notebook Secrets client did not answer in time; try again.")
+    }
+    if (is.null(last_heard) && t - last_send >= .INBAND_RESEND_EVERY) {
+      send()
+      last_send <- t
+    }
+    msg <- .stdin_receive(channel, 50L)
+    if (is.null(msg) || !identical(msg$header$msg_type, "input_reply")) next
+    value <- msg$content$value
+    answer <- if (is.character(value) && length(value) == 1L) {
+      tryCatch(.json_parse(value)[["notebook_secrets_reply"]], error = function(e) NULL)
+    }
+    if (!is.list(answer) || !identical(answer$id, id)) next
+    if (isTRUE(answer$ack)) {
+      last_heard <- now()
+      next
+    }
+    return(answer)
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
 # get_secret
 
 .check_name <- function(name) {
@@ -369,7 +471,11 @@ if (!exists(".state", envir = .ns, inherits = FALSE)) {
   } else {
     sprintf('{"name":"%s","scope":"%s"}', name, scope)
   }
-  answer <- .request(body)
+  answer <- if (is.null(.state$endpoint) && isTRUE(.state$inband)) {
+    .inband_request(name, scope)
+  } else {
+    .request(body)
+  }
   error <- answer$error
   if (!is.null(error)) {
     code <- if (is.list(error)) error$code else NULL

@@ -7,10 +7,9 @@
  * asks first (the newest injection wins), and earlier clients still attached take over when it
  * leaves (see python/notebook_secrets.py).
  *
- * R kernels (IRkernel) have no in-band channel. When the Jupyter server runs on this machine
- * (a loopback URL), they get the R helper and a broker of this attachment on 127.0.0.1, started
- * with the first R kernel; elsewhere they get the R helper without a route, and get_secret says
- * that R kernels need the broker on their own machine.
+ * R kernels (IRkernel) get the R helper. When the Jupyter server runs on this machine (a loopback
+ * URL) they use a broker of this attachment on 127.0.0.1, started with the first R kernel (the
+ * R helper's in-band channel relies on IRkernel's internals); elsewhere they ask in band.
  */
 import {
   KernelAPI,
@@ -213,6 +212,12 @@ export class JupyterAttachment {
     return this.specLanguages?.get(name);
   }
 
+  /** How R kernels reach this client: a loopback broker for a server on this machine, else in band. */
+  private async rRoute(): Promise<{ endpoint: string } | { inband: true }> {
+    const endpoint = await this.rBrokerEndpoint();
+    return endpoint === undefined ? { inband: true } : { endpoint };
+  }
+
   /** The endpoint R kernels reach, or undefined when the server is not on this machine. */
   private rBrokerEndpoint(): Promise<string | undefined> {
     if (!isLoopback(new URL(this.settings.baseUrl).hostname)) return Promise.resolve(undefined);
@@ -308,7 +313,7 @@ export class JupyterAttachment {
             ? buildRInjectionCode({
                 helperSource: this.options.rHelperSource ?? loadRHelperSource(),
                 token: entry.token,
-                ...optional('endpoint', await this.rBrokerEndpoint()),
+                ...(await this.rRoute()),
               })
             : buildInjectionCode({
                 helperSource: this.options.helperSource,
@@ -444,10 +449,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 function isLoopback(hostname: string): boolean {
   return ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(hostname.toLowerCase());
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return value === undefined ? {} : ({ [key]: value } as { [P in K]?: V });
 }
 
 /** An error's message with any `token=…` (Jupyter puts it in WebSocket URLs) blanked out. */

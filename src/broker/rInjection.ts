@@ -11,9 +11,11 @@ export interface RInjectionOptions {
   token: string;
   /**
    * `http://127.0.0.1:PORT` (base R has no Unix sockets). Absent for kernels that cannot reach
-   * the broker (remote servers): get_secret then says that R kernels need a reachable broker.
+   * the broker (remote servers), which ask in band.
    */
   endpoint?: string;
+  /** Whether the client answers in band (remote kernels; IRkernel's internals). */
+  inband?: boolean;
   /** `false` turns off the redaction of served values in this kernel's outputs. */
   redactOutputs?: boolean;
 }
@@ -30,6 +32,7 @@ export function buildRInjectionCode(options: RInjectionOptions): string {
   const r = (text: string | undefined): string =>
     text === undefined ? 'NULL' : JSON.stringify(text);
   const redact = options.redactOutputs === false ? ', redact = FALSE' : '';
+  const inband = options.inband ? ', inband = TRUE' : '';
   return [
     'invisible(local({',
     '  env <- if ("notebook_secrets" %in% search()) as.environment("notebook_secrets") else',
@@ -38,7 +41,7 @@ export function buildRInjectionCode(options: RInjectionOptions): string {
     `    eval(parse(text = ${r(options.helperSource)}, keep.source = FALSE), envir = env)`,
     `    assign(".source_digest", "${digest}", envir = env)`,
     '  }',
-    `  env$.configure(${r(options.token)}, endpoint = ${r(options.endpoint)}${redact})`,
+    `  env$.configure(${r(options.token)}, endpoint = ${r(options.endpoint)}${inband}${redact})`,
     '}))',
     '',
   ].join('\n');

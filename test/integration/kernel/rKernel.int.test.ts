@@ -7,6 +7,7 @@ import type { Kernel } from '@jupyterlab/services';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRHelperSource } from '../../../src/broker/helperSource';
+import { InbandResponder } from '../../../src/broker/inband';
 import { JupyterAttachment } from '../../../src/broker/jupyterAttachment';
 import { buildRInjectionCode } from '../../../src/broker/rInjection';
 import { canary, sha256, startBroker, type BrokerFixture } from './fixtures';
@@ -250,20 +251,52 @@ describe('an R kernel over the broker', () => {
     }
   });
 
-  it('a kernel without a route to the broker (a remote server) says R needs a reachable broker', async () => {
+  it('asks in band when it has no broker endpoint (a remote server), and says when no client answers', async () => {
     const other = await startKernel(server, 'ir');
+    const { token, session } = fx.sessions.issue('http://remote/r.ipynb', 'r.ipynb on remote');
+    const code = buildRInjectionCode({ helperSource: loadRHelperSource(), token, inband: true });
+    expect(code).not.toContain('endpoint = "');
+    let responder: InbandResponder | undefined;
     try {
-      const { token } = fx.sessions.issue('http://remote/r.ipynb');
-      await inject(other, buildRInjectionCode({ helperSource: loadRHelperSource(), token }));
-      const r = await runCell(
+      await inject(other, code);
+      const alone = await runCell(
         other,
         'e <- tryCatch(get_secret("API_KEY"), error = function(e) e); cat(class(e)[1], conditionMessage(e), "\\n")',
       );
-      expect(r.stdout).toContain('SecretsUnavailableError');
-      expect(r.stdout).toContain(
-        'R kernels read secrets only through the broker on their own machine',
+      expect(alone.stdout).toContain(
+        'SecretsUnavailableError No Notebook Secrets client answered this kernel within 5 s',
       );
+      expect(alone.stdout).toContain('notebook-secrets attach');
+      responder = new InbandResponder(other, {
+        handler: fx.handler,
+        sessions: fx.sessions,
+        log: fx.log,
+        sessionId: session.id,
+      });
+      const r = await runCell(
+        other,
+        [
+          'k <- get_secret("API_KEY"); cat(nchar(k), class(k), "\\n"); print(k)',
+          'e <- tryCatch(get_secret("NO_SUCH_NAME"), error = function(e) e)',
+          'cat(class(e), sep = ","); cat("\\n")',
+          'u <- get_secret("UNICODE"); cat(nchar(u, type = "bytes"), "\\n")',
+        ].join('\n'),
+      );
+      allIopub.push(...alone.iopub, ...r.iopub);
+      expect(r.error).toBeUndefined();
+      expect(r.stdout.split('\n')).toEqual([
+        `${API_KEY.length} notebook_secret `,
+        "<secret 'API_KEY'>",
+        'SecretNotFoundError,NotebookSecretsError,error,condition',
+        `${Buffer.byteLength(UNICODE)} `,
+        '',
+      ]);
+      expect(responder.answered).toBe(3);
+      // The stdin socket holds nothing of ours afterwards: readline() would read it.
+      const after = await runCell(other, 'cat(length(get_secret_raw("API_KEY")), "\\n")');
+      expect(after.stdout.trim()).toBe(String(API_KEY.length));
     } finally {
+      responder?.dispose();
       await other.shutdown();
     }
   });
