@@ -54,6 +54,11 @@ export interface JupyterAttachmentOptions {
   kernelFilter?: (model: Kernel.IModel, path: string | undefined) => boolean;
   /** Called when consent decisions of a kernel session should be forgotten (restart). */
   onSessionEnded?: (sessionId: string) => void;
+  /**
+   * Whether the helper redacts served values from the kernel's outputs (default true); read at
+   * each injection, so a change applies to kernels enabled from then on.
+   */
+  redactOutputs?: () => boolean;
 }
 
 interface Attached {
@@ -314,11 +319,13 @@ export class JupyterAttachment {
                 helperSource: this.options.rHelperSource ?? loadRHelperSource(),
                 token: entry.token,
                 ...(await this.rRoute()),
+                redactOutputs: this.options.redactOutputs?.() ?? true,
               })
             : buildInjectionCode({
                 helperSource: this.options.helperSource,
                 token: entry.token,
                 inband: true,
+                redactOutputs: this.options.redactOutputs?.() ?? true,
               });
         const future = entry.connection.requestExecute(
           { code, silent: true, store_history: false, allow_stdin: false, stop_on_error: false },

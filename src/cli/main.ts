@@ -27,6 +27,7 @@ import * as run from './commands/run';
 import * as importCmd from './commands/import';
 import * as exportCmd from './commands/export';
 import * as scan from './commands/scan';
+import * as check from './commands/check';
 import * as local from './commands/local';
 import { EXIT } from './client/session';
 
@@ -86,6 +87,7 @@ const subcommands: Subcommand[] = [
   completion, // completion bash|zsh|fish
   attach, // attach --jupyter URL: get_secret in a Jupyter server's kernels, outside VS Code
   scan, // scan PATH…: hard-coded keys in notebooks and files
+  check, // check NOTEBOOK…: the secrets notebooks need, present or missing
   local, // local set/get/list/delete: secrets in the OS keychain, without a team server
 ];
 
