@@ -1,21 +1,28 @@
-/** Finds python/notebook_secrets.py: next to the bundle (dist/ → ../python), or in a given root. */
+/**
+ * Finds a kernel helper next to the bundle (dist/ → ../python, ../r), or in a given root:
+ * python/notebook_secrets.py for Python kernels, r/notebook_secrets.R for R kernels.
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 export const HELPER_RELATIVE_PATH = join('python', 'notebook_secrets.py');
+export const R_HELPER_RELATIVE_PATH = join('r', 'notebook_secrets.R');
 
-export function helperSourcePath(roots: readonly string[] = []): string {
+export function helperSourcePath(
+  roots: readonly string[] = [],
+  relative: string = HELPER_RELATIVE_PATH,
+): string {
   const here = typeof __dirname === 'string' ? __dirname : process.cwd();
   const candidates = [
-    ...roots.map((r) => join(r, HELPER_RELATIVE_PATH)),
-    join(here, '..', HELPER_RELATIVE_PATH),
-    join(here, '..', '..', HELPER_RELATIVE_PATH),
-    join(process.cwd(), HELPER_RELATIVE_PATH),
+    ...roots.map((r) => join(r, relative)),
+    join(here, '..', relative),
+    join(here, '..', '..', relative),
+    join(process.cwd(), relative),
   ];
   const found = candidates.find((p) => existsSync(p));
   if (!found) {
     throw new Error(
-      `The kernel helper ${HELPER_RELATIVE_PATH} is missing (looked in ${[...new Set(candidates.map((c) => dirname(resolve(c))))].join(', ')}); reinstall Notebook Secrets.`,
+      `The kernel helper ${relative} is missing (looked in ${[...new Set(candidates.map((c) => dirname(resolve(c))))].join(', ')}); reinstall Notebook Secrets.`,
     );
   }
   return found;
@@ -23,4 +30,9 @@ export function helperSourcePath(roots: readonly string[] = []): string {
 
 export function loadHelperSource(roots: readonly string[] = []): string {
   return readFileSync(helperSourcePath(roots), 'utf8');
+}
+
+/** The R helper's source (r/notebook_secrets.R). */
+export function loadRHelperSource(roots: readonly string[] = []): string {
+  return readFileSync(helperSourcePath(roots, R_HELPER_RELATIVE_PATH), 'utf8');
 }

@@ -6,10 +6,15 @@
  * Several clients may attach to one kernel: each injection makes its client the one the helper
  * asks first (the newest injection wins), and earlier clients still attached take over when it
  * leaves (see python/notebook_secrets.py).
+ *
+ * R kernels (IRkernel) get the R helper. When the Jupyter server runs on this machine (a loopback
+ * URL) they use a broker of this attachment on 127.0.0.1, started with the first R kernel (the
+ * R helper's in-band channel relies on IRkernel's internals); elsewhere they ask in band.
  */
 import {
   KernelAPI,
   KernelManager,
+  KernelSpecAPI,
   ServerConnection,
   SessionManager,
   type Kernel,
@@ -17,10 +22,14 @@ import {
 } from '@jupyterlab/services';
 import { checkTransport, insecureWarning, type Transport } from '../core/serverUrl';
 import { InbandResponder } from './inband';
+import { loadRHelperSource } from './helperSource';
 import { buildInjectionCode } from './injection';
+import { helperLanguage, type HelperLanguage } from './kernelLanguage';
 import type { KernelSessions } from './kernelSessions';
+import { buildRInjectionCode } from './rInjection';
 import type { SecretRequestHandler } from './requestHandler';
 import type { BrokerLog } from './secretSource';
+import { BrokerServer } from './server';
 
 export interface JupyterAttachmentOptions {
   /** e.g. http://127.0.0.1:8888/ (the server's base URL). */
@@ -34,6 +43,8 @@ export interface JupyterAttachmentOptions {
   allowInsecureHttp?: boolean;
   insecureOptIn?: string;
   helperSource: string;
+  /** The R helper's source (default: r/notebook_secrets.R next to the bundle). */
+  rHelperSource?: string;
   sessions: KernelSessions;
   handler: SecretRequestHandler;
   log: BrokerLog;
@@ -58,6 +69,7 @@ interface Attached {
   needsInjection: boolean;
   injecting: Promise<void> | undefined;
   injections: number;
+  language: HelperLanguage;
 }
 
 export class JupyterAttachment {
@@ -71,6 +83,11 @@ export class JupyterAttachment {
   private readonly sockets = new Set<WebSocket>();
 
   private readonly transport: Transport;
+  /** Kernelspec name → language, from the server (for R kernels). */
+  private specLanguages: Map<string, string> | undefined;
+  /** The loopback broker for R kernels, once the first one needs it. */
+  private rBroker: BrokerServer | undefined;
+  private rEndpoint: Promise<string> | undefined;
 
   /** Throws InvalidInput for plain http:// to another machine without the opt-in. */
   constructor(private readonly options: JupyterAttachmentOptions) {
@@ -166,7 +183,9 @@ export class JupyterAttachment {
       if (this.options.kernelFilter && !this.options.kernelFilter(model, paths.get(model.id))) {
         continue;
       }
-      this.attach(model, paths.get(model.id));
+      const language = helperLanguage(await this.specLanguage(model.name)) ?? 'python';
+      if (this.disposed || this.attached.has(model.id)) continue;
+      this.attach(model, paths.get(model.id), language);
     }
   }
 
@@ -183,7 +202,49 @@ export class JupyterAttachment {
     return paths;
   }
 
-  private attach(model: Kernel.IModel, path: string | undefined): void {
+  /** The language of a kernelspec (`python`, `R`, …), asking the server again for a new name. */
+  private async specLanguage(name: string): Promise<string | undefined> {
+    if (!this.specLanguages?.has(name)) {
+      try {
+        const specs = await KernelSpecAPI.getSpecs(this.settings);
+        this.specLanguages = new Map(
+          Object.entries(specs.kernelspecs).map(([key, spec]) => [key, spec?.language ?? '']),
+        );
+      } catch {
+        // Unknown: treated as Python, as before kernels of other languages were served.
+      }
+    }
+    return this.specLanguages?.get(name);
+  }
+
+  /** How R kernels reach this client: a loopback broker for a server on this machine, else in band. */
+  private async rRoute(): Promise<{ endpoint: string } | { inband: true }> {
+    const endpoint = await this.rBrokerEndpoint();
+    return endpoint === undefined ? { inband: true } : { endpoint };
+  }
+
+  /** The endpoint R kernels reach, or undefined when the server is not on this machine. */
+  private rBrokerEndpoint(): Promise<string | undefined> {
+    if (!isLoopback(new URL(this.settings.baseUrl).hostname)) return Promise.resolve(undefined);
+    this.rEndpoint ??= (async () => {
+      const broker = new BrokerServer({
+        sessions: this.options.sessions,
+        handler: this.options.handler,
+        log: this.options.log,
+        listen: 'tcp',
+      });
+      this.rBroker = broker;
+      const endpoint = await broker.start();
+      if (this.disposed) void broker.stop();
+      return endpoint;
+    })();
+    return this.rEndpoint.catch((err: unknown) => {
+      this.rEndpoint = undefined;
+      throw err;
+    });
+  }
+
+  private attach(model: Kernel.IModel, path: string | undefined, language: HelperLanguage): void {
     if (!this.kernels) return;
     const connection = this.kernels.connectTo({ model, handleComms: false });
     // What the consent prompt names: the notebook (or the kernel) and the server it runs on.
@@ -205,6 +266,7 @@ export class JupyterAttachment {
       needsInjection: true,
       injecting: undefined,
       injections: 0,
+      language,
     };
     this.attached.set(model.id, entry);
     const restarted = (): void => {
@@ -228,7 +290,7 @@ export class JupyterAttachment {
         restarted();
       }
     });
-    this.options.log.info(`Attached to ${where}`);
+    this.options.log.info(`Attached to ${where}${language === 'r' ? ' (R)' : ''}`);
     void this.inject(model.id, entry);
   }
 
@@ -249,14 +311,22 @@ export class JupyterAttachment {
   private inject(kernelId: string, entry: Attached): Promise<void> {
     if (entry.injecting) return entry.injecting;
     entry.needsInjection = false;
-    const code = buildInjectionCode({
-      helperSource: this.options.helperSource,
-      token: entry.token,
-      inband: true,
-      redactOutputs: this.options.redactOutputs?.() ?? true,
-    });
     entry.injecting = (async () => {
       try {
+        const code =
+          entry.language === 'r'
+            ? buildRInjectionCode({
+                helperSource: this.options.rHelperSource ?? loadRHelperSource(),
+                token: entry.token,
+                ...(await this.rRoute()),
+                redactOutputs: this.options.redactOutputs?.() ?? true,
+              })
+            : buildInjectionCode({
+                helperSource: this.options.helperSource,
+                token: entry.token,
+                inband: true,
+                redactOutputs: this.options.redactOutputs?.() ?? true,
+              });
         const future = entry.connection.requestExecute(
           { code, silent: true, store_history: false, allow_stdin: false, stop_on_error: false },
           true,
@@ -310,6 +380,7 @@ export class JupyterAttachment {
     for (const [id, entry] of [...this.attached]) this.detach(id, entry);
     this.sessionManager?.dispose();
     this.kernels?.dispose();
+    void this.rBroker?.stop();
   }
 
   /**
@@ -381,6 +452,10 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
       },
     );
   });
+}
+
+function isLoopback(hostname: string): boolean {
+  return ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(hostname.toLowerCase());
 }
 
 /** An error's message with any `token=…` (Jupyter puts it in WebSocket URLs) blanked out. */

@@ -3,6 +3,10 @@
  * in a 0700 directory) where the OS has them, else on 127.0.0.1:0. Each request carries a
  * per-kernel bearer token; requests with an Origin header (browsers) or a foreign Host (DNS
  * rebinding) are refused; POST only; rate-limited; it never logs values.
+ *
+ * Kernels that cannot speak HTTP over a Unix socket (R: base R has TCP sockets only) get a second
+ * listener on 127.0.0.1, started when the first such kernel asks ({@link BrokerServer.tcpEndpoint}),
+ * with the same tokens and checks.
  */
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import * as http from 'node:http';
@@ -41,12 +45,15 @@ const MAX_BODY = 4096;
 
 export class BrokerServer {
   private server: http.Server | undefined;
+  private tcpServer: http.Server | undefined;
+  private tcpStarting: Promise<string> | undefined;
   private socketDir: string | undefined;
-  private allowedHosts = new Set<string>();
   private readonly limiter: RateLimiter;
   private readonly authLimiter: RateLimiter;
   /** `unix:/path/broker.sock` or `http://127.0.0.1:PORT`, once started. */
   endpoint = '';
+  /** `http://127.0.0.1:PORT` once a TCP listener runs (the main one, or the one for R kernels). */
+  tcp = '';
 
   constructor(private readonly options: BrokerServerOptions) {
     this.limiter = new RateLimiter(options.rateLimit ?? { perSecond: 5000, burst: 5000 });
@@ -55,37 +62,81 @@ export class BrokerServer {
 
   async start(): Promise<string> {
     if (this.server) return this.endpoint;
-    const server = http.createServer(
-      { keepAliveTimeout: 120_000, headersTimeout: 10_000, requestTimeout: 600_000 },
-      (req, res) => void this.onRequest(req, res),
-    );
-    server.keepAliveTimeout = 120_000;
     const mode = this.options.listen ?? 'auto';
     const unix = mode === 'unix' || (mode === 'auto' && process.platform !== 'win32');
     if (unix) {
       const dir = await mkdtemp(join(this.options.socketParent ?? tmpdir(), 'nbsec-'));
       await chmod(dir, 0o700);
       const path = join(dir, 'broker.sock');
+      const server = this.createServer(new Set(['localhost']));
       await listen(server, path);
       await chmod(path, 0o600);
       this.socketDir = dir;
+      this.server = server;
       this.endpoint = `unix:${path}`;
-      this.allowedHosts = new Set(['localhost']);
     } else {
-      await listen(server, 0, '127.0.0.1');
-      const port = (server.address() as AddressInfo).port;
-      this.endpoint = `http://127.0.0.1:${port}`;
-      this.allowedHosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
+      const { server, endpoint } = await this.listenTcp();
+      this.server = server;
+      this.endpoint = endpoint;
+      this.tcp = endpoint;
+      this.tcpServer = server;
     }
-    this.server = server;
     this.options.log.info(`Broker listening on ${this.endpoint}`);
     return this.endpoint;
   }
 
+  /**
+   * `http://127.0.0.1:PORT`: the main endpoint when it is TCP, else a second listener on the
+   * loopback interface, started on the first call (for kernels without Unix sockets, like R's).
+   */
+  async tcpEndpoint(): Promise<string> {
+    if (!this.server) await this.start();
+    if (this.tcp) return this.tcp;
+    this.tcpStarting ??= (async () => {
+      try {
+        const { server, endpoint } = await this.listenTcp();
+        if (!this.server) {
+          server.close();
+          throw new Error('The broker was stopped.');
+        }
+        this.tcpServer = server;
+        this.tcp = endpoint;
+        this.options.log.info(`Broker also listening on ${endpoint} (for R kernels)`);
+        return endpoint;
+      } finally {
+        this.tcpStarting = undefined;
+      }
+    })();
+    return this.tcpStarting;
+  }
+
+  private async listenTcp(): Promise<{ server: http.Server; endpoint: string }> {
+    const hosts = new Set<string>();
+    const server = this.createServer(hosts);
+    await listen(server, 0, '127.0.0.1');
+    const port = (server.address() as AddressInfo).port;
+    hosts.add(`127.0.0.1:${port}`);
+    hosts.add(`localhost:${port}`);
+    return { server, endpoint: `http://127.0.0.1:${port}` };
+  }
+
+  /** A listener that accepts only the Host headers in `allowedHosts` (filled once it listens). */
+  private createServer(allowedHosts: ReadonlySet<string>): http.Server {
+    const server = http.createServer(
+      { keepAliveTimeout: 120_000, headersTimeout: 10_000, requestTimeout: 600_000 },
+      (req, res) => void this.onRequest(req, res, allowedHosts),
+    );
+    server.keepAliveTimeout = 120_000;
+    return server;
+  }
+
   async stop(): Promise<void> {
-    const server = this.server;
+    const servers = [...new Set([this.server, this.tcpServer])];
     this.server = undefined;
-    if (server) {
+    this.tcpServer = undefined;
+    this.tcp = '';
+    for (const server of servers) {
+      if (!server) continue;
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
@@ -95,9 +146,13 @@ export class BrokerServer {
     }
   }
 
-  private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  private async onRequest(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    allowedHosts: ReadonlySet<string>,
+  ): Promise<void> {
     try {
-      const refusal = this.refuse(req);
+      const refusal = this.refuse(req, allowedHosts);
       if (refusal) {
         req.resume();
         this.send(res, brokerError(refusal.code, refusal.message), refusal.headers);
@@ -155,11 +210,12 @@ export class BrokerServer {
 
   private refuse(
     req: http.IncomingMessage,
+    allowedHosts: ReadonlySet<string>,
   ): { code: BrokerErrorCode; message: string; headers?: Record<string, string> } | undefined {
     if (req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined) {
       return { code: 'forbidden', message: 'Requests from web pages are refused.' };
     }
-    if (!this.allowedHosts.has(req.headers.host ?? '')) {
+    if (!allowedHosts.has(req.headers.host ?? '')) {
       return { code: 'forbidden', message: 'Unexpected Host header.' };
     }
     if (req.method !== 'POST') {

@@ -1,6 +1,7 @@
 /** The Jupyter extension's API (ms-toolsai.jupyter), or an error that says what to do. */
 import type { Jupyter, Kernel } from '@vscode/jupyter-extension';
 import * as vscode from 'vscode';
+import { helperLanguage } from '../../broker/kernelLanguage';
 import { UserFacingError } from './userError';
 
 export const JUPYTER_EXTENSION_ID = 'ms-toolsai.jupyter';
@@ -64,9 +65,9 @@ export async function getNotebookKernel(
       'This notebook\'s kernel is not running yet. Select a Python kernel and run any cell, then run "Enable get_secret for this notebook" again. (If VS Code asked whether Notebook Secrets may access Jupyter kernels, choose Allow.)',
     );
   }
-  if (kernel.language !== 'python') {
+  if (!helperLanguage(kernel.language)) {
     throw new UserFacingError(
-      `get_secret needs a Python kernel; this notebook's kernel runs ${kernel.language}.`,
+      `get_secret needs a Python or R kernel; this notebook's kernel runs ${kernel.language}.`,
     );
   }
   if (kernel.status === 'dead' || kernel.status === 'terminating') {

@@ -1,12 +1,15 @@
 /**
  * get_secret in the kernels of the VS Code Jupyter extension: injects the helper (source, broker
  * endpoint, a token for this kernel; never a value) through `kernels.getKernel(uri)` →
- * `executeCode`, and again after each restart (`onDidChangeStatus`).
+ * `executeCode`, and again after each restart (`onDidChangeStatus`). R kernels get the R helper
+ * and the broker's loopback TCP endpoint (base R has no Unix sockets).
  */
 import type { Jupyter, Kernel } from '@vscode/jupyter-extension';
 import * as vscode from 'vscode';
 import type { ConsentPolicy } from '../../broker/consent';
 import { buildInjectionCode } from '../../broker/injection';
+import { helperLanguage } from '../../broker/kernelLanguage';
+import { buildRInjectionCode } from '../../broker/rInjection';
 import type { KernelSessions } from '../../broker/kernelSessions';
 import { executeInKernel, getJupyterApi, getNotebookKernel } from './jupyterApi';
 import { notebookLabel } from './manageAccess';
@@ -18,6 +21,10 @@ export interface LocalKernelDeps {
   /** Starts the broker if needed; returns its endpoint. */
   ensureBroker(): Promise<string>;
   helperSource(): string;
+  /** The R helper's source, for R kernels. */
+  rHelperSource?(): string;
+  /** Starts the broker's loopback TCP listener if needed (for R kernels); returns its endpoint. */
+  ensureTcpBroker?(): Promise<string>;
   /** The `notebookSecrets.redactOutputs` setting (default on). */
   redactOutputs?(): boolean;
   log: vscode.LogOutputChannel;
@@ -51,10 +58,10 @@ export class LocalKernels implements vscode.Disposable {
   /**
    * Enables get_secret in a kernel that just started for the notebook (auto-enable); true when it
    * set it up now. Does nothing for a kernel already set up (a restart re-injects through its
-   * status) or one that is not Python (the command says why to a user who asks).
+   * status) or one that is neither Python nor R (the command says why to a user who asks).
    */
   async enableStarted(notebook: { uri: vscode.Uri }, kernel: Kernel): Promise<boolean> {
-    if (kernel.language !== 'python') return false;
+    if (!helperLanguage(kernel.language)) return false;
     const entry = this.enabled.get(notebook.uri.toString());
     if (entry && entry.kernel === kernel && !entry.needsInjection) {
       await entry.injecting;
@@ -127,14 +134,23 @@ export class LocalKernels implements vscode.Disposable {
     entry.needsInjection = false;
     entry.injecting = (async () => {
       try {
-        const endpoint = await this.deps.ensureBroker();
-        const code = buildInjectionCode({
-          helperSource: this.deps.helperSource(),
-          token: entry.token,
-          endpoint,
-          inband: false,
-          redactOutputs: this.deps.redactOutputs?.() ?? true,
-        });
+        const redactOutputs = this.deps.redactOutputs?.() ?? true;
+        const { rHelperSource, ensureTcpBroker } = this.deps;
+        const code =
+          helperLanguage(entry.kernel.language) === 'r' && rHelperSource && ensureTcpBroker
+            ? buildRInjectionCode({
+                helperSource: rHelperSource(),
+                token: entry.token,
+                endpoint: await ensureTcpBroker(),
+                redactOutputs,
+              })
+            : buildInjectionCode({
+                helperSource: this.deps.helperSource(),
+                token: entry.token,
+                endpoint: await this.deps.ensureBroker(),
+                inband: false,
+                redactOutputs,
+              });
         await executeInKernel(entry.kernel, code);
         this.deps.log.info(`get_secret enabled for ${notebookLabel(key)}`);
       } catch (error) {

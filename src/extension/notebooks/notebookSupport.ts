@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { ConsentPolicy } from '../../broker/consent';
-import { loadHelperSource } from '../../broker/helperSource';
+import { loadHelperSource, loadRHelperSource } from '../../broker/helperSource';
 import { KernelSessions } from '../../broker/kernelSessions';
 import { SecretRequestHandler } from '../../broker/requestHandler';
 import type { SecretSource } from '../../broker/secretSource';
@@ -32,6 +32,8 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
   const handler = new SecretRequestHandler({ source, consent, log });
   let helper: string | undefined;
   const helperSource = () => (helper ??= loadHelperSource([context.extensionPath]));
+  let rHelper: string | undefined;
+  const rHelperSource = () => (rHelper ??= loadRHelperSource([context.extensionPath]));
 
   let broker: BrokerServer | undefined;
   let starting: Promise<string> | undefined;
@@ -52,12 +54,24 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
     })();
     return starting;
   };
+  const ensureTcpBroker = async (): Promise<string> => {
+    await ensureBroker();
+    try {
+      return await broker!.tcpEndpoint();
+    } catch (error) {
+      throw new UserFacingError(
+        `The Notebook Secrets broker could not listen on 127.0.0.1 for R kernels (${error instanceof Error ? error.message : 'error'}).`,
+      );
+    }
+  };
 
   const local = new LocalKernels({
     sessions,
     consent,
     ensureBroker,
+    ensureTcpBroker,
     helperSource,
+    rHelperSource,
     redactOutputs: () =>
       vscode.workspace.getConfiguration('notebookSecrets').get<boolean>('redactOutputs', true),
     log,

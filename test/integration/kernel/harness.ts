@@ -133,8 +133,12 @@ export async function runCell(kernel: Kernel.IKernelConnection, code: string): P
   return out;
 }
 
-export async function startKernel(server: JupyterServer): Promise<Kernel.IKernelConnection> {
-  const kernel = await server.kernels.startNew({ name: 'python3' }, { handleComms: false });
+/** `name`: a kernelspec, `python3` (ipykernel) or `ir` (IRkernel, Debian's r-cran-irkernel). */
+export async function startKernel(
+  server: JupyterServer,
+  name: 'python3' | 'ir' = 'python3',
+): Promise<Kernel.IKernelConnection> {
+  const kernel = await server.kernels.startNew({ name }, { handleComms: false });
   await kernel.info;
   return kernel;
 }

@@ -99,6 +99,34 @@ describe('broker over a Unix socket', () => {
   });
 });
 
+describe('loopback TCP listener for R kernels', () => {
+  it('serves the same tokens on 127.0.0.1 next to the Unix socket, started once', async () => {
+    const { endpoint, auth } = await start({ listen: 'unix' });
+    const tcp = await broker!.tcpEndpoint();
+    expect(tcp).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(await broker!.tcpEndpoint()).toBe(tcp);
+    expect((await send(tcp, { headers: auth })).body).toEqual({ value: VALUE, encoding: 'text' });
+    expect((await send(endpoint, { headers: auth })).status).toBe(200);
+  });
+
+  it('refuses a foreign Host on the TCP listener, and the Unix socket Host on it', async () => {
+    await start({ listen: 'unix' });
+    const tcp = await broker!.tcpEndpoint();
+    for (const host of ['evil.test', 'localhost']) {
+      const r = await send(tcp, { headers: { Host: host } });
+      expect(r.status).toBe(403);
+    }
+  });
+
+  it('is the main endpoint in tcp mode, and closes when the broker stops', async () => {
+    const { endpoint, auth } = await start({ listen: 'tcp' });
+    expect(await broker!.tcpEndpoint()).toBe(endpoint);
+    await broker!.stop();
+    broker = undefined;
+    await expect(send(endpoint, { headers: auth })).rejects.toThrow();
+  });
+});
+
 describe('broker authentication and request checks', () => {
   it('listens on 127.0.0.1 with a random port in tcp mode', async () => {
     const { endpoint, auth } = await start({ listen: 'tcp' });

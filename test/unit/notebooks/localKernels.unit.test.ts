@@ -99,6 +99,8 @@ beforeEach(() => {
     consent,
     ensureBroker: async () => 'unix:/tmp/nbsec-x/broker.sock',
     helperSource: () => '# helper source\n',
+    ensureTcpBroker: async () => 'http://127.0.0.1:4321',
+    rHelperSource: () => '# R helper source\n',
     log: { info: (m: string) => logLines.push(m), warn: (m: string) => logLines.push(m) } as never,
     jupyter: async () => jupyter,
   });
@@ -164,9 +166,22 @@ describe('Enable get_secret for a local notebook', () => {
     );
   });
 
-  it('refuses a non-Python kernel', async () => {
+  it('injects the R helper with the broker loopback TCP endpoint into an R kernel', async () => {
+    kernel.language = 'R';
+    await local.enable(notebook);
+    const code = kernel.executed[0]!;
+    expect(code).toContain('attach(NULL, name = "notebook_secrets"');
+    expect(code).toContain(JSON.stringify('# R helper source\n'));
+    expect(code).not.toContain('# helper source');
+    const token = /\.configure\("([^"]+)", endpoint = "http:\/\/127\.0\.0\.1:4321"\)/.exec(
+      code,
+    )?.[1];
+    expect(sessions.lookup(token ?? '')?.notebook).toBe('file:///work/a.ipynb');
+  });
+
+  it('refuses a kernel that is neither Python nor R', async () => {
     kernel.language = 'julia';
-    await expect(local.enable(notebook)).rejects.toThrow(/needs a Python kernel; .* julia/);
+    await expect(local.enable(notebook)).rejects.toThrow(/needs a Python or R kernel; .* julia/);
   });
 
   it('reports a Python error raised by the setup, and leaves the notebook disabled', async () => {
@@ -197,6 +212,12 @@ describe('a kernel started by the Jupyter extension (auto-enable)', () => {
     expect(await local.enableStarted(notebook, next)).toBe(true);
     expect(sessions.lookup(old)).toBeUndefined();
     expect(sessions.lookup(tokenOf(next.executed[0]!))?.notebook).toBe('file:///work/a.ipynb');
+  });
+
+  it('sets up an R kernel with the R helper', async () => {
+    kernel.language = 'R';
+    expect(await local.enableStarted(notebook, kernel)).toBe(true);
+    expect(kernel.executed[0]).toContain('attach(NULL, name = "notebook_secrets"');
   });
 
   it('leaves kernels of other languages alone', async () => {
