@@ -336,16 +336,6 @@ describe('VS Code notebook support', () => {
     expect(((await status.json()) as { id: string }[]).map((k) => k.id)).toContain(remoteKernel.id);
   });
 
-  it('removing the server removes it from the kernel picker too', async () => {
-    const [collection] = ui.collections as { provider: JupyterServerProvider }[];
-    let told = 0;
-    collection!.provider.onDidChangeServers!(() => told++);
-    ui.quickPicks.push(server.baseUrl);
-    await ui.commands.get('notebookSecrets.removeJupyterServer')!();
-    expect(told).toBe(1);
-    expect(await collection!.provider.provideJupyterServers(none)).toEqual([]);
-  });
-
   it('redacts served values in remote kernels unless the setting turns it off', async () => {
     ui.consentAnswer = 'Allow Once';
     const print = "print('key=' + get_secret('REMOTE_KEY'))";
@@ -372,6 +362,16 @@ describe('VS Code notebook support', () => {
     } finally {
       ui.settings.delete('redactOutputs');
     }
+  });
+
+  it('removing the server removes it from the kernel picker too', async () => {
+    const [collection] = ui.collections as { provider: JupyterServerProvider }[];
+    let told = 0;
+    collection!.provider.onDidChangeServers!(() => told++);
+    ui.quickPicks.push(server.baseUrl);
+    await ui.commands.get('notebookSecrets.removeJupyterServer')!();
+    expect(told).toBe(1);
+    expect(await collection!.provider.provideJupyterServers(none)).toEqual([]);
   });
 
   it('shows an actionable error when the Jupyter extension is missing', async () => {
