@@ -20,6 +20,7 @@ import { createRequire } from 'node:module';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseEnv } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../../src/sync/client';
 import { backends } from './backends';
@@ -354,7 +355,14 @@ describe.each(backends())('the CLI as a user runs it ($name)', ({ start }) => {
       expect(JSON.parse(out)).toEqual(TRICKY);
     });
 
-    it.skipIf(!nodeDotenv)("Node's dotenv: parse", () => {
+    // Node's own reader (Node ≥ 20.12): the parser behind `node --env-file` and process.loadEnvFile.
+    it("Node's reader: util.parseEnv and node --env-file", async () => {
+      expect(parseEnv(readFileSync(file, 'utf8'))).toEqual(TRICKY);
+      const out = await sh(process.execPath, [`--env-file=${file}`, '-e', PRINT_ENV]);
+      expect(JSON.parse(out)).toEqual(TRICKY);
+    });
+
+    it.skipIf(!nodeDotenv)('the dotenv package: parse', () => {
       const dotenv = createRequire(__filename)('dotenv') as { parse(text: string): object };
       expect(dotenv.parse(readFileSync(file, 'utf8'))).toEqual(TRICKY);
     });
