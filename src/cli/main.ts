@@ -20,6 +20,7 @@ import * as share from './commands/share';
 import * as unshare from './commands/unshare';
 import * as history from './commands/history';
 import * as restore from './commands/restore';
+import * as rename from './commands/rename';
 import * as audit from './commands/audit';
 import * as projects from './commands/projects';
 import * as completion from './commands/completion';
@@ -79,6 +80,7 @@ const subcommands: Subcommand[] = [
   unshare,
   history,
   restore,
+  rename, // rename NAME NEW_NAME: same id, versions and sharing
   audit, // audit [NAME]: the caller's view of the audit log
   run, // run -- CMD: secrets as env vars for one command (explicit opt-in)
   importCmd, // import FILE.env / export --format dotenv|json
