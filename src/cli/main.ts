@@ -89,6 +89,7 @@ function needed(argv: readonly string[]): (names: readonly string[]) => boolean 
   const first = argv[2];
   if (first === '--version' || first === '-V') return () => false;
   const named = first === 'help' ? argv[3] : first;
+  if (named === 'serve' || named === 'attach') return () => false; // bundles of their own
   const known = subcommands.some((s) => 'names' in s && s.names.includes(named ?? ''));
   // Completion reads the whole command table.
   if (!known || named === 'completion') return () => true;
