@@ -7,6 +7,8 @@ The value never has to be written in the notebook. This module is standard libra
 (Python 3.8+). It is injected into a kernel by the Notebook Secrets VS Code extension or by
 `notebook-secrets attach`, together with an endpoint and a token that is valid for this kernel
 only; it never receives values other than the ones a cell asks for, and never prints them.
+Under `notebook-secrets run --kernels -- CMD` it is imported from the PYTHONPATH instead and
+finds the endpoint and the token in NOTEBOOK_SECRETS_BROKER and NOTEBOOK_SECRETS_BROKER_TOKEN.
 
 Two transports, picked here:
 - the broker: HTTP/1.1 over a Unix socket (or 127.0.0.1) with a bearer token, connections kept
@@ -58,8 +60,13 @@ _MAX_NAME = 128
 _SCOPES = ("personal", "project", "team")
 _ENABLE_HINT = (
     "In VS Code run 'Notebook Secrets: Enable get_secret for this notebook'; "
-    "outside VS Code run `notebook-secrets attach --jupyter URL --token T`."
+    "outside VS Code run `notebook-secrets attach --jupyter URL --token T`, or for a script or "
+    "a headless notebook run `notebook-secrets run --kernels -- CMD`."
 )
+# Set by `notebook-secrets run --kernels` for the command it runs (and the kernels that command
+# starts): where its broker listens and this run's token. Never a value.
+_ENV_ENDPOINT = "NOTEBOOK_SECRETS_BROKER"
+_ENV_TOKEN = "NOTEBOOK_SECRETS_BROKER_TOKEN"
 
 # In-band protocol: see src/core/brokerProtocol.ts.
 _INBAND_MSG_TYPE = "notebook_secrets_request"
@@ -122,13 +129,14 @@ class SecretStr(str):
 
 
 class _Config:
-    __slots__ = ("endpoint", "token", "inband", "notebook")
+    __slots__ = ("endpoint", "token", "inband", "notebook", "from_env")
 
-    def __init__(self, endpoint, token, inband, notebook):
+    def __init__(self, endpoint, token, inband, notebook, from_env=False):
         self.endpoint = endpoint
         self.token = token
         self.inband = inband
         self.notebook = notebook
+        self.from_env = from_env
 
 
 _config = None
@@ -148,13 +156,27 @@ def _configure(token, endpoint=None, inband=False, notebook=None, redact=None):
         redact_outputs(redact)
     with _config_lock:
         old = _transport
-        _config = _Config(endpoint, token, bool(inband), notebook)
+        # A client that answered in band before (a Jupyter server added in VS Code, attach) stays
+        # the fallback when a later injection names a broker this kernel cannot reach: VS Code
+        # sets up every kernel it starts, also those on another machine.
+        _config = _Config(endpoint, token, bool(inband) or bool(_inband_tokens), notebook)
         _transport = None
         if inband:
             _prefer_token(token)
             del _inband_tokens[_INBAND_MAX_TOKENS:]
     if old is not None:
         old.close()
+
+
+def _config_from_env():
+    """The broker of `notebook-secrets run --kernels`, when this process runs under it."""
+    import os
+
+    endpoint = os.environ.get(_ENV_ENDPOINT, "")
+    token = os.environ.get(_ENV_TOKEN, "")
+    if not endpoint or not token:
+        return None
+    return _Config(endpoint, token, False, None, from_env=True)
 
 
 def _inherit(previous):
@@ -451,8 +473,15 @@ class _InbandTransport:
 
 
 def _select_transport():
-    global _transport
+    global _config, _transport
     cfg = _config
+    if cfg is None:
+        # Not injected: a process started by `notebook-secrets run --kernels` (an injection
+        # later still wins, since it sets _config).
+        with _config_lock:
+            if _config is None:
+                _config = _config_from_env()
+            cfg = _config
     if cfg is None:
         raise SecretsUnavailableError(
             "get_secret is not enabled in this kernel (or the kernel restarted since). "
@@ -506,6 +535,12 @@ def _fetch(name, scope):
         answer = transport.request(payload)
     except _BrokerGone:
         fallback = _fall_back_to_inband(transport)
+        if fallback is None and getattr(_config, "from_env", False):
+            raise SecretsUnavailableError(
+                "The Notebook Secrets broker of `notebook-secrets run --kernels` is not reachable: "
+                "the run that started this process has ended. Start the command again under "
+                "`notebook-secrets run --kernels -- CMD`."
+            ) from None
         if fallback is None:
             raise SecretsUnavailableError(
                 "The Notebook Secrets broker is not reachable from this kernel: VS Code was closed "

@@ -5,7 +5,9 @@
 //   - a NotebookController for `jupyter-notebook` ("Python 3 (demo Jupyter)") that runs cells on
 //     one kernel per notebook and shows their stream, result and error outputs;
 //   - the exported API `kernels.getKernel(uri)` → a kernel with `status`, `language`,
-//     `onDidChangeStatus` and `executeCode(code, token)`, forwarding to that same kernel.
+//     `onDidChangeStatus` and `executeCode(code, token)`, forwarding to that same kernel;
+//   - `kernels.onDidStart` ({uri, kernel, waitUntil}) when a kernel starts or restarts; cells wait
+//     for what listeners hand to waitUntil, as in the real extension.
 // The server's URL and token come from the JSON file named by $NOTEBOOK_SECRETS_DEMO_JUPYTER, else
 // from `.vscode/demo-jupyter.json` in the notebook's workspace folder ({"baseUrl", "token"}).
 // $NOTEBOOK_SECRETS_DEMO_OPEN, a path relative to the workspace folder, names a notebook to open
@@ -40,6 +42,19 @@ interface StandInConfig {
 let log: vscode.LogOutputChannel;
 let manager: Promise<KernelManager> | undefined;
 const kernels = new Map<string, Promise<StandInKernel>>();
+interface KernelStart {
+  uri: vscode.Uri;
+  kernel: ApiKernel;
+  waitUntil(thenable: Thenable<unknown>): void;
+}
+const starts = new vscode.EventEmitter<KernelStart>();
+
+/** Tells onDidStart's listeners, then waits for what they handed to waitUntil. */
+async function announceStart(uri: vscode.Uri, kernel: StandInKernel): Promise<void> {
+  const waits: Thenable<unknown>[] = [];
+  starts.fire({ uri, kernel, waitUntil: (t) => void waits.push(t) });
+  await Promise.allSettled(waits);
+}
 
 export function activate(context: vscode.ExtensionContext): Jupyter {
   log = vscode.window.createOutputChannel('Jupyter (demo)', { log: true });
@@ -82,18 +97,22 @@ export function activate(context: vscode.ExtensionContext): Jupyter {
       if (!kernel) return;
       await kernel.real.restart();
       log.info(`restarted kernel ${kernel.real.id}`);
+      await announceStart(uri, kernel);
     }),
   );
   void openDemoNotebook();
-  const api: Pick<Jupyter, 'kernels'> = {
+  context.subscriptions.push(starts);
+  // onDidStart is the Jupyter extension's proposed kernel start hook, not in the typed API.
+  const api: { kernels: Kernels & { onDidStart: vscode.Event<KernelStart> } } = {
     kernels: {
       getKernel: async (uri) => {
         const pending = kernels.get(uri.toString());
         return pending ? await pending.catch(() => undefined) : undefined;
       },
-    } satisfies Kernels,
+      onDidStart: starts.event,
+    },
   };
-  return api as Jupyter;
+  return api as Pick<Jupyter, 'kernels'> as Jupyter;
 }
 
 /** Opens the notebook named by $NOTEBOOK_SECRETS_DEMO_OPEN, once per window. */
@@ -153,7 +172,9 @@ function kernelFor(notebook: vscode.NotebookDocument): Promise<StandInKernel> {
       const real = await (await manager).startNew({ name: 'python3' }, { handleComms: false });
       await real.info;
       log.info(`started kernel ${real.id} for ${vscode.workspace.asRelativePath(notebook.uri)}`);
-      return new StandInKernel(real);
+      const kernel = new StandInKernel(real);
+      await announceStart(notebook.uri, kernel);
+      return kernel;
     })();
     kernels.set(key, pending);
     pending.catch((error: unknown) => {

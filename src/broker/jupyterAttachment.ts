@@ -43,6 +43,11 @@ export interface JupyterAttachmentOptions {
   kernelFilter?: (model: Kernel.IModel, path: string | undefined) => boolean;
   /** Called when consent decisions of a kernel session should be forgotten (restart). */
   onSessionEnded?: (sessionId: string) => void;
+  /**
+   * Whether the helper redacts served values from the kernel's outputs (default true); read at
+   * each injection, so a change applies to kernels enabled from then on.
+   */
+  redactOutputs?: () => boolean;
 }
 
 interface Attached {
@@ -248,6 +253,7 @@ export class JupyterAttachment {
       helperSource: this.options.helperSource,
       token: entry.token,
       inband: true,
+      redactOutputs: this.options.redactOutputs?.() ?? true,
     });
     entry.injecting = (async () => {
       try {

@@ -81,7 +81,8 @@ const subcommands: (Subcommand | LazySubcommand)[] = [
   lazy('completion', () => import('./commands/completion')), // completion bash|zsh|fish
   attach, // attach --jupyter URL: get_secret in a Jupyter server's kernels, outside VS Code
   lazy('scan', () => import('./commands/scan')), // scan PATH…: hard-coded keys in files
-  lazy('local', () => import('./commands/local')), // local set/get/list/delete: the OS keychain
+  lazy('check', () => import('./commands/check')), // check NOTEBOOK…: the secrets notebooks need
+  lazy('local', () => import('./commands/local')), // local …: secrets in the OS keychain
 ];
 
 /** Which lazy subcommands this run needs: the one named, none for --version, else all. */

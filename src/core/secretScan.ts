@@ -87,6 +87,21 @@ export function scanText(
   return found.sort((a, b) => a.start - b.start);
 }
 
+/** Files a folder scan reads (by base name); a file named explicitly is read whatever its name. */
+export const SCANNED_FILE = /\.(?:ipynb|py|env|json|ya?ml|toml)$|^\.env(?:\..+)?$/i;
+
+/** Folders a folder scan skips: tools' copies and dependencies, not the user's own files. */
+export const SKIPPED_FOLDERS: ReadonlySet<string> = new Set([
+  '.git',
+  'node_modules',
+  '.venv',
+  'venv',
+  '__pycache__',
+  '.ipynb_checkpoints',
+  '.mypy_cache',
+  '.tox',
+]);
+
 /** A notebook that cannot be read as one: the message says why (never a value). */
 export class NotebookFormatError extends Error {}
 

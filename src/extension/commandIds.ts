@@ -1,6 +1,7 @@
 /** Every command of package.json, as a type so a typo does not compile. */
 export const COMMAND_IDS = [
   'notebookSecrets.new',
+  'notebookSecrets.addNeeded',
   'notebookSecrets.newFromFile',
   'notebookSecrets.edit',
   'notebookSecrets.reveal',

@@ -6,6 +6,7 @@ import { secretCommands } from './commands/secretCommands';
 import { shareCommands, type ShareHandler } from './commands/shareCommands';
 import { viewCommands } from './commands/viewCommands';
 import { registerHardCodedKeyActions } from './notebooks/hardCodedKeys';
+import { NotebookNeeds } from './notebooks/notebookNeeds';
 import { registerNotebookSupport } from './notebooks/notebookSupport';
 import { SaveGuard } from './notebooks/saveGuard';
 import { StoredValueIndex } from './notebooks/storedValueIndex';
@@ -26,7 +27,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<Notebo
   // The tree exists before the first load, which reports its failures through it.
   const storage = new SecretStorageRepository(context.secrets, log, (m) => tree.setLoadError(m));
   const repository = storage.store;
-  const tree = new SecretsTreeProvider(repository, state);
+  // get_secret resolves within the team server's active project, known once sync is set up.
+  let activeProject: () => string | undefined = () => undefined;
+  const needs = new NotebookNeeds({
+    repository,
+    activeProject: () => activeProject(),
+    addSecret: (name) => vscode.commands.executeCommand('notebookSecrets.addNeeded', name),
+  });
+  const tree = new SecretsTreeProvider(repository, state, needs);
   const storedValues = new StoredValueIndex(repository);
   const treeView = vscode.window.createTreeView('notebookSecrets.secrets', {
     treeDataProvider: tree,
@@ -52,7 +60,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Notebo
   const sharing = shareCommands(repository, log, () => shareHandler);
 
   const commands: Record<CommandId, (...args: never[]) => unknown> = {
-    'notebookSecrets.new': secrets.newSecret,
+    'notebookSecrets.new': () => secrets.newSecret(),
+    'notebookSecrets.addNeeded': secrets.newSecret,
     'notebookSecrets.newFromFile': secrets.newSecretFromFile,
     'notebookSecrets.edit': secrets.edit,
     'notebookSecrets.reveal': secrets.reveal,
@@ -73,6 +82,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Notebo
     log,
     state,
     storage,
+    needs,
     tree,
     treeView,
     repository.onDidChange(describeView),
@@ -90,6 +100,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Notebo
     log,
     setShareHandler: (handler) => (shareHandler = handler),
   });
+  activeProject = sync.activeProject;
   context.subscriptions.push(
     registerNotebookSupport({
       context,
@@ -99,6 +110,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Notebo
   );
 
   await storage.reload();
+  needs.start();
   await vscode.commands.executeCommand('setContext', 'notebookSecrets.loaded', true);
   log.info(`Notebook Secrets activated with ${repository.list().length} secret(s).`);
 

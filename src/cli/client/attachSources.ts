@@ -22,6 +22,21 @@ import { CliError, EXIT, openSession, type GlobalOptions } from './session';
 /** How the server's audit log names attach's reads. */
 export const ATTACH_USER_AGENT = 'notebook-secrets-attach';
 
+/** The command serving kernels, as the server's audit log and the kernel's messages name it. */
+export interface ServingCommand {
+  userAgent: string;
+  /** E.g. "`notebook-secrets attach`". */
+  name: string;
+  /** What to do once signed in again, e.g. "restart attach and call get_secret again". */
+  restart: string;
+}
+
+export const ATTACH_COMMAND: ServingCommand = {
+  userAgent: ATTACH_USER_AGENT,
+  name: '`notebook-secrets attach`',
+  restart: 'restart attach and call get_secret again',
+};
+
 /**
  * Each request resolved by the team server (one GET /v1/resolve/NAME, audited as a read by this
  * client), with the documented precedence and the active project. No copy is kept: when the
@@ -32,6 +47,7 @@ export class ServerSecretSource implements SecretSource {
     private readonly api: ApiClient,
     readonly server: string,
     readonly project: string | undefined,
+    private readonly command: ServingCommand = ATTACH_COMMAND,
   ) {}
 
   async resolve(
@@ -54,8 +70,8 @@ export class ServerSecretSource implements SecretSource {
       }
       if (error instanceof ApiError && error.status === 401) {
         throw new SourceUnavailableError(
-          `The team server at ${this.server} no longer accepts the sign-in of \`notebook-secrets attach\`. ` +
-            'Run `notebook-secrets login` again, restart attach and call get_secret again.',
+          `The team server at ${this.server} no longer accepts the sign-in of ${this.command.name}. ` +
+            `Run \`notebook-secrets login\` again, then ${this.command.restart}.`,
         );
       }
       if (error instanceof ApiError) {
@@ -99,6 +115,7 @@ export type AttachStore =
 export function openAttachStore(
   options: GlobalOptions,
   env: NodeJS.ProcessEnv = process.env,
+  command: ServingCommand = ATTACH_COMMAND,
 ): AttachStore {
   let session;
   try {
@@ -115,9 +132,12 @@ export function openAttachStore(
     const api = new ApiClient({
       baseUrl: session.server,
       token: token ?? '',
-      userAgent: ATTACH_USER_AGENT,
+      userAgent: command.userAgent,
     });
-    return { kind: 'server', source: new ServerSecretSource(api, session.server, session.project) };
+    return {
+      kind: 'server',
+      source: new ServerSecretSource(api, session.server, session.project, command),
+    };
   }
   const keychain = osKeychain(undefined, env);
   // Fails now, with what to install, not at the first use, when there is no keychain.

@@ -7,7 +7,11 @@
  * Where no keychain is available it says so and what to install; it never falls back to a file.
  * Writes go to the keychain first, then to the index, so an acknowledged write is in both; a
  * delete removes the value first, so a crash in between leaves a name without a value, never a
- * value without a name.
+ * value without a name. Each write holds a lock file beside the index (see ./fileLock.ts), so two
+ * CLI processes writing at once never lose each other's change.
+ *
+ * The index keeps each secret's version history without values (number, change, time and which
+ * fields changed); the keychain keeps only the current value, so no version can be restored.
  */
 import {
   closeSync,
@@ -24,6 +28,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as z from 'zod';
 import { Encoding, SecretName, SecretType } from '../../core/model';
+import { withFileLock } from './fileLock';
 
 /** The keychain service the values are stored under (the account is the secret's name). */
 export const LOCAL_KEYCHAIN_SERVICE = 'notebook-secrets-local';
@@ -101,10 +106,24 @@ export function osKeychain(
  * enough: without a Secret Service, reading an absent entry answers "none" instead of failing.
  */
 export function probeKeychain(keychain: Keychain): void {
-  const account = '__notebook_secrets_probe__';
+  // One entry per process: processes probing at once must not delete each other's entry.
+  const account = `__notebook_secrets_probe_${process.pid}__`;
   keychain.set(account, 'probe');
   keychain.delete(account);
 }
+
+/** How many versions of a secret the index remembers (the oldest are dropped first). */
+export const LOCAL_HISTORY_LIMIT = 100;
+
+/** One version of a local secret, as `history` shows it: never its value. */
+export const LocalVersion = z.object({
+  version: z.number().int().min(1),
+  kind: z.enum(['create', 'update']),
+  at: z.string(),
+  /** What this write changed (a create lists what it set). */
+  changed: z.array(z.enum(['value', 'type', 'encoding', 'description'])),
+});
+export type LocalVersion = z.infer<typeof LocalVersion>;
 
 export const LocalEntry = z.object({
   name: SecretName,
@@ -114,6 +133,8 @@ export const LocalEntry = z.object({
   version: z.number().int().min(1),
   created_at: z.string(),
   updated_at: z.string(),
+  /** Oldest first; absent in an index written before history was kept. */
+  history: z.array(LocalVersion).optional(),
 });
 export type LocalEntry = z.infer<typeof LocalEntry>;
 
@@ -132,19 +153,25 @@ export class LocalKeychainStore {
     private readonly dir: string,
     private readonly keychain: Keychain,
     private readonly now: () => Date = () => new Date(),
+    /** How long a write waits for another process's lock before giving up. */
+    private readonly lockTimeoutMs = 30_000,
   ) {}
 
   get indexPath(): string {
     return join(this.dir, LOCAL_INDEX_FILE);
   }
 
-  /** The names in the index, sorted. */
+  /** The names in the index, sorted (without their history). */
   list(): LocalEntry[] {
-    return [...this.readIndex().secrets].sort((a, b) => a.name.localeCompare(b.name));
+    return this.readIndex()
+      .secrets.map(withoutHistory)
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /** A name's metadata (without its history). */
   entry(name: string): LocalEntry | undefined {
-    return this.readIndex().secrets.find((e) => e.name === name);
+    const entry = this.readIndex().secrets.find((e) => e.name === name);
+    return entry && withoutHistory(entry);
   }
 
   /** The value and its metadata, or undefined when the name is not in the index. */
@@ -168,37 +195,74 @@ export class LocalKeychainStore {
         `'${name.slice(0, 130)}' is not a valid secret name (letters, digits, underscores; not starting with a digit).`,
       );
     }
-    const index = this.readIndex();
-    const before = index.secrets.find((e) => e.name === name);
-    this.keychain.set(name, input.value);
-    const at = this.now().toISOString();
-    const entry: LocalEntry = {
-      name,
-      type: input.type ?? before?.type ?? (input.encoding === 'base64' ? 'file' : 'generic'),
-      encoding: input.encoding ?? 'text',
-      ...(input.description !== undefined
-        ? { description: input.description }
-        : before?.description !== undefined
-          ? { description: before.description }
-          : {}),
-      version: (before?.version ?? 0) + 1,
-      created_at: before?.created_at ?? at,
-      updated_at: at,
-    };
-    const secrets = index.secrets.filter((e) => e.name !== name);
-    secrets.push(entry);
-    this.writeIndex({ version: 1, secrets });
-    return { entry, created: !before };
+    return this.locked(() => {
+      const index = this.readIndex();
+      const before = index.secrets.find((e) => e.name === name);
+      // Read before it is replaced; the lock keeps another process from changing it meanwhile.
+      const valueChanged = !before || this.readQuietly(name) !== input.value;
+      this.keychain.set(name, input.value);
+      const at = this.now().toISOString();
+      const description = input.description ?? before?.description;
+      const entry: LocalEntry = {
+        name,
+        type: input.type ?? before?.type ?? (input.encoding === 'base64' ? 'file' : 'generic'),
+        encoding: input.encoding ?? 'text',
+        ...(description !== undefined && { description }),
+        version: (before?.version ?? 0) + 1,
+        created_at: before?.created_at ?? at,
+        updated_at: at,
+      };
+      const changed: LocalVersion['changed'] = [];
+      if (valueChanged) changed.push('value');
+      if (!before || entry.type !== before.type) changed.push('type');
+      if (before && entry.encoding !== before.encoding) changed.push('encoding');
+      if (description !== before?.description) changed.push('description');
+      entry.history = [
+        ...(before ? historyOf(before) : []),
+        {
+          version: entry.version,
+          kind: before ? ('update' as const) : ('create' as const),
+          at,
+          changed,
+        },
+      ].slice(-LOCAL_HISTORY_LIMIT);
+      const secrets = index.secrets.filter((e) => e.name !== name);
+      secrets.push(entry);
+      this.writeIndex({ version: 1, secrets });
+      return { entry: withoutHistory(entry), created: !before };
+    });
+  }
+
+  private readQuietly(name: string): string | undefined {
+    try {
+      return this.keychain.get(name);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The versions of `name`, newest first, or undefined when it is not in the index. */
+  history(name: string): LocalVersion[] | undefined {
+    const entry = this.readIndex().secrets.find((e) => e.name === name);
+    return entry ? [...historyOf(entry)].reverse() : undefined;
   }
 
   /** Removes the value from the keychain, then the name from the index. False if absent. */
   delete(name: string): boolean {
-    const index = this.readIndex();
-    const listed = index.secrets.some((e) => e.name === name);
-    const hadValue = this.keychain.delete(name);
-    if (listed)
-      this.writeIndex({ version: 1, secrets: index.secrets.filter((e) => e.name !== name) });
-    return listed || hadValue;
+    return this.locked(() => {
+      const index = this.readIndex();
+      const listed = index.secrets.some((e) => e.name === name);
+      const hadValue = this.keychain.delete(name);
+      if (listed)
+        this.writeIndex({ version: 1, secrets: index.secrets.filter((e) => e.name !== name) });
+      return listed || hadValue;
+    });
+  }
+
+  /** Runs a read-modify-write of the index holding the lock beside it. */
+  private locked<T>(work: () => T): T {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    return withFileLock(`${this.indexPath}.lock`, work, { timeoutMs: this.lockTimeoutMs });
   }
 
   private readIndex(): IndexFile {
@@ -245,4 +309,23 @@ export class LocalKeychainStore {
       // Some platforms (Windows) cannot fsync a folder; the rename is still atomic.
     }
   }
+}
+
+/** An entry's versions, oldest first; for an index written before history was kept, the last. */
+function historyOf(entry: LocalEntry): LocalVersion[] {
+  if (entry.history?.length) return entry.history;
+  return [
+    {
+      version: entry.version,
+      kind: entry.version === 1 ? 'create' : 'update',
+      at: entry.updated_at,
+      changed: ['value'],
+    },
+  ];
+}
+
+function withoutHistory(entry: LocalEntry): LocalEntry {
+  const rest = { ...entry };
+  delete rest.history;
+  return rest;
 }

@@ -1,7 +1,7 @@
 /**
- * Not signed in (no saved or NOTEBOOK_SECRETS_* sign-in, no --server), `set/get/list/delete …`
- * run as `local set/get/list/delete …`. Kept apart from the `local` command so that a signed-in
- * `get` does not load the keychain code.
+ * Not signed in (no saved or NOTEBOOK_SECRETS_* sign-in, no --server), `set/get/list/delete/history
+ * …` run as `local set/get/list/delete/history …`. Kept apart from the `local` command so that a
+ * signed-in `get` does not load the keychain code.
  */
 
 /** The verbs that use the local store when not signed in, and the `local` verb each becomes. */
@@ -12,11 +12,12 @@ const LOCAL_VERBS: Record<string, string> = {
   ls: 'list',
   delete: 'delete',
   rm: 'delete',
+  history: 'history',
 };
 
 let routed = false;
 
-/** Whether this run's `set/get/list/delete` came to `local` because nobody is signed in. */
+/** Whether this run's `set/get/list/delete/history` came to `local` because nobody is signed in. */
 export function wasRoutedToLocal(): boolean {
   return routed;
 }

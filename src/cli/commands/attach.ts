@@ -34,6 +34,8 @@ export interface AttachOptions {
   /** Names every kernel may read without asking (`--allow A,B`). */
   allow?: string[];
   allowAll?: boolean;
+  /** false with `--no-redact-outputs`: served values show in the kernels' outputs. */
+  redactOutputs?: boolean;
   /** The active project for the team server (default: the saved one). */
   project?: string;
   server?: string;
@@ -76,6 +78,10 @@ export function register(program: Command): void {
     .option('--project <id>', 'the active project on the team server (default: the saved one)')
     .option('--server <url>', 'team server URL (default: the saved one)')
     .option('--kernel <id...>', 'only these kernel ids (default: every kernel, now and later)')
+    .option(
+      '--no-redact-outputs',
+      "leave served values in the kernels' outputs (by default each shows as [secret NAME])",
+    )
     .option('--verbose', 'log each request (names only, never values)')
     .option(
       '--insecure-http',
@@ -151,6 +157,7 @@ export async function attach(
     sessions,
     handler,
     log,
+    redactOutputs: () => options.redactOutputs !== false,
     ...(only ? { kernelFilter: (model) => only.has(model.id) } : {}),
     ...(setup.consent && {
       onSessionEnded: (id: string) => setup.consent?.forgetSession(id),

@@ -1,5 +1,5 @@
 /**
- * `notebook-secrets local set|get|list|delete`: secrets on this machine without a team server.
+ * `notebook-secrets local set|get|list|delete|history`: secrets on this machine without a team server.
  * Values live in the OS keychain, names and metadata in a value-free index beside the CLI's
  * config (see ../client/localKeychainStore.ts); `attach` serves them when not signed in.
  */
@@ -55,7 +55,7 @@ function openStore(): LocalKeychainStore {
 
 function asCliError(error: unknown): unknown {
   if (!(error instanceof KeychainUnavailableError)) return error;
-  // Reached by `set/get/list/delete` without a sign-in: not being signed in comes first.
+  // Reached by `set/get/list/delete/history` without a sign-in: not being signed in comes first.
   if (wasRoutedToLocal()) {
     return new CliError(
       `Not signed in to a team server (run \`notebook-secrets login --server URL\`), and ${error.message.replace(/^No/, 'no')}`,
@@ -254,6 +254,35 @@ export function register(program: Command): void {
         }
         if (options.json) printJson({ deleted: name });
         else process.stdout.write(`Deleted local '${name}'.\n`);
+      }),
+    );
+
+  local
+    .command('history')
+    .description(
+      'Show the versions of a local secret: number, change, time and what changed; never values (only the current value is kept)',
+    )
+    .argument('<name>', 'secret name')
+    .option('--scope <scope>', 'personal (the only scope of local secrets)')
+    .option('--json', 'print the result as JSON')
+    .action(
+      guarded(async (name: string, options: LocalOptions) => {
+        checkScope(options.scope);
+        const versions = openStore().history(name);
+        if (!versions) {
+          throw new CliError(`No local secret named '${name}'.`, EXIT.notFound, 'not_found');
+        }
+        if (options.json) {
+          printJson({ name, scope: 'personal', local: true, versions });
+          return;
+        }
+        const rows = [['VERSION', 'CHANGE', 'AT', 'CHANGED']];
+        for (const v of versions)
+          rows.push([String(v.version), v.kind, v.at, v.changed.join(', ') || '-']);
+        process.stdout.write(
+          `${name} (local)\n${formatTable(rows)}\n` +
+            'Only the current value is kept in the OS keychain: earlier versions cannot be restored.\n',
+        );
       }),
     );
 }

@@ -8,23 +8,15 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { base64ToBytes, isUtf8 } from '../../core/encoding';
 import { SECRET_RULES, storedValueRules, type SecretRule } from '../../core/secretRules';
-import { NotebookFormatError, scanFile, type SecretFinding } from '../../core/secretScan';
+import {
+  NotebookFormatError,
+  SCANNED_FILE,
+  SKIPPED_FOLDERS,
+  scanFile,
+  type SecretFinding,
+} from '../../core/secretScan';
 import { resolveAll } from '../client/resolveAll';
 import { action, CliError, EXIT, openSession, type GlobalOptions } from '../client/session';
-
-/** Files a folder scan reads; a file named on the command line is read whatever its name. */
-const SCANNED = /\.(?:ipynb|py|env|json|ya?ml|toml)$|^\.env(?:\..+)?$/i;
-/** Folders a folder scan skips: tools' copies and dependencies, not the user's own files. */
-const SKIPPED = new Set([
-  '.git',
-  'node_modules',
-  '.venv',
-  'venv',
-  '__pycache__',
-  '.ipynb_checkpoints',
-  '.mypy_cache',
-  '.tox',
-]);
 
 interface ScanOptions extends GlobalOptions {
   format?: string;
@@ -53,9 +45,9 @@ function collect(path: string, files: string[], top: boolean): void {
     throw new CliError(`Cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`);
   }
   if (stat.isDirectory()) {
-    if (!top && SKIPPED.has(basename(path))) return;
+    if (!top && SKIPPED_FOLDERS.has(basename(path))) return;
     for (const entry of readdirSync(path).sort()) collect(join(path, entry), files, false);
-  } else if (top || SCANNED.test(basename(path))) {
+  } else if (top || SCANNED_FILE.test(basename(path))) {
     files.push(path);
   }
 }

@@ -26,9 +26,14 @@ export interface SecretCommandDeps {
 export function secretCommands({ repository, log, clipboardClearSeconds }: SecretCommandDeps) {
   const isTaken = (name: string) => repository.find(name, PERSONAL) !== undefined;
 
-  async function newSecret(): Promise<SecretMetadata> {
+  /** New Secret; `prefill` is the name a notebook asks for ("Add…" in This Notebook). */
+  async function newSecret(prefill?: unknown): Promise<SecretMetadata> {
     const steps = { title: 'New Secret', of: 4 };
-    const name = await askName({ ...steps, step: 1 }, { isTaken });
+    const suggested = neededName(prefill);
+    const name = await askName(
+      { ...steps, step: 1 },
+      { isTaken, ...(suggested && { value: suggested }) },
+    );
     const value = await askValue({ ...steps, step: 2 }, name);
     const type = await askType({ ...steps, step: 3 });
     const description = await askDescription({ ...steps, step: 4 });
@@ -250,6 +255,15 @@ export function secretCommands({ repository, log, clipboardClearSeconds }: Secre
   }
 
   return { newSecret, newSecretFromFile, edit, reveal, copy, remove, insertGetSecret };
+}
+
+/** The name from "Add…" on a needed secret (its tree node) or a caller's string. */
+function neededName(arg: unknown): string | undefined {
+  if (typeof arg === 'string') return arg;
+  const node = arg as { kind?: unknown; item?: { name?: unknown } } | null | undefined;
+  return node?.kind === 'needed' && typeof node.item?.name === 'string'
+    ? node.item.name
+    : undefined;
 }
 
 /**

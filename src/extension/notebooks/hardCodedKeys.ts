@@ -12,7 +12,9 @@ import { scanText, suggestSecretName } from '../../core/secretScan';
 import { registerCommand } from '../commands/registerCommand';
 import { askName } from '../dialogs/prompts';
 import type { SecretRepository } from '../storage/secretRepository';
+import { findingMessage } from './findingMessage';
 import { StoredValueIndex } from './storedValueIndex';
+import { registerWorkspaceScan } from './workspaceScan';
 
 export const MOVE_KEY_COMMAND = 'notebookSecrets.moveHardCodedKey';
 
@@ -64,6 +66,59 @@ export function movableKeys(text: string, rules?: readonly SecretRule[]): Movabl
   return keys;
 }
 
+export const GET_SECRET_IMPORT = 'from notebook_secrets import get_secret';
+
+const HAS_IMPORT =
+  /^[ \t]*from[ \t]+notebook_secrets[ \t]+import[ \t]*(?:\([^)]*|[^\n]*)\bget_secret\b(?![ \t]+as\b)/m;
+
+/**
+ * Where `from notebook_secrets import get_secret` goes in a Python file that lacks it: after a
+ * shebang, leading comments, the module docstring and `from __future__` imports. Undefined when
+ * the file imports it already.
+ */
+export function importOffset(text: string): number | undefined {
+  if (HAS_IMPORT.test(text)) return undefined;
+  const lines = text.split('\n');
+  let i = 0;
+  let offset = 0;
+  const skip = () => (offset += lines[i++]!.length + 1);
+  const blankOrComment = (l: string) => /^\s*(?:#.*)?$/.test(l);
+  while (i < lines.length && blankOrComment(lines[i]!)) skip();
+  const doc = /^[rRuU]?("""|''')/.exec(lines[i] ?? '');
+  if (doc) {
+    const quote = doc[1]!;
+    const closedOnFirst = lines[i]!.includes(quote, doc[0].length);
+    skip();
+    if (!closedOnFirst) {
+      while (i < lines.length && !lines[i]!.includes(quote)) skip();
+      if (i < lines.length) skip();
+    }
+  }
+  const afterHeader = offset;
+  let afterFuture: number | undefined;
+  while (i < lines.length) {
+    const line = lines[i]!;
+    const future = /^from\s+__future__\s+import\b/.test(line);
+    if (!future && !blankOrComment(line)) break;
+    skip();
+    if (future) afterFuture = offset;
+  }
+  return Math.min(afterFuture ?? afterHeader, text.length);
+}
+
+/** The import line to insert into `document` (a Python file, not a cell), if it lacks it. */
+function importEdit(
+  document: vscode.TextDocument,
+): { at: vscode.Position; text: string } | undefined {
+  if (document.uri.scheme === 'vscode-notebook-cell') return undefined;
+  const text = document.getText();
+  const offset = importOffset(text);
+  if (offset === undefined) return undefined;
+  // A file without a final newline whose last line is the header: the import goes on a new line.
+  const newline = offset === text.length && text.length > 0 && !text.endsWith('\n') ? '\n' : '';
+  return { at: document.positionAt(offset), text: `${newline}${GET_SECRET_IMPORT}\n` };
+}
+
 export class HardCodedKeyActions implements vscode.CodeActionProvider {
   static readonly kinds = [vscode.CodeActionKind.QuickFix];
 
@@ -85,6 +140,8 @@ export class HardCodedKeyActions implements vscode.CodeActionProvider {
         );
         replace.edit = new vscode.WorkspaceEdit();
         replace.edit.replace(document.uri, new vscode.Range(start, end), call);
+        const missing = importEdit(document);
+        if (missing) replace.edit.insert(document.uri, missing.at, missing.text);
         replace.isPreferred = true;
         actions.push(replace);
         continue;
@@ -127,6 +184,8 @@ export class HardCodedKeyActions implements vscode.CodeActionProvider {
       new vscode.Range(document.positionAt(key.start), document.positionAt(key.end)),
       `get_secret('${name}')`,
     );
+    const missing = importEdit(document);
+    if (missing) edit.insert(document.uri, missing.at, missing.text);
     const applied = await vscode.workspace.applyEdit(edit);
     this.deps.log.info(`Moved a hard-coded ${key.title} into the secret ${name}.`);
     if (!applied) {
@@ -174,9 +233,7 @@ export class HardCodedKeyDiagnostics implements vscode.Disposable {
     const diagnostics = scanText(document.getText(), rules).map((f) => {
       const diagnostic = new vscode.Diagnostic(
         new vscode.Range(document.positionAt(f.start), document.positionAt(f.end)),
-        f.secret
-          ? `The value of your secret ${f.secret} is written here. Replace it with get_secret('${f.secret}').`
-          : `Hard-coded ${f.title} (${f.masked}). Move it into Notebook Secrets and read it with get_secret('${suggestSecretName(f.variable)}').`,
+        findingMessage(f),
         vscode.DiagnosticSeverity.Warning,
       );
       diagnostic.source = 'Notebook Secrets';
@@ -211,5 +268,6 @@ export function registerHardCodedKeyActions(deps: HardCodedKeyDeps): vscode.Disp
       (document: vscode.TextDocument, at: number) => actions.move(document, at),
       deps.log,
     ),
+    registerWorkspaceScan(deps),
   );
 }

@@ -51,7 +51,7 @@ async function installJupyter(): Promise<void> {
 /** The running kernel of a notebook, explaining why there is none. */
 export async function getNotebookKernel(
   jupyter: Jupyter,
-  notebook: vscode.NotebookDocument,
+  notebook: { uri: vscode.Uri },
 ): Promise<Kernel> {
   let kernel: Kernel | undefined;
   try {

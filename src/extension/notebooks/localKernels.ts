@@ -48,8 +48,24 @@ export class LocalKernels implements vscode.Disposable {
     return this.enabled.has(notebook.toString());
   }
 
+  /**
+   * Enables get_secret in a kernel that just started for the notebook (auto-enable); true when it
+   * set it up now. Does nothing for a kernel already set up (a restart re-injects through its
+   * status) or one that is not Python (the command says why to a user who asks).
+   */
+  async enableStarted(notebook: { uri: vscode.Uri }, kernel: Kernel): Promise<boolean> {
+    if (kernel.language !== 'python') return false;
+    const entry = this.enabled.get(notebook.uri.toString());
+    if (entry && entry.kernel === kernel && !entry.needsInjection) {
+      await entry.injecting;
+      return false;
+    }
+    await this.enable(notebook, kernel);
+    return true;
+  }
+
   /** Enables get_secret in the notebook's running kernel; throws errors the user can act on. */
-  async enable(notebook: vscode.NotebookDocument): Promise<void> {
+  async enable(notebook: { uri: vscode.Uri }, started?: Kernel): Promise<void> {
     if (!vscode.workspace.isTrusted) {
       throw new UserFacingError(
         'get_secret is not available in an untrusted workspace: trust this folder first.',
@@ -61,8 +77,8 @@ export class LocalKernels implements vscode.Disposable {
         ],
       );
     }
-    const jupyter = await (this.deps.jupyter ?? getJupyterApi)();
-    const kernel = await getNotebookKernel(jupyter, notebook);
+    const kernel =
+      started ?? (await getNotebookKernel(await (this.deps.jupyter ?? getJupyterApi)(), notebook));
     const key = notebook.uri.toString();
     const previous = this.enabled.get(key);
     if (previous && previous.kernel !== kernel) this.disable(key);

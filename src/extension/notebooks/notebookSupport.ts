@@ -1,6 +1,6 @@
 /**
  * Everything notebook-side of the extension: the broker for local kernels, consent, the
- * "Enable get_secret for this notebook" command, "Manage Notebook Access" and remote Jupyter
+ * "Enable get_secret for this notebook" command and its automatic twin (autoEnable.ts), "Manage Notebook Access" and remote Jupyter
  * servers. The composition root calls {@link registerNotebookSupport} once.
  */
 import * as vscode from 'vscode';
@@ -10,7 +10,9 @@ import { KernelSessions } from '../../broker/kernelSessions';
 import { SecretRequestHandler } from '../../broker/requestHandler';
 import type { SecretSource } from '../../broker/secretSource';
 import { BrokerServer } from '../../broker/server';
+import { AutoEnable } from './autoEnable';
 import { createConsentPrompt } from './consentPrompt';
+import { KernelPickerServers } from './kernelPickerServers';
 import { LocalKernels } from './localKernels';
 import { manageNotebookAccess } from './manageAccess';
 import type { NotebookCommandId } from './notebookCommandIds';
@@ -61,6 +63,8 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
     log,
   });
   const remote = new RemoteServers({ context, sessions, handler, consent, helperSource, log });
+  const auto = new AutoEnable({ local, log });
+  const picker = new KernelPickerServers({ servers: remote, log });
 
   const enable = async (arg?: unknown): Promise<void> => {
     const notebook = notebookFrom(arg);
@@ -86,11 +90,15 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
     vscode.commands.registerCommand(id, guarded(id, log, run)),
   );
   disposables.push(
+    picker,
+    auto,
     local,
     remote,
     vscode.workspace.onDidGrantWorkspaceTrust(() => void remote.restore()),
   );
   void remote.restore();
+  void auto.start();
+  void picker.ensure();
 
   return new vscode.Disposable(() => {
     for (const d of disposables) d.dispose();

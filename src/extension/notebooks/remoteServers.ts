@@ -1,7 +1,8 @@
 /**
  * Remote Jupyter servers the user connects through this extension (@jupyterlab/services): their
  * kernels cannot reach the local broker, so the helper asks in band and we answer over our own
- * connection. URLs are kept in globalState, server tokens in SecretStorage.
+ * connection. URLs are kept in globalState, server tokens in SecretStorage. The Jupyter extension's
+ * kernel picker lists the same servers (kernelPickerServers.ts), so each is entered once.
  */
 import * as vscode from 'vscode';
 import { describeError, JupyterAttachment } from '../../broker/jupyterAttachment';
@@ -26,8 +27,16 @@ export interface RemoteServerDeps {
 
 export class RemoteServers implements vscode.Disposable {
   private readonly attached = new Map<string, JupyterAttachment>();
+  private readonly changed = new vscode.EventEmitter<void>();
+  /** Fires when a server is added or removed (the Jupyter kernel picker lists them). */
+  readonly onDidChange = this.changed.event;
 
   constructor(private readonly deps: RemoteServerDeps) {}
+
+  /** The token saved for a server ('' when it has none). */
+  async tokenOf(url: string): Promise<string> {
+    return (await this.deps.context.secrets.get(tokenKey(url))) ?? '';
+  }
 
   saved(): string[] {
     const raw = this.deps.context.globalState.get<unknown>(SERVERS_KEY);
@@ -51,7 +60,8 @@ export class RemoteServers implements vscode.Disposable {
     );
   }
 
-  async add(): Promise<void> {
+  /** Asks for a server's URL and token, connects, saves it; its URL, or undefined if cancelled. */
+  async add(): Promise<string | undefined> {
     if (!vscode.workspace.isTrusted) {
       throw new UserFacingError(
         'Connecting Jupyter servers is not available in an untrusted workspace: trust this folder first.',
@@ -68,7 +78,7 @@ export class RemoteServers implements vscode.Disposable {
         return transportProblem(new URL(parsed.url), this.insecurePolicy());
       },
     });
-    if (input === undefined) return;
+    if (input === undefined) return undefined;
     const parsed = parseServerUrl(input)!;
     let token = parsed.token;
     if (token === undefined) {
@@ -79,7 +89,7 @@ export class RemoteServers implements vscode.Disposable {
         password: true,
         ignoreFocusOut: true,
       });
-      if (token === undefined) return;
+      if (token === undefined) return undefined;
     }
     const url = parsed.url;
     const attachment = await vscode.window.withProgress(
@@ -89,6 +99,7 @@ export class RemoteServers implements vscode.Disposable {
     await this.deps.context.secrets.store(tokenKey(url), token);
     const servers = this.saved().filter((u) => u !== url);
     await this.deps.context.globalState.update(SERVERS_KEY, [...servers, url]);
+    this.changed.fire();
     const connected = `Connected to ${url}: get_secret is enabled in ${attachment.kernelIds.length} running kernel(s) and in kernels started later.`;
     if (checkTransport(new URL(url), this.insecurePolicy()) === 'insecure-http') {
       void vscode.window.showWarningMessage(
@@ -97,6 +108,7 @@ export class RemoteServers implements vscode.Disposable {
     } else {
       void vscode.window.showInformationMessage(connected);
     }
+    return url;
   }
 
   async remove(): Promise<void> {
@@ -117,6 +129,7 @@ export class RemoteServers implements vscode.Disposable {
       SERVERS_KEY,
       servers.filter((u) => u !== url),
     );
+    this.changed.fire();
   }
 
   /** Plain http:// to another machine only with `notebookSecrets.server.allowInsecureHttp`. */
@@ -146,6 +159,8 @@ export class RemoteServers implements vscode.Disposable {
       handler: this.deps.handler,
       log: this.deps.log,
       onSessionEnded: (id) => this.deps.consent.forgetSession(id),
+      redactOutputs: () =>
+        vscode.workspace.getConfiguration('notebookSecrets').get<boolean>('redactOutputs', true),
     });
     try {
       await attachment.start();
@@ -162,6 +177,7 @@ export class RemoteServers implements vscode.Disposable {
   dispose(): void {
     for (const attachment of this.attached.values()) attachment.dispose();
     this.attached.clear();
+    this.changed.dispose();
   }
 }
 

@@ -8,6 +8,7 @@ import {
   type SecretMetadata,
   type SecretType,
 } from '../../core';
+import type { NeededItem, NotebookNeedsView } from '../notebooks/notebookNeeds';
 import type { ViewState } from './viewState';
 
 /** What the tree reads: the local store, or later the synced store. All reads are in memory. */
@@ -22,7 +23,12 @@ export interface SecretListSource {
 export type SecretsNode =
   | { kind: 'group'; key: string; label: string; items: readonly SecretMetadata[] }
   | { kind: 'secret'; secret: SecretMetadata }
-  | { kind: 'error'; message: string };
+  | { kind: 'error'; message: string }
+  /** "This Notebook": the secrets the active notebook's cells ask for. */
+  | { kind: 'notebook'; label: string; items: readonly NeededItem[] }
+  | { kind: 'needed'; item: NeededItem };
+
+export const THIS_NOTEBOOK = 'This Notebook';
 
 const TYPE_ICONS: Record<SecretType, string> = {
   generic: 'symbol-key',
@@ -44,11 +50,13 @@ export class SecretsTreeProvider
   constructor(
     private readonly source: SecretListSource,
     private readonly state: ViewState,
+    private readonly needs?: NotebookNeedsView,
   ) {
     this.subscriptions = [
       source.onDidChange(() => this.refresh()),
       state.onDidChange(() => this.refresh()),
     ];
+    if (needs) this.subscriptions.push(needs.onDidChange(() => this.refresh()));
   }
 
   /** Shows a failed load as a warning item with a retry action instead of an empty tree. */
@@ -70,11 +78,24 @@ export class SecretsTreeProvider
 
   getChildren(node?: SecretsNode): SecretsNode[] {
     if (node?.kind === 'group') return node.items.map((secret) => ({ kind: 'secret', secret }));
+    if (node?.kind === 'notebook') return node.items.map((item) => ({ kind: 'needed', item }));
     if (node) return [];
     if (this.loadError) return [{ kind: 'error', message: this.loadError }];
-    const groups = this.currentGroups();
-    if (groups.length === 0) return [];
-    return groups.map((g) => ({ kind: 'group', key: g.key, label: g.label, items: g.items }));
+    const notebook = this.notebookNode();
+    const groups = this.currentGroups().map((g): SecretsNode => ({
+      kind: 'group',
+      key: g.key,
+      label: g.label,
+      items: g.items,
+    }));
+    return notebook ? [notebook, ...groups] : groups;
+  }
+
+  /** The "This Notebook" group, when the active notebook asks for at least one secret. */
+  private notebookNode(): SecretsNode | undefined {
+    const current = this.needs?.current();
+    if (!current || current.secrets.length === 0) return undefined;
+    return { kind: 'notebook', label: current.label, items: current.secrets };
   }
 
   getTreeItem(node: SecretsNode): vscode.TreeItem {
@@ -99,10 +120,15 @@ export class SecretsTreeProvider
       }
       case 'secret':
         return this.secretItem(node.secret);
+      case 'notebook':
+        return notebookItem(node.label, node.items);
+      case 'needed':
+        return neededItem(node.item);
     }
   }
 
   getParent(node: SecretsNode): SecretsNode | undefined {
+    if (node.kind === 'needed') return this.notebookNode();
     if (node.kind !== 'secret') return undefined;
     const parent = this.currentGroups().find((g) => g.items.includes(node.secret));
     return parent && { kind: 'group', key: parent.key, label: parent.label, items: parent.items };
@@ -155,6 +181,34 @@ export class SecretsTreeProvider
     for (const s of this.subscriptions) s.dispose();
     this.changed.dispose();
   }
+}
+
+function notebookItem(label: string, items: readonly NeededItem[]): vscode.TreeItem {
+  const item = new vscode.TreeItem(THIS_NOTEBOOK, vscode.TreeItemCollapsibleState.Expanded);
+  item.id = 'group:this-notebook';
+  const missing = items.filter((i) => !i.present).length;
+  item.description = missing > 0 ? `${label} · ${missing} missing` : label;
+  item.tooltip = `The secrets ${label} asks for with get_secret, and whether you have each.`;
+  item.contextValue = 'notebook';
+  return item;
+}
+
+function neededItem(needed: NeededItem): vscode.TreeItem {
+  const item = new vscode.TreeItem(needed.name, vscode.TreeItemCollapsibleState.None);
+  item.id = `needed:${needed.name}`;
+  const cells = `${needed.cells.length === 1 ? 'cell' : 'cells'} ${needed.cells.join(', ')}`;
+  item.description = `${needed.present ? 'present' : 'missing'} · ${cells}`;
+  item.iconPath = needed.present
+    ? new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'))
+    : new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+  item.tooltip = needed.present
+    ? `get_secret('${needed.name}') finds this secret (${cells}).`
+    : `No secret named ${needed.name} for get_secret('${needed.name}') (${cells}). Add it with "Add…".`;
+  item.contextValue = needed.present ? 'needed+present' : 'needed+missing';
+  item.accessibilityInformation = {
+    label: `Needed secret ${needed.name}, ${needed.present ? 'present' : 'missing'}`,
+  };
+  return item;
 }
 
 function tooltip(secret: SecretMetadata, missing: boolean): vscode.MarkdownString {

@@ -72,6 +72,37 @@ describe('notebook-secrets attach', () => {
     }
   });
 
+  it("redacts served values from the kernels' outputs unless --no-redact-outputs", async () => {
+    attachment?.dispose();
+    const dir = mkdtempSync(join(tmpdir(), 'nbsec-attach-redact-'));
+    const file = join(dir, 'secrets.json');
+    writeFileSync(file, JSON.stringify({ API_KEY: VALUE }), { mode: 0o600 });
+    const print = "key = get_secret('API_KEY')\nprint(f'key={key}')";
+    const redacted = await startKernel(server);
+    attachment = await attach(
+      { jupyter: server.baseUrl, token: server.token, secrets: file, kernel: [redacted.id] },
+      log,
+    );
+    await attachment.whenInjected(redacted.id);
+    expect((await runCell(redacted, print)).stdout).toBe('key=[secret API_KEY]\n');
+    attachment.dispose();
+
+    const plain = await startKernel(server);
+    attachment = await attach(
+      {
+        jupyter: server.baseUrl,
+        token: server.token,
+        secrets: file,
+        kernel: [plain.id],
+        redactOutputs: false,
+      },
+      log,
+    );
+    await attachment.whenInjected(plain.id);
+    expect((await runCell(plain, print)).stdout).toBe(`key=${VALUE}\n`);
+    expect(log.lines.join('\n')).not.toContain(VALUE);
+  });
+
   it('says what is wrong with a bad token, URL or missing store', async () => {
     await expect(
       attach({ jupyter: server.baseUrl, token: 'wrong', fromEnv: 'X_' }, log),

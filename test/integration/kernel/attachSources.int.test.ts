@@ -4,21 +4,14 @@
  * in a real Secret Service (gnome-keyring in its own D-Bus session), with consent given by
  * --allow or answered on a pseudo-terminal.
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kernel } from '@jupyterlab/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../../src/sync/client';
+import { HAS_KEYRING, startSecretService, type SecretService } from '../cli/secretService';
 import { buildCliInto } from '../server/serverProcess';
 import { addTeam, addUser, startServer, type RunningServer } from '../sync/harness';
 import { canary, sha256 } from './fixtures';
@@ -298,10 +291,6 @@ describe('attach serving from the team server', () => {
   });
 });
 
-/** gnome-keyring's Secret Service in a D-Bus session of its own, unlocked with a test password. */
-const HAS_KEYRING =
-  spawnSync('sh', ['-c', 'command -v dbus-run-session && command -v gnome-keyring-daemon'])
-    .status === 0;
 if (!HAS_KEYRING) {
   console.warn(
     'Skipping the OS keychain tests: dbus-run-session or gnome-keyring-daemon is missing (`npm test` installs dbus and gnome-keyring, see scripts/system-packages.txt).',
@@ -309,57 +298,23 @@ if (!HAS_KEYRING) {
 }
 
 describe.skipIf(!HAS_KEYRING)('attach serving the local store in the OS keychain', () => {
-  let bus: ChildProcess;
+  let keyring: SecretService | undefined;
   let env: NodeJS.ProcessEnv;
   let dataHome: string;
 
   beforeAll(async () => {
     const user = join(home, 'local');
+    // The keyring daemon keeps its (encrypted) keyrings under XDG_DATA_HOME, in this temp dir.
     dataHome = join(user, 'data');
     env = {
       HOME: user,
       XDG_DATA_HOME: dataHome,
       NOTEBOOK_SECRETS_CONFIG_DIR: join(user, 'config'),
     };
-    // The keyring daemon keeps its (encrypted) keyrings under XDG_DATA_HOME, in this temp dir.
-    mkdirSync(dataHome, { recursive: true });
-    bus = spawn(
-      'dbus-run-session',
-      [
-        '--',
-        'sh',
-        '-c',
-        // The daemon registers on the bus after it printed its variables: wait for its name.
-        'eval "$(printf test-password | gnome-keyring-daemon --unlock --components=secrets)" >/dev/null; ' +
-          'until dbus-send --session --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets | grep -q "boolean true"; do sleep 0.1; done; ' +
-          'echo "BUS=$DBUS_SESSION_BUS_ADDRESS"; exec sleep 100000',
-      ],
-      {
-        env: { PATH: process.env.PATH, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
-      },
-    );
-    const address = await bounded(
-      HUNG_MS,
-      new Promise<string>((resolve, reject) => {
-        let out = '';
-        bus.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-        bus.stdout!.on('data', (d: Buffer) => {
-          out += d.toString();
-          const m = /BUS=(\S+)/.exec(out);
-          if (m) resolve(m[1]!);
-        });
-        bus.once('exit', (code) => reject(new Error(`dbus-run-session exited (${code}):\n${out}`)));
-      }),
-      'the D-Bus session',
-    );
-    env.DBUS_SESSION_BUS_ADDRESS = address;
+    keyring = await startSecretService(dataHome, env, HUNG_MS);
+    env.DBUS_SESSION_BUS_ADDRESS = keyring.address;
   });
-  afterAll(() => {
-    // The session's processes (bus, sleep) share its process group.
-    if (bus?.pid) process.kill(-bus.pid, 'SIGTERM');
-  });
+  afterAll(() => keyring?.stop());
 
   it('set/list/get/delete keep the value in the keychain only, and attach serves it', async () => {
     const set = await runCli(

@@ -1,7 +1,8 @@
 /**
  * The VS Code side end to end, minus VS Code: registerNotebookSupport with a stand-in for the
  * vscode module and a stand-in for the Jupyter extension whose kernels forward to real kernels.
- * Checks the commands, the consent modal, re-injection after a restart, and remote servers.
+ * Checks the commands, the consent modal, re-injection after a restart, get_secret set up by itself
+ * when the Jupyter extension reports a kernel start, and remote servers.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
@@ -12,8 +13,15 @@ const ui = vi.hoisted(() => ({
   errors: [] as string[],
   infos: [] as string[],
   inputs: [] as (string | undefined)[],
+  quickPicks: [] as (string | undefined)[],
   jupyter: undefined as unknown,
   activeNotebook: undefined as unknown,
+  /** Settings under notebookSecrets. that a test changed; the others are at their default. */
+  settings: new Map<string, unknown>(),
+  /** Listeners of the Jupyter API's `kernels.onDidStart`. */
+  kernelStarts: [] as ((e: unknown) => void)[],
+  /** Server collections created in the Jupyter API (its kernel picker). */
+  collections: [] as { id: string; provider: unknown; commandProvider?: unknown }[],
 }));
 
 vi.mock('vscode', () => {
@@ -47,19 +55,39 @@ vi.mock('vscode', () => {
     dispose() {}
   }
   const none = () => new Disposable(() => {});
+  class EventEmitter<T> {
+    private listeners = new Set<(e: T) => void>();
+    event = (listener: (e: T) => void) => {
+      this.listeners.add(listener);
+      return new Disposable(() => this.listeners.delete(listener));
+    };
+    fire(e: T) {
+      for (const l of this.listeners) l(e);
+    }
+    dispose() {
+      this.listeners.clear();
+    }
+  }
   return {
     Disposable,
+    EventEmitter,
     Uri,
     CancellationTokenSource,
     ProgressLocation: { Window: 10, Notification: 15 },
     workspace: {
       isTrusted: true,
-      notebookDocuments: [],
+      // Open, but not a Jupyter notebook: the kernel picker's collection waits for a notebook.
+      notebookDocuments: [{ notebookType: 'interactive', uri: { toString: () => 'untitled:1' } }],
+      onDidOpenNotebookDocument: none,
       onDidCloseNotebookDocument: none,
       onDidGrantWorkspaceTrust: none,
+      onDidChangeConfiguration: none,
+      onDidChangeNotebookDocument: none,
       asRelativePath: (uri: { path: string }) => uri.path.split('/').pop(),
-      // Every setting at its default.
-      getConfiguration: () => ({ get: <T>(_key: string, fallback: T) => fallback }),
+      getConfiguration: () => ({
+        get: <T>(key: string, fallback: T) =>
+          ui.settings.has(key) ? (ui.settings.get(key) as T) : fallback,
+      }),
     },
     window: {
       get activeNotebookEditor() {
@@ -73,7 +101,7 @@ vi.mock('vscode', () => {
         return ui.consentAnswer;
       },
       showInputBox: async () => ui.inputs.shift(),
-      showQuickPick: async () => undefined,
+      showQuickPick: async () => ui.quickPicks.shift(),
     },
     commands: {
       registerCommand: (id: string, fn: (...a: unknown[]) => Promise<unknown>) => {
@@ -91,9 +119,16 @@ vi.mock('vscode', () => {
   };
 });
 
-import type { Kernel as JupyterKernel, KernelStatus } from '@vscode/jupyter-extension';
+import type {
+  JupyterServer as PickerServer,
+  JupyterServerProvider,
+  Kernel as JupyterKernel,
+  KernelStatus,
+} from '@vscode/jupyter-extension';
 import type { Kernel } from '@jupyterlab/services';
+import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
+import { buildInjectionCode } from '../../../src/broker/injection';
 import { registerNotebookSupport } from '../../../src/extension/notebooks/notebookSupport';
 import { canary, MapSource, MemoryState, RecordingLog, sha256 } from './fixtures';
 import { runCell, startJupyterServer, startKernel, type JupyterServer } from './harness';
@@ -129,6 +164,11 @@ class StandInKernel implements JupyterKernel {
   }
 }
 
+/** A cancellation token never cancelled. */
+const none = {
+  isCancellationRequested: false,
+  onCancellationRequested: () => ({ dispose() {} }),
+} as never;
 const VALUE = canary('vscode');
 const REMOTE_VALUE = canary('remote');
 let server: JupyterServer;
@@ -144,7 +184,20 @@ beforeAll(async () => {
   source.set('API_KEY', VALUE);
   source.set('REMOTE_KEY', REMOTE_VALUE);
   const standIn = new StandInKernel(kernel);
-  ui.jupyter = { kernels: { getKernel: async () => standIn } };
+  ui.jupyter = {
+    kernels: {
+      getKernel: async () => standIn,
+      onDidStart: (listener: (e: unknown) => void) => {
+        ui.kernelStarts.push(listener);
+        return { dispose: () => ui.kernelStarts.splice(ui.kernelStarts.indexOf(listener), 1) };
+      },
+    },
+    createJupyterServerCollection: (id: string, _label: string, provider: unknown) => {
+      const collection = { id, provider, commandProvider: undefined, dispose: () => {} };
+      ui.collections.push(collection);
+      return collection;
+    },
+  };
   ui.activeNotebook = { uri: vscode.Uri.parse('file:///work/analysis.ipynb') };
   registration = registerNotebookSupport({
     context: {
@@ -198,6 +251,40 @@ describe('VS Code notebook support', () => {
     expect(ui.warnings).toHaveLength(1);
   });
 
+  it('sets up get_secret by itself when the Jupyter extension starts or restarts a kernel', async () => {
+    const started = await startKernel(server);
+    const standIn = new StandInKernel(started);
+    const announce = async () => {
+      // As the Jupyter extension does: user code waits for what waitUntil was given.
+      const waits: Thenable<unknown>[] = [];
+      const event = {
+        uri: vscode.Uri.parse('file:///work/auto.ipynb'),
+        kernel: standIn,
+        waitUntil: (t: Thenable<unknown>) => void waits.push(t),
+      };
+      for (const listener of ui.kernelStarts) listener(event);
+      await Promise.all(waits);
+    };
+    const warnings = ui.warnings.length;
+    await announce();
+    const code =
+      "import hashlib\nprint(hashlib.sha256(get_secret('API_KEY').encode()).hexdigest())";
+    expect((await runCell(started, code)).stdout.trim()).toBe(sha256(VALUE));
+    expect(ui.warnings.slice(warnings).map((w) => w.message)).toEqual([
+      "auto.ipynb asks for the secret 'API_KEY'.",
+    ]);
+    expect(ui.infos.filter((m) => /get_secret is enabled/.test(m))).toEqual([]);
+
+    await started.restart();
+    await announce();
+    await vi.waitFor(
+      async () => expect((await runCell(started, code)).stdout.trim()).toBe(sha256(VALUE)),
+      { timeout: 20_000, interval: 500 },
+    );
+    expect(ui.warnings.length).toBe(warnings + 1);
+    await started.shutdown();
+  });
+
   it('connects a remote Jupyter server and answers its kernels in band, with consent', async () => {
     const remoteKernel = await startKernel(server);
     ui.inputs.push(`${server.baseUrl}lab?token=${server.token}`);
@@ -219,6 +306,72 @@ describe('VS Code notebook support', () => {
       { timeout: 20_000, interval: 500 },
     );
     expect(ui.warnings.at(-1)!.message).toMatch(/asks for the secret 'REMOTE_KEY'/);
+
+    // VS Code also sets up kernels it starts on that server (auto-enable), with a broker endpoint
+    // only this machine has: the server's in-band answer stays the fallback.
+    const elsewhere = buildInjectionCode({
+      helperSource: readFileSync('python/notebook_secrets.py', 'utf8'),
+      token: 'a-token-of-another-machines-broker',
+      endpoint: 'unix:/nonexistent/notebook-secrets/broker.sock',
+      inband: false,
+    });
+    expect((await runCell(remoteKernel, elsewhere)).error).toBeUndefined();
+    const r = await runCell(
+      remoteKernel,
+      "try:\n  get_secret('REMOTE_KEY')\nexcept PermissionError as e:\n  print(type(e).__name__)",
+    );
+    expect(r.stdout.trim()).toBe('SecretAccessError');
+
+    // The Jupyter extension's kernel picker lists the same server, ready to connect: no second entry.
+    const [collection] = ui.collections as {
+      provider: JupyterServerProvider;
+    }[];
+    const listed = (await collection!.provider.provideJupyterServers(none)) as PickerServer[];
+    expect(listed.map((s) => s.id)).toEqual([server.baseUrl]);
+    const info = listed[0]!.connectionInformation!;
+    const status = await fetch(new URL('api/kernels', info.baseUrl.toString()), {
+      headers: { Authorization: `token ${info.token}` },
+    });
+    expect(status.status).toBe(200);
+    expect(((await status.json()) as { id: string }[]).map((k) => k.id)).toContain(remoteKernel.id);
+  });
+
+  it('removing the server removes it from the kernel picker too', async () => {
+    const [collection] = ui.collections as { provider: JupyterServerProvider }[];
+    let told = 0;
+    collection!.provider.onDidChangeServers!(() => told++);
+    ui.quickPicks.push(server.baseUrl);
+    await ui.commands.get('notebookSecrets.removeJupyterServer')!();
+    expect(told).toBe(1);
+    expect(await collection!.provider.provideJupyterServers(none)).toEqual([]);
+  });
+
+  it('redacts served values in remote kernels unless the setting turns it off', async () => {
+    ui.consentAnswer = 'Allow Once';
+    const print = "print('key=' + get_secret('REMOTE_KEY'))";
+    const served = async (k: Kernel.IKernelConnection) => {
+      let out = '';
+      await vi.waitFor(
+        async () => {
+          const r = await runCell(k, print);
+          out = r.stdout;
+          expect(out).toMatch(/^key=/);
+        },
+        { timeout: 20_000, interval: 500 },
+      );
+      return out;
+    };
+    const redacting = await startKernel(server);
+    expect(await served(redacting)).toBe('key=[secret REMOTE_KEY]\n');
+    ui.settings.set('redactOutputs', false);
+    try {
+      // Applies to the kernels enabled from now on.
+      const plain = await startKernel(server);
+      expect(await served(plain)).toBe(`key=${REMOTE_VALUE}\n`);
+      expect(await served(redacting)).toBe('key=[secret REMOTE_KEY]\n');
+    } finally {
+      ui.settings.delete('redactOutputs');
+    }
   });
 
   it('shows an actionable error when the Jupyter extension is missing', async () => {

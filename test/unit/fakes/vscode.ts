@@ -87,6 +87,10 @@ export class Uri {
   static file(path: string): Uri {
     return new Uri('file', path);
   }
+  static parse(text: string): Uri {
+    const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(text);
+    return m ? new Uri(m[1]!, m[2]!) : new Uri('file', text);
+  }
   get fsPath(): string {
     return this.path;
   }
@@ -169,8 +173,20 @@ export interface FakeInputBox {
 }
 
 export const window = {
+  /** What the code under test showed in an editor: a document or notebook and its options. */
+  shownDocuments: [] as { document: unknown; options: unknown }[],
+  showTextDocument(document: unknown, options?: unknown) {
+    window.shownDocuments.push({ document, options });
+    return Promise.resolve({ document, viewColumn: 1 });
+  },
+  showNotebookDocument(document: unknown, options?: unknown) {
+    window.shownDocuments.push({ document, options });
+    return Promise.resolve({ notebook: document, viewColumn: 1, revealRange: () => undefined });
+  },
   activeTextEditor: undefined as unknown,
   activeNotebookEditor: undefined as unknown,
+  onDidChangeActiveNotebookEditor: (l: Listener<unknown>) =>
+    textDocumentEvents.activeNotebookEditor.event(l),
   visibleTextEditors: [] as unknown[],
   createOutputChannel(name: string, _options?: { log: true }) {
     const line = (level: string) => (text: string) => logLines.push(`[${level}] ${text}`);
@@ -275,6 +291,10 @@ export const textDocumentEvents = {
   change: new EventEmitter<{ document: unknown }>(),
   close: new EventEmitter<unknown>(),
   willSaveNotebook: new EventEmitter<{ notebook: unknown }>(),
+  /** Tests set `window.activeNotebookEditor`, then fire this. */
+  activeNotebookEditor: new EventEmitter<unknown>(),
+  changeNotebook: new EventEmitter<{ notebook: unknown; cellChanges: unknown[] }>(),
+  openNotebook: new EventEmitter<unknown>(),
 };
 
 export enum DiagnosticSeverity {
@@ -361,6 +381,7 @@ export const languages = {
       set: (uri: { toString(): string }, list: Diagnostic[]) =>
         void byUri.set(uri.toString(), list),
       delete: (uri: { toString(): string }) => void byUri.delete(uri.toString()),
+      clear: () => byUri.clear(),
       dispose: () => void languages.diagnostics.delete(name),
     };
   },
@@ -400,7 +421,17 @@ export const workspace = {
   isTrusted: true,
   onDidGrantWorkspaceTrust: new EventEmitter<void>().event,
   notebookDocuments: [] as unknown[],
+  workspaceFolders: [{ uri: Uri.file('/ws'), name: 'ws', index: 0 }] as unknown[] | undefined,
   onDidCloseNotebookDocument: new EventEmitter<unknown>().event,
+  onDidOpenNotebookDocument: (l: Listener<unknown>) => textDocumentEvents.openNotebook.event(l),
+  /** Every file of `fs.files` (the glob is not applied): the code filters by name itself. */
+  findFiles: () => Promise.resolve([...workspace.fs.files.keys()].map((p) => Uri.file(p))),
+  /** Notebooks opened by the code under test, by URI string; tests put their fakes here. */
+  openableNotebooks: new Map<string, unknown>(),
+  openNotebookDocument(uri: Uri) {
+    const notebook = workspace.openableNotebooks.get(uri.toString());
+    return notebook ? Promise.resolve(notebook) : Promise.reject(new Error(`no notebook ${uri}`));
+  },
   /** Open text documents; tests fire `textDocumentEvents` to open, change and close them. */
   textDocuments: [] as unknown[],
   onDidOpenTextDocument: (l: Listener<unknown>) => textDocumentEvents.open.event(l),
@@ -409,6 +440,8 @@ export const workspace = {
   onDidCloseTextDocument: (l: Listener<unknown>) => textDocumentEvents.close.event(l),
   onWillSaveNotebookDocument: (l: Listener<{ notebook: unknown }>) =>
     textDocumentEvents.willSaveNotebook.event(l),
+  onDidChangeNotebookDocument: (l: Listener<{ notebook: unknown; cellChanges: unknown[] }>) =>
+    textDocumentEvents.changeNotebook.event(l),
   asRelativePath: (uri: Uri | string) => (typeof uri === 'string' ? uri : uri.path),
   fs: {
     files: new Map<string, Uint8Array>(),

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   HardCodedKeyActions,
+  importOffset,
   MOVE_KEY_COMMAND,
   movableKeys,
 } from '../../../src/extension/notebooks/hardCodedKeys';
@@ -182,5 +183,50 @@ describe('a literal that is one of your stored values', () => {
       },
     ]);
     expect(JSON.stringify([warning, action])).not.toContain(STORED);
+  });
+});
+
+describe('the import line in a Python file', () => {
+  /** A Python file's document (scheme file), as VS Code gives it. */
+  const pyFile = (text: string) => ({ ...cellDocument(text), uri: Uri.file('/work/app.py') });
+
+  it('is added once by Move, after the docstring and __future__ imports', async () => {
+    const text = `#!/usr/bin/env python\n"""Talks to OpenAI."""\nfrom __future__ import annotations\n\nimport os\nopenai_api_key = "${KEY}"\n`;
+    const doc = pyFile(text);
+    h.ui.answer('OPENAI_API_KEY');
+    await h.run(MOVE_KEY_COMMAND, doc, movableKeys(text)[0]!.start);
+    const edit = workspace.appliedEdits.at(-1) as WorkspaceEdit;
+    expect(edit.inserts).toEqual([
+      {
+        uri: doc.uri,
+        position: new Position(3, 0),
+        text: 'from notebook_secrets import get_secret\n',
+      },
+    ]);
+    expect(edit.replacements.map((r) => r.text)).toEqual(["get_secret('OPENAI_API_KEY')"]);
+  });
+
+  it('is not added where the file imports it, nor in a notebook cell', async () => {
+    const text = `from notebook_secrets import SecretNotFoundError, get_secret\ntoken = "${KEY}"\n`;
+    h.ui.answer('TOKEN');
+    await h.run(MOVE_KEY_COMMAND, pyFile(text), movableKeys(text)[0]!.start);
+    expect((workspace.appliedEdits.at(-1) as WorkspaceEdit).inserts).toEqual([]);
+    const cell = {
+      ...cellDocument(`token = "${KEY}"`),
+      uri: { scheme: 'vscode-notebook-cell', toString: () => 'vscode-notebook-cell:/nb#c1' },
+    };
+    h.ui.answer('TOKEN_2');
+    await h.run(MOVE_KEY_COMMAND, cell, movableKeys(cell.getText())[0]!.start);
+    expect((workspace.appliedEdits.at(-1) as WorkspaceEdit).inserts).toEqual([]);
+  });
+
+  it('goes at the right place in each kind of file header', () => {
+    expect(importOffset('import os\n')).toBe(0);
+    expect(importOffset('# -*- coding: utf-8 -*-\n# license\nimport os\n')).toBe(34);
+    expect(importOffset("'''Multi\nline\n'''\nx = 1\n")).toBe(18);
+    expect(importOffset('"""Doc."""')).toBe(10);
+    expect(importOffset('from notebook_secrets import (\n    get_secret,\n)\n')).toBeUndefined();
+    // Imported under another name, `get_secret(...)` would still fail.
+    expect(importOffset('from notebook_secrets import get_secret as gs\n')).toBe(0);
   });
 });

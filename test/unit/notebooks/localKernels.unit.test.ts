@@ -179,6 +179,33 @@ describe('Enable get_secret for a local notebook', () => {
   });
 });
 
+describe('a kernel started by the Jupyter extension (auto-enable)', () => {
+  it('sets up get_secret once per kernel, with the kernel it was handed', async () => {
+    getKernel = async () => {
+      throw new Error('not asked: the start event names the kernel');
+    };
+    expect(await local.enableStarted(notebook, kernel)).toBe(true);
+    expect(await local.enableStarted(notebook, kernel)).toBe(false);
+    expect(kernel.executed).toHaveLength(1);
+    expect(local.isEnabled(notebook.uri)).toBe(true);
+  });
+
+  it('sets up a new kernel of the same notebook with a new token, revoking the old one', async () => {
+    await local.enableStarted(notebook, kernel);
+    const old = tokenOf(kernel.executed[0]!);
+    const next = new FakeKernel();
+    expect(await local.enableStarted(notebook, next)).toBe(true);
+    expect(sessions.lookup(old)).toBeUndefined();
+    expect(sessions.lookup(tokenOf(next.executed[0]!))?.notebook).toBe('file:///work/a.ipynb');
+  });
+
+  it('leaves kernels of other languages alone', async () => {
+    kernel.language = 'julia';
+    expect(await local.enableStarted(notebook, kernel)).toBe(false);
+    expect(kernel.executed).toHaveLength(0);
+  });
+});
+
 describe('the Jupyter extension', () => {
   it('offers to install it when it is missing', async () => {
     state.jupyterExtension = undefined;

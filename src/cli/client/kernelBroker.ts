@@ -1,0 +1,157 @@
+/**
+ * The broker of `notebook-secrets run --kernels -- CMD`: the broker the extension runs, for the
+ * lifetime of one command. It listens on a Unix socket in a private directory (0700) that also
+ * holds the kernel helper, and hands the command only what the helper needs to find it: the
+ * directory on PYTHONPATH, the endpoint and a token, in environment variables. Never a value.
+ */
+import { chmod, copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, delimiter, join } from 'node:path';
+import { helperSourcePath } from '../../broker/helperSource';
+import { KernelSessions } from '../../broker/kernelSessions';
+import { SecretRequestHandler, type ClientWording } from '../../broker/requestHandler';
+import type { BrokerLog, SecretSource } from '../../broker/secretSource';
+import { BrokerServer } from '../../broker/server';
+import { attachConsent, openAttachStore, type ServingCommand } from './attachSources';
+import { KeychainUnavailableError } from './localKeychainStore';
+import { CliError, EXIT, type GlobalOptions } from './session';
+
+/** Where the helper finds the broker; python/notebook_secrets.py reads the same names. */
+export const BROKER_ENDPOINT_ENV = 'NOTEBOOK_SECRETS_BROKER';
+export const BROKER_TOKEN_ENV = 'NOTEBOOK_SECRETS_BROKER_TOKEN';
+
+/** How the server's audit log names the reads of `run --kernels`. */
+export const RUN_KERNELS_COMMAND: ServingCommand = {
+  userAgent: 'notebook-secrets-run',
+  name: '`notebook-secrets run --kernels`',
+  restart: 'run the command again',
+};
+
+export interface KernelBrokerOptions extends GlobalOptions {
+  /** The command, for log lines ("get_secret('X') for papermill: served"). */
+  command: string;
+  /** Only these names are served; others are refused (`--only`). Absent: every name. */
+  only?: readonly string[];
+  log: BrokerLog;
+}
+
+export interface KernelBroker {
+  /** `unix:/…/broker.sock` or `http://127.0.0.1:PORT`. */
+  endpoint: string;
+  /** Where the values come from, for the first log line. */
+  describe: string;
+  /** The environment of the command: `base` with PYTHONPATH, the endpoint and the token. */
+  childEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
+  /** Stops the broker and removes the private directory (socket and helper). */
+  stop(): Promise<void>;
+}
+
+/** Opens the source (team server when signed in, else the OS keychain) and starts the broker. */
+export async function startKernelBroker(
+  options: KernelBrokerOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<KernelBroker> {
+  const { source, describe, wording } = openSource(options, env);
+  const helper = helperSourcePath();
+  const only = options.only ? new Set(options.only) : undefined;
+  const sessions = new KernelSessions();
+  const program = basename(options.command);
+  const { token } = sessions.issue(`run:${program}`, program);
+  const handler = new SecretRequestHandler({
+    source,
+    log: options.log,
+    wording,
+    // The user consented by naming --kernels; --only narrows what the command may read (with
+    // no terminal to ask on, attach's policy denies every other name).
+    ...(only && { consent: attachConsent({ allow: [...only] }) }),
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'nbsec-run-'));
+  await chmod(dir, 0o700);
+  const broker = new BrokerServer({
+    sessions,
+    handler,
+    log: options.log,
+    socketParent: dir,
+  });
+  try {
+    await copyFile(helper, join(dir, 'notebook_secrets.py'));
+    await broker.start();
+  } catch (error) {
+    await broker.stop();
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  let stopped: Promise<void> | undefined;
+  return {
+    endpoint: broker.endpoint,
+    describe:
+      describe +
+      (only ? ` Only ${[...only].join(', ')} may be read (--only).` : ' Any name you can read.'),
+    childEnv(base) {
+      const child: NodeJS.ProcessEnv = { ...base };
+      // The CLI's own sign-in is not the command's.
+      delete child.NOTEBOOK_SECRETS_TOKEN;
+      child.PYTHONPATH = base.PYTHONPATH ? `${dir}${delimiter}${base.PYTHONPATH}` : dir;
+      child[BROKER_ENDPOINT_ENV] = broker.endpoint;
+      child[BROKER_TOKEN_ENV] = token;
+      return child;
+    },
+    stop() {
+      stopped ??= (async () => {
+        sessions.revoke(token);
+        await broker.stop();
+        await rm(dir, { recursive: true, force: true });
+      })();
+      return stopped;
+    },
+  };
+}
+
+function openSource(
+  options: GlobalOptions,
+  env: NodeJS.ProcessEnv,
+): { source: SecretSource; describe: string; wording: ClientWording } {
+  let store;
+  try {
+    store = openAttachStore(
+      {
+        ...(options.project !== undefined && { project: options.project }),
+        ...(options.server !== undefined && { server: options.server }),
+      },
+      env,
+      RUN_KERNELS_COMMAND,
+    );
+  } catch (error) {
+    if (error instanceof KeychainUnavailableError) {
+      throw new CliError(
+        `Not signed in to a team server, and ${error.message.replace(/^No/, 'no')}`,
+        EXIT.unauthorized,
+        'unauthorized',
+      );
+    }
+    throw error;
+  }
+  return {
+    source: store.source,
+    wording: runWording(store.kind === 'server'),
+    describe:
+      store.kind === 'server'
+        ? `Serving get_secret from the team server at ${store.source.server}${
+            store.source.project ? ` (project ${store.source.project})` : ''
+          }.`
+        : 'Serving get_secret from the local secrets in the OS keychain.',
+  };
+}
+
+function runWording(server: boolean): ClientWording {
+  const run = '`notebook-secrets run --kernels`';
+  return {
+    log: `the output of ${run}`,
+    addSecret: server
+      ? (name) =>
+          `Add it with \`notebook-secrets set ${name}\` (or in the Notebook Secrets view), then call get_secret again.`
+      : (name) => `Add it with \`notebook-secrets local set ${name}\`, then call get_secret again.`,
+    accessDenied: (name) =>
+      `${run} was given --only without '${name}'. Add it to --only and run the command again.`,
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * `notebook-secrets check NOTEBOOK…`: the secrets each notebook needs (names its Python and R cells
+ * pass to get_secret / get_secret_bytes / get_secret_raw as literals) and whether each is there for you: on the team
+ * server when signed in (by the same precedence as get_secret, within the active project), else
+ * in the local store. Reads names only, never a value. Exit 1 when one is missing, 0 when none,
+ * 2 on bad input (a missing file, a file that is not a notebook), before anything is looked up.
+ */
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { findNeededSecrets, notebookCodeCells, NotebookReadError } from '../../core/neededSecrets';
+import { resolveByPrecedence } from '../../core/scope';
+import { configDir } from '../client/credentials';
+import { LocalKeychainStore, type Keychain } from '../client/localKeychainStore';
+import {
+  action,
+  CliError,
+  EXIT,
+  formatTable,
+  openSession,
+  printJson,
+  type GlobalOptions,
+} from '../client/session';
+
+interface CheckOptions extends GlobalOptions {
+  json?: boolean;
+}
+
+interface Checked {
+  path: string;
+  secrets: { name: string; cells: number[]; present: boolean }[];
+}
+
+/** Where presence is looked up: a name test, and how to describe it to the user. */
+interface Store {
+  kind: 'server' | 'local';
+  label: string;
+  has(name: string): boolean;
+  addHint: string;
+}
+
+/** The index of the local store is enough to know its names: the keychain is never opened. */
+const noKeychain: Keychain = {
+  get: () => undefined,
+  set: () => {
+    throw new Error('check never writes');
+  },
+  delete: () => false,
+};
+
+async function openStore(options: CheckOptions): Promise<Store> {
+  let session;
+  try {
+    session = openSession(options);
+  } catch (error) {
+    const named = options.server ?? process.env.NOTEBOOK_SECRETS_SERVER;
+    if (!(error instanceof CliError && error.exitCode === EXIT.unauthorized) || named) throw error;
+  }
+  if (session) {
+    const secrets = await session.api.listSecrets();
+    const project = session.project;
+    return {
+      kind: 'server',
+      label: `the team server ${session.server}${project ? ` (project ${project})` : ''}`,
+      has: (name) => resolveByPrecedence(secrets, name, project ? { project } : {}) !== undefined,
+      addHint: 'Add each with `notebook-secrets set NAME`, or ask its owner to share it.',
+    };
+  }
+  const local = new LocalKeychainStore(configDir(), noKeychain);
+  const names = new Set(local.list().map((e) => e.name));
+  return {
+    kind: 'local',
+    label: 'the local store on this machine (not signed in to a team server)',
+    has: (name) => names.has(name),
+    addHint: 'Add each with `notebook-secrets local set NAME`.',
+  };
+}
+
+function readNotebooks(
+  paths: string[],
+): { path: string; names: ReturnType<typeof findNeededSecrets> }[] {
+  const read: { path: string; names: ReturnType<typeof findNeededSecrets> }[] = [];
+  const bad: string[] = [];
+  for (const path of paths) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      bad.push(
+        `${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a folder, not a notebook' : (code ?? 'unreadable')}`,
+      );
+      continue;
+    }
+    try {
+      read.push({ path, names: findNeededSecrets(notebookCodeCells(text)) });
+    } catch (error) {
+      if (!(error instanceof NotebookReadError)) throw error;
+      bad.push(`${path}: ${error.message}`);
+    }
+  }
+  if (bad.length > 0) {
+    throw new CliError(`Cannot check ${bad.join('; ')}. Name .ipynb notebook files.`, EXIT.usage);
+  }
+  return read;
+}
+
+const cellList = (cells: number[]) =>
+  `${cells.length === 1 ? 'cell' : 'cells'} ${cells.join(', ')}`;
+
+export function register(program: Command): void {
+  program
+    .command('check')
+    .description(
+      'List the secrets notebooks need (get_secret calls) and whether you have each (exit 1 if one is missing)',
+    )
+    .argument('<notebooks...>', '.ipynb files')
+    .option('--server <url>', 'server URL (default: the saved one)')
+    .option('--project <id>', 'the project whose secrets count (default: the active one)')
+    .option('--json', 'print the result as JSON')
+    .action(
+      action(async (paths: string[], options: CheckOptions) => {
+        const notebooks = readNotebooks(paths);
+        const store = await openStore(options);
+        const checked: Checked[] = notebooks.map(({ path, names }) => ({
+          path,
+          secrets: names.map((n) => ({ name: n.name, cells: n.cells, present: store.has(n.name) })),
+        }));
+        const missing = new Set(
+          checked.flatMap((c) => c.secrets.filter((s) => !s.present).map((s) => s.name)),
+        );
+        if (options.json) {
+          printJson({ source: store.kind, notebooks: checked, missing: [...missing].sort() });
+        } else {
+          for (const notebook of checked) {
+            process.stdout.write(`${notebook.path}\n`);
+            if (notebook.secrets.length === 0) {
+              process.stdout.write('  needs no secrets\n');
+              continue;
+            }
+            const rows = notebook.secrets.map((s) => [
+              `  ${s.present ? 'present' : 'missing'}`,
+              s.name,
+              cellList(s.cells),
+            ]);
+            process.stdout.write(`${formatTable(rows)}\n`);
+          }
+          const needed = new Set(checked.flatMap((c) => c.secrets.map((s) => s.name)));
+          process.stderr.write(
+            missing.size === 0
+              ? `All ${needed.size} secret${needed.size === 1 ? '' : 's'} needed are in ${store.label}.\n`
+              : `${missing.size} of ${needed.size} secret${needed.size === 1 ? '' : 's'} needed ${missing.size === 1 ? 'is' : 'are'} missing from ${store.label}: ${[...missing].sort().join(', ')}. ${store.addHint}\n`,
+          );
+        }
+        if (missing.size > 0) process.exitCode = 1;
+      }),
+    );
+}

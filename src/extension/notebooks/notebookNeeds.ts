@@ -1,0 +1,145 @@
+/**
+ * The secrets the active notebook needs (core/neededSecrets.ts on its code cells), each present
+ * or missing by the same precedence as get_secret, for the Secrets view's "This Notebook" group.
+ * Opening a notebook with missing secrets says so once per notebook in a session, with "Add…".
+ */
+import * as vscode from 'vscode';
+import { cellLanguage, findNeededSecrets, type CodeCell } from '../../core/neededSecrets';
+import type { SecretRepository } from '../storage/secretRepository';
+
+export interface NeededItem {
+  name: string;
+  cells: number[];
+  present: boolean;
+}
+
+export interface NotebookNeedsSnapshot {
+  /** The notebook's name as the user sees it. */
+  label: string;
+  secrets: NeededItem[];
+}
+
+/** What the Secrets view reads. */
+export interface NotebookNeedsView {
+  current(): NotebookNeedsSnapshot | undefined;
+  onDidChange(listener: () => void): vscode.Disposable;
+}
+
+export interface NotebookNeedsDeps {
+  repository: Pick<SecretRepository, 'resolve' | 'isMissingValue' | 'onDidChange'>;
+  /** The active project of the team server, as get_secret resolves within it. */
+  activeProject(): string | undefined;
+  /** Starts "New Secret" with the name filled in. */
+  addSecret(name: string): Thenable<unknown>;
+}
+
+/** Rescans this long after the last keystroke in a cell. */
+const RESCAN_MS = 400;
+
+export class NotebookNeeds implements NotebookNeedsView, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  private readonly disposables: vscode.Disposable[] = [];
+  private snapshot:
+    { notebook: vscode.NotebookDocument; names: ReturnType<typeof findNeededSecrets> } | undefined;
+  /** Notebooks already told about their missing secrets in this session. */
+  private readonly told = new Set<string>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly deps: NotebookNeedsDeps) {}
+
+  /** Starts following the active notebook editor (after the store's first load). */
+  start(): void {
+    this.disposables.push(
+      vscode.window.onDidChangeActiveNotebookEditor(() => this.scan(true)),
+      vscode.workspace.onDidChangeNotebookDocument((e) => {
+        if (e.notebook === this.snapshot?.notebook) this.scanLater();
+      }),
+      this.deps.repository.onDidChange(() => this.changed.fire()),
+    );
+    this.scan(true);
+  }
+
+  current(): NotebookNeedsSnapshot | undefined {
+    if (!this.snapshot) return undefined;
+    const { notebook, names } = this.snapshot;
+    return {
+      label: vscode.workspace.asRelativePath(notebook.uri, false),
+      secrets: names.map((n) => ({
+        name: n.name,
+        cells: n.cells,
+        present: this.isPresent(n.name),
+      })),
+    };
+  }
+
+  /** Present when get_secret would find it: resolved by precedence, with its value stored. */
+  private isPresent(name: string): boolean {
+    const project = this.deps.activeProject();
+    const entry = this.deps.repository.resolve(name, project ? { project } : {});
+    return entry !== undefined && !this.deps.repository.isMissingValue(entry.id);
+  }
+
+  private scanLater(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.scan(false), RESCAN_MS);
+  }
+
+  /** Reads the active notebook's cells; `opened` also tells the user about missing names once. */
+  scan(opened: boolean): void {
+    const notebook = vscode.window.activeNotebookEditor?.notebook;
+    this.snapshot = notebook && { notebook, names: findNeededSecrets(codeCells(notebook)) };
+    this.changed.fire();
+    if (opened && notebook) this.tellMissing(notebook);
+  }
+
+  private tellMissing(notebook: vscode.NotebookDocument): void {
+    const key = notebook.uri.toString();
+    if (this.told.has(key)) return;
+    const missing =
+      this.current()
+        ?.secrets.filter((s) => !s.present)
+        .map((s) => s.name) ?? [];
+    if (missing.length === 0) return;
+    this.told.add(key);
+    const label = vscode.workspace.asRelativePath(notebook.uri, false);
+    const names = missing.map((n) => `'${n}'`).join(', ');
+    void vscode.window
+      .showWarningMessage(
+        missing.length === 1
+          ? `${label} needs the secret ${names}, which you do not have yet. Add it before running the cell that calls get_secret.`
+          : `${label} needs ${missing.length} secrets you do not have yet: ${names}. Add them before running the cells that call get_secret.`,
+        'Add…',
+      )
+      .then(async (choice) => {
+        if (choice !== 'Add…') return;
+        const name =
+          missing.length === 1
+            ? missing[0]
+            : await vscode.window.showQuickPick(missing, {
+                title: `Add a secret ${label} needs`,
+                placeHolder: 'The secret to add',
+              });
+        if (name) await this.deps.addSecret(name);
+      });
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    for (const d of this.disposables) d.dispose();
+    this.changed.dispose();
+  }
+}
+
+/** The code cells in a language we read; others (markdown, SQL, …) name nothing. */
+function codeCells(notebook: vscode.NotebookDocument): CodeCell[] {
+  const cells: CodeCell[] = [];
+  for (const cell of notebook.getCells()) {
+    if (cell.kind !== vscode.NotebookCellKind.Code) continue;
+    const language = cellLanguage(cell.document.languageId);
+    if (language) {
+      cells.push({ source: cell.document.getText(), language, number: cell.index + 1 });
+    }
+  }
+  return cells;
+}

@@ -1,0 +1,207 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+
+// A small stand-in for the parts of the vscode module auto-enable touches.
+const state = vi.hoisted(() => ({
+  trusted: true,
+  setting: undefined as boolean | undefined,
+  notebooks: [] as { uri: { toString(): string }; notebookType: string }[],
+  listeners: new Map<string, ((e: unknown) => void)[]>(),
+}));
+vi.mock('vscode', () => {
+  const on = (name: string) => (l: (e: unknown) => void) => {
+    state.listeners.set(name, [...(state.listeners.get(name) ?? []), l]);
+    return { dispose() {} };
+  };
+  return {
+    workspace: {
+      get isTrusted() {
+        return state.trusted;
+      },
+      get notebookDocuments() {
+        return state.notebooks;
+      },
+      getConfiguration: () => ({
+        get: <T>(_key: string, fallback: T) => (state.setting ?? fallback) as T,
+      }),
+      onDidGrantWorkspaceTrust: on('trust'),
+      onDidChangeConfiguration: on('config'),
+      onDidChangeNotebookDocument: on('notebookChange'),
+      asRelativePath: (uri: { path: string }) => uri.path.split('/').pop(),
+    },
+    Uri: {
+      parse: (s: string) => ({ scheme: s.split(':')[0], path: s.replace(/^[a-z]+:\/\//, '') }),
+    },
+    extensions: { getExtension: () => undefined },
+  };
+});
+
+import type { Jupyter, Kernel, KernelStatus } from '@vscode/jupyter-extension';
+import { AutoEnable, type KernelStartEvent } from '../../../src/extension/notebooks/autoEnable';
+
+const fire = (name: string, event: unknown) => state.listeners.get(name)?.forEach((l) => l(event));
+
+const kernel = (language = 'python', status: KernelStatus = 'idle') =>
+  ({ language, status }) as unknown as Kernel;
+
+let startListeners: ((e: KernelStartEvent) => void)[];
+let running: Map<string, Kernel>;
+let enabled: Set<string>;
+let calls: { uri: string; kernel: Kernel }[];
+let jupyter: Jupyter | undefined;
+let auto: AutoEnable;
+const logLines: string[] = [];
+
+function notebook(name: string) {
+  const uri = { toString: () => `file:///work/${name}` };
+  return { uri, notebookType: 'jupyter-notebook' };
+}
+
+beforeEach(() => {
+  state.trusted = true;
+  state.setting = undefined;
+  state.notebooks = [];
+  state.listeners = new Map();
+  startListeners = [];
+  running = new Map();
+  enabled = new Set();
+  calls = [];
+  logLines.length = 0;
+  jupyter = {
+    kernels: {
+      getKernel: async (uri: { toString(): string }) => running.get(uri.toString()),
+      onDidStart: (l: (e: KernelStartEvent) => void) => {
+        startListeners.push(l);
+        return { dispose() {} };
+      },
+    },
+  } as unknown as Jupyter;
+  auto = new AutoEnable({
+    local: {
+      enableStarted: async (nb, k) => {
+        calls.push({ uri: nb.uri.toString(), kernel: k });
+        if (k.language !== 'python') return false;
+        enabled.add(nb.uri.toString());
+        return true;
+      },
+      isEnabled: (uri) => enabled.has(uri.toString()),
+    },
+    log: {
+      info: (m: string) => logLines.push(m),
+      warn: (m: string) => logLines.push(m),
+      debug: (m: string) => logLines.push(m),
+    } as never,
+    jupyter: async () => jupyter,
+  });
+});
+
+function startKernel(name: string, k = kernel()) {
+  const waited: Thenable<unknown>[] = [];
+  const event = {
+    uri: notebook(name).uri as never,
+    kernel: k,
+    waitUntil: (t: Thenable<unknown>) => void waited.push(t),
+  };
+  startListeners.forEach((l) => l(event));
+  return waited;
+}
+
+describe('get_secret on by itself', () => {
+  it('sets up each kernel the Jupyter extension starts, holding user code until it is done', async () => {
+    await auto.start();
+    const k = kernel();
+    const waited = startKernel('a.ipynb', k);
+    expect(waited).toHaveLength(1);
+    await waited[0];
+    expect(calls).toEqual([{ uri: 'file:///work/a.ipynb', kernel: k }]);
+    expect(logLines).toContain('get_secret set up by itself for a.ipynb');
+  });
+
+  it('sets up kernels already running when it starts', async () => {
+    state.notebooks = [notebook('open.ipynb'), { ...notebook('x.ipynb'), notebookType: 'other' }];
+    running.set('file:///work/open.ipynb', kernel());
+    running.set('file:///work/x.ipynb', kernel());
+    await auto.start();
+    expect(calls.map((c) => c.uri)).toEqual(['file:///work/open.ipynb']);
+  });
+
+  it('sets up a kernel once a cell has run, where the API has no start event', async () => {
+    (jupyter!.kernels as { onDidStart?: unknown }).onDidStart = undefined;
+    await auto.start();
+    const nb = notebook('late.ipynb');
+    running.set('file:///work/late.ipynb', kernel());
+    fire('notebookChange', {
+      notebook: nb,
+      cellChanges: [{ executionSummary: { success: true } }],
+    });
+    await vi.waitFor(() => expect(calls).toHaveLength(1));
+    // Enabled now: the next run does not inject again.
+    fire('notebookChange', {
+      notebook: nb,
+      cellChanges: [{ executionSummary: { success: true } }],
+    });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(calls).toHaveLength(1);
+  });
+
+  it('never runs in an untrusted workspace, and starts once trust is granted', async () => {
+    state.trusted = false;
+    state.notebooks = [notebook('a.ipynb')];
+    running.set('file:///work/a.ipynb', kernel());
+    await auto.start();
+    expect(startListeners).toHaveLength(0);
+    expect(calls).toHaveLength(0);
+    state.trusted = true;
+    fire('trust', undefined);
+    await vi.waitFor(() => expect(calls).toHaveLength(1));
+    expect(startListeners).toHaveLength(1);
+  });
+
+  it('ignores kernel starts while the workspace is untrusted or the setting is off', async () => {
+    await auto.start();
+    state.setting = false;
+    expect(startKernel('a.ipynb')).toEqual([]);
+    state.setting = undefined;
+    state.trusted = false;
+    expect(startKernel('a.ipynb')).toEqual([]);
+    expect(calls).toHaveLength(0);
+  });
+
+  it('does nothing with the setting off, and catches up when it is turned on', async () => {
+    state.setting = false;
+    state.notebooks = [notebook('a.ipynb')];
+    running.set('file:///work/a.ipynb', kernel());
+    await auto.start();
+    expect(calls).toHaveLength(0);
+    state.setting = true;
+    fire('config', {
+      affectsConfiguration: (s: string) => s === 'notebookSecrets.notebooks.autoEnable',
+    });
+    await vi.waitFor(() => expect(calls).toHaveLength(1));
+  });
+
+  it('does nothing without the Jupyter extension', async () => {
+    jupyter = undefined;
+    await expect(auto.start()).resolves.toBeUndefined();
+    expect(calls).toHaveLength(0);
+  });
+
+  it('logs a failed setup instead of failing the kernel start', async () => {
+    await auto.start();
+    const failing = new AutoEnable({
+      local: {
+        enableStarted: async () => {
+          throw new Error('The Notebook Secrets broker could not start (EACCES).');
+        },
+        isEnabled: () => false,
+      },
+      log: { info: () => {}, warn: (m: string) => logLines.push(m), debug: () => {} } as never,
+      jupyter: async () => jupyter,
+    });
+    await failing.start();
+    const waited = startKernel('b.ipynb');
+    await Promise.all(waited);
+    expect(logLines.at(-1)).toMatch(
+      /^Setting up get_secret by itself for b\.ipynb failed: The Notebook Secrets broker could not start \(EACCES\)\. Run "Enable get_secret/,
+    );
+  });
+});
