@@ -2,37 +2,30 @@
  * The `notebook-secrets` command. This file is only the table of subcommands: each lives in
  * src/cli/commands/<name>.ts and exports `register(program)`. Add one line per subcommand.
  *
- * `serve` and `attach` are bundles of their own (dist/cli-serve.js, dist/cli-attach.js; see
- * esbuild.mjs): the server with its database, and the Jupyter client, load only for the command
- * that needs them, so the other commands start fast.
+ * A run loads only the subcommand it runs (the table's `lazy` entries), so `get` does not pay
+ * for building what `admin`, `scan` or `import` need; help, completion and an unknown command
+ * load them all. `serve` and `attach` are bundles of their own (dist/cli-serve.js,
+ * dist/cli-attach.js; see esbuild.mjs): the server with its database, and the Jupyter client.
  */
 import { Command, CommanderError } from 'commander';
 import { join } from 'node:path';
-import * as admin from './commands/admin';
-import * as login from './commands/login';
-import * as logout from './commands/logout';
-import * as whoami from './commands/whoami';
-import * as list from './commands/list';
-import * as get from './commands/get';
-import * as set from './commands/set';
-import * as deleteCmd from './commands/delete';
-import * as share from './commands/share';
-import * as unshare from './commands/unshare';
-import * as history from './commands/history';
-import * as restore from './commands/restore';
-import * as audit from './commands/audit';
-import * as projects from './commands/projects';
-import * as completion from './commands/completion';
-import * as run from './commands/run';
-import * as importCmd from './commands/import';
-import * as exportCmd from './commands/export';
-import * as scan from './commands/scan';
-import * as check from './commands/check';
-import * as local from './commands/local';
-import { EXIT } from './client/session';
+import { routeToLocal } from './client/localRoute';
+
+/** Kept in step with EXIT in client/session.ts, which this file does not load at start. */
+const EXIT = { ok: 0, error: 1, usage: 2 } as const;
 
 interface Subcommand {
   register(program: Command): void;
+}
+
+interface LazySubcommand {
+  /** The command names (and aliases) the module registers. */
+  names: readonly string[];
+  load(): Promise<Subcommand>;
+}
+
+function lazy(names: string | readonly string[], load: () => Promise<Subcommand>): LazySubcommand {
+  return { names: typeof names === 'string' ? [names] : names, load };
 }
 
 /**
@@ -65,42 +58,63 @@ const attach = separateBundle(
   'Enable get_secret in the kernels of a Jupyter server, answered from the team server or the OS keychain',
 );
 
-const subcommands: Subcommand[] = [
+const subcommands: (Subcommand | LazySubcommand)[] = [
   serve, // notebook-secrets serve: the team server
-  admin, // notebook-secrets admin …: users, teams, projects, members, tokens
-  login, // notebook-secrets login/logout/whoami: sign in to a team server (sync client)
-  logout,
-  whoami,
-  projects, // projects / use PROJECT: the active project
-  list, // list/get/set/delete: secrets on the team server
-  get,
-  set,
-  deleteCmd,
-  share, // share/unshare/history/restore: access and versions
-  unshare,
-  history,
-  restore,
-  audit, // audit [NAME]: the caller's view of the audit log
-  run, // run -- CMD: secrets as env vars for one command (explicit opt-in)
-  importCmd, // import FILE.env / export --format dotenv|json
-  exportCmd,
-  completion, // completion bash|zsh|fish
+  lazy('admin', () => import('./commands/admin')), // admin …: users, teams, projects, members, tokens
+  lazy('login', () => import('./commands/login')), // login/logout/whoami: sign in to a team server
+  lazy('logout', () => import('./commands/logout')),
+  lazy('whoami', () => import('./commands/whoami')),
+  lazy(['projects', 'use'], () => import('./commands/projects')), // the active project
+  lazy(['list', 'ls'], () => import('./commands/list')), // list/get/set/delete: secrets on the server
+  lazy('get', () => import('./commands/get')),
+  lazy('set', () => import('./commands/set')),
+  lazy(['delete', 'rm'], () => import('./commands/delete')),
+  lazy('share', () => import('./commands/share')), // share/unshare/history/restore/rename
+  lazy('unshare', () => import('./commands/unshare')),
+  lazy('history', () => import('./commands/history')),
+  lazy('restore', () => import('./commands/restore')),
+  lazy('rename', () => import('./commands/rename')), // same id, versions and sharing
+  lazy('audit', () => import('./commands/audit')), // the caller's view of the audit log
+  lazy('run', () => import('./commands/run')), // run -- CMD: secrets as env vars for one command
+  lazy('import', () => import('./commands/import')), // import FILE.env / export dotenv|json
+  lazy('export', () => import('./commands/export')),
+  lazy('completion', () => import('./commands/completion')), // completion bash|zsh|fish
   attach, // attach --jupyter URL: get_secret in a Jupyter server's kernels, outside VS Code
-  scan, // scan PATH…: hard-coded keys in notebooks and files
-  check, // check NOTEBOOK…: the secrets notebooks need, present or missing
-  local, // local set/get/list/delete: secrets in the OS keychain, without a team server
+  lazy('scan', () => import('./commands/scan')), // scan PATH…: hard-coded keys in files
+  lazy('check', () => import('./commands/check')), // check NOTEBOOK…: the secrets notebooks need
+  lazy('local', () => import('./commands/local')), // local …: secrets in the OS keychain
 ];
 
-const program = new Command('notebook-secrets')
-  .description('Keep API keys, passwords and key files out of your notebooks.')
-  .version('0.1.0')
-  .showHelpAfterError()
-  // Usage errors (unknown command or option, missing argument) exit 2, as docs/cli.md says.
-  .exitOverride();
-for (const subcommand of subcommands) subcommand.register(program);
+/** Which lazy subcommands this run needs: the one named, none for --version, else all. */
+function needed(argv: readonly string[]): (names: readonly string[]) => boolean {
+  const first = argv[2];
+  if (first === '--version' || first === '-V') return () => false;
+  const named = first === 'help' ? argv[3] : first;
+  if (named === 'serve' || named === 'attach') return () => false; // bundles of their own
+  const known = subcommands.some((s) => 'names' in s && s.names.includes(named ?? ''));
+  // Completion reads the whole command table.
+  if (!known || named === 'completion') return () => true;
+  return (names) => names.includes(named!);
+}
 
-// Not signed in, set/get/list/delete use the local store in the OS keychain.
-program.parseAsync(local.routeToLocal(process.argv)).catch((error: unknown) => {
+async function main(): Promise<void> {
+  // Not signed in, set/get/list/delete use the local store in the OS keychain.
+  const argv = await routeToLocal(process.argv);
+  const program = new Command('notebook-secrets')
+    .description('Keep API keys, passwords and key files out of your notebooks.')
+    .version('0.1.0')
+    .showHelpAfterError()
+    // Usage errors (unknown command or option, missing argument) exit 2, as docs/cli.md says.
+    .exitOverride();
+  const wanted = needed(argv);
+  for (const subcommand of subcommands) {
+    if (!('names' in subcommand)) subcommand.register(program);
+    else if (wanted(subcommand.names)) (await subcommand.load()).register(program);
+  }
+  await program.parseAsync(argv);
+}
+
+main().catch((error: unknown) => {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     return;

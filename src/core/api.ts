@@ -119,8 +119,12 @@ export type Me = z.infer<typeof Me>;
 export const CreateSecretBody = CreateSecret;
 export type CreateSecretBody = z.input<typeof CreateSecretBody>;
 
-/** `PATCH /v1/secrets/{id}` body (→ 200 SecretMetadata); needs `If-Match: "<version>"`. */
-export const UpdateSecretBody = UpdateSecret;
+/**
+ * `PATCH /v1/secrets/{id}` body (→ 200 SecretMetadata); needs `If-Match: "<version>"`. `name`
+ * renames the secret in its scope, keeping its id, versions and grants (409 name_taken when the
+ * scope has a secret of that name).
+ */
+export const UpdateSecretBody = UpdateSecret.extend({ name: SecretName.optional() });
 export type UpdateSecretBody = z.input<typeof UpdateSecretBody>;
 
 /**

@@ -341,14 +341,29 @@ export class LocalSecretStore {
       const position = new Map(order.map((id, i) => [id!, i] as const));
       const keyOwner = new Map(this.entries.map((e) => [valueKeyOf(e), e.id] as const));
       const deleteKeys = new Set<string>();
+      // Entries a later put of this batch moves to another name, bringing their value along
+      // (renames on the server: A→B while B→A). Their name is free for an earlier put.
+      const vacating = new Set<string>();
+      for (const step of steps) {
+        if (step.kind !== 'put' || !step.value) continue;
+        const current = byId.get(step.replaceId ?? step.entry.id);
+        if (!current || (step.ifVersion !== undefined && current.version !== step.ifVersion))
+          continue;
+        if (valueKeyOf(current) !== valueKeyOf(step.entry)) vacating.add(current.id);
+      }
       const apply = async (step: SyncStep): Promise<boolean> => {
         if (step.kind === 'put') {
           const targetId = step.replaceId ?? step.entry.id;
           const current = byId.get(targetId);
+          vacating.delete(targetId);
           if (step.ifVersion !== undefined && current?.version !== step.ifVersion) return false;
           const key = valueKeyOf(step.entry);
           const owner = keyOwner.get(key);
-          const clash = owner !== undefined && owner !== targetId && owner !== step.entry.id;
+          const clash =
+            owner !== undefined &&
+            owner !== targetId &&
+            owner !== step.entry.id &&
+            !vacating.has(owner);
           if (clash || (!current && step.value === undefined)) return false;
           if (step.value) {
             assertValueSize(step.value.value, this.maxValueBytes);
@@ -367,7 +382,8 @@ export class LocalSecretStore {
             }
             if (oldKey !== key) {
               deleteKeys.add(oldKey);
-              keyOwner.delete(oldKey);
+              // Another entry of this batch may have taken the old name already.
+              if (keyOwner.get(oldKey) === targetId) keyOwner.delete(oldKey);
             }
             byId.delete(targetId);
             const at = position.get(targetId)!;
@@ -405,8 +421,9 @@ export class LocalSecretStore {
         return true;
       };
       for (const step of steps) results.push(await apply(step));
-      // Values of removed entries go before the index entry does (see the file comment).
-      for (const key of deleteKeys) await this.kv.delete(key);
+      // Values of removed entries go before the index entry does (see the file comment); a name
+      // another entry took over in this batch keeps its (new) value.
+      for (const key of deleteKeys) if (!keyOwner.has(key)) await this.kv.delete(key);
       this.entries = order.filter((id) => id !== undefined).map((id) => byId.get(id)!);
       if (results.some(Boolean)) {
         await this.writeIndex();

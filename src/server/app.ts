@@ -362,7 +362,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       throw new HttpError(
         400,
         'invalid_input',
-        'The body changes nothing: send value, encoding, description or type.',
+        'The body changes nothing: send name, value, encoding, description or type.',
       );
     }
     if (body.value !== undefined)

@@ -61,6 +61,8 @@ export interface NewSecret {
 }
 
 export interface SecretPatch {
+  /** A new name in the same scope (a rename keeps the id, versions and grants). */
+  name?: string;
   value?: string;
   encoding?: 'text' | 'base64';
   description?: string;
@@ -597,22 +599,35 @@ export class Store {
     id = secretId(id);
     const now = new Date();
     return this.write(async (tx) => {
-      const [row] = await tx.query<{ version: number; name: string; encoding: 'text' | 'base64' }>(
-        `UPDATE secrets s SET version = s.version + 1, updated_at = $6,
+      const [row] = await tx
+        .query<{ version: number; name: string; encoding: 'text' | 'base64' }>(
+          `UPDATE secrets s SET version = s.version + 1, updated_at = $6,
            description = COALESCE($7, s.description), type = COALESCE($8, s.type),
-           encoding = COALESCE($9, s.encoding)
+           encoding = COALESCE($9, s.encoding), name = COALESCE($10, s.name)
          WHERE s.id = $4 AND s.version = $5 AND ${ROLE} = 'owner'
          RETURNING s.version, s.name, s.encoding`,
-        [
-          ...callerParams(caller),
-          id,
-          ifMatch,
-          now,
-          patch.description ?? null,
-          patch.type ?? null,
-          patch.encoding ?? null,
-        ],
-      );
+          [
+            ...callerParams(caller),
+            id,
+            ifMatch,
+            now,
+            patch.description ?? null,
+            patch.type ?? null,
+            patch.encoding ?? null,
+            patch.name ?? null,
+          ],
+        )
+        .catch((error: unknown) => {
+          if (isUniqueViolation(error)) {
+            throw new HttpError(
+              409,
+              'name_taken',
+              `A secret named '${patch.name}' already exists in this scope; pick another name or delete that one first.`,
+              { field: 'name' },
+            );
+          }
+          throw error;
+        });
       if (!row) throw await this.whyNot(tx, caller, id, 'edit it');
       const version = Number(row.version);
       const sealed =

@@ -13,8 +13,12 @@ export const nodeFetch = (async (
 ): Promise<Response> => {
   const url = new URL(String(input));
   // Loaded on first use: https brings TLS, which commands without a request need not load.
+  // getBuiltinModule, not import(): a dynamic import starts Node's ESM loader, which costs more
+  // than the request.
   const { request: send } =
-    url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+    url.protocol === 'https:'
+      ? process.getBuiltinModule('node:https')
+      : process.getBuiltinModule('node:http');
   const body = typeof init.body === 'string' ? Buffer.from(init.body, 'utf8') : undefined;
   const headers: Record<string, string> = { ...(init.headers as Record<string, string>) };
   if (body) headers['content-length'] = String(body.length);

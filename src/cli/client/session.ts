@@ -10,6 +10,7 @@
  *   `run` exits with the command's own exit code.
  */
 import type { Command } from 'commander';
+import { config as zodConfig } from 'zod';
 import { SecretsError, type ErrorCode } from '../../core/errors';
 import { checkTransport, insecureWarning } from '../../core/serverUrl';
 import type { Scope, SecretMetadata } from '../../core/model';
@@ -19,6 +20,10 @@ import { ApiError, ServerUnreachable } from '../../sync/errors';
 import { configDir, loadConfig, TokenStore, type CliConfig } from './credentials';
 import { nodeFetch } from './nodeFetch';
 import { PrivateFileError } from './privateFile';
+
+// A CLI run parses a handful of bodies once each: zod's compiled parsers (new Function per
+// schema, on first use) cost more than they save there.
+zodConfig({ jitless: true });
 
 export const EXIT = {
   ok: 0,

@@ -11,55 +11,14 @@ import { SecretType, type Encoding } from '../../core/model';
 import { configDir } from '../client/credentials';
 import { writePrivateFile } from '../client/privateFile';
 import { promptHidden } from '../client/prompt';
+import { wasRoutedToLocal } from '../client/localRoute';
 import {
   KeychainUnavailableError,
   LocalKeychainStore,
   osKeychain,
   probeKeychain,
 } from '../client/localKeychainStore';
-import {
-  action,
-  CliError,
-  EXIT,
-  formatTable,
-  openSession,
-  printJson,
-  readStdin,
-  warn,
-} from '../client/session';
-
-/** The verbs that use the local store when not signed in, and the `local` verb each becomes. */
-const LOCAL_VERBS: Record<string, string> = {
-  set: 'set',
-  get: 'get',
-  list: 'list',
-  ls: 'list',
-  delete: 'delete',
-  rm: 'delete',
-  history: 'history',
-};
-
-/**
- * Not signed in (no saved or NOTEBOOK_SECRETS_* sign-in, no --server): `set/get/list/delete/history
- * …` run as `local set/get/list/delete/history …`. Returns the arguments to parse.
- */
-export function routeToLocal(argv: string[], env: NodeJS.ProcessEnv = process.env): string[] {
-  const verb = argv[2];
-  if (verb === undefined || !(verb in LOCAL_VERBS)) return argv;
-  if (
-    argv.some((a) => a === '--server' || a.startsWith('--server=') || a === '--help' || a === '-h')
-  )
-    return argv;
-  if (env.NOTEBOOK_SECRETS_SERVER) return argv;
-  try {
-    openSession({}, env);
-    return argv;
-  } catch (error) {
-    if (!(error instanceof CliError && error.exitCode === EXIT.unauthorized)) return argv;
-  }
-  routed = true;
-  return [argv[0]!, argv[1]!, 'local', LOCAL_VERBS[verb]!, ...argv.slice(3)];
-}
+import { action, CliError, EXIT, formatTable, printJson, readStdin, warn } from '../client/session';
 
 /** Local secrets are the personal scope; any other needs a team server. */
 function checkScope(scope: string | undefined): void {
@@ -94,13 +53,10 @@ function openStore(): LocalKeychainStore {
   }
 }
 
-/** Set when `set/get/list/delete/history` came here because nobody is signed in. */
-let routed = false;
-
 function asCliError(error: unknown): unknown {
   if (!(error instanceof KeychainUnavailableError)) return error;
-  // Reached by `set/get/list/delete` without a sign-in: not being signed in comes first.
-  if (routed) {
+  // Reached by `set/get/list/delete/history` without a sign-in: not being signed in comes first.
+  if (wasRoutedToLocal()) {
     return new CliError(
       `Not signed in to a team server (run \`notebook-secrets login --server URL\`), and ${error.message.replace(/^No/, 'no')}`,
       EXIT.unauthorized,

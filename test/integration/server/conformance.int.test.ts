@@ -654,6 +654,97 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
         expect(edit.status).toBe(200);
       });
 
+      it('renames with PATCH name: same id, versions, values and grants; 409 when the name is taken', async () => {
+        const s = await sharedSecret(w, 'before rename');
+        const other = await expectOk(
+          w.alice('POST', '/v1/secrets', {
+            body: {
+              name: unique('TAKEN_'),
+              value: 'x',
+              scope: { kind: 'project', id: w.ids.project },
+            },
+          }),
+        );
+        let cursor = ChangesPage.parse((await w.bob('GET', '/v1/changes?limit=1000')).body).next;
+        while (true) {
+          const page = ChangesPage.parse(
+            (await w.bob('GET', `/v1/changes?since=${cursor}&limit=1000`)).body,
+          );
+          cursor = page.next;
+          if (!page.more) break;
+        }
+        const newName = unique('RENAMED_');
+        const noIfMatch = await w.alice('PATCH', `/v1/secrets/${s.id}`, {
+          body: { name: newName },
+        });
+        expect(noIfMatch.status).toBe(400);
+        expect(noIfMatch.body.error.code).toBe('precondition_required');
+        const taken = await w.alice('PATCH', `/v1/secrets/${s.id}`, {
+          body: { name: other.body.name },
+          headers: { 'if-match': `"${s.version}"` },
+        });
+        expect(taken.status).toBe(409);
+        expect(taken.body.error).toMatchObject({ code: 'name_taken', field: 'name' });
+        const bad = await w.alice('PATCH', `/v1/secrets/${s.id}`, {
+          body: { name: '1-not a name' },
+          headers: { 'if-match': `"${s.version}"` },
+        });
+        expect(bad.status).toBe(400);
+        expect(bad.body.error).toMatchObject({ code: 'invalid_name', field: 'name' });
+        const byReader = await w.bob('PATCH', `/v1/secrets/${s.id}`, {
+          body: { name: newName },
+          headers: { 'if-match': `"${s.version}"` },
+        });
+        expect(byReader.status).toBe(403);
+        // Nothing of the refused attempts stuck.
+        expect((await w.alice('GET', `/v1/secrets/${s.id}`)).body).toMatchObject({
+          name: s.name,
+          version: s.version,
+        });
+        const renamed = await w.alice('PATCH', `/v1/secrets/${s.id}`, {
+          body: { name: newName },
+          headers: { 'if-match': `"${s.version}"` },
+        });
+        expect(renamed.status).toBe(200);
+        const meta = SecretMetadata.parse(renamed.body);
+        expect(meta).toMatchObject({
+          id: s.id,
+          name: newName,
+          version: s.version + 1,
+          scope: { kind: 'project', id: w.ids.project },
+        });
+        expect(meta.access).toHaveLength(3);
+        expect((await w.bob('GET', `/v1/secrets/${s.id}/value`)).body.value).toBe('before rename');
+        const versions = VersionList.parse(
+          (await w.alice('GET', `/v1/secrets/${s.id}/versions`)).body,
+        ).versions;
+        expect(versions.map((v) => v.version)).toEqual([s.version + 1, 2, 1]);
+        // The old name is free, the new one resolves.
+        expect(
+          (await w.bob('GET', `/v1/resolve/${newName}?project=${w.ids.project}`)).body.id,
+        ).toBe(s.id);
+        expect((await w.bob('GET', `/v1/resolve/${s.name}?project=${w.ids.project}`)).status).toBe(
+          404,
+        );
+        const audit = AuditPage.parse((await w.admin('GET', `/v1/audit?secret=${s.id}`)).body);
+        expect(audit.entries).toContainEqual(
+          expect.objectContaining({
+            action: 'update',
+            secret_name: newName,
+            version: s.version + 1,
+          }),
+        );
+        const changes = ChangesPage.parse(
+          (await w.bob('GET', `/v1/changes?since=${cursor}`)).body,
+        ).changes;
+        expect(changes).toContainEqual(
+          expect.objectContaining({
+            kind: 'upsert',
+            secret: expect.objectContaining({ id: s.id, name: newName }),
+          }),
+        );
+      });
+
       it('DELETE destroys the values, frees the name, keeps the audit rows, and leaves a tombstone', async () => {
         const s = await sharedSecret(w, 'to delete');
         const before = ChangesPage.parse((await w.carol('GET', '/v1/changes?limit=1000')).body);

@@ -20,6 +20,7 @@ import { createRequire } from 'node:module';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseEnv } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../../src/sync/client';
 import { backends } from './backends';
@@ -354,7 +355,14 @@ describe.each(backends())('the CLI as a user runs it ($name)', ({ start }) => {
       expect(JSON.parse(out)).toEqual(TRICKY);
     });
 
-    it.skipIf(!nodeDotenv)("Node's dotenv: parse", () => {
+    // Node's own reader (Node ≥ 20.12): the parser behind `node --env-file` and process.loadEnvFile.
+    it("Node's reader: util.parseEnv and node --env-file", async () => {
+      expect(parseEnv(readFileSync(file, 'utf8'))).toEqual(TRICKY);
+      const out = await sh(process.execPath, [`--env-file=${file}`, '-e', PRINT_ENV]);
+      expect(JSON.parse(out)).toEqual(TRICKY);
+    });
+
+    it.skipIf(!nodeDotenv)('the dotenv package: parse', () => {
       const dotenv = createRequire(__filename)('dotenv') as { parse(text: string): object };
       expect(dotenv.parse(readFileSync(file, 'utf8'))).toEqual(TRICKY);
     });
@@ -435,6 +443,49 @@ describe.each(backends())('the CLI as a user runs it ($name)', ({ start }) => {
     expect((await run('carol', ['get', 'DB_URL'])).stdout).toBe('api-db');
     expect((await run('carol', ['use', '--none'])).code).toBe(0);
     expect(JSON.parse((await run('carol', ['projects', '--json'])).stdout).active).toBeNull();
+  });
+
+  it('rename keeps the id, versions, value and sharing; a taken or bad name changes nothing', async () => {
+    expect((await run('carol', ['set', 'OLD_KEY', '-'], `${CANARY}-1`)).code).toBe(0);
+    expect((await run('carol', ['set', 'OLD_KEY', '-'], `${CANARY}-2`)).code).toBe(0);
+    expect(
+      (await run('carol', ['share', 'OLD_KEY', '--user', 'dave', '--role', 'reader'])).code,
+    ).toBe(0);
+    expect((await run('carol', ['set', 'OTHER_KEY', '-'], 'other')).code).toBe(0);
+    const before = JSON.parse((await run('carol', ['get', 'OLD_KEY', '--json'])).stdout);
+
+    const taken = await run('carol', ['rename', 'OLD_KEY', 'OTHER_KEY']);
+    expect(taken.code).toBe(5);
+    expect(taken.stderr).toMatch(
+      /'OTHER_KEY' already exists in personal; 'OLD_KEY' keeps its name/,
+    );
+    const bad = await run('carol', ['rename', 'OLD_KEY', '9 lives']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/'9 lives' cannot be a secret name/);
+    expect((await run('carol', ['rename', 'NO_SUCH_KEY', 'NEW_KEY'])).code).toBe(4);
+    expect((await run('carol', ['rename', 'OLD_KEY'])).code).toBe(2);
+    // A reader cannot rename what is shared with them.
+    expect((await run('dave', ['rename', 'OLD_KEY', 'DAVES_NAME'])).code).toBe(6);
+    expect((await run('carol', ['get', 'OLD_KEY'])).stdout).toBe(`${CANARY}-2`);
+
+    const renamed = await run('carol', ['rename', 'OLD_KEY', 'NEW_KEY', '--json']);
+    expect(renamed.code).toBe(0);
+    expect(JSON.parse(renamed.stdout)).toMatchObject({
+      id: before.id,
+      name: 'NEW_KEY',
+      version: before.version + 1,
+    });
+    expect(renamed.stdout).not.toContain(CANARY);
+    expect((await run('carol', ['get', 'NEW_KEY'])).stdout).toBe(`${CANARY}-2`);
+    expect((await run('carol', ['get', 'OLD_KEY'])).code).toBe(4);
+    expect((await run('dave', ['get', 'NEW_KEY'])).stdout).toBe(`${CANARY}-2`);
+    const history = JSON.parse((await run('carol', ['history', 'NEW_KEY', '--json'])).stdout);
+    expect(JSON.stringify(history)).not.toContain(CANARY);
+    expect((await run('carol', ['restore', 'NEW_KEY', '1'])).code).toBe(0);
+    expect((await run('carol', ['get', 'NEW_KEY'])).stdout).toBe(`${CANARY}-1`);
+    const text = await run('carol', ['rename', 'NEW_KEY', 'OLD_KEY']);
+    expect(text.stdout).toMatch(/Renamed 'NEW_KEY' to 'OLD_KEY' in personal/);
+    expect((await run('carol', ['rename', '--help'])).stdout).toMatch(/keeping its versions/);
   });
 
   it('completion prints scripts for bash, zsh and fish; the bash one completes commands and options', async () => {

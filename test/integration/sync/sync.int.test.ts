@@ -195,6 +195,64 @@ describe.each(backends())('sync against the real server ($name)', ({ start }) =>
     noCanary(a, c);
   });
 
+  it('a rename on the server arrives under the new name, the old name and its value key gone', async () => {
+    const scope = await freshTeam();
+    const a = await client('alice');
+    const b = await client('bob');
+    const c = await client('carol');
+    await a.store.create({ name: 'OLD_TEAM', value: `${CANARY}-team`, scope });
+    await a.store.create({ name: 'OLD_MINE', value: `${CANARY}-mine` });
+    // Two names swapped in one round of the feed: A→B while B→A.
+    await a.store.create({ name: 'SWAP_A', value: 'was-a', scope });
+    await a.store.create({ name: 'SWAP_B', value: 'was-b', scope });
+    await a.engine.sync();
+    const idOf = (name: string): string => a.store.list().find((e) => e.name === name)!.id;
+    const mine = idOf('OLD_MINE');
+    const access = await a.api.getAccess(mine);
+    await a.api.putAccess(
+      mine,
+      [...access.access, { principal: { kind: 'user', id: 'carol' }, role: 'reader' }],
+      access.version,
+    );
+    await b.engine.sync();
+    await c.engine.sync();
+    expect(await valueOf(c, 'OLD_MINE')).toBe(`${CANARY}-mine`);
+
+    const rename = async (id: string, name: string): Promise<void> => {
+      const meta = await a.api.getSecret(id);
+      await a.api.updateSecret(id, meta.version, { name });
+    };
+    await rename(idOf('OLD_TEAM'), 'NEW_TEAM');
+    await rename(mine, 'NEW_MINE');
+    const [swapA, swapB] = [idOf('SWAP_A'), idOf('SWAP_B')];
+    await rename(swapA, 'SWAP_TMP');
+    await rename(swapB, 'SWAP_A');
+    await rename(swapA, 'SWAP_B');
+    await b.engine.sync();
+    await c.engine.sync();
+
+    expect(b.store.get(idOf('OLD_TEAM'))).toMatchObject({ name: 'NEW_TEAM' });
+    expect(await valueOf(b, 'NEW_TEAM')).toBe(`${CANARY}-team`);
+    expect(await valueOf(b, 'OLD_TEAM')).toBeUndefined();
+    expect(b.store.get(swapA)).toMatchObject({ name: 'SWAP_B' });
+    expect(b.store.get(swapB)).toMatchObject({ name: 'SWAP_A' });
+    expect(await valueOf(b, 'SWAP_A')).toBe('was-b');
+    expect(await valueOf(b, 'SWAP_B')).toBe('was-a');
+    // Someone else's personal secret shared with carol: its entry (keyed by owner) takes the name.
+    expect(c.store.get(mine)).toMatchObject({ name: 'NEW_MINE', role: 'reader' });
+    expect(await valueOf(c, 'NEW_MINE')).toBe(`${CANARY}-mine`);
+    for (const device of [b, c]) {
+      expect(device.store.list().map((e) => e.name)).not.toContain('OLD_TEAM');
+      expect(device.store.list().map((e) => e.name)).not.toContain('OLD_MINE');
+      expect([...device.kv.data.keys()].filter((k) => /OLD_|SWAP_TMP/.test(k))).toEqual([]);
+    }
+    // Alice's own device, which made none of the renames, follows too.
+    await a.engine.sync();
+    expect(a.store.get(mine)).toMatchObject({ name: 'NEW_MINE' });
+    expect(await valueOf(a, 'SWAP_A')).toBe('was-b');
+    noCanary(a, b, c);
+  });
+
   it('server down during a push, then back: the change waits in the outbox and goes through', async () => {
     const scope = await freshTeam();
     const a = await client('alice');
