@@ -10,6 +10,7 @@
 import { mkdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Row, SqlDriver, SqlExecutor, TransactionOptions } from './driver';
+import { StableReads } from './stableReads';
 
 /** A request to the worker: one query, or a transaction's begin, commit or rollback. */
 type Request =
@@ -159,15 +160,23 @@ export async function openPglite(dir: string | undefined): Promise<SqlDriver> {
       worker.postMessage({ ...request, id });
     });
   };
-  const executor = (tx?: number): SqlExecutor => ({
-    async query<T extends Row>(sql: string, params: readonly unknown[] = []) {
-      return (await call({ op: 'query', sql, params, ...(tx !== undefined && { tx }) }))
-        .rows as T[];
-    },
-    async execute(sql: string, params: readonly unknown[] = []) {
-      return (await call({ op: 'execute', sql, params, ...(tx !== undefined && { tx }) })).count!;
-    },
-  });
+  const stable = new StableReads();
+  const executor = (tx?: number): SqlExecutor => {
+    const run = async (op: 'query' | 'execute', sql: string, params: readonly unknown[]) => {
+      const request = { op, sql, params, ...(tx !== undefined && { tx }) };
+      // A transaction's statements are covered by the transaction's own bookkeeping.
+      return tx === undefined ? stable.statement(sql, () => call(request)) : call(request);
+    };
+    return {
+      async query<T extends Row>(sql: string, params: readonly unknown[] = []) {
+        return (await run('query', sql, params)).rows as T[];
+      },
+      async execute(sql: string, params: readonly unknown[] = []) {
+        return (await run('execute', sql, params)).count!;
+      },
+    };
+  };
+  const base = executor();
 
   try {
     await call({ op: 'open', dir });
@@ -177,19 +186,24 @@ export async function openPglite(dir: string | undefined): Promise<SqlDriver> {
   }
   return {
     kind: 'pglite',
-    ...executor(),
+    ...base,
+    queryStable<T extends Row>(sql: string, params: readonly unknown[], tables: readonly string[]) {
+      return stable.read(sql, params, tables, () => base.query<T>(sql, params));
+    },
     // PGlite runs one transaction at a time; it queues the others (and single statements).
-    async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: TransactionOptions = {}) {
-      const { tx } = await call({ op: 'begin', snapshot: options.snapshot ?? false });
-      let result: T;
-      try {
-        result = await fn(executor(tx));
-      } catch (error) {
-        await call({ op: 'rollback', tx: tx! }).catch(() => undefined);
-        throw error;
-      }
-      await call({ op: 'commit', tx: tx! });
-      return result;
+    transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: TransactionOptions = {}) {
+      return stable.transaction(async () => {
+        const { tx } = await call({ op: 'begin', snapshot: options.snapshot ?? false });
+        let result: T;
+        try {
+          result = await fn(executor(tx));
+        } catch (error) {
+          await call({ op: 'rollback', tx: tx! }).catch(() => undefined);
+          throw error;
+        }
+        await call({ op: 'commit', tx: tx! });
+        return result;
+      });
     },
     async close() {
       if (dead) return;

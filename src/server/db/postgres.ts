@@ -31,9 +31,11 @@ export async function openPostgres(url: string, poolSize = 10): Promise<SqlDrive
   // Fail fast with a clear message when the database is unreachable.
   const probe = await pool.connect();
   probe.release();
+  const base = executor(pool);
   return {
     kind: 'postgres',
-    ...executor(pool),
+    ...base,
+    queryStable: (sql, params) => base.query(sql, params),
     async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: TransactionOptions = {}) {
       const client = await pool.connect();
       try {
