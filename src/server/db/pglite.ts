@@ -56,6 +56,60 @@ function workerMain(): void {
     fields.message = error instanceof Error ? error.message : String(error);
     return fields;
   };
+  type Statement = Request & { op: 'query' | 'execute' };
+  type Answer = Omit<Reply & { ok: true }, 'id' | 'ok'>;
+  const answer = (request: Statement, result: { rows: unknown[]; affectedRows?: number }) =>
+    request.op === 'query' ? { rows: result.rows as Row[] } : { count: result.affectedRows ?? 0 };
+
+  // Group commit. Statements outside a transaction that arrive while the database is busy run
+  // together in one transaction, answered once it has committed: each value read still commits
+  // its audit row before the value leaves, but many reads share one commit (the WAL write that is
+  // most of a read's cost). If the group fails, nothing of it stands, and each statement runs
+  // again alone, so one statement's error is its own. A lone statement runs as before.
+  type Waiting = { request: Statement; resolve: (a: Answer) => void; reject: (e: unknown) => void };
+  let group: Waiting[] = [];
+  let draining = false;
+  const alone = async (w: Waiting) => {
+    try {
+      w.resolve(answer(w.request, await db!.query(w.request.sql, w.request.params as unknown[])));
+    } catch (error) {
+      w.reject(error);
+    }
+  };
+  const drain = async () => {
+    while (group.length > 0) {
+      const items = group;
+      group = [];
+      if (items.length === 1) {
+        await alone(items[0]!);
+        continue;
+      }
+      let results: Answer[] | undefined;
+      try {
+        results = await db!.transaction(async (tx) => {
+          const out: Answer[] = [];
+          for (const { request } of items) {
+            out.push(answer(request, await tx.query(request.sql, request.params as unknown[])));
+          }
+          return out;
+        });
+      } catch {
+        for (const w of items) await alone(w);
+      }
+      if (results) items.forEach((w, i) => w.resolve(results[i]!));
+    }
+    draining = false;
+  };
+  const single = (request: Statement) =>
+    new Promise<Answer>((resolve, reject) => {
+      group.push({ request, resolve, reject });
+      if (!draining) {
+        draining = true;
+        // Let the messages already sent join the group before it starts.
+        setImmediate(() => void drain());
+      }
+    });
+
   const handle = async (request: Request): Promise<Omit<Reply & { ok: true }, 'id' | 'ok'>> => {
     switch (request.op) {
       case 'open':
@@ -63,12 +117,10 @@ function workerMain(): void {
         return {};
       case 'query':
       case 'execute': {
-        const target = request.tx === undefined ? db! : open.get(request.tx)?.tx;
-        if (!target) throw new Error('Transaction is closed');
-        const result = await target.query(request.sql, request.params as unknown[]);
-        return request.op === 'query'
-          ? { rows: result.rows as Row[] }
-          : { count: result.affectedRows ?? 0 };
+        if (request.tx === undefined) return single(request);
+        const tx = open.get(request.tx)?.tx;
+        if (!tx) throw new Error('Transaction is closed');
+        return answer(request, await tx.query(request.sql, request.params as unknown[]));
       }
       case 'begin': {
         const id = nextTx++;
