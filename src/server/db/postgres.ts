@@ -5,14 +5,34 @@ import type { Row, SqlDriver, SqlExecutor, TransactionOptions } from './driver';
 // BIGINT (int8) as a JS number: our sequences stay far below 2^53.
 pg.types.setTypeParser(20, (text: string) => Number(text));
 
+/**
+ * Statement names by SQL text. A named statement is parsed and planned once per connection and
+ * then only bound and run, which is most of the saving on the short queries of every request. The
+ * server's SQL texts are few (built from fixed fragments), but a bound keeps an unforeseen variety
+ * from growing every connection's set of prepared statements: past it, texts run unnamed.
+ */
+const names = new Map<string, string>();
+const MAX_NAMED = 500;
+
+function named(sql: string, params: readonly unknown[]): pg.QueryConfig {
+  // Without parameters, a text may hold several statements (migrations): those stay unnamed.
+  if (params.length === 0) return { text: sql };
+  let name = names.get(sql);
+  if (name === undefined && names.size < MAX_NAMED) {
+    name = `ns_${names.size + 1}`;
+    names.set(sql, name);
+  }
+  return { text: sql, values: params as unknown[], ...(name !== undefined && { name }) };
+}
+
 function executor(client: pg.Pool | pg.PoolClient): SqlExecutor {
   return {
     async query<T extends Row>(sql: string, params: readonly unknown[] = []) {
-      const result = await client.query<T>(sql, params as unknown[]);
+      const result = await client.query<T>(named(sql, params));
       return result.rows;
     },
     async execute(sql: string, params: readonly unknown[] = []) {
-      const result = await client.query(sql, params as unknown[]);
+      const result = await client.query(named(sql, params));
       return result.rowCount ?? 0;
     },
   };
