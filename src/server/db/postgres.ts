@@ -6,8 +6,8 @@ import type { Row, SqlDriver, SqlExecutor, TransactionOptions } from './driver';
 pg.types.setTypeParser(20, (text: string) => Number(text));
 
 /**
- * Statement names by SQL text. A named statement is parsed and planned once per connection and
- * then only bound and run, which is most of the saving on the short queries of every request. The
+ * Statement names by SQL text. A named statement is parsed once per connection and then only
+ * planned, bound and run, which saves much of the cost of the short queries of every request. The
  * server's SQL texts are few (built from fixed fragments), but a bound keeps an unforeseen variety
  * from growing every connection's set of prepared statements: past it, texts run unnamed.
  */
@@ -45,6 +45,12 @@ export async function openPostgres(url: string, poolSize = 10): Promise<SqlDrive
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
     application_name: 'notebook-secrets',
+    // A prepared statement keeps its parse but is planned for each run's values: a generic plan
+    // (chosen after five runs) reads a whole change-feed page as if the cursor were unknown. The
+    // pool awaits this before it hands the connection out.
+    onConnect: async (client) => {
+      await client.query('SET plan_cache_mode = force_custom_plan');
+    },
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
