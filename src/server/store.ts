@@ -272,7 +272,7 @@ export class Store {
   /** Resolves a bearer token to its caller, or undefined (unknown or expired token). */
   async authenticate(token: string, client: string, ip: string): Promise<Caller | undefined> {
     const hash = hashToken(token);
-    const [row] = await this.db.query<{
+    const [row] = await this.db.queryStable<{
       token_id: string;
       hash: string;
       expires_at: Date | null;
@@ -290,6 +290,7 @@ export class Store {
                ORDER BY 1) AS projects
        FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1`,
       [hash],
+      ['tokens', 'users', 'teams', 'team_members', 'projects', 'project_members'],
     );
     // The index lookup finds the row; the constant-time compare is the check that counts.
     if (!row || !sameHash(row.hash, hash)) return undefined;

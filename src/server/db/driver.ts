@@ -17,6 +17,17 @@ export interface TransactionOptions {
 
 export interface SqlDriver extends SqlExecutor {
   readonly kind: 'pglite' | 'postgres';
+  /**
+   * A read whose rows change only when one of `tables` is written (a token and its user's
+   * memberships, read on every request). PGlite, the only process on its database, may answer it
+   * from memory until a write that could change it; PostgreSQL, shared with other server
+   * processes, runs it every time, so a revocation on one process takes effect on all at once.
+   */
+  queryStable<T extends Row = Row>(
+    sql: string,
+    params: readonly unknown[],
+    tables: readonly string[],
+  ): Promise<T[]>;
   /** Runs fn in one transaction: commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;
