@@ -148,6 +148,58 @@ export function openAttachStore(
   };
 }
 
+/** A store opened for a command that serves kernels, with the words its messages use. */
+export interface ServingStore {
+  store: AttachStore;
+  /** For the first log line: "Serving get_secret from …". */
+  describe: string;
+  /** What to tell a kernel that asked for a name there is no secret of. */
+  addSecret: (name: string) => string;
+}
+
+/**
+ * `openAttachStore` for `attach` and `run --kernels`. With no sign-in and no keychain, the
+ * KeychainUnavailableError says that the user is not signed in either.
+ */
+export function openServingStore(
+  options: GlobalOptions,
+  env: NodeJS.ProcessEnv,
+  command: ServingCommand = ATTACH_COMMAND,
+): ServingStore {
+  let store: AttachStore;
+  try {
+    store = openAttachStore(
+      {
+        ...(options.project !== undefined && { project: options.project }),
+        ...(options.server !== undefined && { server: options.server }),
+      },
+      env,
+      command,
+    );
+  } catch (error) {
+    if (!(error instanceof KeychainUnavailableError)) throw error;
+    throw new KeychainUnavailableError(
+      `Not signed in to a team server, and ${error.message.replace(/^No/, 'no')}`,
+      { cause: error },
+    );
+  }
+  if (store.kind === 'keychain') {
+    return {
+      store,
+      describe: 'Serving get_secret from the local secrets in the OS keychain.',
+      addSecret: (name) =>
+        `Add it with \`notebook-secrets local set ${name}\`, then call get_secret again.`,
+    };
+  }
+  const { server, project } = store.source;
+  return {
+    store,
+    describe: `Serving get_secret from the team server at ${server}${project ? ` (project ${project})` : ''}.`,
+    addSecret: (name) =>
+      `Add it with \`notebook-secrets set ${name}\` (or in the Notebook Secrets view), then call get_secret again.`,
+  };
+}
+
 /** Grants live as long as attach runs: nothing about consent is written to disk. */
 class MemoryConsentState implements ConsentState {
   private readonly map = new Map<string, unknown>();

@@ -12,7 +12,7 @@ import { KernelSessions } from '../../broker/kernelSessions';
 import { SecretRequestHandler, type ClientWording } from '../../broker/requestHandler';
 import type { BrokerLog, SecretSource } from '../../broker/secretSource';
 import { BrokerServer } from '../../broker/server';
-import { attachConsent, openAttachStore, type ServingCommand } from './attachSources';
+import { attachConsent, openServingStore, type ServingCommand } from './attachSources';
 import { KeychainUnavailableError } from './localKeychainStore';
 import { CliError, EXIT, type GlobalOptions } from './session';
 
@@ -111,47 +111,24 @@ function openSource(
   options: GlobalOptions,
   env: NodeJS.ProcessEnv,
 ): { source: SecretSource; describe: string; wording: ClientWording } {
-  let store;
+  let serving;
   try {
-    store = openAttachStore(
-      {
-        ...(options.project !== undefined && { project: options.project }),
-        ...(options.server !== undefined && { server: options.server }),
-      },
-      env,
-      RUN_KERNELS_COMMAND,
-    );
+    serving = openServingStore(options, env, RUN_KERNELS_COMMAND);
   } catch (error) {
     if (error instanceof KeychainUnavailableError) {
-      throw new CliError(
-        `Not signed in to a team server, and ${error.message.replace(/^No/, 'no')}`,
-        EXIT.unauthorized,
-        'unauthorized',
-      );
+      throw new CliError(error.message, EXIT.unauthorized, 'unauthorized');
     }
     throw error;
   }
-  return {
-    source: store.source,
-    wording: runWording(store.kind === 'server'),
-    describe:
-      store.kind === 'server'
-        ? `Serving get_secret from the team server at ${store.source.server}${
-            store.source.project ? ` (project ${store.source.project})` : ''
-          }.`
-        : 'Serving get_secret from the local secrets in the OS keychain.',
-  };
-}
-
-function runWording(server: boolean): ClientWording {
   const run = '`notebook-secrets run --kernels`';
   return {
-    log: `the output of ${run}`,
-    addSecret: server
-      ? (name) =>
-          `Add it with \`notebook-secrets set ${name}\` (or in the Notebook Secrets view), then call get_secret again.`
-      : (name) => `Add it with \`notebook-secrets local set ${name}\`, then call get_secret again.`,
-    accessDenied: (name) =>
-      `${run} was given --only without '${name}'. Add it to --only and run the command again.`,
+    source: serving.store.source,
+    describe: serving.describe,
+    wording: {
+      log: `the output of ${run}`,
+      addSecret: serving.addSecret,
+      accessDenied: (name) =>
+        `${run} was given --only without '${name}'. Add it to --only and run the command again.`,
+    },
   };
 }

@@ -16,7 +16,7 @@ import { SecretRequestHandler, type ClientWording } from '../../broker/requestHa
 import type { ConsentPolicy } from '../../broker/consent';
 import type { BrokerLog, SecretSource } from '../../broker/secretSource';
 import { StaticSecretSource } from '../../broker/staticSource';
-import { attachConsent, openAttachStore, parseAllowList } from '../client/attachSources';
+import { attachConsent, openServingStore, parseAllowList } from '../client/attachSources';
 import { parseDotenv } from '../client/dotenv';
 import { KeychainUnavailableError } from '../client/localKeychainStore';
 
@@ -200,20 +200,13 @@ export function attachSetup(
     return { source: loadPlaintextSource(options), describe: '', wording: attachWording(options) };
   }
   const allow = parseAllowList(options.allow);
-  let store;
+  let serving;
   try {
-    store = openAttachStore(
-      {
-        ...(options.project !== undefined && { project: options.project }),
-        ...(options.server !== undefined && { server: options.server }),
-      },
-      env,
-    );
+    serving = openServingStore(options, env);
   } catch (error) {
     if (error instanceof KeychainUnavailableError) {
       throw new Error(
-        `Not signed in to a team server, and ${error.message.replace(/^No/, 'no')} ` +
-          '(For a test, --secrets FILE (JSON or .env) or --from-env PREFIX serve plaintext values.)',
+        `${error.message} (For a test, --secrets FILE (JSON or .env) or --from-env PREFIX serve plaintext values.)`,
         { cause: error },
       );
     }
@@ -238,23 +231,13 @@ export function attachSetup(
       terminal
         ? `Access to '${name}' was denied on the terminal of ${attach}. To allow it, restart the kernel and answer [o]nce or [a]lways, or run attach with --allow ${name}; then call get_secret again.`
         : `${attach} has no terminal to ask on and '${name}' is not in its --allow list. To allow it, restart attach with --allow ${name} (or --allow-all) and call get_secret again.`,
-    addSecret:
-      store.kind === 'server'
-        ? (name) =>
-            `Add it with \`notebook-secrets set ${name}\` (or in the Notebook Secrets view), then call get_secret again.`
-        : (name) =>
-            `Add it with \`notebook-secrets local set ${name}\`, then call get_secret again.`,
+    addSecret: serving.addSecret,
   };
   return {
-    source: store.source,
+    source: serving.store.source,
     consent,
     wording,
-    describe:
-      store.kind === 'server'
-        ? `Serving from the team server at ${store.source.server}${
-            store.source.project ? ` (project ${store.source.project})` : ''
-          }. ${how}`
-        : `Serving the local secrets in the OS keychain. ${how}`,
+    describe: `${serving.describe} ${how}`,
   };
 }
 

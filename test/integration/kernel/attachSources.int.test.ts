@@ -188,7 +188,7 @@ describe('attach serving from the team server', () => {
     const kernel = await startKernel(jupyter);
     const attach = await startAttach(['--allow', 'API_KEY,TEAM_ONLY'], env);
     try {
-      expect(attach.output()).toContain(`Serving from the team server at ${team.url}`);
+      expect(attach.output()).toContain(`Serving get_secret from the team server at ${team.url}`);
       await attach.injected(kernel.id);
       const before = new Set((await alice.audit({ limit: 1000 })).entries.map((e) => e.id));
       expect(
@@ -346,7 +346,7 @@ describe.skipIf(!HAS_KEYRING)('attach serving the local store in the OS keychain
     const kernel = await startKernel(jupyter);
     const attach = await startAttach(['--allow', 'LOCAL_KEY'], env);
     try {
-      expect(attach.output()).toContain('Serving the local secrets in the OS keychain.');
+      expect(attach.output()).toContain('Serving get_secret from the local secrets in the OS keychain.');
       await attach.injected(kernel.id);
       expect(
         await calls(kernel, ["get_secret('LOCAL_KEY')", "get_secret('LOCAL_KEY', scope='team')"]),
