@@ -10,7 +10,7 @@
  */
 import type { Jupyter, Kernel } from '@vscode/jupyter-extension';
 import * as vscode from 'vscode';
-import { JUPYTER_EXTENSION_ID } from './jupyterApi';
+import { findJupyterApi } from './jupyterApi';
 import { notebookLabel } from './manageAccess';
 
 /** `kernels.onDidStart` of the Jupyter extension's API, where it has it. */
@@ -125,14 +125,7 @@ export class AutoEnable implements vscode.Disposable {
 
   private async jupyter(): Promise<Jupyter | undefined> {
     if (this.deps.jupyter) return this.deps.jupyter();
-    const extension = vscode.extensions.getExtension<Jupyter>(JUPYTER_EXTENSION_ID);
-    if (!extension) return undefined;
-    try {
-      return extension.isActive ? extension.exports : await extension.activate();
-    } catch (error) {
-      this.deps.log.warn(`The Jupyter extension failed to start: ${message(error)}`);
-      return undefined;
-    }
+    return findJupyterApi((m) => this.deps.log.warn(m));
   }
 
   dispose(): void {

@@ -49,6 +49,22 @@ async function installJupyter(): Promise<void> {
   }
 }
 
+/**
+ * The Jupyter extension's API, or undefined when it is not installed or fails to start (for
+ * background work that has no one to ask; `onError` hears why it failed to start).
+ */
+export async function findJupyterApi(
+  onError?: (message: string) => void,
+): Promise<Jupyter | undefined> {
+  if (!vscode.extensions.getExtension(JUPYTER_EXTENSION_ID)) return undefined;
+  try {
+    return await getJupyterApi();
+  } catch (error) {
+    onError?.(error instanceof Error ? error.message : String(error));
+    return undefined;
+  }
+}
+
 /** The running kernel of a notebook, explaining why there is none. */
 export async function getNotebookKernel(
   jupyter: Jupyter,

@@ -12,7 +12,7 @@ import type {
   JupyterServerCommand,
 } from '@vscode/jupyter-extension';
 import * as vscode from 'vscode';
-import { JUPYTER_EXTENSION_ID } from './jupyterApi';
+import { findJupyterApi } from './jupyterApi';
 
 export const COLLECTION_ID = 'notebookSecrets.jupyterServers';
 export const COLLECTION_LABEL = 'Notebook Secrets';
@@ -102,13 +102,7 @@ export class KernelPickerServers implements vscode.Disposable {
 
   private async jupyter(): Promise<Jupyter | undefined> {
     if (this.deps.jupyter) return this.deps.jupyter();
-    const extension = vscode.extensions.getExtension<Jupyter>(JUPYTER_EXTENSION_ID);
-    if (!extension) return undefined;
-    try {
-      return extension.isActive ? extension.exports : await extension.activate();
-    } catch {
-      return undefined;
-    }
+    return findJupyterApi();
   }
 
   dispose(): void {
