@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from '../src/sync/client';
+import { runBench } from './common';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const ROOT = process.cwd();
@@ -126,7 +127,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+runBench(main);

@@ -19,19 +19,16 @@ import { SecretRequestHandler } from '../src/broker/requestHandler';
 import { BrokerServer } from '../src/broker/server';
 import { injectBroker, startBroker } from '../test/integration/kernel/fixtures';
 import { runCell, startJupyterServer, startKernel } from '../test/integration/kernel/harness';
+import { BENCH_VALUE, formatCalls, runBench, type CallFigures } from './common';
 
 const N_BROKER = 5000;
 const N_INBAND = 1000;
 const N_STALLED = 40;
 const STALL_MS = 100;
 const N_SHUTDOWN = 5;
-const VALUE = 'sk-bench-' + 'v'.repeat(48);
+const VALUE = BENCH_VALUE;
 
-interface Figures {
-  p50: number;
-  p99: number;
-  rate: number;
-}
+type Figures = CallFigures;
 
 const MEASURE = `
 import time as _t, json as _j
@@ -116,10 +113,7 @@ function buildCli(): string {
   return outfile;
 }
 
-const fmt = (f: Figures) =>
-  `p50 ${f.p50.toFixed(0).padStart(5)} µs   p99 ${f.p99.toFixed(0).padStart(6)} µs   ${f.rate
-    .toFixed(0)
-    .padStart(6)} calls/s`;
+const fmt = formatCalls;
 
 async function main(): Promise<void> {
   const [server, fx, echo] = await Promise.all([startJupyterServer(), startBroker(), startEcho()]);
@@ -259,10 +253,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

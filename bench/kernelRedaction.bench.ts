@@ -7,6 +7,7 @@
 import type { Kernel } from '@jupyterlab/services';
 import { injectBroker, startBroker } from '../test/integration/kernel/fixtures';
 import { runCell, startJupyterServer, startKernel } from '../test/integration/kernel/harness';
+import { runBench } from './common';
 
 const N_VALUES = 1000;
 const VALUE = (i: number) => `sk-bench-${String(i).padStart(4, '0')}-${'v'.repeat(40)}`;
@@ -84,10 +85,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

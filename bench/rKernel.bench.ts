@@ -11,15 +11,12 @@ import { loadRHelperSource } from '../src/broker/helperSource';
 import { buildRInjectionCode } from '../src/broker/rInjection';
 import { startBroker } from '../test/integration/kernel/fixtures';
 import { runCell, startJupyterServer, startKernel } from '../test/integration/kernel/harness';
+import { runBench, BENCH_VALUE, type CallFigures, formatCalls } from './common';
 
 const N = 2000;
-const VALUE = 'sk-bench-' + 'v'.repeat(48);
+const VALUE = BENCH_VALUE;
 
-interface Figures {
-  p50: number;
-  p99: number;
-  rate: number;
-}
+type Figures = CallFigures;
 
 // The two clients alternate call by call, so that the load of a shared machine weighs on both alike.
 const MEASURE = `
@@ -81,10 +78,7 @@ async function startEcho(): Promise<{ port: number; close(): void }> {
   return { port: (server.address() as AddressInfo).port, close: () => server.close() };
 }
 
-const fmt = (f: Figures) =>
-  `p50 ${f.p50.toFixed(0).padStart(5)} µs   p99 ${f.p99.toFixed(0).padStart(6)} µs   ${f.rate
-    .toFixed(0)
-    .padStart(6)} calls/s`;
+const fmt = formatCalls;
 
 async function main(): Promise<void> {
   const [server, fx, echo] = await Promise.all([startJupyterServer(), startBroker(), startEcho()]);
@@ -126,10 +120,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -10,6 +10,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { lintSource } from '@secretlint/core';
 import { creator as recommend } from '@secretlint/secretlint-rule-preset-recommend';
 import { scanNotebook } from '../src/core/secretScan';
+import { runBench } from './common';
 
 const N = 300;
 const alnum = (n: number) => {
@@ -121,10 +122,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

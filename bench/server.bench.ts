@@ -25,6 +25,7 @@ import {
   startPostgres,
   type PostgresCluster,
 } from '../test/integration/server/postgres';
+import { runBench } from './common';
 
 const CONCURRENCY = 50;
 const WARMUP_MS = 1_000;
@@ -577,11 +578,5 @@ const role = process.argv[2];
 if (role) {
   void child(role);
 } else {
-  main().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
+  runBench(main);
 }

@@ -21,6 +21,7 @@ import {
 import { ApiClient } from '../src/sync/client';
 import { SyncEngine } from '../src/sync/engine';
 import { MemoryKeyValueStore } from '../src/sync/memoryKeyValueStore';
+import { runBench } from './common';
 
 const COUNT = Number(process.env.NS_BENCH_SYNC_COUNT ?? 10_000);
 
@@ -116,7 +117,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+runBench(main);
