@@ -5,21 +5,15 @@
 // then signs in to the demo team server with the token npm start prints, sees the team secret and
 // the one alex shares, and reads the team secret from a cell. The repo's demo/ is never written to.
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, inject, test } from 'vitest';
 import { freePort, repoRoot } from '../../scripts/codeServer.mjs';
 import { DEMO_NOTEBOOK, startDemo } from '../../scripts/demo.mjs';
 import { buildCli } from '../integration/sync/harness';
-import { openBrowser } from './harness';
+import { openBrowser, filesContaining } from './harness';
 import { NotebookView } from './notebookView';
 import { SecretsView } from './secretsView';
-
-function filesContaining(dir: string, needle: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .map((entry) => join(dir, entry))
-    .filter((file) => statSync(file).isFile() && readFileSync(file, 'latin1').includes(needle));
-}
 
 test('the demo runs get_secret in its notebook and shows the team secret after sign-in', async () => {
   const { runDir } = inject('e2e');

@@ -1,7 +1,16 @@
 // One real VS Code per test: a code-server with a fresh user-data folder and workspace, and a fresh
 // Chromium profile, both thrown away afterwards. The extension folder (with the .vsix installed
 // once by globalSetup.ts) is shared, read-only in practice.
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { inject } from 'vitest';
@@ -157,4 +166,11 @@ export async function openBrowser(serverUrl: string, pageUrl: string) {
 export async function waitForWorkbench(page: Page): Promise<void> {
   await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
   await page.locator('.activitybar').waitFor({ timeout: 90_000 });
+}
+
+/** The files under `dir` whose bytes contain `needle` (a canary value that must not be there). */
+export function filesContaining(dir: string, needle: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .map((entry) => join(dir, entry))
+    .filter((file) => statSync(file).isFile() && readFileSync(file, 'latin1').includes(needle));
 }

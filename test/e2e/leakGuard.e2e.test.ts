@@ -3,11 +3,11 @@
 // quick fix moves the key into Secrets and leaves get_secret('…') in its place, and saving the
 // notebook while an old output still shows the key warns and clears that output.
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { withWorkbench } from './harness';
-import { NotebookView } from './notebookView';
+import { withWorkbench, filesContaining } from './harness';
+import { NotebookView, writeNotebook } from './notebookView';
 import { SecretsView } from './secretsView';
 
 /** An OpenAI-shaped project key that only this run has. */
@@ -17,44 +17,17 @@ function pastedKey(): string {
   return `sk-proj-${body}`;
 }
 
-function writeNotebook(path: string, key: string): void {
-  const cell = (id: string, source: string, outputs: unknown[]) => ({
-    cell_type: 'code',
-    execution_count: outputs.length ? 1 : null,
-    id,
-    metadata: {},
-    outputs,
-    source: source.split(/(?<=\n)/),
-  });
-  const notebook = {
-    cells: [
-      cell('setup', `import os\nopenai_api_key = "${key}"\n`, []),
-      cell('show', 'print(openai_api_key)', [
-        { output_type: 'stream', name: 'stdout', text: [`${key}\n`] },
-      ]),
-    ],
-    metadata: {
-      kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' },
-      language_info: { name: 'python' },
-    },
-    nbformat: 4,
-    nbformat_minor: 5,
-  };
-  writeFileSync(path, JSON.stringify(notebook, null, 1));
-}
-
-/** The files under `dir` whose text contains `needle`. */
-function filesContaining(dir: string, needle: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .map((entry) => join(dir, entry))
-    .filter((file) => statSync(file).isFile() && readFileSync(file, 'latin1').includes(needle));
-}
-
 test('finds a pasted key, moves it into Secrets, and clears a saved output that shows it', async () => {
   await withWorkbench('leak-guard', async ({ page, workspace, userDataDir, screenshot }) => {
     const key = pastedKey();
     const file = join(workspace, 'pasted-key.ipynb');
-    writeNotebook(file, key);
+    writeNotebook(file, [
+      `import os\nopenai_api_key = "${key}"\n`,
+      {
+        source: 'print(openai_api_key)',
+        outputs: [{ output_type: 'stream', name: 'stdout', text: [`${key}\n`] }],
+      },
+    ]);
     const view = new SecretsView(page);
     await view.open();
 

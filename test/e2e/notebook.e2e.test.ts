@@ -7,22 +7,12 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startJupyterServer, type JupyterServer } from '../integration/kernel/harness';
-import { withWorkbench, type Workbench } from './harness';
-import { NotebookView } from './notebookView';
+import { withWorkbench, type Workbench, filesContaining } from './harness';
+import { NotebookView, writeNotebook } from './notebookView';
 import { SecretsView } from './secretsView';
 
 /** A value that can only come from this run, so finding it anywhere means it leaked. */
 const canary = (label: string) => `${label}-canary-${randomUUID()}`;
-
-/** Every file under `dir` whose text contains `needle`. */
-function filesContaining(dir: string, needle: string): string[] {
-  const found: string[] = [];
-  for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
-    const file = join(dir, entry);
-    if (statSync(file).isFile() && readFileSync(file, 'latin1').includes(needle)) found.push(file);
-  }
-  return found;
-}
 
 /** The first cell starts the kernel; the second reads the secret. */
 /** How often `needle` occurs in the files under `dir`. */
@@ -39,26 +29,6 @@ const CELLS = [
   "print('kernel ' + 'ready')",
   "from notebook_secrets import get_secret\nprint(len(get_secret('X')))",
 ];
-
-function writeNotebook(path: string, sources: string[]): void {
-  const notebook = {
-    cells: sources.map((source, i) => ({
-      cell_type: 'code',
-      execution_count: null,
-      id: `cell-${i}`,
-      metadata: {},
-      outputs: [],
-      source: source.split(/(?<=\n)/),
-    })),
-    metadata: {
-      kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' },
-      language_info: { name: 'python' },
-    },
-    nbformat: 4,
-    nbformat_minor: 5,
-  };
-  writeFileSync(path, JSON.stringify(notebook, null, 1));
-}
 
 let jupyter: JupyterServer;
 

@@ -1,6 +1,7 @@
 // The notebook editor as a person uses it in the workbench: open a notebook by Quick Open, see the
 // selected kernel, click toolbar actions, run cells and read what their outputs show (outputs are
 // rendered in the notebook's webview, an iframe inside an iframe).
+import { writeFileSync } from 'node:fs';
 import type { FrameLocator, Locator, Page } from 'playwright-core';
 
 const TIMEOUT = 30_000;
@@ -112,4 +113,31 @@ export class NotebookView {
     await this.editor.locator('.cell-list-container').click({ position: { x: 5, y: 5 } });
     await this.page.keyboard.press('Control+S');
   }
+}
+
+/** A code cell of `writeNotebook`: its source, or its source and the outputs saved with it. */
+export type CellSpec = string | { source: string; outputs: unknown[] };
+
+/** Writes an nbformat 4 notebook of Python code cells, as Jupyter saves one. */
+export function writeNotebook(path: string, cells: CellSpec[]): void {
+  const notebook = {
+    cells: cells.map((cell, i) => {
+      const { source, outputs } = typeof cell === 'string' ? { source: cell, outputs: [] } : cell;
+      return {
+        cell_type: 'code',
+        execution_count: outputs.length ? 1 : null,
+        id: `cell-${i}`,
+        metadata: {},
+        outputs,
+        source: source.split(/(?<=\n)/),
+      };
+    }),
+    metadata: {
+      kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' },
+      language_info: { name: 'python' },
+    },
+    nbformat: 4,
+    nbformat_minor: 5,
+  };
+  writeFileSync(path, JSON.stringify(notebook, null, 1));
 }

@@ -2,25 +2,15 @@
 // (code-server in Chromium), typing into the real input boxes. Each test has its own code-server,
 // user-data folder, workspace and browser profile.
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { repoRoot } from '../../scripts/codeServer.mjs';
-import { withWorkbench } from './harness';
+import { withWorkbench, filesContaining } from './harness';
 import { SecretsView } from './secretsView';
 
 /** A value that can only come from this run, so finding it anywhere means it leaked. */
 const canary = (label: string) => `${label}-canary-${randomUUID()}`;
-
-/** Every file under `dir` whose text contains `needle`. */
-function filesContaining(dir: string, needle: string): string[] {
-  const found: string[] = [];
-  for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
-    const file = join(dir, entry);
-    if (statSync(file).isFile() && readFileSync(file, 'latin1').includes(needle)) found.push(file);
-  }
-  return found;
-}
 
 describe('the Secrets view in VS Code', () => {
   test('creates, shows, edits, reveals, copies and deletes a secret from the tree', async () => {

@@ -3,21 +3,15 @@
 // made, shares one of his with Alice through the Share dialog, looks at its version history, moves
 // it to the team, and sees the status bar go offline when the server stops.
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { ApiClient } from '../../src/sync/client';
 import { addTeam, addUser, startServer } from '../integration/sync/harness';
-import { withWorkbench } from './harness';
+import { withWorkbench, filesContaining } from './harness';
 import { SecretsView } from './secretsView';
 
 const canary = (label: string) => `${label}-canary-${randomUUID()}`;
-
-function filesContaining(dir: string, needle: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .map((entry) => join(dir, entry))
-    .filter((file) => statSync(file).isFile() && readFileSync(file, 'latin1').includes(needle));
-}
 
 async function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + 30_000;
