@@ -346,7 +346,9 @@ describe.skipIf(!HAS_KEYRING)('attach serving the local store in the OS keychain
     const kernel = await startKernel(jupyter);
     const attach = await startAttach(['--allow', 'LOCAL_KEY'], env);
     try {
-      expect(attach.output()).toContain('Serving get_secret from the local secrets in the OS keychain.');
+      expect(attach.output()).toContain(
+        'Serving get_secret from the local secrets in the OS keychain.',
+      );
       await attach.injected(kernel.id);
       expect(
         await calls(kernel, ["get_secret('LOCAL_KEY')", "get_secret('LOCAL_KEY', scope='team')"]),
