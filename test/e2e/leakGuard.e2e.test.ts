@@ -1,7 +1,7 @@
 // The leak guard through the real VS Code UI: "Scan Workspace for Secrets" finds a key pasted into
 // a notebook cell (and printed in an output), the cell shows a warning in the Problems panel, the
-// quick fix moves the key into Secrets and leaves get_secret('…') in its place, and saving the
-// notebook while an old output still shows the key warns and clears that output.
+// quick fix moves the key into Secrets and leaves get_secret('…') (and its import, once) in its
+// place, and saving the notebook while an old output still shows the key warns and clears it.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -103,7 +103,9 @@ test('finds a pasted key, moves it into Secrets, and clears a saved output that 
     await screenshot('leak-guard-save-warning');
     await view.clickDialogButton(warning, 'Clear Those Outputs');
     await expect.poll(() => readFileSync(file, 'utf8'), { timeout: 30_000 }).not.toContain(key);
-    expect(readFileSync(file, 'utf8')).toContain("get_secret('OPENAI_API_KEY')");
+    const saved = readFileSync(file, 'utf8');
+    expect(saved).toContain("get_secret('OPENAI_API_KEY')");
+    expect(saved.split('from notebook_secrets import get_secret').length - 1).toBe(1);
     expect(filesContaining(join(userDataDir, 'logs'), key)).toEqual([]);
   });
 });

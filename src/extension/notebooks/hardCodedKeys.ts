@@ -106,11 +106,24 @@ export function importOffset(text: string): number | undefined {
   return Math.min(afterFuture ?? afterHeader, text.length);
 }
 
-/** The import line to insert into `document` (a Python file, not a cell), if it lacks it. */
+/**
+ * The import line to insert into `document`, if it lacks it: a Python file, or a notebook cell
+ * when no cell of its notebook imports get_secret (the extension's kernels have it without the
+ * import, but the notebook should also run where they do not, e.g. under `run --kernels`).
+ */
 function importEdit(
   document: vscode.TextDocument,
 ): { at: vscode.Position; text: string } | undefined {
-  if (document.uri.scheme === 'vscode-notebook-cell') return undefined;
+  if (document.uri.scheme === 'vscode-notebook-cell') {
+    const uri = document.uri.toString();
+    const notebook = vscode.workspace.notebookDocuments.find((n) =>
+      n.getCells().some((c) => c.document.uri.toString() === uri),
+    );
+    const imported = notebook
+      ?.getCells()
+      .some((c) => c.document.uri.toString() !== uri && HAS_IMPORT.test(c.document.getText()));
+    if (imported) return undefined;
+  }
   const text = document.getText();
   const offset = importOffset(text);
   if (offset === undefined) return undefined;

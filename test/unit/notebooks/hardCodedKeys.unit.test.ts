@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   HardCodedKeyActions,
+  GET_SECRET_IMPORT,
   importOffset,
   MOVE_KEY_COMMAND,
   movableKeys,
@@ -206,18 +207,37 @@ describe('the import line in a Python file', () => {
     expect(edit.replacements.map((r) => r.text)).toEqual(["get_secret('OPENAI_API_KEY')"]);
   });
 
-  it('is not added where the file imports it, nor in a notebook cell', async () => {
+  it('is not added where the file imports it', async () => {
     const text = `from notebook_secrets import SecretNotFoundError, get_secret\ntoken = "${KEY}"\n`;
     h.ui.answer('TOKEN');
     await h.run(MOVE_KEY_COMMAND, pyFile(text), movableKeys(text)[0]!.start);
     expect((workspace.appliedEdits.at(-1) as WorkspaceEdit).inserts).toEqual([]);
-    const cell = {
-      ...cellDocument(`token = "${KEY}"`),
-      uri: { scheme: 'vscode-notebook-cell', toString: () => 'vscode-notebook-cell:/nb#c1' },
-    };
-    h.ui.answer('TOKEN_2');
-    await h.run(MOVE_KEY_COMMAND, cell, movableKeys(cell.getText())[0]!.start);
-    expect((workspace.appliedEdits.at(-1) as WorkspaceEdit).inserts).toEqual([]);
+  });
+
+  it('is added to a notebook cell once: not when another cell of its notebook imports it', async () => {
+    const cellOf = (text: string, id: string) => ({
+      ...cellDocument(text),
+      uri: { scheme: 'vscode-notebook-cell', toString: () => `vscode-notebook-cell:/nb#${id}` },
+    });
+    const setup = cellOf('import os\n', 'c1');
+    const keyCell = cellOf(`token = "${KEY}"`, 'c2');
+    const notebook = { getCells: () => [setup, keyCell].map((document) => ({ document })) };
+    workspace.notebookDocuments.push(notebook);
+    try {
+      h.ui.answer('TOKEN_2');
+      await h.run(MOVE_KEY_COMMAND, keyCell, movableKeys(keyCell.getText())[0]!.start);
+      expect((workspace.appliedEdits.at(-1) as WorkspaceEdit).inserts).toEqual([
+        { uri: keyCell.uri, position: new Position(0, 0), text: `${GET_SECRET_IMPORT}\n` },
+      ]);
+
+      const imports = cellOf(`${GET_SECRET_IMPORT}\n`, 'c1');
+      notebook.getCells = () => [imports, keyCell].map((document) => ({ document }));
+      h.ui.answer('TOKEN_3');
+      await h.run(MOVE_KEY_COMMAND, keyCell, movableKeys(keyCell.getText())[0]!.start);
+      expect((workspace.appliedEdits.at(-1) as WorkspaceEdit).inserts).toEqual([]);
+    } finally {
+      workspace.notebookDocuments.splice(0);
+    }
   });
 
   it('goes at the right place in each kind of file header', () => {
