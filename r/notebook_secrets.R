@@ -664,6 +664,7 @@ redact_outputs <- function(enabled = TRUE) {
   all <- c(.state$forms[!(names(.state$forms) %in% forms)], stats::setNames(rep(name, length(forms)), forms))
   # Longest first: a longer value wins over a shorter one it starts with.
   .state$forms <- all[order(-nchar(names(all), type = "bytes"))]
+  .state$form_chars <- nchar(names(.state$forms))
   .hook_outputs()
   invisible()
 }
@@ -746,15 +747,27 @@ redact_outputs <- function(enabled = TRUE) {
   n <- nchar(text)
   if (n == 0L) return(0L)
   last <- substr(text, n, n)
+  forms <- names(.state$forms)
+  # Counted once per served value: counting a 64 KiB value's characters at every write is slow.
+  chars <- .state$form_chars
+  if (length(chars) != length(forms)) chars <- .state$form_chars <- nchar(forms)
+  # One vectorised pass leaves the forms that hold the text's last character early enough.
+  heads <- substr(forms, 1L, pmin(chars - 1L, n, .REDACT_HOLD_MAX))
+  candidates <- which(grepl(last, heads, fixed = TRUE))
   best <- 0L
-  for (form in names(.state$forms)) {
-    m <- min(nchar(form) - 1L, n, .REDACT_HOLD_MAX)
+  for (i in candidates) {
+    head <- heads[i]
+    m <- nchar(head)
     if (m <= best) next
-    # Candidate lengths: where the form has the text's last character.
-    at <- gregexpr(last, substr(form, 1L, m), fixed = TRUE)[[1]]
-    at <- at[at > best]
-    if (length(at) == 0L) next
-    ok <- at[endsWith(text, substring(form, 1L, at))]
+    # A held end of length k starts with the form's first character (the text's position
+    # n - k + 1) and ends with the text's last one (the form's position k).
+    ends <- gregexpr(last, head, fixed = TRUE)[[1]]
+    window <- substr(text, n - m + 1L, n)
+    starts <- gregexpr(substr(head, 1L, 1L), window, fixed = TRUE)[[1]]
+    k <- intersect(ends, nchar(window) - starts + 1L)
+    k <- k[k > best]
+    if (length(k) == 0L) next
+    ok <- k[endsWith(text, substring(head, 1L, k))]
     if (length(ok) > 0L) best <- max(ok)
   }
   best
@@ -777,8 +790,9 @@ redact_outputs <- function(enabled = TRUE) {
   redacting <- isTRUE(.state$redact) && length(.state$forms) > 0L
   if (msg_type == "stream" && redacting && is.list(content) && is.character(content$text)) {
     held <- tryCatch(.redact_stream(original, parent_msg, socket_name, content), error = function(e) {
+      # E.g. text that is not valid UTF-8: replaced as a whole, nothing held back.
       .flush_held(original)
-      content
+      tryCatch(.redact_content("stream", content), error = function(e) content)
     })
     return(if (is.null(held)) list() else list(held))
   }
