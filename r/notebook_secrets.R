@@ -14,7 +14,10 @@
 # - in band, for kernels on another machine: a custom IOPub message that the connected client
 #   answers with an `input_reply` on the stdin channel (see src/core/brokerProtocol.ts). IRkernel
 #   has no API for this; the helper uses its executor and its stdin socket (through pbdZMQ, which
-#   IRkernel depends on), tested with IRkernel 1.3.2.
+#   IRkernel depends on), tested with IRkernel 1.3.2. Several clients may be attached to one
+#   kernel: each injection adds its token and is asked first; a request no client acknowledges
+#   within a second is sent again with the next token known, so an earlier client that is still
+#   attached takes over when the newest one leaves.
 #
 # The injected code evaluates this file in an environment attached to the search path as
 # "notebook_secrets", so get_secret and get_secret_raw are visible in every cell without living in
