@@ -14,7 +14,10 @@
 # - in band, for kernels on another machine: a custom IOPub message that the connected client
 #   answers with an `input_reply` on the stdin channel (see src/core/brokerProtocol.ts). IRkernel
 #   has no API for this; the helper uses its executor and its stdin socket (through pbdZMQ, which
-#   IRkernel depends on), tested with IRkernel 1.3.2.
+#   IRkernel depends on), tested with IRkernel 1.3.2. Several clients may be attached to one
+#   kernel: each injection adds its token and is asked first; a request no client acknowledges
+#   within a second is sent again with the next token known, so an earlier client that is still
+#   attached takes over when the newest one leaves.
 #
 # The injected code evaluates this file in an environment attached to the search path as
 # "notebook_secrets", so get_secret and get_secret_raw are visible in every cell without living in
@@ -34,12 +37,20 @@ if (!exists(".state", envir = .ns, inherits = FALSE)) {
   .state$inband <- FALSE
   .state$requests <- 0L
 }
+# Added by later versions of this file: a kernel that ran an earlier one gets them here.
+if (is.null(.state$inband_tokens)) .state$inband_tokens <- character(0)
+if (is.null(.state$held)) .state$held <- list()
 
 .NAME_RE <- "^[A-Za-z_][A-Za-z0-9_]*$"
 .MAX_NAME <- 128L
 .SCOPES <- c("personal", "project", "team")
 # Values shorter than this are not redacted, or every "1234" in an output would be replaced.
 .REDACT_MIN_LEN <- 6L
+# A stream write that ends with the start of a value is held back, waiting for the rest, at most
+# this many characters (and at most until the kernel sends anything else, e.g. the cell's end).
+.REDACT_HOLD_MAX <- 4096L
+# In band, the tokens of this many injections are kept (see .configure).
+.INBAND_MAX_TOKENS <- 4L
 .ENABLE_HINT <- paste(
   "In VS Code run 'Notebook Secrets: Enable get_secret for this notebook';",
   "outside VS Code run `notebook-secrets attach --jupyter URL --token T`."
@@ -70,7 +81,16 @@ if (!exists(".state", envir = .ns, inherits = FALSE)) {
   .close_connection()
   .state$token <- token
   .state$endpoint <- endpoint
-  .state$inband <- isTRUE(inband)
+  # A client that answered in band before stays the fallback when a later injection names a
+  # broker.
+  .state$inband <- isTRUE(inband) || length(.state$inband_tokens) > 0L
+  # Several clients may be attached to one kernel, each answering only the tokens it issued: the
+  # newest injection is asked first, and earlier ones take over when it no longer answers.
+  if (.state$inband) {
+    .state$inband_tokens <- utils::head(
+      unique(c(token, .state$inband_tokens)), .INBAND_MAX_TOKENS
+    )
+  }
   if (!is.null(redact)) redact_outputs(redact)
   .hook_outputs()
   invisible(NULL)
@@ -387,11 +407,20 @@ if (!exists(".state", envir = .ns, inherits = FALSE)) {
     ))
   }
   .state$requests <- .state$requests + 1L
-  id <- sprintf("r%d-%d-%.0f", Sys.getpid(), .state$requests, as.numeric(Sys.time()) * 1e3)
-  request <- list(v = 1L, id = id, token = .state$token, name = name)
-  if (!is.null(scope)) request$scope <- scope
+  base_id <- sprintf("r%d-%d-%.0f", Sys.getpid(), .state$requests, as.numeric(Sys.time()) * 1e3)
+  tokens <- .state$inband_tokens
+  if (length(tokens) == 0L) tokens <- .state$token
+  # One request id per token, so the answer tells which client answered (R cannot see the
+  # msg_id IRkernel gives each message).
+  ids <- sprintf("%s-t%d", base_id, seq_along(tokens))
+  attempt <- 0L
   # A new message (msg_id, signature) every time: a Jupyter server refuses a repeated signature.
+  # No acknowledgement yet: the next resend carries the next token known, so an earlier client
+  # still attached takes over when the newest one has left.
   send <- function() {
+    k <- attempt %% length(tokens) + 1L
+    request <- list(v = 1L, id = ids[k], token = tokens[k], name = name)
+    if (!is.null(scope)) request$scope <- scope
     channel$executor$send_response(
       .INBAND_MSG_TYPE, channel$executor$current_request, "iopub", list(request = request)
     )
@@ -422,6 +451,7 @@ if (!exists(".state", envir = .ns, inherits = FALSE)) {
       .stop_unavailable("The Notebook Secrets client did not answer in time; try again.")
     }
     if (is.null(last_heard) && t - last_send >= .INBAND_RESEND_EVERY) {
+      attempt <- attempt + 1L
       send()
       last_send <- t
     }
@@ -431,7 +461,12 @@ if (!exists(".state", envir = .ns, inherits = FALSE)) {
     answer <- if (is.character(value) && length(value) == 1L) {
       tryCatch(.json_parse(value)[["notebook_secrets_reply"]], error = function(e) NULL)
     }
-    if (!is.list(answer) || !identical(answer$id, id)) next
+    k <- if (is.list(answer) && is.character(answer$id)) match(answer$id, ids) else NA_integer_
+    if (is.na(k)) next
+    if (k != 1L && tokens[k] %in% .state$inband_tokens) {
+      # Ask the client that answered first next time.
+      .state$inband_tokens <- unique(c(tokens[k], .state$inband_tokens))
+    }
     if (isTRUE(answer$ack)) {
       last_heard <- now()
       next
@@ -632,6 +667,7 @@ redact_outputs <- function(enabled = TRUE) {
   all <- c(.state$forms[!(names(.state$forms) %in% forms)], stats::setNames(rep(name, length(forms)), forms))
   # Longest first: a longer value wins over a shorter one it starts with.
   .state$forms <- all[order(-nchar(names(all), type = "bytes"))]
+  .state$form_chars <- nchar(names(.state$forms))
   .hook_outputs()
   invisible()
 }
@@ -681,6 +717,96 @@ redact_outputs <- function(enabled = TRUE) {
   content
 }
 
+# A value written in pieces (cat(substr(v, 1, 5)); cat(substr(v, 6, nchar(v)))) reaches the
+# frontend as separate stream messages: the end of a write that could be the start of a value is
+# held back until the next write completes it (then it is replaced) or shows it is not one, or
+# until the kernel sends anything else (at the latest the cell's execute_reply).
+.redact_stream <- function(original, parent_msg, socket_name, content) {
+  name <- if (is.character(content$name)) content$name[1L] else "stdout"
+  for (other in setdiff(names(.state$held), name)) .flush_one(original, other)
+  text <- paste(content$text, collapse = "")
+  held <- .state$held[[name]]
+  if (!is.null(held)) {
+    .state$held[[name]] <- NULL
+    text <- paste0(held$text, text)
+  }
+  text <- .redact_text(text)
+  keep <- .partial_tail(text)
+  if (keep > 0L) {
+    n <- nchar(text)
+    .state$held[[name]] <- list(
+      text = substr(text, n - keep + 1L, n), parent = list(parent_msg, socket_name)
+    )
+    text <- substr(text, 1L, n - keep)
+  }
+  if (!nzchar(text)) return(NULL)
+  content$text <- text
+  content
+}
+
+# The number of characters at the end of `text` that are the start of a served value or one of
+# its encodings (not the whole of one: that was replaced), 0 if none.
+.partial_tail <- function(text) {
+  n <- nchar(text)
+  if (n == 0L) return(0L)
+  last <- substr(text, n, n)
+  forms <- names(.state$forms)
+  # Counted once per served value: counting a 64 KiB value's characters at every write is slow.
+  chars <- .state$form_chars
+  if (length(chars) != length(forms)) chars <- .state$form_chars <- nchar(forms)
+  # One vectorised pass leaves the forms that hold the text's last character early enough.
+  heads <- substr(forms, 1L, pmin(chars - 1L, n, .REDACT_HOLD_MAX))
+  candidates <- which(grepl(last, heads, fixed = TRUE))
+  best <- 0L
+  for (i in candidates) {
+    head <- heads[i]
+    m <- nchar(head)
+    if (m <= best) next
+    # A held end of length k starts with the form's first character (the text's position
+    # n - k + 1) and ends with the text's last one (the form's position k).
+    ends <- gregexpr(last, head, fixed = TRUE)[[1]]
+    window <- substr(text, n - m + 1L, n)
+    starts <- gregexpr(substr(head, 1L, 1L), window, fixed = TRUE)[[1]]
+    k <- intersect(ends, nchar(window) - starts + 1L)
+    k <- k[k > best]
+    if (length(k) == 0L) next
+    ok <- k[endsWith(text, substring(head, 1L, k))]
+    if (length(ok) > 0L) best <- max(ok)
+  }
+  best
+}
+
+.flush_one <- function(original, name) {
+  held <- .state$held[[name]]
+  .state$held[[name]] <- NULL
+  if (is.null(held) || is.null(held$parent)) return(invisible())
+  original("stream", held$parent[[1L]], held$parent[[2L]], list(name = name, text = held$text))
+  invisible()
+}
+
+.flush_held <- function(original) {
+  for (name in names(.state$held)) .flush_one(original, name)
+}
+
+# The content to send, as list(content), or list() when a stream write is held back whole.
+.outgoing <- function(original, msg_type, parent_msg, socket_name, content) {
+  redacting <- isTRUE(.state$redact) && length(.state$forms) > 0L
+  if (msg_type == "stream" && redacting && is.list(content) && is.character(content$text)) {
+    held <- tryCatch(.redact_stream(original, parent_msg, socket_name, content), error = function(e) {
+      # E.g. text that is not valid UTF-8: replaced as a whole, nothing held back.
+      .flush_held(original)
+      tryCatch(.redact_content("stream", content), error = function(e) content)
+    })
+    return(if (is.null(held)) list() else list(held))
+  }
+  # Anything else (another output, the cell's end): what a stream held back goes first.
+  .flush_held(original)
+  if (redacting && msg_type %in% .REDACT_MSG_TYPES) {
+    content <- tryCatch(.redact_content(msg_type, content), error = function(e) content)
+  }
+  list(content)
+}
+
 # IRkernel's executor object, found on the call stack of the cell being run (NULL elsewhere).
 .irkernel_executor <- function() {
   for (frame in rev(sys.frames())) {
@@ -699,10 +825,13 @@ redact_outputs <- function(enabled = TRUE) {
   # A helper injected earlier in this kernel already wrapped it: wrap its original instead.
   original <- attr(original, "notebook_secrets_original") %||% original
   wrapped <- function(msg_type, parent_msg, socket_name, content) {
-    if (isTRUE(.state$redact) && length(.state$forms) > 0L && msg_type %in% .REDACT_MSG_TYPES) {
-      content <- tryCatch(.redact_content(msg_type, content), error = function(e) content)
-    }
-    original(msg_type, parent_msg, socket_name, content)
+    # Never breaks the kernel's output, even when this helper's environment was emptied.
+    out <- tryCatch(
+      .outgoing(original, msg_type, parent_msg, socket_name, content),
+      error = function(e) list(content)
+    )
+    if (length(out) == 0L) return(invisible(NULL))
+    original(msg_type, parent_msg, socket_name, out[[1L]])
   }
   attr(wrapped, "notebook_secrets_original") <- original
   executor$send_response <- wrapped

@@ -203,6 +203,24 @@ describe('an R kernel over the broker', () => {
     expect(JSON.stringify(r.iopub)).not.toContain(API_KEY);
   });
 
+  it('replaces a value written in pieces by separate writes, and sends a start that is not one', async () => {
+    const r = await cell(
+      [
+        'key <- as.character(get_secret("API_KEY"))',
+        'cat("token: ", substr(key, 1, 10), sep = "")',
+        'cat(substr(key, 11, nchar(key)), "\\n", sep = "")',
+        'cat(substr(key, 1, 7))',
+        'cat("|not the rest\\n")',
+        'cat("ends with", substr(key, 1, 9))',
+      ].join('\n'),
+    );
+    expect(r.error).toBeUndefined();
+    expect(r.stdout).toBe(
+      `token: [secret API_KEY]\n${API_KEY.slice(0, 7)}|not the rest\nends with ${API_KEY.slice(0, 9)}`,
+    );
+    expect(JSON.stringify(r.iopub)).not.toContain(API_KEY);
+  });
+
   it('redact_outputs(FALSE) turns redaction off for this kernel', async () => {
     // Not kept with the other outputs: this one shows the value on purpose.
     const r = await runCell(
@@ -297,6 +315,46 @@ describe('an R kernel over the broker', () => {
       expect(after.stdout.trim()).toBe(String(API_KEY.length));
     } finally {
       responder?.dispose();
+      await other.shutdown();
+    }
+  });
+
+  it("in band, falls back to an earlier injection's client when the newest one leaves", async () => {
+    const other = await startKernel(server, 'ir');
+    const first = fx.sessions.issue('http://remote/first.ipynb', 'first client');
+    const second = fx.sessions.issue('http://remote/second.ipynb', 'second client');
+    const responder = (sessionId: string) =>
+      new InbandResponder(other, {
+        handler: fx.handler,
+        sessions: fx.sessions,
+        log: fx.log,
+        sessionId,
+      });
+    const injectFor = (token: string) =>
+      inject(
+        other,
+        buildRInjectionCode({ helperSource: loadRHelperSource(), token, inband: true }),
+      );
+    const a = responder(first.session.id);
+    let b: InbandResponder | undefined;
+    try {
+      await injectFor(first.token);
+      b = responder(second.session.id);
+      await injectFor(second.token);
+      const get = 'k <- get_secret("API_KEY"); cat(nchar(k), "\\n")';
+      const newest = await runCell(other, get);
+      expect(newest.stdout.trim()).toBe(String(API_KEY.length));
+      expect([a.answered, b.answered]).toEqual([0, 1]);
+      // The second client leaves: its token gets no acknowledgement, the first client answers.
+      b.dispose();
+      const fallback = await runCell(other, `${get}\n${get}`);
+      allIopub.push(...newest.iopub, ...fallback.iopub);
+      expect(fallback.error).toBeUndefined();
+      expect(fallback.stdout).toBe(`${API_KEY.length} \n`.repeat(2));
+      expect([a.answered, b.answered]).toEqual([2, 1]);
+    } finally {
+      a.dispose();
+      b?.dispose();
       await other.shutdown();
     }
   });
