@@ -3,13 +3,13 @@ import { randomUUID } from 'node:crypto';
 import type { SecretMetadata } from '../../core/model';
 import { isUniqueViolation } from '../db/driver';
 import { HttpError } from '../httpError';
-import { audienceOf, callerParams, FROM_VISIBLE, ROLE, visibleSecret, whyNot } from './access';
+import { audienceOf, callerParams, FROM_VISIBLE, ROLE, whyNot } from './access';
 import { audit } from './audit';
 import type { Caller, NewSecret, SecretPatch, StoreContext } from './context';
 import { seal } from './keys';
 import { METADATA_COLUMNS, type SecretRow, secretId, toMetadata } from './rows';
-import { copyValue, destroyOldValues, insertVersion } from './versions';
 import { write } from './transaction';
+import { addVersion, changedSecret, copyValue, insertVersion } from './versions';
 
 export async function create(
   ctx: StoreContext,
@@ -176,12 +176,15 @@ export async function update(
     const version = Number(row.version);
     const sealed =
       patch.value !== undefined ? seal(ctx, id, patch.value) : await copyValue(tx, id, version - 1);
-    await insertVersion(tx, id, version, 'update', row.encoding, caller, now, sealed);
-    await destroyOldValues(ctx, tx, id, version);
-    await audit(tx, caller, 'update', id, row.name, version);
-    const audience = await audienceOf(tx, id);
-    const meta = await visibleSecret(ctx, caller, id, tx);
-    return { result: meta!, changes: [{ secretIds: [id], kind: 'update', audience }] };
+    const { name, encoding } = row;
+    await addVersion(
+      ctx,
+      tx,
+      caller,
+      { id, name, version, kind: 'update', encoding, at: now },
+      sealed,
+    );
+    return changedSecret(ctx, tx, caller, id, 'update');
   });
 }
 

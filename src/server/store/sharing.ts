@@ -2,19 +2,11 @@
 import type { AccessList } from '../../core/api';
 import type { Grant } from '../../core/model';
 import { HttpError, notFound, ownersOnly } from '../httpError';
-import {
-  assertPrincipalsExist,
-  audienceOf,
-  callerParams,
-  ROLE,
-  visibleSecret,
-  whyNot,
-} from './access';
-import { audit } from './audit';
+import { assertPrincipalsExist, audienceOf, visibleSecret } from './access';
 import type { Caller, StoreContext } from './context';
 import { principalKey, secretId } from './rows';
 import { write } from './transaction';
-import { copyValue, destroyOldValues, insertVersion } from './versions';
+import { addVersion, copyValue, nextVersion } from './versions';
 
 export async function getAccess(
   ctx: StoreContext,
@@ -49,13 +41,12 @@ export async function putAccess(
   }
   const now = new Date();
   return write(ctx, async (tx) => {
-    const [row] = await tx.query<{ version: number; name: string; encoding: 'text' | 'base64' }>(
-      `UPDATE secrets s SET version = s.version + 1, updated_at = $6
-       WHERE s.id = $4 AND ($5::integer IS NULL OR s.version = $5) AND ${ROLE} = 'owner'
-       RETURNING s.version, s.name, s.encoding`,
-      [...callerParams(caller), id, ifMatch ?? null, now],
-    );
-    if (!row) throw await whyNot(ctx, tx, caller, id, 'share it', ifMatch !== undefined);
+    const { version, name, encoding } = await nextVersion(ctx, tx, caller, {
+      id,
+      ifMatch,
+      at: now,
+      action: 'share it',
+    });
     if (!grants.some((g) => g.role === 'owner')) {
       throw new HttpError(
         422,
@@ -77,19 +68,8 @@ export async function putAccess(
       ]);
     }
     const after = await audienceOf(tx, id);
-    const version = Number(row.version);
-    await insertVersion(
-      tx,
-      id,
-      version,
-      'share',
-      row.encoding,
-      caller,
-      now,
-      await copyValue(tx, id, version - 1),
-    );
-    await destroyOldValues(ctx, tx, id, version);
-    await audit(tx, caller, 'share', id, row.name, version);
+    const change = { id, name, version, kind: 'share', encoding, at: now } as const;
+    await addVersion(ctx, tx, caller, change, await copyValue(tx, id, version - 1));
     const access = [...grants].sort((a, b) =>
       principalKey(a.principal).localeCompare(principalKey(b.principal)),
     );

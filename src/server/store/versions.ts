@@ -8,6 +8,7 @@ import { audit } from './audit';
 import type { Caller, StoreContext } from './context';
 import { open, seal } from './keys';
 import { iso, secretId } from './rows';
+import type { PendingChange } from './feed';
 import { write } from './transaction';
 
 export async function versions(
@@ -47,14 +48,12 @@ export async function restore(
   id = secretId(id);
   const now = new Date();
   return write(ctx, async (tx) => {
-    const [row] = await tx.query<{ version: number; name: string }>(
-      `UPDATE secrets s SET version = s.version + 1, updated_at = $6
-       WHERE s.id = $4 AND ($5::integer IS NULL OR s.version = $5) AND ${ROLE} = 'owner'
-       RETURNING s.version, s.name`,
-      [...callerParams(caller), id, ifMatch ?? null, now],
-    );
-    if (!row) throw await whyNot(ctx, tx, caller, id, 'restore a version', ifMatch !== undefined);
-    const version = Number(row.version);
+    const { version, name } = await nextVersion(ctx, tx, caller, {
+      id,
+      ifMatch,
+      at: now,
+      action: 'restore a version',
+    });
     const [old] = await tx.query<{
       encoding: 'text' | 'base64';
       key_id: string | null;
@@ -77,22 +76,71 @@ export async function restore(
     // Re-encrypt under the current key, so restoring also moves the value off an old key.
     const value = open(ctx, id, old.key_id, old.nonce, old.ciphertext);
     await tx.query('UPDATE secrets SET encoding = $2 WHERE id = $1', [id, old.encoding]);
-    await insertVersion(
-      tx,
-      id,
-      version,
-      'restore',
-      old.encoding,
-      caller,
-      now,
-      seal(ctx, id, value),
-    );
-    await destroyOldValues(ctx, tx, id, version);
-    await audit(tx, caller, 'restore', id, row.name, version);
-    const audience = await audienceOf(tx, id);
-    const meta = await visibleSecret(ctx, caller, id, tx);
-    return { result: meta!, changes: [{ secretIds: [id], kind: 'restore', audience }] };
+    const change = { id, name, version, kind: 'restore', encoding: old.encoding, at: now } as const;
+    await addVersion(ctx, tx, caller, change, seal(ctx, id, value));
+    return changedSecret(ctx, tx, caller, id, 'restore');
   });
+}
+
+/**
+ * Takes the next version of secret `id` for its owner `caller` (guarded by `ifMatch` when given),
+ * or throws why not: 404, 403 or 412 with the current version.
+ */
+export async function nextVersion(
+  ctx: StoreContext,
+  tx: SqlExecutor,
+  caller: Caller,
+  guard: { id: string; ifMatch: number | undefined; at: Date; action: string },
+): Promise<{ version: number; name: string; encoding: 'text' | 'base64' }> {
+  const { id, ifMatch, at, action } = guard;
+  const [row] = await tx.query<{ version: number; name: string; encoding: 'text' | 'base64' }>(
+    `UPDATE secrets s SET version = s.version + 1, updated_at = $6
+     WHERE s.id = $4 AND ($5::integer IS NULL OR s.version = $5) AND ${ROLE} = 'owner'
+     RETURNING s.version, s.name, s.encoding`,
+    [...callerParams(caller), id, ifMatch ?? null, at],
+  );
+  if (!row) throw await whyNot(ctx, tx, caller, id, action, ifMatch !== undefined);
+  return { version: Number(row.version), name: row.name, encoding: row.encoding };
+}
+
+/**
+ * Records a new version of a secret that already has one: its version row holding `sealed`, the
+ * values past those kept for restore destroyed, and its audit row.
+ */
+export async function addVersion(
+  ctx: StoreContext,
+  tx: SqlExecutor,
+  caller: Caller,
+  change: {
+    id: string;
+    name: string;
+    version: number;
+    kind: 'update' | 'share' | 'restore';
+    encoding: string;
+    at: Date;
+  },
+  sealed: { keyId: string; nonce: Buffer; ciphertext: Buffer },
+): Promise<void> {
+  const { id, name, version, kind, encoding, at } = change;
+  await insertVersion(tx, id, version, kind, encoding, caller, at, sealed);
+  await destroyOldValues(ctx, tx, id, version);
+  await audit(tx, caller, kind, id, name, version);
+}
+
+/**
+ * What a change to a secret that stays visible answers: its metadata as the caller now sees it,
+ * and one change-feed row for everyone who can see it.
+ */
+export async function changedSecret(
+  ctx: StoreContext,
+  tx: SqlExecutor,
+  caller: Caller,
+  id: string,
+  kind: 'update' | 'restore',
+): Promise<{ result: SecretMetadata; changes: PendingChange[] }> {
+  const audience = await audienceOf(tx, id);
+  const meta = await visibleSecret(ctx, caller, id, tx);
+  return { result: meta!, changes: [{ secretIds: [id], kind, audience }] };
 }
 
 export async function insertVersion(
