@@ -475,6 +475,34 @@ export class SyncEngine {
     const needValue: { meta: SecretMetadata; then: (value: SecretValue | null) => void }[] = [];
     const conflicts: (() => Promise<void>)[] = [];
     const dropDeletes = new Set<string>();
+    // Brings the server's copy of `meta` here once its value is fetched, based on that version:
+    // marked as deleted here (a conflict) or counted as pulled, applied with `guards`.
+    const pull = (
+      meta: SecretMetadata,
+      deletedHere: boolean,
+      guards: { replaceId?: string; ifVersion?: number } = {},
+    ): void => {
+      needValue.push({
+        meta,
+        then: (value) => {
+          if (!value) return;
+          const sync: SyncInfo = deletedHere
+            ? {
+                base: meta.version,
+                lv: meta.version,
+                conflict: this.conflictInfo('deleted_here', meta),
+              }
+            : { base: meta.version, lv: meta.version };
+          steps.push({
+            kind: 'put',
+            entry: this.fromServer(meta, sync),
+            value: toEnvelope(value),
+            ...guards,
+          });
+          if (!deletedHere) report.pulled++;
+        },
+      });
+    };
     // Entries this page removes do not block a new secret of the same name (delete, then re-create).
     const removing = new Set<string>();
     for (const change of latest.values()) {
@@ -509,22 +537,7 @@ export class SyncEngine {
         if (meta.version !== pendingDelete.base) {
           // Deleted here, changed there: bring theirs back, marked, and forget the delete.
           dropDeletes.add(meta.id);
-          needValue.push({
-            meta,
-            then: (value) => {
-              if (!value) return;
-              const sync: SyncInfo = {
-                base: meta.version,
-                lv: meta.version,
-                conflict: this.conflictInfo('deleted_here', meta),
-              };
-              steps.push({
-                kind: 'put',
-                entry: this.fromServer(meta, sync),
-                value: toEnvelope(value),
-              });
-            },
-          });
+          pull(meta, true);
         }
         continue;
       }
@@ -533,19 +546,7 @@ export class SyncEngine {
         const found = byKey.get(valueKeyOf(this.fromServer(meta, undefined)));
         const clash = found && removing.has(found.id) && isClean(found) ? undefined : found;
         if (!clash) {
-          needValue.push({
-            meta,
-            then: (value) => {
-              if (!value) return;
-              const sync: SyncInfo = { base: meta.version, lv: meta.version };
-              steps.push({
-                kind: 'put',
-                entry: this.fromServer(meta, sync),
-                value: toEnvelope(value),
-              });
-              report.pulled++;
-            },
-          });
+          pull(meta, false);
           continue;
         }
         const clashInfo = syncInfoOf(clash);
@@ -556,21 +557,7 @@ export class SyncEngine {
           clash.version === clashInfo.lv;
         if (clashClean) {
           // A stale copy of a secret the server has since replaced under a new id.
-          needValue.push({
-            meta,
-            then: (value) => {
-              if (!value) return;
-              const sync: SyncInfo = { base: meta.version, lv: meta.version };
-              steps.push({
-                kind: 'put',
-                entry: this.fromServer(meta, sync),
-                value: toEnvelope(value),
-                replaceId: clash.id,
-                ifVersion: clash.version,
-              });
-              report.pulled++;
-            },
-          });
+          pull(meta, false, { replaceId: clash.id, ifVersion: clash.version });
         } else {
           conflicts.push(() => this.markConflict(clash, 'both_created', meta, report));
         }
@@ -580,23 +567,7 @@ export class SyncEngine {
       if (!info) continue;
       if (info.conflict) {
         if (info.conflict.kind === 'deleted_here' && local.version === info.lv) {
-          needValue.push({
-            meta,
-            then: (value) => {
-              if (!value) return;
-              const sync: SyncInfo = {
-                base: meta.version,
-                lv: meta.version,
-                conflict: this.conflictInfo('deleted_here', meta),
-              };
-              steps.push({
-                kind: 'put',
-                entry: this.fromServer(meta, sync),
-                value: toEnvelope(value),
-                ifVersion: local.version,
-              });
-            },
-          });
+          pull(meta, true, { ifVersion: local.version });
         } else {
           const kind = info.conflict.kind === 'deleted_there' ? 'both_edited' : info.conflict.kind;
           steps.push({
@@ -609,20 +580,7 @@ export class SyncEngine {
       }
       if (info.base !== null && meta.version <= info.base) continue; // our own echo, or older
       if (local.version === info.lv) {
-        needValue.push({
-          meta,
-          then: (value) => {
-            if (!value) return;
-            const sync: SyncInfo = { base: meta.version, lv: meta.version };
-            steps.push({
-              kind: 'put',
-              entry: this.fromServer(meta, sync),
-              value: toEnvelope(value),
-              ifVersion: local.version,
-            });
-            report.pulled++;
-          },
-        });
+        pull(meta, false, { ifVersion: local.version });
       } else {
         conflicts.push(() => this.markConflict(local, 'both_edited', meta, report));
       }

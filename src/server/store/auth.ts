@@ -1,0 +1,167 @@
+/** Tokens: the admin's at start-up, resolving a bearer token to its caller, and administration. */
+import { randomUUID } from 'node:crypto';
+import type { CreatedToken, TokenInfo } from '../../core/api';
+import type { Row } from '../db/driver';
+import { isForeignKeyViolation } from '../db/driver';
+import { HttpError } from '../httpError';
+import { generateToken, hashToken, sameHash } from '../tokens';
+import { auditToken } from './audit';
+import type { Caller, StoreContext } from './context';
+import { iso } from './rows';
+
+/** Resolves a bearer token to its caller, or undefined (unknown or expired token). */
+export async function authenticate(
+  ctx: StoreContext,
+  token: string,
+  client: string,
+  ip: string,
+): Promise<Caller | undefined> {
+  const hash = hashToken(token);
+  const [row] = await ctx.db.queryStable<{
+    token_id: string;
+    hash: string;
+    expires_at: Date | null;
+    created_by: string | null;
+    user_id: string;
+    admin: boolean;
+    teams: string[];
+    projects: string[];
+  }>(
+    `SELECT t.id AS token_id, t.hash, t.expires_at, t.created_by, u.id AS user_id, u.admin,
+       ARRAY(SELECT tm.team_id FROM team_members tm WHERE tm.user_id = u.id ORDER BY 1) AS teams,
+       ARRAY(SELECT DISTINCT pm.project_id FROM project_members pm
+             WHERE pm.principal = 'user:' || u.id
+                OR pm.principal IN (SELECT 'team:' || tm.team_id FROM team_members tm WHERE tm.user_id = u.id)
+             ORDER BY 1) AS projects
+     FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1`,
+    [hash],
+    ['tokens', 'users', 'teams', 'team_members', 'projects', 'project_members'],
+  );
+  // The index lookup finds the row; the constant-time compare is the check that counts.
+  if (!row || !sameHash(row.hash, hash)) return undefined;
+  if (row.expires_at && new Date(row.expires_at).getTime() <= Date.now()) return undefined;
+  const teams = row.teams ?? [];
+  const projects = row.projects ?? [];
+  const principals = [`user:${row.user_id}`, ...teams.map((t) => `team:${t}`)];
+  return {
+    userId: row.user_id,
+    admin: row.admin,
+    tokenId: row.token_id,
+    tokenCreatedBy:
+      row.created_by !== null && row.created_by !== row.user_id ? row.created_by : null,
+    teams,
+    projects,
+    principals,
+    client,
+    ip,
+  };
+}
+
+/**
+ * Makes sure the admin user exists and has a token. With `envToken`, that token is registered
+ * (idempotently); without, a new token is created only when the admin has none. Returns a newly
+ * created token (to print once) or undefined.
+ */
+export async function bootstrapAdmin(
+  ctx: StoreContext,
+  envToken: string | undefined,
+): Promise<string | undefined> {
+  return ctx.db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [7_428_311_904]);
+    await tx.query(
+      `INSERT INTO users (id, name, admin) VALUES ('admin', 'Administrator', true) ON CONFLICT (id) DO NOTHING`,
+    );
+    if (envToken !== undefined) {
+      // The environment names the one admin token it holds: a previous one stops working.
+      const hash = hashToken(envToken);
+      await tx.query('DELETE FROM tokens WHERE from_env AND hash <> $1', [hash]);
+      await tx.query(
+        `INSERT INTO tokens (id, user_id, name, hash, from_env)
+         VALUES ($1, 'admin', 'NOTEBOOK_SECRETS_ADMIN_TOKEN', $2, true)
+         ON CONFLICT (hash) DO NOTHING`,
+        [randomUUID(), hash],
+      );
+      return undefined;
+    }
+    const existing = await tx.query(
+      `SELECT 1 FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.admin LIMIT 1`,
+    );
+    if (existing.length > 0) return undefined;
+    const token = generateToken();
+    await tx.query(
+      `INSERT INTO tokens (id, user_id, name, hash) VALUES ($1, 'admin', 'first start', $2)`,
+      [randomUUID(), hashToken(token)],
+    );
+    return token;
+  });
+}
+
+export async function createToken(
+  ctx: StoreContext,
+  caller: Caller,
+  input: {
+    user: string;
+    name?: string;
+    expires_in_days?: number;
+  },
+): Promise<CreatedToken> {
+  const token = generateToken();
+  const id = randomUUID();
+  const expires =
+    input.expires_in_days === undefined
+      ? null
+      : new Date(Date.now() + input.expires_in_days * 86_400_000);
+  try {
+    const row = await ctx.db.transaction(async (tx) => {
+      const [inserted] = await tx.query(
+        `INSERT INTO tokens (id, user_id, name, hash, expires_at, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         RETURNING id, user_id, name, created_at, expires_at`,
+        [id, input.user, input.name ?? 'token', hashToken(token), expires, caller.userId],
+      );
+      await auditToken(tx, caller, 'create_token', input.user, id);
+      return inserted!;
+    });
+    return { ...toToken(row), token };
+  } catch (error) {
+    if (isForeignKeyViolation(error)) {
+      throw new HttpError(404, 'not_found', `There is no user '${input.user}'; add it first.`, {
+        field: 'user',
+      });
+    }
+    throw error;
+  }
+}
+
+export async function listTokens(
+  ctx: StoreContext,
+  user: string | undefined,
+): Promise<TokenInfo[]> {
+  const rows = await ctx.db.query(
+    `SELECT id, user_id, name, created_at, expires_at FROM tokens
+     WHERE ($1::text IS NULL OR user_id = $1) ORDER BY created_at`,
+    [user ?? null],
+  );
+  return rows.map(toToken);
+}
+
+export async function revokeToken(ctx: StoreContext, caller: Caller, id: string): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    const [row] = await tx.query<{ user_id: string }>(
+      'DELETE FROM tokens WHERE id = $1 RETURNING user_id',
+      [id],
+    );
+    if (!row) throw new HttpError(404, 'not_found', `There is no token with id '${id}'.`);
+    await auditToken(tx, caller, 'revoke_token', row.user_id, id);
+  });
+}
+
+function toToken(row: Row): TokenInfo {
+  return {
+    id: String(row.id),
+    user: String(row.user_id),
+    name: String(row.name),
+    created_at: iso(row.created_at),
+    expires_at: row.expires_at ? iso(row.expires_at) : null,
+  };
+}

@@ -1,0 +1,185 @@
+/**
+ * The server's domain operations over the storage driver, one module per concern: access.ts (who
+ * sees what), secrets.ts, values.ts (audited reads), sharing.ts, versions.ts, feed.ts (the change
+ * feed), audit.ts, auth.ts (tokens and callers), directory.ts (users, teams, projects), keys.ts,
+ * and transaction.ts (the one way to write). Every change is one transaction that writes the
+ * secret row, its version row, its audit row and its change-feed row together; updates are guarded
+ * by version (`UPDATE … WHERE id = $ AND version = $`), never read-then-write.
+ *
+ * `Store` binds them to one database and keyring for the routes; it holds no logic of its own.
+ */
+import type {
+  AccessList,
+  AuditPage,
+  ChangesPage,
+  CreatedToken,
+  IdentifiedValue,
+  Me,
+  Project,
+  ResolvedSecret,
+  Team,
+  TokenInfo,
+  User,
+  VersionEntry,
+} from '../../core/api';
+import type { Grant, Principal, SecretMetadata, SecretValue } from '../../core/model';
+import type { Keyring } from '../crypto';
+import type { SqlDriver, SqlExecutor } from '../db/driver';
+import { visibleSecret } from './access';
+import { auditLog } from './audit';
+import * as auth from './auth';
+import type { Caller, NewSecret, SecretPatch, StoreContext, StoreOptions } from './context';
+import * as directory from './directory';
+import { changes } from './feed';
+import { checkKeys } from './keys';
+import * as secrets from './secrets';
+import { getAccess, putAccess } from './sharing';
+import * as values from './values';
+import { restore, versions } from './versions';
+
+export type { Caller, NewSecret, SecretPatch, StoreOptions } from './context';
+export { parsePrincipal, principalKey } from './rows';
+
+export class Store {
+  private readonly ctx: StoreContext;
+
+  constructor(
+    readonly db: SqlDriver,
+    keyring: Keyring,
+    readonly databaseId: string,
+    options: StoreOptions,
+  ) {
+    this.ctx = { db, keyring, databaseId, options };
+  }
+
+  // Start-up
+  checkKeys(): Promise<void> {
+    return checkKeys(this.ctx);
+  }
+  bootstrapAdmin(envToken: string | undefined): Promise<string | undefined> {
+    return auth.bootstrapAdmin(this.ctx, envToken);
+  }
+
+  // Callers and tokens
+  authenticate(token: string, client: string, ip: string): Promise<Caller | undefined> {
+    return auth.authenticate(this.ctx, token, client, ip);
+  }
+  createToken(
+    caller: Caller,
+    input: { user: string; name?: string; expires_in_days?: number },
+  ): Promise<CreatedToken> {
+    return auth.createToken(this.ctx, caller, input);
+  }
+  listTokens(user: string | undefined): Promise<TokenInfo[]> {
+    return auth.listTokens(this.ctx, user);
+  }
+  revokeToken(caller: Caller, id: string): Promise<void> {
+    return auth.revokeToken(this.ctx, caller, id);
+  }
+
+  // Secrets
+  create(caller: Caller, input: NewSecret): Promise<SecretMetadata> {
+    return secrets.create(this.ctx, caller, input);
+  }
+  list(
+    caller: Caller,
+    filter: { scope?: { kind: string; id?: string }; type?: string; q?: string },
+  ): Promise<SecretMetadata[]> {
+    return secrets.list(this.ctx, caller, filter);
+  }
+  /** The secret as the caller sees it, or undefined when it does not exist for them. */
+  get(caller: Caller, id: string, db?: SqlExecutor): Promise<SecretMetadata | undefined> {
+    return visibleSecret(this.ctx, caller, id, db);
+  }
+  update(caller: Caller, id: string, ifMatch: number, patch: SecretPatch): Promise<SecretMetadata> {
+    return secrets.update(this.ctx, caller, id, ifMatch, patch);
+  }
+  remove(caller: Caller, id: string, ifMatch: number | undefined): Promise<void> {
+    return secrets.remove(this.ctx, caller, id, ifMatch);
+  }
+
+  // Values
+  readValue(caller: Caller, id: string): Promise<SecretValue> {
+    return values.readValue(this.ctx, caller, id);
+  }
+  readValues(
+    caller: Caller,
+    ids: string[],
+  ): Promise<{ values: IdentifiedValue[]; missing: string[] }> {
+    return values.readValues(this.ctx, caller, ids);
+  }
+  resolve(
+    caller: Caller,
+    name: string,
+    options: { project?: string; scope?: { kind: string; id?: string } },
+  ): Promise<ResolvedSecret | undefined> {
+    return values.resolve(this.ctx, caller, name, options);
+  }
+
+  // Sharing and versions
+  getAccess(caller: Caller, id: string): Promise<AccessList> {
+    return getAccess(this.ctx, caller, id);
+  }
+  putAccess(
+    caller: Caller,
+    id: string,
+    grants: Grant[],
+    ifMatch: number | undefined,
+  ): Promise<AccessList> {
+    return putAccess(this.ctx, caller, id, grants, ifMatch);
+  }
+  versions(caller: Caller, id: string): Promise<VersionEntry[]> {
+    return versions(this.ctx, caller, id);
+  }
+  restore(
+    caller: Caller,
+    id: string,
+    n: number,
+    ifMatch: number | undefined,
+  ): Promise<SecretMetadata> {
+    return restore(this.ctx, caller, id, n, ifMatch);
+  }
+
+  // Change feed and audit
+  changes(caller: Caller, since: string | undefined, limit: number): Promise<ChangesPage> {
+    return changes(this.ctx, caller, since, limit);
+  }
+  auditLog(
+    caller: Caller,
+    query: { secret?: string; before?: string; limit: number },
+  ): Promise<AuditPage> {
+    return auditLog(this.ctx, caller, query);
+  }
+
+  // Directory
+  me(caller: Caller): Promise<Me> {
+    return directory.me(this.ctx, caller);
+  }
+  createUser(input: { id: string; name?: string; admin: boolean }): Promise<User> {
+    return directory.createUser(this.ctx, input);
+  }
+  listUsers(): Promise<User[]> {
+    return directory.listUsers(this.ctx);
+  }
+  createGroup(
+    table: 'teams' | 'projects',
+    input: { id: string; name?: string },
+  ): Promise<Team | Project> {
+    return directory.createGroup(this.ctx, table, input);
+  }
+  listGroups(table: 'teams' | 'projects'): Promise<(Team | Project)[]> {
+    return directory.listGroups(this.ctx, table);
+  }
+  members(kind: 'team' | 'project', id: string): Promise<Principal[]> {
+    return directory.members(this.ctx, kind, id);
+  }
+  /** Adds or removes a member (see directory.setMember). */
+  setMember(
+    kind: 'team' | 'project',
+    id: string,
+    member: Principal,
+    present: boolean,
+  ): Promise<Principal[]> {
+    return directory.setMember(this.ctx, kind, id, member, present);
+  }
+}
