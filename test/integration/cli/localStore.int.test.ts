@@ -2,11 +2,11 @@
  * The local store as a user runs it, not signed in: the built CLI against a real Secret Service
  * (gnome-keyring in its own D-Bus session). Parallel writers, and history without values.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execCli } from '../sync/cliRunner';
 import { buildCliInto } from '../server/serverProcess';
 import { HAS_KEYRING, startSecretService, type SecretService } from './secretService';
 
@@ -25,18 +25,7 @@ let keyring: SecretService | undefined;
 let env: NodeJS.ProcessEnv;
 
 function runCli(args: string[], input?: string): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [cli, ...args],
-      { env: { PATH: process.env.PATH, ...env }, timeout: HUNG_MS },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-    child.stdin!.end(input ?? '');
-  });
+  return execCli(cli, args, { env, timeoutMs: HUNG_MS, ...(input !== undefined && { input }) });
 }
 
 /** Every file under `dir`, read as text. */

@@ -4,12 +4,13 @@
  * in a real Secret Service (gnome-keyring in its own D-Bus session), with consent given by
  * --allow or answered on a pseudo-terminal.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kernel } from '@jupyterlab/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execCli } from '../sync/cliRunner';
 import { ApiClient } from '../../../src/sync/client';
 import { HAS_KEYRING, startSecretService, type SecretService } from '../cli/secretService';
 import { buildCliInto } from '../server/serverProcess';
@@ -56,18 +57,7 @@ interface Result {
 
 /** One CLI command with `env` (a user's config dir, no token in it) and `input` on stdin. */
 function runCli(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [cli, ...args],
-      { env: { PATH: process.env.PATH, ...env }, timeout: HUNG_MS },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-    child.stdin!.end(input ?? '');
-  });
+  return execCli(cli, args, { env, timeoutMs: HUNG_MS, ...(input !== undefined && { input }) });
 }
 
 interface AttachProcess {

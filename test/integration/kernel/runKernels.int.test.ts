@@ -4,7 +4,7 @@
  * Python scripts; not signed in, from the local store in a real Secret Service. No value may reach
  * the executed notebook, an environment or the CLI's output.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -17,6 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execCli } from '../sync/cliRunner';
 import { ApiClient } from '../../../src/sync/client';
 import { buildCliInto } from '../server/serverProcess';
 import { addTeam, addUser, startServer, type RunningServer } from '../sync/harness';
@@ -48,20 +49,10 @@ interface Result {
   stderr: string;
 }
 
-function runCli(args: string[], env: NodeJS.ProcessEnv, input = ''): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [cli, ...args],
-      { env: { PATH: process.env.PATH, ...env }, timeout: HUNG_MS, cwd: home },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        printed += stdout + stderr;
-        resolve({ code, stdout, stderr });
-      },
-    );
-    child.stdin!.end(input);
-  });
+async function runCli(args: string[], env: NodeJS.ProcessEnv, input = ''): Promise<Result> {
+  const result = await execCli(cli, args, { env, input, timeoutMs: HUNG_MS, cwd: home });
+  printed += result.stdout + result.stderr;
+  return result;
 }
 
 /** The NUL-separated environment a process started with, as a map. */

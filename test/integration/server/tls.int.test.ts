@@ -6,12 +6,13 @@
  * HTTP refused off loopback on both sides. Nothing is sent off this machine: 0.0.0.0 is only
  * bound, and reached as a client address that the rule refuses (it is not loopback).
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execCli } from '../sync/cliRunner';
 import { ApiClient } from '../../../src/sync/client';
 import { ServerUnreachable } from '../../../src/sync/errors';
 import { fetchTrusting } from '../../../src/sync/trustedFetch';
@@ -105,26 +106,14 @@ function runCli(
   env: NodeJS.ProcessEnv = {},
   input?: string,
 ): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [cli, ...args],
-      {
-        env: {
-          PATH: process.env.PATH,
-          HOME: home,
-          NOTEBOOK_SECRETS_CONFIG_DIR: join(home, 'config'),
-          NOTEBOOK_SECRETS_KEYRING: '0',
-          ...env,
-        },
-        timeout: 30_000,
-      },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-    child.stdin!.end(input ?? '');
+  return execCli(cli, args, {
+    env: {
+      HOME: home,
+      NOTEBOOK_SECRETS_CONFIG_DIR: join(home, 'config'),
+      NOTEBOOK_SECRETS_KEYRING: '0',
+      ...env,
+    },
+    ...(input !== undefined && { input }),
   });
 }
 

@@ -25,20 +25,39 @@ export function cliEnv(home: string, user: string): NodeJS.ProcessEnv {
   };
 }
 
+/** Runs the built CLI once with `env` (and PATH), `input` on stdin; a non-zero exit is a result. */
+export function execCli(
+  cli: string,
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string },
+): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [cli, ...args],
+      {
+        env: { PATH: process.env.PATH, ...options.env },
+        timeout: options.timeoutMs ?? 30_000,
+        ...(options.cwd && { cwd: options.cwd }),
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+    child.stdin!.end(options.input ?? '');
+  });
+}
+
 export function cliRunner(cli: string, home: string, transcript: string[] = []): RunCli {
-  return (user, args, input, env = {}) =>
-    new Promise((resolve) => {
-      const child = execFile(
-        process.execPath,
-        [cli, ...args],
-        { env: { ...cliEnv(home, user), ...env }, timeout: 30_000 },
-        (error, stdout, stderr) => {
-          const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-          transcript.push(`${user}$ ${args.join(' ')} -> ${code}\n${stdout}${stderr}`);
-          resolve({ code, stdout, stderr });
-        },
-      );
-      if (input !== undefined) child.stdin!.end(input);
-      else child.stdin!.end();
+  return async (user, args, input, env = {}) => {
+    const result = await execCli(cli, args, {
+      env: { ...cliEnv(home, user), ...env },
+      ...(input !== undefined && { input }),
     });
+    transcript.push(
+      `${user}$ ${args.join(' ')} -> ${result.code}\n${result.stdout}${result.stderr}`,
+    );
+    return result;
+  };
 }
