@@ -69,7 +69,14 @@ const NO_BODY = z.union([z.undefined(), z.null(), z.strictObject({})]);
 const MAX_VERSION = 2_147_483_647;
 /** How long a refused request's unread body may keep arriving before its socket is closed. */
 const LINGER_MS = 2_000;
+// Built once: a zod schema compiles its parser on first use, which per request costs more than
+// the parse itself.
 const IdParams = z.object({ id: z.string() });
+const RestoreParams = z.object({ id: z.string(), n: z.string() });
+const NameParams = z.object({ name: z.string() });
+const TokensQuery = z.strictObject({ user: EntityId.optional() });
+const TeamMemberParams = z.object({ id: z.string(), user: z.string() });
+const ProjectMemberParams = z.object({ id: z.string(), kind: z.string(), member: z.string() });
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { store } = options;
@@ -415,7 +422,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   app.post('/v1/secrets/:id/versions/:n/restore', user, async (request, reply) => {
-    const { id, n } = z.object({ id: z.string(), n: z.string() }).parse(request.params);
+    const { id, n } = RestoreParams.parse(request.params);
     if (!/^[1-9]\d{0,8}$/.test(n)) {
       throw new HttpError(
         400,
@@ -431,7 +438,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   app.get('/v1/resolve/:name', user, async (request, reply) => {
-    const { name } = z.object({ name: z.string() }).parse(request.params);
+    const { name } = NameParams.parse(request.params);
     if (!SecretName.safeParse(name).success) {
       throw new HttpError(400, 'invalid_name', nameProblem(name) ?? 'Invalid name.', {
         field: 'name',
@@ -497,15 +504,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
   }
   app.delete('/v1/teams/:id/members/:user', admin, async (request) => {
-    const { id, user: member } = z
-      .object({ id: z.string(), user: z.string() })
-      .parse(request.params);
+    const { id, user: member } = TeamMemberParams.parse(request.params);
     return { members: await store.setMember('team', id, { kind: 'user', id: member }, false) };
   });
   app.delete('/v1/projects/:id/members/:kind/:member', admin, async (request) => {
-    const params = z
-      .object({ id: z.string(), kind: z.string(), member: z.string() })
-      .parse(request.params);
+    const params = ProjectMemberParams.parse(request.params);
     if (params.kind !== 'user' && params.kind !== 'team') {
       throw new HttpError(400, 'invalid_input', "A project member is a 'user' or a 'team'.", {
         field: 'kind',
@@ -522,11 +525,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   app.get('/v1/tokens', admin, async (request) => {
-    const { user: who } = parseOr400(
-      z.strictObject({ user: EntityId.optional() }),
-      request.query,
-      'query',
-    );
+    const { user: who } = parseOr400(TokensQuery, request.query, 'query');
     return { tokens: await store.listTokens(who) };
   });
   app.post('/v1/tokens', admin, async (request, reply) => {
