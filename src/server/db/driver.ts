@@ -4,8 +4,21 @@
  */
 export type Row = Record<string, unknown>;
 
+export interface QueryOptions {
+  /**
+   * The statement's best plan does not depend on its values (lookups by equality on indexed
+   * columns, run on every request): the backend may plan it once and reuse the plan. Without
+   * this, every run is planned for its own values.
+   */
+  reusePlan?: boolean;
+}
+
 export interface SqlExecutor {
-  query<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  query<T extends Row = Row>(
+    sql: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<T[]>;
   /** Like query, but for statements whose affected row count matters (guarded UPDATE/DELETE). */
   execute(sql: string, params?: readonly unknown[]): Promise<number>;
 }

@@ -9,13 +9,19 @@
  */
 import { mkdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import type { Row, SqlDriver, SqlExecutor, TransactionOptions } from './driver';
+import type { QueryOptions, Row, SqlDriver, SqlExecutor, TransactionOptions } from './driver';
 import { StableReads } from './stableReads';
 
 /** A request to the worker: one query, or a transaction's begin, commit or rollback. */
 type Request =
   | { op: 'open'; dir: string | undefined }
-  | { op: 'query' | 'execute'; sql: string; params: readonly unknown[]; tx?: number }
+  | {
+      op: 'query' | 'execute';
+      sql: string;
+      params: readonly unknown[];
+      tx?: number;
+      reusePlan?: boolean;
+    }
   | { op: 'begin'; snapshot: boolean }
   | { op: 'commit' | 'rollback'; tx: number }
   | { op: 'close' };
@@ -33,11 +39,12 @@ type Reply =
 function workerMain(): void {
   const { parentPort, workerData } =
     require('node:worker_threads') as typeof import('node:worker_threads');
-  const { PGlite } = require(
+  const { PGlite, protocol, parse } = require(
     (workerData as { pglite: string }).pglite,
   ) as typeof import('@electric-sql/pglite');
   type Db = import('@electric-sql/pglite').PGlite;
   type Tx = import('@electric-sql/pglite').Transaction;
+  type Message = import('@electric-sql/pglite').messages.BackendMessage;
   let db: Db | undefined;
   let nextTx = 1;
   const open = new Map<
@@ -61,17 +68,89 @@ function workerMain(): void {
   const answer = (request: Statement, result: { rows: unknown[]; affectedRows?: number }) =>
     request.op === 'query' ? { rows: result.rows as Row[] } : { count: result.affectedRows ?? 0 };
 
+  // Prepared statements. PGlite's query() parses and plans each statement anew, in six calls into
+  // the database (parse, describe, bind, describe, execute, sync): for the short statements of
+  // every request that is most of their cost. A statement with parameters is parsed once under a
+  // name (as the PostgreSQL driver does), then bound and run in one call. It is planned for each
+  // run's values unless its caller says the plan can be reused (QueryOptions.reusePlan): then
+  // PostgreSQL keeps a generic plan once it is no worse than the custom ones.
+  type Prepared = { name: string; types: number[]; rowDescription: Message | undefined };
+  const prepared = new Map<string, Prepared>();
+  const MAX_PREPARED = 500;
+  // The session's plan_cache_mode as last set; unknown (undefined) after a rollback undid it.
+  let planMode: string | undefined;
+  const concat = (parts: Uint8Array[]) => {
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const part of parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
+  };
+  const exec = async (parts: Uint8Array[]) =>
+    (await db!.execProtocol(concat(parts), { syncToFs: false })).messages;
+  /** Runs one statement in the open transaction `tx` (PGlite holds its lock meanwhile). */
+  const run = async (tx: Tx, request: Statement): Promise<Answer> => {
+    const params = request.params as unknown[];
+    let statement = prepared.get(request.sql);
+    if (!statement && (params.length === 0 || prepared.size >= MAX_PREPARED)) {
+      return answer(request, await tx.query(request.sql, params));
+    }
+    if (!statement) {
+      const name = `ns_${prepared.size + 1}`;
+      const messages = await exec([
+        protocol.serialize.parse({ name, text: request.sql, types: [] }),
+        protocol.serialize.describe({ type: 'S', name }),
+        protocol.serialize.sync(),
+      ]);
+      statement = {
+        name,
+        types: parse.parseDescribeStatementResults(messages),
+        rowDescription: messages.find((m) => m.name === 'rowDescription'),
+      };
+      prepared.set(request.sql, statement);
+    }
+    const mode = request.reusePlan ? 'auto' : 'force_custom_plan';
+    if (planMode !== mode) {
+      await exec([protocol.serialize.query(`SET plan_cache_mode = ${mode}`)]);
+      planMode = mode;
+    }
+    const { types } = statement;
+    const values = params.map((value, i) => {
+      if (value === null || value === undefined) return null;
+      const serialize = db!.serializers[types[i]!];
+      return serialize ? serialize(value) : String(value);
+    });
+    const messages = await exec([
+      protocol.serialize.bind({ statement: statement.name, values }),
+      protocol.serialize.execute({}),
+      protocol.serialize.sync(),
+    ]);
+    const all = statement.rowDescription ? [statement.rowDescription, ...messages] : messages;
+    return answer(request, parse.parseResults(all, db!.parsers)[0]!);
+  };
+  /** Runs `fn` in a PGlite transaction; a rollback may have undone the last SET. */
+  const inTransaction = async <T>(fn: (tx: Tx) => Promise<T>): Promise<T> => {
+    try {
+      return await db!.transaction(fn);
+    } catch (error) {
+      planMode = undefined;
+      throw error;
+    }
+  };
+
   // Group commit. Statements outside a transaction that arrive while the database is busy run
   // together in one transaction, answered once it has committed: each value read still commits
   // its audit row before the value leaves, but many reads share one commit (the WAL write that is
   // most of a read's cost). If the group fails, nothing of it stands, and each statement runs
-  // again alone, so one statement's error is its own. A lone statement runs as before.
+  // again alone, so one statement's error is its own. A lone statement runs alone in the same way.
   type Waiting = { request: Statement; resolve: (a: Answer) => void; reject: (e: unknown) => void };
   let group: Waiting[] = [];
   let draining = false;
   const alone = async (w: Waiting) => {
     try {
-      w.resolve(answer(w.request, await db!.query(w.request.sql, w.request.params as unknown[])));
+      w.resolve(await inTransaction((tx) => run(tx, w.request)));
     } catch (error) {
       w.reject(error);
     }
@@ -86,11 +165,9 @@ function workerMain(): void {
       }
       let results: Answer[] | undefined;
       try {
-        results = await db!.transaction(async (tx) => {
+        results = await inTransaction(async (tx) => {
           const out: Answer[] = [];
-          for (const { request } of items) {
-            out.push(answer(request, await tx.query(request.sql, request.params as unknown[])));
-          }
+          for (const { request } of items) out.push(await run(tx, request));
           return out;
         });
       } catch {
@@ -120,7 +197,7 @@ function workerMain(): void {
         if (request.tx === undefined) return single(request);
         const tx = open.get(request.tx)?.tx;
         if (!tx) throw new Error('Transaction is closed');
-        return answer(request, await tx.query(request.sql, request.params as unknown[]));
+        return run(tx, request);
       }
       case 'begin': {
         const id = nextTx++;
@@ -149,6 +226,7 @@ function workerMain(): void {
         try {
           await entry.done;
         } catch (error) {
+          planMode = undefined;
           if (request.op === 'commit') throw error;
         }
         return {};
@@ -214,14 +292,29 @@ export async function openPglite(dir: string | undefined): Promise<SqlDriver> {
   };
   const stable = new StableReads();
   const executor = (tx?: number): SqlExecutor => {
-    const run = async (op: 'query' | 'execute', sql: string, params: readonly unknown[]) => {
-      const request = { op, sql, params, ...(tx !== undefined && { tx }) };
+    const run = async (
+      op: 'query' | 'execute',
+      sql: string,
+      params: readonly unknown[],
+      options: QueryOptions = {},
+    ) => {
+      const request = {
+        op,
+        sql,
+        params,
+        ...(tx !== undefined && { tx }),
+        ...(options.reusePlan && { reusePlan: true }),
+      };
       // A transaction's statements are covered by the transaction's own bookkeeping.
       return tx === undefined ? stable.statement(sql, () => call(request)) : call(request);
     };
     return {
-      async query<T extends Row>(sql: string, params: readonly unknown[] = []) {
-        return (await run('query', sql, params)).rows as T[];
+      async query<T extends Row>(
+        sql: string,
+        params: readonly unknown[] = [],
+        options?: QueryOptions,
+      ) {
+        return (await run('query', sql, params, options)).rows as T[];
       },
       async execute(sql: string, params: readonly unknown[] = []) {
         return (await run('execute', sql, params)).count!;

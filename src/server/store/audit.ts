@@ -78,6 +78,8 @@ export async function auditedRead<T extends Row>(
       caller.tokenId,
       caller.tokenCreatedBy,
     ],
+    // Run on every value read; its indexed lookups plan the same for any caller.
+    { reusePlan: true },
   );
 }
 
