@@ -333,7 +333,9 @@ export async function openPglite(dir: string | undefined): Promise<SqlDriver> {
     kind: 'pglite',
     ...base,
     queryStable<T extends Row>(sql: string, params: readonly unknown[], tables: readonly string[]) {
-      return stable.read(sql, params, tables, () => base.query<T>(sql, params));
+      return stable.read(sql, params, tables, () =>
+        base.query<T>(sql, params, { reusePlan: true }),
+      );
     },
     // PGlite runs one transaction at a time; it queues the others (and single statements).
     transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: TransactionOptions = {}) {

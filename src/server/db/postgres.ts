@@ -1,6 +1,6 @@
 /** The PostgreSQL backend (`DATABASE_URL`), on a `pg` connection pool. */
 import pg from 'pg';
-import type { Row, SqlDriver, SqlExecutor, TransactionOptions } from './driver';
+import type { QueryOptions, Row, SqlDriver, SqlExecutor, TransactionOptions } from './driver';
 
 // BIGINT (int8) as a JS number: our sequences stay far below 2^53.
 pg.types.setTypeParser(20, (text: string) => Number(text));
@@ -25,15 +25,67 @@ function named(sql: string, params: readonly unknown[]): pg.QueryConfig {
   return { text: sql, values: params as unknown[], ...(name !== undefined && { name }) };
 }
 
+/**
+ * Each connection's plan_cache_mode as last set. A prepared statement is planned for each run's
+ * values (a generic plan, chosen after five runs, reads a whole change-feed page as if the
+ * cursor were unknown), except statements whose callers say their plan can be reused
+ * (QueryOptions.reusePlan): for those the mode is `auto`, and PostgreSQL keeps a generic plan
+ * once it is no worse, which halves the database's work for a token lookup or a value read. The
+ * mode is set only when it changes; a rollback may undo it, so it is then unknown.
+ */
+const planModes = new WeakMap<pg.PoolClient, string>();
+
+async function run(
+  client: pg.PoolClient,
+  sql: string,
+  params: readonly unknown[],
+  options: QueryOptions = {},
+): Promise<pg.QueryResult> {
+  const config = named(sql, params);
+  if (config.name !== undefined) {
+    const mode = options.reusePlan ? 'auto' : 'force_custom_plan';
+    if (planModes.get(client) !== mode) {
+      await client.query(`SET plan_cache_mode = ${mode}`);
+      planModes.set(client, mode);
+    }
+  }
+  return client.query(config);
+}
+
+/** Runs one statement on a connection from the pool. */
+async function runPooled(
+  pool: pg.Pool,
+  sql: string,
+  params: readonly unknown[],
+  options?: QueryOptions,
+): Promise<pg.QueryResult> {
+  const client = await pool.connect();
+  try {
+    const result = await run(client, sql, params, options);
+    client.release();
+    return result;
+  } catch (error) {
+    // An error from the database leaves the connection usable; any other may not have.
+    client.release(error instanceof pg.DatabaseError ? undefined : (error as Error));
+    throw error;
+  }
+}
+
 function executor(client: pg.Pool | pg.PoolClient): SqlExecutor {
+  const exec = (sql: string, params: readonly unknown[], options?: QueryOptions) =>
+    client instanceof pg.Pool
+      ? runPooled(client, sql, params, options)
+      : run(client, sql, params, options);
   return {
-    async query<T extends Row>(sql: string, params: readonly unknown[] = []) {
-      const result = await client.query<T>(named(sql, params));
-      return result.rows;
+    async query<T extends Row>(
+      sql: string,
+      params: readonly unknown[] = [],
+      options?: QueryOptions,
+    ) {
+      return (await exec(sql, params, options)).rows as T[];
     },
     async execute(sql: string, params: readonly unknown[] = []) {
-      const result = await client.query(named(sql, params));
-      return result.rowCount ?? 0;
+      return (await exec(sql, params)).rowCount ?? 0;
     },
   };
 }
@@ -45,11 +97,10 @@ export async function openPostgres(url: string, poolSize = 10): Promise<SqlDrive
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
     application_name: 'notebook-secrets',
-    // A prepared statement keeps its parse but is planned for each run's values: a generic plan
-    // (chosen after five runs) reads a whole change-feed page as if the cursor were unknown. The
-    // pool awaits this before it hands the connection out.
+    // See planModes. The pool awaits this before it hands the connection out.
     onConnect: async (client) => {
       await client.query('SET plan_cache_mode = force_custom_plan');
+      planModes.set(client as pg.PoolClient, 'force_custom_plan');
     },
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
@@ -61,7 +112,8 @@ export async function openPostgres(url: string, poolSize = 10): Promise<SqlDrive
   return {
     kind: 'postgres',
     ...base,
-    queryStable: (sql, params) => base.query(sql, params),
+    // A token lookup: read every time (another process may have revoked it), on a reused plan.
+    queryStable: (sql, params) => base.query(sql, params, { reusePlan: true }),
     async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: TransactionOptions = {}) {
       const client = await pool.connect();
       try {
@@ -71,6 +123,7 @@ export async function openPostgres(url: string, poolSize = 10): Promise<SqlDrive
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
+        planModes.delete(client);
         throw error;
       } finally {
         client.release();
