@@ -3,7 +3,7 @@
  * 1. GET /v1/resolve/{name}: requests/s and p99 with 50 concurrent clients, on PGlite and on
  *    PostgreSQL, next to two baselines (same run, same load generator), reported as ratios: a bare
  *    Node HTTP server answering a constant, and per backend a minimal node:http handler that makes
- *    the same store calls (the same SQL statements on the same driver) without the framework and
+ *    the same store call (the same SQL statements on the same driver) without the framework and
  *    our routes, so the database's share of the cost shows apart from ours. Each server runs in
  *    its own child process.
  * 1b. Writes: creates and PATCHes per second with 50 concurrent clients on both backends.
@@ -90,8 +90,8 @@ async function child(role: string): Promise<void> {
 }
 
 /**
- * The second baseline: node:http and the store, nothing else. Per request the same two store
- * calls as the server's route (authenticate, then resolve with its audit row), so the same SQL
+ * The second baseline: node:http and the store, nothing else. Per request the same store call
+ * as the server's route (resolveForToken: the token, the read and its audit row), so the same SQL
  * statements on the same driver; no framework, no routing, no validation, no logging. Prints its
  * URL and a user's token.
  */
@@ -114,12 +114,14 @@ async function direct(serverConfig: ServerConfig): Promise<void> {
     const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
     const name = decodeURIComponent((req.url ?? '').split('?')[0]!.split('/').pop() ?? '');
     void (async () => {
-      const caller = await store.authenticate(
+      const found = await store.resolveForToken(
         bearer,
         String(req.headers['user-agent'] ?? ''),
         '127.0.0.1',
+        name,
+        {},
       );
-      const resolved = caller ? await store.resolve(caller, name, {}) : undefined;
+      const resolved = found?.resolved;
       res.writeHead(resolved ? 200 : 404, { 'content-type': 'application/json; charset=utf-8' });
       res.end(JSON.stringify(resolved ?? {}));
     })().catch(() => {

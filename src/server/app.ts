@@ -61,6 +61,8 @@ export interface AppOptions {
 declare module 'fastify' {
   interface FastifyRequest {
     caller: Caller | null;
+    /** The bearer token of a route that checks it itself (resolve), once admitted. */
+    uncheckedToken: string | null;
   }
 }
 
@@ -100,6 +102,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   app.decorateRequest('caller', null);
+  app.decorateRequest('uncheckedToken', null);
 
   // JSON bodies only; parse errors must not echo the body back (Node's messages quote it).
   app.removeAllContentTypeParsers();
@@ -195,10 +198,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // Strings the database cannot hold as sent are refused before any route sees them. Values are
   // sealed, not stored as text: NUL is fine there.
-  app.addHook('preValidation', async (request) => {
-    checkStrings(request.params, 'path');
-    checkStrings(request.query, 'query');
-    checkStrings(request.body, 'body', (path) => path.length === 1 && path[0] === 'value');
+  app.addHook('preValidation', async (request, reply) => {
+    try {
+      checkStrings(request.params, 'path');
+      checkStrings(request.query, 'query');
+      checkStrings(request.body, 'body', (path) => path.length === 1 && path[0] === 'value');
+    } catch (error) {
+      // A bad token is refused first, as on every other route.
+      if (request.uncheckedToken !== null) await authenticate(request, reply);
+      throw error;
+    }
   });
 
   app.addHook('onSend', async (request, reply) => {
@@ -220,8 +229,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     );
   });
 
-  /** Authenticates (and rate-limits) a request; every route but /v1/health uses it. */
-  async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  /**
+   * Rate-limits a request and takes its bearer token: 401 without one. The token is checked by
+   * `authenticate`, or, for resolve, in the same statement as the read.
+   */
+  function admit(request: FastifyRequest, reply: FastifyReply): string {
     const token = bearerToken(request.headers.authorization);
     const key = token
       ? 't:' + createHash('sha256').update(token).digest('base64url')
@@ -241,27 +253,39 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         "Send 'Authorization: Bearer <token>'; ask your administrator for a token.",
       );
     }
-    const client = String(request.headers['user-agent'] ?? 'unknown').slice(0, 200);
-    const caller = isWellFormedToken(token)
-      ? await store.authenticate(token, client, request.ip)
-      : undefined;
-    if (!caller) {
-      // Every guess brings its own token bucket; failures also count against the address.
-      const failWait = limiter.take('fail:' + request.ip);
-      if (failWait > 0) {
-        reply.header('Retry-After', String(failWait));
-        throw new HttpError(
-          429,
-          'rate_limited',
-          `Too many failed sign-ins; retry in ${failWait} s.`,
-          {
-            retry_after: failWait,
-          },
-        );
-      }
-      reply.header('WWW-Authenticate', 'Bearer error="invalid_token"');
-      throw new HttpError(401, 'unauthorized', 'This token is unknown, revoked or expired.');
+    return token;
+  }
+
+  /** The refusal of a token that is unknown, revoked or expired. */
+  function refuseToken(request: FastifyRequest, reply: FastifyReply): HttpError {
+    // Every guess brings its own token bucket; failures also count against the address.
+    const failWait = limiter.take('fail:' + request.ip);
+    if (failWait > 0) {
+      reply.header('Retry-After', String(failWait));
+      return new HttpError(
+        429,
+        'rate_limited',
+        `Too many failed sign-ins; retry in ${failWait} s.`,
+        {
+          retry_after: failWait,
+        },
+      );
     }
+    reply.header('WWW-Authenticate', 'Bearer error="invalid_token"');
+    return new HttpError(401, 'unauthorized', 'This token is unknown, revoked or expired.');
+  }
+
+  function clientOf(request: FastifyRequest): string {
+    return String(request.headers['user-agent'] ?? 'unknown').slice(0, 200);
+  }
+
+  /** Authenticates (and rate-limits) a request; every route but /v1/health uses it. */
+  async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const token = admit(request, reply);
+    const caller = isWellFormedToken(token)
+      ? await store.authenticate(token, clientOf(request), request.ip)
+      : undefined;
+    if (!caller) throw refuseToken(request, reply);
     request.caller = caller;
   }
 
@@ -278,6 +302,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // onRequest: a request without a valid token is refused before its body is read.
   const admin = { onRequest: [authenticate, requireAdmin] };
   const user = { onRequest: authenticate };
+  const admitOnly = async (request: FastifyRequest, reply: FastifyReply) => {
+    request.uncheckedToken = admit(request, reply);
+  };
 
   function ifMatch(request: FastifyRequest, required: boolean): number | undefined {
     const header = request.headers['if-match'];
@@ -437,19 +464,36 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return meta;
   });
 
-  app.get('/v1/resolve/:name', user, async (request, reply) => {
-    const { name } = NameParams.parse(request.params);
-    if (!SecretName.safeParse(name).success) {
-      throw new HttpError(400, 'invalid_name', nameProblem(name) ?? 'Invalid name.', {
-        field: 'name',
-      });
+  // The token is checked with the read, in one statement where the backend allows (a bad token
+  // still gets its 401 before anything else is said about the request).
+  app.get('/v1/resolve/:name', { onRequest: admitOnly }, async (request, reply) => {
+    const token = request.uncheckedToken!;
+    let options: { project?: string; scope?: { kind: string; id?: string } };
+    let name: string;
+    try {
+      ({ name } = NameParams.parse(request.params));
+      if (!SecretName.safeParse(name).success) {
+        throw new HttpError(400, 'invalid_name', nameProblem(name) ?? 'Invalid name.', {
+          field: 'name',
+        });
+      }
+      const query = parseOr400(ResolveQuery, request.query, 'query');
+      const scope = parseScopeFilter(query.scope);
+      options = {
+        ...(query.project ? { project: query.project } : {}),
+        ...(scope ? { scope } : {}),
+      };
+    } catch (error) {
+      // A bad token is refused first, as on every other route.
+      await authenticate(request, reply);
+      throw error;
     }
-    const query = parseOr400(ResolveQuery, request.query, 'query');
-    const scope = parseScopeFilter(query.scope);
-    const resolved = await store.resolve(caller(request), name, {
-      ...(query.project ? { project: query.project } : {}),
-      ...(scope ? { scope } : {}),
-    });
+    const found = isWellFormedToken(token)
+      ? await store.resolveForToken(token, clientOf(request), request.ip, name, options)
+      : undefined;
+    if (!found) throw refuseToken(request, reply);
+    request.caller = found.caller;
+    const { resolved } = found;
     if (!resolved)
       throw new HttpError(404, 'not_found', `No secret named '${name}' is available to you.`);
     reply.header('ETag', versionTag(resolved.version));

@@ -8,13 +8,20 @@ import { HttpError, notFound, ownersOnly } from '../httpError';
 import type { Caller, StoreContext } from './context';
 import { METADATA_COLUMNS, type SecretRow, toMetadata, UUID } from './rows';
 
-// The caller's role on secret `s`: the best grant to them or their teams, else reader through
-// membership of the secret's team or project scope. 'owner' < 'reader', so min() picks owner.
-// Parameters $1 principals, $2 teams, $3 projects are bound by every query that uses it.
-export const ROLE = `COALESCE(
-  (SELECT min(g.role) FROM grants g WHERE g.secret_id = s.id AND g.principal = ANY($1::text[])),
-  CASE WHEN (s.scope_kind = 'team' AND s.scope_id = ANY($2::text[]))
-         OR (s.scope_kind = 'project' AND s.scope_id = ANY($3::text[])) THEN 'reader' END)`;
+/**
+ * The caller's role on secret `s`: the best grant to them or their teams, else reader through
+ * membership of the secret's team or project scope. 'owner' < 'reader', so min() picks owner.
+ * The arguments are SQL text[] expressions of the caller's principals, teams and projects.
+ */
+export function roleOf(principals: string, teams: string, projects: string): string {
+  return `COALESCE(
+  (SELECT min(g.role) FROM grants g WHERE g.secret_id = s.id AND g.principal = ANY(${principals})),
+  CASE WHEN (s.scope_kind = 'team' AND s.scope_id = ANY(${teams}))
+         OR (s.scope_kind = 'project' AND s.scope_id = ANY(${projects})) THEN 'reader' END)`;
+}
+
+/** roleOf the parameters $1 principals, $2 teams, $3 projects (see callerParams). */
+export const ROLE = roleOf('$1::text[]', '$2::text[]', '$3::text[]');
 
 /** Secrets `s` with the caller's role on each as `r.role` (null: the caller cannot see it). */
 export const FROM_VISIBLE = `FROM secrets s CROSS JOIN LATERAL (SELECT ${ROLE} AS role) r`;

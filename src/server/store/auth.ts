@@ -9,6 +9,39 @@ import { auditToken } from './audit';
 import type { Caller, StoreContext } from './context';
 import { iso } from './rows';
 
+/** A token's row with its user and memberships, as CALLER_SELECT reads it. */
+export interface CallerRow extends Row {
+  token_id: string;
+  hash: string;
+  expires_at: Date | null;
+  created_by: string | null;
+  user_id: string;
+  admin: boolean;
+  teams: string[];
+  projects: string[];
+}
+
+/** The token whose hash is `hash` (an SQL expression), with its user and memberships. */
+export function callerSelect(hash: string): string {
+  return `SELECT t.id AS token_id, t.hash, t.expires_at, t.created_by, u.id AS user_id, u.admin,
+       ARRAY(SELECT tm.team_id FROM team_members tm WHERE tm.user_id = u.id ORDER BY 1) AS teams,
+       ARRAY(SELECT DISTINCT pm.project_id FROM project_members pm
+             WHERE pm.principal = 'user:' || u.id
+                OR pm.principal IN (SELECT 'team:' || tm.team_id FROM team_members tm WHERE tm.user_id = u.id)
+             ORDER BY 1) AS projects
+     FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ${hash}`;
+}
+
+/** The tables a caller's row is read from (a write to one may change it). */
+export const CALLER_TABLES = [
+  'tokens',
+  'users',
+  'teams',
+  'team_members',
+  'projects',
+  'project_members',
+];
+
 /** Resolves a bearer token to its caller, or undefined (unknown or expired token). */
 export async function authenticate(
   ctx: StoreContext,
@@ -17,29 +50,21 @@ export async function authenticate(
   ip: string,
 ): Promise<Caller | undefined> {
   const hash = hashToken(token);
-  const [row] = await ctx.db.queryStable<{
-    token_id: string;
-    hash: string;
-    expires_at: Date | null;
-    created_by: string | null;
-    user_id: string;
-    admin: boolean;
-    teams: string[];
-    projects: string[];
-  }>(
-    `SELECT t.id AS token_id, t.hash, t.expires_at, t.created_by, u.id AS user_id, u.admin,
-       ARRAY(SELECT tm.team_id FROM team_members tm WHERE tm.user_id = u.id ORDER BY 1) AS teams,
-       ARRAY(SELECT DISTINCT pm.project_id FROM project_members pm
-             WHERE pm.principal = 'user:' || u.id
-                OR pm.principal IN (SELECT 'team:' || tm.team_id FROM team_members tm WHERE tm.user_id = u.id)
-             ORDER BY 1) AS projects
-     FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1`,
-    [hash],
-    ['tokens', 'users', 'teams', 'team_members', 'projects', 'project_members'],
-  );
+  const [row] = await ctx.db.queryStable<CallerRow>(callerSelect('$1'), [hash], CALLER_TABLES);
+  return toCaller(row, hash, Date.now(), client, ip);
+}
+
+/** The caller of a token's row read at `now` (ms), or undefined (no row, or expired). */
+export function toCaller(
+  row: CallerRow | undefined,
+  hash: string,
+  now: number,
+  client: string,
+  ip: string,
+): Caller | undefined {
   // The index lookup finds the row; the constant-time compare is the check that counts.
   if (!row || !sameHash(row.hash, hash)) return undefined;
-  if (row.expires_at && new Date(row.expires_at).getTime() <= Date.now()) return undefined;
+  if (row.expires_at && new Date(row.expires_at).getTime() <= now) return undefined;
   const teams = row.teams ?? [];
   const projects = row.projects ?? [];
   const principals = [`user:${row.user_id}`, ...teams.map((t) => `team:${t}`)];

@@ -115,6 +115,16 @@ export class Store {
   ): Promise<ResolvedSecret | undefined> {
     return values.resolve(this.ctx, caller, name, options);
   }
+  /** authenticate and resolve together (on PostgreSQL in one statement); undefined: bad token. */
+  resolveForToken(
+    token: string,
+    client: string,
+    ip: string,
+    name: string,
+    options: { project?: string; scope?: { kind: string; id?: string } },
+  ): Promise<{ caller: Caller; resolved: ResolvedSecret | undefined } | undefined> {
+    return values.resolveForToken(this.ctx, token, client, ip, name, options);
+  }
 
   // Sharing and versions
   getAccess(caller: Caller, id: string): Promise<AccessList> {

@@ -6,8 +6,10 @@ import type { IdentifiedValue, ResolvedSecret } from '../../core/api';
 import type { SecretValue } from '../../core/model';
 import type { Row } from '../db/driver';
 import { notFound } from '../httpError';
-import { callerParams, FROM_VISIBLE } from './access';
+import { hashToken } from '../tokens';
+import { callerParams, FROM_VISIBLE, roleOf } from './access';
 import { auditedRead } from './audit';
+import { authenticate, type CallerRow, callerSelect, toCaller } from './auth';
 import type { Caller, StoreContext } from './context';
 import { open } from './keys';
 import { scopeOf, secretId, UUID } from './rows';
@@ -102,14 +104,21 @@ export async function readValues(
   return { values, missing };
 }
 
-export async function resolve(
-  ctx: StoreContext,
-  caller: Caller,
+type ResolveOptions = { project?: string; scope?: { kind: string; id?: string } };
+type ResolvedRow = ValueRow & { scope_kind: string; scope_id: string; type: string };
+
+/**
+ * What picks the secret a name resolves to: the WHERE conditions on `s` (pushing their
+ * parameters to `params`) and the precedence, for the caller whose user id is the SQL `user`.
+ */
+function resolveClauses(
   name: string,
-  options: { project?: string; scope?: { kind: string; id?: string } },
-): Promise<ResolvedSecret | undefined> {
-  const params: unknown[] = [...callerParams(caller), name, caller.userId];
-  const where = ['s.name = $4'];
+  options: ResolveOptions,
+  params: unknown[],
+  user: string,
+): { where: string[]; tail: string } {
+  params.push(name);
+  const where = [`s.name = $${params.length}`];
   if (options.project !== undefined) {
     params.push(options.project);
     where.push(`(s.scope_kind <> 'project' OR s.scope_id = $${params.length})`);
@@ -117,25 +126,21 @@ export async function resolve(
   if (options.scope) {
     params.push(options.scope.kind);
     where.push(`s.scope_kind = $${params.length}`);
-    if (options.scope.kind === 'personal') where.push('s.scope_id = $5');
+    if (options.scope.kind === 'personal') where.push(`s.scope_id = ${user}`);
     else if (options.scope.id !== undefined) {
       params.push(options.scope.id);
       where.push(`s.scope_id = $${params.length}`);
     }
   }
   // Own personal > project > team > someone else's personal secret shared with the caller.
-  const [row] = await readCurrentValues<
-    ValueRow & { scope_kind: string; scope_id: string; type: string }
-  >(ctx, caller, 'resolve', {
-    where,
-    params,
-    more: ', s.scope_kind, s.scope_id, s.type',
-    tail: `ORDER BY CASE WHEN s.scope_kind = 'personal' AND s.scope_id = $5 THEN 0
+  const tail = `ORDER BY CASE WHEN s.scope_kind = 'personal' AND s.scope_id = ${user} THEN 0
                      WHEN s.scope_kind = 'project' THEN 1
                      WHEN s.scope_kind = 'team' THEN 2 ELSE 3 END, s.scope_id
-       LIMIT 1`,
-  });
-  if (!row) return undefined;
+       LIMIT 1`;
+  return { where, tail };
+}
+
+function toResolved(ctx: StoreContext, row: ResolvedRow): ResolvedSecret {
   return {
     id: row.id,
     name: row.name,
@@ -145,4 +150,73 @@ export async function resolve(
     encoding: row.encoding,
     version: Number(row.version),
   };
+}
+
+export async function resolve(
+  ctx: StoreContext,
+  caller: Caller,
+  name: string,
+  options: ResolveOptions,
+): Promise<ResolvedSecret | undefined> {
+  const params: unknown[] = [...callerParams(caller), caller.userId];
+  const { where, tail } = resolveClauses(name, options, params, '$4');
+  const [row] = await readCurrentValues<ResolvedRow>(ctx, caller, 'resolve', {
+    where,
+    params,
+    more: ', s.scope_kind, s.scope_id, s.type',
+    tail,
+  });
+  return row ? toResolved(ctx, row) : undefined;
+}
+
+/**
+ * Authenticates a bearer token and resolves a name for its caller, audited as resolve: undefined
+ * when the token is unknown or expired. On PostgreSQL, which reads the token on every request
+ * (another server process may have revoked it), that is one statement, one round trip: the
+ * token lookup, the read and the audit row together. PGlite answers the token from memory, so
+ * there it is authenticate, then resolve.
+ */
+export async function resolveForToken(
+  ctx: StoreContext,
+  token: string,
+  client: string,
+  ip: string,
+  name: string,
+  options: ResolveOptions,
+): Promise<{ caller: Caller; resolved: ResolvedSecret | undefined } | undefined> {
+  if (ctx.db.kind !== 'postgres') {
+    const caller = await authenticate(ctx, token, client, ip);
+    return caller && { caller, resolved: await resolve(ctx, caller, name, options) };
+  }
+  const hash = hashToken(token);
+  const now = Date.now();
+  const params: unknown[] = [hash, new Date(now), client, ip];
+  const { where, tail } = resolveClauses(name, options, params, 'c.user_id');
+  const [row] = await ctx.db.query<CallerRow & Partial<ResolvedRow>>(
+    `WITH c AS (${callerSelect('$1')}),
+     live AS (
+       SELECT c.*, ARRAY['user:' || c.user_id]
+           || ARRAY(SELECT 'team:' || t FROM unnest(c.teams) AS t) AS principals
+       FROM c WHERE c.expires_at IS NULL OR c.expires_at > $2),
+     found AS (
+       SELECT s.id, s.name, s.version, v.encoding, v.key_id, v.nonce, v.ciphertext, s.scope_kind,
+         s.scope_id, s.type
+       FROM live c
+       CROSS JOIN secrets s
+       CROSS JOIN LATERAL (SELECT ${roleOf('c.principals', 'c.teams', 'c.projects')} AS role) r
+       JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.version
+       WHERE ${[...where, 'r.role IS NOT NULL'].join(' AND ')}
+       ${tail}),
+     a AS (INSERT INTO audit (actor, action, secret_id, secret_name, version, client, ip,
+             token_id, token_created_by)
+           SELECT c.user_id, 'resolve', f.id, f.name, f.version, $3, $4, c.token_id,
+             CASE WHEN c.created_by <> c.user_id THEN c.created_by END
+           FROM found f CROSS JOIN live c)
+     SELECT c.*, f.* FROM c LEFT JOIN found f ON true`,
+    params,
+    { reusePlan: true },
+  );
+  const caller = toCaller(row, hash, now, client, ip);
+  if (!caller) return undefined;
+  return { caller, resolved: row!.id ? toResolved(ctx, row as ResolvedRow) : undefined };
 }

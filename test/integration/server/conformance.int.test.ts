@@ -423,17 +423,45 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
         }
       });
 
-      it('refuses an unknown token and a revoked token with 401', async () => {
-        expect((await client(t.url, 'nst_' + 'x'.repeat(43))('GET', '/v1/me')).status).toBe(401);
+      it('refuses an unknown, an expired and a revoked token with 401', async () => {
+        const unknown = client(t.url, 'nst_' + 'x'.repeat(43));
+        expect((await unknown('GET', '/v1/me')).status).toBe(401);
+        // Resolve checks the token in the same statement as the read: the same answers.
+        expect((await unknown('GET', '/v1/resolve/SOME_NAME')).status).toBe(401);
         const created = await expectOk(
           w.admin('POST', '/v1/tokens', { body: { user: w.ids.eve } }),
         );
         const c = client(t.url, created.body.token);
         expect((await c('GET', '/v1/me')).status).toBe(200);
+        expect((await c('GET', '/v1/resolve/SOME_NAME')).status).toBe(404);
+        const expiring = await expectOk(
+          w.admin('POST', '/v1/tokens', { body: { user: w.ids.eve, expires_in_days: 1 } }),
+        );
+        const e = client(t.url, expiring.body.token);
+        expect((await e('GET', '/v1/resolve/SOME_NAME')).status).toBe(404);
+        // Through the database: the API sets expiry days ahead. A write that passes through the
+        // store's driver, so PGlite's memory of the token is forgotten as it would be.
+        await t.server.store.db.query(
+          `UPDATE tokens SET expires_at = now() - interval '1 second' WHERE id = $1`,
+          [expiring.body.id],
+        );
+        expect((await e('GET', '/v1/me')).status).toBe(401);
+        expect((await e('GET', '/v1/resolve/SOME_NAME')).status).toBe(401);
         expect((await w.admin('DELETE', `/v1/tokens/${created.body.id}`)).status).toBe(204);
         const r = await c('GET', '/v1/me');
         expect(r.status).toBe(401);
         expect(ApiErrorBody.parse(r.body).error.code).toBe('unauthorized');
+        // A revoked token is refused before the request's own faults are named.
+        for (const path of [
+          '/v1/resolve/SOME_NAME',
+          '/v1/resolve/BAD-NAME',
+          '/v1/resolve/SOME_NAME?project=a%00b',
+          '/v1/resolve/SOME_NAME?unknown=1',
+        ]) {
+          const refused = await c('GET', path);
+          expect(refused.status, path).toBe(401);
+          expect(ApiErrorBody.parse(refused.body).error.code).toBe('unauthorized');
+        }
       });
     });
 
