@@ -186,7 +186,7 @@ export function presetScan(text: string): { hits: PresetHit[]; ignores: PresetIg
     run = undefined;
     translated.clear();
   }
-  return current;
+  return { hits: current.hits, ignores: current.ignores };
 }
 
 /** The ids of the preset's rules, for docs and tests. */
