@@ -32,10 +32,9 @@ export interface PresetIgnore {
 /**
  * Our id and title for each of the preset's message ids, so findings keep the ids users already
  * filter on. `null`: not reported (an AWS account ID names an account; AWS does not treat it as
- * a secret).
+ * a secret). The AWS rule runs with its defaults: access key IDs and account IDs are off.
  */
 const KINDS: Record<string, { id: string; title: string } | null> = {
-  AWSAccessKeyID: { id: 'aws-access-key-id', title: 'AWS access key ID' },
   AWSSecretAccessKey: { id: 'aws-secret-access-key', title: 'AWS secret access key' },
   AWSAccountID: null,
   PrivateKeyJSON: { id: 'gcp-service-account-key', title: 'Google Cloud service account key' },
@@ -55,10 +54,16 @@ const KINDS: Record<string, { id: string; title: string } | null> = {
   OPS_TOKEN: { id: '1password-service-account-token', title: '1Password service account token' },
 };
 
-/** Options per preset rule; the rest run with their defaults. */
-const OPTIONS: Record<string, object> = {
-  // Access key IDs (AKIA…) are only looked for with this option; the secret key always is.
-  '@secretlint/secretlint-rule-aws': { enableIDScanRule: true },
+/**
+ * When a rule can be skipped: a literal every pattern of the rule needs is absent (checked with
+ * `includes`, far cheaper than the rule's patterns, which have no literal prefix and so are tried
+ * at every position of the text). Rules not listed always run.
+ */
+const SKIP_UNLESS: Record<string, (text: string) => boolean> = {
+  // Its one default pattern is AWS?_SECRET_ACCESS_KEY = "…" in any of three letter cases.
+  '@secretlint/secretlint-rule-aws': (text) => text.includes('ccess') || text.includes('CCESS'),
+  // It reads `secretlint-disable…` comments only.
+  '@secretlint/secretlint-rule-filter-comments': (text) => text.includes('secretlint-'),
 };
 
 // The part of secretlint's rule API the preset's rules use (@secretlint/types).
@@ -141,8 +146,13 @@ function load(): NonNullable<typeof rules> {
         run?.ignores.push({ start: range[0], end: range[1], rule: targetRuleId });
       },
     };
-    const file = rule.create(context, OPTIONS[id] ?? {}).file;
-    return { id, file: file ? (source: Source) => file(source) : () => undefined };
+    const file = rule.create(context, {}).file;
+    const needed = SKIP_UNLESS[id];
+    return {
+      id,
+      file: (source: Source) =>
+        file && (!needed || needed(source.content)) ? file(source) : undefined,
+    };
   });
   return rules;
 }

@@ -1,8 +1,8 @@
 /**
  * What the scanner looks for. The primary detector is secretlint's recommended rule preset
  * (`@secretlint/secretlint-rule-preset-recommend`, see presetRules.ts): a maintained set of
- * provider formats (AWS, GitHub, Slack, OpenAI, npm, SendGrid, Shopify, Linear, 1Password,
- * private keys, credentials in URLs). After it come our own rules, one for each format the
+ * provider formats (AWS secret keys, GitHub, Slack, OpenAI, npm, SendGrid, Shopify, Linear,
+ * 1Password, private keys, credentials in URLs). After it come our own rules, one for each format the
  * preset does not cover, each saying why it is here and where the format is documented, and one
  * heuristic for a string assigned to a name that says it holds a key. Kept exact rather than
  * wide: a false positive in a notebook costs the user's trust in every other finding.
@@ -57,6 +57,15 @@ export const OWN_RULES: readonly SecretRule[] = [
     title: 'private key (PEM)',
     pattern: /-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----/g,
     source: 'RFC 7468 (textual encoding of PKCS #8 and friends); OpenSSH PROTOCOL.key',
+  },
+  {
+    // The preset looks for access key IDs only with an option (enableIDScanRule) that also
+    // reports AWS account IDs, which are not credentials, and costs two more passes over every
+    // text with patterns that have no literal prefix; it also lacks the ABIA and ACCA prefixes.
+    id: 'aws-access-key-id',
+    title: 'AWS access key ID',
+    pattern: /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b/g,
+    source: 'AWS IAM User Guide, "Understanding unique ID prefixes"',
   },
   {
     // The preset has no GitLab rule.

@@ -215,6 +215,10 @@ describe("secretlint's recommended preset", () => {
     ]);
     expect(text.slice(found[0]!.start, found[0]!.end)).toBe(value);
     expect(JSON.stringify(presetScan(text))).not.toContain(value);
+    // The rule is skipped only when no letter case of ACCESS is in the text.
+    const lower = `aws_secret_access_key: '${value}'`;
+    expect(presetScan(lower).hits.map((h) => h.id)).toEqual(['aws-secret-access-key']);
+    expect(presetScan(`aws_secret_key = '${value}'`).hits).toEqual([]);
   });
 
   it('does not report an AWS account ID, which is not a credential', () => {
@@ -242,6 +246,7 @@ describe('our own rules', () => {
   // One example per rule, each a format (or a form) the preset does not report.
   const EXAMPLES: Record<string, string> = {
     'private-key': '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA',
+    'aws-access-key-id': KEYS['aws-access-key-id']!,
     'gitlab-token': KEYS['gitlab-token']!,
     'anthropic-api-key': KEYS['anthropic-api-key']!,
     'openai-api-key': KEYS['openai-api-key']!,
