@@ -158,10 +158,16 @@ function load(): NonNullable<typeof rules> {
 }
 
 function source(text: string): Source {
-  const lineStarts = [0];
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+  // Only the comment rule asks for positions: the line starts are found on its first call.
+  let starts: number[] | undefined;
+  const lineStarts = () => {
+    if (starts) return starts;
+    starts = [0];
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+    return starts;
+  };
   const offset = (line: number, column: number) =>
-    line - 1 >= lineStarts.length ? text.length : lineStarts[Math.max(0, line - 1)]! + column;
+    line - 1 >= lineStarts().length ? text.length : lineStarts()[Math.max(0, line - 1)]! + column;
   return {
     content: text,
     // No file name or extension: the rules that read a whole file (a .p12 or service-account
@@ -171,9 +177,10 @@ function source(text: string): Source {
     contentType: 'text',
     // secretlint's positions: 1-based lines, 0-based columns.
     indexToPosition(index) {
+      const at = lineStarts();
       let line = 0;
-      while (line + 1 < lineStarts.length && lineStarts[line + 1]! <= index) line++;
-      return { line: line + 1, column: index - lineStarts[line]! };
+      while (line + 1 < at.length && at[line + 1]! <= index) line++;
+      return { line: line + 1, column: index - at[line]! };
     },
     locationToRange: ({ start, end }) => [
       offset(start.line, start.column),

@@ -234,6 +234,8 @@ describe("secretlint's recommended preset", () => {
       `c = "${key}"`,
     ].join('\n');
     expect(scanText(text).map((f) => [f.rule, f.line])).toEqual([['github-token', 3]]);
+    const named = `a = "${key}" + "${jwt}"  # secretlint-disable-line @secretlint/secretlint-rule-github`;
+    expect(scanText(named).map((f) => f.rule)).toEqual(['jwt']);
     const stored = storedValueRules([{ name: 'GH', value: key }]);
     expect(scanText(text, [...stored, ...SECRET_RULES]).map((f) => [f.rule, f.line])).toEqual([
       ['stored-value', 1],
