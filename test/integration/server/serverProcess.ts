@@ -21,7 +21,8 @@ export function buildCliInto(dir: string): Promise<string> {
       const outdir = join(ROOT, 'out', dir);
       await esbuild.build({
         entryPoints: {
-          cli: join(ROOT, 'src/cli/main.ts'),
+          cli: join(ROOT, 'src/cli/bin.ts'),
+          'cli-main': join(ROOT, 'src/cli/main.ts'),
           'cli-serve': join(ROOT, 'src/cli/commands/serve.ts'),
           'cli-attach': join(ROOT, 'src/cli/commands/attach.ts'),
         },
