@@ -53,7 +53,7 @@ function readCache(file: string | undefined): Buffer | undefined {
   }
 }
 
-/** Writes `data` as `file` (temp file, then rename) and removes the caches of other builds. */
+/** Writes `data` as `file` (temp file, then rename) and removes old caches of other builds. */
 function writeCache(file: string, data: Buffer): void {
   try {
     const dir = join(file, '..');
@@ -61,10 +61,13 @@ function writeCache(file: string, data: Buffer): void {
     const temp = `${file}.${process.pid}.tmp`;
     writeFileSync(temp, data, { mode: 0o600 });
     renameSync(temp, file);
+    // Other builds' caches, a day after they were written (two installs used in turn keep theirs).
     const key = file.slice(dir.length + 1).split('.')[0]!;
+    const stale = Date.now() - 24 * 3600_000;
     for (const name of readdirSync(dir)) {
-      if (!name.startsWith(`${key}.`) && name.endsWith('.cache'))
-        rmSync(join(dir, name), { force: true });
+      if (name.startsWith(`${key}.`) || !name.endsWith('.cache')) continue;
+      const other = join(dir, name);
+      if (statSync(other).mtimeMs < stale) rmSync(other, { force: true });
     }
   } catch {
     // A read-only or full disk: the next run compiles again.
