@@ -10,6 +10,9 @@
  * holds the bundle's size and time, so a rebuilt or updated CLI never runs stale code. Any failure
  * to read or write the cache only costs the time: the command runs the same.
  *
+ * The bundle must not call import() at run time: a vm script has no loader for it without an
+ * experimental flag (Node's modules come from process.getBuiltinModule instead).
+ *
  * Folder: $XDG_CACHE_HOME/notebook-secrets/compile, else ~/.cache/notebook-secrets/compile (0700).
  * NOTEBOOK_SECRETS_COMPILE_CACHE=0 turns it off.
  */

@@ -4,7 +4,7 @@
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../../src/sync/client';
 import { execCli } from '../sync/cliRunner';
@@ -78,6 +78,11 @@ describe('the CLI code cache', () => {
     const cache = readFileSync(cacheOf('get')!);
     expect(cache.includes(value)).toBe(false);
     expect(cache.includes(token)).toBe(false);
+  });
+
+  it('runs a bundle that calls no import(), which a vm script is refused', () => {
+    const bundle = readFileSync(join(dirname(cli), 'cli-main.js'), 'utf8');
+    expect(bundle).not.toMatch(/\bimport\(/);
   });
 
   it('writes nothing with NOTEBOOK_SECRETS_COMPILE_CACHE=0', async () => {
