@@ -1,5 +1,6 @@
-// Bundles the extension (dist/extension.js), the CLI (dist/cli.js) and the server it runs with
-// `serve` (dist/cli-serve.js), and `attach` (dist/cli-attach.js).
+// Bundles the extension (dist/extension.js), the CLI (dist/cli.js, which runs dist/cli-main.js
+// through V8's code cache), the server it runs with `serve` (dist/cli-serve.js), and `attach`
+// (dist/cli-attach.js).
 // tsc type-checks (npm run typecheck); esbuild only transpiles and bundles.
 import * as esbuild from 'esbuild';
 
@@ -60,8 +61,10 @@ const builds = [
     ...common,
     // `serve` (the server and its database) and `attach` (the Jupyter client) are bundles of
     // their own, loaded only by those commands (see src/cli/main.ts).
+    // cli.js is a small loader: it runs cli-main.js from V8's code cache (see src/cli/bin.ts).
     entryPoints: {
-      cli: 'src/cli/main.ts',
+      cli: 'src/cli/bin.ts',
+      'cli-main': 'src/cli/main.ts',
       'cli-serve': 'src/cli/commands/serve.ts',
       'cli-attach': 'src/cli/commands/attach.ts',
     },

@@ -1,6 +1,7 @@
 /**
- * The real `notebook-secrets serve` in a child process: the CLI bundled from src/cli/main.ts the
- * way esbuild.mjs bundles dist/cli.js (into out/, so tests never race a developer's build).
+ * The real `notebook-secrets serve` in a child process: the CLI bundled the way esbuild.mjs bundles
+ * dist/ (its bin, src/cli/bin.ts, and the CLI itself, src/cli/main.ts), into out/, so tests never
+ * race a developer's build.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -11,7 +12,7 @@ const ROOT = resolve(__dirname, '../../..');
 const builds = new Map<string, Promise<string>>();
 
 /**
- * Bundles src/cli/main.ts like esbuild.mjs does, once per test process, into out/`dir` (each suite
+ * Bundles the CLI like esbuild.mjs does, once per test process, into out/`dir` (each suite
  * its own folder, so suites running in parallel processes never write the same file).
  */
 export function buildCliInto(dir: string): Promise<string> {
@@ -21,7 +22,8 @@ export function buildCliInto(dir: string): Promise<string> {
       const outdir = join(ROOT, 'out', dir);
       await esbuild.build({
         entryPoints: {
-          cli: join(ROOT, 'src/cli/main.ts'),
+          cli: join(ROOT, 'src/cli/bin.ts'),
+          'cli-main': join(ROOT, 'src/cli/main.ts'),
           'cli-serve': join(ROOT, 'src/cli/commands/serve.ts'),
           'cli-attach': join(ROOT, 'src/cli/commands/attach.ts'),
         },
