@@ -543,17 +543,21 @@ async function seed(db: SqlDriver, user: string, count: number): Promise<void> {
        FROM secrets WHERE created_by = $1 AND name LIKE 'SECRET\\_%'`,
       [user],
     );
-    const [counter] = await tx.query<{ value: number }>(
-      `UPDATE counters SET value = value + $1 WHERE name = 'changes' RETURNING value`,
-      [count],
-    );
     await tx.query(
-      `INSERT INTO changes (seq, secret_id, kind, audience)
-       SELECT $2::bigint - $3 + row_number() OVER (ORDER BY name), id, 'create', ARRAY['user:' || $1]
-       FROM secrets WHERE created_by = $1 AND name LIKE 'SECRET\\_%'`,
-      [user, Number(counter!.value), count],
+      `INSERT INTO changes (secret_id, kind, audience)
+       SELECT id, 'create', ARRAY['user:' || $1]
+       FROM secrets WHERE created_by = $1 AND name LIKE 'SECRET\\_%' ORDER BY name`,
+      [user],
     );
   });
+}
+
+/**
+ * BENCH_PARTS (e.g. `writes` or `resolve,changes`) runs only those parts; all of them without it.
+ */
+function part(name: string): boolean {
+  const parts = process.env.BENCH_PARTS;
+  return !parts || parts.split(',').includes(name);
 }
 
 async function main(): Promise<void> {
@@ -561,12 +565,16 @@ async function main(): Promise<void> {
   let cluster: PostgresCluster | undefined;
   try {
     if (findPostgresBin()) cluster = await startPostgres();
-    await resolveBench(cluster, dirs);
-    await writesBench(cluster, dirs);
-    await changesBench('PGlite', undefined, dirs);
-    if (cluster) await changesBench('PostgreSQL', await cluster.createDatabase(), dirs);
-    await valuesBench('PGlite', undefined, dirs);
-    if (cluster) await valuesBench('PostgreSQL', await cluster.createDatabase(), dirs);
+    if (part('resolve')) await resolveBench(cluster, dirs);
+    if (part('writes')) await writesBench(cluster, dirs);
+    if (part('changes')) {
+      await changesBench('PGlite', undefined, dirs);
+      if (cluster) await changesBench('PostgreSQL', await cluster.createDatabase(), dirs);
+    }
+    if (part('values')) {
+      await valuesBench('PGlite', undefined, dirs);
+      if (cluster) await valuesBench('PostgreSQL', await cluster.createDatabase(), dirs);
+    }
   } finally {
     agent.destroy();
     await cluster?.stop();
