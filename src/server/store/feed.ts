@@ -102,10 +102,15 @@ export async function changes(
       const changes: Change[] = page.map((row) =>
         row.role
           ? { kind: 'upsert', secret: toMetadata(row) }
-          : { kind: 'tombstone', id: row.change_id, reason: row.present ? 'access_lost' : 'deleted' },
+          : {
+              kind: 'tombstone',
+              id: row.change_id,
+              reason: row.present ? 'access_lost' : 'deleted',
+            },
       );
       const last = page[page.length - 1];
-      const next = more && last ? { xid: Number(last.xid), seq: Number(last.seq) } : { xid: horizon, seq: 0 };
+      const next =
+        more && last ? { xid: Number(last.xid), seq: Number(last.seq) } : { xid: horizon, seq: 0 };
       return {
         changes,
         next: encodeCursor({ databaseId: ctx.databaseId, ...next }),
