@@ -42,8 +42,8 @@ export async function recordChanges(tx: SqlExecutor, changes: PendingChange[]): 
 /**
  * A page of the feed. Rows are ordered by (xid, seq): the id of the transaction that wrote them,
  * then their number. A transaction's id is assigned before it commits, so ids do not commit in
- * order; the read stops at the horizon, the xmin of its snapshot, below which every transaction
- * has ended (committed and visible to this snapshot, or rolled back). A transaction still running
+ * order; the read stops at the horizon, at most the xmin of its snapshot, below which every
+ * transaction has ended (committed and visible to this snapshot, or rolled back). A transaction still running
  * has an id at or above the horizon, and the cursor never passes the horizon, so its rows are read
  * by a later page: no change is skipped. All of it in one REPEATABLE READ snapshot.
  */
@@ -55,8 +55,14 @@ export async function changes(
 ): Promise<ChangesPage> {
   return ctx.db.transaction(
     async (tx) => {
+      // The horizon goes no further than just past the newest change, so it stays where it is
+      // while nothing changes (other transactions in the cluster, such as a background ANALYZE,
+      // move xmin) and an idle caller gets back the cursor it sent.
       const [head] = await tx.query<{ horizon: string; legacy: number }>(
-        `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon,
+        `SELECT LEAST(pg_snapshot_xmin(pg_current_snapshot()),
+             (COALESCE((SELECT xid FROM changes ORDER BY xid DESC LIMIT 1), '0')::text::bigint + 1)
+               ::text::xid8
+           )::text AS horizon,
            COALESCE((SELECT max(seq) FROM changes WHERE xid = '0'::xid8), 0) AS legacy`,
       );
       const horizon = Number(head!.horizon);
