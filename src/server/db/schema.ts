@@ -220,9 +220,17 @@ DELETE FROM counters WHERE name = 'changes';
 ];
 
 const MIGRATION_LOCK = 7_428_311_902;
+/** The migration that orders the change feed by transaction id. */
+const FEED_BY_XID = 5;
 
-/** Brings the schema up to date; returns the database id (stable for the life of the database). */
-export async function migrate(db: SqlDriver): Promise<string> {
+/**
+ * Brings the schema up to date; returns the database id (stable for the life of the database).
+ * `migrations` is for tests that start from an older schema.
+ */
+export async function migrate(
+  db: SqlDriver,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<string> {
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await tx.query(
@@ -238,13 +246,13 @@ export async function migrate(db: SqlDriver): Promise<string> {
       ),
     );
     const newest = Math.max(0, ...applied);
-    const known = Math.max(...MIGRATIONS.map((m) => m.version));
+    const known = Math.max(...migrations.map((m) => m.version));
     if (newest > known) {
       throw new Error(
         `The database schema is version ${newest}, newer than this server knows (${known}). Upgrade notebook-secrets.`,
       );
     }
-    for (const migration of MIGRATIONS) {
+    for (const migration of migrations) {
       if (applied.has(migration.version)) continue;
       for (const statement of splitStatements(migration.sql)) await tx.query(statement);
       await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
@@ -256,7 +264,7 @@ export async function migrate(db: SqlDriver): Promise<string> {
       `INSERT INTO meta (key, value) VALUES ('database_id', $1) ON CONFLICT (key) DO NOTHING`,
       [randomBytes(16).toString('hex')],
     );
-    await adoptForeignTransactionIds(tx);
+    if (known >= FEED_BY_XID) await adoptForeignTransactionIds(tx);
     const rows = await tx.query<{ value: string }>(
       `SELECT value FROM meta WHERE key = 'database_id'`,
     );
