@@ -41,11 +41,12 @@ export async function recordChanges(tx: SqlExecutor, changes: PendingChange[]): 
 
 /**
  * A page of the feed. Rows are ordered by (xid, seq): the id of the transaction that wrote them,
- * then their number. A transaction's id is assigned before it commits, so ids do not commit in
- * order; the read stops at the horizon, at most the xmin of its snapshot, below which every
- * transaction has ended (committed and visible to this snapshot, or rolled back). A transaction still running
- * has an id at or above the horizon, and the cursor never passes the horizon, so its rows are read
- * by a later page: no change is skipped. All of it in one REPEATABLE READ snapshot.
+ * then their number. Ids are assigned before commit, so they do not commit in order. The read
+ * stops at a horizon: the xmin of its snapshot (every transaction with a lower id has ended,
+ * committed and visible to this snapshot or rolled back), or just past the newest change if that
+ * is lower. A transaction still running has an id at or above the horizon, later ones get higher
+ * ids, and the cursor never passes the horizon, so their rows are read by a later page: no change
+ * is skipped. Horizon and page come from one REPEATABLE READ snapshot. The horizon only grows.
  */
 export async function changes(
   ctx: StoreContext,
