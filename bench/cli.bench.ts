@@ -11,6 +11,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ApiClient } from '../src/sync/client';
 import { runBench } from './common';
 
@@ -21,22 +22,11 @@ const OUT = join(ROOT, 'out', 'bench-cli');
 async function bundle(): Promise<string> {
   // esbuild is loaded at run time (not bundled into this benchmark).
   const esbuild = createRequire(join(ROOT, 'package.json'))('esbuild') as typeof import('esbuild');
-  await esbuild.build({
-    entryPoints: {
-      cli: join(ROOT, 'src/cli/bin.ts'),
-      'cli-main': join(ROOT, 'src/cli/main.ts'),
-      'cli-serve': join(ROOT, 'src/cli/commands/serve.ts'),
-      'cli-attach': join(ROOT, 'src/cli/commands/attach.ts'),
-    },
-    outdir: OUT,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
-    external: ['@electric-sql/pglite', '@napi-rs/keyring', 'pg-native'],
-    logLevel: 'error',
-  });
+  // The same options as dist/ (scripts/bundles.mjs, read at run time too), minified.
+  const { cliBundle } = (await import(
+    pathToFileURL(join(ROOT, 'scripts/bundles.mjs')).href
+  )) as typeof import('../scripts/bundles.mjs');
+  await esbuild.build({ ...cliBundle({ outdir: OUT, production: true }), logLevel: 'error' });
   return join(OUT, 'cli.js');
 }
 
