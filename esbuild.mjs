@@ -1,53 +1,19 @@
-// Bundles the extension (dist/extension.js), the CLI (dist/cli.js) and the server it runs with
-// `serve` (dist/cli-serve.js), and `attach` (dist/cli-attach.js).
+// Bundles the extension (dist/extension.js), the CLI (dist/cli.js, which runs dist/cli-main.js
+// through V8's code cache), the server it runs with `serve` (dist/cli-serve.js), and `attach`
+// (dist/cli-attach.js); their options are in scripts/bundles.mjs.
 // tsc type-checks (npm run typecheck); esbuild only transpiles and bundles.
 import * as esbuild from 'esbuild';
+import { cliBundle, extensionBundle } from './scripts/bundles.mjs';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 // `--only=extension` builds just the extension (what the .vsix needs).
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 
-/** @type {esbuild.BuildOptions} */
-const common = {
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  sourcemap: !production,
-  minify: production,
-  logLevel: 'info',
-  legalComments: 'none',
-};
-
-const builds = [
-  {
-    name: 'extension',
-    ...common,
-    entryPoints: { extension: 'src/extension/extension.ts' },
-    outdir: 'dist',
-    external: ['vscode'],
-  },
-  {
-    name: 'cli',
-    ...common,
-    // `serve` (the server and its database) and `attach` (the Jupyter client) are bundles of
-    // their own, loaded only by those commands (see src/cli/main.ts).
-    entryPoints: {
-      cli: 'src/cli/main.ts',
-      'cli-serve': 'src/cli/commands/serve.ts',
-      'cli-attach': 'src/cli/commands/attach.ts',
-    },
-    outdir: 'dist',
-    banner: { js: '#!/usr/bin/env node' },
-    // Native and WASM packages load their own files at run time; they stay in node_modules.
-    external: ['@electric-sql/pglite', '@napi-rs/keyring', 'pg-native'],
-  },
-];
-
-const selected = builds
-  .filter((b) => !only || b.name === only)
-  .map(({ name: _name, ...options }) => options);
+const builds = { extension: extensionBundle({ production }), cli: cliBundle({ production }) };
+const selected = Object.entries(builds)
+  .filter(([name]) => !only || name === only)
+  .map(([, options]) => options);
 
 if (watch) {
   for (const options of selected) {

@@ -6,6 +6,7 @@
  * new schemas); never rename or remove.
  */
 import * as z from 'zod';
+import { lazySchema } from './lazySchema';
 import {
   CreateSecret,
   Description,
@@ -55,26 +56,28 @@ export const API_ERROR_CODES = [
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
 
 /** The body of every non-2xx response. Messages never contain a secret value. */
-export const ApiErrorBody = z.object({
-  error: z.object({
-    /** One of API_ERROR_CODES; a client should treat unknown codes by HTTP status. */
-    code: z.string(),
-    message: z.string(),
-    /** On 412 version_conflict: the secret's current version (also sent as the ETag header). */
-    current_version: z.number().int().min(1).optional(),
-    /** On 400 invalid_input: which field was wrong, as a dotted path (e.g. `scope.id`). */
-    field: z.string().optional(),
-    /** On 429 rate_limited: seconds until a retry may succeed (also the Retry-After header). */
-    retry_after: z.number().optional(),
+export const ApiErrorBody = lazySchema(() =>
+  z.object({
+    error: z.object({
+      /** One of API_ERROR_CODES; a client should treat unknown codes by HTTP status. */
+      code: z.string(),
+      message: z.string(),
+      /** On 412 version_conflict: the secret's current version (also sent as the ETag header). */
+      current_version: z.number().int().min(1).optional(),
+      /** On 400 invalid_input: which field was wrong, as a dotted path (e.g. `scope.id`). */
+      field: z.string().optional(),
+      /** On 429 rate_limited: seconds until a retry may succeed (also the Retry-After header). */
+      retry_after: z.number().optional(),
+    }),
   }),
-});
+);
 export type ApiErrorBody = z.infer<typeof ApiErrorBody>;
 
 // ---------------------------------------------------------------------------------------------
 // Health and identity
 
 /** `GET /v1/health` (no auth). */
-export const Health = z.object({ ok: z.boolean(), version: z.string() });
+export const Health = lazySchema(() => z.object({ ok: z.boolean(), version: z.string() }));
 export type Health = z.infer<typeof Health>;
 
 /**
@@ -82,34 +85,44 @@ export type Health = z.infer<typeof Health>;
  * `ml-platform`). They appear in scopes (`{kind: "team", id: "data"}`) and grants.
  */
 export const ENTITY_ID_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
-export const EntityId = z
-  .string()
-  .regex(
-    ENTITY_ID_PATTERN,
-    'Use 1–64 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit.',
-  );
+export const EntityId = lazySchema(() =>
+  z
+    .string()
+    .regex(
+      ENTITY_ID_PATTERN,
+      'Use 1–64 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit.',
+    ),
+);
 
-export const User = z.object({
-  id: z.string(),
-  name: z.string(),
-  admin: z.boolean(),
-  created_at: z.string(),
-});
+export const User = lazySchema(() =>
+  z.object({
+    id: z.string(),
+    name: z.string(),
+    admin: z.boolean(),
+    created_at: z.string(),
+  }),
+);
 export type User = z.infer<typeof User>;
 
-export const Team = z.object({ id: z.string(), name: z.string(), created_at: z.string() });
+export const Team = lazySchema(() =>
+  z.object({ id: z.string(), name: z.string(), created_at: z.string() }),
+);
 export type Team = z.infer<typeof Team>;
 
-export const Project = z.object({ id: z.string(), name: z.string(), created_at: z.string() });
+export const Project = lazySchema(() =>
+  z.object({ id: z.string(), name: z.string(), created_at: z.string() }),
+);
 export type Project = z.infer<typeof Project>;
 
 /** `GET /v1/me`: the caller, the teams they belong to, and the projects they are a member of
  * (directly or through a team). */
-export const Me = z.object({
-  user: User,
-  teams: z.array(Team),
-  projects: z.array(Project),
-});
+export const Me = lazySchema(() =>
+  z.object({
+    user: User,
+    teams: z.array(Team),
+    projects: z.array(Project),
+  }),
+);
 export type Me = z.infer<typeof Me>;
 
 // ---------------------------------------------------------------------------------------------
@@ -124,7 +137,9 @@ export type CreateSecretBody = z.input<typeof CreateSecretBody>;
  * renames the secret in its scope, keeping its id, versions and grants (409 name_taken when the
  * scope has a secret of that name).
  */
-export const UpdateSecretBody = UpdateSecret.extend({ name: SecretName.optional() });
+export const UpdateSecretBody = lazySchema(() =>
+  UpdateSecret.extend({ name: SecretName.optional() }),
+);
 export type UpdateSecretBody = z.input<typeof UpdateSecretBody>;
 
 /**
@@ -132,15 +147,17 @@ export type UpdateSecretBody = z.input<typeof UpdateSecretBody>;
  * scope key (`project:ml`, `team:data`); `type` a secret type; `q` a case-insensitive substring of
  * the name or description.
  */
-export const ListSecretsQuery = z.strictObject({
-  scope: z.string().optional(),
-  type: SecretType.optional(),
-  q: z.string().max(256).optional(),
-});
+export const ListSecretsQuery = lazySchema(() =>
+  z.strictObject({
+    scope: z.string().optional(),
+    type: SecretType.optional(),
+    q: z.string().max(256).optional(),
+  }),
+);
 export type ListSecretsQuery = z.infer<typeof ListSecretsQuery>;
 
 /** `GET /v1/secrets` response: metadata only, never values, sorted by name then scope. */
-export const SecretList = z.object({ secrets: z.array(SecretMetadata) });
+export const SecretList = lazySchema(() => z.object({ secrets: z.array(SecretMetadata) }));
 export type SecretList = z.infer<typeof SecretList>;
 
 /** `GET /v1/secrets/{id}` response; the ETag header is `"<version>"`. */
@@ -157,19 +174,21 @@ export const MAX_VALUES_PER_REQUEST = 500;
  * `POST /v1/values` body: the ids of the secrets whose current values the caller wants (1–500,
  * unique). POST because a list of ids does not belong in a URL.
  */
-export const GetValuesBody = z.strictObject({
-  ids: z
-    .array(
-      z.string().min(1, 'An id may not be empty.').max(200, 'An id is at most 200 characters.'),
-    )
-    .min(1, 'Send at least one id.')
-    .max(MAX_VALUES_PER_REQUEST, `Send at most ${MAX_VALUES_PER_REQUEST} ids per request.`)
-    .refine((ids) => new Set(ids).size === ids.length, 'The ids must be unique.'),
-});
+export const GetValuesBody = lazySchema(() =>
+  z.strictObject({
+    ids: z
+      .array(
+        z.string().min(1, 'An id may not be empty.').max(200, 'An id is at most 200 characters.'),
+      )
+      .min(1, 'Send at least one id.')
+      .max(MAX_VALUES_PER_REQUEST, `Send at most ${MAX_VALUES_PER_REQUEST} ids per request.`)
+      .refine((ids) => new Set(ids).size === ids.length, 'The ids must be unique.'),
+  }),
+);
 export type GetValuesBody = z.infer<typeof GetValuesBody>;
 
 /** One value in a `POST /v1/values` answer: the single value read's body plus the secret's id. */
-export const IdentifiedValue = SecretValue.extend({ id: z.string() });
+export const IdentifiedValue = lazySchema(() => SecretValue.extend({ id: z.string() }));
 export type IdentifiedValue = z.infer<typeof IdentifiedValue>;
 
 /**
@@ -177,58 +196,68 @@ export type IdentifiedValue = z.infer<typeof IdentifiedValue>;
  * cannot see or that do not exist (they look alike, as a 404 of the single value read does). Each
  * returned value is audited `read_value`, one row per secret.
  */
-export const ValueList = z.object({
-  values: z.array(IdentifiedValue),
-  missing: z.array(z.string()),
-});
+export const ValueList = lazySchema(() =>
+  z.object({
+    values: z.array(IdentifiedValue),
+    missing: z.array(z.string()),
+  }),
+);
 export type ValueList = z.infer<typeof ValueList>;
 
 /** `GET /v1/resolve/{name}?project=&scope=` response: the value that wins by precedence. */
-export const ResolvedSecret = SecretValue.extend({
-  id: z.string(),
-  name: SecretName,
-  scope: Scope,
-  type: SecretType,
-});
+export const ResolvedSecret = lazySchema(() =>
+  SecretValue.extend({
+    id: z.string(),
+    name: SecretName,
+    scope: Scope,
+    type: SecretType,
+  }),
+);
 export type ResolvedSecret = z.infer<typeof ResolvedSecret>;
 
 /** `GET /v1/resolve/{name}` query: `project` = the active project; `scope` = a kind or scope key. */
-export const ResolveQuery = z.strictObject({
-  project: z.string().optional(),
-  scope: z.string().optional(),
-});
+export const ResolveQuery = lazySchema(() =>
+  z.strictObject({
+    project: z.string().optional(),
+    scope: z.string().optional(),
+  }),
+);
 export type ResolveQuery = z.infer<typeof ResolveQuery>;
 
 // ---------------------------------------------------------------------------------------------
 // Sharing
 
 /** `PUT /v1/secrets/{id}/access` body: the complete new list of grants (at least one owner). */
-export const PutAccessBody = z.strictObject({ access: z.array(Grant).max(256) });
+export const PutAccessBody = lazySchema(() => z.strictObject({ access: z.array(Grant).max(256) }));
 export type PutAccessBody = z.infer<typeof PutAccessBody>;
 
 /** `GET`/`PUT /v1/secrets/{id}/access` response. A PUT bumps the secret's version. */
-export const AccessList = z.object({ access: z.array(Grant), version: z.number().int().min(1) });
+export const AccessList = lazySchema(() =>
+  z.object({ access: z.array(Grant), version: z.number().int().min(1) }),
+);
 export type AccessList = z.infer<typeof AccessList>;
 
 // ---------------------------------------------------------------------------------------------
 // Versions
 
-export const ChangeKind = z.enum(['create', 'update', 'share', 'restore']);
+export const ChangeKind = lazySchema(() => z.enum(['create', 'update', 'share', 'restore']));
 export type ChangeKind = z.infer<typeof ChangeKind>;
 
-export const VersionEntry = z.object({
-  version: z.number().int().min(1),
-  kind: ChangeKind,
-  /** User id of the author. */
-  author: z.string(),
-  at: z.string(),
-  /** False once the value of this version was destroyed (only the last N values are kept). */
-  restorable: z.boolean(),
-});
+export const VersionEntry = lazySchema(() =>
+  z.object({
+    version: z.number().int().min(1),
+    kind: ChangeKind,
+    /** User id of the author. */
+    author: z.string(),
+    at: z.string(),
+    /** False once the value of this version was destroyed (only the last N values are kept). */
+    restorable: z.boolean(),
+  }),
+);
 export type VersionEntry = z.infer<typeof VersionEntry>;
 
 /** `GET /v1/secrets/{id}/versions` response, newest first. Never values. */
-export const VersionList = z.object({ versions: z.array(VersionEntry) });
+export const VersionList = lazySchema(() => z.object({ versions: z.array(VersionEntry) }));
 export type VersionList = z.infer<typeof VersionList>;
 
 // `POST /v1/secrets/{id}/versions/{n}/restore` → 200 SecretMetadata (If-Match honoured).
@@ -237,23 +266,31 @@ export type VersionList = z.infer<typeof VersionList>;
 // Change feed
 
 /** `GET /v1/changes?since=<cursor>&limit=` query. No `since`: a full listing. */
-export const ChangesQuery = z.strictObject({
-  since: z.string().max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
-});
+export const ChangesQuery = lazySchema(() =>
+  z.strictObject({
+    since: z.string().max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).optional(),
+  }),
+);
 export type ChangesQuery = z.infer<typeof ChangesQuery>;
 
 /** A secret the caller can see that was created or changed: its current metadata. */
-export const ChangeUpsert = z.object({ kind: z.literal('upsert'), secret: SecretMetadata });
+export const ChangeUpsert = lazySchema(() =>
+  z.object({ kind: z.literal('upsert'), secret: SecretMetadata }),
+);
 
 /** A secret the caller could see that is gone for them: deleted, or access lost. */
-export const ChangeTombstone = z.object({
-  kind: z.literal('tombstone'),
-  id: z.string(),
-  reason: z.enum(['deleted', 'access_lost']),
-});
+export const ChangeTombstone = lazySchema(() =>
+  z.object({
+    kind: z.literal('tombstone'),
+    id: z.string(),
+    reason: z.enum(['deleted', 'access_lost']),
+  }),
+);
 
-export const Change = z.discriminatedUnion('kind', [ChangeUpsert, ChangeTombstone]);
+export const Change = lazySchema(() =>
+  z.discriminatedUnion('kind', [ChangeUpsert, ChangeTombstone]),
+);
 export type Change = z.infer<typeof Change>;
 
 /**
@@ -262,124 +299,142 @@ export type Change = z.infer<typeof Change>;
  * client must drop its local copy and take this listing as the start of a full one (no or
  * foreign/expired `since`): keep paging with `next` until `more` is false.
  */
-export const ChangesPage = z.object({
-  changes: z.array(Change),
-  next: z.string(),
-  more: z.boolean(),
-  reset: z.boolean(),
-});
+export const ChangesPage = lazySchema(() =>
+  z.object({
+    changes: z.array(Change),
+    next: z.string(),
+    more: z.boolean(),
+    reset: z.boolean(),
+  }),
+);
 export type ChangesPage = z.infer<typeof ChangesPage>;
 
 // ---------------------------------------------------------------------------------------------
 // Audit
 
-export const AuditAction = z.enum([
-  'create',
-  'read_value',
-  'resolve',
-  'update',
-  'share',
-  'restore',
-  'delete',
-  'create_token',
-  'revoke_token',
-]);
+export const AuditAction = lazySchema(() =>
+  z.enum([
+    'create',
+    'read_value',
+    'resolve',
+    'update',
+    'share',
+    'restore',
+    'delete',
+    'create_token',
+    'revoke_token',
+  ]),
+);
 export type AuditAction = z.infer<typeof AuditAction>;
 
-export const AuditEntry = z.object({
-  id: z.string(),
-  at: z.string(),
-  /** User id of whoever acted. */
-  actor: z.string(),
-  action: AuditAction,
-  /** The secret acted on; null for token events. */
-  secret_id: z.string().nullable(),
-  secret_name: z.string().nullable(),
-  /** The version the action produced or read, when there is one. */
-  version: z.number().int().nullable(),
-  /** For token events: the user the token is for. */
-  subject: z.string().nullable(),
-  /** The token the action was made with, or (token events) the token created or revoked. */
-  token_id: z.string().nullable(),
-  /**
-   * The admin who created the token the action was made with, when they created it for someone
-   * else: an admin holding a token of another user acts in that user's name, and this says so.
-   */
-  token_created_by: z.string().nullable(),
-  /** The client as it named itself (User-Agent), and its address. */
-  client: z.string(),
-  ip: z.string(),
-});
+export const AuditEntry = lazySchema(() =>
+  z.object({
+    id: z.string(),
+    at: z.string(),
+    /** User id of whoever acted. */
+    actor: z.string(),
+    action: AuditAction,
+    /** The secret acted on; null for token events. */
+    secret_id: z.string().nullable(),
+    secret_name: z.string().nullable(),
+    /** The version the action produced or read, when there is one. */
+    version: z.number().int().nullable(),
+    /** For token events: the user the token is for. */
+    subject: z.string().nullable(),
+    /** The token the action was made with, or (token events) the token created or revoked. */
+    token_id: z.string().nullable(),
+    /**
+     * The admin who created the token the action was made with, when they created it for someone
+     * else: an admin holding a token of another user acts in that user's name, and this says so.
+     */
+    token_created_by: z.string().nullable(),
+    /** The client as it named itself (User-Agent), and its address. */
+    client: z.string(),
+    ip: z.string(),
+  }),
+);
 export type AuditEntry = z.infer<typeof AuditEntry>;
 
 /** `GET /v1/audit?secret=&before=&limit=` query; `before` pages back by entry id. */
-export const AuditQuery = z.strictObject({
-  secret: z.string().optional(),
-  before: z.string().optional(),
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
-});
+export const AuditQuery = lazySchema(() =>
+  z.strictObject({
+    secret: z.string().optional(),
+    before: z.string().optional(),
+    limit: z.coerce.number().int().min(1).max(1000).optional(),
+  }),
+);
 export type AuditQuery = z.infer<typeof AuditQuery>;
 
 /** `GET /v1/audit` response, newest first. `next` (when set) is the `before` of the next page. */
-export const AuditPage = z.object({ entries: z.array(AuditEntry), next: z.string().nullable() });
+export const AuditPage = lazySchema(() =>
+  z.object({ entries: z.array(AuditEntry), next: z.string().nullable() }),
+);
 export type AuditPage = z.infer<typeof AuditPage>;
 
 // ---------------------------------------------------------------------------------------------
 // Administration (admin token)
 
 /** `POST /v1/users` → 201 User. */
-export const CreateUserBody = z.strictObject({
-  id: EntityId,
-  name: z.string().min(1).max(200).optional(),
-  admin: z.boolean().default(false),
-});
+export const CreateUserBody = lazySchema(() =>
+  z.strictObject({
+    id: EntityId,
+    name: z.string().min(1).max(200).optional(),
+    admin: z.boolean().default(false),
+  }),
+);
 export type CreateUserBody = z.input<typeof CreateUserBody>;
 
 /** `POST /v1/teams` → 201 Team; `POST /v1/projects` → 201 Project. */
-export const CreateGroupBody = z.strictObject({
-  id: EntityId,
-  name: z.string().min(1).max(200).optional(),
-});
+export const CreateGroupBody = lazySchema(() =>
+  z.strictObject({
+    id: EntityId,
+    name: z.string().min(1).max(200).optional(),
+  }),
+);
 export type CreateGroupBody = z.input<typeof CreateGroupBody>;
 
 /** `POST /v1/teams/{id}/members` → 201 MemberList. Team members are users. */
-export const AddTeamMemberBody = z.strictObject({ user: EntityId });
+export const AddTeamMemberBody = lazySchema(() => z.strictObject({ user: EntityId }));
 export type AddTeamMemberBody = z.infer<typeof AddTeamMemberBody>;
 
 /** `POST /v1/projects/{id}/members` → 201 MemberList. Project members are users or teams. */
-export const AddProjectMemberBody = z.strictObject({ principal: Principal });
+export const AddProjectMemberBody = lazySchema(() => z.strictObject({ principal: Principal }));
 export type AddProjectMemberBody = z.infer<typeof AddProjectMemberBody>;
 
 /** `GET`/`POST /v1/teams/{id}/members`, `…/projects/{id}/members` response. `DELETE
  * /v1/teams/{id}/members/{user}` and `/v1/projects/{id}/members/{kind}/{id}` remove one. */
-export const MemberList = z.object({ members: z.array(Principal) });
+export const MemberList = lazySchema(() => z.object({ members: z.array(Principal) }));
 export type MemberList = z.infer<typeof MemberList>;
 
 /** `POST /v1/tokens` → 201 CreatedToken. `expires_in_days` absent = no expiry. */
-export const CreateTokenBody = z.strictObject({
-  user: EntityId,
-  name: z.string().min(1).max(200).optional(),
-  expires_in_days: z.number().int().min(1).max(3650).optional(),
-});
+export const CreateTokenBody = lazySchema(() =>
+  z.strictObject({
+    user: EntityId,
+    name: z.string().min(1).max(200).optional(),
+    expires_in_days: z.number().int().min(1).max(3650).optional(),
+  }),
+);
 export type CreateTokenBody = z.infer<typeof CreateTokenBody>;
 
-export const TokenInfo = z.object({
-  id: z.string(),
-  user: z.string(),
-  name: z.string(),
-  created_at: z.string(),
-  expires_at: z.string().nullable(),
-});
+export const TokenInfo = lazySchema(() =>
+  z.object({
+    id: z.string(),
+    user: z.string(),
+    name: z.string(),
+    created_at: z.string(),
+    expires_at: z.string().nullable(),
+  }),
+);
 export type TokenInfo = z.infer<typeof TokenInfo>;
 
 /** The token itself is in this response only; the server keeps a hash. */
-export const CreatedToken = TokenInfo.extend({ token: z.string() });
+export const CreatedToken = lazySchema(() => TokenInfo.extend({ token: z.string() }));
 export type CreatedToken = z.infer<typeof CreatedToken>;
 
-export const UserList = z.object({ users: z.array(User) });
-export const TeamList = z.object({ teams: z.array(Team) });
-export const ProjectList = z.object({ projects: z.array(Project) });
-export const TokenList = z.object({ tokens: z.array(TokenInfo) });
+export const UserList = lazySchema(() => z.object({ users: z.array(User) }));
+export const TeamList = lazySchema(() => z.object({ teams: z.array(Team) }));
+export const ProjectList = lazySchema(() => z.object({ projects: z.array(Project) }));
+export const TokenList = lazySchema(() => z.object({ tokens: z.array(TokenInfo) }));
 
 // Re-exported so a client can import every API shape from one place.
 export {

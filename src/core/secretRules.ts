@@ -1,9 +1,23 @@
 /**
- * Provider key formats the scanner looks for, each from the provider's own documentation of its
- * key or token format (the source is named on each rule), plus one heuristic for a string
- * assigned to a name that says it holds a key. Kept small and exact rather than wide: a false
- * positive in a notebook costs the user's trust in every other finding.
+ * What the scanner looks for. The primary detector is secretlint's recommended rule preset
+ * (`@secretlint/secretlint-rule-preset-recommend`, see presetRules.ts): a maintained set of
+ * provider formats (AWS secret keys, GitHub, Slack, OpenAI, npm, SendGrid, Shopify, Linear,
+ * 1Password, private keys, credentials in URLs). After it come our own rules, one for each format the
+ * preset does not cover, each saying why it is here and where the format is documented, and one
+ * heuristic for a string assigned to a name that says it holds a key. Kept exact rather than
+ * wide: a false positive in a notebook costs the user's trust in every other finding.
  */
+import { presetScan } from './presetRules';
+
+/** A value a rule's `find` located: where, and what it is when the rule finds several kinds. */
+export interface RuleHit {
+  start: number;
+  end: number;
+  id?: string;
+  title?: string;
+  /** For a hit of the preset: its rule, which a `secretlint-disable` comment may name. */
+  presetRule?: string;
+}
 
 export interface SecretRule {
   /** Stable id, printed next to each finding (`aws-access-key-id`). */
@@ -11,8 +25,13 @@ export interface SecretRule {
   /** What it is, for people (`AWS access key ID`). */
   title: string;
   /** Global regex; the secret is capture group `group` (default 0, the whole match). */
-  pattern: RegExp;
+  pattern?: RegExp;
   group?: number;
+  /** Instead of a pattern: finds the values itself, and the ranges a comment turns off. */
+  find?: (text: string) => {
+    hits: RuleHit[];
+    ignores: { start: number; end: number; rule: string }[];
+  };
   /** Where the format is documented. */
   source: string;
   /** What a finding shows instead of the value (default: its first characters and length). */
@@ -21,38 +40,50 @@ export interface SecretRule {
   secret?: string;
 }
 
-export const SECRET_RULES: readonly SecretRule[] = [
+/** secretlint's recommended preset, run by presetRules.ts; each hit carries its own id. */
+export const PRESET_RULE: SecretRule = {
+  id: 'secretlint-preset',
+  title: 'secret (secretlint recommended preset)',
+  find: presetScan,
+  source: '@secretlint/secretlint-rule-preset-recommend',
+};
+
+/** Formats the preset does not cover (as of its version 10), and the assignment heuristic. */
+export const OWN_RULES: readonly SecretRule[] = [
   {
+    // The preset reports a private key only as a whole BEGIN…END block; a key shown in part
+    // (a truncated print, a key cut across cells or outputs) has only its header.
     id: 'private-key',
     title: 'private key (PEM)',
     pattern: /-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----/g,
     source: 'RFC 7468 (textual encoding of PKCS #8 and friends); OpenSSH PROTOCOL.key',
   },
   {
+    // The preset looks for access key IDs only with an option (enableIDScanRule) that also
+    // reports AWS account IDs, which are not credentials, and costs two more passes over every
+    // text with patterns that have no literal prefix; it also lacks the ABIA and ACCA prefixes.
     id: 'aws-access-key-id',
     title: 'AWS access key ID',
     pattern: /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b/g,
     source: 'AWS IAM User Guide, "Understanding unique ID prefixes"',
   },
   {
-    id: 'github-token',
-    title: 'GitHub token',
-    pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{59,251})\b/g,
-    source: 'GitHub Docs, "About authentication to GitHub" (token prefixes)',
-  },
-  {
+    // The preset has no GitLab rule.
     id: 'gitlab-token',
     title: 'GitLab personal access token',
     pattern: /\bglpat-[A-Za-z0-9_-]{20,}\b/g,
     source: 'GitLab Docs, "Token overview" (token prefixes)',
   },
   {
+    // The preset has no Anthropic rule.
     id: 'anthropic-api-key',
     title: 'Anthropic API key',
     pattern: /\bsk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{80,}/g,
     source: 'Anthropic API documentation (key format sk-ant-api03-…)',
   },
   {
+    // The preset's OpenAI rule needs the T3BlbkFJ marker at fixed lengths (58 or 74 characters
+    // each side); project, service-account and admin keys of other lengths go unreported.
     id: 'openai-api-key',
     title: 'OpenAI API key',
     pattern:
@@ -60,42 +91,35 @@ export const SECRET_RULES: readonly SecretRule[] = [
     source: 'OpenAI API reference, "Authentication" (sk-, sk-proj-, sk-svcacct- keys)',
   },
   {
-    id: 'slack-token',
-    title: 'Slack token',
-    pattern: /\bxox[abposr]-(?:\d+-)+[A-Za-z0-9-]{10,}/g,
-    source: 'Slack API docs, "Token types"',
-  },
-  {
-    id: 'slack-webhook',
-    title: 'Slack incoming webhook URL',
-    pattern: /https:\/\/hooks\.slack\.com\/services\/T[A-Z0-9]+\/B[A-Z0-9]+\/[A-Za-z0-9]{20,}/g,
-    source: 'Slack API docs, "Sending messages using incoming webhooks"',
-  },
-  {
+    // The preset's Google Cloud rule reads only whole service-account key files (.json, .p12).
     id: 'google-api-key',
     title: 'Google API key',
     pattern: /\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/g,
     source: 'Google Cloud docs, "Manage API keys" (keys start with AIza)',
   },
   {
+    // The preset has no Stripe rule.
     id: 'stripe-secret-key',
     title: 'Stripe secret or restricted key',
     pattern: /\b(?:sk|rk)_live_[0-9A-Za-z]{24,}\b/g,
     source: 'Stripe Docs, "API keys" (sk_live_, rk_live_)',
   },
   {
+    // The preset has no Hugging Face rule.
     id: 'huggingface-token',
     title: 'Hugging Face access token',
     pattern: /\bhf_[A-Za-z0-9]{34,}\b/g,
     source: 'Hugging Face Hub docs, "User access tokens" (hf_ prefix)',
   },
   {
+    // The preset has no JWT rule.
     id: 'jwt',
     title: 'JSON Web Token',
     pattern: /\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,}/g,
     source: 'RFC 7519 (a JWS compact serialization whose header and payload are JSON objects)',
   },
   {
+    // The preset's basic-auth rule reads only http, https and ftp URLs, not database URLs.
     id: 'connection-string-password',
     title: 'password in a connection URL',
     // scheme://user:password@host; the password is group 1.
@@ -105,6 +129,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     source: 'RFC 3986 userinfo, as used by libpq, MySQL, MongoDB and Redis connection URIs',
   },
   {
+    // Keys of any provider, by the name they are assigned to; the preset has no such rule.
     id: 'assigned-secret',
     title: 'string assigned to a key, token, secret or password name',
     // NAME = 'value', NAME: "value", "NAME": "value", NAME="value" (Python, JSON, YAML, .env).
@@ -114,6 +139,9 @@ export const SECRET_RULES: readonly SecretRule[] = [
     source: 'heuristic of this project',
   },
 ];
+
+/** Every rule, the preset first: a value it reports is not reported again by our own rules. */
+export const SECRET_RULES: readonly SecretRule[] = [PRESET_RULE, ...OWN_RULES];
 
 /** Placeholders people write where a key goes: never reported. */
 const PLACEHOLDER =

@@ -5,7 +5,7 @@
  * widget state are skipped (base64 blobs are where other scanners find false positives).
  * Findings carry a masked prefix of the value, never the value.
  */
-import { looksLikeValue, SECRET_RULES, type SecretRule } from './secretRules';
+import { looksLikeValue, SECRET_RULES, type RuleHit, type SecretRule } from './secretRules';
 
 export interface SecretFinding {
   /** 1-based cell number for a notebook; absent for a plain file. */
@@ -58,33 +58,61 @@ export function scanText(
   text: string,
   rules: readonly SecretRule[] = SECRET_RULES,
 ): SecretFinding[] {
-  const found: SecretFinding[] = [];
+  const found: (SecretFinding & { presetRule?: string })[] = [];
   const taken: [number, number][] = [];
+  const ignores: { start: number; end: number; rule: string }[] = [];
+  const add = (rule: SecretRule, hit: RuleHit, value: string, variable?: string) => {
+    const { start, end } = hit;
+    // A rule earlier in the list already reported this value (stored values, then the preset,
+    // then our own rules).
+    if (taken.some(([s, e]) => start < e && end > s)) return;
+    taken.push([start, end]);
+    found.push({
+      ...lineAndColumn(text, start),
+      rule: hit.id ?? rule.id,
+      title: hit.title ?? rule.title,
+      masked: rule.mask ?? maskValue(value),
+      ...(rule.secret === undefined ? {} : { secret: rule.secret }),
+      ...variableOf(text, start, variable),
+      start,
+      end,
+      ...(hit.presetRule === undefined ? {} : { presetRule: hit.presetRule }),
+    });
+  };
   for (const rule of rules) {
+    if (rule.find) {
+      const result = rule.find(text);
+      ignores.push(...result.ignores);
+      for (const hit of result.hits) add(rule, hit, text.slice(hit.start, hit.end));
+      continue;
+    }
+    if (!rule.pattern) continue;
     rule.pattern.lastIndex = 0;
     for (const match of text.matchAll(rule.pattern)) {
       const group = rule.group ?? 0;
       const value = match[group];
       if (value === undefined || match.index === undefined) continue;
       const start = match.index + (group === 0 ? 0 : match[0].indexOf(value));
-      const end = start + value.length;
       if (rule.group !== undefined && !looksLikeValue(value)) continue;
-      // A provider rule already reported this value (rules run most specific first).
-      if (taken.some(([s, e]) => start < e && end > s)) continue;
-      taken.push([start, end]);
-      found.push({
-        ...lineAndColumn(text, start),
-        rule: rule.id,
-        title: rule.title,
-        masked: rule.mask ?? maskValue(value),
-        ...(rule.secret === undefined ? {} : { secret: rule.secret }),
-        ...variableOf(text, start, rule.id === 'assigned-secret' ? match[2] : undefined),
-        start,
-        end,
-      });
+      add(
+        rule,
+        { start, end: start + value.length },
+        value,
+        rule.id === 'assigned-secret' ? match[2] : undefined,
+      );
     }
   }
-  return found.sort((a, b) => a.start - b.start);
+  // `secretlint-disable-line` and friends (the preset's comment rule) turn off what they cover,
+  // for every rule or the preset rule they name; a stored value is always reported.
+  const kept = found.filter(
+    (f) =>
+      f.secret !== undefined ||
+      !ignores.some(
+        (i) =>
+          (i.rule === '*' || i.rule === f.presetRule) && f.start >= i.start && f.start <= i.end,
+      ),
+  );
+  return kept.map(({ presetRule: _presetRule, ...f }) => f).sort((a, b) => a.start - b.start);
 }
 
 /** Files a folder scan reads (by base name); a file named explicitly is read whatever its name. */

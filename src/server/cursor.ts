@@ -1,43 +1,70 @@
 /**
- * The change-feed cursor: `<database id>.<sequence>`, opaque to clients. The database id lets the
- * server notice a cursor from another database (or a restored one) and answer with a full listing
- * instead of silently skipping changes.
+ * The change-feed cursor, opaque to clients: `<database id>.<xid>.<seq>`, a position in the feed's
+ * order (the writing transaction's id, then the row's sequence number; see feed.ts). Rows written
+ * before that order existed have xid 0, and a position among them is written `<database id>.<seq>`,
+ * the form cursors had then, so those cursors read on. The database id lets the server notice a
+ * cursor from another database (or a restored one) and answer with a full listing instead of
+ * silently skipping changes.
  */
-export interface Cursor {
-  databaseId: string;
+export interface Position {
+  xid: number;
   seq: number;
 }
 
-const CURSOR = /^([0-9a-f]{32})\.(0|[1-9][0-9]{0,15})$/;
+export interface Cursor extends Position {
+  databaseId: string;
+}
+
+/** How far the feed can be read now (see feed.ts). */
+export interface FeedHead {
+  /** No transaction still running has an id below this one. */
+  horizon: number;
+  /** The highest sequence number of the rows with xid 0. */
+  legacy: number;
+}
+
+const NUMBER = '(0|[1-9][0-9]{0,15})';
+const CURSOR = new RegExp(`^([0-9a-f]{32})\\.(?:${NUMBER}\\.)?${NUMBER}$`);
 
 export function encodeCursor(cursor: Cursor): string {
-  return `${cursor.databaseId}.${cursor.seq}`;
+  return cursor.xid === 0
+    ? `${cursor.databaseId}.${cursor.seq}`
+    : `${cursor.databaseId}.${cursor.xid}.${cursor.seq}`;
 }
 
 /** Returns the cursor, or undefined when the text is not one this server could have issued. */
 export function decodeCursor(text: string): Cursor | undefined {
   const match = CURSOR.exec(text);
   if (!match) return undefined;
-  const seq = Number(match[2]);
-  if (!Number.isSafeInteger(seq)) return undefined;
-  return { databaseId: match[1]!, seq };
+  const xid = match[2] === undefined ? 0 : Number(match[2]);
+  const seq = Number(match[3]);
+  if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(xid)) return undefined;
+  // An xid of 0 is written in the short form only.
+  if (match[2] !== undefined && xid === 0) return undefined;
+  return { databaseId: match[1]!, xid, seq };
 }
 
 export type CursorCheck =
-  { kind: 'incremental'; since: number } | { kind: 'reset'; reason: 'none' | 'foreign' | 'ahead' };
+  | { kind: 'incremental'; since: Position }
+  | { kind: 'reset'; reason: 'none' | 'foreign' | 'ahead' };
 
 /**
- * Decides how to answer `since`: incremental from its sequence, or a full listing when there is no
- * cursor, it is from another database, or it is ahead of this one (a database restored from backup).
+ * Decides how to answer `since`: incremental from its position, or a full listing when there is
+ * no cursor, it is from another database, or it is ahead of this one (a database restored from
+ * backup): past the horizon, which only grows, or past the last row of xid 0.
  */
 export function checkCursor(
   since: string | undefined,
   databaseId: string,
-  head: number,
+  head: FeedHead,
 ): CursorCheck {
   if (since === undefined || since === '') return { kind: 'reset', reason: 'none' };
   const cursor = decodeCursor(since);
   if (!cursor || cursor.databaseId !== databaseId) return { kind: 'reset', reason: 'foreign' };
-  if (cursor.seq > head) return { kind: 'reset', reason: 'ahead' };
-  return { kind: 'incremental', since: cursor.seq };
+  const ahead =
+    cursor.xid === 0
+      ? cursor.seq > head.legacy
+      : cursor.xid > head.horizon || (cursor.xid === head.horizon && cursor.seq > 0);
+  if (ahead) return { kind: 'reset', reason: 'ahead' };
+  return { kind: 'incremental', since: { xid: cursor.xid, seq: cursor.seq } };
 }

@@ -11,21 +11,24 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as z from 'zod';
+import { lazySchema } from '../../core/lazySchema';
 import { writePrivateFile } from './privateFile';
 
 const KEYRING_SERVICE = 'notebook-secrets';
 
-export const CliConfig = z.object({
-  server: z.string().optional(),
-  user: z.string().optional(),
-  /** The active project: project secrets of other projects do not apply. */
-  project: z.string().optional(),
-  /** Signed in with `login --insecure-http`: plain HTTP to `server`, another machine. */
-  insecureHttp: z.boolean().optional(),
-});
+export const CliConfig = lazySchema(() =>
+  z.object({
+    server: z.string().optional(),
+    user: z.string().optional(),
+    /** The active project: project secrets of other projects do not apply. */
+    project: z.string().optional(),
+    /** Signed in with `login --insecure-http`: plain HTTP to `server`, another machine. */
+    insecureHttp: z.boolean().optional(),
+  }),
+);
 export type CliConfig = z.infer<typeof CliConfig>;
 
-const CredentialsFile = z.object({ tokens: z.record(z.string(), z.string()) });
+const CredentialsFile = lazySchema(() => z.object({ tokens: z.record(z.string(), z.string()) }));
 
 export function configDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.NOTEBOOK_SECRETS_CONFIG_DIR) return env.NOTEBOOK_SECRETS_CONFIG_DIR;

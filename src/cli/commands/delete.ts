@@ -35,7 +35,8 @@ export function register(program: Command): void {
         if (!options.yes) {
           if (!process.stdin.isTTY)
             throw new CliError('Pass --yes to delete without a terminal to confirm on.');
-          const { createInterface } = await import('node:readline/promises');
+          // Not import(): dist/cli.js runs the bundle as a vm script, where import() is refused.
+          const { createInterface } = process.getBuiltinModule('node:readline/promises');
           const rl = createInterface({ input: process.stdin, output: process.stderr });
           const answer = await rl.question(
             `Delete '${name}' from ${scopeKey(secret.scope)} with all its versions? [y/N] `,

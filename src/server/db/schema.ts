@@ -3,7 +3,7 @@
  * under an advisory lock, so several servers starting on one database migrate it once.
  */
 import { randomBytes } from 'node:crypto';
-import type { SqlDriver } from './driver';
+import type { SqlDriver, SqlExecutor } from './driver';
 
 export interface Migration {
   version: number;
@@ -197,12 +197,40 @@ ALTER TABLE audit ADD COLUMN token_created_by text;
 CREATE INDEX audit_subject ON audit (subject, id) WHERE subject IS NOT NULL;
 `,
   },
+  {
+    version: 5,
+    name: 'change feed ordered by transaction id, numbered from a sequence',
+    // Writers numbered their feed rows by incrementing the 'changes' counter row, whose lock they
+    // held until commit: every write in the database waited for the one before it to commit. Now
+    // a row takes a sequence number and its transaction's id, with no lock, and a reader stops
+    // where no running transaction can still commit (see store/feed.ts). Rows written before get
+    // xid 0, ordered first by their old numbers, so cursors issued before read on. The counter row
+    // goes, so a server of an older version still running on this database fails its writes
+    // rather than numbering rows that collide with the sequence.
+    sql: `
+CREATE SEQUENCE changes_seq OWNED BY changes.seq;
+SELECT setval('changes_seq', value + 1, false) FROM counters WHERE name = 'changes';
+ALTER TABLE changes ALTER COLUMN seq SET DEFAULT nextval('changes_seq');
+ALTER TABLE changes ADD COLUMN xid xid8 NOT NULL DEFAULT '0';
+ALTER TABLE changes ALTER COLUMN xid SET DEFAULT pg_current_xact_id();
+CREATE INDEX changes_position ON changes (xid, seq);
+DELETE FROM counters WHERE name = 'changes';
+`,
+  },
 ];
 
 const MIGRATION_LOCK = 7_428_311_902;
+/** The migration that orders the change feed by transaction id. */
+const FEED_BY_XID = 5;
 
-/** Brings the schema up to date; returns the database id (stable for the life of the database). */
-export async function migrate(db: SqlDriver): Promise<string> {
+/**
+ * Brings the schema up to date; returns the database id (stable for the life of the database).
+ * `migrations` is for tests that start from an older schema.
+ */
+export async function migrate(
+  db: SqlDriver,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<string> {
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await tx.query(
@@ -218,13 +246,13 @@ export async function migrate(db: SqlDriver): Promise<string> {
       ),
     );
     const newest = Math.max(0, ...applied);
-    const known = Math.max(...MIGRATIONS.map((m) => m.version));
+    const known = Math.max(...migrations.map((m) => m.version));
     if (newest > known) {
       throw new Error(
         `The database schema is version ${newest}, newer than this server knows (${known}). Upgrade notebook-secrets.`,
       );
     }
-    for (const migration of MIGRATIONS) {
+    for (const migration of migrations) {
       if (applied.has(migration.version)) continue;
       for (const statement of splitStatements(migration.sql)) await tx.query(statement);
       await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
@@ -236,11 +264,32 @@ export async function migrate(db: SqlDriver): Promise<string> {
       `INSERT INTO meta (key, value) VALUES ('database_id', $1) ON CONFLICT (key) DO NOTHING`,
       [randomBytes(16).toString('hex')],
     );
+    if (known >= FEED_BY_XID) await adoptForeignTransactionIds(tx);
     const rows = await tx.query<{ value: string }>(
       `SELECT value FROM meta WHERE key = 'database_id'`,
     );
     return rows[0]!.value;
   });
+}
+
+/**
+ * The change feed orders rows by the id of the transaction that wrote them (store/feed.ts). A
+ * database copied into another cluster (pg_dump and restore) brings ids of that cluster, which
+ * this one's new transactions may fall below, and cursors that point among them. Rows with an id
+ * this cluster has not reached yet are such a copy: all rows become xid 0 (in sequence order, the
+ * sequence comes along with a dump), and the database takes a new id, so every cursor issued
+ * before gets a full listing instead of an order it no longer fits.
+ */
+async function adoptForeignTransactionIds(tx: SqlExecutor): Promise<void> {
+  const [copy] = await tx.query<{ copied: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM changes WHERE xid >= pg_snapshot_xmax(pg_current_snapshot()))
+       AS copied`,
+  );
+  if (!copy?.copied) return;
+  await tx.query(`UPDATE changes SET xid = '0' WHERE xid <> '0'`);
+  await tx.query(`UPDATE meta SET value = $1 WHERE key = 'database_id'`, [
+    randomBytes(16).toString('hex'),
+  ]);
 }
 
 /** Splits a migration on semicolons at line ends (our SQL has no semicolons inside statements). */

@@ -18,76 +18,113 @@ export interface PendingChange {
 }
 
 /**
- * Adds the change-feed rows of one write transaction, numbered by incrementing the counter row
- * (see write() in transaction.ts).
+ * Adds the change-feed rows of one write transaction. Each row takes the next number of a sequence
+ * and, by the column's default, the id of its transaction (`pg_current_xact_id()`): no lock is
+ * held, so concurrent writers commit together. Readers stop at a horizon no running transaction
+ * can commit below (see changes()).
  */
 export async function recordChanges(tx: SqlExecutor, changes: PendingChange[]): Promise<void> {
-  const total = changes.reduce((n, c) => n + c.secretIds.length, 0);
-  if (total > 0) {
-    const [counter] = await tx.query<{ value: number }>(
-      `UPDATE counters SET value = value + $1 WHERE name = 'changes' RETURNING value`,
-      [total],
+  for (const change of changes) {
+    if (change.secretIds.length === 0) continue;
+    // The audience is stored as the users who can see the secret now, in this transaction:
+    // someone who joins a team later must not learn of what the team saw before.
+    await tx.query(
+      `INSERT INTO changes (secret_id, kind, audience)
+       SELECT u.id, $2, a.readers
+       FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, ord)
+       CROSS JOIN (SELECT feed_readers($3::text[]) AS readers) a
+       ORDER BY u.ord`,
+      [change.secretIds, change.kind, change.audience],
     );
-    let next = Number(counter!.value) - total + 1;
-    for (const change of changes) {
-      if (change.secretIds.length === 0) continue;
-      // The audience is stored as the users who can see the secret now, in this transaction:
-      // someone who joins a team later must not learn of what the team saw before.
-      await tx.query(
-        `INSERT INTO changes (seq, secret_id, kind, audience)
-         SELECT $1::bigint + u.ord - 1, u.id, $3, a.readers
-         FROM unnest($2::uuid[]) WITH ORDINALITY AS u(id, ord)
-         CROSS JOIN (SELECT feed_readers($4::text[]) AS readers) a`,
-        [next, change.secretIds, change.kind, change.audience],
-      );
-      next += change.secretIds.length;
-    }
   }
 }
 
+/**
+ * A page of the feed. Rows are ordered by (xid, seq): the id of the transaction that wrote them,
+ * then their number. Ids are assigned before commit, so they do not commit in order. The read
+ * stops at a horizon: the xmin of its snapshot (every transaction with a lower id has ended,
+ * committed and visible to this snapshot or rolled back), or just past the newest change if that
+ * is lower. A transaction still running has an id at or above the horizon, later ones get higher
+ * ids, and the cursor never passes the horizon, so their rows are read by a later page: no change
+ * is skipped. Horizon and page come from one REPEATABLE READ snapshot. The horizon only grows.
+ */
 export async function changes(
   ctx: StoreContext,
   caller: Caller,
   since: string | undefined,
   limit: number,
 ): Promise<ChangesPage> {
-  const [counter] = await ctx.db.query<{ value: number }>(
-    `SELECT value FROM counters WHERE name = 'changes'`,
+  return ctx.db.transaction(
+    async (tx) => {
+      // The horizon goes no further than just past the newest change, so it stays where it is
+      // while nothing changes (other transactions in the cluster, such as a background ANALYZE,
+      // move xmin) and an idle caller gets back the cursor it sent.
+      const [head] = await tx.query<{ horizon: string; legacy: number }>(
+        `SELECT LEAST(pg_snapshot_xmin(pg_current_snapshot()),
+             (COALESCE((SELECT xid FROM changes ORDER BY xid DESC LIMIT 1), '0')::text::bigint + 1)
+               ::text::xid8
+           )::text AS horizon,
+           COALESCE((SELECT max(seq) FROM changes WHERE xid = '0'::xid8), 0) AS legacy`,
+      );
+      const horizon = Number(head!.horizon);
+      const check = checkCursor(since, ctx.databaseId, {
+        horizon,
+        legacy: Number(head!.legacy),
+      });
+      const from = check.kind === 'incremental' ? check.since : { xid: 0, seq: 0 };
+      const reset = check.kind === 'reset';
+      // For each secret changed between the cursor and the horizon, its latest change; then its
+      // current state for the caller: an upsert when visible, a tombstone when a change touched
+      // the caller but they can no longer see it.
+      const rows = await tx.query<
+        SecretRow & { change_id: string; xid: string; seq: number; present: boolean }
+      >(
+        `WITH touched AS (
+           SELECT DISTINCT ON (c.secret_id) c.secret_id, c.xid, c.seq,
+             bool_or($4::text = ANY(c.audience)) OVER (PARTITION BY c.secret_id) AS mine
+           FROM changes c
+           WHERE (c.xid, c.seq) > ($5::text::xid8, $6::bigint) AND c.xid < $7::text::xid8
+           ORDER BY c.secret_id, c.xid DESC, c.seq DESC
+         )
+         SELECT t.secret_id AS change_id, t.xid::text AS xid, t.seq, s.id IS NOT NULL AS present,
+           ${METADATA_COLUMNS}
+         FROM touched t
+         LEFT JOIN secrets s ON s.id = t.secret_id
+         LEFT JOIN LATERAL (SELECT ${ROLE} AS role) r ON true
+         WHERE r.role IS NOT NULL OR (t.mine AND NOT $8)
+         ORDER BY t.xid, t.seq
+         LIMIT $9`,
+        [
+          ...callerParams(caller),
+          `user:${caller.userId}`,
+          String(from.xid),
+          from.seq,
+          String(horizon),
+          reset,
+          limit + 1,
+        ],
+      );
+      const more = rows.length > limit;
+      const page = rows.slice(0, limit);
+      const changes: Change[] = page.map((row) =>
+        row.role
+          ? { kind: 'upsert', secret: toMetadata(row) }
+          : {
+              kind: 'tombstone',
+              id: row.change_id,
+              reason: row.present ? 'access_lost' : 'deleted',
+            },
+      );
+      const last = page[page.length - 1];
+      const next =
+        more && last ? { xid: Number(last.xid), seq: Number(last.seq) } : { xid: horizon, seq: 0 };
+      return {
+        changes,
+        next: encodeCursor({ databaseId: ctx.databaseId, ...next }),
+        more,
+        reset,
+      };
+    },
+    { snapshot: true },
   );
-  const head = Number(counter!.value);
-  const check = checkCursor(since, ctx.databaseId, head);
-  const from = check.kind === 'incremental' ? check.since : 0;
-  const reset = check.kind === 'reset';
-  // For each secret changed in (from, head], its latest change; then its current state for the
-  // caller: an upsert when visible, a tombstone when a change touched the caller but they can no
-  // longer see it. Bounded by head, so the page is consistent with `next` even under concurrent
-  // writers (sequence numbers commit in order).
-  const rows = await ctx.db.query<SecretRow & { change_id: string; seq: number; present: boolean }>(
-    `WITH touched AS (
-       SELECT c.secret_id, max(c.seq) AS seq, bool_or($4::text = ANY(c.audience)) AS mine
-       FROM changes c WHERE c.seq > $5 AND c.seq <= $6 GROUP BY c.secret_id
-     )
-     SELECT t.secret_id AS change_id, t.seq, s.id IS NOT NULL AS present, ${METADATA_COLUMNS}
-     FROM touched t
-     LEFT JOIN secrets s ON s.id = t.secret_id
-     LEFT JOIN LATERAL (SELECT ${ROLE} AS role) r ON true
-     WHERE r.role IS NOT NULL OR (t.mine AND NOT $7)
-     ORDER BY t.seq
-     LIMIT $8`,
-    [...callerParams(caller), `user:${caller.userId}`, from, head, reset, limit + 1],
-  );
-  const more = rows.length > limit;
-  const page = rows.slice(0, limit);
-  const changes: Change[] = page.map((row) =>
-    row.role
-      ? { kind: 'upsert', secret: toMetadata(row) }
-      : { kind: 'tombstone', id: row.change_id, reason: row.present ? 'access_lost' : 'deleted' },
-  );
-  const nextSeq = more ? Number(page[page.length - 1]!.seq) : head;
-  return {
-    changes,
-    next: encodeCursor({ databaseId: ctx.databaseId, seq: nextSeq }),
-    more,
-    reset,
-  };
 }

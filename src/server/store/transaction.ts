@@ -1,12 +1,12 @@
-/** The one way the store writes: a transaction whose change-feed rows are numbered last. */
+/** The one way the store writes: a transaction that adds its change-feed rows. */
 import type { SqlExecutor } from '../db/driver';
 import type { StoreContext } from './context';
 import { type PendingChange, recordChanges } from './feed';
 
 /**
- * Runs one write transaction. Its change-feed rows are numbered last, by incrementing the
- * counter row: that row lock serializes writers from here to commit, so sequence numbers
- * become visible in order and without gaps.
+ * Runs one write transaction and records its change-feed rows in it, so a change is in the feed
+ * exactly when the write commits. The rows take no lock (see feed.ts): concurrent writers commit
+ * side by side.
  */
 export async function write<T>(
   ctx: StoreContext,

