@@ -38,23 +38,13 @@ describe('change-feed cursor', () => {
     expect(decodeCursor(text)).toBeUndefined();
   });
 
-  it('reads incrementally from its own cursor', () => {
-    expect(checkCursor(`${DB}.7`, DB, HEAD)).toEqual({
-      kind: 'incremental',
-      since: { xid: 0, seq: 7 },
-    });
-    expect(checkCursor(`${DB}.10`, DB, HEAD)).toEqual({
-      kind: 'incremental',
-      since: { xid: 0, seq: 10 },
-    });
-    expect(checkCursor(`${DB}.850.77`, DB, HEAD)).toEqual({
-      kind: 'incremental',
-      since: { xid: 850, seq: 77 },
-    });
-    expect(checkCursor(`${DB}.900.0`, DB, HEAD)).toEqual({
-      kind: 'incremental',
-      since: { xid: 900, seq: 0 },
-    });
+  it.each([
+    [`${DB}.7`, { xid: 0, seq: 7 }],
+    [`${DB}.10`, { xid: 0, seq: 10 }],
+    [`${DB}.850.77`, { xid: 850, seq: 77 }],
+    [`${DB}.900.0`, { xid: 900, seq: 0 }],
+  ])('reads incrementally from its own cursor %j', (cursor, since) => {
+    expect(checkCursor(cursor, DB, HEAD)).toEqual({ kind: 'incremental', since });
   });
 
   it('starts over without a cursor, with a foreign one, or one from the future (restored backup)', () => {
