@@ -411,12 +411,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         },
       );
     }
+    // Keep the stored encoding; a base64 secret's new value must be base64 too (the update
+    // checks the stored encoding in its own statement).
+    let notBase64: HttpError | undefined;
     if (body.value !== undefined && body.encoding === undefined) {
-      // Keep the stored encoding; a base64 secret's new value must be base64 too.
-      const current = await store.get(caller(request), id);
-      if (current?.encoding === 'base64') checkValue(body.value, 'base64', options.maxValueBytes);
+      try {
+        checkValue(body.value, 'base64', options.maxValueBytes);
+      } catch (error) {
+        if (!(error instanceof HttpError)) throw error;
+        notBase64 = error;
+      }
     }
-    const meta = await store.update(caller(request), id, version, body);
+    const meta = await store.update(caller(request), id, version, body, notBase64);
     reply.header('ETag', versionTag(meta.version));
     return meta;
   });

@@ -68,6 +68,16 @@ export async function whyNot(
   );
 }
 
+/**
+ * audienceOf as an SQL text[] expression, for the row `s` of secret columns (read in the statement
+ * that writes, so it sees that statement's grants as they were before it).
+ */
+export function audienceSql(s: string): string {
+  return `(ARRAY(SELECT g.principal FROM grants g WHERE g.secret_id = ${s}.id)
+    || CASE WHEN ${s}.scope_kind <> 'personal' THEN ARRAY[${s}.scope_kind || ':' || ${s}.scope_id]
+       ELSE '{}'::text[] END)`;
+}
+
 export async function audienceOf(tx: SqlExecutor, id: string): Promise<string[]> {
   const rows = await tx.query<{ p: string }>(
     `SELECT g.principal AS p FROM grants g WHERE g.secret_id = $1

@@ -35,6 +35,28 @@ export async function audit(
   );
 }
 
+/**
+ * The audit row of a write done in one statement, as one of its data-modifying CTEs: one row per
+ * row of `from`, whose SQL expressions give the secret's id, name and version. The caller's
+ * columns are the parameters from `$${first}` on (auditParams).
+ */
+export function auditRow(
+  action: AuditEntry['action'],
+  columns: { from: string; id: string; name: string; version: string },
+  first: number,
+): string {
+  const p = (i: number) => `$${first + i}`;
+  return `INSERT INTO audit (actor, action, secret_id, secret_name, version, client, ip, token_id,
+       token_created_by)
+     SELECT ${p(0)}, '${action}', ${columns.id}, ${columns.name}, ${columns.version}, ${p(1)},
+       ${p(2)}, ${p(3)}, ${p(4)} FROM ${columns.from}`;
+}
+
+/** The parameters auditRow reads. */
+export function auditParams(caller: Caller): unknown[] {
+  return [caller.userId, caller.client, caller.ip, caller.tokenId, caller.tokenCreatedBy];
+}
+
 /** Audits a token created or revoked by `caller` for `subject`. */
 export async function auditToken(
   db: SqlExecutor,

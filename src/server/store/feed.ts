@@ -40,6 +40,19 @@ export async function recordChanges(tx: SqlExecutor, changes: PendingChange[]): 
 }
 
 /**
+ * The change-feed row of a write done in one statement, as one of its data-modifying CTEs: one
+ * row per row of `from`, for the secret `id` seen by `audience` (SQL expressions; the audience a
+ * text[] of keys as PendingChange has them). The same row recordChanges adds.
+ */
+export function changeRow(
+  kind: 'create' | 'update',
+  columns: { from: string; id: string; audience: string },
+): string {
+  return `INSERT INTO changes (secret_id, kind, audience)
+     SELECT ${columns.id}, '${kind}', feed_readers(${columns.audience}) FROM ${columns.from}`;
+}
+
+/**
  * A page of the feed. Rows are ordered by (xid, seq): the id of the transaction that wrote them,
  * then their number. Ids are assigned before commit, so they do not commit in order. The read
  * stops at a horizon: the xmin of its snapshot (every transaction with a lower id has ended,

@@ -24,6 +24,7 @@ import type {
 } from '../../core/api';
 import type { Grant, Principal, SecretMetadata, SecretValue } from '../../core/model';
 import type { Keyring } from '../crypto';
+import type { HttpError } from '../httpError';
 import type { SqlDriver, SqlExecutor } from '../db/driver';
 import { visibleSecret } from './access';
 import { auditLog } from './audit';
@@ -91,8 +92,15 @@ export class Store {
   get(caller: Caller, id: string, db?: SqlExecutor): Promise<SecretMetadata | undefined> {
     return visibleSecret(this.ctx, caller, id, db);
   }
-  update(caller: Caller, id: string, ifMatch: number, patch: SecretPatch): Promise<SecretMetadata> {
-    return secrets.update(this.ctx, caller, id, ifMatch, patch);
+  /** Edits a secret (see secrets.update for `notBase64`). */
+  update(
+    caller: Caller,
+    id: string,
+    ifMatch: number,
+    patch: SecretPatch,
+    notBase64?: HttpError,
+  ): Promise<SecretMetadata> {
+    return secrets.update(this.ctx, caller, id, ifMatch, patch, notBase64);
   }
   remove(caller: Caller, id: string, ifMatch: number | undefined): Promise<void> {
     return secrets.remove(this.ctx, caller, id, ifMatch);

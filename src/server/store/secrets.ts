@@ -3,13 +3,21 @@ import { randomUUID } from 'node:crypto';
 import type { SecretMetadata } from '../../core/model';
 import { isUniqueViolation } from '../db/driver';
 import { HttpError } from '../httpError';
-import { audienceOf, callerParams, FROM_VISIBLE, ROLE, whyNot } from './access';
-import { audit } from './audit';
+import {
+  audienceOf,
+  audienceSql,
+  callerParams,
+  FROM_VISIBLE,
+  ROLE,
+  visibleSecret,
+  whyNot,
+} from './access';
+import { audit, auditParams, auditRow } from './audit';
 import type { Caller, NewSecret, SecretPatch, StoreContext } from './context';
 import { seal } from './keys';
 import { METADATA_COLUMNS, type SecretRow, secretId, toMetadata } from './rows';
+import { changeRow } from './feed';
 import { write } from './transaction';
-import { addVersion, changedSecret, copyValue, insertVersion } from './versions';
 
 export async function create(
   ctx: StoreContext,
@@ -35,41 +43,45 @@ export async function create(
   const owner = `user:${caller.userId}`;
   const audience =
     input.scope.kind === 'personal' ? [owner] : [owner, `${input.scope.kind}:${scopeId}`];
+  const sealed = seal(ctx, id, input.value);
   try {
-    await write(ctx, async (tx) => {
-      await tx.query(
-        `INSERT INTO secrets (id, name, scope_kind, scope_id, encoding, type, description, version,
+    // One statement, so one round trip and its own transaction: the secret, its owner grant, its
+    // first version, its audit row and its change-feed row commit together or not at all.
+    await ctx.db.query(
+      `WITH s AS (
+         INSERT INTO secrets (id, name, scope_kind, scope_id, encoding, type, description, version,
            created_at, updated_at, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8, $9)`,
-        [
-          id,
-          input.name,
-          input.scope.kind,
-          scopeId,
-          input.encoding,
-          input.type,
-          input.description,
-          now,
-          caller.userId,
-        ],
-      );
-      await tx.query(`INSERT INTO grants (secret_id, principal, role) VALUES ($1, $2, 'owner')`, [
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8, $9)
+         RETURNING id, name, encoding, created_at, created_by),
+       g AS (INSERT INTO grants (secret_id, principal, role) SELECT s.id, $10, 'owner' FROM s),
+       v AS (
+         INSERT INTO secret_versions (secret_id, version, kind, encoding, author, at, key_id,
+           nonce, ciphertext)
+         SELECT s.id, 1, 'create', s.encoding, s.created_by, s.created_at, $11, $12::bytea,
+           $13::bytea FROM s),
+       a AS (${auditRow('create', { from: 's', id: 's.id', name: 's.name', version: '1' }, 15)}),
+       c AS (${changeRow('create', { from: 's', id: 's.id', audience: '$14::text[]' })})
+       SELECT 1 FROM s`,
+      [
         id,
-        owner,
-      ]);
-      await insertVersion(
-        tx,
-        id,
-        1,
-        'create',
+        input.name,
+        input.scope.kind,
+        scopeId,
         input.encoding,
-        caller,
+        input.type,
+        input.description,
         now,
-        seal(ctx, id, input.value),
-      );
-      await audit(tx, caller, 'create', id, input.name, 1);
-      return { result: undefined, changes: [{ secretIds: [id], kind: 'create', audience }] };
-    });
+        caller.userId,
+        owner,
+        sealed.keyId,
+        sealed.nonce,
+        sealed.ciphertext,
+        audience,
+        ...auditParams(caller),
+      ],
+      // Inserts plan alike for any values.
+      { reusePlan: true },
+    );
   } catch (error) {
     if (isUniqueViolation(error)) {
       throw new HttpError(
@@ -133,59 +145,90 @@ export async function list(
   return rows.map(toMetadata);
 }
 
+/**
+ * Edits a secret in one statement (one round trip, its own transaction): the guarded update of
+ * its row, its version row (the new value, or the current one kept), the values past those kept
+ * for restore destroyed, its audit row and its change-feed row. `notBase64` is the refusal of
+ * `patch.value` when the stored encoding turns out to be base64 and the value is not valid base64.
+ */
 export async function update(
   ctx: StoreContext,
   caller: Caller,
   id: string,
   ifMatch: number,
   patch: SecretPatch,
+  notBase64?: HttpError,
 ): Promise<SecretMetadata> {
   id = secretId(id);
   const now = new Date();
-  return write(ctx, async (tx) => {
-    const [row] = await tx
-      .query<{ version: number; name: string; encoding: 'text' | 'base64' }>(
-        `UPDATE secrets s SET version = s.version + 1, updated_at = $6,
-         description = COALESCE($7, s.description), type = COALESCE($8, s.type),
-         encoding = COALESCE($9, s.encoding), name = COALESCE($10, s.name)
-       WHERE s.id = $4 AND s.version = $5 AND ${ROLE} = 'owner'
-       RETURNING s.version, s.name, s.encoding`,
-        [
-          ...callerParams(caller),
-          id,
-          ifMatch,
-          now,
-          patch.description ?? null,
-          patch.type ?? null,
-          patch.encoding ?? null,
-          patch.name ?? null,
-        ],
-      )
-      .catch((error: unknown) => {
-        if (isUniqueViolation(error)) {
-          throw new HttpError(
-            409,
-            'name_taken',
-            `A secret named '${patch.name}' already exists in this scope; pick another name or delete that one first.`,
-            { field: 'name' },
-          );
-        }
-        throw error;
-      });
-    if (!row) throw await whyNot(ctx, tx, caller, id, 'edit it');
-    const version = Number(row.version);
-    const sealed =
-      patch.value !== undefined ? seal(ctx, id, patch.value) : await copyValue(tx, id, version - 1);
-    const { name, encoding } = row;
-    await addVersion(
-      ctx,
-      tx,
-      caller,
-      { id, name, version, kind: 'update', encoding, at: now },
-      sealed,
-    );
-    return changedSecret(ctx, tx, caller, id, 'update');
-  });
+  const sealed = patch.value !== undefined ? seal(ctx, id, patch.value) : undefined;
+  // Without a new value the version keeps the current one, which must still be there.
+  const keepsValue =
+    sealed === undefined
+      ? `AND EXISTS (SELECT 1 FROM secret_versions pv
+           WHERE pv.secret_id = s.id AND pv.version = s.version AND pv.ciphertext IS NOT NULL)`
+      : '';
+  const [row] = await ctx.db
+    .query<SecretRow>(
+      `WITH s AS (
+         UPDATE secrets s SET version = s.version + 1, updated_at = $6,
+           description = COALESCE($7, s.description), type = COALESCE($8, s.type),
+           encoding = COALESCE($9, s.encoding), name = COALESCE($10, s.name)
+         WHERE s.id = $4 AND s.version = $5 AND ${ROLE} = 'owner'
+           AND ($14::boolean OR s.encoding <> 'base64') ${keepsValue}
+         RETURNING s.*),
+       v AS (
+         INSERT INTO secret_versions (secret_id, version, kind, encoding, author, at, key_id,
+           nonce, ciphertext)
+         SELECT s.id, s.version, 'update', s.encoding, $15, s.updated_at,
+           COALESCE($11, pv.key_id), COALESCE($12::bytea, pv.nonce),
+           COALESCE($13::bytea, pv.ciphertext)
+         FROM s LEFT JOIN secret_versions pv ON pv.secret_id = s.id AND pv.version = s.version - 1),
+       d AS (
+         UPDATE secret_versions o SET key_id = NULL, nonce = NULL, ciphertext = NULL FROM s
+         WHERE o.secret_id = s.id AND o.version <= s.version - $20::integer
+           AND o.ciphertext IS NOT NULL),
+       a AS (${auditRow('update', { from: 's', id: 's.id', name: 's.name', version: 's.version' }, 15)}),
+       c AS (${changeRow('update', { from: 's', id: 's.id', audience: audienceSql('s') })})
+       SELECT ${METADATA_COLUMNS} FROM s CROSS JOIN LATERAL (SELECT ${ROLE} AS role) r`,
+      [
+        ...callerParams(caller),
+        id,
+        ifMatch,
+        now,
+        patch.description ?? null,
+        patch.type ?? null,
+        patch.encoding ?? null,
+        patch.name ?? null,
+        sealed?.keyId ?? null,
+        sealed?.nonce ?? null,
+        sealed?.ciphertext ?? null,
+        notBase64 === undefined,
+        ...auditParams(caller),
+        ctx.options.keepValues,
+      ],
+      // Lookups by id: the same plan serves every caller and secret.
+      { reusePlan: true },
+    )
+    .catch((error: unknown) => {
+      if (isUniqueViolation(error)) {
+        throw new HttpError(
+          409,
+          'name_taken',
+          `A secret named '${patch.name}' already exists in this scope; pick another name or delete that one first.`,
+          { field: 'name' },
+        );
+      }
+      throw error;
+    });
+  if (row) return toMetadata(row);
+  // Nothing changed; say why, in the order of the checks before any write.
+  const meta = await visibleSecret(ctx, caller, id);
+  if (meta?.encoding === 'base64' && notBase64) throw notBase64;
+  if (sealed === undefined && meta?.role === 'owner' && meta.version === ifMatch) {
+    throw new HttpError(500, 'internal', 'The current value of this secret is missing.');
+  }
+  throw await whyNot(ctx, ctx.db, caller, id, 'edit it');
 }
 
 export async function remove(
