@@ -277,7 +277,7 @@ const RESOLVE_GROUP = `WITH q AS (
  * all run as one statement: under load the database runs one statement per group instead of one
  * per request; at low load nothing waits.
  */
-const RESOLVES_AT_ONCE = 2;
+const RESOLVES_AT_ONCE = 4;
 /** The most requests in one group. */
 const MAX_GROUP = 64;
 
