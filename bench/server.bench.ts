@@ -3,7 +3,8 @@
  * 1. GET /v1/resolve/{name}: requests/s and p99 with 50 concurrent clients, on PGlite and on
  *    PostgreSQL, next to two baselines (same run, same load generator), reported as ratios: a bare
  *    Node HTTP server answering a constant, and per backend a minimal node:http handler that makes
- *    the same store call (the same SQL statements on the same driver) without the framework and
+ *    the same store call (the same SQL statements on the same driver; on PostgreSQL, concurrent
+ *    resolves grouped into one statement as the server groups them) without the framework and
  *    our routes, so the database's share of the cost shows apart from ours. Each server runs in
  *    its own child process.
  * 1b. Writes: creates and PATCHes per second with 50 concurrent clients on both backends, on
@@ -96,8 +97,9 @@ async function child(role: string): Promise<void> {
 /**
  * The second baseline: node:http and the store, nothing else. Per request the same store call
  * as the server's route (resolveForToken: the token, the read and its audit row), so the same SQL
- * statements on the same driver; no framework, no routing, no validation, no logging. Prints its
- * URL and a user's token.
+ * statements on the same driver: on PostgreSQL, concurrent requests grouped into one statement
+ * as the server groups them. No framework, no routing, no validation, no logging. Prints its URL
+ * and a user's token.
  */
 async function direct(serverConfig: ServerConfig): Promise<void> {
   const { store } = await openStore(serverConfig);

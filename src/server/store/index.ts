@@ -133,6 +133,10 @@ export class Store {
   ): Promise<{ caller: Caller; resolved: ResolvedSecret | undefined } | undefined> {
     return values.resolveForToken(this.ctx, token, client, ip, name, options);
   }
+  /** How many resolveForToken calls ran grouped on PostgreSQL, and how many wait now. */
+  resolveGroupStats(): { groups: number; grouped: number; waiting: number } {
+    return values.resolveGroupStats(this.ctx);
+  }
 
   // Sharing and versions
   getAccess(caller: Caller, id: string): Promise<AccessList> {

@@ -169,26 +169,34 @@ export async function resolve(
   return row ? toResolved(ctx, row) : undefined;
 }
 
-/**
- * Authenticates a bearer token and resolves a name for its caller, audited as resolve: undefined
- * when the token is unknown or expired. On PostgreSQL, which reads the token on every request
- * (another server process may have revoked it), that is one statement, one round trip: the
- * token lookup, the read and the audit row together. PGlite answers the token from memory, so
- * there it is authenticate, then resolve.
- */
-export async function resolveForToken(
+type TokenResolution = { caller: Caller; resolved: ResolvedSecret | undefined } | undefined;
+
+/** The caller and the secret of one token resolve's row (see resolveForToken). */
+function answer(
   ctx: StoreContext,
-  token: string,
+  row: (CallerRow & Partial<ResolvedRow>) | undefined,
+  hash: string,
+  now: number,
   client: string,
   ip: string,
-  name: string,
-  options: ResolveOptions,
-): Promise<{ caller: Caller; resolved: ResolvedSecret | undefined } | undefined> {
-  if (ctx.db.kind !== 'postgres') {
-    const caller = await authenticate(ctx, token, client, ip);
-    return caller && { caller, resolved: await resolve(ctx, caller, name, options) };
-  }
-  const hash = hashToken(token);
+): TokenResolution {
+  const caller = toCaller(row, hash, now, client, ip);
+  if (!caller) return undefined;
+  return { caller, resolved: row!.id ? toResolved(ctx, row as ResolvedRow) : undefined };
+}
+
+/** One token resolve on PostgreSQL: what the request asked. */
+interface TokenRequest {
+  hash: string;
+  client: string;
+  ip: string;
+  name: string;
+  options: ResolveOptions;
+}
+
+/** A token resolve on PostgreSQL in one statement: token lookup, expiry, read and audit row. */
+async function resolveOne(ctx: StoreContext, request: TokenRequest): Promise<TokenResolution> {
+  const { hash, client, ip, name, options } = request;
   const now = Date.now();
   const params: unknown[] = [hash, new Date(now), client, ip];
   const { where, tail } = resolveClauses(name, options, params, 'c.user_id');
@@ -216,7 +224,183 @@ export async function resolveForToken(
     params,
     { reusePlan: true },
   );
-  const caller = toCaller(row, hash, now, client, ip);
-  if (!caller) return undefined;
-  return { caller, resolved: row!.id ? toResolved(ctx, row as ResolvedRow) : undefined };
+  return answer(ctx, row, hash, now, client, ip);
+}
+
+/**
+ * Many token resolves in one statement, as resolveOne does each: the requests come in as arrays
+ * (one element each, NULL for an option not given), and every row that comes back carries its
+ * request's ordinal. One round trip and one commit for the group; each request's read and audit
+ * rows are in the same transaction that serves them.
+ */
+const RESOLVE_GROUP = `WITH q AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+           $6::text[], $7::text[])
+         WITH ORDINALITY AS q(hash, name, project, scope_kind, scope_id, client, ip, ord)),
+     c AS (SELECT q.ord, x.* FROM q CROSS JOIN LATERAL (${callerSelect('q.hash')}) x),
+     live AS (
+       SELECT c.*, ARRAY['user:' || c.user_id]
+           || ARRAY(SELECT 'team:' || t FROM unnest(c.teams) AS t) AS principals
+       FROM c WHERE c.expires_at IS NULL OR c.expires_at > $8),
+     found AS (
+       SELECT c.ord AS found_ord, f.*, q.client AS audit_client, q.ip AS audit_ip
+       FROM live c JOIN q ON q.ord = c.ord
+       CROSS JOIN LATERAL (
+         SELECT s.id, s.name, s.version, v.encoding, v.key_id, v.nonce, v.ciphertext,
+           s.scope_kind, s.scope_id, s.type
+         FROM secrets s
+         CROSS JOIN LATERAL (SELECT ${roleOf('c.principals', 'c.teams', 'c.projects')} AS role) r
+         JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.version
+         WHERE s.name = q.name
+           AND (q.project IS NULL OR s.scope_kind <> 'project' OR s.scope_id = q.project)
+           AND (q.scope_kind IS NULL OR (s.scope_kind = q.scope_kind AND
+             CASE WHEN q.scope_kind = 'personal' THEN s.scope_id = c.user_id
+                  ELSE q.scope_id IS NULL OR s.scope_id = q.scope_id END))
+           AND r.role IS NOT NULL
+         ORDER BY CASE WHEN s.scope_kind = 'personal' AND s.scope_id = c.user_id THEN 0
+                       WHEN s.scope_kind = 'project' THEN 1
+                       WHEN s.scope_kind = 'team' THEN 2 ELSE 3 END, s.scope_id
+         LIMIT 1) f),
+     a AS (INSERT INTO audit (actor, action, secret_id, secret_name, version, client, ip,
+             token_id, token_created_by)
+           SELECT c.user_id, 'resolve', f.id, f.name, f.version, f.audit_client, f.audit_ip,
+             c.token_id, CASE WHEN c.created_by <> c.user_id THEN c.created_by END
+           FROM found f JOIN live c ON c.ord = f.found_ord
+           ORDER BY f.found_ord)
+     SELECT c.*, f.id, f.name, f.version, f.encoding, f.key_id, f.nonce, f.ciphertext,
+       f.scope_kind, f.scope_id, f.type
+     FROM c LEFT JOIN found f ON f.found_ord = c.ord`;
+
+/**
+ * How many token resolves may run at once, each alone or as a group. A request that finds them
+ * all busy waits, with the others that come meanwhile, for the next to finish, and then they
+ * all run as one statement: under load the database runs one statement per group instead of one
+ * per request; at low load nothing waits.
+ */
+const RESOLVES_AT_ONCE = 4;
+/** The most requests in one group. */
+const MAX_GROUP = 64;
+
+interface Waiting extends TokenRequest {
+  done: (result: TokenResolution) => void;
+  fail: (error: unknown) => void;
+}
+
+/** The token resolves of one store: those running and those waiting for a group. */
+class ResolveGroups {
+  running = 0;
+  waiting: Waiting[] = [];
+  /** Statements that served more than one request, and the requests they served. */
+  readonly stats = { groups: 0, grouped: 0 };
+
+  constructor(private readonly ctx: StoreContext) {}
+
+  async resolve(request: TokenRequest): Promise<TokenResolution> {
+    if (this.running >= RESOLVES_AT_ONCE) {
+      return new Promise((done, fail) => this.waiting.push({ ...request, done, fail }));
+    }
+    this.running++;
+    try {
+      return await resolveOne(this.ctx, request);
+    } finally {
+      this.running--;
+      this.next();
+    }
+  }
+
+  private next(): void {
+    while (this.running < RESOLVES_AT_ONCE && this.waiting.length > 0) {
+      const group = this.waiting.splice(0, MAX_GROUP);
+      this.running++;
+      void this.runGroup(group).finally(() => {
+        this.running--;
+        this.next();
+      });
+    }
+  }
+
+  private async runGroup(group: Waiting[]): Promise<void> {
+    if (group.length === 1) {
+      const [one] = group as [Waiting];
+      return resolveOne(this.ctx, one).then(one.done, one.fail);
+    }
+    const now = Date.now();
+    let rows: (CallerRow & Partial<ResolvedRow> & { ord: number })[];
+    try {
+      const column = (pick: (w: Waiting) => string | undefined) =>
+        group.map((w) => pick(w) ?? null);
+      rows = await this.ctx.db.query(
+        RESOLVE_GROUP,
+        [
+          column((w) => w.hash),
+          column((w) => w.name),
+          column((w) => w.options.project),
+          column((w) => w.options.scope?.kind),
+          column((w) => w.options.scope?.id),
+          column((w) => w.client),
+          column((w) => w.ip),
+          new Date(now),
+        ],
+        { reusePlan: true },
+      );
+    } catch {
+      // The statement wrote nothing. Each request runs alone, and gets its own answer or error.
+      await Promise.all(group.map((w) => resolveOne(this.ctx, w).then(w.done, w.fail)));
+      return;
+    }
+    this.stats.groups++;
+    this.stats.grouped += group.length;
+    const byOrdinal = new Map(rows.map((row) => [Number(row.ord), row]));
+    group.forEach((w, i) => {
+      try {
+        w.done(answer(this.ctx, byOrdinal.get(i + 1), w.hash, now, w.client, w.ip));
+      } catch (error) {
+        w.fail(error);
+      }
+    });
+  }
+}
+
+const resolveGroups = new WeakMap<StoreContext, ResolveGroups>();
+
+function groupsOf(ctx: StoreContext): ResolveGroups {
+  let groups = resolveGroups.get(ctx);
+  if (!groups) resolveGroups.set(ctx, (groups = new ResolveGroups(ctx)));
+  return groups;
+}
+
+/**
+ * How many token resolves ran grouped (statements, requests) and how many wait now, for tests
+ * and benchmarks.
+ */
+export function resolveGroupStats(ctx: StoreContext): {
+  groups: number;
+  grouped: number;
+  waiting: number;
+} {
+  const groups = groupsOf(ctx);
+  return { ...groups.stats, waiting: groups.waiting.length };
+}
+
+/**
+ * Authenticates a bearer token and resolves a name for its caller, audited as resolve: undefined
+ * when the token is unknown or expired. On PostgreSQL, which reads the token on every request
+ * (another server process may have revoked it), that is one statement, one round trip: the
+ * token lookup, the read and the audit row together; under load, concurrent requests share one
+ * statement (ResolveGroups). PGlite answers the token from memory, so there it is authenticate,
+ * then resolve.
+ */
+export async function resolveForToken(
+  ctx: StoreContext,
+  token: string,
+  client: string,
+  ip: string,
+  name: string,
+  options: ResolveOptions,
+): Promise<TokenResolution> {
+  if (ctx.db.kind !== 'postgres') {
+    const caller = await authenticate(ctx, token, client, ip);
+    return caller && { caller, resolved: await resolve(ctx, caller, name, options) };
+  }
+  return groupsOf(ctx).resolve({ hash: hashToken(token), client, ip, name, options });
 }

@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ApiErrorBody,
@@ -31,6 +32,7 @@ import {
   unique,
   type Backend,
   type Client,
+  type Reply,
   type TestServer,
   type World,
 } from './harness';
@@ -181,6 +183,126 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
         expect(r.body.value).toBe('project');
         r = await w.carol('GET', `/v1/resolve/NO_SUCH_${name}`);
         expect(r.status).toBe(404);
+      });
+
+      it('answers many concurrent resolves each as it would alone, and audits each once', async () => {
+        const name = unique('MANY_');
+        const teamName = unique('MANY_TEAM_');
+        const projectName = unique('MANY_PROJECT_');
+        for (const who of [w.alice, w.bob]) {
+          await expectOk(who('POST', '/v1/secrets', { body: { name, value: unique('v-') } }));
+        }
+        const scope = (kind: string, id: string) => ({ scope: { kind, id } });
+        await expectOk(
+          w.carol('POST', '/v1/secrets', {
+            body: { name: teamName, value: unique('t-'), ...scope('team', w.ids.team) },
+          }),
+        );
+        await expectOk(
+          w.alice('POST', '/v1/secrets', {
+            body: { name: projectName, value: unique('p-'), ...scope('project', w.ids.project) },
+          }),
+        );
+        const tokenFor = async (user: string) =>
+          (await expectOk(w.admin('POST', '/v1/tokens', { body: { user } }))).body;
+        const revoked = await tokenFor(w.ids.bob);
+        const expired = await tokenFor(w.ids.carol);
+        await t.server.store.db.query(
+          `UPDATE tokens SET expires_at = now() - interval '1 second' WHERE id = $1`,
+          [expired.id],
+        );
+        const asks: [string | undefined, string][] = [
+          [w.tokens.alice, `/v1/resolve/${name}`],
+          [w.tokens.bob, `/v1/resolve/${name}`],
+          [w.tokens.alice, `/v1/resolve/${name}?scope=personal`],
+          [w.tokens.carol, `/v1/resolve/${teamName}`],
+          [w.tokens.carol, `/v1/resolve/${teamName}?scope=team:${w.ids.team}`],
+          [w.tokens.dave, `/v1/resolve/${projectName}?project=${w.ids.project}`],
+          [w.tokens.alice, `/v1/resolve/${projectName}?scope=project`],
+          [w.tokens.eve, `/v1/resolve/${name}`],
+          [w.tokens.alice, `/v1/resolve/NO_SUCH_${name}`],
+          [w.tokens.carol, `/v1/resolve/${teamName}?scope=personal`],
+          [w.tokens.alice, `/v1/resolve/${name}?project=a%00b`],
+          [revoked.token, `/v1/resolve/${name}`],
+          [expired.token, `/v1/resolve/${name}`],
+          ['ns_unknown' + unique(''), `/v1/resolve/${name}`],
+          [undefined, `/v1/resolve/${name}`],
+        ];
+        // Each request alone, one after another, before the revocation.
+        const ask = ([token, path]: [string | undefined, string], agent: string) =>
+          client(t.url, token)('GET', path, { headers: { 'user-agent': agent } });
+        const alone: Reply[] = [];
+        for (const one of asks) alone.push(await ask(one, 'alone'));
+        expect(alone[11]!.status).toBe(200);
+        await expectOk(w.admin('DELETE', `/v1/tokens/${revoked.id}`));
+        alone[11] = await ask(asks[11]!, 'alone');
+        expect(alone.map((r) => r.status)).toEqual([
+          200, 200, 200, 200, 200, 200, 200, 404, 404, 404, 400, 401, 401, 401, 401,
+        ]);
+
+        // The same requests, each four times, all at once; on PostgreSQL with the audit table
+        // locked until all but the first few wait for a group, so the groups surely form.
+        const all = [0, 1, 2, 3].flatMap((round) =>
+          asks.map((one, i) => ({ one, i, agent: `many-${round}-${i}-${unique('')}` })),
+        );
+        const postgres = t.server.backend === 'postgres';
+        const lock = postgres
+          ? new pg.Client({ connectionString: t.config.databaseUrl })
+          : undefined;
+        await lock?.connect();
+        await lock?.query('BEGIN; LOCK TABLE audit IN EXCLUSIVE MODE');
+        const before = t.server.store.resolveGroupStats();
+        const replies = Promise.all(all.map(({ one, agent }) => ask(one, agent)));
+        if (lock) {
+          // Four run (and wait for the lock); the others that reach the store wait for a group.
+          try {
+            while (t.server.store.resolveGroupStats().waiting < 20) {
+              await new Promise((resolve) => setTimeout(resolve, 10));
+            }
+          } finally {
+            await lock.query('COMMIT');
+            await lock.end();
+          }
+        }
+        const got = await replies;
+        all.forEach(({ i, agent }, k) => {
+          expect(got[k]!.status, agent).toBe(alone[i]!.status);
+          expect(got[k]!.text, agent).toBe(alone[i]!.text);
+        });
+        if (postgres) {
+          const after = t.server.store.resolveGroupStats();
+          expect(after.groups).toBeGreaterThan(before.groups);
+          expect(after.grouped - before.grouped).toBeGreaterThanOrEqual(20);
+        }
+
+        // One audit row per served request, naming its caller, secret and client; none for the rest.
+        const rows = await t.server.store.db.query<{
+          actor: string;
+          secret_id: string;
+          client: string;
+        }>(
+          `SELECT actor, secret_id, client FROM audit WHERE action = 'resolve' AND client LIKE 'many-%'`,
+        );
+        const expected = all
+          .filter(({ i }) => alone[i]!.status === 200)
+          .map(({ one, i, agent }) => ({
+            actor: Object.entries(w.tokens).find(([, tok]) => tok === one[0])![0],
+            secret_id: alone[i]!.body.id,
+            client: agent,
+          }));
+        const actorName = (id: string) =>
+          Object.entries(w.ids).find(([, value]) => value === id)![0];
+        const sort = (list: { client: string }[]) =>
+          [...list].sort((a, b) => a.client.localeCompare(b.client));
+        expect(
+          sort(
+            rows.map((row) => ({
+              ...row,
+              actor: actorName(row.actor),
+              secret_id: String(row.secret_id),
+            })),
+          ),
+        ).toEqual(sort(expected));
       });
     });
 
