@@ -24,12 +24,11 @@ import type {
 } from '../../core/api';
 import type { Grant, Principal, SecretMetadata, SecretValue } from '../../core/model';
 import type { Keyring } from '../crypto';
-import type { HttpError } from '../httpError';
 import type { SqlDriver, SqlExecutor } from '../db/driver';
 import { visibleSecret } from './access';
 import { auditLog } from './audit';
 import * as auth from './auth';
-import type { Caller, NewSecret, SecretPatch, StoreContext, StoreOptions } from './context';
+import type { Caller, NewSecret, StoreContext, StoreOptions } from './context';
 import * as directory from './directory';
 import { changes } from './feed';
 import { checkKeys } from './keys';
@@ -39,6 +38,9 @@ import * as values from './values';
 import { restore, versions } from './versions';
 
 export type { Caller, NewSecret, SecretPatch, StoreOptions } from './context';
+
+/** A store function's parameters after the context the facade passes. */
+type WithoutContext<F> = F extends (ctx: StoreContext, ...rest: infer R) => unknown ? R : never;
 export { parsePrincipal, principalKey } from './rows';
 
 export class Store {
@@ -92,15 +94,9 @@ export class Store {
   get(caller: Caller, id: string, db?: SqlExecutor): Promise<SecretMetadata | undefined> {
     return visibleSecret(this.ctx, caller, id, db);
   }
-  /** Edits a secret (see secrets.update for `notBase64`). */
-  update(
-    caller: Caller,
-    id: string,
-    ifMatch: number,
-    patch: SecretPatch,
-    notBase64?: HttpError,
-  ): Promise<SecretMetadata> {
-    return secrets.update(this.ctx, caller, id, ifMatch, patch, notBase64);
+  /** Edits a secret: (caller, id, ifMatch, patch, notBase64?), see secrets.update. */
+  update(...args: WithoutContext<typeof secrets.update>): Promise<SecretMetadata> {
+    return secrets.update(this.ctx, ...args);
   }
   remove(caller: Caller, id: string, ifMatch: number | undefined): Promise<void> {
     return secrets.remove(this.ctx, caller, id, ifMatch);
