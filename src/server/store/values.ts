@@ -194,41 +194,8 @@ interface TokenRequest {
   options: ResolveOptions;
 }
 
-/** A token resolve on PostgreSQL in one statement: token lookup, expiry, read and audit row. */
-async function resolveOne(ctx: StoreContext, request: TokenRequest): Promise<TokenResolution> {
-  const { hash, client, ip, name, options } = request;
-  const now = Date.now();
-  const params: unknown[] = [hash, new Date(now), client, ip];
-  const { where, tail } = resolveClauses(name, options, params, 'c.user_id');
-  const [row] = await ctx.db.query<CallerRow & Partial<ResolvedRow>>(
-    `WITH c AS (${callerSelect('$1')}),
-     live AS (
-       SELECT c.*, ARRAY['user:' || c.user_id]
-           || ARRAY(SELECT 'team:' || t FROM unnest(c.teams) AS t) AS principals
-       FROM c WHERE c.expires_at IS NULL OR c.expires_at > $2),
-     found AS (
-       SELECT s.id, s.name, s.version, v.encoding, v.key_id, v.nonce, v.ciphertext, s.scope_kind,
-         s.scope_id, s.type
-       FROM live c
-       CROSS JOIN secrets s
-       CROSS JOIN LATERAL (SELECT ${roleOf('c.principals', 'c.teams', 'c.projects')} AS role) r
-       JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.version
-       WHERE ${[...where, 'r.role IS NOT NULL'].join(' AND ')}
-       ${tail}),
-     a AS (INSERT INTO audit (actor, action, secret_id, secret_name, version, client, ip,
-             token_id, token_created_by)
-           SELECT c.user_id, 'resolve', f.id, f.name, f.version, $3, $4, c.token_id,
-             CASE WHEN c.created_by <> c.user_id THEN c.created_by END
-           FROM found f CROSS JOIN live c)
-     SELECT c.*, f.* FROM c LEFT JOIN found f ON true`,
-    params,
-    { reusePlan: true },
-  );
-  return answer(ctx, row, hash, now, client, ip);
-}
-
 /**
- * Many token resolves in one statement, as resolveOne does each: the requests come in as arrays
+ * Token resolves in one statement (one request alone, or a group): the requests come in as arrays
  * (one element each, NULL for an option not given), and every row that comes back carries its
  * request's ordinal. One round trip and one commit for the group; each request's read and audit
  * rows are in the same transaction that serves them.
@@ -270,6 +237,40 @@ const RESOLVE_GROUP = `WITH q AS (
      SELECT c.*, f.id, f.name, f.version, f.encoding, f.key_id, f.nonce, f.ciphertext,
        f.scope_kind, f.scope_id, f.type
      FROM c LEFT JOIN found f ON f.found_ord = c.ord`;
+
+type ResolveRow = CallerRow & Partial<ResolvedRow> & { ord: number };
+
+/** Runs RESOLVE_GROUP for these requests: each request's row by its ordinal (1-based). */
+async function resolveMany(
+  ctx: StoreContext,
+  requests: readonly TokenRequest[],
+  now: number,
+): Promise<Map<number, ResolveRow>> {
+  const column = (pick: (r: TokenRequest) => string | undefined) =>
+    requests.map((r) => pick(r) ?? null);
+  const rows = await ctx.db.query<ResolveRow>(
+    RESOLVE_GROUP,
+    [
+      column((r) => r.hash),
+      column((r) => r.name),
+      column((r) => r.options.project),
+      column((r) => r.options.scope?.kind),
+      column((r) => r.options.scope?.id),
+      column((r) => r.client),
+      column((r) => r.ip),
+      new Date(now),
+    ],
+    { reusePlan: true },
+  );
+  return new Map(rows.map((row) => [Number(row.ord), row]));
+}
+
+/** A token resolve on PostgreSQL in one statement: token lookup, expiry, read and audit row. */
+async function resolveOne(ctx: StoreContext, request: TokenRequest): Promise<TokenResolution> {
+  const now = Date.now();
+  const rows = await resolveMany(ctx, [request], now);
+  return answer(ctx, rows.get(1), request.hash, now, request.client, request.ip);
+}
 
 /**
  * How many token resolves may run at once, each alone or as a group. A request that finds them
@@ -325,24 +326,9 @@ class ResolveGroups {
       return resolveOne(this.ctx, one).then(one.done, one.fail);
     }
     const now = Date.now();
-    let rows: (CallerRow & Partial<ResolvedRow> & { ord: number })[];
+    let byOrdinal: Map<number, ResolveRow>;
     try {
-      const column = (pick: (w: Waiting) => string | undefined) =>
-        group.map((w) => pick(w) ?? null);
-      rows = await this.ctx.db.query(
-        RESOLVE_GROUP,
-        [
-          column((w) => w.hash),
-          column((w) => w.name),
-          column((w) => w.options.project),
-          column((w) => w.options.scope?.kind),
-          column((w) => w.options.scope?.id),
-          column((w) => w.client),
-          column((w) => w.ip),
-          new Date(now),
-        ],
-        { reusePlan: true },
-      );
+      byOrdinal = await resolveMany(this.ctx, group, now);
     } catch {
       // The statement wrote nothing. Each request runs alone, and gets its own answer or error.
       await Promise.all(group.map((w) => resolveOne(this.ctx, w).then(w.done, w.fail)));
@@ -350,7 +336,6 @@ class ResolveGroups {
     }
     this.stats.groups++;
     this.stats.grouped += group.length;
-    const byOrdinal = new Map(rows.map((row) => [Number(row.ord), row]));
     group.forEach((w, i) => {
       try {
         w.done(answer(this.ctx, byOrdinal.get(i + 1), w.hash, now, w.client, w.ip));
