@@ -1,6 +1,7 @@
 /**
  * Reading values: by id, by ids, and by name with precedence. Each is one statement that reads
- * the current version's value and writes its audit row (auditedRead), built by readCurrentValues.
+ * the current version's value and writes its audit row (auditedRead): by id through
+ * readCurrentValues, by name through pickResolved.
  */
 import type { IdentifiedValue, ResolvedSecret } from '../../core/api';
 import type { SecretValue } from '../../core/model';
@@ -26,26 +27,23 @@ interface ValueRow extends Row {
 }
 
 /**
- * The current value of each visible secret that `where` picks, audited as `action` in the same
- * statement. `params` starts with callerParams ($1–$3); `more` names further columns of `s`, and
- * `tail` follows the WHERE clause (ORDER BY, LIMIT).
+ * The current value of each visible secret that `where` picks, audited as read_value in the same
+ * statement. `params` starts with callerParams ($1–$3).
  */
-function readCurrentValues<T extends ValueRow>(
+function readCurrentValues(
   ctx: StoreContext,
   caller: Caller,
-  action: 'read_value' | 'resolve',
-  query: { where: string[]; params: unknown[]; more?: string; tail?: string },
-): Promise<T[]> {
-  return auditedRead<T>(
+  query: { where: string; params: unknown[] },
+): Promise<ValueRow[]> {
+  return auditedRead<ValueRow>(
     ctx,
-    `SELECT s.id, s.name, s.version, v.encoding, v.key_id, v.nonce, v.ciphertext${query.more ?? ''}
+    `SELECT s.id, s.name, s.version, v.encoding, v.key_id, v.nonce, v.ciphertext
      ${FROM_VISIBLE}
      JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.version
-     WHERE ${[...query.where, 'r.role IS NOT NULL'].join(' AND ')}
-     ${query.tail ?? ''}`,
+     WHERE ${query.where} AND r.role IS NOT NULL`,
     query.params,
     caller,
-    action,
+    'read_value',
   );
 }
 
@@ -59,8 +57,8 @@ export async function readValue(
   id: string,
 ): Promise<SecretValue> {
   id = secretId(id);
-  const [row] = await readCurrentValues(ctx, caller, 'read_value', {
-    where: ['s.id = $4'],
+  const [row] = await readCurrentValues(ctx, caller, {
+    where: 's.id = $4',
     params: [...callerParams(caller), id],
   });
   if (!row) throw notFound();
@@ -81,8 +79,8 @@ export async function readValues(
   const rows =
     wanted.length === 0
       ? []
-      : await readCurrentValues(ctx, caller, 'read_value', {
-          where: ['s.id = ANY($4::uuid[])'],
+      : await readCurrentValues(ctx, caller, {
+          where: 's.id = ANY($4::uuid[])',
           params: [...callerParams(caller), wanted],
         });
   const byId = new Map(rows.map((row) => [String(row.id).toLowerCase(), row]));
@@ -107,37 +105,51 @@ export async function readValues(
 type ResolveOptions = { project?: string; scope?: { kind: string; id?: string } };
 type ResolvedRow = ValueRow & { scope_kind: string; scope_id: string; type: string };
 
+/** Where the SQL of pickResolved reads the caller and the request from: SQL expressions. */
+interface PickSources {
+  /** The caller's user id, and their principals, teams and projects as text[]. */
+  user: string;
+  principals: string;
+  teams: string;
+  projects: string;
+  name: string;
+  /** The options, each absent when not asked for; `nullable` when they are NULL if not asked. */
+  project?: string;
+  scopeKind?: string;
+  scopeId?: string;
+  nullable?: boolean;
+}
+
 /**
- * What picks the secret a name resolves to: the WHERE conditions on `s` (pushing their
- * parameters to `params`) and the precedence, for the caller whose user id is the SQL `user`.
+ * The secret a name resolves to for a caller, with its current value: a SELECT of at most one
+ * row. The options filter (a project hides other projects' secrets; a scope picks that scope
+ * only), and the precedence picks: own personal > project > team > someone else's personal
+ * secret shared with the caller. Both resolve paths use it: the caller's (parameters, a
+ * condition only for each option given, so each plans as a plain index lookup) and the token
+ * group's (columns, NULL when not given).
  */
-function resolveClauses(
-  name: string,
-  options: ResolveOptions,
-  params: unknown[],
-  user: string,
-): { where: string[]; tail: string } {
-  params.push(name);
-  const where = [`s.name = $${params.length}`];
-  if (options.project !== undefined) {
-    params.push(options.project);
-    where.push(`(s.scope_kind <> 'project' OR s.scope_id = $${params.length})`);
+function pickResolved(q: PickSources): string {
+  const ifGiven = (source: string, condition: string) =>
+    q.nullable ? `(${source} IS NULL OR ${condition})` : `(${condition})`;
+  const where = [`s.name = ${q.name}`];
+  if (q.project !== undefined) {
+    where.push(ifGiven(q.project, `s.scope_kind <> 'project' OR s.scope_id = ${q.project}`));
   }
-  if (options.scope) {
-    params.push(options.scope.kind);
-    where.push(`s.scope_kind = $${params.length}`);
-    if (options.scope.kind === 'personal') where.push(`s.scope_id = ${user}`);
-    else if (options.scope.id !== undefined) {
-      params.push(options.scope.id);
-      where.push(`s.scope_id = $${params.length}`);
-    }
+  if (q.scopeKind !== undefined) {
+    const id =
+      q.scopeId === undefined ? '' : ` AND ${ifGiven(q.scopeId, `s.scope_id = ${q.scopeId}`)}`;
+    where.push(ifGiven(q.scopeKind, `s.scope_kind = ${q.scopeKind}${id}`));
   }
-  // Own personal > project > team > someone else's personal secret shared with the caller.
-  const tail = `ORDER BY CASE WHEN s.scope_kind = 'personal' AND s.scope_id = ${user} THEN 0
-                     WHEN s.scope_kind = 'project' THEN 1
-                     WHEN s.scope_kind = 'team' THEN 2 ELSE 3 END, s.scope_id
-       LIMIT 1`;
-  return { where, tail };
+  return `SELECT s.id, s.name, s.version, v.encoding, v.key_id, v.nonce, v.ciphertext,
+           s.scope_kind, s.scope_id, s.type
+         FROM secrets s
+         CROSS JOIN LATERAL (SELECT ${roleOf(q.principals, q.teams, q.projects)} AS role) r
+         JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.version
+         WHERE ${where.join(' AND ')} AND r.role IS NOT NULL
+         ORDER BY CASE WHEN s.scope_kind = 'personal' AND s.scope_id = ${q.user} THEN 0
+                       WHEN s.scope_kind = 'project' THEN 1
+                       WHEN s.scope_kind = 'team' THEN 2 ELSE 3 END, s.scope_id
+         LIMIT 1`;
 }
 
 function toResolved(ctx: StoreContext, row: ResolvedRow): ResolvedSecret {
@@ -158,14 +170,21 @@ export async function resolve(
   name: string,
   options: ResolveOptions,
 ): Promise<ResolvedSecret | undefined> {
-  const params: unknown[] = [...callerParams(caller), caller.userId];
-  const { where, tail } = resolveClauses(name, options, params, '$4');
-  const [row] = await readCurrentValues<ResolvedRow>(ctx, caller, 'resolve', {
-    where,
-    params,
-    more: ', s.scope_kind, s.scope_id, s.type',
-    tail,
+  const params: unknown[] = [...callerParams(caller), caller.userId, name];
+  const param = (value: string) => `$${params.push(value)}`;
+  const { project, scope } = options;
+  const select = pickResolved({
+    principals: '$1::text[]',
+    teams: '$2::text[]',
+    projects: '$3::text[]',
+    user: '$4',
+    name: '$5',
+    project: project === undefined ? undefined : param(project),
+    scopeKind: scope && param(scope.kind),
+    scopeId:
+      scope?.kind === 'personal' ? '$4' : scope?.id === undefined ? undefined : param(scope.id),
   });
+  const [row] = await auditedRead<ResolvedRow>(ctx, select, params, caller, 'resolve');
   return row ? toResolved(ctx, row) : undefined;
 }
 
@@ -212,22 +231,17 @@ const RESOLVE_GROUP = `WITH q AS (
      found AS (
        SELECT c.ord AS found_ord, f.*, q.client AS audit_client, q.ip AS audit_ip
        FROM live c JOIN q ON q.ord = c.ord
-       CROSS JOIN LATERAL (
-         SELECT s.id, s.name, s.version, v.encoding, v.key_id, v.nonce, v.ciphertext,
-           s.scope_kind, s.scope_id, s.type
-         FROM secrets s
-         CROSS JOIN LATERAL (SELECT ${roleOf('c.principals', 'c.teams', 'c.projects')} AS role) r
-         JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.version
-         WHERE s.name = q.name
-           AND (q.project IS NULL OR s.scope_kind <> 'project' OR s.scope_id = q.project)
-           AND (q.scope_kind IS NULL OR (s.scope_kind = q.scope_kind AND
-             CASE WHEN q.scope_kind = 'personal' THEN s.scope_id = c.user_id
-                  ELSE q.scope_id IS NULL OR s.scope_id = q.scope_id END))
-           AND r.role IS NOT NULL
-         ORDER BY CASE WHEN s.scope_kind = 'personal' AND s.scope_id = c.user_id THEN 0
-                       WHEN s.scope_kind = 'project' THEN 1
-                       WHEN s.scope_kind = 'team' THEN 2 ELSE 3 END, s.scope_id
-         LIMIT 1) f),
+       CROSS JOIN LATERAL (${pickResolved({
+         principals: 'c.principals',
+         teams: 'c.teams',
+         projects: 'c.projects',
+         user: 'c.user_id',
+         name: 'q.name',
+         project: 'q.project',
+         scopeKind: 'q.scope_kind',
+         scopeId: "CASE WHEN q.scope_kind = 'personal' THEN c.user_id ELSE q.scope_id END",
+         nullable: true,
+       })}) f),
      a AS (INSERT INTO audit (actor, action, secret_id, secret_name, version, client, ip,
              token_id, token_created_by)
            SELECT c.user_id, 'resolve', f.id, f.name, f.version, f.audit_client, f.audit_ip,
