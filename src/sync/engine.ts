@@ -17,9 +17,17 @@ import {
   VersionConflict,
 } from '../core/errors';
 import { PERSONAL } from '../core/model';
-import { sameScope } from '../core/scope';
 import { sharedBy, valueKeyOf, type LocalSecretStore, type SyncStep } from '../core/localStore';
 import type { ApiClient } from './client';
+import {
+  saveState,
+  whoAmI,
+  type EngineContext,
+  type SyncLogger,
+  type SyncReport,
+} from './engine/context';
+import { adoptOwners, findOnServer, fromServer } from './engine/owners';
+import { fetchMeta, fetchRemote, toEnvelope, tryValue } from './engine/remote';
 import { ApiError, isRetryable } from './errors';
 import {
   emptyState,
@@ -32,12 +40,9 @@ import {
   type ConflictKind,
   type OutboxItem,
   type SyncInfo,
-  type SyncStateFile,
 } from './syncState';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-/** Receives names, ids and counts only: the engine never passes a value or a token to it. */
-export type SyncLogger = (level: LogLevel, message: string) => void;
+export type { LogLevel, SyncLogger, SyncReport } from './engine/context';
 
 export interface SyncEngineOptions {
   client: ApiClient;
@@ -55,15 +60,6 @@ export interface SyncEngineOptions {
 
 /** Default bound of change-feed pages per round (with 500 a page, a million changes). */
 export const MAX_PAGES_PER_ROUND = 2000;
-
-export interface SyncReport {
-  pushed: number;
-  pulled: number;
-  removed: number;
-  conflicts: number;
-  /** Entries the server refused for good (bad input, too large…), with the server's message. */
-  errors: { name: string; message: string }[];
-}
 
 export interface ConflictView {
   id: string;
@@ -92,75 +88,69 @@ export interface Comparison {
 }
 
 export class SyncEngine {
-  private state: SyncStateFile = emptyState();
-  private readonly client: ApiClient;
-  private readonly store: LocalSecretStore;
-  private readonly kv: KeyValueSecretStore;
-  private readonly log: SyncLogger;
-  private readonly now: () => Date;
-  private readonly pageLimit: number;
-  private readonly concurrency: number;
-  private readonly maxPages: number;
+  private readonly ctx: EngineContext;
   private running: Promise<unknown> = Promise.resolve();
-  private me: string | undefined;
-  /** False once the server answered 404 to POST /v1/values (an older server), for the session. */
-  private batchValues = true;
 
   constructor(options: SyncEngineOptions) {
-    this.client = options.client;
-    this.store = options.store;
-    this.kv = options.kv;
-    this.log = options.log ?? (() => undefined);
-    this.now = options.now ?? (() => new Date());
-    this.pageLimit = options.pageLimit ?? 500;
-    this.concurrency = options.concurrency ?? 8;
-    this.maxPages = options.maxPages ?? MAX_PAGES_PER_ROUND;
+    this.ctx = {
+      client: options.client,
+      store: options.store,
+      kv: options.kv,
+      log: options.log ?? (() => undefined),
+      now: options.now ?? (() => new Date()),
+      pageLimit: options.pageLimit ?? 500,
+      concurrency: options.concurrency ?? 8,
+      maxPages: options.maxPages ?? MAX_PAGES_PER_ROUND,
+      state: emptyState(),
+      me: undefined,
+      batchValues: true,
+    };
   }
 
   /** Loads the durable state and starts recording local deletes of synced secrets. */
   async init(): Promise<void> {
-    this.state = await loadSyncState(this.kv);
-    this.store.setDeleteHook(async (entry) => {
+    this.ctx.state = await loadSyncState(this.ctx.kv);
+    this.ctx.store.setDeleteHook(async (entry) => {
       // Another window may have written the state since: read, change, write.
-      this.state = await loadSyncState(this.kv);
+      this.ctx.state = await loadSyncState(this.ctx.kv);
       const info = syncInfoOf(entry);
       const remote = info?.conflict?.remote;
       if (remote && remote.id !== entry.id) {
         // The local copy of a both-created conflict is gone: theirs must come back here.
-        this.state = { ...this.state, refetch: [...this.state.refetch, remote.id] };
-        await saveSyncState(this.kv, this.state);
+        this.ctx.state = { ...this.ctx.state, refetch: [...this.ctx.state.refetch, remote.id] };
+        await saveSyncState(this.ctx.kv, this.ctx.state);
       }
       if (!info || info.base === null) return;
       if (info.conflict?.kind === 'deleted_there') return;
       // Based on the version this copy came from: a change made there since makes it a conflict.
       const base = info.base;
-      this.state = {
-        ...this.state,
+      this.ctx.state = {
+        ...this.ctx.state,
         deletes: [
-          ...this.state.deletes.filter((d) => d.id !== entry.id),
+          ...this.ctx.state.deletes.filter((d) => d.id !== entry.id),
           { id: entry.id, name: entry.name, scope: entry.scope, base },
         ],
       };
-      await saveSyncState(this.kv, this.state);
+      await saveSyncState(this.ctx.kv, this.ctx.state);
     });
   }
 
   dispose(): void {
-    this.store.setDeleteHook(undefined);
+    this.ctx.store.setDeleteHook(undefined);
   }
 
   get lastSyncAt(): Date | undefined {
-    return this.state.last_sync_at ? new Date(this.state.last_sync_at) : undefined;
+    return this.ctx.state.last_sync_at ? new Date(this.ctx.state.last_sync_at) : undefined;
   }
 
   /** Pending local changes (creates, updates, deletes), pointing at value keys, never values. */
   outbox(): OutboxItem[] {
-    return outboxOf(this.store.list(), this.state);
+    return outboxOf(this.ctx.store.list(), this.ctx.state);
   }
 
   conflicts(): ConflictView[] {
     const out: ConflictView[] = [];
-    for (const entry of this.store.list()) {
+    for (const entry of this.ctx.store.list()) {
       const conflict = syncInfoOf(entry)?.conflict;
       if (conflict) out.push({ id: entry.id, name: entry.name, scope: entry.scope, conflict });
     }
@@ -175,81 +165,31 @@ export class SyncEngine {
   sync(): Promise<SyncReport> {
     return this.serial(async () => {
       const report: SyncReport = { pushed: 0, pulled: 0, removed: 0, conflicts: 0, errors: [] };
-      this.state = await loadSyncState(this.kv); // another window may have synced meanwhile
-      const me = await this.whoAmI();
-      if (this.state.user !== null && this.state.user !== me) {
+      this.ctx.state = await loadSyncState(this.ctx.kv); // another window may have synced meanwhile
+      const me = await whoAmI(this.ctx);
+      if (this.ctx.state.user !== null && this.ctx.state.user !== me) {
         // Another account's cursor means nothing here: take a full listing.
-        this.state = { ...this.state, cursor: null, deletes: [] };
+        this.ctx.state = { ...this.ctx.state, cursor: null, deletes: [] };
       }
-      this.state = { ...this.state, user: me };
-      await this.adoptOwners(me);
+      this.ctx.state = { ...this.ctx.state, user: me };
+      await adoptOwners(this.ctx, me);
       await this.push(report);
       await this.pull(report);
-      this.state = { ...this.state, last_sync_at: this.now().toISOString() };
-      await this.saveState();
+      this.ctx.state = { ...this.ctx.state, last_sync_at: this.ctx.now().toISOString() };
+      await saveState(this.ctx);
       report.conflicts = this.conflicts().length;
       return report;
     });
-  }
-
-  /** The server's id of the signed-in user (asked once per session). */
-  private async whoAmI(): Promise<string> {
-    this.me ??= (await this.client.me()).user.id;
-    return this.me;
-  }
-
-  /**
-   * A server copy as a local index entry: someone else's personal secret carries its owner, so it
-   * sits beside (never in place of) your own secret of the same name.
-   */
-  private fromServer(meta: SecretMetadata, sync: SyncInfo | undefined): SecretMetadata {
-    const entry: Record<string, unknown> = { ...withSync(meta, sync) };
-    delete entry.owner;
-    if (meta.scope.kind === 'personal' && this.me !== undefined && meta.created_by !== this.me) {
-      entry.owner = meta.created_by;
-    }
-    return entry as SecretMetadata;
-  }
-
-  /**
-   * Stores written before entries carried an owner kept someone else's shared personal secret in
-   * the place of your own secret of that name. Gives each its owner, and takes a full listing so
-   * that a secret of yours it stood in for comes back.
-   */
-  private async adoptOwners(me: string): Promise<void> {
-    const steps: SyncStep[] = [];
-    for (const entry of this.store.list()) {
-      if (entry.scope.kind !== 'personal' || sharedBy(entry) !== undefined) continue;
-      const info = syncInfoOf(entry);
-      if (!info || info.base === null || entry.created_by === me) continue;
-      steps.push({ kind: 'put', entry: { ...entry, owner: entry.created_by } as SecretMetadata });
-    }
-    if (steps.length === 0) return;
-    const done = await this.store.applySync(steps);
-    this.log('info', `Marked ${done.filter(Boolean).length} shared secret(s) with their owner.`);
-    this.state = { ...this.state, cursor: null };
-    await this.saveState();
-  }
-
-  /** Your own secrets as the server lists them: someone else's shared personal ones left out. */
-  private async findOnServer(entry: SecretMetadata): Promise<SecretMetadata | undefined> {
-    const me = await this.whoAmI();
-    return (await this.client.listSecrets({ q: entry.name })).find(
-      (s) =>
-        s.name === entry.name &&
-        sameScope(s.scope, entry.scope) &&
-        (s.scope.kind !== 'personal' || s.created_by === me),
-    );
   }
 
   // ---------------------------------------------------------------------------------------------
   // Push
 
   private async push(report: SyncReport): Promise<void> {
-    for (const pending of [...this.state.deletes]) {
+    for (const pending of [...this.ctx.state.deletes]) {
       await this.pushDelete(pending.id, pending.base, report);
     }
-    for (const entry of [...this.store.list()]) {
+    for (const entry of [...this.ctx.store.list()]) {
       const info = syncInfoOf(entry);
       if (info?.conflict) continue;
       if (info?.error && info.error.lv === entry.version) continue;
@@ -263,30 +203,36 @@ export class SyncEngine {
 
   private async pushDelete(id: string, base: number, report: SyncReport): Promise<void> {
     const drop = async (): Promise<void> => {
-      this.state = { ...this.state, deletes: this.state.deletes.filter((d) => d.id !== id) };
-      await this.saveState();
+      this.ctx.state = {
+        ...this.ctx.state,
+        deletes: this.ctx.state.deletes.filter((d) => d.id !== id),
+      };
+      await saveState(this.ctx);
     };
-    if (this.store.get(id)) return drop(); // the delete never happened (crash before it)
+    if (this.ctx.store.get(id)) return drop(); // the delete never happened (crash before it)
     try {
-      await this.client.deleteSecret(id, base);
+      await this.ctx.client.deleteSecret(id, base);
       report.pushed++;
-      this.log('info', `Deleted ${id} on the server.`);
+      this.ctx.log('info', `Deleted ${id} on the server.`);
       return drop();
     } catch (error) {
       if (isRetryable(error) || !(error instanceof ApiError)) throw error;
       if (error.status === 404) return drop();
       if (error.status !== 412 && error.status !== 403) throw error;
       // Changed on the server since (412), or we may only read it (403): bring theirs back.
-      const remote = await this.fetchRemote(id);
+      const remote = await fetchRemote(this.ctx, id);
       if (remote) {
         const conflict =
           error.status === 412 ? this.conflictInfo('deleted_here', remote.meta) : undefined;
         const sync: SyncInfo = { base: remote.meta.version, lv: remote.meta.version, conflict };
-        const [ok] = await this.store.applySync([
-          { kind: 'put', entry: this.fromServer(remote.meta, sync), value: remote.value },
+        const [ok] = await this.ctx.store.applySync([
+          { kind: 'put', entry: fromServer(this.ctx, remote.meta, sync), value: remote.value },
         ]);
         if (!ok)
-          this.log('warn', `Could not restore '${remote.meta.name}': a local secret has its name.`);
+          this.ctx.log(
+            'warn',
+            `Could not restore '${remote.meta.name}': a local secret has its name.`,
+          );
         if (error.status === 403) {
           report.errors.push({
             name: remote.meta.name,
@@ -305,15 +251,15 @@ export class SyncEngine {
   ): Promise<void> {
     let value: SecretValue;
     try {
-      value = await this.store.getValue(entry.id);
+      value = await this.ctx.store.getValue(entry.id);
     } catch (error) {
-      this.log('warn', `Not pushing '${entry.name}': ${(error as Error).message}`);
+      this.ctx.log('warn', `Not pushing '${entry.name}': ${(error as Error).message}`);
       return;
     }
     try {
       const meta =
         base === null
-          ? await this.client.createSecret({
+          ? await this.ctx.client.createSecret({
               name: entry.name,
               value: value.value,
               encoding: value.encoding,
@@ -321,23 +267,23 @@ export class SyncEngine {
               description: entry.description,
               scope: entry.scope,
             })
-          : await this.client.updateSecret(entry.id, base, {
+          : await this.ctx.client.updateSecret(entry.id, base, {
               value: value.value,
               encoding: value.encoding,
               type: entry.type,
               description: entry.description,
             });
       report.pushed++;
-      this.log('info', `Pushed '${entry.name}' (server version ${meta.version}).`);
+      this.ctx.log('info', `Pushed '${entry.name}' (server version ${meta.version}).`);
       await this.afterPush(entry.id, entry.version, meta);
     } catch (error) {
       if (isRetryable(error) || !(error instanceof ApiError) || error.status === 401) throw error;
       if (base === null && error.status === 409) {
-        const remote = await this.findOnServer(entry);
+        const remote = await findOnServer(this.ctx, entry);
         if (remote) return this.markConflict(entry, 'both_created', remote, report);
       }
       if (base !== null && error.status === 412) {
-        const remote = await this.fetchMeta(entry.id);
+        const remote = await fetchMeta(this.ctx, entry.id);
         return this.markConflict(
           entry,
           remote ? 'both_edited' : 'deleted_there',
@@ -349,12 +295,12 @@ export class SyncEngine {
         return this.markConflict(entry, 'deleted_there', null, report, 'deleted');
       }
       if (base !== null && error.status === 403) {
-        const remote = await this.fetchMeta(entry.id);
+        const remote = await fetchMeta(this.ctx, entry.id);
         return this.markConflict(entry, 'rejected', remote ?? null, report);
       }
       // Refused for good (bad input, too large, scope not allowed…): keep it, mark it, move on.
       const info = syncInfoOf(entry);
-      await this.store.applySync([
+      await this.ctx.store.applySync([
         {
           kind: 'patch',
           id: entry.id,
@@ -369,7 +315,7 @@ export class SyncEngine {
         },
       ]);
       report.errors.push({ name: entry.name, message: error.message });
-      this.log('warn', `The server refused '${entry.name}': ${error.message}`);
+      this.ctx.log('warn', `The server refused '${entry.name}': ${error.message}`);
     }
   }
 
@@ -380,31 +326,31 @@ export class SyncEngine {
     meta: SecretMetadata,
   ): Promise<void> {
     const clean: SyncInfo = { base: meta.version, lv: meta.version };
-    const [ok] = await this.store.applySync([
+    const [ok] = await this.ctx.store.applySync([
       {
         kind: 'put',
-        entry: this.fromServer(meta, clean),
+        entry: fromServer(this.ctx, meta, clean),
         replaceId: localId,
         ifVersion: pushedVersion,
       },
     ]);
     if (ok) return;
-    const current = this.store.get(localId);
+    const current = this.ctx.store.get(localId);
     if (current) {
       const dirty: SyncInfo = { base: meta.version, lv: pushedVersion };
-      await this.store.applySync([
+      await this.ctx.store.applySync([
         { kind: 'put', entry: withSync({ ...current, id: meta.id }, dirty), replaceId: localId },
       ]);
     } else {
       // Deleted here while the push was in flight: delete it on the server too.
-      this.state = {
-        ...this.state,
+      this.ctx.state = {
+        ...this.ctx.state,
         deletes: [
-          ...this.state.deletes,
+          ...this.ctx.state.deletes,
           { id: meta.id, name: meta.name, scope: meta.scope, base: meta.version },
         ],
       };
-      await this.saveState();
+      await saveState(this.ctx);
     }
   }
 
@@ -412,27 +358,27 @@ export class SyncEngine {
   // Pull
 
   private async pull(report: SyncReport): Promise<void> {
-    if (this.state.refetch.length > 0) {
+    if (this.ctx.state.refetch.length > 0) {
       const again: Change[] = [];
-      for (const id of this.state.refetch) {
-        const meta = await this.fetchMeta(id);
+      for (const id of this.ctx.state.refetch) {
+        const meta = await fetchMeta(this.ctx, id);
         again.push(
           meta ? { kind: 'upsert', secret: meta } : { kind: 'tombstone', id, reason: 'deleted' },
         );
       }
       await this.applyChanges(again, report);
-      this.state = { ...this.state, refetch: [] };
-      await this.saveState();
+      this.ctx.state = { ...this.ctx.state, refetch: [] };
+      await saveState(this.ctx);
     }
-    let cursor = this.state.cursor ?? undefined;
+    let cursor = this.ctx.state.cursor ?? undefined;
     let seen: Set<string> | undefined;
     for (let pages = 0; ; pages++) {
-      if (pages === this.maxPages) {
+      if (pages === this.ctx.maxPages) {
         throw new MalformedResponse(
-          `The server's change feed did not end after ${this.maxPages} pages; sync stopped here and carries on from this point next time.`,
+          `The server's change feed did not end after ${this.ctx.maxPages} pages; sync stopped here and carries on from this point next time.`,
         );
       }
-      const page: ChangesPage = await this.client.changes(cursor, this.pageLimit);
+      const page: ChangesPage = await this.ctx.client.changes(cursor, this.ctx.pageLimit);
       if (page.more && page.next === cursor) {
         throw new MalformedResponse(
           "The server's change feed did not move past its cursor (it answered more changes at the same point); sync stopped. Check the server version, or sign out and in again.",
@@ -443,23 +389,23 @@ export class SyncEngine {
       await this.applyChanges(page.changes, report);
       cursor = page.next;
       if (!seen) {
-        this.state = { ...this.state, cursor };
-        await this.saveState();
+        this.ctx.state = { ...this.ctx.state, cursor };
+        await saveState(this.ctx);
       }
       if (!page.more) break;
     }
     if (seen) {
       // A full listing: what we hold from the server but it no longer lists is gone for us.
       const gone: Change[] = [];
-      for (const entry of this.store.list()) {
+      for (const entry of this.ctx.store.list()) {
         const info = syncInfoOf(entry);
         if (info && info.base !== null && !seen.has(entry.id)) {
           gone.push({ kind: 'tombstone', id: entry.id, reason: 'deleted' });
         }
       }
       await this.applyChanges(gone, report);
-      this.state = { ...this.state, cursor: cursor ?? null };
-      await this.saveState();
+      this.ctx.state = { ...this.ctx.state, cursor: cursor ?? null };
+      await saveState(this.ctx);
     }
   }
 
@@ -469,8 +415,8 @@ export class SyncEngine {
     for (const c of changes) latest.set(c.kind === 'upsert' ? c.secret.id : c.id, c);
 
     // Lookups by id and by name+scope for the whole page (the store's own are linear scans).
-    const byId = new Map(this.store.list().map((e) => [e.id, e] as const));
-    const byKey = new Map(this.store.list().map((e) => [valueKeyOf(e), e] as const));
+    const byId = new Map(this.ctx.store.list().map((e) => [e.id, e] as const));
+    const byKey = new Map(this.ctx.store.list().map((e) => [valueKeyOf(e), e] as const));
     const steps: SyncStep[] = [];
     const needValue: { meta: SecretMetadata; then: (value: SecretValue | null) => void }[] = [];
     const conflicts: (() => Promise<void>)[] = [];
@@ -495,7 +441,7 @@ export class SyncEngine {
             : { base: meta.version, lv: meta.version };
           steps.push({
             kind: 'put',
-            entry: this.fromServer(meta, sync),
+            entry: fromServer(this.ctx, meta, sync),
             value: toEnvelope(value),
             ...guards,
           });
@@ -519,7 +465,7 @@ export class SyncEngine {
         // Access lost: the value may no longer be read here, whatever was edited locally.
         if (clean || info?.conflict?.kind === 'deleted_here' || change.reason === 'access_lost') {
           if (!clean && change.reason === 'access_lost') {
-            this.log('warn', `Lost access to '${local.name}'; removed it from this machine.`);
+            this.ctx.log('warn', `Lost access to '${local.name}'; removed it from this machine.`);
           }
           const lost = change.reason === 'access_lost';
           steps.push({ kind: 'remove', id: local.id, ...(!lost && { ifVersion: local.version }) });
@@ -532,7 +478,7 @@ export class SyncEngine {
         continue;
       }
       const meta = change.secret;
-      const pendingDelete = this.state.deletes.find((d) => d.id === meta.id);
+      const pendingDelete = this.ctx.state.deletes.find((d) => d.id === meta.id);
       if (pendingDelete) {
         if (meta.version !== pendingDelete.base) {
           // Deleted here, changed there: bring theirs back, marked, and forget the delete.
@@ -543,7 +489,7 @@ export class SyncEngine {
       }
       const local = byId.get(meta.id);
       if (!local) {
-        const found = byKey.get(valueKeyOf(this.fromServer(meta, undefined)));
+        const found = byKey.get(valueKeyOf(fromServer(this.ctx, meta, undefined)));
         const clash = found && removing.has(found.id) && isClean(found) ? undefined : found;
         if (!clash) {
           pull(meta, false);
@@ -587,14 +533,14 @@ export class SyncEngine {
     }
 
     await this.fetchValues(needValue);
-    if (steps.length > 0) await this.store.applySync(steps);
+    if (steps.length > 0) await this.ctx.store.applySync(steps);
     for (const mark of conflicts) await mark();
     if (dropDeletes.size > 0) {
-      this.state = {
-        ...this.state,
-        deletes: this.state.deletes.filter((d) => !dropDeletes.has(d.id)),
+      this.ctx.state = {
+        ...this.ctx.state,
+        deletes: this.ctx.state.deletes.filter((d) => !dropDeletes.has(d.id)),
       };
-      await this.saveState();
+      await saveState(this.ctx);
     }
   }
 
@@ -609,16 +555,16 @@ export class SyncEngine {
     const results = new Map<string, SecretValue | null>();
     const ids = [...new Set(jobs.map((job) => job.meta.id))];
     let done = 0;
-    while (this.batchValues && done < ids.length) {
+    while (this.ctx.batchValues && done < ids.length) {
       const chunk = ids.slice(done, done + MAX_VALUES_PER_REQUEST);
       let answer;
       try {
-        answer = await this.client.getValues(chunk);
+        answer = await this.ctx.client.getValues(chunk);
       } catch (error) {
         // An older server has no POST /v1/values: use the single reads for this session.
         if (!(error instanceof ApiError && error.status === 404)) throw error;
-        this.batchValues = false;
-        this.log(
+        this.ctx.batchValues = false;
+        this.ctx.log(
           'info',
           'The server has no POST /v1/values (an older version); reading values one by one.',
         );
@@ -648,19 +594,19 @@ export class SyncEngine {
       while (next < ids.length) {
         const id = ids[next++]!;
         try {
-          results.set(id, await this.client.getValue(id));
+          results.set(id, await this.ctx.client.getValue(id));
         } catch (error) {
           // Gone meanwhile (404), or not readable after all (403): skip it rather than stall
           // every later round on it; a later change brings it again.
           if (error instanceof ApiError && (error.status === 404 || error.status === 403)) {
             results.set(id, null);
             if (error.status === 403)
-              this.log('warn', `Skipped '${names.get(id) ?? id}': ${error.message}`);
+              this.ctx.log('warn', `Skipped '${names.get(id) ?? id}': ${error.message}`);
           } else throw error;
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, ids.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.ctx.concurrency, ids.length) }, worker));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -675,7 +621,7 @@ export class SyncEngine {
       kind,
       remote: remote ? withSync(remote, undefined) : null,
       ...(reason && { reason }),
-      detected_at: this.now().toISOString(),
+      detected_at: this.ctx.now().toISOString(),
     };
   }
 
@@ -691,8 +637,8 @@ export class SyncEngine {
     reason?: 'deleted' | 'access_lost',
   ): Promise<void> {
     if (remote && (kind === 'both_edited' || kind === 'both_created')) {
-      const theirs = await this.tryValue(remote.id);
-      const mine = await this.store.getValue(entry.id).catch(() => undefined);
+      const theirs = await tryValue(this.ctx, remote.id);
+      const mine = await this.ctx.store.getValue(entry.id).catch(() => undefined);
       if (
         theirs &&
         mine &&
@@ -702,10 +648,10 @@ export class SyncEngine {
         remote.description === entry.description
       ) {
         const sync: SyncInfo = { base: remote.version, lv: remote.version };
-        const [ok] = await this.store.applySync([
+        const [ok] = await this.ctx.store.applySync([
           {
             kind: 'put',
-            entry: this.fromServer(remote, sync),
+            entry: fromServer(this.ctx, remote, sync),
             replaceId: entry.id,
             ifVersion: entry.version,
           },
@@ -719,12 +665,12 @@ export class SyncEngine {
       lv: info?.lv ?? 0,
       conflict: this.conflictInfo(kind, remote, reason),
     };
-    const [ok] = await this.store.applySync([
+    const [ok] = await this.ctx.store.applySync([
       { kind: 'patch', id: entry.id, ifVersion: entry.version, fields: { sync } },
     ]);
     if (ok) {
       report.conflicts++;
-      this.log(
+      this.ctx.log(
         'warn',
         `Conflict on '${entry.name}' (${kind}); both sides are kept until you choose.`,
       );
@@ -737,45 +683,45 @@ export class SyncEngine {
    */
   resolveConflict(id: string, choice: 'mine' | 'theirs'): Promise<void> {
     return this.serial(async () => {
-      const entry = this.store.get(id);
+      const entry = this.ctx.store.get(id);
       if (!entry) throw new SecretNotFound(id);
       const info = syncInfoOf(entry);
       const conflict = info?.conflict;
       if (!info || !conflict) throw new InvalidInput(`'${entry.name}' has no conflict to resolve.`);
       const remote = conflict.remote;
-      await this.whoAmI();
+      await whoAmI(this.ctx);
 
       // Deleted here, changed there, and not edited here since: "mine" is the delete. (A copy
       // edited here since is an edit against theirs, resolved like both_edited below.)
       if (conflict.kind === 'deleted_here' && entry.version === info.lv && choice === 'mine') {
         try {
-          await this.client.deleteSecret(id, remote?.version ?? info.base ?? undefined);
+          await this.ctx.client.deleteSecret(id, remote?.version ?? info.base ?? undefined);
         } catch (error) {
           if (!(error instanceof ApiError && error.status === 404)) {
             await this.refreshAfter412(error, entry, info);
             throw error;
           }
         }
-        await this.store.applySync([{ kind: 'remove', id }]);
+        await this.ctx.store.applySync([{ kind: 'remove', id }]);
         return;
       }
 
       if (choice === 'theirs') {
         // Always the server's copy as it is now, never the one the conflict recorded.
         if (!remote) {
-          await this.store.applySync([{ kind: 'remove', id }]);
+          await this.ctx.store.applySync([{ kind: 'remove', id }]);
           return;
         }
-        const fresh = await this.fetchRemote(remote.id);
+        const fresh = await fetchRemote(this.ctx, remote.id);
         if (!fresh) {
-          await this.store.applySync([{ kind: 'remove', id }]);
+          await this.ctx.store.applySync([{ kind: 'remove', id }]);
           return;
         }
         const sync: SyncInfo = { base: fresh.meta.version, lv: fresh.meta.version };
-        const [ok] = await this.store.applySync([
+        const [ok] = await this.ctx.store.applySync([
           {
             kind: 'put',
-            entry: this.fromServer(fresh.meta, sync),
+            entry: fromServer(this.ctx, fresh.meta, sync),
             value: fresh.value,
             replaceId: id,
           },
@@ -785,7 +731,7 @@ export class SyncEngine {
       }
 
       // Keep mine.
-      const mine = await this.store.getValue(id);
+      const mine = await this.ctx.store.getValue(id);
       let meta: SecretMetadata;
       if (!remote) {
         meta = await this.recreate(entry, mine);
@@ -796,7 +742,7 @@ export class SyncEngine {
           );
         }
         try {
-          meta = await this.client.updateSecret(remote.id, remote.version, {
+          meta = await this.ctx.client.updateSecret(remote.id, remote.version, {
             value: mine.value,
             encoding: mine.encoding,
             type: entry.type,
@@ -812,8 +758,13 @@ export class SyncEngine {
         }
       }
       const sync: SyncInfo = { base: meta.version, lv: meta.version };
-      const [ok] = await this.store.applySync([
-        { kind: 'put', entry: this.fromServer(meta, sync), replaceId: id, value: toEnvelope(mine) },
+      const [ok] = await this.ctx.store.applySync([
+        {
+          kind: 'put',
+          entry: fromServer(this.ctx, meta, sync),
+          replaceId: id,
+          value: toEnvelope(mine),
+        },
       ]);
       if (!ok)
         throw new SecretsError(
@@ -832,9 +783,9 @@ export class SyncEngine {
       return await this.createAnywhere(entry, mine);
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 409)) throw error;
-      const remote = await this.findOnServer(entry);
+      const remote = await findOnServer(this.ctx, entry);
       const info = syncInfoOf(entry);
-      await this.store.applySync([
+      await this.ctx.store.applySync([
         {
           kind: 'patch',
           id: entry.id,
@@ -860,7 +811,7 @@ export class SyncEngine {
       description: entry.description,
     };
     try {
-      return await this.client.createSecret({ ...body, scope: entry.scope });
+      return await this.ctx.client.createSecret({ ...body, scope: entry.scope });
     } catch (error) {
       // Access to the scope itself may be gone: keep it as a personal secret rather than lose it.
       if (
@@ -868,7 +819,7 @@ export class SyncEngine {
         error instanceof ApiError &&
         (error.status === 403 || error.status === 404)
       ) {
-        return this.client.createSecret({ ...body, scope: PERSONAL });
+        return this.ctx.client.createSecret({ ...body, scope: PERSONAL });
       }
       throw error;
     }
@@ -881,8 +832,8 @@ export class SyncEngine {
   ): Promise<void> {
     if (!(error instanceof ApiError && error.status === 412) || !info.conflict) return;
     const remoteId = info.conflict.remote?.id ?? entry.id;
-    const fresh = await this.fetchMeta(remoteId);
-    await this.store.applySync([
+    const fresh = await fetchMeta(this.ctx, remoteId);
+    await this.ctx.store.applySync([
       {
         kind: 'patch',
         id: entry.id,
@@ -896,7 +847,7 @@ export class SyncEngine {
 
   /** Both sides of a conflict: versions, authors, times; values only when asked. */
   async compare(id: string, options: { values?: boolean } = {}): Promise<Comparison> {
-    const entry = this.store.get(id);
+    const entry = this.ctx.store.get(id);
     if (!entry) throw new SecretNotFound(id);
     const info = syncInfoOf(entry);
     const conflict = info?.conflict;
@@ -905,9 +856,9 @@ export class SyncEngine {
     let author: string | null = remote?.created_by ?? null;
     if (remote) {
       try {
-        const fresh = await this.client.getSecret(remote.id);
+        const fresh = await this.ctx.client.getSecret(remote.id);
         remote = fresh;
-        author = (await this.client.versions(remote.id))[0]?.author ?? author;
+        author = (await this.ctx.client.versions(remote.id))[0]?.author ?? author;
       } catch (error) {
         if (error instanceof ApiError && error.status === 404) remote = null;
         else if (!isRetryable(error)) throw error;
@@ -917,7 +868,7 @@ export class SyncEngine {
     const mine: Side = {
       version: deletedHere ? null : entry.version,
       base: info.base,
-      author: deletedHere ? null : (this.me ?? 'you'),
+      author: deletedHere ? null : (this.ctx.me ?? 'you'),
       at: deletedHere ? null : entry.updated_at,
       deleted: deletedHere,
     };
@@ -928,8 +879,8 @@ export class SyncEngine {
       deleted: remote === null,
     };
     if (options.values) {
-      if (!deletedHere) mine.value = await this.store.getValue(id);
-      if (remote) theirs.value = (await this.tryValue(remote.id)) ?? undefined;
+      if (!deletedHere) mine.value = await this.ctx.store.getValue(id);
+      if (remote) theirs.value = (await tryValue(this.ctx, remote.id)) ?? undefined;
     }
     return { id, name: entry.name, kind: conflict.kind, mine, theirs };
   }
@@ -945,7 +896,7 @@ export class SyncEngine {
   forget(): Promise<void> {
     return this.serial(async () => {
       const steps: SyncStep[] = [];
-      for (const entry of this.store.list()) {
+      for (const entry of this.ctx.store.list()) {
         const info = syncInfoOf(entry);
         if (!info) continue;
         const clean = info.base !== null && !info.conflict && entry.version === info.lv;
@@ -956,46 +907,11 @@ export class SyncEngine {
           steps.push({ kind: 'patch', id: entry.id, fields: { sync: undefined, role: undefined } });
         }
       }
-      await this.store.applySync(steps);
-      this.state = emptyState();
-      await this.saveState();
-      this.me = undefined;
+      await this.ctx.store.applySync(steps);
+      this.ctx.state = emptyState();
+      await saveState(this.ctx);
+      this.ctx.me = undefined;
     });
-  }
-
-  // ---------------------------------------------------------------------------------------------
-
-  /** The server's metadata and value of a secret, or undefined when it is gone for us. */
-  private async fetchRemote(
-    id: string,
-  ): Promise<{ meta: SecretMetadata; value: Envelope } | undefined> {
-    const meta = await this.fetchMeta(id);
-    if (!meta) return undefined;
-    const value = await this.tryValue(id);
-    return value ? { meta, value: toEnvelope(value) } : undefined;
-  }
-
-  private async fetchMeta(id: string): Promise<SecretMetadata | undefined> {
-    try {
-      return await this.client.getSecret(id);
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 404) return undefined;
-      throw error;
-    }
-  }
-
-  private async tryValue(id: string): Promise<SecretValue | undefined> {
-    try {
-      return await this.client.getValue(id);
-    } catch (error) {
-      if (error instanceof ApiError && (error.status === 404 || error.status === 403))
-        return undefined;
-      throw error;
-    }
-  }
-
-  private async saveState(): Promise<void> {
-    await saveSyncState(this.kv, this.state);
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
@@ -1011,10 +927,4 @@ function isClean(entry: SecretMetadata): boolean {
     (info !== undefined && info.base !== null && !info.conflict && entry.version === info.lv) ||
     info?.conflict?.kind === 'deleted_here'
   );
-}
-
-type Envelope = { value: string; encoding: SecretValue['encoding'] };
-
-function toEnvelope(value: SecretValue): Envelope {
-  return { value: value.value, encoding: value.encoding };
 }
