@@ -5,18 +5,10 @@
  * value stays in place, the server's stays on the server, and the entry is marked conflicted until
  * the user keeps one (see resolveConflict / compare).
  */
-import type { SecretMetadata, SecretValue, UpdateSecret } from '../core/model';
+import type { SecretMetadata, SecretValue } from '../core/model';
 import { MAX_VALUES_PER_REQUEST, type Change, type ChangesPage } from '../core/api';
 import type { KeyValueSecretStore } from '../core/keyValueStore';
-import {
-  AccessDenied,
-  InvalidInput,
-  MalformedResponse,
-  SecretNotFound,
-  SecretsError,
-  VersionConflict,
-} from '../core/errors';
-import { PERSONAL } from '../core/model';
+import { MalformedResponse } from '../core/errors';
 import { sharedBy, valueKeyOf, type LocalSecretStore, type SyncStep } from '../core/localStore';
 import type { ApiClient } from './client';
 import {
@@ -27,7 +19,14 @@ import {
   type SyncReport,
 } from './engine/context';
 import { adoptOwners, findOnServer, fromServer } from './engine/owners';
-import { fetchMeta, fetchRemote, toEnvelope, tryValue } from './engine/remote';
+import {
+  compare,
+  conflictInfo,
+  markConflict,
+  resolveConflict,
+  type Comparison,
+} from './engine/conflicts';
+import { fetchMeta, fetchRemote, toEnvelope } from './engine/remote';
 import { ApiError, isRetryable } from './errors';
 import {
   emptyState,
@@ -37,11 +36,11 @@ import {
   syncInfoOf,
   withSync,
   type ConflictInfo,
-  type ConflictKind,
   type OutboxItem,
   type SyncInfo,
 } from './syncState';
 
+export type { Comparison, Side } from './engine/conflicts';
 export type { LogLevel, SyncLogger, SyncReport } from './engine/context';
 
 export interface SyncEngineOptions {
@@ -66,25 +65,6 @@ export interface ConflictView {
   name: string;
   scope: SecretMetadata['scope'];
   conflict: ConflictInfo;
-}
-
-export interface Side {
-  /** Null when this side deleted the secret (or lost access to it). */
-  version: number | null;
-  /** Mine only: the server version the local edit started from (null: never on the server). */
-  base?: number | null;
-  author: string | null;
-  at: string | null;
-  deleted: boolean;
-  value?: SecretValue;
-}
-
-export interface Comparison {
-  id: string;
-  name: string;
-  kind: ConflictKind;
-  mine: Side;
-  theirs: Side;
 }
 
 export class SyncEngine {
@@ -223,7 +203,7 @@ export class SyncEngine {
       const remote = await fetchRemote(this.ctx, id);
       if (remote) {
         const conflict =
-          error.status === 412 ? this.conflictInfo('deleted_here', remote.meta) : undefined;
+          error.status === 412 ? conflictInfo(this.ctx, 'deleted_here', remote.meta) : undefined;
         const sync: SyncInfo = { base: remote.meta.version, lv: remote.meta.version, conflict };
         const [ok] = await this.ctx.store.applySync([
           { kind: 'put', entry: fromServer(this.ctx, remote.meta, sync), value: remote.value },
@@ -280,11 +260,12 @@ export class SyncEngine {
       if (isRetryable(error) || !(error instanceof ApiError) || error.status === 401) throw error;
       if (base === null && error.status === 409) {
         const remote = await findOnServer(this.ctx, entry);
-        if (remote) return this.markConflict(entry, 'both_created', remote, report);
+        if (remote) return markConflict(this.ctx, entry, 'both_created', remote, report);
       }
       if (base !== null && error.status === 412) {
         const remote = await fetchMeta(this.ctx, entry.id);
-        return this.markConflict(
+        return markConflict(
+          this.ctx,
           entry,
           remote ? 'both_edited' : 'deleted_there',
           remote ?? null,
@@ -292,11 +273,11 @@ export class SyncEngine {
         );
       }
       if (base !== null && error.status === 404) {
-        return this.markConflict(entry, 'deleted_there', null, report, 'deleted');
+        return markConflict(this.ctx, entry, 'deleted_there', null, report, 'deleted');
       }
       if (base !== null && error.status === 403) {
         const remote = await fetchMeta(this.ctx, entry.id);
-        return this.markConflict(entry, 'rejected', remote ?? null, report);
+        return markConflict(this.ctx, entry, 'rejected', remote ?? null, report);
       }
       // Refused for good (bad input, too large, scope not allowed…): keep it, mark it, move on.
       const info = syncInfoOf(entry);
@@ -436,7 +417,7 @@ export class SyncEngine {
             ? {
                 base: meta.version,
                 lv: meta.version,
-                conflict: this.conflictInfo('deleted_here', meta),
+                conflict: conflictInfo(this.ctx, 'deleted_here', meta),
               }
             : { base: meta.version, lv: meta.version };
           steps.push({
@@ -472,7 +453,7 @@ export class SyncEngine {
           report.removed++;
         } else {
           conflicts.push(() =>
-            this.markConflict(local, 'deleted_there', null, report, change.reason),
+            markConflict(this.ctx, local, 'deleted_there', null, report, change.reason),
           );
         }
         continue;
@@ -505,7 +486,7 @@ export class SyncEngine {
           // A stale copy of a secret the server has since replaced under a new id.
           pull(meta, false, { replaceId: clash.id, ifVersion: clash.version });
         } else {
-          conflicts.push(() => this.markConflict(clash, 'both_created', meta, report));
+          conflicts.push(() => markConflict(this.ctx, clash, 'both_created', meta, report));
         }
         continue;
       }
@@ -519,7 +500,7 @@ export class SyncEngine {
           steps.push({
             kind: 'patch',
             id: local.id,
-            fields: { sync: { ...info, conflict: this.conflictInfo(kind, meta) } },
+            fields: { sync: { ...info, conflict: conflictInfo(this.ctx, kind, meta) } },
           });
         }
         continue;
@@ -528,7 +509,7 @@ export class SyncEngine {
       if (local.version === info.lv) {
         pull(meta, false, { ifVersion: local.version });
       } else {
-        conflicts.push(() => this.markConflict(local, 'both_edited', meta, report));
+        conflicts.push(() => markConflict(this.ctx, local, 'both_edited', meta, report));
       }
     }
 
@@ -609,280 +590,17 @@ export class SyncEngine {
     await Promise.all(Array.from({ length: Math.min(this.ctx.concurrency, ids.length) }, worker));
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // Conflicts
-
-  private conflictInfo(
-    kind: ConflictKind,
-    remote: SecretMetadata | null,
-    reason?: 'deleted' | 'access_lost',
-  ): ConflictInfo {
-    return {
-      kind,
-      remote: remote ? withSync(remote, undefined) : null,
-      ...(reason && { reason }),
-      detected_at: this.ctx.now().toISOString(),
-    };
-  }
-
-  /**
-   * Marks a local entry conflicted. When both sides already agree (same value, type and
-   * description), it takes the server's copy instead: there is nothing to choose.
-   */
-  private async markConflict(
-    entry: SecretMetadata,
-    kind: ConflictKind,
-    remote: SecretMetadata | null,
-    report: SyncReport,
-    reason?: 'deleted' | 'access_lost',
-  ): Promise<void> {
-    if (remote && (kind === 'both_edited' || kind === 'both_created')) {
-      const theirs = await tryValue(this.ctx, remote.id);
-      const mine = await this.ctx.store.getValue(entry.id).catch(() => undefined);
-      if (
-        theirs &&
-        mine &&
-        theirs.value === mine.value &&
-        theirs.encoding === mine.encoding &&
-        remote.type === entry.type &&
-        remote.description === entry.description
-      ) {
-        const sync: SyncInfo = { base: remote.version, lv: remote.version };
-        const [ok] = await this.ctx.store.applySync([
-          {
-            kind: 'put',
-            entry: fromServer(this.ctx, remote, sync),
-            replaceId: entry.id,
-            ifVersion: entry.version,
-          },
-        ]);
-        if (ok) return;
-      }
-    }
-    const info = syncInfoOf(entry);
-    const sync: SyncInfo = {
-      base: info?.base ?? null,
-      lv: info?.lv ?? 0,
-      conflict: this.conflictInfo(kind, remote, reason),
-    };
-    const [ok] = await this.ctx.store.applySync([
-      { kind: 'patch', id: entry.id, ifVersion: entry.version, fields: { sync } },
-    ]);
-    if (ok) {
-      report.conflicts++;
-      this.ctx.log(
-        'warn',
-        `Conflict on '${entry.name}' (${kind}); both sides are kept until you choose.`,
-      );
-    }
-  }
-
   /**
    * Resolves a conflict: "mine" makes the local side the server's newest version (or deletes it
    * there); "theirs" replaces the local side with the server's. Needs the server.
    */
   resolveConflict(id: string, choice: 'mine' | 'theirs'): Promise<void> {
-    return this.serial(async () => {
-      const entry = this.ctx.store.get(id);
-      if (!entry) throw new SecretNotFound(id);
-      const info = syncInfoOf(entry);
-      const conflict = info?.conflict;
-      if (!info || !conflict) throw new InvalidInput(`'${entry.name}' has no conflict to resolve.`);
-      const remote = conflict.remote;
-      await whoAmI(this.ctx);
-
-      // Deleted here, changed there, and not edited here since: "mine" is the delete. (A copy
-      // edited here since is an edit against theirs, resolved like both_edited below.)
-      if (conflict.kind === 'deleted_here' && entry.version === info.lv && choice === 'mine') {
-        try {
-          await this.ctx.client.deleteSecret(id, remote?.version ?? info.base ?? undefined);
-        } catch (error) {
-          if (!(error instanceof ApiError && error.status === 404)) {
-            await this.refreshAfter412(error, entry, info);
-            throw error;
-          }
-        }
-        await this.ctx.store.applySync([{ kind: 'remove', id }]);
-        return;
-      }
-
-      if (choice === 'theirs') {
-        // Always the server's copy as it is now, never the one the conflict recorded.
-        if (!remote) {
-          await this.ctx.store.applySync([{ kind: 'remove', id }]);
-          return;
-        }
-        const fresh = await fetchRemote(this.ctx, remote.id);
-        if (!fresh) {
-          await this.ctx.store.applySync([{ kind: 'remove', id }]);
-          return;
-        }
-        const sync: SyncInfo = { base: fresh.meta.version, lv: fresh.meta.version };
-        const [ok] = await this.ctx.store.applySync([
-          {
-            kind: 'put',
-            entry: fromServer(this.ctx, fresh.meta, sync),
-            value: fresh.value,
-            replaceId: id,
-          },
-        ]);
-        if (!ok) throw new SecretsError('internal', `Could not take the server's '${entry.name}'.`);
-        return;
-      }
-
-      // Keep mine.
-      const mine = await this.ctx.store.getValue(id);
-      let meta: SecretMetadata;
-      if (!remote) {
-        meta = await this.recreate(entry, mine);
-      } else {
-        if (conflict.kind === 'rejected') {
-          throw new AccessDenied(
-            `You can only read '${entry.name}' on the server, so your version cannot replace it. Keep theirs, or create a copy under another name.`,
-          );
-        }
-        try {
-          meta = await this.ctx.client.updateSecret(remote.id, remote.version, {
-            value: mine.value,
-            encoding: mine.encoding,
-            type: entry.type,
-            description: entry.description,
-          } satisfies UpdateSecret);
-        } catch (error) {
-          if (error instanceof ApiError && error.status === 404) {
-            meta = await this.recreate(entry, mine); // theirs is gone meanwhile: mine stays
-          } else {
-            await this.refreshAfter412(error, entry, info);
-            throw error;
-          }
-        }
-      }
-      const sync: SyncInfo = { base: meta.version, lv: meta.version };
-      const [ok] = await this.ctx.store.applySync([
-        {
-          kind: 'put',
-          entry: fromServer(this.ctx, meta, sync),
-          replaceId: id,
-          value: toEnvelope(mine),
-        },
-      ]);
-      if (!ok)
-        throw new SecretsError(
-          'internal',
-          `Could not record the server's copy of '${entry.name}'.`,
-        );
-    });
-  }
-
-  /**
-   * Creates the local side again on the server (its copy there was deleted or lost). When the
-   * name was taken meanwhile, the conflict now points at that secret and the user chooses again.
-   */
-  private async recreate(entry: SecretMetadata, mine: SecretValue): Promise<SecretMetadata> {
-    try {
-      return await this.createAnywhere(entry, mine);
-    } catch (error) {
-      if (!(error instanceof ApiError && error.status === 409)) throw error;
-      const remote = await findOnServer(this.ctx, entry);
-      const info = syncInfoOf(entry);
-      await this.ctx.store.applySync([
-        {
-          kind: 'patch',
-          id: entry.id,
-          fields: {
-            sync: {
-              base: info?.base ?? null,
-              lv: info?.lv ?? 0,
-              conflict: this.conflictInfo('both_created', remote ?? null),
-            } satisfies SyncInfo,
-          },
-        },
-      ]);
-      throw new VersionConflict(entry.name, remote?.version);
-    }
-  }
-
-  private async createAnywhere(entry: SecretMetadata, mine: SecretValue): Promise<SecretMetadata> {
-    const body = {
-      name: entry.name,
-      value: mine.value,
-      encoding: mine.encoding,
-      type: entry.type,
-      description: entry.description,
-    };
-    try {
-      return await this.ctx.client.createSecret({ ...body, scope: entry.scope });
-    } catch (error) {
-      // Access to the scope itself may be gone: keep it as a personal secret rather than lose it.
-      if (
-        entry.scope.kind !== 'personal' &&
-        error instanceof ApiError &&
-        (error.status === 403 || error.status === 404)
-      ) {
-        return this.ctx.client.createSecret({ ...body, scope: PERSONAL });
-      }
-      throw error;
-    }
-  }
-
-  private async refreshAfter412(
-    error: unknown,
-    entry: SecretMetadata,
-    info: SyncInfo,
-  ): Promise<void> {
-    if (!(error instanceof ApiError && error.status === 412) || !info.conflict) return;
-    const remoteId = info.conflict.remote?.id ?? entry.id;
-    const fresh = await fetchMeta(this.ctx, remoteId);
-    await this.ctx.store.applySync([
-      {
-        kind: 'patch',
-        id: entry.id,
-        fields: {
-          sync: { ...info, conflict: this.conflictInfo(info.conflict.kind, fresh ?? null) },
-        },
-      },
-    ]);
-    throw new VersionConflict(entry.name, fresh?.version);
+    return this.serial(() => resolveConflict(this.ctx, id, choice));
   }
 
   /** Both sides of a conflict: versions, authors, times; values only when asked. */
-  async compare(id: string, options: { values?: boolean } = {}): Promise<Comparison> {
-    const entry = this.ctx.store.get(id);
-    if (!entry) throw new SecretNotFound(id);
-    const info = syncInfoOf(entry);
-    const conflict = info?.conflict;
-    if (!info || !conflict) throw new InvalidInput(`'${entry.name}' has no conflict to compare.`);
-    let remote = conflict.remote;
-    let author: string | null = remote?.created_by ?? null;
-    if (remote) {
-      try {
-        const fresh = await this.ctx.client.getSecret(remote.id);
-        remote = fresh;
-        author = (await this.ctx.client.versions(remote.id))[0]?.author ?? author;
-      } catch (error) {
-        if (error instanceof ApiError && error.status === 404) remote = null;
-        else if (!isRetryable(error)) throw error;
-      }
-    }
-    const deletedHere = conflict.kind === 'deleted_here' && entry.version === info.lv;
-    const mine: Side = {
-      version: deletedHere ? null : entry.version,
-      base: info.base,
-      author: deletedHere ? null : (this.ctx.me ?? 'you'),
-      at: deletedHere ? null : entry.updated_at,
-      deleted: deletedHere,
-    };
-    const theirs: Side = {
-      version: remote?.version ?? null,
-      author: remote ? author : null,
-      at: remote?.updated_at ?? null,
-      deleted: remote === null,
-    };
-    if (options.values) {
-      if (!deletedHere) mine.value = await this.ctx.store.getValue(id);
-      if (remote) theirs.value = (await tryValue(this.ctx, remote.id)) ?? undefined;
-    }
-    return { id, name: entry.name, kind: conflict.kind, mine, theirs };
+  compare(id: string, options: { values?: boolean } = {}): Promise<Comparison> {
+    return compare(this.ctx, id, options);
   }
 
   // ---------------------------------------------------------------------------------------------
