@@ -6,10 +6,8 @@
  * the user keeps one (see resolveConflict / compare).
  */
 import type { SecretMetadata, SecretValue } from '../core/model';
-import { MAX_VALUES_PER_REQUEST, type Change, type ChangesPage } from '../core/api';
 import type { KeyValueSecretStore } from '../core/keyValueStore';
-import { MalformedResponse } from '../core/errors';
-import { sharedBy, valueKeyOf, type LocalSecretStore, type SyncStep } from '../core/localStore';
+import { sharedBy, type LocalSecretStore, type SyncStep } from '../core/localStore';
 import type { ApiClient } from './client';
 import {
   saveState,
@@ -26,7 +24,8 @@ import {
   resolveConflict,
   type Comparison,
 } from './engine/conflicts';
-import { fetchMeta, fetchRemote, toEnvelope } from './engine/remote';
+import { pull } from './engine/pull';
+import { fetchMeta, fetchRemote } from './engine/remote';
 import { ApiError, isRetryable } from './errors';
 import {
   emptyState,
@@ -154,7 +153,7 @@ export class SyncEngine {
       this.ctx.state = { ...this.ctx.state, user: me };
       await adoptOwners(this.ctx, me);
       await this.push(report);
-      await this.pull(report);
+      await pull(this.ctx, report);
       this.ctx.state = { ...this.ctx.state, last_sync_at: this.ctx.now().toISOString() };
       await saveState(this.ctx);
       report.conflicts = this.conflicts().length;
@@ -335,261 +334,6 @@ export class SyncEngine {
     }
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // Pull
-
-  private async pull(report: SyncReport): Promise<void> {
-    if (this.ctx.state.refetch.length > 0) {
-      const again: Change[] = [];
-      for (const id of this.ctx.state.refetch) {
-        const meta = await fetchMeta(this.ctx, id);
-        again.push(
-          meta ? { kind: 'upsert', secret: meta } : { kind: 'tombstone', id, reason: 'deleted' },
-        );
-      }
-      await this.applyChanges(again, report);
-      this.ctx.state = { ...this.ctx.state, refetch: [] };
-      await saveState(this.ctx);
-    }
-    let cursor = this.ctx.state.cursor ?? undefined;
-    let seen: Set<string> | undefined;
-    for (let pages = 0; ; pages++) {
-      if (pages === this.ctx.maxPages) {
-        throw new MalformedResponse(
-          `The server's change feed did not end after ${this.ctx.maxPages} pages; sync stopped here and carries on from this point next time.`,
-        );
-      }
-      const page: ChangesPage = await this.ctx.client.changes(cursor, this.ctx.pageLimit);
-      if (page.more && page.next === cursor) {
-        throw new MalformedResponse(
-          "The server's change feed did not move past its cursor (it answered more changes at the same point); sync stopped. Check the server version, or sign out and in again.",
-        );
-      }
-      if (page.reset && !seen) seen = new Set();
-      if (seen) for (const c of page.changes) if (c.kind === 'upsert') seen.add(c.secret.id);
-      await this.applyChanges(page.changes, report);
-      cursor = page.next;
-      if (!seen) {
-        this.ctx.state = { ...this.ctx.state, cursor };
-        await saveState(this.ctx);
-      }
-      if (!page.more) break;
-    }
-    if (seen) {
-      // A full listing: what we hold from the server but it no longer lists is gone for us.
-      const gone: Change[] = [];
-      for (const entry of this.ctx.store.list()) {
-        const info = syncInfoOf(entry);
-        if (info && info.base !== null && !seen.has(entry.id)) {
-          gone.push({ kind: 'tombstone', id: entry.id, reason: 'deleted' });
-        }
-      }
-      await this.applyChanges(gone, report);
-      this.ctx.state = { ...this.ctx.state, cursor: cursor ?? null };
-      await saveState(this.ctx);
-    }
-  }
-
-  private async applyChanges(changes: readonly Change[], report: SyncReport): Promise<void> {
-    // Later changes of one id supersede earlier ones within a page.
-    const latest = new Map<string, Change>();
-    for (const c of changes) latest.set(c.kind === 'upsert' ? c.secret.id : c.id, c);
-
-    // Lookups by id and by name+scope for the whole page (the store's own are linear scans).
-    const byId = new Map(this.ctx.store.list().map((e) => [e.id, e] as const));
-    const byKey = new Map(this.ctx.store.list().map((e) => [valueKeyOf(e), e] as const));
-    const steps: SyncStep[] = [];
-    const needValue: { meta: SecretMetadata; then: (value: SecretValue | null) => void }[] = [];
-    const conflicts: (() => Promise<void>)[] = [];
-    const dropDeletes = new Set<string>();
-    // Brings the server's copy of `meta` here once its value is fetched, based on that version:
-    // marked as deleted here (a conflict) or counted as pulled, applied with `guards`.
-    const pull = (
-      meta: SecretMetadata,
-      deletedHere: boolean,
-      guards: { replaceId?: string; ifVersion?: number } = {},
-    ): void => {
-      needValue.push({
-        meta,
-        then: (value) => {
-          if (!value) return;
-          const sync: SyncInfo = deletedHere
-            ? {
-                base: meta.version,
-                lv: meta.version,
-                conflict: conflictInfo(this.ctx, 'deleted_here', meta),
-              }
-            : { base: meta.version, lv: meta.version };
-          steps.push({
-            kind: 'put',
-            entry: fromServer(this.ctx, meta, sync),
-            value: toEnvelope(value),
-            ...guards,
-          });
-          if (!deletedHere) report.pulled++;
-        },
-      });
-    };
-    // Entries this page removes do not block a new secret of the same name (delete, then re-create).
-    const removing = new Set<string>();
-    for (const change of latest.values()) {
-      if (change.kind === 'tombstone') removing.add(change.id);
-    }
-
-    for (const change of latest.values()) {
-      if (change.kind === 'tombstone') {
-        dropDeletes.add(change.id);
-        const local = byId.get(change.id);
-        if (!local) continue;
-        const info = syncInfoOf(local);
-        const clean = info && info.base !== null && local.version === info.lv;
-        // Access lost: the value may no longer be read here, whatever was edited locally.
-        if (clean || info?.conflict?.kind === 'deleted_here' || change.reason === 'access_lost') {
-          if (!clean && change.reason === 'access_lost') {
-            this.ctx.log('warn', `Lost access to '${local.name}'; removed it from this machine.`);
-          }
-          const lost = change.reason === 'access_lost';
-          steps.push({ kind: 'remove', id: local.id, ...(!lost && { ifVersion: local.version }) });
-          report.removed++;
-        } else {
-          conflicts.push(() =>
-            markConflict(this.ctx, local, 'deleted_there', null, report, change.reason),
-          );
-        }
-        continue;
-      }
-      const meta = change.secret;
-      const pendingDelete = this.ctx.state.deletes.find((d) => d.id === meta.id);
-      if (pendingDelete) {
-        if (meta.version !== pendingDelete.base) {
-          // Deleted here, changed there: bring theirs back, marked, and forget the delete.
-          dropDeletes.add(meta.id);
-          pull(meta, true);
-        }
-        continue;
-      }
-      const local = byId.get(meta.id);
-      if (!local) {
-        const found = byKey.get(valueKeyOf(fromServer(this.ctx, meta, undefined)));
-        const clash = found && removing.has(found.id) && isClean(found) ? undefined : found;
-        if (!clash) {
-          pull(meta, false);
-          continue;
-        }
-        const clashInfo = syncInfoOf(clash);
-        const clashClean =
-          clashInfo &&
-          clashInfo.base !== null &&
-          !clashInfo.conflict &&
-          clash.version === clashInfo.lv;
-        if (clashClean) {
-          // A stale copy of a secret the server has since replaced under a new id.
-          pull(meta, false, { replaceId: clash.id, ifVersion: clash.version });
-        } else {
-          conflicts.push(() => markConflict(this.ctx, clash, 'both_created', meta, report));
-        }
-        continue;
-      }
-      const info = syncInfoOf(local);
-      if (!info) continue;
-      if (info.conflict) {
-        if (info.conflict.kind === 'deleted_here' && local.version === info.lv) {
-          pull(meta, true, { ifVersion: local.version });
-        } else {
-          const kind = info.conflict.kind === 'deleted_there' ? 'both_edited' : info.conflict.kind;
-          steps.push({
-            kind: 'patch',
-            id: local.id,
-            fields: { sync: { ...info, conflict: conflictInfo(this.ctx, kind, meta) } },
-          });
-        }
-        continue;
-      }
-      if (info.base !== null && meta.version <= info.base) continue; // our own echo, or older
-      if (local.version === info.lv) {
-        pull(meta, false, { ifVersion: local.version });
-      } else {
-        conflicts.push(() => markConflict(this.ctx, local, 'both_edited', meta, report));
-      }
-    }
-
-    await this.fetchValues(needValue);
-    if (steps.length > 0) await this.ctx.store.applySync(steps);
-    for (const mark of conflicts) await mark();
-    if (dropDeletes.size > 0) {
-      this.ctx.state = {
-        ...this.ctx.state,
-        deletes: this.ctx.state.deletes.filter((d) => !dropDeletes.has(d.id)),
-      };
-      await saveState(this.ctx);
-    }
-  }
-
-  /**
-   * Downloads the values of `jobs`: in chunks of up to MAX_VALUES_PER_REQUEST through
-   * `POST /v1/values`, or one by one on a server without that route. A secret gone meanwhile or no
-   * longer visible (`missing`, as a 404 of the single read) gives null.
-   */
-  private async fetchValues(
-    jobs: { meta: SecretMetadata; then: (value: SecretValue | null) => void }[],
-  ): Promise<void> {
-    const results = new Map<string, SecretValue | null>();
-    const ids = [...new Set(jobs.map((job) => job.meta.id))];
-    let done = 0;
-    while (this.ctx.batchValues && done < ids.length) {
-      const chunk = ids.slice(done, done + MAX_VALUES_PER_REQUEST);
-      let answer;
-      try {
-        answer = await this.ctx.client.getValues(chunk);
-      } catch (error) {
-        // An older server has no POST /v1/values: use the single reads for this session.
-        if (!(error instanceof ApiError && error.status === 404)) throw error;
-        this.ctx.batchValues = false;
-        this.ctx.log(
-          'info',
-          'The server has no POST /v1/values (an older version); reading values one by one.',
-        );
-        break;
-      }
-      for (const { id, value, encoding, version } of answer.values) {
-        results.set(id, { value, encoding, version });
-      }
-      for (const id of answer.missing) results.set(id, null);
-      done += chunk.length;
-    }
-    if (done < ids.length) {
-      const names = new Map(jobs.map((job) => [job.meta.id, job.meta.name]));
-      await this.fetchValuesOneByOne(ids.slice(done), names, results);
-    }
-    for (const job of jobs) job.then(results.get(job.meta.id) ?? null);
-  }
-
-  /** The per-id path: a few `GET /v1/secrets/{id}/value` at a time; 404 (and 403) give null. */
-  private async fetchValuesOneByOne(
-    ids: string[],
-    names: Map<string, string>,
-    results: Map<string, SecretValue | null>,
-  ): Promise<void> {
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < ids.length) {
-        const id = ids[next++]!;
-        try {
-          results.set(id, await this.ctx.client.getValue(id));
-        } catch (error) {
-          // Gone meanwhile (404), or not readable after all (403): skip it rather than stall
-          // every later round on it; a later change brings it again.
-          if (error instanceof ApiError && (error.status === 404 || error.status === 403)) {
-            results.set(id, null);
-            if (error.status === 403)
-              this.ctx.log('warn', `Skipped '${names.get(id) ?? id}': ${error.message}`);
-          } else throw error;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.ctx.concurrency, ids.length) }, worker));
-  }
-
   /**
    * Resolves a conflict: "mine" makes the local side the server's newest version (or deletes it
    * there); "theirs" replaces the local side with the server's. Needs the server.
@@ -637,12 +381,4 @@ export class SyncEngine {
     this.running = run.catch(() => undefined);
     return run;
   }
-}
-
-function isClean(entry: SecretMetadata): boolean {
-  const info = syncInfoOf(entry);
-  return (
-    (info !== undefined && info.base !== null && !info.conflict && entry.version === info.lv) ||
-    info?.conflict?.kind === 'deleted_here'
-  );
 }
