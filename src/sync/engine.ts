@@ -26,6 +26,7 @@ import { pull } from './engine/pull';
 import { push, recordDelete } from './engine/push';
 import {
   emptyState,
+  inStep,
   loadSyncState,
   outboxOf,
   syncInfoOf,
@@ -155,9 +156,8 @@ export class SyncEngine {
     return this.serial(async () => {
       const steps: SyncStep[] = [];
       for (const entry of this.ctx.store.list()) {
-        const info = syncInfoOf(entry);
-        if (!info) continue;
-        const clean = info.base !== null && !info.conflict && entry.version === info.lv;
+        if (!syncInfoOf(entry)) continue;
+        const clean = inStep(entry);
         const mineOnly = entry.scope.kind === 'personal' && sharedBy(entry) === undefined;
         if (clean && !mineOnly) {
           steps.push({ kind: 'remove', id: entry.id, ifVersion: entry.version });

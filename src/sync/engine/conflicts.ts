@@ -8,8 +8,10 @@ import {
   SecretsError,
   VersionConflict,
 } from '../../core/errors';
+import type { SyncStep } from '../../core/localStore';
 import { ApiError, isRetryable } from '../errors';
 import {
+  markedSync,
   syncInfoOf,
   withSync,
   type ConflictInfo,
@@ -53,6 +55,21 @@ export function conflictInfo(
   };
 }
 
+/** A step that points an entry's conflict at the server's copy as it is now (`kind` may change). */
+export function repointConflict(
+  ctx: EngineContext,
+  id: string,
+  info: SyncInfo,
+  kind: ConflictKind,
+  remote: SecretMetadata | null,
+): SyncStep {
+  return {
+    kind: 'patch',
+    id,
+    fields: { sync: { ...info, conflict: conflictInfo(ctx, kind, remote) } },
+  };
+}
+
 /**
  * Marks a local entry conflicted. When both sides already agree (same value, type and
  * description), it takes the server's copy instead: there is nothing to choose.
@@ -88,12 +105,7 @@ export async function markConflict(
       if (ok) return;
     }
   }
-  const info = syncInfoOf(entry);
-  const sync: SyncInfo = {
-    base: info?.base ?? null,
-    lv: info?.lv ?? 0,
-    conflict: conflictInfo(ctx, kind, remote, reason),
-  };
+  const sync = markedSync(entry, { conflict: conflictInfo(ctx, kind, remote, reason) });
   const [ok] = await ctx.store.applySync([
     { kind: 'patch', id: entry.id, ifVersion: entry.version, fields: { sync } },
   ]);
@@ -213,19 +225,9 @@ async function recreate(
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 409)) throw error;
     const remote = await findOnServer(ctx, entry);
-    const info = syncInfoOf(entry);
+    const conflict = conflictInfo(ctx, 'both_created', remote ?? null);
     await ctx.store.applySync([
-      {
-        kind: 'patch',
-        id: entry.id,
-        fields: {
-          sync: {
-            base: info?.base ?? null,
-            lv: info?.lv ?? 0,
-            conflict: conflictInfo(ctx, 'both_created', remote ?? null),
-          } satisfies SyncInfo,
-        },
-      },
+      { kind: 'patch', id: entry.id, fields: { sync: markedSync(entry, { conflict }) } },
     ]);
     throw new VersionConflict(entry.name, remote?.version);
   }
@@ -268,13 +270,7 @@ async function refreshAfter412(
   const remoteId = info.conflict.remote?.id ?? entry.id;
   const fresh = await fetchMeta(ctx, remoteId);
   await ctx.store.applySync([
-    {
-      kind: 'patch',
-      id: entry.id,
-      fields: {
-        sync: { ...info, conflict: conflictInfo(ctx, info.conflict.kind, fresh ?? null) },
-      },
-    },
+    repointConflict(ctx, entry.id, info, info.conflict.kind, fresh ?? null),
   ]);
   throw new VersionConflict(entry.name, fresh?.version);
 }

@@ -4,9 +4,9 @@ import { MAX_VALUES_PER_REQUEST, type Change, type ChangesPage } from '../../cor
 import { MalformedResponse } from '../../core/errors';
 import { valueKeyOf, type SyncStep } from '../../core/localStore';
 import { ApiError } from '../errors';
-import { syncInfoOf, type SyncInfo } from '../syncState';
+import { inStep, syncInfoOf, type SyncInfo } from '../syncState';
 import { saveState, type EngineContext, type SyncReport } from './context';
-import { conflictInfo, markConflict } from './conflicts';
+import { conflictInfo, markConflict, repointConflict } from './conflicts';
 import { fromServer } from './owners';
 import { fetchMeta, toEnvelope } from './remote';
 
@@ -156,13 +156,7 @@ async function applyChanges(
         take(meta, false);
         continue;
       }
-      const clashInfo = syncInfoOf(clash);
-      const clashClean =
-        clashInfo &&
-        clashInfo.base !== null &&
-        !clashInfo.conflict &&
-        clash.version === clashInfo.lv;
-      if (clashClean) {
+      if (inStep(clash)) {
         // A stale copy of a secret the server has since replaced under a new id.
         take(meta, false, { replaceId: clash.id, ifVersion: clash.version });
       } else {
@@ -177,11 +171,7 @@ async function applyChanges(
         take(meta, true, { ifVersion: local.version });
       } else {
         const kind = info.conflict.kind === 'deleted_there' ? 'both_edited' : info.conflict.kind;
-        steps.push({
-          kind: 'patch',
-          id: local.id,
-          fields: { sync: { ...info, conflict: conflictInfo(ctx, kind, meta) } },
-        });
+        steps.push(repointConflict(ctx, local.id, info, kind, meta));
       }
       continue;
     }
@@ -273,9 +263,5 @@ async function fetchValuesOneByOne(
 }
 
 function isClean(entry: SecretMetadata): boolean {
-  const info = syncInfoOf(entry);
-  return (
-    (info !== undefined && info.base !== null && !info.conflict && entry.version === info.lv) ||
-    info?.conflict?.kind === 'deleted_here'
-  );
+  return inStep(entry) || syncInfoOf(entry)?.conflict?.kind === 'deleted_here';
 }

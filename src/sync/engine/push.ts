@@ -2,7 +2,7 @@
 import type { SecretMetadata, SecretValue } from '../../core/model';
 import { sharedBy } from '../../core/localStore';
 import { ApiError, isRetryable } from '../errors';
-import { loadSyncState, syncInfoOf, withSync, type SyncInfo } from '../syncState';
+import { loadSyncState, markedSync, syncInfoOf, withSync, type SyncInfo } from '../syncState';
 import { saveState, type EngineContext, type SyncReport } from './context';
 import { conflictInfo, markConflict } from './conflicts';
 import { findOnServer, fromServer } from './owners';
@@ -155,19 +155,13 @@ async function pushEntry(
       return markConflict(ctx, entry, 'rejected', remote ?? null, report);
     }
     // Refused for good (bad input, too large, scope not allowed…): keep it, mark it, move on.
-    const info = syncInfoOf(entry);
+    const mark = { error: { lv: entry.version, code: error.code, message: error.message } };
     await ctx.store.applySync([
       {
         kind: 'patch',
         id: entry.id,
         ifVersion: entry.version,
-        fields: {
-          sync: {
-            base: info?.base ?? null,
-            lv: info?.lv ?? 0,
-            error: { lv: entry.version, code: error.code, message: error.message },
-          } satisfies SyncInfo,
-        },
+        fields: { sync: markedSync(entry, mark) },
       },
     ]);
     report.errors.push({ name: entry.name, message: error.message });
