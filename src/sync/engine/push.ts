@@ -60,10 +60,7 @@ async function pushDelete(
   report: SyncReport,
 ): Promise<void> {
   const drop = async (): Promise<void> => {
-    ctx.state = {
-      ...ctx.state,
-      deletes: ctx.state.deletes.filter((d) => d.id !== id),
-    };
+    ctx.state = { ...ctx.state, deletes: ctx.state.deletes.filter((d) => d.id !== id) };
     await saveState(ctx);
   };
   if (ctx.store.get(id)) return drop(); // the delete never happened (crash before it)
