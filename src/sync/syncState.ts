@@ -73,6 +73,21 @@ export function withSync(meta: SecretMetadata, sync: SyncInfo | undefined): Secr
   return copy as SecretMetadata;
 }
 
+/** Whether an entry is the server's copy as last synced: pushed, no conflict, no local change since. */
+export function inStep(entry: SecretMetadata): boolean {
+  const info = syncInfoOf(entry);
+  return info !== undefined && info.base !== null && !info.conflict && entry.version === info.lv;
+}
+
+/** The entry's sync field with a new conflict or error mark, on the base and local version it had. */
+export function markedSync(
+  entry: SecretMetadata,
+  mark: Pick<SyncInfo, 'conflict'> | Pick<SyncInfo, 'error'>,
+): SyncInfo {
+  const info = syncInfoOf(entry);
+  return { base: info?.base ?? null, lv: info?.lv ?? 0, ...mark };
+}
+
 /** The local state of a secret with respect to the server. */
 export type SyncMark = 'local' | 'pending' | 'synced' | 'conflict' | 'error';
 

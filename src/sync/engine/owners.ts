@@ -1,0 +1,57 @@
+/** Whose secret a local entry is: someone else's personal secret carries its owner. */
+import type { SecretMetadata } from '../../core/model';
+import { sameScope } from '../../core/scope';
+import { sharedBy, type SyncStep } from '../../core/localStore';
+import { syncInfoOf, withSync, type SyncInfo } from '../syncState';
+import { saveState, whoAmI, type EngineContext } from './context';
+
+/**
+ * A server copy as a local index entry: someone else's personal secret carries its owner, so it
+ * sits beside (never in place of) your own secret of the same name.
+ */
+export function fromServer(
+  ctx: EngineContext,
+  meta: SecretMetadata,
+  sync: SyncInfo | undefined,
+): SecretMetadata {
+  const entry: Record<string, unknown> = { ...withSync(meta, sync) };
+  delete entry.owner;
+  if (meta.scope.kind === 'personal' && ctx.me !== undefined && meta.created_by !== ctx.me) {
+    entry.owner = meta.created_by;
+  }
+  return entry as SecretMetadata;
+}
+
+/**
+ * Stores written before entries carried an owner kept someone else's shared personal secret in
+ * the place of your own secret of that name. Gives each its owner, and takes a full listing so
+ * that a secret of yours it stood in for comes back.
+ */
+export async function adoptOwners(ctx: EngineContext, me: string): Promise<void> {
+  const steps: SyncStep[] = [];
+  for (const entry of ctx.store.list()) {
+    if (entry.scope.kind !== 'personal' || sharedBy(entry) !== undefined) continue;
+    const info = syncInfoOf(entry);
+    if (!info || info.base === null || entry.created_by === me) continue;
+    steps.push({ kind: 'put', entry: { ...entry, owner: entry.created_by } as SecretMetadata });
+  }
+  if (steps.length === 0) return;
+  const done = await ctx.store.applySync(steps);
+  ctx.log('info', `Marked ${done.filter(Boolean).length} shared secret(s) with their owner.`);
+  ctx.state = { ...ctx.state, cursor: null };
+  await saveState(ctx);
+}
+
+/** Your own secrets as the server lists them: someone else's shared personal ones left out. */
+export async function findOnServer(
+  ctx: EngineContext,
+  entry: SecretMetadata,
+): Promise<SecretMetadata | undefined> {
+  const me = await whoAmI(ctx);
+  return (await ctx.client.listSecrets({ q: entry.name })).find(
+    (s) =>
+      s.name === entry.name &&
+      sameScope(s.scope, entry.scope) &&
+      (s.scope.kind !== 'personal' || s.created_by === me),
+  );
+}
