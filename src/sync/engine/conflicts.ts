@@ -115,6 +115,16 @@ export async function markConflict(
   }
 }
 
+/** The entry `id`, its sync info and its conflict; a clear error when it has none to `verb`. */
+function conflicted(ctx: EngineContext, id: string, verb: 'resolve' | 'compare') {
+  const entry = ctx.store.get(id);
+  if (!entry) throw new SecretNotFound(id);
+  const info = syncInfoOf(entry);
+  const conflict = info?.conflict;
+  if (!info || !conflict) throw new InvalidInput(`'${entry.name}' has no conflict to ${verb}.`);
+  return { entry, info, conflict };
+}
+
 /**
  * Resolves a conflict: "mine" makes the local side the server's newest version (or deletes it
  * there); "theirs" replaces the local side with the server's. Needs the server.
@@ -124,11 +134,7 @@ export async function resolveConflict(
   id: string,
   choice: 'mine' | 'theirs',
 ): Promise<void> {
-  const entry = ctx.store.get(id);
-  if (!entry) throw new SecretNotFound(id);
-  const info = syncInfoOf(entry);
-  const conflict = info?.conflict;
-  if (!info || !conflict) throw new InvalidInput(`'${entry.name}' has no conflict to resolve.`);
+  const { entry, info, conflict } = conflicted(ctx, id, 'resolve');
   const remote = conflict.remote;
   await whoAmI(ctx);
 
@@ -281,11 +287,7 @@ export async function compare(
   id: string,
   options: { values?: boolean } = {},
 ): Promise<Comparison> {
-  const entry = ctx.store.get(id);
-  if (!entry) throw new SecretNotFound(id);
-  const info = syncInfoOf(entry);
-  const conflict = info?.conflict;
-  if (!info || !conflict) throw new InvalidInput(`'${entry.name}' has no conflict to compare.`);
+  const { entry, info, conflict } = conflicted(ctx, id, 'compare');
   let remote = conflict.remote;
   let author: string | null = remote?.created_by ?? null;
   if (remote) {
