@@ -10,16 +10,14 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Kernel } from '@jupyterlab/services';
 import { JupyterAttachment } from '../src/broker/jupyterAttachment';
 import { SecretRequestHandler } from '../src/broker/requestHandler';
 import { BrokerServer } from '../src/broker/server';
-import { injectBroker, startBroker } from '../test/integration/kernel/fixtures';
-import { runCell, startJupyterServer, startKernel } from '../test/integration/kernel/harness';
-import { BENCH_VALUE, formatCalls, runBench, type CallFigures } from './common';
+import { startKernelRig } from '../test/integration/kernel/fixtures';
+import { runCell, startKernel } from '../test/integration/kernel/harness';
+import { BENCH_VALUE, formatCalls, runBench, startEcho, type CallFigures } from './common';
 
 const N_BROKER = 5000;
 const N_INBAND = 1000;
@@ -47,19 +45,6 @@ async function measure(kernel: Kernel.IKernelConnection, setup: string, fn: stri
   const r = await runCell(kernel, `${MEASURE}\n${setup}\n_measure(${fn}, ${n})`);
   if (r.error) throw new Error(`${r.error.ename}: ${r.error.evalue}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Figures;
-}
-
-async function startEcho(): Promise<{ port: number; close(): void }> {
-  const body = JSON.stringify({ value: VALUE, encoding: 'text' });
-  const server = http.createServer({ keepAliveTimeout: 120_000 }, (req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
-      res.end(body);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as AddressInfo).port, close: () => server.close() };
 }
 
 /** Milliseconds from `signal` to the exit of a process that printed `ready` on stderr, n times. */
@@ -116,7 +101,8 @@ function buildCli(): string {
 const fmt = formatCalls;
 
 async function main(): Promise<void> {
-  const [server, fx, echo] = await Promise.all([startJupyterServer(), startBroker(), startEcho()]);
+  const [rig, echo] = await Promise.all([startKernelRig(), startEcho(VALUE)]);
+  const { server, fx } = rig;
   fx.source.set('BENCH', VALUE);
   const tcpBroker = new BrokerServer({
     sessions: fx.sessions,
@@ -125,8 +111,8 @@ async function main(): Promise<void> {
     listen: 'tcp',
   });
   await tcpBroker.start();
-  const [kernel, inbandKernel, stalledKernel] = await Promise.all([
-    startKernel(server),
+  const [{ kernel }, inbandKernel, stalledKernel] = await Promise.all([
+    rig.startInjected('python3', 'file:///bench.ipynb'),
     startKernel(server),
     startKernel(server),
   ]);
@@ -141,25 +127,15 @@ async function main(): Promise<void> {
     log: fx.log,
   });
   const stalled = new JupyterAttachment({
-    baseUrl: server.baseUrl,
-    token: server.token,
-    helperSource: fx.helperSource,
-    sessions: fx.sessions,
+    ...rig.attachmentOptions(),
     handler: stalledHandler,
-    log: fx.log,
     kernelFilter: (m) => m.id === stalledKernel.id,
   });
   const attachment = new JupyterAttachment({
-    baseUrl: server.baseUrl,
-    token: server.token,
-    helperSource: fx.helperSource,
-    sessions: fx.sessions,
-    handler: fx.handler,
-    log: fx.log,
+    ...rig.attachmentOptions(),
     kernelFilter: (m) => m.id === inbandKernel.id,
   });
   try {
-    await injectBroker(fx, kernel, 'file:///bench.ipynb');
     await Promise.all([attachment.start(), stalled.start()]);
     await Promise.all([
       attachment.whenInjected(inbandKernel.id),
@@ -248,8 +224,7 @@ async function main(): Promise<void> {
     stalled.dispose();
     echo.close();
     await tcpBroker.stop();
-    await fx.broker.stop();
-    await server.stop();
+    await rig.stop();
   }
 }
 

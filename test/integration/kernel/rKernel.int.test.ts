@@ -10,8 +10,16 @@ import { loadRHelperSource } from '../../../src/broker/helperSource';
 import { InbandResponder } from '../../../src/broker/inband';
 import { JupyterAttachment } from '../../../src/broker/jupyterAttachment';
 import { buildRInjectionCode } from '../../../src/broker/rInjection';
-import { canary, sha256, startBroker, type BrokerFixture } from './fixtures';
-import { runCell, startJupyterServer, startKernel, type JupyterServer } from './harness';
+import {
+  brokerInjection,
+  canary,
+  inject,
+  sha256,
+  startKernelRig,
+  type BrokerFixture,
+  type KernelRig,
+} from './fixtures';
+import { runCell, startKernel, type JupyterServer } from './harness';
 
 const API_KEY = canary('rkey');
 const UNICODE = `ключ-🔑-秘密-${canary('runi')}`;
@@ -20,6 +28,7 @@ const DENIED = canary('rdenied');
 const BIG = canary('rbig') + 'x'.repeat(65_536 - 40);
 const CANARIES = [API_KEY, UNICODE, DENIED, BIG.slice(0, 60)];
 
+let rig: KernelRig;
 let server: JupyterServer;
 let fx: BrokerFixture;
 let kernel: Kernel.IKernelConnection;
@@ -32,32 +41,20 @@ async function cell(code: string) {
   return result;
 }
 
-async function inject(target: Kernel.IKernelConnection, code: string): Promise<void> {
-  const reply = await target.requestExecute({ code, silent: true, store_history: false }).done;
-  if (reply.content.status !== 'ok') throw new Error('injection failed');
-}
-
 beforeAll(async () => {
-  [server, fx] = await Promise.all([startJupyterServer(), startBroker()]);
+  rig = await startKernelRig();
+  ({ server, fx } = rig);
   fx.source.set('API_KEY', API_KEY);
   fx.source.set('UNICODE', UNICODE);
   fx.source.set('BIG', BIG);
   fx.source.set('FILE', FILE_BYTES.toString('base64'), 'base64');
   fx.source.set('DENIED', DENIED);
   fx.answers.set('DENIED', 'deny');
-  kernel = await startKernel(server, 'ir');
-  const { token } = fx.sessions.issue('file:///work/r.ipynb', 'r.ipynb');
-  injected = buildRInjectionCode({
-    helperSource: loadRHelperSource(),
-    token,
-    endpoint: await fx.broker.tcpEndpoint(),
-  });
-  await inject(kernel, injected);
+  ({ kernel, code: injected } = await rig.startInjected('ir', 'file:///work/r.ipynb'));
 }, 120_000);
 
 afterAll(async () => {
-  await fx?.broker.stop();
-  await server?.stop();
+  await rig?.stop();
 });
 
 describe('an R kernel over the broker', () => {
@@ -243,15 +240,8 @@ describe('an R kernel over the broker', () => {
   it('a kernel whose token was revoked is told how to enable get_secret again', async () => {
     const other = await startKernel(server, 'ir');
     try {
-      const { token } = fx.sessions.issue('file:///work/revoked.ipynb');
-      await inject(
-        other,
-        buildRInjectionCode({
-          helperSource: loadRHelperSource(),
-          token,
-          endpoint: await fx.broker.tcpEndpoint(),
-        }),
-      );
+      const { token, code } = await brokerInjection(fx, 'file:///work/revoked.ipynb', 'ir');
+      await inject(other, code);
       fx.sessions.revoke(token);
       const r = await runCell(
         other,
@@ -362,12 +352,7 @@ describe('an R kernel over the broker', () => {
   it('an attachment to a server on this machine serves its R kernels from a loopback broker', async () => {
     const other = await startKernel(server, 'ir');
     const attachment = new JupyterAttachment({
-      baseUrl: server.baseUrl,
-      token: server.token,
-      helperSource: fx.helperSource,
-      sessions: fx.sessions,
-      handler: fx.handler,
-      log: fx.log,
+      ...rig.attachmentOptions(),
       pollIntervalMs: 500,
       kernelFilter: (model) => model.id === other.id,
     });
