@@ -8,8 +8,9 @@
  * prompt would), and how long `notebook-secrets attach` takes to exit after SIGTERM, next to a
  * bare Node process that exits on SIGTERM (target: attach under 1 s).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kernel } from '@jupyterlab/services';
 import { JupyterAttachment } from '../src/broker/jupyterAttachment';
@@ -17,6 +18,7 @@ import { SecretRequestHandler } from '../src/broker/requestHandler';
 import { BrokerServer } from '../src/broker/server';
 import { startKernelRig } from '../test/integration/kernel/fixtures';
 import { runCell, startKernel } from '../test/integration/kernel/harness';
+import { bundleCli } from './cliBundle';
 import { BENCH_VALUE, formatCalls, runBench, startEcho, type CallFigures } from './common';
 
 const N_BROKER = 5000;
@@ -75,29 +77,6 @@ async function exitTimes(
   return times.sort((a, b) => a - b);
 }
 
-/** Bundles the CLI the way esbuild.mjs does, into out/ (never over a developer's dist/). */
-function buildCli(): string {
-  const outfile = join('out', 'bench-cli', 'cli.js');
-  const built = spawnSync(
-    join('node_modules', '.bin', 'esbuild'),
-    [
-      'src/cli/main.ts',
-      '--bundle',
-      '--platform=node',
-      '--target=node20',
-      '--format=cjs',
-      `--outfile=${outfile}`,
-      '--external:@electric-sql/pglite',
-      '--external:@napi-rs/keyring',
-      '--external:pg-native',
-      '--log-level=error',
-    ],
-    { stdio: 'inherit' },
-  );
-  if (built.status !== 0) throw new Error('bundling the CLI failed');
-  return outfile;
-}
-
 const fmt = formatCalls;
 
 async function main(): Promise<void> {
@@ -135,6 +114,8 @@ async function main(): Promise<void> {
     ...rig.attachmentOptions(),
     kernelFilter: (m) => m.id === inbandKernel.id,
   });
+  // The CLI's code cache (src/cli/bin.ts) goes here, not into the user's ~/.cache.
+  const scratch = mkdtempSync(join(tmpdir(), 'ns-bench-kernel-'));
   try {
     await Promise.all([attachment.start(), stalled.start()]);
     await Promise.all([
@@ -169,15 +150,15 @@ async function main(): Promise<void> {
       N_STALLED,
     );
 
-    const cli = buildCli();
-    const secrets = join('out', 'bench-cli', 'secrets.json');
+    const cli = await bundleCli('bench-kernel-cli');
+    const secrets = join(scratch, 'secrets.json');
     writeFileSync(secrets, JSON.stringify({ BENCH: VALUE }), { mode: 0o600 });
     const attachExit = await exitTimes(
       [cli, 'attach', '--jupyter', server.baseUrl, '--secrets', secrets],
       /get_secret enabled in kernel[\s\S]*get_secret enabled in kernel[\s\S]*get_secret enabled in kernel/,
       'SIGTERM',
       N_SHUTDOWN,
-      { ...process.env, JUPYTER_TOKEN: server.token },
+      { ...process.env, JUPYTER_TOKEN: server.token, XDG_CACHE_HOME: scratch },
     );
     const bareExit = await exitTimes(
       [
@@ -225,6 +206,7 @@ async function main(): Promise<void> {
     echo.close();
     await tcpBroker.stop();
     await rig.stop();
+    rmSync(scratch, { recursive: true, force: true });
   }
 }
 
