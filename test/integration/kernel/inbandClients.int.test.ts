@@ -21,6 +21,7 @@ import { JupyterAttachment } from '../../../src/broker/jupyterAttachment';
 import { KernelSessions } from '../../../src/broker/kernelSessions';
 import { SecretRequestHandler } from '../../../src/broker/requestHandler';
 import { loadHelperSource } from '../../../src/broker/helperSource';
+import { testCacheHome } from '../cliCache';
 import { buildCliInto } from '../server/serverProcess';
 import { canary, RecordingLog } from './fixtures';
 import { runCell, startJupyterServer, startKernel, type JupyterServer, bounded } from './harness';
@@ -84,7 +85,10 @@ async function startAttach(value: string, kernels?: string[]): Promise<AttachPro
       file,
       ...(kernels ? ['--kernel', ...kernels] : []),
     ],
-    { env: { ...process.env, JUPYTER_TOKEN: server.token }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      env: { ...process.env, XDG_CACHE_HOME: testCacheHome(), JUPYTER_TOKEN: server.token },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   let output = '';
   const waiters: (() => void)[] = [];
