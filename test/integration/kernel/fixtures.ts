@@ -15,7 +15,13 @@ import type { BrokerLog, SecretSource } from '../../../src/broker/secretSource';
 import { BrokerServer } from '../../../src/broker/server';
 import { buildRInjectionCode } from '../../../src/broker/rInjection';
 import type { Encoding, ScopeKind } from '../../../src/core/model';
-import { runCell, startJupyterServer, startKernel, type JupyterServer } from './harness';
+import {
+  runCell,
+  startJupyterServer,
+  startKernel,
+  type CellResult,
+  type JupyterServer,
+} from './harness';
 
 export function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
@@ -179,6 +185,10 @@ export interface KernelRig {
   fx: BrokerFixture;
   /** Starts a `language` kernel and injects get_secret over the broker for `notebook`. */
   startInjected(language: KernelLanguage, notebook: string): Promise<InjectedKernel>;
+  /** Every IOPub message of the cells run through `cell`, for a closing check that no value leaked. */
+  iopub: string[];
+  /** Runs code as a cell in `kernel` and keeps its IOPub messages in `iopub`. */
+  cell(kernel: Kernel.IKernelConnection, code: string): Promise<CellResult>;
   /** What a JupyterAttachment to this server needs to serve its kernels from the broker's handler. */
   attachmentOptions(): Pick<
     JupyterAttachmentOptions,
@@ -193,9 +203,16 @@ export async function startKernelRig(opts: { serverArgs?: string[] } = {}): Prom
     startJupyterServer(opts.serverArgs ? { args: opts.serverArgs } : {}),
     startBroker(),
   ]);
+  const iopub: string[] = [];
   return {
     server,
     fx,
+    iopub,
+    async cell(kernel, code) {
+      const result = await runCell(kernel, code);
+      iopub.push(...result.iopub);
+      return result;
+    },
     async startInjected(language, notebook) {
       const kernel = await startKernel(server, language);
       const { token, code } = await brokerInjection(fx, notebook, language);

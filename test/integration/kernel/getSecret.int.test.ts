@@ -15,7 +15,7 @@ import {
   type BrokerFixture,
   type KernelRig,
 } from './fixtures';
-import { runCell, startKernel, type JupyterServer } from './harness';
+import { startKernel, type JupyterServer } from './harness';
 
 const API_KEY = canary('api');
 const UNICODE = `ключ-🔑-秘密-${canary('uni')}`;
@@ -33,14 +33,9 @@ let fx: BrokerFixture;
 let brokerKernel: Kernel.IKernelConnection;
 let inbandKernel: Kernel.IKernelConnection;
 let attachment: JupyterAttachment;
-const allIopub: string[] = [];
 let brokerKernelToken = '';
 
-async function cell(kernel: Kernel.IKernelConnection, code: string) {
-  const result = await runCell(kernel, code);
-  allIopub.push(...result.iopub);
-  return result;
-}
+const cell = (kernel: Kernel.IKernelConnection, code: string) => rig.cell(kernel, code);
 
 beforeAll(async () => {
   rig = await startKernelRig();
@@ -343,11 +338,11 @@ describe('broker specifics', () => {
 describe('no value leaks', () => {
   it('appears in no IOPub message (execute_input included), broker log or server log', () => {
     const haystacks = {
-      iopub: allIopub.join('\n'),
+      iopub: rig.iopub.join('\n'),
       brokerLog: fx.log.lines.join('\n'),
       serverLog: server.log(),
     };
-    expect(allIopub.some((m) => m.includes('"execute_input"'))).toBe(true);
+    expect(rig.iopub.some((m) => m.includes('"execute_input"'))).toBe(true);
     for (const [where, text] of Object.entries(haystacks)) {
       for (const value of CANARIES) {
         expect(text.includes(value), `${where} contains a secret value`).toBe(false);

@@ -33,13 +33,8 @@ let server: JupyterServer;
 let fx: BrokerFixture;
 let kernel: Kernel.IKernelConnection;
 let injected = '';
-const allIopub: string[] = [];
 
-async function cell(code: string) {
-  const result = await runCell(kernel, code);
-  allIopub.push(...result.iopub);
-  return result;
-}
+const cell = (code: string) => rig.cell(kernel, code);
 
 beforeAll(async () => {
   rig = await startKernelRig();
@@ -290,7 +285,7 @@ describe('an R kernel over the broker', () => {
           'u <- get_secret("UNICODE"); cat(nchar(u, type = "bytes"), "\\n")',
         ].join('\n'),
       );
-      allIopub.push(...alone.iopub, ...r.iopub);
+      rig.iopub.push(...alone.iopub, ...r.iopub);
       expect(r.error).toBeUndefined();
       expect(r.stdout.split('\n')).toEqual([
         `${API_KEY.length} notebook_secret `,
@@ -338,7 +333,7 @@ describe('an R kernel over the broker', () => {
       // The second client leaves: its token gets no acknowledgement, the first client answers.
       b.dispose();
       const fallback = await runCell(other, `${get}\n${get}`);
-      allIopub.push(...newest.iopub, ...fallback.iopub);
+      rig.iopub.push(...newest.iopub, ...fallback.iopub);
       expect(fallback.error).toBeUndefined();
       expect(fallback.stdout).toBe(`${API_KEY.length} \n`.repeat(2));
       expect([a.answered, b.answered]).toEqual([2, 1]);
@@ -363,7 +358,7 @@ describe('an R kernel over the broker', () => {
         other,
         'k <- get_secret("API_KEY"); cat(nchar(k), class(k), "\\n"); print(k)',
       );
-      allIopub.push(...r.iopub);
+      rig.iopub.push(...r.iopub);
       expect(r.error).toBeUndefined();
       expect(r.stdout).toBe(`${API_KEY.length} notebook_secret \n<secret 'API_KEY'>\n`);
       expect(fx.log.lines.some((l) => /Attached to .* \(R\)/.test(l))).toBe(true);
@@ -374,7 +369,7 @@ describe('an R kernel over the broker', () => {
   });
 
   it('no value in the injected code, the IOPub messages, the broker log or the server log', () => {
-    const everything = [injected, ...allIopub, ...fx.log.lines, server.log()].join('\n');
+    const everything = [injected, ...rig.iopub, ...fx.log.lines, server.log()].join('\n');
     for (const value of CANARIES) expect(everything).not.toContain(value);
     expect(everything).not.toContain(sha256(API_KEY));
   });
