@@ -17,13 +17,8 @@ import { filesUnder } from '../filesUnder';
 import { buildCliInto } from '../server/serverProcess';
 import { addTeam, addUser, startServer, type RunningServer } from '../sync/harness';
 import { canary, sha256 } from './fixtures';
-import {
-  runCell,
-  startJupyterServer,
-  startKernel,
-  watchOutput,
-  type JupyterServer,
-} from './harness';
+import { runCell, startJupyterServer, startKernel, type JupyterServer } from './harness';
+import { watchOutput } from './watchOutput';
 
 const VALUES = {
   personal: canary('personal'),

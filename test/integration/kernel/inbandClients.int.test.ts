@@ -24,14 +24,8 @@ import { loadHelperSource } from '../../../src/broker/helperSource';
 import { testCacheHome } from '../cliCache';
 import { buildCliInto } from '../server/serverProcess';
 import { canary, RecordingLog } from './fixtures';
-import {
-  bounded,
-  runCell,
-  startJupyterServer,
-  startKernel,
-  watchOutput,
-  type JupyterServer,
-} from './harness';
+import { runCell, startJupyterServer, startKernel, type JupyterServer, bounded } from './harness';
+import { watchOutput } from './watchOutput';
 
 const VALUES = { a: canary('a'), b: canary('b'), c: canary('c') };
 /** Far above anything expected: a cell that has not finished by then is hung, not slow. */
