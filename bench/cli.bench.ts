@@ -8,28 +8,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
 import { ApiClient } from '../src/sync/client';
+import { bundleCli } from './cliBundle';
 import { runBench } from './common';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
-const ROOT = process.cwd();
-const OUT = join(ROOT, 'out', 'bench-cli');
-
-async function bundle(): Promise<string> {
-  // esbuild is loaded at run time (not bundled into this benchmark).
-  const esbuild = createRequire(join(ROOT, 'package.json'))('esbuild') as typeof import('esbuild');
-  // The same options as dist/ (scripts/bundles.mjs, read at run time too), minified.
-  const { cliBundle } = (await import(
-    pathToFileURL(join(ROOT, 'scripts/bundles.mjs')).href
-  )) as typeof import('../scripts/bundles.mjs');
-  await esbuild.build({ ...cliBundle({ outdir: OUT, production: true }), logLevel: 'error' });
-  return join(OUT, 'cli.js');
-}
-
 function wall(args: string[], env: NodeJS.ProcessEnv): number {
   const start = process.hrtime.bigint();
   const run = spawnSync(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -54,7 +39,7 @@ function median(values: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const cli = await bundle();
+  const cli = await bundleCli('bench-cli');
   const dataDir = mkdtempSync(join(tmpdir(), 'ns-bench-cli-'));
   const adminToken = `nsadmin_${randomBytes(16).toString('hex')}`;
   const server = spawn(
@@ -109,9 +94,9 @@ async function main(): Promise<void> {
       cases.forEach(([, args, caseEnv], c) => times[c]!.push(wall(args, caseEnv)));
     const base = median(times[0]!);
     console.log(
-      `CLI: loader ${kib(cli)}, bundle ${kib(join(OUT, 'cli-main.js'))}, get's code cache ${kib(
+      `CLI: loader ${kib(cli)}, bundle ${kib(join(dirname(cli), 'cli-main.js'))}, get's code cache ${kib(
         getCache(dataDir),
-      )} (server bundle ${kib(join(OUT, 'cli-serve.js'))}, loaded only by serve); median of ${RUNS} runs each:`,
+      )} (server bundle ${kib(join(dirname(cli), 'cli-serve.js'))}, loaded only by serve); median of ${RUNS} runs each:`,
     );
     cases.forEach(([name], c) => {
       const ms = median(times[c]!);

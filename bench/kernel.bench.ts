@@ -8,18 +8,18 @@
  * prompt would), and how long `notebook-secrets attach` takes to exit after SIGTERM, next to a
  * bare Node process that exits on SIGTERM (target: attach under 1 s).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kernel } from '@jupyterlab/services';
 import { JupyterAttachment } from '../src/broker/jupyterAttachment';
 import { SecretRequestHandler } from '../src/broker/requestHandler';
 import { BrokerServer } from '../src/broker/server';
-import { injectBroker, startBroker } from '../test/integration/kernel/fixtures';
-import { runCell, startJupyterServer, startKernel } from '../test/integration/kernel/harness';
-import { BENCH_VALUE, formatCalls, runBench, type CallFigures } from './common';
+import { startKernelRig } from '../test/integration/kernel/fixtures';
+import { runCell, startKernel } from '../test/integration/kernel/harness';
+import { bundleCli } from './cliBundle';
+import { BENCH_VALUE, formatCalls, runBench, startEcho, type CallFigures } from './common';
 
 const N_BROKER = 5000;
 const N_INBAND = 1000;
@@ -47,19 +47,6 @@ async function measure(kernel: Kernel.IKernelConnection, setup: string, fn: stri
   const r = await runCell(kernel, `${MEASURE}\n${setup}\n_measure(${fn}, ${n})`);
   if (r.error) throw new Error(`${r.error.ename}: ${r.error.evalue}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Figures;
-}
-
-async function startEcho(): Promise<{ port: number; close(): void }> {
-  const body = JSON.stringify({ value: VALUE, encoding: 'text' });
-  const server = http.createServer({ keepAliveTimeout: 120_000 }, (req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
-      res.end(body);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as AddressInfo).port, close: () => server.close() };
 }
 
 /** Milliseconds from `signal` to the exit of a process that printed `ready` on stderr, n times. */
@@ -90,33 +77,11 @@ async function exitTimes(
   return times.sort((a, b) => a - b);
 }
 
-/** Bundles the CLI the way esbuild.mjs does, into out/ (never over a developer's dist/). */
-function buildCli(): string {
-  const outfile = join('out', 'bench-cli', 'cli.js');
-  const built = spawnSync(
-    join('node_modules', '.bin', 'esbuild'),
-    [
-      'src/cli/main.ts',
-      '--bundle',
-      '--platform=node',
-      '--target=node20',
-      '--format=cjs',
-      `--outfile=${outfile}`,
-      '--external:@electric-sql/pglite',
-      '--external:@napi-rs/keyring',
-      '--external:pg-native',
-      '--log-level=error',
-    ],
-    { stdio: 'inherit' },
-  );
-  if (built.status !== 0) throw new Error('bundling the CLI failed');
-  return outfile;
-}
-
 const fmt = formatCalls;
 
 async function main(): Promise<void> {
-  const [server, fx, echo] = await Promise.all([startJupyterServer(), startBroker(), startEcho()]);
+  const [rig, echo] = await Promise.all([startKernelRig(), startEcho(VALUE)]);
+  const { server, fx } = rig;
   fx.source.set('BENCH', VALUE);
   const tcpBroker = new BrokerServer({
     sessions: fx.sessions,
@@ -125,8 +90,8 @@ async function main(): Promise<void> {
     listen: 'tcp',
   });
   await tcpBroker.start();
-  const [kernel, inbandKernel, stalledKernel] = await Promise.all([
-    startKernel(server),
+  const [{ kernel }, inbandKernel, stalledKernel] = await Promise.all([
+    rig.startInjected('python3', 'file:///bench.ipynb'),
     startKernel(server),
     startKernel(server),
   ]);
@@ -141,25 +106,17 @@ async function main(): Promise<void> {
     log: fx.log,
   });
   const stalled = new JupyterAttachment({
-    baseUrl: server.baseUrl,
-    token: server.token,
-    helperSource: fx.helperSource,
-    sessions: fx.sessions,
+    ...rig.attachmentOptions(),
     handler: stalledHandler,
-    log: fx.log,
     kernelFilter: (m) => m.id === stalledKernel.id,
   });
   const attachment = new JupyterAttachment({
-    baseUrl: server.baseUrl,
-    token: server.token,
-    helperSource: fx.helperSource,
-    sessions: fx.sessions,
-    handler: fx.handler,
-    log: fx.log,
+    ...rig.attachmentOptions(),
     kernelFilter: (m) => m.id === inbandKernel.id,
   });
+  // The CLI's code cache (src/cli/bin.ts) goes here, not into the user's ~/.cache.
+  const scratch = mkdtempSync(join(tmpdir(), 'ns-bench-kernel-'));
   try {
-    await injectBroker(fx, kernel, 'file:///bench.ipynb');
     await Promise.all([attachment.start(), stalled.start()]);
     await Promise.all([
       attachment.whenInjected(inbandKernel.id),
@@ -193,15 +150,15 @@ async function main(): Promise<void> {
       N_STALLED,
     );
 
-    const cli = buildCli();
-    const secrets = join('out', 'bench-cli', 'secrets.json');
+    const cli = await bundleCli('bench-kernel-cli');
+    const secrets = join(scratch, 'secrets.json');
     writeFileSync(secrets, JSON.stringify({ BENCH: VALUE }), { mode: 0o600 });
     const attachExit = await exitTimes(
       [cli, 'attach', '--jupyter', server.baseUrl, '--secrets', secrets],
       /get_secret enabled in kernel[\s\S]*get_secret enabled in kernel[\s\S]*get_secret enabled in kernel/,
       'SIGTERM',
       N_SHUTDOWN,
-      { ...process.env, JUPYTER_TOKEN: server.token },
+      { ...process.env, JUPYTER_TOKEN: server.token, XDG_CACHE_HOME: scratch },
     );
     const bareExit = await exitTimes(
       [
@@ -248,8 +205,8 @@ async function main(): Promise<void> {
     stalled.dispose();
     echo.close();
     await tcpBroker.stop();
-    await fx.broker.stop();
-    await server.stop();
+    await rig.stop();
+    rmSync(scratch, { recursive: true, force: true });
   }
 }
 

@@ -6,8 +6,8 @@
  * same rounds. Target: ≤ 1.5 for 10 MB.
  */
 import type { Kernel } from '@jupyterlab/services';
-import { injectBroker, startBroker } from '../test/integration/kernel/fixtures';
-import { runCell, startJupyterServer, startKernel } from '../test/integration/kernel/harness';
+import { startKernelRig } from '../test/integration/kernel/fixtures';
+import { runCell } from '../test/integration/kernel/harness';
 import { runBench } from './common';
 
 const N_VALUES = 1000;
@@ -57,16 +57,14 @@ async function pair(
 }
 
 async function main(): Promise<void> {
-  const [server, fx] = await Promise.all([
-    // The default IOPub data rate limit (1 MB/s) would pause a 10 MB output and time the pause.
-    startJupyterServer({ args: ['--ServerApp.iopub_data_rate_limit=1e12'] }),
-    startBroker(),
-  ]);
-  for (let i = 0; i < N_VALUES; i++) fx.source.set(`V${i}`, VALUE(i));
+  // The default IOPub data rate limit (1 MB/s) would pause a 10 MB output and time the pause.
+  const rig = await startKernelRig({ serverArgs: ['--ServerApp.iopub_data_rate_limit=1e12'] });
+  for (let i = 0; i < N_VALUES; i++) rig.fx.source.set(`V${i}`, VALUE(i));
   try {
-    const [plain, redacting] = await Promise.all([startKernel(server), startKernel(server)]);
-    await injectBroker(fx, plain, 'file:///bench-plain.ipynb');
-    await injectBroker(fx, redacting, 'file:///bench-redacting.ipynb');
+    const [{ kernel: plain }, { kernel: redacting }] = await Promise.all([
+      rig.startInjected('python3', 'file:///bench-plain.ipynb'),
+      rig.startInjected('python3', 'file:///bench-redacting.ipynb'),
+    ]);
     await runCell(redacting, "_v = get_secret('V0')");
     await redacts(redacting, 'V0');
 
@@ -97,8 +95,7 @@ async function main(): Promise<void> {
     }
     console.log('  target: ratio ≤ 1.5 for 10 MB');
   } finally {
-    await fx.broker.stop();
-    await server.stop();
+    await rig.stop();
   }
 }
 

@@ -4,14 +4,10 @@
  * connection, status line and headers with readLines, the body with readBin) from the same
  * kernel. Prints p50, p99, calls/s and the ratio broker/bare. Target: ratio ≤ 2.
  */
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Kernel } from '@jupyterlab/services';
-import { loadRHelperSource } from '../src/broker/helperSource';
-import { buildRInjectionCode } from '../src/broker/rInjection';
-import { startBroker } from '../test/integration/kernel/fixtures';
-import { runCell, startJupyterServer, startKernel } from '../test/integration/kernel/harness';
-import { runBench, BENCH_VALUE, type CallFigures, formatCalls } from './common';
+import { startKernelRig } from '../test/integration/kernel/fixtures';
+import { runCell } from '../test/integration/kernel/harness';
+import { runBench, BENCH_VALUE, type CallFigures, formatCalls, startEcho } from './common';
 
 const N = 2000;
 const VALUE = BENCH_VALUE;
@@ -65,34 +61,13 @@ async function measure(kernel: Kernel.IKernelConnection, setup: string, fns: str
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Figures[];
 }
 
-async function startEcho(): Promise<{ port: number; close(): void }> {
-  const body = JSON.stringify({ value: VALUE, encoding: 'text' });
-  const server = http.createServer({ keepAliveTimeout: 120_000 }, (req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
-      res.end(body);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as AddressInfo).port, close: () => server.close() };
-}
-
 const fmt = formatCalls;
 
 async function main(): Promise<void> {
-  const [server, fx, echo] = await Promise.all([startJupyterServer(), startBroker(), startEcho()]);
-  fx.source.set('BENCH', VALUE);
+  const [rig, echo] = await Promise.all([startKernelRig(), startEcho(VALUE)]);
+  rig.fx.source.set('BENCH', VALUE);
   try {
-    const kernel = await startKernel(server, 'ir');
-    const { token } = fx.sessions.issue('file:///bench-r.ipynb');
-    const code = buildRInjectionCode({
-      helperSource: loadRHelperSource(),
-      token,
-      endpoint: await fx.broker.tcpEndpoint(),
-    });
-    const reply = await kernel.requestExecute({ code, silent: true, store_history: false }).done;
-    if (reply.content.status !== 'ok') throw new Error('injecting the R helper failed');
+    const { kernel } = await rig.startInjected('ir', 'file:///bench-r.ipynb');
 
     const [bare, broker] = (await measure(kernel, bareClient(echo.port), [
       '.bare',
@@ -115,8 +90,7 @@ async function main(): Promise<void> {
     console.log(`  ratio broker/bare (p50): ${(brokerAlone.p50 / bareAlone.p50).toFixed(2)}`);
   } finally {
     echo.close();
-    await fx.broker.stop();
-    await server.stop();
+    await rig.stop();
   }
 }
 

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { ApiErrorBody, CreatedToken, type Principal } from '../../core/api';
 import { checkTransport, insecureWarning, transportProblem } from '../../core/serverUrl';
 import { classifyFetchError } from '../../sync/errors';
+import { jsonOption, serverOption } from '../options';
 
 interface AdminOptions {
   server?: string;
@@ -135,19 +136,30 @@ function print(options: AdminOptions, result: unknown, line: string): void {
 
 function common(command: Command): Command {
   return command
-    .option(
-      '--server <url>',
-      'server URL (default: $NOTEBOOK_SECRETS_SERVER or http://127.0.0.1:8787)',
+    .addOption(
+      serverOption('server URL (default: $NOTEBOOK_SECRETS_SERVER or http://127.0.0.1:8787)'),
     )
     .option(
       '--token-stdin',
       'read the admin token from stdin instead of $NOTEBOOK_SECRETS_ADMIN_TOKEN',
     )
-    .option('--json', 'print the result as JSON')
+    .addOption(jsonOption())
     .option('--insecure-http', 'allow plain http:// to another machine (the admin token in clear)');
 }
 
-function memberTarget(options: { team?: string; project?: string }): {
+interface MemberOptions extends AdminOptions {
+  team?: string;
+  project?: string;
+}
+
+/** A `member` subcommand: the common options, then the team or project whose members it names. */
+function memberCommand(member: Command, usage: string, description: string): Command {
+  return common(member.command(usage).description(description))
+    .option('--team <id>', 'the team')
+    .option('--project <id>', 'the project');
+}
+
+function memberTarget(options: MemberOptions): {
   path: string;
   kind: 'team' | 'project';
 } {
@@ -230,55 +242,46 @@ export function register(program: Command): void {
   const member = admin
     .command('member')
     .description('Members of teams (users) and projects (users or teams)');
-  common(member.command('add <member>').description('Add a member: USER, or team:ID for a project'))
-    .option('--team <id>', 'the team')
-    .option('--project <id>', 'the project')
-    .action(
-      run(async (text: string, options: AdminOptions & { team?: string; project?: string }) => {
-        const target = memberTarget(options);
-        const principal = parseMember(text, target.kind);
-        const body = target.kind === 'team' ? { user: principal.id } : { principal };
-        const result = await call(options, 'POST', target.path, body);
-        print(
-          options,
-          result,
-          `Added ${principal.kind} ${principal.id} to ${target.kind} ${options.team ?? options.project}.`,
-        );
-      }),
-    );
-  common(
-    member
-      .command('remove <member>')
-      .description('Remove a member: USER, or team:ID for a project'),
-  )
-    .option('--team <id>', 'the team')
-    .option('--project <id>', 'the project')
-    .action(
-      run(async (text: string, options: AdminOptions & { team?: string; project?: string }) => {
-        const target = memberTarget(options);
-        const principal = parseMember(text, target.kind);
-        const path =
-          target.kind === 'team'
-            ? `${target.path}/${encodeURIComponent(principal.id)}`
-            : `${target.path}/${principal.kind}/${encodeURIComponent(principal.id)}`;
-        const result = await call(options, 'DELETE', path);
-        print(
-          options,
-          result,
-          `Removed ${principal.kind} ${principal.id} from ${target.kind} ${options.team ?? options.project}.`,
-        );
-      }),
-    );
-  common(member.command('list').description('List members'))
-    .option('--team <id>', 'the team')
-    .option('--project <id>', 'the project')
-    .action(
-      run(async (options: AdminOptions & { team?: string; project?: string }) => {
-        const target = memberTarget(options);
-        const result = (await call(options, 'GET', target.path)) as { members: Principal[] };
-        print(options, result, result.members.map((m) => `${m.kind}:${m.id}`).join('\n'));
-      }),
-    );
+  memberCommand(member, 'add <member>', 'Add a member: USER, or team:ID for a project').action(
+    run(async (text: string, options: MemberOptions) => {
+      const target = memberTarget(options);
+      const principal = parseMember(text, target.kind);
+      const body = target.kind === 'team' ? { user: principal.id } : { principal };
+      const result = await call(options, 'POST', target.path, body);
+      print(
+        options,
+        result,
+        `Added ${principal.kind} ${principal.id} to ${target.kind} ${options.team ?? options.project}.`,
+      );
+    }),
+  );
+  memberCommand(
+    member,
+    'remove <member>',
+    'Remove a member: USER, or team:ID for a project',
+  ).action(
+    run(async (text: string, options: MemberOptions) => {
+      const target = memberTarget(options);
+      const principal = parseMember(text, target.kind);
+      const path =
+        target.kind === 'team'
+          ? `${target.path}/${encodeURIComponent(principal.id)}`
+          : `${target.path}/${principal.kind}/${encodeURIComponent(principal.id)}`;
+      const result = await call(options, 'DELETE', path);
+      print(
+        options,
+        result,
+        `Removed ${principal.kind} ${principal.id} from ${target.kind} ${options.team ?? options.project}.`,
+      );
+    }),
+  );
+  memberCommand(member, 'list', 'List members').action(
+    run(async (options: MemberOptions) => {
+      const target = memberTarget(options);
+      const result = (await call(options, 'GET', target.path)) as { members: Principal[] };
+      print(options, result, result.members.map((m) => `${m.kind}:${m.id}`).join('\n'));
+    }),
+  );
 
   const token = admin.command('token').description('API tokens (shown once, stored hashed)');
   common(token.command('create <user>').description('Create a token for a user and print it once'))

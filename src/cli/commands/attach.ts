@@ -19,6 +19,7 @@ import { StaticSecretSource } from '../../broker/staticSource';
 import { attachConsent, openServingStore, parseAllowList } from '../client/attachSources';
 import { parseDotenv } from '../client/dotenv';
 import { KeychainUnavailableError } from '../client/localKeychainStore';
+import { projectOption, serverOption } from '../options';
 
 /** How long a stop waits for the Jupyter server to close our websockets. */
 const SHUTDOWN_GRACE_MS = 800;
@@ -75,8 +76,8 @@ export function register(program: Command): void {
       '--allow-all',
       'let every kernel read every secret you can read, without asking (any code on the Jupyter server can then read them)',
     )
-    .option('--project <id>', 'the active project on the team server (default: the saved one)')
-    .option('--server <url>', 'team server URL (default: the saved one)')
+    .addOption(projectOption('the active project on the team server (default: the saved one)'))
+    .addOption(serverOption('team server URL (default: the saved one)'))
     .option('--kernel <id...>', 'only these kernel ids (default: every kernel, now and later)')
     .option(
       '--no-redact-outputs',

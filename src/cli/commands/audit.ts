@@ -9,6 +9,7 @@ import {
   printJson,
   type GlobalOptions,
 } from '../client/session';
+import { jsonOption, scopeOption, serverOption } from '../options';
 
 interface AuditOptions extends GlobalOptions {
   scope?: string;
@@ -23,11 +24,11 @@ export function register(program: Command): void {
       'Show the audit log: events on the secrets you own and your own actions, or on one secret (owners); never values',
     )
     .argument('[name]', 'only events on this secret')
-    .option('--scope <scope>', 'personal, project:ID or team:ID (with NAME in several scopes)')
+    .addOption(scopeOption('audit'))
     .option('--limit <n>', 'how many entries, newest first (1 to 1000)', '50')
     .option('--before <id>', 'page back: the `next` of the previous page')
-    .option('--server <url>', 'server URL (default: the saved one)')
-    .option('--json', 'print the result as JSON (with `next` for the following page)')
+    .addOption(serverOption())
+    .addOption(jsonOption('print the result as JSON (with `next` for the following page)'))
     .addHelpText(
       'after',
       `

@@ -20,6 +20,7 @@ import {
   printJson,
   type GlobalOptions,
 } from '../client/session';
+import { jsonOption, projectOption, serverOption } from '../options';
 
 interface CheckOptions extends GlobalOptions {
   json?: boolean;
@@ -114,9 +115,9 @@ export function register(program: Command): void {
       'List the secrets notebooks need (get_secret calls) and whether you have each (exit 1 if one is missing)',
     )
     .argument('<notebooks...>', '.ipynb files')
-    .option('--server <url>', 'server URL (default: the saved one)')
-    .option('--project <id>', 'the project whose secrets count (default: the active one)')
-    .option('--json', 'print the result as JSON')
+    .addOption(serverOption())
+    .addOption(projectOption('the project whose secrets count (default: the active one)'))
+    .addOption(jsonOption())
     .action(
       action(async (paths: string[], options: CheckOptions) => {
         const notebooks = readNotebooks(paths);

@@ -9,6 +9,7 @@ import {
   printJson,
   type GlobalOptions,
 } from '../client/session';
+import { jsonOption, scopeOption, serverOption } from '../options';
 
 interface DeleteOptions extends GlobalOptions {
   scope?: string;
@@ -21,13 +22,10 @@ export function register(program: Command): void {
     .alias('rm')
     .description('Delete a secret and all its versions (owners only)')
     .argument('<name>', 'secret name')
-    .option(
-      '--scope <scope>',
-      'personal, project:ID or team:ID (needed when the name is in several)',
-    )
+    .addOption(scopeOption('change'))
     .option('-y, --yes', 'do not ask for confirmation')
-    .option('--server <url>', 'server URL (default: the saved one)')
-    .option('--json', 'print the result as JSON')
+    .addOption(serverOption())
+    .addOption(jsonOption())
     .action(
       action(async (name: string, options: DeleteOptions) => {
         const session = openSession(options);

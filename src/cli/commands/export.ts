@@ -5,6 +5,7 @@ import { formatDotenv, unportableDotenv } from '../client/dotenv';
 import { writePrivateFile } from '../client/privateFile';
 import { resolveAll } from '../client/resolveAll';
 import { action, CliError, openSession, type GlobalOptions } from '../client/session';
+import { projectOption, scopeOption, serverOption } from '../options';
 
 interface ExportOptions extends GlobalOptions {
   format: string;
@@ -18,14 +19,14 @@ export function register(program: Command): void {
     .command('export')
     .description('Print (or write) secrets with their values as dotenv or JSON, by precedence')
     .option('--format <format>', 'dotenv or json', 'dotenv')
-    .option('--scope <scope>', 'only secrets of this scope kind or scope key')
+    .addOption(scopeOption('filter'))
     .option('--only <names>', 'comma-separated names')
-    .option('--project <id>', 'the active project (default: the saved one)')
+    .addOption(projectOption())
     .option(
       '-o, --output <file>',
       'write to a new 0600 file instead of stdout (replacing one there; never through a link)',
     )
-    .option('--server <url>', 'server URL (default: the saved one)')
+    .addOption(serverOption())
     .addHelpText(
       'after',
       `

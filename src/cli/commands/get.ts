@@ -12,6 +12,7 @@ import {
   printJson,
   type GlobalOptions,
 } from '../client/session';
+import { jsonOption, projectOption, scopeOption, serverOption } from '../options';
 
 interface GetOptions extends GlobalOptions {
   scope?: string;
@@ -23,16 +24,17 @@ export function register(program: Command): void {
     .command('get')
     .description('Print the value of a secret (by precedence: personal > active project > team)')
     .argument('<name>', 'secret name')
-    .option('--scope <scope>', 'personal, project:ID or team:ID')
-    .option('--project <id>', 'the active project (default: the saved one)')
+    .addOption(scopeOption('read'))
+    .addOption(projectOption())
     .option(
       '-o, --output <file>',
       'write the value to a new 0600 file (replacing one there; never through a link); file secrets are decoded',
     )
-    .option('--server <url>', 'server URL (default: the saved one)')
-    .option(
-      '--json',
-      'print the value with its metadata (id, scope, type, encoding, version, description, updated)',
+    .addOption(serverOption())
+    .addOption(
+      jsonOption(
+        'print the value with its metadata (id, scope, type, encoding, version, description, updated)',
+      ),
     )
     .action(
       action(async (name: string, options: GetOptions) => {

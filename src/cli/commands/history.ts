@@ -9,15 +9,16 @@ import {
   printJson,
   type GlobalOptions,
 } from '../client/session';
+import { jsonOption, scopeOption, serverOption } from '../options';
 
 export function register(program: Command): void {
   program
     .command('history')
     .description('Show the version history of a secret (who changed what when; never values)')
     .argument('<name>', 'secret name')
-    .option('--scope <scope>', 'personal, project:ID or team:ID')
-    .option('--server <url>', 'server URL (default: the saved one)')
-    .option('--json', 'print the result as JSON')
+    .addOption(scopeOption('read'))
+    .addOption(serverOption())
+    .addOption(jsonOption())
     .action(
       action(async (name: string, options: GlobalOptions & { scope?: string }) => {
         const session = openSession(options);

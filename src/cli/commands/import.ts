@@ -21,6 +21,7 @@ import {
   type GlobalOptions,
   type Session,
 } from '../client/session';
+import { jsonOption, scopeOption, serverOption } from '../options';
 
 interface ImportOptions extends GlobalOptions {
   scope?: string;
@@ -89,11 +90,11 @@ export function register(program: Command): void {
       'Import secrets from a .env file, all or nothing (names already in the scope need --overwrite)',
     )
     .argument('<file>', 'a dotenv file (NAME=value lines)')
-    .option('--scope <scope>', 'personal (default), project:ID or team:ID')
+    .addOption(scopeOption('create'))
     .option('--type <type>', `type of the new secrets, one of ${SecretType.options.join(', ')}`)
     .option('--overwrite', 'update secrets of the same name in the scope (else refuse)')
-    .option('--server <url>', 'server URL (default: the saved one)')
-    .option('--json', 'print the result as JSON')
+    .addOption(serverOption())
+    .addOption(jsonOption())
     .action(
       action(async (file: string, options: ImportOptions) => {
         const type = options.type === undefined ? undefined : SecretType.safeParse(options.type);

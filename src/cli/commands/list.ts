@@ -10,6 +10,7 @@ import {
   printJson,
   type GlobalOptions,
 } from '../client/session';
+import { jsonOption, scopeOption, searchOption, serverOption, typeOption } from '../options';
 
 interface ListOptions extends GlobalOptions {
   scope?: string;
@@ -22,11 +23,11 @@ export function register(program: Command): void {
     .command('list')
     .alias('ls')
     .description('List the secrets you can see (names and metadata, never values)')
-    .option('--scope <scope>', 'personal, project, team, project:ID or team:ID')
-    .option('--type <type>', `one of ${SecretType.options.join(', ')}`)
-    .option('--search <text>', 'only names or descriptions containing this text')
-    .option('--server <url>', 'server URL (default: the saved one)')
-    .option('--json', 'print the result as JSON')
+    .addOption(scopeOption('list'))
+    .addOption(typeOption())
+    .addOption(searchOption())
+    .addOption(serverOption())
+    .addOption(jsonOption())
     .action(
       action(async (options: ListOptions) => {
         const type = options.type === undefined ? undefined : SecretType.safeParse(options.type);

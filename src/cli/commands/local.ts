@@ -19,6 +19,7 @@ import {
   probeKeychain,
 } from '../client/localKeychainStore';
 import { action, CliError, EXIT, formatTable, printJson, readStdin, warn } from '../client/session';
+import { jsonOption, scopeOption, searchOption, typeOption } from '../options';
 
 /** Local secrets are the personal scope; any other needs a team server. */
 function checkScope(scope: string | undefined): void {
@@ -92,10 +93,10 @@ export function register(program: Command): void {
     .argument('<name>', 'secret name (letters, digits, underscores; not starting with a digit)')
     .option('--value <value>', 'the value (discouraged: visible in shell history and `ps`)')
     .option('--from-file <file>', "store a file's bytes (base64, type file)")
-    .option('--type <type>', `one of ${SecretType.options.join(', ')}`)
+    .addOption(typeOption())
     .option('--description <text>', 'a description')
-    .option('--scope <scope>', 'personal (the only scope of local secrets)')
-    .option('--json', 'print the result as JSON')
+    .addOption(scopeOption('local'))
+    .addOption(jsonOption())
     .action(
       guarded(async (name: string, options: LocalOptions) => {
         checkScope(options.scope);
@@ -158,8 +159,8 @@ export function register(program: Command): void {
     .description('Print the value of a local secret')
     .argument('<name>', 'secret name')
     .option('-o, --output <file>', 'write the value to a file (0600); file secrets are decoded')
-    .option('--scope <scope>', 'personal (the only scope of local secrets)')
-    .option('--json', 'print metadata and value as JSON')
+    .addOption(scopeOption('local'))
+    .addOption(jsonOption('print metadata and value as JSON'))
     .action(
       guarded(async (name: string, options: LocalOptions) => {
         checkScope(options.scope);
@@ -187,10 +188,10 @@ export function register(program: Command): void {
     .command('list')
     .alias('ls')
     .description('List the local secrets (names and metadata, never values)')
-    .option('--scope <scope>', 'personal (the only scope of local secrets)')
-    .option('--type <type>', `one of ${SecretType.options.join(', ')}`)
-    .option('--search <text>', 'only names or descriptions containing this text')
-    .option('--json', 'print the result as JSON')
+    .addOption(scopeOption('local'))
+    .addOption(typeOption())
+    .addOption(searchOption())
+    .addOption(jsonOption())
     .action(
       guarded(async (options: LocalOptions) => {
         checkScope(options.scope);
@@ -227,12 +228,12 @@ export function register(program: Command): void {
       'Delete a local secret: its value from the OS keychain and its name from the index',
     )
     .argument('<name>', 'secret name')
-    .option('--scope <scope>', 'personal (the only scope of local secrets)')
+    .addOption(scopeOption('local'))
     .option(
       '-y, --yes',
       'accepted for the same command line as `delete` (local delete does not ask)',
     )
-    .option('--json', 'print the result as JSON')
+    .addOption(jsonOption())
     .action(
       guarded(async (name: string, options: LocalOptions) => {
         checkScope(options.scope);
@@ -263,8 +264,8 @@ export function register(program: Command): void {
       'Show the versions of a local secret: number, change, time and what changed; never values (only the current value is kept)',
     )
     .argument('<name>', 'secret name')
-    .option('--scope <scope>', 'personal (the only scope of local secrets)')
-    .option('--json', 'print the result as JSON')
+    .addOption(scopeOption('local'))
+    .addOption(jsonOption())
     .action(
       guarded(async (name: string, options: LocalOptions) => {
         checkScope(options.scope);

@@ -5,6 +5,7 @@ import { normalizeServerUrl } from '../../sync/client';
 import { configDir, loadConfig, saveConfig, TokenStore } from '../client/credentials';
 import { promptHidden } from '../client/prompt';
 import { action, CliError, cliApiClient, printJson, readStdin, warn } from '../client/session';
+import { jsonOption, projectOption, serverOption } from '../options';
 
 interface LoginOptions {
   server?: string;
@@ -19,9 +20,8 @@ export function register(program: Command): void {
   program
     .command('login')
     .description('Sign in to a team server (the token is kept in the OS keyring, or a 0600 file)')
-    .option(
-      '--server <url>',
-      'server URL, e.g. https://secrets.example.com (default: the saved one)',
+    .addOption(
+      serverOption('server URL, e.g. https://secrets.example.com (default: the saved one)'),
     )
     .option(
       '--insecure-http',
@@ -29,8 +29,8 @@ export function register(program: Command): void {
     )
     .option('--token-stdin', 'read the token from stdin')
     .option('--token <token>', 'the token (discouraged: visible in shell history and `ps`)')
-    .option('--project <id>', 'the active project for get/run')
-    .option('--json', 'print the result as JSON')
+    .addOption(projectOption('the active project for get/run'))
+    .addOption(jsonOption())
     .action(
       action(async (options: LoginOptions) => {
         const env = process.env;

@@ -8,13 +8,14 @@ import { normalizeServerUrl } from '../../sync/client';
 import { ApiError } from '../../sync/errors';
 import { configDir, loadConfig, saveConfig, TokenStore } from '../client/credentials';
 import { action, cliApiClient, printJson, warn } from '../client/session';
+import { jsonOption, serverOption } from '../options';
 
 export function register(program: Command): void {
   program
     .command('logout')
     .description('Sign out: revoke the token on the server and remove it from this machine')
-    .option('--server <url>', 'server URL (default: the saved one)')
-    .option('--json', 'print the result as JSON')
+    .addOption(serverOption())
+    .addOption(jsonOption())
     .action(
       action(async (options: { server?: string; json?: boolean }) => {
         const config = loadConfig();

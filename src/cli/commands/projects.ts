@@ -13,6 +13,7 @@ import {
   printJson,
   type GlobalOptions,
 } from '../client/session';
+import { jsonOption, serverOption } from '../options';
 
 export function register(program: Command): void {
   program
@@ -20,8 +21,8 @@ export function register(program: Command): void {
     .description(
       'List the projects you belong to (directly or through a team); * marks the active one',
     )
-    .option('--server <url>', 'server URL (default: the saved one)')
-    .option('--json', 'print the result as JSON')
+    .addOption(serverOption())
+    .addOption(jsonOption())
     .action(
       action(async (options: GlobalOptions) => {
         const session = openSession(options);
@@ -45,8 +46,8 @@ export function register(program: Command): void {
     .description('Make a project the active one (saved in the config; --none: no active project)')
     .argument('[project]', 'project id (see `notebook-secrets projects`)')
     .option('--none', 'clear the active project')
-    .option('--server <url>', 'server URL (default: the saved one)')
-    .option('--json', 'print the result as JSON')
+    .addOption(serverOption())
+    .addOption(jsonOption())
     .action(
       action(async (project: string | undefined, options: GlobalOptions & { none?: boolean }) => {
         if ((project === undefined) === !options.none)

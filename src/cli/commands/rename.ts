@@ -16,6 +16,7 @@ import {
   printJson,
   type GlobalOptions,
 } from '../client/session';
+import { jsonOption, scopeOption, serverOption } from '../options';
 
 export function register(program: Command): void {
   program
@@ -25,12 +26,9 @@ export function register(program: Command): void {
     )
     .argument('<name>', 'the current name')
     .argument('<new-name>', 'the new name (letters, digits and _, not starting with a digit)')
-    .option(
-      '--scope <scope>',
-      'personal, project:ID or team:ID (needed when the name is in several)',
-    )
-    .option('--server <url>', 'server URL (default: the saved one)')
-    .option('--json', 'print the renamed secret (metadata, never the value) as JSON')
+    .addOption(scopeOption('change'))
+    .addOption(serverOption())
+    .addOption(jsonOption('print the renamed secret (metadata, never the value) as JSON'))
     .addHelpText(
       'after',
       `

@@ -10,6 +10,7 @@ import {
   printJson,
   type GlobalOptions,
 } from '../client/session';
+import { jsonOption, scopeOption, serverOption } from '../options';
 
 export function register(program: Command): void {
   program
@@ -19,12 +20,9 @@ export function register(program: Command): void {
     )
     .argument('<name>', 'secret name')
     .argument('<version>', 'the version whose value to restore')
-    .option(
-      '--scope <scope>',
-      'personal, project:ID or team:ID (needed when the name is in several)',
-    )
-    .option('--server <url>', 'server URL (default: the saved one)')
-    .option('--json', 'print the result as JSON')
+    .addOption(scopeOption('change'))
+    .addOption(serverOption())
+    .addOption(jsonOption())
     .addHelpText(
       'after',
       `

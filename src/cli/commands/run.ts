@@ -13,6 +13,7 @@ import { assertValidName } from '../../core/validation';
 import type { BrokerLog } from '../../broker/secretSource';
 import { action, CliError, EXIT, openSession, type GlobalOptions } from '../client/session';
 import { resolveAll } from '../client/resolveAll';
+import { projectOption, scopeOption, serverOption } from '../options';
 
 interface RunOptions extends GlobalOptions {
   only?: string;
@@ -29,14 +30,14 @@ export function register(program: Command): void {
     )
     .argument('<command...>', 'the command and its arguments, after --')
     .option('--only <names>', 'comma-separated names to pass (default: every secret you can see)')
-    .option('--scope <scope>', 'only secrets of this scope kind or scope key')
+    .addOption(scopeOption('filter'))
     .option(
       '--kernels',
       'no values in the environment: get_secret works in the command and the kernels it starts (papermill, jupyter nbconvert --execute, python script.py), from the team server or the OS keychain. Naming it lets this command read every secret you can read; with --only, only those names',
     )
     .option('--verbose', 'with --kernels: log each get_secret call (names only, never values)')
-    .option('--project <id>', 'the active project (default: the saved one)')
-    .option('--server <url>', 'server URL (default: the saved one)')
+    .addOption(projectOption())
+    .addOption(serverOption())
     .addHelpText(
       'after',
       `

@@ -17,6 +17,7 @@ import {
 } from '../../core/secretScan';
 import { resolveAll } from '../client/resolveAll';
 import { action, CliError, EXIT, openSession, type GlobalOptions } from '../client/session';
+import { serverOption } from '../options';
 
 interface ScanOptions extends GlobalOptions {
   format?: string;
@@ -109,7 +110,7 @@ export function register(program: Command): void {
     .argument('[paths...]', 'files or folders (default: the current folder)')
     .option('--format <format>', 'text (default), json or sarif')
     .option('--values', 'also find your stored values (signed in to a team server); never printed')
-    .option('--server <url>', 'server URL for --values (default: the saved one)')
+    .addOption(serverOption('server URL for --values (default: the saved one)'))
     .action(
       action(async (paths: string[], options: ScanOptions) => {
         const format = options.format ?? 'text';

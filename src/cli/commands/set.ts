@@ -26,6 +26,7 @@ import {
   type GlobalOptions,
 } from '../client/session';
 import { upsertSecret } from '../client/upsert';
+import { jsonOption, scopeOption, serverOption, typeOption } from '../options';
 
 interface SetOptions extends GlobalOptions {
   value?: string;
@@ -69,11 +70,11 @@ export function register(program: Command): void {
       '--from-file <file>',
       `store a file's bytes (base64, type file; at most ${formatBytes(MAX_FILE_BYTES)} of file)`,
     )
-    .option('--type <type>', `one of ${SecretType.options.join(', ')}`)
+    .addOption(typeOption())
     .option('--description <text>', 'a description')
-    .option('--scope <scope>', 'personal (default), project:ID or team:ID')
-    .option('--server <url>', 'server URL (default: the saved one)')
-    .option('--json', 'print the result as JSON')
+    .addOption(scopeOption('create'))
+    .addOption(serverOption())
+    .addOption(jsonOption())
     .addHelpText(
       'after',
       `

@@ -9,6 +9,7 @@ import {
   printJson,
   type GlobalOptions,
 } from '../client/session';
+import { jsonOption, scopeOption, serverOption } from '../options';
 
 export interface PrincipalOptions extends GlobalOptions {
   user?: string;
@@ -37,12 +38,9 @@ export function register(program: Command): void {
     .option('--user <user>', 'user id')
     .option('--team <team>', 'team id')
     .requiredOption('--role <role>', 'owner (read, edit, share, delete) or reader (read only)')
-    .option(
-      '--scope <scope>',
-      'personal, project:ID or team:ID (needed when the name is in several)',
-    )
-    .option('--server <url>', 'server URL (default: the saved one)')
-    .option('--json', 'print the result as JSON')
+    .addOption(scopeOption('change'))
+    .addOption(serverOption())
+    .addOption(jsonOption())
     .action(
       action(async (name: string, options: PrincipalOptions & { role: string }) => {
         const role = Role.safeParse(options.role);

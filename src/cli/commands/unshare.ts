@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { action, CliError, EXIT, findSecret, openSession, printJson } from '../client/session';
 import { describeGrants, principalOf, type PrincipalOptions } from './share';
+import { jsonOption, scopeOption, serverOption } from '../options';
 
 export function register(program: Command): void {
   program
@@ -12,12 +13,9 @@ export function register(program: Command): void {
     .argument('<name>', 'secret name')
     .option('--user <user>', 'user id')
     .option('--team <team>', 'team id')
-    .option(
-      '--scope <scope>',
-      'personal, project:ID or team:ID (needed when the name is in several)',
-    )
-    .option('--server <url>', 'server URL (default: the saved one)')
-    .option('--json', 'print the result as JSON')
+    .addOption(scopeOption('change'))
+    .addOption(serverOption())
+    .addOption(jsonOption())
     .action(
       action(async (name: string, options: PrincipalOptions) => {
         const principal = principalOf(options);

@@ -1,13 +1,14 @@
 /** `notebook-secrets whoami`: the signed-in user, their teams and projects. */
 import type { Command } from 'commander';
 import { action, openSession, printJson, type GlobalOptions } from '../client/session';
+import { jsonOption, serverOption } from '../options';
 
 export function register(program: Command): void {
   program
     .command('whoami')
     .description('Show the signed-in user, their teams and projects')
-    .option('--server <url>', 'server URL (default: the saved one)')
-    .option('--json', 'print the result as JSON')
+    .addOption(serverOption())
+    .addOption(jsonOption())
     .action(
       action(async (options: GlobalOptions) => {
         const session = openSession(options);

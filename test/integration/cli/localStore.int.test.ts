@@ -2,40 +2,25 @@
  * The local store as a user runs it, not signed in: the built CLI against a real Secret Service
  * (gnome-keyring in its own D-Bus session). Parallel writers, and history without values.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execCli } from '../sync/cliRunner';
+import { execCli, type CliResult } from '../sync/cliRunner';
+import { filesUnder } from '../filesUnder';
 import { buildCliInto } from '../server/serverProcess';
 import { HAS_KEYRING, startSecretService, type SecretService } from './secretService';
 
 const HUNG_MS = 60_000;
 const canary = (what: string) => `canary-${what}-${Math.random().toString(36).slice(2)}`;
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 let cli: string;
 let home: string;
 let keyring: SecretService | undefined;
 let env: NodeJS.ProcessEnv;
 
-function runCli(args: string[], input?: string): Promise<Result> {
+function runCli(args: string[], input?: string): Promise<CliResult> {
   return execCli(cli, args, { env, timeoutMs: HUNG_MS, ...(input !== undefined && { input }) });
-}
-
-/** Every file under `dir`, read as text. */
-function filesUnder(dir: string): string {
-  let text = '';
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    text += statSync(path).isDirectory() ? filesUnder(path) : readFileSync(path, 'latin1');
-  }
-  return text;
 }
 
 if (!HAS_KEYRING) {

@@ -5,18 +5,20 @@
  * --allow or answered on a pseudo-terminal.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kernel } from '@jupyterlab/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execCli } from '../sync/cliRunner';
+import { execCli, type CliResult } from '../sync/cliRunner';
 import { ApiClient } from '../../../src/sync/client';
 import { HAS_KEYRING, startSecretService, type SecretService } from '../cli/secretService';
+import { filesUnder } from '../filesUnder';
 import { buildCliInto } from '../server/serverProcess';
 import { addTeam, addUser, startServer, type RunningServer } from '../sync/harness';
 import { canary, sha256 } from './fixtures';
-import { runCell, startJupyterServer, startKernel, type JupyterServer, bounded } from './harness';
+import { runCell, startJupyterServer, startKernel, type JupyterServer } from './harness';
+import { watchOutput } from './watchOutput';
 
 const VALUES = {
   personal: canary('personal'),
@@ -49,14 +51,8 @@ afterAll(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** One CLI command with `env` (a user's config dir, no token in it) and `input` on stdin. */
-function runCli(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<Result> {
+function runCli(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<CliResult> {
   return execCli(cli, args, { env, timeoutMs: HUNG_MS, ...(input !== undefined && { input }) });
 }
 
@@ -88,38 +84,19 @@ function startAttach(
         env: { PATH: process.env.PATH, ...env, JUPYTER_TOKEN: jupyter.token },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-  let output = '';
-  const waiters: (() => void)[] = [];
-  const onData = (d: Buffer) => {
-    output += d.toString();
-    for (const w of waiters.splice(0)) w();
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const until = (text: string, times = 1) =>
-    bounded(
-      HUNG_MS,
-      (async () => {
-        while (output.split(text).length - 1 < times) {
-          if (child.exitCode !== null) throw new Error(`attach exited:\n${output}`);
-          await new Promise<void>((r) => waiters.push(r));
-        }
-      })(),
-      `'${text}' from attach:\n${output}`,
-    );
+  const watched = watchOutput(child, HUNG_MS, 'attach');
   const p: AttachProcess = {
     child,
-    output: () => output,
-    injected: (kernelId, times) => until(`get_secret enabled in kernel ${kernelId}`, times),
+    output: watched.output,
+    injected: (kernelId, times) => watched.until(`get_secret enabled in kernel ${kernelId}`, times),
     async stop() {
       child.kill('SIGTERM');
-      await exited;
+      await watched.exited;
       running.delete(p);
     },
   };
   running.add(p);
-  return until('Press Ctrl+C to stop.').then(() => p);
+  return watched.until('Press Ctrl+C to stop.').then(() => p);
 }
 
 /** A cell that prints, for each call, the value's SHA-256 or the exception's class and message. */
@@ -134,16 +111,6 @@ async function calls(kernel: Kernel.IKernelConnection, exprs: string[]): Promise
   const r = await runCell(kernel, code);
   expect(r.error).toBeUndefined();
   return r.stdout.trim().split('\n');
-}
-
-/** Every file under `dir`, read as text. */
-function filesUnder(dir: string): string {
-  let text = '';
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    text += statSync(path).isDirectory() ? filesUnder(path) : readFileSync(path, 'latin1');
-  }
-  return text;
 }
 
 describe('attach serving from the team server', () => {

@@ -1,15 +1,27 @@
-/** Broker, consent and a canary-filled source wired together for the kernel tests and bench. */
+/**
+ * Broker, consent and a canary-filled source wired together for the kernel tests and benches, and
+ * the set-up they share: a Jupyter server next to the broker, with Python (ipykernel) or R
+ * (IRkernel) kernels that get_secret answers from it.
+ */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kernel } from '@jupyterlab/services';
 import { ConsentPolicy, type ConsentChoice, type ConsentState } from '../../../src/broker/consent';
 import { buildInjectionCode } from '../../../src/broker/injection';
-import { loadHelperSource } from '../../../src/broker/helperSource';
+import { loadHelperSource, loadRHelperSource } from '../../../src/broker/helperSource';
+import type { JupyterAttachmentOptions } from '../../../src/broker/jupyterAttachment';
 import { KernelSessions } from '../../../src/broker/kernelSessions';
 import { SecretRequestHandler } from '../../../src/broker/requestHandler';
 import type { BrokerLog, SecretSource } from '../../../src/broker/secretSource';
 import { BrokerServer } from '../../../src/broker/server';
+import { buildRInjectionCode } from '../../../src/broker/rInjection';
 import type { Encoding, ScopeKind } from '../../../src/core/model';
-import { runCell } from './harness';
+import {
+  runCell,
+  startJupyterServer,
+  startKernel,
+  type CellResult,
+  type JupyterServer,
+} from './harness';
 
 export function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
@@ -113,23 +125,113 @@ export async function startBroker(
   };
 }
 
+/** A kernelspec the tests start: `python3` (ipykernel) or `ir` (IRkernel). */
+export type KernelLanguage = 'python3' | 'ir';
+
+/**
+ * The code that enables get_secret in a `language` kernel, with a fresh token for `notebook`:
+ * Python over the broker's own listener, R over its loopback TCP listener.
+ */
+export async function brokerInjection(
+  fx: BrokerFixture,
+  notebook: string,
+  language: KernelLanguage = 'python3',
+): Promise<{ token: string; code: string }> {
+  const { token } = fx.sessions.issue(notebook, notebook.split('/').pop());
+  const code =
+    language === 'ir'
+      ? buildRInjectionCode({
+          helperSource: loadRHelperSource(),
+          token,
+          endpoint: await fx.broker.tcpEndpoint(),
+        })
+      : buildInjectionCode({
+          helperSource: fx.helperSource,
+          token,
+          endpoint: fx.broker.endpoint,
+          inband: false,
+        });
+  return { token, code };
+}
+
+/** Runs injection code as a silent cell; fails when the kernel reports an error. */
+export async function inject(kernel: Kernel.IKernelConnection, code: string): Promise<void> {
+  const reply = await kernel.requestExecute({ code, silent: true, store_history: false }).done;
+  if (reply.content.status !== 'ok') throw new Error('injection failed');
+}
+
 /** Injects the helper pointing at the broker, with a fresh token for `notebook`. */
 export async function injectBroker(
   fx: BrokerFixture,
   kernel: Kernel.IKernelConnection,
   notebook: string,
+  language: KernelLanguage = 'python3',
 ): Promise<string> {
-  const { token } = fx.sessions.issue(notebook, notebook.split('/').pop());
-  const code = buildInjectionCode({
-    helperSource: fx.helperSource,
-    token,
-    endpoint: fx.broker.endpoint,
-    inband: false,
-  });
-  const future = kernel.requestExecute({ code, silent: true, store_history: false });
-  const reply = await future.done;
-  if (reply.content.status !== 'ok') throw new Error('injection failed');
+  const { token, code } = await brokerInjection(fx, notebook, language);
+  await inject(kernel, code);
   return token;
+}
+
+/** A kernel with get_secret injected, its session token and the code that was injected. */
+export interface InjectedKernel {
+  kernel: Kernel.IKernelConnection;
+  token: string;
+  code: string;
+}
+
+/** A Jupyter server and a broker, started side by side. */
+export interface KernelRig {
+  server: JupyterServer;
+  fx: BrokerFixture;
+  /** Starts a `language` kernel and injects get_secret over the broker for `notebook`. */
+  startInjected(language: KernelLanguage, notebook: string): Promise<InjectedKernel>;
+  /** Every IOPub message of the cells run through `cell`, for a closing check that no value leaked. */
+  iopub: string[];
+  /** Runs code as a cell in `kernel` and keeps its IOPub messages in `iopub`. */
+  cell(kernel: Kernel.IKernelConnection, code: string): Promise<CellResult>;
+  /** What a JupyterAttachment to this server needs to serve its kernels from the broker's handler. */
+  attachmentOptions(): Pick<
+    JupyterAttachmentOptions,
+    'baseUrl' | 'token' | 'helperSource' | 'sessions' | 'handler' | 'log'
+  >;
+  stop(): Promise<void>;
+}
+
+/** `serverArgs`: more `jupyter_server` options (e.g. a higher IOPub rate limit for a benchmark). */
+export async function startKernelRig(opts: { serverArgs?: string[] } = {}): Promise<KernelRig> {
+  const [server, fx] = await Promise.all([
+    startJupyterServer(opts.serverArgs ? { args: opts.serverArgs } : {}),
+    startBroker(),
+  ]);
+  const iopub: string[] = [];
+  return {
+    server,
+    fx,
+    iopub,
+    async cell(kernel, code) {
+      const result = await runCell(kernel, code);
+      iopub.push(...result.iopub);
+      return result;
+    },
+    async startInjected(language, notebook) {
+      const kernel = await startKernel(server, language);
+      const { token, code } = await brokerInjection(fx, notebook, language);
+      await inject(kernel, code);
+      return { kernel, token, code };
+    },
+    attachmentOptions: () => ({
+      baseUrl: server.baseUrl,
+      token: server.token,
+      helperSource: fx.helperSource,
+      sessions: fx.sessions,
+      handler: fx.handler,
+      log: fx.log,
+    }),
+    async stop() {
+      await fx.broker.stop();
+      await server.stop();
+    },
+  };
 }
 
 export { runCell };

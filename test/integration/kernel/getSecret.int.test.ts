@@ -6,8 +6,16 @@ import { randomBytes } from 'node:crypto';
 import type { Kernel } from '@jupyterlab/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JupyterAttachment } from '../../../src/broker/jupyterAttachment';
-import { canary, injectBroker, sha256, startBroker, type BrokerFixture } from './fixtures';
-import { runCell, startJupyterServer, startKernel, type JupyterServer } from './harness';
+import {
+  canary,
+  injectBroker,
+  sha256,
+  startBroker,
+  startKernelRig,
+  type BrokerFixture,
+  type KernelRig,
+} from './fixtures';
+import { startKernel, type JupyterServer } from './harness';
 
 const API_KEY = canary('api');
 const UNICODE = `ключ-🔑-秘密-${canary('uni')}`;
@@ -19,22 +27,19 @@ const TEAM_ONLY = canary('team');
 const PERSONAL_OVER_TEAM = canary('personal');
 const CANARIES = [API_KEY, UNICODE, BIG.slice(0, 60), TEAM_ONLY, PERSONAL_OVER_TEAM, PEM];
 
+let rig: KernelRig;
 let server: JupyterServer;
 let fx: BrokerFixture;
 let brokerKernel: Kernel.IKernelConnection;
 let inbandKernel: Kernel.IKernelConnection;
 let attachment: JupyterAttachment;
-const allIopub: string[] = [];
 let brokerKernelToken = '';
 
-async function cell(kernel: Kernel.IKernelConnection, code: string) {
-  const result = await runCell(kernel, code);
-  allIopub.push(...result.iopub);
-  return result;
-}
+const cell = (kernel: Kernel.IKernelConnection, code: string) => rig.cell(kernel, code);
 
 beforeAll(async () => {
-  [server, fx] = await Promise.all([startJupyterServer(), startBroker()]);
+  rig = await startKernelRig();
+  ({ server, fx } = rig);
   fx.source.set('API_KEY', API_KEY);
   fx.source.set('UNICODE', UNICODE);
   fx.source.set('BIG', BIG);
@@ -49,12 +54,7 @@ beforeAll(async () => {
   [brokerKernel, inbandKernel] = await Promise.all([startKernel(server), startKernel(server)]);
   brokerKernelToken = await injectBroker(fx, brokerKernel, 'file:///work/broker.ipynb');
   attachment = new JupyterAttachment({
-    baseUrl: server.baseUrl,
-    token: server.token,
-    helperSource: fx.helperSource,
-    sessions: fx.sessions,
-    handler: fx.handler,
-    log: fx.log,
+    ...rig.attachmentOptions(),
     pollIntervalMs: 500,
     kernelFilter: (model) => model.id === inbandKernel.id,
     onSessionEnded: (id) => fx.consent.forgetSession(id),
@@ -75,8 +75,7 @@ it('an attachment has injected the running kernels when it has started, so a cel
 
 afterAll(async () => {
   attachment?.dispose();
-  await fx?.broker.stop();
-  await server?.stop();
+  await rig?.stop();
 });
 
 describe.each([
@@ -339,11 +338,11 @@ describe('broker specifics', () => {
 describe('no value leaks', () => {
   it('appears in no IOPub message (execute_input included), broker log or server log', () => {
     const haystacks = {
-      iopub: allIopub.join('\n'),
+      iopub: rig.iopub.join('\n'),
       brokerLog: fx.log.lines.join('\n'),
       serverLog: server.log(),
     };
-    expect(allIopub.some((m) => m.includes('"execute_input"'))).toBe(true);
+    expect(rig.iopub.some((m) => m.includes('"execute_input"'))).toBe(true);
     for (const [where, text] of Object.entries(haystacks)) {
       for (const value of CANARIES) {
         expect(text.includes(value), `${where} contains a secret value`).toBe(false);

@@ -21,9 +21,11 @@ import { JupyterAttachment } from '../../../src/broker/jupyterAttachment';
 import { KernelSessions } from '../../../src/broker/kernelSessions';
 import { SecretRequestHandler } from '../../../src/broker/requestHandler';
 import { loadHelperSource } from '../../../src/broker/helperSource';
+import { testCacheHome } from '../cliCache';
 import { buildCliInto } from '../server/serverProcess';
 import { canary, RecordingLog } from './fixtures';
 import { runCell, startJupyterServer, startKernel, type JupyterServer, bounded } from './harness';
+import { watchOutput } from './watchOutput';
 
 const VALUES = { a: canary('a'), b: canary('b'), c: canary('c') };
 /** Far above anything expected: a cell that has not finished by then is hung, not slow. */
@@ -84,36 +86,20 @@ async function startAttach(value: string, kernels?: string[]): Promise<AttachPro
       file,
       ...(kernels ? ['--kernel', ...kernels] : []),
     ],
-    { env: { ...process.env, JUPYTER_TOKEN: server.token }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      env: { ...process.env, XDG_CACHE_HOME: testCacheHome(), JUPYTER_TOKEN: server.token },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
-  let output = '';
-  const waiters: (() => void)[] = [];
-  const onData = (d: Buffer) => {
-    output += d.toString();
-    for (const w of waiters.splice(0)) w();
-  };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  const watched = watchOutput(child, HUNG_MS, 'attach');
   const p: AttachProcess = {
     child,
-    output: () => output,
-    async injected(kernelId) {
-      await bounded(
-        HUNG_MS,
-        (async () => {
-          while (!output.includes(`get_secret enabled in kernel ${kernelId}`)) {
-            if (child.exitCode !== null) throw new Error(`attach exited:\n${output}`);
-            await new Promise<void>((r) => waiters.push(r));
-          }
-        })(),
-        `injection of ${kernelId} by attach:\n${output}`,
-      );
-    },
+    output: watched.output,
+    injected: (kernelId) => watched.until(`get_secret enabled in kernel ${kernelId}`),
     async stop(signal) {
       const started = performance.now();
       child.kill(signal);
-      const code = await exited;
+      const code = await watched.exited;
       running.delete(p);
       return { ms: performance.now() - started, code };
     },

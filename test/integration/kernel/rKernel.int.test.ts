@@ -10,8 +10,16 @@ import { loadRHelperSource } from '../../../src/broker/helperSource';
 import { InbandResponder } from '../../../src/broker/inband';
 import { JupyterAttachment } from '../../../src/broker/jupyterAttachment';
 import { buildRInjectionCode } from '../../../src/broker/rInjection';
-import { canary, sha256, startBroker, type BrokerFixture } from './fixtures';
-import { runCell, startJupyterServer, startKernel, type JupyterServer } from './harness';
+import {
+  brokerInjection,
+  canary,
+  inject,
+  sha256,
+  startKernelRig,
+  type BrokerFixture,
+  type KernelRig,
+} from './fixtures';
+import { runCell, startKernel, type JupyterServer } from './harness';
 
 const API_KEY = canary('rkey');
 const UNICODE = `ключ-🔑-秘密-${canary('runi')}`;
@@ -20,44 +28,28 @@ const DENIED = canary('rdenied');
 const BIG = canary('rbig') + 'x'.repeat(65_536 - 40);
 const CANARIES = [API_KEY, UNICODE, DENIED, BIG.slice(0, 60)];
 
+let rig: KernelRig;
 let server: JupyterServer;
 let fx: BrokerFixture;
 let kernel: Kernel.IKernelConnection;
 let injected = '';
-const allIopub: string[] = [];
 
-async function cell(code: string) {
-  const result = await runCell(kernel, code);
-  allIopub.push(...result.iopub);
-  return result;
-}
-
-async function inject(target: Kernel.IKernelConnection, code: string): Promise<void> {
-  const reply = await target.requestExecute({ code, silent: true, store_history: false }).done;
-  if (reply.content.status !== 'ok') throw new Error('injection failed');
-}
+const cell = (code: string) => rig.cell(kernel, code);
 
 beforeAll(async () => {
-  [server, fx] = await Promise.all([startJupyterServer(), startBroker()]);
+  rig = await startKernelRig();
+  ({ server, fx } = rig);
   fx.source.set('API_KEY', API_KEY);
   fx.source.set('UNICODE', UNICODE);
   fx.source.set('BIG', BIG);
   fx.source.set('FILE', FILE_BYTES.toString('base64'), 'base64');
   fx.source.set('DENIED', DENIED);
   fx.answers.set('DENIED', 'deny');
-  kernel = await startKernel(server, 'ir');
-  const { token } = fx.sessions.issue('file:///work/r.ipynb', 'r.ipynb');
-  injected = buildRInjectionCode({
-    helperSource: loadRHelperSource(),
-    token,
-    endpoint: await fx.broker.tcpEndpoint(),
-  });
-  await inject(kernel, injected);
+  ({ kernel, code: injected } = await rig.startInjected('ir', 'file:///work/r.ipynb'));
 }, 120_000);
 
 afterAll(async () => {
-  await fx?.broker.stop();
-  await server?.stop();
+  await rig?.stop();
 });
 
 describe('an R kernel over the broker', () => {
@@ -243,15 +235,8 @@ describe('an R kernel over the broker', () => {
   it('a kernel whose token was revoked is told how to enable get_secret again', async () => {
     const other = await startKernel(server, 'ir');
     try {
-      const { token } = fx.sessions.issue('file:///work/revoked.ipynb');
-      await inject(
-        other,
-        buildRInjectionCode({
-          helperSource: loadRHelperSource(),
-          token,
-          endpoint: await fx.broker.tcpEndpoint(),
-        }),
-      );
+      const { token, code } = await brokerInjection(fx, 'file:///work/revoked.ipynb', 'ir');
+      await inject(other, code);
       fx.sessions.revoke(token);
       const r = await runCell(
         other,
@@ -300,7 +285,7 @@ describe('an R kernel over the broker', () => {
           'u <- get_secret("UNICODE"); cat(nchar(u, type = "bytes"), "\\n")',
         ].join('\n'),
       );
-      allIopub.push(...alone.iopub, ...r.iopub);
+      rig.iopub.push(...alone.iopub, ...r.iopub);
       expect(r.error).toBeUndefined();
       expect(r.stdout.split('\n')).toEqual([
         `${API_KEY.length} notebook_secret `,
@@ -348,7 +333,7 @@ describe('an R kernel over the broker', () => {
       // The second client leaves: its token gets no acknowledgement, the first client answers.
       b.dispose();
       const fallback = await runCell(other, `${get}\n${get}`);
-      allIopub.push(...newest.iopub, ...fallback.iopub);
+      rig.iopub.push(...newest.iopub, ...fallback.iopub);
       expect(fallback.error).toBeUndefined();
       expect(fallback.stdout).toBe(`${API_KEY.length} \n`.repeat(2));
       expect([a.answered, b.answered]).toEqual([2, 1]);
@@ -362,12 +347,7 @@ describe('an R kernel over the broker', () => {
   it('an attachment to a server on this machine serves its R kernels from a loopback broker', async () => {
     const other = await startKernel(server, 'ir');
     const attachment = new JupyterAttachment({
-      baseUrl: server.baseUrl,
-      token: server.token,
-      helperSource: fx.helperSource,
-      sessions: fx.sessions,
-      handler: fx.handler,
-      log: fx.log,
+      ...rig.attachmentOptions(),
       pollIntervalMs: 500,
       kernelFilter: (model) => model.id === other.id,
     });
@@ -378,7 +358,7 @@ describe('an R kernel over the broker', () => {
         other,
         'k <- get_secret("API_KEY"); cat(nchar(k), class(k), "\\n"); print(k)',
       );
-      allIopub.push(...r.iopub);
+      rig.iopub.push(...r.iopub);
       expect(r.error).toBeUndefined();
       expect(r.stdout).toBe(`${API_KEY.length} notebook_secret \n<secret 'API_KEY'>\n`);
       expect(fx.log.lines.some((l) => /Attached to .* \(R\)/.test(l))).toBe(true);
@@ -389,7 +369,7 @@ describe('an R kernel over the broker', () => {
   });
 
   it('no value in the injected code, the IOPub messages, the broker log or the server log', () => {
-    const everything = [injected, ...allIopub, ...fx.log.lines, server.log()].join('\n');
+    const everything = [injected, ...rig.iopub, ...fx.log.lines, server.log()].join('\n');
     for (const value of CANARIES) expect(everything).not.toContain(value);
     expect(everything).not.toContain(sha256(API_KEY));
   });

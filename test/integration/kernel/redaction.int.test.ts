@@ -6,8 +6,14 @@
 import type { Kernel } from '@jupyterlab/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildInjectionCode } from '../../../src/broker/injection';
-import { canary, injectBroker, startBroker, type BrokerFixture } from './fixtures';
-import { runCell, startJupyterServer, startKernel, type JupyterServer } from './harness';
+import {
+  canary,
+  injectBroker,
+  startKernelRig,
+  type BrokerFixture,
+  type KernelRig,
+} from './fixtures';
+import { runCell } from './harness';
 
 // Padded, so that key.strip() is a derived string that is not the stored value.
 const API_KEY = `  ${canary('redact')}/+=&  `;
@@ -24,7 +30,7 @@ const FORMS = [
   FILE_BYTES.toString('base64'),
 ];
 
-let server: JupyterServer;
+let rig: KernelRig;
 let fx: BrokerFixture;
 let kernel: Kernel.IKernelConnection;
 
@@ -35,11 +41,11 @@ function expectNoValue(iopub: string[]): void {
 }
 
 beforeAll(async () => {
-  [server, fx] = await Promise.all([startJupyterServer(), startBroker()]);
+  rig = await startKernelRig();
+  fx = rig.fx;
   fx.source.set('API_KEY', API_KEY);
   fx.source.set('KEY_FILE', FILE_BYTES.toString('base64'), 'base64');
-  kernel = await startKernel(server);
-  await injectBroker(fx, kernel, 'file:///work/redaction.ipynb');
+  ({ kernel } = await rig.startInjected('python3', 'file:///work/redaction.ipynb'));
   const r = await runCell(
     kernel,
     "key = get_secret('API_KEY')\nkey_file = get_secret_bytes('KEY_FILE')\nimport sys",
@@ -48,8 +54,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await fx?.broker.stop();
-  await server?.stop();
+  await rig?.stop();
 });
 
 describe('output redaction in a real kernel', () => {

@@ -17,7 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execCli } from '../sync/cliRunner';
+import { execCli, type CliResult } from '../sync/cliRunner';
 import { ApiClient } from '../../../src/sync/client';
 import { buildCliInto } from '../server/serverProcess';
 import { addTeam, addUser, startServer, type RunningServer } from '../sync/harness';
@@ -43,13 +43,7 @@ let loggedIn: NodeJS.ProcessEnv;
 /** Everything every CLI run printed, checked for values at the end. */
 let printed = '';
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function runCli(args: string[], env: NodeJS.ProcessEnv, input = ''): Promise<Result> {
+async function runCli(args: string[], env: NodeJS.ProcessEnv, input = ''): Promise<CliResult> {
   const result = await execCli(cli, args, { env, input, timeoutMs: HUNG_MS, cwd: home });
   printed += result.stdout + result.stderr;
   return result;

@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testCacheHome } from '../cliCache';
 import { buildCliInto } from '../server/serverProcess';
 
 const alnum = (n: number) => {
@@ -29,7 +30,11 @@ let cli: string;
 let dir: string;
 
 function scan(...args: string[]) {
-  const r = spawnSync(process.execPath, [cli, 'scan', ...args], { cwd: dir, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [cli, 'scan', ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, XDG_CACHE_HOME: testCacheHome() },
+  });
   for (const value of PLANTED) {
     expect(r.stdout).not.toContain(value);
     expect(r.stderr).not.toContain(value);

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChangesPage, SecretList, VersionList } from '../../../src/core/api';
+import { testCacheHome } from '../cliCache';
 import { client, expectOk, type Client } from './harness';
 import { startPostgres, type PostgresCluster } from './postgres';
 import { buildServerCli, freePort, serve, type ServeProcess } from './serverProcess';
@@ -237,7 +238,11 @@ describe('two serve processes on one PostgreSQL', () => {
         process.execPath,
         [cli, 'admin', ...args, '--server', b.url],
         {
-          env: { ...process.env, NOTEBOOK_SECRETS_ADMIN_TOKEN: env.NOTEBOOK_SECRETS_ADMIN_TOKEN },
+          env: {
+            ...process.env,
+            NOTEBOOK_SECRETS_ADMIN_TOKEN: env.NOTEBOOK_SECRETS_ADMIN_TOKEN,
+            XDG_CACHE_HOME: testCacheHome(),
+          },
         },
       );
       return stdout.trim();
@@ -257,7 +262,11 @@ describe('two serve processes on one PostgreSQL', () => {
       process.execPath,
       [cli, 'admin', 'user', 'list', '--server', b.url],
       {
-        env: { ...process.env, NOTEBOOK_SECRETS_ADMIN_TOKEN: token },
+        env: {
+          ...process.env,
+          NOTEBOOK_SECRETS_ADMIN_TOKEN: token,
+          XDG_CACHE_HOME: testCacheHome(),
+        },
       },
     );
     // A user token on an admin endpoint: access denied (403), exit 6 as in docs/cli.md.

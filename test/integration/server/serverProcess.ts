@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 import { cliBundle } from '../../../scripts/bundles.mjs';
+import { testCacheHome } from '../cliCache';
 
 const ROOT = resolve(__dirname, '../../..');
 const builds = new Map<string, Promise<string>>();
@@ -70,6 +71,7 @@ export async function serve(options: ServeOptions): Promise<ServeProcess> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(env))
     if (name.startsWith('NOTEBOOK_SECRETS_') || name === 'DATABASE_URL') delete env[name];
+  env.XDG_CACHE_HOME = testCacheHome();
   for (const [name, value] of Object.entries(options.env ?? {})) {
     if (value !== undefined) env[name] = value;
   }

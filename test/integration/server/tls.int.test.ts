@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execCli } from '../sync/cliRunner';
+import { execCli, type CliResult } from '../sync/cliRunner';
 import { ApiClient } from '../../../src/sync/client';
 import { ServerUnreachable } from '../../../src/sync/errors';
 import { fetchTrusting } from '../../../src/sync/trustedFetch';
@@ -93,19 +93,13 @@ function makeCertificates(dir: string): void {
   );
 }
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** The built CLI with its config in `home`, no keyring, and only the environment given. */
 function runCli(
   home: string,
   args: string[],
   env: NodeJS.ProcessEnv = {},
   input?: string,
-): Promise<Result> {
+): Promise<CliResult> {
   return execCli(cli, args, {
     env: {
       HOME: home,

@@ -1,6 +1,7 @@
 /** Runs the built CLI as a user would: a child process with its own home and config dir. */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { testCacheHome } from '../cliCache';
 
 export interface CliResult {
   code: number;
@@ -25,7 +26,10 @@ export function cliEnv(home: string, user: string): NodeJS.ProcessEnv {
   };
 }
 
-/** Runs the built CLI once with `env` (and PATH), `input` on stdin; a non-zero exit is a result. */
+/**
+ * Runs the built CLI once with `env` (and PATH), `input` on stdin; a non-zero exit is a result.
+ * Its code cache goes to `env`'s HOME, else to out/test-cache (../cliCache.ts), never the tester's.
+ */
 export function execCli(
   cli: string,
   args: string[],
@@ -36,7 +40,11 @@ export function execCli(
       process.execPath,
       [cli, ...args],
       {
-        env: { PATH: process.env.PATH, ...options.env },
+        env: {
+          PATH: process.env.PATH,
+          ...(options.env.HOME === undefined && { XDG_CACHE_HOME: testCacheHome() }),
+          ...options.env,
+        },
         timeout: options.timeoutMs ?? 30_000,
         ...(options.cwd && { cwd: options.cwd }),
       },

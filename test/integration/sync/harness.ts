@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { testCacheHome } from '../cliCache';
 import { buildCliInto, freePort } from '../server/serverProcess';
 import { LocalSecretStore } from '../../../src/core/localStore';
 import { ApiClient } from '../../../src/sync/client';
@@ -48,7 +49,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let output = '';
 
   const start = async (): Promise<void> => {
-    const env: NodeJS.ProcessEnv = { ...process.env, NOTEBOOK_SECRETS_ADMIN_TOKEN: adminToken };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      NOTEBOOK_SECRETS_ADMIN_TOKEN: adminToken,
+      XDG_CACHE_HOME: testCacheHome(),
+    };
     delete env.DATABASE_URL;
     if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
     child = spawn(
