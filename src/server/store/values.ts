@@ -290,9 +290,11 @@ async function resolveOne(ctx: StoreContext, request: TokenRequest): Promise<Tok
  * How many token resolves may run at once, each alone or as a group. A request that finds them
  * all busy waits, with the others that come meanwhile, for the next to finish, and then they
  * all run as one statement: under load the database runs one statement per group instead of one
- * per request; at low load nothing waits.
+ * per request; at low load nothing waits. Fewer, larger groups serve more: on 2 cores, 50 clients
+ * got ~1.4× the resolves with two at once as with four (and ~2× as with eight); two rather than
+ * one, so a slow statement does not hold up every resolve.
  */
-const RESOLVES_AT_ONCE = 4;
+const RESOLVES_AT_ONCE = 2;
 /** The most requests in one group. */
 const MAX_GROUP = 64;
 

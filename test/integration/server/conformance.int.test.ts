@@ -254,7 +254,7 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
         const before = t.server.store.resolveGroupStats();
         const replies = Promise.all(all.map(({ one, agent }) => ask(one, agent)));
         if (lock) {
-          // Four run (and wait for the lock); the others that reach the store wait for a group.
+          // A few run (and wait for the lock); the others that reach the store wait for a group.
           try {
             while (t.server.store.resolveGroupStats().waiting < 20) {
               await new Promise((resolve) => setTimeout(resolve, 10));
