@@ -9,6 +9,11 @@ The value never has to be written in the notebook. This module is standard libra
 only; it never receives values other than the ones a cell asks for, and never prints them.
 Under `notebook-secrets run --kernels -- CMD` it is imported from the PYTHONPATH instead and
 finds the endpoint and the token in NOTEBOOK_SECRETS_BROKER and NOTEBOOK_SECRETS_BROKER_TOKEN.
+In the local kernels that VS Code's Jupyter extension starts, it is also imported from the
+PYTHONPATH, which the Notebook Secrets extension sets in the environment those kernels inherit,
+with NOTEBOOK_SECRETS_VSCODE_BROKER and NOTEBOOK_SECRETS_VSCODE_CLAIM: on its first call it
+claims a token of its own from that broker, naming its notebook (`__vsc_ipynb_file__`, which the
+Jupyter extension sets in each kernel it starts).
 
 Two transports, picked here:
 - the broker: HTTP/1.1 over a Unix socket (or 127.0.0.1) with a bearer token, connections kept
@@ -67,6 +72,13 @@ _ENABLE_HINT = (
 # starts): where its broker listens and this run's token. Never a value.
 _ENV_ENDPOINT = "NOTEBOOK_SECRETS_BROKER"
 _ENV_TOKEN = "NOTEBOOK_SECRETS_BROKER_TOKEN"
+# Set by the VS Code extension in its extension host, so that the local kernels the Jupyter
+# extension starts there inherit them: the window's broker, and a claim token that only lets a
+# kernel ask for a token of its own, naming its notebook. Never a value.
+_ENV_VSCODE_ENDPOINT = "NOTEBOOK_SECRETS_VSCODE_BROKER"
+_ENV_VSCODE_CLAIM = "NOTEBOOK_SECRETS_VSCODE_CLAIM"
+_BROKER_PATH = "/v1/secret"
+_CLAIM_PATH = "/v1/claim"
 
 # In-band protocol: see src/core/brokerProtocol.ts.
 _INBAND_MSG_TYPE = "notebook_secrets_request"
@@ -129,16 +141,36 @@ class SecretStr(str):
 
 
 class _Config:
-    __slots__ = ("endpoint", "token", "inband", "notebook", "from_env")
+    __slots__ = ("endpoint", "token", "inband", "notebook", "from_env", "claim")
 
-    def __init__(self, endpoint, token, inband, notebook, from_env=False):
+    def __init__(self, endpoint, token, inband, notebook, from_env=False, claim=None):
         self.endpoint = endpoint
         self.token = token
         self.inband = inband
         self.notebook = notebook
         self.from_env = from_env
+        # (endpoint, claim token) when the token was claimed from a VS Code window, to claim again
+        # once if the window stops accepting it.
+        self.claim = claim
 
 
+def _file_digest():
+    """The SHA-256 of this file when it was imported from one (the PYTHONPATH): the injected
+    set-up compares it with its own copy's, so a kernel that imported this very helper keeps its
+    module, and the names its cells imported from it, when VS Code sets it up later."""
+    path = globals().get("__file__")
+    if not isinstance(path, str) or not path.endswith(".py"):
+        return None
+    try:
+        import hashlib
+
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError:
+        return None
+
+
+_source_digest = _file_digest()
 _config = None
 _config_lock = threading.Lock()
 _transport = None
@@ -169,14 +201,65 @@ def _configure(token, endpoint=None, inband=False, notebook=None, redact=None):
 
 
 def _config_from_env():
-    """The broker of `notebook-secrets run --kernels`, when this process runs under it."""
+    """The broker of `notebook-secrets run --kernels` when this process runs under it, else the
+    VS Code window that started this kernel, which this call claims a token from."""
     import os
 
     endpoint = os.environ.get(_ENV_ENDPOINT, "")
     token = os.environ.get(_ENV_TOKEN, "")
-    if not endpoint or not token:
+    if endpoint and token:
+        return _Config(endpoint, token, False, None, from_env=True)
+    endpoint = os.environ.get(_ENV_VSCODE_ENDPOINT, "")
+    claim = os.environ.get(_ENV_VSCODE_CLAIM, "")
+    if not endpoint or not claim:
         return None
-    return _Config(endpoint, token, False, None, from_env=True)
+    token = _claim(endpoint, claim)
+    # Claimed once per kernel: the commands this kernel runs from now on (`!pip …`) do not inherit
+    # the window's claim token.
+    for key in (_ENV_VSCODE_ENDPOINT, _ENV_VSCODE_CLAIM):
+        os.environ.pop(key, None)
+    return _Config(endpoint, token, False, None, claim=(endpoint, claim))
+
+
+def _claim_again(cfg):
+    """The window stopped accepting a claimed token (the Jupyter extension denied kernel access,
+    or the token was replaced): claim once more; the window's refusal says what to do."""
+    global _config, _transport
+    endpoint, claim = cfg.claim
+    token = _claim(endpoint, claim)
+    with _config_lock:
+        if _config is cfg:
+            _config = _Config(endpoint, token, False, None, claim=cfg.claim)
+            _transport = None
+    return _select_transport()
+
+
+def _claim(endpoint, claim):
+    """A token of this kernel's own from the VS Code window that started it."""
+    import sys
+
+    notebook = getattr(sys.modules.get("__main__"), "__vsc_ipynb_file__", None)
+    if not isinstance(notebook, str) or not notebook:
+        raise SecretsUnavailableError(
+            "This kernel does not know which notebook it runs (VS Code's Jupyter extension names "
+            "it only in notebook kernels it started itself). " + _ENABLE_HINT
+        )
+    try:
+        answer = _BrokerTransport(endpoint, claim, timeout=30.0).request(
+            {"notebook": notebook}, path=_CLAIM_PATH
+        )
+    except _BrokerGone:
+        raise SecretsUnavailableError(
+            "The VS Code window that started this kernel is closed or its Notebook Secrets "
+            "extension restarted. Restart the kernel from VS Code."
+        ) from None
+    error = answer.get("error") if isinstance(answer, dict) else None
+    if isinstance(error, dict):
+        raise SecretsUnavailableError(str(error.get("message") or error.get("code")))
+    token = answer.get("token") if isinstance(answer, dict) else None
+    if not isinstance(token, str) or not token:
+        raise SecretsUnavailableError("Notebook Secrets sent a malformed answer to this kernel.")
+    return token
 
 
 def _inherit(previous):
@@ -273,7 +356,7 @@ class _BrokerTransport:
             return os.path.exists(ep[5:])
         return True
 
-    def request(self, payload):
+    def request(self, payload, path=_BROKER_PATH):
         body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
         headers = {
             "Authorization": self._auth,
@@ -285,7 +368,7 @@ class _BrokerTransport:
         while True:
             conn = self._connection()
             try:
-                conn.request("POST", "/v1/secret", body, headers)
+                conn.request("POST", path, body, headers)
                 resp = conn.getresponse()
                 data = resp.read()
             except (ConnectionRefusedError, FileNotFoundError) as exc:
@@ -550,7 +633,15 @@ def _fetch(name, scope):
                 "Server...' or `notebook-secrets attach`)."
             ) from None
         answer = fallback.request(payload)
+    cfg = _config
+    if _error_code(answer) == "unauthorized" and cfg is not None and cfg.claim is not None:
+        answer = _claim_again(cfg).request(payload)
     return _unpack(name, answer)
+
+
+def _error_code(answer):
+    error = answer.get("error") if isinstance(answer, dict) else None
+    return error.get("code") if isinstance(error, dict) else None
 
 
 def _unpack(name, answer):

@@ -44,6 +44,19 @@ export class KernelSessions {
     return entry.session;
   }
 
+  /**
+   * A new token for the session of `token`, which stops working: the kernel keeps its session
+   * (and the answers given to it) under a token only the new holder knows.
+   */
+  rotate(token: string): string | undefined {
+    const entry = this.byHash.get(hash(token));
+    if (!entry) return undefined;
+    this.byHash.delete(hash(token));
+    const fresh = randomBytes(32).toString('base64url');
+    this.byHash.set(hash(fresh), { token: Buffer.from(fresh), session: entry.session });
+    return fresh;
+  }
+
   revoke(token: string): void {
     this.byHash.delete(hash(token));
   }

@@ -8,6 +8,22 @@ import { Encoding, SecretName } from './model';
 
 export const BROKER_PATH = '/v1/secret';
 
+/**
+ * `POST /v1/claim`: a kernel that found the broker in its environment (VS Code sets it up for the
+ * local kernels the Jupyter extension starts) asks for a token of its own, naming its notebook.
+ * Authorized by the window's claim token, which allows nothing else.
+ */
+export const BROKER_CLAIM_PATH = '/v1/claim';
+
+export const ClaimRequest = z.strictObject({
+  /** The notebook's file, as the Jupyter extension tells its kernels (`__vsc_ipynb_file__`). */
+  notebook: z.string().min(1).max(4096),
+});
+export type ClaimRequest = z.infer<typeof ClaimRequest>;
+
+export const ClaimResult = z.object({ token: z.string() });
+export type ClaimResult = z.infer<typeof ClaimResult>;
+
 export const ScopeKindSchema = z.enum(['personal', 'project', 'team']);
 
 /** Body of `POST /v1/secret`, and the fields of an in-band request. */
@@ -60,7 +76,7 @@ export function brokerError(code: BrokerErrorCode, message: string): BrokerError
   return { error: { code, message } };
 }
 
-export function isBrokerError(outcome: BrokerOutcome): outcome is BrokerErrorBody {
+export function isBrokerError(outcome: BrokerOutcome | ClaimResult): outcome is BrokerErrorBody {
   return 'error' in outcome;
 }
 
