@@ -5,13 +5,16 @@
  */
 import * as vscode from 'vscode';
 import { ConsentPolicy } from '../../broker/consent';
-import { loadHelperSource, loadRHelperSource } from '../../broker/helperSource';
+import { dirname } from 'node:path';
+import { helperSourcePath, loadHelperSource, loadRHelperSource } from '../../broker/helperSource';
 import { KernelSessions } from '../../broker/kernelSessions';
 import { SecretRequestHandler } from '../../broker/requestHandler';
 import type { SecretSource } from '../../broker/secretSource';
 import { BrokerServer } from '../../broker/server';
-import { AutoEnable } from './autoEnable';
+import { AUTO_ENABLE_SETTING, AutoEnable, autoEnableActive } from './autoEnable';
 import { createConsentPrompt } from './consentPrompt';
+import { KernelEnvironment } from './kernelEnvironment';
+import { JUPYTER_EXTENSION_ID } from './jupyterApi';
 import { KernelPickerServers } from './kernelPickerServers';
 import { LocalKernels } from './localKernels';
 import { manageNotebookAccess } from './manageAccess';
@@ -35,12 +38,21 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
   let rHelper: string | undefined;
   const rHelperSource = () => (rHelper ??= loadRHelperSource([context.extensionPath]));
 
+  const kernelEnv = new KernelEnvironment(dirname(helperSourcePath([context.extensionPath])));
   let broker: BrokerServer | undefined;
   let starting: Promise<string> | undefined;
   const ensureBroker = (): Promise<string> => {
     if (broker?.endpoint) return Promise.resolve(broker.endpoint);
     starting ??= (async () => {
-      const server = new BrokerServer({ sessions, handler, log });
+      const server = new BrokerServer({
+        sessions,
+        handler,
+        log,
+        claims: {
+          accepts: (token) => kernelEnv.accepts(token),
+          claim: (request) => local.claim(request.notebook),
+        },
+      });
       try {
         await server.start();
       } catch (error) {
@@ -75,6 +87,12 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
     redactOutputs: () =>
       vscode.workspace.getConfiguration('notebookSecrets').get<boolean>('redactOutputs', true),
     log,
+    claimsAllowed: autoEnableActive,
+    beforeKernelAccess: () => explainKernelAccess(context),
+    onForeignClaim: (label) =>
+      void vscode.window.showWarningMessage(
+        `A process other than the kernel of ${label} set up get_secret in its name since the kernel started; its access has been cut off. Check Manage Notebook Access, and what runs on this machine.`,
+      ),
   });
   const remote = new RemoteServers({ context, sessions, handler, consent, helperSource, log });
   const auto = new AutoEnable({ local, log });
@@ -103,21 +121,57 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
   const disposables: vscode.Disposable[] = Object.entries(commands).map(([id, run]) =>
     vscode.commands.registerCommand(id, guarded(id, log, run)),
   );
+  // The environment local kernels inherit (kernelEnvironment.ts): set while auto-enable applies.
+  const updateKernelEnv = async (): Promise<void> => {
+    if (!autoEnableActive() || !vscode.extensions.getExtension(JUPYTER_EXTENSION_ID)) {
+      kernelEnv.uninstall();
+      return;
+    }
+    if (kernelEnv.installed) return;
+    try {
+      kernelEnv.install(await ensureBroker());
+    } catch (error) {
+      log.warn(
+        `get_secret cannot be set up in new kernels from their first cell: ${error instanceof Error ? error.message : 'error'}`,
+      );
+    }
+  };
   disposables.push(
     picker,
     auto,
     local,
     remote,
     vscode.workspace.onDidGrantWorkspaceTrust(() => void remote.restore()),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => void updateKernelEnv()),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(`notebookSecrets.${AUTO_ENABLE_SETTING}`)) void updateKernelEnv();
+    }),
+    vscode.extensions.onDidChange(() => void updateKernelEnv()),
   );
+  void updateKernelEnv();
   void remote.restore();
   void auto.start();
   void picker.ensure();
 
   return new vscode.Disposable(() => {
+    kernelEnv.uninstall();
     for (const d of disposables) d.dispose();
     void broker?.stop();
   });
+}
+
+const KERNEL_ACCESS_EXPLAINED = 'notebookSecrets.kernelAccessExplained';
+
+/**
+ * Said once, before Notebook Secrets first runs code through the Jupyter extension, which then
+ * asks the user, in a modal of its own, whether to grant this extension kernel access.
+ */
+function explainKernelAccess(context: vscode.ExtensionContext): void {
+  if (context.globalState.get<boolean>(KERNEL_ACCESS_EXPLAINED)) return;
+  void context.globalState.update(KERNEL_ACCESS_EXPLAINED, true);
+  void vscode.window.showInformationMessage(
+    "Notebook Secrets sets up get_secret in this notebook's kernel through the Jupyter extension, which asks once whether to grant Notebook Secrets kernel access: choose Allow. With Deny, get_secret stops working in notebooks until you allow it with 'Jupyter: Manage Access To Jupyter Kernels'.",
+  );
 }
 
 /** The notebook a command is about: its argument (toolbar passes one), else the active one. */

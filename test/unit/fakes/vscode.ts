@@ -474,6 +474,7 @@ export const env = {
 /** No extensions are installed (the Jupyter extension is absent). */
 export const extensions = {
   getExtension: (_id: string): undefined => undefined,
+  onDidChange: (_listener: () => void) => ({ dispose() {} }),
 };
 
 /** An in-memory Memento (globalState / workspaceState). */
