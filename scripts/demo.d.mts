@@ -8,7 +8,6 @@ export interface RunningDemo {
   url: string;
   workspace: string;
   logFile: string;
-  jupyter: { url: string };
   teamServer: { url: string; user: string; token: string };
   codeServer: RunningCodeServer;
   stop(): Promise<void>;

@@ -1,6 +1,6 @@
 // The demo that `npm start` runs, also started by the e2e suite: everything on 127.0.0.1.
-//   - a Jupyter server (Debian's jupyter-server and python3-ipykernel) whose kernels run the demo
-//     notebook's cells, through the demo's Jupyter extension (demo/jupyter/) in code-server;
+//   - the demo's Jupyter extension (demo/jupyter/) in code-server, whose local kernels (Debian's
+//     python3-ipykernel, through a Jupyter server it starts) run the demo notebook's cells;
 //   - the team server (`notebook-secrets serve` on PGlite) with a demo user, "demo", and a second
 //     user, "alex", who keeps a team secret for the team both are in and shares one of his own;
 //   - code-server with the extension, opened on a copy of demo/workspace/ with the notebook open.
@@ -12,7 +12,6 @@ import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildDemoJupyter } from '../demo/jupyter/build.mjs';
-import { jupyterServerCommand } from './jupyterServer.mjs';
 import {
   freePort,
   installExtension,
@@ -72,29 +71,6 @@ function spawnService(command, args, options) {
       }
     },
   };
-}
-
-async function startJupyter(stateDir, workspace) {
-  const dir = join(stateDir, 'jupyter');
-  mkdirSync(dir, { recursive: true });
-  const port = await freePort();
-  const token = randomBytes(24).toString('hex');
-  const { command, args, env } = jupyterServerCommand({
-    python: PYTHON,
-    port,
-    token,
-    rootDir: workspace,
-    stateDir: dir,
-  });
-  const service = spawnService(command, args, { cwd: workspace, env });
-  const baseUrl = `http://127.0.0.1:${port}/`;
-  await waitUntil('The Jupyter server', service.child, service.output, async () => {
-    const res = await fetch(`${baseUrl}api/status`, {
-      headers: { Authorization: `token ${token}` },
-    });
-    return res.ok;
-  });
-  return { ...service, baseUrl, token };
 }
 
 /** Calls the team server's API; throws with the server's message on an error answer. */
@@ -224,17 +200,9 @@ export async function startDemo({ stateDir, vsix, cli, port, teamPort, log = () 
     await Promise.all(running.splice(0).map((s) => s.stop()));
   };
   try {
-    log('starting the Jupyter server and the team server');
-    const [jupyter, team] = await Promise.all([
-      startJupyter(stateDir, workspace).then((s) => (running.push(s), s)),
-      startTeamServer(stateDir, cli, teamPort).then((s) => (running.push(s), s)),
-    ]);
-    const jupyterConfig = join(stateDir, 'demo-jupyter.json');
-    writeFileSync(
-      jupyterConfig,
-      JSON.stringify({ baseUrl: jupyter.baseUrl, token: jupyter.token }),
-      { mode: 0o600 },
-    );
+    log('starting the team server');
+    const team = await startTeamServer(stateDir, cli, teamPort);
+    running.push(team);
     writeSettings(paths.userDataDir, team.url);
     log('starting code-server');
     const logFile = join(stateDir, 'code-server.log');
@@ -243,17 +211,13 @@ export async function startDemo({ stateDir, vsix, cli, port, teamPort, log = () 
       port,
       folder: workspace,
       logFile,
-      env: {
-        NOTEBOOK_SECRETS_DEMO_JUPYTER: jupyterConfig,
-        NOTEBOOK_SECRETS_DEMO_OPEN: DEMO_NOTEBOOK,
-      },
+      env: { NOTEBOOK_SECRETS_DEMO_PYTHON: PYTHON, NOTEBOOK_SECRETS_DEMO_OPEN: DEMO_NOTEBOOK },
     });
     running.push(codeServer);
     return {
       url: `${codeServer.url}?folder=${encodeURI(workspace)}`,
       workspace,
       logFile,
-      jupyter: { url: jupyter.baseUrl },
       teamServer: { url: team.url, user: 'demo', token: team.demoToken },
       codeServer,
       stop,

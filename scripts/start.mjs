@@ -1,5 +1,5 @@
 // npm start: the whole product on 127.0.0.1 (see demo.mjs): VS Code in the browser (code-server)
-// with the extension and the demo notebook open, a Jupyter server that runs its cells, and a team
+// with the extension and the demo notebook open (its cells run on local Python kernels), and a team
 // server with a demo user. Loopback only, no password.
 // NOTEBOOK_SECRETS_PORT picks the VS Code port (default 8765; the team server takes the next one);
 // NOTEBOOK_SECRETS_CACHE the cache folder. The first run installs Node 24 and code-server (minutes);
@@ -71,7 +71,6 @@ Notebook Secrets is running on this machine only:
 
   VS Code      ${demo.url}
                opens ${DEMO_NOTEBOOK}: add OPENAI_API_KEY in the Secrets view, then run the cells
-  Jupyter      ${demo.jupyter.url} (runs the notebook's kernels)
   Team server  ${demo.teamServer.url}
                Sign in to Team Server as "${demo.teamServer.user}" with this token:
                ${demo.teamServer.token}
@@ -83,7 +82,7 @@ let stopping = false;
 const shutDown = async (why) => {
   if (stopping) return;
   stopping = true;
-  console.log(`\n${why}: stopping VS Code, Jupyter and the team server…`);
+  console.log(`\n${why}: stopping VS Code, its kernels and the team server…`);
   await demo.stop();
   console.log('Stopped. Run npm start to start again.');
   process.exit(0);

@@ -1,7 +1,8 @@
 // What `npm start` gives a new user, driven through the same set-up (scripts/demo.mjs): the demo
 // notebook opens by itself on the demo Jupyter's kernel and says it needs OPENAI_API_KEY; the user
-// adds it with "Add…" in the Secrets view's "This Notebook" group, runs the cell (get_secret was set
-// up in the kernel by itself), allows it in VS Code's dialog and sees the key's length;
+// adds it with "Add…" in the Secrets view's "This Notebook" group, runs the cell (get_secret sets
+// itself up from that first call), allows it in VS Code's dialog and sees the key's length, and
+// grants Notebook Secrets kernel access when the Jupyter extension asks;
 // then signs in to the demo team server with the token npm start prints, sees the team secret and
 // the one alex shares, and reads the team secret from a cell. The repo's demo/ is never written to.
 import { randomUUID } from 'node:crypto';
@@ -49,6 +50,12 @@ test('the demo runs get_secret in its notebook and shows the team secret after s
     await view.clickDialogButton(consent, 'Always for This Notebook');
     expect(await notebook.waitForOutput('key loaded:')).toBe(
       `key loaded: ${key.length} characters`,
+    );
+    // After that first cell, the Jupyter extension asks once whether Notebook Secrets may
+    // access its kernels (the demo's stand-in asks as the real one does).
+    await view.clickDialogButton(
+      view.dialog('Do you want to grant Kernel access to the extension Notebook Secrets'),
+      'Allow',
     );
 
     // Sign in as the demo user with the token npm start prints; the server URL is preset.

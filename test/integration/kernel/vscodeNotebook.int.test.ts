@@ -22,6 +22,8 @@ const ui = vi.hoisted(() => ({
   kernelStarts: [] as ((e: unknown) => void)[],
   /** Server collections created in the Jupyter API (its kernel picker). */
   collections: [] as { id: string; provider: unknown; commandProvider?: unknown }[],
+  /** Open notebooks. One is open, but not a Jupyter notebook: the kernel picker's collection waits for a notebook. */
+  notebooks: [{ notebookType: 'interactive', uri: { toString: () => 'untitled:1' } }] as unknown[],
 }));
 
 vi.mock('vscode', () => {
@@ -76,8 +78,9 @@ vi.mock('vscode', () => {
     ProgressLocation: { Window: 10, Notification: 15 },
     workspace: {
       isTrusted: true,
-      // Open, but not a Jupyter notebook: the kernel picker's collection waits for a notebook.
-      notebookDocuments: [{ notebookType: 'interactive', uri: { toString: () => 'untitled:1' } }],
+      get notebookDocuments() {
+        return ui.notebooks;
+      },
       onDidOpenNotebookDocument: none,
       onDidCloseNotebookDocument: none,
       onDidGrantWorkspaceTrust: none,
@@ -115,6 +118,7 @@ vi.mock('vscode', () => {
         id === 'ms-toolsai.jupyter' && ui.jupyter
           ? { isActive: true, exports: ui.jupyter }
           : undefined,
+      onDidChange: none,
     },
   };
 });
@@ -152,8 +156,17 @@ class StandInKernel implements JupyterKernel {
   executeCode(code: string) {
     const real = this.real;
     return (async function* () {
-      const future = real.requestExecute({ code, silent: true, store_history: false });
+      let stdout = '';
+      const future = real.requestExecute({ code, store_history: false });
+      future.onIOPub = (msg) => {
+        const content = msg.content as { name?: string; text?: string };
+        if (msg.header.msg_type === 'stream' && content.name === 'stdout') stdout += content.text;
+      };
       const reply = await future.done;
+      if (stdout) {
+        const data = new TextEncoder().encode(stdout);
+        yield { items: [{ mime: 'application/vnd.code.notebook.stdout', data }] };
+      }
       if (reply.content.status === 'error') {
         const data = new TextEncoder().encode(
           JSON.stringify({ name: reply.content.ename, message: reply.content.evalue }),
@@ -177,6 +190,8 @@ let registration: { dispose(): void };
 const log = new RecordingLog();
 const source = new MapSource();
 const secrets = new Map<string, string>();
+/** Kernels the Jupyter API hands out by notebook, besides the first one. */
+const userStarted = new Map<string, JupyterKernel>();
 
 beforeAll(async () => {
   server = await startJupyterServer();
@@ -186,7 +201,7 @@ beforeAll(async () => {
   const standIn = new StandInKernel(kernel);
   ui.jupyter = {
     kernels: {
-      getKernel: async () => standIn,
+      getKernel: async (uri: vscode.Uri) => userStarted.get(uri.toString()) ?? standIn,
       onDidStart: (listener: (e: unknown) => void) => {
         ui.kernelStarts.push(listener);
         return { dispose: () => ui.kernelStarts.splice(ui.kernelStarts.indexOf(listener), 1) };
@@ -283,6 +298,45 @@ describe('VS Code notebook support', () => {
     );
     expect(ui.warnings.length).toBe(warnings + 1);
     await started.shutdown();
+  });
+
+  it("sets up get_secret from a local kernel's first cell, through the environment it inherits", async () => {
+    // What the Jupyter extension does for a local kernel: it starts it with the environment of
+    // the extension host (here, this process) and sets __vsc_ipynb_file__ before any cell runs.
+    expect(process.env.NOTEBOOK_SECRETS_VSCODE_CLAIM).toBeTruthy();
+    const local = await startJupyterServer();
+    try {
+      const started = await startKernel(local);
+      const uri = vscode.Uri.parse('file:///work/first-cell.ipynb');
+      ui.notebooks.push({
+        notebookType: 'jupyter-notebook',
+        uri: { ...uri, fsPath: '/work/first-cell.ipynb', toString: () => uri.toString() },
+      });
+      userStarted.set(uri.toString(), new StandInKernel(started));
+      await runCell(started, '__vsc_ipynb_file__ = "/work/first-cell.ipynb"');
+      ui.consentAnswer = 'Allow Once';
+      const warnings = ui.warnings.length;
+      const first = await runCell(
+        started,
+        "from notebook_secrets import get_secret\nimport os\nprint(len(get_secret('API_KEY')), 'NOTEBOOK_SECRETS_VSCODE_CLAIM' in os.environ)",
+      );
+      expect(first.error).toBeUndefined();
+      expect(first.stdout.trim()).toBe(`${VALUE.length} False`);
+      expect(ui.warnings.slice(warnings).map((w) => w.message)).toEqual([
+        "first-cell.ipynb asks for the secret 'API_KEY'.",
+      ]);
+      // After the cell, the set-up through the Jupyter API checks the claim and keeps the module.
+      await ui.commands.get('notebookSecrets.enableGetSecret')!(uri);
+      expect(ui.errors).toEqual([]);
+      const again = await runCell(started, "print(len(get_secret('API_KEY')))");
+      expect(again.stdout.trim()).toBe(String(VALUE.length));
+      expect(log.lines.join('\n')).not.toMatch(/A process other than the kernel/);
+      await started.shutdown();
+    } finally {
+      ui.notebooks.pop();
+      ui.consentAnswer = 'Always for This Notebook';
+      await local.stop();
+    }
   });
 
   it('connects a remote Jupyter server and answers its kernels in band, with consent', async () => {

@@ -243,3 +243,56 @@ describe('broker logs', () => {
     expect(lines.join('\n')).not.toContain(VALUE);
   });
 });
+
+describe('claims (POST /v1/claim)', () => {
+  const CLAIM = 'claim-token-of-this-window-0123456789';
+  const gate = (answers: string[]) => ({
+    accepts: (t: string) => t === CLAIM,
+    claim: async ({ notebook }: { notebook: string }) => {
+      answers.push(notebook);
+      return { token: 'kernel-token' };
+    },
+  });
+
+  it("hands the gate the notebook a claim names, with the window's claim token only", async () => {
+    const asked: string[] = [];
+    const { endpoint, token } = await start({ claims: gate(asked) });
+    const body = JSON.stringify({ notebook: '/work/a.ipynb' });
+    const ok = await send(endpoint, {
+      path: '/v1/claim',
+      headers: { Authorization: `Bearer ${CLAIM}` },
+      body,
+    });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toEqual({ token: 'kernel-token' });
+    // A kernel's own token is no claim token, and a claim token reads no secret.
+    const withKernelToken = await send(endpoint, {
+      path: '/v1/claim',
+      headers: { Authorization: `Bearer ${token}` },
+      body,
+    });
+    expect(withKernelToken.status).toBe(401);
+    const read = await send(endpoint, { headers: { Authorization: `Bearer ${CLAIM}` } });
+    expect(read.status).toBe(401);
+    expect(asked).toEqual(['/work/a.ipynb']);
+  });
+
+  it('refuses a claim with more than the notebook, and the path where no gate is set', async () => {
+    const { endpoint } = await start({ claims: gate([]) });
+    const extra = await send(endpoint, {
+      path: '/v1/claim',
+      headers: { Authorization: `Bearer ${CLAIM}` },
+      body: JSON.stringify({ notebook: '/work/a.ipynb', name: 'API_KEY' }),
+    });
+    expect(extra.status).toBe(400);
+    await broker!.stop();
+    const plain = await start();
+    const unknown = await send(plain.endpoint, {
+      path: '/v1/claim',
+      headers: { Authorization: `Bearer ${CLAIM}` },
+      body: JSON.stringify({ notebook: '/work/a.ipynb' }),
+    });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error?.message).toMatch(/Unknown path/);
+  });
+});

@@ -1,0 +1,38 @@
+import { delimiter } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  KernelEnvironment,
+  VSCODE_BROKER_ENV,
+  VSCODE_CLAIM_ENV,
+} from '../../../src/extension/notebooks/kernelEnvironment';
+
+describe('the environment local kernels inherit', () => {
+  it('puts the helper first on PYTHONPATH with the broker and a claim token, and takes them back', () => {
+    const env: NodeJS.ProcessEnv = { PYTHONPATH: '/user/lib', HOME: '/home/u' };
+    const kernelEnv = new KernelEnvironment('/ext/python', env);
+    kernelEnv.install('unix:/tmp/nbsec-1/broker.sock');
+    expect(env.PYTHONPATH).toBe(`/ext/python${delimiter}/user/lib`);
+    expect(env[VSCODE_BROKER_ENV]).toBe('unix:/tmp/nbsec-1/broker.sock');
+    const claim = env[VSCODE_CLAIM_ENV]!;
+    expect(claim).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(kernelEnv.accepts(claim)).toBe(true);
+    expect(kernelEnv.accepts(claim.slice(1))).toBe(false);
+    kernelEnv.uninstall();
+    expect(env).toEqual({ PYTHONPATH: '/user/lib', HOME: '/home/u' });
+    expect(kernelEnv.accepts(claim)).toBe(false);
+  });
+
+  it('a new install has a new claim token; a PYTHONPATH another extension changed since is left alone', () => {
+    const env: NodeJS.ProcessEnv = {};
+    const kernelEnv = new KernelEnvironment('/ext/python', env);
+    kernelEnv.install('unix:/a');
+    const first = env[VSCODE_CLAIM_ENV]!;
+    kernelEnv.install('unix:/a');
+    expect(env[VSCODE_CLAIM_ENV]).not.toBe(first);
+    expect(kernelEnv.accepts(first)).toBe(false);
+    env.PYTHONPATH = `/other${delimiter}${env.PYTHONPATH}`;
+    kernelEnv.uninstall();
+    expect(env.PYTHONPATH).toBe(`/other${delimiter}/ext/python`);
+    expect(env[VSCODE_CLAIM_ENV]).toBeUndefined();
+  });
+});
