@@ -10,6 +10,7 @@ import { SourceUnavailableError, type SecretSource } from '../../broker/secretSo
 import type { Encoding, ScopeKind } from '../../core/model';
 import { ApiClient } from '../../sync/client';
 import { ApiError, ServerUnreachable } from '../../sync/errors';
+import { nodeFetch } from '../../sync/nodeFetch';
 import { configDir, TokenStore } from './credentials';
 import {
   KeychainUnavailableError,
@@ -133,6 +134,7 @@ export function openAttachStore(
       baseUrl: session.server,
       token: token ?? '',
       userAgent: command.userAgent,
+      fetch: nodeFetch,
     });
     return {
       kind: 'server',

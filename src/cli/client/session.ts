@@ -12,13 +12,13 @@
 import type { Command } from 'commander';
 import { config as zodConfig } from 'zod';
 import { SecretsError, type ErrorCode } from '../../core/errors';
-import { checkTransport, insecureWarning } from '../../core/serverUrl';
+import { checkTransport, insecureWarning, normalizeServerUrl } from '../../core/serverUrl';
 import type { Scope, SecretMetadata } from '../../core/model';
 import { parseScopeKey, resolveByPrecedence, sameScope, scopeKey } from '../../core/scope';
-import { ApiClient, normalizeServerUrl } from '../../sync/client';
+import { ApiClient } from '../../sync/client';
 import { ApiError, ServerUnreachable } from '../../sync/errors';
+import { nodeFetch } from '../../sync/nodeFetch';
 import { configDir, loadConfig, TokenStore, type CliConfig } from './credentials';
-import { nodeFetch } from './nodeFetch';
 import { PrivateFileError } from './privateFile';
 
 // A CLI run parses a handful of bodies once each: zod's compiled parsers (new Function per

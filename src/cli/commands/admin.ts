@@ -6,8 +6,16 @@
  */
 import type { Command } from 'commander';
 import { ApiErrorBody, CreatedToken, type Principal } from '../../core/api';
-import { checkTransport, insecureWarning, transportProblem } from '../../core/serverUrl';
+import { displayText } from '../../core/displayText';
+import { SecretsError } from '../../core/errors';
+import {
+  checkTransport,
+  insecureWarning,
+  normalizeServerUrl,
+  transportProblem,
+} from '../../core/serverUrl';
 import { classifyFetchError } from '../../sync/errors';
+import { nodeFetch } from '../../sync/nodeFetch';
 import { jsonOption, serverOption } from '../options';
 
 interface AdminOptions {
@@ -50,19 +58,15 @@ async function call(
   path: string,
   body?: unknown,
 ): Promise<unknown> {
-  const server = (
-    options.server ??
-    process.env.NOTEBOOK_SECRETS_SERVER ??
-    'http://127.0.0.1:8787'
-  ).replace(/\/+$/, '');
-  let url: URL;
+  let server: string;
   try {
-    url = new URL(server);
-  } catch {
-    throw new AdminError(
-      `--server must be a URL like https://secrets.example.com, not '${server}'.`,
+    server = normalizeServerUrl(
+      options.server ?? process.env.NOTEBOOK_SECRETS_SERVER ?? 'http://127.0.0.1:8787',
     );
+  } catch (error) {
+    throw new AdminError(`--server: ${(error as Error).message}`);
   }
+  const url = new URL(server);
   // The admin token goes in clear over plain HTTP: only to this machine, or when asked to.
   const policy = {
     allowInsecureHttp: options.insecureHttp === true,
@@ -81,8 +85,10 @@ async function call(
     );
   }
   let response: Response;
+  let text: string;
   try {
-    response = await fetch(server + path, {
+    // nodeFetch refuses redirects: the admin token and the body go to this server or nowhere.
+    response = await nodeFetch(server + path, {
       method,
       headers: {
         authorization: `Bearer ${token}`,
@@ -92,7 +98,9 @@ async function call(
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(30_000),
     });
+    text = await response.text();
   } catch (error) {
+    if (error instanceof SecretsError) throw new AdminError(error.message);
     const failure = classifyFetchError(error, url.origin);
     throw new AdminError(
       failure.reason === 'refused'
@@ -102,12 +110,21 @@ async function call(
     );
   }
   if (response.status === 204) return undefined;
-  const text = await response.text();
-  const json: unknown = text === '' ? undefined : JSON.parse(text);
+  let json: unknown;
+  try {
+    json = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    throw new AdminError(
+      `The server at ${url.origin} answered ${method} ${path.split('?')[0]} with HTTP ${response.status}, not JSON. Is this the URL of a Notebook Secrets server?`,
+      8,
+    );
+  }
   if (!response.ok) {
     const parsed = ApiErrorBody.safeParse(json);
     throw new AdminError(
-      parsed.success ? parsed.data.error.message : `The server answered ${response.status}.`,
+      parsed.success
+        ? displayText(parsed.data.error.message, 500)
+        : `The server answered ${response.status}.`,
       exitForStatus(response.status),
     );
   }

@@ -1,7 +1,6 @@
 /** `notebook-secrets login`: signs in to a team server and keeps the token out of config.json. */
 import type { Command } from 'commander';
-import { checkTransport, insecureWarning } from '../../core/serverUrl';
-import { normalizeServerUrl } from '../../sync/client';
+import { checkTransport, insecureWarning, normalizeServerUrl } from '../../core/serverUrl';
 import { configDir, loadConfig, saveConfig, TokenStore } from '../client/credentials';
 import { promptHidden } from '../client/prompt';
 import { action, CliError, cliApiClient, printJson, readStdin, warn } from '../client/session';

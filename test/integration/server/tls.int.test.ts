@@ -6,16 +6,16 @@
  * HTTP refused off loopback on both sides. Nothing is sent off this machine: 0.0.0.0 is only
  * bound, and reached as a client address that the rule refuses (it is not loopback).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execCli, type CliResult } from '../sync/cliRunner';
 import { ApiClient } from '../../../src/sync/client';
 import { ServerUnreachable } from '../../../src/sync/errors';
-import { fetchTrusting } from '../../../src/sync/trustedFetch';
+import { makeNodeFetch } from '../../../src/sync/nodeFetch';
 import { buildServerCli, freePort, serve, type ServeProcess } from './serverProcess';
 
 const ADMIN_TOKEN = `admin-${randomBytes(16).toString('hex')}`;
@@ -111,6 +111,55 @@ function runCli(
   });
 }
 
+/** This machine's first address other than loopback (where a server on 0.0.0.0 answers too). */
+const OTHER_ADDRESS = Object.values(networkInterfaces())
+  .flat()
+  .find((a) => a && !a.internal && a.family === 'IPv4')?.address;
+/** Whether this run may give a CLI run its own /etc/hosts (a mount namespace, as root). */
+const CAN_UNSHARE_MOUNT =
+  process.getuid?.() === 0 && spawnSync('unshare', ['-m', 'true']).status === 0;
+
+/**
+ * Runs the CLI with `hosts` as its /etc/hosts, bound over the real one in a mount namespace of
+ * its own: the resolver then sends those names where the test says, and nothing else changes.
+ */
+function runCliResolving(
+  hosts: string,
+  home: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<CliResult> {
+  const file = join(home, 'hosts');
+  writeFileSync(file, hosts);
+  return new Promise((resolve) => {
+    execFile(
+      'unshare',
+      [
+        '-m',
+        'sh',
+        '-c',
+        'mount --bind "$0" /etc/hosts && exec "$@"',
+        file,
+        process.execPath,
+      ].concat([cli, ...args]),
+      {
+        env: {
+          PATH: process.env.PATH,
+          HOME: home,
+          NOTEBOOK_SECRETS_CONFIG_DIR: join(home, 'config'),
+          NOTEBOOK_SECRETS_KEYRING: '0',
+          ...env,
+        },
+        timeout: 30_000,
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
 async function start(args: string[], env: Record<string, string> = {}): Promise<ServeProcess> {
   const p = await serve({
     dataDir: tempDir('ns-tls-data-'),
@@ -151,7 +200,7 @@ describe('serve --tls-cert/--tls-key', () => {
     expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     expect(server.stdout()).toMatch(/TLS certificate: CN=localhost, valid until \d{4}-/);
     const ca = readFileSync(join(certs, 'cert.pem'));
-    const health = await fetchTrusting(ca)(`${server.url}/v1/health`);
+    const health = await makeNodeFetch({ ca })(`${server.url}/v1/health`);
     expect(health.status).toBe(200);
     const plain = await fetch(`http://127.0.0.1:${port}/v1/health`).then(
       (r) => r.status,
@@ -208,7 +257,7 @@ describe('serve --tls-cert/--tls-key', () => {
     const trusting = new ApiClient({
       baseUrl: `https://localhost:${port}`,
       token: ADMIN_TOKEN,
-      fetch: fetchTrusting(ca),
+      fetch: makeNodeFetch({ ca }),
       caHint: hint,
     });
     expect((await trusting.me()).user.id).toBeTruthy();
@@ -331,6 +380,102 @@ describe('plain HTTP off loopback', () => {
       expect(allowed.code).toBe(0);
       expect(allowed.stderr).toMatch(/warning: The connection to 0\.0\.0\.0:\d+ is INSECURE/);
     });
+
+    describe.skipIf(!CAN_UNSHARE_MOUNT || !OTHER_ADDRESS)(
+      'with loopback names that resolve to another address (a hosts file of the test)',
+      () => {
+        const hosts = () => `${OTHER_ADDRESS} localhost\n${OTHER_ADDRESS} team.localhost\n`;
+        const refusal = (name: string) =>
+          new RegExp(
+            `Plain http:// to ${name} was refused: ${name} resolved to ${OTHER_ADDRESS!.replace(/\./g, '\\.')}, which is not a loopback address.*unencrypted`,
+          );
+
+        it('the CLI refuses to sign in to localhost there, and sends no token', async () => {
+          const home = tempDir();
+          const login = await runCliResolving(
+            hosts(),
+            home,
+            ['login', '--server', `http://localhost:${port}`],
+            { NOTEBOOK_SECRETS_TOKEN: ADMIN_TOKEN },
+          );
+          expect(login.code).toBe(2);
+          expect(login.stderr).toMatch(refusal('localhost'));
+          expect(login.stdout).not.toContain('Signed in');
+          expect(login.stderr).not.toContain(ADMIN_TOKEN);
+        });
+
+        it('team.localhost and localhost. are not loopback names at all', async () => {
+          for (const host of ['team.localhost', 'localhost.']) {
+            const home = tempDir();
+            const login = await runCliResolving(
+              hosts(),
+              home,
+              ['login', '--server', `http://${host}:${port}`],
+              { NOTEBOOK_SECRETS_TOKEN: ADMIN_TOKEN },
+            );
+            expect(login.code).toBe(2);
+            expect(login.stderr).toMatch(
+              /plain http:\/\/ to \S+:\d+, which is not a loopback address.*unencrypted.*--insecure-http/,
+            );
+            expect(login.stdout).not.toContain('Signed in');
+          }
+        });
+
+        it('every client refuses it: a session, admin, and attach', async () => {
+          const home = tempDir();
+          const server = `http://localhost:${port}`;
+          const whoami = await runCliResolving(hosts(), home, ['whoami'], {
+            NOTEBOOK_SECRETS_SERVER: server,
+            NOTEBOOK_SECRETS_TOKEN: ADMIN_TOKEN,
+          });
+          expect(whoami.code).toBe(2);
+          expect(whoami.stderr).toMatch(refusal('localhost'));
+          const admin = await runCliResolving(
+            hosts(),
+            home,
+            ['admin', 'user', 'list', '--server', server],
+            { NOTEBOOK_SECRETS_ADMIN_TOKEN: ADMIN_TOKEN },
+          );
+          expect(admin.code).toBe(2);
+          expect(admin.stderr).toMatch(refusal('localhost'));
+          const attach = await runCliResolving(
+            hosts(),
+            home,
+            ['attach', '--jupyter', `${server}/`, '--from-env', 'NS_'],
+            { JUPYTER_TOKEN: 'jupyter-token-not-sent' },
+          );
+          expect(attach.code).toBe(2);
+          expect(attach.stderr).toMatch(refusal('localhost'));
+        });
+
+        it('serve refuses plain HTTP on --host localhost there', async () => {
+          const home = tempDir();
+          const serve = await runCliResolving(
+            hosts(),
+            home,
+            ['serve', '--host', 'localhost', '--port', String(await freePort()), '--data', home],
+            { NOTEBOOK_SECRETS_ADMIN_TOKEN: ADMIN_TOKEN },
+          );
+          expect(serve.code).toBe(1);
+          expect(serve.stderr).toMatch(
+            /Refusing to serve plain HTTP on localhost: it resolves to \S+, which is not a loopback address/,
+          );
+        });
+
+        it('localhost that resolves to this machine works as before', async () => {
+          const home = tempDir();
+          const login = await runCliResolving(
+            '127.0.0.1 localhost\n',
+            home,
+            ['login', '--server', `http://localhost:${port}`],
+            { NOTEBOOK_SECRETS_TOKEN: ADMIN_TOKEN },
+          );
+          expect(login).toMatchObject({ code: 0 });
+          expect(login.stdout).toContain('Signed in');
+          expect(login.stderr).not.toMatch(/INSECURE/);
+        });
+      },
+    );
 
     it('attach refuses a Jupyter URL over plain HTTP to a non-loopback address', async () => {
       const home = tempDir();
