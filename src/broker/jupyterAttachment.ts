@@ -29,6 +29,7 @@ import {
   loopbackOnlyLookup,
   type Transport,
 } from '../core/serverUrl';
+import { displayText } from '../core/displayText';
 import { nodeFetch } from '../sync/nodeFetch';
 import { InbandResponder } from './inband';
 import { loadRHelperSource } from './helperSource';
@@ -258,9 +259,10 @@ export class JupyterAttachment {
   private attach(model: Kernel.IModel, path: string | undefined, language: HelperLanguage): void {
     if (!this.kernels) return;
     const connection = this.kernels.connectTo({ model, handleComms: false });
-    // What the consent prompt names: the notebook (or the kernel) and the server it runs on.
+    // What the consent prompt names: the notebook (or the kernel) and the server it runs on. The
+    // path and the id are the Jupyter server's text: no control characters, bounded.
     const host = new URL(this.settings.baseUrl).host;
-    const where = `${path ?? `kernel ${model.id.slice(0, 8)}`} on ${host}`;
+    const where = `${displayText(path ?? `kernel ${model.id.slice(0, 8)}`, 100)} on ${host}`;
     const notebook = `${this.settings.baseUrl}${path ? path : `#kernel=${model.id}`}`;
     const { token, session } = this.options.sessions.issue(notebook, where);
     const responder = new InbandResponder(connection, {

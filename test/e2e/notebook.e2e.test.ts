@@ -77,7 +77,7 @@ describe('get_secret in a notebook in VS Code', () => {
       const { view, notebook, file } = await enabledNotebook(wb, value);
 
       await notebook.runCell(1);
-      const consent = view.dialog("asks for the secret 'X'");
+      const consent = view.dialog("Allow the secret 'X'?");
       await consent.waitFor({ timeout: 30_000 });
       expect(await consent.textContent()).toContain("get_secret('X')");
       await view.clickDialogButton(consent, 'Always for This Notebook');
@@ -128,7 +128,7 @@ describe('get_secret in a notebook in VS Code', () => {
       const { view, notebook } = await enabledNotebook(wb, value);
 
       await notebook.runCell(1);
-      const consent = view.dialog("asks for the secret 'X'");
+      const consent = view.dialog("Allow the secret 'X'?");
       await view.clickDialogButton(consent, 'Deny');
       const output = await notebook.waitForOutput('SecretAccessError');
       expect(output).not.toContain(value);
