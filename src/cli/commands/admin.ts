@@ -8,14 +8,10 @@ import type { Command } from 'commander';
 import { ApiErrorBody, CreatedToken, type Principal } from '../../core/api';
 import { displayText } from '../../core/displayText';
 import { SecretsError } from '../../core/errors';
-import {
-  checkTransport,
-  insecureWarning,
-  normalizeServerUrl,
-  transportProblem,
-} from '../../core/serverUrl';
+import { normalizeServerUrl } from '../../core/serverUrl';
 import { classifyFetchError } from '../../sync/errors';
 import { nodeFetch } from '../../sync/nodeFetch';
+import { checkClientTransport, CliError } from '../client/session';
 import { jsonOption, serverOption } from '../options';
 
 interface AdminOptions {
@@ -68,15 +64,13 @@ async function call(
   }
   const url = new URL(server);
   // The admin token goes in clear over plain HTTP: only to this machine, or when asked to.
-  const policy = {
-    allowInsecureHttp: options.insecureHttp === true,
-    optIn: '--insecure-http',
-    what: 'The server URL',
-  };
-  const problem = transportProblem(url, policy);
-  if (problem) throw new AdminError(problem);
-  if (checkTransport(url, policy) === 'insecure-http')
-    process.stderr.write(`warning: ${insecureWarning(url, '--insecure-http')}\n`);
+  try {
+    checkClientTransport(server, { given: options.insecureHttp === true, how: '--insecure-http' });
+  } catch (error) {
+    if (error instanceof SecretsError || error instanceof CliError)
+      throw new AdminError(error.message);
+    throw error;
+  }
   const token = options.tokenStdin ? await readStdin() : process.env.NOTEBOOK_SECRETS_ADMIN_TOKEN;
   if (!token) {
     throw new AdminError(

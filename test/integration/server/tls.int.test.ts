@@ -365,6 +365,52 @@ describe('plain HTTP off loopback', () => {
       expect(whoami.stderr).toMatch(/INSECURE/);
     });
 
+    it("NOTEBOOK_SECRETS_INSECURE_HTTP is serve's: clients take plain HTTP only to the server NOTEBOOK_SECRETS_INSECURE_HTTP_SERVER names", async () => {
+      const home = tempDir();
+      const server = `http://0.0.0.0:${port}`;
+      const signedIn = { NOTEBOOK_SECRETS_SERVER: server, NOTEBOOK_SECRETS_TOKEN: ADMIN_TOKEN };
+      // serve's variable opens nothing for a client, and the refusal says which one does.
+      const serves = await runCli(home, ['whoami'], {
+        ...signedIn,
+        NOTEBOOK_SECRETS_INSECURE_HTTP: '1',
+      });
+      expect(serves.code).toBe(2);
+      expect(serves.stderr).toMatch(
+        /not a loopback address.*NOTEBOOK_SECRETS_INSECURE_HTTP_SERVER=http:\/\/0\.0\.0\.0:\d+ for this server alone \(NOTEBOOK_SECRETS_INSECURE_HTTP is for `notebook-secrets serve` only\)/,
+      );
+      expect(serves.stderr).not.toContain(ADMIN_TOKEN);
+      // Naming this server lets every client command reach it, each time warned.
+      const named = { ...signedIn, NOTEBOOK_SECRETS_INSECURE_HTTP_SERVER: `${server}/` };
+      const whoami = await runCli(home, ['whoami'], named);
+      expect(whoami.code).toBe(0);
+      expect(whoami.stderr).toMatch(
+        /warning: The connection to 0\.0\.0\.0:\d+ is INSECURE .*NOTEBOOK_SECRETS_INSECURE_HTTP_SERVER/,
+      );
+      const admin = await runCli(home, ['admin', 'user', 'list'], {
+        ...named,
+        NOTEBOOK_SECRETS_ADMIN_TOKEN: ADMIN_TOKEN,
+      });
+      expect(admin.code).toBe(0);
+      expect(admin.stderr).toMatch(/INSECURE/);
+      // Naming another server opens nothing here: not another port, not another host.
+      for (const other of [`http://0.0.0.0:${Number(port) + 1}`, `http://127.0.0.2:${port}`]) {
+        const refused = await runCli(home, ['whoami'], {
+          ...signedIn,
+          NOTEBOOK_SECRETS_INSECURE_HTTP_SERVER: other,
+        });
+        expect(refused.code, other).toBe(2);
+        expect(refused.stderr).toMatch(/not a loopback address/);
+      }
+      const login = await runCli(home, ['login', '--server', server], {
+        NOTEBOOK_SECRETS_TOKEN: ADMIN_TOKEN,
+        NOTEBOOK_SECRETS_INSECURE_HTTP_SERVER: 'secrets.lab.internal',
+      });
+      expect(login.code).toBe(2);
+      expect(login.stderr).toMatch(
+        /NOTEBOOK_SECRETS_INSECURE_HTTP_SERVER must be the http:\/\/ URL/,
+      );
+    });
+
     it('admin commands refuse to send the admin token over plain HTTP off loopback', async () => {
       const home = tempDir();
       const env = { NOTEBOOK_SECRETS_ADMIN_TOKEN: ADMIN_TOKEN };
