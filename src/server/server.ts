@@ -175,7 +175,8 @@ export function transportFor(config: ServerConfig): { tls?: TlsMaterial; warning
   }
   if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
     try {
-      return { tls: loadTls({ certFile: config.tlsCert, keyFile: config.tlsKey }), warnings: [] };
+      const tls = loadTls({ certFile: config.tlsCert, keyFile: config.tlsKey });
+      return { tls, warnings: tls.warning ? [tls.warning] : [] };
     } catch (error) {
       if (error instanceof TlsConfigError) throw new StartupError(error.message);
       throw error;

@@ -84,9 +84,11 @@ vi.mock('vscode', () => {
       onDidChangeConfiguration: none,
       onDidChangeNotebookDocument: none,
       asRelativePath: (uri: { path: string }) => uri.path.split('/').pop(),
+      // ui.settings are the user's settings.
       getConfiguration: () => ({
         get: <T>(key: string, fallback: T) =>
           ui.settings.has(key) ? (ui.settings.get(key) as T) : fallback,
+        inspect: (key: string) => ({ key, globalValue: ui.settings.get(key) }),
       }),
     },
     window: {

@@ -8,7 +8,7 @@
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -194,6 +194,19 @@ describe('serve --tls-cert/--tls-key', () => {
       join(certs, 'key.pem'),
     ]);
     port = new URL(server.url).port;
+  });
+
+  it('warns at start when others may read the TLS key, as for the encryption key', async () => {
+    // The key made here is 0600: nothing to say.
+    expect(server.stderr()).not.toMatch(/readable by others/);
+    const shared = join(tempDir(), 'shared-key.pem');
+    copyFileSync(join(certs, 'key.pem'), shared);
+    chmodSync(shared, 0o640);
+    const p = await start(['--tls-cert', join(certs, 'cert.pem'), '--tls-key', shared]);
+    expect(p.stderr()).toContain(
+      `warning: The TLS key file ${shared} is readable by others (mode 640); run chmod 600 on it.`,
+    );
+    expect(p.stderr()).not.toContain(readFileSync(shared, 'utf8').split('\n')[1]);
   });
 
   it('serves HTTPS, and nothing over plain HTTP on its port', async () => {
