@@ -11,6 +11,7 @@
  */
 import type { Command } from 'commander';
 import { config as zodConfig } from 'zod';
+import { displayText } from '../../core/displayText';
 import { SecretsError, type ErrorCode } from '../../core/errors';
 import {
   checkTransport,
@@ -320,8 +321,13 @@ export async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export function formatTable(rows: string[][]): string {
-  if (rows.length === 0) return '';
+/**
+ * Rows as aligned columns. Cells hold the server's text (descriptions, audit clients, names), so
+ * each is shown without control characters or escape sequences: it cannot drive the terminal.
+ */
+export function formatTable(table: string[][]): string {
+  if (table.length === 0) return '';
+  const rows = table.map((row) => row.map((cell) => displayText(cell, Infinity)));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows
     .map((r) =>

@@ -141,6 +141,11 @@ function run<A extends any[]>(fn: (...args: A) => Promise<void>): (...args: A) =
   };
 }
 
+/** A name as the server has it, shown without control characters (it cannot drive the terminal). */
+function shown(name: string): string {
+  return displayText(name, Infinity);
+}
+
 function print(options: AdminOptions, result: unknown, line: string): void {
   process.stdout.write(options.json ? JSON.stringify(result, null, 2) + '\n' : line + '\n');
 }
@@ -218,7 +223,7 @@ export function register(program: Command): void {
       print(
         options,
         result,
-        result.users.map((u) => `${u.id}\t${u.name}${u.admin ? '\tadmin' : ''}`).join('\n'),
+        result.users.map((u) => `${u.id}\t${shown(u.name)}${u.admin ? '\tadmin' : ''}`).join('\n'),
       );
     }),
   );
@@ -245,7 +250,11 @@ export function register(program: Command): void {
           string,
           { id: string; name: string }[]
         >;
-        print(options, result, (result[table] ?? []).map((g) => `${g.id}\t${g.name}`).join('\n'));
+        print(
+          options,
+          result,
+          (result[table] ?? []).map((g) => `${g.id}\t${shown(g.name)}`).join('\n'),
+        );
       }),
     );
   }
@@ -324,7 +333,7 @@ export function register(program: Command): void {
           options,
           result,
           result.tokens
-            .map((t) => `${t.id}\t${t.user}\t${t.name}\t${t.expires_at ?? 'no expiry'}`)
+            .map((t) => `${t.id}\t${t.user}\t${shown(t.name)}\t${t.expires_at ?? 'no expiry'}`)
             .join('\n'),
         );
       }),
