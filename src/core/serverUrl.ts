@@ -45,7 +45,7 @@ function isLoopbackName(hostname: string): boolean {
 export class NotLoopbackError extends InvalidInput {
   constructor(hostname: string, addresses: readonly string[]) {
     super(
-      `Plain http:// to ${hostname} was refused: ${hostname} resolved to ${addresses.join(', ')}, ` +
+      `Plain http:// to ${hostname} was refused: ${hostname} resolved to ${addresses.join(', ') || 'no address'}, ` +
         'which is not a loopback address (127.0.0.0/8, ::1), so tokens and secret values would ' +
         `cross the network unencrypted. Use http://127.0.0.1 (or https://), or correct the hosts ` +
         `file or resolver that sends ${hostname} elsewhere.`,
