@@ -20,7 +20,17 @@ import {
   type Kernel,
   type KernelMessage,
 } from '@jupyterlab/services';
-import { checkTransport, insecureWarning, type Transport } from '../core/serverUrl';
+import type { LookupFunction } from 'node:net';
+import type { ClientOptions } from 'ws';
+import {
+  checkTransport,
+  insecureWarning,
+  isLoopbackHost,
+  loopbackOnlyLookup,
+  type Transport,
+} from '../core/serverUrl';
+import { displayText } from '../core/displayText';
+import { nodeFetch } from '../sync/nodeFetch';
 import { InbandResponder } from './inband';
 import { loadRHelperSource } from './helperSource';
 import { buildInjectionCode } from './injection';
@@ -100,6 +110,8 @@ export class JupyterAttachment {
     this.settings = ServerConnection.makeSettings({
       baseUrl,
       token: options.token,
+      // Never a redirect, and `localhost` only at a loopback address, as for the team server.
+      fetch: nodeFetch,
       WebSocket: trackingWebSocket(this.sockets),
     });
   }
@@ -225,7 +237,7 @@ export class JupyterAttachment {
 
   /** The endpoint R kernels reach, or undefined when the server is not on this machine. */
   private rBrokerEndpoint(): Promise<string | undefined> {
-    if (!isLoopback(new URL(this.settings.baseUrl).hostname)) return Promise.resolve(undefined);
+    if (!isLoopbackHost(new URL(this.settings.baseUrl).hostname)) return Promise.resolve(undefined);
     this.rEndpoint ??= (async () => {
       const broker = new BrokerServer({
         sessions: this.options.sessions,
@@ -247,9 +259,10 @@ export class JupyterAttachment {
   private attach(model: Kernel.IModel, path: string | undefined, language: HelperLanguage): void {
     if (!this.kernels) return;
     const connection = this.kernels.connectTo({ model, handleComms: false });
-    // What the consent prompt names: the notebook (or the kernel) and the server it runs on.
+    // What the consent prompt names: the notebook (or the kernel) and the server it runs on. The
+    // path and the id are the Jupyter server's text: no control characters, bounded.
     const host = new URL(this.settings.baseUrl).host;
-    const where = `${path ?? `kernel ${model.id.slice(0, 8)}`} on ${host}`;
+    const where = `${displayText(path ?? `kernel ${model.id.slice(0, 8)}`, 100)} on ${host}`;
     const notebook = `${this.settings.baseUrl}${path ? path : `#kernel=${model.id}`}`;
     const { token, session } = this.options.sessions.issue(notebook, where);
     const responder = new InbandResponder(connection, {
@@ -408,18 +421,25 @@ export class JupyterAttachment {
 }
 
 /**
- * The WebSocket class @jupyterlab/services would use, recording each socket in `open` until it
- * closes. Disposing a kernel connection starts the closing handshake without waiting for it.
+ * The WebSocket class @jupyterlab/services would use (the `ws` package in Node), recording each
+ * socket in `open` until it closes. Disposing a kernel connection starts the closing handshake
+ * without waiting for it. Its connections resolve `localhost` only to a loopback address.
  */
 function trackingWebSocket(open: Set<WebSocket>): typeof WebSocket {
-  const Base = ServerConnection.makeSettings().WebSocket;
+  const Base = ServerConnection.makeSettings().WebSocket as unknown as new (
+    url: string | URL,
+    protocols?: string | string[],
+    // ws hands its options on to net.connect, which takes `lookup`.
+    options?: ClientOptions & { lookup: LookupFunction },
+  ) => WebSocket;
+  const lookup = loopbackOnlyLookup(process.getBuiltinModule('node:dns').lookup);
   return class TrackedWebSocket extends Base {
-    constructor(...args: ConstructorParameters<typeof WebSocket>) {
-      super(...args);
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols, { lookup });
       open.add(this);
       this.addEventListener('close', () => open.delete(this));
     }
-  };
+  } as unknown as typeof WebSocket;
 }
 
 /** Whether a silent, empty request's IOPub idle comes back on `connection` within `ms`. */
@@ -452,10 +472,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
       },
     );
   });
-}
-
-function isLoopback(hostname: string): boolean {
-  return ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(hostname.toLowerCase());
 }
 
 /** An error's message with any `token=…` (Jupyter puts it in WebSocket URLs) blanked out. */

@@ -3,16 +3,23 @@
  * SHA-256 so a lookup does not compare secret bytes, and confirms with a constant-time compare.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { displayText } from '../core/displayText';
 
 export interface KernelSession {
   /** Stable id of this session (not the token). */
   readonly id: string;
   /** What consent is keyed by: a notebook URI, or a server path for remote kernels. */
   readonly notebook: string;
-  /** For logs and the consent prompt: a short human label. */
+  /**
+   * For logs and the consent prompt: a short human label, without control characters or escape
+   * sequences (a session path comes from the kernel's server, and may carry any text).
+   */
   readonly label: string;
   readonly createdAt: number;
 }
+
+/** The longest label shown, in characters. */
+const LABEL_MAX = 120;
 
 export class KernelSessions {
   private readonly byHash = new Map<string, { token: Buffer; session: KernelSession }>();
@@ -25,7 +32,7 @@ export class KernelSessions {
     const session: KernelSession = {
       id: `k${++this.counter}-${randomBytes(4).toString('hex')}`,
       notebook,
-      label,
+      label: displayText(label, LABEL_MAX),
       createdAt: Date.now(),
     };
     this.byHash.set(hash(token), { token: Buffer.from(token), session });

@@ -227,8 +227,24 @@ export type ResolveQuery = z.infer<typeof ResolveQuery>;
 // ---------------------------------------------------------------------------------------------
 // Sharing
 
-/** `PUT /v1/secrets/{id}/access` body: the complete new list of grants (at least one owner). */
-export const PutAccessBody = lazySchema(() => z.strictObject({ access: z.array(Grant).max(256) }));
+/**
+ * `PUT /v1/secrets/{id}/access` body: the complete new list of grants (at least one owner). An id
+ * must have the form of one; whether a user or team has it is not checked, so that sharing does
+ * not tell an owner which ids exist (a grant to an id no one has yet applies once an admin
+ * creates it).
+ */
+export const PutAccessBody = lazySchema(() =>
+  z.strictObject({
+    access: z
+      .array(
+        z.object({
+          principal: z.object({ kind: z.enum(['user', 'team']), id: EntityId }),
+          role: Role,
+        }),
+      )
+      .max(256),
+  }),
+);
 export type PutAccessBody = z.infer<typeof PutAccessBody>;
 
 /** `GET`/`PUT /v1/secrets/{id}/access` response. A PUT bumps the secret's version. */

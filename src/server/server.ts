@@ -3,10 +3,12 @@
  * PostgreSQL from DATABASE_URL), migrate, check the encryption keys, make sure an admin token
  * exists, then listen. Stopping finishes in-flight requests before closing the database.
  */
+import { lookup } from 'node:dns/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { MAX_VALUE_BYTES } from '../core/limits';
+import { isLoopbackAddress } from '../core/serverUrl';
 import { buildApp } from './app';
 import { KeyError, loadKeyring } from './crypto';
 import type { SqlDriver } from './db/driver';
@@ -173,7 +175,8 @@ export function transportFor(config: ServerConfig): { tls?: TlsMaterial; warning
   }
   if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
     try {
-      return { tls: loadTls({ certFile: config.tlsCert, keyFile: config.tlsKey }), warnings: [] };
+      const tls = loadTls({ certFile: config.tlsCert, keyFile: config.tlsKey });
+      return { tls, warnings: tls.warning ? [tls.warning] : [] };
     } catch (error) {
       if (error instanceof TlsConfigError) throw new StartupError(error.message);
       throw error;
@@ -197,8 +200,27 @@ export function transportFor(config: ServerConfig): { tls?: TlsMaterial; warning
   };
 }
 
+/**
+ * `--host localhost` listens wherever the resolver sends localhost: plain HTTP there only when
+ * every address it resolves to is this machine's.
+ */
+async function checkLoopbackName(config: ServerConfig, tls: boolean): Promise<void> {
+  if (tls || config.insecureHttp || !isLoopbackBind(config.host) || isLoopbackAddress(config.host))
+    return;
+  const answers = await lookup(config.host, { all: true }).catch(() => []);
+  const outside = answers.map((a) => a.address).filter((a) => !isLoopbackAddress(a));
+  if (outside.length > 0) {
+    throw new StartupError(
+      `Refusing to serve plain HTTP on ${config.host}: it resolves to ${outside.join(', ')}, ` +
+        'which is not a loopback address (127.0.0.0/8, ::1), so tokens and secret values would ' +
+        'cross the network unencrypted. Pass --host 127.0.0.1, or correct the hosts file.',
+    );
+  }
+}
+
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const transport = transportFor(config);
+  await checkLoopbackName(config, transport.tls !== undefined);
   const opened = await openStore(config);
   const app = await buildApp({
     ...(transport.tls && { https: { cert: transport.tls.cert, key: transport.tls.key } }),

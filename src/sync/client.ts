@@ -34,7 +34,9 @@ import {
   type UpdateSecretBody,
   type VersionEntry,
 } from '../core/api';
-import { InvalidInput, MalformedResponse } from '../core/errors';
+import { MalformedResponse, SecretsError } from '../core/errors';
+import { displayText } from '../core/displayText';
+import { normalizeServerUrl } from '../core/serverUrl';
 import { ApiError, classifyFetchError, statusToCode } from './errors';
 
 export interface ApiClientOptions {
@@ -65,31 +67,6 @@ interface RequestOptions {
   auth?: boolean;
   /** A POST that only reads (POST /v1/values): safe to send again, as a GET is. */
   safe?: boolean;
-}
-
-/** Checks and normalizes a server URL; throws InvalidInput with the rule when it is not one. */
-export function normalizeServerUrl(raw: string): string {
-  const text = raw.trim();
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new InvalidInput(
-      'The server URL is not a valid URL. Use the form https://host[:port], e.g. http://127.0.0.1:8787.',
-    );
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidInput('The server URL must start with http:// or https://.');
-  }
-  if (url.username || url.password) {
-    throw new InvalidInput(
-      'Do not put credentials in the server URL; the token is asked separately.',
-    );
-  }
-  if (url.search || url.hash) {
-    throw new InvalidInput('The server URL must not have a query (?…) or fragment (#…).');
-  }
-  return url.toString().replace(/\/+$/, '');
 }
 
 export class ApiClient {
@@ -302,6 +279,8 @@ export class ApiClient {
         });
         text = await response.text();
       } catch (error) {
+        // A refused redirect or a loopback name that resolved elsewhere: said as it is.
+        if (error instanceof SecretsError) throw error;
         const failure = classifyFetchError(error, this.origin, this.caHint);
         // A kept-alive connection the server closed meanwhile: a read is safe to send again.
         if (failure.reason === 'reset' && (method === 'GET' || options.safe) && attempt === 0)
@@ -373,11 +352,18 @@ export class ApiClient {
       );
     }
     const retryAfter = body.error.retry_after ?? Number(response.headers.get('retry-after') ?? NaN);
-    return new ApiError(statusToCode(status), body.error.message, status, body.error.code, {
-      currentVersion: body.error.current_version,
-      retryAfterSeconds: Number.isFinite(retryAfter) ? retryAfter : undefined,
-      field: body.error.field,
-    });
+    // The server's own words, shown on terminals: no escape sequence or control character.
+    return new ApiError(
+      statusToCode(status),
+      displayText(body.error.message, 500),
+      status,
+      body.error.code,
+      {
+        currentVersion: body.error.current_version,
+        retryAfterSeconds: Number.isFinite(retryAfter) ? retryAfter : undefined,
+        field: body.error.field,
+      },
+    );
   }
 }
 

@@ -46,7 +46,7 @@ test('the demo runs get_secret in its notebook and shows the team secret after s
     await view.dismissNotifications();
 
     await notebook.runCellWith("get_secret('OPENAI_API_KEY')");
-    const consent = view.dialog("asks for the secret 'OPENAI_API_KEY'");
+    const consent = view.dialog("Allow the secret 'OPENAI_API_KEY'?");
     await view.clickDialogButton(consent, 'Always for This Notebook');
     expect(await notebook.waitForOutput('key loaded:')).toBe(
       `key loaded: ${key.length} characters`,
@@ -75,7 +75,7 @@ test('the demo runs get_secret in its notebook and shows the team secret after s
 
     // The team secret reads in a cell like any other, once allowed.
     await notebook.runCellWith("get_secret('WAREHOUSE_URL')");
-    await view.clickDialogButton(view.dialog("asks for the secret 'WAREHOUSE_URL'"), 'Allow Once');
+    await view.clickDialogButton(view.dialog("Allow the secret 'WAREHOUSE_URL'?"), 'Allow Once');
     expect(await notebook.waitForOutput('warehouse URL loaded:')).toMatch(
       /^warehouse URL loaded: \d+ characters$/,
     );

@@ -54,7 +54,7 @@ describe('get_secret in a notebook in VS Code, under the Jupyter extension as pu
 
       // The first run of the first cell: the consent dialog, then the value, with no Enable step.
       await notebook.runCell(0);
-      const consent = view.dialog("asks for the secret 'X'");
+      const consent = view.dialog("Allow the secret 'X'?");
       await consent.waitFor({ timeout: 30_000 });
       expect(await consent.textContent()).toContain("get_secret('X')");
       await view.clickDialogButton(consent, 'Always for This Notebook');
@@ -111,7 +111,7 @@ describe('get_secret in a notebook in VS Code, under the Jupyter extension as pu
       const value = canary('kaccess');
       const { view, notebook } = await notebookWithSecret(wb, value);
       await notebook.runCell(0);
-      await view.clickDialogButton(view.dialog("asks for the secret 'X'"), 'Allow Once');
+      await view.clickDialogButton(view.dialog("Allow the secret 'X'?"), 'Allow Once');
       await notebook.waitForOutput(new RegExp(`^\\s*${value.length}\\s*$`));
       await view.clickDialogButton(view.dialog(KERNEL_ACCESS), 'Deny');
       await notebook.clickToolbarAction('Clear All Outputs');
@@ -127,7 +127,7 @@ describe('get_secret in a notebook in VS Code, under the Jupyter extension as pu
       const value = canary('deny');
       const { view, notebook } = await notebookWithSecret(wb, value);
       await notebook.runCell(0);
-      await view.clickDialogButton(view.dialog("asks for the secret 'X'"), 'Deny');
+      await view.clickDialogButton(view.dialog("Allow the secret 'X'?"), 'Deny');
       const output = await notebook.waitForOutput('SecretAccessError');
       expect(output).not.toContain(value);
       expect(filesContaining(logs(wb), value)).toEqual([]);
@@ -145,7 +145,7 @@ describe('get_secret under a Jupyter extension that gives Notebook Secrets its k
         await notebook.runCell(0);
         // The set-up runs first, so the kernel-access question comes before the consent one.
         await view.clickDialogButton(view.dialog(KERNEL_ACCESS), 'Allow');
-        await view.clickDialogButton(view.dialog("asks for the secret 'X'"), 'Allow Once');
+        await view.clickDialogButton(view.dialog("Allow the secret 'X'?"), 'Allow Once');
         await notebook.waitForOutput(new RegExp(`^\\s*${value.length}\\s*$`));
         expect(occurrences(logs(wb), '(kernels.onDidStart)')).toBe(1);
         expect(filesContaining(logs(wb), value)).toEqual([]);

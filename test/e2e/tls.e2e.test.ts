@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { ApiClient } from '../../src/sync/client';
-import { fetchTrusting } from '../../src/sync/trustedFetch';
+import { makeNodeFetch } from '../../src/sync/nodeFetch';
 import { freePort, serve } from '../integration/server/serverProcess';
 import { withWorkbench } from './harness';
 import { SecretsView } from './secretsView';
@@ -34,7 +34,7 @@ test('signs in to an HTTPS team server once the CA file is set', async () => {
   });
   try {
     expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-    const trusted = fetchTrusting(readFileSync(ca));
+    const trusted = makeNodeFetch({ ca: readFileSync(ca) });
     const admin = new ApiClient({ baseUrl: server.url, token: adminToken, fetch: trusted });
     await admin.createUser({ id: 'erin' });
     const { token } = await admin.createToken({ user: 'erin' });

@@ -7,9 +7,11 @@ import { createInterface, type Interface } from 'node:readline';
 import type { ConsentChoice, ConsentRequest, ConsentState } from '../../broker/consent';
 import { ConsentPolicy } from '../../broker/consent';
 import { SourceUnavailableError, type SecretSource } from '../../broker/secretSource';
+import { displayText } from '../../core/displayText';
 import type { Encoding, ScopeKind } from '../../core/model';
 import { ApiClient } from '../../sync/client';
 import { ApiError, ServerUnreachable } from '../../sync/errors';
+import { nodeFetch } from '../../sync/nodeFetch';
 import { configDir, TokenStore } from './credentials';
 import {
   KeychainUnavailableError,
@@ -133,6 +135,7 @@ export function openAttachStore(
       baseUrl: session.server,
       token: token ?? '',
       userAgent: command.userAgent,
+      fetch: nodeFetch,
     });
     return {
       kind: 'server',
@@ -275,9 +278,12 @@ function terminalAsker(terminal: {
     });
   return (request) => {
     const asked = queue.then(async (): Promise<ConsentChoice | undefined> => {
+      // The name first, on a line of its own: the label is the Jupyter server's (a session path)
+      // and, even cleaned of control characters, may read like a question of its own.
       const question =
-        `Kernel ${request.label} asks for '${request.name}': ` +
-        'allow [o]nce, [a]lways for this kernel, or [d]eny? ';
+        `Secret requested: ${request.name}\n` +
+        `  asked by: ${displayText(request.label, 120)}\n` +
+        'Allow [o]nce, [a]lways for this kernel, or [d]eny? ';
       for (let attempt = 0; attempt < 3; attempt++) {
         const answer = (await line(question))?.trim().toLowerCase();
         if (answer === undefined) return undefined;

@@ -6,8 +6,12 @@
  */
 import type { Command } from 'commander';
 import { ApiErrorBody, CreatedToken, type Principal } from '../../core/api';
-import { checkTransport, insecureWarning, transportProblem } from '../../core/serverUrl';
+import { displayText } from '../../core/displayText';
+import { SecretsError } from '../../core/errors';
+import { normalizeServerUrl } from '../../core/serverUrl';
 import { classifyFetchError } from '../../sync/errors';
+import { nodeFetch } from '../../sync/nodeFetch';
+import { checkClientTransport, CliError } from '../client/session';
 import { jsonOption, serverOption } from '../options';
 
 interface AdminOptions {
@@ -50,29 +54,23 @@ async function call(
   path: string,
   body?: unknown,
 ): Promise<unknown> {
-  const server = (
-    options.server ??
-    process.env.NOTEBOOK_SECRETS_SERVER ??
-    'http://127.0.0.1:8787'
-  ).replace(/\/+$/, '');
-  let url: URL;
+  let server: string;
   try {
-    url = new URL(server);
-  } catch {
-    throw new AdminError(
-      `--server must be a URL like https://secrets.example.com, not '${server}'.`,
+    server = normalizeServerUrl(
+      options.server ?? process.env.NOTEBOOK_SECRETS_SERVER ?? 'http://127.0.0.1:8787',
     );
+  } catch (error) {
+    throw new AdminError(`--server: ${(error as Error).message}`);
   }
+  const url = new URL(server);
   // The admin token goes in clear over plain HTTP: only to this machine, or when asked to.
-  const policy = {
-    allowInsecureHttp: options.insecureHttp === true,
-    optIn: '--insecure-http',
-    what: 'The server URL',
-  };
-  const problem = transportProblem(url, policy);
-  if (problem) throw new AdminError(problem);
-  if (checkTransport(url, policy) === 'insecure-http')
-    process.stderr.write(`warning: ${insecureWarning(url, '--insecure-http')}\n`);
+  try {
+    checkClientTransport(server, { given: options.insecureHttp === true, how: '--insecure-http' });
+  } catch (error) {
+    if (error instanceof SecretsError || error instanceof CliError)
+      throw new AdminError(error.message);
+    throw error;
+  }
   const token = options.tokenStdin ? await readStdin() : process.env.NOTEBOOK_SECRETS_ADMIN_TOKEN;
   if (!token) {
     throw new AdminError(
@@ -81,8 +79,10 @@ async function call(
     );
   }
   let response: Response;
+  let text: string;
   try {
-    response = await fetch(server + path, {
+    // nodeFetch refuses redirects: the admin token and the body go to this server or nowhere.
+    response = await nodeFetch(server + path, {
       method,
       headers: {
         authorization: `Bearer ${token}`,
@@ -92,7 +92,9 @@ async function call(
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(30_000),
     });
+    text = await response.text();
   } catch (error) {
+    if (error instanceof SecretsError) throw new AdminError(error.message);
     const failure = classifyFetchError(error, url.origin);
     throw new AdminError(
       failure.reason === 'refused'
@@ -102,12 +104,21 @@ async function call(
     );
   }
   if (response.status === 204) return undefined;
-  const text = await response.text();
-  const json: unknown = text === '' ? undefined : JSON.parse(text);
+  let json: unknown;
+  try {
+    json = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    throw new AdminError(
+      `The server at ${url.origin} answered ${method} ${path.split('?')[0]} with HTTP ${response.status}, not JSON. Is this the URL of a Notebook Secrets server?`,
+      8,
+    );
+  }
   if (!response.ok) {
     const parsed = ApiErrorBody.safeParse(json);
     throw new AdminError(
-      parsed.success ? parsed.data.error.message : `The server answered ${response.status}.`,
+      parsed.success
+        ? displayText(parsed.data.error.message, 500)
+        : `The server answered ${response.status}.`,
       exitForStatus(response.status),
     );
   }
@@ -128,6 +139,11 @@ function run<A extends any[]>(fn: (...args: A) => Promise<void>): (...args: A) =
       throw error;
     }
   };
+}
+
+/** A name as the server has it, shown without control characters (it cannot drive the terminal). */
+function shown(name: string): string {
+  return displayText(name, Infinity);
 }
 
 function print(options: AdminOptions, result: unknown, line: string): void {
@@ -207,7 +223,7 @@ export function register(program: Command): void {
       print(
         options,
         result,
-        result.users.map((u) => `${u.id}\t${u.name}${u.admin ? '\tadmin' : ''}`).join('\n'),
+        result.users.map((u) => `${u.id}\t${shown(u.name)}${u.admin ? '\tadmin' : ''}`).join('\n'),
       );
     }),
   );
@@ -234,7 +250,11 @@ export function register(program: Command): void {
           string,
           { id: string; name: string }[]
         >;
-        print(options, result, (result[table] ?? []).map((g) => `${g.id}\t${g.name}`).join('\n'));
+        print(
+          options,
+          result,
+          (result[table] ?? []).map((g) => `${g.id}\t${shown(g.name)}`).join('\n'),
+        );
       }),
     );
   }
@@ -313,7 +333,7 @@ export function register(program: Command): void {
           options,
           result,
           result.tokens
-            .map((t) => `${t.id}\t${t.user}\t${t.name}\t${t.expires_at ?? 'no expiry'}`)
+            .map((t) => `${t.id}\t${t.user}\t${shown(t.name)}\t${t.expires_at ?? 'no expiry'}`)
             .join('\n'),
         );
       }),

@@ -9,7 +9,9 @@
  */
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { format } from 'node:util';
 import { loadHelperSource } from '../../broker/helperSource';
+import { displayText } from '../../core/displayText';
 import { describeError, JupyterAttachment } from '../../broker/jupyterAttachment';
 import { KernelSessions } from '../../broker/kernelSessions';
 import { SecretRequestHandler, type ClientWording } from '../../broker/requestHandler';
@@ -91,7 +93,9 @@ export function register(program: Command): void {
     .action(async (options: AttachOptions) => {
       // @jupyterlab/services reports each kernel connection with console.debug on stdout; the
       // CLI's own log (stderr) says what matters, and --verbose shows the rest there.
-      console.debug = options.verbose ? (...args) => console.error(...args) : () => undefined;
+      console.debug = options.verbose
+        ? (...args) => process.stderr.write(`${displayText(format(...args), 2000)}\n`)
+        : () => undefined;
       const log = stderrLog(Boolean(options.verbose));
       // Listen before attaching: a kernel may be reported enabled (and the user press Ctrl-C)
       // while the other kernels are still being set up.
@@ -103,7 +107,7 @@ export function register(program: Command): void {
       try {
         handle = await attach(options, log);
       } catch (error) {
-        process.stderr.write(`notebook-secrets: ${(error as Error).message}\n`);
+        process.stderr.write(`notebook-secrets: ${displayText((error as Error).message, 2000)}\n`);
         process.exit(2);
       }
       const signal = await stopSignal;
@@ -282,8 +286,10 @@ export function attachWording(options: AttachOptions): ClientWording {
   };
 }
 
+/** attach's log on its terminal: one line each, with no control character from a server in it. */
 function stderrLog(verbose: boolean): BrokerLog {
-  const write = (level: string, m: string) => process.stderr.write(`[${level}] ${m}\n`);
+  const write = (level: string, m: string) =>
+    process.stderr.write(`[${level}] ${displayText(m, 2000)}\n`);
   return {
     debug: (m) => verbose && write('debug', m),
     info: (m) => write('info', m),

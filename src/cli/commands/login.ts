@@ -1,10 +1,17 @@
 /** `notebook-secrets login`: signs in to a team server and keeps the token out of config.json. */
 import type { Command } from 'commander';
-import { checkTransport, insecureWarning } from '../../core/serverUrl';
-import { normalizeServerUrl } from '../../sync/client';
+import { normalizeServerUrl } from '../../core/serverUrl';
 import { configDir, loadConfig, saveConfig, TokenStore } from '../client/credentials';
 import { promptHidden } from '../client/prompt';
-import { action, CliError, cliApiClient, printJson, readStdin, warn } from '../client/session';
+import {
+  action,
+  checkClientTransport,
+  CliError,
+  cliApiClient,
+  printJson,
+  readStdin,
+  warn,
+} from '../client/session';
 import { jsonOption, projectOption, serverOption } from '../options';
 
 interface LoginOptions {
@@ -38,13 +45,11 @@ export function register(program: Command): void {
         const rawServer = options.server ?? env.NOTEBOOK_SECRETS_SERVER ?? config.server;
         if (!rawServer) throw new CliError('Pass --server URL (the team server to sign in to).');
         const server = normalizeServerUrl(rawServer);
-        const transport = checkTransport(new URL(server), {
-          allowInsecureHttp: options.insecureHttp === true,
-          optIn: '--insecure-http',
-          what: 'The team server URL',
-        });
-        if (transport === 'insecure-http')
-          warn(insecureWarning(new URL(server), '--insecure-http'));
+        const transport = checkClientTransport(
+          server,
+          { given: options.insecureHttp === true, how: '--insecure-http' },
+          env,
+        );
         let token: string | undefined;
         if (options.token !== undefined) {
           warn(
@@ -71,7 +76,9 @@ export function register(program: Command): void {
           ...config,
           server,
           user: me.user.id,
-          insecureHttp: transport === 'insecure-http' ? true : undefined,
+          // Kept only when asked for here: NOTEBOOK_SECRETS_INSECURE_HTTP_SERVER holds while set.
+          insecureHttp:
+            transport === 'insecure-http' && options.insecureHttp === true ? true : undefined,
           ...(options.project !== undefined && { project: options.project }),
         });
         if (options.json) {

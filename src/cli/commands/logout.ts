@@ -4,7 +4,7 @@
  * the message says it may still be valid.
  */
 import type { Command } from 'commander';
-import { normalizeServerUrl } from '../../sync/client';
+import { normalizeServerUrl } from '../../core/serverUrl';
 import { ApiError } from '../../sync/errors';
 import { configDir, loadConfig, saveConfig, TokenStore } from '../client/credentials';
 import { action, cliApiClient, printJson, warn } from '../client/session';

@@ -55,7 +55,8 @@ Environment:
   NOTEBOOK_SECRETS_OLD_KEYS       comma-separated older keys, still used to decrypt
   NOTEBOOK_SECRETS_ADMIN_TOKEN    register this admin token instead of printing a new one
   NOTEBOOK_SECRETS_TLS_CERT, NOTEBOOK_SECRETS_TLS_KEY   as --tls-cert, --tls-key
-  NOTEBOOK_SECRETS_INSECURE_HTTP=1                      as --insecure-http
+  NOTEBOOK_SECRETS_INSECURE_HTTP=1                      as --insecure-http (serve only; clients:
+                                                        NOTEBOOK_SECRETS_INSECURE_HTTP_SERVER)
   NOTEBOOK_SECRETS_MAX_VALUE_BYTES, NOTEBOOK_SECRETS_KEEP_VALUES (10), NOTEBOOK_SECRETS_RATE_BURST (200),
   NOTEBOOK_SECRETS_REQUEST_TIMEOUT_MS (30000)
 

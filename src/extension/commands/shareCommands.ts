@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import type { SecretMetadata } from '../../core';
 import type { SecretRepository } from '../storage/secretRepository';
-import { serverTransportProblem } from '../sync/serverTrust';
+import { serverUrlProblem } from '../sync/serverTrust';
 import { targetSecret } from './pickSecret';
 import { answered } from './registerCommand';
 
@@ -52,21 +52,4 @@ export function shareCommands(
   }
 
   return { share, configureServer };
-}
-
-export function serverUrlProblem(text: string): string | undefined {
-  const trimmed = text.trim();
-  if (trimmed === '') return undefined;
-  let url: URL;
-  try {
-    url = new URL(trimmed);
-  } catch {
-    return 'Enter a full URL starting with https:// (or http:// for a server on this machine).';
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    return 'The URL must start with https:// or http://.';
-  if (url.username || url.password)
-    return 'Do not put credentials in the URL; you sign in with a token.';
-  if (url.search || url.hash) return "Enter the server's base URL, without ?query or #fragment.";
-  return serverTransportProblem(url);
 }

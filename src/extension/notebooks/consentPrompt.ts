@@ -19,12 +19,15 @@ export function createConsentPrompt(): (
 }
 
 async function ask(request: ConsentRequest): Promise<ConsentChoice | undefined> {
+  // The name first: the label may come from a Jupyter server (a session path) and must not be
+  // able to read as the question (it has no control characters: see KernelSessions).
   const picked = await vscode.window.showWarningMessage(
-    `${request.label} asks for the secret '${request.name}'.`,
+    `Allow the secret '${request.name}'?`,
     {
       modal: true,
       detail:
-        `Code running in this notebook's kernel called get_secret('${request.name}').\n\n` +
+        `Asked by ${request.label}.\n\n` +
+        `Code running in that kernel called get_secret('${request.name}').\n\n` +
         'Allow Once: for this kernel session (until it restarts).\n' +
         'Always for This Notebook: remembered; revoke it with "Notebook Secrets: Manage Notebook Access".\n' +
         'Deny: the cell gets SecretAccessError.',

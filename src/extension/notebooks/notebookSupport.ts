@@ -21,6 +21,7 @@ import { manageNotebookAccess } from './manageAccess';
 import type { NotebookCommandId } from './notebookCommandIds';
 import { RemoteServers } from './remoteServers';
 import { guarded, UserFacingError } from './userError';
+import { redactOutputs } from './redactOutputs';
 
 export interface NotebookSupportDeps {
   context: vscode.ExtensionContext;
@@ -84,8 +85,7 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
     ensureTcpBroker,
     helperSource,
     rHelperSource,
-    redactOutputs: () =>
-      vscode.workspace.getConfiguration('notebookSecrets').get<boolean>('redactOutputs', true),
+    redactOutputs,
     log,
     claimsAllowed: autoEnableActive,
     beforeKernelAccess: () => explainKernelAccess(context),

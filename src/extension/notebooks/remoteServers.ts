@@ -12,6 +12,7 @@ import type { ConsentPolicy } from '../../broker/consent';
 import { checkTransport, insecureWarning, transportProblem } from '../../core/serverUrl';
 import { INSECURE_SETTING } from '../sync/serverTrust';
 import { UserFacingError } from './userError';
+import { redactOutputs } from './redactOutputs';
 
 const SERVERS_KEY = 'notebookSecrets.jupyterServers';
 const tokenKey = (url: string) => `notebookSecrets.jupyterServerToken:${url}`;
@@ -159,8 +160,7 @@ export class RemoteServers implements vscode.Disposable {
       handler: this.deps.handler,
       log: this.deps.log,
       onSessionEnded: (id) => this.deps.consent.forgetSession(id),
-      redactOutputs: () =>
-        vscode.workspace.getConfiguration('notebookSecrets').get<boolean>('redactOutputs', true),
+      redactOutputs,
     });
     try {
       await attachment.start();

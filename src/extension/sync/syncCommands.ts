@@ -12,7 +12,7 @@ import type { Comparison } from '../../sync/engine';
 import { ApiError } from '../../sync/errors';
 import type { ConflictKind } from '../../sync/syncState';
 import { Cancelled, answered } from '../commands/registerCommand';
-import { serverUrlProblem } from '../commands/shareCommands';
+import { serverUrlProblem } from './serverTrust';
 import { checkServerTransport, insecureSignInWarning } from './serverTrust';
 import { shareDialog } from './shareDialog';
 import type { SyncSession } from './syncSession';

@@ -8,12 +8,13 @@ import * as z from 'zod';
 import type { Me } from '../../core/api';
 import type { KeyValueSecretStore } from '../../core/keyValueStore';
 import type { LocalSecretStore } from '../../core/localStore';
-import { ApiClient, normalizeServerUrl } from '../../sync/client';
+import { normalizeServerUrl } from '../../core/serverUrl';
+import { ApiClient } from '../../sync/client';
 import { SyncEngine } from '../../sync/engine';
 import { SyncScheduler, type SyncStatus } from '../../sync/scheduler';
 import { SYNC_PREFIX } from '../../sync/syncState';
 import {
-  caFileFetch,
+  serverFetch,
   checkServerTransport,
   EXTENSION_CA_HINT,
   insecureSignInWarning,
@@ -133,13 +134,13 @@ export class SyncSession implements vscode.Disposable {
   }
 
   private newClient(server: string, token: string): ApiClient {
-    const fetch = this.deps.fetch ?? caFileFetch();
+    const fetch = this.deps.fetch ?? serverFetch();
     return new ApiClient({
       baseUrl: server,
       token,
       userAgent: `notebook-secrets-vscode/${vscode.version ?? 'unknown'}`,
       caHint: EXTENSION_CA_HINT,
-      ...(fetch && { fetch }),
+      fetch,
     });
   }
 

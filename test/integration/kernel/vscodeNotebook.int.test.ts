@@ -87,9 +87,11 @@ vi.mock('vscode', () => {
       onDidChangeConfiguration: none,
       onDidChangeNotebookDocument: none,
       asRelativePath: (uri: { path: string }) => uri.path.split('/').pop(),
+      // ui.settings are the user's settings.
       getConfiguration: () => ({
         get: <T>(key: string, fallback: T) =>
           ui.settings.has(key) ? (ui.settings.get(key) as T) : fallback,
+        inspect: (key: string) => ({ key, globalValue: ui.settings.get(key) }),
       }),
     },
     window: {
@@ -250,7 +252,8 @@ describe('VS Code notebook support', () => {
       "import hashlib\nfor _ in range(50): v = get_secret('API_KEY')\nprint(hashlib.sha256(v.encode()).hexdigest())";
     expect((await runCell(kernel, code)).stdout.trim()).toBe(sha256(VALUE));
     expect(ui.warnings).toHaveLength(1);
-    expect(ui.warnings[0]!.message).toBe("analysis.ipynb asks for the secret 'API_KEY'.");
+    expect(ui.warnings[0]).toMatchObject({ message: "Allow the secret 'API_KEY'?" });
+    expect(ui.warnings[0]!.detail).toMatch(/^Asked by analysis\.ipynb\./);
   });
 
   it('re-enables get_secret by itself after the kernel restarts', async () => {
@@ -286,7 +289,7 @@ describe('VS Code notebook support', () => {
       "import hashlib\nprint(hashlib.sha256(get_secret('API_KEY').encode()).hexdigest())";
     expect((await runCell(started, code)).stdout.trim()).toBe(sha256(VALUE));
     expect(ui.warnings.slice(warnings).map((w) => w.message)).toEqual([
-      "auto.ipynb asks for the secret 'API_KEY'.",
+      "Allow the secret 'API_KEY'?",
     ]);
     expect(ui.infos.filter((m) => /get_secret is enabled/.test(m))).toEqual([]);
 
@@ -323,7 +326,7 @@ describe('VS Code notebook support', () => {
       expect(first.error).toBeUndefined();
       expect(first.stdout.trim()).toBe(`${VALUE.length} False`);
       expect(ui.warnings.slice(warnings).map((w) => w.message)).toEqual([
-        "first-cell.ipynb asks for the secret 'API_KEY'.",
+        "Allow the secret 'API_KEY'?",
       ]);
       // After the cell, the set-up through the Jupyter API checks the claim and keeps the module.
       await ui.commands.get('notebookSecrets.enableGetSecret')!(uri);
@@ -359,7 +362,7 @@ describe('VS Code notebook support', () => {
       },
       { timeout: 20_000, interval: 500 },
     );
-    expect(ui.warnings.at(-1)!.message).toMatch(/asks for the secret 'REMOTE_KEY'/);
+    expect(ui.warnings.at(-1)!.message).toBe("Allow the secret 'REMOTE_KEY'?");
 
     // VS Code also sets up kernels it starts on that server (auto-enable), with a broker endpoint
     // only this machine has: the server's in-band answer stays the fallback.

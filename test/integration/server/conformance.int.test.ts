@@ -785,10 +785,6 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
         });
         expect(noOwner.status).toBe(422);
         expect(noOwner.body.error.code).toBe('last_owner');
-        const unknownUser = await w.alice('PUT', `/v1/secrets/${s.id}/access`, {
-          body: { access: [{ principal: { kind: 'user', id: 'nobody-here' }, role: 'owner' }] },
-        });
-        expect(unknownUser.status).toBe(400);
         // Hand ownership to bob: alice loses all access, bob can now edit.
         const handed = await w.alice('PUT', `/v1/secrets/${s.id}/access`, {
           body: { access: [{ principal: { kind: 'user', id: w.ids.bob }, role: 'owner' }] },
@@ -803,6 +799,59 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
           headers: { 'if-match': `"${handed.body.version}"` },
         });
         expect(edit.status).toBe(200);
+      });
+
+      it('answers a grant to an id that does not exist as one to a user or team that does', async () => {
+        // Listing users and teams is for admins: sharing must not tell an owner which ids exist.
+        const ghost = { user: unique('ghost-'), team: unique('ghost-team-') };
+        const answers = [];
+        for (const [kind, id] of [
+          ['user', w.ids.eve],
+          ['user', ghost.user],
+          ['team', w.ids.team],
+          ['team', ghost.team],
+        ] as const) {
+          const s = await sharedSecret(w, `probe ${id}`);
+          const owner = { principal: { kind: 'user', id: w.ids.alice }, role: 'owner' };
+          const reply = await w.alice('PUT', `/v1/secrets/${s.id}/access`, {
+            body: { access: [owner, { principal: { kind, id }, role: 'reader' }] },
+            headers: { 'if-match': `"${s.version}"` },
+          });
+          const id_ = new RegExp(id.replace(/[.]/g, '\\.'), 'g');
+          answers.push({
+            kind,
+            status: reply.status,
+            body: reply.text.replace(id_, 'ID').replace(/"version":\d+/, '"version":N'),
+          });
+        }
+        expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+        expect(answers[1]!.body).toBe(answers[0]!.body);
+        expect(answers[3]!.body).toBe(answers[2]!.body);
+        // Malformed ids are still refused for their form, which says nothing about existence.
+        const s = await sharedSecret(w, 'malformed');
+        const malformed = await w.alice('PUT', `/v1/secrets/${s.id}/access`, {
+          body: { access: [{ principal: { kind: 'user', id: 'Not An Id' }, role: 'owner' }] },
+        });
+        expect(malformed.status).toBe(400);
+        // The grant names that id: a user created later with it can read the secret.
+        const later = await sharedSecret(w, 'for a user created later');
+        await expectOk(
+          w.alice('PUT', `/v1/secrets/${later.id}/access`, {
+            body: {
+              access: [
+                { principal: { kind: 'user', id: w.ids.alice }, role: 'owner' },
+                { principal: { kind: 'user', id: ghost.user }, role: 'reader' },
+              ],
+            },
+          }),
+        );
+        await expectOk(w.admin('POST', '/v1/users', { body: { id: ghost.user } }));
+        const token = (
+          await expectOk(w.admin('POST', '/v1/tokens', { body: { user: ghost.user } }))
+        ).body.token as string;
+        const read = await client(t.url, token)('GET', `/v1/secrets/${later.id}/value`);
+        expect(read.status).toBe(200);
+        expect(read.body.value).toBe('for a user created later');
       });
 
       it('renames with PATCH name: same id, versions, values and grants; 409 when the name is taken', async () => {

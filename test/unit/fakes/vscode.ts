@@ -123,6 +123,7 @@ export const ui = {
     this.answers = [];
     clipboardText = '';
     configuration.clear();
+    workspaceConfiguration.clear();
     registeredCommands.clear();
     logLines.length = 0;
   },
@@ -157,6 +158,7 @@ function message(
 export const logLines: string[] = [];
 let clipboardText = '';
 const configuration = new Map<string, unknown>();
+const workspaceConfiguration = new Map<string, unknown>();
 const registeredCommands = new Map<string, (...args: unknown[]) => unknown>();
 const configurationChanged = new EventEmitter<{ affectsConfiguration(section: string): boolean }>();
 
@@ -402,14 +404,31 @@ export const workspace = {
     workspace.appliedEdits.push(edit);
     return Promise.resolve(true);
   },
+  /**
+   * User settings in `configuration`, workspace and folder settings in `workspaceConfiguration`
+   * (update with ConfigurationTarget.Workspace or .WorkspaceFolder); `get` gives the workspace's
+   * first, as VS Code does for a setting a workspace may set.
+   */
   getConfiguration(section: string) {
+    const at = (key: string) => `${section}.${key}`;
     return {
       get: <T>(key: string, fallback: T): T =>
-        (configuration.has(`${section}.${key}`)
-          ? configuration.get(`${section}.${key}`)
-          : fallback) as T,
-      update: (key: string, value: unknown) => {
-        configuration.set(`${section}.${key}`, value);
+        (workspaceConfiguration.has(at(key))
+          ? workspaceConfiguration.get(at(key))
+          : configuration.has(at(key))
+            ? configuration.get(at(key))
+            : fallback) as T,
+      inspect: <T>(key: string) => ({
+        key: at(key),
+        globalValue: configuration.get(at(key)) as T | undefined,
+        workspaceValue: workspaceConfiguration.get(at(key)) as T | undefined,
+      }),
+      update: (key: string, value: unknown, target?: ConfigurationTarget) => {
+        const where =
+          target === ConfigurationTarget.Workspace || target === ConfigurationTarget.WorkspaceFolder
+            ? workspaceConfiguration
+            : configuration;
+        where.set(at(key), value);
         configurationChanged.fire({
           affectsConfiguration: (s) => `${section}.${key}`.startsWith(s),
         });

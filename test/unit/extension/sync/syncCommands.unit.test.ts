@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ui, workspace } from '../../fakes/vscode';
-import { serverUrlProblem } from '../../../../src/extension/commands/shareCommands';
+import { serverUrlProblem } from '../../../../src/extension/sync/serverTrust';
 import { LocalSecretStore } from '../../../../src/core/localStore';
 import { ApiClient } from '../../../../src/sync/client';
 import { MemoryKeyValueStore } from '../../../../src/sync/memoryKeyValueStore';
