@@ -1,10 +1,9 @@
 /** The consent dialog: a modal with Allow Once / Always for This Notebook / Deny, one at a time. */
 import * as vscode from 'vscode';
 import type { ConsentChoice, ConsentRequest } from '../../broker/consent';
+import { CONSENT_BUTTONS, consentDetail, consentQuestion } from '../../core/viewText';
 
-const ALLOW_ONCE = 'Allow Once';
-const ALWAYS = 'Always for This Notebook';
-const DENY = 'Deny';
+const { once: ALLOW_ONCE, always: ALWAYS, deny: DENY } = CONSENT_BUTTONS;
 
 export function createConsentPrompt(): (
   request: ConsentRequest,
@@ -20,14 +19,10 @@ export function createConsentPrompt(): (
 
 async function ask(request: ConsentRequest): Promise<ConsentChoice | undefined> {
   const picked = await vscode.window.showWarningMessage(
-    `${request.label} asks for the secret '${request.name}'.`,
+    consentQuestion(request.label, request.name),
     {
       modal: true,
-      detail:
-        `Code running in this notebook's kernel called get_secret('${request.name}').\n\n` +
-        'Allow Once: for this kernel session (until it restarts).\n' +
-        'Always for This Notebook: remembered; revoke it with "Notebook Secrets: Manage Notebook Access".\n' +
-        'Deny: the cell gets SecretAccessError.',
+      detail: consentDetail(request.name, '"Notebook Secrets: Manage Notebook Access"'),
     },
     ALLOW_ONCE,
     ALWAYS,
