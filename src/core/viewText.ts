@@ -92,7 +92,7 @@ export function secretNotes(
 }
 
 /** A secret a notebook's cells ask for, and whether get_secret finds it. */
-export interface NeededSecret {
+export interface NeededItem {
   name: string;
   cells: number[];
   present: boolean;
@@ -102,11 +102,11 @@ function cellList(cells: readonly number[]): string {
   return `${cells.length === 1 ? 'cell' : 'cells'} ${cells.join(', ')}`;
 }
 
-export function neededDescription(needed: NeededSecret): string {
+export function neededDescription(needed: NeededItem): string {
   return `${needed.present ? 'present' : 'missing'} · ${cellList(needed.cells)}`;
 }
 
-export function neededTooltip(needed: NeededSecret): string {
+export function neededTooltip(needed: NeededItem): string {
   const cells = cellList(needed.cells);
   return needed.present
     ? `get_secret('${needed.name}') finds this secret (${cells}).`
@@ -114,7 +114,7 @@ export function neededTooltip(needed: NeededSecret): string {
 }
 
 /** "This Notebook"'s description: the notebook, and how many secrets it lacks. */
-export function notebookGroupDescription(label: string, items: readonly NeededSecret[]): string {
+export function notebookGroupDescription(label: string, items: readonly NeededItem[]): string {
   const missing = items.filter((i) => !i.present).length;
   return missing > 0 ? `${label} · ${missing} missing` : label;
 }

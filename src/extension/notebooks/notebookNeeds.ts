@@ -5,10 +5,10 @@
  */
 import * as vscode from 'vscode';
 import { cellLanguage, findNeededSecrets, type CodeCell } from '../../core/neededSecrets';
-import { missingSecretsMessage, type NeededSecret } from '../../core/viewText';
+import { missingSecretsMessage, type NeededItem } from '../../core/viewText';
 import type { SecretRepository } from '../storage/secretRepository';
 
-export type NeededItem = NeededSecret;
+export type { NeededItem };
 
 export interface NotebookNeedsSnapshot {
   /** The notebook's name as the user sees it. */
