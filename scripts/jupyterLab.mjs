@@ -123,6 +123,21 @@ export async function buildLabApp({ outDir = LAB_BUILD, typecheck = true } = {})
     packagePaths: [EXTENSION_SOURCE],
     output: outDir,
   });
+  // No questions about news or updates (they would reach out of this machine).
+  mkdirSync(join(outDir, 'application_settings'), { recursive: true });
+  writeFileSync(
+    join(outDir, 'application_settings', 'overrides.json'),
+    `${JSON.stringify(
+      {
+        '@jupyterlab/apputils-extension:notification': {
+          fetchNews: 'false',
+          checkForUpdates: false,
+        },
+      },
+      null,
+      2,
+    )}\n`,
+  );
   const main = {
     entry: [join(APP_SOURCE, 'index.js')],
     output: { path: outDir, filename: 'bundle.js' },

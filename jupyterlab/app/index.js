@@ -20,9 +20,9 @@ function pluginsOf(module) {
 
 /* global window, document */
 
-/** Drops the language-server plugins: the server side is not installed here. */
+/** Drops the language-server plugins (no server side here) and the table of contents' (not loaded). */
 const withoutLsp = (module) =>
-  pluginsOf(module).filter(({ id }) => !id.includes('language-server'));
+  pluginsOf(module).filter(({ id }) => !id.includes('language-server') && !id.endsWith(':toc'));
 
 window.addEventListener('load', async () => {
   await styles;
