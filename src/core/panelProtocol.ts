@@ -28,8 +28,11 @@ export type PanelSecret = z.infer<typeof PanelSecret>;
 /** Where the panel's secrets live now. */
 export const PanelStore = lazySchema(() =>
   z.discriminatedUnion('kind', [
-    /** The OS keychain of the machine that runs Jupyter (`notebook-secrets local`). */
-    z.object({ kind: z.literal('keychain') }),
+    /**
+     * The OS keychain of the machine that runs Jupyter (`notebook-secrets local`);
+     * `savedServer` is the team server to offer at sign-in, when one was used before.
+     */
+    z.object({ kind: z.literal('keychain'), savedServer: z.string().optional() }),
     z.object({
       kind: z.literal('server'),
       server: z.string(),
@@ -37,7 +40,11 @@ export const PanelStore = lazySchema(() =>
       project: z.string().optional(),
     }),
     /** Neither: not signed in and no keychain. The message says what to do. */
-    z.object({ kind: z.literal('unavailable'), message: z.string() }),
+    z.object({
+      kind: z.literal('unavailable'),
+      message: z.string(),
+      savedServer: z.string().optional(),
+    }),
   ]),
 );
 export type PanelStore = z.infer<typeof PanelStore>;

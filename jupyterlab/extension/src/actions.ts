@@ -171,7 +171,9 @@ export function panelActions(model: SecretsModel, notebooks: INotebookTracker | 
     signIn: () =>
       void run(async () => {
         const store = model.state?.store;
-        const answer = await askSignIn(store?.kind === 'server' ? store.server : '');
+        const answer = await askSignIn(
+          (store?.kind === 'server' ? store.server : store?.savedServer) ?? '',
+        );
         if (!answer) return;
         await client.signIn(answer.server, answer.token);
         await model.refresh();

@@ -249,10 +249,18 @@ export class JupyterLabBridge {
 
   private async state(): Promise<PanelState> {
     const base = { kernels: this.kernels(), questions: this.relay.questions() };
+    const saved = loadConfig(configDir(this.env)).server;
+    const savedServer = saved ? { savedServer: saved } : {};
     if (!this.panel) {
-      return { ...base, store: { kind: 'unavailable', message: this.unavailable }, secrets: [] };
+      const store = { kind: 'unavailable' as const, message: this.unavailable, ...savedServer };
+      return { ...base, store, secrets: [] };
     }
-    return { ...base, store: this.panel.store(), secrets: await this.panel.list() };
+    const store = this.panel.store();
+    return {
+      ...base,
+      store: store.kind === 'keychain' ? { ...store, ...savedServer } : store,
+      secrets: await this.panel.list(),
+    };
   }
 
   private store(): PanelSecrets {
