@@ -37,8 +37,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** `args`: more `jupyter_server` options (e.g. a higher IOPub rate limit for a benchmark). */
-export async function startJupyterServer(opts: { args?: string[] } = {}): Promise<JupyterServer> {
+/**
+ * `args`: more `jupyter_server` options (e.g. a higher IOPub rate limit for a benchmark); `env`:
+ * more environment for the server and its kernels.
+ */
+export async function startJupyterServer(
+  opts: { args?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<JupyterServer> {
   const dir = mkdtempSync(join(tmpdir(), 'nbsec-jupyter-'));
   const port = await freePort();
   const token = randomBytes(16).toString('hex');
@@ -51,7 +56,7 @@ export async function startJupyterServer(opts: { args?: string[] } = {}): Promis
   });
   const child: ChildProcess = spawn(command, [...args, ...(opts.args ?? [])], {
     cwd: dir,
-    env,
+    env: { ...env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
