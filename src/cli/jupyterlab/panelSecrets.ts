@@ -55,11 +55,11 @@ export class KeychainPanelSecrets implements PanelSecrets {
     return { kind: 'keychain' };
   }
 
-  list(): Promise<PanelSecret[]> {
-    return Promise.resolve(this.local.list().map(localSecret));
+  async list(): Promise<PanelSecret[]> {
+    return this.local.list().map(localSecret);
   }
 
-  create(input: NewSecret): Promise<PanelSecret> {
+  async create(input: NewSecret): Promise<PanelSecret> {
     checkNew(input);
     if (input.scope && input.scope.kind !== 'personal') {
       throw new InvalidInput(
@@ -73,10 +73,10 @@ export class KeychainPanelSecrets implements PanelSecrets {
       type: input.type,
       description: input.description,
     });
-    return Promise.resolve(localSecret(entry));
+    return localSecret(entry);
   }
 
-  update(id: string, change: SecretChange): Promise<PanelSecret> {
+  async update(id: string, change: SecretChange): Promise<PanelSecret> {
     const name = this.nameOf(id);
     checkChange(change);
     const current = this.local.get(name);
@@ -87,27 +87,26 @@ export class KeychainPanelSecrets implements PanelSecrets {
       ...(change.type !== undefined && { type: change.type }),
       ...(change.description !== undefined && { description: change.description }),
     });
-    return Promise.resolve(localSecret(entry));
+    return localSecret(entry);
   }
 
-  delete(id: string): Promise<void> {
+  async delete(id: string): Promise<void> {
     const name = this.nameOf(id);
     if (!this.local.delete(name)) throw new SecretNotFound(name);
-    return Promise.resolve();
   }
 
-  reveal(id: string): Promise<{ value: string; encoding: Encoding }> {
+  async reveal(id: string): Promise<{ value: string; encoding: Encoding }> {
     const name = this.nameOf(id);
     const found = this.local.get(name);
     if (!found) throw new SecretNotFound(name);
-    return Promise.resolve({ value: found.value, encoding: found.entry.encoding });
+    return { value: found.value, encoding: found.entry.encoding };
   }
 
-  access(): Promise<Grant[]> {
-    return Promise.resolve([]);
+  async access(): Promise<Grant[]> {
+    return [];
   }
 
-  share(): Promise<Grant[]> {
+  async share(): Promise<Grant[]> {
     throw new InvalidInput(
       'Secrets on this machine cannot be shared. Sign in to a team server to share secrets.',
     );
