@@ -5,6 +5,7 @@ export const SERVER_EXTENSION_PATH: string;
 export const LAB_BUILD: string;
 export function ensureLabApp(): Promise<string>;
 export function typecheckExtension(): Promise<void>;
+export function buildPrebuilt(): Promise<string>;
 export function buildLabApp(options?: { outDir?: string; typecheck?: boolean }): Promise<string>;
 
 export interface JupyterLabOptions {

@@ -13,6 +13,8 @@
 //
 //   node scripts/jupyterLab.mjs install    install the app's packages, print where
 //   node scripts/jupyterLab.mjs build      build out/jupyterlab/ (and type-check the panel)
+//   node scripts/jupyterLab.mjs prebuilt   build the prebuilt (federated) lab extension into
+//                                          jupyterlab/notebook_secrets_jupyterlab/labextension/
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -213,6 +215,31 @@ export async function buildLabApp({ outDir = LAB_BUILD, typecheck = true } = {})
 }
 
 /**
+ * The prebuilt (federated) extension that JupyterLab's Python package loads from
+ * share/jupyter/labextensions, built with @jupyter/builder's build-labextension against the core
+ * package file that @jupyterlab/core-meta publishes: no JupyterLab Python package is needed.
+ * Returns the output folder (the "outputDir" of jupyterlab/extension/package.json).
+ */
+export async function buildPrebuilt() {
+  const appDir = await ensureLabApp();
+  await typecheckExtension();
+  const modules = join(appDir, 'node_modules');
+  const output = join(SERVER_EXTENSION_PATH, 'notebook_secrets_jupyterlab', 'labextension');
+  rmSync(output, { recursive: true, force: true });
+  run(
+    process.execPath,
+    [
+      join(modules, '@jupyter', 'builder', 'lib', 'build-labextension.js'),
+      '--core-package-file',
+      join(modules, '@jupyterlab', 'core-meta', 'core.package.json'),
+      EXTENSION_SOURCE,
+    ],
+    { cwd: EXTENSION_SOURCE, env: cleanEnv() },
+  );
+  return output;
+}
+
+/**
  * The command, arguments and environment that start JupyterLab (jupyterlab/app/main.py, a
  * LabServerApp) with the server extension, on 127.0.0.1:`port`, serving `rootDir`. Like the
  * plain Jupyter server's (jupyterServer.mjs), with the app's build and the extension's package.
@@ -311,8 +338,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.log(await ensureLabApp());
   } else if (command === 'build') {
     console.log(await buildLabApp());
+  } else if (command === 'prebuilt') {
+    console.log(await buildPrebuilt());
   } else {
-    console.error('usage: node scripts/jupyterLab.mjs install|build');
+    console.error('usage: node scripts/jupyterLab.mjs install|build|prebuilt');
     process.exit(2);
   }
 }

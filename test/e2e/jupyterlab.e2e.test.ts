@@ -7,12 +7,18 @@
 // where the value was printed; signs in and sees a team secret; denies and gets SecretAccessError.
 // Canaries are searched for in the browser's storage, the saved notebook and the servers' logs.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { freePort } from '../../scripts/codeServer.mjs';
-import { buildLabApp, startJupyterLab } from '../../scripts/jupyterLab.mjs';
+import {
+  buildLabApp,
+  buildPrebuilt,
+  SERVER_EXTENSION_PATH,
+  startJupyterLab,
+} from '../../scripts/jupyterLab.mjs';
 import { ApiClient } from '../../src/sync/client';
 import { HAS_KEYRING, startSecretService } from '../integration/cli/secretService';
 import { SYSTEM_PYTHON } from '../integration/kernel/harness';
@@ -200,5 +206,70 @@ describe.skipIf(!HAS_KEYRING)('JupyterLab with the Secrets panel', () => {
         expect(log()).not.toContain(value);
       },
     );
+  });
+});
+
+describe('the Python package a JupyterLab user installs', () => {
+  test('installs the prebuilt lab extension and the server extension, enabled', async () => {
+    // The prebuilt (federated) extension, built with npm tooling only.
+    const labextension = await buildPrebuilt();
+    const built = JSON.parse(readFileSync(join(labextension, 'package.json'), 'utf8')) as {
+      jupyterlab: { _build: { load: string } };
+    };
+    expect(built.jupyterlab._build.load).toMatch(/^static\/remoteEntry\.\w+\.js$/);
+
+    const dir = mkdtempSync(join(inject('e2e').runDir, 'wheel-'));
+    const sh = (command: string, args: string[]) => {
+      const result = spawnSync(command, args, { cwd: dir, encoding: 'utf8' });
+      if (result.status !== 0) throw new Error(`${command} ${args.join(' ')}:\n${result.stderr}`);
+      return result.stdout + result.stderr;
+    };
+    try {
+      sh(SYSTEM_PYTHON, [
+        '-m',
+        'pip',
+        'wheel',
+        '-q',
+        '--no-deps',
+        '--no-build-isolation',
+        '-w',
+        dir,
+        SERVER_EXTENSION_PATH,
+      ]);
+      const wheel = readdirSync(dir).find((f) => f.endsWith('.whl'))!;
+      // One step for the user: pip install (here into a venv, with no index to download from).
+      sh(SYSTEM_PYTHON, ['-m', 'venv', '--system-site-packages', join(dir, 'venv')]);
+      sh(join(dir, 'venv', 'bin', 'pip'), [
+        'install',
+        '-q',
+        '--no-deps',
+        '--no-index',
+        join(dir, wheel),
+      ]);
+      const listed = sh(join(dir, 'venv', 'bin', 'python'), [
+        '-m',
+        'jupyter_server',
+        'extension',
+        'list',
+      ]);
+      expect(listed).toMatch(/notebook_secrets_jupyterlab\s.*enabled/);
+      expect(listed).toMatch(/notebook_secrets_jupyterlab 0\.1\.0 .*OK/);
+      const installed = join(
+        dir,
+        'venv',
+        'share',
+        'jupyter',
+        'labextensions',
+        'notebook-secrets-jupyterlab',
+      );
+      expect(readdirSync(join(installed, 'static'))).toContain(
+        built.jupyterlab._build.load.slice(7),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      for (const leftover of ['build', 'notebook_secrets_jupyterlab.egg-info']) {
+        rmSync(join(SERVER_EXTENSION_PATH, leftover), { recursive: true, force: true });
+      }
+    }
   });
 });
