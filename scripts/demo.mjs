@@ -9,13 +9,13 @@
 // Its state lives in one folder outside the clone (code-server's profile, the team server's data,
 // the workspace copy); the workspace is copied anew on each start, so the repo's demo/ is never
 // written to.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildDemoJupyter } from '../demo/jupyter/build.mjs';
 import { buildLabApp, startJupyterLab } from './jupyterLab.mjs';
 import { jupyterServerCommand } from './jupyterServer.mjs';
+import { spawnService } from './service.mjs';
 import { HAS_KEYRING, startSecretService } from './secretService.mjs';
 import {
   freePort,
@@ -40,42 +40,6 @@ async function waitUntil(what, child, output, probe, ms = 90_000) {
     if (Date.now() > deadline) throw new Error(`${what} did not start in time:\n${output()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-/** Spawns a service in its own process group; `stop()` ends the group. */
-function spawnService(command, args, options) {
-  const child = spawn(command, args, {
-    ...options,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let output = '';
-  const keep = (d) => (output = (output + d).slice(-20_000));
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exited = new Promise((r) => child.once('exit', () => r()));
-  const kill = (signal) => {
-    try {
-      process.kill(-child.pid, signal);
-    } catch {
-      // Already gone.
-    }
-  };
-  const onExit = () => kill('SIGKILL');
-  process.once('exit', onExit);
-  return {
-    child,
-    output: () => output,
-    async stop() {
-      process.off('exit', onExit);
-      if (child.exitCode === null && child.signalCode === null) {
-        kill('SIGTERM');
-        const timer = setTimeout(() => kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(timer);
-      }
-    },
-  };
 }
 
 async function startJupyter(stateDir, workspace) {

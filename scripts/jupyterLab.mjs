@@ -15,7 +15,6 @@
 //   node scripts/jupyterLab.mjs build      build out/jupyterlab/ (and type-check the panel)
 //   node scripts/jupyterLab.mjs prebuilt   build the prebuilt (federated) lab extension into
 //                                          jupyterlab/notebook_secrets_jupyterlab/labextension/
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   cpSync,
@@ -32,6 +31,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheDir, cleanEnv, readStamp, repoRoot, run, withLock } from './codeServer.mjs';
 import { jupyterServerCommand } from './jupyterServer.mjs';
+import { spawnService } from './service.mjs';
 
 const APP_SOURCE = join(repoRoot, 'jupyterlab', 'app');
 const EXTENSION_SOURCE = join(repoRoot, 'jupyterlab', 'extension');
@@ -160,13 +160,8 @@ export async function buildLabApp({ outDir = LAB_BUILD, typecheck = true } = {})
     resolveLoader: { modules: [nodeModules] },
     module: {
       rules: [
-        {
-          test: /\.ts$/,
-          exclude: /node_modules/,
-          loader: 'builtin:swc-loader',
-          options: { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } },
-          type: 'javascript/auto',
-        },
+        // The panel's TypeScript, compiled as the prebuilt extension's build compiles it.
+        ...createRequire(join(EXTENSION_SOURCE, 'package.json'))('./rspack.config.js').module.rules,
         // @jupyter/web-components imports without file extensions.
         { test: /\.m?js$/, resolve: { fullySpecified: false } },
         {
@@ -272,29 +267,12 @@ export function jupyterLabCommand({
 /** Starts JupyterLab and resolves once it answers; `stop()` ends it and its bridge. */
 export async function startJupyterLab(options) {
   const { command, args, env } = jupyterLabCommand(options);
-  const child = spawn(command, args, {
-    cwd: options.rootDir,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
   let output = '';
-  const keep = (d) => {
+  const service = spawnService(command, args, { cwd: options.rootDir, env }, (d) => {
     output += d;
-    options.onOutput?.(String(d));
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const kill = (signal) => {
-    try {
-      process.kill(-child.pid, signal);
-    } catch {
-      // Already gone.
-    }
-  };
-  const onExit = () => kill('SIGKILL');
-  process.once('exit', onExit);
-  const exited = new Promise((r) => child.once('exit', () => r()));
+    options.onOutput?.(d);
+  });
+  const { child } = service;
   const url = `http://127.0.0.1:${options.port}/`;
   const deadline = Date.now() + 90_000;
   for (;;) {
@@ -308,7 +286,7 @@ export async function startJupyterLab(options) {
     );
     if (up) break;
     if (Date.now() > deadline) {
-      kill('SIGKILL');
+      await service.stop();
       throw new Error(`JupyterLab did not start in time:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 200));
@@ -318,17 +296,9 @@ export async function startJupyterLab(options) {
     /** The lab page; `?reset` starts from an empty workspace. */
     labUrl: `${url}lab`,
     child,
+    /** Everything it printed, the bridge's log included. */
     output: () => output,
-    async stop() {
-      process.off('exit', onExit);
-      if (child.exitCode === null && child.signalCode === null) {
-        kill('SIGTERM');
-        const timer = setTimeout(() => kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(timer);
-      }
-      kill('SIGKILL');
-    },
+    stop: () => service.stop(),
   };
 }
 
