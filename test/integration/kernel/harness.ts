@@ -23,6 +23,8 @@ export interface JupyterServer {
   kernels: KernelManager;
   /** Everything the server printed so far (its log). */
   log(): string;
+  /** The server's process id. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -86,6 +88,7 @@ export async function startJupyterServer(
     settings,
     kernels,
     log: () => output,
+    pid: child.pid!,
     async stop() {
       kernels.dispose();
       child.kill('SIGTERM');
