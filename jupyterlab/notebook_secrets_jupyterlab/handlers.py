@@ -32,6 +32,8 @@ OPS = frozenset(
     ]
 )
 
+#: HTTP statuses of the bridge's error codes. The team server refusing a token is a 400 with code
+#: "unauthorized": a 401 would read as the Jupyter sign-in having expired.
 STATUS = {
     "invalid_name": 400,
     "invalid_input": 400,
@@ -40,7 +42,7 @@ STATUS = {
     "name_taken": 409,
     "version_conflict": 412,
     "access_denied": 403,
-    "unauthorized": 401,
+    "unauthorized": 400,
     "last_owner": 422,
     "unavailable": 503,
 }
