@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSecretService } from '../scripts/secretService.mjs';
 import {
+  eventually,
   runCell,
   startJupyterServer,
   startKernel,
@@ -34,16 +35,6 @@ async function panel(server: JupyterServer, op: string, body: object = {}): Prom
   const data: unknown = await res.json();
   if (!res.ok) throw new Error(`${op}: ${res.status} ${JSON.stringify(data)}`);
   return data;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 async function main(): Promise<void> {
@@ -71,12 +62,12 @@ async function main(): Promise<void> {
     ]);
     servers.push(lab, plain);
     // The secret, created through the panel's API into the OS keychain.
-    await until('the bridge', () =>
+    await eventually('the bridge', () =>
       panel(lab, 'create', { name: 'BENCH', value: BENCH_VALUE, type: 'token' }),
     );
 
     const [labKernel, attachKernel] = await Promise.all([startKernel(lab), startKernel(plain)]);
-    await until('get_secret in the JupyterLab kernel', async () => {
+    await eventually('get_secret in the JupyterLab kernel', async () => {
       const { ready } = (await panel(lab, 'kernel', { kernelId: labKernel.id })) as {
         ready: boolean;
       };
@@ -87,7 +78,7 @@ async function main(): Promise<void> {
       labKernel,
       "from notebook_secrets import get_secret\nget_secret('BENCH')",
     );
-    const question = await until('the consent question', async () => {
+    const question = await eventually('the consent question', async () => {
       const res = await fetch(`${lab.baseUrl}notebook-secrets/events?after=0`, {
         headers: { Authorization: `token ${lab.token}` },
       });
@@ -108,7 +99,7 @@ async function main(): Promise<void> {
     );
     let attachLog = '';
     attach.stderr!.on('data', (d: Buffer) => (attachLog += d.toString()));
-    await until('attach', async () =>
+    await eventually('attach', async () =>
       /get_secret enabled in kernel/.test(attachLog) ? true : undefined,
     );
 

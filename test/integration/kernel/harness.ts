@@ -165,3 +165,18 @@ export async function bounded<T>(ms: number, promise: Promise<T>, what: string):
     clearTimeout(timer);
   }
 }
+
+/** Polls `probe` until it gives something other than undefined (errors count as not yet). */
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  ms = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -11,7 +11,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addTeam, addUser, buildCli, startServer, type RunningServer } from '../sync/harness';
 import { canary } from './fixtures';
-import { runCell, startJupyterServer, startKernel, type JupyterServer } from './harness';
+import {
+  eventually,
+  runCell,
+  startJupyterServer,
+  startKernel,
+  type JupyterServer,
+} from './harness';
 
 const EXTENSION = join(__dirname, '..', '..', '..', 'jupyterlab');
 
@@ -48,16 +54,6 @@ async function events(after = 0) {
     seq: number;
     questions: { id: string; name: string; label: string }[];
   };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** The pid of the bridge: the Jupyter server's child running `jupyterlab-bridge`. */
@@ -104,7 +100,7 @@ describe('the JupyterLab server extension', () => {
     expect((await api('nonsense')).status).toBe(404);
     const bad = await api('state', 'not json');
     expect(bad).toMatchObject({ status: 400, body: { error: { code: 'invalid_input' } } });
-    const unknownField = await until('the bridge', async () => {
+    const unknownField = await eventually('the bridge', async () => {
       const r = await api('state', { extra: 1 });
       return r.status === 503 ? undefined : r;
     });
@@ -130,7 +126,7 @@ describe('the JupyterLab server extension', () => {
         kernel,
         "from notebook_secrets import get_secret\nprint(len(get_secret('LAB_KEY')))",
       );
-      const question = await until('the question', async () => (await events()).questions[0]);
+      const question = await eventually('the question', async () => (await events()).questions[0]);
       expect(question.name).toBe('LAB_KEY');
       await api('consent', { question: question.id, choice: 'always' });
       expect((await cell).stdout.trim()).toBe(String(value.length));
@@ -140,7 +136,7 @@ describe('the JupyterLab server extension', () => {
       await api('revoke', { grants, forgetSessions: true });
       expect((await api('grants')).body.grants).toEqual([]);
       const again = runCell(kernel, "print(len(get_secret('LAB_KEY')))");
-      const asked = await until('a new question', async () => (await events()).questions[0]);
+      const asked = await eventually('a new question', async () => (await events()).questions[0]);
       await api('consent', { question: asked.id, choice: 'deny' });
       expect((await again).error?.ename).toBe('SecretAccessError');
     } finally {
@@ -154,14 +150,14 @@ describe('the JupyterLab server extension', () => {
 
   it('restarts the bridge when it dies', async () => {
     const serverPid = jupyter.pid;
-    const first = await until('the bridge process', async () => bridgePid(serverPid));
+    const first = await eventually('the bridge process', async () => bridgePid(serverPid));
     process.kill(first, 'SIGKILL');
-    const second = await until('a new bridge', async () => {
+    const second = await eventually('a new bridge', async () => {
       const pid = bridgePid(serverPid);
       return pid !== undefined && pid !== first ? pid : undefined;
     });
     expect(second).not.toBe(first);
-    const state = await until('the state again', async () => {
+    const state = await eventually('the state again', async () => {
       const r = await api('state');
       return r.status === 200 ? r : undefined;
     });
