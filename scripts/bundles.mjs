@@ -68,6 +68,7 @@ export function cliBundle({ outdir = join(ROOT, 'dist'), production = false } = 
       'cli-main': join(ROOT, 'src/cli/main.ts'),
       'cli-serve': join(ROOT, 'src/cli/commands/serve.ts'),
       'cli-attach': join(ROOT, 'src/cli/commands/attach.ts'),
+      'cli-jupyterlab': join(ROOT, 'src/cli/commands/jupyterlabBridge.ts'),
     },
     outdir,
     banner: { js: '#!/usr/bin/env node' },

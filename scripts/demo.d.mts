@@ -9,6 +9,8 @@ export interface RunningDemo {
   workspace: string;
   logFile: string;
   teamServer: { url: string; user: string; token: string };
+  /** JupyterLab with the Secrets panel: `url` opens it (with its token), `base` is the server. */
+  jupyterLab: { url: string; base: string; token: string };
   codeServer: RunningCodeServer;
   stop(): Promise<void>;
 }
@@ -19,5 +21,6 @@ export function startDemo(options: {
   cli: string;
   port: number;
   teamPort: number;
+  labPort: number;
   log?: (message: string) => void;
 }): Promise<RunningDemo>;

@@ -62,6 +62,11 @@ export interface JupyterAttachmentOptions {
   pollIntervalMs?: number;
   /** Which kernels to attach to (default: all). */
   kernelFilter?: (model: Kernel.IModel, path: string | undefined) => boolean;
+  /**
+   * The consent key of a notebook at `path` on the server (default: the server's URL and the
+   * path), e.g. the notebook's file, so that grants outlive a server started on another port.
+   */
+  notebookKey?: (path: string) => string;
   /** Called when consent decisions of a kernel session should be forgotten (restart). */
   onSessionEnded?: (sessionId: string) => void;
   /**
@@ -263,7 +268,10 @@ export class JupyterAttachment {
     // path and the id are the Jupyter server's text: no control characters, bounded.
     const host = new URL(this.settings.baseUrl).host;
     const where = `${displayText(path ?? `kernel ${model.id.slice(0, 8)}`, 100)} on ${host}`;
-    const notebook = `${this.settings.baseUrl}${path ? path : `#kernel=${model.id}`}`;
+    const notebook =
+      path && this.options.notebookKey
+        ? this.options.notebookKey(path)
+        : `${this.settings.baseUrl}${path ? path : `#kernel=${model.id}`}`;
     const { token, session } = this.options.sessions.issue(notebook, where);
     const responder = new InbandResponder(connection, {
       handler: this.options.handler,

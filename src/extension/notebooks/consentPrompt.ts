@@ -1,10 +1,9 @@
 /** The consent dialog: a modal with Allow Once / Always for This Notebook / Deny, one at a time. */
 import * as vscode from 'vscode';
 import type { ConsentChoice, ConsentRequest } from '../../broker/consent';
+import { CONSENT_BUTTONS, consentDetail, consentQuestion } from '../../core/viewText';
 
-const ALLOW_ONCE = 'Allow Once';
-const ALWAYS = 'Always for This Notebook';
-const DENY = 'Deny';
+const { once: ALLOW_ONCE, always: ALWAYS, deny: DENY } = CONSENT_BUTTONS;
 
 export function createConsentPrompt(): (
   request: ConsentRequest,
@@ -22,15 +21,14 @@ async function ask(request: ConsentRequest): Promise<ConsentChoice | undefined> 
   // The name first: the label may come from a Jupyter server (a session path) and must not be
   // able to read as the question (it has no control characters: see KernelSessions).
   const picked = await vscode.window.showWarningMessage(
-    `Allow the secret '${request.name}'?`,
+    consentQuestion(request.name),
     {
       modal: true,
-      detail:
-        `Asked by ${request.label}.\n\n` +
-        `Code running in that kernel called get_secret('${request.name}').\n\n` +
-        'Allow Once: for this kernel session (until it restarts).\n' +
-        'Always for This Notebook: remembered; revoke it with "Notebook Secrets: Manage Notebook Access".\n' +
-        'Deny: the cell gets SecretAccessError.',
+      detail: consentDetail(
+        request.label,
+        request.name,
+        '"Notebook Secrets: Manage Notebook Access"',
+      ),
     },
     ALLOW_ONCE,
     ALWAYS,

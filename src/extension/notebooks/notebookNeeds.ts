@@ -5,13 +5,10 @@
  */
 import * as vscode from 'vscode';
 import { cellLanguage, findNeededSecrets, type CodeCell } from '../../core/neededSecrets';
+import { missingSecretsMessage, type NeededItem } from '../../core/viewText';
 import type { SecretRepository } from '../storage/secretRepository';
 
-export interface NeededItem {
-  name: string;
-  cells: number[];
-  present: boolean;
-}
+export type { NeededItem };
 
 export interface NotebookNeedsSnapshot {
   /** The notebook's name as the user sees it. */
@@ -103,14 +100,8 @@ export class NotebookNeeds implements NotebookNeedsView, vscode.Disposable {
     if (missing.length === 0) return;
     this.told.add(key);
     const label = vscode.workspace.asRelativePath(notebook.uri, false);
-    const names = missing.map((n) => `'${n}'`).join(', ');
     void vscode.window
-      .showWarningMessage(
-        missing.length === 1
-          ? `${label} needs the secret ${names}, which you do not have yet. Add it before running the cell that calls get_secret.`
-          : `${label} needs ${missing.length} secrets you do not have yet: ${names}. Add them before running the cells that call get_secret.`,
-        'Add…',
-      )
+      .showWarningMessage(missingSecretsMessage(label, missing), 'Add…')
       .then(async (choice) => {
         if (choice !== 'Add…') return;
         const name =
