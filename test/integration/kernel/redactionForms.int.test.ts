@@ -87,6 +87,19 @@ const contents = (r: CellResult, type: string) =>
     .filter((m) => m.header.msg_type === type)
     .map((m) => m.content);
 
+/** The input_request messages of a cell that asks for input (answered with "ok"). */
+async function prompts(kernel: Kernel.IKernelConnection, code: string): Promise<string[]> {
+  const seen: string[] = [];
+  const future = kernel.requestExecute({ code, allow_stdin: true, store_history: false });
+  future.onStdin = (msg) => {
+    seen.push(JSON.stringify(msg));
+    kernel.sendInputReply({ status: 'ok', value: 'ok' }, msg.header as never);
+  };
+  const reply = await future.done;
+  expect(reply.content.status).toBe('ok');
+  return seen;
+}
+
 let rig: KernelRig;
 let python: Kernel.IKernelConnection;
 let r: Kernel.IKernelConnection;
@@ -204,6 +217,15 @@ describe('a Python kernel redacts every form a notebook saves', () => {
     expect(leaks(everything(result))).toEqual([]);
   });
 
+  it('the prompt of input() and getpass()', async () => {
+    const seen = await prompts(
+      python,
+      "import getpass\ninput('key ' + key.strip() + ': ')\ngetpass.getpass(html.escape(key) + ': ')",
+    );
+    expect(seen).toHaveLength(2);
+    expect(leaks(seen)).toEqual([]);
+  });
+
   it('the inspector (Shift+Tab, the contextual help panel)', async () => {
     const reply = await python.requestInspect({ code: 'key', cursor_pos: 3, detail_level: 0 });
     expect(reply.content.status).toBe('ok');
@@ -266,6 +288,12 @@ describe('an R kernel redacts every form a notebook saves', () => {
     expect(shown!.data['application/json']).toEqual({ '[secret LEAK]': 'conn' });
     expect(shown!.data['text/html']).toBe('<td>[secret LEAK]</td>');
     expect(shown!.metadata).toEqual({ k: '[secret LEAK]' });
+  });
+
+  it('the prompt of readline()', async () => {
+    const seen = await prompts(r, 'invisible(readline(paste0("key ", k, ": ")))');
+    expect(seen).toHaveLength(1);
+    expect(leaks(seen)).toEqual([]);
   });
 
   it('a key cut by a line wrap is replaced whole, the short end included', async () => {
