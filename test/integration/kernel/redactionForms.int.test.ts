@@ -10,74 +10,17 @@ import type { Kernel } from '@jupyterlab/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canary, startKernelRig, type KernelRig } from './fixtures';
 import { runCell, type CellResult } from './harness';
+import { stringsOf, valueLeft } from './valueLeft';
 
 // HTML, XML and LaTeX specials, and quotes of both kinds: every escaping differs from the value.
 const VALUE = `pa&ss<w0rd>"q'_${canary('leak')}`;
-const RUN = 16;
 
-/** Every string of a message, keys included, at any depth. */
-function strings(x: unknown, out: string[] = []): string[] {
-  if (typeof x === 'string') out.push(x);
-  else if (Array.isArray(x)) for (const v of x) strings(v, out);
-  else if (x && typeof x === 'object') {
-    for (const [k, v] of Object.entries(x)) {
-      out.push(k);
-      strings(v, out);
-    }
-  }
-  return out;
-}
-
-const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-/** Undoes HTML escaping: named entities (any case) and numeric ones, semicolon optional. */
-const unescapeHtml = (s: string) =>
-  s.replace(/&(#[0-9]+|#[xX][0-9a-fA-F]+|[a-zA-Z]+);?/g, (m, e: string) => {
-    if (e.startsWith('#x') || e.startsWith('#X'))
-      return String.fromCodePoint(parseInt(e.slice(2), 16));
-    if (e.startsWith('#')) return String.fromCodePoint(parseInt(e.slice(1), 10));
-    return NAMED[e.toLowerCase()] ?? m;
-  });
-const LATEX: Record<string, string> = {
-  textbar: '|',
-  textasciitilde: '~',
-  textasciicircum: '^',
-  textbackslash: '\\',
-};
-/** Undoes LaTeX escaping as repr (R) and pandas write it. */
-const unescapeLatex = (s: string) =>
-  s.replace(
-    /\\(textbar|textasciitilde|textasciicircum|textbackslash)(?:\{\}| )?|\\([_&%$#{}])/g,
-    (_m, word: string, ch: string) => (word ? LATEX[word]! : ch),
+/** What of the value is left in `messages` (JSON text): labels, never the value itself. */
+function leaks(messages: string[]): string[] {
+  const found = messages.flatMap((m) =>
+    stringsOf(JSON.parse(m)).flatMap((s) => valueLeft(s, VALUE)),
   );
-
-/**
- * What of the value reaches a frontend in `messages`: labels (never the value itself) of each
- * run of 16 characters of the value or of its JSON-escaped form, and of each whole encoding.
- */
-function leaks(messages: string[], value = VALUE): string[] {
-  const bytes = Buffer.from(value);
-  const runsOf = { value, json: JSON.stringify(value).slice(1, -1) };
-  const whole = {
-    base64: bytes.toString('base64'),
-    base64url: bytes.toString('base64url'),
-    hex: bytes.toString('hex'),
-    percent: encodeURIComponent(value),
-  };
-  const found = new Set<string>();
-  for (const message of messages) {
-    for (const s of strings(JSON.parse(message))) {
-      for (const view of new Set([s, unescapeHtml(s), unescapeLatex(s)])) {
-        for (const [label, form] of Object.entries(runsOf)) {
-          for (let i = 0; i + RUN <= form.length; i++) {
-            if (view.includes(form.slice(i, i + RUN))) found.add(`${label}[${i}..${i + RUN}]`);
-          }
-        }
-        for (const [label, form] of Object.entries(whole))
-          if (view.includes(form)) found.add(label);
-      }
-    }
-  }
-  return [...found];
+  return [...new Set(found)];
 }
 
 const everything = (r: CellResult) => [...r.iopub, r.reply];

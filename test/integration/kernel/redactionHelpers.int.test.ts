@@ -9,9 +9,9 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SYSTEM_PYTHON } from './harness';
+import { LATEX, RUN, jsonEscape, valueLeft } from './valueLeft';
 
 const ROOT = join(__dirname, '..', '..', '..');
-const RUN = 16;
 
 /** A small seeded generator, so that a failure can be run again. */
 function generator(seed: number) {
@@ -60,40 +60,7 @@ const htmlEscapes: ((s: string) => string)[] = [
   (s) => [...s].map((c) => `&#${c.codePointAt(0)};`).join(''),
   (s) => s.replace(/[&<>"']/g, (c) => `&#x${c.charCodeAt(0).toString(16).toUpperCase()};`),
 ];
-const LATEX: Record<string, string> = {
-  '\\': '\\textbackslash{}',
-  '&': '\\&',
-  '%': '\\%',
-  $: '\\$',
-  '#': '\\#',
-  _: '\\_',
-  '{': '\\{',
-  '}': '\\}',
-  '~': '\\textasciitilde{}',
-  '^': '\\textasciicircum{}',
-  '|': '\\textbar{}',
-};
 const latexEscape = (s: string) => [...s].map((c) => LATEX[c] ?? c).join('');
-const jsonEscape = (s: string) => JSON.stringify(s).slice(1, -1);
-
-const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-const unescapeHtml = (s: string) =>
-  s.replace(/&(#[0-9]+|#[xX][0-9a-fA-F]+|amp|lt|gt|quot|apos);?/gi, (m, e: string) => {
-    if (/^#x/i.test(e)) return String.fromCodePoint(parseInt(e.slice(2), 16));
-    if (e.startsWith('#')) return String.fromCodePoint(parseInt(e.slice(1), 10));
-    return NAMED[e.toLowerCase()] ?? m;
-  });
-const LATEX_WORDS: Record<string, string> = {
-  textbar: '|',
-  textasciitilde: '~',
-  textasciicircum: '^',
-  textbackslash: '\\',
-};
-const unescapeLatex = (s: string) =>
-  s.replace(
-    /\\(textbar|textasciitilde|textasciicircum|textbackslash)(?:\{\})?|\\([_&%$#{}])/g,
-    (_m, word: string, ch: string) => (word ? LATEX_WORDS[word]! : ch),
-  );
 
 /** Lines of at most `width` characters (code points), the later ones indented. */
 function wrap(value: string, width: number, indent: string): string {
@@ -212,30 +179,6 @@ function runR(cases: Case[]): string[][] {
   return cases.map((c) => c.texts.map(() => Buffer.from(lines[i++] ?? '', 'base64').toString()));
 }
 
-/** Labels of what of `value` is left in `text`: runs of 16 characters and whole encodings. */
-function left(text: string, value: string): string[] {
-  const found: string[] = [];
-  const trimmed = value.trim();
-  const runsOf = [trimmed, jsonEscape(trimmed)];
-  const bytes = Buffer.from(trimmed);
-  const whole = [
-    bytes.toString('base64'),
-    bytes.toString('hex'),
-    bytes.toString('hex').toUpperCase(),
-  ];
-  for (const view of new Set([text, unescapeHtml(text), unescapeLatex(text)])) {
-    for (const form of runsOf) {
-      const chars = [...form];
-      for (let i = 0; i + RUN <= chars.length; i++) {
-        if (view.includes(chars.slice(i, i + RUN).join(''))) found.push(`run at ${i}`);
-      }
-    }
-    for (const form of whole) if (form.length >= 6 && view.includes(form)) found.push('encoding');
-    if (trimmed.length >= 6 && view.includes(trimmed)) found.push('whole');
-  }
-  return found;
-}
-
 describe('the Python and R helpers redact alike', () => {
   const cases = makeCases(20240611, 250);
   const python = runPython(cases);
@@ -253,7 +196,7 @@ describe('the Python and R helpers redact alike', () => {
       c.texts.flatMap((_t, j) =>
         c.values.flatMap(([name, value]) =>
           [python[i]![j]!, r[i]![j]!].flatMap((out) =>
-            left(out, value).map((what) => `case ${i}, text ${j}, ${name}: ${what}`),
+            valueLeft(out, value).map((what) => `case ${i}, text ${j}, ${name}: ${what}`),
           ),
         ),
       ),
