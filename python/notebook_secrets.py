@@ -626,10 +626,11 @@ def get_secret_bytes(name, *, scope=None):
 def redact_outputs(enabled=True):
     """Turns redaction of served values in this kernel's outputs on (the default) or off.
 
-    While on, every value get_secret or get_secret_bytes returned in this kernel, and its common
-    encodings, is replaced by `[secret NAME]` in what the kernel sends to frontends: stream
-    output, rich display and results in text-like MIME types, and errors. Returns the previous
-    setting.
+    While on, every value get_secret or get_secret_bytes returned in this kernel, its common
+    encodings and escapings, and any run of 16 or more of its characters, is replaced by
+    `[secret NAME]` in what the kernel sends to frontends: stream output, rich display and
+    results (text-like MIME types, metadata, dict keys), errors, the pager and user_expressions
+    of execute replies, the inspector's replies and input prompts. Returns the previous setting.
     """
     previous = _redactor.enabled
     _redactor.enabled = bool(enabled)
@@ -642,9 +643,10 @@ def redact_outputs(enabled=True):
 # Redaction of served values in what the kernel sends to frontends
 #
 # One wrapper on the kernel's Session.send sees every message before it is signed: IOPub
-# (stream, display_data, execute_result, update_display_data, error) and the shell's
-# execute_reply (which repeats an error's evalue and traceback). execute_input, the cell's own
-# source, is left alone.
+# (stream, display_data, execute_result, update_display_data, error), the shell's execute_reply
+# (an error's evalue and traceback, the pager's payloads, user_expressions) and inspect_reply,
+# and stdin's input_request. Every string of their content is matched, dict keys included.
+# execute_input, the cell's own source, is left alone.
 
 _REDACT_MSG_TYPES = frozenset(
     (

@@ -611,9 +611,11 @@ repr_latex.notebook_secret <- function(obj, ...) paste0("\\texttt{", gsub("_", "
 # ---------------------------------------------------------------------------------------------
 # Redaction of served values in what the kernel sends to frontends
 #
-# IRkernel sends a cell's outputs (stream, display_data, error, execute_reply) through its
-# executor's send_response function; the helper wraps it once and replaces every served value,
-# and its common encodings, by [secret NAME]. execute_input, the cell's own source, is left alone.
+# IRkernel sends a cell's outputs (stream, display_data, error, execute_reply with the pager's
+# payloads) and readline()'s input_request through its executor's send_response function; the
+# helper wraps it once and replaces every served value, its common encodings and escapings, and
+# runs of 16 or more of its characters, by [secret NAME] in every string of the content, list
+# names included. execute_input, the cell's own source, is left alone.
 
 .REDACT_MSG_TYPES <- c(
   "stream", "display_data", "execute_result", "update_display_data", "error", "execute_reply",
