@@ -803,10 +803,11 @@ def _same_length(a, i, b, j, limit, ahead=True):
 class _Matcher:
     """Where served values and their forms stand in a text, as (start, end, name) spans.
 
-    Forms of 2 * _WORD - 1 bytes or more are found through their 8-byte words. An index holds,
-    for every word of each form that counts by its runs (of the others, one word per offset
-    modulo _WORD, enough to find the whole of it), where the forms hold it. A text is read as
-    aligned words: one C-level lookup per 8 bytes, whatever the number of values. A word found
+    Forms of 2 * _WORD - 1 bytes or more are found through their 8-byte words. An index holds
+    every word of each form that counts by its runs (of the others, one word per offset modulo
+    _WORD, enough to find the whole of it): a set, and sorted arrays of the words and of where
+    the forms hold them. A text is read as aligned words: one C-level set lookup per 8 bytes,
+    whatever the number of values. A word found
     is followed into the forms and the match grown both ways, also across a line break; it
     counts when it covers a whole form, or _REDACT_RUN characters of one that counts by its
     runs. Words of fewer than 3 distinct bytes (`xxxxxxxx`, indentation) are left out, or every
@@ -819,9 +820,8 @@ class _Matcher:
         self.runs = []
         self.starts = []
         self.ends = []
-        # word -> offset in self.hay, or a tuple of up to _MAX_TRIES offsets for a word that
-        # several places hold
-        index = {}
+        keys = array.array("Q")  # the words ...
+        at = array.array("q")  # ... and where self.hay holds each
         short = {}
         hay = bytearray()
         to_int = int.from_bytes
@@ -848,18 +848,16 @@ class _Matcher:
                 if len(set(word)) < 3:
                     continue
                 missing.discard(k % _WORD)
-                w = to_int(word, order)
-                at = index.get(w)
-                if at is None:
-                    index[w] = start + k
-                elif not isinstance(at, tuple):
-                    index[w] = (at, start + k)
-                elif len(at) < _MAX_TRIES:
-                    index[w] = at + (start + k,)
+                keys.append(to_int(word, order))
+                at.append(start + k)
             if missing:
                 short[form] = name
         self.hay = bytes(hay + b"\0")
-        self.index = index
+        # Sorted arrays hold a word's place in 16 bytes, where a dict of ints takes some 180.
+        by_word = sorted(range(len(keys)), key=keys.__getitem__)
+        self.keys = array.array("Q", map(keys.__getitem__, by_word))
+        self.at = array.array("q", map(at.__getitem__, by_word))
+        self.words = frozenset(keys)
         self.short_names = short
         # str.find per form is fastest for a few; a trie pattern costs less than many finds.
         self.short = sorted(short, key=len, reverse=True)
@@ -867,13 +865,13 @@ class _Matcher:
 
     def spans(self, text):
         found = []
-        if self.index:
+        if self.words:
             data = text.encode("utf-8", "surrogatepass")
             m = len(data) // _WORD
             if m:
                 words = array.array("Q")
                 words.frombytes(memoryview(data)[: m * _WORD])
-                if not self.index.keys().isdisjoint(words):
+                if not self.words.isdisjoint(words):
                     found.extend(_char_spans(text, data, self._grown(data, words)))
         if self.short_pattern is not None:
             names = self.short_names
@@ -889,8 +887,8 @@ class _Matcher:
 
     def _grown(self, data, words):
         """Byte spans of the matches through the words of `data` that the index holds."""
-        index = self.index
-        hits = list(itertools.compress(range(len(words)), map(index.__contains__, words)))
+        keys = self.keys
+        hits = list(itertools.compress(range(len(words)), map(self.words.__contains__, words)))
         following = set(hits)
         spans = []
         covered = 0
@@ -899,8 +897,9 @@ class _Matcher:
             p = i * _WORD
             if p < covered:
                 continue
-            at = index[words[i]]
-            if i + 1 in following and isinstance(at, tuple):
+            word = words[i]
+            at = bisect.bisect_left(keys, word)
+            if i + 1 in following and at + 1 < len(keys) and keys[at + 1] == word:
                 # A word several forms hold (a provider's key prefix): the next word's match
                 # grows back over it, and it is followed only if that one does not.
                 waiting.append((p, at))
@@ -919,11 +918,15 @@ class _Matcher:
         return spans
 
     def _grow(self, data, p, at):
-        """The longest match that counts through the word at byte `p`, held in the forms at
-        `at` (an offset or a tuple of them), as a byte span."""
+        """The longest match that counts through the word at byte `p`, whose first entry in the
+        index is `at` (at most _MAX_TRIES of its places are followed), as a byte span."""
         hay = self.hay
         best = None
-        for q in at if isinstance(at, tuple) else (at,):
+        word = self.keys[at]
+        for j in range(at, min(at + _MAX_TRIES, len(self.keys))):
+            if self.keys[j] != word:
+                break
+            q = self.at[j]
             i = bisect.bisect_right(self.starts, q) - 1
             fs, fe = self.starts[i], self.ends[i]
             ahead = min(len(data) - p, fe - q) - _WORD
