@@ -28,11 +28,16 @@ helper asks again (a new message each time) with the next token it knows, so an 
 that is still attached takes over when the newest one leaves.
 """
 
+import array
 import base64
+import bisect
+import html
 import http.client
+import itertools
 import json
 import re
 import socket
+import sys
 import threading
 import time
 import urllib.parse
@@ -55,6 +60,10 @@ __version__ = "1"
 # Output redaction (see docs/get_secret.md): values shorter than this are not redacted, or every
 # "1234" in an output would be replaced.
 _REDACT_MIN_LEN = 6
+# A run of this many characters of a value longer than that (or of its escaped or base64 form)
+# is redacted too: a slice, a truncated table cell, a key cut by a line wrap. Why 16: see
+# docs/get_secret.md.
+_REDACT_RUN = 16
 # A stream write that ends with the start of a value is held back at most this long, waiting
 # for the rest, and at most this many characters.
 _REDACT_HOLD_SECONDS = 0.5
@@ -708,10 +717,11 @@ def get_secret_bytes(name, *, scope=None):
 def redact_outputs(enabled=True):
     """Turns redaction of served values in this kernel's outputs on (the default) or off.
 
-    While on, every value get_secret or get_secret_bytes returned in this kernel, and its common
-    encodings, is replaced by `[secret NAME]` in what the kernel sends to frontends: stream
-    output, rich display and results in text-like MIME types, and errors. Returns the previous
-    setting.
+    While on, every value get_secret or get_secret_bytes returned in this kernel, its common
+    encodings and escapings, and any run of 16 or more of its characters, is replaced by
+    `[secret NAME]` in what the kernel sends to frontends: stream output, rich display and
+    results (text-like MIME types, metadata, dict keys), errors, the pager and user_expressions
+    of execute replies, the inspector's replies and input prompts. Returns the previous setting.
     """
     previous = _redactor.enabled
     _redactor.enabled = bool(enabled)
@@ -724,18 +734,50 @@ def redact_outputs(enabled=True):
 # Redaction of served values in what the kernel sends to frontends
 #
 # One wrapper on the kernel's Session.send sees every message before it is signed: IOPub
-# (stream, display_data, execute_result, update_display_data, error) and the shell's
-# execute_reply (which repeats an error's evalue and traceback). execute_input, the cell's own
-# source, is left alone.
+# (stream, display_data, execute_result, update_display_data, error), the shell's execute_reply
+# (an error's evalue and traceback, the pager's payloads, user_expressions) and inspect_reply,
+# and stdin's input_request. Every string of their content is matched, dict keys included.
+# execute_input, the cell's own source, is left alone.
 
 _REDACT_MSG_TYPES = frozenset(
-    ("stream", "display_data", "execute_result", "update_display_data", "error", "execute_reply")
+    (
+        "stream",
+        "display_data",
+        "execute_result",
+        "update_display_data",
+        "error",
+        "execute_reply",
+        # Not saved in the notebook, but shown: the inspector (Shift+Tab) and input()'s prompt.
+        "inspect_reply",
+        "input_request",
+    )
 )
+
+# LaTeX escapes as R's repr (braces) and pandas (a space, no `|`) write them.
+_LATEX = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "|": r"\textbar{}",
+}
+_LATEX_BRACES = str.maketrans(_LATEX)
+_LATEX_SPACE = str.maketrans({c: e.replace("{}", " ") for c, e in _LATEX.items() if c != "|"})
+# JSON as written into HTML pages (Jinja's tojson and others).
+_JSON_HTML_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027"})
 
 
 def _encoded_forms(value):
-    """The value and the encodings a notebook commonly shows it in."""
-    forms = set()
+    """The value and the forms a notebook commonly shows it in: form -> whether a long run of
+    it counts (the value as text, escaped, percent-encoded or base64) or only the whole of it
+    (hex)."""
+    forms = {}
     if isinstance(value, bytes):
         data = value
         try:
@@ -747,27 +789,34 @@ def _encoded_forms(value):
         data = text.encode("utf-8")
     if len(text.strip() if text is not None else data) < _REDACT_MIN_LEN:
         # Nor its encodings: a 4-digit PIN's hex would otherwise be replaced everywhere.
-        return []
+        return {}
     if text is not None:
         stripped = text.strip()
         for t in (text, stripped):
-            forms.add(t)
-            forms.add(json.dumps(t)[1:-1])
-            forms.add(json.dumps(t, ensure_ascii=False)[1:-1])
-            forms.add(repr(t)[1:-1])
-            forms.add(urllib.parse.quote(t, safe=""))
-            forms.add(urllib.parse.quote(t))
-            forms.add(urllib.parse.quote_plus(t, safe=""))
+            as_json = json.dumps(t)[1:-1]
+            for form in (
+                t,
+                as_json,
+                json.dumps(t, ensure_ascii=False)[1:-1],
+                as_json.translate(_JSON_HTML_SAFE),
+                repr(t)[1:-1],
+                urllib.parse.quote(t, safe=""),
+                urllib.parse.quote(t),
+                urllib.parse.quote_plus(t, safe=""),
+                t.translate(_LATEX_BRACES),
+                t.translate(_LATEX_SPACE),
+            ):
+                forms[form] = True
         data_forms = (data, stripped.encode("utf-8"))
     else:
         data_forms = (data,)
     for d in data_forms:
         for enc in (base64.b64encode(d).decode("ascii"), base64.urlsafe_b64encode(d).decode("ascii")):
-            forms.add(enc)
-            forms.add(enc.rstrip("="))
-        forms.add(d.hex())
-        forms.add(d.hex().upper())
-    return [f for f in forms if len(f) >= _REDACT_MIN_LEN]
+            forms[enc] = True
+            forms[enc.rstrip("=")] = True
+        forms.setdefault(d.hex(), False)
+        forms.setdefault(d.hex().upper(), False)
+    return {f: runs for f, runs in forms.items() if len(f) >= _REDACT_MIN_LEN}
 
 
 def _trie_pattern(words):
@@ -802,6 +851,352 @@ def _trie_pattern(words):
     return re.compile(build(root))
 
 
+# The matcher reads a text's UTF-8 in aligned words of this many bytes: one set lookup per word
+# finds every shared run of 2 * _WORD - 1 bytes or more, whatever its alignment.
+_WORD = 8
+# A word several places of the forms hold is followed to at most this many of them.
+_MAX_TRIES = 16
+# Forms too short for the words are searched for one by one up to this many, else by a pattern.
+_MAX_FINDS = 16
+# A line break and the next line's indentation, inside a value cut by a line wrap.
+_WRAP = re.compile(rb"\r?\n[ \t]*")
+_SPACE = frozenset(b" \t\r\n\x0b\x0c")
+
+
+def _same_length(a, i, b, j, limit, ahead=True):
+    """How many bytes a and b have in common from offsets i and j, at most `limit`: going
+    ahead (a[i:], b[j:]) or back (a[:i], b[:j])."""
+
+    def same(n, k):
+        if ahead:
+            return a[i + n : i + n + k] == b[j + n : j + n + k]
+        return a[i - n - k : i - n] == b[j - n - k : j - n]
+
+    n = 0
+    step = 16
+    while n < limit:
+        k = min(step, limit - n)
+        if same(n, k):
+            n += k
+            step <<= 1
+            continue
+        lo, hi = 0, k - 1
+        while lo < hi:
+            mid = (lo + hi + 1) >> 1
+            if same(n, mid):
+                lo = mid
+            else:
+                hi = mid - 1
+        return n + lo
+    return n
+
+
+class _Matcher:
+    """Where served values and their forms stand in a text, as (start, end, name) spans.
+
+    Forms of 2 * _WORD - 1 bytes or more are found through their 8-byte words. An index holds
+    every word of each form that counts by its runs (of the others, one word per offset modulo
+    _WORD, enough to find the whole of it): a set, and sorted arrays of the words and of where
+    the forms hold them. A text is read as aligned words: one C-level set lookup per 8 bytes,
+    whatever the number of values. A word found
+    is followed into the forms and the match grown both ways, also across a line break; it
+    counts when it covers a whole form, or _REDACT_RUN characters of one that counts by its
+    runs. Words of fewer than 3 distinct bytes (`xxxxxxxx`, indentation) are left out, or every
+    such text would be followed; forms that cannot be found without them, and shorter forms,
+    are searched for one by one (with a trie pattern when there are many).
+    """
+
+    def __init__(self, forms):
+        self.names = []
+        self.runs = []
+        self.starts = []
+        self.ends = []
+        keys = array.array("Q")  # the words ...
+        at = array.array("q")  # ... and where self.hay holds each
+        short = {}
+        hay = bytearray()
+        to_int = int.from_bytes
+        order = sys.byteorder
+        for form, (name, runs) in forms.items():
+            data = form.encode("utf-8", "surrogatepass")
+            if len(data) < 2 * _WORD - 1:
+                short[form] = name
+                continue
+            hay += b"\0"
+            start = len(hay)
+            self.names.append(name)
+            self.runs.append(runs)
+            self.starts.append(start)
+            hay += data
+            self.ends.append(len(hay))
+            # A whole occurrence is read at form offsets r, r + _WORD, ... for one r < _WORD:
+            # each r needs a word in the index.
+            missing = set(range(_WORD))
+            for k in range(len(data) - _WORD + 1):
+                if not runs and k % _WORD not in missing:
+                    continue
+                word = data[k : k + _WORD]
+                if len(set(word)) < 3:
+                    continue
+                missing.discard(k % _WORD)
+                keys.append(to_int(word, order))
+                at.append(start + k)
+            if missing:
+                short[form] = name
+        self.hay = bytes(hay + b"\0")
+        # Sorted arrays hold a word's place in 16 bytes, where a dict of ints takes some 180.
+        by_word = sorted(range(len(keys)), key=keys.__getitem__)
+        self.keys = array.array("Q", map(keys.__getitem__, by_word))
+        self.at = array.array("q", map(at.__getitem__, by_word))
+        self.words = frozenset(keys)
+        self.short_names = short
+        # str.find per form is fastest for a few; a trie pattern costs less than many finds.
+        self.short = sorted(short, key=len, reverse=True)
+        self.short_pattern = _trie_pattern(self.short) if len(short) > _MAX_FINDS else None
+
+    def spans(self, text):
+        found = []
+        if self.words:
+            data = text.encode("utf-8", "surrogatepass")
+            m = len(data) // _WORD
+            if m:
+                words = array.array("Q")
+                words.frombytes(memoryview(data)[: m * _WORD])
+                if not self.words.isdisjoint(words):
+                    found.extend(_char_spans(text, data, self._grown(data, words)))
+        if self.short_pattern is not None:
+            names = self.short_names
+            for m in self.short_pattern.finditer(text):
+                found.append((m.start(), m.end(), names.get(m.group(0), "?")))
+        else:
+            for form in self.short:
+                at = text.find(form)
+                while at >= 0:
+                    found.append((at, at + len(form), self.short_names[form]))
+                    at = text.find(form, at + len(form))
+        return found
+
+    def _grown(self, data, words):
+        """Byte spans of the matches through the words of `data` that the index holds."""
+        keys = self.keys
+        hits = list(itertools.compress(range(len(words)), map(self.words.__contains__, words)))
+        following = set(hits)
+        spans = []
+        covered = 0
+        waiting = []
+        for i in hits:
+            p = i * _WORD
+            if p < covered:
+                continue
+            word = words[i]
+            at = bisect.bisect_left(keys, word)
+            if i + 1 in following and at + 1 < len(keys) and keys[at + 1] == word:
+                # A word several forms hold (a provider's key prefix): the next word's match
+                # grows back over it, and it is followed only if that one does not.
+                waiting.append((p, at))
+                continue
+            span = self._grow(data, p, at)
+            for q, q_at in waiting:
+                if q >= covered and (span is None or q < span[0]):
+                    earlier = self._grow(data, q, q_at)
+                    if earlier is not None:
+                        spans.append(earlier)
+                        covered = earlier[1]
+            waiting = []
+            if span is not None:
+                spans.append(span)
+                covered = max(covered, span[1])
+        return spans
+
+    def _grow(self, data, p, at):
+        """The longest match that counts through the word at byte `p`, whose first entry in the
+        index is `at` (at most _MAX_TRIES of its places are followed), as a byte span."""
+        hay = self.hay
+        best = None
+        word = self.keys[at]
+        for j in range(at, min(at + _MAX_TRIES, len(self.keys))):
+            if self.keys[j] != word:
+                break
+            q = self.at[j]
+            i = bisect.bisect_right(self.starts, q) - 1
+            fs, fe = self.starts[i], self.ends[i]
+            ahead = min(len(data) - p, fe - q) - _WORD
+            r = _same_length(data, p + _WORD, hay, q + _WORD, ahead)
+            left = _same_length(data, p, hay, q, min(p, q - fs), ahead=False)
+            a, b, fa, fb = p - left, p + _WORD + r, q - left, q + _WORD + r
+            if not (fa == fs and fb == fe):
+                if not self.runs[i]:
+                    continue
+                a, b, fa, fb = _across_wraps(data, hay, a, b, fa, fb, fs, fe)
+                if not _is_run(hay, fa, fb):
+                    continue
+                # Not the whole value: the spaces around a run are left to the text (a padded
+                # value's padding next to its stripped form) when the rest is a run.
+                ta, tb, tfa, tfb = a, b, fa, fb
+                while ta < tb and data[ta] in _SPACE:
+                    ta, tfa = ta + 1, tfa + 1
+                while tb > ta and data[tb - 1] in _SPACE:
+                    tb, tfb = tb - 1, tfb - 1
+                if _is_run(hay, tfa, tfb):
+                    a, b = ta, tb
+            if best is None or b - a > best[1] - best[0]:
+                best = (a, b, self.names[i])
+        return best
+
+
+def _is_run(data, a, b):
+    """Whether data[a:b] (UTF-8) holds at least _REDACT_RUN characters."""
+    if b - a >= 4 * _REDACT_RUN:
+        return True
+    # UTF-8 continuation bytes do not start a character.
+    return (b - a) - sum(1 for c in data[a:b] if 0x80 <= c < 0xC0) >= _REDACT_RUN
+
+
+def _across_wraps(data, hay, a, b, fa, fb, fs, fe):
+    """Grows a match of hay[fa:fb] at data[a:b] over line breaks (and the next line's
+    indentation) that cut the form: each piece must be 8 bytes or end the form, and hold more
+    than spaces."""
+    while fb < fe:
+        wrap = _WRAP.match(data, b)
+        if wrap is None:
+            break
+        c = wrap.end()
+        k = _same_length(data, c, hay, fb, min(len(data) - c, fe - fb))
+        if k == 0 or (k < _WORD and fb + k != fe) or not data[c : c + k].strip():
+            break
+        b, fb = c + k, fb + k
+    while fa > fs:
+        j = a
+        while j > 0 and data[j - 1] in b" \t":
+            j -= 1
+        if j == 0 or data[j - 1] != 0x0A:
+            break
+        j -= 1
+        if j > 0 and data[j - 1] == 0x0D:
+            j -= 1
+        k = _same_length(data, j, hay, fa, min(j, fa - fs), ahead=False)
+        if k == 0 or (k < _WORD and fa - k != fs) or not data[j - k : j].strip():
+            break
+        a, fa = j - k, fa - k
+    return a, b, fa, fb
+
+
+def _char_spans(text, data, spans):
+    """Byte spans of `data` (text's UTF-8) as character spans of `text`."""
+    if len(data) == len(text):
+        return spans
+    # A match may end inside a character whose first bytes a value shares: keep whole ones.
+    fixed = []
+    for a, b, name in spans:
+        while a < b and 0x80 <= data[a] < 0xC0:
+            a += 1
+        while b < len(data) and a < b and 0x80 <= data[b] < 0xC0:
+            b -= 1
+        if a < b:
+            fixed.append((a, b, name))
+    chars = {}
+    at_byte = at_char = 0
+    for offset in sorted({x for a, b, _ in fixed for x in (a, b)}):
+        at_char += len(data[at_byte:offset].decode("utf-8", "surrogatepass"))
+        at_byte = offset
+        chars[offset] = at_char
+    return [(chars[a], chars[b], name) for a, b, name in fixed]
+
+
+def _decode_reference(ref):
+    char = html.unescape(ref)
+    return char if char != ref else None
+
+
+def _decode_percent(run):
+    try:
+        return bytes.fromhex(run.replace("%", "")).decode("utf-8")
+    except ValueError:
+        return None
+
+
+# Escapings undone before matching, whatever their variant: HTML character references (named
+# or numeric, quotes escaped or not) and percent-encoding (any set of characters kept): the
+# character that starts one, its pattern and its decoder.
+_VIEWS = (
+    (
+        "&",
+        re.compile(r"&(?:#[0-9]{1,8}|#[xX][0-9a-fA-F]{1,8}|[A-Za-z][A-Za-z0-9]{1,31});?"),
+        _decode_reference,
+    ),
+    ("%", re.compile(r"(?:%[0-9A-Fa-f]{2})+"), _decode_percent),
+)
+
+
+def _decoded(text, pattern, decode):
+    """`text` with what `pattern` finds decoded, and where each decoded piece stood: (decoded,
+    [(start, end) in decoded, (start, end) in text]), or None when nothing was decoded."""
+    parts = []
+    marks = []
+    last = 0
+    at = 0
+    for m in pattern.finditer(text):
+        piece = decode(m.group(0))
+        if piece is None:
+            continue
+        parts.append(text[last : m.start()])
+        at += m.start() - last
+        marks.append((at, at + len(piece), m.start(), m.end()))
+        parts.append(piece)
+        at += len(piece)
+        last = m.end()
+    if not marks:
+        return None
+    parts.append(text[last:])
+    return "".join(parts), marks
+
+
+def _original_spans(marks, spans):
+    """Spans of a decoded text as spans of the text it was decoded from: an end inside a decoded
+    piece takes the whole piece."""
+    starts = [mark[0] for mark in marks]
+    out = []
+    for a, b, name in spans:
+        i = bisect.bisect_right(starts, a) - 1
+        if i < 0:
+            oa = a
+        else:
+            ds, de, os_, oe = marks[i]
+            oa = os_ if a < de else oe + (a - de)
+        j = bisect.bisect_left(starts, b) - 1
+        if j < 0:
+            ob = b
+        else:
+            ds, de, os_, oe = marks[j]
+            ob = oe if b <= de else oe + (b - de)
+        out.append((oa, ob, name))
+    return out
+
+
+def _replace(text, spans):
+    """`text` with each span (overlapping ones merged) replaced by [secret NAME]."""
+    spans.sort(key=lambda s: (s[0], -s[1]))
+    out = []
+    pos = 0
+    cur = None
+    for a, b, name in spans:
+        if cur is not None and a < cur[1]:
+            if b - a > cur[1] - cur[0]:
+                cur = (cur[0], max(b, cur[1]), name)
+            elif b > cur[1]:
+                cur = (cur[0], b, cur[2])
+            continue
+        if cur is not None:
+            out.append(text[pos : cur[0]])
+            out.append("[secret %s]" % cur[2])
+            pos = cur[1]
+        cur = (a, b, name)
+    out.append(text[pos : cur[0]])
+    out.append("[secret %s]" % cur[2])
+    out.append(text[cur[1] :])
+    return "".join(out)
+
+
 class _Held:
     __slots__ = ("text", "stream", "parent", "ident")
 
@@ -818,8 +1213,8 @@ class _Redactor:
         self.served = []  # (name, value): what _inherit hands to a newer helper
         self._seen = set()
         self._dirty = False
-        self._names = {}  # encoded form -> name
-        self._pattern = None
+        self._forms = {}  # encoded form -> (name, whether its runs count)
+        self._matcher = None
         self._trie = None
         self._chars = frozenset()
         self._lock = threading.RLock()
@@ -834,9 +1229,9 @@ class _Redactor:
                 return
             self._seen.add((name, value))
             self.served.append((name, value))
-            for form in _encoded_forms(value):
-                if self._names.get(form) != name:
-                    self._names[form] = name
+            for form, runs in _encoded_forms(value).items():
+                if self._forms.get(form) != (name, runs):
+                    self._forms[form] = (name, runs)
                     self._dirty = True
         self.install()
 
@@ -845,9 +1240,9 @@ class _Redactor:
         # one build, not one per call.
         with self._lock:
             if self._dirty:
-                self._pattern = _trie_pattern(sorted(self._names))
+                self._matcher = _Matcher(self._forms)
                 self._trie = None
-                self._chars = frozenset("".join(self._names))
+                self._chars = frozenset("".join(self._forms))
                 self._dirty = False
 
     # -- the hook ------------------------------------------------------------------------------
@@ -892,7 +1287,7 @@ class _Redactor:
     def _on_send(self, original, stream, msg_or_type, content, parent, ident, args, kwargs):
         if self._dirty and self.enabled:
             self._rebuild()
-        if not self.enabled or self._pattern is None:
+        if not self.enabled or self._matcher is None:
             return original(stream, msg_or_type, content, parent, ident, *args, **kwargs)
         if isinstance(msg_or_type, dict):
             msg_type = (msg_or_type.get("header") or {}).get("msg_type") or msg_or_type.get("msg_type")
@@ -920,36 +1315,50 @@ class _Redactor:
     # -- what is replaced ----------------------------------------------------------------------
 
     def _sub(self, text):
-        names = self._names
-        return self._pattern.sub(lambda m: "[secret %s]" % names.get(m.group(0), "?"), text)
+        matcher = self._matcher
+        spans = matcher.spans(text)
+        for start, pattern, decode in _VIEWS:
+            if start in text:
+                # Matched in the decoded text, replaced in the text as written.
+                decoded = _decoded(text, pattern, decode)
+                if decoded is not None:
+                    spans.extend(_original_spans(decoded[1], matcher.spans(decoded[0])))
+        return _replace(text, spans) if spans else text
 
     def _any(self, value):
         if isinstance(value, str):
             return self._sub(value)
-        if isinstance(value, list):
+        if isinstance(value, (list, tuple)):
             return [self._any(v) for v in value]
         if isinstance(value, dict):
-            return {k: self._any(v) for k, v in value.items()}
+            out = {}
+            for k, v in value.items():
+                if isinstance(k, str):
+                    if isinstance(v, str) and k.startswith("image/") and k != "image/svg+xml":
+                        # Base64 images: a value's encoding could only match by chance.
+                        out[k] = v
+                        continue
+                    new_k = self._sub(k)
+                    if new_k != k:
+                        # Two keys replaced by the same name stay two keys.
+                        base, n = new_k, 2
+                        while new_k in out or new_k in value:
+                            new_k, n = "%s (%d)" % (base, n), n + 1
+                    k = new_k
+                out[k] = self._any(v)
+            return out
         return value
 
     def _content(self, msg_type, content):
-        new = dict(content)
-        if msg_type in ("display_data", "execute_result", "update_display_data"):
-            data = content.get("data")
-            if isinstance(data, dict):
-                new["data"] = {
-                    mime: (
-                        v
-                        # Base64 images: a value's encoding could only match by chance.
-                        if mime.startswith("image/") and mime != "image/svg+xml"
-                        else self._any(v)
-                    )
-                    for mime, v in data.items()
-                }
-        else:  # error, execute_reply
-            for key in ("evalue", "traceback", "ename"):
-                if key in content:
-                    new[key] = self._any(content[key])
+        payload = content.get("payload") if msg_type == "execute_reply" else None
+        if not isinstance(payload, list):
+            return self._any(content)
+        new = self._any({k: v for k, v in content.items() if k != "payload"})
+        # A set_next_input payload becomes the next cell's source, which is never altered.
+        new["payload"] = [
+            p if isinstance(p, dict) and p.get("source") == "set_next_input" else self._any(p)
+            for p in payload
+        ]
         return new
 
     # -- streams: a value written in pieces ----------------------------------------------------
@@ -983,7 +1392,7 @@ class _Redactor:
             return 0
         if self._trie is None:
             trie = {}
-            for form in self._names:
+            for form in self._forms:
                 node = trie
                 for ch in form[:_REDACT_HOLD_MAX]:
                     node = node.setdefault(ch, {})

@@ -161,8 +161,8 @@ const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/-]/g, '
 
 /**
  * The forms a value is commonly written in: as is, stripped, base64 (standard and URL-safe, with
- * and without padding), percent-encoded, JSON-escaped and hex. The same list the kernel helper
- * redacts.
+ * and without padding), percent-encoded, JSON-escaped and hex. The kernel helpers redact these
+ * and more (HTML- and LaTeX-escaped forms, long runs of a value; docs/get_secret.md).
  */
 export function encodedForms(value: string): string[] {
   if (value.trim().length < MIN_VALUE_LENGTH) return [];

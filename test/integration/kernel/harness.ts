@@ -114,13 +114,24 @@ export interface CellResult {
   error?: { ename: string; evalue: string };
   /** Every IOPub message of this execution, as JSON text (for leak checks). */
   iopub: string[];
+  /** The execute_reply, as JSON text (its payloads and user_expressions, for leak checks). */
+  reply: string;
   result?: string;
 }
 
-/** Runs code as a cell and collects its outputs. */
-export async function runCell(kernel: Kernel.IKernelConnection, code: string): Promise<CellResult> {
-  const future = kernel.requestExecute({ code, store_history: true, allow_stdin: false });
-  const out: CellResult = { status: '', stdout: '', stderr: '', iopub: [] };
+/** Runs code as a cell and collects its outputs; `userExpressions` go with the request. */
+export async function runCell(
+  kernel: Kernel.IKernelConnection,
+  code: string,
+  opts: { userExpressions?: Record<string, string> } = {},
+): Promise<CellResult> {
+  const future = kernel.requestExecute({
+    code,
+    store_history: true,
+    allow_stdin: false,
+    ...(opts.userExpressions ? { user_expressions: opts.userExpressions } : {}),
+  });
+  const out: CellResult = { status: '', stdout: '', stderr: '', iopub: [], reply: '' };
   future.onIOPub = (msg: KernelMessage.IIOPubMessage) => {
     out.iopub.push(JSON.stringify(msg));
     const content = msg.content as Record<string, unknown>;
@@ -134,6 +145,7 @@ export async function runCell(kernel: Kernel.IKernelConnection, code: string): P
     }
   };
   const reply = await future.done;
+  out.reply = JSON.stringify(reply);
   out.status = reply.content.status;
   if (reply.content.status === 'error' && !out.error) {
     out.error = { ename: reply.content.ename, evalue: reply.content.evalue };
