@@ -431,6 +431,10 @@ export type TokenInfo = z.infer<typeof TokenInfo>;
 export const CreatedToken = lazySchema(() => TokenInfo.extend({ token: z.string() }));
 export type CreatedToken = z.infer<typeof CreatedToken>;
 
+/** `GET /v1/tokens?user=` query: only the tokens of this user. */
+export const TokensQuery = lazySchema(() => z.strictObject({ user: EntityId.optional() }));
+export type TokensQuery = z.infer<typeof TokensQuery>;
+
 export const UserList = lazySchema(() => z.object({ users: z.array(User) }));
 export const TeamList = lazySchema(() => z.object({ teams: z.array(Team) }));
 export const ProjectList = lazySchema(() => z.object({ projects: z.array(Project) }));

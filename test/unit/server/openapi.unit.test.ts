@@ -3,14 +3,40 @@ import { describe, expect, it } from 'vitest';
 import { SERVER_VERSION } from '../../../src/server/app';
 import { openApiDocument } from '../../../src/server/openapi';
 
-// The document as the server sends it (compact JSON), before and after a change to how it is
-// generated. Key order counts: the snapshot is compared as the text the server would send.
-const snapshot = JSON.parse(
-  readFileSync(new URL('./snapshots/openapi.json', import.meta.url), 'utf8'),
-) as unknown;
+// The document as the server sent it before it was generated from the route table
+// (src/core/routes.ts), compared as the compact JSON the server sends, key order included.
+type Document = {
+  paths: Record<string, Record<string, Record<string, unknown>>>;
+};
+const snapshot = (): Document =>
+  JSON.parse(
+    readFileSync(new URL('./snapshots/openapi.json', import.meta.url), 'utf8'),
+  ) as Document;
+
+/**
+ * Each difference from the snapshot, and why. Anything else that differs fails the test.
+ */
+const explained: { why: string; apply: (doc: Document) => void }[] = [
+  {
+    why:
+      'GET /v1/tokens lists its `user` query, which the server always accepted: the route ' +
+      'table holds the query the server parses with, where the old list of operations missed it',
+    apply: (doc) => {
+      const { responses, ...head } = doc.paths['/v1/tokens']!.get!;
+      const user = { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' };
+      doc.paths['/v1/tokens']!.get = {
+        ...head,
+        parameters: [{ name: 'user', in: 'query', required: false, schema: user }],
+        responses,
+      };
+    },
+  },
+];
 
 describe('the OpenAPI document', () => {
-  it('is the committed snapshot, byte for byte as served', () => {
-    expect(JSON.stringify(openApiDocument(SERVER_VERSION))).toBe(JSON.stringify(snapshot));
+  it('is the committed snapshot with only the explained differences, byte for byte as served', () => {
+    const expected = snapshot();
+    for (const change of explained) change.apply(expected);
+    expect(JSON.stringify(openApiDocument(SERVER_VERSION))).toBe(JSON.stringify(expected));
   });
 });
