@@ -24,7 +24,7 @@ export interface RouteSpec {
   body?: z.ZodType;
   query?: z.ZodType;
   /** The success status; 200 unless said. */
-  status?: 200 | 201 | 204;
+  status?: 200 | 201 | 204 | 302;
   /** The answer's schema; none for 204. */
   answer?: z.ZodType;
   ifMatch?: 'required' | 'optional';
@@ -323,6 +323,43 @@ export const ROUTES = {
     summary: 'Revoke a token',
     auth: 'admin',
     status: 204,
+  }),
+  signInConfig: route({
+    method: 'GET',
+    path: '/v1/auth/config',
+    summary: 'How people sign in: the identity provider, if any',
+    auth: 'none',
+    answer: api.SignInConfig,
+  }),
+  authorize: route({
+    method: 'GET',
+    path: '/v1/auth/authorize',
+    summary: 'Sign in in the browser: to the identity provider and back to redirect_uri (PKCE)',
+    auth: 'none',
+    query: api.AuthorizeQuery,
+    status: 302,
+  }),
+  signInCallback: route({
+    method: 'GET',
+    path: '/v1/auth/callback',
+    summary: "The identity provider's redirect back to this server",
+    auth: 'none',
+    status: 302,
+  }),
+  deviceSignIn: route({
+    method: 'POST',
+    path: '/v1/auth/device',
+    summary: 'Sign in without a browser here: a code to enter on another device',
+    auth: 'none',
+    answer: api.DeviceStart,
+  }),
+  token: route({
+    method: 'POST',
+    path: '/v1/auth/token',
+    summary: 'Redeem a sign-in (code or device) or a refresh token for an access token',
+    auth: 'none',
+    body: api.TokenRequestBody,
+    answer: api.TokenSet,
   }),
 } as const;
 

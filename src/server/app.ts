@@ -14,6 +14,8 @@ import { identityRoutes } from './routes/identity';
 import { readingRoutes } from './routes/reading';
 import { secretRoutes } from './routes/secrets';
 import { sharingRoutes } from './routes/sharing';
+import { signInRoutes } from './routes/signIn';
+import type { SignIn } from './oidc/signIn';
 import type { Store } from './store';
 
 export const SERVER_VERSION = '0.1.0';
@@ -30,6 +32,8 @@ export interface AppOptions {
   logLevel?: string;
   /** PEM certificate (chain) and key: the server speaks HTTPS only. */
   https?: { cert: Buffer; key: Buffer };
+  /** Sign-in with the identity provider, when one is set up. */
+  signIn?: SignIn;
 }
 
 const ROUTE_GROUPS = [
@@ -39,6 +43,7 @@ const ROUTE_GROUPS = [
   readingRoutes,
   feedRoutes,
   adminRoutes,
+  signInRoutes,
 ];
 
 // Every route of the table has a handler: one missing does not compile.
@@ -49,6 +54,7 @@ const ROUTE_GROUPS = [
   ...readingRoutes,
   ...feedRoutes,
   ...adminRoutes,
+  ...signInRoutes,
 }) satisfies AllRouteHandlers;
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -76,6 +82,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     store: options.store,
     maxValueBytes: options.maxValueBytes,
     version: SERVER_VERSION,
+    ...(options.signIn ? { signIn: options.signIn } : {}),
   };
   for (const group of ROUTE_GROUPS) await app.register(routeGroup(group), context);
   return app;

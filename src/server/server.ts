@@ -15,6 +15,8 @@ import { openPostgres } from './db/postgres';
 import { migrate } from './db/schema';
 import type { RateLimitOptions } from './rateLimit';
 import { Store } from './store';
+import { oidcConfigFromEnv, OidcConfigError, type OidcConfig } from './oidc/config';
+import { SignIn } from './oidc/signIn';
 import { isLoopbackBind, loadTls, TlsConfigError, type TlsMaterial } from './tls';
 
 export interface ServerConfig {
@@ -43,6 +45,8 @@ export interface ServerConfig {
   requestTimeoutMs: number;
   logStream?: NodeJS.WritableStream | false;
   logLevel?: string;
+  /** Sign-in with an identity provider (NOTEBOOK_SECRETS_OIDC_*). */
+  oidc?: OidcConfig;
 }
 
 export class StartupError extends Error {}
@@ -83,7 +87,18 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     },
     requestTimeoutMs: number('NOTEBOOK_SECRETS_REQUEST_TIMEOUT_MS', 30_000),
     ...(env.NOTEBOOK_SECRETS_LOG_LEVEL ? { logLevel: env.NOTEBOOK_SECRETS_LOG_LEVEL } : {}),
+    ...oidcFromEnv(env),
   };
+}
+
+function oidcFromEnv(env: NodeJS.ProcessEnv): { oidc?: OidcConfig } {
+  try {
+    const oidc = oidcConfigFromEnv(env);
+    return oidc ? { oidc } : {};
+  } catch (error) {
+    if (error instanceof OidcConfigError) throw new StartupError(error.message);
+    throw error;
+  }
 }
 
 export interface RunningServer {
@@ -208,6 +223,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     requestTimeoutMs: config.requestTimeoutMs,
     ...(config.logStream !== undefined ? { logStream: config.logStream } : {}),
     ...(config.logLevel !== undefined ? { logLevel: config.logLevel } : {}),
+    ...(config.oidc ? { signIn: new SignIn(config.oidc, opened.store) } : {}),
   });
   try {
     await app.listen({ host: config.host, port: config.port });

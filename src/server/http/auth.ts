@@ -29,10 +29,11 @@ declare module 'fastify' {
 }
 
 /**
- * How a route's token is checked: by the route's `auth` in the table, or `admit` for a route
- * that checks the token itself in the statement that reads (resolve).
+ * How a route's token is checked: by the route's `auth` in the table, `admit` for a route that
+ * checks the token itself in the statement that reads (resolve), or `open` for a route without a
+ * token that is still rate-limited by address (sign-in).
  */
-export type TokenCheck = RouteAuth | 'admit';
+export type TokenCheck = RouteAuth | 'admit' | 'open';
 
 export class Auth {
   private readonly limiter: RateLimiter;
@@ -106,6 +107,19 @@ export class Auth {
     }
   };
 
+  private readonly limitAddress = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<void> => {
+    const wait = this.limiter.take('ip:' + request.ip);
+    if (wait > 0) {
+      reply.header('Retry-After', String(wait));
+      throw new HttpError(429, 'rate_limited', `Too many requests; retry in ${wait} s.`, {
+        retry_after: wait,
+      });
+    }
+  };
+
   private readonly admitOnly = async (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -125,6 +139,8 @@ export class Auth {
         return [this.authenticate, this.requireAdmin];
       case 'admit':
         return [this.admitOnly];
+      case 'open':
+        return [this.limitAddress];
     }
   }
 }

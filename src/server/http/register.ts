@@ -14,6 +14,7 @@ import {
   type Routes,
 } from '../../core/routes';
 import { HttpError } from '../httpError';
+import type { SignIn } from '../oidc/signIn';
 import type { Caller, Store } from '../store';
 import { parseOr400 } from '../validation';
 import type { TokenCheck } from './auth';
@@ -28,6 +29,8 @@ export interface RouteContext {
   maxValueBytes: number;
   /** The server's version, as /v1/health and the OpenAPI document say it. */
   version: string;
+  /** Sign-in with the identity provider, when one is set up. */
+  signIn?: SignIn;
 }
 
 type Parsed<S> = S extends z.ZodType ? z.output<S> : never;
@@ -56,8 +59,9 @@ type Answer<R extends RouteSpec> = R['answer'] extends z.ZodType
 
 export type Handler<R extends RouteSpec> = (call: Call<R>, ctx: RouteContext) => Promise<Answer<R>>;
 
-/** A handler, or one that checks the token itself (`admit` only takes and rate-limits it). */
-export type RouteHandler<R extends RouteSpec> = Handler<R> | { check: 'admit'; handle: Handler<R> };
+/** A handler, or one with a check of its own (see TokenCheck). */
+export type RouteHandler<R extends RouteSpec> =
+  Handler<R> | { check: 'admit' | 'open'; handle: Handler<R> };
 
 /** Handlers for some routes of the table, keyed by route id. */
 export type RouteHandlers = { [K in RouteId]?: RouteHandler<Routes[K]> };
