@@ -8,6 +8,11 @@ import {
   ApiErrorBody,
   versionTag,
   type AccessList,
+  type AuthorizeQuery,
+  type DeviceStart,
+  type SignInConfig,
+  type TokenRequestBody,
+  type TokenSet,
   type AuditPage,
   type AuditQuery,
   type ChangesPage,
@@ -54,6 +59,11 @@ export interface ApiClientOptions {
   userAgent?: string;
   /** How this client trusts a private CA, said when the server's certificate is not trusted. */
   caHint?: string;
+  /**
+   * Called once when the server refuses the token (401): a new access token (from a refresh
+   * token) to retry with, or undefined to give up.
+   */
+  refresh?: () => Promise<string | undefined>;
 }
 
 /** Counters for benchmarks and diagnostics: requests made and response bytes received. */
@@ -103,6 +113,7 @@ export class ApiClient {
   private readonly timeoutMs: number;
   private readonly userAgent: string;
   private readonly caHint: string | undefined;
+  private readonly refresh: (() => Promise<string | undefined>) | undefined;
 
   constructor(options: ApiClientOptions) {
     this.baseUrl = normalizeServerUrl(options.baseUrl);
@@ -112,6 +123,7 @@ export class ApiClient {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.userAgent = options.userAgent ?? 'notebook-secrets-sync';
     this.caHint = options.caHint;
+    this.refresh = options.refresh;
   }
 
   setToken(token: string | undefined): void {
@@ -220,6 +232,26 @@ export class ApiClient {
     return this.call(ROUTES.audit, { query: { ...query } });
   }
 
+  // -- sign-in with the identity provider ---------------------------------------------------
+
+  signInConfig(): Promise<SignInConfig> {
+    return this.call(ROUTES.signInConfig, {});
+  }
+
+  /** The URL that starts a browser sign-in, coming back to `redirectUri` with a code. */
+  authorizeUrl(query: AuthorizeQuery): string {
+    return `${this.baseUrl}${ROUTES.authorize.path}?${new URLSearchParams(query).toString()}`;
+  }
+
+  startDeviceSignIn(): Promise<DeviceStart> {
+    return this.call(ROUTES.deviceSignIn, {});
+  }
+
+  /** Redeems a sign-in (code or device) or a refresh token for the server's tokens. */
+  redeem(body: TokenRequestBody): Promise<TokenSet> {
+    return this.call(ROUTES.token, { body });
+  }
+
   // -- administration (admin token) -----------------------------------------------------------
 
   createUser(body: CreateUserBody): Promise<User> {
@@ -252,8 +284,27 @@ export class ApiClient {
 
   // -- transport ------------------------------------------------------------------------------
 
-  /** Calls one route of the table (src/core/routes.ts) and parses its answer with its schema. */
+  /**
+   * Calls one route of the table (src/core/routes.ts) and parses its answer with its schema. A
+   * refused token is refreshed once, when this client can.
+   */
   private async call<R extends RouteSpec>(
+    route: R,
+    options: CallOptions<R>,
+  ): Promise<RouteAnswer<R>> {
+    try {
+      return await this.callOnce(route, options);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 401 || route.auth === 'none')
+        throw error;
+      const token = this.refresh ? await this.refresh() : undefined;
+      if (token === undefined) throw error;
+      this.token = token;
+      return this.callOnce(route, options);
+    }
+  }
+
+  private async callOnce<R extends RouteSpec>(
     route: R,
     options: CallOptions<R>,
   ): Promise<RouteAnswer<R>> {
