@@ -12,7 +12,7 @@ import { KeyError, loadKeyring } from './crypto';
 import type { SqlDriver } from './db/driver';
 import { openPglite } from './db/pglite';
 import { openPostgres } from './db/postgres';
-import { migrate } from './db/schema';
+import { migrate, SchemaTooNew } from './db/schema';
 import type { RateLimitOptions } from './rateLimit';
 import { Store } from './store';
 import { oidcConfigFromEnv, OidcConfigError, type OidcConfig } from './oidc/config';
@@ -150,7 +150,9 @@ export async function openStore(config: ServerConfig): Promise<{
     throw new StartupError(`Cannot open ${where}: ${(error as Error).message}`);
   }
   try {
-    const databaseId = await migrate(db);
+    const databaseId = await migrate(db).catch((error: unknown) => {
+      throw error instanceof SchemaTooNew ? new StartupError(error.message) : error;
+    });
     const store = new Store(db, keys.keyring, databaseId, { keepValues: config.keepValues });
     try {
       await store.checkKeys();

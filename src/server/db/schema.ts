@@ -244,6 +244,9 @@ ALTER TABLE teams ADD COLUMN from_provider boolean NOT NULL DEFAULT false;
   },
 ];
 
+/** A database migrated by a newer server than this one. */
+export class SchemaTooNew extends Error {}
+
 const MIGRATION_LOCK = 7_428_311_902;
 /** The migration that orders the change feed by transaction id. */
 const FEED_BY_XID = 5;
@@ -273,8 +276,9 @@ export async function migrate(
     const newest = Math.max(0, ...applied);
     const known = Math.max(...migrations.map((m) => m.version));
     if (newest > known) {
-      throw new Error(
-        `The database schema is version ${newest}, newer than this server knows (${known}). Upgrade notebook-secrets.`,
+      // Migrations run forward only: an older server must not write to a schema it does not know.
+      throw new SchemaTooNew(
+        `The database schema is version ${newest}, newer than this server knows (${known}): a newer notebook-secrets has migrated it. Refusing to start; run that version or a newer one (npm install -g notebook-secrets@latest).`,
       );
     }
     for (const migration of migrations) {
