@@ -3,6 +3,7 @@
  * PostgreSQL from DATABASE_URL), migrate, check the encryption keys, make sure an admin token
  * exists, then listen. Stopping finishes in-flight requests before closing the database.
  */
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -56,8 +57,34 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, 'notebook-secrets', 'server');
 }
 
+/**
+ * Secrets in the environment may come from a file instead: NAME_FILE names it (a systemd
+ * credential, `LoadCredential=` with `%d/NAME`), so the secret is in no unit file or process list.
+ */
+export function withSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const name of SECRET_VARIABLES) {
+    const file = env[`${name}_FILE`];
+    if (out[name] || !file) continue;
+    try {
+      out[name] = readFileSync(file, 'utf8').trim();
+    } catch (error) {
+      throw new StartupError(`Cannot read ${name}_FILE (${file}): ${(error as Error).message}`);
+    }
+  }
+  return out;
+}
+
+const SECRET_VARIABLES = [
+  'NOTEBOOK_SECRETS_KEY',
+  'NOTEBOOK_SECRETS_OLD_KEYS',
+  'NOTEBOOK_SECRETS_ADMIN_TOKEN',
+  'NOTEBOOK_SECRETS_OIDC_CLIENT_SECRET',
+];
+
 /** The configuration from the environment, with defaults for everything. */
-export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+export function configFromEnv(raw: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const env = withSecretFiles(raw);
   const number = (name: string, fallback: number): number => {
     const text = env[name];
     if (text === undefined || text === '') return fallback;
