@@ -10,7 +10,8 @@ import {
   saveConfig,
   TokenStore,
 } from '../client/credentials';
-import { signInWithProvider } from '../client/providerSignIn';
+import { signInWithProvider } from '../../sync/providerSignIn';
+import { openBrowser } from '../client/openBrowser';
 import { promptHidden } from '../client/prompt';
 import { action, CliError, cliApiClient, printJson, readStdin, warn } from '../client/session';
 import { jsonOption, projectOption, serverOption } from '../options';
@@ -85,6 +86,7 @@ export function register(program: Command): void {
             provider: oidc.name,
             device: options.device === true,
             say: (line) => process.stderr.write(`${line}\n`),
+            open: openBrowser,
           });
           token = tokens.access_token;
           refreshToken = tokens.refresh_token;

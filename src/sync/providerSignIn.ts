@@ -1,29 +1,31 @@
 /**
- * `login` through the team server's identity provider: in the browser (code + PKCE, back to a
- * loopback port of this machine), or, with no browser here, the device grant (a code to enter
- * on another device). Either way the server's tokens come back: a short-lived access token and a
- * refresh token, both kept like a token given to `login`.
+ * Signing in through the team server's identity provider, for the CLI's `login` and the
+ * extension's Sign in to Team Server: in the browser (code + PKCE, back to a loopback port of
+ * this machine), or, with no browser here, the device grant (a code to enter on another device).
+ * Either way the server's tokens come back: a short-lived access token and a refresh token.
  */
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { TokenSet } from '../../core/api';
-import type { ApiClient } from '../../sync/client';
-import { ApiError } from '../../sync/errors';
-import { CliError } from './session';
+import type { TokenSet as Tokens } from '../core/api';
+import { SignInFailed } from '../core/errors';
+import type { ApiClient } from './client';
+import { ApiError } from './errors';
 
 export interface ProviderSignInOptions {
   provider: string;
   /** Use the device grant even where a browser could open. */
   device: boolean;
+  /** Tells the person what to do (open a URL, enter a code). */
   say: (line: string) => void;
+  /** Opens a URL in the browser; false when none can be opened here. */
+  open: (url: string) => Promise<boolean>;
 }
 
 export async function signInWithProvider(
   api: ApiClient,
   options: ProviderSignInOptions,
-): Promise<TokenSet> {
+): Promise<Tokens> {
   if (!options.device) {
     const tokens = await browserSignIn(api, options);
     if (tokens) return tokens;
@@ -36,7 +38,7 @@ export async function signInWithProvider(
 async function browserSignIn(
   api: ApiClient,
   options: ProviderSignInOptions,
-): Promise<TokenSet | undefined> {
+): Promise<Tokens | undefined> {
   const verifier = randomBytes(32).toString('base64url');
   const state = randomBytes(16).toString('base64url');
   let answer!: (result: { code?: string; error?: string }) => void;
@@ -66,12 +68,12 @@ async function browserSignIn(
       code_challenge: createHash('sha256').update(verifier).digest('base64url'),
       code_challenge_method: 'S256',
     });
-    if (!(await openBrowser(url))) return undefined;
+    if (!(await options.open(url))) return undefined;
     options.say(
       `Sign in with ${options.provider} in your browser. If it did not open, visit:\n  ${url}`,
     );
     const result = await answered;
-    if (result.error !== undefined) throw new CliError(`Sign-in failed: ${result.error}`);
+    if (result.error !== undefined) throw new SignInFailed(`Sign-in failed: ${result.error}`);
     return await api.redeem({
       grant_type: 'authorization_code',
       code: result.code!,
@@ -84,7 +86,7 @@ async function browserSignIn(
   }
 }
 
-async function deviceSignIn(api: ApiClient, options: ProviderSignInOptions): Promise<TokenSet> {
+async function deviceSignIn(api: ApiClient, options: ProviderSignInOptions): Promise<Tokens> {
   const started = await api.startDeviceSignIn();
   options.say(
     `To sign in with ${options.provider}, open ${started.verification_uri} on any device and enter the code ${started.user_code}` +
@@ -110,31 +112,5 @@ async function deviceSignIn(api: ApiClient, options: ProviderSignInOptions): Pro
       throw error;
     }
   }
-  throw new CliError('The sign-in code expired before it was used: run login again.');
-}
-
-/** Opens `url` in the browser ($BROWSER, else the platform's opener); false when none runs. */
-function openBrowser(url: string): Promise<boolean> {
-  const command =
-    process.env.BROWSER ||
-    (process.platform === 'darwin'
-      ? 'open'
-      : process.platform === 'win32'
-        ? 'explorer'
-        : 'xdg-open');
-  if (
-    process.platform === 'linux' &&
-    !process.env.BROWSER &&
-    !process.env.DISPLAY &&
-    !process.env.WAYLAND_DISPLAY
-  )
-    return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const child = spawn(command, [url], { stdio: 'ignore', detached: true });
-    child.once('error', () => resolve(false));
-    child.once('spawn', () => {
-      child.unref();
-      resolve(true);
-    });
-  });
+  throw new SignInFailed('The sign-in code expired before it was used: sign in again.');
 }
