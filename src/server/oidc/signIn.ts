@@ -226,36 +226,30 @@ export class SignIn {
     try {
       return identityOf(tokens.claims, this.config);
     } catch (error) {
-      if (error instanceof OidcConfigError)
-        throw new HttpError(401, 'sign_in_failed', error.message);
-      throw error;
+      throw asHttp(error, OidcConfigError, (e) => new HttpError(401, 'sign_in_failed', e.message));
     }
   }
 
   private async refusedAsGrant<T>(run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      if (error instanceof ProviderRefused)
-        throw new HttpError(401, 'sign_in_failed', error.message);
-      throw error;
-    }
+    return run().catch((error: unknown) => {
+      throw asHttp(error, ProviderRefused, (e) => new HttpError(401, 'sign_in_failed', e.message));
+    });
   }
 
   /** Runs a call to the provider; a provider that cannot be reached is a 503. */
   private async offline<T>(run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      if (error instanceof ProviderRefused || error instanceof Error) {
-        throw new HttpError(
-          503,
-          'unavailable',
-          `The identity provider at ${this.config.issuer} cannot be used now: ${error.message}`,
-        );
-      }
-      throw error;
-    }
+    return run().catch((error: unknown) => {
+      throw asHttp(
+        error,
+        Error,
+        (e) =>
+          new HttpError(
+            503,
+            'unavailable',
+            `The identity provider at ${this.config.issuer} cannot be used now: ${e.message}`,
+          ),
+      );
+    });
   }
 
   private callbackUrl(serverUrl: string): string {
@@ -281,6 +275,15 @@ export class SignIn {
       if (map.size > MAX_PENDING) map.clear();
     }
   }
+}
+
+/** `error` as the HttpError `to` makes of it when it is a `kind`, else as it is. */
+function asHttp<E extends Error>(
+  error: unknown,
+  kind: new (...args: never[]) => E,
+  to: (error: E) => HttpError,
+): unknown {
+  return error instanceof kind && !(error instanceof HttpError) ? to(error) : error;
 }
 
 function challengeOf(verifier: string): string {

@@ -31,6 +31,18 @@ export interface TestProvider {
   close(): Promise<void>;
 }
 
+/** The environment of a `serve` that signs people in with `idp`, their groups as teams. */
+export function serverEnv(idp: TestProvider): NodeJS.ProcessEnv {
+  return {
+    NOTEBOOK_SECRETS_OIDC_ISSUER: idp.issuer,
+    NOTEBOOK_SECRETS_OIDC_CLIENT_ID: idp.clientId,
+    NOTEBOOK_SECRETS_OIDC_CLIENT_SECRET: idp.clientSecret,
+    NOTEBOOK_SECRETS_OIDC_NAME: 'Test IdP',
+    NOTEBOOK_SECRETS_OIDC_SCOPES: 'openid profile email groups offline_access',
+    NOTEBOOK_SECRETS_OIDC_GROUPS_CLAIM: 'groups',
+  };
+}
+
 /** Starts the provider for a server whose browser sign-ins come back to `callbackUrl`. */
 export async function startTestProvider(callbackUrl: string): Promise<TestProvider> {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });

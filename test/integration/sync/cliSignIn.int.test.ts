@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Browser, startTestProvider, type TestProvider } from '../server/oidcProvider';
+import { Browser, serverEnv, startTestProvider, type TestProvider } from '../server/oidcProvider';
 import { cliEnv, cliRunner, type CliResult, type RunCli } from './cliRunner';
 import { buildCli, freePort, startServer, type RunningServer } from './harness';
 
@@ -28,12 +28,7 @@ describe('notebook-secrets login with an identity provider (built CLI, real serv
     server = await startServer({
       port,
       env: {
-        NOTEBOOK_SECRETS_OIDC_ISSUER: idp.issuer,
-        NOTEBOOK_SECRETS_OIDC_CLIENT_ID: idp.clientId,
-        NOTEBOOK_SECRETS_OIDC_CLIENT_SECRET: idp.clientSecret,
-        NOTEBOOK_SECRETS_OIDC_NAME: 'Test IdP',
-        NOTEBOOK_SECRETS_OIDC_SCOPES: 'openid profile email groups offline_access',
-        NOTEBOOK_SECRETS_OIDC_GROUPS_CLAIM: 'groups',
+        ...serverEnv(idp),
         // Short-lived, so the test sees a refresh: 3 seconds.
         NOTEBOOK_SECRETS_ACCESS_TOKEN_MINUTES: '0.05',
       },
