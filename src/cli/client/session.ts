@@ -24,7 +24,7 @@ import { parseScopeKey, resolveByPrecedence, sameScope, scopeKey } from '../../c
 import { ApiClient } from '../../sync/client';
 import { ApiError, ServerUnreachable } from '../../sync/errors';
 import { nodeFetch } from '../../sync/nodeFetch';
-import { configDir, loadConfig, TokenStore, type CliConfig } from './credentials';
+import { configDir, loadConfig, refreshAccount, TokenStore, type CliConfig } from './credentials';
 import { PrivateFileError } from './privateFile';
 
 // A CLI run parses a handful of bodies once each: zod's compiled parsers (new Function per
@@ -150,13 +150,21 @@ async function currentUser(session: Session): Promise<string> {
   return session.user;
 }
 
-/** The API client as the CLI uses it (node:http transport, its own User-Agent). */
-export function cliApiClient(server: string, token: string): ApiClient {
+/**
+ * The API client as the CLI uses it (node:http transport, its own User-Agent); `refresh` renews
+ * an expired access token of a sign-in with the identity provider.
+ */
+export function cliApiClient(
+  server: string,
+  token?: string,
+  refresh?: () => Promise<string | undefined>,
+): ApiClient {
   return new ApiClient({
     baseUrl: server,
-    token,
+    ...(token !== undefined && { token }),
     userAgent: 'notebook-secrets-cli',
     fetch: nodeFetch,
+    ...(refresh && { refresh }),
   });
 }
 
@@ -207,6 +215,27 @@ export function checkClientTransport(
   return transport;
 }
 
+/** Renews the saved sign-in of `server` with its refresh token; undefined when it cannot. */
+export function refresher(server: string, store: TokenStore): () => Promise<string | undefined> {
+  return async () => {
+    const refreshToken = store.get(refreshAccount(server));
+    if (!refreshToken) return undefined;
+    try {
+      const tokens = await cliApiClient(server).redeem({
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+      });
+      store.set(server, tokens.access_token);
+      store.set(refreshAccount(server), tokens.refresh_token);
+      return tokens.access_token;
+    } catch {
+      // Refused (signed out, disabled, expired): the 401 that asked stands, saying sign in again.
+      store.delete(refreshAccount(server));
+      return undefined;
+    }
+  };
+}
+
 /** The signed-in client: NOTEBOOK_SECRETS_SERVER/_TOKEN, else the saved config and token. */
 export function openSession(options: GlobalOptions = {}, env = process.env): Session {
   const config = loadConfig(configDir(env));
@@ -228,7 +257,8 @@ export function openSession(options: GlobalOptions = {}, env = process.env): Ses
     },
     env,
   );
-  const token = env.NOTEBOOK_SECRETS_TOKEN || new TokenStore(configDir(env), env).get(server);
+  const store = new TokenStore(configDir(env), env);
+  const token = env.NOTEBOOK_SECRETS_TOKEN || store.get(server);
   if (!token) {
     throw new CliError(
       `Not signed in to ${server}. Run \`notebook-secrets login --server ${server}\` first.`,
@@ -240,7 +270,9 @@ export function openSession(options: GlobalOptions = {}, env = process.env): Ses
   const savedUser =
     !env.NOTEBOOK_SECRETS_TOKEN && config.server === server ? config.user : undefined;
   return {
-    api: cliApiClient(server, token),
+    api: env.NOTEBOOK_SECRETS_TOKEN
+      ? cliApiClient(server, token)
+      : cliApiClient(server, token, refresher(server, store)),
     server,
     config,
     ...(project && { project }),

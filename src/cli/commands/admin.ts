@@ -8,6 +8,14 @@ import type { Command } from 'commander';
 import { ApiErrorBody, CreatedToken, type Principal } from '../../core/api';
 import { displayText } from '../../core/displayText';
 import { SecretsError } from '../../core/errors';
+import {
+  ROUTES,
+  routePath,
+  type PathParams,
+  type RouteAnswer,
+  type RouteBody,
+  type RouteSpec,
+} from '../../core/routes';
 import { normalizeServerUrl } from '../../core/serverUrl';
 import { classifyFetchError } from '../../sync/errors';
 import { nodeFetch } from '../../sync/nodeFetch';
@@ -48,12 +56,15 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').trim();
 }
 
-async function call(
+/** Calls one route of the server's route table with the admin token. */
+async function call<R extends RouteSpec>(
   options: AdminOptions,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<unknown> {
+  route: R,
+  input: { params?: PathParams<R>; query?: string; body?: RouteBody<R> } = {},
+): Promise<RouteAnswer<R>> {
+  const { method } = route;
+  const path = routePath(route, input.params ?? ({} as PathParams<R>)) + (input.query ?? '');
+  const body = input.body;
   let server: string;
   try {
     server = normalizeServerUrl(
@@ -103,7 +114,7 @@ async function call(
       7,
     );
   }
-  if (response.status === 204) return undefined;
+  if (response.status === 204) return undefined as RouteAnswer<R>;
   let json: unknown;
   try {
     json = text === '' ? undefined : JSON.parse(text);
@@ -122,7 +133,7 @@ async function call(
       exitForStatus(response.status),
     );
   }
-  return json;
+  return json as RouteAnswer<R>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- commander passes untyped arguments
@@ -175,16 +186,13 @@ function memberCommand(member: Command, usage: string, description: string): Com
     .option('--project <id>', 'the project');
 }
 
-function memberTarget(options: MemberOptions): {
-  path: string;
-  kind: 'team' | 'project';
-} {
+function memberTarget(options: MemberOptions): { id: string; kind: 'team' | 'project' } {
   if (Boolean(options.team) === Boolean(options.project)) {
     throw new AdminError('Give exactly one of --team ID or --project ID.');
   }
   return options.team
-    ? { path: `/v1/teams/${encodeURIComponent(options.team)}/members`, kind: 'team' }
-    : { path: `/v1/projects/${encodeURIComponent(options.project!)}/members`, kind: 'project' };
+    ? { id: options.team, kind: 'team' }
+    : { id: options.project!, kind: 'project' };
 }
 
 function parseMember(text: string, kind: 'team' | 'project'): Principal {
@@ -207,19 +215,19 @@ export function register(program: Command): void {
     .option('--admin', 'make the user an administrator')
     .action(
       run(async (id: string, options: AdminOptions & { name?: string; admin?: boolean }) => {
-        const result = await call(options, 'POST', '/v1/users', {
-          id,
-          ...(options.name ? { name: options.name } : {}),
-          admin: Boolean(options.admin),
+        const result = await call(options, ROUTES.createUser, {
+          body: {
+            id,
+            ...(options.name ? { name: options.name } : {}),
+            admin: Boolean(options.admin),
+          },
         });
         print(options, result, `Added user ${id}.`);
       }),
     );
   common(user.command('list').description('List users')).action(
     run(async (options: AdminOptions) => {
-      const result = (await call(options, 'GET', '/v1/users')) as {
-        users: { id: string; name: string; admin: boolean }[];
-      };
+      const result = await call(options, ROUTES.listUsers);
       print(
         options,
         result,
@@ -228,25 +236,24 @@ export function register(program: Command): void {
     }),
   );
 
-  for (const [kind, table] of [
-    ['team', 'teams'],
-    ['project', 'projects'],
+  for (const [kind, table, create, list] of [
+    ['team', 'teams', ROUTES.createTeam, ROUTES.listTeams],
+    ['project', 'projects', ROUTES.createProject, ROUTES.listProjects],
   ] as const) {
     const group = admin.command(kind).description(`${kind === 'team' ? 'Teams' : 'Projects'}`);
     common(group.command('add <id>').description(`Add a ${kind}`))
       .option('--name <name>', 'display name')
       .action(
         run(async (id: string, options: AdminOptions & { name?: string }) => {
-          const result = await call(options, 'POST', `/v1/${table}`, {
-            id,
-            ...(options.name ? { name: options.name } : {}),
+          const result = await call(options, create, {
+            body: { id, ...(options.name ? { name: options.name } : {}) },
           });
           print(options, result, `Added ${kind} ${id}.`);
         }),
       );
     common(group.command('list').description(`List ${table}`)).action(
       run(async (options: AdminOptions) => {
-        const result = (await call(options, 'GET', `/v1/${table}`)) as Record<
+        const result = (await call(options, list)) as Record<
           string,
           { id: string; name: string }[]
         >;
@@ -266,8 +273,11 @@ export function register(program: Command): void {
     run(async (text: string, options: MemberOptions) => {
       const target = memberTarget(options);
       const principal = parseMember(text, target.kind);
-      const body = target.kind === 'team' ? { user: principal.id } : { principal };
-      const result = await call(options, 'POST', target.path, body);
+      const params = { id: target.id };
+      const result =
+        target.kind === 'team'
+          ? await call(options, ROUTES.addTeamMember, { params, body: { user: principal.id } })
+          : await call(options, ROUTES.addProjectMember, { params, body: { principal } });
       print(
         options,
         result,
@@ -283,11 +293,14 @@ export function register(program: Command): void {
     run(async (text: string, options: MemberOptions) => {
       const target = memberTarget(options);
       const principal = parseMember(text, target.kind);
-      const path =
+      const result =
         target.kind === 'team'
-          ? `${target.path}/${encodeURIComponent(principal.id)}`
-          : `${target.path}/${principal.kind}/${encodeURIComponent(principal.id)}`;
-      const result = await call(options, 'DELETE', path);
+          ? await call(options, ROUTES.removeTeamMember, {
+              params: { id: target.id, user: principal.id },
+            })
+          : await call(options, ROUTES.removeProjectMember, {
+              params: { id: target.id, kind: principal.kind, member: principal.id },
+            });
       print(
         options,
         result,
@@ -298,7 +311,11 @@ export function register(program: Command): void {
   memberCommand(member, 'list', 'List members').action(
     run(async (options: MemberOptions) => {
       const target = memberTarget(options);
-      const result = (await call(options, 'GET', target.path)) as { members: Principal[] };
+      const params = { params: { id: target.id } };
+      const result =
+        target.kind === 'team'
+          ? await call(options, ROUTES.teamMembers, params)
+          : await call(options, ROUTES.projectMembers, params);
       print(options, result, result.members.map((m) => `${m.kind}:${m.id}`).join('\n'));
     }),
   );
@@ -311,10 +328,12 @@ export function register(program: Command): void {
       run(
         async (userId: string, options: AdminOptions & { name?: string; expiresDays?: string }) => {
           const result = CreatedToken.parse(
-            await call(options, 'POST', '/v1/tokens', {
-              user: userId,
-              ...(options.name ? { name: options.name } : {}),
-              ...(options.expiresDays ? { expires_in_days: Number(options.expiresDays) } : {}),
+            await call(options, ROUTES.createToken, {
+              body: {
+                user: userId,
+                ...(options.name ? { name: options.name } : {}),
+                ...(options.expiresDays ? { expires_in_days: Number(options.expiresDays) } : {}),
+              },
             }),
           );
           print(options, result, result.token);
@@ -326,9 +345,7 @@ export function register(program: Command): void {
     .action(
       run(async (options: AdminOptions & { user?: string }) => {
         const query = options.user ? `?user=${encodeURIComponent(options.user)}` : '';
-        const result = (await call(options, 'GET', `/v1/tokens${query}`)) as {
-          tokens: { id: string; user: string; name: string; expires_at: string | null }[];
-        };
+        const result = await call(options, ROUTES.listTokens, { query });
         print(
           options,
           result,
@@ -340,7 +357,7 @@ export function register(program: Command): void {
     );
   common(token.command('revoke <id>').description('Revoke a token by id')).action(
     run(async (id: string, options: AdminOptions) => {
-      await call(options, 'DELETE', `/v1/tokens/${encodeURIComponent(id)}`);
+      await call(options, ROUTES.revokeToken, { params: { id } });
       print(options, { revoked: id }, `Revoked token ${id}.`);
     }),
   );

@@ -1,7 +1,16 @@
 /** `notebook-secrets login`: signs in to a team server and keeps the token out of config.json. */
 import type { Command } from 'commander';
 import { normalizeServerUrl } from '../../core/serverUrl';
-import { configDir, loadConfig, saveConfig, TokenStore } from '../client/credentials';
+import { ApiError } from '../../sync/errors';
+import {
+  configDir,
+  loadConfig,
+  refreshAccount,
+  saveConfig,
+  TokenStore,
+} from '../client/credentials';
+import { signInWithProvider } from '../../sync/providerSignIn';
+import { openBrowser } from '../client/openBrowser';
 import { promptHidden } from '../client/prompt';
 import {
   action,
@@ -16,11 +25,22 @@ import { jsonOption, projectOption, serverOption } from '../options';
 
 interface LoginOptions {
   server?: string;
+  device?: boolean;
   token?: string;
   tokenStdin?: boolean;
   project?: string;
   json?: boolean;
   insecureHttp?: boolean;
+}
+
+/** The server's identity provider, or null (none set up, or a server from before sign-in). */
+async function providerOf(server: string) {
+  try {
+    return (await cliApiClient(server).signInConfig()).oidc;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
 }
 
 export function register(program: Command): void {
@@ -33,6 +53,10 @@ export function register(program: Command): void {
     .option(
       '--insecure-http',
       'allow plain http:// to another machine (tokens and values unencrypted; only behind a trusted proxy)',
+    )
+    .option(
+      '--device',
+      "sign in with the server's identity provider by a code entered on another device (no browser here)",
     )
     .option('--token-stdin', 'read the token from stdin')
     .option('--token <token>', 'the token (discouraged: visible in shell history and `ps`)')
@@ -50,8 +74,32 @@ export function register(program: Command): void {
           { given: options.insecureHttp === true, how: '--insecure-http' },
           env,
         );
+        const store = new TokenStore(configDir(env), env);
         let token: string | undefined;
-        if (options.token !== undefined) {
+        let refreshToken: string | undefined;
+        const oidc =
+          options.token === undefined && !options.tokenStdin && !env.NOTEBOOK_SECRETS_TOKEN
+            ? await providerOf(server)
+            : null;
+        if (oidc && options.device && !oidc.device) {
+          throw new CliError(
+            `${oidc.name} does not offer sign-in with a code; run login without --device on a machine with a browser.`,
+          );
+        }
+        if (oidc) {
+          const tokens = await signInWithProvider(cliApiClient(server), {
+            provider: oidc.name,
+            device: options.device === true,
+            say: (line) => process.stderr.write(`${line}\n`),
+            open: openBrowser,
+          });
+          token = tokens.access_token;
+          refreshToken = tokens.refresh_token;
+        } else if (options.device) {
+          throw new CliError(
+            `The server at ${server} has no identity provider set up: sign in with a token from your administrator.`,
+          );
+        } else if (options.token !== undefined) {
           warn(
             'a token given with --token may be kept in your shell history; prefer --token-stdin.',
           );
@@ -71,7 +119,9 @@ export function register(program: Command): void {
         const api = cliApiClient(server, token);
         await api.health();
         const me = await api.me();
-        const where = new TokenStore(configDir(env), env).set(server, token);
+        const where = store.set(server, token);
+        if (refreshToken) store.set(refreshAccount(server), refreshToken);
+        else store.delete(refreshAccount(server));
         saveConfig({
           ...config,
           server,

@@ -4,6 +4,7 @@
  * that keeps Escape silent and shows failures with "Show Log".
  */
 import * as vscode from 'vscode';
+import type { Me } from '../../core/api';
 import { AccessDenied } from '../../core/errors';
 import type { LocalSecretStore } from '../../core/localStore';
 import { PERSONAL, type Scope, type SecretMetadata } from '../../core/model';
@@ -79,6 +80,35 @@ export function syncCommands(
         validateInput: (v) => (v.trim() === '' ? 'Enter the server URL.' : serverUrlProblem(v)),
       }),
     ).trim();
+    const provider = await session.providerOf(url);
+    if (provider) {
+      const useProvider = `Sign in with ${provider.name}`;
+      const how = answered(
+        await vscode.window.showQuickPick(
+          [
+            { label: useProvider, detail: 'In your browser; you come back here when it is done' },
+            { label: 'Use a token', detail: 'A token from your administrator' },
+          ],
+          { title: 'Sign in to Team Server (2/2)', ignoreFocusOut: true },
+        ),
+      );
+      if (how.label === useProvider) {
+        const me = await vscode.window.withProgress(
+          {
+            location: vscode.ProgressLocation.Notification,
+            title: `Signing in with ${provider.name} in your browser…`,
+          },
+          () =>
+            session.signInWithProvider(url, {
+              provider: provider.name,
+              say: (line) => log.info(line),
+              open: (target) => Promise.resolve(vscode.env.openExternal(vscode.Uri.parse(target))),
+            }),
+        );
+        await signedIn(url, me);
+        return;
+      }
+    }
     const token = answered(
       await vscode.window.showInputBox({
         title: 'Sign in to Team Server (2/2)',
@@ -92,6 +122,11 @@ export function syncCommands(
       { location: vscode.ProgressLocation.Notification, title: `Signing in to ${url}…` },
       () => session.signIn(url, token),
     );
+    await signedIn(url, me);
+  }
+
+  async function signedIn(url: string, me: Me): Promise<void> {
+    const config = vscode.workspace.getConfiguration('notebookSecrets');
     await config.update('server.url', url, vscode.ConfigurationTarget.Global);
     if (checkServerTransport(url) === 'insecure-http') {
       void vscode.window.showWarningMessage(

@@ -217,7 +217,35 @@ CREATE INDEX changes_position ON changes (xid, seq);
 DELETE FROM counters WHERE name = 'changes';
 `,
   },
+  {
+    version: 6,
+    name: 'sign-in with an identity provider',
+    // A sign-in is a session: a refresh token (hashed), the provider's refresh token sealed with
+    // the server's key, and short-lived access tokens (rows of tokens) that go with it. Users
+    // carry the provider's subject; teams made from a groups claim are marked, so only they are
+    // kept in step with it.
+    sql: `
+CREATE TABLE sessions (
+  id text PRIMARY KEY,
+  user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  refresh_hash text NOT NULL UNIQUE,
+  provider_key_id text,
+  provider_nonce bytea,
+  provider_refresh bytea,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  refreshed_at timestamptz NOT NULL DEFAULT now(),
+  expires_at timestamptz NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+ALTER TABLE tokens ADD COLUMN session_id text REFERENCES sessions (id) ON DELETE CASCADE;
+ALTER TABLE users ADD COLUMN oidc_subject text UNIQUE;
+ALTER TABLE teams ADD COLUMN from_provider boolean NOT NULL DEFAULT false;
+`,
+  },
 ];
+
+/** A database migrated by a newer server than this one. */
+export class SchemaTooNew extends Error {}
 
 const MIGRATION_LOCK = 7_428_311_902;
 /** The migration that orders the change feed by transaction id. */
@@ -248,8 +276,9 @@ export async function migrate(
     const newest = Math.max(0, ...applied);
     const known = Math.max(...migrations.map((m) => m.version));
     if (newest > known) {
-      throw new Error(
-        `The database schema is version ${newest}, newer than this server knows (${known}). Upgrade notebook-secrets.`,
+      // Migrations run forward only: an older server must not write to a schema it does not know.
+      throw new SchemaTooNew(
+        `The database schema is version ${newest}, newer than this server knows (${known}): a newer notebook-secrets has migrated it. Refusing to start; run that version or a newer one (npm install -g notebook-secrets@latest).`,
       );
     }
     for (const migration of migrations) {

@@ -488,6 +488,15 @@ export const env = {
       return Promise.resolve();
     },
   },
+  /** URIs opened in the browser, in order; `onOpenExternal` plays the browser (tests set it). */
+  opened: [] as string[],
+  onOpenExternal: undefined as ((uri: string) => void) | undefined,
+  openExternal(uri: Uri): Promise<boolean> {
+    const text = uri.toString();
+    env.opened.push(text);
+    env.onOpenExternal?.(text);
+    return Promise.resolve(true);
+  },
 };
 
 /** No extensions are installed (the Jupyter extension is absent). */
