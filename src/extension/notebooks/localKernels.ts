@@ -116,7 +116,7 @@ export class LocalKernels implements vscode.Disposable {
     } catch (error) {
       return refuse(accessDenied(error).message);
     }
-    if (!kernel || kernel.status !== 'busy') {
+    if (!kernel || !(await runningCell(kernel))) {
       this.deps.log.warn(`Refused a claim for ${label}: its kernel is not running a cell.`);
       return refuse(
         "get_secret can set itself up only from a cell of the notebook that VS Code started this kernel for: call it from a cell, or run 'Notebook Secrets: Enable get_secret for this notebook'.",
@@ -287,6 +287,28 @@ export class LocalKernels implements vscode.Disposable {
     for (const key of [...this.enabled.keys()]) this.disable(key);
     for (const d of this.disposables) d.dispose();
   }
+}
+
+/**
+ * How long a claim waits to see its kernel busy. The kernel's "busy" reaches the Jupyter extension
+ * on the IOPub channel, which may lag behind the claim the running cell sent straight to us.
+ */
+const BUSY_WAIT_MS = 3000;
+
+/** Whether the kernel is running a cell now, or says so within BUSY_WAIT_MS. */
+function runningCell(kernel: Kernel): Promise<boolean> {
+  if (kernel.status === 'busy') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (busy: boolean) => {
+      clearTimeout(timer);
+      listener.dispose();
+      resolve(busy);
+    };
+    const listener = kernel.onDidChangeStatus((status) => {
+      if (status === 'busy') done(true);
+    });
+    const timer = setTimeout(() => done(false), BUSY_WAIT_MS);
+  });
 }
 
 function samePath(a: string, b: string): boolean {

@@ -292,6 +292,13 @@ describe('a kernel that sets up get_secret from its first call (a claim)', () =>
     expect(await claim()).toMatch(/^refused: Another process already set up get_secret/);
   });
 
+  it("waits for the kernel's busy status, which may come after the claim", async () => {
+    kernel.status = 'idle';
+    const pending = claim();
+    setTimeout(() => kernel.setStatus('busy'), 50);
+    expect(await pending).not.toMatch(/^refused/);
+  });
+
   it('refuses a claim for a notebook not open here, an idle kernel, or with auto-enable off', async () => {
     kernel.status = 'busy';
     expect(await claim('/work/other.ipynb')).toMatch(/^refused: .*not open in the VS Code window/);
