@@ -128,7 +128,8 @@ export async function activate(
   await storage.reload();
   needs.start();
   setTimeout(() => void startLeakGuard(), 0);
-  await vscode.commands.executeCommand('setContext', 'notebookSecrets.loaded', true);
+  // Only the view's welcome text waits on it: not worth a round trip to the window at activation.
+  void vscode.commands.executeCommand('setContext', 'notebookSecrets.loaded', true);
   log.info(`Notebook Secrets activated with ${repository.list().length} secret(s).`);
 
   return {
