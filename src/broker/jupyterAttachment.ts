@@ -40,6 +40,7 @@ import { buildRInjectionCode } from './rInjection';
 import type { SecretRequestHandler } from './requestHandler';
 import type { BrokerLog } from './secretSource';
 import { BrokerServer } from './server';
+import { describeError } from './describeError';
 
 export interface JupyterAttachmentOptions {
   /** e.g. http://127.0.0.1:8888/ (the server's base URL). */
@@ -480,10 +481,4 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
       },
     );
   });
-}
-
-/** An error's message with any `token=…` (Jupyter puts it in WebSocket URLs) blanked out. */
-export function describeError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/(token=)[^&\s'"]+/gi, '$1…').replace(/(token )[^\s'"]+/gi, '$1…');
 }

@@ -16,6 +16,8 @@ export const COMMAND_IDS = [
   'notebookSecrets.groupBy',
   'notebookSecrets.configureServer',
   'notebookSecrets.showLog',
+  'notebookSecrets.scanWorkspace',
+  'notebookSecrets.moveHardCodedKey',
 ] as const;
 
 export type CommandId = (typeof COMMAND_IDS)[number];

@@ -1,15 +1,14 @@
 /** The composition root: builds the services once, registers commands and views. No logic here. */
 import * as vscode from 'vscode';
 import type { CommandId } from './commandIds';
+import { DIRECT_CALLS, useJupyterCalls, type JupyterCalls } from './jupyterCalls';
 import { registerCommand } from './commands/registerCommand';
 import { secretCommands } from './commands/secretCommands';
 import { shareCommands, type ShareHandler } from './commands/shareCommands';
 import { viewCommands } from './commands/viewCommands';
-import { registerHardCodedKeyActions } from './notebooks/hardCodedKeys';
+import type { LeakGuard } from './notebooks/leakGuard';
 import { NotebookNeeds } from './notebooks/notebookNeeds';
 import { registerNotebookSupport } from './notebooks/notebookSupport';
-import { SaveGuard } from './notebooks/saveGuard';
-import { StoredValueIndex } from './notebooks/storedValueIndex';
 import { repositorySource } from './storage/brokerSource';
 import { registerSync } from './sync/registerSync';
 import { SecretStorageRepository } from './storage/secretRepository';
@@ -19,9 +18,18 @@ import { ViewState } from './views/viewState';
 export interface NotebookSecretsApi {
   /** Lets the sync client take over sharing once signed in. */
   setShareHandler(handler: ShareHandler | undefined): void;
+  /**
+   * Resolves once what starts right after activation has started: the leak guard, and the sync
+   * client when a sign-in was saved (both are loaded after activation returns).
+   */
+  ready(): Promise<void>;
 }
 
-export async function activate(context: vscode.ExtensionContext): Promise<NotebookSecretsApi> {
+export async function activate(
+  context: vscode.ExtensionContext,
+  jupyterCalls: JupyterCalls = DIRECT_CALLS,
+): Promise<NotebookSecretsApi> {
+  useJupyterCalls(jupyterCalls);
   const log = vscode.window.createOutputChannel('Notebook Secrets', { log: true });
   const state = new ViewState();
   // The tree exists before the first load, which reports its failures through it.
@@ -35,7 +43,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<Notebo
     addSecret: (name) => vscode.commands.executeCommand('notebookSecrets.addNeeded', name),
   });
   const tree = new SecretsTreeProvider(repository, state, needs);
-  const storedValues = new StoredValueIndex(repository);
+  // The leak guard and its scanner are read after activation (a chunk of their own).
+  let leakGuard: Promise<LeakGuard> | undefined;
+  const startLeakGuard = () =>
+    (leakGuard ??= import('./notebooks/leakGuard').then((m) => {
+      const guard = m.startLeakGuard({ repository, log });
+      context.subscriptions.push(guard);
+      return guard;
+    }));
   const treeView = vscode.window.createTreeView('notebookSecrets.secrets', {
     treeDataProvider: tree,
     showCollapseAll: true,
@@ -76,6 +91,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Notebo
     'notebookSecrets.groupBy': view.groupBy,
     'notebookSecrets.configureServer': sharing.configureServer,
     'notebookSecrets.showLog': () => log.show(),
+    'notebookSecrets.scanWorkspace': async () => (await startLeakGuard()).scanWorkspace(),
+    'notebookSecrets.moveHardCodedKey': async (document: vscode.TextDocument, at: number) =>
+      (await startLeakGuard()).moveKey(document, at),
   };
 
   context.subscriptions.push(
@@ -90,8 +108,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<Notebo
     ...Object.entries(commands).map(([id, handler]) =>
       registerCommand(id as CommandId, handler, log),
     ),
-    registerHardCodedKeyActions({ repository, log, index: storedValues }),
-    new SaveGuard({ repository, log, index: storedValues }),
   );
 
   const sync = registerSync({
@@ -111,10 +127,17 @@ export async function activate(context: vscode.ExtensionContext): Promise<Notebo
 
   await storage.reload();
   needs.start();
-  await vscode.commands.executeCommand('setContext', 'notebookSecrets.loaded', true);
+  setTimeout(() => void startLeakGuard(), 0);
+  // Only the view's welcome text waits on it: not worth a round trip to the window at activation.
+  void vscode.commands.executeCommand('setContext', 'notebookSecrets.loaded', true);
   log.info(`Notebook Secrets activated with ${repository.list().length} secret(s).`);
 
-  return { setShareHandler: (handler) => (shareHandler = handler) };
+  return {
+    setShareHandler: (handler) => (shareHandler = handler),
+    ready: async () => {
+      await Promise.all([startLeakGuard(), sync.started()]);
+    },
+  };
 }
 
 export function deactivate(): void {}

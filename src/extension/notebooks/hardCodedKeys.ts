@@ -9,12 +9,10 @@ import * as vscode from 'vscode';
 import { PERSONAL, type SecretType } from '../../core';
 import { SECRET_RULES, type SecretRule } from '../../core/secretRules';
 import { scanText, suggestSecretName } from '../../core/secretScan';
-import { registerCommand } from '../commands/registerCommand';
 import { askName } from '../dialogs/prompts';
 import type { SecretRepository } from '../storage/secretRepository';
 import { findingMessage } from './findingMessage';
 import { StoredValueIndex } from './storedValueIndex';
-import { registerWorkspaceScan } from './workspaceScan';
 
 export const MOVE_KEY_COMMAND = 'notebookSecrets.moveHardCodedKey';
 
@@ -263,9 +261,15 @@ export class HardCodedKeyDiagnostics implements vscode.Disposable {
 }
 
 /** Registers the warnings, the quick fix for notebook cells and Python files, and its command. */
-export function registerHardCodedKeyActions(deps: HardCodedKeyDeps): vscode.Disposable {
+/**
+ * The warnings and quick fixes; `move` is what MOVE_KEY_COMMAND runs (the composition root
+ * registers it, with every other command).
+ */
+export function registerHardCodedKeyActions(
+  deps: HardCodedKeyDeps,
+): vscode.Disposable & { move(document: vscode.TextDocument, at: number): Promise<unknown> } {
   const actions = new HardCodedKeyActions(deps);
-  return vscode.Disposable.from(
+  const parts = vscode.Disposable.from(
     new HardCodedKeyDiagnostics(deps.index, (l) => deps.repository.onDidChange(l)),
     vscode.languages.registerCodeActionsProvider(
       [
@@ -276,11 +280,6 @@ export function registerHardCodedKeyActions(deps: HardCodedKeyDeps): vscode.Disp
       actions,
       { providedCodeActionKinds: HardCodedKeyActions.kinds },
     ),
-    registerCommand(
-      MOVE_KEY_COMMAND,
-      (document: vscode.TextDocument, at: number) => actions.move(document, at),
-      deps.log,
-    ),
-    registerWorkspaceScan(deps),
   );
+  return { move: (document, at) => actions.move(document, at), dispose: () => parts.dispose() };
 }

@@ -5,7 +5,8 @@
  * kernel picker lists the same servers (kernelPickerServers.ts), so each is entered once.
  */
 import * as vscode from 'vscode';
-import { describeError, JupyterAttachment } from '../../broker/jupyterAttachment';
+import { describeError } from '../../broker/describeError';
+import type { JupyterAttachment } from '../../broker/jupyterAttachment';
 import type { KernelSessions } from '../../broker/kernelSessions';
 import type { SecretRequestHandler } from '../../broker/requestHandler';
 import type { ConsentPolicy } from '../../broker/consent';
@@ -150,6 +151,8 @@ export class RemoteServers implements vscode.Disposable {
     const problem = transportProblem(new URL(url), policy);
     if (problem) throw new UserFacingError(problem);
     this.attached.get(url)?.dispose();
+    // The Jupyter client (@jupyterlab/services, ws) is loaded with the first server.
+    const { JupyterAttachment } = await import('../../broker/jupyterAttachment');
     const attachment = new JupyterAttachment({
       baseUrl: url,
       token,

@@ -16,18 +16,8 @@ import { Cancelled, answered } from '../commands/registerCommand';
 import { serverUrlProblem } from './serverTrust';
 import { checkServerTransport, insecureSignInWarning } from './serverTrust';
 import { shareDialog } from './shareDialog';
+import type { SyncCommandId } from './syncCommandIds';
 import type { SyncSession } from './syncSession';
-
-export const SYNC_COMMAND_IDS = [
-  'notebookSecrets.signIn',
-  'notebookSecrets.signOut',
-  'notebookSecrets.syncNow',
-  'notebookSecrets.resolveConflict',
-  'notebookSecrets.showHistory',
-  'notebookSecrets.moveToScope',
-  'notebookSecrets.selectProject',
-] as const;
-export type SyncCommandId = (typeof SYNC_COMMAND_IDS)[number];
 
 export interface SyncCommandDeps {
   session: SyncSession;
