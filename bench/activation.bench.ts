@@ -25,14 +25,15 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type * as vscode from 'vscode';
 import { activate } from '../src/extension/extension';
+import { CHROMIUM, CHROMIUM_ARGS } from '../test/e2e/chromium';
 import { FakeMemento, FakeSecretStorage, ui } from '../test/unit/fakes/vscode';
 import { pathToFileURL } from 'node:url';
 
 // The benchmarks are bundled (CommonJS), and run from the repository's root: scripts/codeServer.mjs,
 // which finds its files from import.meta.url, is loaded as it is, at run time.
 const repoRoot = process.cwd();
-const codeServer = (): Promise<typeof import('../scripts/codeServer.mjs')> =>
-  import(pathToFileURL(join(repoRoot, 'scripts', 'codeServer.mjs')).href);
+const script = <T>(file: string): Promise<T> =>
+  import(pathToFileURL(join(repoRoot, 'scripts', file)).href) as Promise<T>;
 /** A package loaded from node_modules at run time, not bundled into the benchmark. */
 const unbundled = <T>(name: string): Promise<T> => import(name) as Promise<T>;
 
@@ -40,7 +41,6 @@ const TARGET_MS = 50;
 const TARGET_KB = 200;
 const ROUNDS = Number(process.env.NS_BENCH_ACTIVATION_ROUNDS ?? 3);
 const EXTENSION_ID = 'notebook-secrets.notebook-secrets';
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -129,22 +129,8 @@ async function tinyExtension(dir: string, name: string, main: string, events: st
       main: './extension.js',
     }),
   );
-  const { createVSIX } = await unbundled<typeof import('@vscode/vsce')>('@vscode/vsce');
-  const vsix = join(dir, `${name}.vsix`);
-  const { log, info } = console;
-  console.log = console.info = () => undefined;
-  try {
-    await createVSIX({
-      cwd: folder,
-      packagePath: vsix,
-      dependencies: false,
-      allowMissingRepository: true,
-      skipLicense: true,
-    });
-  } finally {
-    Object.assign(console, { log, info });
-  }
-  return vsix;
+  const { packVsix } = await script<typeof import('../scripts/vsix.mjs')>('vsix.mjs');
+  return packVsix(folder, join(dir, `${name}.vsix`));
 }
 
 // Activates each extension in turn (the empty one first) and writes the times to $BENCH_OUT.
@@ -171,7 +157,8 @@ async function inCodeServer(): Promise<void> {
     );
     return;
   }
-  const { freePort, installExtension, startCodeServer, statePaths } = await codeServer();
+  const { freePort, installExtension, startCodeServer, statePaths } =
+    await script<typeof import('../scripts/codeServer.mjs')>('codeServer.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'nbsec-activation-'));
   try {
     const empty = await tinyExtension(dir, 'bench-empty', 'exports.activate = () => {};', []);
@@ -195,14 +182,7 @@ async function inCodeServer(): Promise<void> {
       const { chromium } = await unbundled<typeof import('playwright-core')>('playwright-core');
       const browser = await chromium.launch({
         executablePath: CHROMIUM,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-        ],
+        args: CHROMIUM_ARGS,
       });
       try {
         const page = await browser.newPage();
