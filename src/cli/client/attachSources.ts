@@ -232,10 +232,8 @@ export function attachConsent(options: AttachConsentOptions): ConsentPolicy {
   const ask = options.terminal ? terminalAsker(options.terminal) : undefined;
   return new ConsentPolicy({
     state: new MemoryConsentState(),
-    ask: async (request) => {
-      if (options.allowAll || allowed.has(request.name)) return 'always';
-      return ask ? ask(request) : undefined;
-    },
+    preapproved: (name) => options.allowAll === true || allowed.has(name),
+    ask: async (request) => (ask ? ask(request) : undefined),
   });
 }
 
@@ -275,9 +273,13 @@ function terminalAsker(terminal: {
     });
   return (request) => {
     const asked = queue.then(async (): Promise<ConsentChoice | undefined> => {
+      const names = request.names ?? [request.name];
       const question =
-        `Kernel ${request.label} asks for '${request.name}': ` +
-        'allow [o]nce, [a]lways for this kernel, or [d]eny? ';
+        names.length > 1 || request.names
+          ? `Kernel ${request.label} asks for ${names.map((n) => `'${n}'`).join(', ')} in its environment (os.environ): ` +
+            'allow [o]nce, [a]lways for this kernel, or [d]eny? '
+          : `Kernel ${request.label} asks for '${request.name}': ` +
+            'allow [o]nce, [a]lways for this kernel, or [d]eny? ';
       for (let attempt = 0; attempt < 3; attempt++) {
         const answer = (await line(question))?.trim().toLowerCase();
         if (answer === undefined) return undefined;
