@@ -6,6 +6,7 @@ import { secretCommands } from './commands/secretCommands';
 import { shareCommands, type ShareHandler } from './commands/shareCommands';
 import { viewCommands } from './commands/viewCommands';
 import { registerHardCodedKeyActions } from './notebooks/hardCodedKeys';
+import { NotebookChoiceStore } from './notebooks/notebookChoiceStore';
 import { NotebookNeeds } from './notebooks/notebookNeeds';
 import { registerNotebookSupport } from './notebooks/notebookSupport';
 import { SaveGuard } from './notebooks/saveGuard';
@@ -29,10 +30,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<Notebo
   const repository = storage.store;
   // get_secret resolves within the team server's active project, known once sync is set up.
   let activeProject: () => string | undefined = () => undefined;
+  const choices = new NotebookChoiceStore(log);
   const needs = new NotebookNeeds({
     repository,
     activeProject: () => activeProject(),
     addSecret: (name) => vscode.commands.executeCommand('notebookSecrets.addNeeded', name),
+    choices,
   });
   const tree = new SecretsTreeProvider(repository, state, needs);
   const storedValues = new StoredValueIndex(repository);
@@ -106,6 +109,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Notebo
       context,
       source: repositorySource(repository, sync.activeProject),
       log,
+      choices,
+      secretNames: () => [...new Set(repository.list().map((s) => s.name))],
     }),
   );
 

@@ -1,4 +1,7 @@
-/** The consent dialog: a modal with Allow Once / Always for This Notebook / Deny, one at a time. */
+/**
+ * The consent dialog: a modal with Allow Once / Always for This Notebook / Deny, one at a time; for
+ * a notebook's environment, one dialog listing every name.
+ */
 import * as vscode from 'vscode';
 import type { ConsentChoice, ConsentRequest } from '../../broker/consent';
 
@@ -19,15 +22,23 @@ export function createConsentPrompt(): (
 }
 
 async function ask(request: ConsentRequest): Promise<ConsentChoice | undefined> {
+  const names = request.names?.map((n) => `'${n}'`).join(', ');
   const picked = await vscode.window.showWarningMessage(
-    `${request.label} asks for the secret '${request.name}'.`,
+    names
+      ? `${request.label} asks for ${request.names!.length === 1 ? 'the secret' : 'the secrets'} ${names} in its kernel's environment.`
+      : `${request.label} asks for the secret '${request.name}'.`,
     {
       modal: true,
-      detail:
-        `Code running in this notebook's kernel called get_secret('${request.name}').\n\n` +
-        'Allow Once: for this kernel session (until it restarts).\n' +
-        'Always for This Notebook: remembered; revoke it with "Notebook Secrets: Manage Notebook Access".\n' +
-        'Deny: the cell gets SecretAccessError.',
+      detail: names
+        ? `The notebook lists ${names} for its kernel's environment (os.environ), where libraries such as OpenAI(), anthropic and boto3 read keys. ` +
+          'Shell commands (!cmd) do not see them unless a cell calls shell_environment(True); code that starts processes itself passes them on.\n\n' +
+          'Allow Once: for this kernel session (until it restarts).\n' +
+          'Always for This Notebook: remembered; revoke it with "Notebook Secrets: Manage Notebook Access", which also takes the names out of the environment before the next cell.\n' +
+          'Deny: the names stay out of the environment.'
+        : `Code running in this notebook's kernel called get_secret('${request.name}').\n\n` +
+          'Allow Once: for this kernel session (until it restarts).\n' +
+          'Always for This Notebook: remembered; revoke it with "Notebook Secrets: Manage Notebook Access".\n' +
+          'Deny: the cell gets SecretAccessError.',
     },
     ALLOW_ONCE,
     ALWAYS,

@@ -9,6 +9,9 @@ import { describeError, JupyterAttachment } from '../../broker/jupyterAttachment
 import type { KernelSessions } from '../../broker/kernelSessions';
 import type { SecretRequestHandler } from '../../broker/requestHandler';
 import type { ConsentPolicy } from '../../broker/consent';
+import type { KernelSetupHandler } from '../../broker/kernelSetup';
+import type { KernelSession } from '../../broker/kernelSessions';
+import type { NotebookChoices } from '../../core/notebookChoices';
 import { checkTransport, insecureWarning, transportProblem } from '../../core/serverUrl';
 import { INSECURE_SETTING } from '../sync/serverTrust';
 import { UserFacingError } from './userError';
@@ -23,6 +26,8 @@ export interface RemoteServerDeps {
   consent: ConsentPolicy;
   helperSource(): string;
   log: vscode.LogOutputChannel;
+  /** Answers the helper's setup and environment requests. */
+  setup?: KernelSetupHandler;
 }
 
 export class RemoteServers implements vscode.Disposable {
@@ -32,6 +37,14 @@ export class RemoteServers implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
 
   constructor(private readonly deps: RemoteServerDeps) {}
+
+  /** The choices of a kernel's notebook on one of these servers, from its saved metadata. */
+  notebookChoices(session: KernelSession): Promise<NotebookChoices> | undefined {
+    for (const [url, attachment] of this.attached) {
+      if (session.notebook.startsWith(url)) return attachment.notebookChoices(session);
+    }
+    return undefined;
+  }
 
   /** The token saved for a server ('' when it has none). */
   async tokenOf(url: string): Promise<string> {
@@ -161,6 +174,7 @@ export class RemoteServers implements vscode.Disposable {
       onSessionEnded: (id) => this.deps.consent.forgetSession(id),
       redactOutputs: () =>
         vscode.workspace.getConfiguration('notebookSecrets').get<boolean>('redactOutputs', true),
+      ...(this.deps.setup && { setup: this.deps.setup }),
     });
     try {
       await attachment.start();

@@ -8,6 +8,7 @@ import {
   type SecretMetadata,
   type SecretType,
 } from '../../core';
+import { FORM_LABELS } from '../../core/secretReads';
 import type { NeededItem, NotebookNeedsView } from '../notebooks/notebookNeeds';
 import type { ViewState } from './viewState';
 
@@ -196,14 +197,25 @@ function notebookItem(label: string, items: readonly NeededItem[]): vscode.TreeI
 function neededItem(needed: NeededItem): vscode.TreeItem {
   const item = new vscode.TreeItem(needed.name, vscode.TreeItemCollapsibleState.None);
   item.id = `needed:${needed.name}`;
-  const cells = `${needed.cells.length === 1 ? 'cell' : 'cells'} ${needed.cells.join(', ')}`;
-  item.description = `${needed.present ? 'present' : 'missing'} · ${cells}`;
+  const where = [
+    ...(needed.cells.length > 0
+      ? [`${needed.cells.length === 1 ? 'cell' : 'cells'} ${needed.cells.join(', ')}`]
+      : []),
+    ...(needed.environment ? ['environment'] : []),
+  ];
+  const cells = where.join(', ');
+  // How the cells read it, when it is not get_secret: "Colab", "os.environ".
+  const forms = needed.forms
+    .filter((f) => f !== 'get_secret')
+    .map((f) => (f === 'environment' ? 'os.environ' : FORM_LABELS[f]));
+  item.description = [needed.present ? 'present' : 'missing', cells, ...forms].join(' · ');
   item.iconPath = needed.present
     ? new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'))
     : new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+  const read = forms.length > 0 ? ` (read ${forms.join(' and ')}-style)` : '';
   item.tooltip = needed.present
-    ? `get_secret('${needed.name}') finds this secret (${cells}).`
-    : `No secret named ${needed.name} for get_secret('${needed.name}') (${cells}). Add it with "Add…".`;
+    ? `get_secret('${needed.name}') finds this secret (${cells})${read}.`
+    : `No secret named ${needed.name} for get_secret('${needed.name}') (${cells})${read}. Add it with "Add…".`;
   item.contextValue = needed.present ? 'needed+present' : 'needed+missing';
   item.accessibilityInformation = {
     label: `Needed secret ${needed.name}, ${needed.present ? 'present' : 'missing'}`,

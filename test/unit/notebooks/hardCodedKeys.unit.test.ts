@@ -45,7 +45,8 @@ beforeEach(async () => {
 afterEach(() => h.dispose());
 
 function provider(): HardCodedKeyActions {
-  return languages.codeActionProviders.at(-1)!.provider as HardCodedKeyActions;
+  return languages.codeActionProviders.find((p) => p.provider instanceof HardCodedKeyActions)!
+    .provider as HardCodedKeyActions;
 }
 
 describe('Move Hard-Coded Key to Notebook Secrets', () => {
