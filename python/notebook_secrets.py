@@ -1329,6 +1329,8 @@ class _PlatformCalls:
                 return tree
             choice = _setup(ask=platforms)
             if not choice or choice.get("serve_platform_calls") is not True:
+                if choice and isinstance(choice.get("note"), str):
+                    _note(choice["note"])
                 return tree
             return ast.fix_missing_locations(_rewriter().visit(tree))
         except Exception as exc:  # never unregister ourselves, never break the cell

@@ -41,6 +41,11 @@ export interface KernelSetupOptions {
   /** Absent: every name the notebook lists is allowed (a plaintext source, `run --kernels`). */
   consent?: ConsentPolicy;
   log: BrokerLog;
+  /**
+   * What the kernel prints when a cell reads keys another platform's way, the notebook has not
+   * chosen and nobody could be asked (e.g. "add --platform-calls").
+   */
+  undecided?: (platforms: PlatformForm[]) => string;
 }
 
 export class KernelSetupHandler {
@@ -69,7 +74,13 @@ export class KernelSetupHandler {
         `${session.label}: other platforms' secret calls ${serve === true ? 'served' : serve === false ? 'left as they are' : 'not served this time'}`,
       );
     }
-    return { serve_platform_calls: serve ?? null, environment: chosen.environment };
+    const note =
+      serve === undefined && platforms.length > 0 ? this.options.undecided?.(platforms) : undefined;
+    return {
+      serve_platform_calls: serve ?? null,
+      environment: chosen.environment,
+      ...(note && { note }),
+    };
   }
 
   /** Whether the notebook lists names for its kernel's environment. */

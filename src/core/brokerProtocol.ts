@@ -45,6 +45,8 @@ export interface SetupResult {
   serve_platform_calls: boolean | null;
   /** Names the notebook wants in its kernel's environment. */
   environment: string[];
+  /** When the calls asked about are not served and nobody could be asked: what to do. */
+  note?: string;
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   osKeychain,
   probeKeychain,
 } from './localKeychainStore';
+import { parseNameList } from './notebookChoiceFlags';
 import { CliError, EXIT, openSession, type GlobalOptions } from './session';
 
 /** How the server's audit log names attach's reads. */
@@ -219,6 +220,8 @@ export interface AttachConsentOptions {
   allowAll?: boolean;
   /** Where to ask; absent: no terminal, anything not allowed above is denied. */
   terminal?: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream };
+  /** The terminal's questions, when other questions share it (else made from `terminal`). */
+  questions?: TerminalQuestion;
 }
 
 /**
@@ -229,7 +232,10 @@ export interface AttachConsentOptions {
  */
 export function attachConsent(options: AttachConsentOptions): ConsentPolicy {
   const allowed = new Set(options.allow ?? []);
-  const ask = options.terminal ? terminalAsker(options.terminal) : undefined;
+  const questions =
+    options.questions ?? (options.terminal ? terminalQuestions(options.terminal) : undefined);
+  const ask =
+    questions && options.terminal ? terminalAsker(questions, options.terminal) : undefined;
   return new ConsentPolicy({
     state: new MemoryConsentState(),
     preapproved: (name) => options.allowAll === true || allowed.has(name),
@@ -239,20 +245,17 @@ export function attachConsent(options: AttachConsentOptions): ConsentPolicy {
 
 /** Parses `--allow A,B --allow C` into names, refusing what is not a secret name. */
 export function parseAllowList(values: readonly string[] | undefined): string[] {
-  const names = (values ?? []).flatMap((v) => v.split(',')).map((n) => n.trim());
-  for (const name of names) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      throw new Error(`--allow takes secret names separated by commas; '${name}' is not one.`);
-    }
-  }
-  return names;
+  return parseNameList(values, '--allow');
 }
 
-/** One question at a time on the terminal; end of input or an unknown answer twice is deny. */
-function terminalAsker(terminal: {
+/** Asks a question on the terminal; the line answered, or undefined at the end of input. */
+export type TerminalQuestion = (question: string) => Promise<string | undefined>;
+
+/** Questions on one terminal, through one reader, one at a time. */
+export function terminalQuestions(terminal: {
   input: NodeJS.ReadableStream;
   output: NodeJS.WritableStream;
-}): (request: ConsentRequest) => Promise<ConsentChoice | undefined> {
+}): TerminalQuestion {
   let rl: Interface | undefined;
   let closed = false;
   let queue: Promise<unknown> = Promise.resolve();
@@ -271,15 +274,27 @@ function terminalAsker(terminal: {
         resolve(answer);
       });
     });
+  return (question) => {
+    const asked = queue.then(() => line(question));
+    queue = asked.catch(() => undefined);
+    return asked;
+  };
+}
+
+/** Consent asked on the terminal; end of input or an unknown answer three times is deny. */
+function terminalAsker(
+  line: TerminalQuestion,
+  terminal: { output: NodeJS.WritableStream },
+): (request: ConsentRequest) => Promise<ConsentChoice | undefined> {
+  let queue: Promise<unknown> = Promise.resolve();
   return (request) => {
     const asked = queue.then(async (): Promise<ConsentChoice | undefined> => {
       const names = request.names ?? [request.name];
-      const question =
-        names.length > 1 || request.names
-          ? `Kernel ${request.label} asks for ${names.map((n) => `'${n}'`).join(', ')} in its environment (os.environ): ` +
-            'allow [o]nce, [a]lways for this kernel, or [d]eny? '
-          : `Kernel ${request.label} asks for '${request.name}': ` +
-            'allow [o]nce, [a]lways for this kernel, or [d]eny? ';
+      const question = request.names
+        ? `Kernel ${request.label} asks for ${names.map((n) => `'${n}'`).join(', ')} in its environment (os.environ): ` +
+          'allow [o]nce, [a]lways for this kernel, or [d]eny? '
+        : `Kernel ${request.label} asks for '${request.name}': ` +
+          'allow [o]nce, [a]lways for this kernel, or [d]eny? ';
       for (let attempt = 0; attempt < 3; attempt++) {
         const answer = (await line(question))?.trim().toLowerCase();
         if (answer === undefined) return undefined;

@@ -22,29 +22,12 @@
  * only, and reach kernels started from now on. Never a value.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter } from 'node:path';
+import { chainStartup, OWN_STARTUP_ENV } from '../../broker/helperSource';
 
 /** python/notebook_secrets.py reads the same names. */
 export const VSCODE_BROKER_ENV = 'NOTEBOOK_SECRETS_VSCODE_BROKER';
 export const VSCODE_CLAIM_ENV = 'NOTEBOOK_SECRETS_VSCODE_CLAIM';
-/** python/notebook_secrets_startup.py runs the user's own start-up file, kept here. */
-export const OWN_STARTUP_ENV = 'NOTEBOOK_SECRETS_PYTHONSTARTUP';
-export const STARTUP_FILE = 'notebook_secrets_startup.py';
-
-/**
- * Puts `dir`'s start-up file in PYTHONSTARTUP, keeping the user's own in OWN_STARTUP_ENV; returns
- * what to compare when taking it back, or undefined when the folder has no start-up file.
- */
-export function chainStartup(env: NodeJS.ProcessEnv, dir: string): string | undefined {
-  const startup = join(dir, STARTUP_FILE);
-  if (!existsSync(startup)) return undefined;
-  const own = env.PYTHONSTARTUP;
-  if (own && own !== startup) env[OWN_STARTUP_ENV] = own;
-  env.PYTHONSTARTUP = startup;
-  return startup;
-}
-
 export class KernelEnvironment {
   private claimToken: Buffer | undefined;
   private pythonPath: { before: string | undefined; set: string } | undefined;

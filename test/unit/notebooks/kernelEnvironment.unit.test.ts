@@ -1,8 +1,8 @@
 import { delimiter, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { OWN_STARTUP_ENV } from '../../../src/broker/helperSource';
 import {
   KernelEnvironment,
-  OWN_STARTUP_ENV,
   VSCODE_BROKER_ENV,
   VSCODE_CLAIM_ENV,
 } from '../../../src/extension/notebooks/kernelEnvironment';
