@@ -1314,13 +1314,44 @@ def _rewriter():
     return Rewriter()
 
 
+# Text a cell with a platform's secret call must contain: a cell without any is not walked.
+_PLATFORM_MARKERS = ("google.colab", "kaggle_secrets", "singlestoredb", "dbutils", "get_secrets_api")
+
+
 class _PlatformCalls:
     """IPython AST transformer: serves other platforms' secret calls in the user's cells when the
     notebook chose it (asking its user the first time), and otherwise leaves the cell as it is."""
 
     _notebook_secrets_hook = True
 
+    def __init__(self):
+        # Whether the cell about to be parsed holds a marker, as the text transformer saw it
+        # (None: not seen, e.g. an IPython without input_transformers_post: walk the tree).
+        self.marked = None
+
+    def text_hook(self, shell):
+        """An input transformer (it sees each cell's text just before it is parsed) that puts this
+        transformer in IPython's list only for a cell with a marker: with any AST transformer in
+        the list, IPython walks every cell's whole tree once more (fix_missing_locations)."""
+        transformers = shell.ast_transformers
+
+        def mark(lines):
+            text = "".join(lines)
+            self.marked = any(m in text for m in _PLATFORM_MARKERS)
+            present = self in transformers
+            if self.marked and not present:
+                transformers.append(self)
+            elif present and not self.marked:
+                transformers.remove(self)
+            return lines
+
+        mark._notebook_secrets_hook = True
+        return mark
+
     def visit(self, tree):
+        marked, self.marked = self.marked, None
+        if marked is False:
+            return tree
         try:
             import ast
 
@@ -1495,9 +1526,16 @@ def _install_kernel_hooks():
     shell = get_ipython() if get_ipython else None
     if shell is None or not hasattr(shell, "ast_transformers"):
         return False
+    transformer = _PlatformCalls()
     shell.ast_transformers[:] = [
         t for t in shell.ast_transformers if not getattr(t, _HOOK_MARK, False)
-    ] + [_PlatformCalls()]
+    ]
+    text = getattr(shell, "input_transformers_post", None)
+    if isinstance(text, list):
+        text[:] = [t for t in text if not getattr(t, _HOOK_MARK, False)]
+        text.append(transformer.text_hook(shell))
+    else:
+        shell.ast_transformers.append(transformer)
     callbacks = shell.events.callbacks.get("pre_run_cell", [])
     for callback in [c for c in callbacks if getattr(c, _HOOK_MARK, False)]:
         shell.events.unregister("pre_run_cell", callback)
