@@ -21,6 +21,11 @@ Two transports, picked here:
 - in band: a custom IOPub message that the connected client answers with an `input_reply` on
   the stdin channel. It works while a cell is running, which comm messages do not.
 
+In IPython kernels it also serves notebooks written for other platforms (Colab's userdata.get,
+Kaggle's UserSecretsClient, Databricks' dbutils.secrets, SingleStore's and Hopsworks' get_secret)
+when the notebook chose it, and puts the names a notebook lists in os.environ: see the section
+"Other platforms' secret calls, and the kernel's environment" at the end.
+
 In band, several clients may be attached to one kernel. Each injection adds that client's token
 and makes it the first one asked (the newest injection wins); a client answers only the tokens
 it issued and ignores the rest. When no client acknowledges a request within a second, the
