@@ -1404,6 +1404,7 @@ class _Environment:
         # when no client answers would hold the cell for seconds).
         self.invited = False
         self.served = {}  # name -> the value this module put in os.environ
+        self.before = {}  # name -> what os.environ held there before (the kernel's own), if anything
         self.shell = False  # whether `!` commands see them
         self.lock = threading.Lock()
 
@@ -1460,6 +1461,8 @@ class _Environment:
                 _note("%s holds a NUL character; it cannot go in the environment." % name)
                 continue
             _redactor.add(name, value)
+            if name not in self.served and name in os.environ:
+                self.before[name] = os.environ[name]
             os.environ[name] = value
             self.served[name] = value
 
@@ -1477,9 +1480,13 @@ class _Environment:
         import os
 
         value = self.served.pop(name, None)
+        before = self.before.pop(name, None)
         # A cell that set the variable itself keeps its own value.
         if value is not None and os.environ.get(name) == value:
-            del os.environ[name]
+            if before is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = before
 
     def hidden(self, run):
         """`run` (a `!` command) without the names served, unless shell_environment(True)."""
@@ -1492,6 +1499,10 @@ class _Environment:
                 return run(*args, **kwargs)
             with self.lock:
                 saved = {n: os.environ.pop(n) for n in names}
+                # The command sees what the kernel's environment held before, if anything.
+                for n in names:
+                    if n in self.before:
+                        os.environ[n] = self.before[n]
                 try:
                     return run(*args, **kwargs)
                 finally:
@@ -1559,4 +1570,5 @@ def _inherit_environment(previous):
         _environment.set_up = bool(old.set_up)
         _environment.invited = _environment.invited or bool(getattr(old, "invited", False))
         _environment.served.update(old.served)
+        _environment.before.update(getattr(old, "before", None) or {})
         _environment.shell = bool(old.shell)

@@ -13,7 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JupyterAttachment } from '../../../src/broker/jupyterAttachment';
 import { portableReads, portEdits } from '../../../src/core/portToGetSecret';
 import type { CellSource } from '../../../src/core/secretReads';
-import { canary, sha256, startKernelRig, type KernelRig } from './fixtures';
+import {
+  brokerInjection,
+  canary,
+  inject,
+  sha256,
+  startKernelRig,
+  type KernelRig,
+} from './fixtures';
 import { startKernel } from './harness';
 
 const VALUE = canary('platform');
@@ -244,7 +251,29 @@ describe("the notebook's environment", () => {
     await rig.fx.consent.revoke('env.ipynb');
     expect((await rig.cell(kernel, HAS)).stdout.trim()).toBe('False');
     expect(rig.iopub.join('\n')).not.toContain(ENV_VALUE);
+    expect(rig.fx.log.lines.join('\n')).not.toContain(ENV_VALUE);
     await kernel.shutdown();
+  });
+
+  it("keeps what the kernel's own environment held for a name, for ! commands and after revocation", async () => {
+    rig.fx.choices.set('own.ipynb', { environment: ['OPENAI_API_KEY'] });
+    // Set before the helper is in, as an environment the kernel inherited would have it.
+    const started = await startKernel(rig.server);
+    await rig.cell(started, "import os\nos.environ['OPENAI_API_KEY'] = 'from-the-shell'");
+    const { code } = await brokerInjection(rig.fx, 'own.ipynb');
+    await inject(started, code);
+    // The first cell after set-up loads the environment (the one above ran before the helper).
+    const first = await rig.cell(
+      started,
+      "print(os.environ['OPENAI_API_KEY'] == 'from-the-shell')",
+    );
+    expect(first.stdout.trim()).toBe('False');
+    const shell = await rig.cell(started, '!echo "$OPENAI_API_KEY"');
+    expect(shell.stdout.replace(/\r/g, '')).toBe('from-the-shell\n');
+    await rig.fx.consent.revoke('own.ipynb');
+    const after = await rig.cell(started, "print(os.environ['OPENAI_API_KEY'])");
+    expect(after.stdout).toBe('from-the-shell\n');
+    await started.shutdown();
   });
 
   it('is not set when the user denies it, and says so in the cell', async () => {
