@@ -61,6 +61,22 @@ function environ(path: string): Map<string, string> {
   return new Map(entries);
 }
 
+/** `jupyter nbconvert --execute` of `input`, written next to it as `output`. */
+function nbconvert(input: string, output: string, ...options: string[]): string[] {
+  return [
+    SYSTEM_PYTHON,
+    '-m',
+    'nbconvert',
+    '--to',
+    'notebook',
+    '--execute',
+    ...options,
+    input,
+    '--output',
+    output,
+  ];
+}
+
 function notebook(cells: string[], choices?: Record<string, unknown>): string {
   return JSON.stringify({
     cells: cells.map((source) => ({
@@ -130,21 +146,7 @@ describe('run --kernels', () => {
     );
     const before = new Set((await alice.audit({ limit: 1000 })).entries.map((e) => e.id));
     const run = await runCli(
-      [
-        'run',
-        '--kernels',
-        '--verbose',
-        '--',
-        SYSTEM_PYTHON,
-        '-m',
-        'nbconvert',
-        '--to',
-        'notebook',
-        '--execute',
-        join(dir, 'in.ipynb'),
-        '--output',
-        'out.ipynb',
-      ],
+      ['run', '--kernels', '--verbose', '--', ...nbconvert(join(dir, 'in.ipynb'), 'out.ipynb')],
       loggedIn,
     );
     expect(run.code, run.stderr).toBe(0);
@@ -208,16 +210,7 @@ describe('run --kernels', () => {
           '--kernels',
           ...flags,
           '--',
-          SYSTEM_PYTHON,
-          '-m',
-          'nbconvert',
-          '--to',
-          'notebook',
-          '--execute',
-          '--allow-errors',
-          join(dir, name),
-          '--output',
-          `out-${name}`,
+          ...nbconvert(join(dir, name), `out-${name}`, '--allow-errors'),
         ],
         loggedIn,
       );

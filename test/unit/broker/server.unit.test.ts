@@ -64,15 +64,20 @@ afterEach(async () => {
   broker = undefined;
 });
 
-async function start(extra: Partial<BrokerServerOptions> = {}) {
-  const sessions = new KernelSessions();
-  const handler = new SecretRequestHandler({
+/** Answers API_KEY with VALUE, and nothing else. */
+function apiKeyHandler(): SecretRequestHandler {
+  return new SecretRequestHandler({
     log,
     source: {
       resolve: async (name) =>
         name === 'API_KEY' ? { value: VALUE, encoding: 'text' } : undefined,
     },
   });
+}
+
+async function start(extra: Partial<BrokerServerOptions> = {}) {
+  const sessions = new KernelSessions();
+  const handler = apiKeyHandler();
   broker = new BrokerServer({ sessions, handler, log, ...extra });
   const endpoint = await broker.start();
   const { token } = sessions.issue('file:///a.ipynb');
@@ -303,13 +308,7 @@ describe('setup and environment (POST /v1/setup, /v1/environment)', () => {
 
   async function withSetup(environment: string[], askServe?: () => Promise<boolean | undefined>) {
     const sessions = new KernelSessions();
-    const handler = new SecretRequestHandler({
-      log,
-      source: {
-        resolve: async (name) =>
-          name === 'API_KEY' ? { value: VALUE, encoding: 'text' } : undefined,
-      },
-    });
+    const handler = apiKeyHandler();
     const setup = new KernelSetupHandler({
       secrets: handler,
       log,
