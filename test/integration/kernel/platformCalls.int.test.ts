@@ -67,6 +67,20 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
+  // A client library that reads its key from the environment when it is built, as OpenAI(),
+  // anthropic.Anthropic() and boto3 do.
+  writeFileSync(
+    join(packages, 'env_client.py'),
+    [
+      'import os',
+      'class Client:',
+      '    def __init__(self):',
+      "        self.api_key = os.environ.get('OPENAI_API_KEY')",
+      '        if self.api_key is None:',
+      "            raise RuntimeError('The api_key client option must be set')",
+      '',
+    ].join('\n'),
+  );
 });
 
 afterAll(async () => {
@@ -220,7 +234,7 @@ describe("the notebook's environment", () => {
     // A library that reads the environment itself (OpenAI(), boto3) sees the value.
     const library = await rig.cell(
       kernel,
-      "def client():\n    return os.getenv('OPENAI_API_KEY')\nprint(len(client()))",
+      `import sys\nsys.path.insert(0, ${JSON.stringify(packages)})\nfrom env_client import Client\nprint(len(Client().api_key))`,
     );
     expect(library.stdout.trim()).toBe(String(ENV_VALUE.length));
     expect((await rig.cell(kernel, "print(os.environ['OPENAI_API_KEY'])")).stdout).toBe(
