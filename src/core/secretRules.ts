@@ -9,6 +9,20 @@
  */
 import { presetScan } from './presetRules';
 
+/**
+ * A name that says it holds a key: it ends in KEY (API_KEY, ACCESS_KEY, …), TOKEN, SECRET,
+ * PASSWORD, PASSWD or PWD, or is KEY. The leak guard flags strings assigned to such names; the
+ * needed-secrets scanner counts environment reads of them.
+ */
+const SECRET_NAME =
+  '(?:[A-Za-z_][A-Za-z0-9_]*?)?(?:(?:API|ACCESS|SECRET|PRIVATE|AUTH|CLIENT|APP|MASTER|SIGNING|ENCRYPTION)_?KEY|APIKEY|TOKEN|SECRET|PASSWORD|PASSWD|PWD)|KEY';
+const SECRET_NAME_ALONE = new RegExp(`^(?:${SECRET_NAME})$`, 'i');
+
+/** Whether `name` says it holds a key, by the leak guard's rule (`OPENAI_API_KEY`, `HF_TOKEN`). */
+export function looksLikeSecretName(name: string): boolean {
+  return SECRET_NAME_ALONE.test(name);
+}
+
 /** A value a rule's `find` located: where, and what it is when the rule finds several kinds. */
 export interface RuleHit {
   start: number;
@@ -133,8 +147,10 @@ export const OWN_RULES: readonly SecretRule[] = [
     id: 'assigned-secret',
     title: 'string assigned to a key, token, secret or password name',
     // NAME = 'value', NAME: "value", "NAME": "value", NAME="value" (Python, JSON, YAML, .env).
-    pattern:
-      /(?<![A-Za-z0-9_])(['"]?)((?:[A-Za-z_][A-Za-z0-9_]*?)?(?:(?:API|ACCESS|SECRET|PRIVATE|AUTH|CLIENT|APP|MASTER|SIGNING|ENCRYPTION)_?KEY|APIKEY|TOKEN|SECRET|PASSWORD|PASSWD|PWD)|KEY)\1[ \t]*(?::|=)[ \t]*(['"])([^'"\s]{8,200})\3/gi,
+    pattern: new RegExp(
+      `(?<![A-Za-z0-9_])(['"]?)(${SECRET_NAME})\\1[ \\t]*(?::|=)[ \\t]*(['"])([^'"\\s]{8,200})\\3`,
+      'gi',
+    ),
     group: 4,
     source: 'heuristic of this project',
   },

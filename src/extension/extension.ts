@@ -7,6 +7,7 @@ import { secretCommands } from './commands/secretCommands';
 import { shareCommands, type ShareHandler } from './commands/shareCommands';
 import { viewCommands } from './commands/viewCommands';
 import type { LeakGuard } from './notebooks/leakGuard';
+import { NotebookChoiceStore } from './notebooks/notebookChoiceStore';
 import { NotebookNeeds } from './notebooks/notebookNeeds';
 import { registerNotebookSupport } from './notebooks/notebookSupport';
 import { repositorySource } from './storage/brokerSource';
@@ -37,10 +38,12 @@ export async function activate(
   const repository = storage.store;
   // get_secret resolves within the team server's active project, known once sync is set up.
   let activeProject: () => string | undefined = () => undefined;
+  const choices = new NotebookChoiceStore(log);
   const needs = new NotebookNeeds({
     repository,
     activeProject: () => activeProject(),
     addSecret: (name) => vscode.commands.executeCommand('notebookSecrets.addNeeded', name),
+    choices,
   });
   const tree = new SecretsTreeProvider(repository, state, needs);
   // The leak guard and its scanner are read after activation (a chunk of their own).
@@ -122,6 +125,8 @@ export async function activate(
       context,
       source: repositorySource(repository, sync.activeProject),
       log,
+      choices,
+      secretNames: () => [...new Set(repository.list().map((s) => s.name))],
     }),
   );
 

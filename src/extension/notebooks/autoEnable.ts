@@ -16,6 +16,8 @@
  */
 import type { Jupyter, Kernel } from '@vscode/jupyter-extension';
 import * as vscode from 'vscode';
+import { cellLanguage, findNeededSecrets } from '../../core/neededSecrets';
+import { readNotebookChoices } from '../../core/notebookChoices';
 import { findJupyterApi } from './jupyterApi';
 import { notebookLabel } from './manageAccess';
 
@@ -164,17 +166,22 @@ export class AutoEnable implements vscode.Disposable {
 }
 
 /**
- * Whether a cell of the notebook reads secrets: only then is its kernel worth the Jupyter
- * extension's kernel-access question.
+ * Whether the notebook reads secrets (get_secret, another platform's calls, key-like names from
+ * the environment, or names listed for its environment): only then is its kernel worth the
+ * Jupyter extension's kernel-access question.
  */
 function usesGetSecret(notebook: vscode.NotebookDocument): boolean {
-  return notebook
-    .getCells()
-    .some(
-      (cell) =>
-        cell.kind === vscode.NotebookCellKind.Code &&
-        /get_secret|notebook_secrets/.test(cell.document.getText()),
-    );
+  const metadata = (notebook.metadata as { metadata?: unknown } | undefined)?.metadata;
+  if (readNotebookChoices(metadata).environment.length > 0) return true;
+  const cells = notebook.getCells().flatMap((cell) => {
+    const language = cellLanguage(cell.document.languageId);
+    const source = cell.document.getText();
+    if (cell.kind !== vscode.NotebookCellKind.Code || !language) return [];
+    // An import of the helper reads nothing yet, but says the notebook will.
+    if (/\bnotebook_secrets\b/.test(source)) return [{ source: 'get_secret("_")', language }];
+    return [{ source, language }];
+  });
+  return findNeededSecrets(cells).length > 0;
 }
 
 function message(error: unknown): string {

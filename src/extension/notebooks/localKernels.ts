@@ -19,7 +19,7 @@ import type { ConsentPolicy } from '../../broker/consent';
 import { buildInjectionCode, CLAIM_HELD } from '../../broker/injection';
 import { helperLanguage } from '../../broker/kernelLanguage';
 import { buildRInjectionCode } from '../../broker/rInjection';
-import type { KernelSessions } from '../../broker/kernelSessions';
+import type { KernelSession, KernelSessions } from '../../broker/kernelSessions';
 import {
   accessDenied,
   executeInKernel,
@@ -93,6 +93,45 @@ export class LocalKernels implements vscode.Disposable {
    * running a cell (the one calling get_secret), and nothing claimed it since it started.
    */
   async claim(file: string): Promise<ClaimResult | BrokerErrorBody> {
+    const found = await this.runningNotebook(file);
+    if ('error' in found) return found;
+    const { key, label, kernel } = found;
+    const entry = this.enabled.get(key);
+    // Taken once per kernel start, and only until our code ran in it through the Jupyter API.
+    if (entry && (entry.kernel !== kernel || !entry.needsInjection || entry.claimed)) {
+      this.deps.log.warn(`Refused a second claim for ${label}: its kernel is already set up.`);
+      return brokerError(
+        'forbidden',
+        'Another process already set up get_secret for this notebook since its kernel started: restart the kernel from VS Code.',
+      );
+    }
+    const claimed = entry ?? this.track(key, kernel);
+    claimed.claimed = true;
+    this.deps.log.info(`get_secret set up from the first call in ${label}`);
+    return { token: claimed.token };
+  }
+
+  /**
+   * The kernel session a setup request with the claim token speaks for (`POST /v1/setup`), under
+   * the same conditions as a claim, but issuing no token: a notebook's first cell asks what the
+   * notebook chose before it reads any secret, and a notebook that reads none never gets a token.
+   */
+  async setupSession(file: string): Promise<KernelSession | BrokerErrorBody> {
+    const found = await this.runningNotebook(file);
+    if ('error' in found) return found;
+    const entry = this.enabled.get(found.key);
+    return {
+      id: entry?.sessionId ?? `setup:${found.key}`,
+      notebook: found.key,
+      label: found.label,
+      createdAt: Date.now(),
+    };
+  }
+
+  /** The open notebook of `file` whose user-started kernel is running a cell, or why not. */
+  private async runningNotebook(
+    file: string,
+  ): Promise<{ key: string; label: string; kernel: Kernel } | BrokerErrorBody> {
     const refuse = (message: string) => brokerError('forbidden', message);
     if (!vscode.workspace.isTrusted || this.deps.claimsAllowed?.() === false) {
       return refuse(
@@ -122,18 +161,7 @@ export class LocalKernels implements vscode.Disposable {
         "get_secret can set itself up only from a cell of the notebook that VS Code started this kernel for: call it from a cell, or run 'Notebook Secrets: Enable get_secret for this notebook'.",
       );
     }
-    const entry = this.enabled.get(key);
-    // Taken once per kernel start, and only until our code ran in it through the Jupyter API.
-    if (entry && (entry.kernel !== kernel || !entry.needsInjection || entry.claimed)) {
-      this.deps.log.warn(`Refused a second claim for ${label}: its kernel is already set up.`);
-      return refuse(
-        'Another process already set up get_secret for this notebook since its kernel started: restart the kernel from VS Code.',
-      );
-    }
-    const claimed = entry ?? this.track(key, kernel);
-    claimed.claimed = true;
-    this.deps.log.info(`get_secret set up from the first call in ${label}`);
-    return { token: claimed.token };
+    return { key, label, kernel };
   }
 
   private track(key: string, kernel: Kernel): Enabled {

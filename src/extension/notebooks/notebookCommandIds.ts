@@ -4,6 +4,9 @@ export const NOTEBOOK_COMMAND_IDS = [
   'notebookSecrets.manageNotebookAccess',
   'notebookSecrets.addJupyterServer',
   'notebookSecrets.removeJupyterServer',
+  'notebookSecrets.portNotebook',
+  'notebookSecrets.setKernelEnvironment',
+  'notebookSecrets.choosePlatformCalls',
 ] as const;
 
 export type NotebookCommandId = (typeof NOTEBOOK_COMMAND_IDS)[number];

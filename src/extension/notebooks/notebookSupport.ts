@@ -11,7 +11,12 @@ import { KernelSessions } from '../../broker/kernelSessions';
 import { SecretRequestHandler } from '../../broker/requestHandler';
 import type { SecretSource } from '../../broker/secretSource';
 import { BrokerServer } from '../../broker/server';
+import { KernelSetupHandler } from '../../broker/kernelSetup';
+import { brokerError } from '../../core/brokerProtocol';
 import { AUTO_ENABLE_SETTING, AutoEnable, autoEnableActive } from './autoEnable';
+import { choosePlatformCalls, setKernelEnvironment } from './notebookChoiceCommands';
+import type { NotebookChoiceStore } from './notebookChoiceStore';
+import { PortReadActions, portNotebook } from './portNotebook';
 import { createConsentPrompt } from './consentPrompt';
 import { KernelEnvironment } from './kernelEnvironment';
 import { JUPYTER_EXTENSION_ID } from './jupyterApi';
@@ -27,13 +32,18 @@ export interface NotebookSupportDeps {
   context: vscode.ExtensionContext;
   source: SecretSource;
   log: vscode.LogOutputChannel;
+  /** The notebooks' choices (serve other platforms' calls, the kernel's environment). */
+  choices: NotebookChoiceStore;
+  /** The names of the user's secrets, offered for a notebook's environment. */
+  secretNames(): string[];
 }
 
 export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Disposable {
-  const { context, source, log } = deps;
+  const { context, source, log, choices } = deps;
   const sessions = new KernelSessions();
   const consent = new ConsentPolicy({ state: context.globalState, ask: createConsentPrompt() });
   const handler = new SecretRequestHandler({ source, consent, log });
+  const setup = new KernelSetupHandler({ choices, secrets: handler, consent, log });
   let helper: string | undefined;
   const helperSource = () => (helper ??= loadHelperSource([context.extensionPath]));
   let rHelper: string | undefined;
@@ -48,10 +58,22 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
       const server = new BrokerServer({
         sessions,
         handler,
+        setup,
         log,
         claims: {
           accepts: (token) => kernelEnv.accepts(token),
           claim: (request) => local.claim(request.notebook),
+          setup: async (body) => {
+            const notebook = (body as { notebook?: unknown } | null)?.notebook;
+            if (typeof notebook !== 'string') {
+              return brokerError(
+                'invalid_input',
+                'A setup with the claim token names its notebook.',
+              );
+            }
+            const session = await local.setupSession(notebook);
+            return 'error' in session ? session : setup.setup(session, body);
+          },
         },
       });
       try {
@@ -94,7 +116,16 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
         `A process other than the kernel of ${label} set up get_secret in its name since the kernel started; its access has been cut off. Check Manage Notebook Access, and what runs on this machine.`,
       ),
   });
-  const remote = new RemoteServers({ context, sessions, handler, consent, helperSource, log });
+  const remote = new RemoteServers({
+    context,
+    sessions,
+    handler,
+    consent,
+    helperSource,
+    log,
+    setup,
+  });
+  choices.useRemote((session) => remote.notebookChoices(session));
   const auto = new AutoEnable({ local, log });
   const picker = new KernelPickerServers({ servers: remote, log });
 
@@ -117,6 +148,10 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
     'notebookSecrets.manageNotebookAccess': () => manageNotebookAccess(consent),
     'notebookSecrets.addJupyterServer': () => remote.add(),
     'notebookSecrets.removeJupyterServer': () => remote.remove(),
+    'notebookSecrets.portNotebook': (arg) => portNotebook(notebookFrom(arg)),
+    'notebookSecrets.setKernelEnvironment': (arg) =>
+      setKernelEnvironment(notebookFrom(arg), choices, deps.secretNames),
+    'notebookSecrets.choosePlatformCalls': (arg) => choosePlatformCalls(notebookFrom(arg), choices),
   };
   const disposables: vscode.Disposable[] = Object.entries(commands).map(([id, run]) =>
     vscode.commands.registerCommand(id, guarded(id, log, run)),
@@ -137,6 +172,11 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
     }
   };
   disposables.push(
+    vscode.languages.registerCodeActionsProvider(
+      { scheme: 'vscode-notebook-cell', language: 'python' },
+      new PortReadActions(),
+      { providedCodeActionKinds: PortReadActions.kinds },
+    ),
     picker,
     auto,
     local,

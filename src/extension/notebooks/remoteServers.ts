@@ -10,6 +10,9 @@ import type { JupyterAttachment } from '../../broker/jupyterAttachment';
 import type { KernelSessions } from '../../broker/kernelSessions';
 import type { SecretRequestHandler } from '../../broker/requestHandler';
 import type { ConsentPolicy } from '../../broker/consent';
+import type { KernelSetupHandler } from '../../broker/kernelSetup';
+import type { KernelSession } from '../../broker/kernelSessions';
+import type { NotebookChoices } from '../../core/notebookChoices';
 import { checkTransport, insecureWarning, transportProblem } from '../../core/serverUrl';
 import { INSECURE_SETTING } from '../sync/serverTrust';
 import { UserFacingError } from './userError';
@@ -25,6 +28,8 @@ export interface RemoteServerDeps {
   consent: ConsentPolicy;
   helperSource(): string;
   log: vscode.LogOutputChannel;
+  /** Answers the helper's setup and environment requests. */
+  setup?: KernelSetupHandler;
 }
 
 export class RemoteServers implements vscode.Disposable {
@@ -34,6 +39,14 @@ export class RemoteServers implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
 
   constructor(private readonly deps: RemoteServerDeps) {}
+
+  /** The choices of a kernel's notebook on one of these servers, from its saved metadata. */
+  notebookChoices(session: KernelSession): Promise<NotebookChoices> | undefined {
+    for (const [url, attachment] of this.attached) {
+      if (session.notebook.startsWith(url)) return attachment.notebookChoices(session);
+    }
+    return undefined;
+  }
 
   /** The token saved for a server ('' when it has none). */
   async tokenOf(url: string): Promise<string> {
@@ -164,6 +177,7 @@ export class RemoteServers implements vscode.Disposable {
       log: this.deps.log,
       onSessionEnded: (id) => this.deps.consent.forgetSession(id),
       redactOutputs,
+      ...(this.deps.setup && { setup: this.deps.setup }),
     });
     try {
       await attachment.start();
