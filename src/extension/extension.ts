@@ -1,6 +1,6 @@
 /** The composition root: builds the services once, registers commands and views. No logic here. */
 import * as vscode from 'vscode';
-import type { CommandId } from './commandIds';
+import type { CommandHandler, CommandId, SecretCommandId } from './commandIds';
 import { DIRECT_CALLS, useJupyterCalls, type JupyterCalls } from './jupyterCalls';
 import { registerCommand } from './commands/registerCommand';
 import { secretCommands } from './commands/secretCommands';
@@ -77,7 +77,7 @@ export async function activate(
   const view = viewCommands(state, () => storage.reload());
   const sharing = shareCommands(repository, log, () => shareHandler);
 
-  const commands: Record<CommandId, (...args: never[]) => unknown> = {
+  const secretHandlers: Record<SecretCommandId, CommandHandler> = {
     'notebookSecrets.new': () => secrets.newSecret(),
     'notebookSecrets.addNeeded': secrets.newSecret,
     'notebookSecrets.newFromFile': secrets.newSecretFromFile,
@@ -108,9 +108,6 @@ export async function activate(
     treeView,
     repository.onDidChange(describeView),
     state.onDidChange(describeView),
-    ...Object.entries(commands).map(([id, handler]) =>
-      registerCommand(id as CommandId, handler, log),
-    ),
   );
 
   const sync = registerSync({
@@ -120,14 +117,23 @@ export async function activate(
     setShareHandler: (handler) => (shareHandler = handler),
   });
   activeProject = sync.activeProject;
+  const notebooks = registerNotebookSupport({
+    context,
+    source: repositorySource(repository, sync.activeProject),
+    log,
+    choices,
+    secretNames: () => [...new Set(repository.list().map((s) => s.name))],
+  });
+
+  // Every command, registered once through one wrapper: a missing handler does not compile.
+  const commands: Record<CommandId, CommandHandler> = {
+    ...secretHandlers,
+    ...notebooks.commands,
+    ...sync.commands,
+  };
   context.subscriptions.push(
-    registerNotebookSupport({
-      context,
-      source: repositorySource(repository, sync.activeProject),
-      log,
-      choices,
-      secretNames: () => [...new Set(repository.list().map((s) => s.name))],
-    }),
+    notebooks,
+    ...Object.entries(commands).map(([id, handler]) => registerCommand(id, handler, log)),
   );
 
   await storage.reload();

@@ -23,9 +23,9 @@ import { JUPYTER_EXTENSION_ID } from './jupyterApi';
 import { KernelPickerServers } from './kernelPickerServers';
 import { LocalKernels } from './localKernels';
 import { manageNotebookAccess } from './manageAccess';
-import type { NotebookCommandId } from './notebookCommandIds';
+import type { CommandHandler, NotebookCommandId } from '../commandIds';
 import { RemoteServers } from './remoteServers';
-import { guarded, UserFacingError } from './userError';
+import { UserFacingError } from '../commands/registerCommand';
 import { redactOutputs } from './redactOutputs';
 
 export interface NotebookSupportDeps {
@@ -38,7 +38,12 @@ export interface NotebookSupportDeps {
   secretNames(): string[];
 }
 
-export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Disposable {
+/** The notebook side's life, and the handlers of its commands (registered by the root). */
+export interface NotebookSupport extends vscode.Disposable {
+  commands: Record<NotebookCommandId, CommandHandler>;
+}
+
+export function registerNotebookSupport(deps: NotebookSupportDeps): NotebookSupport {
   const { context, source, log, choices } = deps;
   const sessions = new KernelSessions();
   const consent = new ConsentPolicy({ state: context.globalState, ask: createConsentPrompt() });
@@ -143,7 +148,7 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
     );
   };
 
-  const commands: Record<NotebookCommandId, (...args: unknown[]) => Promise<unknown>> = {
+  const commands: Record<NotebookCommandId, (arg?: unknown) => Promise<unknown>> = {
     'notebookSecrets.enableGetSecret': enable,
     'notebookSecrets.manageNotebookAccess': () => manageNotebookAccess(consent),
     'notebookSecrets.addJupyterServer': () => remote.add(),
@@ -153,9 +158,7 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
       setKernelEnvironment(notebookFrom(arg), choices, deps.secretNames),
     'notebookSecrets.choosePlatformCalls': (arg) => choosePlatformCalls(notebookFrom(arg), choices),
   };
-  const disposables: vscode.Disposable[] = Object.entries(commands).map(([id, run]) =>
-    vscode.commands.registerCommand(id, guarded(id, log, run)),
-  );
+  const disposables: vscode.Disposable[] = [];
   // The environment local kernels inherit (kernelEnvironment.ts): set while auto-enable applies.
   const updateKernelEnv = async (): Promise<void> => {
     if (!autoEnableActive() || !vscode.extensions.getExtension(JUPYTER_EXTENSION_ID)) {
@@ -193,11 +196,14 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
   void auto.start();
   void picker.ensure();
 
-  return new vscode.Disposable(() => {
-    kernelEnv.uninstall();
-    for (const d of disposables) d.dispose();
-    void broker?.stop();
-  });
+  return {
+    commands,
+    dispose: () => {
+      kernelEnv.uninstall();
+      for (const d of disposables) d.dispose();
+      void broker?.stop();
+    },
+  };
 }
 
 const KERNEL_ACCESS_EXPLAINED = 'notebookSecrets.kernelAccessExplained';

@@ -15,7 +15,7 @@ import type { KernelSession } from '../../broker/kernelSessions';
 import type { NotebookChoices } from '../../core/notebookChoices';
 import { checkTransport, insecureWarning, transportProblem } from '../../core/serverUrl';
 import { INSECURE_SETTING } from '../sync/serverTrust';
-import { UserFacingError } from './userError';
+import { UserFacingError } from '../commands/registerCommand';
 import { redactOutputs } from './redactOutputs';
 
 const SERVERS_KEY = 'notebookSecrets.jupyterServers';

@@ -7,8 +7,7 @@
 import * as vscode from 'vscode';
 import type { LocalSecretStore } from '../../core/localStore';
 import type { SecretMetadata } from '../../core/model';
-import { registerCommand } from '../commands/registerCommand';
-import { SYNC_COMMAND_IDS } from './syncCommandIds';
+import { SYNC_COMMAND_IDS, type CommandHandler, type SyncCommandId } from '../commandIds';
 import type { SyncRuntime } from './syncRuntime';
 import { TOKEN_KEY } from './syncSessionKeys';
 import { SyncStatusBar } from './syncStatusBar';
@@ -32,6 +31,8 @@ export interface SyncApi {
   load(): Promise<SyncRuntime>;
   /** Resolves once the sync client started, when a sign-in was saved; at once otherwise. */
   started(): Promise<unknown>;
+  /** The sync commands' handlers (registered by the root): each loads the sync client first. */
+  commands: Record<SyncCommandId, CommandHandler>;
 }
 
 export function registerSync(deps: SyncDeps): SyncApi {
@@ -62,13 +63,13 @@ export function registerSync(deps: SyncDeps): SyncApi {
       }),
     ));
 
-  context.subscriptions.push(
-    statusBar,
-    projectChanged,
-    ...SYNC_COMMAND_IDS.map((id) =>
-      registerCommand(id, async (...args: never[]) => (await load()).commands[id](...args), log),
-    ),
-  );
+  context.subscriptions.push(statusBar, projectChanged);
+  const commands = Object.fromEntries(
+    SYNC_COMMAND_IDS.map((id) => [
+      id,
+      async (...args: never[]) => (await load()).commands[id](...args),
+    ]),
+  ) as Record<SyncCommandId, CommandHandler>;
   show({ signedIn: false });
   // Signed in before: the session comes back at once, after activation.
   const restored = Promise.resolve(context.secrets.get(TOKEN_KEY)).then((saved) =>
@@ -79,5 +80,6 @@ export function registerSync(deps: SyncDeps): SyncApi {
     onDidChangeActiveProject: projectChanged.event,
     load,
     started: () => restored,
+    commands,
   };
 }

@@ -16,7 +16,7 @@ import { Cancelled, answered } from '../commands/registerCommand';
 import { serverUrlProblem } from './serverTrust';
 import { checkServerTransport, insecureSignInWarning } from './serverTrust';
 import { shareDialog } from './shareDialog';
-import type { SyncCommandId } from './syncCommandIds';
+import type { SyncCommandId } from '../commandIds';
 import type { SyncSession } from './syncSession';
 
 export interface SyncCommandDeps {

@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { targetSecret } from '../commands/pickSecret';
-import type { SyncCommandId } from './syncCommandIds';
+import type { SyncCommandId } from '../commandIds';
 import type { SyncDeps } from './registerSync';
 import { shareHandler, syncCommands } from './syncCommands';
 import { SyncSession, type SessionState } from './syncSession';

@@ -139,6 +139,7 @@ import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { buildInjectionCode } from '../../../src/broker/injection';
 import { NotebookChoiceStore } from '../../../src/extension/notebooks/notebookChoiceStore';
+import { registerCommand } from '../../../src/extension/commands/registerCommand';
 import { registerNotebookSupport } from '../../../src/extension/notebooks/notebookSupport';
 import { canary, MapSource, MemoryState, RecordingLog, sha256 } from './fixtures';
 import { runCell, startJupyterServer, startKernel, type JupyterServer } from './harness';
@@ -192,7 +193,15 @@ const VALUE = canary('vscode');
 const REMOTE_VALUE = canary('remote');
 let server: JupyterServer;
 let kernel: Kernel.IKernelConnection;
-let registration: { dispose(): void };
+let registration: ReturnType<typeof registerNotebookSupport>;
+const channel = {
+  debug: (m: string) => log.debug(m),
+  info: (m: string) => log.info(m),
+  warn: (m: string) => log.warn(m),
+  error: (m: string) => log.error(m),
+  trace: () => {},
+  show: () => {},
+} as never;
 const log = new RecordingLog();
 const source = new MapSource();
 const secrets = new Map<string, string>();
@@ -234,15 +243,12 @@ beforeAll(async () => {
     source,
     choices: choiceStore,
     secretNames: () => [],
-    log: {
-      debug: (m: string) => log.debug(m),
-      info: (m: string) => log.info(m),
-      warn: (m: string) => log.warn(m),
-      error: (m: string) => log.error(m),
-      trace: () => {},
-      show: () => {},
-    } as never,
+    log: channel,
   });
+  // The extension's root registers every command through its one wrapper; so does this test.
+  for (const [id, handler] of Object.entries(registration.commands)) {
+    registerCommand(id, handler, channel);
+  }
 });
 
 afterAll(async () => {
