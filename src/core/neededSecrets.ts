@@ -9,7 +9,7 @@
  * Pure: the extension and the CLI share it.
  */
 import type { CellLanguage } from './codeTokens';
-import { looksLikeSecretName } from './secretRules';
+import { looksLikeSecretName } from './secretNames';
 import { findSecretReads, type SecretRead, type SecretReadForm } from './secretReads';
 
 export type { CellLanguage } from './codeTokens';
