@@ -15,6 +15,7 @@ import { registerSync } from './sync/registerSync';
 import { SecretStorageRepository } from './storage/secretRepository';
 import { SecretsTreeProvider } from './views/secretsTree';
 import { ViewState } from './views/viewState';
+import { setting } from './settings';
 
 export interface NotebookSecretsApi {
   /** Lets the sync client take over sharing once signed in. */
@@ -69,10 +70,7 @@ export async function activate(
   const secrets = secretCommands({
     repository,
     log,
-    clipboardClearSeconds: () =>
-      vscode.workspace
-        .getConfiguration('notebookSecrets')
-        .get<number>('clipboard.clearAfterSeconds', 45),
+    clipboardClearSeconds: () => setting('clipboard.clearAfterSeconds'),
   });
   const view = viewCommands(state, () => storage.reload());
   const sharing = shareCommands(repository, log, () => shareHandler);

@@ -20,6 +20,7 @@ import { cellLanguage, findNeededSecrets } from '../../core/neededSecrets';
 import { readNotebookChoices } from '../../core/notebookChoices';
 import { findJupyterApi } from './jupyterApi';
 import { notebookLabel } from './manageAccess';
+import { affects, setting } from '../settings';
 
 /** `kernels.onDidStart` of the Jupyter extension's API, where it has it. */
 export interface KernelStartEvent {
@@ -39,16 +40,11 @@ export interface AutoEnableDeps {
   jupyter?: () => Promise<Jupyter | undefined>;
 }
 
-export const AUTO_ENABLE_SETTING = 'notebooks.autoEnable';
 const NOTEBOOK_TYPE = 'jupyter-notebook';
 
 /** Whether auto-enable applies now: a trusted workspace and the setting on. */
 export function autoEnableActive(): boolean {
-  return (
-    vscode.workspace.isTrusted &&
-    vscode.workspace.getConfiguration('notebookSecrets').get<boolean>(AUTO_ENABLE_SETTING, true) !==
-      false
-  );
+  return vscode.workspace.isTrusted && setting('notebooks.autoEnable') !== false;
 }
 
 export class AutoEnable implements vscode.Disposable {
@@ -61,7 +57,7 @@ export class AutoEnable implements vscode.Disposable {
     this.disposables.push(
       vscode.workspace.onDidGrantWorkspaceTrust(() => void this.start()),
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration(`notebookSecrets.${AUTO_ENABLE_SETTING}`)) void this.start();
+        if (affects(e, 'notebooks.autoEnable')) void this.start();
       }),
       vscode.workspace.onDidChangeNotebookDocument((e) => {
         // A cell that finished: the kernel is the user's now, and free to run our code.

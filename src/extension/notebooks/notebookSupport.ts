@@ -13,7 +13,7 @@ import type { SecretSource } from '../../broker/secretSource';
 import { BrokerServer } from '../../broker/server';
 import { KernelSetupHandler } from '../../broker/kernelSetup';
 import { brokerError } from '../../core/brokerProtocol';
-import { AUTO_ENABLE_SETTING, AutoEnable, autoEnableActive } from './autoEnable';
+import { AutoEnable, autoEnableActive } from './autoEnable';
 import { choosePlatformCalls, setKernelEnvironment } from './notebookChoiceCommands';
 import type { NotebookChoiceStore } from './notebookChoiceStore';
 import { PortReadActions, portNotebook } from './portNotebook';
@@ -27,6 +27,7 @@ import type { CommandHandler, NotebookCommandId } from '../commandIds';
 import { RemoteServers } from './remoteServers';
 import { UserFacingError } from '../commands/registerCommand';
 import { redactOutputs } from './redactOutputs';
+import { affects } from '../settings';
 
 export interface NotebookSupportDeps {
   context: vscode.ExtensionContext;
@@ -187,7 +188,7 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): NotebookSupp
     vscode.workspace.onDidGrantWorkspaceTrust(() => void remote.restore()),
     vscode.workspace.onDidGrantWorkspaceTrust(() => void updateKernelEnv()),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration(`notebookSecrets.${AUTO_ENABLE_SETTING}`)) void updateKernelEnv();
+      if (affects(e, 'notebooks.autoEnable')) void updateKernelEnv();
     }),
     vscode.extensions.onDidChange(() => void updateKernelEnv()),
   );

@@ -17,6 +17,7 @@ import { checkTransport, insecureWarning, transportProblem } from '../../core/se
 import { INSECURE_SETTING } from '../sync/serverTrust';
 import { UserFacingError } from '../commands/registerCommand';
 import { redactOutputs } from './redactOutputs';
+import { setting } from '../settings';
 
 const SERVERS_KEY = 'notebookSecrets.jupyterServers';
 const tokenKey = (url: string) => `notebookSecrets.jupyterServerToken:${url}`;
@@ -150,10 +151,7 @@ export class RemoteServers implements vscode.Disposable {
   /** Plain http:// to another machine only with `notebookSecrets.server.allowInsecureHttp`. */
   private insecurePolicy() {
     return {
-      allowInsecureHttp:
-        vscode.workspace
-          .getConfiguration('notebookSecrets')
-          .get<boolean>('server.allowInsecureHttp', false) === true,
+      allowInsecureHttp: setting('server.allowInsecureHttp') === true,
       optIn: `the setting ${INSECURE_SETTING}`,
       what: 'The Jupyter server URL',
     };

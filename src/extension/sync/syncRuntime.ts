@@ -9,6 +9,7 @@ import type { SyncCommandId } from '../commandIds';
 import type { SyncDeps } from './registerSync';
 import { shareHandler, syncCommands } from './syncCommands';
 import { SyncSession, type SessionState } from './syncSession';
+import { affects, setting } from '../settings';
 
 export interface SyncRuntime {
   commands: Record<SyncCommandId, (...args: never[]) => unknown>;
@@ -23,8 +24,7 @@ export function startSync(
   },
 ): SyncRuntime {
   const { context, store, log, activeProject } = deps;
-  const intervalMinutes = () =>
-    vscode.workspace.getConfiguration('notebookSecrets').get<number>('sync.intervalMinutes', 5);
+  const intervalMinutes = () => setting('sync.intervalMinutes');
   const session = new SyncSession({
     secrets: context.secrets,
     store,
@@ -56,7 +56,7 @@ export function startSync(
       if (state.focused) session.syncIfStale();
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('notebookSecrets.sync.intervalMinutes')) session.applyInterval();
+      if (affects(e, 'sync.intervalMinutes')) session.applyInterval();
     }),
   );
   refresh();
