@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import type { CommandHandler, CommandId, SecretCommandId } from './commandIds';
 import { DIRECT_CALLS, useJupyterCalls, type JupyterCalls } from './jupyterCalls';
-import { registerCommand } from './commands/registerCommand';
+import { registerCommand } from './registerCommand';
 import { secretCommands } from './commands/secretCommands';
 import { shareCommands, type ShareHandler } from './commands/shareCommands';
 import { viewCommands } from './commands/viewCommands';

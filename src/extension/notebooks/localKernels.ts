@@ -29,7 +29,7 @@ import {
 } from './jupyterApi';
 import { brokerError, type BrokerErrorBody, type ClaimResult } from '../../core/brokerProtocol';
 import { notebookLabel } from './manageAccess';
-import { UserFacingError } from '../commands/registerCommand';
+import { UserFacingError } from '../registerCommand';
 
 export interface LocalKernelDeps {
   sessions: KernelSessions;

@@ -25,7 +25,7 @@ import { LocalKernels } from './localKernels';
 import { manageNotebookAccess } from './manageAccess';
 import type { CommandHandler, NotebookCommandId } from '../commandIds';
 import { RemoteServers } from './remoteServers';
-import { UserFacingError } from '../commands/registerCommand';
+import { UserFacingError } from '../registerCommand';
 import { redactOutputs } from './redactOutputs';
 import { affects } from '../settings';
 

@@ -139,7 +139,7 @@ import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { buildInjectionCode } from '../../../src/broker/injection';
 import { NotebookChoiceStore } from '../../../src/extension/notebooks/notebookChoiceStore';
-import { registerCommand } from '../../../src/extension/commands/registerCommand';
+import { registerCommand } from '../../../src/extension/registerCommand';
 import { registerNotebookSupport } from '../../../src/extension/notebooks/notebookSupport';
 import { canary, MapSource, MemoryState, RecordingLog, sha256 } from './fixtures';
 import { runCell, startJupyterServer, startKernel, type JupyterServer } from './harness';
