@@ -16,7 +16,7 @@ import {
   secretNotes,
   THIS_NOTEBOOK,
 } from '../../core/viewText';
-import type { NeededItem, NotebookNeedsView } from '../notebooks/notebookNeeds';
+import type { NeededItem, NotebookNeedsView } from '../needs/notebookNeeds';
 import type { ViewState } from './viewState';
 
 /** What the tree reads: the local store, or later the synced store. All reads are in memory. */
