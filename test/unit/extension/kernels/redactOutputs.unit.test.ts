@@ -34,7 +34,9 @@ describe('notebookSecrets.redactOutputs', () => {
   });
 
   it('is declared for the application, so VS Code ignores workspace and folder values too', () => {
-    const manifest = JSON.parse(readFileSync(join(__dirname, '../../../../package.json'), 'utf8')) as {
+    const manifest = JSON.parse(
+      readFileSync(join(__dirname, '../../../../package.json'), 'utf8'),
+    ) as {
       contributes: { configuration: { properties: Record<string, { scope?: string }> } };
     };
     expect(
