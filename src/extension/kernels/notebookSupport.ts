@@ -28,6 +28,7 @@ import { RemoteServers } from './remoteServers';
 import { UserFacingError } from '../registerCommand';
 import { redactOutputs } from './redactOutputs';
 import { affects } from '../settings';
+import { DisposableStore } from '../disposables';
 
 export interface NotebookSupportDeps {
   context: vscode.ExtensionContext;
@@ -159,7 +160,7 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): NotebookSupp
       setKernelEnvironment(notebookFrom(arg), choices, deps.secretNames),
     'notebookSecrets.choosePlatformCalls': (arg) => choosePlatformCalls(notebookFrom(arg), choices),
   };
-  const disposables: vscode.Disposable[] = [];
+  const disposables = new DisposableStore();
   // The environment local kernels inherit (kernelEnvironment.ts): set while auto-enable applies.
   const updateKernelEnv = async (): Promise<void> => {
     if (!autoEnableActive() || !vscode.extensions.getExtension(JUPYTER_EXTENSION_ID)) {
@@ -175,7 +176,7 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): NotebookSupp
       );
     }
   };
-  disposables.push(
+  for (const part of [
     vscode.languages.registerCodeActionsProvider(
       { scheme: 'vscode-notebook-cell', language: 'python' },
       new PortReadActions(),
@@ -191,7 +192,8 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): NotebookSupp
       if (affects(e, 'notebooks.autoEnable')) void updateKernelEnv();
     }),
     vscode.extensions.onDidChange(() => void updateKernelEnv()),
-  );
+  ])
+    disposables.add(part);
   void updateKernelEnv();
   void remote.restore();
   void auto.start();
@@ -201,7 +203,7 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): NotebookSupp
     commands,
     dispose: () => {
       kernelEnv.uninstall();
-      for (const d of disposables) d.dispose();
+      disposables.dispose();
       void broker?.stop();
     },
   };
