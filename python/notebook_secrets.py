@@ -495,12 +495,16 @@ class _InbandTransport:
         with self._lock:
             stdin = kernel.stdin_socket
             session = kernel.session
-            # Discard stale replies (e.g. answers that arrived after an earlier timeout).
+            # Discard stale replies (e.g. answers that arrived after an earlier timeout). EAGAIN
+            # means the queue is empty; any other error (a closed socket, a terminated context)
+            # is raised, as ipykernel's own input_request does.
             while True:
                 try:
                     stdin.recv_multipart(zmq.NOBLOCK)
-                except zmq.ZMQError:
-                    break
+                except zmq.ZMQError as e:
+                    if e.errno == zmq.EAGAIN:
+                        break
+                    raise
             self._pace()
             sent = {}  # msg_id of each message sent -> the token it carried
 
