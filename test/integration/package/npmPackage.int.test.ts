@@ -27,7 +27,9 @@ describe('the npm package', () => {
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   it('lists every file the CLI loads: each bundle it builds and every kernel helper', () => {
-    const bundles = Object.keys(cliBundle().entryPoints as Record<string, string>).map((name) => `dist/${name}.js`);
+    const bundles = Object.keys(cliBundle().entryPoints as Record<string, string>).map(
+      (name) => `dist/${name}.js`,
+    );
     const helpers = [HELPER_RELATIVE_PATH, R_HELPER_RELATIVE_PATH, join('python', STARTUP_FILE)];
     expect(manifest.files).toEqual(expect.arrayContaining([...bundles, ...helpers]));
   });
