@@ -17,70 +17,23 @@
  */
 import * as z from 'zod';
 import { InvalidInput, NameTaken, SecretNotFound, SecretsError } from './errors';
-import {
-  CreateSecret,
-  Encoding,
-  SecretMetadata,
-  type Scope,
-  type SecretValue,
-  UpdateSecret,
-} from './model';
+import { IndexEntry, sharedBy } from './indexEntry';
+import { CreateSecret, Encoding, type Scope, type SecretValue, UpdateSecret } from './model';
 import type { KeyValueSecretStore } from './keyValueStore';
 import { MAX_VALUE_BYTES } from './limits';
-import {
-  parseScopeKey,
-  resolveByPrecedence,
-  sameScope,
-  scopeKey,
-  type ResolveOptions,
-} from './scope';
+import { resolveByPrecedence, sameScope, type ResolveOptions } from './scope';
+import { STORE_PREFIX, VALUE_PREFIX, parseValueKey, placeKey, valueKeyOf } from './storeKeys';
+import { planSync, type IndexEdit, type SyncStep } from './syncSteps';
 import { assertValidDescription, assertValueSize, nameProblem } from './validation';
 
-export const STORE_PREFIX = 'notebook-secrets/';
-export const INDEX_KEY = `${STORE_PREFIX}index`;
-export const VALUE_PREFIX = `${STORE_PREFIX}value/`;
+export { sharedBy, type IndexEntry } from './indexEntry';
+export { STORE_PREFIX, VALUE_PREFIX, placeKey, valueKey, valueKeyOf } from './storeKeys';
+export type { SyncStep } from './syncSteps';
 
-/** Index entries keep fields this version does not know (written by a newer version or by sync). */
-const IndexEntry = SecretMetadata.loose();
+export const INDEX_KEY = `${STORE_PREFIX}index`;
+
 const IndexFile = z.object({ version: z.literal(1), secrets: z.array(IndexEntry) });
 const ValueEnvelope = z.object({ value: z.string(), encoding: Encoding });
-
-/**
- * The owner of someone else's personal secret shared with you (their user id); undefined for your
- * own secrets and for project and team secrets.
- */
-export function sharedBy(entry: { scope: Scope; owner?: unknown }): string | undefined {
-  return entry.scope.kind === 'personal' && typeof entry.owner === 'string' && entry.owner !== ''
-    ? entry.owner
-    : undefined;
-}
-
-/** Where a secret's name is unique: its scope key, or `personal@<owner>` for a shared one. */
-export function placeKey(scope: Scope, owner?: string): string {
-  return scope.kind === 'personal' && owner ? `personal@${owner}` : scopeKey(scope);
-}
-
-export function valueKey(scope: Scope, name: string, owner?: string): string {
-  return `${VALUE_PREFIX}${placeKey(scope, owner)}/${name}`;
-}
-
-/** The value key of an index entry. */
-export function valueKeyOf(entry: { scope: Scope; name: string; owner?: unknown }): string {
-  return valueKey(entry.scope, entry.name, sharedBy(entry));
-}
-
-function parseValueKey(key: string): { scope: Scope; name: string; owner?: string } | undefined {
-  if (!key.startsWith(VALUE_PREFIX)) return undefined;
-  const rest = key.slice(VALUE_PREFIX.length);
-  const slash = rest.lastIndexOf('/');
-  const place = rest.slice(0, slash);
-  const name = rest.slice(slash + 1);
-  if (nameProblem(name)) return undefined;
-  const shared = /^personal@(.+)$/.exec(place);
-  if (shared) return { scope: { kind: 'personal' }, name, owner: shared[1]! };
-  const scope = parseScopeKey(place);
-  return scope ? { scope, name } : undefined;
-}
 
 /** What load() found and did; names only. */
 export interface IntegrityReport {
@@ -103,29 +56,10 @@ export interface LocalStoreOptions {
 export type Listener = () => void;
 
 /** Called inside delete(), before anything is removed; sync records the delete durably here. */
-export type DeleteHook = (entry: SecretMetadata) => Promise<void>;
-
-/**
- * One step of {@link LocalSecretStore.applySync}: how the sync engine writes what the server says,
- * without bumping versions the way user edits do. `ifVersion` makes a step apply only when the
- * entry still has that local version (a user edit in between wins and is pushed later).
- */
-export type SyncStep =
-  | {
-      kind: 'put';
-      /** The entry as it should be stored (id, version and extra sync fields included). */
-      entry: SecretMetadata;
-      /** The value to store; omit to keep the stored one (metadata-only change). */
-      value?: { value: string; encoding: Encoding };
-      /** Replace this entry (e.g. a local id that the server gave a new id); default entry.id. */
-      replaceId?: string;
-      ifVersion?: number;
-    }
-  | { kind: 'remove'; id: string; ifVersion?: number }
-  | { kind: 'patch'; id: string; fields: Record<string, unknown>; ifVersion?: number };
+export type DeleteHook = (entry: IndexEntry) => Promise<void>;
 
 export class LocalSecretStore {
-  private entries: SecretMetadata[] = [];
+  private entries: IndexEntry[] = [];
   private missing = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners = new Set<Listener>();
@@ -155,7 +89,7 @@ export class LocalSecretStore {
     return this.exclusive(async () => {
       const report: IntegrityReport = { recovered: [], missingValues: [], rebuiltIndex: false };
       const raw = await this.kv.get(INDEX_KEY);
-      let entries: SecretMetadata[] = [];
+      let entries: IndexEntry[] = [];
       if (raw !== undefined) {
         const parsed = safeJson(raw, IndexFile);
         if (parsed) entries = parsed.secrets;
@@ -201,16 +135,16 @@ export class LocalSecretStore {
     });
   }
 
-  list(): readonly SecretMetadata[] {
+  list(): readonly IndexEntry[] {
     return this.entries;
   }
 
-  get(id: string): SecretMetadata | undefined {
+  get(id: string): IndexEntry | undefined {
     return this.entries.find((e) => e.id === id);
   }
 
   /** The entry of that name in that scope: your own, or with `owner`, the one shared by them. */
-  find(name: string, scope: Scope, owner?: string): SecretMetadata | undefined {
+  find(name: string, scope: Scope, owner?: string): IndexEntry | undefined {
     const place = placeKey(scope, owner);
     return this.entries.find(
       (e) =>
@@ -225,17 +159,14 @@ export class LocalSecretStore {
 
   /** True when sync marked the entry conflicted: both sides are kept until the user chooses. */
   isConflicted(id: string): boolean {
-    const sync = (this.get(id) as Record<string, unknown> | undefined)?.sync;
-    return (
-      typeof sync === 'object' && sync !== null && 'conflict' in sync && Boolean(sync.conflict)
-    );
+    return Boolean(this.get(id)?.sync?.conflict);
   }
 
   /**
    * The entry `get_secret(name)` means, by precedence: your own personal > project > team >
    * someone else's personal secret shared with you.
    */
-  resolve(name: string, options?: ResolveOptions): SecretMetadata | undefined {
+  resolve(name: string, options?: ResolveOptions): IndexEntry | undefined {
     return resolveByPrecedence(this.entries, name, options, sharedBy);
   }
 
@@ -252,7 +183,7 @@ export class LocalSecretStore {
     return { value: envelope.value, encoding: envelope.encoding, version: entry.version };
   }
 
-  async create(input: CreateSecret): Promise<SecretMetadata> {
+  async create(input: CreateSecret): Promise<IndexEntry> {
     const problem = nameProblem(typeof input.name === 'string' ? input.name : '');
     if (problem) throw new InvalidInput(problem, 'invalid_name');
     const parsed = parseInput(CreateSecret, input);
@@ -260,7 +191,7 @@ export class LocalSecretStore {
     return this.exclusive(async () => {
       if (this.find(parsed.name, parsed.scope)) throw new NameTaken(parsed.name);
       const at = this.now().toISOString();
-      const entry: SecretMetadata = {
+      const entry: IndexEntry = {
         id: this.newId(),
         name: parsed.name,
         scope: parsed.scope,
@@ -281,13 +212,13 @@ export class LocalSecretStore {
     });
   }
 
-  async update(id: string, input: UpdateSecret): Promise<SecretMetadata> {
+  async update(id: string, input: UpdateSecret): Promise<IndexEntry> {
     const patch = parseInput(UpdateSecret, input);
     if (patch.value !== undefined) assertValueSize(patch.value, this.maxValueBytes);
     if (patch.description !== undefined) assertValidDescription(patch.description);
     return this.exclusive(async () => {
       const current = this.require(id);
-      const next: SecretMetadata = {
+      const next: IndexEntry = {
         ...current,
         ...(patch.type !== undefined && { type: patch.type }),
         ...(patch.description !== undefined && { description: patch.description }),
@@ -326,124 +257,53 @@ export class LocalSecretStore {
   }
 
   /**
-   * Sync: applies steps from the server in one exclusive section, writing values first and the
-   * index once at the end. Returns, per step, whether it applied (false: the entry was gone or
-   * its version had moved on). A put whose place and name belong to another entry is refused
-   * (false) unless that entry is the one it replaces, so a value can never be overwritten unseen.
-   * A metadata-only put that moves an entry to another place takes its value along.
+   * Sync: applies steps from the server in one exclusive section (see planSync), writing values
+   * first and the index once at the end. Returns, per step, whether it applied.
    */
   applySync(steps: readonly SyncStep[]): Promise<boolean[]> {
     return this.exclusive(async () => {
-      const results: boolean[] = [];
       const byId = new Map(this.entries.map((e) => [e.id, e] as const));
-      // Position of each id in the index, so replaced entries keep their place (O(1) per step).
-      const order: (string | undefined)[] = this.entries.map((e) => e.id);
-      const position = new Map(order.map((id, i) => [id!, i] as const));
       const keyOwner = new Map(this.entries.map((e) => [valueKeyOf(e), e.id] as const));
-      const deleteKeys = new Set<string>();
-      // Entries a later put of this batch moves to another name, bringing their value along
-      // (renames on the server: A→B while B→A). Their name is free for an earlier put.
-      const vacating = new Set<string>();
-      for (const step of steps) {
-        if (step.kind !== 'put' || !step.value) continue;
-        const current = byId.get(step.replaceId ?? step.entry.id);
-        if (!current || (step.ifVersion !== undefined && current.version !== step.ifVersion))
-          continue;
-        if (valueKeyOf(current) !== valueKeyOf(step.entry)) vacating.add(current.id);
+      const plan = planSync(
+        {
+          get: (id) => byId.get(id),
+          idAt: (key) => keyOwner.get(key),
+          isMissing: (id) => this.missing.has(id),
+        },
+        steps,
+        this.maxValueBytes,
+      );
+      for (const write of plan.writes) {
+        if (write.kind === 'store') {
+          const { value, encoding } = write.value;
+          await this.kv.store(write.key, JSON.stringify({ value, encoding }));
+        } else {
+          const moved = await this.kv.get(write.from);
+          if (moved !== undefined) await this.kv.store(write.to, moved);
+        }
       }
-      const apply = async (step: SyncStep): Promise<boolean> => {
-        if (step.kind === 'put') {
-          const targetId = step.replaceId ?? step.entry.id;
-          const current = byId.get(targetId);
-          vacating.delete(targetId);
-          if (step.ifVersion !== undefined && current?.version !== step.ifVersion) return false;
-          const key = valueKeyOf(step.entry);
-          const owner = keyOwner.get(key);
-          const clash =
-            owner !== undefined &&
-            owner !== targetId &&
-            owner !== step.entry.id &&
-            !vacating.has(owner);
-          if (clash || (!current && step.value === undefined)) return false;
-          if (step.value) {
-            assertValueSize(step.value.value, this.maxValueBytes);
-            await this.kv.store(
-              key,
-              JSON.stringify({ value: step.value.value, encoding: step.value.encoding }),
-            );
-            this.missing.delete(step.entry.id);
-          }
-          deleteKeys.delete(key);
-          if (current) {
-            const oldKey = valueKeyOf(current);
-            if (oldKey !== key && !step.value) {
-              const moved = await this.kv.get(oldKey);
-              if (moved !== undefined) await this.kv.store(key, moved);
-            }
-            if (oldKey !== key) {
-              deleteKeys.add(oldKey);
-              // Another entry of this batch may have taken the old name already.
-              if (keyOwner.get(oldKey) === targetId) keyOwner.delete(oldKey);
-            }
-            byId.delete(targetId);
-            const at = position.get(targetId)!;
-            position.delete(targetId);
-            order[at] = step.entry.id;
-            position.set(step.entry.id, at);
-            if (this.missing.delete(targetId) && !step.value) this.missing.add(step.entry.id);
-          } else {
-            position.set(step.entry.id, order.length);
-            order.push(step.entry.id);
-          }
-          keyOwner.set(key, step.entry.id);
-          byId.set(step.entry.id, step.entry);
-          return true;
-        }
-        const current = byId.get(step.id);
-        if (!current || (step.ifVersion !== undefined && current.version !== step.ifVersion)) {
-          return false;
-        }
-        if (step.kind === 'remove') {
-          const key = valueKeyOf(current);
-          deleteKeys.add(key);
-          keyOwner.delete(key);
-          byId.delete(step.id);
-          order[position.get(step.id)!] = undefined;
-          position.delete(step.id);
-          this.missing.delete(step.id);
-          return true;
-        }
-        const next = { ...current, ...step.fields, id: current.id } as SecretMetadata;
-        for (const [field, value] of Object.entries(step.fields)) {
-          if (value === undefined) delete (next as Record<string, unknown>)[field];
-        }
-        byId.set(step.id, next);
-        return true;
-      };
-      for (const step of steps) results.push(await apply(step));
-      // Values of removed entries go before the index entry does (see the file comment); a name
-      // another entry took over in this batch keeps its (new) value.
-      for (const key of deleteKeys) if (!keyOwner.has(key)) await this.kv.delete(key);
-      this.entries = order.filter((id) => id !== undefined).map((id) => byId.get(id)!);
-      if (results.some(Boolean)) {
+      // Values of removed entries go before the index entry does (see the file comment).
+      for (const key of plan.deletes) await this.kv.delete(key);
+      this.entries = applyEdits(this.entries, plan.edits);
+      for (const [id, missing] of plan.missing) {
+        if (missing) this.missing.add(id);
+        else this.missing.delete(id);
+      }
+      if (plan.results.some(Boolean)) {
         await this.writeIndex();
         this.fire();
       }
-      return results;
+      return plan.results;
     });
   }
 
-  private require(id: string): SecretMetadata {
+  private require(id: string): IndexEntry {
     const entry = this.get(id);
     if (!entry) throw new SecretNotFound(id);
     return entry;
   }
 
-  private async writeValue(
-    entry: SecretMetadata,
-    value: string,
-    encoding: Encoding,
-  ): Promise<void> {
+  private async writeValue(entry: IndexEntry, value: string, encoding: Encoding): Promise<void> {
     await this.kv.store(valueKeyOf(entry), JSON.stringify({ value, encoding }));
   }
 
@@ -461,6 +321,34 @@ export class LocalSecretStore {
     this.queue = run.catch(() => undefined);
     return run;
   }
+}
+
+/** The index after `edits`: a replacing entry takes the place of the one it replaces. */
+function applyEdits(entries: readonly IndexEntry[], edits: readonly IndexEdit[]): IndexEntry[] {
+  const order: (string | undefined)[] = entries.map((e) => e.id);
+  const position = new Map(order.map((id, i) => [id!, i] as const));
+  const byId = new Map(entries.map((e) => [e.id, e] as const));
+  for (const edit of edits) {
+    if (edit.kind === 'remove') {
+      order[position.get(edit.id)!] = undefined;
+      position.delete(edit.id);
+      byId.delete(edit.id);
+      continue;
+    }
+    const { id } = edit.entry;
+    const at = position.get(edit.replaces ?? id);
+    if (edit.replaces !== undefined && at !== undefined) {
+      position.delete(edit.replaces);
+      byId.delete(edit.replaces);
+      order[at] = id;
+      position.set(id, at);
+    } else if (at === undefined) {
+      position.set(id, order.length);
+      order.push(id);
+    }
+    byId.set(id, edit.entry);
+  }
+  return order.filter((id) => id !== undefined).map((id) => byId.get(id)!);
 }
 
 function safeJson<T>(raw: string, schema: z.ZodType<T>): T | undefined {

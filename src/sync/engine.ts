@@ -29,7 +29,6 @@ import {
   inStep,
   loadSyncState,
   outboxOf,
-  syncInfoOf,
   type ConflictInfo,
   type OutboxItem,
 } from './syncState';
@@ -103,7 +102,7 @@ export class SyncEngine {
   conflicts(): ConflictView[] {
     const out: ConflictView[] = [];
     for (const entry of this.ctx.store.list()) {
-      const conflict = syncInfoOf(entry)?.conflict;
+      const conflict = entry.sync?.conflict;
       if (conflict) out.push({ id: entry.id, name: entry.name, scope: entry.scope, conflict });
     }
     return out;
@@ -156,7 +155,7 @@ export class SyncEngine {
     return this.serial(async () => {
       const steps: SyncStep[] = [];
       for (const entry of this.ctx.store.list()) {
-        if (!syncInfoOf(entry)) continue;
+        if (!entry.sync) continue;
         const clean = inStep(entry);
         const mineOnly = entry.scope.kind === 'personal' && sharedBy(entry) === undefined;
         if (clean && !mineOnly) {

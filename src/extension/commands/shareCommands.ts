@@ -3,14 +3,14 @@
  * Share explains that and offers to configure it, and never pretends to share.
  */
 import * as vscode from 'vscode';
-import type { SecretMetadata } from '../../core';
+import type { IndexEntry } from '../../core';
 import type { SecretRepository } from '../storage/secretRepository';
 import { serverTransportProblem } from '../sync/serverTrust';
 import { targetSecret } from './pickSecret';
 import { answered } from './registerCommand';
 
 /** Set by the sync client once signed in; absent for local-only use. */
-export type ShareHandler = (secret: SecretMetadata) => Promise<void>;
+export type ShareHandler = (secret: IndexEntry) => Promise<void>;
 
 export function shareCommands(
   repository: SecretRepository,

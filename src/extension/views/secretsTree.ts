@@ -5,7 +5,7 @@ import {
   SCOPE_LABELS,
   sharedBy,
   type SecretGroup,
-  type SecretMetadata,
+  type IndexEntry,
   type SecretType,
 } from '../../core';
 import type { NeededItem, NotebookNeedsView } from '../notebooks/notebookNeeds';
@@ -13,7 +13,7 @@ import type { ViewState } from './viewState';
 
 /** What the tree reads: the local store, or later the synced store. All reads are in memory. */
 export interface SecretListSource {
-  list(): readonly SecretMetadata[];
+  list(): readonly IndexEntry[];
   isMissingValue(id: string): boolean;
   /** Conflicted items (sync): both sides kept, the user has to choose. */
   isConflicted?(id: string): boolean;
@@ -21,8 +21,8 @@ export interface SecretListSource {
 }
 
 export type SecretsNode =
-  | { kind: 'group'; key: string; label: string; items: readonly SecretMetadata[] }
-  | { kind: 'secret'; secret: SecretMetadata }
+  | { kind: 'group'; key: string; label: string; items: readonly IndexEntry[] }
+  | { kind: 'secret'; secret: IndexEntry }
   | { kind: 'error'; message: string }
   /** "This Notebook": the secrets the active notebook's cells ask for. */
   | { kind: 'notebook'; label: string; items: readonly NeededItem[] }
@@ -44,7 +44,7 @@ export class SecretsTreeProvider
   private readonly changed = new vscode.EventEmitter<SecretsNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private loadError: string | undefined;
-  private groups: SecretGroup<SecretMetadata>[] | undefined;
+  private groups: SecretGroup<IndexEntry>[] | undefined;
   private readonly subscriptions: { dispose(): void }[];
 
   constructor(
@@ -134,7 +134,7 @@ export class SecretsTreeProvider
     return parent && { kind: 'group', key: parent.key, label: parent.label, items: parent.items };
   }
 
-  private currentGroups(): SecretGroup<SecretMetadata>[] {
+  private currentGroups(): SecretGroup<IndexEntry>[] {
     this.groups ??= groupSecrets(
       filterSecrets(this.source.list(), this.state.filter),
       this.state.groupBy,
@@ -142,7 +142,7 @@ export class SecretsTreeProvider
     return this.groups;
   }
 
-  private secretItem(secret: SecretMetadata): vscode.TreeItem {
+  private secretItem(secret: IndexEntry): vscode.TreeItem {
     const missing = this.source.isMissingValue(secret.id);
     const conflicted = this.source.isConflicted?.(secret.id) ?? false;
     const readonly = secret.role === 'reader';
@@ -211,7 +211,7 @@ function neededItem(needed: NeededItem): vscode.TreeItem {
   return item;
 }
 
-function tooltip(secret: SecretMetadata, missing: boolean): vscode.MarkdownString {
+function tooltip(secret: IndexEntry, missing: boolean): vscode.MarkdownString {
   const md = new vscode.MarkdownString();
   md.appendMarkdown('**').appendText(secret.name).appendMarkdown('**\n\n');
   if (secret.description) md.appendText(secret.description).appendMarkdown('\n\n');

@@ -181,11 +181,23 @@ describe('LocalSecretStore', () => {
   it('keeps index fields written by a newer version', async () => {
     const secret = await store.create({ name: 'A', value: 'x' });
     const index = JSON.parse(kv.data.get(INDEX_KEY)!);
-    index.secrets[0].sync = { base_version: 4 };
+    index.secrets[0].labels = ['ml'];
     kv.data.set(INDEX_KEY, JSON.stringify(index));
     await store.load();
     await store.update(secret.id, { description: 'new' });
-    expect(JSON.parse(kv.data.get(INDEX_KEY)!).secrets[0].sync).toEqual({ base_version: 4 });
+    expect(JSON.parse(kv.data.get(INDEX_KEY)!).secrets[0].labels).toEqual(['ml']);
+  });
+
+  it('reads a sync field or owner it cannot parse as absent, keeping the entry', async () => {
+    const secret = await store.create({ name: 'A', value: 'x', description: 'kept' });
+    const index = JSON.parse(kv.data.get(INDEX_KEY)!);
+    Object.assign(index.secrets[0], { sync: { base_version: 4 }, owner: 7 });
+    kv.data.set(INDEX_KEY, JSON.stringify(index));
+    expect(await store.load()).toMatchObject({ rebuiltIndex: false, recovered: [] });
+    const entry = store.get(secret.id)!;
+    expect(entry).toMatchObject({ name: 'A', description: 'kept' });
+    expect(entry.sync).toBeUndefined();
+    expect(entry.owner).toBeUndefined();
   });
 
   it('resolves by precedence and notifies listeners', async () => {
