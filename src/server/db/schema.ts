@@ -217,6 +217,21 @@ CREATE INDEX changes_position ON changes (xid, seq);
 DELETE FROM counters WHERE name = 'changes';
 `,
   },
+  {
+    version: 6,
+    name: 'indexes for reads that page through large catalogues',
+    // A full listing pages through a caller's secrets by id: their grants and the secrets of their
+    // teams' and projects' scopes, each read in id order from the cursor on. The change feed walks
+    // a caller's rows in feed order and keeps each secret's last one, looked up by secret and
+    // position. These replace indexes that are their prefixes.
+    sql: `
+CREATE INDEX grants_principal_secret ON grants (principal, secret_id);
+DROP INDEX grants_principal;
+CREATE INDEX secrets_scope_id ON secrets (scope_kind, scope_id, id) WHERE scope_kind <> 'personal';
+CREATE INDEX changes_secret_position ON changes (secret_id, xid, seq);
+DROP INDEX changes_secret;
+`,
+  },
 ];
 
 const MIGRATION_LOCK = 7_428_311_902;
