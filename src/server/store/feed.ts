@@ -104,9 +104,7 @@ export async function changes(
       // The listing is done: the rest of the page is the feed from where the listing began, which
       // brings what changed while it was read (in this snapshot, so it agrees with the rows listed).
       const start = { xid: from.horizon, seq: 0 };
-      const room = limit - listed.changes.length;
-      if (room === 0) return { ...listed, more: true };
-      const fed = await feedPage(ctx, tx, caller, start, horizon, room);
+      const fed = await feedPage(ctx, tx, caller, start, horizon, limit - listed.changes.length);
       return { ...fed, changes: [...listed.changes, ...fed.changes], reset: listed.reset };
     },
     { snapshot: true },
@@ -212,9 +210,13 @@ async function feedPage(
       ? { kind: 'upsert', secret: toMetadata(row) }
       : { kind: 'tombstone', id: row.change_id, reason: row.present ? 'access_lost' : 'deleted' },
   );
+  // A page with no room (the end of a full listing that filled it) only says whether more follow.
   const last = page[page.length - 1];
-  const next =
-    more && last ? { xid: Number(last.xid), seq: Number(last.seq) } : { xid: horizon, seq: 0 };
+  const next = !more
+    ? { xid: horizon, seq: 0 }
+    : last
+      ? { xid: Number(last.xid), seq: Number(last.seq) }
+      : since;
   return {
     changes,
     next: encodeCursor({ databaseId: ctx.databaseId, ...next }),

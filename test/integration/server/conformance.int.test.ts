@@ -1034,6 +1034,10 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
         );
         await create('bob', 'NOT_FOR_ALICE');
 
+        // A listing that fills its page exactly ends on it when nothing followed it.
+        const whole = ChangesPage.parse((await c.alice('GET', '/v1/changes?limit=9')).body);
+        expect(whole).toMatchObject({ reset: true, more: false });
+        expect(whole.changes).toHaveLength(9);
         // What alice holds as she reads the feed: id → version.
         const held = new Map<string, number>();
         const read = (page: ChangesPage) => {
