@@ -33,9 +33,7 @@ export function withSync(
   meta: SecretMetadata | IndexEntry,
   sync: SyncInfo | undefined,
 ): IndexEntry {
-  const entry: IndexEntry = { ...meta };
-  delete entry.sync;
-  return sync === undefined ? entry : { ...entry, sync };
+  return { ...meta, sync };
 }
 
 /** The entry's sync field with a new conflict or error mark, on the base and local version it had. */

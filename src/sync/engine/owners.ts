@@ -3,7 +3,6 @@ import type { IndexEntry, SyncInfo } from '../../core/indexEntry';
 import type { SecretMetadata } from '../../core/model';
 import { sameScope } from '../../core/scope';
 import { sharedBy, type SyncStep } from '../../core/localStore';
-import { withSync } from '../syncState';
 import { saveState, whoAmI, type EngineContext } from './context';
 
 /**
@@ -15,11 +14,8 @@ export function localEntry(
   meta: SecretMetadata,
   sync: SyncInfo | undefined,
 ): IndexEntry {
-  const entry = withSync(meta, sync);
-  delete entry.owner;
-  return meta.scope.kind === 'personal' && me !== undefined && meta.created_by !== me
-    ? { ...entry, owner: meta.created_by }
-    : entry;
+  const shared = meta.scope.kind === 'personal' && me !== undefined && meta.created_by !== me;
+  return { ...meta, sync, owner: shared ? meta.created_by : undefined };
 }
 
 /** localEntry for the signed-in user. */
@@ -34,9 +30,11 @@ export function fromServer(
 /**
  * Stores written before entries carried an owner kept someone else's shared personal secret in
  * the place of your own secret of that name. Gives each its owner, and takes a full listing so
- * that a secret of yours it stood in for comes back.
+ * that a secret of yours it stood in for comes back. Looks once per session and user: entries
+ * written since always carry their owner.
  */
 export async function adoptOwners(ctx: EngineContext, me: string): Promise<void> {
+  if (ctx.ownersAdopted === me) return;
   const steps: SyncStep[] = [];
   for (const entry of ctx.store.list()) {
     if (entry.scope.kind !== 'personal' || sharedBy(entry) !== undefined) continue;
@@ -44,11 +42,13 @@ export async function adoptOwners(ctx: EngineContext, me: string): Promise<void>
     if (!info || info.base === null || entry.created_by === me) continue;
     steps.push({ kind: 'put', entry: { ...entry, owner: entry.created_by } });
   }
-  if (steps.length === 0) return;
-  const done = await ctx.store.applySync(steps);
-  ctx.log('info', `Marked ${done.filter(Boolean).length} shared secret(s) with their owner.`);
-  ctx.state = { ...ctx.state, cursor: null };
-  await saveState(ctx);
+  if (steps.length > 0) {
+    const done = await ctx.store.applySync(steps);
+    ctx.log('info', `Marked ${done.filter(Boolean).length} shared secret(s) with their owner.`);
+    ctx.state = { ...ctx.state, cursor: null };
+    await saveState(ctx);
+  }
+  ctx.ownersAdopted = me;
 }
 
 /** Your own secrets as the server lists them: someone else's shared personal ones left out. */

@@ -2,7 +2,7 @@
 import type { SecretMetadata, SecretValue } from '../../core/model';
 import { MAX_VALUES_PER_REQUEST, type Change, type ChangesPage } from '../../core/api';
 import { MalformedResponse } from '../../core/errors';
-import { valueKeyOf, type SyncStep } from '../../core/localStore';
+import type { SyncStep } from '../../core/localStore';
 import { ApiError } from '../errors';
 import { saveState, type EngineContext, type SyncReport } from './context';
 import { markConflict } from './conflicts';
@@ -28,17 +28,23 @@ export async function pull(ctx: EngineContext, report: SyncReport): Promise<void
   }
   let cursor = ctx.state.cursor ?? undefined;
   let seen: Set<string> | undefined;
+  // The next page is asked for as soon as the cursor to it is known, so the server reads it while
+  // this one's values come and are stored (a GET: dropped unread if the round stops).
+  let next = ahead(ctx.client.changes(cursor, ctx.pageLimit));
   for (let pages = 0; ; pages++) {
     if (pages === ctx.maxPages) {
       throw new MalformedResponse(
         `The server's change feed did not end after ${ctx.maxPages} pages; sync stopped here and carries on from this point next time.`,
       );
     }
-    const page: ChangesPage = await ctx.client.changes(cursor, ctx.pageLimit);
+    const page: ChangesPage = await next;
     if (page.more && page.next === cursor) {
       throw new MalformedResponse(
         "The server's change feed did not move past its cursor (it answered more changes at the same point); sync stopped. Check the server version, or sign out and in again.",
       );
+    }
+    if (page.more && pages + 1 < ctx.maxPages) {
+      next = ahead(ctx.client.changes(page.next, ctx.pageLimit));
     }
     if (page.reset && !seen) seen = new Set();
     if (seen) for (const c of page.changes) if (c.kind === 'upsert') seen.add(c.secret.id);
@@ -58,16 +64,25 @@ export async function pull(ctx: EngineContext, report: SyncReport): Promise<void
   }
 }
 
+/** Value batches in flight at once while pulling. */
+const VALUE_BATCHES_AT_ONCE = 2;
+
+/** A request awaited later: its failure, if never awaited, is not an unhandled rejection. */
+function ahead<T>(request: Promise<T>): Promise<T> {
+  request.catch(() => undefined);
+  return request;
+}
+
 /** Carries out planPage's decisions for a page: values fetched, then one batch of steps. */
 async function applyChanges(
   ctx: EngineContext,
   changes: readonly Change[],
   report: SyncReport,
 ): Promise<void> {
-  // Lookups by id and by name+scope for the whole page (the store's own are linear scans).
-  const byId = new Map(ctx.store.list().map((e) => [e.id, e] as const));
-  const byKey = new Map(ctx.store.list().map((e) => [valueKeyOf(e), e] as const));
-  const view = { get: (id: string) => byId.get(id), at: (key: string) => byKey.get(key) };
+  const view = {
+    get: (id: string) => ctx.store.get(id),
+    at: (key: string) => ctx.store.atValueKey(key),
+  };
   const plan = planPage(changes, view, ctx.state.deletes, ctx.me);
   const now = ctx.now().toISOString();
   const steps: SyncStep[] = [];
@@ -119,31 +134,48 @@ async function fetchValues(
 ): Promise<Map<string, SecretValue | null>> {
   const results = new Map<string, SecretValue | null>();
   const ids = [...new Set(metas.map((meta) => meta.id))];
-  let done = 0;
-  while (ctx.batchValues && done < ids.length) {
-    const chunk = ids.slice(done, done + MAX_VALUES_PER_REQUEST);
+  const chunks: string[][] = [];
+  for (let i = 0; i < ids.length; i += MAX_VALUES_PER_REQUEST) {
+    chunks.push(ids.slice(i, i + MAX_VALUES_PER_REQUEST));
+  }
+  const single: string[] = [];
+  const batch = async (chunk: string[]): Promise<void> => {
+    if (!ctx.batchValues) {
+      single.push(...chunk);
+      return;
+    }
     let answer;
     try {
       answer = await ctx.client.getValues(chunk);
     } catch (error) {
       // An older server has no POST /v1/values: use the single reads for this session.
       if (!(error instanceof ApiError && error.status === 404)) throw error;
-      ctx.batchValues = false;
-      ctx.log(
-        'info',
-        'The server has no POST /v1/values (an older version); reading values one by one.',
-      );
-      break;
+      if (ctx.batchValues) {
+        ctx.batchValues = false;
+        ctx.log(
+          'info',
+          'The server has no POST /v1/values (an older version); reading values one by one.',
+        );
+      }
+      single.push(...chunk);
+      return;
     }
     for (const { id, value, encoding, version } of answer.values) {
       results.set(id, { value, encoding, version });
     }
     for (const id of answer.missing) results.set(id, null);
-    done += chunk.length;
-  }
-  if (done < ids.length) {
+  };
+  // The first batch alone (the server may be one without the route), then two at a time.
+  if (chunks.length > 0) await batch(chunks[0]!);
+  let taken = 1;
+  await Promise.all(
+    Array.from({ length: Math.min(VALUE_BATCHES_AT_ONCE, chunks.length - 1) }, async () => {
+      while (taken < chunks.length) await batch(chunks[taken++]!);
+    }),
+  );
+  if (single.length > 0) {
     const names = new Map(metas.map((meta) => [meta.id, meta.name]));
-    await fetchValuesOneByOne(ctx, ids.slice(done), names, results);
+    await fetchValuesOneByOne(ctx, single, names, results);
   }
   return results;
 }

@@ -14,7 +14,7 @@ export async function push(ctx: EngineContext, report: SyncReport): Promise<void
   for (const pending of [...ctx.state.deletes]) {
     await pushDelete(ctx, pending.id, pending.base, report);
   }
-  for (const entry of [...ctx.store.list()]) {
+  for (const entry of ctx.store.unsynced()) {
     const info = entry.sync;
     if (info?.conflict) continue;
     if (info?.error && info.error.lv === entry.version) continue;
