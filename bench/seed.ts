@@ -58,7 +58,8 @@ export async function seedSecrets(
            created_at, updated_at, created_by)
          SELECT id, name, 'personal', $1, 'text', 'generic', description, 1, at, at, $1 FROM t
          RETURNING id),
-       g AS (INSERT INTO grants (secret_id, principal, role) SELECT id, 'user:' || $1, 'owner' FROM t),
+       g AS (INSERT INTO grants (secret_id, principal, role, name)
+         SELECT id, 'user:' || $1, 'owner', name FROM t),
        v AS (
          INSERT INTO secret_versions (secret_id, version, kind, encoding, author, at, key_id, nonce,
            ciphertext)

@@ -8,14 +8,16 @@
  *    our routes, so the database's share of the cost shows apart from ours. Each server runs in
  *    its own child process.
  * 1b. Writes: creates and PATCHes per second with 50 concurrent clients on both backends, on
- *    PostgreSQL with fsync off (as the tests run it) and on (commits wait for the WAL flush).
+ *    PostgreSQL with fsync off (as the tests run it) and on (commits wait for the WAL flush), and
+ *    with fsync on against a minimal script making the same rows in the same transactions on the
+ *    same database (target: the server at least 0.5× the script).
  * 2. /v1/changes: time and bytes of a full read of 10,000 secrets versus an incremental read
  *    after one change.
  * 3. Values of 500 secrets: 500 `GET /v1/secrets/{id}/value` (8 at a time, as the sync engine did)
  *    versus one `POST /v1/values`, in requests, bytes and time.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -377,10 +379,21 @@ async function writesBench(cluster: PostgresCluster | undefined, dirs: string[])
     });
   }
   const rates: number[] = [];
+  let script: number | undefined;
   try {
     for (const target of targets) rates.push(await writesTo(target, dirs));
+    // The baseline for fsync on: a script that makes the same rows in the same transactions.
+    if (targets[2]?.databaseUrl) script = await scriptWrites(targets[2].databaseUrl);
   } finally {
     await durable?.stop();
+  }
+  if (script !== undefined) {
+    console.log(
+      `| minimal script, same rows and transactions, PostgreSQL fsync on | ${fmt(script, 0)} | | | |`,
+    );
+    console.log(
+      `| server / script, fsync on (target ≥ 0.5×) | ${fmt(rates[2]! / script, 2)}× ${rates[2]! / script >= 0.5 ? 'met' : 'NOT met'} | | | |`,
+    );
   }
   // Near 1 when concurrent commits share their flushes; far below when each pays its own.
   for (const i of [2, 3]) {
@@ -433,6 +446,71 @@ async function writesTo(
   );
   server.proc.kill('SIGTERM');
   return result.rps;
+}
+
+/**
+ * Writes/s of a minimal script on `databaseUrl`: CONCURRENCY workers on a pool of the server's
+ * size, each creating a secret and then changing it, alternately, as writesTo's clients do. Each
+ * write is one transaction making the rows the server's makes (secret, owner grant, version with
+ * a value-sized ciphertext, audit row, change-feed row; a change: the secret's new version, its
+ * version, audit and change-feed rows), in one statement, with nothing else: no HTTP, no token,
+ * no access check, no encryption.
+ */
+async function scriptWrites(databaseUrl: string): Promise<number> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+  const user = 'script-' + randomBytes(3).toString('hex');
+  await pool.query(`INSERT INTO users (id, name) VALUES ($1, $1)`, [user]);
+  const sealed = () => [randomBytes(12), randomBytes(56)];
+  try {
+    const result = await loadWith((worker) => {
+      let created = 0;
+      let current: { id: string; version: number } | undefined;
+      return async () => {
+        if (!current || current.version >= 2) {
+          const id = randomUUID();
+          await pool.query(
+            `WITH s AS (
+               INSERT INTO secrets (id, name, scope_kind, scope_id, encoding, type, description,
+                 version, created_at, updated_at, created_by)
+               VALUES ($1, $2, 'personal', $3, 'text', 'generic', '', 1, now(), now(), $3)
+               RETURNING id, name),
+             g AS (INSERT INTO grants (secret_id, principal, role, name)
+               SELECT id, 'user:' || $3, 'owner', name FROM s),
+             v AS (INSERT INTO secret_versions (secret_id, version, kind, encoding, author, at,
+                 key_id, nonce, ciphertext)
+               SELECT id, 1, 'create', 'text', $3, now(), 'script', $4, $5 FROM s),
+             a AS (INSERT INTO audit (actor, action, secret_id, secret_name, version, client, ip)
+               SELECT $3, 'create', id, name, 1, 'script', '127.0.0.1' FROM s),
+             c AS (INSERT INTO changes (secret_id, kind, audience)
+               SELECT id, 'create', ARRAY['user:' || $3] FROM s)
+             SELECT 1 FROM s`,
+            [id, `W_${worker}_${created++}`, user, ...sealed()],
+          );
+          current = { id, version: 1 };
+          return true;
+        }
+        const { rowCount } = await pool.query(
+          `WITH s AS (
+             UPDATE secrets SET version = version + 1, updated_at = now()
+             WHERE id = $1 AND version = $2 RETURNING id, name, version),
+           v AS (INSERT INTO secret_versions (secret_id, version, kind, encoding, author, at,
+               key_id, nonce, ciphertext)
+             SELECT id, version, 'update', 'text', $3, now(), 'script', $4, $5 FROM s),
+           a AS (INSERT INTO audit (actor, action, secret_id, secret_name, version, client, ip)
+             SELECT $3, 'update', id, name, version, 'script', '127.0.0.1' FROM s),
+           c AS (INSERT INTO changes (secret_id, kind, audience)
+             SELECT id, 'update', ARRAY['user:' || $3] FROM s)
+           SELECT 1 FROM s`,
+          [current.id, current.version, user, ...sealed()],
+        );
+        current.version++;
+        return rowCount === 1;
+      };
+    });
+    return result.rps;
+  } finally {
+    await pool.end();
+  }
 }
 
 async function changesBench(
