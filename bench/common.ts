@@ -2,8 +2,10 @@
  * What the bench files share: how they run, and for the kernel benches, the value served, the bare
  * baseline and how call series are reported.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ServerConfig } from '../src/server/server';
 
 /** Runs a bench's `main` and exits: 0 when it finished, 1 with the error printed. */
 export function runBench(main: () => Promise<void>): void {
@@ -47,4 +49,47 @@ export async function startEcho(value: string): Promise<{ port: number; close():
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { port: (server.address() as AddressInfo).port, close: () => server.close() };
+}
+
+/**
+ * Runs the bench file `file` again as a child in `role` (a server of its own, so that its work and
+ * heap stay apart from the measuring process); resolves with the first line it prints.
+ */
+export function spawnRole(
+  file: string,
+  args: string[],
+  stderr: 'ignore' | 'inherit' = 'inherit',
+): Promise<{ line: string; proc: ChildProcess }> {
+  const proc = spawn(process.execPath, [file, ...args], { stdio: ['ignore', 'pipe', stderr] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line) resolve({ line: line.trim(), proc });
+    });
+    proc.once('exit', (code) => reject(new Error(`bench role ${args[0]} exited with ${code}`)));
+  });
+}
+
+/** A team server's settings for the scale benches: loopback, no rate limit, no log. */
+export function scaleServerConfig(
+  dataDir: string,
+  databaseUrl: string | undefined,
+  key: string,
+  adminToken: string,
+): ServerConfig {
+  return {
+    dataDir,
+    ...(databaseUrl !== undefined && { databaseUrl }),
+    host: '127.0.0.1',
+    port: 0,
+    key,
+    adminToken,
+    maxValueBytes: 65_536,
+    keepValues: 10,
+    rateLimit: { perSecond: 0, burst: 0 },
+    requestTimeoutMs: 120_000,
+    logStream: false,
+  };
 }

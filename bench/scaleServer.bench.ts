@@ -2,12 +2,12 @@
  * The team server at the size of a company (npm run bench -- scaleServer, or with the other scale
  * parts, npm run bench -- scale), on PostgreSQL with a 256 MB cache: one database of 10,000
  * secrets (one user) beside one of 1,000,000 (ten users of 100,000 each; NS_BENCH_SCALE_COUNT
- * changes the 100,000). For one user of each, one request at a time: a page of 1,000 of a full
- * listing (every page of it), an incremental page after one change, and GET /v1/resolve/{name}
- * for names picked at random; each the median of many. Target: each within 1.5× at 1,000,000 of
- * the same at 10,000. And the database's size per 100,000 secrets.
+ * changes the 100,000), both served at once. For one user of each, one request at a time, each to
+ * one database followed by the same to the other: a page of 1,000 of a full listing (every page of
+ * it), an incremental page after one change, and GET /v1/resolve/{name} for names picked at
+ * random; each the median of many. Target: each within 1.5× at 1,000,000 of the same at 10,000.
+ * And the database's size per 100,000 secrets.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -16,13 +16,14 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { Keyring, parseKey } from '../src/server/crypto';
-import { startServer, type ServerConfig } from '../src/server/server';
+import { startServer } from '../src/server/server';
 import {
   findPostgresBin,
   startPostgres,
   type PostgresCluster,
 } from '../test/integration/server/postgres';
-import { runBench } from './common';
+import type { ChildProcess } from 'node:child_process';
+import { runBench, scaleServerConfig, spawnRole } from './common';
 import { seedSecrets, seededName } from './seed';
 
 const PER_USER = Number(process.env.NS_BENCH_SCALE_COUNT ?? 100_000);
@@ -38,20 +39,7 @@ async function serverRole(
   count: number,
 ): Promise<void> {
   const key = randomBytes(32).toString('base64');
-  const config: ServerConfig = {
-    dataDir,
-    databaseUrl,
-    host: '127.0.0.1',
-    port: 0,
-    key,
-    adminToken: ADMIN_TOKEN,
-    maxValueBytes: 65_536,
-    keepValues: 10,
-    rateLimit: { perSecond: 0, burst: 0 },
-    requestTimeoutMs: 120_000,
-    logStream: false,
-  };
-  const server = await startServer(config);
+  const server = await startServer(scaleServerConfig(dataDir, databaseUrl, key, ADMIN_TOKEN));
   const admin = (await server.store.authenticate(ADMIN_TOKEN, 'bench', '127.0.0.1'))!;
   const keyring = new Keyring(parseKey(key, 'bench'));
   const tokens: string[] = [];
@@ -64,21 +52,6 @@ async function serverRole(
   await server.store.db.query('ANALYZE');
   process.stdout.write(`${server.url} ${tokens.join(' ')}\n`);
   process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
-}
-
-function spawnRole(args: string[]): Promise<{ line: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, [__filename, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n')[0];
-      if (out.includes('\n') && line) resolve({ line: line.trim(), proc });
-    });
-    proc.once('exit', (code) => reject(new Error(`bench role ${args[0]} exited with ${code}`)));
-  });
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -135,90 +108,135 @@ interface Figures {
   databaseBytes: number;
 }
 
-async function measure(
-  cluster: PostgresCluster,
-  users: number,
-  count: number,
-  dirs: string[],
-): Promise<Figures> {
-  const databaseUrl = await cluster.createDatabase();
-  const dataDir = mkdtempSync(join(tmpdir(), 'ns-scale-server-'));
-  dirs.push(dataDir);
-  const seedStart = performance.now();
-  const child = await spawnRole(['server', dataDir, databaseUrl, String(users), String(count)]);
-  const seedS = (performance.now() - seedStart) / 1000;
-  const [url, ...tokens] = child.line.split(' ') as [string, ...string[]];
-  const token = tokens[Math.floor(users / 2)]!;
-  try {
-    // A full listing, page by page; then incremental pages after one change each.
-    const pages: number[] = [];
-    const ids: string[] = [];
-    let cursor: string | undefined;
-    for (;;) {
-      const r = await request(
-        `${url}/v1/changes?limit=1000${cursor ? `&since=${cursor}` : ''}`,
-        'GET',
-        token,
-      );
-      const page = JSON.parse(r.text) as {
-        changes: { secret: { id: string } }[];
-        next: string;
-        more: boolean;
-      };
-      pages.push(r.ms);
-      for (const c of page.changes) ids.push(c.secret.id);
-      cursor = page.next;
-      if (!page.more) break;
+interface Page {
+  changes: { kind: string; secret?: { id: string } }[];
+  next: string;
+  more: boolean;
+}
+
+/** One database and its server, and one user of it, whom the steps act as. */
+class ServerSide {
+  readonly pages: number[] = [];
+  readonly incremental: number[] = [];
+  readonly resolves: number[] = [];
+  private listing: string | undefined;
+  private readonly ids: string[] = [];
+  private cursor: string | undefined;
+
+  private constructor(
+    readonly secrets: number,
+    readonly count: number,
+    readonly seedS: number,
+    private readonly databaseUrl: string,
+    private readonly child: { line: string; proc: ChildProcess },
+    private readonly url: string,
+    private readonly token: string,
+  ) {}
+
+  static async start(
+    cluster: PostgresCluster,
+    users: number,
+    count: number,
+    dirs: string[],
+  ): Promise<ServerSide> {
+    const databaseUrl = await cluster.createDatabase();
+    const dataDir = mkdtempSync(join(tmpdir(), 'ns-scale-server-'));
+    dirs.push(dataDir);
+    const seedStart = performance.now();
+    const args = ['server', dataDir, databaseUrl, String(users), String(count)];
+    const child = await spawnRole(__filename, args);
+    const seedS = (performance.now() - seedStart) / 1000;
+    const [url, ...tokens] = child.line.split(' ') as [string, ...string[]];
+    const token = tokens[Math.floor(users / 2)]!;
+    return new ServerSide(users * count, count, seedS, databaseUrl, child, url, token);
+  }
+
+  /** The next page of a full listing, starting one over when the last one ended. */
+  async listingPage(): Promise<boolean> {
+    const since = this.listing === undefined ? '' : `&since=${this.listing}`;
+    const r = await request(`${this.url}/v1/changes?limit=1000${since}`, 'GET', this.token);
+    const page = JSON.parse(r.text) as Page;
+    this.pages.push(r.ms);
+    const first = this.cursor === undefined;
+    if (first) for (const c of page.changes) if (c.secret) this.ids.push(c.secret.id);
+    this.listing = page.more ? page.next : undefined;
+    if (!page.more && first) {
+      if (this.ids.length !== this.count) throw new Error(`listed ${this.ids.length}`);
+      this.cursor = page.next;
     }
-    if (ids.length !== count) throw new Error(`listed ${ids.length} of ${count}`);
-    const incremental: number[] = [];
-    for (let i = 0; i < 25; i++) {
-      const id = ids[Math.floor(Math.random() * ids.length)]!;
-      const current = JSON.parse((await request(`${url}/v1/secrets/${id}`, 'GET', token)).text) as {
-        version: number;
-      };
-      await request(
-        `${url}/v1/secrets/${id}`,
-        'PATCH',
-        token,
-        { description: `changed ${i}` },
-        { 'if-match': `"${current.version}"` },
-      );
-      const r = await request(`${url}/v1/changes?since=${cursor}`, 'GET', token);
-      const page = JSON.parse(r.text) as { changes: unknown[]; next: string };
-      if (page.changes.length !== 1)
-        throw new Error(`an incremental page had ${page.changes.length}`);
-      cursor = page.next;
-      incremental.push(r.ms);
-    }
-    const resolves: number[] = [];
-    for (let i = 0; i < 300; i++) {
-      const r = await request(
-        `${url}/v1/resolve/${seededName(Math.floor(Math.random() * count))}`,
-        'GET',
-        token,
-      );
-      if (r.status !== 200) throw new Error(`resolve: ${r.status} ${r.text}`);
-      resolves.push(r.ms);
-    }
-    const db = new pg.Client({ connectionString: databaseUrl });
+    return page.more;
+  }
+
+  /** One change, then the incremental page that brings it. */
+  async incrementalPage(i: number): Promise<void> {
+    const id = this.ids[Math.floor(Math.random() * this.ids.length)]!;
+    const { version } = JSON.parse(
+      (await request(`${this.url}/v1/secrets/${id}`, 'GET', this.token)).text,
+    ) as { version: number };
+    await request(
+      `${this.url}/v1/secrets/${id}`,
+      'PATCH',
+      this.token,
+      { description: `changed ${i}` },
+      { 'if-match': `"${version}"` },
+    );
+    const r = await request(`${this.url}/v1/changes?since=${this.cursor}`, 'GET', this.token);
+    const page = JSON.parse(r.text) as Page;
+    if (page.changes.length !== 1)
+      throw new Error(`an incremental page had ${page.changes.length}`);
+    this.cursor = page.next;
+    this.incremental.push(r.ms);
+  }
+
+  async resolve(): Promise<void> {
+    const name = seededName(Math.floor(Math.random() * this.count));
+    const r = await request(`${this.url}/v1/resolve/${name}`, 'GET', this.token);
+    if (r.status !== 200) throw new Error(`resolve: ${r.status} ${r.text}`);
+    this.resolves.push(r.ms);
+  }
+
+  async figures(): Promise<Figures> {
+    const db = new pg.Client({ connectionString: this.databaseUrl });
     await db.connect();
     const [size] = (
       await db.query<{ bytes: string }>('SELECT pg_database_size(current_database()) AS bytes')
     ).rows;
     await db.end();
     return {
-      secrets: users * count,
-      seedS,
-      // The first pages read what the seeding left in the cache; the median is the steady page.
-      listingPageMs: median(pages),
-      incrementalPageMs: median(incremental),
-      resolveMs: median(resolves),
+      secrets: this.secrets,
+      seedS: this.seedS,
+      listingPageMs: median(this.pages),
+      incrementalPageMs: median(this.incremental),
+      resolveMs: median(this.resolves),
       databaseBytes: Number(size!.bytes),
     };
+  }
+
+  async stop(): Promise<void> {
+    this.child.proc.kill('SIGTERM');
+    await new Promise((r) => this.child.proc.once('exit', r));
+  }
+}
+
+/**
+ * Both databases at once, each request to one followed by the same to the other, so that the
+ * machine's other work weighs on both alike.
+ */
+async function measureBoth(cluster: PostgresCluster, dirs: string[]): Promise<Figures[]> {
+  const sides: ServerSide[] = [];
+  try {
+    sides.push(await ServerSide.start(cluster, 1, 10_000, dirs));
+    sides.push(await ServerSide.start(cluster, USERS, PER_USER, dirs));
+    const [small, large] = sides as [ServerSide, ServerSide];
+    // Every page of the larger listing once, beside pages of the smaller, read over and over.
+    await small.listingPage();
+    while (await large.listingPage()) await small.listingPage();
+    while (await small.listingPage());
+    for (let i = 0; i < 25; i++) for (const side of sides) await side.incrementalPage(i);
+    for (let i = 0; i < 300; i++) for (const side of sides) await side.resolve();
+    return await Promise.all(sides.map((side) => side.figures()));
   } finally {
-    child.proc.kill('SIGTERM');
-    await new Promise((r) => child.proc.once('exit', r));
+    for (const side of sides) await side.stop();
   }
 }
 
@@ -233,8 +251,7 @@ async function main(): Promise<void> {
   const dirs: string[] = [];
   const cluster = await startPostgres({ sharedBuffers: '256MB' });
   try {
-    const small = await measure(cluster, 1, 10_000, dirs);
-    const large = await measure(cluster, USERS, PER_USER, dirs);
+    const [small, large] = (await measureBoth(cluster, dirs)) as [Figures, Figures];
     console.log(
       '| secrets in all (one user’s) | seeded in s | listing page ms | incremental page ms | resolve ms | database size | per 100,000 secrets |',
     );

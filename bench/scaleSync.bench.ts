@@ -8,10 +8,9 @@
  *   server. Targets at 100,000: at most 10 s, and at most 15× the floor.
  * - the client's heap (store, sync engine and the Secrets view, after a full collection) above the
  *   same with no secrets. Target: at most 50 MB for 100,000.
- * - an incremental sync after one change on the server (median of five): bytes, at most 1/10,000
- *   of the full sync's, and time, at most 1.5× the same at 10,000.
+ * - an incremental sync after one change on the server (median of nine, alternating between the
+ *   sizes): bytes, at most 1/10,000 of the full sync's, and time, at most 1.5× the same at 10,000.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -20,7 +19,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LocalSecretStore } from '../src/core/localStore';
 import { Keyring, parseKey } from '../src/server/crypto';
-import { startServer, type ServerConfig } from '../src/server/server';
+import { startServer } from '../src/server/server';
 import { ApiClient } from '../src/sync/client';
 import { SyncEngine } from '../src/sync/engine';
 import { MemoryKeyValueStore } from '../src/sync/memoryKeyValueStore';
@@ -31,13 +30,14 @@ import {
   startPostgres,
   type PostgresCluster,
 } from '../test/integration/server/postgres';
-import { runBench } from './common';
+import { runBench, scaleServerConfig, spawnRole } from './common';
+import type { ChildProcess } from 'node:child_process';
 import { clusterPids, cpuSeconds } from './cpu';
 import { seedSecrets, seededValue } from './seed';
 
 const LARGE = Number(process.env.NS_BENCH_SCALE_COUNT ?? 100_000);
 const SMALL = Math.min(10_000, LARGE);
-const INCREMENTAL_RUNS = 5;
+const INCREMENTAL_RUNS = 9;
 const ADMIN_TOKEN = (process.env.BENCH_ADMIN_TOKEN ??=
   'bench-admin-token-' + randomBytes(16).toString('hex'));
 
@@ -47,20 +47,8 @@ const ADMIN_TOKEN = (process.env.BENCH_ADMIN_TOKEN ??=
 /** A server seeded with `count` secrets of user `bench`; prints its URL and the user's token. */
 async function serverRole(dataDir: string, databaseUrl: string, count: number): Promise<void> {
   const key = randomBytes(32).toString('base64');
-  const config: ServerConfig = {
-    dataDir,
-    ...(databaseUrl !== '-' && { databaseUrl }),
-    host: '127.0.0.1',
-    port: 0,
-    key,
-    adminToken: ADMIN_TOKEN,
-    maxValueBytes: 65_536,
-    keepValues: 10,
-    rateLimit: { perSecond: 0, burst: 0 },
-    requestTimeoutMs: 120_000,
-    logStream: false,
-  };
-  const server = await startServer(config);
+  const url = databaseUrl === '-' ? undefined : databaseUrl;
+  const server = await startServer(scaleServerConfig(dataDir, url, key, ADMIN_TOKEN));
   const admin = (await server.store.authenticate(ADMIN_TOKEN, 'bench', '127.0.0.1'))!;
   await server.store.createUser({ id: 'bench', admin: false });
   const { token } = await server.store.createToken(admin, { user: 'bench' });
@@ -88,21 +76,6 @@ function bareRole(): void {
     process.stdout.write(
       `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}\n`,
     );
-  });
-}
-
-function spawnRole(args: string[]): Promise<{ line: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, [...process.execArgv, __filename, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n')[0];
-      if (out.includes('\n') && line) resolve({ line: line.trim(), proc });
-    });
-    proc.once('exit', (code) => reject(new Error(`bench role ${args[0]} exited with ${code}`)));
   });
 }
 
@@ -144,7 +117,6 @@ interface Figures {
   heapBytes: number;
   incMs: number;
   incBytes: number;
-  incRequests: number;
   /** CPU seconds the full sync cost the client, the server process and the database. */
   cpu: { client: number; server: number; database: number };
   /** Median time of a change-feed page and of a value batch during the full sync. */
@@ -152,29 +124,54 @@ interface Figures {
   valuesMs: number;
 }
 
-/** One backend at one size: seed, full sync, floor, heap, incremental syncs. */
-async function measure(
-  databaseUrl: string | undefined,
-  count: number,
-  bareUrl: string,
-  dirs: string[],
-  clusterDir: string | undefined,
-): Promise<Figures> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ns-scale-sync-'));
-  dirs.push(dataDir);
-  const seedStart = performance.now();
-  const child = await spawnRole(['server', dataDir, databaseUrl ?? '-', String(count)]);
-  const seedS = (performance.now() - seedStart) / 1000;
-  const [url, token] = child.line.split(' ') as [string, string];
-  try {
-    const recorded: Recorded[] = [];
-    let recording = false;
+/**
+ * One size on one backend: its server, seeded, and a client as the extension builds it (store,
+ * sync engine with its default page size, the Secrets view), which the steps drive one by one.
+ */
+class SyncSide {
+  readonly recorded: Recorded[] = [];
+  recording = false;
+  store: LocalSecretStore | undefined;
+  engine: SyncEngine | undefined;
+  view: ViewState | undefined;
+  tree: SecretsTreeProvider | undefined;
+  /** What an empty store, engine and view hold. */
+  emptyBytes = 0;
+  readonly inc = { ms: [] as number[], bytes: [] as number[] };
+  full = { ms: 0, requests: 0, bytes: 0, floorMs: 0 };
+  cpu = { client: 0, server: 0, database: 0 };
+  heapBytes = 0;
+
+  private constructor(
+    readonly count: number,
+    readonly seedS: number,
+    private readonly child: { line: string; proc: ChildProcess },
+    // SecretStorage keeps its data outside the extension host; this stand-in keeps it here, so
+    // its share of the heap is left out of the figure (see release()).
+    readonly kv: MemoryKeyValueStore,
+    private readonly client: ApiClient,
+    private readonly writer: ApiClient,
+  ) {}
+
+  static async start(databaseUrl: string | undefined, count: number, dirs: string[]) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ns-scale-sync-'));
+    dirs.push(dataDir);
+    const seedStart = performance.now();
+    const child = await spawnRole(__filename, [
+      'server',
+      dataDir,
+      databaseUrl ?? '-',
+      String(count),
+    ]);
+    const seedS = (performance.now() - seedStart) / 1000;
+    const [url, token] = child.line.split(' ') as [string, string];
+    let side: SyncSide | undefined = undefined;
     const recordingFetch: typeof fetch = async (input, init) => {
       const start = performance.now();
       const response = await fetch(input, init);
-      if (!recording) return response;
+      if (!side?.recording) return response;
       const body = await response.arrayBuffer();
-      recorded.push({
+      side.recorded.push({
         method: init?.method ?? 'GET',
         path: new URL(String(input)).pathname,
         bodyBytes: typeof init?.body === 'string' ? Buffer.byteLength(init.body) : 0,
@@ -187,54 +184,62 @@ async function measure(
         headers: response.headers,
       });
     };
-    const empty = heapUsed();
-    // SecretStorage keeps its data outside the extension host; this stand-in keeps it here, so
-    // its share of the heap is measured at the end and left out.
-    const kv = new MemoryKeyValueStore();
-    let store: LocalSecretStore | undefined = new LocalSecretStore(kv, { user: 'bench' });
-    await store.load();
     const client = new ApiClient({ baseUrl: url, token, fetch: recordingFetch });
-    // The engine as the extension builds it: its default page size and concurrency.
-    let engine: SyncEngine | undefined = new SyncEngine({ client, store, kv });
-    await engine.init();
-    let view: ViewState | undefined = new ViewState();
-    let tree: SecretsTreeProvider | undefined = new SecretsTreeProvider(store, view);
-    expandAll(tree);
-    const before = heapUsed() - empty;
+    side = new SyncSide(
+      count,
+      seedS,
+      child,
+      new MemoryKeyValueStore(),
+      client,
+      new ApiClient({ baseUrl: url, token }),
+    );
+    const empty = heapUsed();
+    side.store = new LocalSecretStore(side.kv, { user: 'bench' });
+    await side.store.load();
+    side.engine = new SyncEngine({ client, store: side.store, kv: side.kv });
+    await side.engine.init();
+    side.view = new ViewState();
+    side.tree = new SecretsTreeProvider(side.store, side.view);
+    expandAll(side.tree);
+    side.emptyBytes = heapUsed() - empty;
+    return side;
+  }
 
+  /** A fresh client's full sync, its CPU and requests, and the transfer floor of its requests. */
+  async fullSync(clusterDir: string | undefined, bareUrl: string): Promise<void> {
+    const { store, engine } = this;
     const cpuOf = (pids: number[]) => new Map(pids.map((pid) => [pid, cpuSeconds(pid)]));
     const databasePids = () => (clusterDir ? clusterPids(clusterDir) : []);
     const databaseBefore = cpuOf(databasePids());
-    const serverBefore = cpuSeconds(child.proc.pid!);
+    const serverBefore = cpuSeconds(this.child.proc.pid!);
     const clientBefore = process.cpuUsage();
-    recording = true;
-    const fullStart = performance.now();
-    await engine.sync();
-    const fullMs = performance.now() - fullStart;
-    recording = false;
+    this.recording = true;
+    const start = performance.now();
+    await engine!.sync();
+    const ms = performance.now() - start;
+    this.recording = false;
     const clientCpu = process.cpuUsage(clientBefore);
-    let databaseCpu = 0;
+    let database = 0;
     for (const [pid, seconds] of cpuOf(databasePids())) {
-      databaseCpu += seconds - (databaseBefore.get(pid) ?? 0);
+      database += seconds - (databaseBefore.get(pid) ?? 0);
     }
-    const cpu = {
+    this.cpu = {
       client: (clientCpu.user + clientCpu.system) / 1e6,
-      server: cpuSeconds(child.proc.pid!) - serverBefore,
-      database: databaseCpu,
+      server: cpuSeconds(this.child.proc.pid!) - serverBefore,
+      database,
     };
-    const full = { ...client.stats };
-    if (store.list().length !== count) throw new Error(`synced ${store.list().length} of ${count}`);
-    const probe = store.list()[Math.floor(count / 3)]!;
+    const count = store!.list().length;
+    if (count !== this.count) throw new Error(`synced ${count} of ${this.count}`);
+    const probe = store!.list()[Math.floor(this.count / 3)]!;
     const probeIndex = Number(probe.name.slice('SECRET_'.length));
-    if ((await store.getValue(probe.id)).value !== seededValue(probeIndex)) {
+    if ((await store!.getValue(probe.id)).value !== seededValue(probeIndex)) {
       throw new Error(`the value of ${probe.name} did not arrive`);
     }
-
     // The floor: the same requests and byte counts from a server that only sends bytes.
     const floorRuns: number[] = [];
     for (let run = 0; run < 5; run++) {
-      const start = performance.now();
-      for (const r of recorded) {
+      const floorStart = performance.now();
+      for (const r of this.recorded) {
         const response = await fetch(`${bareUrl}/bytes/${r.bytes}`, {
           method: r.method,
           ...(r.bodyBytes > 0 && { body: ' '.repeat(r.bodyBytes) }),
@@ -242,51 +247,95 @@ async function measure(
         });
         await response.arrayBuffer();
       }
-      floorRuns.push(performance.now() - start);
+      floorRuns.push(performance.now() - floorStart);
     }
-
-    const writer = new ApiClient({ baseUrl: url, token });
-    const incMs: number[] = [];
-    const incBytes: number[] = [];
-    const incRequests: number[] = [];
-    for (let run = 0; run < INCREMENTAL_RUNS; run++) {
-      const target = store.list()[Math.floor((count * (run + 1)) / (INCREMENTAL_RUNS + 1))]!;
-      await writer.updateSecret(target.id, target.version, { value: `changed-${run}` });
-      client.stats.bytesReceived = 0;
-      client.stats.requests = 0;
-      const start = performance.now();
-      const report = await engine.sync();
-      incMs.push(performance.now() - start);
-      if (report.pulled !== 1) throw new Error(`an incremental sync pulled ${report.pulled}`);
-      incBytes.push(client.stats.bytesReceived);
-      incRequests.push(client.stats.requests);
-    }
-    expandAll(tree);
-    const all = heapUsed() - empty;
-    tree.dispose();
-    view.dispose();
-    engine.dispose();
-    [tree, view, engine, store] = [undefined, undefined, undefined, undefined];
-    const kvOnly = heapUsed() - empty;
-    const heapBytes = all - kvOnly - before;
-    return {
-      count,
-      seedS,
-      fullMs,
-      requests: full.requests,
-      bytes: full.bytesReceived,
+    this.full = {
+      ms,
+      requests: this.client.stats.requests,
+      bytes: this.client.stats.bytesReceived,
       floorMs: Math.min(...floorRuns),
-      heapBytes,
-      incMs: median(incMs),
-      incBytes: median(incBytes),
-      incRequests: median(incRequests),
-      cpu,
-      pageMs: median(recorded.filter((r) => r.path === '/v1/changes').map((r) => r.ms)),
-      valuesMs: median(recorded.filter((r) => r.path === '/v1/values').map((r) => r.ms)),
     };
+  }
+
+  /** One change on the server, then an incremental sync. */
+  async incremental(run: number): Promise<void> {
+    const target =
+      this.store!.list()[Math.floor((this.count * (run + 1)) / (INCREMENTAL_RUNS + 1))]!;
+    await this.writer.updateSecret(target.id, target.version, { value: `changed-${run}` });
+    this.client.stats.bytesReceived = 0;
+    const start = performance.now();
+    const report = await this.engine!.sync();
+    this.inc.ms.push(performance.now() - start);
+    if (report.pulled !== 1) throw new Error(`an incremental sync pulled ${report.pulled}`);
+    this.inc.bytes.push(this.client.stats.bytesReceived);
+  }
+
+  /** Drops the store, engine and view (the key-value stand-in stays). */
+  release(): void {
+    this.tree?.dispose();
+    this.view?.dispose();
+    this.engine?.dispose();
+    [this.tree, this.view, this.engine, this.store] = [undefined, undefined, undefined, undefined];
+  }
+
+  async stop(): Promise<void> {
+    this.child.proc.kill('SIGTERM');
+    await new Promise((r) => this.child.proc.once('exit', r));
+  }
+
+  figures(): Figures {
+    const path = (p: string) => median(this.recorded.filter((r) => r.path === p).map((r) => r.ms));
+    return {
+      count: this.count,
+      seedS: this.seedS,
+      fullMs: this.full.ms,
+      requests: this.full.requests,
+      bytes: this.full.bytes,
+      floorMs: this.full.floorMs,
+      heapBytes: this.heapBytes,
+      incMs: median(this.inc.ms),
+      incBytes: median(this.inc.bytes),
+      cpu: this.cpu,
+      pageMs: path('/v1/changes'),
+      valuesMs: path('/v1/values'),
+    };
+  }
+}
+
+/**
+ * Both sizes on one backend. The full syncs run one after the other; the incremental syncs
+ * alternate between the sizes, so that the machine's other work weighs on both alike; the heaps
+ * are measured last, by dropping one client, then the other.
+ */
+async function measureBoth(
+  databaseUrl: () => Promise<string | undefined>,
+  clusterDir: string | undefined,
+  bareUrl: string,
+  dirs: string[],
+): Promise<[Figures, Figures]> {
+  const sides: SyncSide[] = [];
+  try {
+    for (const count of [SMALL, LARGE]) {
+      const side = await SyncSide.start(await databaseUrl(), count, dirs);
+      sides.push(side);
+      await side.fullSync(clusterDir, bareUrl);
+    }
+    for (let run = 0; run < INCREMENTAL_RUNS; run++) {
+      for (const side of sides) await side.incremental(run);
+    }
+    for (const side of sides) expandAll(side.tree!);
+    let heap = heapUsed();
+    for (const side of sides) {
+      side.release();
+      const without = heapUsed();
+      side.heapBytes = heap - without - side.emptyBytes;
+      heap = without;
+    }
+    // Used after the measures, so that nothing the stand-ins hold was counted as released.
+    if (sides.some((side) => side.kv.data.size === 0)) throw new Error('a store kept nothing');
+    return [sides[0]!.figures(), sides[1]!.figures()];
   } finally {
-    child.proc.kill('SIGTERM');
-    await new Promise((r) => child.proc.once('exit', r));
+    for (const side of sides) await side.stop();
   }
 }
 
@@ -329,7 +378,7 @@ function report(backend: string, small: Figures, large: Figures): void {
 
 async function main(): Promise<void> {
   const dirs: string[] = [];
-  const bare = await spawnRole(['bare']);
+  const bare = await spawnRole(__filename, ['bare']);
   let cluster: PostgresCluster | undefined;
   try {
     const backends: {
@@ -353,8 +402,7 @@ async function main(): Promise<void> {
       backends.push({ name: 'PGlite', databaseUrl: () => Promise.resolve(undefined) });
     }
     for (const backend of backends) {
-      const small = await measure(await backend.databaseUrl(), SMALL, bare.line, dirs, backend.dir);
-      const large = await measure(await backend.databaseUrl(), LARGE, bare.line, dirs, backend.dir);
+      const [small, large] = await measureBoth(backend.databaseUrl, backend.dir, bare.line, dirs);
       report(backend.name, small, large);
     }
   } finally {

@@ -16,7 +16,7 @@
  * 3. Values of 500 secrets: 500 `GET /v1/secrets/{id}/value` (8 at a time, as the sync engine did)
  *    versus one `POST /v1/values`, in requests, bytes and time.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -30,7 +30,7 @@ import {
   startPostgres,
   type PostgresCluster,
 } from '../test/integration/server/postgres';
-import { runBench } from './common';
+import { runBench, spawnRole } from './common';
 
 const CONCURRENCY = 50;
 /** The flush time of a network disk, for the writes part. */
@@ -145,19 +145,10 @@ async function direct(serverConfig: ServerConfig): Promise<void> {
   });
 }
 
-function spawnRole(args: string[]): Promise<{ url: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, [__filename, ...args], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n')[0];
-      if (out.includes('\n') && line) resolve({ url: line.trim(), proc });
-    });
-    proc.once('exit', (code) => reject(new Error(`bench server ${args[0]} exited with ${code}`)));
-  });
+/** A child in `role` that prints its URL first; see spawnRole. */
+async function startRole(args: string[]): Promise<{ url: string; proc: ChildProcess }> {
+  const { line, proc } = await spawnRole(__filename, args, 'ignore');
+  return { url: line, proc };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -285,7 +276,7 @@ async function resolveBench(cluster: PostgresCluster | undefined, dirs: string[]
     `\n/v1/resolve with ${CONCURRENCY} concurrent clients, ${MEASURE_MS / 1000} s each (after ${WARMUP_MS / 1000} s warm-up)`,
   );
   const rows: { name: string; result: LoadResult }[] = [];
-  const bare = await spawnRole(['bare']);
+  const bare = await startRole(['bare']);
   rows.push({
     name: 'bare Node HTTP (constant)',
     result: await load(`${bare.url}/v1/resolve/API_KEY`, undefined),
@@ -310,14 +301,14 @@ async function resolveBench(cluster: PostgresCluster | undefined, dirs: string[]
     dirs.push(directDir);
     const directArgs = ['direct', directDir, ...backend.args.slice(2)];
     if (backend.args[2]) directArgs[2] = await cluster!.createDatabase();
-    const plain = await spawnRole(directArgs);
+    const plain = await startRole(directArgs);
     const [plainUrl, plainToken] = plain.url.split(' ');
     const result = await load(`${plainUrl!}/v1/resolve/API_KEY`, plainToken);
     directRows.set(backend.name, result);
     rows.push({ name: `node:http + store (${backend.name.replace('server on ', '')})`, result });
     plain.proc.kill('SIGTERM');
 
-    const server = await spawnRole(backend.args);
+    const server = await startRole(backend.args);
     const token = await prepare(server.url);
     rows.push({
       name: backend.name,
@@ -411,7 +402,7 @@ async function writesTo(
 ): Promise<number> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ns-bench-'));
   dirs.push(dataDir);
-  const server = await spawnRole([
+  const server = await startRole([
     'server',
     dataDir,
     ...(target.databaseUrl ? [target.databaseUrl] : []),

@@ -3,23 +3,9 @@ import { ValueTooLarge } from '../../../src/core/errors';
 import type { IndexEntry } from '../../../src/core/indexEntry';
 import { valueKeyOf } from '../../../src/core/storeKeys';
 import { planSync, type IndexEdit, type SyncStep } from '../../../src/core/syncSteps';
+import { testEntry } from '../../shared/entries';
 
-function entry(id: string, name: string, fields: Partial<IndexEntry> = {}): IndexEntry {
-  return {
-    id,
-    name,
-    scope: { kind: 'personal' },
-    encoding: 'text',
-    type: 'generic',
-    description: '',
-    version: 1,
-    created_at: '2026-01-01T00:00:00Z',
-    updated_at: '2026-01-01T00:00:00Z',
-    created_by: 'ada',
-    access: [],
-    ...fields,
-  };
-}
+const entry = testEntry;
 
 const key = (name: string, place = 'personal') => `notebook-secrets/value/${place}/${name}`;
 const v = (value: string) => ({ value, encoding: 'text' as const });

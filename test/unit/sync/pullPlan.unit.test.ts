@@ -11,24 +11,12 @@ import {
   type PullDecision,
 } from '../../../src/sync/engine/pullPlan';
 import type { PendingDelete } from '../../../src/sync/syncState';
+import { testEntry } from '../../shared/entries';
 
 const NOW = '2026-02-02T00:00:00.000Z';
 
 function meta(id: string, name: string, fields: Partial<SecretMetadata> = {}): SecretMetadata {
-  return {
-    id,
-    name,
-    scope: { kind: 'team', id: 'data' },
-    encoding: 'text',
-    type: 'generic',
-    description: '',
-    version: 1,
-    created_at: '2026-01-01T00:00:00Z',
-    updated_at: '2026-01-01T00:00:00Z',
-    created_by: 'ada',
-    access: [],
-    ...fields,
-  };
+  return testEntry(id, name, { scope: { kind: 'team', id: 'data' }, ...fields });
 }
 
 function local(id: string, name: string, version: number, sync?: SyncInfo): IndexEntry {
