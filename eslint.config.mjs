@@ -8,7 +8,16 @@ const noVscode = {
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'node_modules/**', 'test/e2e/artifacts/**', 'out/**', '**/*.mjs'],
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'test/e2e/artifacts/**',
+      'out/**',
+      '**/*.mjs',
+      // The prebuilt lab extension (built output) and the CommonJS config its build merges.
+      'jupyterlab/notebook_secrets_jupyterlab/labextension/**',
+      'jupyterlab/extension/rspack.config.js',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

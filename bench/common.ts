@@ -2,10 +2,12 @@
  * What the bench files share: how they run, and for the kernel benches, the value served, the bare
  * baseline and how call series are reported.
  */
+import type { Kernel } from '@jupyterlab/services';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ServerConfig } from '../src/server/server';
+import { runCell } from '../test/integration/kernel/harness';
 
 /** Runs a bench's `main` and exits: 0 when it finished, 1 with the error printed. */
 export function runBench(main: () => Promise<void>): void {
@@ -92,4 +94,29 @@ export function scaleServerConfig(
     requestTimeoutMs: 120_000,
     logStream: false,
   };
+}
+
+const MEASURE = `
+import time as _t, json as _j
+def _measure(fn, n):
+    for _ in range(min(200, n)): fn()
+    ts = []
+    t0 = _t.perf_counter()
+    for _ in range(n):
+        a = _t.perf_counter(); fn(); ts.append(_t.perf_counter() - a)
+    total = _t.perf_counter() - t0
+    ts.sort()
+    print(_j.dumps({'p50': ts[n // 2] * 1e6, 'p99': ts[int(n * 0.99)] * 1e6, 'rate': n / total}))
+`;
+
+/** Runs `setup`, then `n` timed calls of `fn` (after a warm-up) in the kernel: p50, p99, rate. */
+export async function measure(
+  kernel: Kernel.IKernelConnection,
+  setup: string,
+  fn: string,
+  n: number,
+): Promise<CallFigures> {
+  const r = await runCell(kernel, `${MEASURE}\n${setup}\n_measure(${fn}, ${n})`);
+  if (r.error) throw new Error(`${r.error.ename}: ${r.error.evalue}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as CallFigures;
 }

@@ -12,14 +12,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Kernel } from '@jupyterlab/services';
 import { JupyterAttachment } from '../src/broker/jupyterAttachment';
 import { SecretRequestHandler } from '../src/broker/requestHandler';
 import { BrokerServer } from '../src/broker/server';
 import { startKernelRig } from '../test/integration/kernel/fixtures';
-import { runCell, startKernel } from '../test/integration/kernel/harness';
+import { startKernel } from '../test/integration/kernel/harness';
 import { bundleCli } from './cliBundle';
-import { BENCH_VALUE, formatCalls, runBench, startEcho, type CallFigures } from './common';
+import { BENCH_VALUE, formatCalls, measure, runBench, startEcho } from './common';
 
 const N_BROKER = 5000;
 const N_INBAND = 1000;
@@ -27,27 +26,6 @@ const N_STALLED = 40;
 const STALL_MS = 100;
 const N_SHUTDOWN = 5;
 const VALUE = BENCH_VALUE;
-
-type Figures = CallFigures;
-
-const MEASURE = `
-import time as _t, json as _j
-def _measure(fn, n):
-    for _ in range(min(200, n)): fn()
-    ts = []
-    t0 = _t.perf_counter()
-    for _ in range(n):
-        a = _t.perf_counter(); fn(); ts.append(_t.perf_counter() - a)
-    total = _t.perf_counter() - t0
-    ts.sort()
-    print(_j.dumps({'p50': ts[n // 2] * 1e6, 'p99': ts[int(n * 0.99)] * 1e6, 'rate': n / total}))
-`;
-
-async function measure(kernel: Kernel.IKernelConnection, setup: string, fn: string, n: number) {
-  const r = await runCell(kernel, `${MEASURE}\n${setup}\n_measure(${fn}, ${n})`);
-  if (r.error) throw new Error(`${r.error.ename}: ${r.error.evalue}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Figures;
-}
 
 /** Milliseconds from `signal` to the exit of a process that printed `ready` on stderr, n times. */
 async function exitTimes(

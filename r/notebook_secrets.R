@@ -40,6 +40,8 @@ if (!exists(".state", envir = .ns, inherits = FALSE)) {
 # Added by later versions of this file: a kernel that ran an earlier one gets them here.
 if (is.null(.state$inband_tokens)) .state$inband_tokens <- character(0)
 if (is.null(.state$held)) .state$held <- list()
+if (is.null(.state$form_runs)) .state$form_runs <- logical(0)
+.state$matcher <- NULL
 
 .NAME_RE <- "^[A-Za-z_][A-Za-z0-9_]*$"
 .MAX_NAME <- 128L
@@ -609,12 +611,16 @@ repr_latex.notebook_secret <- function(obj, ...) paste0("\\texttt{", gsub("_", "
 # ---------------------------------------------------------------------------------------------
 # Redaction of served values in what the kernel sends to frontends
 #
-# IRkernel sends a cell's outputs (stream, display_data, error, execute_reply) through its
-# executor's send_response function; the helper wraps it once and replaces every served value,
-# and its common encodings, by [secret NAME]. execute_input, the cell's own source, is left alone.
+# IRkernel sends a cell's outputs (stream, display_data, error, execute_reply with the pager's
+# payloads) and readline()'s input_request through its executor's send_response function; the
+# helper wraps it once and replaces every served value, its common encodings and escapings, and
+# runs of 16 or more of its characters, by [secret NAME] in every string of the content, list
+# names included. execute_input, the cell's own source, is left alone.
 
 .REDACT_MSG_TYPES <- c(
-  "stream", "display_data", "execute_result", "update_display_data", "error", "execute_reply"
+  "stream", "display_data", "execute_result", "update_display_data", "error", "execute_reply",
+  # Not saved in the notebook, but shown: readline()'s prompt.
+  "input_request"
 )
 
 #' Turns redaction of served values in this kernel's outputs on (the default) or off; returns
@@ -625,6 +631,51 @@ redact_outputs <- function(enabled = TRUE) {
   invisible(previous)
 }
 
+# Each character of `t` as written by `map` (code point -> text), the others as they are.
+.escape_chars <- function(t, map) {
+  cps <- utf8ToInt(t)
+  if (anyNA(cps)) return(t)
+  chars <- intToUtf8(cps, multiple = TRUE)
+  hit <- match(cps, as.integer(names(map)))
+  chars[!is.na(hit)] <- map[hit[!is.na(hit)]]
+  paste(chars, collapse = "")
+}
+
+# JSON string escaping as Python's json.dumps writes it (`ascii`: non-ASCII as \u escapes).
+.json_escape <- function(t, ascii) {
+  cps <- utf8ToInt(t)
+  if (anyNA(cps)) return(t)
+  chars <- intToUtf8(cps, multiple = TRUE)
+  simple <- c(
+    "34" = '\\"', "92" = "\\\\", "8" = "\\b", "12" = "\\f", "10" = "\\n", "13" = "\\r", "9" = "\\t"
+  )
+  hit <- match(cps, as.integer(names(simple)))
+  chars[!is.na(hit)] <- simple[hit[!is.na(hit)]]
+  ctrl <- is.na(hit) & cps < 32L
+  chars[ctrl] <- sprintf("\\u%04x", cps[ctrl])
+  if (ascii) {
+    bmp <- cps > 127L & cps < 0x10000L
+    chars[bmp] <- sprintf("\\u%04x", cps[bmp])
+    astral <- cps >= 0x10000L
+    v <- cps[astral] - 0x10000L
+    chars[astral] <- sprintf("\\u%04x\\u%04x", 0xD800L + v %/% 0x400L, 0xDC00L + v %% 0x400L)
+  }
+  paste(chars, collapse = "")
+}
+
+# LaTeX escapes as repr (braces) and pandas (a space, no `|`) write them.
+.LATEX_BRACES <- c(
+  "92" = "\\textbackslash{}", "38" = "\\&", "37" = "\\%", "36" = "\\$", "35" = "\\#",
+  "95" = "\\_", "123" = "\\{", "125" = "\\}", "126" = "\\textasciitilde{}",
+  "94" = "\\textasciicircum{}", "124" = "\\textbar{}"
+)
+.LATEX_SPACE <- sub("{}", " ", .LATEX_BRACES[names(.LATEX_BRACES) != "124"], fixed = TRUE)
+# JSON as written into HTML pages.
+.JSON_HTML_SAFE <- c("60" = "\\u003c", "62" = "\\u003e", "38" = "\\u0026", "39" = "\\u0027")
+
+# The value and the forms a notebook commonly shows it in: a logical vector named by the forms,
+# TRUE for those whose long runs count (the value as text, escaped, percent-encoded or base64),
+# FALSE for those that count only whole (hex).
 .encoded_forms <- function(value) {
   bytes <- if (is.raw(value)) value else charToRaw(enc2utf8(value))
   text <- if (is.raw(value)) {
@@ -633,29 +684,39 @@ redact_outputs <- function(enabled = TRUE) {
   } else {
     value
   }
+  if (!is.na(text)) Encoding(text) <- "UTF-8"
   size <- if (is.na(text)) length(bytes) else nchar(trimws(text), type = "bytes")
-  if (size < .REDACT_MIN_LEN) return(character(0))
-  forms <- character(0)
+  if (size < .REDACT_MIN_LEN) return(logical(0))
+  runs <- character(0)
   data <- list(bytes)
   if (!is.na(text)) {
     stripped <- trimws(text)
     for (t in unique(c(text, stripped))) {
-      json <- gsub("\t", "\\t", gsub("\r", "\\r", gsub("\n", "\\n",
-        gsub('"', '\\"', gsub("\\", "\\\\", t, fixed = TRUE), fixed = TRUE),
-        fixed = TRUE
-      ), fixed = TRUE), fixed = TRUE)
-      forms <- c(forms, t, json, utils::URLencode(t, reserved = TRUE), utils::URLencode(t))
+      json <- .json_escape(t, FALSE)
+      as_ascii <- .json_escape(t, TRUE)
+      quoted <- encodeString(t, quote = '"')
+      runs <- c(
+        runs, t, json, as_ascii, .escape_chars(as_ascii, .JSON_HTML_SAFE), encodeString(t),
+        substr(quoted, 2L, nchar(quoted) - 1L),
+        utils::URLencode(t, reserved = TRUE), utils::URLencode(t),
+        gsub("%20", "+", utils::URLencode(t, reserved = TRUE), fixed = TRUE),
+        .escape_chars(t, .LATEX_BRACES), .escape_chars(t, .LATEX_SPACE)
+      )
     }
     data <- c(data, list(charToRaw(enc2utf8(stripped))))
   }
+  whole <- character(0)
   for (d in data) {
     b64 <- .base64_encode(d)
     url <- chartr("+/", "-_", b64)
     hex <- paste(format(as.hexmode(as.integer(d)), width = 2L), collapse = "")
-    forms <- c(forms, b64, sub("=+$", "", b64), url, sub("=+$", "", url), hex, toupper(hex))
+    runs <- c(runs, b64, sub("=+$", "", b64), url, sub("=+$", "", url))
+    whole <- c(whole, hex, toupper(hex))
   }
-  forms <- unique(forms[nchar(forms, type = "bytes") >= .REDACT_MIN_LEN])
-  Encoding(forms) <- "UTF-8"
+  forms <- stats::setNames(rep(c(TRUE, FALSE), c(length(runs), length(whole))), c(runs, whole))
+  forms <- forms[!duplicated(names(forms))]
+  forms <- forms[nchar(names(forms), type = "bytes") >= .REDACT_MIN_LEN]
+  names(forms) <- enc2utf8(names(forms))
   forms
 }
 
@@ -664,56 +725,439 @@ redact_outputs <- function(enabled = TRUE) {
   if (!is.null(.state$served[[key]])) return(invisible())
   .state$served[[key]] <- TRUE
   forms <- .encoded_forms(value)
-  all <- c(.state$forms[!(names(.state$forms) %in% forms)], stats::setNames(rep(name, length(forms)), forms))
+  kept <- !(names(.state$forms) %in% names(forms))
+  runs <- .state$form_runs
+  .state$form_runs <- c(runs[names(runs) %in% names(.state$forms)[kept]], forms)
+  all <- c(.state$forms[kept], stats::setNames(rep(name, length(forms)), names(forms)))
   # Longest first: a longer value wins over a shorter one it starts with.
   .state$forms <- all[order(-nchar(names(all), type = "bytes"))]
   .state$form_chars <- nchar(names(.state$forms))
+  .state$matcher <- NULL
   .hook_outputs()
   invisible()
 }
 
-.redact_text <- function(text) {
-  forms <- .state$forms
-  for (i in seq_along(forms)) {
-    form <- names(forms)[i]
-    if (any(grepl(form, text, fixed = TRUE, useBytes = TRUE))) {
-      text <- gsub(form, paste0("[secret ", forms[[i]], "]"), text, fixed = TRUE, useBytes = TRUE)
-      Encoding(text) <- "UTF-8"
+# ---------------------------------------------------------------------------------------------
+# Where served values stand in a text: the design of the Python helper's _Matcher. Forms of
+# 2 * .WORD - 1 bytes or more are found through their 8-byte words, read as doubles (readBin) and
+# looked up in a sorted index (findInterval): one vectorised pass over a text's aligned words,
+# whatever the number of values. A word found is followed into the forms that hold it and the
+# match grown both ways, also across a line break; it counts when it covers a whole form, or
+# .REDACT_RUN characters of one whose runs count. Shorter forms, and forms that cannot be found
+# without a word of fewer than 3 distinct bytes, are searched for one by one.
+
+.WORD <- 8L
+.REDACT_RUN <- 16L
+.MAX_TRIES <- 16L
+.BLANK <- as.raw(c(9L, 10L, 11L, 12L, 13L, 32L))
+
+# The 8-byte words at every offset of `bytes` (offset k at position k + 1), as doubles.
+.all_words <- function(bytes) {
+  n <- length(bytes)
+  out <- numeric(max(0L, n - .WORD + 1L))
+  for (r in 0:(.WORD - 1L)) {
+    count <- (n - r) %/% .WORD
+    if (count > 0L) {
+      out[seq(r + 1L, by = .WORD, length.out = count)] <- readBin(
+        bytes[r + seq_len(count * .WORD)], "double", n = count, size = 8L, endian = "little"
+      )
     }
   }
+  out
+}
+
+# Whether each word of `bytes` starting at `starts` (1-based) holds at least 3 distinct bytes.
+.varied <- function(bytes, starts) {
+  b <- as.integer(bytes)
+  cols <- lapply(0:(.WORD - 1L), function(j) b[starts + j])
+  distinct <- rep(1L, length(starts))
+  for (j in 2:.WORD) {
+    seen <- rep(FALSE, length(starts))
+    for (i in seq_len(j - 1L)) seen <- seen | cols[[i]] == cols[[j]]
+    distinct <- distinct + !seen
+  }
+  distinct >= 3L
+}
+
+.build_matcher <- function() {
+  forms <- names(.state$forms)
+  runs <- unname(.state$form_runs[forms])
+  runs[is.na(runs)] <- TRUE
+  bytes <- lapply(forms, charToRaw)
+  sizes <- lengths(bytes)
+  long <- which(sizes >= 2L * .WORD - 1L)
+  m <- list(
+    bytes = bytes[long], names = unname(.state$forms[long]), runs = runs[long], keys = numeric(0)
+  )
+  short <- which(sizes < 2L * .WORD - 1L)
+  if (length(long) > 0L) {
+    # Every form's words at once: the forms end to end, words read at every offset, then only
+    # those that lie inside one form kept.
+    hay <- unlist(m$bytes)
+    starts <- cumsum(c(0L, sizes[long]))[seq_along(long)]
+    offset <- seq_len(length(hay) - .WORD + 1L) - 1L
+    form <- findInterval(offset, starts)
+    at <- offset - starts[form]
+    inside <- at <= sizes[long][form] - .WORD
+    words <- .all_words(hay)
+    ok <- inside & !is.na(words)
+    ok[ok] <- .varied(hay, offset[ok] + 1L)
+    residue <- form * .WORD + at %% .WORD
+    # A whole occurrence is read at form offsets r, r + 8, ... for one r < 8: each r needs a
+    # word, else the form is also searched for as a whole.
+    covered <- tabulate(form[ok][!duplicated(residue[ok])], length(long))
+    short <- sort(c(short, long[covered < .WORD]))
+    # Of a form that counts only whole, one word per residue is enough.
+    whole <- ok & !m$runs[form]
+    ok[whole] <- !duplicated(residue[whole])
+    o <- order(words[ok])
+    m$keys <- words[ok][o]
+    m$form <- form[ok][o]
+    m$at <- at[ok][o]
+  }
+  m$short <- forms[short]
+  m$short_names <- unname(.state$forms[short])
+  m
+}
+
+.matcher <- function() {
+  if (is.null(.state$matcher)) .state$matcher <- .build_matcher()
+  .state$matcher
+}
+
+# How many bytes a and b have in common from offsets i and j, at most `limit`: going ahead
+# (a[i + 1], a[i + 2], ...) or back (a[i], a[i - 1], ...).
+.same_length <- function(a, i, b, j, limit, ahead = TRUE) {
+  n <- 0L
+  step <- 64L
+  while (n < limit) {
+    k <- min(step, limit - n)
+    at <- if (ahead) n + seq_len(k) else -n - seq_len(k) + 1L
+    d <- which(a[i + at] != b[j + at])
+    if (length(d)) return(n + d[1L] - 1L)
+    n <- n + k
+    step <- step * 4L
+  }
+  n
+}
+
+.is_run <- function(form, fa, fb) {
+  if (fb - fa >= 4L * .REDACT_RUN) return(TRUE)
+  # UTF-8 continuation bytes do not start a character.
+  b <- as.integer(form[fa + seq_len(fb - fa)])
+  sum(b < 128L | b >= 192L) >= .REDACT_RUN
+}
+
+.blank <- function(bytes) all(bytes %in% .BLANK)
+
+# Grows a match of form[fa, fb) at bytes[a, b) (offsets) over line breaks and the next line's
+# indentation that cut the form: each piece must be 8 bytes or end the form, and hold more than
+# spaces.
+.across_wraps <- function(bytes, form, a, b, fa, fb) {
+  n <- length(bytes)
+  size <- length(form)
+  lf <- as.raw(10L)
+  cr <- as.raw(13L)
+  indent <- as.raw(c(9L, 32L))
+  while (fb < size && b < n) {
+    c <- b
+    if (bytes[c + 1L] == cr && c + 1L < n) c <- c + 1L
+    if (bytes[c + 1L] != lf) break
+    c <- c + 1L
+    while (c < n && bytes[c + 1L] %in% indent) c <- c + 1L
+    k <- .same_length(bytes, c, form, fb, min(n - c, size - fb))
+    if (k == 0L || (k < .WORD && fb + k != size) || .blank(bytes[c + seq_len(k)])) break
+    b <- c + k
+    fb <- fb + k
+  }
+  while (fa > 0L) {
+    j <- a
+    while (j > 0L && bytes[j] %in% indent) j <- j - 1L
+    if (j == 0L || bytes[j] != lf) break
+    j <- j - 1L
+    if (j > 0L && bytes[j] == cr) j <- j - 1L
+    k <- .same_length(bytes, j, form, fa, min(j, fa), ahead = FALSE)
+    if (k == 0L || (k < .WORD && fa - k != 0L) || .blank(bytes[j - k + seq_len(k)])) break
+    a <- j - k
+    fa <- fa - k
+  }
+  c(a, b, fa, fb)
+}
+
+# The longest match that counts through the word at offset p, held in the forms at the entries
+# `first` to `last` of the index (at most .MAX_TRIES of them): c(start, end, form) or NULL.
+.grow <- function(m, bytes, p, first, last) {
+  n <- length(bytes)
+  best <- NULL
+  for (j in first:min(last, first + .MAX_TRIES - 1L)) {
+    f <- m$form[j]
+    q <- m$at[j]
+    form <- m$bytes[[f]]
+    size <- length(form)
+    r <- .same_length(bytes, p + .WORD, form, q + .WORD, min(n - p, size - q) - .WORD)
+    l <- .same_length(bytes, p, form, q, min(p, q), ahead = FALSE)
+    span <- c(p - l, p + .WORD + r, q - l, q + .WORD + r)
+    if (!(span[3L] == 0L && span[4L] == size)) {
+      if (!m$runs[f]) next
+      span <- .across_wraps(bytes, form, span[1L], span[2L], span[3L], span[4L])
+      if (!.is_run(form, span[3L], span[4L])) next
+      # Not the whole value: the spaces around a run are left to the text when the rest is one.
+      trimmed <- span
+      while (trimmed[1L] < trimmed[2L] && bytes[trimmed[1L] + 1L] %in% .BLANK) {
+        trimmed <- trimmed + c(1L, 0L, 1L, 0L)
+      }
+      while (trimmed[2L] > trimmed[1L] && bytes[trimmed[2L]] %in% .BLANK) {
+        trimmed <- trimmed - c(0L, 1L, 0L, 1L)
+      }
+      if (.is_run(form, trimmed[3L], trimmed[4L])) span <- trimmed
+    }
+    if (is.null(best) || span[2L] - span[1L] > best[2L] - best[1L]) best <- c(span[1:2], f)
+  }
+  best
+}
+
+# Byte spans of the served values in `bytes`: a data frame of start and end offsets and names,
+# or NULL.
+.find_spans <- function(m, bytes) {
+  starts <- integer(0)
+  ends <- integer(0)
+  names <- character(0)
+  add <- function(span) {
+    starts[length(starts) + 1L] <<- span[1L]
+    ends[length(ends) + 1L] <<- span[2L]
+    names[length(names) + 1L] <<- m$names[span[3L]]
+  }
+  count <- length(bytes) %/% .WORD
+  if (length(m$keys) > 0L && count > 0L) {
+    words <- readBin(
+      bytes[seq_len(count * .WORD)], "double", n = count, size = 8L, endian = "little"
+    )
+    # The entries first to last of the index hold each word (none when last < first).
+    first <- findInterval(words, m$keys, left.open = TRUE) + 1L
+    last <- findInterval(words, m$keys)
+    hit <- !is.na(last) & last >= first
+    covered <- 0L
+    waiting <- integer(0)
+    for (h in which(hit)) {
+      p <- (h - 1L) * .WORD
+      if (p < covered) next
+      if (h < count && hit[h + 1L] && last[h] > first[h]) {
+        # A word several forms hold (a provider's key prefix): the next word's match grows back
+        # over it, and it is followed only if that one does not.
+        waiting <- c(waiting, h)
+        next
+      }
+      span <- .grow(m, bytes, p, first[h], last[h])
+      for (w in waiting) {
+        q <- (w - 1L) * .WORD
+        if (q >= covered && (is.null(span) || q < span[1L])) {
+          earlier <- .grow(m, bytes, q, first[w], last[w])
+          if (!is.null(earlier)) {
+            add(earlier)
+            covered <- earlier[2L]
+          }
+        }
+      }
+      waiting <- integer(0)
+      if (!is.null(span)) {
+        add(span)
+        covered <- max(covered, span[2L])
+      }
+    }
+  }
+  if (length(m$short) > 0L) {
+    text <- rawToChar(bytes)
+    for (i in seq_along(m$short)) {
+      if (!grepl(m$short[i], text, fixed = TRUE, useBytes = TRUE)) next
+      at <- gregexpr(m$short[i], text, fixed = TRUE, useBytes = TRUE)[[1L]] - 1L
+      starts <- c(starts, at)
+      ends <- c(ends, at + nchar(m$short[i], type = "bytes"))
+      names <- c(names, rep(m$short_names[i], length(at)))
+    }
+  }
+  if (length(starts) == 0L) return(NULL)
+  data.frame(start = starts, end = ends, name = names, stringsAsFactors = FALSE)
+}
+
+.NAMED <- c(amp = "&", lt = "<", gt = ">", quot = '"', apos = "'")
+
+# HTML character references: numeric ones, and the named &amp; &lt; &gt; &quot; &apos;.
+.decode_references <- function(refs) {
+  body <- sub(";$", "", substring(refs, 2L))
+  code <- ifelse(grepl("^#[xX]", body), strtoi(substring(body, 3L), 16L),
+    ifelse(startsWith(body, "#"), strtoi(substring(body, 2L), 10L), NA_integer_)
+  )
+  chars <- ifelse(is.na(code), .NAMED[tolower(body)], NA_character_)
+  valid <- !is.na(code) & code > 0L & code <= 0x10FFFFL & !(code >= 0xD800L & code <= 0xDFFFL)
+  chars[valid] <- vapply(code[valid], intToUtf8, "")
+  unname(chars)
+}
+
+# Runs of percent-encoded bytes that are UTF-8 text.
+.decode_percent <- function(runs) {
+  vapply(runs, function(run) {
+    hex <- substring(run, seq(2L, nchar(run), 3L), seq(3L, nchar(run), 3L))
+    decoded <- as.raw(strtoi(hex, 16L))
+    if (any(decoded == as.raw(0L))) return(NA_character_)
+    text <- rawToChar(decoded)
+    if (validUTF8(text)) text else NA_character_
+  }, "", USE.NAMES = FALSE)
+}
+
+# Escapings undone before matching, whatever their variant (as in the Python helper): the
+# character that starts one, its pattern and its decoder.
+.VIEWS <- list(
+  list(start = "&", pattern = paste0(
+    "&(#[0-9]{1,8}|#[xX][0-9a-fA-F]{1,8}|[aA][mM][pP]|[lL][tT]|[gG][tT]|[qQ][uU][oO][tT]|",
+    "[aA][pP][oO][sS]);?"
+  ), decode = .decode_references),
+  list(start = "%", pattern = "(%[0-9A-Fa-f]{2})+", decode = .decode_percent)
+)
+
+# Spans of `bytes` (the UTF-8 of `text`) that hold a served value escaped as `view` finds:
+# matched in the decoded text, given in `bytes`; an end inside a decoded piece takes the whole
+# piece.
+.decoded_spans <- function(m, bytes, text, view) {
+  found <- gregexpr(view$pattern, text, perl = TRUE, useBytes = TRUE)[[1L]]
+  if (found[1L] < 0L) return(NULL)
+  chars <- view$decode(regmatches(text, list(found))[[1L]])
+  keep <- !is.na(chars)
+  if (!any(keep)) return(NULL)
+  starts <- as.integer(found)[keep] - 1L
+  ends <- starts + attr(found, "match.length")[keep]
+  chars <- chars[keep]
+  pieces <- list()
+  marks <- matrix(0L, length(starts), 4L)
+  last <- 0L
+  at <- 0L
+  for (i in seq_along(starts)) {
+    pieces[[length(pieces) + 1L]] <- bytes[last + seq_len(starts[i] - last)]
+    at <- at + starts[i] - last
+    char <- charToRaw(enc2utf8(chars[i]))
+    marks[i, ] <- c(at, at + length(char), starts[i], ends[i])
+    pieces[[length(pieces) + 1L]] <- char
+    at <- at + length(char)
+    last <- ends[i]
+  }
+  pieces[[length(pieces) + 1L]] <- bytes[last + seq_len(length(bytes) - last)]
+  spans <- .find_spans(m, unlist(pieces))
+  if (is.null(spans)) return(NULL)
+  i <- findInterval(spans$start, marks[, 1L])
+  inside <- i > 0L & spans$start < marks[pmax(i, 1L), 2L]
+  shift <- ifelse(i > 0L, marks[pmax(i, 1L), 4L] - marks[pmax(i, 1L), 2L], 0L)
+  spans$start <- ifelse(inside, marks[pmax(i, 1L), 3L], spans$start + shift)
+  i <- findInterval(spans$end - 1L, marks[, 1L])
+  inside <- i > 0L & spans$end <= marks[pmax(i, 1L), 2L]
+  shift <- ifelse(i > 0L, marks[pmax(i, 1L), 4L] - marks[pmax(i, 1L), 2L], 0L)
+  spans$end <- ifelse(inside, marks[pmax(i, 1L), 4L], spans$end + shift)
+  spans
+}
+
+# One string with each span (overlapping ones merged, ends moved to whole characters) replaced
+# by [secret NAME].
+.replace_spans <- function(bytes, spans) {
+  n <- length(bytes)
+  continuation <- function(k) k < n && as.integer(bytes[k + 1L]) %/% 64L == 2L
+  spans <- spans[order(spans$start, -spans$end), , drop = FALSE]
+  out <- list()
+  pos <- 0L
+  cur <- NULL
+  emit <- function(span) {
+    a <- span$start
+    b <- span$end
+    while (a < b && continuation(a)) a <- a + 1L
+    while (a < b && continuation(b)) b <- b - 1L
+    if (a < pos || a >= b) return(invisible())
+    out[[length(out) + 1L]] <<- bytes[pos + seq_len(a - pos)]
+    out[[length(out) + 1L]] <<- charToRaw(enc2utf8(paste0("[secret ", span$name, "]")))
+    pos <<- b
+  }
+  for (i in seq_len(nrow(spans))) {
+    s <- spans[i, ]
+    if (!is.null(cur) && s$start < cur$end) {
+      if (s$end - s$start > cur$end - cur$start) cur$name <- s$name
+      cur$end <- max(cur$end, s$end)
+      next
+    }
+    if (!is.null(cur)) emit(cur)
+    cur <- s
+  }
+  emit(cur)
+  out[[length(out) + 1L]] <- bytes[pos + seq_len(n - pos)]
+  text <- rawToChar(unlist(out))
+  Encoding(text) <- "UTF-8"
   text
 }
 
-.redact_any <- function(x) {
-  if (is.character(x)) return(.redact_text(x))
-  if (is.list(x)) {
-    for (i in seq_along(x)) {
-      if (!is.null(x[[i]])) x[[i]] <- .redact_any(x[[i]])
+.redact_one <- function(m, text) {
+  if (is.na(text) || !nzchar(text)) return(text)
+  text <- enc2utf8(text)
+  bytes <- charToRaw(text)
+  spans <- .find_spans(m, bytes)
+  for (view in .VIEWS) {
+    if (grepl(view$start, text, fixed = TRUE)) {
+      spans <- rbind(spans, .decoded_spans(m, bytes, text, view))
     }
+  }
+  if (is.null(spans) || nrow(spans) == 0L) return(text)
+  .replace_spans(bytes, spans)
+}
+
+.redact_text <- function(text) {
+  if (length(text) == 0L) return(text)
+  m <- .matcher()
+  out <- vapply(text, function(t) .redact_one(m, t), "", USE.NAMES = FALSE)
+  names(out) <- names(text)
+  out
+}
+
+# Names (dict keys) as redacted; two replaced by the same name stay two.
+.redact_names <- function(names) {
+  new <- .redact_text(names)
+  for (i in which(!is.na(new) & new != names)) {
+    base <- new[i]
+    k <- 2L
+    while (new[i] %in% c(new[-i], names)) {
+      new[i] <- sprintf("%s (%d)", base, k)
+      k <- k + 1L
+    }
+  }
+  new
+}
+
+.redact_any <- function(x) {
+  if (is.character(x)) {
+    x[] <- .redact_text(unname(x))
+    if (!is.null(names(x))) names(x) <- .redact_names(names(x))
+    return(x)
+  }
+  if (is.list(x)) {
+    keys <- names(x)
+    for (i in seq_along(x)) {
+      if (is.null(x[[i]])) next
+      # Base64 images: a value's encoding could only match by chance.
+      image <- !is.null(keys) && startsWith(keys[i], "image/") && keys[i] != "image/svg+xml"
+      if (image && is.character(x[[i]])) next
+      x[[i]] <- .redact_any(x[[i]])
+    }
+    if (!is.null(keys)) names(x) <- .redact_names(keys)
   }
   x
 }
 
 .redact_content <- function(msg_type, content) {
-  if (msg_type %in% c("display_data", "execute_result", "update_display_data")) {
-    data <- content$data
-    if (is.list(data)) {
-      for (mime in names(data)) {
-        # Base64 images: a value's encoding could only match by chance.
-        if (startsWith(mime, "image/") && mime != "image/svg+xml") next
-        if (!is.null(data[[mime]])) data[[mime]] <- .redact_any(data[[mime]])
-      }
-      content$data <- data
-    }
-    return(content)
-  }
   if (msg_type == "stream") {
     if (is.character(content$text)) content$text <- .redact_text(content$text)
     return(content)
   }
-  for (key in c("evalue", "traceback", "ename")) {
-    if (!is.null(content[[key]])) content[[key]] <- .redact_any(content[[key]])
-  }
+  payload <- if (msg_type == "execute_reply") content$payload else NULL
+  if (!is.list(payload) || length(payload) == 0L) return(.redact_any(content))
+  content$payload <- NULL
+  content <- .redact_any(content)
+  # A set_next_input payload becomes the next cell's source, which is never altered.
+  content$payload <- lapply(payload, function(p) {
+    if (is.list(p) && identical(p$source, "set_next_input")) p else .redact_any(p)
+  })
   content
 }
 

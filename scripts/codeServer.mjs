@@ -33,7 +33,7 @@ function log(message) {
   console.error(`code-server: ${message}`);
 }
 
-function readStamp(dir) {
+export function readStamp(dir) {
   try {
     return readFileSync(join(dir, '.installed'), 'utf8').trim();
   } catch {
@@ -42,7 +42,7 @@ function readStamp(dir) {
 }
 
 /** Holds a lock directory while `fn` runs, so two runs never install into one folder at once. */
-async function withLock(name, fn) {
+export async function withLock(name, fn) {
   const lock = join(cacheDir(), `${name}.lock`);
   mkdirSync(cacheDir(), { recursive: true });
   const deadline = Date.now() + 30 * 60_000;
@@ -84,7 +84,7 @@ function isAlive(pid) {
 }
 
 /** Environment for npm and for code-server: parent npm's config variables removed. */
-function cleanEnv(extra = {}) {
+export function cleanEnv(extra = {}) {
   const env = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (/^npm_/i.test(key) || key === 'NODE_OPTIONS' || key === 'INIT_CWD') continue;
@@ -93,7 +93,7 @@ function cleanEnv(extra = {}) {
   return { ...env, ...extra };
 }
 
-function run(command, args, options) {
+export function run(command, args, options) {
   const result = spawnSync(command, args, { stdio: ['ignore', 'inherit', 'inherit'], ...options });
   if (result.error) throw result.error;
   if (result.status !== 0) {

@@ -8,8 +8,9 @@ export interface RunningDemo {
   url: string;
   workspace: string;
   logFile: string;
-  jupyter: { url: string };
   teamServer: { url: string; user: string; token: string };
+  /** JupyterLab with the Secrets panel: `url` opens it (with its token), `base` is the server. */
+  jupyterLab: { url: string; base: string; token: string };
   codeServer: RunningCodeServer;
   stop(): Promise<void>;
 }
@@ -20,5 +21,6 @@ export function startDemo(options: {
   cli: string;
   port: number;
   teamPort: number;
+  labPort: number;
   log?: (message: string) => void;
 }): Promise<RunningDemo>;

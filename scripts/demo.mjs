@@ -1,18 +1,21 @@
 // The demo that `npm start` runs, also started by the e2e suite: everything on 127.0.0.1.
-//   - a Jupyter server (Debian's jupyter-server and python3-ipykernel) whose kernels run the demo
-//     notebook's cells, through the demo's Jupyter extension (demo/jupyter/) in code-server;
+//   - the demo's Jupyter extension (demo/jupyter/) in code-server, whose local kernels (Debian's
+//     python3-ipykernel, through a Jupyter server it starts) run the demo notebook's cells;
 //   - the team server (`notebook-secrets serve` on PGlite) with a demo user, "demo", and a second
 //     user, "alex", who keeps a team secret for the team both are in and shares one of his own;
-//   - code-server with the extension, opened on a copy of demo/workspace/ with the notebook open.
+//   - code-server with the extension, opened on a copy of demo/workspace/ with the notebook open;
+//   - JupyterLab with the Secrets panel (scripts/jupyterLab.mjs) on the same workspace copy and the
+//     same team server, its secrets in a keychain of the demo's own (scripts/secretService.mjs).
 // Its state lives in one folder outside the clone (code-server's profile, the team server's data,
 // the workspace copy); the workspace is copied anew on each start, so the repo's demo/ is never
 // written to.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildDemoJupyter } from '../demo/jupyter/build.mjs';
-import { jupyterServerCommand } from './jupyterServer.mjs';
+import { buildLabApp, startJupyterLab } from './jupyterLab.mjs';
+import { spawnService } from './service.mjs';
+import { HAS_KEYRING, startSecretService } from './secretService.mjs';
 import {
   freePort,
   installExtension,
@@ -36,65 +39,6 @@ async function waitUntil(what, child, output, probe, ms = 90_000) {
     if (Date.now() > deadline) throw new Error(`${what} did not start in time:\n${output()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-/** Spawns a service in its own process group; `stop()` ends the group. */
-function spawnService(command, args, options) {
-  const child = spawn(command, args, {
-    ...options,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let output = '';
-  const keep = (d) => (output = (output + d).slice(-20_000));
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exited = new Promise((r) => child.once('exit', () => r()));
-  const kill = (signal) => {
-    try {
-      process.kill(-child.pid, signal);
-    } catch {
-      // Already gone.
-    }
-  };
-  const onExit = () => kill('SIGKILL');
-  process.once('exit', onExit);
-  return {
-    child,
-    output: () => output,
-    async stop() {
-      process.off('exit', onExit);
-      if (child.exitCode === null && child.signalCode === null) {
-        kill('SIGTERM');
-        const timer = setTimeout(() => kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(timer);
-      }
-    },
-  };
-}
-
-async function startJupyter(stateDir, workspace) {
-  const dir = join(stateDir, 'jupyter');
-  mkdirSync(dir, { recursive: true });
-  const port = await freePort();
-  const token = randomBytes(24).toString('hex');
-  const { command, args, env } = jupyterServerCommand({
-    python: PYTHON,
-    port,
-    token,
-    rootDir: workspace,
-    stateDir: dir,
-  });
-  const service = spawnService(command, args, { cwd: workspace, env });
-  const baseUrl = `http://127.0.0.1:${port}/`;
-  await waitUntil('The Jupyter server', service.child, service.output, async () => {
-    const res = await fetch(`${baseUrl}api/status`, {
-      headers: { Authorization: `token ${token}` },
-    });
-    return res.ok;
-  });
-  return { ...service, baseUrl, token };
 }
 
 /** Calls the team server's API; throws with the server's message on an error answer. */
@@ -191,6 +135,49 @@ async function startTeamServer(stateDir, cli, port) {
   return { ...service, url, demoToken };
 }
 
+/**
+ * JupyterLab on `port` with the Secrets panel, its bridge the built CLI. Its CLI config (the team
+ * server to sign in to) and its keychain (a gnome-keyring of its own, when installed) live in the
+ * state folder, so the demo never touches the user's own.
+ */
+async function startLab(stateDir, workspace, cli, port, teamUrl, build) {
+  const dir = join(stateDir, 'jupyterlab');
+  const config = join(dir, 'config');
+  mkdirSync(config, { recursive: true });
+  writeFileSync(join(config, 'config.json'), `${JSON.stringify({ server: teamUrl })}\n`);
+  const keyring = HAS_KEYRING
+    ? await startSecretService(join(dir, 'keyring'), process.env)
+    : undefined;
+  const token = randomBytes(24).toString('hex');
+  try {
+    const lab = await startJupyterLab({
+      python: PYTHON,
+      port,
+      token,
+      rootDir: workspace,
+      stateDir: join(dir, 'server'),
+      build,
+      cli,
+      env: {
+        NOTEBOOK_SECRETS_CONFIG_DIR: config,
+        XDG_CACHE_HOME: join(dir, 'cache'),
+        ...(keyring && { DBUS_SESSION_BUS_ADDRESS: keyring.address }),
+      },
+    });
+    return {
+      ...lab,
+      token,
+      async stop() {
+        await lab.stop();
+        keyring?.stop();
+      },
+    };
+  } catch (error) {
+    keyring?.stop();
+    throw error;
+  }
+}
+
 /** Writes the code-server user settings: the workbench's quiet defaults and the team server URL. */
 function writeSettings(userDataDir, serverUrl) {
   const file = join(userDataDir, 'User', 'settings.json');
@@ -209,33 +196,40 @@ function writeSettings(userDataDir, serverUrl) {
  * Starts the demo. `vsix` is the built extension, `cli` the built CLI (dist/cli.js); `port` is
  * code-server's port, `teamPort` the team server's. Resolves to what runs, with `stop()` that ends all of it.
  */
-export async function startDemo({ stateDir, vsix, cli, port, teamPort, log = () => undefined }) {
+export async function startDemo({
+  stateDir,
+  vsix,
+  cli,
+  port,
+  teamPort,
+  labPort,
+  log = () => undefined,
+}) {
   const paths = statePaths(stateDir);
   const workspace = join(stateDir, 'workspace');
   rmSync(workspace, { recursive: true, force: true });
   cpSync(join(repoRoot, 'demo', 'workspace'), workspace, { recursive: true });
 
-  log('installing the extension and the demo Jupyter into code-server');
+  log('installing the extension and the demo Jupyter into code-server; building JupyterLab');
   await installExtension(paths, vsix);
   await installExtension(paths, await buildDemoJupyter(join(stateDir, 'demo-jupyter')));
+  const labBuild = await buildLabApp({
+    outDir: join(stateDir, 'jupyterlab', 'build'),
+    typecheck: false,
+  });
 
   const running = [];
   const stop = async () => {
     await Promise.all(running.splice(0).map((s) => s.stop()));
   };
   try {
-    log('starting the Jupyter server and the team server');
-    const [jupyter, team] = await Promise.all([
-      startJupyter(stateDir, workspace).then((s) => (running.push(s), s)),
-      startTeamServer(stateDir, cli, teamPort).then((s) => (running.push(s), s)),
-    ]);
-    const jupyterConfig = join(stateDir, 'demo-jupyter.json');
-    writeFileSync(
-      jupyterConfig,
-      JSON.stringify({ baseUrl: jupyter.baseUrl, token: jupyter.token }),
-      { mode: 0o600 },
-    );
+    log('starting the team server');
+    const team = await startTeamServer(stateDir, cli, teamPort);
+    running.push(team);
     writeSettings(paths.userDataDir, team.url);
+    log('starting JupyterLab');
+    const lab = await startLab(stateDir, workspace, cli, labPort, team.url, labBuild);
+    running.push(lab);
     log('starting code-server');
     const logFile = join(stateDir, 'code-server.log');
     const codeServer = await startCodeServer({
@@ -243,18 +237,15 @@ export async function startDemo({ stateDir, vsix, cli, port, teamPort, log = () 
       port,
       folder: workspace,
       logFile,
-      env: {
-        NOTEBOOK_SECRETS_DEMO_JUPYTER: jupyterConfig,
-        NOTEBOOK_SECRETS_DEMO_OPEN: DEMO_NOTEBOOK,
-      },
+      env: { NOTEBOOK_SECRETS_DEMO_PYTHON: PYTHON, NOTEBOOK_SECRETS_DEMO_OPEN: DEMO_NOTEBOOK },
     });
     running.push(codeServer);
     return {
       url: `${codeServer.url}?folder=${encodeURI(workspace)}`,
       workspace,
       logFile,
-      jupyter: { url: jupyter.baseUrl },
       teamServer: { url: team.url, user: 'demo', token: team.demoToken },
+      jupyterLab: { url: `${lab.labUrl}?token=${lab.token}`, base: lab.url, token: lab.token },
       codeServer,
       stop,
     };

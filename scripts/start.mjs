@@ -1,7 +1,8 @@
 // npm start: the whole product on 127.0.0.1 (see demo.mjs): VS Code in the browser (code-server)
-// with the extension and the demo notebook open, a Jupyter server that runs its cells, and a team
-// server with a demo user. Loopback only, no password.
-// NOTEBOOK_SECRETS_PORT picks the VS Code port (default 8765; the team server takes the next one);
+// with the extension and the demo notebook open (its cells run on local Python kernels), JupyterLab
+// with the Secrets panel, and a team server with a demo user. Loopback only, no password.
+// NOTEBOOK_SECRETS_PORT picks the VS Code port (default 8765; the team server takes the next one,
+// JupyterLab the one after);
 // NOTEBOOK_SECRETS_CACHE the cache folder. The first run installs Node 24 and code-server (minutes);
 // later runs start in seconds.
 import { spawnSync } from 'node:child_process';
@@ -22,11 +23,11 @@ function portIsFree(p) {
   });
 }
 
-if (!Number.isInteger(port) || port < 1 || port > 65534) {
-  say(`NOTEBOOK_SECRETS_PORT must be a port number below 65535, got "${port}"`);
+if (!Number.isInteger(port) || port < 1 || port > 65533) {
+  say(`NOTEBOOK_SECRETS_PORT must be a port number below 65534, got "${port}"`);
   process.exit(2);
 }
-for (const p of [port, port + 1]) {
+for (const p of [port, port + 1, port + 2]) {
   if (!(await portIsFree(p))) {
     say(
       `port ${p} on 127.0.0.1 is in use (another npm start?). ` +
@@ -59,6 +60,7 @@ try {
     cli: join(repoRoot, 'dist', 'cli.js'),
     port,
     teamPort: port + 1,
+    labPort: port + 2,
     log: say,
   });
 } catch (error) {
@@ -71,7 +73,8 @@ Notebook Secrets is running on this machine only:
 
   VS Code      ${demo.url}
                opens ${DEMO_NOTEBOOK}: add OPENAI_API_KEY in the Secrets view, then run the cells
-  Jupyter      ${demo.jupyter.url} (runs the notebook's kernels)
+  JupyterLab   ${demo.jupyterLab.url}
+               the same notebook in JupyterLab, with the Secrets panel in the left sidebar
   Team server  ${demo.teamServer.url}
                Sign in to Team Server as "${demo.teamServer.user}" with this token:
                ${demo.teamServer.token}
@@ -83,7 +86,7 @@ let stopping = false;
 const shutDown = async (why) => {
   if (stopping) return;
   stopping = true;
-  console.log(`\n${why}: stopping VS Code, Jupyter and the team server…`);
+  console.log(`\n${why}: stopping VS Code, JupyterLab and the team server…`);
   await demo.stop();
   console.log('Stopped. Run npm start to start again.');
   process.exit(0);

@@ -1,27 +1,28 @@
 // The demo's Jupyter: a stand-in for the VS Code Jupyter extension (ms-toolsai.jupyter), which
 // code-server cannot install (it has no access to Microsoft's marketplace). `npm start` and the e2e
 // suite install it into their code-server next to Notebook Secrets; the published .vsix never has it.
-// It does what Notebook Secrets relies on, backed by a real Jupyter server and real ipykernels:
-//   - a NotebookController for `jupyter-notebook` ("Python 3 (demo Jupyter)") that runs cells on
-//     one kernel per notebook and shows their stream, result and error outputs;
-//   - the exported API `kernels.getKernel(uri)` → a kernel with `status`, `language`,
-//     `onDidChangeStatus` and `executeCode(code, token)`, forwarding to that same kernel;
-//   - `kernels.onDidStart` ({uri, kernel, waitUntil}) when a kernel starts or restarts; cells wait
-//     for what listeners hand to waitUntil, as in the real extension.
-// The server's URL and token come from the JSON file named by $NOTEBOOK_SECRETS_DEMO_JUPYTER, else
-// from `.vscode/demo-jupyter.json` in the notebook's workspace folder ({"baseUrl", "token"}).
+// It keeps the real extension's contract with a third-party extension, refusals included (each
+// behaviour names the real source file it follows; docs/architecture.md lists them):
+//   - a NotebookController for `jupyter-notebook` ("Python 3 (demo Jupyter)") whose local kernels
+//     start from the extension host with its environment (localServer.ts);
+//   - before a kernel is handed to anyone, the extension's own start-up code runs silently in it:
+//     `__vsc_ipynb_file__` set to the notebook's path, then the user's `jupyter.runStartupCommands`
+//     (src/kernels/kernel.ts, gatherInternalStartupCode and getUserStartupCommands);
+//   - the exported API answers each caller with an API of its own (caller.ts):
+//     `kernels.getKernel(uri)` returns a kernel only once the user started it — by running a cell or
+//     restarting it — never one the extension started ahead (pre-warmed); reading
+//     `kernels.onDidStart` throws "Proposed API is not supported for extension …" for every
+//     extension but the Jupyter extension itself, ms-toolsai.datawrangler and the publisher
+//     donjayamanne (src/standalone/api/kernels/index.ts);
+//   - a kernel's `executeCode` asks the user for kernel access first (kernelAccess.ts).
+// $NOTEBOOK_SECRETS_DEMO_JUPYTER_PROPOSED_API=1 gives every extension `onDidStart`, as the real one
+// gives it to the extensions it allows: fired ({uri, kernel, token, waitUntil}) when a kernel the
+// user started has run its start-up code, and after each restart; the first cell waits for what
+// listeners hand to waitUntil.
 // $NOTEBOOK_SECRETS_DEMO_OPEN, a path relative to the workspace folder, names a notebook to open
-// when the window starts (the demo's getting-started notebook).
-// Like the real extension, getKernel returns only kernels that have started: this one starts a
-// notebook's kernel as soon as the controller is selected for it, or when a cell runs (and, with
-// $NOTEBOOK_SECRETS_DEMO_JUPYTER set, as `npm start` does, when the notebook opens). Its toolbar's
-// "Restart" (jupyter.restartkernel) restarts the kernel, which reports `restarting` then `idle`.
-import {
-  KernelManager,
-  ServerConnection,
-  type Kernel,
-  type KernelMessage,
-} from '@jupyterlab/services';
+// when the window starts (the demo's getting-started notebook); with it set, the notebook's kernel
+// is started ahead, as the real extension pre-warms kernels.
+import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import type {
   Jupyter,
   Kernel as ApiKernel,
@@ -29,35 +30,36 @@ import type {
   Kernels,
 } from '@vscode/jupyter-extension';
 import * as vscode from 'vscode';
+import { callerExtensionId, JUPYTER_EXTENSION_ID } from './caller';
+import { KernelAccess, KernelAccessRevoked } from './kernelAccess';
+import { LocalJupyter } from './localServer';
 
 const NOTEBOOK_TYPE = 'jupyter-notebook';
-const CONFIG_FILE = '.vscode/demo-jupyter.json';
 const ERROR_MIME = 'application/vnd.code.notebook.error';
-
-interface StandInConfig {
-  baseUrl: string;
-  token: string;
-}
+// src/platform/common/constants.ts: who may use the proposed kernel API.
+const PROPOSED_API_EXTENSIONS = [JUPYTER_EXTENSION_ID, 'ms-toolsai.datawrangler'];
+const PROPOSED_API_PUBLISHERS = ['donjayamanne'];
 
 let log: vscode.LogOutputChannel;
-let manager: Promise<KernelManager> | undefined;
+let local: LocalJupyter;
+let access: KernelAccess;
 const kernels = new Map<string, Promise<StandInKernel>>();
-interface KernelStart {
+
+interface KernelStart<K = ApiKernel> {
   uri: vscode.Uri;
-  kernel: ApiKernel;
+  kernel: K;
+  token: vscode.CancellationToken;
   waitUntil(thenable: Thenable<unknown>): void;
 }
-const starts = new vscode.EventEmitter<KernelStart>();
-
-/** Tells onDidStart's listeners, then waits for what they handed to waitUntil. */
-async function announceStart(uri: vscode.Uri, kernel: StandInKernel): Promise<void> {
-  const waits: Thenable<unknown>[] = [];
-  starts.fire({ uri, kernel, waitUntil: (t) => void waits.push(t) });
-  await Promise.allSettled(waits);
-}
+const starts = new vscode.EventEmitter<KernelStart<StandInKernel>>();
 
 export function activate(context: vscode.ExtensionContext): Jupyter {
   log = vscode.window.createOutputChannel('Jupyter (demo)', { log: true });
+  access = new KernelAccess(context.secrets, log);
+  local = new LocalJupyter(
+    () => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? process.cwd(),
+    (line) => log.info(line),
+  );
   const controller = vscode.notebooks.createNotebookController(
     'demo-jupyter-python3',
     NOTEBOOK_TYPE,
@@ -65,7 +67,7 @@ export function activate(context: vscode.ExtensionContext): Jupyter {
   );
   controller.supportedLanguages = ['python'];
   controller.supportsExecutionOrder = true;
-  controller.description = 'Notebook Secrets demo: kernels of a local Jupyter server';
+  controller.description = 'Notebook Secrets demo: local Python kernels';
   controller.executeHandler = async (cells, notebook) => {
     for (const cell of cells) await runCell(controller, notebook, cell);
   };
@@ -75,14 +77,17 @@ export function activate(context: vscode.ExtensionContext): Jupyter {
   const prefer = (notebook: vscode.NotebookDocument) => {
     if (notebook.notebookType !== NOTEBOOK_TYPE) return;
     controller.updateNotebookAffinity(notebook, vscode.NotebookControllerAffinity.Preferred);
-    // In the demo this is the only kernel there is, and VS Code selects it without telling the
-    // controller: start it now, as picking it would, so "Enable get_secret" finds it running.
-    if (process.env.NOTEBOOK_SECRETS_DEMO_JUPYTER) kernelFor(notebook).catch(() => undefined);
+    // The demo's notebook: started ahead, as the real extension pre-warms a kernel. Pre-warmed
+    // kernels are not the user's: the API hands them out only once a cell ran.
+    if (process.env.NOTEBOOK_SECRETS_DEMO_OPEN) kernelFor(notebook).catch(() => undefined);
   };
   vscode.workspace.notebookDocuments.forEach(prefer);
   context.subscriptions.push(
     log,
     controller,
+    starts,
+    access,
+    { dispose: () => local.dispose() },
     vscode.workspace.onDidOpenNotebookDocument(prefer),
     controller.onDidChangeSelectedNotebooks(({ notebook, selected }) => {
       if (selected) kernelFor(notebook).catch(() => undefined);
@@ -95,24 +100,48 @@ export function activate(context: vscode.ExtensionContext): Jupyter {
           ?.notebookUri ?? vscode.window.activeNotebookEditor?.notebook.uri;
       const kernel = uri && (await kernels.get(uri.toString())?.catch(() => undefined));
       if (!kernel) return;
-      await kernel.real.restart();
-      log.info(`restarted kernel ${kernel.real.id}`);
-      await announceStart(uri, kernel);
+      await kernel.restart(uri);
     }),
+    vscode.commands.registerCommand('jupyter.manageAccessToKernels', () => access.manage()),
   );
   void openDemoNotebook();
-  context.subscriptions.push(starts);
-  // onDidStart is the Jupyter extension's proposed kernel start hook, not in the typed API.
-  const api: { kernels: Kernels & { onDidStart: vscode.Event<KernelStart> } } = {
-    kernels: {
-      getKernel: async (uri) => {
-        const pending = kernels.get(uri.toString());
-        return pending ? await pending.catch(() => undefined) : undefined;
-      },
-      onDidStart: starts.event,
+  // As the real extension's `kernels` getter: an API of its own for each calling extension.
+  const api = {
+    get kernels(): Kernels {
+      return kernelsApiFor(callerExtensionId());
     },
   };
   return api as Pick<Jupyter, 'kernels'> as Jupyter;
+}
+
+function proposedApiAllowed(extensionId: string): boolean {
+  return (
+    process.env.NOTEBOOK_SECRETS_DEMO_JUPYTER_PROPOSED_API === '1' ||
+    PROPOSED_API_EXTENSIONS.includes(extensionId) ||
+    PROPOSED_API_PUBLISHERS.includes(extensionId.split('.')[0] ?? '')
+  );
+}
+
+function kernelsApiFor(extensionId: string): Kernels {
+  return {
+    async getKernel(uri: vscode.Uri) {
+      const kernel = await kernels.get(uri.toString())?.catch(() => undefined);
+      // "We are only interested in returning kernels that have been started by the user."
+      if (!kernel || !kernel.userStarted) return undefined;
+      return kernel.apiFor(extensionId);
+    },
+    get onDidStart(): vscode.Event<KernelStart> {
+      if (!proposedApiAllowed(extensionId)) {
+        throw new Error(`Proposed API is not supported for extension ${extensionId}`);
+      }
+      return (listener, thisArgs, disposables) =>
+        starts.event(
+          (e) => listener.call(thisArgs, { ...e, kernel: e.kernel.apiFor(extensionId) }),
+          undefined,
+          disposables,
+        );
+    },
+  } as Kernels;
 }
 
 /** Opens the notebook named by $NOTEBOOK_SECRETS_DEMO_OPEN, once per window. */
@@ -133,28 +162,7 @@ async function openDemoNotebook(): Promise<void> {
 
 export async function deactivate(): Promise<void> {
   await Promise.all([...kernels.keys()].map(shutDown));
-}
-
-async function readConfig(notebook: vscode.NotebookDocument): Promise<StandInConfig> {
-  const fromEnv = process.env.NOTEBOOK_SECRETS_DEMO_JUPYTER;
-  const folder =
-    vscode.workspace.getWorkspaceFolder(notebook.uri) ?? vscode.workspace.workspaceFolders?.[0];
-  const uri = fromEnv
-    ? vscode.Uri.file(fromEnv)
-    : folder && vscode.Uri.joinPath(folder.uri, CONFIG_FILE);
-  if (!uri) throw new Error(`no workspace folder to read ${CONFIG_FILE} from`);
-  let parsed: Partial<StandInConfig>;
-  try {
-    parsed = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)));
-  } catch (error) {
-    throw new Error(`cannot read the demo's Jupyter server from ${uri.fsPath}: ${String(error)}`, {
-      cause: error,
-    });
-  }
-  if (typeof parsed.baseUrl !== 'string' || typeof parsed.token !== 'string') {
-    throw new Error(`${uri.fsPath} needs {"baseUrl": "...", "token": "..."}`);
-  }
-  return { baseUrl: parsed.baseUrl, token: parsed.token };
+  local?.dispose();
 }
 
 function kernelFor(notebook: vscode.NotebookDocument): Promise<StandInKernel> {
@@ -162,18 +170,10 @@ function kernelFor(notebook: vscode.NotebookDocument): Promise<StandInKernel> {
   let pending = kernels.get(key);
   if (!pending) {
     pending = (async () => {
-      manager ??= readConfig(notebook).then(async (config) => {
-        const serverSettings = ServerConnection.makeSettings(config);
-        const km = new KernelManager({ serverSettings, standby: 'never' });
-        await km.ready;
-        return km;
-      });
-      manager.catch(() => (manager = undefined));
-      const real = await (await manager).startNew({ name: 'python3' }, { handleComms: false });
-      await real.info;
+      const real = await local.startKernel();
       log.info(`started kernel ${real.id} for ${vscode.workspace.asRelativePath(notebook.uri)}`);
       const kernel = new StandInKernel(real);
-      await announceStart(notebook.uri, kernel);
+      await kernel.runStartupCode(notebook.uri);
       return kernel;
     })();
     kernels.set(key, pending);
@@ -195,11 +195,14 @@ async function shutDown(key: string): Promise<void> {
   kernel?.real.dispose();
 }
 
-/** What `kernels.getKernel` hands out: the notebook's kernel as the Jupyter API shapes it. */
-class StandInKernel implements ApiKernel {
+/** A notebook's kernel, and the API object each extension gets for it. */
+class StandInKernel {
   readonly language = 'python';
+  /** Started by the user (a cell ran, or a restart), not ahead of time. */
+  userStarted = false;
+  private started: Promise<void> | undefined;
   private readonly statusEmitter = new vscode.EventEmitter<KernelStatus>();
-  readonly onDidChangeStatus = this.statusEmitter.event;
+  private readonly apis = new Map<string, ApiKernel>();
 
   constructor(readonly real: Kernel.IKernelConnection) {
     real.statusChanged.connect((_, status) => this.statusEmitter.fire(status));
@@ -209,8 +212,92 @@ class StandInKernel implements ApiKernel {
     return this.real.status;
   }
 
+  /** src/kernels/kernel.ts: the extension's start-up code, then the user's, both silent. */
+  async runStartupCode(notebook: vscode.Uri): Promise<void> {
+    const file = notebook.scheme === 'file' ? notebook.fsPath : undefined;
+    const code: string[] = [];
+    if (file) code.push(`__vsc_ipynb_file__ = "${file.replace(/\\/g, '\\\\')}"`);
+    await this.executeSilently(code.join('\n'));
+    let user = vscode.workspace
+      .getConfiguration('jupyter')
+      .get<string | string[]>('runStartupCommands', []);
+    if (Array.isArray(user)) user = user.join('\n');
+    if (user) await this.executeSilently(user.replace(/\\n/g, '\n'));
+  }
+
+  private async executeSilently(code: string): Promise<void> {
+    if (!code.trim()) return;
+    await this.real
+      .requestExecute({
+        code,
+        silent: true,
+        store_history: false,
+        allow_stdin: false,
+        stop_on_error: false,
+      })
+      .done.catch(() => undefined);
+  }
+
+  /**
+   * The user starts (or restarts) the kernel: the start event fires once, and the first cell
+   * waits for its listeners (src/kernels/kernel.ts, triggerOnDidStartKernel).
+   */
+  userStart(uri: vscode.Uri, restarting = false): Promise<void> {
+    this.userStarted = true;
+    if (!this.started || restarting) this.started = announceStart(uri, this);
+    return this.started;
+  }
+
+  async restart(uri: vscode.Uri): Promise<void> {
+    await this.real.restart();
+    log.info(`restarted kernel ${this.real.id}`);
+    await this.runStartupCode(uri);
+    await this.userStart(uri, true);
+  }
+
+  /** src/standalone/api/kernels/kernel.ts: a frozen object per extension. */
+  apiFor(extensionId: string): ApiKernel {
+    let api = this.apis.get(extensionId);
+    if (!api) {
+      const status = () => this.status;
+      const refused = () => new Error(`Proposed API is not supported for extension ${extensionId}`);
+      api = Object.freeze({
+        language: this.language,
+        get status() {
+          return status();
+        },
+        onDidChangeStatus: this.statusEmitter.event,
+        get onDidReceiveDisplayUpdate(): never {
+          if (!proposedApiAllowed(extensionId)) throw refused();
+          throw new Error('onDidReceiveDisplayUpdate is not part of the demo Jupyter extension.');
+        },
+        executeCode: (code: string, token: vscode.CancellationToken) =>
+          this.executeFor(extensionId, code, token),
+        shutdown(): never {
+          throw refused();
+        },
+      }) as ApiKernel;
+      this.apis.set(extensionId, api);
+    }
+    return api;
+  }
+
+  private async *executeFor(
+    extensionId: string,
+    code: string,
+    token: vscode.CancellationToken,
+  ): AsyncIterable<ApiOutput> {
+    if (extensionId !== JUPYTER_EXTENSION_ID && !(await access.request(extensionId))) {
+      throw new KernelAccessRevoked();
+    }
+    yield* this.executeCode(code, token);
+  }
+
   /** Like the real API: no execution count or history; outputs as they arrive; ends with the run. */
-  async *executeCode(code: string, token: vscode.CancellationToken): AsyncIterable<ApiOutput> {
+  private async *executeCode(
+    code: string,
+    token: vscode.CancellationToken,
+  ): AsyncIterable<ApiOutput> {
     const queue: ApiOutput[] = [];
     let wake: (() => void) | undefined;
     let finished = false;
@@ -245,6 +332,20 @@ class StandInKernel implements ApiKernel {
       cancelled.dispose();
     }
   }
+}
+
+/** Tells onDidStart's listeners, then waits for what they handed to waitUntil. */
+async function announceStart(uri: vscode.Uri, kernel: StandInKernel): Promise<void> {
+  const waits: Thenable<unknown>[] = [];
+  const cancel = new vscode.CancellationTokenSource();
+  starts.fire({
+    uri,
+    kernel,
+    token: cancel.token,
+    waitUntil: (t) => void waits.push(t),
+  });
+  await Promise.allSettled(waits);
+  cancel.dispose();
 }
 
 type ApiOutput = { items: { mime: string; data: Uint8Array }[] };
@@ -306,6 +407,8 @@ async function runCell(
   let kernel: StandInKernel;
   try {
     kernel = await kernelFor(notebook);
+    // A cell run is the user starting the kernel: from now on the API hands it out.
+    await kernel.userStart(notebook.uri);
   } catch (error) {
     await execution.appendOutput(
       new vscode.NotebookCellOutput([

@@ -18,7 +18,20 @@ export interface InjectionOptions {
    * `redact_outputs`).
    */
   redactOutputs?: boolean;
+  /**
+   * The SHA-256 (hex) of a token this kernel claimed by itself: the code then prints
+   * `notebook_secrets: claim held` when the kernel's helper holds that token, else
+   * `notebook_secrets: claim missing` (someone else claimed it).
+   */
+  verifyClaim?: string;
+  /**
+   * The client has names for this kernel's environment: the helper asks for them before the next
+   * cell (over a broker it always asks; in band only when told, since nobody may be there).
+   */
+  environment?: boolean;
 }
+
+export const CLAIM_HELD = 'notebook_secrets: claim held';
 
 export const EXPORTED_NAMES = [
   'get_secret',
@@ -44,6 +57,14 @@ export function buildInjectionCode(options: InjectionOptions): string {
     'def _notebook_secrets_install():',
     '    import base64, sys, types',
     "    module = sys.modules.get('notebook_secrets')",
+    ...(options.verifyClaim
+      ? [
+          '    import hashlib',
+          "    held = getattr(getattr(module, '_config', None), 'token', None)",
+          "    held = isinstance(held, str) and hashlib.sha256(held.encode('utf-8')).hexdigest()",
+          `    print('notebook_secrets: claim ' + ('held' if held == '${options.verifyClaim}' else 'missing'))`,
+        ]
+      : []),
     `    if getattr(module, '_source_digest', None) != '${digest}':`,
     '        previous = module',
     "        module = types.ModuleType('notebook_secrets')",
@@ -54,7 +75,7 @@ export function buildInjectionCode(options: InjectionOptions): string {
     "        if hasattr(module, '_inherit'):",
     '            module._inherit(previous)',
     "        sys.modules['notebook_secrets'] = module",
-    `    module._configure(${py(options.token)}, endpoint=${py(options.endpoint)}, inband=${options.inband ? 'True' : 'False'}${options.redactOutputs === false ? ', redact=False' : ''})`,
+    `    module._configure(${py(options.token)}, endpoint=${py(options.endpoint)}, inband=${options.inband ? 'True' : 'False'}${options.redactOutputs === false ? ', redact=False' : ''}${options.environment ? ', environment=True' : ''})`,
     '    return module',
     '_notebook_secrets_module = _notebook_secrets_install()',
     ...EXPORTED_NAMES.map((n) => `${n} = _notebook_secrets_module.${n}`),

@@ -12,6 +12,7 @@
  * R helper's in-band channel relies on IRkernel's internals); elsewhere they ask in band.
  */
 import {
+  ContentsManager,
   KernelAPI,
   KernelManager,
   KernelSpecAPI,
@@ -20,16 +21,29 @@ import {
   type Kernel,
   type KernelMessage,
 } from '@jupyterlab/services';
-import { checkTransport, insecureWarning, type Transport } from '../core/serverUrl';
+import type { LookupFunction } from 'node:net';
+import type { ClientOptions } from 'ws';
+import { readNotebookChoices, type NotebookChoices } from '../core/notebookChoices';
+import {
+  checkTransport,
+  insecureWarning,
+  isLoopbackHost,
+  loopbackOnlyLookup,
+  type Transport,
+} from '../core/serverUrl';
+import { displayText } from '../core/displayText';
+import { nodeFetch } from '../sync/nodeFetch';
 import { InbandResponder } from './inband';
 import { loadRHelperSource } from './helperSource';
 import { buildInjectionCode } from './injection';
 import { helperLanguage, type HelperLanguage } from './kernelLanguage';
-import type { KernelSessions } from './kernelSessions';
+import type { KernelSetupHandler } from './kernelSetup';
+import type { KernelSession, KernelSessions } from './kernelSessions';
 import { buildRInjectionCode } from './rInjection';
 import type { SecretRequestHandler } from './requestHandler';
 import type { BrokerLog } from './secretSource';
 import { BrokerServer } from './server';
+import { describeError } from './describeError';
 
 export interface JupyterAttachmentOptions {
   /** e.g. http://127.0.0.1:8888/ (the server's base URL). */
@@ -52,6 +66,11 @@ export interface JupyterAttachmentOptions {
   pollIntervalMs?: number;
   /** Which kernels to attach to (default: all). */
   kernelFilter?: (model: Kernel.IModel, path: string | undefined) => boolean;
+  /**
+   * The consent key of a notebook at `path` on the server (default: the server's URL and the
+   * path), e.g. the notebook's file, so that grants outlive a server started on another port.
+   */
+  notebookKey?: (path: string) => string;
   /** Called when consent decisions of a kernel session should be forgotten (restart). */
   onSessionEnded?: (sessionId: string) => void;
   /**
@@ -59,12 +78,15 @@ export interface JupyterAttachmentOptions {
    * each injection, so a change applies to kernels enabled from then on.
    */
   redactOutputs?: () => boolean;
+  /** Answers the helper's setup and environment requests (see kernelSetup.ts). */
+  setup?: KernelSetupHandler;
 }
 
 interface Attached {
   connection: Kernel.IKernelConnection;
   responder: InbandResponder;
   token: string;
+  session: KernelSession;
   sessionId: string;
   needsInjection: boolean;
   injecting: Promise<void> | undefined;
@@ -100,6 +122,8 @@ export class JupyterAttachment {
     this.settings = ServerConnection.makeSettings({
       baseUrl,
       token: options.token,
+      // Never a redirect, and `localhost` only at a loopback address, as for the team server.
+      fetch: nodeFetch,
       WebSocket: trackingWebSocket(this.sockets),
     });
   }
@@ -142,6 +166,31 @@ export class JupyterAttachment {
       await this.kernels?.refreshRunning();
     } catch {
       // A transient failure; the next poll retries.
+    }
+  }
+
+  /**
+   * The choices in the metadata of a kernel's notebook, as the Jupyter server has it saved (none
+   * for a kernel without a notebook, or one the server cannot read).
+   */
+  async notebookChoices(session: KernelSession): Promise<NotebookChoices> {
+    const base = this.settings.baseUrl;
+    if (!session.notebook.startsWith(base) || session.notebook.includes('#kernel=')) {
+      return { environment: [] };
+    }
+    try {
+      const contents = new ContentsManager({ serverSettings: this.settings });
+      const model = await contents.get(session.notebook.slice(base.length), {
+        type: 'notebook',
+        content: true,
+      });
+      contents.dispose();
+      return readNotebookChoices((model.content as { metadata?: unknown } | null)?.metadata);
+    } catch (error) {
+      this.options.log.warn(
+        `Could not read the notebook of ${session.label} for its choices: ${describeError(error)}`,
+      );
+      return { environment: [] };
     }
   }
 
@@ -225,13 +274,14 @@ export class JupyterAttachment {
 
   /** The endpoint R kernels reach, or undefined when the server is not on this machine. */
   private rBrokerEndpoint(): Promise<string | undefined> {
-    if (!isLoopback(new URL(this.settings.baseUrl).hostname)) return Promise.resolve(undefined);
+    if (!isLoopbackHost(new URL(this.settings.baseUrl).hostname)) return Promise.resolve(undefined);
     this.rEndpoint ??= (async () => {
       const broker = new BrokerServer({
         sessions: this.options.sessions,
         handler: this.options.handler,
         log: this.options.log,
         listen: 'tcp',
+        ...(this.options.setup && { setup: this.options.setup }),
       });
       this.rBroker = broker;
       const endpoint = await broker.start();
@@ -247,21 +297,27 @@ export class JupyterAttachment {
   private attach(model: Kernel.IModel, path: string | undefined, language: HelperLanguage): void {
     if (!this.kernels) return;
     const connection = this.kernels.connectTo({ model, handleComms: false });
-    // What the consent prompt names: the notebook (or the kernel) and the server it runs on.
+    // What the consent prompt names: the notebook (or the kernel) and the server it runs on. The
+    // path and the id are the Jupyter server's text: no control characters, bounded.
     const host = new URL(this.settings.baseUrl).host;
-    const where = `${path ?? `kernel ${model.id.slice(0, 8)}`} on ${host}`;
-    const notebook = `${this.settings.baseUrl}${path ? path : `#kernel=${model.id}`}`;
+    const where = `${displayText(path ?? `kernel ${model.id.slice(0, 8)}`, 100)} on ${host}`;
+    const notebook =
+      path && this.options.notebookKey
+        ? this.options.notebookKey(path)
+        : `${this.settings.baseUrl}${path ? path : `#kernel=${model.id}`}`;
     const { token, session } = this.options.sessions.issue(notebook, where);
     const responder = new InbandResponder(connection, {
       handler: this.options.handler,
       sessions: this.options.sessions,
       log: this.options.log,
       sessionId: session.id,
+      ...(this.options.setup && { setup: this.options.setup }),
     });
     const entry: Attached = {
       connection,
       responder,
       token,
+      session,
       sessionId: session.id,
       needsInjection: true,
       injecting: undefined,
@@ -326,6 +382,7 @@ export class JupyterAttachment {
                 token: entry.token,
                 inband: true,
                 redactOutputs: this.options.redactOutputs?.() ?? true,
+                environment: (await this.options.setup?.hasEnvironment(entry.session)) ?? false,
               });
         const future = entry.connection.requestExecute(
           { code, silent: true, store_history: false, allow_stdin: false, stop_on_error: false },
@@ -408,18 +465,25 @@ export class JupyterAttachment {
 }
 
 /**
- * The WebSocket class @jupyterlab/services would use, recording each socket in `open` until it
- * closes. Disposing a kernel connection starts the closing handshake without waiting for it.
+ * The WebSocket class @jupyterlab/services would use (the `ws` package in Node), recording each
+ * socket in `open` until it closes. Disposing a kernel connection starts the closing handshake
+ * without waiting for it. Its connections resolve `localhost` only to a loopback address.
  */
 function trackingWebSocket(open: Set<WebSocket>): typeof WebSocket {
-  const Base = ServerConnection.makeSettings().WebSocket;
+  const Base = ServerConnection.makeSettings().WebSocket as unknown as new (
+    url: string | URL,
+    protocols?: string | string[],
+    // ws hands its options on to net.connect, which takes `lookup`.
+    options?: ClientOptions & { lookup: LookupFunction },
+  ) => WebSocket;
+  const lookup = loopbackOnlyLookup(process.getBuiltinModule('node:dns').lookup);
   return class TrackedWebSocket extends Base {
-    constructor(...args: ConstructorParameters<typeof WebSocket>) {
-      super(...args);
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols, { lookup });
       open.add(this);
       this.addEventListener('close', () => open.delete(this));
     }
-  };
+  } as unknown as typeof WebSocket;
 }
 
 /** Whether a silent, empty request's IOPub idle comes back on `connection` within `ms`. */
@@ -452,14 +516,4 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
       },
     );
   });
-}
-
-function isLoopback(hostname: string): boolean {
-  return ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(hostname.toLowerCase());
-}
-
-/** An error's message with any `token=…` (Jupyter puts it in WebSocket URLs) blanked out. */
-export function describeError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/(token=)[^&\s'"]+/gi, '$1…').replace(/(token )[^\s'"]+/gi, '$1…');
 }

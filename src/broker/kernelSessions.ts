@@ -3,16 +3,23 @@
  * SHA-256 so a lookup does not compare secret bytes, and confirms with a constant-time compare.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { displayText } from '../core/displayText';
 
 export interface KernelSession {
   /** Stable id of this session (not the token). */
   readonly id: string;
   /** What consent is keyed by: a notebook URI, or a server path for remote kernels. */
   readonly notebook: string;
-  /** For logs and the consent prompt: a short human label. */
+  /**
+   * For logs and the consent prompt: a short human label, without control characters or escape
+   * sequences (a session path comes from the kernel's server, and may carry any text).
+   */
   readonly label: string;
   readonly createdAt: number;
 }
+
+/** The longest label shown, in characters. */
+const LABEL_MAX = 120;
 
 export class KernelSessions {
   private readonly byHash = new Map<string, { token: Buffer; session: KernelSession }>();
@@ -25,7 +32,7 @@ export class KernelSessions {
     const session: KernelSession = {
       id: `k${++this.counter}-${randomBytes(4).toString('hex')}`,
       notebook,
-      label,
+      label: displayText(label, LABEL_MAX),
       createdAt: Date.now(),
     };
     this.byHash.set(hash(token), { token: Buffer.from(token), session });
@@ -42,6 +49,19 @@ export class KernelSessions {
       return undefined;
     }
     return entry.session;
+  }
+
+  /**
+   * A new token for the session of `token`, which stops working: the kernel keeps its session
+   * (and the answers given to it) under a token only the new holder knows.
+   */
+  rotate(token: string): string | undefined {
+    const entry = this.byHash.get(hash(token));
+    if (!entry) return undefined;
+    this.byHash.delete(hash(token));
+    const fresh = randomBytes(32).toString('base64url');
+    this.byHash.set(hash(fresh), { token: Buffer.from(fresh), session: entry.session });
+    return fresh;
   }
 
   revoke(token: string): void {

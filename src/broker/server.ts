@@ -14,19 +14,40 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  BROKER_CLAIM_PATH,
+  BROKER_ENVIRONMENT_PATH,
   BROKER_HTTP_STATUS,
   BROKER_PATH,
+  BROKER_SETUP_PATH,
   brokerError,
+  ClaimRequest,
   isBrokerError,
+  type BrokerErrorBody,
   type BrokerErrorCode,
   type BrokerOutcome,
+  type ClaimResult,
+  type EnvironmentResult,
+  type SetupResult,
 } from '../core/brokerProtocol';
+import type { KernelSetupHandler } from './kernelSetup';
 import type { KernelSessions } from './kernelSessions';
 import { RateLimiter, type RateLimit } from './rateLimiter';
 import type { SecretRequestHandler } from './requestHandler';
 import type { BrokerLog } from './secretSource';
 
 export type ListenMode = 'auto' | 'unix' | 'tcp';
+
+/**
+ * Claims (`POST /v1/claim`): kernels that found the broker in their environment ask for a token of
+ * their own. The gate checks the claim token and decides.
+ */
+export interface ClaimGate {
+  /** Whether `token` is the claim token (a constant-time compare). */
+  accepts(token: string): boolean;
+  claim(request: ClaimRequest): Promise<ClaimResult | BrokerErrorBody>;
+  /** `POST /v1/setup` with the claim token and a `notebook`: its choices, no token issued. */
+  setup?(body: unknown): Promise<SetupResult | BrokerErrorBody>;
+}
 
 export interface BrokerServerOptions {
   sessions: KernelSessions;
@@ -39,6 +60,10 @@ export interface BrokerServerOptions {
   authFailureLimit?: RateLimit;
   /** Parent directory of the socket's private directory (default: the OS temp directory). */
   socketParent?: string;
+  /** Answers `POST /v1/claim`; without it, that path is unknown. */
+  claims?: ClaimGate;
+  /** Answers `POST /v1/setup` and `POST /v1/environment`; without it, those paths are unknown. */
+  setup?: KernelSetupHandler;
 }
 
 const MAX_BODY = 4096;
@@ -159,6 +184,16 @@ export class BrokerServer {
         return;
       }
       const token = bearer(req.headers.authorization);
+      const claims = this.options.claims;
+      if (req.url === BROKER_CLAIM_PATH && claims) {
+        await this.onClaim(req, res, token, claims);
+        return;
+      }
+      if (req.url === BROKER_SETUP_PATH && claims?.setup && token && claims.accepts(token)) {
+        const json = await readJson(req);
+        this.send(res, 'error' in json ? json : await claims.setup(json.body));
+        return;
+      }
       const session = token ? this.options.sessions.lookup(token) : undefined;
       if (!session) {
         req.resume();
@@ -187,25 +222,59 @@ export class BrokerServer {
         });
         return;
       }
-      const body = await readBody(req);
-      if (body === undefined) {
-        this.send(res, brokerError('invalid_input', 'The request body is too large.'));
+      const json = await readJson(req);
+      if ('error' in json) {
+        this.send(res, json);
         return;
       }
-      let json: unknown;
-      try {
-        json = JSON.parse(body);
-      } catch {
-        this.send(res, brokerError('invalid_input', 'The request body is not JSON.'));
-        return;
-      }
-      const outcome = await this.options.handler.handle(session, json);
+      const setup = this.options.setup;
+      const outcome =
+        req.url === BROKER_SETUP_PATH && setup
+          ? await setup.setup(session, json.body)
+          : req.url === BROKER_ENVIRONMENT_PATH && setup
+            ? await setup.environment(session, json.body)
+            : await this.options.handler.handle(session, json.body);
       this.send(res, outcome);
     } catch (err) {
       this.options.log.error(`Broker error: ${err instanceof Error ? err.name : 'unknown'}`);
       if (!res.headersSent)
         this.send(res, brokerError('internal', 'The broker failed; see its log.'));
     }
+  }
+
+  private async onClaim(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    token: string | undefined,
+    claims: ClaimGate,
+  ): Promise<void> {
+    if (!token || !claims.accepts(token)) {
+      req.resume();
+      const wait = this.authLimiter.take('auth-failures');
+      this.options.log.warn('Broker refused a claim with a missing or unknown token.');
+      this.send(
+        res,
+        wait > 0
+          ? brokerError('rate_limited', 'Too many failed attempts; slow down.')
+          : brokerError(
+              'unauthorized',
+              'This kernel was started before VS Code set up get_secret, or by another VS Code window.',
+            ),
+        wait > 0 ? { 'Retry-After': String(Math.ceil(wait)) } : {},
+      );
+      return;
+    }
+    const json = await readJson(req);
+    if ('error' in json) {
+      this.send(res, json);
+      return;
+    }
+    const parsed = ClaimRequest.safeParse(json.body);
+    if (!parsed.success) {
+      this.send(res, brokerError('invalid_input', 'A claim names the notebook, and nothing else.'));
+      return;
+    }
+    this.send(res, await claims.claim(parsed.data));
   }
 
   private refuse(
@@ -225,7 +294,12 @@ export class BrokerServer {
         headers: { Allow: 'POST' },
       };
     }
-    if ((req.url ?? '') !== BROKER_PATH) {
+    const url = req.url ?? '';
+    const known =
+      url === BROKER_PATH ||
+      (url === BROKER_CLAIM_PATH && this.options.claims) ||
+      ((url === BROKER_SETUP_PATH || url === BROKER_ENVIRONMENT_PATH) && this.options.setup);
+    if (!known) {
       return { code: 'invalid_input', message: `Unknown path; use POST ${BROKER_PATH}.` };
     }
     const type = req.headers['content-type'] ?? '';
@@ -237,7 +311,7 @@ export class BrokerServer {
 
   private send(
     res: http.ServerResponse,
-    outcome: BrokerOutcome,
+    outcome: BrokerOutcome | ClaimResult | SetupResult | EnvironmentResult,
     headers: Record<string, string> = {},
   ): void {
     const status = isBrokerError(outcome) ? BROKER_HTTP_STATUS[outcome.error.code] : 200;
@@ -255,6 +329,17 @@ export class BrokerServer {
 function bearer(header: string | undefined): string | undefined {
   const match = /^Bearer ([A-Za-z0-9_-]{1,256})$/.exec(header ?? '');
   return match?.[1];
+}
+
+/** The request's JSON body, or the error to answer with. */
+async function readJson(req: http.IncomingMessage): Promise<{ body: unknown } | BrokerErrorBody> {
+  const body = await readBody(req);
+  if (body === undefined) return brokerError('invalid_input', 'The request body is too large.');
+  try {
+    return { body: JSON.parse(body) as unknown };
+  } catch {
+    return brokerError('invalid_input', 'The request body is not JSON.');
+  }
 }
 
 function readBody(req: http.IncomingMessage): Promise<string | undefined> {

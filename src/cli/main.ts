@@ -58,6 +58,15 @@ const attach = separateBundle(
   'Enable get_secret in the kernels of a Jupyter server, answered from the team server or the OS keychain',
 );
 
+/** Started by JupyterLab's server extension; hidden from help (see docs/jupyterlab.md). */
+const jupyterlabBridge: Subcommand = {
+  register(program) {
+    if (process.argv[2] !== 'jupyterlab-bridge') return;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when run
+    (require(join(__dirname, 'cli-jupyterlab.js')) as Subcommand).register(program);
+  },
+};
+
 const subcommands: (Subcommand | LazySubcommand)[] = [
   serve, // notebook-secrets serve: the team server
   lazy('admin', () => import('./commands/admin')), // admin …: users, teams, projects, members, tokens
@@ -83,6 +92,7 @@ const subcommands: (Subcommand | LazySubcommand)[] = [
   lazy('scan', () => import('./commands/scan')), // scan PATH…: hard-coded keys in files
   lazy('check', () => import('./commands/check')), // check NOTEBOOK…: the secrets notebooks need
   lazy('local', () => import('./commands/local')), // local …: secrets in the OS keychain
+  jupyterlabBridge, // jupyterlab-bridge: JupyterLab's Secrets panel and kernels (hidden)
 ];
 
 /** Which lazy subcommands this run needs: the one named, none for --version, else all. */
@@ -90,7 +100,7 @@ function needed(argv: readonly string[]): (names: readonly string[]) => boolean 
   const first = argv[2];
   if (first === '--version' || first === '-V') return () => false;
   const named = first === 'help' ? argv[3] : first;
-  if (named === 'serve' || named === 'attach') return () => false; // bundles of their own
+  if (named === 'serve' || named === 'attach' || named === 'jupyterlab-bridge') return () => false; // bundles of their own
   const known = subcommands.some((s) => 'names' in s && s.names.includes(named ?? ''));
   // Completion reads the whole command table.
   if (!known || named === 'completion') return () => true;

@@ -32,7 +32,8 @@ export const API_PREFIX = '/v1';
  * 400 invalid_input / invalid_name / malformed_json / precondition_required,
  * 401 unauthorized, 403 access_denied, 404 not_found, 409 name_taken / already_exists,
  * 412 version_conflict, 413 value_too_large / body_too_large, 415 unsupported_media_type,
- * 422 last_owner, 429 rate_limited, 500 internal, 503 unavailable.
+ * 422 last_owner, 429 rate_limited, 500 internal, 503 unavailable; sign-in (`POST /v1/auth/token`):
+ * 400 authorization_pending / slow_down / invalid_grant, 401 sign_in_failed.
  */
 export const API_ERROR_CODES = [
   'invalid_input',
@@ -52,6 +53,10 @@ export const API_ERROR_CODES = [
   'rate_limited',
   'internal',
   'unavailable',
+  'authorization_pending',
+  'slow_down',
+  'invalid_grant',
+  'sign_in_failed',
 ] as const;
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
 
@@ -227,8 +232,24 @@ export type ResolveQuery = z.infer<typeof ResolveQuery>;
 // ---------------------------------------------------------------------------------------------
 // Sharing
 
-/** `PUT /v1/secrets/{id}/access` body: the complete new list of grants (at least one owner). */
-export const PutAccessBody = lazySchema(() => z.strictObject({ access: z.array(Grant).max(256) }));
+/**
+ * `PUT /v1/secrets/{id}/access` body: the complete new list of grants (at least one owner). An id
+ * must have the form of one; whether a user or team has it is not checked, so that sharing does
+ * not tell an owner which ids exist (a grant to an id no one has yet applies once an admin
+ * creates it).
+ */
+export const PutAccessBody = lazySchema(() =>
+  z.strictObject({
+    access: z
+      .array(
+        z.object({
+          principal: z.object({ kind: z.enum(['user', 'team']), id: EntityId }),
+          role: Role,
+        }),
+      )
+      .max(256),
+  }),
+);
 export type PutAccessBody = z.infer<typeof PutAccessBody>;
 
 /** `GET`/`PUT /v1/secrets/{id}/access` response. A PUT bumps the secret's version. */
@@ -431,10 +452,100 @@ export type TokenInfo = z.infer<typeof TokenInfo>;
 export const CreatedToken = lazySchema(() => TokenInfo.extend({ token: z.string() }));
 export type CreatedToken = z.infer<typeof CreatedToken>;
 
+/** `GET /v1/tokens?user=` query: only the tokens of this user. */
+export const TokensQuery = lazySchema(() => z.strictObject({ user: EntityId.optional() }));
+export type TokensQuery = z.infer<typeof TokensQuery>;
+
 export const UserList = lazySchema(() => z.object({ users: z.array(User) }));
 export const TeamList = lazySchema(() => z.object({ teams: z.array(Team) }));
 export const ProjectList = lazySchema(() => z.object({ projects: z.array(Project) }));
 export const TokenList = lazySchema(() => z.object({ tokens: z.array(TokenInfo) }));
+
+// ---------------------------------------------------------------------------------------------
+// Sign-in with the identity provider (OpenID Connect)
+
+/** `GET /v1/auth/config` (no auth): how people sign in; `oidc` is null without a provider. */
+export const SignInConfig = lazySchema(() =>
+  z.object({
+    oidc: z
+      .object({
+        /** The provider's name as people know it ("Keycloak", "Okta", …). */
+        name: z.string(),
+        /** Whether the device authorization grant is offered (no browser on this machine). */
+        device: z.boolean(),
+      })
+      .nullable(),
+  }),
+);
+export type SignInConfig = z.infer<typeof SignInConfig>;
+
+/**
+ * `GET /v1/auth/authorize` query: starts a sign-in in the browser. The server sends the browser
+ * to the provider and, once it is back, to `redirect_uri` (a loopback `http://127.0.0.1:<port>/…`
+ * or an editor's `vscode://…` URI) with `code` and `state`; the code is redeemed with the
+ * verifier of `code_challenge` (PKCE, S256).
+ */
+export const AuthorizeQuery = lazySchema(() =>
+  z.strictObject({
+    redirect_uri: z.string().min(1).max(2048),
+    state: z.string().min(8).max(512),
+    code_challenge: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'A base64url SHA-256, 43 characters.'),
+    code_challenge_method: z.literal('S256'),
+  }),
+);
+export type AuthorizeQuery = z.infer<typeof AuthorizeQuery>;
+
+/** `POST /v1/auth/device` (no auth) → 200: the code to show and where to enter it. */
+export const DeviceStart = lazySchema(() =>
+  z.object({
+    device_code: z.string(),
+    user_code: z.string(),
+    verification_uri: z.string(),
+    verification_uri_complete: z.string().optional(),
+    expires_in: z.number(),
+    interval: z.number(),
+  }),
+);
+export type DeviceStart = z.infer<typeof DeviceStart>;
+
+/**
+ * `POST /v1/auth/token` body: redeem a browser sign-in's code (with the PKCE verifier), finish a
+ * device sign-in, or refresh.
+ */
+export const TokenRequestBody = lazySchema(() =>
+  z.discriminatedUnion('grant_type', [
+    z.strictObject({
+      grant_type: z.literal('authorization_code'),
+      code: z.string().min(1).max(512),
+      code_verifier: z.string().min(43).max(128),
+      redirect_uri: z.string().min(1).max(2048),
+    }),
+    z.strictObject({
+      grant_type: z.literal('urn:ietf:params:oauth:grant-type:device_code'),
+      device_code: z.string().min(1).max(2048),
+    }),
+    z.strictObject({
+      grant_type: z.literal('refresh_token'),
+      refresh_token: z.string().min(1).max(512),
+    }),
+  ]),
+);
+export type TokenRequestBody = z.infer<typeof TokenRequestBody>;
+
+/**
+ * `POST /v1/auth/token` → 200: a short-lived access token for `Authorization: Bearer`, and a
+ * refresh token for the next one (each refresh replaces it). `expires_in` is in seconds.
+ */
+export const TokenSet = lazySchema(() =>
+  z.object({
+    access_token: z.string(),
+    token_type: z.literal('Bearer'),
+    expires_in: z.number().int(),
+    refresh_token: z.string(),
+    user: z.string(),
+  }),
+);
+export type TokenSet = z.infer<typeof TokenSet>;
 
 // Re-exported so a client can import every API shape from one place.
 export {

@@ -26,6 +26,13 @@ export class SecretsError extends Error {
   }
 }
 
+/** A sign-in through the identity provider that did not finish (refused, failed, expired). */
+export class SignInFailed extends SecretsError {
+  constructor(message: string) {
+    super('unauthorized', message);
+  }
+}
+
 export class InvalidInput extends SecretsError {
   constructor(message: string, code: ErrorCode = 'invalid_input') {
     super(code, message);

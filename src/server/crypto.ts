@@ -110,6 +110,17 @@ export interface LoadedKeys {
   warning?: string;
 }
 
+/**
+ * A warning when group or others may read or write a private key file (the server's encryption
+ * key, the TLS key), or undefined.
+ */
+export function openKeyFileWarning(file: string, what: string): string | undefined {
+  if (process.platform === 'win32') return undefined;
+  const mode = statSync(file).mode & 0o777;
+  if ((mode & 0o077) === 0) return undefined;
+  return `The ${what} ${file} is readable by others (mode ${mode.toString(8)}); run chmod 600 on it.`;
+}
+
 /** Loads the keyring from the environment or the key file, creating the file on first start. */
 export function loadKeyring(source: KeySource): LoadedKeys {
   const old = (source.envOldKeys ?? '')
@@ -127,10 +138,7 @@ export function loadKeyring(source: KeySource): LoadedKeys {
   let warning: string | undefined;
   try {
     text = readFileSync(source.keyFile, 'utf8');
-    const mode = statSync(source.keyFile).mode & 0o777;
-    if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-      warning = `The key file ${source.keyFile} is readable by others (mode ${mode.toString(8)}); run chmod 600 on it.`;
-    }
+    warning = openKeyFileWarning(source.keyFile, 'key file');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }

@@ -3,18 +3,23 @@
  * PostgreSQL from DATABASE_URL), migrate, check the encryption keys, make sure an admin token
  * exists, then listen. Stopping finishes in-flight requests before closing the database.
  */
+import { lookup } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { MAX_VALUE_BYTES } from '../core/limits';
+import { isLoopbackAddress } from '../core/serverUrl';
 import { buildApp } from './app';
 import { KeyError, loadKeyring } from './crypto';
 import type { SqlDriver } from './db/driver';
 import { openPglite } from './db/pglite';
 import { openPostgres } from './db/postgres';
-import { migrate } from './db/schema';
+import { migrate, SchemaTooNew } from './db/schema';
 import type { RateLimitOptions } from './rateLimit';
 import { Store } from './store';
+import { oidcConfigFromEnv, OidcConfigError, type OidcConfig } from './oidc/config';
+import { SignIn } from './oidc/signIn';
 import { isLoopbackBind, loadTls, TlsConfigError, type TlsMaterial } from './tls';
 
 export interface ServerConfig {
@@ -43,6 +48,8 @@ export interface ServerConfig {
   requestTimeoutMs: number;
   logStream?: NodeJS.WritableStream | false;
   logLevel?: string;
+  /** Sign-in with an identity provider (NOTEBOOK_SECRETS_OIDC_*). */
+  oidc?: OidcConfig;
 }
 
 export class StartupError extends Error {}
@@ -52,8 +59,34 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, 'notebook-secrets', 'server');
 }
 
+/**
+ * Secrets in the environment may come from a file instead: NAME_FILE names it (a systemd
+ * credential, `LoadCredential=` with `%d/NAME`), so the secret is in no unit file or process list.
+ */
+export function withSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const name of SECRET_VARIABLES) {
+    const file = env[`${name}_FILE`];
+    if (out[name] || !file) continue;
+    try {
+      out[name] = readFileSync(file, 'utf8').trim();
+    } catch (error) {
+      throw new StartupError(`Cannot read ${name}_FILE (${file}): ${(error as Error).message}`);
+    }
+  }
+  return out;
+}
+
+const SECRET_VARIABLES = [
+  'NOTEBOOK_SECRETS_KEY',
+  'NOTEBOOK_SECRETS_OLD_KEYS',
+  'NOTEBOOK_SECRETS_ADMIN_TOKEN',
+  'NOTEBOOK_SECRETS_OIDC_CLIENT_SECRET',
+];
+
 /** The configuration from the environment, with defaults for everything. */
-export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+export function configFromEnv(raw: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const env = withSecretFiles(raw);
   const number = (name: string, fallback: number): number => {
     const text = env[name];
     if (text === undefined || text === '') return fallback;
@@ -83,7 +116,18 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     },
     requestTimeoutMs: number('NOTEBOOK_SECRETS_REQUEST_TIMEOUT_MS', 30_000),
     ...(env.NOTEBOOK_SECRETS_LOG_LEVEL ? { logLevel: env.NOTEBOOK_SECRETS_LOG_LEVEL } : {}),
+    ...oidcFromEnv(env),
   };
+}
+
+function oidcFromEnv(env: NodeJS.ProcessEnv): { oidc?: OidcConfig } {
+  try {
+    const oidc = oidcConfigFromEnv(env);
+    return oidc ? { oidc } : {};
+  } catch (error) {
+    if (error instanceof OidcConfigError) throw new StartupError(error.message);
+    throw error;
+  }
 }
 
 export interface RunningServer {
@@ -135,7 +179,9 @@ export async function openStore(config: ServerConfig): Promise<{
     throw new StartupError(`Cannot open ${where}: ${(error as Error).message}`);
   }
   try {
-    const databaseId = await migrate(db);
+    const databaseId = await migrate(db).catch((error: unknown) => {
+      throw error instanceof SchemaTooNew ? new StartupError(error.message) : error;
+    });
     const store = new Store(db, keys.keyring, databaseId, { keepValues: config.keepValues });
     try {
       await store.checkKeys();
@@ -173,7 +219,8 @@ export function transportFor(config: ServerConfig): { tls?: TlsMaterial; warning
   }
   if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
     try {
-      return { tls: loadTls({ certFile: config.tlsCert, keyFile: config.tlsKey }), warnings: [] };
+      const tls = loadTls({ certFile: config.tlsCert, keyFile: config.tlsKey });
+      return { tls, warnings: tls.warning ? [tls.warning] : [] };
     } catch (error) {
       if (error instanceof TlsConfigError) throw new StartupError(error.message);
       throw error;
@@ -197,8 +244,27 @@ export function transportFor(config: ServerConfig): { tls?: TlsMaterial; warning
   };
 }
 
+/**
+ * `--host localhost` listens wherever the resolver sends localhost: plain HTTP there only when
+ * every address it resolves to is this machine's.
+ */
+async function checkLoopbackName(config: ServerConfig, tls: boolean): Promise<void> {
+  if (tls || config.insecureHttp || !isLoopbackBind(config.host) || isLoopbackAddress(config.host))
+    return;
+  const answers = await lookup(config.host, { all: true }).catch(() => []);
+  const outside = answers.map((a) => a.address).filter((a) => !isLoopbackAddress(a));
+  if (outside.length > 0) {
+    throw new StartupError(
+      `Refusing to serve plain HTTP on ${config.host}: it resolves to ${outside.join(', ')}, ` +
+        'which is not a loopback address (127.0.0.0/8, ::1), so tokens and secret values would ' +
+        'cross the network unencrypted. Pass --host 127.0.0.1, or correct the hosts file.',
+    );
+  }
+}
+
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const transport = transportFor(config);
+  await checkLoopbackName(config, transport.tls !== undefined);
   const opened = await openStore(config);
   const app = await buildApp({
     ...(transport.tls && { https: { cert: transport.tls.cert, key: transport.tls.key } }),
@@ -208,6 +274,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     requestTimeoutMs: config.requestTimeoutMs,
     ...(config.logStream !== undefined ? { logStream: config.logStream } : {}),
     ...(config.logLevel !== undefined ? { logLevel: config.logLevel } : {}),
+    ...(config.oidc ? { signIn: new SignIn(config.oidc, opened.store) } : {}),
   });
   try {
     await app.listen({ host: config.host, port: config.port });

@@ -6,6 +6,7 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isLoopbackHost } from '../core/serverUrl';
+import { openKeyFileWarning } from './crypto';
 
 export class TlsConfigError extends Error {}
 
@@ -19,6 +20,8 @@ export interface TlsMaterial {
   key: Buffer;
   /** The certificate's subject and expiry, for the start-up line. */
   summary: string;
+  /** Said at start when others may read the key file, as for the encryption key's file. */
+  warning?: string;
 }
 
 function read(file: string, what: string): Buffer {
@@ -79,7 +82,13 @@ export function loadTls(files: TlsFiles, now = new Date()): TlsMaterial {
     );
   }
   const subject = x509.subject.replace(/\n/g, ', ');
-  return { cert, key, summary: `${subject}, valid until ${validTo.toISOString()}` };
+  const warning = openKeyFileWarning(files.keyFile, 'TLS key file');
+  return {
+    cert,
+    key,
+    summary: `${subject}, valid until ${validTo.toISOString()}`,
+    ...(warning && { warning }),
+  };
 }
 
 /** True for listen addresses only this machine can reach (127.0.0.0/8, ::1, localhost). */

@@ -5,36 +5,49 @@
  */
 import type * as z from 'zod';
 import {
-  AccessList,
   ApiErrorBody,
-  AuditPage,
-  ChangesPage,
-  CreatedToken,
-  Health,
-  Me,
-  MemberList,
-  Project,
-  ResolvedSecret,
-  SecretList,
-  SecretMetadata,
-  SecretValue,
-  Team,
-  User,
-  ValueList,
-  VersionList,
   versionTag,
+  type AccessList,
+  type AuthorizeQuery,
+  type DeviceStart,
+  type SignInConfig,
+  type TokenRequestBody,
+  type TokenSet,
+  type AuditPage,
   type AuditQuery,
+  type ChangesPage,
+  type CreatedToken,
   type CreateGroupBody,
   type CreateSecretBody,
   type CreateTokenBody,
   type CreateUserBody,
   type Grant,
+  type Health,
   type ListSecretsQuery,
+  type Me,
+  type MemberList,
   type Principal,
+  type Project,
+  type ResolvedSecret,
+  type SecretMetadata,
+  type SecretValue,
+  type Team,
   type UpdateSecretBody,
+  type User,
+  type ValueList,
   type VersionEntry,
 } from '../core/api';
-import { InvalidInput, MalformedResponse } from '../core/errors';
+import {
+  ROUTES,
+  routePath,
+  type PathParams,
+  type RouteAnswer,
+  type RouteBody,
+  type RouteSpec,
+} from '../core/routes';
+import { MalformedResponse, SecretsError } from '../core/errors';
+import { displayText } from '../core/displayText';
+import { normalizeServerUrl } from '../core/serverUrl';
 import { ApiError, classifyFetchError, statusToCode } from './errors';
 
 export interface ApiClientOptions {
@@ -48,6 +61,11 @@ export interface ApiClientOptions {
   userAgent?: string;
   /** How this client trusts a private CA, said when the server's certificate is not trusted. */
   caHint?: string;
+  /**
+   * Called once when the server refuses the token (401): a new access token (from a refresh
+   * token) to retry with, or undefined to give up.
+   */
+  refresh?: () => Promise<string | undefined>;
 }
 
 /** Counters for benchmarks and diagnostics: requests made and response bytes received. */
@@ -56,41 +74,12 @@ export interface TransferStats {
   bytesReceived: number;
 }
 
-type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
-
-interface RequestOptions {
+/** A call of one route of the table: its path parameters, query, body and If-Match. */
+type CallOptions<R extends RouteSpec> = {
   query?: Record<string, string | number | undefined>;
-  body?: unknown;
-  ifMatch?: number;
-  auth?: boolean;
-  /** A POST that only reads (POST /v1/values): safe to send again, as a GET is. */
-  safe?: boolean;
-}
-
-/** Checks and normalizes a server URL; throws InvalidInput with the rule when it is not one. */
-export function normalizeServerUrl(raw: string): string {
-  const text = raw.trim();
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new InvalidInput(
-      'The server URL is not a valid URL. Use the form https://host[:port], e.g. http://127.0.0.1:8787.',
-    );
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidInput('The server URL must start with http:// or https://.');
-  }
-  if (url.username || url.password) {
-    throw new InvalidInput(
-      'Do not put credentials in the server URL; the token is asked separately.',
-    );
-  }
-  if (url.search || url.hash) {
-    throw new InvalidInput('The server URL must not have a query (?…) or fragment (#…).');
-  }
-  return url.toString().replace(/\/+$/, '');
-}
+  body?: RouteBody<R>;
+  ifMatch?: number | undefined;
+} & ([keyof PathParams<R>] extends [never] ? { params?: undefined } : { params: PathParams<R> });
 
 export class ApiClient {
   readonly baseUrl: string;
@@ -101,6 +90,7 @@ export class ApiClient {
   private readonly timeoutMs: number;
   private readonly userAgent: string;
   private readonly caHint: string | undefined;
+  private readonly refresh: (() => Promise<string | undefined>) | undefined;
 
   constructor(options: ApiClientOptions) {
     this.baseUrl = normalizeServerUrl(options.baseUrl);
@@ -110,6 +100,7 @@ export class ApiClient {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.userAgent = options.userAgent ?? 'notebook-secrets-sync';
     this.caHint = options.caHint;
+    this.refresh = options.refresh;
   }
 
   setToken(token: string | undefined): void {
@@ -119,30 +110,30 @@ export class ApiClient {
   // -- health and identity ------------------------------------------------------------------
 
   health(): Promise<Health> {
-    return this.request('GET', '/health', Health, { auth: false });
+    return this.call(ROUTES.health, {});
   }
 
   me(): Promise<Me> {
-    return this.request('GET', '/me', Me);
+    return this.call(ROUTES.me, {});
   }
 
   /** Revokes the token this client signs in with (sign out); it stops working at once. */
   async revokeOwnToken(): Promise<void> {
-    await this.request('DELETE', '/me/token', undefined);
+    await this.call(ROUTES.revokeOwnToken, {});
   }
 
   // -- secrets --------------------------------------------------------------------------------
 
   async listSecrets(query: ListSecretsQuery = {}): Promise<SecretMetadata[]> {
-    return (await this.request('GET', '/secrets', SecretList, { query: { ...query } })).secrets;
+    return (await this.call(ROUTES.listSecrets, { query: { ...query } })).secrets;
   }
 
   getSecret(id: string): Promise<SecretMetadata> {
-    return this.request('GET', `/secrets/${enc(id)}`, SecretMetadata);
+    return this.call(ROUTES.getSecret, { params: { id } });
   }
 
   getValue(id: string): Promise<SecretValue> {
-    return this.request('GET', `/secrets/${enc(id)}/value`, SecretValue);
+    return this.call(ROUTES.getValue, { params: { id } });
   }
 
   /**
@@ -151,10 +142,7 @@ export class ApiClient {
    * route answers 404 (ApiError with status 404).
    */
   async getValues(ids: string[]): Promise<ValueList> {
-    const answer = await this.request('POST', '/values', ValueList, {
-      body: { ids },
-      safe: true,
-    });
+    const answer = await this.call(ROUTES.getValues, { body: { ids } });
     // Each id asked for comes back exactly once, as a value or as missing; nothing else does.
     const asked = new Set(ids);
     const seen = new Set<string>();
@@ -179,94 +167,126 @@ export class ApiClient {
   }
 
   createSecret(body: CreateSecretBody): Promise<SecretMetadata> {
-    return this.request('POST', '/secrets', SecretMetadata, { body });
+    return this.call(ROUTES.createSecret, { body });
   }
 
   updateSecret(id: string, ifMatch: number, body: UpdateSecretBody): Promise<SecretMetadata> {
-    return this.request('PATCH', `/secrets/${enc(id)}`, SecretMetadata, { body, ifMatch });
+    return this.call(ROUTES.updateSecret, { params: { id }, body, ifMatch });
   }
 
   async deleteSecret(id: string, ifMatch?: number): Promise<void> {
-    await this.request('DELETE', `/secrets/${enc(id)}`, undefined, { ifMatch });
+    await this.call(ROUTES.deleteSecret, { params: { id }, ifMatch });
   }
 
   getAccess(id: string): Promise<AccessList> {
-    return this.request('GET', `/secrets/${enc(id)}/access`, AccessList);
+    return this.call(ROUTES.getAccess, { params: { id } });
   }
 
   putAccess(id: string, access: Grant[], ifMatch?: number): Promise<AccessList> {
-    return this.request('PUT', `/secrets/${enc(id)}/access`, AccessList, {
-      body: { access },
-      ifMatch,
-    });
+    return this.call(ROUTES.putAccess, { params: { id }, body: { access }, ifMatch });
   }
 
   async versions(id: string): Promise<VersionEntry[]> {
-    return (await this.request('GET', `/secrets/${enc(id)}/versions`, VersionList)).versions;
+    return (await this.call(ROUTES.versions, { params: { id } })).versions;
   }
 
   restore(id: string, version: number, ifMatch?: number): Promise<SecretMetadata> {
-    return this.request('POST', `/secrets/${enc(id)}/versions/${version}/restore`, SecretMetadata, {
-      ifMatch,
-    });
+    return this.call(ROUTES.restore, { params: { id, n: String(version) }, ifMatch });
   }
 
   resolve(
     name: string,
     options: { project?: string; scope?: string } = {},
   ): Promise<ResolvedSecret> {
-    return this.request('GET', `/resolve/${enc(name)}`, ResolvedSecret, { query: options });
+    return this.call(ROUTES.resolve, { params: { name }, query: options });
   }
 
   changes(since?: string, limit?: number): Promise<ChangesPage> {
-    return this.request('GET', '/changes', ChangesPage, { query: { since, limit } });
+    return this.call(ROUTES.changes, { query: { since, limit } });
   }
 
   audit(query: AuditQuery = {}): Promise<AuditPage> {
-    return this.request('GET', '/audit', AuditPage, { query: { ...query } });
+    return this.call(ROUTES.audit, { query: { ...query } });
+  }
+
+  // -- sign-in with the identity provider ---------------------------------------------------
+
+  signInConfig(): Promise<SignInConfig> {
+    return this.call(ROUTES.signInConfig, {});
+  }
+
+  /** The URL that starts a browser sign-in, coming back to `redirectUri` with a code. */
+  authorizeUrl(query: AuthorizeQuery): string {
+    return `${this.baseUrl}${ROUTES.authorize.path}?${new URLSearchParams(query).toString()}`;
+  }
+
+  startDeviceSignIn(): Promise<DeviceStart> {
+    return this.call(ROUTES.deviceSignIn, {});
+  }
+
+  /** Redeems a sign-in (code or device) or a refresh token for the server's tokens. */
+  redeem(body: TokenRequestBody): Promise<TokenSet> {
+    return this.call(ROUTES.token, { body });
   }
 
   // -- administration (admin token) -----------------------------------------------------------
 
   createUser(body: CreateUserBody): Promise<User> {
-    return this.request('POST', '/users', User, { body });
+    return this.call(ROUTES.createUser, { body });
   }
 
   createTeam(body: CreateGroupBody): Promise<Team> {
-    return this.request('POST', '/teams', Team, { body });
+    return this.call(ROUTES.createTeam, { body });
   }
 
   createProject(body: CreateGroupBody): Promise<Project> {
-    return this.request('POST', '/projects', Project, { body });
+    return this.call(ROUTES.createProject, { body });
   }
 
   addTeamMember(team: string, user: string): Promise<MemberList> {
-    return this.request('POST', `/teams/${enc(team)}/members`, MemberList, { body: { user } });
+    return this.call(ROUTES.addTeamMember, { params: { id: team }, body: { user } });
   }
 
   addProjectMember(project: string, principal: Principal): Promise<MemberList> {
-    return this.request('POST', `/projects/${enc(project)}/members`, MemberList, {
-      body: { principal },
-    });
+    return this.call(ROUTES.addProjectMember, { params: { id: project }, body: { principal } });
   }
 
   createToken(body: CreateTokenBody): Promise<CreatedToken> {
-    return this.request('POST', '/tokens', CreatedToken, { body });
+    return this.call(ROUTES.createToken, { body });
   }
 
   async revokeToken(id: string): Promise<void> {
-    await this.request('DELETE', `/tokens/${enc(id)}`, undefined);
+    await this.call(ROUTES.revokeToken, { params: { id } });
   }
 
   // -- transport ------------------------------------------------------------------------------
 
-  private async request<S extends z.ZodType>(
-    method: Method,
-    path: string,
-    schema: S | undefined,
-    options: RequestOptions = {},
-  ): Promise<z.infer<S>> {
-    const url = new URL(`${this.baseUrl}/v1${path}`);
+  /**
+   * Calls one route of the table (src/core/routes.ts) and parses its answer with its schema. A
+   * refused token is refreshed once, when this client can.
+   */
+  private async call<R extends RouteSpec>(
+    route: R,
+    options: CallOptions<R>,
+  ): Promise<RouteAnswer<R>> {
+    try {
+      return await this.callOnce(route, options);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 401 || route.auth === 'none')
+        throw error;
+      const token = this.refresh ? await this.refresh() : undefined;
+      if (token === undefined) throw error;
+      this.token = token;
+      return this.callOnce(route, options);
+    }
+  }
+
+  private async callOnce<R extends RouteSpec>(
+    route: R,
+    options: CallOptions<R>,
+  ): Promise<RouteAnswer<R>> {
+    const method = route.method;
+    const url = new URL(this.baseUrl + routePath(route, (options.params ?? {}) as PathParams<R>));
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
     }
@@ -274,7 +294,7 @@ export class ApiClient {
       accept: 'application/json',
       'user-agent': this.userAgent,
     };
-    if (options.auth !== false) {
+    if (route.auth !== 'none') {
       if (!this.token) {
         throw new ApiError(
           'unauthorized',
@@ -302,9 +322,11 @@ export class ApiClient {
         });
         text = await response.text();
       } catch (error) {
+        // A refused redirect or a loopback name that resolved elsewhere: said as it is.
+        if (error instanceof SecretsError) throw error;
         const failure = classifyFetchError(error, this.origin, this.caHint);
         // A kept-alive connection the server closed meanwhile: a read is safe to send again.
-        if (failure.reason === 'reset' && (method === 'GET' || options.safe) && attempt === 0)
+        if (failure.reason === 'reset' && (method === 'GET' || route.safe) && attempt === 0)
           continue;
         throw failure;
       }
@@ -319,7 +341,8 @@ export class ApiClient {
     }
 
     if (!response.ok) throw this.errorFrom(response, text, what);
-    if (schema === undefined) return undefined as z.infer<S>;
+    const schema: z.ZodType | undefined = route.answer;
+    if (schema === undefined) return undefined as RouteAnswer<R>;
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -338,7 +361,7 @@ export class ApiClient {
           `${issue?.message ?? 'invalid'}. The server may be a different version; nothing was changed locally.`,
       );
     }
-    return parsed.data as z.infer<S>;
+    return parsed.data as RouteAnswer<R>;
   }
 
   private errorFrom(response: Response, text: string, what: string): ApiError {
@@ -373,16 +396,19 @@ export class ApiClient {
       );
     }
     const retryAfter = body.error.retry_after ?? Number(response.headers.get('retry-after') ?? NaN);
-    return new ApiError(statusToCode(status), body.error.message, status, body.error.code, {
-      currentVersion: body.error.current_version,
-      retryAfterSeconds: Number.isFinite(retryAfter) ? retryAfter : undefined,
-      field: body.error.field,
-    });
+    // The server's own words, shown on terminals: no escape sequence or control character.
+    return new ApiError(
+      statusToCode(status),
+      displayText(body.error.message, 500),
+      status,
+      body.error.code,
+      {
+        currentVersion: body.error.current_version,
+        retryAfterSeconds: Number.isFinite(retryAfter) ? retryAfter : undefined,
+        field: body.error.field,
+      },
+    );
   }
-}
-
-function enc(segment: string): string {
-  return encodeURIComponent(segment);
 }
 
 function contentType(response: Response): string {

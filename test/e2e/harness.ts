@@ -22,16 +22,7 @@ import {
   type RunningCodeServer,
 } from '../../scripts/codeServer.mjs';
 import { userSettings } from '../../scripts/workbenchSettings.mjs';
-import { CHROMIUM } from './globalSetup';
-
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium';
 
 export interface Workbench {
   page: Page;
@@ -48,15 +39,17 @@ export interface Workbench {
 }
 
 /**
- * Runs `body` against a fresh workbench (with `settings` added to the user settings); on failure saves test/e2e/artifacts/failure-NAME.png
+ * Runs `body` against a fresh workbench (with `settings` added to the user settings, and `env`
+ * added to code-server's environment); on failure saves test/e2e/artifacts/failure-NAME.png
  * before closing everything.
  */
 export async function withWorkbench(
   testName: string,
   body: (wb: Workbench) => Promise<void>,
   settings: Record<string, unknown> = {},
+  env: Record<string, string> = {},
 ): Promise<void> {
-  const wb = await openWorkbench(testName, settings);
+  const wb = await openWorkbench(testName, settings, env);
   try {
     await body(wb);
   } catch (error) {
@@ -76,6 +69,7 @@ let counter = 0;
 export async function openWorkbench(
   testName: string,
   settings: Record<string, unknown> = {},
+  env: Record<string, string> = {},
 ): Promise<Workbench> {
   const { runDir } = inject('e2e');
   const testDir = mkdtempSync(join(runDir, `test-${++counter}-`));
@@ -98,6 +92,7 @@ export async function openWorkbench(
     userDataDir,
     folder: workspace,
     logFile: join(testDir, 'code-server.log'),
+    env,
   });
   let opened: Awaited<ReturnType<typeof openBrowser>>;
   try {

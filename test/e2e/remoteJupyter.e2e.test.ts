@@ -37,16 +37,19 @@ test('a kernel of an added Jupyter server reads a secret after the user allows i
         kernel,
         "from notebook_secrets import get_secret\nprint(len(get_secret('X')))",
       );
-      const consent = view.dialog("asks for the secret 'X'");
+      const consent = view.dialog("Allow the secret 'X'?");
       // The dialog, or the cell's own end if it came first (then say how it ended).
       const first = await Promise.race([
         consent.waitFor({ timeout: 30_000 }).then(() => undefined),
         cell.then((r) => r),
       ]);
       if (first) throw new Error(`the cell ended before VS Code asked: ${JSON.stringify(first)}`);
-      // It names the kernel and the server it runs on.
+      // It names the secret first, then the kernel and the server it runs on.
       expect(await consent.locator('.dialog-message-text').textContent()).toBe(
-        `kernel ${kernel.id.slice(0, 8)} on ${new URL(jupyter.baseUrl).host} asks for the secret 'X'.`,
+        "Allow the secret 'X'?",
+      );
+      expect(await consent.locator('.dialog-message-detail').textContent()).toContain(
+        `Asked by kernel ${kernel.id.slice(0, 8)} on ${new URL(jupyter.baseUrl).host}.`,
       );
       await screenshot('remote-jupyter-consent');
       await view.clickDialogButton(consent, 'Allow Once');

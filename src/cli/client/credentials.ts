@@ -82,6 +82,11 @@ function keyringEntry(account: string, env: NodeJS.ProcessEnv): KeyringEntry | u
   }
 }
 
+/** Where `login` keeps a server's refresh token (beside its access token), as a server key. */
+export function refreshAccount(server: string): string {
+  return `${server} refresh`;
+}
+
 /** Where a token ended up, for the login message. */
 export type TokenLocation = 'keyring' | 'file';
 

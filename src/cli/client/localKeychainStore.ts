@@ -13,22 +13,13 @@
  * The index keeps each secret's version history without values (number, change, time and which
  * fields changed); the keychain keeps only the current value, so no version can be restored.
  */
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as z from 'zod';
 import { Encoding, SecretName, SecretType } from '../../core/model';
 import { withFileLock } from './fileLock';
+import { writePrivateFile } from './privateFile';
 
 /** The keychain service the values are stored under (the account is the secret's name). */
 export const LOCAL_KEYCHAIN_SERVICE = 'notebook-secrets-local';
@@ -282,22 +273,13 @@ export class LocalKeychainStore {
     return parsed.data;
   }
 
-  /** Temp file (0600) + fsync + rename + fsync of the folder: all or nothing, and durable. */
+  /**
+   * A new temp file (0600, created exclusively: never through a link planted at its name) + fsync
+   * + rename, then fsync of the folder: all or nothing, and durable.
+   */
   private writeIndex(index: IndexFile): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const tmp = `${this.indexPath}.${process.pid}.tmp`;
-    const text = `${JSON.stringify(index, null, 2)}\n`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } catch (error) {
-      closeSync(fd);
-      rmSync(tmp, { force: true });
-      throw error;
-    }
-    closeSync(fd);
-    renameSync(tmp, this.indexPath);
+    writePrivateFile(this.indexPath, `${JSON.stringify(index, null, 2)}\n`);
     try {
       const dirFd = openSync(dirname(this.indexPath), 'r');
       try {

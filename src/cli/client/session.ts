@@ -11,14 +11,20 @@
  */
 import type { Command } from 'commander';
 import { config as zodConfig } from 'zod';
+import { displayText } from '../../core/displayText';
 import { SecretsError, type ErrorCode } from '../../core/errors';
-import { checkTransport, insecureWarning } from '../../core/serverUrl';
+import {
+  checkTransport,
+  insecureWarning,
+  normalizeServerUrl,
+  type Transport,
+} from '../../core/serverUrl';
 import type { Scope, SecretMetadata } from '../../core/model';
 import { parseScopeKey, resolveByPrecedence, sameScope, scopeKey } from '../../core/scope';
-import { ApiClient, normalizeServerUrl } from '../../sync/client';
+import { ApiClient } from '../../sync/client';
 import { ApiError, ServerUnreachable } from '../../sync/errors';
-import { configDir, loadConfig, TokenStore, type CliConfig } from './credentials';
-import { nodeFetch } from './nodeFetch';
+import { nodeFetch } from '../../sync/nodeFetch';
+import { configDir, loadConfig, refreshAccount, TokenStore, type CliConfig } from './credentials';
 import { PrivateFileError } from './privateFile';
 
 // A CLI run parses a handful of bodies once each: zod's compiled parsers (new Function per
@@ -144,14 +150,90 @@ async function currentUser(session: Session): Promise<string> {
   return session.user;
 }
 
-/** The API client as the CLI uses it (node:http transport, its own User-Agent). */
-export function cliApiClient(server: string, token: string): ApiClient {
+/**
+ * The API client as the CLI uses it (node:http transport, its own User-Agent); `refresh` renews
+ * an expired access token of a sign-in with the identity provider.
+ */
+export function cliApiClient(
+  server: string,
+  token?: string,
+  refresh?: () => Promise<string | undefined>,
+): ApiClient {
   return new ApiClient({
     baseUrl: server,
-    token,
+    ...(token !== undefined && { token }),
     userAgent: 'notebook-secrets-cli',
     fetch: nodeFetch,
+    ...(refresh && { refresh }),
   });
+}
+
+/** The clients' variable: plain http:// off this machine to the one server it names. */
+export const INSECURE_SERVER_ENV = 'NOTEBOOK_SECRETS_INSECURE_HTTP_SERVER';
+
+/**
+ * Holds a client command to the plain-HTTP rule for the team server URL `server`: http:// off this
+ * machine only with the command's own opt-in (`optIn.given`: --insecure-http, or one saved by
+ * `login` for this server), or when NOTEBOOK_SECRETS_INSECURE_HTTP_SERVER names this server's
+ * origin. Warns when the connection is insecure and says how it connects; throws InvalidInput
+ * with the rule otherwise.
+ * (NOTEBOOK_SECRETS_INSECURE_HTTP is `serve`'s, for a server behind a proxy: no client reads it.)
+ */
+export function checkClientTransport(
+  server: string,
+  optIn: { given: boolean; how: string },
+  env: NodeJS.ProcessEnv = process.env,
+): Transport {
+  const url = new URL(server);
+  const named = env[INSECURE_SERVER_ENV];
+  let byEnv = false;
+  if (named) {
+    let origin: string | undefined;
+    try {
+      const parsed = new URL(named);
+      if (parsed.protocol === 'http:') origin = parsed.origin;
+    } catch {
+      origin = undefined;
+    }
+    if (!origin) {
+      throw new CliError(
+        `${INSECURE_SERVER_ENV} must be the http:// URL of the one team server to reach over plain HTTP (e.g. http://secrets.lab.internal:8787), not '${named}'.`,
+      );
+    }
+    byEnv = origin === url.origin;
+  }
+  const serveOnly = env.NOTEBOOK_SECRETS_INSECURE_HTTP
+    ? ' (NOTEBOOK_SECRETS_INSECURE_HTTP is for `notebook-secrets serve` only)'
+    : '';
+  const transport = checkTransport(url, {
+    allowInsecureHttp: optIn.given || byEnv,
+    optIn: `${optIn.how}, or ${INSECURE_SERVER_ENV}=${url.origin} for this server alone${serveOnly}`,
+    what: 'The team server URL',
+  });
+  if (transport === 'insecure-http')
+    warn(insecureWarning(url, optIn.given ? optIn.how : INSECURE_SERVER_ENV));
+  return transport;
+}
+
+/** Renews the saved sign-in of `server` with its refresh token; undefined when it cannot. */
+export function refresher(server: string, store: TokenStore): () => Promise<string | undefined> {
+  return async () => {
+    const refreshToken = store.get(refreshAccount(server));
+    if (!refreshToken) return undefined;
+    try {
+      const tokens = await cliApiClient(server).redeem({
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+      });
+      store.set(server, tokens.access_token);
+      store.set(refreshAccount(server), tokens.refresh_token);
+      return tokens.access_token;
+    } catch {
+      // Refused (signed out, disabled, expired): the 401 that asked stands, saying sign in again.
+      store.delete(refreshAccount(server));
+      return undefined;
+    }
+  };
 }
 
 /** The signed-in client: NOTEBOOK_SECRETS_SERVER/_TOKEN, else the saved config and token. */
@@ -167,16 +249,16 @@ export function openSession(options: GlobalOptions = {}, env = process.env): Ses
   }
   const server = normalizeServerUrl(rawServer);
   // Plain HTTP off this machine only as `login --insecure-http` saved it for this server.
-  const allowInsecureHttp =
-    env.NOTEBOOK_SECRETS_INSECURE_HTTP === '1' ||
-    (config.insecureHttp === true && config.server === server);
-  const transport = checkTransport(new URL(server), {
-    allowInsecureHttp,
-    optIn: '`notebook-secrets login --insecure-http`',
-    what: 'The team server URL',
-  });
-  if (transport === 'insecure-http') warn(insecureWarning(new URL(server), '--insecure-http'));
-  const token = env.NOTEBOOK_SECRETS_TOKEN || new TokenStore(configDir(env), env).get(server);
+  checkClientTransport(
+    server,
+    {
+      given: config.insecureHttp === true && config.server === server,
+      how: '`notebook-secrets login --insecure-http`',
+    },
+    env,
+  );
+  const store = new TokenStore(configDir(env), env);
+  const token = env.NOTEBOOK_SECRETS_TOKEN || store.get(server);
   if (!token) {
     throw new CliError(
       `Not signed in to ${server}. Run \`notebook-secrets login --server ${server}\` first.`,
@@ -188,7 +270,9 @@ export function openSession(options: GlobalOptions = {}, env = process.env): Ses
   const savedUser =
     !env.NOTEBOOK_SECRETS_TOKEN && config.server === server ? config.user : undefined;
   return {
-    api: cliApiClient(server, token),
+    api: env.NOTEBOOK_SECRETS_TOKEN
+      ? cliApiClient(server, token)
+      : cliApiClient(server, token, refresher(server, store)),
     server,
     config,
     ...(project && { project }),
@@ -269,8 +353,13 @@ export async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export function formatTable(rows: string[][]): string {
-  if (rows.length === 0) return '';
+/**
+ * Rows as aligned columns. Cells hold the server's text (descriptions, audit clients, names), so
+ * each is shown without control characters or escape sequences: it cannot drive the terminal.
+ */
+export function formatTable(table: string[][]): string {
+  if (table.length === 0) return '';
+  const rows = table.map((row) => row.map((cell) => displayText(cell, Infinity)));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows
     .map((r) =>

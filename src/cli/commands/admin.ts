@@ -6,8 +6,20 @@
  */
 import type { Command } from 'commander';
 import { ApiErrorBody, CreatedToken, type Principal } from '../../core/api';
-import { checkTransport, insecureWarning, transportProblem } from '../../core/serverUrl';
+import { displayText } from '../../core/displayText';
+import { SecretsError } from '../../core/errors';
+import {
+  ROUTES,
+  routePath,
+  type PathParams,
+  type RouteAnswer,
+  type RouteBody,
+  type RouteSpec,
+} from '../../core/routes';
+import { normalizeServerUrl } from '../../core/serverUrl';
 import { classifyFetchError } from '../../sync/errors';
+import { nodeFetch } from '../../sync/nodeFetch';
+import { checkClientTransport, CliError } from '../client/session';
 import { jsonOption, serverOption } from '../options';
 
 interface AdminOptions {
@@ -44,35 +56,32 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').trim();
 }
 
-async function call(
+/** Calls one route of the server's route table with the admin token. */
+async function call<R extends RouteSpec>(
   options: AdminOptions,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<unknown> {
-  const server = (
-    options.server ??
-    process.env.NOTEBOOK_SECRETS_SERVER ??
-    'http://127.0.0.1:8787'
-  ).replace(/\/+$/, '');
-  let url: URL;
+  route: R,
+  input: { params?: PathParams<R>; query?: string; body?: RouteBody<R> } = {},
+): Promise<RouteAnswer<R>> {
+  const { method } = route;
+  const path = routePath(route, input.params ?? ({} as PathParams<R>)) + (input.query ?? '');
+  const body = input.body;
+  let server: string;
   try {
-    url = new URL(server);
-  } catch {
-    throw new AdminError(
-      `--server must be a URL like https://secrets.example.com, not '${server}'.`,
+    server = normalizeServerUrl(
+      options.server ?? process.env.NOTEBOOK_SECRETS_SERVER ?? 'http://127.0.0.1:8787',
     );
+  } catch (error) {
+    throw new AdminError(`--server: ${(error as Error).message}`);
   }
+  const url = new URL(server);
   // The admin token goes in clear over plain HTTP: only to this machine, or when asked to.
-  const policy = {
-    allowInsecureHttp: options.insecureHttp === true,
-    optIn: '--insecure-http',
-    what: 'The server URL',
-  };
-  const problem = transportProblem(url, policy);
-  if (problem) throw new AdminError(problem);
-  if (checkTransport(url, policy) === 'insecure-http')
-    process.stderr.write(`warning: ${insecureWarning(url, '--insecure-http')}\n`);
+  try {
+    checkClientTransport(server, { given: options.insecureHttp === true, how: '--insecure-http' });
+  } catch (error) {
+    if (error instanceof SecretsError || error instanceof CliError)
+      throw new AdminError(error.message);
+    throw error;
+  }
   const token = options.tokenStdin ? await readStdin() : process.env.NOTEBOOK_SECRETS_ADMIN_TOKEN;
   if (!token) {
     throw new AdminError(
@@ -81,8 +90,10 @@ async function call(
     );
   }
   let response: Response;
+  let text: string;
   try {
-    response = await fetch(server + path, {
+    // nodeFetch refuses redirects: the admin token and the body go to this server or nowhere.
+    response = await nodeFetch(server + path, {
       method,
       headers: {
         authorization: `Bearer ${token}`,
@@ -92,7 +103,9 @@ async function call(
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(30_000),
     });
+    text = await response.text();
   } catch (error) {
+    if (error instanceof SecretsError) throw new AdminError(error.message);
     const failure = classifyFetchError(error, url.origin);
     throw new AdminError(
       failure.reason === 'refused'
@@ -101,17 +114,26 @@ async function call(
       7,
     );
   }
-  if (response.status === 204) return undefined;
-  const text = await response.text();
-  const json: unknown = text === '' ? undefined : JSON.parse(text);
+  if (response.status === 204) return undefined as RouteAnswer<R>;
+  let json: unknown;
+  try {
+    json = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    throw new AdminError(
+      `The server at ${url.origin} answered ${method} ${path.split('?')[0]} with HTTP ${response.status}, not JSON. Is this the URL of a Notebook Secrets server?`,
+      8,
+    );
+  }
   if (!response.ok) {
     const parsed = ApiErrorBody.safeParse(json);
     throw new AdminError(
-      parsed.success ? parsed.data.error.message : `The server answered ${response.status}.`,
+      parsed.success
+        ? displayText(parsed.data.error.message, 500)
+        : `The server answered ${response.status}.`,
       exitForStatus(response.status),
     );
   }
-  return json;
+  return json as RouteAnswer<R>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- commander passes untyped arguments
@@ -128,6 +150,11 @@ function run<A extends any[]>(fn: (...args: A) => Promise<void>): (...args: A) =
       throw error;
     }
   };
+}
+
+/** A name as the server has it, shown without control characters (it cannot drive the terminal). */
+function shown(name: string): string {
+  return displayText(name, Infinity);
 }
 
 function print(options: AdminOptions, result: unknown, line: string): void {
@@ -159,16 +186,13 @@ function memberCommand(member: Command, usage: string, description: string): Com
     .option('--project <id>', 'the project');
 }
 
-function memberTarget(options: MemberOptions): {
-  path: string;
-  kind: 'team' | 'project';
-} {
+function memberTarget(options: MemberOptions): { id: string; kind: 'team' | 'project' } {
   if (Boolean(options.team) === Boolean(options.project)) {
     throw new AdminError('Give exactly one of --team ID or --project ID.');
   }
   return options.team
-    ? { path: `/v1/teams/${encodeURIComponent(options.team)}/members`, kind: 'team' }
-    : { path: `/v1/projects/${encodeURIComponent(options.project!)}/members`, kind: 'project' };
+    ? { id: options.team, kind: 'team' }
+    : { id: options.project!, kind: 'project' };
 }
 
 function parseMember(text: string, kind: 'team' | 'project'): Principal {
@@ -191,50 +215,53 @@ export function register(program: Command): void {
     .option('--admin', 'make the user an administrator')
     .action(
       run(async (id: string, options: AdminOptions & { name?: string; admin?: boolean }) => {
-        const result = await call(options, 'POST', '/v1/users', {
-          id,
-          ...(options.name ? { name: options.name } : {}),
-          admin: Boolean(options.admin),
+        const result = await call(options, ROUTES.createUser, {
+          body: {
+            id,
+            ...(options.name ? { name: options.name } : {}),
+            admin: Boolean(options.admin),
+          },
         });
         print(options, result, `Added user ${id}.`);
       }),
     );
   common(user.command('list').description('List users')).action(
     run(async (options: AdminOptions) => {
-      const result = (await call(options, 'GET', '/v1/users')) as {
-        users: { id: string; name: string; admin: boolean }[];
-      };
+      const result = await call(options, ROUTES.listUsers);
       print(
         options,
         result,
-        result.users.map((u) => `${u.id}\t${u.name}${u.admin ? '\tadmin' : ''}`).join('\n'),
+        result.users.map((u) => `${u.id}\t${shown(u.name)}${u.admin ? '\tadmin' : ''}`).join('\n'),
       );
     }),
   );
 
-  for (const [kind, table] of [
-    ['team', 'teams'],
-    ['project', 'projects'],
+  for (const [kind, table, create, list] of [
+    ['team', 'teams', ROUTES.createTeam, ROUTES.listTeams],
+    ['project', 'projects', ROUTES.createProject, ROUTES.listProjects],
   ] as const) {
     const group = admin.command(kind).description(`${kind === 'team' ? 'Teams' : 'Projects'}`);
     common(group.command('add <id>').description(`Add a ${kind}`))
       .option('--name <name>', 'display name')
       .action(
         run(async (id: string, options: AdminOptions & { name?: string }) => {
-          const result = await call(options, 'POST', `/v1/${table}`, {
-            id,
-            ...(options.name ? { name: options.name } : {}),
+          const result = await call(options, create, {
+            body: { id, ...(options.name ? { name: options.name } : {}) },
           });
           print(options, result, `Added ${kind} ${id}.`);
         }),
       );
     common(group.command('list').description(`List ${table}`)).action(
       run(async (options: AdminOptions) => {
-        const result = (await call(options, 'GET', `/v1/${table}`)) as Record<
+        const result = (await call(options, list)) as Record<
           string,
           { id: string; name: string }[]
         >;
-        print(options, result, (result[table] ?? []).map((g) => `${g.id}\t${g.name}`).join('\n'));
+        print(
+          options,
+          result,
+          (result[table] ?? []).map((g) => `${g.id}\t${shown(g.name)}`).join('\n'),
+        );
       }),
     );
   }
@@ -246,8 +273,11 @@ export function register(program: Command): void {
     run(async (text: string, options: MemberOptions) => {
       const target = memberTarget(options);
       const principal = parseMember(text, target.kind);
-      const body = target.kind === 'team' ? { user: principal.id } : { principal };
-      const result = await call(options, 'POST', target.path, body);
+      const params = { id: target.id };
+      const result =
+        target.kind === 'team'
+          ? await call(options, ROUTES.addTeamMember, { params, body: { user: principal.id } })
+          : await call(options, ROUTES.addProjectMember, { params, body: { principal } });
       print(
         options,
         result,
@@ -263,11 +293,14 @@ export function register(program: Command): void {
     run(async (text: string, options: MemberOptions) => {
       const target = memberTarget(options);
       const principal = parseMember(text, target.kind);
-      const path =
+      const result =
         target.kind === 'team'
-          ? `${target.path}/${encodeURIComponent(principal.id)}`
-          : `${target.path}/${principal.kind}/${encodeURIComponent(principal.id)}`;
-      const result = await call(options, 'DELETE', path);
+          ? await call(options, ROUTES.removeTeamMember, {
+              params: { id: target.id, user: principal.id },
+            })
+          : await call(options, ROUTES.removeProjectMember, {
+              params: { id: target.id, kind: principal.kind, member: principal.id },
+            });
       print(
         options,
         result,
@@ -278,7 +311,11 @@ export function register(program: Command): void {
   memberCommand(member, 'list', 'List members').action(
     run(async (options: MemberOptions) => {
       const target = memberTarget(options);
-      const result = (await call(options, 'GET', target.path)) as { members: Principal[] };
+      const params = { params: { id: target.id } };
+      const result =
+        target.kind === 'team'
+          ? await call(options, ROUTES.teamMembers, params)
+          : await call(options, ROUTES.projectMembers, params);
       print(options, result, result.members.map((m) => `${m.kind}:${m.id}`).join('\n'));
     }),
   );
@@ -291,10 +328,12 @@ export function register(program: Command): void {
       run(
         async (userId: string, options: AdminOptions & { name?: string; expiresDays?: string }) => {
           const result = CreatedToken.parse(
-            await call(options, 'POST', '/v1/tokens', {
-              user: userId,
-              ...(options.name ? { name: options.name } : {}),
-              ...(options.expiresDays ? { expires_in_days: Number(options.expiresDays) } : {}),
+            await call(options, ROUTES.createToken, {
+              body: {
+                user: userId,
+                ...(options.name ? { name: options.name } : {}),
+                ...(options.expiresDays ? { expires_in_days: Number(options.expiresDays) } : {}),
+              },
             }),
           );
           print(options, result, result.token);
@@ -306,21 +345,19 @@ export function register(program: Command): void {
     .action(
       run(async (options: AdminOptions & { user?: string }) => {
         const query = options.user ? `?user=${encodeURIComponent(options.user)}` : '';
-        const result = (await call(options, 'GET', `/v1/tokens${query}`)) as {
-          tokens: { id: string; user: string; name: string; expires_at: string | null }[];
-        };
+        const result = await call(options, ROUTES.listTokens, { query });
         print(
           options,
           result,
           result.tokens
-            .map((t) => `${t.id}\t${t.user}\t${t.name}\t${t.expires_at ?? 'no expiry'}`)
+            .map((t) => `${t.id}\t${t.user}\t${shown(t.name)}\t${t.expires_at ?? 'no expiry'}`)
             .join('\n'),
         );
       }),
     );
   common(token.command('revoke <id>').description('Revoke a token by id')).action(
     run(async (id: string, options: AdminOptions) => {
-      await call(options, 'DELETE', `/v1/tokens/${encodeURIComponent(id)}`);
+      await call(options, ROUTES.revokeToken, { params: { id } });
       print(options, { revoked: id }, `Revoked token ${id}.`);
     }),
   );

@@ -4,10 +4,16 @@
  * the message says it may still be valid.
  */
 import type { Command } from 'commander';
-import { normalizeServerUrl } from '../../sync/client';
+import { normalizeServerUrl } from '../../core/serverUrl';
 import { ApiError } from '../../sync/errors';
-import { configDir, loadConfig, saveConfig, TokenStore } from '../client/credentials';
-import { action, cliApiClient, printJson, warn } from '../client/session';
+import {
+  configDir,
+  loadConfig,
+  refreshAccount,
+  saveConfig,
+  TokenStore,
+} from '../client/credentials';
+import { action, cliApiClient, printJson, refresher, warn } from '../client/session';
 import { jsonOption, serverOption } from '../options';
 
 export function register(program: Command): void {
@@ -26,7 +32,8 @@ export function register(program: Command): void {
         let revoked = false;
         if (server && token) {
           try {
-            await cliApiClient(server, token).revokeOwnToken();
+            // An expired access token of a sign-in is renewed first, so the sign-in itself ends.
+            await cliApiClient(server, token, refresher(server, store)).revokeOwnToken();
             revoked = true;
           } catch (error) {
             // 401: already revoked or expired, which is what logout wants.
@@ -37,6 +44,7 @@ export function register(program: Command): void {
               );
           }
           store.delete(server);
+          store.delete(refreshAccount(server));
         }
         const rest = { ...config };
         delete rest.user;

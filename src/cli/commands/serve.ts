@@ -55,9 +55,17 @@ Environment:
   NOTEBOOK_SECRETS_OLD_KEYS       comma-separated older keys, still used to decrypt
   NOTEBOOK_SECRETS_ADMIN_TOKEN    register this admin token instead of printing a new one
   NOTEBOOK_SECRETS_TLS_CERT, NOTEBOOK_SECRETS_TLS_KEY   as --tls-cert, --tls-key
-  NOTEBOOK_SECRETS_INSECURE_HTTP=1                      as --insecure-http
+  NOTEBOOK_SECRETS_INSECURE_HTTP=1                      as --insecure-http (serve only; clients:
+                                                        NOTEBOOK_SECRETS_INSECURE_HTTP_SERVER)
   NOTEBOOK_SECRETS_MAX_VALUE_BYTES, NOTEBOOK_SECRETS_KEEP_VALUES (10), NOTEBOOK_SECRETS_RATE_BURST (200),
   NOTEBOOK_SECRETS_REQUEST_TIMEOUT_MS (30000)
+  NOTEBOOK_SECRETS_KEY_FILE, …_OLD_KEYS_FILE, …_ADMIN_TOKEN_FILE, …_OIDC_CLIENT_SECRET_FILE
+                                  read that secret from a file (e.g. a systemd credential)
+  NOTEBOOK_SECRETS_OIDC_ISSUER, NOTEBOOK_SECRETS_OIDC_CLIENT_ID, NOTEBOOK_SECRETS_OIDC_CLIENT_SECRET
+                                  sign people in with this identity provider (see docs/deploying.md)
+  NOTEBOOK_SECRETS_OIDC_NAME, _SCOPES, _USER_CLAIM, _NAME_CLAIM, _GROUPS_CLAIM, _USERS (create|existing),
+  _CLIENT_REDIRECTS, NOTEBOOK_SECRETS_PUBLIC_URL, NOTEBOOK_SECRETS_ACCESS_TOKEN_MINUTES (15),
+  NOTEBOOK_SECRETS_SESSION_DAYS (30)
 
 Logs are JSON lines on stderr (never values or tokens); the address and a new admin token go to stdout.`,
     )

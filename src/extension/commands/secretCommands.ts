@@ -7,11 +7,18 @@ import {
   isUtf8,
   base64ToBytes,
   MAX_FILE_BYTES,
-  MAX_NAME_LENGTH,
   PERSONAL,
   sharedBy,
   type SecretMetadata,
 } from '../../core';
+import {
+  deleteDetail,
+  deleteQuestion,
+  fileTooLargeMessage,
+  nameFromFile,
+  savedFileMessage,
+  savedMessage,
+} from '../../core/viewText';
 import { askDescription, askName, askType, askValue } from '../dialogs/prompts';
 import type { SecretRepository } from '../storage/secretRepository';
 import { targetSecret } from './pickSecret';
@@ -39,9 +46,7 @@ export function secretCommands({ repository, log, clipboardClearSeconds }: Secre
     const description = await askDescription({ ...steps, step: 4 });
     const secret = await repository.create({ name, value, type, description });
     log.info(`Created secret ${name} (${type}).`);
-    void vscode.window.showInformationMessage(
-      `Saved ${name}. Use it in a cell with get_secret('${name}').`,
-    );
+    void vscode.window.showInformationMessage(savedMessage(name));
     return secret;
   }
 
@@ -74,9 +79,7 @@ export function secretCommands({ repository, log, clipboardClearSeconds }: Secre
       description,
     });
     log.info(`Created file secret ${name} from ${label} (${formatBytes(bytes.byteLength)}).`);
-    void vscode.window.showInformationMessage(
-      `Saved ${label} as ${name}. Read its bytes in a cell with get_secret_bytes('${name}').`,
-    );
+    void vscode.window.showInformationMessage(savedFileMessage(label, name));
     return secret;
   }
 
@@ -199,11 +202,8 @@ export function secretCommands({ repository, log, clipboardClearSeconds }: Secre
   async function remove(arg?: unknown): Promise<void> {
     const secret = await targetSecret(repository, arg, 'Secret to delete');
     const confirmed = await vscode.window.showWarningMessage(
-      `Delete the secret '${secret.name}'?`,
-      {
-        modal: true,
-        detail: `Its value is removed from VS Code SecretStorage. Notebooks that call get_secret('${secret.name}') will fail. This cannot be undone.`,
-      },
+      deleteQuestion(secret.name),
+      { modal: true, detail: deleteDetail(secret.name, 'VS Code SecretStorage') },
       'Delete',
     );
     if (confirmed !== 'Delete') return;
@@ -284,17 +284,5 @@ function insertionTarget(): vscode.TextEditor | vscode.TextDocument | undefined 
 }
 
 function fileTooLarge(label: string, bytes: number): Error {
-  return new Error(
-    `${label} is ${formatBytes(bytes)}; a file secret can be at most ${formatBytes(MAX_FILE_BYTES)} (its base64 text must fit the ${formatBytes((MAX_FILE_BYTES / 3) * 4)} value limit). Nothing was stored.`,
-  );
-}
-
-/** `service-account.json` → `SERVICE_ACCOUNT_JSON`, a valid secret name. */
-export function nameFromFile(fileName: string): string {
-  const name = fileName
-    .toUpperCase()
-    .replace(/[^A-Z0-9_]+/g, '_')
-    .replace(/^_+|_+$/g, '');
-  const valid = /^[0-9]/.test(name) || name === '' ? `_${name}` : name;
-  return valid.slice(0, MAX_NAME_LENGTH);
+  return new Error(fileTooLargeMessage(label, bytes));
 }

@@ -5,9 +5,10 @@
 import * as vscode from 'vscode';
 import type { IndexEntry } from '../../core';
 import type { SecretRepository } from '../storage/secretRepository';
-import { serverTransportProblem } from '../sync/serverTrust';
+import { serverUrlProblem } from '../sync/serverTrust';
 import { targetSecret } from './pickSecret';
 import { answered } from './registerCommand';
+import { setting, updateUserSetting } from '../settings';
 
 /** Set by the sync client once signed in; absent for local-only use. */
 export type ShareHandler = (secret: IndexEntry) => Promise<void>;
@@ -34,17 +35,16 @@ export function shareCommands(
   }
 
   async function configureServer(): Promise<void> {
-    const config = vscode.workspace.getConfiguration('notebookSecrets');
     const url = await vscode.window.showInputBox({
       title: 'Team Server URL',
       prompt: 'The URL of a Notebook Secrets server, e.g. https://secrets.example.com',
-      value: config.get<string>('server.url', ''),
+      value: setting('server.url'),
       placeHolder: 'https://secrets.example.com',
       ignoreFocusOut: true,
       validateInput: serverUrlProblem,
     });
     const value = answered(url).trim();
-    await config.update('server.url', value, vscode.ConfigurationTarget.Global);
+    await updateUserSetting('server.url', value);
     log.info(value ? `Team server URL set to ${value}.` : 'Team server URL cleared.');
     void vscode.window.showInformationMessage(
       value ? `Team server set to ${value}.` : 'Team server cleared.',
@@ -52,21 +52,4 @@ export function shareCommands(
   }
 
   return { share, configureServer };
-}
-
-export function serverUrlProblem(text: string): string | undefined {
-  const trimmed = text.trim();
-  if (trimmed === '') return undefined;
-  let url: URL;
-  try {
-    url = new URL(trimmed);
-  } catch {
-    return 'Enter a full URL starting with https:// (or http:// for a server on this machine).';
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    return 'The URL must start with https:// or http://.';
-  if (url.username || url.password)
-    return 'Do not put credentials in the URL; you sign in with a token.';
-  if (url.search || url.hash) return "Enter the server's base URL, without ?query or #fragment.";
-  return serverTransportProblem(url);
 }

@@ -1,14 +1,14 @@
 /** The small input steps that New and Edit are made of. Escape anywhere ends the command quietly. */
 import * as vscode from 'vscode';
+import { descriptionProblem, nameProblem, SECRET_TYPES, type SecretType } from '../../core';
 import {
-  assertValueSize,
-  descriptionProblem,
-  MAX_VALUE_BYTES,
-  nameProblem,
-  SECRET_TYPES,
-  SecretsError,
-  type SecretType,
-} from '../../core';
+  DESCRIPTION_PROMPT,
+  NAME_PROMPT,
+  nameTakenProblem,
+  TYPE_DESCRIPTIONS,
+  typeLabel,
+  valueProblem,
+} from '../../core/viewText';
 import { answered } from '../commands/registerCommand';
 
 export interface Step {
@@ -25,15 +25,12 @@ export async function askName(
 ): Promise<string> {
   const name = await vscode.window.showInputBox({
     title: title(step),
-    prompt: "Name: how notebooks ask for it, as in get_secret('NAME')",
+    prompt: NAME_PROMPT,
     placeHolder: 'OPENAI_API_KEY',
     value: options.value,
     ignoreFocusOut: true,
     validateInput: (text) =>
-      nameProblem(text) ??
-      (options.isTaken?.(text)
-        ? `A secret named '${text}' already exists. Choose another name, or edit that one.`
-        : undefined),
+      nameProblem(text) ?? (options.isTaken?.(text) ? nameTakenProblem(text) : undefined),
   });
   return answered(name);
 }
@@ -49,24 +46,6 @@ export async function askValue(step: Step, name: string): Promise<string> {
   return answered(value);
 }
 
-function valueProblem(text: string): string | undefined {
-  if (text.length === 0) return 'Enter a value (paste it here).';
-  try {
-    assertValueSize(text, MAX_VALUE_BYTES);
-    return undefined;
-  } catch (error) {
-    return error instanceof SecretsError ? error.message : undefined;
-  }
-}
-
-const TYPE_DESCRIPTIONS: Record<SecretType, string> = {
-  generic: 'Any text value',
-  password: 'A password or passphrase',
-  key: 'An API key',
-  token: 'An access token',
-  file: 'A file, stored base64',
-};
-
 /** Asks for a secret's type; `current` (when editing) is marked and listed first, else Generic. */
 export async function askType(
   step: Step,
@@ -75,7 +54,7 @@ export async function askType(
 ): Promise<SecretType> {
   const first = current ?? 'generic';
   const items = SECRET_TYPES.filter((t) => includeFile || t !== 'file').map((type) => ({
-    label: type.charAt(0).toUpperCase() + type.slice(1),
+    label: typeLabel(type),
     description:
       type === current ? `${TYPE_DESCRIPTIONS[type]} (current)` : TYPE_DESCRIPTIONS[type],
     type,
@@ -91,7 +70,7 @@ export async function askType(
 export async function askDescription(step: Step, value = ''): Promise<string> {
   const description = await vscode.window.showInputBox({
     title: title(step),
-    prompt: 'Description (optional): what it is for. Press Enter to skip.',
+    prompt: DESCRIPTION_PROMPT,
     value,
     ignoreFocusOut: true,
     validateInput: (text) => descriptionProblem(text),

@@ -4,14 +4,23 @@
  * "Enable get_secret for this notebook" command. Consent still gates every value; restarts are
  * re-injected by LocalKernels, which watches the kernel's status once it is enabled.
  *
- * The Jupyter extension's `kernels.onDidStart` (start and restart) is the signal; where its API
- * does not offer it, a cell that has run (the kernel is up) and kernels already running when the
- * feature turns on (activation, the setting, workspace trust granted) are.
+ * The Jupyter extension gives its kernel start event (`kernels.onDidStart`, proposed API) only to
+ * the extensions it allows; reading it throws for any other. Where it is given, each kernel is set
+ * up as it starts, before its first cell. Where it is refused (the Jupyter extension as published),
+ * local Python kernels set get_secret up at their first call (kernelEnvironment.ts), and after a
+ * cell of a notebook that uses get_secret has run (the Jupyter API hands out a kernel only then),
+ * the kernel is set up through the Jupyter API: this checks a token the kernel claimed and sets
+ * up kernels the environment did not reach (R kernels, kernels started before this extension).
+ * Kernels already running when the feature turns on (activation, the setting, workspace trust
+ * granted) are set up too.
  */
 import type { Jupyter, Kernel } from '@vscode/jupyter-extension';
 import * as vscode from 'vscode';
+import { cellLanguage, findNeededSecrets } from '../../core/neededSecrets';
+import { readNotebookChoices } from '../../core/notebookChoices';
 import { findJupyterApi } from './jupyterApi';
 import { notebookLabel } from './manageAccess';
+import { affects, setting } from '../settings';
 
 /** `kernels.onDidStart` of the Jupyter extension's API, where it has it. */
 export interface KernelStartEvent {
@@ -24,15 +33,19 @@ export interface KernelStartEvent {
 export interface AutoEnableDeps {
   local: {
     enableStarted(notebook: { uri: vscode.Uri }, kernel: Kernel): Promise<boolean>;
-    isEnabled(notebook: vscode.Uri): boolean;
+    isSetUp(notebook: vscode.Uri): boolean;
   };
   log: vscode.LogOutputChannel;
   /** The Jupyter API, or undefined when the extension is not installed (then: nothing to do). */
   jupyter?: () => Promise<Jupyter | undefined>;
 }
 
-export const AUTO_ENABLE_SETTING = 'notebooks.autoEnable';
 const NOTEBOOK_TYPE = 'jupyter-notebook';
+
+/** Whether auto-enable applies now: a trusted workspace and the setting on. */
+export function autoEnableActive(): boolean {
+  return vscode.workspace.isTrusted && setting('notebooks.autoEnable') !== false;
+}
 
 export class AutoEnable implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
@@ -44,24 +57,19 @@ export class AutoEnable implements vscode.Disposable {
     this.disposables.push(
       vscode.workspace.onDidGrantWorkspaceTrust(() => void this.start()),
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration(`notebookSecrets.${AUTO_ENABLE_SETTING}`)) void this.start();
+        if (affects(e, 'notebooks.autoEnable')) void this.start();
       }),
       vscode.workspace.onDidChangeNotebookDocument((e) => {
-        if (e.cellChanges.some((c) => c.executionSummary !== undefined)) {
+        // A cell that finished: the kernel is the user's now, and free to run our code.
+        if (e.cellChanges.some((c) => c.executionSummary?.success !== undefined)) {
           void this.tryNotebook(e.notebook);
         }
       }),
     );
   }
 
-  /** Whether auto-enable applies now: a trusted workspace and the setting on. */
   private active(): boolean {
-    return (
-      vscode.workspace.isTrusted &&
-      vscode.workspace
-        .getConfiguration('notebookSecrets')
-        .get<boolean>(AUTO_ENABLE_SETTING, true) !== false
-    );
+    return autoEnableActive();
   }
 
   /** Subscribes to kernel starts and sets up the kernels already running. */
@@ -69,13 +77,33 @@ export class AutoEnable implements vscode.Disposable {
     if (!this.active()) return;
     const jupyter = await this.jupyter();
     if (!jupyter) return;
-    const onDidStart = (jupyter.kernels as { onDidStart?: vscode.Event<KernelStartEvent> })
-      .onDidStart;
-    if (!this.subscribed && onDidStart) {
+    if (!this.subscribed) {
       this.subscribed = true;
-      this.disposables.push(onDidStart((event) => this.onKernelStarted(event)));
+      this.subscribe(jupyter);
     }
     await Promise.all(vscode.workspace.notebookDocuments.map((doc) => this.tryNotebook(doc)));
+  }
+
+  /** Listens to kernel starts where the Jupyter extension allows it; logs which path is in use. */
+  private subscribe(jupyter: Jupyter): void {
+    let onDidStart: vscode.Event<KernelStartEvent> | undefined;
+    let refusal = 'not offered';
+    try {
+      onDidStart = (jupyter.kernels as { onDidStart?: vscode.Event<KernelStartEvent> }).onDidStart;
+    } catch (error) {
+      // The published Jupyter extension throws "Proposed API is not supported for extension …".
+      refusal = message(error);
+    }
+    if (onDidStart) {
+      this.disposables.push(onDidStart((event) => this.onKernelStarted(event)));
+      this.deps.log.info(
+        'get_secret is set up in each kernel as the Jupyter extension starts it (kernels.onDidStart).',
+      );
+    } else {
+      this.deps.log.info(
+        `The Jupyter extension's kernel start event is not available to Notebook Secrets (${refusal}): local Python kernels set get_secret up at its first call, other kernels after their first cell.`,
+      );
+    }
   }
 
   private onKernelStarted(event: KernelStartEvent): void {
@@ -86,7 +114,7 @@ export class AutoEnable implements vscode.Disposable {
 
   private async tryNotebook(notebook: vscode.NotebookDocument): Promise<void> {
     if (notebook.notebookType !== NOTEBOOK_TYPE || !this.active()) return;
-    if (this.deps.local.isEnabled(notebook.uri)) return;
+    if (this.deps.local.isSetUp(notebook.uri) || !usesGetSecret(notebook)) return;
     const jupyter = await this.jupyter();
     let kernel: Kernel | undefined;
     try {
@@ -131,6 +159,25 @@ export class AutoEnable implements vscode.Disposable {
   dispose(): void {
     for (const d of this.disposables) d.dispose();
   }
+}
+
+/**
+ * Whether the notebook reads secrets (get_secret, another platform's calls, key-like names from
+ * the environment, or names listed for its environment): only then is its kernel worth the
+ * Jupyter extension's kernel-access question.
+ */
+function usesGetSecret(notebook: vscode.NotebookDocument): boolean {
+  const metadata = (notebook.metadata as { metadata?: unknown } | undefined)?.metadata;
+  if (readNotebookChoices(metadata).environment.length > 0) return true;
+  const cells = notebook.getCells().flatMap((cell) => {
+    const language = cellLanguage(cell.document.languageId);
+    const source = cell.document.getText();
+    if (cell.kind !== vscode.NotebookCellKind.Code || !language) return [];
+    // An import of the helper reads nothing yet, but says the notebook will.
+    if (/\bnotebook_secrets\b/.test(source)) return [{ source: 'get_secret("_")', language }];
+    return [{ source, language }];
+  });
+  return findNeededSecrets(cells).length > 0;
 }
 
 function message(error: unknown): string {

@@ -2,7 +2,8 @@
 import type { Jupyter, Kernel } from '@vscode/jupyter-extension';
 import * as vscode from 'vscode';
 import { helperLanguage } from '../../broker/kernelLanguage';
-import { UserFacingError } from './userError';
+import { attributed } from '../jupyterCalls';
+import { UserFacingError } from '../commands/registerCommand';
 
 export const JUPYTER_EXTENSION_ID = 'ms-toolsai.jupyter';
 
@@ -20,7 +21,7 @@ export async function getJupyterApi(): Promise<Jupyter> {
     );
   }
   try {
-    return extension.isActive ? extension.exports : await extension.activate();
+    return attributed(extension.isActive ? extension.exports : await extension.activate());
   } catch (error) {
     throw new UserFacingError(
       `The Jupyter extension failed to start (${error instanceof Error ? error.message : 'unknown error'}). Reload the window and try again.`,
@@ -92,7 +93,7 @@ export async function getNotebookKernel(
   return kernel;
 }
 
-function accessDenied(error: unknown): UserFacingError {
+export function accessDenied(error: unknown): UserFacingError {
   const message = error instanceof Error ? error.message : String(error);
   return new UserFacingError(
     `The Jupyter extension refused access to this notebook's kernel (${message}). Allow Notebook Secrets with "Jupyter: Manage Access To Jupyter Kernels", then try again.`,
@@ -105,17 +106,34 @@ function accessDenied(error: unknown): UserFacingError {
   );
 }
 
-/** Runs code in the kernel; fails with the Python error's name and message (never the code). */
+/**
+ * The Error name the Jupyter extension gives a refused kernel access (the user chose Deny in its
+ * "grant Kernel access" dialog, or the workspace is untrusted): src/standalone/api/kernels/kernel.ts.
+ */
+export const KERNEL_ACCESS_REVOKED = 'vscode.jupyter.apiAccessRevoked';
+
+export function isKernelAccessRevoked(error: unknown): boolean {
+  return error instanceof Error && error.name === KERNEL_ACCESS_REVOKED;
+}
+
+/**
+ * Runs code in the kernel and returns what it printed on stdout; fails with the Python error's
+ * name and message (never the code).
+ */
 export async function executeInKernel(
   kernel: Kernel,
   code: string,
   timeoutMs = 30_000,
-): Promise<void> {
+): Promise<string> {
   const cancel = new vscode.CancellationTokenSource();
   const timer = setTimeout(() => cancel.cancel(), timeoutMs);
+  let stdout = '';
   try {
     for await (const output of kernel.executeCode(code, cancel.token)) {
       for (const item of output.items) {
+        if (item.mime === 'application/vnd.code.notebook.stdout') {
+          stdout += new TextDecoder().decode(item.data);
+        }
         if (item.mime === 'application/vnd.code.notebook.error') {
           const parsed = safeJson(new TextDecoder().decode(item.data));
           throw new UserFacingError(
@@ -129,6 +147,7 @@ export async function executeInKernel(
         'The kernel did not run the get_secret setup in time; it may be busy. Wait for the running cell to finish, then try again.',
       );
     }
+    return stdout;
   } finally {
     clearTimeout(timer);
     cancel.dispose();

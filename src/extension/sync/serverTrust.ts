@@ -1,36 +1,37 @@
 /**
  * How the extension reaches a team server safely: plain http:// only to this machine unless
- * `notebookSecrets.server.allowInsecureHttp`, and a private CA from `notebookSecrets.server.caFile`
- * for a server whose certificate the system does not trust.
+ * `notebookSecrets.server.allowInsecureHttp`, a private CA from `notebookSecrets.server.caFile`
+ * for a server whose certificate the system does not trust, and the clients' one fetch
+ * (src/sync/nodeFetch.ts: no redirects, `localhost` only at a loopback address).
  */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import * as vscode from 'vscode';
 import { InvalidInput } from '../../core/errors';
-import { checkTransport, transportProblem, type Transport } from '../../core/serverUrl';
-import { fetchTrusting } from '../../sync/trustedFetch';
+import {
+  checkTransport,
+  serverUrlProblem as urlProblem,
+  type Transport,
+} from '../../core/serverUrl';
+import { makeNodeFetch, nodeFetch } from '../../sync/nodeFetch';
+import { setting, settingId } from '../settings';
 
-export const INSECURE_SETTING = 'notebookSecrets.server.allowInsecureHttp';
-export const CA_SETTING = 'notebookSecrets.server.caFile';
+export const INSECURE_SETTING = settingId('server.allowInsecureHttp');
+export const CA_SETTING = settingId('server.caFile');
 /** Said when a server's certificate is not trusted. */
 export const EXTENSION_CA_HINT = `set the setting ${CA_SETTING} to the CA certificate file (PEM)`;
 const OPT_IN = `the setting ${INSECURE_SETTING}`;
 
-function settings(): vscode.WorkspaceConfiguration {
-  return vscode.workspace.getConfiguration('notebookSecrets');
-}
-
 function policy() {
   return {
-    allowInsecureHttp: settings().get<boolean>('server.allowInsecureHttp', false) === true,
+    allowInsecureHttp: setting('server.allowInsecureHttp') === true,
     optIn: OPT_IN,
     what: 'The team server URL',
   };
 }
 
-/** Why the extension will not send a token to this URL, or undefined. */
-export function serverTransportProblem(url: URL): string | undefined {
-  return transportProblem(url, policy());
+/** Why the text typed as the team server URL cannot be used (empty is allowed: no server). */
+export function serverUrlProblem(text: string): string | undefined {
+  return text.trim() === '' ? undefined : urlProblem(text, policy());
 }
 
 /** Throws InvalidInput naming the setting, or says how the URL connects. */
@@ -49,12 +50,12 @@ export function insecureSignInWarning(server: string): string {
 let cached: { key: string; fetch: typeof globalThis.fetch } | undefined;
 
 /**
- * A fetch that trusts the CA in `notebookSecrets.server.caFile`, or undefined when it is empty.
- * Throws InvalidInput when the file cannot be read or holds no certificate.
+ * The fetch for the team server: one that also trusts the CA in `notebookSecrets.server.caFile`
+ * when it is set. Throws InvalidInput when the file cannot be read or holds no certificate.
  */
-export function caFileFetch(): typeof globalThis.fetch | undefined {
-  const file = settings().get<string>('server.caFile', '').trim();
-  if (!file) return undefined;
+export function serverFetch(): typeof globalThis.fetch {
+  const file = setting('server.caFile').trim();
+  if (!file) return nodeFetch;
   let pem: Buffer;
   let key: string;
   try {
@@ -72,6 +73,6 @@ export function caFileFetch(): typeof globalThis.fetch | undefined {
       `The file in ${CA_SETTING}, ${file}, is not a PEM certificate (-----BEGIN CERTIFICATE-----).`,
     );
   }
-  cached = { key, fetch: fetchTrusting(pem) };
+  cached = { key, fetch: makeNodeFetch({ ca: pem }) };
   return cached.fetch;
 }

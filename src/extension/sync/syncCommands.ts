@@ -4,6 +4,7 @@
  * that keeps Escape silent and shows failures with "Show Log".
  */
 import * as vscode from 'vscode';
+import type { Me } from '../../core/api';
 import { AccessDenied } from '../../core/errors';
 import type { IndexEntry, LocalSecretStore } from '../../core/localStore';
 import { PERSONAL, type Scope, type SecretMetadata } from '../../core/model';
@@ -12,21 +13,12 @@ import type { Comparison } from '../../sync/engine';
 import { ApiError } from '../../sync/errors';
 import type { ConflictKind } from '../../sync/syncState';
 import { Cancelled, answered } from '../commands/registerCommand';
-import { serverUrlProblem } from '../commands/shareCommands';
+import { serverUrlProblem } from './serverTrust';
 import { checkServerTransport, insecureSignInWarning } from './serverTrust';
 import { shareDialog } from './shareDialog';
+import type { SyncCommandId } from '../commandIds';
 import type { SyncSession } from './syncSession';
-
-export const SYNC_COMMAND_IDS = [
-  'notebookSecrets.signIn',
-  'notebookSecrets.signOut',
-  'notebookSecrets.syncNow',
-  'notebookSecrets.resolveConflict',
-  'notebookSecrets.showHistory',
-  'notebookSecrets.moveToScope',
-  'notebookSecrets.selectProject',
-] as const;
-export type SyncCommandId = (typeof SYNC_COMMAND_IDS)[number];
+import { setting, updateUserSetting } from '../settings';
 
 export interface SyncCommandDeps {
   session: SyncSession;
@@ -69,16 +61,44 @@ export function syncCommands(
   };
 
   async function signIn(): Promise<void> {
-    const config = vscode.workspace.getConfiguration('notebookSecrets');
     const url = answered(
       await vscode.window.showInputBox({
         title: 'Sign in to Team Server (1/2)',
         prompt: 'The URL of a Notebook Secrets server (notebook-secrets serve)',
-        value: config.get<string>('server.url', '') || 'http://127.0.0.1:8787',
+        value: setting('server.url') || 'http://127.0.0.1:8787',
         ignoreFocusOut: true,
         validateInput: (v) => (v.trim() === '' ? 'Enter the server URL.' : serverUrlProblem(v)),
       }),
     ).trim();
+    const provider = await session.providerOf(url);
+    if (provider) {
+      const useProvider = `Sign in with ${provider.name}`;
+      const how = answered(
+        await vscode.window.showQuickPick(
+          [
+            { label: useProvider, detail: 'In your browser; you come back here when it is done' },
+            { label: 'Use a token', detail: 'A token from your administrator' },
+          ],
+          { title: 'Sign in to Team Server (2/2)', ignoreFocusOut: true },
+        ),
+      );
+      if (how.label === useProvider) {
+        const me = await vscode.window.withProgress(
+          {
+            location: vscode.ProgressLocation.Notification,
+            title: `Signing in with ${provider.name} in your browser…`,
+          },
+          () =>
+            session.signInWithProvider(url, {
+              provider: provider.name,
+              say: (line) => log.info(line),
+              open: (target) => Promise.resolve(vscode.env.openExternal(vscode.Uri.parse(target))),
+            }),
+        );
+        await signedIn(url, me);
+        return;
+      }
+    }
     const token = answered(
       await vscode.window.showInputBox({
         title: 'Sign in to Team Server (2/2)',
@@ -92,7 +112,11 @@ export function syncCommands(
       { location: vscode.ProgressLocation.Notification, title: `Signing in to ${url}…` },
       () => session.signIn(url, token),
     );
-    await config.update('server.url', url, vscode.ConfigurationTarget.Global);
+    await signedIn(url, me);
+  }
+
+  async function signedIn(url: string, me: Me): Promise<void> {
+    await updateUserSetting('server.url', url);
     if (checkServerTransport(url) === 'insecure-http') {
       void vscode.window.showWarningMessage(
         `Signed in to ${url} as ${me.user.id}. ${insecureSignInWarning(url)}`,

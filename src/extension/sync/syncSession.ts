@@ -8,19 +8,29 @@ import * as z from 'zod';
 import type { Me } from '../../core/api';
 import type { KeyValueSecretStore } from '../../core/keyValueStore';
 import type { LocalSecretStore } from '../../core/localStore';
-import { ApiClient, normalizeServerUrl } from '../../sync/client';
+import { normalizeServerUrl } from '../../core/serverUrl';
+import { ApiClient } from '../../sync/client';
+import { ApiError } from '../../sync/errors';
+import { signInWithProvider, type ProviderSignInOptions } from '../../sync/providerSignIn';
 import { SyncEngine } from '../../sync/engine';
 import { SyncScheduler, type SyncStatus } from '../../sync/scheduler';
-import { SYNC_PREFIX } from '../../sync/syncState';
 import {
-  caFileFetch,
+  serverFetch,
   checkServerTransport,
   EXTENSION_CA_HINT,
   insecureSignInWarning,
 } from './serverTrust';
 
-export const TOKEN_KEY = `${SYNC_PREFIX}token`;
-const StoredToken = z.object({ server: z.string(), token: z.string().min(1) });
+import { TOKEN_KEY } from './syncSessionKeys';
+
+export { TOKEN_KEY };
+const StoredToken = z.object({
+  server: z.string(),
+  token: z.string().min(1),
+  /** The refresh token of a sign-in through the identity provider. */
+  refresh: z.string().min(1).optional(),
+});
+type StoredToken = z.infer<typeof StoredToken>;
 
 export interface SessionDeps {
   secrets: KeyValueSecretStore;
@@ -81,7 +91,7 @@ export class SyncSession implements vscode.Disposable {
       // Settings may have changed since: the plain-HTTP rule holds for a resumed session too.
       if (checkServerTransport(saved.data.server) === 'insecure-http')
         this.deps.log.warn(insecureSignInWarning(saved.data.server));
-      await this.start(saved.data.server, saved.data.token);
+      await this.start(saved.data);
     } catch (error) {
       this.deps.log.error(`Could not resume the team-server session: ${messageOf(error)}`);
     }
@@ -91,18 +101,44 @@ export class SyncSession implements vscode.Disposable {
    * Checks the server and the token at once (`/v1/health`, `/v1/me`), then keeps the token in
    * SecretStorage and starts syncing. Throws a clear error (wrong URL, bad token, TLS, network).
    */
-  async signIn(rawUrl: string, token: string): Promise<Me> {
+  async signIn(rawUrl: string, token: string, refresh?: string): Promise<Me> {
     const server = normalizeServerUrl(rawUrl);
     if (checkServerTransport(server) === 'insecure-http')
       this.deps.log.warn(insecureSignInWarning(server));
-    const probe = this.newClient(server, token);
+    const probe = this.newClient({ server, token });
     await probe.health();
     const me = await probe.me();
     await this.stopSession();
-    await this.deps.secrets.store(TOKEN_KEY, JSON.stringify({ server, token }));
-    await this.start(server, token, me);
+    const saved: StoredToken = { server, token, ...(refresh && { refresh }) };
+    await this.deps.secrets.store(TOKEN_KEY, JSON.stringify(saved));
+    await this.start(saved, me);
     this.deps.log.info(`Signed in to ${server} as ${me.user.id}.`);
     return me;
+  }
+
+  /** How the server at `rawUrl` signs people in: its identity provider, or null (tokens only). */
+  async providerOf(rawUrl: string): Promise<{ name: string; device: boolean } | null> {
+    const server = normalizeServerUrl(rawUrl);
+    try {
+      return (await this.newClient({ server }).signInConfig()).oidc;
+    } catch (error) {
+      // A server from before sign-in with a provider has no /v1/auth/config.
+      if (error instanceof ApiError && error.status === 404) return null;
+      throw error;
+    }
+  }
+
+  /** Signs in through the server's identity provider in the browser, then as `signIn`. */
+  async signInWithProvider(
+    rawUrl: string,
+    options: Omit<ProviderSignInOptions, 'device'>,
+  ): Promise<Me> {
+    const server = normalizeServerUrl(rawUrl);
+    const tokens = await signInWithProvider(this.newClient({ server }), {
+      ...options,
+      device: false,
+    });
+    return this.signIn(server, tokens.access_token, tokens.refresh_token);
   }
 
   /** Stops syncing and forgets the token; local copies of others' secrets are removed. */
@@ -132,21 +168,50 @@ export class SyncSession implements vscode.Disposable {
     this.scheduler?.setIntervalMs(Math.max(0, this.deps.intervalMinutes()) * 60_000);
   }
 
-  private newClient(server: string, token: string): ApiClient {
-    const fetch = this.deps.fetch ?? caFileFetch();
+  private newClient(saved: { server: string; token?: string; refresh?: string }): ApiClient {
+    const fetch = this.deps.fetch ?? serverFetch();
+    const { server, token } = saved;
     return new ApiClient({
       baseUrl: server,
-      token,
+      ...(token !== undefined && { token }),
+      ...(saved.refresh !== undefined && { refresh: () => this.renew(server) }),
       userAgent: `notebook-secrets-vscode/${vscode.version ?? 'unknown'}`,
       caHint: EXTENSION_CA_HINT,
-      ...(fetch && { fetch }),
+      fetch,
     });
   }
 
-  private async start(server: string, token: string, me?: Me): Promise<void> {
+  /**
+   * Renews the access token of a sign-in through the identity provider with its refresh token
+   * (each refresh replaces it); undefined when the server refuses, so the 401 stands.
+   */
+  private async renew(server: string): Promise<string | undefined> {
+    const raw = await this.deps.secrets.get(TOKEN_KEY);
+    const saved = raw ? StoredToken.safeParse(JSON.parse(raw)) : undefined;
+    if (!saved?.success || saved.data.server !== server || !saved.data.refresh) return undefined;
+    try {
+      const tokens = await this.newClient({ server }).redeem({
+        grant_type: 'refresh_token',
+        refresh_token: saved.data.refresh,
+      });
+      const next: StoredToken = {
+        server,
+        token: tokens.access_token,
+        refresh: tokens.refresh_token,
+      };
+      await this.deps.secrets.store(TOKEN_KEY, JSON.stringify(next));
+      return tokens.access_token;
+    } catch (error) {
+      this.deps.log.warn(`The team-server sign-in could not be renewed: ${messageOf(error)}`);
+      return undefined;
+    }
+  }
+
+  private async start(saved: StoredToken, me?: Me): Promise<void> {
+    const { server } = saved;
     this.server = server;
     this.me = me;
-    this.api = this.newClient(server, token);
+    this.api = this.newClient(saved);
     this.engine = new SyncEngine({
       client: this.api,
       store: this.deps.store,

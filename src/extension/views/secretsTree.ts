@@ -13,6 +13,14 @@ import {
   type SecretType,
   type StoreChange,
 } from '../../core';
+import {
+  neededDescription,
+  neededTooltip,
+  notebookGroupDescription,
+  notebookGroupTooltip,
+  secretNotes,
+  THIS_NOTEBOOK,
+} from '../../core/viewText';
 import type { NeededItem, NotebookNeedsView } from '../notebooks/notebookNeeds';
 import type { ViewState } from './viewState';
 
@@ -34,7 +42,7 @@ export type SecretsNode =
   | { kind: 'notebook'; label: string; items: readonly NeededItem[] }
   | { kind: 'needed'; item: NeededItem };
 
-export const THIS_NOTEBOOK = 'This Notebook';
+export { THIS_NOTEBOOK };
 
 const TYPE_ICONS: Record<SecretType, string> = {
   generic: 'symbol-key',
@@ -180,13 +188,7 @@ export class SecretsTreeProvider
 
     const item = new vscode.TreeItem(secret.name, vscode.TreeItemCollapsibleState.None);
     item.id = `secret:${secret.id}`;
-    const notes = [secret.type === 'generic' ? '' : secret.type];
-    if (owner) notes.push(`shared by ${owner}`);
-    if (readonly) notes.push('reader');
-    if (shared) notes.push('shared');
-    if (missing) notes.push('value missing');
-    if (conflicted) notes.push('conflict');
-    item.description = notes.filter(Boolean).join(' · ');
+    item.description = secretNotes(secret, { owner, missing, conflicted });
     item.iconPath =
       missing || conflicted
         ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'))
@@ -261,9 +263,8 @@ function mergeChange(sorted: readonly IndexEntry[], change: StoreChange): IndexE
 function notebookItem(label: string, items: readonly NeededItem[]): vscode.TreeItem {
   const item = new vscode.TreeItem(THIS_NOTEBOOK, vscode.TreeItemCollapsibleState.Expanded);
   item.id = 'group:this-notebook';
-  const missing = items.filter((i) => !i.present).length;
-  item.description = missing > 0 ? `${label} · ${missing} missing` : label;
-  item.tooltip = `The secrets ${label} asks for with get_secret, and whether you have each.`;
+  item.description = notebookGroupDescription(label, items);
+  item.tooltip = notebookGroupTooltip(label);
   item.contextValue = 'notebook';
   return item;
 }
@@ -271,14 +272,11 @@ function notebookItem(label: string, items: readonly NeededItem[]): vscode.TreeI
 function neededItem(needed: NeededItem): vscode.TreeItem {
   const item = new vscode.TreeItem(needed.name, vscode.TreeItemCollapsibleState.None);
   item.id = `needed:${needed.name}`;
-  const cells = `${needed.cells.length === 1 ? 'cell' : 'cells'} ${needed.cells.join(', ')}`;
-  item.description = `${needed.present ? 'present' : 'missing'} · ${cells}`;
+  item.description = neededDescription(needed);
   item.iconPath = needed.present
     ? new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'))
     : new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
-  item.tooltip = needed.present
-    ? `get_secret('${needed.name}') finds this secret (${cells}).`
-    : `No secret named ${needed.name} for get_secret('${needed.name}') (${cells}). Add it with "Add…".`;
+  item.tooltip = neededTooltip(needed);
   item.contextValue = needed.present ? 'needed+present' : 'needed+missing';
   item.accessibilityInformation = {
     label: `Needed secret ${needed.name}, ${needed.present ? 'present' : 'missing'}`,

@@ -219,6 +219,31 @@ DELETE FROM counters WHERE name = 'changes';
   },
   {
     version: 6,
+    name: 'sign-in with an identity provider',
+    // A sign-in is a session: a refresh token (hashed), the provider's refresh token sealed with
+    // the server's key, and short-lived access tokens (rows of tokens) that go with it. Users
+    // carry the provider's subject; teams made from a groups claim are marked, so only they are
+    // kept in step with it.
+    sql: `
+CREATE TABLE sessions (
+  id text PRIMARY KEY,
+  user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  refresh_hash text NOT NULL UNIQUE,
+  provider_key_id text,
+  provider_nonce bytea,
+  provider_refresh bytea,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  refreshed_at timestamptz NOT NULL DEFAULT now(),
+  expires_at timestamptz NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+ALTER TABLE tokens ADD COLUMN session_id text REFERENCES sessions (id) ON DELETE CASCADE;
+ALTER TABLE users ADD COLUMN oidc_subject text UNIQUE;
+ALTER TABLE teams ADD COLUMN from_provider boolean NOT NULL DEFAULT false;
+`,
+  },
+  {
+    version: 7,
     name: 'indexes for reads that page through large catalogues',
     // A full listing pages through a caller's secrets by id: their grants and the secrets of their
     // teams' and projects' scopes, each read in id order from the cursor on. The change feed walks
@@ -233,7 +258,7 @@ DROP INDEX changes_secret;
 `,
   },
   {
-    version: 7,
+    version: 8,
     name: "grants carry their secret's name",
     // A resolve found its candidates by name among every user's secrets: a name many users have
     // (OPENAI_API_KEY) cost a check per secret of that name. A grant now carries its secret's
@@ -251,6 +276,9 @@ CREATE INDEX grants_principal_name ON grants (principal, name);
 `,
   },
 ];
+
+/** A database migrated by a newer server than this one. */
+export class SchemaTooNew extends Error {}
 
 const MIGRATION_LOCK = 7_428_311_902;
 /** The migration that orders the change feed by transaction id. */
@@ -281,8 +309,9 @@ export async function migrate(
     const newest = Math.max(0, ...applied);
     const known = Math.max(...migrations.map((m) => m.version));
     if (newest > known) {
-      throw new Error(
-        `The database schema is version ${newest}, newer than this server knows (${known}). Upgrade notebook-secrets.`,
+      // Migrations run forward only: an older server must not write to a schema it does not know.
+      throw new SchemaTooNew(
+        `The database schema is version ${newest}, newer than this server knows (${known}): a newer notebook-secrets has migrated it. Refusing to start; run that version or a newer one (npm install -g notebook-secrets@latest).`,
       );
     }
     for (const migration of migrations) {

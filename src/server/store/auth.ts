@@ -172,11 +172,16 @@ export async function listTokens(
 
 export async function revokeToken(ctx: StoreContext, caller: Caller, id: string): Promise<void> {
   await ctx.db.transaction(async (tx) => {
-    const [row] = await tx.query<{ user_id: string }>(
-      'DELETE FROM tokens WHERE id = $1 RETURNING user_id',
+    const [row] = await tx.query<{ user_id: string; session_id: string | null }>(
+      'DELETE FROM tokens WHERE id = $1 RETURNING user_id, session_id',
       [id],
     );
     if (!row) throw new HttpError(404, 'not_found', `There is no token with id '${id}'.`);
+    // A sign-in's access token: the whole sign-in ends, its refresh token with it.
+    if (row.session_id !== null) {
+      await tx.query('DELETE FROM tokens WHERE session_id = $1', [row.session_id]);
+      await tx.query('DELETE FROM sessions WHERE id = $1', [row.session_id]);
+    }
     await auditToken(tx, caller, 'revoke_token', row.user_id, id);
   });
 }

@@ -34,10 +34,23 @@ export async function createUser(
 ): Promise<User> {
   return insertEntity('users', 'user', input.id, () =>
     ctx.db.query(
-      'INSERT INTO users (id, name, admin) VALUES ($1, $2, $3) RETURNING id, name, admin, created_at',
+      `WITH u AS (INSERT INTO users (id, name, admin) VALUES ($1, $2, $3)
+                  RETURNING id, name, admin, created_at),
+            ${dropPendingGrants('user', '$1')}
+       SELECT * FROM u`,
       [input.id, input.name ?? input.id, input.admin],
     ),
   ).then(toUser);
+}
+
+/**
+ * A CTE that drops the grants naming a user or team id before anyone had it. Sharing answers a
+ * grant to an unknown id as one to a known id (so an owner cannot probe which ids exist), and keeps
+ * it; such a grant must never apply: creating the user or team removes it, in the same statement,
+ * so a misspelt id never becomes a share with a future colleague.
+ */
+export function dropPendingGrants(kind: 'user' | 'team', idParam: string): string {
+  return `pending AS (DELETE FROM grants WHERE principal = '${kind}:' || ${idParam})`;
 }
 
 export async function listUsers(ctx: StoreContext): Promise<User[]> {
@@ -51,11 +64,14 @@ export async function createGroup(
   table: 'teams' | 'projects',
   input: { id: string; name?: string },
 ): Promise<Team | Project> {
+  const insert = `INSERT INTO ${table} (id, name) VALUES ($1, $2) RETURNING id, name, created_at`;
   return insertEntity(table, table === 'teams' ? 'team' : 'project', input.id, () =>
-    ctx.db.query(`INSERT INTO ${table} (id, name) VALUES ($1, $2) RETURNING id, name, created_at`, [
-      input.id,
-      input.name ?? input.id,
-    ]),
+    ctx.db.query(
+      table === 'teams'
+        ? `WITH t AS (${insert}), ${dropPendingGrants('team', '$1')} SELECT * FROM t`
+        : insert,
+      [input.id, input.name ?? input.id],
+    ),
   ).then(toGroup);
 }
 

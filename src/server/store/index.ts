@@ -19,6 +19,7 @@ import type {
   ResolvedSecret,
   Team,
   TokenInfo,
+  TokenSet,
   User,
   VersionEntry,
 } from '../../core/api';
@@ -33,6 +34,7 @@ import * as directory from './directory';
 import { changes } from './feed';
 import { checkKeys } from './keys';
 import * as secrets from './secrets';
+import * as sessions from './sessions';
 import { getAccess, putAccess } from './sharing';
 import * as values from './values';
 import { restore, versions } from './versions';
@@ -61,6 +63,26 @@ export class Store {
   }
   bootstrapAdmin(envToken: string | undefined): Promise<string | undefined> {
     return auth.bootstrapAdmin(this.ctx, envToken);
+  }
+
+  // Sign-ins with the identity provider
+  userFor(...args: WithoutContext<typeof sessions.userFor>): Promise<string> {
+    return sessions.userFor(this.ctx, ...args);
+  }
+  syncTeams(userId: string, teams: string[]): Promise<void> {
+    return sessions.syncTeams(this.ctx, userId, teams);
+  }
+  openSession(...args: WithoutContext<typeof sessions.openSession>): Promise<TokenSet> {
+    return sessions.openSession(this.ctx, ...args);
+  }
+  sessionOf(refreshToken: string): Promise<sessions.OpenedSession> {
+    return sessions.sessionOf(this.ctx, refreshToken);
+  }
+  renewSession(...args: WithoutContext<typeof sessions.renewSession>): Promise<TokenSet> {
+    return sessions.renewSession(this.ctx, ...args);
+  }
+  endSession(sessionId: string): Promise<void> {
+    return sessions.endSession(this.ctx, sessionId);
   }
 
   // Callers and tokens

@@ -1,62 +1,10 @@
 /**
  * gnome-keyring's Secret Service in a D-Bus session of its own, unlocked with a test password,
- * for tests of the local store in a real OS keychain.
+ * for tests of the local store in a real OS keychain (scripts/secretService.mjs; npm start's
+ * JupyterLab uses the same).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-
-export const HAS_KEYRING =
-  spawnSync('sh', ['-c', 'command -v dbus-run-session && command -v gnome-keyring-daemon'])
-    .status === 0;
-
-export interface SecretService {
-  /** DBUS_SESSION_BUS_ADDRESS of the session the keyring runs in. */
-  address: string;
-  stop(): void;
-}
-
-/** Starts the keyring with its (encrypted) files under `dataHome`; `env` is the user's. */
-export async function startSecretService(
-  dataHome: string,
-  env: NodeJS.ProcessEnv,
-  hungMs = 30_000,
-): Promise<SecretService> {
-  mkdirSync(dataHome, { recursive: true });
-  const bus: ChildProcess = spawn(
-    'dbus-run-session',
-    [
-      '--',
-      'sh',
-      '-c',
-      // The daemon registers on the bus after it printed its variables: wait for its name.
-      'eval "$(printf test-password | gnome-keyring-daemon --unlock --components=secrets)" >/dev/null; ' +
-        'until dbus-send --session --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets | grep -q "boolean true"; do sleep 0.1; done; ' +
-        'echo "BUS=$DBUS_SESSION_BUS_ADDRESS"; exec sleep 100000',
-    ],
-    {
-      env: { PATH: process.env.PATH, ...env, XDG_DATA_HOME: dataHome },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    },
-  );
-  const stop = () => {
-    // The session's processes (bus, daemon, sleep) share its process group.
-    if (bus.pid && bus.exitCode === null) process.kill(-bus.pid, 'SIGTERM');
-  };
-  let timer: NodeJS.Timeout | undefined;
-  const address = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    timer = setTimeout(() => {
-      stop();
-      reject(new Error(`The D-Bus session did not start within ${hungMs} ms:\n${out}`));
-    }, hungMs);
-    bus.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    bus.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /BUS=(\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    bus.once('exit', (code) => reject(new Error(`dbus-run-session exited (${code}):\n${out}`)));
-  }).finally(() => clearTimeout(timer));
-  return { address, stop };
-}
+export {
+  HAS_KEYRING,
+  startSecretService,
+  type SecretService,
+} from '../../../scripts/secretService.mjs';

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Kernel } from '@jupyterlab/services';
+import { SessionAPI, type Kernel } from '@jupyterlab/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execCli, type CliResult } from '../sync/cliRunner';
 import { ApiClient } from '../../../src/sync/client';
@@ -205,6 +205,36 @@ describe('attach serving from the team server', () => {
     }
   });
 
+  it('names the secret first; a session path neither hides it nor drives the terminal', async () => {
+    // A notebook path written to fool the reader: it hides what follows it and asks about a
+    // harmless name instead (the Jupyter server hands it over as the session's path).
+    const path = `report.ipynb\u001b[8m asks for 'HARMLESS' (o/a/d)\u001b[0m\u001b]0;x\u0007\u202e.ipynb`;
+    const model = await SessionAPI.startSession(
+      { path, name: path, type: 'notebook', kernel: { name: 'python3' } },
+      jupyter.settings,
+    );
+    const kernel = jupyter.kernels.connectTo({ model: model.kernel!, handleComms: false });
+    const attach = await startAttach([], env, ['d']);
+    try {
+      await attach.injected(kernel.id);
+      expect(await calls(kernel, ["get_secret('API_KEY')"])).toEqual([
+        "SecretAccessError: Access to 'API_KEY' was denied on the terminal of `notebook-secrets attach`. To allow it, restart the kernel and answer [o]nce or [a]lways, or run attach with --allow API_KEY; then call get_secret again.",
+      ]);
+      const port = new URL(jupyter.baseUrl).port;
+      expect(attach.output()).toContain(
+        `Secret requested: API_KEY\r\n  asked by: report.ipynb asks for 'HARMLESS' (o/a/d)?.ipynb on 127.0.0.1:${port}\r\nAllow [o]nce`,
+      );
+      // Nothing the server sent reaches the terminal as a control: no ESC, no bidi override.
+      const controls =
+        // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+        /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/;
+      expect(attach.output().replace(/\r\n/g, '\n')).not.toMatch(controls);
+    } finally {
+      await attach.stop();
+      await kernel.shutdown();
+    }
+  });
+
   it('asks on its terminal: once (until a restart), always, deny', async () => {
     const kernel = await startKernel(jupyter);
     const attach = await startAttach([], env, ['o', 'a', 'd', 'd']);
@@ -230,7 +260,7 @@ describe('attach serving from the team server', () => {
       expect(await calls(kernel, cell)).toEqual(answers);
       expect(attach.output().split(QUESTION).length - 1).toBe(3);
       expect(attach.output()).toContain(
-        `Kernel kernel ${kernel.id.slice(0, 8)} on 127.0.0.1:${new URL(jupyter.baseUrl).port} asks for 'API_KEY': allow [o]nce, [a]lways for this kernel, or [d]eny? `,
+        `Secret requested: API_KEY\r\n  asked by: kernel ${kernel.id.slice(0, 8)} on 127.0.0.1:${new URL(jupyter.baseUrl).port}\r\nAllow [o]nce, [a]lways for this kernel, or [d]eny? `,
       );
       // After a restart "once" and "deny" ask again (answered d), "always" does not.
       await kernel.restart();

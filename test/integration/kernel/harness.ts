@@ -23,6 +23,8 @@ export interface JupyterServer {
   kernels: KernelManager;
   /** Everything the server printed so far (its log). */
   log(): string;
+  /** The server's process id. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -37,8 +39,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** `args`: more `jupyter_server` options (e.g. a higher IOPub rate limit for a benchmark). */
-export async function startJupyterServer(opts: { args?: string[] } = {}): Promise<JupyterServer> {
+/**
+ * `args`: more `jupyter_server` options (e.g. a higher IOPub rate limit for a benchmark); `env`:
+ * more environment for the server and its kernels.
+ */
+export async function startJupyterServer(
+  opts: { args?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<JupyterServer> {
   const dir = mkdtempSync(join(tmpdir(), 'nbsec-jupyter-'));
   const port = await freePort();
   const token = randomBytes(16).toString('hex');
@@ -51,7 +58,7 @@ export async function startJupyterServer(opts: { args?: string[] } = {}): Promis
   });
   const child: ChildProcess = spawn(command, [...args, ...(opts.args ?? [])], {
     cwd: dir,
-    env,
+    env: { ...env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -81,6 +88,7 @@ export async function startJupyterServer(opts: { args?: string[] } = {}): Promis
     settings,
     kernels,
     log: () => output,
+    pid: child.pid!,
     async stop() {
       kernels.dispose();
       child.kill('SIGTERM');
@@ -106,13 +114,24 @@ export interface CellResult {
   error?: { ename: string; evalue: string };
   /** Every IOPub message of this execution, as JSON text (for leak checks). */
   iopub: string[];
+  /** The execute_reply, as JSON text (its payloads and user_expressions, for leak checks). */
+  reply: string;
   result?: string;
 }
 
-/** Runs code as a cell and collects its outputs. */
-export async function runCell(kernel: Kernel.IKernelConnection, code: string): Promise<CellResult> {
-  const future = kernel.requestExecute({ code, store_history: true, allow_stdin: false });
-  const out: CellResult = { status: '', stdout: '', stderr: '', iopub: [] };
+/** Runs code as a cell and collects its outputs; `userExpressions` go with the request. */
+export async function runCell(
+  kernel: Kernel.IKernelConnection,
+  code: string,
+  opts: { userExpressions?: Record<string, string> } = {},
+): Promise<CellResult> {
+  const future = kernel.requestExecute({
+    code,
+    store_history: true,
+    allow_stdin: false,
+    ...(opts.userExpressions ? { user_expressions: opts.userExpressions } : {}),
+  });
+  const out: CellResult = { status: '', stdout: '', stderr: '', iopub: [], reply: '' };
   future.onIOPub = (msg: KernelMessage.IIOPubMessage) => {
     out.iopub.push(JSON.stringify(msg));
     const content = msg.content as Record<string, unknown>;
@@ -126,6 +145,7 @@ export async function runCell(kernel: Kernel.IKernelConnection, code: string): P
     }
   };
   const reply = await future.done;
+  out.reply = JSON.stringify(reply);
   out.status = reply.content.status;
   if (reply.content.status === 'error' && !out.error) {
     out.error = { ename: reply.content.ename, evalue: reply.content.evalue };
@@ -155,5 +175,20 @@ export async function bounded<T>(ms: number, promise: Promise<T>, what: string):
     ]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** Polls `probe` until it gives something other than undefined (errors count as not yet). */
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  ms = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }

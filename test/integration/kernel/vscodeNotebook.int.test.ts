@@ -22,6 +22,8 @@ const ui = vi.hoisted(() => ({
   kernelStarts: [] as ((e: unknown) => void)[],
   /** Server collections created in the Jupyter API (its kernel picker). */
   collections: [] as { id: string; provider: unknown; commandProvider?: unknown }[],
+  /** Open notebooks. One is open, but not a Jupyter notebook: the kernel picker's collection waits for a notebook. */
+  notebooks: [{ notebookType: 'interactive', uri: { toString: () => 'untitled:1' } }] as unknown[],
 }));
 
 vi.mock('vscode', () => {
@@ -73,20 +75,26 @@ vi.mock('vscode', () => {
     EventEmitter,
     Uri,
     CancellationTokenSource,
+    CodeActionKind: { QuickFix: 'quickfix' },
+    NotebookCellKind: { Markup: 1, Code: 2 },
+    languages: { registerCodeActionsProvider: none },
     ProgressLocation: { Window: 10, Notification: 15 },
     workspace: {
       isTrusted: true,
-      // Open, but not a Jupyter notebook: the kernel picker's collection waits for a notebook.
-      notebookDocuments: [{ notebookType: 'interactive', uri: { toString: () => 'untitled:1' } }],
+      get notebookDocuments() {
+        return ui.notebooks;
+      },
       onDidOpenNotebookDocument: none,
       onDidCloseNotebookDocument: none,
       onDidGrantWorkspaceTrust: none,
       onDidChangeConfiguration: none,
       onDidChangeNotebookDocument: none,
       asRelativePath: (uri: { path: string }) => uri.path.split('/').pop(),
+      // ui.settings are the user's settings.
       getConfiguration: () => ({
         get: <T>(key: string, fallback: T) =>
           ui.settings.has(key) ? (ui.settings.get(key) as T) : fallback,
+        inspect: (key: string) => ({ key, globalValue: ui.settings.get(key) }),
       }),
     },
     window: {
@@ -115,6 +123,7 @@ vi.mock('vscode', () => {
         id === 'ms-toolsai.jupyter' && ui.jupyter
           ? { isActive: true, exports: ui.jupyter }
           : undefined,
+      onDidChange: none,
     },
   };
 });
@@ -129,6 +138,8 @@ import type { Kernel } from '@jupyterlab/services';
 import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { buildInjectionCode } from '../../../src/broker/injection';
+import { NotebookChoiceStore } from '../../../src/extension/notebooks/notebookChoiceStore';
+import { registerCommand } from '../../../src/extension/commands/registerCommand';
 import { registerNotebookSupport } from '../../../src/extension/notebooks/notebookSupport';
 import { canary, MapSource, MemoryState, RecordingLog, sha256 } from './fixtures';
 import { runCell, startJupyterServer, startKernel, type JupyterServer } from './harness';
@@ -152,8 +163,17 @@ class StandInKernel implements JupyterKernel {
   executeCode(code: string) {
     const real = this.real;
     return (async function* () {
-      const future = real.requestExecute({ code, silent: true, store_history: false });
+      let stdout = '';
+      const future = real.requestExecute({ code, store_history: false });
+      future.onIOPub = (msg) => {
+        const content = msg.content as { name?: string; text?: string };
+        if (msg.header.msg_type === 'stream' && content.name === 'stdout') stdout += content.text;
+      };
       const reply = await future.done;
+      if (stdout) {
+        const data = new TextEncoder().encode(stdout);
+        yield { items: [{ mime: 'application/vnd.code.notebook.stdout', data }] };
+      }
       if (reply.content.status === 'error') {
         const data = new TextEncoder().encode(
           JSON.stringify({ name: reply.content.ename, message: reply.content.evalue }),
@@ -173,10 +193,20 @@ const VALUE = canary('vscode');
 const REMOTE_VALUE = canary('remote');
 let server: JupyterServer;
 let kernel: Kernel.IKernelConnection;
-let registration: { dispose(): void };
+let registration: ReturnType<typeof registerNotebookSupport>;
+const channel = {
+  debug: (m: string) => log.debug(m),
+  info: (m: string) => log.info(m),
+  warn: (m: string) => log.warn(m),
+  error: (m: string) => log.error(m),
+  trace: () => {},
+  show: () => {},
+} as never;
 const log = new RecordingLog();
 const source = new MapSource();
 const secrets = new Map<string, string>();
+/** Kernels the Jupyter API hands out by notebook, besides the first one. */
+const userStarted = new Map<string, JupyterKernel>();
 
 beforeAll(async () => {
   server = await startJupyterServer();
@@ -186,7 +216,7 @@ beforeAll(async () => {
   const standIn = new StandInKernel(kernel);
   ui.jupyter = {
     kernels: {
-      getKernel: async () => standIn,
+      getKernel: async (uri: vscode.Uri) => userStarted.get(uri.toString()) ?? standIn,
       onDidStart: (listener: (e: unknown) => void) => {
         ui.kernelStarts.push(listener);
         return { dispose: () => ui.kernelStarts.splice(ui.kernelStarts.indexOf(listener), 1) };
@@ -199,6 +229,7 @@ beforeAll(async () => {
     },
   };
   ui.activeNotebook = { uri: vscode.Uri.parse('file:///work/analysis.ipynb') };
+  const choiceStore = new NotebookChoiceStore({ info: (m: string) => log.info(m) } as never);
   registration = registerNotebookSupport({
     context: {
       globalState: new MemoryState(),
@@ -210,15 +241,14 @@ beforeAll(async () => {
       extensionPath: process.cwd(),
     } as never,
     source,
-    log: {
-      debug: (m: string) => log.debug(m),
-      info: (m: string) => log.info(m),
-      warn: (m: string) => log.warn(m),
-      error: (m: string) => log.error(m),
-      trace: () => {},
-      show: () => {},
-    } as never,
+    choices: choiceStore,
+    secretNames: () => [],
+    log: channel,
   });
+  // The extension's root registers every command through its one wrapper; so does this test.
+  for (const [id, handler] of Object.entries(registration.commands)) {
+    registerCommand(id, handler, channel);
+  }
 });
 
 afterAll(async () => {
@@ -235,7 +265,8 @@ describe('VS Code notebook support', () => {
       "import hashlib\nfor _ in range(50): v = get_secret('API_KEY')\nprint(hashlib.sha256(v.encode()).hexdigest())";
     expect((await runCell(kernel, code)).stdout.trim()).toBe(sha256(VALUE));
     expect(ui.warnings).toHaveLength(1);
-    expect(ui.warnings[0]!.message).toBe("analysis.ipynb asks for the secret 'API_KEY'.");
+    expect(ui.warnings[0]).toMatchObject({ message: "Allow the secret 'API_KEY'?" });
+    expect(ui.warnings[0]!.detail).toMatch(/^Asked by analysis\.ipynb\./);
   });
 
   it('re-enables get_secret by itself after the kernel restarts', async () => {
@@ -271,7 +302,7 @@ describe('VS Code notebook support', () => {
       "import hashlib\nprint(hashlib.sha256(get_secret('API_KEY').encode()).hexdigest())";
     expect((await runCell(started, code)).stdout.trim()).toBe(sha256(VALUE));
     expect(ui.warnings.slice(warnings).map((w) => w.message)).toEqual([
-      "auto.ipynb asks for the secret 'API_KEY'.",
+      "Allow the secret 'API_KEY'?",
     ]);
     expect(ui.infos.filter((m) => /get_secret is enabled/.test(m))).toEqual([]);
 
@@ -283,6 +314,87 @@ describe('VS Code notebook support', () => {
     );
     expect(ui.warnings.length).toBe(warnings + 1);
     await started.shutdown();
+  });
+
+  it("sets up get_secret from a local kernel's first cell, through the environment it inherits", async () => {
+    // What the Jupyter extension does for a local kernel: it starts it with the environment of
+    // the extension host (here, this process) and sets __vsc_ipynb_file__ before any cell runs.
+    expect(process.env.NOTEBOOK_SECRETS_VSCODE_CLAIM).toBeTruthy();
+    const local = await startJupyterServer();
+    try {
+      const started = await startKernel(local);
+      const uri = vscode.Uri.parse('file:///work/first-cell.ipynb');
+      ui.notebooks.push({
+        notebookType: 'jupyter-notebook',
+        uri: { ...uri, fsPath: '/work/first-cell.ipynb', toString: () => uri.toString() },
+      });
+      userStarted.set(uri.toString(), new StandInKernel(started));
+      await runCell(started, '__vsc_ipynb_file__ = "/work/first-cell.ipynb"');
+      ui.consentAnswer = 'Allow Once';
+      const warnings = ui.warnings.length;
+      const first = await runCell(
+        started,
+        "from notebook_secrets import get_secret\nimport os\nprint(len(get_secret('API_KEY')), 'NOTEBOOK_SECRETS_VSCODE_CLAIM' in os.environ)",
+      );
+      expect(first.error).toBeUndefined();
+      expect(first.stdout.trim()).toBe(`${VALUE.length} False`);
+      expect(ui.warnings.slice(warnings).map((w) => w.message)).toEqual([
+        "Allow the secret 'API_KEY'?",
+      ]);
+      // After the cell, the set-up through the Jupyter API checks the claim and keeps the module.
+      await ui.commands.get('notebookSecrets.enableGetSecret')!(uri);
+      expect(ui.errors).toEqual([]);
+      const again = await runCell(started, "print(len(get_secret('API_KEY')))");
+      expect(again.stdout.trim()).toBe(String(VALUE.length));
+      expect(log.lines.join('\n')).not.toMatch(/A process other than the kernel/);
+      await started.shutdown();
+    } finally {
+      ui.notebooks.pop();
+      ui.consentAnswer = 'Always for This Notebook';
+      await local.stop();
+    }
+  });
+
+  it("runs a Colab notebook's first cell unchanged, with its environment set, from kernel start", async () => {
+    // The start-up file in PYTHONSTARTUP installs the helper's hooks as the kernel starts.
+    expect(process.env.PYTHONSTARTUP).toMatch(/notebook_secrets_startup\.py$/);
+    const local = await startJupyterServer();
+    try {
+      const started = await startKernel(local);
+      const uri = vscode.Uri.parse('file:///work/colab.ipynb');
+      ui.notebooks.push({
+        notebookType: 'jupyter-notebook',
+        uri: { ...uri, fsPath: '/work/colab.ipynb', toString: () => uri.toString() },
+        metadata: {
+          metadata: {
+            notebook_secrets: { serve_platform_calls: true, environment: ['API_KEY'] },
+          },
+        },
+      });
+      userStarted.set(uri.toString(), new StandInKernel(started));
+      // As the Jupyter extension does, silently, before handing out the kernel.
+      await started.requestExecute({
+        code: '__vsc_ipynb_file__ = "/work/colab.ipynb"',
+        silent: true,
+      }).done;
+      ui.consentAnswer = 'Allow Once';
+      const warnings = ui.warnings.length;
+      const first = await runCell(
+        started,
+        "from google.colab import userdata\nimport hashlib, os, sys\nprint(hashlib.sha256(userdata.get('API_KEY').encode()).hexdigest(), hashlib.sha256(os.environ['API_KEY'].encode()).hexdigest(), 'google.colab' in sys.modules, os.environ.get('PYTHONSTARTUP'))",
+      );
+      expect(first.error).toBeUndefined();
+      expect(first.stdout.trim()).toBe(`${sha256(VALUE)} ${sha256(VALUE)} False None`);
+      // One dialog, for the environment; the same answer serves userdata.get.
+      expect(ui.warnings.slice(warnings).map((w) => w.message)).toEqual([
+        "Allow the secret 'API_KEY' in the kernel's environment?",
+      ]);
+      await started.shutdown();
+    } finally {
+      ui.notebooks.pop();
+      ui.consentAnswer = 'Always for This Notebook';
+      await local.stop();
+    }
   });
 
   it('connects a remote Jupyter server and answers its kernels in band, with consent', async () => {
@@ -305,7 +417,7 @@ describe('VS Code notebook support', () => {
       },
       { timeout: 20_000, interval: 500 },
     );
-    expect(ui.warnings.at(-1)!.message).toMatch(/asks for the secret 'REMOTE_KEY'/);
+    expect(ui.warnings.at(-1)!.message).toBe("Allow the secret 'REMOTE_KEY'?");
 
     // VS Code also sets up kernels it starts on that server (auto-enable), with a broker endpoint
     // only this machine has: the server's in-band answer stays the fallback.

@@ -6,16 +6,16 @@
  * HTTP refused off loopback on both sides. Nothing is sent off this machine: 0.0.0.0 is only
  * bound, and reached as a client address that the rule refuses (it is not loopback).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execCli, type CliResult } from '../sync/cliRunner';
 import { ApiClient } from '../../../src/sync/client';
 import { ServerUnreachable } from '../../../src/sync/errors';
-import { fetchTrusting } from '../../../src/sync/trustedFetch';
+import { makeNodeFetch } from '../../../src/sync/nodeFetch';
 import { buildServerCli, freePort, serve, type ServeProcess } from './serverProcess';
 
 const ADMIN_TOKEN = `admin-${randomBytes(16).toString('hex')}`;
@@ -111,6 +111,55 @@ function runCli(
   });
 }
 
+/** This machine's first address other than loopback (where a server on 0.0.0.0 answers too). */
+const OTHER_ADDRESS = Object.values(networkInterfaces())
+  .flat()
+  .find((a) => a && !a.internal && a.family === 'IPv4')?.address;
+/** Whether this run may give a CLI run its own /etc/hosts (a mount namespace, as root). */
+const CAN_UNSHARE_MOUNT =
+  process.getuid?.() === 0 && spawnSync('unshare', ['-m', 'true']).status === 0;
+
+/**
+ * Runs the CLI with `hosts` as its /etc/hosts, bound over the real one in a mount namespace of
+ * its own: the resolver then sends those names where the test says, and nothing else changes.
+ */
+function runCliResolving(
+  hosts: string,
+  home: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<CliResult> {
+  const file = join(home, 'hosts');
+  writeFileSync(file, hosts);
+  return new Promise((resolve) => {
+    execFile(
+      'unshare',
+      [
+        '-m',
+        'sh',
+        '-c',
+        'mount --bind "$0" /etc/hosts && exec "$@"',
+        file,
+        process.execPath,
+      ].concat([cli, ...args]),
+      {
+        env: {
+          PATH: process.env.PATH,
+          HOME: home,
+          NOTEBOOK_SECRETS_CONFIG_DIR: join(home, 'config'),
+          NOTEBOOK_SECRETS_KEYRING: '0',
+          ...env,
+        },
+        timeout: 30_000,
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
 async function start(args: string[], env: Record<string, string> = {}): Promise<ServeProcess> {
   const p = await serve({
     dataDir: tempDir('ns-tls-data-'),
@@ -147,11 +196,24 @@ describe('serve --tls-cert/--tls-key', () => {
     port = new URL(server.url).port;
   });
 
+  it('warns at start when others may read the TLS key, as for the encryption key', async () => {
+    // The key made here is 0600: nothing to say.
+    expect(server.stderr()).not.toMatch(/readable by others/);
+    const shared = join(tempDir(), 'shared-key.pem');
+    copyFileSync(join(certs, 'key.pem'), shared);
+    chmodSync(shared, 0o640);
+    const p = await start(['--tls-cert', join(certs, 'cert.pem'), '--tls-key', shared]);
+    expect(p.stderr()).toContain(
+      `warning: The TLS key file ${shared} is readable by others (mode 640); run chmod 600 on it.`,
+    );
+    expect(p.stderr()).not.toContain(readFileSync(shared, 'utf8').split('\n')[1]);
+  });
+
   it('serves HTTPS, and nothing over plain HTTP on its port', async () => {
     expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     expect(server.stdout()).toMatch(/TLS certificate: CN=localhost, valid until \d{4}-/);
     const ca = readFileSync(join(certs, 'cert.pem'));
-    const health = await fetchTrusting(ca)(`${server.url}/v1/health`);
+    const health = await makeNodeFetch({ ca })(`${server.url}/v1/health`);
     expect(health.status).toBe(200);
     const plain = await fetch(`http://127.0.0.1:${port}/v1/health`).then(
       (r) => r.status,
@@ -208,7 +270,7 @@ describe('serve --tls-cert/--tls-key', () => {
     const trusting = new ApiClient({
       baseUrl: `https://localhost:${port}`,
       token: ADMIN_TOKEN,
-      fetch: fetchTrusting(ca),
+      fetch: makeNodeFetch({ ca }),
       caHint: hint,
     });
     expect((await trusting.me()).user.id).toBeTruthy();
@@ -316,6 +378,52 @@ describe('plain HTTP off loopback', () => {
       expect(whoami.stderr).toMatch(/INSECURE/);
     });
 
+    it("NOTEBOOK_SECRETS_INSECURE_HTTP is serve's: clients take plain HTTP only to the server NOTEBOOK_SECRETS_INSECURE_HTTP_SERVER names", async () => {
+      const home = tempDir();
+      const server = `http://0.0.0.0:${port}`;
+      const signedIn = { NOTEBOOK_SECRETS_SERVER: server, NOTEBOOK_SECRETS_TOKEN: ADMIN_TOKEN };
+      // serve's variable opens nothing for a client, and the refusal says which one does.
+      const serves = await runCli(home, ['whoami'], {
+        ...signedIn,
+        NOTEBOOK_SECRETS_INSECURE_HTTP: '1',
+      });
+      expect(serves.code).toBe(2);
+      expect(serves.stderr).toMatch(
+        /not a loopback address.*NOTEBOOK_SECRETS_INSECURE_HTTP_SERVER=http:\/\/0\.0\.0\.0:\d+ for this server alone \(NOTEBOOK_SECRETS_INSECURE_HTTP is for `notebook-secrets serve` only\)/,
+      );
+      expect(serves.stderr).not.toContain(ADMIN_TOKEN);
+      // Naming this server lets every client command reach it, each time warned.
+      const named = { ...signedIn, NOTEBOOK_SECRETS_INSECURE_HTTP_SERVER: `${server}/` };
+      const whoami = await runCli(home, ['whoami'], named);
+      expect(whoami.code).toBe(0);
+      expect(whoami.stderr).toMatch(
+        /warning: The connection to 0\.0\.0\.0:\d+ is INSECURE .*NOTEBOOK_SECRETS_INSECURE_HTTP_SERVER/,
+      );
+      const admin = await runCli(home, ['admin', 'user', 'list'], {
+        ...named,
+        NOTEBOOK_SECRETS_ADMIN_TOKEN: ADMIN_TOKEN,
+      });
+      expect(admin.code).toBe(0);
+      expect(admin.stderr).toMatch(/INSECURE/);
+      // Naming another server opens nothing here: not another port, not another host.
+      for (const other of [`http://0.0.0.0:${Number(port) + 1}`, `http://127.0.0.2:${port}`]) {
+        const refused = await runCli(home, ['whoami'], {
+          ...signedIn,
+          NOTEBOOK_SECRETS_INSECURE_HTTP_SERVER: other,
+        });
+        expect(refused.code, other).toBe(2);
+        expect(refused.stderr).toMatch(/not a loopback address/);
+      }
+      const login = await runCli(home, ['login', '--server', server], {
+        NOTEBOOK_SECRETS_TOKEN: ADMIN_TOKEN,
+        NOTEBOOK_SECRETS_INSECURE_HTTP_SERVER: 'secrets.lab.internal',
+      });
+      expect(login.code).toBe(2);
+      expect(login.stderr).toMatch(
+        /NOTEBOOK_SECRETS_INSECURE_HTTP_SERVER must be the http:\/\/ URL/,
+      );
+    });
+
     it('admin commands refuse to send the admin token over plain HTTP off loopback', async () => {
       const home = tempDir();
       const env = { NOTEBOOK_SECRETS_ADMIN_TOKEN: ADMIN_TOKEN };
@@ -331,6 +439,102 @@ describe('plain HTTP off loopback', () => {
       expect(allowed.code).toBe(0);
       expect(allowed.stderr).toMatch(/warning: The connection to 0\.0\.0\.0:\d+ is INSECURE/);
     });
+
+    describe.skipIf(!CAN_UNSHARE_MOUNT || !OTHER_ADDRESS)(
+      'with loopback names that resolve to another address (a hosts file of the test)',
+      () => {
+        const hosts = () => `${OTHER_ADDRESS} localhost\n${OTHER_ADDRESS} team.localhost\n`;
+        const refusal = (name: string) =>
+          new RegExp(
+            `Plain http:// to ${name} was refused: ${name} resolved to ${OTHER_ADDRESS!.replace(/\./g, '\\.')}, which is not a loopback address.*unencrypted`,
+          );
+
+        it('the CLI refuses to sign in to localhost there, and sends no token', async () => {
+          const home = tempDir();
+          const login = await runCliResolving(
+            hosts(),
+            home,
+            ['login', '--server', `http://localhost:${port}`],
+            { NOTEBOOK_SECRETS_TOKEN: ADMIN_TOKEN },
+          );
+          expect(login.code).toBe(2);
+          expect(login.stderr).toMatch(refusal('localhost'));
+          expect(login.stdout).not.toContain('Signed in');
+          expect(login.stderr).not.toContain(ADMIN_TOKEN);
+        });
+
+        it('team.localhost and localhost. are not loopback names at all', async () => {
+          for (const host of ['team.localhost', 'localhost.']) {
+            const home = tempDir();
+            const login = await runCliResolving(
+              hosts(),
+              home,
+              ['login', '--server', `http://${host}:${port}`],
+              { NOTEBOOK_SECRETS_TOKEN: ADMIN_TOKEN },
+            );
+            expect(login.code).toBe(2);
+            expect(login.stderr).toMatch(
+              /plain http:\/\/ to \S+:\d+, which is not a loopback address.*unencrypted.*--insecure-http/,
+            );
+            expect(login.stdout).not.toContain('Signed in');
+          }
+        });
+
+        it('every client refuses it: a session, admin, and attach', async () => {
+          const home = tempDir();
+          const server = `http://localhost:${port}`;
+          const whoami = await runCliResolving(hosts(), home, ['whoami'], {
+            NOTEBOOK_SECRETS_SERVER: server,
+            NOTEBOOK_SECRETS_TOKEN: ADMIN_TOKEN,
+          });
+          expect(whoami.code).toBe(2);
+          expect(whoami.stderr).toMatch(refusal('localhost'));
+          const admin = await runCliResolving(
+            hosts(),
+            home,
+            ['admin', 'user', 'list', '--server', server],
+            { NOTEBOOK_SECRETS_ADMIN_TOKEN: ADMIN_TOKEN },
+          );
+          expect(admin.code).toBe(2);
+          expect(admin.stderr).toMatch(refusal('localhost'));
+          const attach = await runCliResolving(
+            hosts(),
+            home,
+            ['attach', '--jupyter', `${server}/`, '--from-env', 'NS_'],
+            { JUPYTER_TOKEN: 'jupyter-token-not-sent' },
+          );
+          expect(attach.code).toBe(2);
+          expect(attach.stderr).toMatch(refusal('localhost'));
+        });
+
+        it('serve refuses plain HTTP on --host localhost there', async () => {
+          const home = tempDir();
+          const serve = await runCliResolving(
+            hosts(),
+            home,
+            ['serve', '--host', 'localhost', '--port', String(await freePort()), '--data', home],
+            { NOTEBOOK_SECRETS_ADMIN_TOKEN: ADMIN_TOKEN },
+          );
+          expect(serve.code).toBe(1);
+          expect(serve.stderr).toMatch(
+            /Refusing to serve plain HTTP on localhost: it resolves to \S+, which is not a loopback address/,
+          );
+        });
+
+        it('localhost that resolves to this machine works as before', async () => {
+          const home = tempDir();
+          const login = await runCliResolving(
+            '127.0.0.1 localhost\n',
+            home,
+            ['login', '--server', `http://localhost:${port}`],
+            { NOTEBOOK_SECRETS_TOKEN: ADMIN_TOKEN },
+          );
+          expect(login).toMatchObject({ code: 0 });
+          expect(login.stdout).toContain('Signed in');
+          expect(login.stderr).not.toMatch(/INSECURE/);
+        });
+      },
+    );
 
     it('attach refuses a Jupyter URL over plain HTTP to a non-loopback address', async () => {
       const home = tempDir();

@@ -64,6 +64,26 @@ describe('notebook-secrets CLI client (built binary, real server)', () => {
     });
   });
 
+  it("shows the server's text without terminal controls", async () => {
+    // A project name that would clear the screen, hide text and set the clipboard (OSC 52) if
+    // printed as it is.
+    const name = 'web\u001b[2J\u001b[8mhidden\u001b[0m\u001b]52;c;Y3VybCBldmls\u0007\u202eok';
+    await server.admin.createProject({ id: 'controls', name });
+    await server.admin.addProjectMember('controls', { kind: 'user', id: 'alice' });
+    const projects = await run('alice', ['projects']);
+    expect(projects.code).toBe(0);
+    expect(projects.stdout).toMatch(/controls +webhidden\?ok/);
+    const controls =
+      // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+      /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/;
+    expect(projects.stdout).not.toMatch(controls);
+    // --json keeps the text as it is, escaped by JSON.
+    const json = await run('alice', ['projects', '--json']);
+    expect(JSON.parse(json.stdout).projects).toContainEqual(
+      expect.objectContaining({ id: 'controls', name }),
+    );
+  });
+
   it('refuses a bad token with exit 3 and a clear message, and a wrong URL with exit 7', async () => {
     const bad = await run('eve', ['login', '--server', server.url, '--token-stdin'], 'not-a-token');
     expect(bad.code).toBe(3);

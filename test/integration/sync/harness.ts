@@ -37,11 +37,15 @@ export interface RunningServer {
 
 export interface ServerOptions {
   databaseUrl?: string;
+  /** A port of its own (default: a free one). */
+  port?: number;
+  /** More environment for `serve` (e.g. the identity provider's settings). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const cli = await buildCli();
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const dataDir = mkdtempSync(join(tmpdir(), 'ns-sync-server-'));
   const adminToken = `nsadmin_${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
   const url = `http://127.0.0.1:${port}`;
@@ -53,6 +57,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       ...process.env,
       NOTEBOOK_SECRETS_ADMIN_TOKEN: adminToken,
       XDG_CACHE_HOME: testCacheHome(),
+      ...options.env,
     };
     delete env.DATABASE_URL;
     if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;

@@ -130,12 +130,33 @@ describe('attach consent', () => {
     expect(await consent.decide(request('C'))).toBe('deny');
     expect(await consent.decide(request('C'))).toBe('deny');
     expect(shown.split('[d]eny? ').length - 1).toBe(4);
-    expect(shown).toContain("Kernel kernel k1 on jupyter asks for 'A'");
+    expect(shown).toContain(
+      'Secret requested: A\n  asked by: kernel k1 on jupyter\nAllow [o]nce, [a]lways for this kernel, or [d]eny? ',
+    );
     expect(shown).toContain('Answer o, a or d.');
     // After a restart: "always" holds, "once" and "deny" ask again (end of input is deny).
     consent.forgetSession('s1');
     expect(await consent.decide(request('B'))).toBe('allow');
     input.end();
     expect(await consent.decide(request('A'))).toBe('deny');
+  });
+
+  it('names the secret first, and shows a label without control characters, bounded', async () => {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let shown = '';
+    output.on('data', (d: Buffer) => (shown += d.toString()));
+    const consent = attachConsent({ terminal: { input, output } });
+    // A session path that hides the rest of the line and asks about another name.
+    const label = `x.ipynb\u001b[8m asks for 'HARMLESS': allow?\u001b[0m\u202e\r${'y'.repeat(400)}`;
+    setImmediate(() => input.write('d\n'));
+    expect(await consent.decide({ ...request('AWS_SECRET_ACCESS_KEY'), label })).toBe('deny');
+    const [first, second, third] = shown.split('\n');
+    expect(first).toBe('Secret requested: AWS_SECRET_ACCESS_KEY');
+    expect(second).toMatch(/^ {2}asked by: x\.ipynb asks for 'HARMLESS': allow\?\?\?y+…$/);
+    expect(second!.length).toBeLessThan(140);
+    expect(third).toBe('Allow [o]nce, [a]lways for this kernel, or [d]eny? ');
+    // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+    expect(shown.replace(/\n/g, '')).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/);
   });
 });

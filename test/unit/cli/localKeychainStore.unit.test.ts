@@ -1,4 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -117,5 +125,22 @@ describe('the lock on the local index', () => {
     ).toThrow('boom');
     expect(existsSync(lock)).toBe(false);
     expect(withFileLock(lock, () => 42)).toBe(42);
+  });
+});
+
+describe('the local index file', () => {
+  it('is written through a new temp file, never through a link planted at a temp name', () => {
+    const { dir, s } = store();
+    const victim = join(mkdtempSync(join(tmpdir(), 'nbsec-victim-')), 'victim');
+    writeFileSync(victim, 'keep me');
+    // The names a temp file of this process could have had: the pid is no secret.
+    for (const name of [`${s.indexPath}.${process.pid}.tmp`, `${s.indexPath}.tmp`])
+      symlinkSync(victim, name);
+    s.set('A', { value: VALUE });
+    expect(readFileSync(victim, 'utf8')).toBe('keep me');
+    expect(lstatSync(s.indexPath).isFile()).toBe(true);
+    expect(lstatSync(s.indexPath).mode & 0o777).toBe(0o600);
+    expect(readFileSync(s.indexPath, 'utf8')).not.toContain(VALUE);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp')).length).toBe(2);
   });
 });

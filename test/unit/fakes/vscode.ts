@@ -123,6 +123,7 @@ export const ui = {
     this.answers = [];
     clipboardText = '';
     configuration.clear();
+    workspaceConfiguration.clear();
     registeredCommands.clear();
     logLines.length = 0;
   },
@@ -157,6 +158,7 @@ function message(
 export const logLines: string[] = [];
 let clipboardText = '';
 const configuration = new Map<string, unknown>();
+const workspaceConfiguration = new Map<string, unknown>();
 const registeredCommands = new Map<string, (...args: unknown[]) => unknown>();
 const configurationChanged = new EventEmitter<{ affectsConfiguration(section: string): boolean }>();
 
@@ -332,12 +334,18 @@ export class NotebookCellData {
 }
 
 export class NotebookEdit {
+  newNotebookMetadata?: Record<string, unknown>;
   constructor(
     readonly range: NotebookRange,
     readonly newCells: NotebookCellData[],
   ) {}
   static replaceCells(range: NotebookRange, cells: NotebookCellData[]): NotebookEdit {
     return new NotebookEdit(range, cells);
+  }
+  static updateNotebookMetadata(metadata: Record<string, unknown>): NotebookEdit {
+    const edit = new NotebookEdit(new NotebookRange(0, 0), []);
+    edit.newNotebookMetadata = metadata;
+    return edit;
   }
 }
 
@@ -346,6 +354,9 @@ export class Position {
     readonly line: number,
     readonly character: number,
   ) {}
+  isBefore(other: Position): boolean {
+    return this.line < other.line || (this.line === other.line && this.character < other.character);
+  }
 }
 
 export class Range {
@@ -402,14 +413,31 @@ export const workspace = {
     workspace.appliedEdits.push(edit);
     return Promise.resolve(true);
   },
+  /**
+   * User settings in `configuration`, workspace and folder settings in `workspaceConfiguration`
+   * (update with ConfigurationTarget.Workspace or .WorkspaceFolder); `get` gives the workspace's
+   * first, as VS Code does for a setting a workspace may set.
+   */
   getConfiguration(section: string) {
+    const at = (key: string) => `${section}.${key}`;
     return {
       get: <T>(key: string, fallback: T): T =>
-        (configuration.has(`${section}.${key}`)
-          ? configuration.get(`${section}.${key}`)
-          : fallback) as T,
-      update: (key: string, value: unknown) => {
-        configuration.set(`${section}.${key}`, value);
+        (workspaceConfiguration.has(at(key))
+          ? workspaceConfiguration.get(at(key))
+          : configuration.has(at(key))
+            ? configuration.get(at(key))
+            : fallback) as T,
+      inspect: <T>(key: string) => ({
+        key: at(key),
+        globalValue: configuration.get(at(key)) as T | undefined,
+        workspaceValue: workspaceConfiguration.get(at(key)) as T | undefined,
+      }),
+      update: (key: string, value: unknown, target?: ConfigurationTarget) => {
+        const where =
+          target === ConfigurationTarget.Workspace || target === ConfigurationTarget.WorkspaceFolder
+            ? workspaceConfiguration
+            : configuration;
+        where.set(at(key), value);
         configurationChanged.fire({
           affectsConfiguration: (s) => `${section}.${key}`.startsWith(s),
         });
@@ -469,11 +497,21 @@ export const env = {
       return Promise.resolve();
     },
   },
+  /** URIs opened in the browser, in order; `onOpenExternal` plays the browser (tests set it). */
+  opened: [] as string[],
+  onOpenExternal: undefined as ((uri: string) => void) | undefined,
+  openExternal(uri: Uri): Promise<boolean> {
+    const text = uri.toString();
+    env.opened.push(text);
+    env.onOpenExternal?.(text);
+    return Promise.resolve(true);
+  },
 };
 
 /** No extensions are installed (the Jupyter extension is absent). */
 export const extensions = {
   getExtension: (_id: string): undefined => undefined,
+  onDidChange: (_listener: () => void) => ({ dispose() {} }),
 };
 
 /** An in-memory Memento (globalState / workspaceState). */

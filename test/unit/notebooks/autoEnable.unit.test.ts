@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 const state = vi.hoisted(() => ({
   trusted: true,
   setting: undefined as boolean | undefined,
-  notebooks: [] as { uri: { toString(): string }; notebookType: string }[],
+  notebooks: [] as { uri: { toString(): string }; notebookType: string; getCells(): unknown[] }[],
   listeners: new Map<string, ((e: unknown) => void)[]>(),
 }));
 vi.mock('vscode', () => {
@@ -31,6 +31,7 @@ vi.mock('vscode', () => {
     Uri: {
       parse: (s: string) => ({ scheme: s.split(':')[0], path: s.replace(/^[a-z]+:\/\//, '') }),
     },
+    NotebookCellKind: { Markup: 1, Code: 2 },
     extensions: { getExtension: () => undefined },
   };
 });
@@ -51,9 +52,11 @@ let jupyter: Jupyter | undefined;
 let auto: AutoEnable;
 const logLines: string[] = [];
 
-function notebook(name: string) {
+/** A notebook whose one code cell is `source` (by default, one that reads a secret). */
+function notebook(name: string, source = "get_secret('X')") {
   const uri = { toString: () => `file:///work/${name}` };
-  return { uri, notebookType: 'jupyter-notebook' };
+  const cell = { kind: 2, document: { languageId: 'python', getText: () => source } };
+  return { uri, notebookType: 'jupyter-notebook', getCells: () => [cell] };
 }
 
 beforeEach(() => {
@@ -83,7 +86,7 @@ beforeEach(() => {
         enabled.add(nb.uri.toString());
         return true;
       },
-      isEnabled: (uri) => enabled.has(uri.toString()),
+      isSetUp: (uri) => enabled.has(uri.toString()),
     },
     log: {
       info: (m: string) => logLines.push(m),
@@ -143,6 +146,78 @@ describe('get_secret on by itself', () => {
     expect(calls).toHaveLength(1);
   });
 
+  it('logs one line and rejects nothing when reading the start event throws, as the published Jupyter extension does', async () => {
+    const refusal = 'Proposed API is not supported for extension notebook-secrets.notebook-secrets';
+    jupyter = {
+      kernels: {
+        getKernel: async (uri: { toString(): string }) => running.get(uri.toString()),
+        get onDidStart(): never {
+          throw new Error(refusal);
+        },
+      },
+    } as unknown as Jupyter;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await expect(auto.start()).resolves.toBeUndefined();
+      await auto.start();
+      fire('trust', undefined);
+      await new Promise((r) => setTimeout(r, 10));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+    const said = logLines.filter((l) => l.includes('kernel start event'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain(refusal);
+    expect(said[0]).toContain('local Python kernels set get_secret up at its first call');
+    // The pass over running kernels still happens after a cell ran.
+    const nb = notebook('after.ipynb');
+    running.set('file:///work/after.ipynb', kernel());
+    fire('notebookChange', {
+      notebook: nb,
+      cellChanges: [{ executionSummary: { success: true } }],
+    });
+    await vi.waitFor(() => expect(calls.map((c) => c.uri)).toEqual(['file:///work/after.ipynb']));
+  });
+
+  it('leaves a notebook that never reads a secret to itself (no kernel-access question)', async () => {
+    (jupyter!.kernels as { onDidStart?: unknown }).onDidStart = undefined;
+    await auto.start();
+    running.set('file:///work/plain.ipynb', kernel());
+    fire('notebookChange', {
+      notebook: notebook('plain.ipynb', "print('hello')"),
+      cellChanges: [{ executionSummary: { success: true } }],
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(calls).toHaveLength(0);
+  });
+
+  it("sets up a notebook that reads keys another platform's way, or from its environment", async () => {
+    (jupyter!.kernels as { onDidStart?: unknown }).onDidStart = undefined;
+    await auto.start();
+    running.set('file:///work/colab.ipynb', kernel());
+    running.set('file:///work/env.ipynb', kernel());
+    fire('notebookChange', {
+      notebook: notebook(
+        'colab.ipynb',
+        "from google.colab import userdata\nuserdata.get('HF_TOKEN')",
+      ),
+      cellChanges: [{ executionSummary: { success: true } }],
+    });
+    fire('notebookChange', {
+      notebook: notebook('env.ipynb', "import os\nos.environ['OPENAI_API_KEY']"),
+      cellChanges: [{ executionSummary: { success: true } }],
+    });
+    await vi.waitFor(() =>
+      expect(calls.map((c) => c.uri).sort()).toEqual([
+        'file:///work/colab.ipynb',
+        'file:///work/env.ipynb',
+      ]),
+    );
+  });
+
   it('never runs in an untrusted workspace, and starts once trust is granted', async () => {
     state.trusted = false;
     state.notebooks = [notebook('a.ipynb')];
@@ -192,7 +267,7 @@ describe('get_secret on by itself', () => {
         enableStarted: async () => {
           throw new Error('The Notebook Secrets broker could not start (EACCES).');
         },
-        isEnabled: () => false,
+        isSetUp: () => false,
       },
       log: { info: () => {}, warn: (m: string) => logLines.push(m), debug: () => {} } as never,
       jupyter: async () => jupyter,

@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 
 // A small stand-in for the parts of the vscode module this feature touches.
 const state = vi.hoisted(() => ({
   trusted: true,
+  notebooks: [] as { uri: { toString(): string; fsPath: string }; notebookType: string }[],
   closeListeners: [] as ((doc: { uri: { toString(): string } }) => void)[],
   jupyterExtension: undefined as unknown,
 }));
@@ -18,6 +20,9 @@ vi.mock('vscode', () => {
     workspace: {
       get isTrusted() {
         return state.trusted;
+      },
+      get notebookDocuments() {
+        return state.notebooks;
       },
       onDidCloseNotebookDocument: (l: (doc: { uri: { toString(): string } }) => void) => {
         state.closeListeners.push(l);
@@ -45,6 +50,10 @@ class FakeKernel implements Kernel {
   language = 'python';
   executed: string[] = [];
   failWith: { name: string; message: string } | undefined;
+  /** Thrown by executeCode, as the Jupyter extension does when it refuses kernel access. */
+  refuse: Error | undefined;
+  /** What the kernel prints on stdout for each run. */
+  stdout = '';
   private listeners: ((s: KernelStatus) => void)[] = [];
   onDidChangeStatus = (l: (s: KernelStatus) => void) => {
     this.listeners.push(l);
@@ -56,8 +65,19 @@ class FakeKernel implements Kernel {
   }
   executeCode(code: string) {
     this.executed.push(code);
-    const fail = this.failWith;
+    const { failWith: fail, refuse, stdout } = this;
     return (async function* () {
+      if (refuse) throw refuse;
+      if (stdout) {
+        yield {
+          items: [
+            {
+              mime: 'application/vnd.code.notebook.stdout',
+              data: new TextEncoder().encode(stdout),
+            },
+          ],
+        };
+      }
       if (fail) {
         yield {
           items: [
@@ -82,9 +102,20 @@ let consent: ConsentPolicy;
 let local: LocalKernels;
 const logLines: string[] = [];
 
+let foreignClaims: string[];
+let claimsAllowed: boolean;
+
 beforeEach(() => {
   state.trusted = true;
   state.closeListeners = [];
+  state.notebooks = [
+    {
+      uri: { toString: () => 'file:///work/a.ipynb', fsPath: '/work/a.ipynb' },
+      notebookType: 'jupyter-notebook',
+    },
+  ];
+  foreignClaims = [];
+  claimsAllowed = true;
   kernel = new FakeKernel();
   getKernel = async () => kernel;
   sessions = new KernelSessions();
@@ -103,6 +134,8 @@ beforeEach(() => {
     rHelperSource: () => '# R helper source\n',
     log: { info: (m: string) => logLines.push(m), warn: (m: string) => logLines.push(m) } as never,
     jupyter: async () => jupyter,
+    claimsAllowed: () => claimsAllowed,
+    onForeignClaim: (label) => foreignClaims.push(label),
   });
 });
 
@@ -237,8 +270,127 @@ describe('the Jupyter extension', () => {
   });
 
   it('activates it when installed but inactive', async () => {
-    const api = { kernels: {} };
-    state.jupyterExtension = { isActive: false, activate: async () => api };
-    expect(await getJupyterApi()).toBe(api);
+    const kernels = {};
+    state.jupyterExtension = { isActive: false, activate: async () => ({ kernels }) };
+    expect((await getJupyterApi()).kernels).toBe(kernels);
+  });
+});
+
+describe('a kernel that sets up get_secret from its first call (a claim)', () => {
+  const sha256 = (t: string) => createHash('sha256').update(t).digest('hex');
+  /** The token a claim got, or the refusal's message. */
+  async function claim(file = '/work/a.ipynb'): Promise<string> {
+    const answer = await local.claim(file);
+    return 'token' in answer ? answer.token : `refused: ${answer.error.message}`;
+  }
+
+  it('gives the open notebook whose kernel runs a cell a token of its own, once', async () => {
+    kernel.status = 'busy';
+    const token = await claim();
+    expect(sessions.lookup(token)?.notebook).toBe('file:///work/a.ipynb');
+    expect(local.isSetUp(notebook.uri)).toBe(false);
+    expect(await claim()).toMatch(/^refused: Another process already set up get_secret/);
+  });
+
+  it("waits for the kernel's busy status, which may come after the claim", async () => {
+    kernel.status = 'idle';
+    const pending = claim();
+    setTimeout(() => kernel.setStatus('busy'), 50);
+    expect(await pending).not.toMatch(/^refused/);
+  });
+
+  it('refuses a claim for a notebook not open here, an idle kernel, or with auto-enable off', async () => {
+    kernel.status = 'busy';
+    expect(await claim('/work/other.ipynb')).toMatch(/^refused: .*not open in the VS Code window/);
+    kernel.status = 'idle';
+    expect(await claim()).toMatch(/^refused: get_secret can set itself up only from a cell/);
+    getKernel = async () => undefined;
+    kernel.status = 'busy';
+    expect(await claim()).toMatch(/^refused: get_secret can set itself up only from a cell/);
+    getKernel = async () => kernel;
+    claimsAllowed = false;
+    expect(await claim()).toMatch(/^refused: .*autoEnable is off/);
+    claimsAllowed = true;
+    state.trusted = false;
+    expect(await claim()).toMatch(/^refused: .*untrusted workspace/);
+    expect(sessions.size).toBe(0);
+  });
+
+  it('checks the claim at the next set-up through the Jupyter API, and replaces the token', async () => {
+    kernel.status = 'busy';
+    const claimed = await claim();
+    kernel.status = 'idle';
+    kernel.stdout = 'notebook_secrets: claim held\n';
+    expect(await local.enableStarted(notebook, kernel)).toBe(true);
+    const code = kernel.executed[0]!;
+    expect(code).toContain(sha256(claimed));
+    expect(code).not.toContain(claimed);
+    const fresh = tokenOf(code);
+    expect(fresh).not.toBe(claimed);
+    expect(sessions.lookup(claimed)).toBeUndefined();
+    expect(sessions.lookup(fresh)?.notebook).toBe('file:///work/a.ipynb');
+    expect(local.isSetUp(notebook.uri)).toBe(true);
+    expect(foreignClaims).toEqual([]);
+  });
+
+  it('takes a claim made while its set-up waits behind the running cell, then checks it', async () => {
+    // The Jupyter extension runs our code only after the cell that is running now.
+    let release!: () => void;
+    const queued = new Promise<void>((r) => (release = r));
+    const execute = kernel.executeCode.bind(kernel);
+    kernel.executeCode = (code: string) => {
+      const run = execute(code);
+      return (async function* () {
+        await queued;
+        yield* run;
+      })();
+    };
+    kernel.status = 'busy';
+    const setUp = local.enableStarted(notebook, kernel);
+    const claimed = await claim();
+    expect(sessions.lookup(claimed)).toBeDefined();
+    kernel.stdout = 'notebook_secrets: claim held\n';
+    release();
+    await setUp;
+    await vi.waitFor(() => expect(kernel.executed).toHaveLength(2));
+    expect(kernel.executed[1]).toContain(sha256(claimed));
+    await vi.waitFor(() => expect(sessions.lookup(claimed)).toBeUndefined());
+    expect(local.isSetUp(notebook.uri)).toBe(true);
+    expect(foreignClaims).toEqual([]);
+  });
+
+  it('reports a claim the kernel does not hold, and cuts it off', async () => {
+    kernel.status = 'busy';
+    const claimed = await claim();
+    kernel.status = 'idle';
+    kernel.stdout = 'notebook_secrets: claim missing\n';
+    await local.enableStarted(notebook, kernel);
+    expect(sessions.lookup(claimed)).toBeUndefined();
+    expect(foreignClaims).toEqual(['a.ipynb']);
+    expect(logLines.at(-2)).toMatch(/A process other than the kernel of a\.ipynb claimed/);
+  });
+
+  it('a Deny in the Jupyter extension ends the claimed token, and later claims say how to allow it', async () => {
+    kernel.status = 'busy';
+    const claimed = await claim();
+    kernel.status = 'idle';
+    const revoked = new Error('Access to Jupyter Kernel has been revoked');
+    revoked.name = 'vscode.jupyter.apiAccessRevoked';
+    kernel.refuse = revoked;
+    await expect(local.enableStarted(notebook, kernel)).rejects.toThrow(
+      /Manage Access To Jupyter Kernels/,
+    );
+    expect(sessions.lookup(claimed)).toBeUndefined();
+    kernel.status = 'busy';
+    expect(await claim()).toMatch(
+      /^refused: VS Code's Jupyter extension denied Notebook Secrets access .*'Jupyter: Manage Access To Jupyter Kernels', then run the cell again/,
+    );
+    // Allowed again: the next set-up works, and so do claims after a restart.
+    kernel.refuse = undefined;
+    kernel.status = 'idle';
+    await local.enable(notebook);
+    kernel.setStatus('restarting');
+    kernel.status = 'busy';
+    expect(await claim()).not.toMatch(/^refused/);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInput, MalformedResponse } from '../../../src/core/errors';
-import { ApiClient, normalizeServerUrl } from '../../../src/sync/client';
+import { normalizeServerUrl } from '../../../src/core/serverUrl';
+import { ApiClient } from '../../../src/sync/client';
 import { ApiError, ServerUnreachable, classifyFetchError } from '../../../src/sync/errors';
 import { backoffDelay } from '../../../src/sync/scheduler';
 
@@ -37,7 +38,7 @@ describe('ApiClient', () => {
   it('normalizes and checks the server URL', () => {
     expect(normalizeServerUrl(' http://127.0.0.1:8787/ ')).toBe('http://127.0.0.1:8787');
     expect(() => normalizeServerUrl('ftp://x')).toThrow(InvalidInput);
-    expect(() => normalizeServerUrl('not a url')).toThrow(/not a valid URL/);
+    expect(() => normalizeServerUrl('not a url')).toThrow(/not a full URL/);
     expect(() => normalizeServerUrl('https://u:p@host')).toThrow(/credentials/);
   });
 

@@ -4,6 +4,7 @@
  * current_version, change feed with tombstones, grants) closely enough for the engine's logic;
  * the integration tests run the same scenarios against the real server.
  */
+import { createHash } from 'node:crypto';
 import {
   GetValuesBody,
   versionTag,
@@ -46,6 +47,12 @@ export class FakeServer {
   /** When set, the next answer's body is replaced by this text (malformed-answer tests). */
   corruptNext: string | undefined;
   requests: string[] = [];
+  /** Sign-in with an identity provider, as `GET /v1/auth/config` says; null: tokens only. */
+  provider: { name: string; device: boolean } | null = null;
+  /** Browser sign-ins the provider finished: the one-time code, its user and PKCE challenge. */
+  readonly signInCodes = new Map<string, { user: string; challenge: string }>();
+  /** Refresh tokens of sign-ins, by token: the user. */
+  readonly refreshTokens = new Map<string, string>();
   /** Every version each secret had: its name, metadata and value (for "equals the server's"). */
   readonly history = new Map<string, Map<number, Snapshot>>();
 
@@ -77,9 +84,39 @@ export class FakeServer {
     return response;
   };
 
+  /** `POST /v1/auth/token`: a browser sign-in's code (with its PKCE verifier), or a refresh. */
+  private signInToken(rawBody: string | undefined): Response {
+    const body = JSON.parse(rawBody ?? '{}') as Record<string, string>;
+    let user: string | undefined;
+    if (body.grant_type === 'authorization_code') {
+      const issued = this.signInCodes.get(body.code ?? '');
+      this.signInCodes.delete(body.code ?? '');
+      const challenge = createHash('sha256')
+        .update(body.code_verifier ?? '')
+        .digest('base64url');
+      if (issued?.challenge === challenge) user = issued.user;
+    } else if (body.grant_type === 'refresh_token') {
+      user = this.refreshTokens.get(body.refresh_token ?? '');
+      this.refreshTokens.delete(body.refresh_token ?? '');
+    }
+    if (!user) return error(400, 'invalid_grant', 'Unknown or used code or refresh token.');
+    const access = this.addUser(user, `tok-${user}-${this.nextId++}`);
+    const refresh = `refresh-${user}-${this.nextId++}`;
+    this.refreshTokens.set(refresh, user);
+    return json(200, {
+      access_token: access,
+      token_type: 'Bearer',
+      expires_in: 900,
+      refresh_token: refresh,
+      user,
+    });
+  }
+
   private handle(method: string, url: URL, headers: Headers, rawBody?: string): Response {
     const path = url.pathname.replace(/^\/v1/, '');
     if (path === '/health') return json(200, { ok: true, version: 'fake' });
+    if (path === '/auth/config') return json(200, { oidc: this.provider });
+    if (path === '/auth/token' && method === 'POST') return this.signInToken(rawBody);
     const token = /^Bearer (.+)$/.exec(headers.get('authorization') ?? '')?.[1];
     const user = token ? this.tokens.get(token) : undefined;
     if (!user) return error(401, 'unauthorized', 'Bad token.');

@@ -2,8 +2,9 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ui, workspace } from '../../fakes/vscode';
-import { serverUrlProblem } from '../../../../src/extension/commands/shareCommands';
+import { env, ui, workspace } from '../../fakes/vscode';
+import { TOKEN_KEY } from '../../../../src/extension/sync/syncSession';
+import { serverUrlProblem } from '../../../../src/extension/sync/serverTrust';
 import { LocalSecretStore } from '../../../../src/core/localStore';
 import { ApiClient } from '../../../../src/sync/client';
 import { MemoryKeyValueStore } from '../../../../src/sync/memoryKeyValueStore';
@@ -28,6 +29,7 @@ describe('sync commands', () => {
   let session: SyncSession;
   let project: string | undefined;
   let commands: ReturnType<typeof syncCommands>;
+  let secrets: MemoryKeyValueStore;
 
   beforeEach(async () => {
     ui.reset();
@@ -35,7 +37,7 @@ describe('sync commands', () => {
     server.addUser('alice', 'tok-alice');
     server.addUser('bob', 'tok-bob');
     server.addTeam('data', ['alice', 'bob']);
-    const secrets = new MemoryKeyValueStore();
+    secrets = new MemoryKeyValueStore();
     store = new LocalSecretStore(secrets, { user: 'bob' });
     await store.load();
     session = new SyncSession({
@@ -66,6 +68,46 @@ describe('sync commands', () => {
     expect(tokenPrompt!.options).toMatchObject({ password: true });
     expect(session.state.signedIn).toBe(true);
     expect(ui.messages('info').join('\n')).toMatch(/Signed in to https:\/\/fake.test as bob/);
+    session.dispose();
+  });
+
+  it("offers Sign in with the server's identity provider: the browser, then back to a loopback port", async () => {
+    server.provider = { name: 'Test IdP', device: true };
+    // The browser: the provider signs bob in and sends him back with a one-time code.
+    env.onOpenExternal = (opened) => {
+      const query = new URL(opened).searchParams;
+      server.signInCodes.set('code-1', { user: 'bob', challenge: query.get('code_challenge')! });
+      const back = new URL(query.get('redirect_uri')!);
+      back.searchParams.set('code', 'code-1');
+      back.searchParams.set('state', query.get('state')!);
+      void fetch(back);
+    };
+    try {
+      ui.answer('https://fake.test', pick(/Sign in with Test IdP/));
+      await commands['notebookSecrets.signIn']();
+    } finally {
+      env.onOpenExternal = undefined;
+    }
+    const opened = new URL(env.opened.at(-1)!);
+    expect(opened.origin + opened.pathname).toBe('https://fake.test/v1/auth/authorize');
+    expect(opened.searchParams.get('redirect_uri')).toMatch(
+      /^http:\/\/127\.0\.0\.1:\d+\/callback$/,
+    );
+    expect(opened.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(ui.calls.filter((c) => c.kind === 'input')).toHaveLength(1);
+    expect(session.state.signedIn).toBe(true);
+    expect(ui.messages('info').join('\n')).toMatch(/Signed in to https:\/\/fake.test as bob/);
+    // An expired access token is renewed with the refresh token, and the new pair is kept.
+    const saved = JSON.parse((await secrets.get(TOKEN_KEY))!) as { token: string; refresh: string };
+    expect(saved.refresh).toMatch(/^refresh-bob-/);
+    server.tokens.delete(saved.token);
+    await session.client!.me();
+    const renewed = JSON.parse((await secrets.get(TOKEN_KEY))!) as {
+      token: string;
+      refresh: string;
+    };
+    expect(renewed.token).not.toBe(saved.token);
+    expect(renewed.refresh).not.toBe(saved.refresh);
     session.dispose();
   });
 

@@ -1,0 +1,54 @@
+// gnome-keyring's Secret Service in a D-Bus session of its own, unlocked with a fixed password:
+// the OS keychain for the keychain tests and for npm start's JupyterLab, so neither touches the
+// keychain of the person running them (and both work on a machine without a desktop).
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+
+export const HAS_KEYRING =
+  spawnSync('sh', ['-c', 'command -v dbus-run-session && command -v gnome-keyring-daemon'])
+    .status === 0;
+
+/**
+ * Starts the keyring with its (encrypted) files under `dataHome`; `env` is the caller's.
+ * Resolves to the session's DBUS_SESSION_BUS_ADDRESS and `stop()`.
+ */
+export async function startSecretService(dataHome, env, hungMs = 30_000) {
+  mkdirSync(dataHome, { recursive: true });
+  const bus = spawn(
+    'dbus-run-session',
+    [
+      '--',
+      'sh',
+      '-c',
+      // The daemon registers on the bus after it printed its variables: wait for its name.
+      'eval "$(printf test-password | gnome-keyring-daemon --unlock --components=secrets)" >/dev/null; ' +
+        'until dbus-send --session --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets | grep -q "boolean true"; do sleep 0.1; done; ' +
+        'echo "BUS=$DBUS_SESSION_BUS_ADDRESS"; exec sleep 100000',
+    ],
+    {
+      env: { PATH: process.env.PATH, ...env, XDG_DATA_HOME: dataHome },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
+  const stop = () => {
+    // The session's processes (bus, daemon, sleep) share its process group.
+    if (bus.pid && bus.exitCode === null) process.kill(-bus.pid, 'SIGTERM');
+  };
+  let timer;
+  const address = await new Promise((resolve, reject) => {
+    let out = '';
+    timer = setTimeout(() => {
+      stop();
+      reject(new Error(`The D-Bus session did not start within ${hungMs} ms:\n${out}`));
+    }, hungMs);
+    bus.stderr.on('data', (d) => (out += d.toString()));
+    bus.stdout.on('data', (d) => {
+      out += d.toString();
+      const m = /BUS=(\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    bus.once('exit', (code) => reject(new Error(`dbus-run-session exited (${code}):\n${out}`)));
+  }).finally(() => clearTimeout(timer));
+  return { address, stop };
+}

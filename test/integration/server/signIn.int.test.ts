@@ -1,0 +1,279 @@
+/**
+ * Sign-in with a real OpenID provider (oidc-provider on loopback), on PGlite and PostgreSQL: the
+ * browser's code + PKCE sign-in driven over HTTP, the device grant, every ID token check, replays,
+ * refresh keeping teams in step with groups, a disabled person, and no token in logs or errors.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChangesPage, TokenSet } from '../../../src/core/api';
+import {
+  BACKENDS,
+  client,
+  expectOk,
+  startTestServer,
+  type Backend,
+  type TestServer,
+} from './harness';
+import { Browser, startTestProvider, type TestProvider } from './oidcProvider';
+import { freePort } from './serverProcess';
+
+const CLIENT_REDIRECT = 'http://127.0.0.1:9/signed-in';
+
+describe.each(BACKENDS.map((make) => [make().name, make] as const))(
+  'sign-in with an identity provider, server on %s',
+  (_name, make) => {
+    let backend: Backend;
+    let t: TestServer;
+    let idp: TestProvider;
+
+    beforeAll(async () => {
+      backend = make();
+      const port = await freePort();
+      idp = await startTestProvider(`http://127.0.0.1:${port}/v1/auth/callback`);
+      t = await startTestServer(backend, {
+        port,
+        oidc: {
+          issuer: idp.issuer,
+          clientId: idp.clientId,
+          clientSecret: idp.clientSecret,
+          name: 'Test IdP',
+          scopes: 'openid profile email groups offline_access',
+          userClaim: 'preferred_username',
+          nameClaim: 'name',
+          groupsClaim: 'groups',
+          users: 'create',
+          clientRedirects: [],
+          accessTokenMinutes: 15,
+          sessionDays: 30,
+        },
+      });
+    });
+
+    afterAll(async () => {
+      await t?.server.close();
+      await idp?.close();
+      await backend?.dispose();
+    });
+
+    /** A browser sign-in as `login`, up to the redirect back to the client. */
+    async function browserSignIn(login: string) {
+      const verifier = randomBytes(32).toString('base64url');
+      const state = randomBytes(16).toString('base64url');
+      const query = new URLSearchParams({
+        redirect_uri: CLIENT_REDIRECT,
+        state,
+        code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+        code_challenge_method: 'S256',
+      });
+      const { stoppedAt } = await new Browser(login).open(
+        `${t.url}/v1/auth/authorize?${query}`,
+        CLIENT_REDIRECT,
+      );
+      const back = new URL(stoppedAt!);
+      expect(back.searchParams.get('state')).toBe(state);
+      return { back, verifier };
+    }
+
+    async function redeem(code: string, verifier: string) {
+      return client(t.url, undefined)('POST', '/v1/auth/token', {
+        body: {
+          grant_type: 'authorization_code',
+          code,
+          code_verifier: verifier,
+          redirect_uri: CLIENT_REDIRECT,
+        },
+      });
+    }
+
+    async function signIn(login: string): Promise<TokenSet> {
+      const { back, verifier } = await browserSignIn(login);
+      expect(back.searchParams.get('error_description')).toBeNull();
+      return TokenSet.parse(
+        (await expectOk(redeem(back.searchParams.get('code')!, verifier))).body,
+      );
+    }
+
+    const refresh = (token: string) =>
+      client(t.url, undefined)('POST', '/v1/auth/token', {
+        body: { grant_type: 'refresh_token', refresh_token: token },
+      });
+
+    it('says how to sign in', async () => {
+      const r = await expectOk(client(t.url, undefined)('GET', '/v1/auth/config'));
+      expect(r.body).toEqual({ oidc: { name: 'Test IdP', device: true } });
+    });
+
+    it('signs in through the browser with code + PKCE, creating the user and their teams', async () => {
+      idp.people.set('alice', { groups: ['data', 'ml'] });
+      const tokens = await signIn('alice');
+      expect(tokens).toMatchObject({ token_type: 'Bearer', user: 'alice', expires_in: 900 });
+      const me = await expectOk(client(t.url, tokens.access_token)('GET', '/v1/me'));
+      expect(me.body.user).toMatchObject({ id: 'alice', name: 'Person alice', admin: false });
+      expect(me.body.teams.map((x: { id: string }) => x.id)).toEqual(['data', 'ml']);
+      // Admin tokens work as before.
+      expect((await client(t.url, t.adminToken)('GET', '/v1/users')).status).toBe(200);
+    });
+
+    it('redeems a sign-in code once, only with its verifier', async () => {
+      idp.people.set('bob', { groups: [] });
+      const { back, verifier } = await browserSignIn('bob');
+      const code = back.searchParams.get('code')!;
+      const wrong = await redeem(code, randomBytes(32).toString('base64url'));
+      expect(wrong.status).toBe(400);
+      expect(wrong.body.error.code).toBe('invalid_grant');
+      // The failed attempt used it up.
+      expect((await redeem(code, verifier)).body.error.code).toBe('invalid_grant');
+      const again = await browserSignIn('bob');
+      const code2 = again.back.searchParams.get('code')!;
+      await expectOk(redeem(code2, again.verifier));
+      const replay = await redeem(code2, again.verifier);
+      expect(replay.status).toBe(400);
+      expect(replay.body.error.code).toBe('invalid_grant');
+    });
+
+    it('refuses a replayed redirect back from the provider', async () => {
+      idp.people.set('bob', { groups: [] });
+      const verifier = randomBytes(32).toString('base64url');
+      const query = new URLSearchParams({
+        redirect_uri: CLIENT_REDIRECT,
+        state: 'state-' + randomBytes(8).toString('hex'),
+        code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+        code_challenge_method: 'S256',
+      });
+      const { stoppedAt } = await new Browser('bob').open(
+        `${t.url}/v1/auth/authorize?${query}`,
+        `${t.url}/v1/auth/callback`,
+      );
+      const first = await fetch(stoppedAt!, { redirect: 'manual' });
+      expect(first.status).toBe(302);
+      expect(new URL(first.headers.get('location')!).searchParams.get('code')).toBeTruthy();
+      const second = await fetch(stoppedAt!, { redirect: 'manual' });
+      expect(second.status).toBe(400);
+      expect(((await second.json()) as { error: { message: string } }).error.message).toMatch(
+        /unknown or expired/,
+      );
+    });
+
+    it.each(['forged', 'expired', 'audience', 'issuer'] as const)(
+      'refuses a %s ID token',
+      async (how) => {
+        idp.people.set('mallory', { groups: ['data'] });
+        idp.tamper = how;
+        try {
+          const { back } = await browserSignIn('mallory');
+          expect(back.searchParams.get('code')).toBeNull();
+          expect(back.searchParams.get('error')).toBe('access_denied');
+          expect(back.searchParams.get('error_description')).toMatch(/check/);
+        } finally {
+          idp.tamper = 'none';
+        }
+        const users = await expectOk(client(t.url, t.adminToken)('GET', '/v1/users'));
+        expect(users.body.users.map((u: { id: string }) => u.id)).not.toContain('mallory');
+      },
+    );
+
+    it('signs in with the device grant, without a browser on this machine', async () => {
+      idp.people.set('dora', { groups: ['ml'] });
+      const anonymous = client(t.url, undefined);
+      const started = await expectOk(anonymous('POST', '/v1/auth/device'));
+      const poll = () =>
+        anonymous('POST', '/v1/auth/token', {
+          body: {
+            grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+            device_code: started.body.device_code,
+          },
+        });
+      const early = await poll();
+      expect(early.status).toBe(400);
+      expect(early.body.error.code).toBe('authorization_pending');
+      // Another device: the person opens the link, signs in and confirms.
+      const { page } = await new Browser('dora').open(started.body.verification_uri_complete);
+      expect(page).toMatch(/Sign-in Success|success/i);
+      const tokens = TokenSet.parse((await expectOk(poll())).body);
+      expect(tokens.user).toBe('dora');
+      const me = await expectOk(client(t.url, tokens.access_token)('GET', '/v1/me'));
+      expect(me.body.teams.map((x: { id: string }) => x.id)).toEqual(['ml']);
+    });
+
+    it('takes a team away at the next refresh when its group is gone, through the change feed', async () => {
+      idp.people.set('erin', { groups: ['data'] });
+      idp.people.set('frank', { groups: ['data'] });
+      const erin = await signIn('erin');
+      const frank = await signIn('frank');
+      const secret = await expectOk(
+        client(t.url, erin.access_token)('POST', '/v1/secrets', {
+          body: { name: 'TEAM_KEY', value: 'team value', scope: { kind: 'team', id: 'data' } },
+        }),
+      );
+      const asFrank = client(t.url, frank.access_token);
+      const start = ChangesPage.parse((await expectOk(asFrank('GET', '/v1/changes'))).body);
+      expect(JSON.stringify(start.changes)).toContain(secret.body.id);
+      idp.people.set('frank', { groups: [] });
+      const renewed = TokenSet.parse((await expectOk(refresh(frank.refresh_token))).body);
+      const after = client(t.url, renewed.access_token);
+      const page = ChangesPage.parse(
+        (await expectOk(after('GET', `/v1/changes?since=${start.next}`))).body,
+      );
+      expect(page.changes).toContainEqual({
+        kind: 'tombstone',
+        id: secret.body.id,
+        reason: 'access_lost',
+      });
+      expect((await after('GET', `/v1/secrets/${secret.body.id}`)).status).toBe(404);
+      // The refresh token was replaced; the old one and the old access token no longer work.
+      expect((await refresh(frank.refresh_token)).body.error.code).toBe('invalid_grant');
+      expect((await asFrank('GET', '/v1/me')).status).toBe(401);
+      // Joining again brings it back.
+      idp.people.set('frank', { groups: ['data'] });
+      const back = TokenSet.parse((await expectOk(refresh(renewed.refresh_token))).body);
+      await expectOk(client(t.url, back.access_token)('GET', `/v1/secrets/${secret.body.id}`));
+    });
+
+    it("refuses a disabled person's refresh, and a signed-out one's", async () => {
+      idp.people.set('gina', { groups: [] });
+      const gina = await signIn('gina');
+      idp.people.set('gina', { groups: [], disabled: true });
+      const refused = await refresh(gina.refresh_token);
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.code).toBe('invalid_grant');
+      expect((await client(t.url, gina.access_token)('GET', '/v1/me')).status).toBe(401);
+
+      idp.people.set('hugo', { groups: [] });
+      const hugo = await signIn('hugo');
+      await expectOk(client(t.url, hugo.access_token)('DELETE', '/v1/me/token'));
+      expect((await refresh(hugo.refresh_token)).body.error.code).toBe('invalid_grant');
+    });
+
+    it('puts no ID, refresh or access token in logs, error bodies or the database', async () => {
+      idp.people.set('ivy', { groups: ['data'] });
+      const ivy = await signIn('ivy');
+      const renewed = TokenSet.parse((await expectOk(refresh(ivy.refresh_token))).body);
+      const errors = [
+        (await refresh(ivy.refresh_token)).text,
+        (await redeem(ivy.access_token, ivy.refresh_token)).text,
+        (await client(t.url, ivy.access_token)('GET', '/v1/me')).text,
+      ];
+      const ours = [
+        ivy.access_token,
+        ivy.refresh_token,
+        renewed.access_token,
+        renewed.refresh_token,
+      ];
+      const tokens = [...idp.sent, ...ours];
+      expect(idp.sent.length).toBeGreaterThan(0);
+      const tables = await t.server.store.db.query<{ tablename: string }>(
+        `SELECT tablename FROM pg_tables WHERE schemaname = 'public'`,
+      );
+      let dump = '';
+      for (const { tablename } of tables) {
+        const rows = await t.server.store.db.query(`SELECT t::text AS row FROM ${tablename} t`);
+        dump += rows.map((r) => String(r.row)).join('\n');
+      }
+      for (const token of tokens) {
+        expect(t.logs.text).not.toContain(token);
+        for (const text of errors) expect(text).not.toContain(token);
+        expect(dump).not.toContain(token);
+      }
+    });
+  },
+);
