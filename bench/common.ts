@@ -74,6 +74,58 @@ export function spawnRole(
   });
 }
 
+/** What a bench's HTTP request brought: status, body text, its bytes, and milliseconds taken. */
+export interface BenchReply {
+  status: number;
+  text: string;
+  bytes: number;
+  ms: number;
+}
+
+/** One HTTP request through `agent`, with a bearer token when given and `body` as JSON. */
+export function benchRequest(
+  agent: http.Agent,
+  url: string,
+  method: string,
+  token?: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<BenchReply> {
+  const start = performance.now();
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(
+      url,
+      {
+        method,
+        agent,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(payload
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : {}),
+          ...headers,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const all = Buffer.concat(chunks);
+          resolve({
+            status: res.statusCode ?? 0,
+            text: all.toString('utf8'),
+            bytes: all.length,
+            ms: performance.now() - start,
+          });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
 /** A team server's settings for the scale benches: loopback, no rate limit, no log. */
 export function scaleServerConfig(
   dataDir: string,

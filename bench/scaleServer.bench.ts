@@ -23,7 +23,7 @@ import {
   type PostgresCluster,
 } from '../test/integration/server/postgres';
 import type { ChildProcess } from 'node:child_process';
-import { runBench, scaleServerConfig, spawnRole } from './common';
+import { benchRequest, runBench, scaleServerConfig, spawnRole, type BenchReply } from './common';
 import { seedSecrets, seededName } from './seed';
 
 const PER_USER = Number(process.env.NS_BENCH_SCALE_COUNT ?? 100_000);
@@ -56,43 +56,13 @@ async function serverRole(
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
-function request(
+const request = (
   url: string,
   method: string,
   token: string,
   body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; text: string; ms: number }> {
-  const start = performance.now();
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(
-      url,
-      {
-        method,
-        agent,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(payload && { 'content-type': 'application/json' }),
-          ...headers,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            text: Buffer.concat(chunks).toString('utf8'),
-            ms: performance.now() - start,
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+  headers?: Record<string, string>,
+): Promise<BenchReply> => benchRequest(agent, url, method, token, body, headers);
 
 function median(samples: number[]): number {
   const sorted = [...samples].sort((a, b) => a - b);

@@ -30,7 +30,7 @@ import {
   startPostgres,
   type PostgresCluster,
 } from '../test/integration/server/postgres';
-import { runBench, spawnRole } from './common';
+import { benchRequest, runBench, spawnRole, type BenchReply } from './common';
 
 const CONCURRENCY = 50;
 /** The flush time of a network disk, for the writes part. */
@@ -156,42 +156,14 @@ async function startRole(args: string[]): Promise<{ url: string; proc: ChildProc
 
 let agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 
-function request(
+/** A request through the load generator's current agent. */
+const request = (
   url: string,
   method: string,
   token?: string,
   body?: unknown,
-  extraHeaders: Record<string, string> = {},
-): Promise<{ status: number; text: string; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(
-      url,
-      {
-        method,
-        agent,
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(payload
-            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
-            : {}),
-          ...extraHeaders,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const all = Buffer.concat(chunks);
-          resolve({ status: res.statusCode ?? 0, text: all.toString('utf8'), bytes: all.length });
-        });
-      },
-    );
-    req.on('error', reject);
-    if (payload) req.end(payload);
-    else req.end();
-  });
-}
+  headers?: Record<string, string>,
+): Promise<BenchReply> => benchRequest(agent, url, method, token, body, headers);
 
 async function ok(
   url: string,
