@@ -4,7 +4,7 @@
  * `notebookSecrets.sync.intervalMinutes`, and the Share handler.
  */
 import * as vscode from 'vscode';
-import { targetSecret } from '../commands/pickSecret';
+import { targetSecret } from '../views/pickSecret';
 import type { SyncCommandId } from '../commandIds';
 import type { SyncDeps } from './registerSync';
 import { shareHandler, syncCommands } from './syncCommands';

@@ -3,6 +3,7 @@
  * issuer, people sign in with tokens an administrator creates, as before.
  */
 import { ENTITY_ID_PATTERN } from '../../core/api';
+import type { Identity } from '../store/sessions';
 
 export interface OidcConfig {
   /** The provider's issuer URL (its discovery document is at /.well-known/openid-configuration). */
@@ -83,15 +84,6 @@ export function oidcConfigFromEnv(env: NodeJS.ProcessEnv): OidcConfig | undefine
     accessTokenMinutes: minutes,
     sessionDays: days,
   };
-}
-
-/** A person as the provider's ID token says: who, what to call them, their groups. */
-export interface Identity {
-  subject: string;
-  userId: string;
-  name: string;
-  /** Team ids of the groups claim; undefined when no groups claim is configured. */
-  teams?: string[];
 }
 
 /** The id a claim value becomes: lowercased, other characters as '-', at most 64. */
