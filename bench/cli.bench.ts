@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   try {
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
-      server.stdout!.on('data', (d: Buffer) => {
+      server.stdout.on('data', (d: Buffer) => {
         out += d.toString();
         const match = /Listening on (\S+)/.exec(out);
         if (match) resolve(match[1]!);

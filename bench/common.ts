@@ -65,7 +65,7 @@ export function spawnRole(
   const proc = spawn(process.execPath, [file, ...args], { stdio: ['ignore', 'pipe', stderr] });
   return new Promise((resolve, reject) => {
     let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
+    proc.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const line = out.split('\n')[0];
       if (out.includes('\n') && line) resolve({ line: line.trim(), proc });

@@ -173,7 +173,7 @@ class SyncSide {
       const body = await response.arrayBuffer();
       side.recorded.push({
         method: init?.method ?? 'GET',
-        path: new URL(String(input)).pathname,
+        path: new URL(input instanceof Request ? input.url : input).pathname,
         bodyBytes: typeof init?.body === 'string' ? Buffer.byteLength(init.body) : 0,
         bytes: body.byteLength,
         ms: performance.now() - start,

@@ -510,7 +510,7 @@ async function changesBench(
         cursor = page.next;
         if (!page.more) break;
       }
-      return { ms: performance.now() - start, bytes, requests, changes, cursor: cursor! };
+      return { ms: performance.now() - start, bytes, requests, changes, cursor };
     };
     // Sockets idle through the seeding may have been closed by the server: start afresh.
     agent.destroy();

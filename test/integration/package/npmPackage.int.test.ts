@@ -9,6 +9,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cliBundle } from '../../../scripts/bundles.mjs';
+import {
+  HELPER_RELATIVE_PATH,
+  R_HELPER_RELATIVE_PATH,
+  STARTUP_FILE,
+} from '../../../src/broker/helperSource';
 
 const root = join(__dirname, '..', '..', '..');
 const work = mkdtempSync(join(tmpdir(), 'ns-npm-package-'));
@@ -19,6 +25,14 @@ const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as
 
 describe('the npm package', () => {
   afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('lists every file the CLI loads: each bundle it builds and every kernel helper', () => {
+    const bundles = Object.keys(cliBundle().entryPoints as Record<string, string>).map(
+      (name) => `dist/${name}.js`,
+    );
+    const helpers = [HELPER_RELATIVE_PATH, R_HELPER_RELATIVE_PATH, join('python', STARTUP_FILE)];
+    expect(manifest.files).toEqual(expect.arrayContaining([...bundles, ...helpers]));
+  });
 
   it('holds only what runs, installs from its tarball, and serves and signs in with no network', () => {
     const packed = execFileSync('npm', ['pack', '--pack-destination', work, '--json'], {
@@ -50,6 +64,7 @@ describe('the npm package', () => {
 ip link set lo up
 ns="${prefix}/bin/notebook-secrets"
 "$ns" --version
+"$ns" jupyterlab-bridge --help > /dev/null
 NOTEBOOK_SECRETS_ADMIN_TOKEN=package-test-admin-token-0123456789 "$ns" serve --port 8799 --data "${home}/server" > "${home}/serve.log" 2>&1 &
 server=$!
 for i in $(seq 1 300); do
