@@ -14,9 +14,7 @@ import { BrokerServer } from '../../broker/server';
 import { KernelSetupHandler } from '../../broker/kernelSetup';
 import { brokerError } from '../../core/brokerProtocol';
 import { AutoEnable, autoEnableActive } from './autoEnable';
-import { choosePlatformCalls, setKernelEnvironment } from '../needs/notebookChoiceCommands';
 import type { NotebookChoiceStore } from '../needs/notebookChoiceStore';
-import { PortReadActions, portNotebook } from '../needs/portNotebook';
 import { createConsentPrompt } from './consentPrompt';
 import { KernelEnvironment } from './kernelEnvironment';
 import { JUPYTER_EXTENSION_ID } from './jupyterApi';
@@ -155,10 +153,20 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): NotebookSupp
     'notebookSecrets.manageNotebookAccess': () => manageNotebookAccess(consent),
     'notebookSecrets.addJupyterServer': () => remote.add(),
     'notebookSecrets.removeJupyterServer': () => remote.remove(),
-    'notebookSecrets.portNotebook': (arg) => portNotebook(notebookFrom(arg)),
-    'notebookSecrets.setKernelEnvironment': (arg) =>
-      setKernelEnvironment(notebookFrom(arg), choices, deps.secretNames),
-    'notebookSecrets.choosePlatformCalls': (arg) => choosePlatformCalls(notebookFrom(arg), choices),
+    // The port and the choice commands are read when first used (a chunk of their own).
+    'notebookSecrets.portNotebook': async (arg) =>
+      (await import('../needs/portNotebook')).portNotebook(notebookFrom(arg)),
+    'notebookSecrets.setKernelEnvironment': async (arg) =>
+      (await import('../needs/notebookChoiceCommands')).setKernelEnvironment(
+        notebookFrom(arg),
+        choices,
+        deps.secretNames,
+      ),
+    'notebookSecrets.choosePlatformCalls': async (arg) =>
+      (await import('../needs/notebookChoiceCommands')).choosePlatformCalls(
+        notebookFrom(arg),
+        choices,
+      ),
   };
   const disposables = new DisposableStore();
   // The environment local kernels inherit (kernelEnvironment.ts): set while auto-enable applies.
@@ -179,8 +187,14 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): NotebookSupp
   for (const part of [
     vscode.languages.registerCodeActionsProvider(
       { scheme: 'vscode-notebook-cell', language: 'python' },
-      new PortReadActions(),
-      { providedCodeActionKinds: PortReadActions.kinds },
+      {
+        provideCodeActions: async (document, range) =>
+          new (await import('../needs/portNotebook')).PortReadActions().provideCodeActions(
+            document,
+            range,
+          ),
+      },
+      { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] },
     ),
     picker,
     auto,
