@@ -3,8 +3,10 @@
  * baseline and how call series are reported.
  */
 import type { Kernel } from '@jupyterlab/services';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ServerConfig } from '../src/server/server';
 import { runCell } from '../test/integration/kernel/harness';
 
 /** Runs a bench's `main` and exits: 0 when it finished, 1 with the error printed. */
@@ -49,6 +51,101 @@ export async function startEcho(value: string): Promise<{ port: number; close():
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { port: (server.address() as AddressInfo).port, close: () => server.close() };
+}
+
+/**
+ * Runs the bench file `file` again as a child in `role` (a server of its own, so that its work and
+ * heap stay apart from the measuring process); resolves with the first line it prints.
+ */
+export function spawnRole(
+  file: string,
+  args: string[],
+  stderr: 'ignore' | 'inherit' = 'inherit',
+): Promise<{ line: string; proc: ChildProcess }> {
+  const proc = spawn(process.execPath, [file, ...args], { stdio: ['ignore', 'pipe', stderr] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line) resolve({ line: line.trim(), proc });
+    });
+    proc.once('exit', (code) => reject(new Error(`bench role ${args[0]} exited with ${code}`)));
+  });
+}
+
+/** What a bench's HTTP request brought: status, body text, its bytes, and milliseconds taken. */
+export interface BenchReply {
+  status: number;
+  text: string;
+  bytes: number;
+  ms: number;
+}
+
+/** One HTTP request through `agent`, with a bearer token when given and `body` as JSON. */
+export function benchRequest(
+  agent: http.Agent,
+  url: string,
+  method: string,
+  token?: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<BenchReply> {
+  const start = performance.now();
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(
+      url,
+      {
+        method,
+        agent,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(payload
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : {}),
+          ...headers,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const all = Buffer.concat(chunks);
+          resolve({
+            status: res.statusCode ?? 0,
+            text: all.toString('utf8'),
+            bytes: all.length,
+            ms: performance.now() - start,
+          });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** A team server's settings for the scale benches: loopback, no rate limit, no log. */
+export function scaleServerConfig(
+  dataDir: string,
+  databaseUrl: string | undefined,
+  key: string,
+  adminToken: string,
+): ServerConfig {
+  return {
+    dataDir,
+    ...(databaseUrl !== undefined && { databaseUrl }),
+    host: '127.0.0.1',
+    port: 0,
+    key,
+    adminToken,
+    maxValueBytes: 65_536,
+    keepValues: 10,
+    rateLimit: { perSecond: 0, burst: 0 },
+    requestTimeoutMs: 120_000,
+    logStream: false,
+  };
 }
 
 const MEASURE = `

@@ -8,14 +8,16 @@
  *    our routes, so the database's share of the cost shows apart from ours. Each server runs in
  *    its own child process.
  * 1b. Writes: creates and PATCHes per second with 50 concurrent clients on both backends, on
- *    PostgreSQL with fsync off (as the tests run it) and on (commits wait for the WAL flush).
+ *    PostgreSQL with fsync off (as the tests run it) and on (commits wait for the WAL flush), and
+ *    with fsync on against a minimal script making the same rows in the same transactions on the
+ *    same database (target: the server at least 0.5× the script).
  * 2. /v1/changes: time and bytes of a full read of 10,000 secrets versus an incremental read
  *    after one change.
  * 3. Values of 500 secrets: 500 `GET /v1/secrets/{id}/value` (8 at a time, as the sync engine did)
  *    versus one `POST /v1/values`, in requests, bytes and time.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -28,7 +30,7 @@ import {
   startPostgres,
   type PostgresCluster,
 } from '../test/integration/server/postgres';
-import { runBench } from './common';
+import { benchRequest, runBench, spawnRole, type BenchReply } from './common';
 
 const CONCURRENCY = 50;
 /** The flush time of a network disk, for the writes part. */
@@ -143,19 +145,10 @@ async function direct(serverConfig: ServerConfig): Promise<void> {
   });
 }
 
-function spawnRole(args: string[]): Promise<{ url: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, [__filename, ...args], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n')[0];
-      if (out.includes('\n') && line) resolve({ url: line.trim(), proc });
-    });
-    proc.once('exit', (code) => reject(new Error(`bench server ${args[0]} exited with ${code}`)));
-  });
+/** A child in `role` that prints its URL first; see spawnRole. */
+async function startRole(args: string[]): Promise<{ url: string; proc: ChildProcess }> {
+  const { line, proc } = await spawnRole(__filename, args, 'ignore');
+  return { url: line, proc };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -163,42 +156,14 @@ function spawnRole(args: string[]): Promise<{ url: string; proc: ChildProcess }>
 
 let agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 
-function request(
+/** A request through the load generator's current agent. */
+const request = (
   url: string,
   method: string,
   token?: string,
   body?: unknown,
-  extraHeaders: Record<string, string> = {},
-): Promise<{ status: number; text: string; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(
-      url,
-      {
-        method,
-        agent,
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(payload
-            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
-            : {}),
-          ...extraHeaders,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const all = Buffer.concat(chunks);
-          resolve({ status: res.statusCode ?? 0, text: all.toString('utf8'), bytes: all.length });
-        });
-      },
-    );
-    req.on('error', reject);
-    if (payload) req.end(payload);
-    else req.end();
-  });
-}
+  headers?: Record<string, string>,
+): Promise<BenchReply> => benchRequest(agent, url, method, token, body, headers);
 
 async function ok(
   url: string,
@@ -283,7 +248,7 @@ async function resolveBench(cluster: PostgresCluster | undefined, dirs: string[]
     `\n/v1/resolve with ${CONCURRENCY} concurrent clients, ${MEASURE_MS / 1000} s each (after ${WARMUP_MS / 1000} s warm-up)`,
   );
   const rows: { name: string; result: LoadResult }[] = [];
-  const bare = await spawnRole(['bare']);
+  const bare = await startRole(['bare']);
   rows.push({
     name: 'bare Node HTTP (constant)',
     result: await load(`${bare.url}/v1/resolve/API_KEY`, undefined),
@@ -308,14 +273,14 @@ async function resolveBench(cluster: PostgresCluster | undefined, dirs: string[]
     dirs.push(directDir);
     const directArgs = ['direct', directDir, ...backend.args.slice(2)];
     if (backend.args[2]) directArgs[2] = await cluster!.createDatabase();
-    const plain = await spawnRole(directArgs);
+    const plain = await startRole(directArgs);
     const [plainUrl, plainToken] = plain.url.split(' ');
     const result = await load(`${plainUrl!}/v1/resolve/API_KEY`, plainToken);
     directRows.set(backend.name, result);
     rows.push({ name: `node:http + store (${backend.name.replace('server on ', '')})`, result });
     plain.proc.kill('SIGTERM');
 
-    const server = await spawnRole(backend.args);
+    const server = await startRole(backend.args);
     const token = await prepare(server.url);
     rows.push({
       name: backend.name,
@@ -377,10 +342,21 @@ async function writesBench(cluster: PostgresCluster | undefined, dirs: string[])
     });
   }
   const rates: number[] = [];
+  let script: number | undefined;
   try {
     for (const target of targets) rates.push(await writesTo(target, dirs));
+    // The baseline for fsync on: a script that makes the same rows in the same transactions.
+    if (targets[2]?.databaseUrl) script = await scriptWrites(targets[2].databaseUrl);
   } finally {
     await durable?.stop();
+  }
+  if (script !== undefined) {
+    console.log(
+      `| minimal script, same rows and transactions, PostgreSQL fsync on | ${fmt(script, 0)} | | | |`,
+    );
+    console.log(
+      `| server / script, fsync on (target ≥ 0.5×) | ${fmt(rates[2]! / script, 2)}× ${rates[2]! / script >= 0.5 ? 'met' : 'NOT met'} | | | |`,
+    );
   }
   // Near 1 when concurrent commits share their flushes; far below when each pays its own.
   for (const i of [2, 3]) {
@@ -398,7 +374,7 @@ async function writesTo(
 ): Promise<number> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ns-bench-'));
   dirs.push(dataDir);
-  const server = await spawnRole([
+  const server = await startRole([
     'server',
     dataDir,
     ...(target.databaseUrl ? [target.databaseUrl] : []),
@@ -435,6 +411,71 @@ async function writesTo(
   return result.rps;
 }
 
+/**
+ * Writes/s of a minimal script on `databaseUrl`: CONCURRENCY workers on a pool of the server's
+ * size, each creating a secret and then changing it, alternately, as writesTo's clients do. Each
+ * write is one transaction making the rows the server's makes (secret, owner grant, version with
+ * a value-sized ciphertext, audit row, change-feed row; a change: the secret's new version, its
+ * version, audit and change-feed rows), in one statement, with nothing else: no HTTP, no token,
+ * no access check, no encryption.
+ */
+async function scriptWrites(databaseUrl: string): Promise<number> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+  const user = 'script-' + randomBytes(3).toString('hex');
+  await pool.query(`INSERT INTO users (id, name) VALUES ($1, $1)`, [user]);
+  const sealed = () => [randomBytes(12), randomBytes(56)];
+  try {
+    const result = await loadWith((worker) => {
+      let created = 0;
+      let current: { id: string; version: number } | undefined;
+      return async () => {
+        if (!current || current.version >= 2) {
+          const id = randomUUID();
+          await pool.query(
+            `WITH s AS (
+               INSERT INTO secrets (id, name, scope_kind, scope_id, encoding, type, description,
+                 version, created_at, updated_at, created_by)
+               VALUES ($1, $2, 'personal', $3, 'text', 'generic', '', 1, now(), now(), $3)
+               RETURNING id, name),
+             g AS (INSERT INTO grants (secret_id, principal, role, name)
+               SELECT id, 'user:' || $3, 'owner', name FROM s),
+             v AS (INSERT INTO secret_versions (secret_id, version, kind, encoding, author, at,
+                 key_id, nonce, ciphertext)
+               SELECT id, 1, 'create', 'text', $3, now(), 'script', $4, $5 FROM s),
+             a AS (INSERT INTO audit (actor, action, secret_id, secret_name, version, client, ip)
+               SELECT $3, 'create', id, name, 1, 'script', '127.0.0.1' FROM s),
+             c AS (INSERT INTO changes (secret_id, kind, audience)
+               SELECT id, 'create', ARRAY['user:' || $3] FROM s)
+             SELECT 1 FROM s`,
+            [id, `W_${worker}_${created++}`, user, ...sealed()],
+          );
+          current = { id, version: 1 };
+          return true;
+        }
+        const { rowCount } = await pool.query(
+          `WITH s AS (
+             UPDATE secrets SET version = version + 1, updated_at = now()
+             WHERE id = $1 AND version = $2 RETURNING id, name, version),
+           v AS (INSERT INTO secret_versions (secret_id, version, kind, encoding, author, at,
+               key_id, nonce, ciphertext)
+             SELECT id, version, 'update', 'text', $3, now(), 'script', $4, $5 FROM s),
+           a AS (INSERT INTO audit (actor, action, secret_id, secret_name, version, client, ip)
+             SELECT $3, 'update', id, name, version, 'script', '127.0.0.1' FROM s),
+           c AS (INSERT INTO changes (secret_id, kind, audience)
+             SELECT id, 'update', ARRAY['user:' || $3] FROM s)
+           SELECT 1 FROM s`,
+          [current.id, current.version, user, ...sealed()],
+        );
+        current.version++;
+        return rowCount === 1;
+      };
+    });
+    return result.rps;
+  } finally {
+    await pool.end();
+  }
+}
+
 async function changesBench(
   name: string,
   databaseUrl: string | undefined,
@@ -469,7 +510,7 @@ async function changesBench(
         cursor = page.next;
         if (!page.more) break;
       }
-      return { ms: performance.now() - start, bytes, requests, changes, cursor: cursor };
+      return { ms: performance.now() - start, bytes, requests, changes, cursor };
     };
     // Sockets idle through the seeding may have been closed by the server: start afresh.
     agent.destroy();

@@ -17,19 +17,55 @@ export function matchesFilter(
   secret: Pick<SecretMetadata, 'name' | 'description' | 'type'>,
   filter: SecretFilter,
 ): boolean {
-  if (filter.types?.length && !filter.types.includes(secret.type)) return false;
+  return secretMatcher(filter)(secret);
+}
+
+/**
+ * The only characters whose lower case holds an ASCII character (U+0130 İ → "i̇", U+212A Kelvin
+ * sign → "k"). Elsewhere a case-insensitive search for an ASCII query finds exactly what
+ * lower-casing both sides would (a non-ASCII character never folds to an ASCII one).
+ */
+const FOLDS_TO_ASCII = '\u0130\u212a';
+
+/**
+ * The filter as one predicate, built once for a list: what the Secrets view runs on every secret
+ * at each keystroke. It finds what lower-casing name, description and query would, without a
+ * lower-cased copy of each: one case-insensitive search, and lower-casing only a text that holds
+ * one of the two characters that fold to ASCII (or for a query that is not ASCII).
+ */
+export function secretMatcher<T extends Pick<SecretMetadata, 'name' | 'description' | 'type'>>(
+  filter: SecretFilter,
+): (secret: T) => boolean {
+  const types = filter.types?.length ? new Set<string>(filter.types) : undefined;
   const query = filter.query?.trim().toLowerCase();
-  if (!query) return true;
-  return (
-    secret.name.toLowerCase().includes(query) || secret.description.toLowerCase().includes(query)
-  );
+  if (!query) return types ? (s) => types.has(s.type) : () => true;
+  const lowered = (text: string) => text.toLowerCase().includes(query);
+  let has = lowered;
+  if (/^[ -~]*$/.test(query)) {
+    const escaped = query.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const exact = new RegExp(escaped, 'i');
+    const either = new RegExp(`${escaped}|[${FOLDS_TO_ASCII}]`, 'i');
+    has = (text) => either.test(text) && (exact.test(text) || lowered(text));
+  }
+  return (s) => (!types || types.has(s.type)) && (has(s.name) || has(s.description));
 }
 
 export function filterSecrets<T extends Pick<SecretMetadata, 'name' | 'description' | 'type'>>(
   secrets: readonly T[],
   filter: SecretFilter,
 ): T[] {
-  return secrets.filter((s) => matchesFilter(s, filter));
+  return secrets.filter(secretMatcher(filter));
+}
+
+const collator = new Intl.Collator();
+
+/** What byName compares: a name, and an id to break ties where there is one. */
+export type Named = Pick<SecretMetadata, 'name'> & { id?: string };
+
+/** Name order, as `localeCompare` sorts names; ties by id, so the order of entries is total. */
+export function byName(a: Named, b: Named): number {
+  const ids = a.id === undefined || b.id === undefined ? 0 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  return collator.compare(a.name, b.name) || ids;
 }
 
 export type GroupBy = 'scope' | 'type' | 'none';
@@ -43,19 +79,33 @@ export interface SecretGroup<T> {
 const TYPE_ORDER: readonly string[] = ['generic', 'password', 'key', 'token', 'file'];
 
 /** Groups in a fixed order (scopes by precedence, types by the model's order); names sorted within. */
-export function groupSecrets<T extends Pick<SecretMetadata, 'name' | 'type' | 'scope'>>(
+export function groupSecrets<T extends Named & Pick<SecretMetadata, 'type' | 'scope'>>(
   secrets: readonly T[],
   by: GroupBy,
 ): SecretGroup<T>[] {
-  const sorted = [...secrets].sort((a, b) => a.name.localeCompare(b.name));
-  if (by === 'none') return [{ key: 'all', label: 'All', items: sorted }];
+  return groupSorted([...secrets].sort(byName), by);
+}
+
+/** The group key of a secret (see groupSecrets). */
+export function groupKey(secret: Pick<SecretMetadata, 'type' | 'scope'>, by: GroupBy): string {
+  if (by === 'none') return 'all';
+  if (by === 'type') return secret.type;
+  return secret.scope.kind === 'personal' ? 'personal' : `${secret.scope.kind}:${secret.scope.id}`;
+}
+
+/** groupSecrets of a list already in name order (byName), in one pass. */
+export function groupSorted<T extends Pick<SecretMetadata, 'type' | 'scope'>>(
+  sorted: readonly T[],
+  by: GroupBy,
+): SecretGroup<T>[] {
+  if (by === 'none') return [{ key: 'all', label: 'All', items: [...sorted] }];
   const groups = new Map<string, SecretGroup<T>>();
   const rank = new Map<string, readonly [number, string]>();
   for (const secret of sorted) {
     // One group per project and per team ("Team data"): their secrets answer to different people.
     const { kind } = secret.scope;
     const id = secret.scope.kind === 'personal' ? '' : secret.scope.id;
-    const key = by === 'scope' ? (id ? `${kind}:${id}` : kind) : secret.type;
+    const key = groupKey(secret, by);
     let group = groups.get(key);
     if (!group) {
       const label =

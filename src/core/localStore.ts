@@ -1,10 +1,11 @@
 /**
  * Secrets kept on this machine: each value in a secure key-value store (VS Code SecretStorage, the
- * OS keyring), and their metadata, never values, in one index entry of the same store.
+ * OS keyring), and their metadata, never values, in an index kept in the same store in chunks.
  *
  * Keys:
- *   notebook-secrets/index                      {"version":1,"secrets":[SecretMetadata…]}
+ *   notebook-secrets/index/<n>                  {"version":2,"secrets":[IndexEntry…]}, at most 128
  *   notebook-secrets/value/<place>/<name>       {"value":"…","encoding":"text"|"base64"}
+ *   notebook-secrets/index                      the one-key index of earlier versions (see load())
  *
  * An entry is known by its id (the server's, or a local one until the server gives its own). Its
  * place is its scope key (`personal`, `project:ml`, `team:data`), or `personal@alice` for alice's
@@ -12,75 +13,38 @@
  * place, as on the server, so your own `DB_PASSWORD` and alice's can be kept side by side.
  *
  * Value keys carry place and name, so a value whose index entry was lost can be recovered whole.
- * Every write stores the value before the index and deletes the value before the index entry: a
- * crash in between leaves a state that load() repairs or reports, never one that drops data.
+ * Every write stores the value before the index and deletes the value before the index entry, and
+ * an entry's change is one write of its chunk (see IndexChunks): a crash in between leaves a state
+ * that load() repairs or reports, never one that drops data.
  */
 import * as z from 'zod';
 import { InvalidInput, NameTaken, SecretNotFound, SecretsError } from './errors';
+import { sharedBy, type IndexEntry } from './indexEntry';
 import {
-  CreateSecret,
-  Encoding,
-  SecretMetadata,
-  type Scope,
-  type SecretValue,
-  UpdateSecret,
-} from './model';
+  INDEX_KEY,
+  IndexChunks,
+  chunkKey,
+  chunkNumber,
+  readEntries,
+  type IndexChange,
+} from './indexChunks';
+import { CreateSecret, Encoding, type Scope, type SecretValue, UpdateSecret } from './model';
 import type { KeyValueSecretStore } from './keyValueStore';
 import { MAX_VALUE_BYTES } from './limits';
-import {
-  parseScopeKey,
-  resolveByPrecedence,
-  sameScope,
-  scopeKey,
-  type ResolveOptions,
-} from './scope';
+import { resolveByPrecedence, type ResolveOptions } from './scope';
+import { VALUE_PREFIX, parseValueKey, valueKey, valueKeyOf } from './storeKeys';
+import { planSync, type SyncStep } from './syncSteps';
 import { assertValidDescription, assertValueSize, nameProblem } from './validation';
 
-export const STORE_PREFIX = 'notebook-secrets/';
-export const INDEX_KEY = `${STORE_PREFIX}index`;
-export const VALUE_PREFIX = `${STORE_PREFIX}value/`;
+export { sharedBy, type IndexEntry } from './indexEntry';
+export { CHUNK_CAPACITY, CHUNK_PREFIX, INDEX_KEY, chunkKey } from './indexChunks';
+export { STORE_PREFIX, VALUE_PREFIX, placeKey, valueKey, valueKeyOf } from './storeKeys';
+export type { SyncStep } from './syncSteps';
 
-/** Index entries keep fields this version does not know (written by a newer version or by sync). */
-const IndexEntry = SecretMetadata.loose();
-const IndexFile = z.object({ version: z.literal(1), secrets: z.array(IndexEntry) });
 const ValueEnvelope = z.object({ value: z.string(), encoding: Encoding });
 
-/**
- * The owner of someone else's personal secret shared with you (their user id); undefined for your
- * own secrets and for project and team secrets.
- */
-export function sharedBy(entry: { scope: Scope; owner?: unknown }): string | undefined {
-  return entry.scope.kind === 'personal' && typeof entry.owner === 'string' && entry.owner !== ''
-    ? entry.owner
-    : undefined;
-}
-
-/** Where a secret's name is unique: its scope key, or `personal@<owner>` for a shared one. */
-export function placeKey(scope: Scope, owner?: string): string {
-  return scope.kind === 'personal' && owner ? `personal@${owner}` : scopeKey(scope);
-}
-
-export function valueKey(scope: Scope, name: string, owner?: string): string {
-  return `${VALUE_PREFIX}${placeKey(scope, owner)}/${name}`;
-}
-
-/** The value key of an index entry. */
-export function valueKeyOf(entry: { scope: Scope; name: string; owner?: unknown }): string {
-  return valueKey(entry.scope, entry.name, sharedBy(entry));
-}
-
-function parseValueKey(key: string): { scope: Scope; name: string; owner?: string } | undefined {
-  if (!key.startsWith(VALUE_PREFIX)) return undefined;
-  const rest = key.slice(VALUE_PREFIX.length);
-  const slash = rest.lastIndexOf('/');
-  const place = rest.slice(0, slash);
-  const name = rest.slice(slash + 1);
-  if (nameProblem(name)) return undefined;
-  const shared = /^personal@(.+)$/.exec(place);
-  if (shared) return { scope: { kind: 'personal' }, name, owner: shared[1]! };
-  const scope = parseScopeKey(place);
-  return scope ? { scope, name } : undefined;
-}
+/** Writes to the key-value store in flight at once. */
+const WRITES_AT_ONCE = 32;
 
 /** What load() found and did; names only. */
 export interface IntegrityReport {
@@ -100,32 +64,22 @@ export interface LocalStoreOptions {
   maxValueBytes?: number;
 }
 
-export type Listener = () => void;
+/**
+ * What a change did: the entries it removed or replaced (`before`) and those it added or put in
+ * their place (`after`). Undefined: anything may have changed (a load).
+ */
+export interface StoreChange {
+  before: readonly IndexEntry[];
+  after: readonly IndexEntry[];
+}
+
+export type Listener = (change?: StoreChange) => void;
 
 /** Called inside delete(), before anything is removed; sync records the delete durably here. */
-export type DeleteHook = (entry: SecretMetadata) => Promise<void>;
-
-/**
- * One step of {@link LocalSecretStore.applySync}: how the sync engine writes what the server says,
- * without bumping versions the way user edits do. `ifVersion` makes a step apply only when the
- * entry still has that local version (a user edit in between wins and is pushed later).
- */
-export type SyncStep =
-  | {
-      kind: 'put';
-      /** The entry as it should be stored (id, version and extra sync fields included). */
-      entry: SecretMetadata;
-      /** The value to store; omit to keep the stored one (metadata-only change). */
-      value?: { value: string; encoding: Encoding };
-      /** Replace this entry (e.g. a local id that the server gave a new id); default entry.id. */
-      replaceId?: string;
-      ifVersion?: number;
-    }
-  | { kind: 'remove'; id: string; ifVersion?: number }
-  | { kind: 'patch'; id: string; fields: Record<string, unknown>; ifVersion?: number };
+export type DeleteHook = (entry: IndexEntry) => Promise<void>;
 
 export class LocalSecretStore {
-  private entries: SecretMetadata[] = [];
+  private index = new IndexChunks();
   private missing = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners = new Set<Listener>();
@@ -150,72 +104,142 @@ export class LocalSecretStore {
     return { dispose: () => this.listeners.delete(listener) };
   }
 
-  /** Reads the index and reconciles it with the stored values. Safe to call again at any time. */
+  /**
+   * Reads the index and reconciles it with the stored values. Safe to call again at any time. An
+   * index of earlier versions (one key) is moved into chunks: every chunk is written, then the old
+   * key deleted, so a crash in between leaves the old key, and the next load moves it again.
+   */
   load(): Promise<IntegrityReport> {
+    return this.exclusive(() => this.loadNow());
+  }
+
+  private async loadNow(): Promise<IntegrityReport> {
+    const report: IntegrityReport = { recovered: [], missingValues: [], rebuiltIndex: false };
+    const keys = await this.kv.keys();
+    const index = new IndexChunks();
+    const chunkKeys = keys.filter((k) => chunkNumber(k) !== undefined);
+    const legacy = keys.includes(INDEX_KEY) ? await this.kv.get(INDEX_KEY) : undefined;
+    if (legacy !== undefined) {
+      const entries = readEntries(legacy, index.pool);
+      if (!entries) report.rebuiltIndex = true;
+      for (const entry of entries ?? []) index.set(entry);
+    } else {
+      const texts = await Promise.all(chunkKeys.map((k) => this.kv.get(k)));
+      chunkKeys.forEach((key, i) => {
+        const entries = texts[i] === undefined ? [] : readEntries(texts[i], index.pool);
+        if (!entries) report.rebuiltIndex = true;
+        index.loadChunk(chunkNumber(key)!, entries ?? [], texts[i]);
+      });
+    }
+    const orphans = new Set(keys.filter((k) => k.startsWith(VALUE_PREFIX)));
+    this.missing = new Set();
+    for (const entry of index.list()) {
+      if (orphans.delete(valueKeyOf(entry))) continue;
+      this.missing.add(entry.id);
+      report.missingValues.push(entry.name);
+    }
+    for (const key of orphans) {
+      const location = parseValueKey(key);
+      const envelope = safeJson((await this.kv.get(key)) ?? '', ValueEnvelope);
+      if (!location || !envelope || index.atKey(key)) continue;
+      const at = this.now().toISOString();
+      index.set({
+        id: this.newId(),
+        name: location.name,
+        scope: location.scope,
+        encoding: envelope.encoding,
+        type: envelope.encoding === 'base64' ? 'file' : 'generic',
+        description: '',
+        version: 1,
+        created_at: at,
+        updated_at: at,
+        created_by: location.owner ?? this.user,
+        access: [],
+        ...(location.owner !== undefined && { owner: location.owner }),
+      });
+      report.recovered.push(location.name);
+    }
+    this.index = index;
+    if (legacy !== undefined) {
+      index.markAllDirty();
+      await this.flush();
+      const kept = new Set(Array.from({ length: index.chunkCount }, (_, n) => chunkKey(n)));
+      for (const key of chunkKeys) if (!kept.has(key)) await this.kv.delete(key);
+      await this.kv.delete(INDEX_KEY);
+    } else {
+      await this.flush();
+    }
+    this.fire();
+    return report;
+  }
+
+  /**
+   * Takes in what another window wrote to `keys` (SecretStorage tells each window of every
+   * change, its own writes included): only the chunks whose text is not what this window last
+   * wrote or read are read again, so a window's own write costs it no reload, and another's costs
+   * what it changed. A missing value that came back is no longer marked. The one-key index of an
+   * earlier version (another window still running it) is loaded whole, as is an unreadable chunk.
+   */
+  refresh(keys: Iterable<string>): Promise<IntegrityReport | undefined> {
     return this.exclusive(async () => {
-      const report: IntegrityReport = { recovered: [], missingValues: [], rebuiltIndex: false };
-      const raw = await this.kv.get(INDEX_KEY);
-      let entries: SecretMetadata[] = [];
-      if (raw !== undefined) {
-        const parsed = safeJson(raw, IndexFile);
-        if (parsed) entries = parsed.secrets;
-        else report.rebuiltIndex = true;
-      }
-      const valueKeys = new Set((await this.kv.keys()).filter((k) => k.startsWith(VALUE_PREFIX)));
-      const indexed = new Set<string>();
-      this.missing = new Set();
-      for (const entry of entries) {
-        const key = valueKeyOf(entry);
-        indexed.add(key);
-        if (!valueKeys.has(key)) {
-          this.missing.add(entry.id);
-          report.missingValues.push(entry.name);
+      const changes: IndexChange[] = [];
+      // Values to look at: of entries marked missing, and of entries another window brought.
+      const values: string[] = [];
+      for (const key of new Set(keys)) {
+        if (key === INDEX_KEY) return this.loadNow();
+        const n = chunkNumber(key);
+        if (n === undefined) {
+          const entry = key.startsWith(VALUE_PREFIX) ? this.index.atKey(key) : undefined;
+          if (entry && this.missing.has(entry.id)) values.push(key);
+          continue;
         }
+        const text = await this.kv.get(key);
+        if (this.index.isCurrent(n, text)) continue;
+        const entries = text === undefined ? [] : readEntries(text, this.index.pool);
+        if (!entries) return this.loadNow();
+        const replaced = this.index.replaceChunk(n, entries, text);
+        changes.push(...replaced);
+        for (const { after } of replaced) if (after) values.push(valueKeyOf(after));
       }
-      for (const key of valueKeys) {
-        if (indexed.has(key)) continue;
-        const location = parseValueKey(key);
-        const envelope = safeJson((await this.kv.get(key)) ?? '', ValueEnvelope);
-        if (!location || !envelope) continue;
-        const at = this.now().toISOString();
-        entries.push({
-          id: this.newId(),
-          name: location.name,
-          scope: location.scope,
-          encoding: envelope.encoding,
-          type: envelope.encoding === 'base64' ? 'file' : 'generic',
-          description: '',
-          version: 1,
-          created_at: at,
-          updated_at: at,
-          created_by: location.owner ?? this.user,
-          access: [],
-          ...(location.owner !== undefined && { owner: location.owner }),
-        });
-        report.recovered.push(location.name);
+      for (const key of values) {
+        const entry = this.index.atKey(key);
+        if (!entry) continue;
+        const present = (await this.kv.get(key)) !== undefined;
+        if (present === !this.missing.has(entry.id)) continue;
+        if (present) this.missing.delete(entry.id);
+        else this.missing.add(entry.id);
+        changes.push({ before: entry, after: entry });
       }
-      this.entries = entries;
-      if (report.recovered.length > 0 || report.rebuiltIndex) await this.writeIndex();
-      this.fire();
-      return report;
+      await this.flush();
+      if (changes.length > 0) this.fire(changes);
+      return undefined;
     });
   }
 
-  list(): readonly SecretMetadata[] {
-    return this.entries;
+  list(): readonly IndexEntry[] {
+    return this.index.list();
   }
 
-  get(id: string): SecretMetadata | undefined {
-    return this.entries.find((e) => e.id === id);
+  get(id: string): IndexEntry | undefined {
+    return this.index.get(id);
   }
 
   /** The entry of that name in that scope: your own, or with `owner`, the one shared by them. */
-  find(name: string, scope: Scope, owner?: string): SecretMetadata | undefined {
-    const place = placeKey(scope, owner);
-    return this.entries.find(
-      (e) =>
-        e.name === name && sameScope(e.scope, scope) && placeKey(e.scope, sharedBy(e)) === place,
-    );
+  find(name: string, scope: Scope, owner?: string): IndexEntry | undefined {
+    return this.index.atKey(valueKey(scope, name, owner));
+  }
+
+  /** The entry whose value is kept under `key` (a value key). */
+  atValueKey(key: string): IndexEntry | undefined {
+    return this.index.atKey(key);
+  }
+
+  /**
+   * The entries that are not the server's copy as last synced: never pushed, changed here,
+   * conflicted or refused. Kept as entries change, so asking costs what it returns.
+   */
+  unsynced(): IndexEntry[] {
+    return this.index.unsyncedEntries();
   }
 
   /** True when the index lists the secret but its value is gone from the store. */
@@ -225,18 +249,15 @@ export class LocalSecretStore {
 
   /** True when sync marked the entry conflicted: both sides are kept until the user chooses. */
   isConflicted(id: string): boolean {
-    const sync = (this.get(id) as Record<string, unknown> | undefined)?.sync;
-    return (
-      typeof sync === 'object' && sync !== null && 'conflict' in sync && Boolean(sync.conflict)
-    );
+    return Boolean(this.get(id)?.sync?.conflict);
   }
 
   /**
    * The entry `get_secret(name)` means, by precedence: your own personal > project > team >
    * someone else's personal secret shared with you.
    */
-  resolve(name: string, options?: ResolveOptions): SecretMetadata | undefined {
-    return resolveByPrecedence(this.entries, name, options, sharedBy);
+  resolve(name: string, options?: ResolveOptions): IndexEntry | undefined {
+    return resolveByPrecedence(this.index.named(name), name, options, sharedBy);
   }
 
   async getValue(id: string): Promise<SecretValue> {
@@ -252,7 +273,7 @@ export class LocalSecretStore {
     return { value: envelope.value, encoding: envelope.encoding, version: entry.version };
   }
 
-  async create(input: CreateSecret): Promise<SecretMetadata> {
+  async create(input: CreateSecret): Promise<IndexEntry> {
     const problem = nameProblem(typeof input.name === 'string' ? input.name : '');
     if (problem) throw new InvalidInput(problem, 'invalid_name');
     const parsed = parseInput(CreateSecret, input);
@@ -260,7 +281,7 @@ export class LocalSecretStore {
     return this.exclusive(async () => {
       if (this.find(parsed.name, parsed.scope)) throw new NameTaken(parsed.name);
       const at = this.now().toISOString();
-      const entry: SecretMetadata = {
+      const entry: IndexEntry = {
         id: this.newId(),
         name: parsed.name,
         scope: parsed.scope,
@@ -274,20 +295,20 @@ export class LocalSecretStore {
         access: [],
       };
       await this.writeValue(entry, parsed.value, parsed.encoding);
-      this.entries = [...this.entries, entry];
-      await this.writeIndex();
-      this.fire();
-      return entry;
+      const change = this.index.set(entry);
+      await this.flush();
+      this.fire([change]);
+      return change.after!;
     });
   }
 
-  async update(id: string, input: UpdateSecret): Promise<SecretMetadata> {
+  async update(id: string, input: UpdateSecret): Promise<IndexEntry> {
     const patch = parseInput(UpdateSecret, input);
     if (patch.value !== undefined) assertValueSize(patch.value, this.maxValueBytes);
     if (patch.description !== undefined) assertValidDescription(patch.description);
     return this.exclusive(async () => {
       const current = this.require(id);
-      const next: SecretMetadata = {
+      const next: IndexEntry = {
         ...current,
         ...(patch.type !== undefined && { type: patch.type }),
         ...(patch.description !== undefined && { description: patch.description }),
@@ -301,10 +322,10 @@ export class LocalSecretStore {
       } else if (next.encoding !== current.encoding) {
         throw new InvalidInput('Changing the encoding needs a new value.');
       }
-      this.entries = this.entries.map((e) => (e.id === id ? next : e));
-      await this.writeIndex();
-      this.fire();
-      return next;
+      const change = this.index.set(next);
+      await this.flush();
+      this.fire([change]);
+      return change.after!;
     });
   }
 
@@ -313,10 +334,10 @@ export class LocalSecretStore {
       const entry = this.require(id);
       if (this.deleteHook) await this.deleteHook(entry);
       await this.kv.delete(valueKeyOf(entry));
-      this.entries = this.entries.filter((e) => e.id !== id);
+      const change = this.index.remove(id);
       this.missing.delete(id);
-      await this.writeIndex();
-      this.fire();
+      await this.flush();
+      this.fire([change]);
     });
   }
 
@@ -326,133 +347,94 @@ export class LocalSecretStore {
   }
 
   /**
-   * Sync: applies steps from the server in one exclusive section, writing values first and the
-   * index once at the end. Returns, per step, whether it applied (false: the entry was gone or
-   * its version had moved on). A put whose place and name belong to another entry is refused
-   * (false) unless that entry is the one it replaces, so a value can never be overwritten unseen.
-   * A metadata-only put that moves an entry to another place takes its value along.
+   * Sync: applies steps from the server in one exclusive section (see planSync), writing values
+   * first and the index once at the end. Returns, per step, whether it applied.
    */
   applySync(steps: readonly SyncStep[]): Promise<boolean[]> {
     return this.exclusive(async () => {
-      const results: boolean[] = [];
-      const byId = new Map(this.entries.map((e) => [e.id, e] as const));
-      // Position of each id in the index, so replaced entries keep their place (O(1) per step).
-      const order: (string | undefined)[] = this.entries.map((e) => e.id);
-      const position = new Map(order.map((id, i) => [id!, i] as const));
-      const keyOwner = new Map(this.entries.map((e) => [valueKeyOf(e), e.id] as const));
-      const deleteKeys = new Set<string>();
-      // Entries a later put of this batch moves to another name, bringing their value along
-      // (renames on the server: A→B while B→A). Their name is free for an earlier put.
-      const vacating = new Set<string>();
-      for (const step of steps) {
-        if (step.kind !== 'put' || !step.value) continue;
-        const current = byId.get(step.replaceId ?? step.entry.id);
-        if (!current || (step.ifVersion !== undefined && current.version !== step.ifVersion))
-          continue;
-        if (valueKeyOf(current) !== valueKeyOf(step.entry)) vacating.add(current.id);
-      }
-      const apply = async (step: SyncStep): Promise<boolean> => {
-        if (step.kind === 'put') {
-          const targetId = step.replaceId ?? step.entry.id;
-          const current = byId.get(targetId);
-          vacating.delete(targetId);
-          if (step.ifVersion !== undefined && current?.version !== step.ifVersion) return false;
-          const key = valueKeyOf(step.entry);
-          const owner = keyOwner.get(key);
-          const clash =
-            owner !== undefined &&
-            owner !== targetId &&
-            owner !== step.entry.id &&
-            !vacating.has(owner);
-          if (clash || (!current && step.value === undefined)) return false;
-          if (step.value) {
-            assertValueSize(step.value.value, this.maxValueBytes);
-            await this.kv.store(
-              key,
-              JSON.stringify({ value: step.value.value, encoding: step.value.encoding }),
-            );
-            this.missing.delete(step.entry.id);
-          }
-          deleteKeys.delete(key);
-          if (current) {
-            const oldKey = valueKeyOf(current);
-            if (oldKey !== key && !step.value) {
-              const moved = await this.kv.get(oldKey);
-              if (moved !== undefined) await this.kv.store(key, moved);
-            }
-            if (oldKey !== key) {
-              deleteKeys.add(oldKey);
-              // Another entry of this batch may have taken the old name already.
-              if (keyOwner.get(oldKey) === targetId) keyOwner.delete(oldKey);
-            }
-            byId.delete(targetId);
-            const at = position.get(targetId)!;
-            position.delete(targetId);
-            order[at] = step.entry.id;
-            position.set(step.entry.id, at);
-            if (this.missing.delete(targetId) && !step.value) this.missing.add(step.entry.id);
-          } else {
-            position.set(step.entry.id, order.length);
-            order.push(step.entry.id);
-          }
-          keyOwner.set(key, step.entry.id);
-          byId.set(step.entry.id, step.entry);
-          return true;
-        }
-        const current = byId.get(step.id);
-        if (!current || (step.ifVersion !== undefined && current.version !== step.ifVersion)) {
-          return false;
-        }
-        if (step.kind === 'remove') {
-          const key = valueKeyOf(current);
-          deleteKeys.add(key);
-          keyOwner.delete(key);
-          byId.delete(step.id);
-          order[position.get(step.id)!] = undefined;
-          position.delete(step.id);
-          this.missing.delete(step.id);
-          return true;
-        }
-        const next = { ...current, ...step.fields, id: current.id };
-        for (const [field, value] of Object.entries(step.fields)) {
-          if (value === undefined) delete (next as Record<string, unknown>)[field];
-        }
-        byId.set(step.id, next);
-        return true;
+      const plan = planSync(
+        {
+          get: (id) => this.index.get(id),
+          idAt: (key) => this.index.atKey(key)?.id,
+          isMissing: (id) => this.missing.has(id),
+        },
+        steps,
+        this.maxValueBytes,
+      );
+      // Stores of different keys go together (a SecretStorage write is a round trip); a value
+      // moved along with its entry waits for those before it, which may have written its key.
+      const inFlight = new Map<string, PromiseLike<void>>();
+      const settle = async () => {
+        await Promise.all(inFlight.values());
+        inFlight.clear();
       };
-      for (const step of steps) results.push(await apply(step));
-      // Values of removed entries go before the index entry does (see the file comment); a name
-      // another entry took over in this batch keeps its (new) value.
-      for (const key of deleteKeys) if (!keyOwner.has(key)) await this.kv.delete(key);
-      this.entries = order.filter((id) => id !== undefined).map((id) => byId.get(id)!);
-      if (results.some(Boolean)) {
-        await this.writeIndex();
-        this.fire();
+      for (const write of plan.writes) {
+        if (write.kind === 'copy' || inFlight.has(write.key) || inFlight.size >= WRITES_AT_ONCE) {
+          await settle();
+        }
+        if (write.kind === 'store') {
+          const { value, encoding } = write.value;
+          inFlight.set(write.key, this.kv.store(write.key, JSON.stringify({ value, encoding })));
+        } else {
+          const moved = await this.kv.get(write.from);
+          if (moved !== undefined) await this.kv.store(write.to, moved);
+        }
       }
-      return results;
+      await settle();
+      // Values of removed entries go before the index entry does (see the file comment).
+      for (let i = 0; i < plan.deletes.length; i += WRITES_AT_ONCE) {
+        await Promise.all(
+          plan.deletes.slice(i, i + WRITES_AT_ONCE).map((key) => this.kv.delete(key)),
+        );
+      }
+      const changes = plan.edits.map((edit) =>
+        edit.kind === 'remove'
+          ? this.index.remove(edit.id)
+          : this.index.set(edit.entry, edit.replaces),
+      );
+      for (const [id, missing] of plan.missing) {
+        if (missing) this.missing.add(id);
+        else this.missing.delete(id);
+      }
+      if (plan.results.some(Boolean)) {
+        await this.flush();
+        this.fire(changes);
+      }
+      return plan.results;
     });
   }
 
-  private require(id: string): SecretMetadata {
+  private require(id: string): IndexEntry {
     const entry = this.get(id);
     if (!entry) throw new SecretNotFound(id);
     return entry;
   }
 
-  private async writeValue(
-    entry: SecretMetadata,
-    value: string,
-    encoding: Encoding,
-  ): Promise<void> {
+  private async writeValue(entry: IndexEntry, value: string, encoding: Encoding): Promise<void> {
     await this.kv.store(valueKeyOf(entry), JSON.stringify({ value, encoding }));
   }
 
-  private async writeIndex(): Promise<void> {
-    await this.kv.store(INDEX_KEY, JSON.stringify({ version: 1, secrets: this.entries }));
+  /** Writes the chunks changed since the last flush, one key each. */
+  private async flush(): Promise<void> {
+    const writes = this.index.takeWrites();
+    for (let i = 0; i < writes.length; i += WRITES_AT_ONCE) {
+      await Promise.all(
+        writes
+          .slice(i, i + WRITES_AT_ONCE)
+          .map(({ key, json }) =>
+            json === undefined ? this.kv.delete(key) : this.kv.store(key, json),
+          ),
+      );
+    }
   }
 
-  private fire(): void {
-    for (const listener of this.listeners) listener();
+  /** Tells listeners what `changes` did, or, without them, that anything may have changed. */
+  private fire(changes?: readonly IndexChange[]): void {
+    const change = changes && {
+      before: changes.flatMap((c) => (c.before ? [c.before] : [])),
+      after: changes.flatMap((c) => (c.after ? [c.after] : [])),
+    };
+    for (const listener of this.listeners) listener(change);
   }
 
   /** Runs writes one at a time so concurrent commands cannot overwrite each other's index. */

@@ -4,7 +4,9 @@
  * before that order existed have xid 0, and a position among them is written `<database id>.<seq>`,
  * the form cursors had then, so those cursors read on. The database id lets the server notice a
  * cursor from another database (or a restored one) and answer with a full listing instead of
- * silently skipping changes.
+ * silently skipping changes. Within a full listing, which pages the caller's secrets by id, the
+ * cursor is `<database id>.<horizon>.<last id listed>`: the feed's horizon when the listing began,
+ * where the feed reads on once the listing is done.
  */
 export interface Position {
   xid: number;
@@ -23,8 +25,20 @@ export interface FeedHead {
   legacy: number;
 }
 
+/** A position in a full listing. */
+export interface ListingCursor {
+  databaseId: string;
+  /** The feed's horizon when the listing began. */
+  horizon: number;
+  /** The last secret id listed. */
+  after: string;
+}
+
 const NUMBER = '(0|[1-9][0-9]{0,15})';
 const CURSOR = new RegExp(`^([0-9a-f]{32})\\.(?:${NUMBER}\\.)?${NUMBER}$`);
+const LISTING = new RegExp(
+  `^([0-9a-f]{32})\\.${NUMBER}\\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`,
+);
 
 export function encodeCursor(cursor: Cursor): string {
   return cursor.xid === 0
@@ -44,14 +58,29 @@ export function decodeCursor(text: string): Cursor | undefined {
   return { databaseId: match[1]!, xid, seq };
 }
 
+export function encodeListingCursor(cursor: ListingCursor): string {
+  return `${cursor.databaseId}.${cursor.horizon}.${cursor.after}`;
+}
+
+/** Returns the listing cursor, or undefined when the text is not one. */
+export function decodeListingCursor(text: string): ListingCursor | undefined {
+  const match = LISTING.exec(text);
+  if (!match) return undefined;
+  const horizon = Number(match[2]);
+  if (!Number.isSafeInteger(horizon)) return undefined;
+  return { databaseId: match[1]!, horizon, after: match[3]! };
+}
+
 export type CursorCheck =
   | { kind: 'incremental'; since: Position }
+  | { kind: 'listing'; horizon: number; after: string }
   | { kind: 'reset'; reason: 'none' | 'foreign' | 'ahead' };
 
 /**
- * Decides how to answer `since`: incremental from its position, or a full listing when there is
- * no cursor, it is from another database, or it is ahead of this one (a database restored from
- * backup): past the horizon, which only grows, or past the last row of xid 0.
+ * Decides how to answer `since`: incremental from its position, on with a full listing from its
+ * place, or a full listing from the start when there is no cursor, it is from another database,
+ * or it is ahead of this one (a database restored from backup): past the horizon, which only
+ * grows, or past the last row of xid 0.
  */
 export function checkCursor(
   since: string | undefined,
@@ -59,6 +88,12 @@ export function checkCursor(
   head: FeedHead,
 ): CursorCheck {
   if (since === undefined || since === '') return { kind: 'reset', reason: 'none' };
+  const listing = decodeListingCursor(since);
+  if (listing) {
+    if (listing.databaseId !== databaseId) return { kind: 'reset', reason: 'foreign' };
+    if (listing.horizon > head.horizon) return { kind: 'reset', reason: 'ahead' };
+    return { kind: 'listing', horizon: listing.horizon, after: listing.after };
+  }
   const cursor = decodeCursor(since);
   if (!cursor || cursor.databaseId !== databaseId) return { kind: 'reset', reason: 'foreign' };
   const ahead =

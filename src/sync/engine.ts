@@ -29,7 +29,6 @@ import {
   inStep,
   loadSyncState,
   outboxOf,
-  syncInfoOf,
   type ConflictInfo,
   type OutboxItem,
 } from './syncState';
@@ -43,7 +42,7 @@ export interface SyncEngineOptions {
   kv: KeyValueSecretStore;
   log?: SyncLogger;
   now?: () => Date;
-  /** Page size of /v1/changes (server maximum 1000). */
+  /** Page size of /v1/changes (default and server maximum 1000). */
   pageLimit?: number;
   /** Parallel value downloads while pulling. */
   concurrency?: number;
@@ -72,12 +71,13 @@ export class SyncEngine {
       kv: options.kv,
       log: options.log ?? (() => undefined),
       now: options.now ?? (() => new Date()),
-      pageLimit: options.pageLimit ?? 500,
+      pageLimit: options.pageLimit ?? 1000,
       concurrency: options.concurrency ?? 8,
       maxPages: options.maxPages ?? MAX_PAGES_PER_ROUND,
       state: emptyState(),
       me: undefined,
       batchValues: true,
+      ownersAdopted: undefined,
     };
   }
 
@@ -97,13 +97,13 @@ export class SyncEngine {
 
   /** Pending local changes (creates, updates, deletes), pointing at value keys, never values. */
   outbox(): OutboxItem[] {
-    return outboxOf(this.ctx.store.list(), this.ctx.state);
+    return outboxOf(this.ctx.store.unsynced(), this.ctx.state);
   }
 
   conflicts(): ConflictView[] {
     const out: ConflictView[] = [];
-    for (const entry of this.ctx.store.list()) {
-      const conflict = syncInfoOf(entry)?.conflict;
+    for (const entry of this.ctx.store.unsynced()) {
+      const conflict = entry.sync?.conflict;
       if (conflict) out.push({ id: entry.id, name: entry.name, scope: entry.scope, conflict });
     }
     return out;
@@ -156,7 +156,7 @@ export class SyncEngine {
     return this.serial(async () => {
       const steps: SyncStep[] = [];
       for (const entry of this.ctx.store.list()) {
-        if (!syncInfoOf(entry)) continue;
+        if (!entry.sync) continue;
         const clean = inStep(entry);
         const mineOnly = entry.scope.kind === 'personal' && sharedBy(entry) === undefined;
         if (clean && !mineOnly) {

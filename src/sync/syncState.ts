@@ -8,8 +8,18 @@
  */
 import * as z from 'zod';
 import type { KeyValueSecretStore } from '../core/keyValueStore';
-import { Scope, SecretMetadata } from '../core/model';
-import { valueKeyOf } from '../core/localStore';
+import { syncMarkOf, type IndexEntry, type SyncInfo } from '../core/indexEntry';
+import { Scope, type SecretMetadata } from '../core/model';
+import { valueKeyOf } from '../core/storeKeys';
+
+export {
+  ConflictInfo,
+  ConflictKind,
+  SyncInfo,
+  inStep,
+  syncMarkOf,
+  type SyncMark,
+} from '../core/indexEntry';
 
 /**
  * Outside the local store's prefix on purpose: writing sync bookkeeping must not make every window
@@ -18,85 +28,20 @@ import { valueKeyOf } from '../core/localStore';
 export const SYNC_PREFIX = 'notebook-secrets-sync/';
 export const SYNC_STATE_KEY = `${SYNC_PREFIX}state`;
 
-export const ConflictKind = z.enum([
-  /** Edited here and on the server since the last sync. */
-  'both_edited',
-  /** Created here while a secret of the same name and scope was created on the server. */
-  'both_created',
-  /** Deleted here while it was changed on the server (the local copy holds theirs). */
-  'deleted_here',
-  /** Edited here while it was deleted on the server, or access to it was lost. */
-  'deleted_there',
-  /** The server refused the local edit (e.g. you are a reader). */
-  'rejected',
-]);
-export type ConflictKind = z.infer<typeof ConflictKind>;
-
-export const ConflictInfo = z.object({
-  kind: ConflictKind,
-  /** The server's side: its metadata, or null when it is gone for this user. */
-  remote: SecretMetadata.nullable(),
-  reason: z.enum(['deleted', 'access_lost']).optional(),
-  detected_at: z.string(),
-});
-export type ConflictInfo = z.infer<typeof ConflictInfo>;
-
-export const SyncInfo = z.object({
-  /** The server version this copy is based on; null when the server does not have it yet. */
-  base: z.number().int().nullable(),
-  /** The entry's local `version` when it was last in step with the server. */
-  lv: z.number().int(),
-  conflict: ConflictInfo.optional(),
-  /** A push of local version `lv` failed for good (bad input, too large…); retried after an edit. */
-  error: z.object({ lv: z.number().int(), code: z.string(), message: z.string() }).optional(),
-});
-export type SyncInfo = z.infer<typeof SyncInfo>;
-
-const cache = new WeakMap<object, SyncInfo | null>();
-
-/** The sync field of an index entry, or undefined for a secret that was never pushed. */
-export function syncInfoOf(entry: SecretMetadata): SyncInfo | undefined {
-  let info = cache.get(entry);
-  if (info === undefined) {
-    const parsed = SyncInfo.safeParse((entry as Record<string, unknown>).sync);
-    info = parsed.success ? parsed.data : null;
-    cache.set(entry, info);
-  }
-  return info ?? undefined;
-}
-
-/** An index entry with its sync field set. */
-export function withSync(meta: SecretMetadata, sync: SyncInfo | undefined): SecretMetadata {
-  const copy: Record<string, unknown> = { ...meta };
-  delete copy.sync;
-  if (sync !== undefined) copy.sync = sync;
-  return copy as SecretMetadata;
-}
-
-/** Whether an entry is the server's copy as last synced: pushed, no conflict, no local change since. */
-export function inStep(entry: SecretMetadata): boolean {
-  const info = syncInfoOf(entry);
-  return info !== undefined && info.base !== null && !info.conflict && entry.version === info.lv;
+/** An index entry with its sync field set (or removed, for `undefined`). */
+export function withSync(
+  meta: SecretMetadata | IndexEntry,
+  sync: SyncInfo | undefined,
+): IndexEntry {
+  return { ...meta, sync };
 }
 
 /** The entry's sync field with a new conflict or error mark, on the base and local version it had. */
 export function markedSync(
-  entry: SecretMetadata,
+  entry: IndexEntry,
   mark: Pick<SyncInfo, 'conflict'> | Pick<SyncInfo, 'error'>,
 ): SyncInfo {
-  const info = syncInfoOf(entry);
-  return { base: info?.base ?? null, lv: info?.lv ?? 0, ...mark };
-}
-
-/** The local state of a secret with respect to the server. */
-export type SyncMark = 'local' | 'pending' | 'synced' | 'conflict' | 'error';
-
-export function syncMarkOf(entry: SecretMetadata): SyncMark {
-  const info = syncInfoOf(entry);
-  if (info?.conflict) return 'conflict';
-  if (info?.error && info.error.lv === entry.version) return 'error';
-  if (!info || info.base === null || entry.version !== info.lv) return 'pending';
-  return 'synced';
+  return { base: entry.sync?.base ?? null, lv: entry.sync?.lv ?? 0, ...mark };
 }
 
 export const PendingDelete = z.object({
@@ -152,7 +97,7 @@ export interface OutboxItem {
   base?: number;
 }
 
-export function outboxOf(entries: readonly SecretMetadata[], state: SyncStateFile): OutboxItem[] {
+export function outboxOf(entries: Iterable<IndexEntry>, state: SyncStateFile): OutboxItem[] {
   const items: OutboxItem[] = state.deletes.map((d) => ({
     op: 'delete',
     id: d.id,
@@ -162,7 +107,7 @@ export function outboxOf(entries: readonly SecretMetadata[], state: SyncStateFil
   }));
   for (const entry of entries) {
     if (syncMarkOf(entry) !== 'pending') continue;
-    const info = syncInfoOf(entry);
+    const info = entry.sync;
     const create = !info || info.base === null;
     items.push({
       op: create ? 'create' : 'update',

@@ -3,7 +3,7 @@
  * Share explains that and offers to configure it, and never pretends to share.
  */
 import * as vscode from 'vscode';
-import type { SecretMetadata } from '../../core';
+import type { IndexEntry } from '../../core';
 import type { SecretRepository } from '../storage/secretRepository';
 import { serverUrlProblem } from '../serverTrust';
 import { targetSecret } from '../views/pickSecret';
@@ -11,7 +11,7 @@ import { answered } from '../registerCommand';
 import { setting, updateUserSetting } from '../settings';
 
 /** Set by the sync client once signed in; absent for local-only use. */
-export type ShareHandler = (secret: SecretMetadata) => Promise<void>;
+export type ShareHandler = (secret: IndexEntry) => Promise<void>;
 
 export function shareCommands(
   repository: SecretRepository,

@@ -26,6 +26,7 @@ export class SecretStorageRepository implements vscode.Disposable {
   readonly store: LocalSecretStore;
   private readonly subscription: vscode.Disposable;
   private reloadTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly changedKeys = new Set<string>();
 
   constructor(
     secrets: vscode.SecretStorage,
@@ -35,10 +36,24 @@ export class SecretStorageRepository implements vscode.Disposable {
     this.store = new LocalSecretStore(secrets, { user: safeUserName() });
     this.subscription = secrets.onDidChange((e) => {
       if (!e.key.startsWith(STORE_PREFIX)) return;
-      // One reload for a burst of changes (a write touches a value and the index).
+      // One refresh for a burst of changes (a write touches a value and a chunk of the index).
+      this.changedKeys.add(e.key);
       clearTimeout(this.reloadTimer);
-      this.reloadTimer = setTimeout(() => void this.reload(), 100);
+      this.reloadTimer = setTimeout(() => void this.refresh(), 100);
     });
+  }
+
+  /** Takes in what changed in SecretStorage: this window's own writes cost it nothing. */
+  private async refresh(): Promise<void> {
+    const keys = [...this.changedKeys];
+    this.changedKeys.clear();
+    try {
+      const report = await this.store.refresh(keys);
+      this.onLoadError(undefined);
+      if (report) this.report(report);
+    } catch (error) {
+      this.failed(error);
+    }
   }
 
   /** Loads from SecretStorage; a failure shows in the tree with a retry, never as an empty list. */
@@ -49,11 +64,15 @@ export class SecretStorageRepository implements vscode.Disposable {
       this.report(report);
       return report;
     } catch (error) {
-      const message = `Could not read secrets from VS Code SecretStorage: ${error instanceof Error ? error.message : String(error)}`;
-      this.log.error(message);
-      this.onLoadError(message);
+      this.failed(error);
       return undefined;
     }
+  }
+
+  private failed(error: unknown): void {
+    const message = `Could not read secrets from VS Code SecretStorage: ${error instanceof Error ? error.message : String(error)}`;
+    this.log.error(message);
+    this.onLoadError(message);
   }
 
   private report(report: IntegrityReport): void {

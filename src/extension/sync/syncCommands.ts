@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { Me } from '../../core/api';
 import { AccessDenied } from '../../core/errors';
-import type { LocalSecretStore } from '../../core/localStore';
+import type { IndexEntry, LocalSecretStore } from '../../core/localStore';
 import { PERSONAL, type Scope, type SecretMetadata } from '../../core/model';
 import { SCOPE_LABELS, sameScope, scopeKey } from '../../core/scope';
 import type { Comparison } from '../../sync/engine';
@@ -27,7 +27,7 @@ export interface SyncCommandDeps {
   activeProject(): string | undefined;
   setActiveProject(project: string | undefined): Promise<void>;
   /** Resolves a tree node or palette call to a secret (the foundation's pickSecret). */
-  targetSecret(arg: unknown, title: string): Promise<SecretMetadata>;
+  targetSecret(arg: unknown, title: string): Promise<IndexEntry>;
 }
 
 /** Readers may not change a secret; said before the server would refuse. */
@@ -167,7 +167,7 @@ export function syncCommands(
       void vscode.window.showInformationMessage('No conflicts: everything is in sync.');
       return;
     }
-    let secret: SecretMetadata;
+    let secret: IndexEntry;
     if (arg === undefined) {
       const picked = answered(
         await vscode.window.showQuickPick(
@@ -386,12 +386,12 @@ export function describeComparison(c: Comparison): string {
 
 /** The share handler the foundation's Share command calls once signed in. */
 export function shareHandler(session: SyncSession) {
-  return async (secret: SecretMetadata): Promise<void> => {
+  return async (secret: IndexEntry): Promise<void> => {
     const api = session.client;
     if (!api) throw new Cancelled();
     refuseIfReader(secret, 'share');
-    const info = (secret as { sync?: { base?: number | null } }).sync;
-    if (!info || info.base === null || info.base === undefined) {
+    const info = secret.sync;
+    if (!info || info.base === null) {
       await session.syncNow(); // a new secret must reach the server before it can be shared
     }
     // Synced: the local id is the server's. New: the user's own secret of that name and scope

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { PERSONAL, type SecretMetadata } from '../../core';
+import { PERSONAL, type IndexEntry } from '../../core';
 import type { SecretRepository } from '../storage/secretRepository';
 import type { SecretsNode } from './secretsTree';
 import { answered } from '../registerCommand';
@@ -12,7 +12,7 @@ export async function targetSecret(
   repository: SecretRepository,
   arg: unknown,
   placeHolder: string,
-): Promise<SecretMetadata> {
+): Promise<IndexEntry> {
   if (isSecretNode(arg)) return repository.get(arg.secret.id) ?? arg.secret;
   if (typeof arg === 'string') {
     const found = repository.find(arg, PERSONAL) ?? repository.resolve(arg);
@@ -23,7 +23,7 @@ export async function targetSecret(
     void vscode.window.showInformationMessage(
       'There are no secrets yet. Create one with "New Secret".',
     );
-    return answered<SecretMetadata>(undefined);
+    return answered<IndexEntry>(undefined);
   }
   const picked = await vscode.window.showQuickPick(
     secrets.map((secret) => ({

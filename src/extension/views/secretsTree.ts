@@ -1,12 +1,17 @@
 import * as vscode from 'vscode';
 import {
-  filterSecrets,
-  groupSecrets,
+  byName,
+  groupKey,
+  groupSorted,
+  isFilterActive,
   SCOPE_LABELS,
+  secretMatcher,
   sharedBy,
+  type IndexEntry,
+  type SecretFilter,
   type SecretGroup,
-  type SecretMetadata,
   type SecretType,
+  type StoreChange,
 } from '../../core';
 import {
   neededDescription,
@@ -22,16 +27,17 @@ import { Disposable } from '../disposables';
 
 /** What the tree reads: the local store, or later the synced store. All reads are in memory. */
 export interface SecretListSource {
-  list(): readonly SecretMetadata[];
+  list(): readonly IndexEntry[];
   isMissingValue(id: string): boolean;
   /** Conflicted items (sync): both sides kept, the user has to choose. */
   isConflicted?(id: string): boolean;
-  onDidChange(listener: () => void): { dispose(): void };
+  /** `change` says which entries went and came; without it, anything may have changed. */
+  onDidChange(listener: (change?: StoreChange) => void): { dispose(): void };
 }
 
 export type SecretsNode =
-  | { kind: 'group'; key: string; label: string; items: readonly SecretMetadata[] }
-  | { kind: 'secret'; secret: SecretMetadata }
+  | { kind: 'group'; key: string; label: string; items: readonly IndexEntry[] }
+  | { kind: 'secret'; secret: IndexEntry }
   | { kind: 'error'; message: string }
   /** "This Notebook": the secrets the active notebook's cells ask for. */
   | { kind: 'notebook'; label: string; items: readonly NeededItem[] }
@@ -54,7 +60,14 @@ export class SecretsTreeProvider
   private readonly changed = this.register(new vscode.EventEmitter<SecretsNode | undefined>());
   readonly onDidChangeTreeData = this.changed.event;
   private loadError: string | undefined;
-  private groups: SecretGroup<SecretMetadata>[] | undefined;
+  /**
+   * Every entry in name order, kept as the store changes (a change merges into it), so that
+   * neither a sync nor a keystroke of the filter sorts the catalogue again.
+   */
+  private sorted: IndexEntry[] | undefined;
+  /** What the last filter matched, in name order, while the store has not changed since. */
+  private matched: { filter: SecretFilter; items: IndexEntry[] } | undefined;
+  private groups: SecretGroup<IndexEntry>[] | undefined;
 
   constructor(
     private readonly source: SecretListSource,
@@ -62,7 +75,13 @@ export class SecretsTreeProvider
     private readonly needs?: NotebookNeedsView,
   ) {
     super();
-    this.register(source.onDidChange(() => this.refresh()));
+    this.register(
+      source.onDidChange((change) => {
+        this.sorted = this.sorted && change && mergeChange(this.sorted, change);
+        this.matched = undefined;
+        this.refresh();
+      }),
+    );
     this.register(state.onDidChange(() => this.refresh()));
     if (needs) this.register(needs.onDidChange(() => this.refresh()));
   }
@@ -138,19 +157,31 @@ export class SecretsTreeProvider
   getParent(node: SecretsNode): SecretsNode | undefined {
     if (node.kind === 'needed') return this.notebookNode();
     if (node.kind !== 'secret') return undefined;
-    const parent = this.currentGroups().find((g) => g.items.includes(node.secret));
-    return parent && { kind: 'group', key: parent.key, label: parent.label, items: parent.items };
+    const key = groupKey(node.secret, this.state.groupBy);
+    const parent = this.currentGroups().find((g) => g.key === key);
+    if (!parent || parent.items[sortedIndex(parent.items, node.secret)] !== node.secret) {
+      return undefined;
+    }
+    return { kind: 'group', key: parent.key, label: parent.label, items: parent.items };
   }
 
-  private currentGroups(): SecretGroup<SecretMetadata>[] {
-    this.groups ??= groupSecrets(
-      filterSecrets(this.source.list(), this.state.filter),
-      this.state.groupBy,
-    );
+  private currentGroups(): SecretGroup<IndexEntry>[] {
+    if (this.groups) return this.groups;
+    this.sorted ??= [...this.source.list()].sort(byName);
+    const filter = this.state.filter;
+    let items = this.sorted;
+    if (isFilterActive(filter)) {
+      // Typing on narrows the last filter: only what it matched can match.
+      const last = this.matched;
+      const from = last && narrows(last.filter, filter) ? last.items : this.sorted;
+      items = from.filter(secretMatcher(filter));
+    }
+    this.matched = { filter, items };
+    this.groups = groupSorted(items, this.state.groupBy);
     return this.groups;
   }
 
-  private secretItem(secret: SecretMetadata): vscode.TreeItem {
+  private secretItem(secret: IndexEntry): vscode.TreeItem {
     const missing = this.source.isMissingValue(secret.id);
     const conflicted = this.source.isConflicted?.(secret.id) ?? false;
     const readonly = secret.role === 'reader';
@@ -180,6 +211,52 @@ export class SecretsTreeProvider
   }
 }
 
+/** Whether everything `next` matches, `last` matched too (a query typed further, the same types). */
+function narrows(last: SecretFilter, next: SecretFilter): boolean {
+  const lastTypes = last.types ?? [];
+  const nextTypes = next.types ?? [];
+  const types =
+    lastTypes.length === 0 ||
+    (nextTypes.length > 0 && nextTypes.every((t) => lastTypes.includes(t)));
+  const query = (f: SecretFilter) => f.query?.trim().toLowerCase() ?? '';
+  return types && query(next).includes(query(last));
+}
+
+/** Where `entry` is, or would go, in `sorted` (name order), looking from `from` on. */
+function sortedIndex(sorted: readonly IndexEntry[], entry: IndexEntry, from = 0): number {
+  let low = from;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (byName(sorted[mid]!, entry) < 0) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/**
+ * `sorted` without the entries the change took out and with those it put in, in name order: each
+ * found by binary search, the rest copied, so a change of a few entries costs no sort and few
+ * comparisons, whatever the catalogue.
+ */
+function mergeChange(sorted: readonly IndexEntry[], change: StoreChange): IndexEntry[] {
+  const gone = new Set<number>();
+  for (const entry of change.before) {
+    const at = sortedIndex(sorted, entry);
+    if (sorted[at] === entry) gone.add(at);
+  }
+  const added = [...change.after].sort(byName);
+  const merged: IndexEntry[] = [];
+  let i = 0;
+  for (const entry of added) {
+    const at = sortedIndex(sorted, entry, i);
+    for (; i < at; i++) if (!gone.has(i)) merged.push(sorted[i]!);
+    merged.push(entry);
+  }
+  for (; i < sorted.length; i++) if (!gone.has(i)) merged.push(sorted[i]!);
+  return merged;
+}
+
 function notebookItem(label: string, items: readonly NeededItem[]): vscode.TreeItem {
   const item = new vscode.TreeItem(THIS_NOTEBOOK, vscode.TreeItemCollapsibleState.Expanded);
   item.id = 'group:this-notebook';
@@ -204,7 +281,7 @@ function neededItem(needed: NeededItem): vscode.TreeItem {
   return item;
 }
 
-function tooltip(secret: SecretMetadata, missing: boolean): vscode.MarkdownString {
+function tooltip(secret: IndexEntry, missing: boolean): vscode.MarkdownString {
   const md = new vscode.MarkdownString();
   md.appendMarkdown('**').appendText(secret.name).appendMarkdown('**\n\n');
   if (secret.description) md.appendText(secret.description).appendMarkdown('\n\n');

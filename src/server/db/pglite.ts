@@ -72,8 +72,8 @@ function workerMain(): void {
   // the database (parse, describe, bind, describe, execute, sync): for the short statements of
   // every request that is most of their cost. A statement with parameters is parsed once under a
   // name (as the PostgreSQL driver does), then bound and run in one call. It is planned for each
-  // run's values unless its caller says the plan can be reused (QueryOptions.reusePlan): then
-  // PostgreSQL keeps a generic plan once it is no worse than the custom ones.
+  // run's values unless its caller says the plan can be reused (QueryOptions.reusePlan): then it
+  // always runs its generic plan (see the PostgreSQL driver for why not `auto`).
   type Prepared = { name: string; types: number[]; rowDescription: Message | undefined };
   const prepared = new Map<string, Prepared>();
   const MAX_PREPARED = 500;
@@ -111,7 +111,7 @@ function workerMain(): void {
       };
       prepared.set(request.sql, statement);
     }
-    const mode = request.reusePlan ? 'auto' : 'force_custom_plan';
+    const mode = request.reusePlan ? 'force_generic_plan' : 'force_custom_plan';
     if (planMode !== mode) {
       await exec([protocol.serialize.query(`SET plan_cache_mode = ${mode}`)]);
       planMode = mode;

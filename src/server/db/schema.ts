@@ -242,6 +242,39 @@ ALTER TABLE users ADD COLUMN oidc_subject text UNIQUE;
 ALTER TABLE teams ADD COLUMN from_provider boolean NOT NULL DEFAULT false;
 `,
   },
+  {
+    version: 7,
+    name: 'indexes for reads that page through large catalogues',
+    // A full listing pages through a caller's secrets by id: their grants and the secrets of their
+    // teams' and projects' scopes, each read in id order from the cursor on. The change feed walks
+    // a caller's rows in feed order and keeps each secret's last one, looked up by secret and
+    // position. These replace indexes that are their prefixes.
+    sql: `
+CREATE INDEX grants_principal_secret ON grants (principal, secret_id);
+DROP INDEX grants_principal;
+CREATE INDEX secrets_scope_id ON secrets (scope_kind, scope_id, id) WHERE scope_kind <> 'personal';
+CREATE INDEX changes_secret_position ON changes (secret_id, xid, seq);
+DROP INDEX changes_secret;
+`,
+  },
+  {
+    version: 8,
+    name: "grants carry their secret's name",
+    // A resolve found its candidates by name among every user's secrets: a name many users have
+    // (OPENAI_API_KEY) cost a check per secret of that name. A grant now carries its secret's
+    // name, so the candidates shared with the caller come from an index of their grants. Triggers
+    // keep the name right whoever writes: a grant inserted without it takes its secret's, and a
+    // rename renames the secret's grants.
+    sql: `
+ALTER TABLE grants ADD COLUMN name text;
+UPDATE grants g SET name = s.name FROM secrets s WHERE s.id = g.secret_id;
+CREATE FUNCTION grants_take_name() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.name IS NULL THEN SELECT s.name INTO NEW.name FROM secrets s WHERE s.id = NEW.secret_id; END IF; RETURN NEW; END $$;
+CREATE TRIGGER grants_take_name BEFORE INSERT ON grants FOR EACH ROW EXECUTE FUNCTION grants_take_name();
+CREATE FUNCTION secrets_rename_grants() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE grants SET name = NEW.name WHERE secret_id = NEW.id; RETURN NULL; END $$;
+CREATE TRIGGER secrets_rename_grants AFTER UPDATE OF name ON secrets FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name) EXECUTE FUNCTION secrets_rename_grants();
+CREATE INDEX grants_principal_name ON grants (principal, name);
+`,
+  },
 ];
 
 /** A database migrated by a newer server than this one. */

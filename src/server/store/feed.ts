@@ -3,7 +3,7 @@
  * can see the secret at that moment) and the pages `GET /v1/changes` reads from them.
  */
 import type { Change, ChangesPage } from '../../core/api';
-import { checkCursor, encodeCursor } from '../cursor';
+import { checkCursor, encodeCursor, encodeListingCursor, type Position } from '../cursor';
 import type { SqlExecutor } from '../db/driver';
 import { callerParams, ROLE } from './access';
 import type { Caller, StoreContext } from './context';
@@ -52,6 +52,9 @@ export function changeRow(
      SELECT ${columns.id}, '${kind}', feed_readers(${columns.audience}) FROM ${columns.from}`;
 }
 
+/** Where a listing starts: before every id (ids are random v4 UUIDs, never this one). */
+const BEFORE_EVERY_ID = '00000000-0000-0000-0000-000000000000';
+
 /**
  * A page of the feed. Rows are ordered by (xid, seq): the id of the transaction that wrote them,
  * then their number. Ids are assigned before commit, so they do not commit in order. The read
@@ -60,6 +63,11 @@ export function changeRow(
  * is lower. A transaction still running has an id at or above the horizon, later ones get higher
  * ids, and the cursor never passes the horizon, so their rows are read by a later page: no change
  * is skipped. Horizon and page come from one REPEATABLE READ snapshot. The horizon only grows.
+ *
+ * Without a cursor (or with one this database cannot continue from), the answer is a full
+ * listing: the caller's secrets by id, page by page (listingPage), and then, on the same and the
+ * following pages, the feed from the horizon the listing began at, which brings what changed while
+ * it was read. A secret may then come twice; the later change is the newer.
  */
 export async function changes(
   ctx: StoreContext,
@@ -84,60 +92,135 @@ export async function changes(
         horizon,
         legacy: Number(head!.legacy),
       });
-      const from = check.kind === 'incremental' ? check.since : { xid: 0, seq: 0 };
-      const reset = check.kind === 'reset';
-      // For each secret changed between the cursor and the horizon, its latest change; then its
-      // current state for the caller: an upsert when visible, a tombstone when a change touched
-      // the caller but they can no longer see it.
-      const rows = await tx.query<
-        SecretRow & { change_id: string; xid: string; seq: number; present: boolean }
-      >(
-        `WITH touched AS (
-           SELECT DISTINCT ON (c.secret_id) c.secret_id, c.xid, c.seq,
-             bool_or($4::text = ANY(c.audience)) OVER (PARTITION BY c.secret_id) AS mine
-           FROM changes c
-           WHERE (c.xid, c.seq) > ($5::text::xid8, $6::bigint) AND c.xid < $7::text::xid8
-           ORDER BY c.secret_id, c.xid DESC, c.seq DESC
-         )
-         SELECT t.secret_id AS change_id, t.xid::text AS xid, t.seq, s.id IS NOT NULL AS present,
-           ${METADATA_COLUMNS}
-         FROM touched t
-         LEFT JOIN secrets s ON s.id = t.secret_id
-         LEFT JOIN LATERAL (SELECT ${ROLE} AS role) r ON true
-         WHERE r.role IS NOT NULL OR (t.mine AND NOT $8)
-         ORDER BY t.xid, t.seq
-         LIMIT $9`,
-        [
-          ...callerParams(caller),
-          `user:${caller.userId}`,
-          String(from.xid),
-          from.seq,
-          String(horizon),
-          reset,
-          limit + 1,
-        ],
-      );
-      const more = rows.length > limit;
-      const page = rows.slice(0, limit);
-      const changes: Change[] = page.map((row) =>
-        row.role
-          ? { kind: 'upsert', secret: toMetadata(row) }
-          : {
-              kind: 'tombstone',
-              id: row.change_id,
-              reason: row.present ? 'access_lost' : 'deleted',
-            },
-      );
-      const last = page[page.length - 1];
-      const next =
-        more && last ? { xid: Number(last.xid), seq: Number(last.seq) } : { xid: horizon, seq: 0 };
-      return {
-        changes,
-        next: encodeCursor({ databaseId: ctx.databaseId, ...next }),
-        more,
-        reset,
-      };
+      if (check.kind === 'incremental') {
+        return feedPage(ctx, tx, caller, check.since, horizon, limit);
+      }
+      const from =
+        check.kind === 'listing'
+          ? { horizon: check.horizon, after: check.after }
+          : { horizon, after: BEFORE_EVERY_ID };
+      const listed = await listingPage(ctx, tx, caller, from, limit, check.kind === 'reset');
+      if (listed.more) return listed;
+      // The listing is done: the rest of the page is the feed from where the listing began, which
+      // brings what changed while it was read (in this snapshot, so it agrees with the rows listed).
+      const start = { xid: from.horizon, seq: 0 };
+      const fed = await feedPage(ctx, tx, caller, start, horizon, limit - listed.changes.length);
+      return { ...fed, changes: [...listed.changes, ...fed.changes], reset: listed.reset };
     },
     { snapshot: true },
   );
+}
+
+/**
+ * The caller's secrets after `from.after`, by id: those granted to one of their principals, and
+ * those in the scope of one of their teams or projects. Each source is read in id order from the
+ * cursor on, so a page costs the same at any depth of any catalogue.
+ */
+async function listingPage(
+  ctx: StoreContext,
+  tx: SqlExecutor,
+  caller: Caller,
+  from: { horizon: number; after: string },
+  limit: number,
+  reset: boolean,
+): Promise<ChangesPage> {
+  const scoped = (kind: 'team' | 'project', ids: string) =>
+    `SELECT s.id FROM unnest(${ids}::text[]) AS t(id)
+       CROSS JOIN LATERAL (SELECT s.id FROM secrets s
+         WHERE s.scope_kind = '${kind}' AND s.scope_id = t.id AND s.id > $4::uuid
+         ORDER BY s.id LIMIT $5) s`;
+  const rows = await tx.query<SecretRow>(
+    `WITH ids AS (
+       SELECT g.secret_id AS id FROM unnest($1::text[]) AS p(principal)
+         CROSS JOIN LATERAL (SELECT g.secret_id FROM grants g
+           WHERE g.principal = p.principal AND g.secret_id > $4::uuid
+           ORDER BY g.secret_id LIMIT $5) g
+       UNION ${scoped('team', '$2')}
+       UNION ${scoped('project', '$3')}
+     )
+     SELECT ${METADATA_COLUMNS}
+     FROM (SELECT id FROM ids ORDER BY id LIMIT $5) i
+     JOIN secrets s ON s.id = i.id
+     CROSS JOIN LATERAL (SELECT ${ROLE} AS role OFFSET 0) r
+     ORDER BY s.id`,
+    [...callerParams(caller), from.after, limit + 1],
+  );
+  const more = rows.length > limit;
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    changes: page.map((row) => ({ kind: 'upsert', secret: toMetadata(row) })),
+    next:
+      more && last
+        ? encodeListingCursor({
+            databaseId: ctx.databaseId,
+            horizon: from.horizon,
+            after: String(last.id),
+          })
+        : encodeCursor({ databaseId: ctx.databaseId, xid: from.horizon, seq: 0 }),
+    more,
+    reset,
+  };
+}
+
+/**
+ * The changes after `since` that concern the caller: the rows whose audience names them (every
+ * change a caller can see, or stopped seeing, names them; gaining sight of a secret is a change
+ * too). Each secret comes once, at its last such row before the horizon, with its current state:
+ * an upsert when the caller can see it, else a tombstone. Rows are walked in feed order from the
+ * cursor, so a page costs what lies between the cursor and the page's end, not the feed's length.
+ */
+async function feedPage(
+  ctx: StoreContext,
+  tx: SqlExecutor,
+  caller: Caller,
+  since: Position,
+  horizon: number,
+  limit: number,
+): Promise<ChangesPage> {
+  const rows = await tx.query<
+    SecretRow & { change_id: string; xid: string; seq: number; present: boolean }
+  >(
+    `SELECT c.secret_id AS change_id, c.xid::text AS xid, c.seq, s.id IS NOT NULL AS present,
+       ${METADATA_COLUMNS}
+     FROM changes c
+     LEFT JOIN secrets s ON s.id = c.secret_id
+     LEFT JOIN LATERAL (SELECT ${ROLE} AS role OFFSET 0) r ON true
+     WHERE (c.xid, c.seq) > ($5::text::xid8, $6::bigint) AND c.xid < $7::text::xid8
+       AND $4::text = ANY(c.audience)
+       AND NOT EXISTS (
+         SELECT 1 FROM changes l
+         WHERE l.secret_id = c.secret_id AND (l.xid, l.seq) > (c.xid, c.seq)
+           AND l.xid < $7::text::xid8 AND $4::text = ANY(l.audience))
+     ORDER BY c.xid, c.seq
+     LIMIT $8`,
+    [
+      ...callerParams(caller),
+      `user:${caller.userId}`,
+      String(since.xid),
+      since.seq,
+      String(horizon),
+      limit + 1,
+    ],
+  );
+  const more = rows.length > limit;
+  const page = rows.slice(0, limit);
+  const changes: Change[] = page.map((row) =>
+    row.role
+      ? { kind: 'upsert', secret: toMetadata(row) }
+      : { kind: 'tombstone', id: row.change_id, reason: row.present ? 'access_lost' : 'deleted' },
+  );
+  // A page with no room (the end of a full listing that filled it) only says whether more follow.
+  const last = page[page.length - 1];
+  const next = !more
+    ? { xid: horizon, seq: 0 }
+    : last
+      ? { xid: Number(last.xid), seq: Number(last.seq) }
+      : since;
+  return {
+    changes,
+    next: encodeCursor({ databaseId: ctx.databaseId, ...next }),
+    more,
+    reset: false,
+  };
 }

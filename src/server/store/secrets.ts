@@ -53,7 +53,8 @@ export async function create(
            created_at, updated_at, created_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8, $9)
          RETURNING id, name, encoding, created_at, created_by),
-       g AS (INSERT INTO grants (secret_id, principal, role) SELECT s.id, $10, 'owner' FROM s),
+       g AS (INSERT INTO grants (secret_id, principal, role, name)
+         SELECT s.id, $10, 'owner', s.name FROM s),
        v AS (
          INSERT INTO secret_versions (secret_id, version, kind, encoding, author, at, key_id,
            nonce, ciphertext)

@@ -140,9 +140,23 @@ function pickResolved(q: PickSources): string {
       q.scopeId === undefined ? '' : ` AND ${ifGiven(q.scopeId, `s.scope_id = ${q.scopeId}`)}`;
     where.push(ifGiven(q.scopeKind, `s.scope_kind = ${q.scopeKind}${id}`));
   }
+  // The candidates come from what the caller can see, each from its own index: their personal
+  // scope, their teams' and projects' scopes, and their grants (which carry the secret's name;
+  // read first, whatever a generic plan guesses), never from every secret of that name, which
+  // many users may have.
+  const candidates = `(
+      SELECT s.* FROM secrets s
+        WHERE s.scope_kind = 'personal' AND s.scope_id = ${q.user} AND s.name = ${q.name}
+      UNION ALL SELECT s.* FROM secrets s
+        WHERE s.scope_kind = 'team' AND s.scope_id = ANY(${q.teams}) AND s.name = ${q.name}
+      UNION ALL SELECT s.* FROM secrets s
+        WHERE s.scope_kind = 'project' AND s.scope_id = ANY(${q.projects}) AND s.name = ${q.name}
+      UNION ALL SELECT s.* FROM grants g
+        CROSS JOIN LATERAL (SELECT * FROM secrets s WHERE s.id = g.secret_id OFFSET 0) s
+        WHERE g.principal = ANY(${q.principals}) AND g.name = ${q.name})`;
   return `SELECT s.id, s.name, s.version, v.encoding, v.key_id, v.nonce, v.ciphertext,
            s.scope_kind, s.scope_id, s.type
-         FROM secrets s
+         FROM ${candidates} s
          CROSS JOIN LATERAL (SELECT ${roleOf(q.principals, q.teams, q.projects)} AS role) r
          JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.version
          WHERE ${where.join(' AND ')} AND r.role IS NOT NULL

@@ -1,4 +1,5 @@
 /** Conflicts: marking them, comparing both sides, and resolving them to one side. */
+import type { ConflictInfo, ConflictKind, IndexEntry, SyncInfo } from '../../core/indexEntry';
 import type { SecretMetadata, SecretValue, UpdateSecret } from '../../core/model';
 import { PERSONAL } from '../../core/model';
 import {
@@ -10,14 +11,7 @@ import {
 } from '../../core/errors';
 import type { SyncStep } from '../../core/localStore';
 import { ApiError, isRetryable } from '../errors';
-import {
-  markedSync,
-  syncInfoOf,
-  withSync,
-  type ConflictInfo,
-  type ConflictKind,
-  type SyncInfo,
-} from '../syncState';
+import { markedSync, withSync } from '../syncState';
 import { whoAmI, type EngineContext, type SyncReport } from './context';
 import { findOnServer, fromServer } from './owners';
 import { fetchMeta, fetchRemote, toEnvelope, tryValue } from './remote';
@@ -41,8 +35,9 @@ export interface Comparison {
   theirs: Side;
 }
 
-export function conflictInfo(
-  ctx: EngineContext,
+/** A conflict of `kind` with the server's side `remote`, detected at `now` (ISO time). */
+export function conflictAt(
+  now: string,
   kind: ConflictKind,
   remote: SecretMetadata | null,
   reason?: 'deleted' | 'access_lost',
@@ -51,13 +46,25 @@ export function conflictInfo(
     kind,
     remote: remote ? withSync(remote, undefined) : null,
     ...(reason && { reason }),
-    detected_at: ctx.now().toISOString(),
+    detected_at: now,
   };
 }
 
-/** A step that points an entry's conflict at the server's copy as it is now (`kind` may change). */
-export function repointConflict(
+export function conflictInfo(
   ctx: EngineContext,
+  kind: ConflictKind,
+  remote: SecretMetadata | null,
+  reason?: 'deleted' | 'access_lost',
+): ConflictInfo {
+  return conflictAt(ctx.now().toISOString(), kind, remote, reason);
+}
+
+/**
+ * A step that points an entry's conflict at the server's copy as it is now (`kind` may change),
+ * detected at `now`.
+ */
+export function repointStep(
+  now: string,
   id: string,
   info: SyncInfo,
   kind: ConflictKind,
@@ -66,7 +73,7 @@ export function repointConflict(
   return {
     kind: 'patch',
     id,
-    fields: { sync: { ...info, conflict: conflictInfo(ctx, kind, remote) } },
+    fields: { sync: { ...info, conflict: conflictAt(now, kind, remote) } },
   };
 }
 
@@ -76,7 +83,7 @@ export function repointConflict(
  */
 export async function markConflict(
   ctx: EngineContext,
-  entry: SecretMetadata,
+  entry: IndexEntry,
   kind: ConflictKind,
   remote: SecretMetadata | null,
   report: SyncReport,
@@ -119,7 +126,7 @@ export async function markConflict(
 function conflicted(ctx: EngineContext, id: string, verb: 'resolve' | 'compare') {
   const entry = ctx.store.get(id);
   if (!entry) throw new SecretNotFound(id);
-  const info = syncInfoOf(entry);
+  const info = entry.sync;
   const conflict = info?.conflict;
   if (!info || !conflict) throw new InvalidInput(`'${entry.name}' has no conflict to ${verb}.`);
   return { entry, info, conflict };
@@ -223,7 +230,7 @@ export async function resolveConflict(
  */
 async function recreate(
   ctx: EngineContext,
-  entry: SecretMetadata,
+  entry: IndexEntry,
   mine: SecretValue,
 ): Promise<SecretMetadata> {
   try {
@@ -241,7 +248,7 @@ async function recreate(
 
 async function createAnywhere(
   ctx: EngineContext,
-  entry: SecretMetadata,
+  entry: IndexEntry,
   mine: SecretValue,
 ): Promise<SecretMetadata> {
   const body = {
@@ -269,14 +276,14 @@ async function createAnywhere(
 async function refreshAfter412(
   ctx: EngineContext,
   error: unknown,
-  entry: SecretMetadata,
+  entry: IndexEntry,
   info: SyncInfo,
 ): Promise<void> {
   if (!(error instanceof ApiError && error.status === 412) || !info.conflict) return;
   const remoteId = info.conflict.remote?.id ?? entry.id;
   const fresh = await fetchMeta(ctx, remoteId);
   await ctx.store.applySync([
-    repointConflict(ctx, entry.id, info, info.conflict.kind, fresh ?? null),
+    repointStep(ctx.now().toISOString(), entry.id, info, info.conflict.kind, fresh ?? null),
   ]);
   throw new VersionConflict(entry.name, fresh?.version);
 }

@@ -36,6 +36,8 @@ export interface EngineContext {
   me: string | undefined;
   /** False once the server answered 404 to POST /v1/values (an older server), for the session. */
   batchValues: boolean;
+  /** The user whose entries adoptOwners has checked in this session. */
+  ownersAdopted: string | undefined;
 }
 
 export async function saveState(ctx: EngineContext): Promise<void> {

@@ -2,12 +2,11 @@
 import type { SecretMetadata, SecretValue } from '../../core/model';
 import { MAX_VALUES_PER_REQUEST, type Change, type ChangesPage } from '../../core/api';
 import { MalformedResponse } from '../../core/errors';
-import { valueKeyOf, type SyncStep } from '../../core/localStore';
+import type { SyncStep } from '../../core/localStore';
 import { ApiError } from '../errors';
-import { inStep, syncInfoOf, type SyncInfo } from '../syncState';
 import { saveState, type EngineContext, type SyncReport } from './context';
-import { conflictInfo, markConflict, repointConflict } from './conflicts';
-import { fromServer } from './owners';
+import { markConflict } from './conflicts';
+import { immediateStep, planPage, takeStep, unlisted, type PullDecision } from './pullPlan';
 import { fetchMeta, toEnvelope } from './remote';
 
 /**
@@ -29,17 +28,23 @@ export async function pull(ctx: EngineContext, report: SyncReport): Promise<void
   }
   let cursor = ctx.state.cursor ?? undefined;
   let seen: Set<string> | undefined;
+  // The next page is asked for as soon as the cursor to it is known, so the server reads it while
+  // this one's values come and are stored (a GET: dropped unread if the round stops).
+  let next = ahead(ctx.client.changes(cursor, ctx.pageLimit));
   for (let pages = 0; ; pages++) {
     if (pages === ctx.maxPages) {
       throw new MalformedResponse(
         `The server's change feed did not end after ${ctx.maxPages} pages; sync stopped here and carries on from this point next time.`,
       );
     }
-    const page: ChangesPage = await ctx.client.changes(cursor, ctx.pageLimit);
+    const page: ChangesPage = await next;
     if (page.more && page.next === cursor) {
       throw new MalformedResponse(
         "The server's change feed did not move past its cursor (it answered more changes at the same point); sync stopped. Check the server version, or sign out and in again.",
       );
+    }
+    if (page.more && pages + 1 < ctx.maxPages) {
+      next = ahead(ctx.client.changes(page.next, ctx.pageLimit));
     }
     if (page.reset && !seen) seen = new Set();
     if (seen) for (const c of page.changes) if (c.kind === 'upsert') seen.add(c.secret.id);
@@ -53,186 +58,126 @@ export async function pull(ctx: EngineContext, report: SyncReport): Promise<void
   }
   if (seen) {
     // A full listing: what we hold from the server but it no longer lists is gone for us.
-    const gone: Change[] = [];
-    for (const entry of ctx.store.list()) {
-      const info = syncInfoOf(entry);
-      if (info && info.base !== null && !seen.has(entry.id)) {
-        gone.push({ kind: 'tombstone', id: entry.id, reason: 'deleted' });
-      }
-    }
-    await applyChanges(ctx, gone, report);
+    await applyChanges(ctx, unlisted(ctx.store.list(), seen), report);
     ctx.state = { ...ctx.state, cursor: cursor ?? null };
     await saveState(ctx);
   }
 }
 
+/** Value batches in flight at once while pulling. */
+const VALUE_BATCHES_AT_ONCE = 2;
+
+/** A request awaited later: its failure, if never awaited, is not an unhandled rejection. */
+function ahead<T>(request: Promise<T>): Promise<T> {
+  request.catch(() => undefined);
+  return request;
+}
+
+/** Carries out planPage's decisions for a page: values fetched, then one batch of steps. */
 async function applyChanges(
   ctx: EngineContext,
   changes: readonly Change[],
   report: SyncReport,
 ): Promise<void> {
-  // Later changes of one id supersede earlier ones within a page.
-  const latest = new Map<string, Change>();
-  for (const c of changes) latest.set(c.kind === 'upsert' ? c.secret.id : c.id, c);
-
-  // Lookups by id and by name+scope for the whole page (the store's own are linear scans).
-  const byId = new Map(ctx.store.list().map((e) => [e.id, e] as const));
-  const byKey = new Map(ctx.store.list().map((e) => [valueKeyOf(e), e] as const));
-  const steps: SyncStep[] = [];
-  const needValue: { meta: SecretMetadata; then: (value: SecretValue | null) => void }[] = [];
-  const conflicts: (() => Promise<void>)[] = [];
-  const dropDeletes = new Set<string>();
-  // Brings the server's copy of `meta` here once its value is fetched, based on that version:
-  // marked as deleted here (a conflict) or counted as pulled, applied with `guards`.
-  const take = (
-    meta: SecretMetadata,
-    deletedHere: boolean,
-    guards: { replaceId?: string; ifVersion?: number } = {},
-  ): void => {
-    needValue.push({
-      meta,
-      then: (value) => {
-        if (!value) return;
-        const sync: SyncInfo = deletedHere
-          ? {
-              base: meta.version,
-              lv: meta.version,
-              conflict: conflictInfo(ctx, 'deleted_here', meta),
-            }
-          : { base: meta.version, lv: meta.version };
-        steps.push({
-          kind: 'put',
-          entry: fromServer(ctx, meta, sync),
-          value: toEnvelope(value),
-          ...guards,
-        });
-        if (!deletedHere) report.pulled++;
-      },
-    });
+  const view = {
+    get: (id: string) => ctx.store.get(id),
+    at: (key: string) => ctx.store.atValueKey(key),
   };
-  // Entries this page removes do not block a new secret of the same name (delete, then re-create).
-  const removing = new Set<string>();
-  for (const change of latest.values()) {
-    if (change.kind === 'tombstone') removing.add(change.id);
-  }
-
-  for (const change of latest.values()) {
-    if (change.kind === 'tombstone') {
-      dropDeletes.add(change.id);
-      const local = byId.get(change.id);
-      if (!local) continue;
-      const info = syncInfoOf(local);
-      const clean = info && info.base !== null && local.version === info.lv;
-      // Access lost: the value may no longer be read here, whatever was edited locally.
-      if (clean || info?.conflict?.kind === 'deleted_here' || change.reason === 'access_lost') {
-        if (!clean && change.reason === 'access_lost') {
-          ctx.log('warn', `Lost access to '${local.name}'; removed it from this machine.`);
-        }
-        const lost = change.reason === 'access_lost';
-        steps.push({ kind: 'remove', id: local.id, ...(!lost && { ifVersion: local.version }) });
-        report.removed++;
-      } else {
-        conflicts.push(() =>
-          markConflict(ctx, local, 'deleted_there', null, report, change.reason),
-        );
+  const plan = planPage(changes, view, ctx.state.deletes, ctx.me);
+  const now = ctx.now().toISOString();
+  const steps: SyncStep[] = [];
+  const takes: Extract<PullDecision, { kind: 'take' }>[] = [];
+  for (const decision of plan.decisions) {
+    const step = immediateStep(decision, now);
+    if (step) steps.push(step);
+    if (decision.kind === 'take') takes.push(decision);
+    if (decision.kind === 'remove') {
+      if (decision.warn) {
+        ctx.log('warn', `Lost access to '${decision.entry.name}'; removed it from this machine.`);
       }
-      continue;
-    }
-    const meta = change.secret;
-    const pendingDelete = ctx.state.deletes.find((d) => d.id === meta.id);
-    if (pendingDelete) {
-      if (meta.version !== pendingDelete.base) {
-        // Deleted here, changed there: bring theirs back, marked, and forget the delete.
-        dropDeletes.add(meta.id);
-        take(meta, true);
-      }
-      continue;
-    }
-    const local = byId.get(meta.id);
-    if (!local) {
-      const found = byKey.get(valueKeyOf(fromServer(ctx, meta, undefined)));
-      const clash = found && removing.has(found.id) && isClean(found) ? undefined : found;
-      if (!clash) {
-        take(meta, false);
-        continue;
-      }
-      if (inStep(clash)) {
-        // A stale copy of a secret the server has since replaced under a new id.
-        take(meta, false, { replaceId: clash.id, ifVersion: clash.version });
-      } else {
-        conflicts.push(() => markConflict(ctx, clash, 'both_created', meta, report));
-      }
-      continue;
-    }
-    const info = syncInfoOf(local);
-    if (!info) continue;
-    if (info.conflict) {
-      if (info.conflict.kind === 'deleted_here' && local.version === info.lv) {
-        take(meta, true, { ifVersion: local.version });
-      } else {
-        const kind = info.conflict.kind === 'deleted_there' ? 'both_edited' : info.conflict.kind;
-        steps.push(repointConflict(ctx, local.id, info, kind, meta));
-      }
-      continue;
-    }
-    if (info.base !== null && meta.version <= info.base) continue; // our own echo, or older
-    if (local.version === info.lv) {
-      take(meta, false, { ifVersion: local.version });
-    } else {
-      conflicts.push(() => markConflict(ctx, local, 'both_edited', meta, report));
+      report.removed++;
     }
   }
-
-  await fetchValues(ctx, needValue);
+  const values = await fetchValues(
+    ctx,
+    takes.map((take) => take.meta),
+  );
+  for (const take of takes) {
+    const value = values.get(take.meta.id);
+    if (!value) continue;
+    steps.push(takeStep(take, toEnvelope(value), ctx.me, ctx.now().toISOString()));
+    if (!take.deletedHere) report.pulled++;
+  }
   if (steps.length > 0) await ctx.store.applySync(steps);
-  for (const mark of conflicts) await mark();
-  if (dropDeletes.size > 0) {
+  for (const decision of plan.decisions) {
+    if (decision.kind !== 'conflict') continue;
+    const { entry, conflict, remote, reason } = decision;
+    await markConflict(ctx, entry, conflict, remote, report, reason);
+  }
+  if (plan.dropDeletes.size > 0) {
     ctx.state = {
       ...ctx.state,
-      deletes: ctx.state.deletes.filter((d) => !dropDeletes.has(d.id)),
+      deletes: ctx.state.deletes.filter((d) => !plan.dropDeletes.has(d.id)),
     };
     await saveState(ctx);
   }
 }
 
 /**
- * Downloads the values of `jobs`: in chunks of up to MAX_VALUES_PER_REQUEST through
+ * Downloads the values of `metas`: in chunks of up to MAX_VALUES_PER_REQUEST through
  * `POST /v1/values`, or one by one on a server without that route. A secret gone meanwhile or no
  * longer visible (`missing`, as a 404 of the single read) gives null.
  */
 async function fetchValues(
   ctx: EngineContext,
-  jobs: { meta: SecretMetadata; then: (value: SecretValue | null) => void }[],
-): Promise<void> {
+  metas: readonly SecretMetadata[],
+): Promise<Map<string, SecretValue | null>> {
   const results = new Map<string, SecretValue | null>();
-  const ids = [...new Set(jobs.map((job) => job.meta.id))];
-  let done = 0;
-  while (ctx.batchValues && done < ids.length) {
-    const chunk = ids.slice(done, done + MAX_VALUES_PER_REQUEST);
+  const ids = [...new Set(metas.map((meta) => meta.id))];
+  const chunks: string[][] = [];
+  for (let i = 0; i < ids.length; i += MAX_VALUES_PER_REQUEST) {
+    chunks.push(ids.slice(i, i + MAX_VALUES_PER_REQUEST));
+  }
+  const single: string[] = [];
+  const batch = async (chunk: string[]): Promise<void> => {
+    if (!ctx.batchValues) {
+      single.push(...chunk);
+      return;
+    }
     let answer;
     try {
       answer = await ctx.client.getValues(chunk);
     } catch (error) {
       // An older server has no POST /v1/values: use the single reads for this session.
       if (!(error instanceof ApiError && error.status === 404)) throw error;
-      ctx.batchValues = false;
-      ctx.log(
-        'info',
-        'The server has no POST /v1/values (an older version); reading values one by one.',
-      );
-      break;
+      if (ctx.batchValues) {
+        ctx.batchValues = false;
+        ctx.log(
+          'info',
+          'The server has no POST /v1/values (an older version); reading values one by one.',
+        );
+      }
+      single.push(...chunk);
+      return;
     }
     for (const { id, value, encoding, version } of answer.values) {
       results.set(id, { value, encoding, version });
     }
     for (const id of answer.missing) results.set(id, null);
-    done += chunk.length;
+  };
+  // The first batch alone (the server may be one without the route), then two at a time.
+  if (chunks.length > 0) await batch(chunks[0]!);
+  let taken = 1;
+  await Promise.all(
+    Array.from({ length: Math.min(VALUE_BATCHES_AT_ONCE, chunks.length - 1) }, async () => {
+      while (taken < chunks.length) await batch(chunks[taken++]!);
+    }),
+  );
+  if (single.length > 0) {
+    const names = new Map(metas.map((meta) => [meta.id, meta.name]));
+    await fetchValuesOneByOne(ctx, single, names, results);
   }
-  if (done < ids.length) {
-    const names = new Map(jobs.map((job) => [job.meta.id, job.meta.name]));
-    await fetchValuesOneByOne(ctx, ids.slice(done), names, results);
-  }
-  for (const job of jobs) job.then(results.get(job.meta.id) ?? null);
+  return results;
 }
 
 /** The per-id path: a few `GET /v1/secrets/{id}/value` at a time; 404 (and 403) give null. */
@@ -260,8 +205,4 @@ async function fetchValuesOneByOne(
     }
   };
   await Promise.all(Array.from({ length: Math.min(ctx.concurrency, ids.length) }, worker));
-}
-
-function isClean(entry: SecretMetadata): boolean {
-  return inStep(entry) || syncInfoOf(entry)?.conflict?.kind === 'deleted_here';
 }

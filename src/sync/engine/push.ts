@@ -1,8 +1,9 @@
 /** Push: local creates, edits and deletes sent to the server with If-Match on their base version. */
+import type { IndexEntry, SyncInfo } from '../../core/indexEntry';
 import type { SecretMetadata, SecretValue } from '../../core/model';
 import { sharedBy } from '../../core/localStore';
 import { ApiError, isRetryable } from '../errors';
-import { loadSyncState, markedSync, syncInfoOf, withSync, type SyncInfo } from '../syncState';
+import { loadSyncState, markedSync, withSync } from '../syncState';
 import { saveState, type EngineContext, type SyncReport } from './context';
 import { conflictInfo, markConflict } from './conflicts';
 import { findOnServer, fromServer } from './owners';
@@ -13,8 +14,8 @@ export async function push(ctx: EngineContext, report: SyncReport): Promise<void
   for (const pending of [...ctx.state.deletes]) {
     await pushDelete(ctx, pending.id, pending.base, report);
   }
-  for (const entry of [...ctx.store.list()]) {
-    const info = syncInfoOf(entry);
+  for (const entry of ctx.store.unsynced()) {
+    const info = entry.sync;
     if (info?.conflict) continue;
     if (info?.error && info.error.lv === entry.version) continue;
     const create = !info || info.base === null;
@@ -29,10 +30,10 @@ export async function push(ctx: EngineContext, report: SyncReport): Promise<void
  * Records the local delete of a synced entry in the durable state before the entry goes (the local
  * store's delete hook), so the next round sends it.
  */
-export async function recordDelete(ctx: EngineContext, entry: SecretMetadata): Promise<void> {
+export async function recordDelete(ctx: EngineContext, entry: IndexEntry): Promise<void> {
   // Another window may have written the state since: read, change, write.
   ctx.state = await loadSyncState(ctx.kv);
-  const info = syncInfoOf(entry);
+  const info = entry.sync;
   const remote = info?.conflict?.remote;
   if (remote && remote.id !== entry.id) {
     // The local copy of a both-created conflict is gone: theirs must come back here.
@@ -97,7 +98,7 @@ async function pushDelete(
 
 async function pushEntry(
   ctx: EngineContext,
-  entry: SecretMetadata,
+  entry: IndexEntry,
   base: number | null,
   report: SyncReport,
 ): Promise<void> {

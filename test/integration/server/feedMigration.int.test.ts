@@ -108,7 +108,7 @@ describe.each(BACKENDS)('change feed migration on %s', (_name, open) => {
       expect(ids(fromTwo)).toEqual([old[2]]);
       expect(await changes(ctx, alice, `${databaseId}.4`, 100)).toMatchObject({ reset: true });
 
-      // A full listing pages through the old rows and then the new ones.
+      // A full listing pages through every secret, old rows and new.
       const added = await addSecret(db, 'NEW', false);
       await write(ctx, async () => ({
         result: undefined,
@@ -121,7 +121,7 @@ describe.each(BACKENDS)('change feed migration on %s', (_name, open) => {
         page = await changes(ctx, alice, page.next, 1);
         seen.push(...ids(page));
       }
-      expect(seen).toEqual([old[1], old[2], added, old[0]]);
+      expect(seen.sort()).toEqual([...old, added].sort());
       expect(ids(await changes(ctx, alice, fromTwo.next, 100))).toEqual([added, old[0]]);
       expect((await changes(ctx, alice, page.next, 100)).changes).toEqual([]);
     } finally {

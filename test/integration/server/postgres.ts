@@ -43,9 +43,12 @@ function asPostgresUser(): string[] {
 /**
  * Starts a cluster; throws a clear error when PostgreSQL is not installed. Tests run it with
  * fsync off; `durable` keeps PostgreSQL's default (a commit waits for its WAL flush), for
- * benchmarks of writes.
+ * benchmarks of writes. `sharedBuffers` (default 32MB) sizes its cache, for benchmarks of large
+ * databases.
  */
-export async function startPostgres(options: { durable?: boolean } = {}): Promise<PostgresCluster> {
+export async function startPostgres(
+  options: { durable?: boolean; sharedBuffers?: string } = {},
+): Promise<PostgresCluster> {
   const bin = findPostgresBin();
   if (!bin) throw new Error(POSTGRES_MISSING);
   const root = mkdtempSync(join(tmpdir(), 'ns-pg-'));
@@ -84,7 +87,7 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
     '-c',
     'max_connections=200',
     '-c',
-    'shared_buffers=32MB',
+    `shared_buffers=${options.sharedBuffers ?? '32MB'}`,
   ];
   const child: ChildProcess = spawn(argv[0]!, argv.slice(1), {
     stdio: ['ignore', 'ignore', 'pipe'],

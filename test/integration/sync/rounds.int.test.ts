@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Scope } from '../../../src/core/model';
-import { syncMarkOf, syncInfoOf } from '../../../src/sync/syncState';
+import { syncMarkOf } from '../../../src/sync/syncState';
 import * as fc from 'fast-check';
 import { ApiClient } from '../../../src/sync/client';
 import { op3Arb, PROLOGUE, realView, runThreeClients } from '../../unit/sync/threeClients';
@@ -51,7 +51,7 @@ describe('sync rounds against the real server', () => {
     const entry = d.store.get(id)!;
     expect(syncMarkOf(entry)).toBe('synced');
     const server = await d.api.getSecret(id);
-    expect(syncInfoOf(entry)?.base).toBe(server.version);
+    expect(entry.sync?.base).toBe(server.version);
     expect(await valueOf(d, id)).toBe((await d.api.getValue(id)).value);
   }
 

@@ -1,7 +1,9 @@
+import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   filterSecrets,
   groupSecrets,
+  secretMatcher,
   isFilterActive,
   type Scope,
   type SecretType,
@@ -90,5 +92,29 @@ describe('grouping', () => {
       'HF_TOKEN',
       'OPENAI_API_KEY',
     ]);
+  });
+});
+
+describe('the filter as one predicate', () => {
+  it('finds exactly what lower-casing name, description and query finds, in any script', () => {
+    const text = fc.string({
+      unit: fc.constantFrom(...'aAbBkKzZ_0 .*+?()[\\éÉßİıiI\u212Aς΢Σσﬀŉǰΐ'.split('')),
+      maxLength: 8,
+    });
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,6}$/),
+        text,
+        text,
+        (name, description, query) => {
+          const secret = { name, description, type: 'generic' as const };
+          const q = query.trim().toLowerCase();
+          const expected =
+            !q || name.toLowerCase().includes(q) || description.toLowerCase().includes(q);
+          expect(secretMatcher({ query })(secret)).toBe(expected);
+        },
+      ),
+      { numRuns: 5000 },
+    );
   });
 });

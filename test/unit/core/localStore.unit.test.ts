@@ -1,12 +1,14 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   INDEX_KEY,
+  chunkKey,
   LocalSecretStore,
   MAX_VALUE_BYTES,
   sharedBy,
   valueKey,
   type KeyValueSecretStore,
 } from '../../../src/core';
+import { storedIndex } from '../../shared/storedIndex';
 
 class MemoryStore implements KeyValueSecretStore {
   data = new Map<string, string>();
@@ -63,13 +65,13 @@ describe('LocalSecretStore', () => {
       created_by: 'ada',
       created_at: '2026-11-23T10:00:00.000Z',
     });
-    expect(kv.data.get(INDEX_KEY)).not.toContain(CANARY);
+    expect(storedIndex(kv.data).text).not.toContain(CANARY);
     expect(JSON.parse(kv.data.get(valueKey({ kind: 'personal' }, 'OPENAI_API_KEY'))!)).toEqual({
       value: CANARY,
       encoding: 'text',
     });
     // The value is written before the index, so a crash between the two loses nothing.
-    expect(kv.writes).toEqual([valueKey({ kind: 'personal' }, 'OPENAI_API_KEY'), INDEX_KEY]);
+    expect(kv.writes).toEqual([valueKey({ kind: 'personal' }, 'OPENAI_API_KEY'), chunkKey(0)]);
     expect(await store.getValue(secret.id)).toEqual({
       value: CANARY,
       encoding: 'text',
@@ -125,7 +127,7 @@ describe('LocalSecretStore', () => {
     const secret = await store.create({ name: 'A', value: 'x' });
     await store.delete(secret.id);
     expect(store.list()).toEqual([]);
-    expect([...kv.data.keys()]).toEqual([INDEX_KEY]);
+    expect([...kv.data.keys()]).toEqual([]);
     await expect(store.create({ name: 'A', value: 'again' })).resolves.toMatchObject({ name: 'A' });
   });
 
@@ -150,8 +152,8 @@ describe('LocalSecretStore', () => {
       type: 'file',
       encoding: 'base64',
     });
-    expect(kv.data.get(INDEX_KEY)).toContain('ORPHAN');
-    expect(kv.data.get(INDEX_KEY)).not.toContain(CANARY);
+    expect(storedIndex(kv.data).text).toContain('ORPHAN');
+    expect(storedIndex(kv.data).text).not.toContain(CANARY);
   });
 
   it('reports an entry whose value is gone and keeps it until the user decides', async () => {
@@ -171,21 +173,43 @@ describe('LocalSecretStore', () => {
   it('rebuilds a corrupt index from the stored values', async () => {
     await store.create({ name: 'A', value: 'x' });
     await store.create({ name: 'B', value: 'y' });
-    kv.data.set(INDEX_KEY, '{not json');
+    kv.data.set(chunkKey(0), '{not json');
     const report = await store.load();
     expect(report.rebuiltIndex).toBe(true);
     expect(report.recovered.sort()).toEqual(['A', 'B']);
-    expect(JSON.parse(kv.data.get(INDEX_KEY)!).secrets).toHaveLength(2);
+    expect(storedIndex(kv.data).entries).toHaveLength(2);
+  });
+
+  it('rebuilds a corrupt index of an earlier version from the stored values', async () => {
+    await store.create({ name: 'A', value: 'x' });
+    kv.data.delete(chunkKey(0));
+    kv.data.set(INDEX_KEY, '{not json');
+    const report = await store.load();
+    expect(report).toMatchObject({ rebuiltIndex: true, recovered: ['A'] });
+    expect(kv.data.has(INDEX_KEY)).toBe(false);
+    expect(storedIndex(kv.data).entries).toMatchObject([{ name: 'A' }]);
   });
 
   it('keeps index fields written by a newer version', async () => {
     const secret = await store.create({ name: 'A', value: 'x' });
-    const index = JSON.parse(kv.data.get(INDEX_KEY)!);
-    index.secrets[0].sync = { base_version: 4 };
-    kv.data.set(INDEX_KEY, JSON.stringify(index));
+    const index = JSON.parse(kv.data.get(chunkKey(0))!);
+    index.secrets[0].labels = ['ml'];
+    kv.data.set(chunkKey(0), JSON.stringify(index));
     await store.load();
     await store.update(secret.id, { description: 'new' });
-    expect(JSON.parse(kv.data.get(INDEX_KEY)!).secrets[0].sync).toEqual({ base_version: 4 });
+    expect(storedIndex(kv.data).entries[0]!.labels).toEqual(['ml']);
+  });
+
+  it('reads a sync field or owner it cannot parse as absent, keeping the entry', async () => {
+    const secret = await store.create({ name: 'A', value: 'x', description: 'kept' });
+    const index = JSON.parse(kv.data.get(chunkKey(0))!);
+    Object.assign(index.secrets[0], { sync: { base_version: 4 }, owner: 7 });
+    kv.data.set(chunkKey(0), JSON.stringify(index));
+    expect(await store.load()).toMatchObject({ rebuiltIndex: false, recovered: [] });
+    const entry = store.get(secret.id)!;
+    expect(entry).toMatchObject({ name: 'A', description: 'kept' });
+    expect(entry.sync).toBeUndefined();
+    expect(entry.owner).toBeUndefined();
   });
 
   it('resolves by precedence and notifies listeners', async () => {

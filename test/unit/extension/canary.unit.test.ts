@@ -3,7 +3,7 @@
  * user asked to see it (Reveal's modal) or put it (SecretStorage, the clipboard on Copy).
  */
 import { afterEach, expect, it } from 'vitest';
-import { INDEX_KEY } from '../../../src/core';
+import { storedIndex } from '../../shared/storedIndex';
 import { Uri, workspace, type PromptCall } from '../fakes/vscode';
 import { activateExtension } from './harness';
 
@@ -19,7 +19,7 @@ it('a secret value appears in no log line, index, setting, message or error', as
   h = await activateExtension();
   const { run, ui, secrets, logLines, context } = h;
   const node = () => {
-    const [secret] = JSON.parse(secrets.data.get(INDEX_KEY)!).secrets;
+    const [secret] = storedIndex(secrets.data).entries;
     return { kind: 'secret', secret };
   };
 
@@ -59,7 +59,7 @@ it('a secret value appears in no log line, index, setting, message or error', as
   for (const canary of [CANARY, FILE_CANARY, fileBase64]) {
     for (const line of logLines) expect(line).not.toContain(canary);
     for (const text of shown) expect(text).not.toContain(canary);
-    expect(secrets.data.get(INDEX_KEY)).not.toContain(canary);
+    expect(storedIndex(secrets.data).text).not.toContain(canary);
     // Only value keys hold values; sync bookkeeping, mementos and settings never do.
     for (const [key, stored] of secrets.data) {
       if (!key.startsWith('notebook-secrets/value/')) expect(stored).not.toContain(canary);

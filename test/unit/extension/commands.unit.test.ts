@@ -12,6 +12,7 @@ import {
   workspace,
   type PromptCall,
 } from '../fakes/vscode';
+import { storedIndex } from '../../shared/storedIndex';
 import { activateExtension } from './harness';
 
 type Harness = Awaited<ReturnType<typeof activateExtension>>;
@@ -41,8 +42,7 @@ function storedList(): {
   description: string;
   version: number;
 }[] {
-  const raw = h.secrets.data.get('notebook-secrets/index');
-  return raw ? JSON.parse(raw).secrets : [];
+  return storedIndex(h.secrets.data).entries as ReturnType<typeof storedList>;
 }
 
 describe('commands', () => {
@@ -191,7 +191,7 @@ describe('commands', () => {
     h.ui.answer('Delete');
     await h.run('notebookSecrets.delete', treeNode('DOOMED'));
     expect(storedList()).toHaveLength(0);
-    expect([...h.secrets.data.keys()]).toEqual(['notebook-secrets/index']);
+    expect([...h.secrets.data.keys()]).toEqual([]);
   });
 
   it('commands from the palette ask which secret', async () => {

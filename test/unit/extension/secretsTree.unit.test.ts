@@ -169,3 +169,53 @@ describe('SecretsTreeProvider', () => {
     expect((items[1]!.tooltip as MarkdownString).value).toContain("alice's, shared with you");
   });
 });
+
+describe('SecretsTreeProvider through many changes', () => {
+  it('shows what a fresh sort of the store would, after creates, edits, renames and deletes', async () => {
+    const shown = () =>
+      tree
+        .getChildren()
+        .map((g) => [
+          tree.getTreeItem(g).label,
+          tree.getChildren(g).map((n) => (n.kind === 'secret' ? n.secret.id : '')),
+        ]);
+    const fresh = () => {
+      const again = new SecretsTreeProvider(store, state);
+      const groups = again
+        .getChildren()
+        .map((g) => [
+          again.getTreeItem(g).label,
+          again.getChildren(g).map((n) => (n.kind === 'secret' ? n.secret.id : '')),
+        ]);
+      again.dispose();
+      return groups;
+    };
+    expect(shown()).toEqual(fresh()); // the tree has sorted once; from here on it merges changes
+    const scopes = [{ kind: 'personal' as const }, { kind: 'team' as const, id: 'data' }];
+    for (let i = 0; i < 60; i++) {
+      const name = `N_${(i * 37) % 23}`;
+      const existing = store.list().filter((e) => e.name === name);
+      if (existing.length > 0 && i % 3 === 0) await store.delete(existing[0]!.id);
+      else if (existing.length > 0 && i % 3 === 1) {
+        await store.update(existing[0]!.id, { description: `edit ${i}` });
+      } else if (existing.length > 0) {
+        const [entry] = existing;
+        await store.applySync([
+          { kind: 'put', entry: { ...entry!, name: `R_${i}`, version: entry!.version + 1 } },
+        ]);
+      } else await store.create({ name, value: 'v', scope: scopes[i % 2]! });
+      expect(shown(), `after change ${i}`).toEqual(fresh());
+    }
+    // Typing on, deleting back, and a type filter: each as a fresh filter of the store would.
+    for (const query of ['n', 'n_', 'n_1', 'n_', 'r', 'R_4', '']) {
+      state.setQuery(query);
+      expect(shown(), `query ${JSON.stringify(query)}`).toEqual(fresh());
+    }
+    state.setQuery('n');
+    state.setTypes(['generic']);
+    expect(shown()).toEqual(fresh());
+    await store.create({ name: 'N_NEW', value: 'v' });
+    state.setQuery('n_n');
+    expect(shown()).toEqual(fresh());
+  });
+});

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { checkCursor, decodeCursor, encodeCursor } from '../../../src/server/cursor';
+import {
+  checkCursor,
+  decodeCursor,
+  decodeListingCursor,
+  encodeCursor,
+  encodeListingCursor,
+} from '../../../src/server/cursor';
 
 const DB = '0123456789abcdef0123456789abcdef';
 const HEAD = { horizon: 900, legacy: 10 };
@@ -57,5 +63,29 @@ describe('change-feed cursor', () => {
     expect(checkCursor(`${DB}.11`, DB, HEAD)).toEqual({ kind: 'reset', reason: 'ahead' });
     expect(checkCursor(`${DB}.901.0`, DB, HEAD)).toEqual({ kind: 'reset', reason: 'ahead' });
     expect(checkCursor(`${DB}.900.1`, DB, HEAD)).toEqual({ kind: 'reset', reason: 'ahead' });
+  });
+
+  const ID = '3f0c2a9e-8b1d-4c6e-9a7f-0123456789ab';
+
+  it('round-trips a place in a full listing, told apart from a feed position', () => {
+    const text = encodeListingCursor({ databaseId: DB, horizon: 850, after: ID });
+    expect(text).toBe(`${DB}.850.${ID}`);
+    expect(decodeListingCursor(text)).toEqual({ databaseId: DB, horizon: 850, after: ID });
+    expect(decodeCursor(text)).toBeUndefined();
+    expect(decodeListingCursor(`${DB}.850.77`)).toBeUndefined();
+    expect(decodeListingCursor(`${DB}.850.${ID.toUpperCase()}`)).toBeUndefined();
+  });
+
+  it('reads on with a listing from its place, unless it is foreign or from the future', () => {
+    expect(checkCursor(`${DB}.850.${ID}`, DB, HEAD)).toEqual({
+      kind: 'listing',
+      horizon: 850,
+      after: ID,
+    });
+    expect(checkCursor(`${'f'.repeat(32)}.850.${ID}`, DB, HEAD)).toEqual({
+      kind: 'reset',
+      reason: 'foreign',
+    });
+    expect(checkCursor(`${DB}.901.${ID}`, DB, HEAD)).toEqual({ kind: 'reset', reason: 'ahead' });
   });
 });

@@ -18,7 +18,7 @@ import { ApiClient } from '../../../src/sync/client';
 import { SyncEngine } from '../../../src/sync/engine';
 import { isRetryable } from '../../../src/sync/errors';
 import { MemoryKeyValueStore } from '../../../src/sync/memoryKeyValueStore';
-import { syncInfoOf, syncMarkOf } from '../../../src/sync/syncState';
+import { syncMarkOf } from '../../../src/sync/syncState';
 import type { FakeServer, Snapshot } from './fakeServer';
 import { Link, shareOwnedWithTeam } from './twoClients';
 
@@ -255,7 +255,7 @@ export async function runThreeClients(server: ServerView, ops: readonly Op3[], l
     for (const [i, d] of devices.entries()) {
       for (const e of d.store.list()) {
         if (syncMarkOf(e) !== 'synced') continue;
-        const base = syncInfoOf(e)!.base!;
+        const base = e.sync!.base!;
         const at = server.at(e.id, base);
         const where = `step ${step}, client ${i} (${d.user}), ${e.name} ${e.id}@${base}`;
         if (at === 'unknown') continue;

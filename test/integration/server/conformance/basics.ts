@@ -107,6 +107,41 @@ export function basicsTests(ctx: Conformance): void {
       expect(r.status).toBe(404);
     });
 
+    it('resolves a secret shared with you under its name, after a rename and after a share', async () => {
+      const name = unique('SHARED_');
+      const renamed = unique('RENAMED_');
+      const created = await expectOk(
+        ctx.w.alice('POST', '/v1/secrets', { body: { name, value: 'alices' } }),
+      );
+      const id = created.body.id as string;
+      const owner = { principal: { kind: 'user', id: ctx.w.ids.alice }, role: 'owner' };
+      const reader = { principal: { kind: 'user', id: ctx.w.ids.bob }, role: 'reader' };
+      expect((await ctx.w.bob('GET', `/v1/resolve/${name}`)).status).toBe(404);
+      await expectOk(
+        ctx.w.alice('PUT', `/v1/secrets/${id}/access`, { body: { access: [owner, reader] } }),
+      );
+      expect((await ctx.w.bob('GET', `/v1/resolve/${name}`)).body).toMatchObject({
+        value: 'alices',
+      });
+      await expectOk(
+        ctx.w.alice('PATCH', `/v1/secrets/${id}`, {
+          body: { name: renamed },
+          headers: { 'if-match': '"2"' },
+        }),
+      );
+      expect((await ctx.w.bob('GET', `/v1/resolve/${name}`)).status).toBe(404);
+      expect((await ctx.w.bob('GET', `/v1/resolve/${renamed}`)).body).toMatchObject({
+        id,
+        value: 'alices',
+      });
+      // Others' secrets of the same name are not yours to resolve.
+      await expectOk(
+        ctx.w.carol('POST', '/v1/secrets', { body: { name: renamed, value: 'carols' } }),
+      );
+      expect((await ctx.w.bob('GET', `/v1/resolve/${renamed}`)).body.value).toBe('alices');
+      expect((await ctx.w.dave('GET', `/v1/resolve/${renamed}`)).status).toBe(404);
+    });
+
     it('answers many concurrent resolves each as it would alone, and audits each once', async () => {
       const name = unique('MANY_');
       const teamName = unique('MANY_TEAM_');

@@ -72,6 +72,75 @@ export function feedTests(ctx: Conformance): void {
       expect(lost.changes).toEqual([{ kind: 'tombstone', id: ids[0], reason: 'access_lost' }]);
     });
 
+    it('lists every secret you see, by id, and brings what changed while the listing was read', async () => {
+      const c = await makeWorld(ctx.t);
+      const create = async (who: 'alice' | 'bob' | 'dave', name: string, scope?: object) =>
+        (
+          await expectOk(
+            c[who]('POST', '/v1/secrets', {
+              body: { name, value: 'v', ...(scope && { scope }) },
+            }),
+          )
+        ).body.id as string;
+      const project = { kind: 'project', id: c.ids.project };
+      for (let i = 0; i < 4; i++) await create('alice', `MINE_${i}`);
+      const projectIds: string[] = [];
+      for (let i = 0; i < 4; i++) projectIds.push(await create('dave', `PROJ_${i}`, project));
+      const shared = await create('bob', 'SHARED');
+      const bobOwner = { principal: { kind: 'user', id: c.ids.bob }, role: 'owner' };
+      await expectOk(
+        c.bob('PUT', `/v1/secrets/${shared}/access`, {
+          body: {
+            access: [bobOwner, { principal: { kind: 'user', id: c.ids.alice }, role: 'reader' }],
+          },
+        }),
+      );
+      await create('bob', 'NOT_FOR_ALICE');
+
+      // A listing that fills its page exactly ends on it when nothing followed it.
+      const whole = ChangesPage.parse((await c.alice('GET', '/v1/changes?limit=9')).body);
+      expect(whole).toMatchObject({ reset: true, more: false });
+      expect(whole.changes).toHaveLength(9);
+      // What alice holds as she reads the feed: id → version.
+      const held = new Map<string, number>();
+      const read = (page: ChangesPage) => {
+        for (const change of page.changes) {
+          if (change.kind === 'upsert') held.set(change.secret.id, change.secret.version);
+          else held.delete(change.id);
+        }
+      };
+      let page = ChangesPage.parse((await c.alice('GET', '/v1/changes?limit=3')).body);
+      expect(page).toMatchObject({ reset: true, more: true });
+      read(page);
+      const firstIds = page.changes.map((x) => (x.kind === 'upsert' ? x.secret.id : x.id));
+      expect(firstIds).toEqual([...firstIds].sort());
+      // While the listing is read: a new secret, an edit, a delete, and lost access.
+      await create('alice', 'MINE_NEW');
+      await expectOk(
+        c.dave('PATCH', `/v1/secrets/${projectIds[0]}`, {
+          body: { description: 'edited' },
+          headers: { 'if-match': '"1"' },
+        }),
+      );
+      await expectOk(c.dave('DELETE', `/v1/secrets/${projectIds[1]}`));
+      await expectOk(
+        c.bob('PUT', `/v1/secrets/${shared}/access`, { body: { access: [bobOwner] } }),
+      );
+      while (page.more) {
+        page = ChangesPage.parse(
+          (await c.alice('GET', `/v1/changes?since=${page.next}&limit=3`)).body,
+        );
+        expect(page.reset).toBe(false);
+        read(page);
+      }
+      const listed = SecretList.parse((await c.alice('GET', '/v1/secrets')).body).secrets;
+      expect(new Map([...held].sort())).toEqual(
+        new Map(listed.map((s) => [s.id, s.version] as const).sort()),
+      );
+      expect(held.has(shared)).toBe(false);
+      expect(held.get(projectIds[0]!)).toBe(2);
+    });
+
     it('brings upserts when a member joins a team and tombstones when they leave', async () => {
       const c = await makeWorld(ctx.t);
       const team = await expectOk(
