@@ -16,6 +16,7 @@ import type {
   TokenRequestBody,
   TokenSet,
 } from '../../core/api';
+import { EXTENSION_AUTHORITY, isAllowedRedirect } from '../../core/signInRedirect';
 import { HttpError } from '../httpError';
 import type { Store } from '../store';
 import { invalidGrant } from '../store/sessions';
@@ -43,9 +44,6 @@ interface Issued {
   expires: number;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
-const EDITOR_SCHEMES = new Set(['vscode:', 'vscode-insiders:', 'vscodium:']);
-
 export class SignIn {
   private readonly pending = new Map<string, Pending>();
   private readonly issued = new Map<string, Issued>();
@@ -65,11 +63,11 @@ export class SignIn {
 
   /** Where to send the browser: the provider, asked to come back to this server. */
   async authorize(query: AuthorizeQuery, serverUrl: string): Promise<URL> {
-    if (!this.allowedRedirect(query.redirect_uri)) {
+    if (!isAllowedRedirect(query.redirect_uri, this.config.clientRedirects)) {
       throw new HttpError(
         400,
         'invalid_input',
-        "'redirect_uri' must be a loopback http:// address, an editor's vscode:// URI, or one of NOTEBOOK_SECRETS_OIDC_CLIENT_REDIRECTS.",
+        `'redirect_uri' must be a loopback http:// address, the extension's own editor URI (vscode://${EXTENSION_AUTHORITY}/…), or a URL under one of NOTEBOOK_SECRETS_OIDC_CLIENT_REDIRECTS.`,
         { field: 'redirect_uri' },
       );
     }
@@ -254,18 +252,6 @@ export class SignIn {
 
   private callbackUrl(serverUrl: string): string {
     return `${(this.config.publicUrl ?? serverUrl).replace(/\/+$/, '')}/v1/auth/callback`;
-  }
-
-  private allowedRedirect(uri: string): boolean {
-    let url: URL;
-    try {
-      url = new URL(uri);
-    } catch {
-      return false;
-    }
-    if (url.protocol === 'http:' && LOOPBACK.has(url.hostname)) return true;
-    if (EDITOR_SCHEMES.has(url.protocol)) return true;
-    return this.config.clientRedirects.some((prefix) => uri.startsWith(prefix));
   }
 
   private prune(): void {

@@ -42,7 +42,7 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
           nameClaim: 'name',
           groupsClaim: 'groups',
           users: 'create',
-          clientRedirects: [],
+          clientRedirects: ['https://code.example.test/alice'],
           accessTokenMinutes: 15,
           sessionDays: 30,
         },
@@ -56,18 +56,18 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
     });
 
     /** A browser sign-in as `login`, up to the redirect back to the client. */
-    async function browserSignIn(login: string) {
+    async function browserSignIn(login: string, redirect = CLIENT_REDIRECT) {
       const verifier = randomBytes(32).toString('base64url');
       const state = randomBytes(16).toString('base64url');
       const query = new URLSearchParams({
-        redirect_uri: CLIENT_REDIRECT,
+        redirect_uri: redirect,
         state,
         code_challenge: createHash('sha256').update(verifier).digest('base64url'),
         code_challenge_method: 'S256',
       });
       const { stoppedAt } = await new Browser(login).open(
         `${t.url}/v1/auth/authorize?${query}`,
-        CLIENT_REDIRECT,
+        redirect.replace(/\?.*$/, ''),
       );
       const back = new URL(stoppedAt!);
       expect(back.searchParams.get('state')).toBe(state);
@@ -112,6 +112,60 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
       expect(me.body.teams.map((x: { id: string }) => x.id)).toEqual(['data', 'ml']);
       // Admin tokens work as before.
       expect((await client(t.url, t.adminToken)('GET', '/v1/users')).status).toBe(200);
+    });
+
+    it("sends a sign-in back only to loopback, the extension's editor URI or an allowed prefix", async () => {
+      const authorize = (redirect: string) =>
+        fetch(
+          `${t.url}/v1/auth/authorize?${new URLSearchParams({
+            redirect_uri: redirect,
+            state: 'state-' + randomBytes(8).toString('hex'),
+            code_challenge: createHash('sha256').update('v').digest('base64url'),
+            code_challenge_method: 'S256',
+          })}`,
+          { redirect: 'manual' },
+        );
+      for (const redirect of [
+        'http://127.0.0.1:9/callback',
+        'vscode://notebook-secrets.notebook-secrets/signed-in?windowId=1',
+        'https://code.example.test/alice/callback?vscode-reqid=1&vscode-scheme=code-oss',
+      ]) {
+        const r = await authorize(redirect);
+        expect(r.status, redirect).toBe(302);
+        expect(r.headers.get('location'), redirect).toMatch(new RegExp(`^${idp.issuer}/`));
+      }
+      for (const redirect of [
+        'vscode://another.extension/signed-in',
+        'https://code.example.test.evil.test/alice/callback',
+        'https://code.example.test/mallory/callback',
+        'https://code.example.test/alicebad/callback',
+        'https://attacker.test/callback',
+        'http://10.0.0.5/callback',
+      ]) {
+        const r = await authorize(redirect);
+        expect(r.status, redirect).toBe(400);
+        const body = (await r.json()) as { error: { code: string; field: string } };
+        expect(body.error).toMatchObject({ code: 'invalid_input', field: 'redirect_uri' });
+      }
+    });
+
+    it("comes back to the extension's editor URI with the code, keeping the URI's own query", async () => {
+      idp.people.set('bob', { groups: [] });
+      const redirect = 'vscode://notebook-secrets.notebook-secrets/signed-in?windowId=7';
+      const { back, verifier } = await browserSignIn('bob', redirect);
+      expect(back.protocol).toBe('vscode:');
+      expect(back.searchParams.get('windowId')).toBe('7');
+      const tokens = await expectOk(
+        client(t.url, undefined)('POST', '/v1/auth/token', {
+          body: {
+            grant_type: 'authorization_code',
+            code: back.searchParams.get('code')!,
+            code_verifier: verifier,
+            redirect_uri: redirect,
+          },
+        }),
+      );
+      expect(TokenSet.parse(tokens.body).user).toBe('bob');
     });
 
     it('redeems a sign-in code once, only with its verifier', async () => {
