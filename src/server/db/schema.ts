@@ -242,6 +242,27 @@ ALTER TABLE users ADD COLUMN oidc_subject text UNIQUE;
 ALTER TABLE teams ADD COLUMN from_provider boolean NOT NULL DEFAULT false;
 `,
   },
+  {
+    version: 7,
+    name: 'browser sign-ins in the database',
+    // A browser sign-in waiting for the provider's redirect back, and the one-time code it ends
+    // with, lived in the memory of the process that started it: behind a load balancer the
+    // redirect back or the redemption could reach another process. Now each is a row any process
+    // reads once (DELETE … RETURNING): its id the SHA-256 of its handle (the id of a request a
+    // client pushed, the state sent to the provider, or the code), what it holds sealed with the
+    // server's key, gone once used or expired.
+    sql: `
+CREATE TABLE sign_in_requests (
+  id text PRIMARY KEY,
+  kind text NOT NULL CHECK (kind IN ('pushed', 'pending', 'code')),
+  key_id text NOT NULL,
+  nonce bytea NOT NULL,
+  sealed bytea NOT NULL,
+  expires_at timestamptz NOT NULL
+);
+CREATE INDEX sign_in_requests_expiry ON sign_in_requests (expires_at);
+`,
+  },
 ];
 
 /** A database migrated by a newer server than this one. */

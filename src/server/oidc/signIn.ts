@@ -9,6 +9,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
+import * as z from 'zod';
 import type {
   AuthorizeQuery,
   DeviceStart,
@@ -23,31 +24,27 @@ import { invalidGrant } from '../store/sessions';
 import { identityOf, OidcConfigError, type OidcConfig } from './config';
 import { OidcProvider, ProviderRefused, type ProviderTokens } from './provider';
 
-const PENDING_MS = 10 * 60_000;
-const CODE_MS = 2 * 60_000;
-const MAX_PENDING = 10_000;
+const PENDING_SECONDS = 10 * 60;
+const CODE_SECONDS = 2 * 60;
 
-interface Pending {
-  codeVerifier: string;
-  nonce: string;
-  redirectUri: string;
-  clientState: string;
-  clientChallenge: string;
-  expires: number;
-}
+/** A browser sign-in at the provider, by the state sent there. */
+const Pending = z.object({
+  codeVerifier: z.string(),
+  nonce: z.string(),
+  redirectUri: z.string(),
+  clientState: z.string(),
+  clientChallenge: z.string(),
+});
 
-interface Issued {
-  userId: string;
-  providerRefresh: string | undefined;
-  redirectUri: string;
-  clientChallenge: string;
-  expires: number;
-}
+/** A one-time code the client redeems with its PKCE verifier. */
+const Issued = z.object({
+  userId: z.string(),
+  providerRefresh: z.string().optional(),
+  redirectUri: z.string(),
+  clientChallenge: z.string(),
+});
 
 export class SignIn {
-  private readonly pending = new Map<string, Pending>();
-  private readonly issued = new Map<string, Issued>();
-
   constructor(
     readonly config: OidcConfig,
     private readonly store: Store,
@@ -71,18 +68,17 @@ export class SignIn {
         { field: 'redirect_uri' },
       );
     }
-    this.prune();
     const state = oidc.randomState();
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const nonce = oidc.randomNonce();
-    this.pending.set(state, {
+    const pending: z.infer<typeof Pending> = {
       codeVerifier,
       nonce,
       redirectUri: query.redirect_uri,
       clientState: query.state,
       clientChallenge: query.code_challenge,
-      expires: Date.now() + PENDING_MS,
-    });
+    };
+    await this.store.putSignInRequest('pending', state, pending, PENDING_SECONDS);
     return this.offline(async () =>
       this.provider.authorizationUrl({
         redirectUri: this.callbackUrl(serverUrl),
@@ -101,9 +97,8 @@ export class SignIn {
   async callback(search: string, serverUrl: string): Promise<URL> {
     const params = new URLSearchParams(search);
     const state = params.get('state') ?? '';
-    const pending = this.pending.get(state);
-    this.pending.delete(state);
-    if (!pending || pending.expires < Date.now()) {
+    const pending = await this.take('pending', state, Pending);
+    if (!pending) {
       throw new HttpError(
         400,
         'invalid_input',
@@ -119,13 +114,13 @@ export class SignIn {
       );
       const userId = await this.admit(tokens);
       const code = randomBytes(32).toString('base64url');
-      this.issued.set(code, {
+      const issued: z.infer<typeof Issued> = {
         userId,
-        providerRefresh: tokens.refreshToken,
+        ...(tokens.refreshToken !== undefined && { providerRefresh: tokens.refreshToken }),
         redirectUri: pending.redirectUri,
         clientChallenge: pending.clientChallenge,
-        expires: Date.now() + CODE_MS,
-      });
+      };
+      await this.store.putSignInRequest('code', code, issued, CODE_SECONDS);
       back.searchParams.set('code', code);
     } catch (error) {
       if (!(error instanceof HttpError || error instanceof ProviderRefused)) throw error;
@@ -153,12 +148,10 @@ export class SignIn {
     const policy = this.config;
     switch (body.grant_type) {
       case 'authorization_code': {
-        const issued = this.issued.get(body.code);
         // A code is redeemed once, whatever the outcome.
-        this.issued.delete(body.code);
+        const issued = await this.take('code', body.code, Issued);
         if (
           !issued ||
-          issued.expires < Date.now() ||
           issued.redirectUri !== body.redirect_uri ||
           challengeOf(body.code_verifier) !== issued.clientChallenge
         ) {
@@ -254,12 +247,14 @@ export class SignIn {
     return `${(this.config.publicUrl ?? serverUrl).replace(/\/+$/, '')}/v1/auth/callback`;
   }
 
-  private prune(): void {
-    const now = Date.now();
-    for (const map of [this.pending, this.issued] as Map<string, { expires: number }>[]) {
-      for (const [key, entry] of map) if (entry.expires < now) map.delete(key);
-      if (map.size > MAX_PENDING) map.clear();
-    }
+  /** The sign-in request of `handle`, read once; undefined when unknown, used or expired. */
+  private async take<T extends z.ZodType>(
+    kind: 'pending' | 'code',
+    handle: string,
+    schema: T,
+  ): Promise<z.infer<T> | undefined> {
+    const found = await this.store.takeSignInRequest(kind, handle);
+    return found === undefined ? undefined : schema.parse(found);
   }
 }
 

@@ -10,6 +10,7 @@ import {
   BACKENDS,
   client,
   expectOk,
+  LogCollector,
   startTestServer,
   type Backend,
   type TestServer,
@@ -21,7 +22,7 @@ const CLIENT_REDIRECT = 'http://127.0.0.1:9/signed-in';
 
 describe.each(BACKENDS.map((make) => [make().name, make] as const))(
   'sign-in with an identity provider, server on %s',
-  (_name, make) => {
+  (name, make) => {
     let backend: Backend;
     let t: TestServer;
     let idp: TestProvider;
@@ -183,6 +184,85 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
       const replay = await redeem(code2, again.verifier);
       expect(replay.status).toBe(400);
       expect(replay.body.error.code).toBe('invalid_grant');
+    });
+
+    it.skipIf(name !== 'PostgreSQL')(
+      'finishes a sign-in on another server process of the same database, once',
+      async () => {
+        // A second process behind the same public URL, as behind a load balancer.
+        const other = await startTestServer(backend, {
+          ...t.config,
+          port: 0,
+          logStream: new LogCollector(),
+          oidc: { ...t.config.oidc!, publicUrl: t.url },
+        });
+        try {
+          idp.people.set('olga', { groups: ['data'] });
+          const verifier = randomBytes(32).toString('base64url');
+          const state = 'state-' + randomBytes(8).toString('hex');
+          const query = new URLSearchParams({
+            redirect_uri: CLIENT_REDIRECT,
+            state,
+            code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+            code_challenge_method: 'S256',
+          });
+          // Started on this process; the provider's redirect back reaches the other one.
+          const { stoppedAt } = await new Browser('olga').open(
+            `${t.url}/v1/auth/authorize?${query}`,
+            `${t.url}/v1/auth/callback`,
+          );
+          const atOther = stoppedAt!.replace(t.url, other.url);
+          const callback = await fetch(atOther, { redirect: 'manual' });
+          expect(callback.status).toBe(302);
+          const back = new URL(callback.headers.get('location')!);
+          expect(back.searchParams.get('state')).toBe(state);
+          const code = back.searchParams.get('code')!;
+          // What the database keeps names no usable code or state, and holds no verifier.
+          const rows = await t.server.store.db.query<{ row: string }>(
+            `SELECT t::text AS row FROM sign_in_requests t`,
+          );
+          const held = rows.map((r) => r.row).join('\n');
+          expect(rows.length).toBeGreaterThan(0);
+          for (const clear of [code, state, new URL(stoppedAt!).searchParams.get('state')!]) {
+            expect(held).not.toContain(clear);
+          }
+          // Redeemed on the first process, then refused on either.
+          const redeemAt = (base: string) =>
+            client(base, undefined)('POST', '/v1/auth/token', {
+              body: {
+                grant_type: 'authorization_code',
+                code,
+                code_verifier: verifier,
+                redirect_uri: CLIENT_REDIRECT,
+              },
+            });
+          const tokens = TokenSet.parse((await expectOk(redeemAt(t.url))).body);
+          expect(tokens.user).toBe('olga');
+          expect((await redeemAt(other.url)).body.error.code).toBe('invalid_grant');
+          expect((await redeemAt(t.url)).body.error.code).toBe('invalid_grant');
+          // The provider's redirect back, replayed on the first process, is refused too.
+          expect((await fetch(stoppedAt!, { redirect: 'manual' })).status).toBe(400);
+        } finally {
+          await other.server.close();
+        }
+      },
+    );
+
+    it('keeps a sign-in request for its time, gives it out once, and clears expired ones', async () => {
+      const store = t.server.store;
+      const handle = 'handle-' + randomBytes(8).toString('hex');
+      await store.putSignInRequest('code', handle, { user: 'x' }, 60);
+      expect(await store.takeSignInRequest('pending', handle)).toBeUndefined();
+      expect(await store.takeSignInRequest('code', handle)).toEqual({ user: 'x' });
+      expect(await store.takeSignInRequest('code', handle)).toBeUndefined();
+      await store.putSignInRequest('code', handle, { user: 'x' }, -1);
+      expect(await store.takeSignInRequest('code', handle)).toBeUndefined();
+      await store.putSignInRequest('code', handle + '-old', {}, -1);
+      await store.putSignInRequest('code', handle + '-new', {}, 60);
+      const left = await store.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM sign_in_requests WHERE expires_at < now()`,
+      );
+      expect(left[0]!.n).toBe(0);
     });
 
     it('refuses a replayed redirect back from the provider', async () => {
