@@ -495,6 +495,17 @@ export const AuthorizeQuery = lazySchema(() =>
 );
 export type AuthorizeQuery = z.infer<typeof AuthorizeQuery>;
 
+/**
+ * `POST /v1/auth/requests` (no auth, body `AuthorizeQuery`) → 201: a browser sign-in pushed ahead,
+ * as in OAuth's pushed authorization requests. The browser then opens `GET /v1/auth/requests/{id}`
+ * within `expires_in` seconds: a URL that carries no redirect URI, so nothing between the client
+ * and the browser (an editor that re-encodes or forwards URLs) can change where the sign-in ends.
+ */
+export const PushedSignIn = lazySchema(() =>
+  z.object({ id: z.string(), expires_in: z.number().int() }),
+);
+export type PushedSignIn = z.infer<typeof PushedSignIn>;
+
 /** `POST /v1/auth/device` (no auth) → 200: the code to show and where to enter it. */
 export const DeviceStart = lazySchema(() =>
   z.object({

@@ -1,6 +1,8 @@
 /**
  * Sign-in with the identity provider, as the routes of /v1/auth/ run it. In the browser: the
- * server sends the browser to the provider with its own PKCE and nonce, checks what comes back,
+ * client pushes its sign-in ahead (its redirect URI, state and PKCE challenge) and the browser
+ * opens it by id, or the browser brings them in the authorize URL; the server sends the browser
+ * to the provider with its own PKCE and nonce, checks what comes back,
  * and sends the browser on to the client's redirect URI with a one-time code, which the client
  * redeems with its own PKCE verifier. Without a browser: the device authorization grant. Either
  * way the server issues its own tokens: short-lived access tokens and a refresh token, and each
@@ -10,20 +12,23 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
 import * as z from 'zod';
-import type {
+import {
   AuthorizeQuery,
-  DeviceStart,
-  SignInConfig,
-  TokenRequestBody,
-  TokenSet,
+  type DeviceStart,
+  type PushedSignIn,
+  type SignInConfig,
+  type TokenRequestBody,
+  type TokenSet,
 } from '../../core/api';
 import { EXTENSION_AUTHORITY, isAllowedRedirect } from '../../core/signInRedirect';
 import { HttpError } from '../httpError';
 import type { Store } from '../store';
 import { invalidGrant } from '../store/sessions';
+import type { SignInRequestKind } from '../store/signInRequests';
 import { identityOf, OidcConfigError, type OidcConfig } from './config';
 import { OidcProvider, ProviderRefused, type ProviderTokens } from './provider';
 
+const PUSHED_SECONDS = 10 * 60;
 const PENDING_SECONDS = 10 * 60;
 const CODE_SECONDS = 2 * 60;
 
@@ -58,16 +63,30 @@ export class SignIn {
     };
   }
 
-  /** Where to send the browser: the provider, asked to come back to this server. */
-  async authorize(query: AuthorizeQuery, serverUrl: string): Promise<URL> {
-    if (!isAllowedRedirect(query.redirect_uri, this.config.clientRedirects)) {
+  /** Keeps a browser sign-in the client pushed ahead, for the browser to open by its id. */
+  async push(query: AuthorizeQuery): Promise<PushedSignIn> {
+    this.checkRedirect(query);
+    const id = randomBytes(24).toString('base64url');
+    await this.store.putSignInRequest('pushed', id, query, PUSHED_SECONDS);
+    return { id, expires_in: PUSHED_SECONDS };
+  }
+
+  /** Where to send the browser that opened a pushed sign-in: as `authorize`, once. */
+  async authorizePushed(id: string, serverUrl: string): Promise<URL> {
+    const query = await this.take('pushed', id, AuthorizeQuery);
+    if (!query) {
       throw new HttpError(
         400,
         'invalid_input',
-        `'redirect_uri' must be a loopback http:// address, the extension's own editor URI (vscode://${EXTENSION_AUTHORITY}/…), or a URL under one of NOTEBOOK_SECRETS_OIDC_CLIENT_REDIRECTS.`,
-        { field: 'redirect_uri' },
+        'This sign-in link is unknown, used or expired (a link is opened once, within 10 minutes): start the sign-in again.',
       );
     }
+    return this.authorize(query, serverUrl);
+  }
+
+  /** Where to send the browser: the provider, asked to come back to this server. */
+  async authorize(query: AuthorizeQuery, serverUrl: string): Promise<URL> {
+    this.checkRedirect(query);
     const state = oidc.randomState();
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const nonce = oidc.randomNonce();
@@ -247,9 +266,20 @@ export class SignIn {
     return `${(this.config.publicUrl ?? serverUrl).replace(/\/+$/, '')}/v1/auth/callback`;
   }
 
+  private checkRedirect(query: AuthorizeQuery): void {
+    if (!isAllowedRedirect(query.redirect_uri, this.config.clientRedirects)) {
+      throw new HttpError(
+        400,
+        'invalid_input',
+        `'redirect_uri' must be a loopback http:// address, the extension's own editor URI (vscode://${EXTENSION_AUTHORITY}/…), or a URL under one of NOTEBOOK_SECRETS_OIDC_CLIENT_REDIRECTS.`,
+        { field: 'redirect_uri' },
+      );
+    }
+  }
+
   /** The sign-in request of `handle`, read once; undefined when unknown, used or expired. */
   private async take<T extends z.ZodType>(
-    kind: 'pending' | 'code',
+    kind: SignInRequestKind,
     handle: string,
     schema: T,
   ): Promise<z.infer<T> | undefined> {

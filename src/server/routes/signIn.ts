@@ -46,6 +46,17 @@ export const signInRoutes = {
     },
   },
 
+  pushSignIn: { check: 'open', handle: async (call, ctx) => signInOf(ctx).push(call.body()) },
+
+  openSignIn: {
+    check: 'open',
+    handle: async (call, ctx) => {
+      const signIn = signInOf(ctx);
+      const url = await signIn.authorizePushed(call.params.id, serverUrl(call.request));
+      return call.reply.redirect(url.href, 302);
+    },
+  },
+
   deviceSignIn: { check: 'open', handle: async (_call, ctx) => signInOf(ctx).device() },
 
   token: { check: 'open', handle: async (call, ctx) => signInOf(ctx).token(call.body()) },

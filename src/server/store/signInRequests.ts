@@ -1,7 +1,8 @@
 /**
- * Browser sign-ins in flight, shared by every server process on the database: a sign-in waiting
- * for the provider's redirect back (`pending`, by the state sent to the provider) and the one-time
- * code it ends with (`code`). A row's id is the SHA-256 of its handle, so the table alone names
+ * Browser sign-ins in flight, shared by every server process on the database: a sign-in a client
+ * pushed ahead for its browser to open (`pushed`, by its id), a sign-in waiting for the provider's
+ * redirect back (`pending`, by the state sent to the provider) and the one-time code it ends with
+ * (`code`). A row's id is the SHA-256 of its handle, so the table alone names
  * no usable state or code; what it holds (verifiers, nonce, the provider's refresh token) is
  * sealed with the server's key. Each is read once: taking it deletes it, so of two processes
  * given the same handle only one gets it.
@@ -9,7 +10,7 @@
 import { hashToken } from '../tokens';
 import type { StoreContext } from './context';
 
-export type SignInRequestKind = 'pending' | 'code';
+export type SignInRequestKind = 'pushed' | 'pending' | 'code';
 
 /** Keeps `payload` under `handle` for `seconds`; expired requests are cleared on the way. */
 export async function putSignInRequest(

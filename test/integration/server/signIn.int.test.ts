@@ -150,6 +150,73 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
       }
     });
 
+    it('signs in with a request pushed ahead, opened once by its id', async () => {
+      idp.people.set('bob', { groups: [] });
+      const anonymous = client(t.url, undefined);
+      const verifier = randomBytes(32).toString('base64url');
+      const state = 'state-' + randomBytes(8).toString('hex');
+      // A VS Code for the Web callback URL: a query of its own inside redirect_uri.
+      const redirect =
+        'https://code.example.test/alice/callback?vscode-reqid=1&vscode-scheme=code-oss&vscode-authority=notebook-secrets.notebook-secrets&vscode-path=%2Fsigned-in';
+      const pushed = await expectOk(
+        anonymous('POST', '/v1/auth/requests', {
+          body: {
+            redirect_uri: redirect,
+            state,
+            code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+            code_challenge_method: 'S256',
+          },
+        }),
+      );
+      expect(pushed.status).toBe(201);
+      expect(pushed.body).toEqual({ id: expect.stringMatching(/^[\w-]{32}$/), expires_in: 600 });
+      const link = `${t.url}/v1/auth/requests/${pushed.body.id}`;
+      const { stoppedAt } = await new Browser('bob').open(link, 'https://code.example.test/');
+      const back = new URL(stoppedAt!);
+      expect(back.searchParams.get('vscode-path')).toBe('/signed-in');
+      expect(back.searchParams.get('state')).toBe(state);
+      const tokens = await expectOk(
+        anonymous('POST', '/v1/auth/token', {
+          body: {
+            grant_type: 'authorization_code',
+            code: back.searchParams.get('code')!,
+            code_verifier: verifier,
+            redirect_uri: redirect,
+          },
+        }),
+      );
+      expect(TokenSet.parse(tokens.body).user).toBe('bob');
+      // A link is opened once.
+      const again = await fetch(link, { redirect: 'manual' });
+      expect(again.status).toBe(400);
+      expect(((await again.json()) as { error: { message: string } }).error.message).toMatch(
+        /unknown, used or expired/,
+      );
+    });
+
+    it('refuses to keep a pushed sign-in that would end elsewhere, or is malformed', async () => {
+      const push = (body: Record<string, string>) =>
+        client(t.url, undefined)('POST', '/v1/auth/requests', { body });
+      const good = {
+        redirect_uri: 'http://127.0.0.1:9/callback',
+        state: 'state-12345678',
+        code_challenge: createHash('sha256').update('v').digest('base64url'),
+        code_challenge_method: 'S256',
+      };
+      const elsewhere = await push({ ...good, redirect_uri: 'https://attacker.test/callback' });
+      expect(elsewhere.status).toBe(400);
+      expect(elsewhere.body.error).toMatchObject({ code: 'invalid_input', field: 'redirect_uri' });
+      const extra = await push({ ...good, scope: 'admin' });
+      expect(extra.status).toBe(400);
+      expect(extra.body.error.code).toBe('invalid_input');
+      const plain = await push({ ...good, code_challenge_method: 'plain' });
+      expect(plain.status).toBe(400);
+      const unknown = await fetch(`${t.url}/v1/auth/requests/no-such-request`, {
+        redirect: 'manual',
+      });
+      expect(unknown.status).toBe(400);
+    });
+
     it("comes back to the extension's editor URI with the code, keeping the URI's own query", async () => {
       idp.people.set('bob', { groups: [] });
       const redirect = 'vscode://notebook-secrets.notebook-secrets/signed-in?windowId=7';

@@ -75,7 +75,7 @@ describe('sync commands', () => {
     server.provider = { name: 'Test IdP', device: true };
     // The browser: the provider signs bob in and sends him back with a one-time code.
     env.onOpenExternal = (opened) => {
-      const query = new URL(opened).searchParams;
+      const query = server.signInRequest(opened);
       server.signInCodes.set('code-1', { user: 'bob', challenge: query.get('code_challenge')! });
       const back = new URL(query.get('redirect_uri')!);
       back.searchParams.set('code', 'code-1');
@@ -88,12 +88,12 @@ describe('sync commands', () => {
     } finally {
       env.onOpenExternal = undefined;
     }
+    // The browser opens the sign-in pushed ahead, by its id alone.
     const opened = new URL(env.opened.at(-1)!);
-    expect(opened.origin + opened.pathname).toBe('https://fake.test/v1/auth/authorize');
-    expect(opened.searchParams.get('redirect_uri')).toMatch(
-      /^http:\/\/127\.0\.0\.1:\d+\/callback$/,
-    );
-    expect(opened.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(opened.href).toMatch(/^https:\/\/fake\.test\/v1\/auth\/requests\/request-\d+$/);
+    const request = server.signInRequest(opened.href);
+    expect(request.get('redirect_uri')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+    expect(request.get('code_challenge_method')).toBe('S256');
     expect(ui.calls.filter((c) => c.kind === 'input')).toHaveLength(1);
     expect(session.state.signedIn).toBe(true);
     expect(ui.messages('info').join('\n')).toMatch(/Signed in to https:\/\/fake.test as bob/);
