@@ -1,13 +1,15 @@
 /**
  * Everything the extension needs for sync with a team server, behind one call from the
  * composition root: the session, the status bar, the commands, sync on start / window focus /
- * every `notebookSecrets.sync.intervalMinutes`, the Share handler, and the active project.
+ * every `notebookSecrets.sync.intervalMinutes`, the Share handler, the active project, and the
+ * URI handler a browser sign-in comes back through.
  */
 import * as vscode from 'vscode';
 import type { LocalSecretStore } from '../../core/localStore';
 import type { SecretMetadata } from '../../core/model';
 import { targetSecret } from '../commands/pickSecret';
 import { registerCommand } from '../commands/registerCommand';
+import { SignInUriHandler, signInReturn } from './signInReturn';
 import { SYNC_COMMAND_IDS, shareHandler, syncCommands } from './syncCommands';
 import { SyncSession } from './syncSession';
 import { SyncStatusBar } from './syncStatusBar';
@@ -54,6 +56,8 @@ export function registerSync(deps: SyncDeps): SyncApi {
     deps.setShareHandler(session.state.signedIn ? shareHandler(session) : undefined);
   };
 
+  const uriHandler = new SignInUriHandler(log);
+  const returnTo = signInReturn(uriHandler);
   const commands = syncCommands({
     session,
     store,
@@ -66,6 +70,7 @@ export function registerSync(deps: SyncDeps): SyncApi {
       refresh();
     },
     targetSecret: (arg, title) => targetSecret(store, arg, title),
+    ...(returnTo && { signInReturn: returnTo }),
   });
 
   context.subscriptions.push(
@@ -74,6 +79,7 @@ export function registerSync(deps: SyncDeps): SyncApi {
     projectChanged,
     session.onDidChange(refresh),
     ...SYNC_COMMAND_IDS.map((id) => registerCommand(id, commands[id], log)),
+    vscode.window.registerUriHandler(uriHandler),
     vscode.window.onDidChangeWindowState((state) => {
       if (state.focused) session.syncIfStale();
     }),
