@@ -26,7 +26,12 @@ import type { Store } from '../store';
 import { invalidGrant } from '../store/sessions';
 import type { SignInRequestKind } from '../store/signInRequests';
 import { identityOf, OidcConfigError, type OidcConfig } from './config';
-import { OidcProvider, ProviderRefused, type ProviderTokens } from './provider';
+import {
+  OidcProvider,
+  ProviderRefused,
+  ProviderUnavailable,
+  type ProviderTokens,
+} from './provider';
 
 const PUSHED_SECONDS = 10 * 60;
 const PENDING_SECONDS = 10 * 60;
@@ -142,7 +147,11 @@ export class SignIn {
       await this.store.putSignInRequest('code', code, issued, CODE_SECONDS);
       back.searchParams.set('code', code);
     } catch (error) {
-      if (!(error instanceof HttpError || error instanceof ProviderRefused)) throw error;
+      const told =
+        error instanceof HttpError ||
+        error instanceof ProviderRefused ||
+        error instanceof ProviderUnavailable;
+      if (!told) throw error;
       back.searchParams.set('error', 'access_denied');
       back.searchParams.set('error_description', error.message);
     }
@@ -181,7 +190,9 @@ export class SignIn {
         return this.store.openSession(issued.userId, issued.providerRefresh, policy);
       }
       case 'urn:ietf:params:oauth:grant-type:device_code': {
-        const polled = await this.refusedAsGrant(() => this.provider.pollDevice(body.device_code));
+        const polled = await this.offline(() =>
+          this.refusedAsGrant(() => this.provider.pollDevice(body.device_code)),
+        );
         if (polled === 'pending') {
           throw new HttpError(400, 'authorization_pending', 'The sign-in is not finished yet.');
         }
@@ -203,6 +214,8 @@ export class SignIn {
         try {
           tokens = await this.provider.refresh(session.providerRefresh);
         } catch (error) {
+          // Unavailable: a 503, and the sign-in stays for a later refresh.
+          if (error instanceof ProviderUnavailable) throw this.unavailable(error);
           if (!(error instanceof ProviderRefused)) throw error;
           // Disabled at the provider, signed out there, or its consent withdrawn: the sign-in ends.
           await this.store.endSession(session.id);
@@ -249,17 +262,16 @@ export class SignIn {
   /** Runs a call to the provider; a provider that cannot be reached is a 503. */
   private async offline<T>(run: () => Promise<T>): Promise<T> {
     return run().catch((error: unknown) => {
-      throw asHttp(
-        error,
-        Error,
-        (e) =>
-          new HttpError(
-            503,
-            'unavailable',
-            `The identity provider at ${this.config.issuer} cannot be used now: ${e.message}`,
-          ),
-      );
+      throw asHttp(error, Error, (e) => this.unavailable(e));
     });
+  }
+
+  private unavailable(error: Error): HttpError {
+    return new HttpError(
+      503,
+      'unavailable',
+      `The identity provider at ${this.config.issuer} cannot be used now: ${error.message}`,
+    );
   }
 
   private callbackUrl(serverUrl: string): string {

@@ -430,6 +430,26 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
       await expectOk(client(t.url, back.access_token)('GET', `/v1/secrets/${secret.body.id}`));
     });
 
+    it.each(['down', 'error'] as const)(
+      'keeps a sign-in when the provider is %s at refresh, and refreshes once it is back',
+      async (outage) => {
+        idp.people.set('kim', { groups: ['data'] });
+        const kim = await signIn('kim');
+        idp.outage = outage;
+        try {
+          const refused = await refresh(kim.refresh_token);
+          expect(refused.status).toBe(503);
+          expect(refused.body.error.code).toBe('unavailable');
+        } finally {
+          idp.outage = 'none';
+        }
+        // The access token still works until it expires, and the refresh token still renews.
+        await expectOk(client(t.url, kim.access_token)('GET', '/v1/me'));
+        const renewed = TokenSet.parse((await expectOk(refresh(kim.refresh_token))).body);
+        expect(renewed.user).toBe('kim');
+      },
+    );
+
     it("refuses a disabled person's refresh, and a signed-out one's", async () => {
       idp.people.set('gina', { groups: [] });
       const gina = await signIn('gina');
