@@ -344,6 +344,10 @@ export const AuditAction = lazySchema(() =>
     'delete',
     'create_token',
     'revoke_token',
+    'sign_in',
+    'refresh',
+    'sign_in_failed',
+    'refresh_failed',
   ]),
 );
 export type AuditAction = z.infer<typeof AuditAction>;
@@ -355,14 +359,17 @@ export const AuditEntry = lazySchema(() =>
     /** User id of whoever acted. */
     actor: z.string(),
     action: AuditAction,
-    /** The secret acted on; null for token events. */
+    /** The secret acted on; null for token and sign-in events. */
     secret_id: z.string().nullable(),
     secret_name: z.string().nullable(),
     /** The version the action produced or read, when there is one. */
     version: z.number().int().nullable(),
-    /** For token events: the user the token is for. */
+    /** For token and sign-in events: the user the token is for, or who signed in. */
     subject: z.string().nullable(),
-    /** The token the action was made with, or (token events) the token created or revoked. */
+    /**
+     * The token the action was made with, or (token events) the token created or revoked, or
+     * (sign-in events) the access token issued.
+     */
     token_id: z.string().nullable(),
     /**
      * The admin who created the token the action was made with, when they created it for someone
@@ -372,6 +379,12 @@ export const AuditEntry = lazySchema(() =>
     /** The client as it named itself (User-Agent), and its address. */
     client: z.string(),
     ip: z.string(),
+    /**
+     * Sign-in events: how the person signed in (`browser`, `device`), or why a sign-in or refresh
+     * failed; null for other events. A failure before the person is known has the actor
+     * `(unknown)`.
+     */
+    detail: z.string().nullable(),
   }),
 );
 export type AuditEntry = z.infer<typeof AuditEntry>;

@@ -263,6 +263,15 @@ CREATE TABLE sign_in_requests (
 CREATE INDEX sign_in_requests_expiry ON sign_in_requests (expires_at);
 `,
   },
+  {
+    version: 8,
+    name: 'sign-ins in the audit log',
+    // Sign-ins, refreshes and their failures are audited (actions sign_in, refresh,
+    // sign_in_failed, refresh_failed): detail says how the person signed in or why it failed.
+    sql: `
+ALTER TABLE audit ADD COLUMN detail text;
+`,
+  },
 ];
 
 /** A database migrated by a newer server than this one. */

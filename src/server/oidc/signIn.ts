@@ -24,6 +24,7 @@ import { EXTENSION_AUTHORITY, isAllowedRedirect } from '../../core/signInRedirec
 import { HttpError } from '../httpError';
 import type { Store } from '../store';
 import { invalidGrant } from '../store/sessions';
+import type { SignInOrigin } from '../store/audit';
 import type { SignInRequestKind } from '../store/signInRequests';
 import { identityOf, OidcConfigError, type OidcConfig } from './config';
 import {
@@ -34,6 +35,8 @@ import {
 } from './provider';
 
 const PUSHED_SECONDS = 10 * 60;
+/** A device sign-in's answers while the person is not done yet: not failures. */
+const STILL_SIGNING_IN = new Set(['authorization_pending', 'slow_down']);
 const PENDING_SECONDS = 10 * 60;
 const CODE_SECONDS = 2 * 60;
 
@@ -118,16 +121,18 @@ export class SignIn {
    * step, and answers where to send the browser (the client's redirect URI, with a one-time code
    * or an error).
    */
-  async callback(search: string, serverUrl: string): Promise<URL> {
+  async callback(search: string, serverUrl: string, origin: SignInOrigin): Promise<URL> {
     const params = new URLSearchParams(search);
     const state = params.get('state') ?? '';
     const pending = await this.take('pending', state, Pending);
     if (!pending) {
-      throw new HttpError(
+      const unknown = new HttpError(
         400,
         'invalid_input',
         'This sign-in is unknown or expired (a sign-in is finished once, within 10 minutes): start it again.',
       );
+      await this.failed('sign_in_failed', unknown, origin);
+      throw unknown;
     }
     const back = new URL(pending.redirectUri);
     back.searchParams.set('state', pending.clientState);
@@ -152,6 +157,7 @@ export class SignIn {
         error instanceof ProviderRefused ||
         error instanceof ProviderUnavailable;
       if (!told) throw error;
+      await this.failed('sign_in_failed', error, origin);
       back.searchParams.set('error', 'access_denied');
       back.searchParams.set('error_description', error.message);
     }
@@ -172,12 +178,34 @@ export class SignIn {
     };
   }
 
-  async token(body: TokenRequestBody): Promise<TokenSet> {
+  /**
+   * Redeems a code, finishes a device sign-in or refreshes; every refusal but "not yet" and an
+   * unavailable provider is audited, with the person once known.
+   */
+  async token(body: TokenRequestBody, origin: SignInOrigin): Promise<TokenSet> {
+    const known: { user?: string } = {};
+    try {
+      return await this.grant(body, origin, known);
+    } catch (error) {
+      if (error instanceof HttpError && error.status < 500 && !STILL_SIGNING_IN.has(error.code)) {
+        const action = body.grant_type === 'refresh_token' ? 'refresh_failed' : 'sign_in_failed';
+        await this.failed(action, error, origin, known.user);
+      }
+      throw error;
+    }
+  }
+
+  private async grant(
+    body: TokenRequestBody,
+    origin: SignInOrigin,
+    known: { user?: string },
+  ): Promise<TokenSet> {
     const policy = this.config;
     switch (body.grant_type) {
       case 'authorization_code': {
         // A code is redeemed once, whatever the outcome.
         const issued = await this.take('code', body.code, Issued);
+        if (issued) known.user = issued.userId;
         if (
           !issued ||
           issued.redirectUri !== body.redirect_uri ||
@@ -187,7 +215,10 @@ export class SignIn {
             'This sign-in code is unknown, used, expired, or not for this verifier: sign in again.',
           );
         }
-        return this.store.openSession(issued.userId, issued.providerRefresh, policy);
+        return this.store.openSession(issued.userId, issued.providerRefresh, policy, {
+          how: 'browser',
+          origin,
+        });
       }
       case 'urn:ietf:params:oauth:grant-type:device_code': {
         const polled = await this.offline(() =>
@@ -200,10 +231,14 @@ export class SignIn {
           throw new HttpError(400, 'slow_down', 'Ask less often.');
         }
         const userId = await this.admit(polled);
-        return this.store.openSession(userId, polled.refreshToken, policy);
+        return this.store.openSession(userId, polled.refreshToken, policy, {
+          how: 'device',
+          origin,
+        });
       }
       case 'refresh_token': {
         const session = await this.store.sessionOf(body.refresh_token);
+        known.user = session.userId;
         if (session.providerRefresh === undefined) {
           await this.store.endSession(session.id);
           throw invalidGrant(
@@ -232,6 +267,7 @@ export class SignIn {
           body.refresh_token,
           tokens.refreshToken ?? session.providerRefresh,
           policy,
+          origin,
         );
       }
     }
@@ -276,6 +312,21 @@ export class SignIn {
 
   private callbackUrl(serverUrl: string): string {
     return `${(this.config.publicUrl ?? serverUrl).replace(/\/+$/, '')}/v1/auth/callback`;
+  }
+
+  /** Audits a sign-in or refresh that failed, with the message its client got. */
+  private failed(
+    action: 'sign_in_failed' | 'refresh_failed',
+    error: Error,
+    origin: SignInOrigin,
+    user?: string,
+  ): Promise<void> {
+    return this.store.auditSignIn({
+      action,
+      ...(user !== undefined && { user }),
+      detail: error.message,
+      origin,
+    });
   }
 
   private checkRedirect(query: AuthorizeQuery): void {

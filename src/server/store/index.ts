@@ -28,7 +28,7 @@ import type { Grant, Principal, SecretMetadata, SecretValue } from '../../core/m
 import type { Keyring } from '../crypto';
 import type { SqlDriver, SqlExecutor } from '../db/driver';
 import { visibleSecret } from './access';
-import { auditLog } from './audit';
+import { auditLog, auditSignIn } from './audit';
 import * as auth from './auth';
 import type { Caller, NewSecret, StoreContext, StoreOptions } from './context';
 import * as directory from './directory';
@@ -85,6 +85,10 @@ export class Store {
   }
   endSession(sessionId: string): Promise<void> {
     return sessions.endSession(this.ctx, sessionId);
+  }
+  /** Audits a sign-in event (failures; successes are audited with their session). */
+  auditSignIn(event: Parameters<typeof auditSignIn>[1]): Promise<void> {
+    return auditSignIn(this.ctx.db, event);
   }
   putSignInRequest(
     kind: SignInRequestKind,

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChangesPage, TokenSet } from '../../../src/core/api';
+import { AuditPage, ChangesPage, TokenSet } from '../../../src/core/api';
 import {
   BACKENDS,
   client,
@@ -394,6 +394,11 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
       expect(tokens.user).toBe('dora');
       const me = await expectOk(client(t.url, tokens.access_token)('GET', '/v1/me'));
       expect(me.body.teams.map((x: { id: string }) => x.id)).toEqual(['ml']);
+      // Audited as a sign-in with a code; the polls before it are no failures.
+      const audit = AuditPage.parse(
+        (await expectOk(client(t.url, tokens.access_token)('GET', '/v1/audit'))).body,
+      );
+      expect(audit.entries.map((e) => [e.action, e.detail])).toEqual([['sign_in', 'device']]);
     });
 
     it('takes a team away at the next refresh when its group is gone, through the change feed', async () => {
@@ -463,6 +468,99 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
       const hugo = await signIn('hugo');
       await expectOk(client(t.url, hugo.access_token)('DELETE', '/v1/me/token'));
       expect((await refresh(hugo.refresh_token)).body.error.code).toBe('invalid_grant');
+    });
+
+    it('audits sign-ins, refreshes and their failures: who, how, from which client, no token', async () => {
+      const since =
+        AuditPage.parse(
+          (await expectOk(client(t.url, t.adminToken)('GET', '/v1/audit?limit=1'))).body,
+        ).entries[0]?.id ?? '0';
+      const asCli = { 'user-agent': 'notebook-secrets-cli/test' };
+      const anonymous = client(t.url, undefined);
+      idp.people.set('lena', { groups: [] });
+      // A browser sign-in redeemed by the CLI, a refresh, and the used refresh token replayed.
+      const { back, verifier } = await browserSignIn('lena');
+      const lena = TokenSet.parse(
+        (
+          await expectOk(
+            anonymous('POST', '/v1/auth/token', {
+              headers: asCli,
+              body: {
+                grant_type: 'authorization_code',
+                code: back.searchParams.get('code')!,
+                code_verifier: verifier,
+                redirect_uri: CLIENT_REDIRECT,
+              },
+            }),
+          )
+        ).body,
+      );
+      const renewed = TokenSet.parse((await expectOk(refresh(lena.refresh_token))).body);
+      expect((await refresh(lena.refresh_token)).status).toBe(400);
+      // Her code redeemed with another verifier; a forged ID token; then she is disabled.
+      const again = await browserSignIn('lena');
+      await redeem(again.back.searchParams.get('code')!, randomBytes(32).toString('base64url'));
+      idp.tamper = 'forged';
+      try {
+        await browserSignIn('lena');
+      } finally {
+        idp.tamper = 'none';
+      }
+      idp.people.set('lena', { groups: [], disabled: true });
+      expect((await refresh(renewed.refresh_token)).status).toBe(400);
+
+      const page = AuditPage.parse(
+        (await expectOk(client(t.url, t.adminToken)('GET', '/v1/audit?limit=50'))).body,
+      );
+      const events = page.entries
+        .filter((e) => BigInt(e.id) > BigInt(since))
+        .filter((e) => /sign_in|refresh/.test(e.action))
+        .reverse()
+        .map((e) => ({ action: e.action, actor: e.actor, subject: e.subject, detail: e.detail }));
+      expect(events).toEqual([
+        { action: 'sign_in', actor: 'lena', subject: 'lena', detail: 'browser' },
+        { action: 'refresh', actor: 'lena', subject: 'lena', detail: 'refresh' },
+        {
+          action: 'refresh_failed',
+          actor: '(unknown)',
+          subject: null,
+          detail: expect.stringMatching(/refresh token is unknown, used/),
+        },
+        {
+          action: 'sign_in_failed',
+          actor: 'lena',
+          subject: 'lena',
+          detail: expect.stringMatching(/not for this verifier/),
+        },
+        {
+          action: 'sign_in_failed',
+          actor: '(unknown)',
+          subject: null,
+          detail: expect.stringMatching(/failed a check/),
+        },
+        {
+          action: 'refresh_failed',
+          actor: 'lena',
+          subject: 'lena',
+          detail: expect.stringMatching(/no longer signs you in/),
+        },
+      ]);
+      const signedIn = page.entries.find((e) => e.action === 'sign_in' && e.actor === 'lena')!;
+      expect(signedIn.client).toBe('notebook-secrets-cli/test');
+      expect(signedIn.token_id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(signedIn.secret_id).toBeNull();
+      for (const token of [lena.access_token, lena.refresh_token, renewed.refresh_token]) {
+        expect(JSON.stringify(page)).not.toContain(token);
+      }
+    });
+
+    it("shows a person their own sign-ins, not others' failures", async () => {
+      idp.people.set('mona', { groups: [] });
+      const mona = await signIn('mona');
+      const own = AuditPage.parse(
+        (await expectOk(client(t.url, mona.access_token)('GET', '/v1/audit'))).body,
+      );
+      expect(own.entries.map((e) => [e.action, e.actor])).toEqual([['sign_in', 'mona']]);
     });
 
     it('puts no ID, refresh or access token in logs, error bodies or the database', async () => {

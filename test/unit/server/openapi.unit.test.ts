@@ -82,6 +82,27 @@ const explained: { why: string; apply: (doc: Document) => void }[] = [
       }
     },
   },
+  {
+    why:
+      'GET /v1/audit also lists sign-ins with the identity provider: the actions sign_in, ' +
+      'refresh, sign_in_failed and refresh_failed, and each entry has `detail` (how the person ' +
+      'signed in or why it failed; null for other events); nothing else of the operation changes',
+    apply: (doc) => {
+      type Schema = { properties: Record<string, unknown>; required: string[] };
+      const entry = (d: Document) => {
+        const ok = d.paths['/v1/audit']!.get!.responses as Record<
+          string,
+          { content: Record<string, { schema: { properties: { entries: { items: Schema } } } }> }
+        >;
+        return ok['200']!.content['application/json']!.schema.properties.entries.items;
+      };
+      const generated = entry(openApiDocument(SERVER_VERSION) as Document);
+      const expected = entry(doc);
+      expected.properties.action = generated.properties.action;
+      expected.properties.detail = generated.properties.detail;
+      expected.required.push('detail');
+    },
+  },
 ];
 
 describe('the OpenAPI document', () => {
