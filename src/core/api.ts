@@ -494,9 +494,9 @@ export type SignInConfig = z.infer<typeof SignInConfig>;
 
 /**
  * `GET /v1/auth/authorize` query: starts a sign-in in the browser. The server sends the browser
- * to the provider and, once it is back, to `redirect_uri` (a loopback `http://127.0.0.1:<port>/…`
- * or an editor's `vscode://…` URI) with `code` and `state`; the code is redeemed with the
- * verifier of `code_challenge` (PKCE, S256).
+ * to the provider and, once it is back, to `redirect_uri` (a loopback `http://127.0.0.1:<port>/…`,
+ * the extension's `vscode://…` URI, or a URL the server allows: core/signInRedirect.ts) with
+ * `code` and `state`; the code is redeemed with the verifier of `code_challenge` (PKCE, S256).
  */
 export const AuthorizeQuery = lazySchema(() =>
   z.strictObject({

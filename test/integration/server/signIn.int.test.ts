@@ -75,13 +75,19 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
       return { back, verifier };
     }
 
-    async function redeem(code: string, verifier: string) {
-      return client(t.url, undefined)('POST', '/v1/auth/token', {
+    /** Redeems a sign-in code, by default for CLIENT_REDIRECT on this server. */
+    async function redeem(
+      code: string,
+      verifier: string,
+      options: { redirect?: string; base?: string; headers?: Record<string, string> } = {},
+    ) {
+      return client(options.base ?? t.url, undefined)('POST', '/v1/auth/token', {
+        ...(options.headers && { headers: options.headers }),
         body: {
           grant_type: 'authorization_code',
           code,
           code_verifier: verifier,
-          redirect_uri: CLIENT_REDIRECT,
+          redirect_uri: options.redirect ?? CLIENT_REDIRECT,
         },
       });
     }
@@ -175,16 +181,7 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
       const back = new URL(stoppedAt!);
       expect(back.searchParams.get('vscode-path')).toBe('/signed-in');
       expect(back.searchParams.get('state')).toBe(state);
-      const tokens = await expectOk(
-        anonymous('POST', '/v1/auth/token', {
-          body: {
-            grant_type: 'authorization_code',
-            code: back.searchParams.get('code')!,
-            code_verifier: verifier,
-            redirect_uri: redirect,
-          },
-        }),
-      );
+      const tokens = await expectOk(redeem(back.searchParams.get('code')!, verifier, { redirect }));
       expect(TokenSet.parse(tokens.body).user).toBe('bob');
       // A link is opened once.
       const again = await fetch(link, { redirect: 'manual' });
@@ -223,16 +220,7 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
       const { back, verifier } = await browserSignIn('bob', redirect);
       expect(back.protocol).toBe('vscode:');
       expect(back.searchParams.get('windowId')).toBe('7');
-      const tokens = await expectOk(
-        client(t.url, undefined)('POST', '/v1/auth/token', {
-          body: {
-            grant_type: 'authorization_code',
-            code: back.searchParams.get('code')!,
-            code_verifier: verifier,
-            redirect_uri: redirect,
-          },
-        }),
-      );
+      const tokens = await expectOk(redeem(back.searchParams.get('code')!, verifier, { redirect }));
       expect(TokenSet.parse(tokens.body).user).toBe('bob');
     });
 
@@ -294,15 +282,7 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
             expect(held).not.toContain(clear);
           }
           // Redeemed on the first process, then refused on either.
-          const redeemAt = (base: string) =>
-            client(base, undefined)('POST', '/v1/auth/token', {
-              body: {
-                grant_type: 'authorization_code',
-                code,
-                code_verifier: verifier,
-                redirect_uri: CLIENT_REDIRECT,
-              },
-            });
+          const redeemAt = (base: string) => redeem(code, verifier, { base });
           const tokens = TokenSet.parse((await expectOk(redeemAt(t.url))).body);
           expect(tokens.user).toBe('olga');
           expect((await redeemAt(other.url)).body.error.code).toBe('invalid_grant');
@@ -476,24 +456,11 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))(
           (await expectOk(client(t.url, t.adminToken)('GET', '/v1/audit?limit=1'))).body,
         ).entries[0]?.id ?? '0';
       const asCli = { 'user-agent': 'notebook-secrets-cli/test' };
-      const anonymous = client(t.url, undefined);
       idp.people.set('lena', { groups: [] });
       // A browser sign-in redeemed by the CLI, a refresh, and the used refresh token replayed.
       const { back, verifier } = await browserSignIn('lena');
       const lena = TokenSet.parse(
-        (
-          await expectOk(
-            anonymous('POST', '/v1/auth/token', {
-              headers: asCli,
-              body: {
-                grant_type: 'authorization_code',
-                code: back.searchParams.get('code')!,
-                code_verifier: verifier,
-                redirect_uri: CLIENT_REDIRECT,
-              },
-            }),
-          )
-        ).body,
+        (await expectOk(redeem(back.searchParams.get('code')!, verifier, { headers: asCli }))).body,
       );
       const renewed = TokenSet.parse((await expectOk(refresh(lena.refresh_token))).body);
       expect((await refresh(lena.refresh_token)).status).toBe(400);

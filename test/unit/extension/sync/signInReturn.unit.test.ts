@@ -5,14 +5,14 @@
  * query on), as VS Code's own callback page does it.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalSecretStore } from '../../../../src/core/localStore';
 import { Cancelled } from '../../../../src/extension/commands/registerCommand';
 import { SignInUriHandler, signInReturn } from '../../../../src/extension/sync/signInReturn';
 import { syncCommands } from '../../../../src/extension/sync/syncCommands';
-import { SyncSession, TOKEN_KEY } from '../../../../src/extension/sync/syncSession';
-import { MemoryKeyValueStore } from '../../../../src/sync/memoryKeyValueStore';
+import { type SyncSession, TOKEN_KEY } from '../../../../src/extension/sync/syncSession';
+import type { MemoryKeyValueStore } from '../../../../src/sync/memoryKeyValueStore';
 import { cancelProgress, env, ui, UIKind, Uri } from '../../fakes/vscode';
 import { FakeServer } from '../../sync/fakeServer';
+import { sessionOn } from './sessionFixture';
 
 const OWN = 'vscode://notebook-secrets.notebook-secrets/signed-in';
 
@@ -28,9 +28,6 @@ describe('Sign in with the provider through the URI handler', () => {
     ui.reset();
     server = new FakeServer();
     server.provider = { name: 'Test IdP', device: true };
-    secrets = new MemoryKeyValueStore();
-    const store = new LocalSecretStore(secrets, { user: 'bob' });
-    await store.load();
     lines = [];
     const line = (level: string) => (m: string) => lines.push(`${level} ${m}`);
     const log = {
@@ -39,13 +36,7 @@ describe('Sign in with the provider through the URI handler', () => {
       warn: line('warn'),
       error: line('error'),
     } as never;
-    session = new SyncSession({
-      secrets,
-      store,
-      log,
-      intervalMinutes: () => 0,
-      fetch: server.fetch,
-    });
+    ({ secrets, session } = await sessionOn(server, log));
     handler = new SignInUriHandler(log);
   });
 

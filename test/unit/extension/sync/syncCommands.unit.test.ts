@@ -11,6 +11,7 @@ import { MemoryKeyValueStore } from '../../../../src/sync/memoryKeyValueStore';
 import { refuseIfReader, syncCommands } from '../../../../src/extension/sync/syncCommands';
 import { SyncSession } from '../../../../src/extension/sync/syncSession';
 import { FakeServer } from '../../sync/fakeServer';
+import { sessionOn } from './sessionFixture';
 
 const CANARY = 'canary-cmd-c0ffee';
 const log = {
@@ -37,16 +38,7 @@ describe('sync commands', () => {
     server.addUser('alice', 'tok-alice');
     server.addUser('bob', 'tok-bob');
     server.addTeam('data', ['alice', 'bob']);
-    secrets = new MemoryKeyValueStore();
-    store = new LocalSecretStore(secrets, { user: 'bob' });
-    await store.load();
-    session = new SyncSession({
-      secrets,
-      store,
-      log,
-      intervalMinutes: () => 0,
-      fetch: server.fetch,
-    });
+    ({ secrets, store, session } = await sessionOn(server, log));
     project = undefined;
     commands = syncCommands({
       session,
@@ -165,16 +157,8 @@ describe('sign-in over plain HTTP', () => {
     ui.reset();
     server = new FakeServer();
     server.addUser('bob', 'tok-bob');
-    const secrets = new MemoryKeyValueStore();
-    const store = new LocalSecretStore(secrets, { user: 'bob' });
-    await store.load();
-    session = new SyncSession({
-      secrets,
-      store,
-      log,
-      intervalMinutes: () => 0,
-      fetch: server.fetch,
-    });
+    let store: LocalSecretStore;
+    ({ store, session } = await sessionOn(server, log));
     commands = syncCommands({
       session,
       store,

@@ -1,0 +1,20 @@
+/** A signed-out SyncSession for the sync UI's unit tests. */
+import { LocalSecretStore } from '../../../../src/core/localStore';
+import { SyncSession, type SessionDeps } from '../../../../src/extension/sync/syncSession';
+import { MemoryKeyValueStore } from '../../../../src/sync/memoryKeyValueStore';
+import type { FakeServer } from '../../sync/fakeServer';
+
+/** A session of `user` on a fresh SecretStorage and local store, talking to `server`. */
+export async function sessionOn(server: FakeServer, log: SessionDeps['log'], user = 'bob') {
+  const secrets = new MemoryKeyValueStore();
+  const store = new LocalSecretStore(secrets, { user });
+  await store.load();
+  const session = new SyncSession({
+    secrets,
+    store,
+    log,
+    intervalMinutes: () => 0,
+    fetch: server.fetch,
+  });
+  return { secrets, store, session };
+}
