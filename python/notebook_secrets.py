@@ -21,6 +21,11 @@ Two transports, picked here:
 - in band: a custom IOPub message that the connected client answers with an `input_reply` on
   the stdin channel. It works while a cell is running, which comm messages do not.
 
+In IPython kernels it also serves notebooks written for other platforms (Colab's userdata.get,
+Kaggle's UserSecretsClient, Databricks' dbutils.secrets, SingleStore's and Hopsworks' get_secret)
+when the notebook chose it, and puts the names a notebook lists in os.environ: see the section
+"Other platforms' secret calls, and the kernel's environment" at the end.
+
 In band, several clients may be attached to one kernel. Each injection adds that client's token
 and makes it the first one asked (the newest injection wins); a client answers only the tokens
 it issued and ignores the rest. When no client acknowledges a request within a second, the
@@ -48,6 +53,7 @@ __all__ = [
     "get_secret",
     "get_secret_bytes",
     "redact_outputs",
+    "shell_environment",
     "SecretStr",
     "SecretNotFoundError",
     "SecretAccessError",
@@ -188,11 +194,13 @@ _transport = None
 _inband_tokens = []
 
 
-def _configure(token, endpoint=None, inband=False, notebook=None, redact=None):
+def _configure(token, endpoint=None, inband=False, notebook=None, redact=None, environment=None):
     """Called by the injected code; not part of the public API."""
     global _config, _transport
     if not isinstance(token, str) or not token:
         raise ValueError("a token is required")
+    if environment:
+        _environment.invited = True
     if redact is not None:
         redact_outputs(redact)
     with _config_lock:
@@ -207,6 +215,7 @@ def _configure(token, endpoint=None, inband=False, notebook=None, redact=None):
             del _inband_tokens[_INBAND_MAX_TOKENS:]
     if old is not None:
         old.close()
+    _install_kernel_hooks()
 
 
 def _config_from_env():
@@ -288,6 +297,7 @@ def _inherit(previous):
         _redactor.enabled = bool(getattr(old, "enabled", True))
         for name, value in served:
             _redactor.add(name, value)
+    _inherit_environment(previous)
 
 
 def _prefer_token(token):
@@ -1439,3 +1449,535 @@ class _Redactor:
 
 
 _redactor = _Redactor()
+
+
+# ---------------------------------------------------------------------------------------------
+# Other platforms' secret calls, and the kernel's environment (docs/get_secret.md, "Notebooks
+# written for other platforms")
+#
+# Installed in IPython kernels by the injected code, or at kernel start from the PYTHONSTARTUP
+# file next to this module (python/notebook_secrets_startup.py), which VS Code and
+# `notebook-secrets run --kernels` put in the environment of the kernels they start:
+#
+# - An AST transformer (IPython's `ast_transformers`) rewrites, in the user's cells only and only
+#   when the notebook chose it, Colab's `from google.colab import userdata`, Kaggle's
+#   `from kaggle_secrets import UserSecretsClient`, SingleStore's
+#   `from singlestoredb.management import get_secret`, Databricks' `dbutils.secrets.get(...)` and
+#   Hopsworks' `….get_secrets_api()` into this module's stand-ins, which answer through
+#   get_secret (same consent, same redaction). No module is registered under another platform's
+#   name, so a library that probes `import google.colab` still finds nothing, and installed
+#   packages are never touched.
+# - Before the first cell a user runs, the names the notebook lists for its environment are read
+#   (one consent for all) and set in os.environ; before each later cell, names whose access was
+#   revoked are taken out again. `!` and `%sx` commands run without them unless
+#   shell_environment(True) was called.
+
+_PLATFORM_SETUP_PATH = "/v1/setup"
+_ENVIRONMENT_PATH = "/v1/environment"
+_HOOK_MARK = "_notebook_secrets_hook"
+
+
+def _setup(ask=None):
+    """What the notebook chose ({"serve_platform_calls": bool or None, "environment": [names]}),
+    asked of whoever serves this kernel; `ask` names the platforms of a cell about to run, so that
+    an undecided notebook asks its user. None when nobody serves this kernel."""
+    import os
+    import sys
+
+    payload = {}
+    if ask:
+        payload["ask"] = sorted(ask)
+    cfg = _config
+    if cfg is None and not os.environ.get(_ENV_TOKEN):
+        # A local kernel of VS Code before its first get_secret: ask with the window's claim
+        # token, naming the notebook, without claiming a token (a notebook that reads no secret
+        # then never gets one).
+        endpoint = os.environ.get(_ENV_VSCODE_ENDPOINT, "")
+        claim = os.environ.get(_ENV_VSCODE_CLAIM, "")
+        notebook = getattr(sys.modules.get("__main__"), "__vsc_ipynb_file__", None)
+        if not endpoint or not claim or not isinstance(notebook, str) or not notebook:
+            return None
+        payload["notebook"] = notebook
+        answer = _BrokerTransport(endpoint, claim).request(payload, path=_PLATFORM_SETUP_PATH)
+    else:
+        answer = _ask("setup", payload)
+    return _answer_or_raise(answer)
+
+
+def _ask(op, payload):
+    """A setup or environment request over this kernel's transport (claiming a token if needed)."""
+    transport = _select_transport()
+    if transport.name == "inband":
+        request = dict(payload)
+        request["op"] = op
+        return transport.request(request)
+    try:
+        answer = transport.request(payload, path="/v1/" + op)
+    except _BrokerGone:
+        fallback = _fall_back_to_inband(transport)
+        if fallback is None:
+            raise SecretsUnavailableError("The Notebook Secrets broker is not reachable.") from None
+        request = dict(payload)
+        request["op"] = op
+        return fallback.request(request)
+    cfg = _config
+    if _error_code(answer) == "unauthorized" and cfg is not None and cfg.claim is not None:
+        answer = _claim_again(cfg).request(payload, path="/v1/" + op)
+    return answer
+
+
+def _answer_or_raise(answer):
+    if not isinstance(answer, dict):
+        raise SecretsUnavailableError("Notebook Secrets sent a malformed answer.")
+    error = answer.get("error")
+    if isinstance(error, dict):
+        code = error.get("code")
+        message = str(error.get("message") or code)
+        if code == "access_denied":
+            raise SecretAccessError(message)
+        raise SecretsUnavailableError(message)
+    return answer
+
+
+# -- the stand-ins ------------------------------------------------------------------------------
+
+
+class _ColabUserdata:
+    """Colab's `google.colab.userdata`: get(key) is get_secret(key)."""
+
+    SecretNotFoundError = SecretNotFoundError
+    NotebookAccessError = SecretAccessError
+    TimeoutException = SecretsUnavailableError
+
+    @staticmethod
+    def get(key):
+        return get_secret(key)
+
+    def __repr__(self):
+        return "<userdata served by Notebook Secrets>"
+
+
+class _KaggleUserSecretsClient:
+    """Kaggle's `kaggle_secrets.UserSecretsClient`: get_secret(label) is get_secret(label)."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def get_secret(self, label):
+        return get_secret(label)
+
+    def __getattr__(self, name):
+        raise AttributeError(
+            "UserSecretsClient.%s needs Kaggle; Notebook Secrets serves get_secret(label) only." % name
+        )
+
+
+class _DatabricksSecrets:
+    """Databricks' `dbutils.secrets`: get(scope, key) and getBytes(scope, key) read the secret
+    named `key` (scopes have no place in Notebook Secrets' names)."""
+
+    @staticmethod
+    def get(scope=None, key=None):
+        return get_secret(key)
+
+    @staticmethod
+    def getBytes(scope=None, key=None):
+        return get_secret_bytes(key)
+
+
+class _HopsworksSecret:
+    __slots__ = ("name", "value", "owner")
+
+    def __init__(self, name, value):
+        self.name = name
+        self.value = value
+        self.owner = None
+
+    def __repr__(self):
+        return "<Secret %r served by Notebook Secrets>" % (self.name,)
+
+
+class _HopsworksSecretsApi:
+    """Hopsworks' secrets API: get_secret(name).value and get(name) read the secret `name`."""
+
+    @staticmethod
+    def get_secret(name, owner=None):
+        return _HopsworksSecret(name, get_secret(name))
+
+    @staticmethod
+    def get(name, owner=None):
+        return get_secret(name)
+
+    def __getattr__(self, name):
+        raise AttributeError(
+            "The secrets API's %s needs Hopsworks; Notebook Secrets serves get_secret(name) and "
+            "get(name) only." % name
+        )
+
+
+def _singlestore_get_secret(name):
+    """SingleStore's `singlestoredb.management.get_secret(name)`."""
+    return get_secret(name)
+
+
+def _hopsworks_secrets_api(receiver=None):
+    # The receiver (`hopsworks`, a project, `hopsworks.login()`) was evaluated as the cell wrote
+    # it; only what its get_secrets_api() returns is ours.
+    return _HopsworksSecretsApi()
+
+
+_PLATFORM_APIS = {
+    "colab": _ColabUserdata(),
+    "kaggle": _KaggleUserSecretsClient,
+    "singlestore": _singlestore_get_secret,
+    "databricks": _DatabricksSecrets(),
+    "hopsworks": _hopsworks_secrets_api,
+}
+
+
+def _platform_api(platform):
+    """What a rewritten cell calls instead of a platform's module or object."""
+    return _PLATFORM_APIS[platform]
+
+
+# -- the AST transformer -----------------------------------------------------------------------
+
+# (module, name) of a `from module import name` that a platform's stand-in answers.
+_PLATFORM_IMPORTS = {
+    ("google.colab", "userdata"): "colab",
+    ("kaggle_secrets", "UserSecretsClient"): "kaggle",
+    ("singlestoredb.management", "get_secret"): "singlestore",
+}
+
+
+def _platform_of(node):
+    """The platform a node reads secrets of, or None."""
+    import ast
+
+    if isinstance(node, ast.ImportFrom) and not node.level:
+        for alias in node.names:
+            platform = _PLATFORM_IMPORTS.get((node.module, alias.name))
+            if platform:
+                return platform
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        func = node.func
+        if (
+            func.attr in ("get", "getBytes")
+            and isinstance(func.value, ast.Attribute)
+            and func.value.attr == "secrets"
+            and isinstance(func.value.value, ast.Name)
+            and func.value.value.id == "dbutils"
+        ):
+            return "databricks"
+        if func.attr == "get_secrets_api" and not node.args and not node.keywords:
+            return "hopsworks"
+    return None
+
+
+def _api_expr(platform):
+    """`__import__('notebook_secrets')._platform_api('<platform>')`"""
+    import ast
+
+    module = ast.Call(
+        func=ast.Name(id="__import__", ctx=ast.Load()),
+        args=[ast.Constant(value="notebook_secrets")],
+        keywords=[],
+    )
+    return ast.Call(
+        func=ast.Attribute(value=module, attr="_platform_api", ctx=ast.Load()),
+        args=[ast.Constant(value=platform)],
+        keywords=[],
+    )
+
+
+def _rewriter():
+    import ast
+
+    class Rewriter(ast.NodeTransformer):
+        def visit_ImportFrom(self, node):
+            if node.level:
+                return node
+            kept, bound = [], []
+            for alias in node.names:
+                platform = _PLATFORM_IMPORTS.get((node.module, alias.name))
+                if platform is None:
+                    kept.append(alias)
+                    continue
+                target = ast.Name(id=alias.asname or alias.name, ctx=ast.Store())
+                bound.append(ast.copy_location(ast.Assign(targets=[target], value=_api_expr(platform)), node))
+            if not bound:
+                return node
+            # Other names of the same import stay: without the platform they fail as they would.
+            rest = [ast.copy_location(ast.ImportFrom(module=node.module, names=kept, level=0), node)] if kept else []
+            return rest + bound
+
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            platform = _platform_of(node)
+            if platform == "databricks":
+                node.func = ast.copy_location(
+                    ast.Attribute(value=_api_expr("databricks"), attr=node.func.attr, ctx=ast.Load()),
+                    node.func,
+                )
+            elif platform == "hopsworks":
+                return ast.copy_location(
+                    ast.Call(func=_api_expr("hopsworks"), args=[node.func.value], keywords=[]), node
+                )
+            return node
+
+    return Rewriter()
+
+
+# Text a cell with a platform's secret call must contain: a cell without any is not walked.
+_PLATFORM_MARKERS = ("google.colab", "kaggle_secrets", "singlestoredb", "dbutils", "get_secrets_api")
+
+
+class _PlatformCalls:
+    """IPython AST transformer: serves other platforms' secret calls in the user's cells when the
+    notebook chose it (asking its user the first time), and otherwise leaves the cell as it is."""
+
+    _notebook_secrets_hook = True
+
+    def __init__(self):
+        # Whether the cell about to be parsed holds a marker, as the text transformer saw it
+        # (None: not seen, e.g. an IPython without input_transformers_post: walk the tree).
+        self.marked = None
+
+    def text_hook(self, shell):
+        """An input transformer (it sees each cell's text just before it is parsed) that puts this
+        transformer in IPython's list only for a cell with a marker: with any AST transformer in
+        the list, IPython walks every cell's whole tree once more (fix_missing_locations)."""
+        transformers = shell.ast_transformers
+
+        def mark(lines):
+            text = "".join(lines)
+            self.marked = any(m in text for m in _PLATFORM_MARKERS)
+            present = self in transformers
+            if self.marked and not present:
+                transformers.append(self)
+            elif present and not self.marked:
+                transformers.remove(self)
+            return lines
+
+        mark._notebook_secrets_hook = True
+        return mark
+
+    def visit(self, tree):
+        marked, self.marked = self.marked, None
+        if marked is False:
+            return tree
+        try:
+            import ast
+
+            platforms = {p for p in map(_platform_of, ast.walk(tree)) if p}
+            if not platforms:
+                return tree
+            choice = _setup(ask=platforms)
+            if not choice or choice.get("serve_platform_calls") is not True:
+                if choice and isinstance(choice.get("note"), str):
+                    _note(choice["note"])
+                return tree
+            return ast.fix_missing_locations(_rewriter().visit(tree))
+        except Exception as exc:  # never unregister ourselves, never break the cell
+            _note("could not serve this cell's %s secret calls (%s)" % (_platforms_label(tree), exc))
+            return tree
+
+
+def _platforms_label(tree):
+    try:
+        import ast
+
+        names = {"colab": "Colab", "kaggle": "Kaggle", "singlestore": "SingleStore",
+                 "databricks": "Databricks", "hopsworks": "Hopsworks"}
+        return " and ".join(sorted({names[p] for p in map(_platform_of, ast.walk(tree)) if p}))
+    except Exception:
+        return "platform"
+
+
+def _note(message):
+    import sys
+
+    try:
+        sys.stderr.write("Notebook Secrets: %s\n" % (message,))
+    except Exception:
+        pass
+
+
+# -- the kernel's environment ------------------------------------------------------------------
+
+
+class _Environment:
+    def __init__(self):
+        self.set_up = False  # the first cell asked for the notebook's list
+        # An in-band client said it has names for this kernel's environment (asking in band
+        # when no client answers would hold the cell for seconds).
+        self.invited = False
+        self.served = {}  # name -> the value this module put in os.environ
+        self.before = {}  # name -> what os.environ held there before (the kernel's own), if anything
+        self.shell = False  # whether `!` commands see them
+        self.lock = threading.Lock()
+
+    def before_cell(self):
+        if not self.set_up:
+            self.set_up = True
+            if not self.expected():
+                return
+            try:
+                choice = _setup()
+            except Exception:
+                # A client that predates environments, or none: nothing to set.
+                return
+            names = (choice or {}).get("environment") or []
+            if names:
+                self.load([n for n in names if isinstance(n, str)])
+        elif self.served:
+            self.check()
+
+    def expected(self):
+        """Whether someone is there to ask: a broker in this kernel's environment or configuration
+        (it answers at once, or is known to be gone), or an in-band client that said so."""
+        import os
+
+        if os.environ.get(_ENV_TOKEN) or (_config is None and os.environ.get(_ENV_VSCODE_CLAIM)):
+            return True
+        cfg = _config
+        if cfg is None:
+            return False
+        if cfg.endpoint and _BrokerTransport(cfg.endpoint, cfg.token).reachable():
+            return True
+        return self.invited
+
+    def load(self, names):
+        import os
+
+        answer = _answer_or_raise(_ask("environment", {"names": names}))
+        values = answer.get("values") or {}
+        refused = answer.get("refused") or {}
+        for name in names:
+            entry = values.get(name)
+            if not isinstance(entry, dict) or not isinstance(entry.get("value"), str):
+                message = refused.get(name) if isinstance(refused, dict) else None
+                _note("%s is not in this kernel's environment: %s" % (name, message or "not served"))
+                continue
+            value = entry["value"]
+            if entry.get("encoding") == "base64":
+                try:
+                    value = base64.b64decode(value, validate=True).decode("utf-8")
+                except (ValueError, UnicodeDecodeError):
+                    _note("%s is a binary file secret; it cannot go in the environment." % name)
+                    continue
+            if "\x00" in value:
+                _note("%s holds a NUL character; it cannot go in the environment." % name)
+                continue
+            _redactor.add(name, value)
+            if name not in self.served and name in os.environ:
+                self.before[name] = os.environ[name]
+            os.environ[name] = value
+            self.served[name] = value
+
+    def check(self):
+        """Takes out the names whose access ended (revoked, or nobody serves this kernel now)."""
+        try:
+            answer = _answer_or_raise(_ask("environment", {"names": sorted(self.served), "check": True}))
+            allowed = set(answer.get("allowed") or [])
+        except Exception:
+            allowed = set()
+        for name in [n for n in self.served if n not in allowed]:
+            self.remove(name)
+
+    def remove(self, name):
+        import os
+
+        value = self.served.pop(name, None)
+        before = self.before.pop(name, None)
+        # A cell that set the variable itself keeps its own value.
+        if value is not None and os.environ.get(name) == value:
+            if before is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = before
+
+    def hidden(self, run):
+        """`run` (a `!` command) without the names served, unless shell_environment(True)."""
+
+        def without(*args, **kwargs):
+            import os
+
+            names = [n for n, v in self.served.items() if os.environ.get(n) == v]
+            if self.shell or not names:
+                return run(*args, **kwargs)
+            with self.lock:
+                saved = {n: os.environ.pop(n) for n in names}
+                # The command sees what the kernel's environment held before, if anything.
+                for n in names:
+                    if n in self.before:
+                        os.environ[n] = self.before[n]
+                try:
+                    return run(*args, **kwargs)
+                finally:
+                    for n, v in saved.items():
+                        os.environ[n] = v
+
+        without._notebook_secrets_original = run
+        return without
+
+
+_environment = _Environment()
+
+
+def shell_environment(enabled=True):
+    """Whether `!` and `%sx` commands of this kernel see the secrets the notebook put in its
+    environment (off by default; `subprocess` calls of your own code always see os.environ).
+    Returns the previous setting."""
+    previous = _environment.shell
+    _environment.shell = bool(enabled)
+    return previous
+
+
+def _before_cell(*args):
+    try:
+        _environment.before_cell()
+    except Exception as exc:
+        _note("could not set up this kernel's environment (%s)" % (exc,))
+
+
+_before_cell._notebook_secrets_hook = True
+
+
+def _install_kernel_hooks():
+    """Installs the transformer, the environment hook and the `!` filter in this IPython kernel,
+    in place of an earlier helper module's."""
+    get_ipython = getattr(__import__("sys").modules.get("IPython"), "get_ipython", None)
+    shell = get_ipython() if get_ipython else None
+    if shell is None or not hasattr(shell, "ast_transformers"):
+        return False
+    transformer = _PlatformCalls()
+    shell.ast_transformers[:] = [
+        t for t in shell.ast_transformers if not getattr(t, _HOOK_MARK, False)
+    ]
+    text = getattr(shell, "input_transformers_post", None)
+    if isinstance(text, list):
+        text[:] = [t for t in text if not getattr(t, _HOOK_MARK, False)]
+        text.append(transformer.text_hook(shell))
+    else:
+        shell.ast_transformers.append(transformer)
+    callbacks = shell.events.callbacks.get("pre_run_cell", [])
+    for callback in [c for c in callbacks if getattr(c, _HOOK_MARK, False)]:
+        shell.events.unregister("pre_run_cell", callback)
+    shell.events.register("pre_run_cell", _before_cell)
+    for attr in ("system", "getoutput"):
+        current = getattr(shell, attr)
+        original = getattr(current, "_notebook_secrets_original", current)
+        setattr(shell, attr, _environment.hidden(original))
+    return True
+
+
+def _inherit_environment(previous):
+    """Called by _inherit: what an earlier helper module put in the environment stays tracked."""
+    old = getattr(previous, "_environment", None)
+    if isinstance(getattr(old, "served", None), dict):
+        _environment.set_up = bool(old.set_up)
+        _environment.invited = _environment.invited or bool(getattr(old, "invited", False))
+        _environment.served.update(old.served)
+        _environment.before.update(getattr(old, "before", None) or {})
+        _environment.shell = bool(old.shell)

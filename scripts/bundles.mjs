@@ -45,11 +45,45 @@ function common(production) {
   };
 }
 
-/** dist/extension.js. */
-export function extensionBundle({ outdir = join(ROOT, 'dist'), production = false } = {}) {
+/**
+ * dist/extension/extension.mjs: an ES module (VS Code loads `.mjs` extensions as ESM), split into
+ * chunks so that what activation does not use — the remote Jupyter client, the leak guard's
+ * scanner, the sync client — is read only when first used (`import()`), and what several of them
+ * share sits in one chunk, once.
+ */
+export function extensionBundle({
+  outdir = join(ROOT, 'dist', 'extension'),
+  production = false,
+} = {}) {
   return {
     ...common(production),
+    format: 'esm',
+    splitting: true,
     entryPoints: { extension: join(ROOT, 'src/extension/extension.ts') },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunks/[name]-[hash]',
+    external: ['vscode'],
+    // Bundled CommonJS dependencies (ws, @jupyterlab/services) call require() for Node's own
+    // modules, which an ES module has not got.
+    banner: {
+      js: "import { createRequire as __nsCreateRequire } from 'node:module'; const require = __nsCreateRequire(import.meta.url);",
+    },
+  };
+}
+
+/**
+ * dist/extension/entry.js, the extension's CommonJS entry: it loads extension.mjs and makes the
+ * calls the Jupyter extension attributes to their caller by the call stack's file paths (see
+ * src/extension/jupyterCalls.ts).
+ */
+export function extensionEntryBundle({
+  outdir = join(ROOT, 'dist', 'extension'),
+  production = false,
+} = {}) {
+  return {
+    ...common(production),
+    entryPoints: { entry: join(ROOT, 'src/extension/entry.ts') },
     outdir,
     external: ['vscode'],
   };

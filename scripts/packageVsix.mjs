@@ -23,10 +23,12 @@ const included = ignore
   .split('\n')
   .filter((line) => line.startsWith('!'))
   .map((line) => line.slice(1).trim());
-for (const path of included) {
+for (const entry of included) {
+  // `dir/**`: the whole folder (the extension's bundle and its chunks).
+  const path = entry.replace(/\/\*\*$/, '');
   if (path === 'package.json' || !existsSync(join(root, path))) continue;
   mkdirSync(dirname(join(stage, path)), { recursive: true });
-  cpSync(join(root, path), join(stage, path));
+  cpSync(join(root, path), join(stage, path), { recursive: true });
 }
 cpSync(join(root, '.vscodeignore'), join(stage, '.vscodeignore'));
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));

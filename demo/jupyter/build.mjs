@@ -4,8 +4,8 @@
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createVSIX } from '@vscode/vsce';
 import { build } from 'esbuild';
+import { packVsix } from '../../scripts/vsix.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -28,20 +28,5 @@ export async function buildDemoJupyter(outDir) {
   });
   copyFileSync(join(here, 'package.json'), join(staging, 'package.json'));
   copyFileSync(join(here, 'README.md'), join(staging, 'README.md'));
-  const vsix = join(outDir, 'ms-toolsai.jupyter-demo.vsix');
-  // vsce lists what it packed on stdout; failures still throw.
-  const { log, info } = console;
-  console.log = console.info = () => undefined;
-  try {
-    await createVSIX({
-      cwd: staging,
-      packagePath: vsix,
-      dependencies: false,
-      allowMissingRepository: true,
-      skipLicense: true,
-    });
-  } finally {
-    Object.assign(console, { log, info });
-  }
-  return vsix;
+  return packVsix(staging, join(outDir, 'ms-toolsai.jupyter-demo.vsix'));
 }

@@ -18,6 +18,11 @@ export interface ConsentRequest {
   name: string;
   /** The kernel session asking (session-scoped decisions end with it). */
   sessionId: string;
+  /**
+   * Several names asked for at once (the notebook's environment): `name` is the first, and the
+   * answer holds for all of them.
+   */
+  names?: string[];
 }
 
 /** Small key-value persistence; VS Code's Memento (`context.globalState`) fits. */
@@ -39,6 +44,8 @@ export interface ConsentPolicyOptions {
   state: ConsentState;
   /** Asks the user; undefined means dismissed (treated as Deny for this request only). */
   ask: (request: ConsentRequest) => Promise<ConsentChoice | undefined>;
+  /** Names allowed without asking (attach's --allow, run's --only). */
+  preapproved?: (name: string) => boolean;
   now?: () => Date;
 }
 
@@ -51,14 +58,8 @@ export class ConsentPolicy {
 
   /** Allowed or denied, asking the user when nothing recorded decides it. */
   async decide(request: ConsentRequest): Promise<ConsentDecision> {
-    const sessionKey = key(request.sessionId, request.name);
-    const recorded = this.session.get(sessionKey);
-    if (recorded) return recorded;
-    if (this.hasGrant(request.notebook, request.name)) {
-      // Remembered for the session so a loop does not re-read the grants; revoking clears it.
-      this.session.set(sessionKey, 'allow');
-      return 'allow';
-    }
+    const known = this.peek(request.notebook, request.sessionId, request.name);
+    if (known) return known;
     // Concurrent requests of one notebook for one name share a single prompt.
     const promptKey = key(request.notebook, request.name);
     let prompt = this.pending.get(promptKey);
@@ -67,6 +68,71 @@ export class ConsentPolicy {
       this.pending.set(promptKey, prompt);
     }
     const decision = await prompt;
+    return decision;
+  }
+
+  /**
+   * Each of `names` allowed or denied, asking the user once for all the names nothing recorded
+   * decides (the notebook's environment: one dialog listing them).
+   */
+  async decideAll(
+    request: Omit<ConsentRequest, 'name' | 'names'>,
+    names: readonly string[],
+  ): Promise<Map<string, ConsentDecision>> {
+    const open = [...new Set(names)].filter(
+      (name) => !this.peek(request.notebook, request.sessionId, name),
+    );
+    if (open.length > 0) {
+      const promptKey = key(request.notebook, `\0${open.join(',')}`);
+      let prompt = this.pending.get(promptKey);
+      if (!prompt) {
+        prompt = this.promptAll({ ...request, name: open[0]!, names: open }).finally(() =>
+          this.pending.delete(promptKey),
+        );
+        this.pending.set(promptKey, prompt);
+      }
+      await prompt;
+    }
+    const decisions = new Map<string, ConsentDecision>();
+    for (const name of names) {
+      decisions.set(name, this.peek(request.notebook, request.sessionId, name) ?? 'deny');
+    }
+    return decisions;
+  }
+
+  /** What is recorded for a name, without asking: undefined when the user would be asked. */
+  peek(notebook: string, sessionId: string, name: string): ConsentDecision | undefined {
+    const sessionKey = key(sessionId, name);
+    const recorded = this.session.get(sessionKey);
+    if (recorded) return recorded;
+    if (this.options.preapproved?.(name) || this.hasGrant(notebook, name)) {
+      // Remembered for the session so a loop does not re-read the grants; revoking clears it.
+      this.session.set(sessionKey, 'allow');
+      return 'allow';
+    }
+    return undefined;
+  }
+
+  private async promptAll(request: ConsentRequest & { names: string[] }): Promise<ConsentDecision> {
+    let choice: ConsentChoice | undefined;
+    try {
+      choice = await this.options.ask(request);
+    } catch {
+      choice = undefined;
+    }
+    if (choice === 'always') {
+      const now = (this.options.now ?? (() => new Date()))().toISOString();
+      const fresh = request.names.filter((n) => !this.hasGrant(request.notebook, n));
+      await this.save([
+        ...this.grants(),
+        ...fresh.map((name) => ({ notebook: request.notebook, name, grantedAt: now })),
+      ]);
+    }
+    // A dismissed dialog denies this request only: nothing is recorded.
+    if (choice === undefined) return 'deny';
+    const decision: ConsentDecision = choice === 'deny' ? 'deny' : 'allow';
+    for (const name of request.names) this.session.set(key(request.sessionId, name), decision);
+    this.emit();
     return decision;
   }
 

@@ -36,3 +36,22 @@ export function loadHelperSource(roots: readonly string[] = []): string {
 export function loadRHelperSource(roots: readonly string[] = []): string {
   return readFileSync(helperSourcePath(roots, R_HELPER_RELATIVE_PATH), 'utf8');
 }
+
+/** The start-up file IPython kernels run (PYTHONSTARTUP), next to the helper. */
+export const STARTUP_FILE = 'notebook_secrets_startup.py';
+/** Where python/notebook_secrets_startup.py finds the user's own PYTHONSTARTUP file. */
+export const OWN_STARTUP_ENV = 'NOTEBOOK_SECRETS_PYTHONSTARTUP';
+
+/**
+ * Puts `dir`'s start-up file in `env.PYTHONSTARTUP`, keeping the user's own in OWN_STARTUP_ENV,
+ * which the start-up file runs after installing the helper's kernel hooks. Returns the path set,
+ * or undefined when the folder has no start-up file.
+ */
+export function chainStartup(env: NodeJS.ProcessEnv, dir: string): string | undefined {
+  const startup = join(dir, STARTUP_FILE);
+  if (!existsSync(startup)) return undefined;
+  const own = env.PYTHONSTARTUP;
+  if (own && own !== startup) env[OWN_STARTUP_ENV] = own;
+  env.PYTHONSTARTUP = startup;
+  return startup;
+}

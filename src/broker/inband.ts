@@ -15,9 +15,9 @@ import {
   INBAND_REQUEST_MSG_TYPE,
   inbandReplyValue,
   InbandRequest,
-  type BrokerOutcome,
 } from '../core/brokerProtocol';
-import type { KernelSessions } from './kernelSessions';
+import type { KernelSetupHandler } from './kernelSetup';
+import type { KernelSession, KernelSessions } from './kernelSessions';
 import type { SecretRequestHandler } from './requestHandler';
 import type { BrokerLog } from './secretSource';
 
@@ -27,6 +27,8 @@ export interface InbandResponderOptions {
   log: BrokerLog;
   /** The session of the kernel this connection talks to: tokens of other kernels are refused. */
   sessionId?: string;
+  /** Answers setup and environment requests (`op`); without it, they get an error. */
+  setup?: KernelSetupHandler;
 }
 
 /** How often a request in progress is acknowledged again (the helper gives up after 5 s). */
@@ -53,7 +55,7 @@ export class InbandResponder {
       return;
     }
     const request = parsed.data;
-    const reply = (body: BrokerOutcome | { ack: true }): void => {
+    const reply = (body: Parameters<typeof inbandReplyValue>[1]): void => {
       if (this.disposed || this.kernel.isDisposed) return;
       this.kernel.sendInputReply(
         { status: 'ok', value: inbandReplyValue(request.id, body) },
@@ -75,10 +77,7 @@ export class InbandResponder {
     keepAlive.unref?.();
     this.inFlight.set(request.id, keepAlive);
     reply({ ack: true });
-    const body: Record<string, unknown> = { name: request.name };
-    if (request.scope !== undefined) body.scope = request.scope;
-    this.options.handler
-      .handle(found, body)
+    this.answer(found, request)
       .catch(() => brokerError('internal', 'Answering the request failed; see the log.'))
       .then((outcome) => {
         this.answered++;
@@ -89,6 +88,22 @@ export class InbandResponder {
         this.inFlight.delete(request.id);
       })
       .catch(() => undefined);
+  }
+
+  private answer(
+    session: KernelSession,
+    request: InbandRequest,
+  ): Promise<Parameters<typeof inbandReplyValue>[1]> {
+    const { setup, handler } = this.options;
+    const pick = (...keys: (keyof InbandRequest)[]) =>
+      Object.fromEntries(keys.filter((k) => request[k] !== undefined).map((k) => [k, request[k]]));
+    if (request.op === 'setup' || request.op === 'environment') {
+      if (!setup) return Promise.resolve(brokerError('invalid_input', 'Unknown request.'));
+      return request.op === 'setup'
+        ? setup.setup(session, pick('ask'))
+        : setup.environment(session, pick('names', 'check'));
+    }
+    return handler.handle(session, pick('name', 'scope'));
   }
 
   dispose(): void {

@@ -24,6 +24,11 @@ export interface InjectionOptions {
    * `notebook_secrets: claim missing` (someone else claimed it).
    */
   verifyClaim?: string;
+  /**
+   * The client has names for this kernel's environment: the helper asks for them before the next
+   * cell (over a broker it always asks; in band only when told, since nobody may be there).
+   */
+  environment?: boolean;
 }
 
 export const CLAIM_HELD = 'notebook_secrets: claim held';
@@ -70,7 +75,7 @@ export function buildInjectionCode(options: InjectionOptions): string {
     "        if hasattr(module, '_inherit'):",
     '            module._inherit(previous)',
     "        sys.modules['notebook_secrets'] = module",
-    `    module._configure(${py(options.token)}, endpoint=${py(options.endpoint)}, inband=${options.inband ? 'True' : 'False'}${options.redactOutputs === false ? ', redact=False' : ''})`,
+    `    module._configure(${py(options.token)}, endpoint=${py(options.endpoint)}, inband=${options.inband ? 'True' : 'False'}${options.redactOutputs === false ? ', redact=False' : ''}${options.environment ? ', environment=True' : ''})`,
     '    return module',
     '_notebook_secrets_module = _notebook_secrets_install()',
     ...EXPORTED_NAMES.map((n) => `${n} = _notebook_secrets_module.${n}`),

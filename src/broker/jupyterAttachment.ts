@@ -12,6 +12,7 @@
  * R helper's in-band channel relies on IRkernel's internals); elsewhere they ask in band.
  */
 import {
+  ContentsManager,
   KernelAPI,
   KernelManager,
   KernelSpecAPI,
@@ -22,6 +23,7 @@ import {
 } from '@jupyterlab/services';
 import type { LookupFunction } from 'node:net';
 import type { ClientOptions } from 'ws';
+import { readNotebookChoices, type NotebookChoices } from '../core/notebookChoices';
 import {
   checkTransport,
   insecureWarning,
@@ -35,11 +37,13 @@ import { InbandResponder } from './inband';
 import { loadRHelperSource } from './helperSource';
 import { buildInjectionCode } from './injection';
 import { helperLanguage, type HelperLanguage } from './kernelLanguage';
-import type { KernelSessions } from './kernelSessions';
+import type { KernelSetupHandler } from './kernelSetup';
+import type { KernelSession, KernelSessions } from './kernelSessions';
 import { buildRInjectionCode } from './rInjection';
 import type { SecretRequestHandler } from './requestHandler';
 import type { BrokerLog } from './secretSource';
 import { BrokerServer } from './server';
+import { describeError } from './describeError';
 
 export interface JupyterAttachmentOptions {
   /** e.g. http://127.0.0.1:8888/ (the server's base URL). */
@@ -74,12 +78,15 @@ export interface JupyterAttachmentOptions {
    * each injection, so a change applies to kernels enabled from then on.
    */
   redactOutputs?: () => boolean;
+  /** Answers the helper's setup and environment requests (see kernelSetup.ts). */
+  setup?: KernelSetupHandler;
 }
 
 interface Attached {
   connection: Kernel.IKernelConnection;
   responder: InbandResponder;
   token: string;
+  session: KernelSession;
   sessionId: string;
   needsInjection: boolean;
   injecting: Promise<void> | undefined;
@@ -159,6 +166,31 @@ export class JupyterAttachment {
       await this.kernels?.refreshRunning();
     } catch {
       // A transient failure; the next poll retries.
+    }
+  }
+
+  /**
+   * The choices in the metadata of a kernel's notebook, as the Jupyter server has it saved (none
+   * for a kernel without a notebook, or one the server cannot read).
+   */
+  async notebookChoices(session: KernelSession): Promise<NotebookChoices> {
+    const base = this.settings.baseUrl;
+    if (!session.notebook.startsWith(base) || session.notebook.includes('#kernel=')) {
+      return { environment: [] };
+    }
+    try {
+      const contents = new ContentsManager({ serverSettings: this.settings });
+      const model = await contents.get(session.notebook.slice(base.length), {
+        type: 'notebook',
+        content: true,
+      });
+      contents.dispose();
+      return readNotebookChoices((model.content as { metadata?: unknown } | null)?.metadata);
+    } catch (error) {
+      this.options.log.warn(
+        `Could not read the notebook of ${session.label} for its choices: ${describeError(error)}`,
+      );
+      return { environment: [] };
     }
   }
 
@@ -249,6 +281,7 @@ export class JupyterAttachment {
         handler: this.options.handler,
         log: this.options.log,
         listen: 'tcp',
+        ...(this.options.setup && { setup: this.options.setup }),
       });
       this.rBroker = broker;
       const endpoint = await broker.start();
@@ -278,11 +311,13 @@ export class JupyterAttachment {
       sessions: this.options.sessions,
       log: this.options.log,
       sessionId: session.id,
+      ...(this.options.setup && { setup: this.options.setup }),
     });
     const entry: Attached = {
       connection,
       responder,
       token,
+      session,
       sessionId: session.id,
       needsInjection: true,
       injecting: undefined,
@@ -347,6 +382,7 @@ export class JupyterAttachment {
                 token: entry.token,
                 inband: true,
                 redactOutputs: this.options.redactOutputs?.() ?? true,
+                environment: (await this.options.setup?.hasEnvironment(entry.session)) ?? false,
               });
         const future = entry.connection.requestExecute(
           { code, silent: true, store_history: false, allow_stdin: false, stop_on_error: false },
@@ -480,10 +516,4 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
       },
     );
   });
-}
-
-/** An error's message with any `token=…` (Jupyter puts it in WebSocket URLs) blanked out. */
-export function describeError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/(token=)[^&\s'"]+/gi, '$1…').replace(/(token )[^\s'"]+/gi, '$1…');
 }

@@ -15,8 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   BROKER_CLAIM_PATH,
+  BROKER_ENVIRONMENT_PATH,
   BROKER_HTTP_STATUS,
   BROKER_PATH,
+  BROKER_SETUP_PATH,
   brokerError,
   ClaimRequest,
   isBrokerError,
@@ -24,7 +26,10 @@ import {
   type BrokerErrorCode,
   type BrokerOutcome,
   type ClaimResult,
+  type EnvironmentResult,
+  type SetupResult,
 } from '../core/brokerProtocol';
+import type { KernelSetupHandler } from './kernelSetup';
 import type { KernelSessions } from './kernelSessions';
 import { RateLimiter, type RateLimit } from './rateLimiter';
 import type { SecretRequestHandler } from './requestHandler';
@@ -40,6 +45,8 @@ export interface ClaimGate {
   /** Whether `token` is the claim token (a constant-time compare). */
   accepts(token: string): boolean;
   claim(request: ClaimRequest): Promise<ClaimResult | BrokerErrorBody>;
+  /** `POST /v1/setup` with the claim token and a `notebook`: its choices, no token issued. */
+  setup?(body: unknown): Promise<SetupResult | BrokerErrorBody>;
 }
 
 export interface BrokerServerOptions {
@@ -55,6 +62,8 @@ export interface BrokerServerOptions {
   socketParent?: string;
   /** Answers `POST /v1/claim`; without it, that path is unknown. */
   claims?: ClaimGate;
+  /** Answers `POST /v1/setup` and `POST /v1/environment`; without it, those paths are unknown. */
+  setup?: KernelSetupHandler;
 }
 
 const MAX_BODY = 4096;
@@ -175,8 +184,14 @@ export class BrokerServer {
         return;
       }
       const token = bearer(req.headers.authorization);
-      if (req.url === BROKER_CLAIM_PATH && this.options.claims) {
-        await this.onClaim(req, res, token, this.options.claims);
+      const claims = this.options.claims;
+      if (req.url === BROKER_CLAIM_PATH && claims) {
+        await this.onClaim(req, res, token, claims);
+        return;
+      }
+      if (req.url === BROKER_SETUP_PATH && claims?.setup && token && claims.accepts(token)) {
+        const json = await readJson(req);
+        this.send(res, 'error' in json ? json : await claims.setup(json.body));
         return;
       }
       const session = token ? this.options.sessions.lookup(token) : undefined;
@@ -212,7 +227,13 @@ export class BrokerServer {
         this.send(res, json);
         return;
       }
-      const outcome = await this.options.handler.handle(session, json.body);
+      const setup = this.options.setup;
+      const outcome =
+        req.url === BROKER_SETUP_PATH && setup
+          ? await setup.setup(session, json.body)
+          : req.url === BROKER_ENVIRONMENT_PATH && setup
+            ? await setup.environment(session, json.body)
+            : await this.options.handler.handle(session, json.body);
       this.send(res, outcome);
     } catch (err) {
       this.options.log.error(`Broker error: ${err instanceof Error ? err.name : 'unknown'}`);
@@ -274,7 +295,11 @@ export class BrokerServer {
       };
     }
     const url = req.url ?? '';
-    if (url !== BROKER_PATH && !(url === BROKER_CLAIM_PATH && this.options.claims)) {
+    const known =
+      url === BROKER_PATH ||
+      (url === BROKER_CLAIM_PATH && this.options.claims) ||
+      ((url === BROKER_SETUP_PATH || url === BROKER_ENVIRONMENT_PATH) && this.options.setup);
+    if (!known) {
       return { code: 'invalid_input', message: `Unknown path; use POST ${BROKER_PATH}.` };
     }
     const type = req.headers['content-type'] ?? '';
@@ -286,7 +311,7 @@ export class BrokerServer {
 
   private send(
     res: http.ServerResponse,
-    outcome: BrokerOutcome | ClaimResult,
+    outcome: BrokerOutcome | ClaimResult | SetupResult | EnvironmentResult,
     headers: Record<string, string> = {},
   ): void {
     const status = isBrokerError(outcome) ? BROKER_HTTP_STATUS[outcome.error.code] : 200;

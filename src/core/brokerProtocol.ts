@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { Encoding, SecretName } from './model';
+import { PLATFORM_FORMS } from './secretReads';
 
 export const BROKER_PATH = '/v1/secret';
 
@@ -23,6 +24,51 @@ export type ClaimRequest = z.infer<typeof ClaimRequest>;
 
 export const ClaimResult = z.object({ token: z.string() });
 export type ClaimResult = z.infer<typeof ClaimResult>;
+
+/**
+ * `POST /v1/setup`: what the kernel's notebook chose (notebookChoices.ts), asked by the helper
+ * before the first cell and before a cell with other platforms' secret calls runs. With `ask`, a
+ * notebook that has not chosen yet asks its user whether to serve those platforms' calls. Answered
+ * with a kernel token, or with VS Code's claim token naming the `notebook` (then no token is
+ * issued: a notebook that reads no secret never gets one).
+ */
+export const BROKER_SETUP_PATH = '/v1/setup';
+
+export const SetupRequest = z.strictObject({
+  ask: z.array(z.enum(PLATFORM_FORMS)).max(PLATFORM_FORMS.length).optional(),
+  notebook: z.string().min(1).max(4096).optional(),
+});
+export type SetupRequest = z.infer<typeof SetupRequest>;
+
+export interface SetupResult {
+  /** null until the notebook's user chose. */
+  serve_platform_calls: boolean | null;
+  /** Names the notebook wants in its kernel's environment. */
+  environment: string[];
+  /** When the calls asked about are not served and nobody could be asked: what to do. */
+  note?: string;
+}
+
+/**
+ * `POST /v1/environment`: the values of names the notebook lists for its environment, after one
+ * consent for all of them; with `check`, only which of them are still allowed (no value, no
+ * question), asked before each cell to take revoked ones out.
+ */
+export const BROKER_ENVIRONMENT_PATH = '/v1/environment';
+
+export const EnvironmentRequest = z.strictObject({
+  names: z.array(SecretName).min(1).max(100),
+  check: z.boolean().optional(),
+});
+export type EnvironmentRequest = z.infer<typeof EnvironmentRequest>;
+
+export type EnvironmentResult =
+  | {
+      values: Record<string, GetSecretResult>;
+      /** Why each name that is not served was not (denied, missing, not in the list). */
+      refused: Record<string, string>;
+    }
+  | { allowed: string[] };
 
 export const ScopeKindSchema = z.enum(['personal', 'project', 'team']);
 
@@ -76,7 +122,9 @@ export function brokerError(code: BrokerErrorCode, message: string): BrokerError
   return { error: { code, message } };
 }
 
-export function isBrokerError(outcome: BrokerOutcome | ClaimResult): outcome is BrokerErrorBody {
+export function isBrokerError(
+  outcome: BrokerOutcome | ClaimResult | SetupResult | EnvironmentResult,
+): outcome is BrokerErrorBody {
   return 'error' in outcome;
 }
 
@@ -85,17 +133,27 @@ export const INBAND_REQUEST_MSG_TYPE = 'notebook_secrets_request';
 /** The key under which an `input_reply` value (a JSON string) carries the answer. */
 export const INBAND_REPLY_KEY = 'notebook_secrets_reply';
 
-/** `content.request` of an in-band IOPub request. */
+/**
+ * `content.request` of an in-band IOPub request: a secret (`name`, `scope`), or with `op` the same
+ * requests as the broker's setup (`ask`) and environment (`names`, `check`) paths.
+ */
 export const InbandRequest = z.object({
   v: z.literal(1),
   id: z.string().min(1).max(64),
   token: z.string().min(1).max(256),
-  name: z.string(),
+  op: z.enum(['secret', 'setup', 'environment']).optional(),
+  name: z.string().optional(),
   scope: z.string().optional(),
+  ask: z.array(z.string()).optional(),
+  names: z.array(z.string()).optional(),
+  check: z.boolean().optional(),
 });
 export type InbandRequest = z.infer<typeof InbandRequest>;
 
 /** The JSON carried in `input_reply.content.value`: an acknowledgement, then the outcome. */
-export function inbandReplyValue(id: string, body: BrokerOutcome | { ack: true }): string {
+export function inbandReplyValue(
+  id: string,
+  body: BrokerOutcome | SetupResult | EnvironmentResult | { ack: true },
+): string {
   return JSON.stringify({ [INBAND_REPLY_KEY]: { id, ...body } });
 }

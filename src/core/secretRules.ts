@@ -8,6 +8,7 @@
  * wide: a false positive in a notebook costs the user's trust in every other finding.
  */
 import { presetScan } from './presetRules';
+import { SECRET_NAME } from './secretNames';
 
 /** A value a rule's `find` located: where, and what it is when the rule finds several kinds. */
 export interface RuleHit {
@@ -133,8 +134,10 @@ export const OWN_RULES: readonly SecretRule[] = [
     id: 'assigned-secret',
     title: 'string assigned to a key, token, secret or password name',
     // NAME = 'value', NAME: "value", "NAME": "value", NAME="value" (Python, JSON, YAML, .env).
-    pattern:
-      /(?<![A-Za-z0-9_])(['"]?)((?:[A-Za-z_][A-Za-z0-9_]*?)?(?:(?:API|ACCESS|SECRET|PRIVATE|AUTH|CLIENT|APP|MASTER|SIGNING|ENCRYPTION)_?KEY|APIKEY|TOKEN|SECRET|PASSWORD|PASSWD|PWD)|KEY)\1[ \t]*(?::|=)[ \t]*(['"])([^'"\s]{8,200})\3/gi,
+    pattern: new RegExp(
+      `(?<![A-Za-z0-9_])(['"]?)(${SECRET_NAME})\\1[ \\t]*(?::|=)[ \\t]*(['"])([^'"\\s]{8,200})\\3`,
+      'gi',
+    ),
     group: 4,
     source: 'heuristic of this project',
   },

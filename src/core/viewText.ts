@@ -6,6 +6,7 @@ import { formatBytes, SecretsError } from './errors';
 import { MAX_FILE_BYTES, MAX_NAME_LENGTH, MAX_VALUE_BYTES } from './limits';
 import type { SecretMetadata, SecretType } from './model';
 import { assertValueSize } from './validation';
+import { FORM_LABELS, type SecretReadForm } from './secretReads';
 
 /** The first group of a view: the secrets the active notebook asks for. */
 export const THIS_NOTEBOOK = 'This Notebook';
@@ -96,21 +97,41 @@ export interface NeededItem {
   name: string;
   cells: number[];
   present: boolean;
+  /** How the cells read it (get_secret, Colab, the environment, …); get_secret when absent. */
+  forms?: SecretReadForm[];
+  /** Listed for the kernel's environment in the notebook's metadata. */
+  environment?: boolean;
 }
 
-function cellList(cells: readonly number[]): string {
-  return `${cells.length === 1 ? 'cell' : 'cells'} ${cells.join(', ')}`;
+/** Where the notebook reads it: its cells, and the environment its metadata asks for. */
+function whereRead(needed: NeededItem): string {
+  const { cells } = needed;
+  return [
+    ...(cells.length > 0 ? [`${cells.length === 1 ? 'cell' : 'cells'} ${cells.join(', ')}`] : []),
+    ...(needed.environment ? ['environment'] : []),
+  ].join(', ');
+}
+
+/** How the cells read it, when it is not get_secret: "Colab", "os.environ". */
+function readForms(needed: NeededItem): string[] {
+  return (needed.forms ?? [])
+    .filter((f) => f !== 'get_secret')
+    .map((f) => (f === 'environment' ? 'os.environ' : FORM_LABELS[f]));
 }
 
 export function neededDescription(needed: NeededItem): string {
-  return `${needed.present ? 'present' : 'missing'} · ${cellList(needed.cells)}`;
+  return [needed.present ? 'present' : 'missing', whereRead(needed), ...readForms(needed)].join(
+    ' · ',
+  );
 }
 
 export function neededTooltip(needed: NeededItem): string {
-  const cells = cellList(needed.cells);
+  const where = whereRead(needed);
+  const forms = readForms(needed);
+  const read = forms.length > 0 ? ` (read ${forms.join(' and ')}-style)` : '';
   return needed.present
-    ? `get_secret('${needed.name}') finds this secret (${cells}).`
-    : `No secret named ${needed.name} for get_secret('${needed.name}') (${cells}). Add it with "Add…".`;
+    ? `get_secret('${needed.name}') finds this secret (${where})${read}.`
+    : `No secret named ${needed.name} for get_secret('${needed.name}') (${where})${read}. Add it with "Add…".`;
 }
 
 /** "This Notebook"'s description: the notebook, and how many secrets it lacks. */
@@ -127,8 +148,8 @@ export function notebookGroupTooltip(label: string): string {
 export function missingSecretsMessage(label: string, missing: readonly string[]): string {
   const names = missing.map((n) => `'${n}'`).join(', ');
   return missing.length === 1
-    ? `${label} needs the secret ${names}, which you do not have yet. Add it before running the cell that calls get_secret.`
-    : `${label} needs ${missing.length} secrets you do not have yet: ${names}. Add them before running the cells that call get_secret.`;
+    ? `${label} needs the secret ${names}, which you do not have yet. Add it before running the cell that reads it.`
+    : `${label} needs ${missing.length} secrets you do not have yet: ${names}. Add them before running the cells that read them.`;
 }
 
 /** The consent dialog's buttons. */

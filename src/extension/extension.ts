@@ -1,27 +1,37 @@
 /** The composition root: builds the services once, registers commands and views. No logic here. */
 import * as vscode from 'vscode';
-import type { CommandId } from './commandIds';
+import type { CommandHandler, CommandId, SecretCommandId } from './commandIds';
+import { DIRECT_CALLS, useJupyterCalls, type JupyterCalls } from './jupyterCalls';
 import { registerCommand } from './commands/registerCommand';
 import { secretCommands } from './commands/secretCommands';
 import { shareCommands, type ShareHandler } from './commands/shareCommands';
 import { viewCommands } from './commands/viewCommands';
-import { registerHardCodedKeyActions } from './notebooks/hardCodedKeys';
+import type { LeakGuard } from './notebooks/leakGuard';
+import { NotebookChoiceStore } from './notebooks/notebookChoiceStore';
 import { NotebookNeeds } from './notebooks/notebookNeeds';
 import { registerNotebookSupport } from './notebooks/notebookSupport';
-import { SaveGuard } from './notebooks/saveGuard';
-import { StoredValueIndex } from './notebooks/storedValueIndex';
 import { repositorySource } from './storage/brokerSource';
 import { registerSync } from './sync/registerSync';
 import { SecretStorageRepository } from './storage/secretRepository';
 import { SecretsTreeProvider } from './views/secretsTree';
 import { ViewState } from './views/viewState';
+import { setting } from './settings';
 
 export interface NotebookSecretsApi {
   /** Lets the sync client take over sharing once signed in. */
   setShareHandler(handler: ShareHandler | undefined): void;
+  /**
+   * Resolves once what starts right after activation has started: the leak guard, and the sync
+   * client when a sign-in was saved (both are loaded after activation returns).
+   */
+  ready(): Promise<void>;
 }
 
-export async function activate(context: vscode.ExtensionContext): Promise<NotebookSecretsApi> {
+export async function activate(
+  context: vscode.ExtensionContext,
+  jupyterCalls: JupyterCalls = DIRECT_CALLS,
+): Promise<NotebookSecretsApi> {
+  useJupyterCalls(jupyterCalls);
   const log = vscode.window.createOutputChannel('Notebook Secrets', { log: true });
   const state = new ViewState();
   // The tree exists before the first load, which reports its failures through it.
@@ -29,13 +39,22 @@ export async function activate(context: vscode.ExtensionContext): Promise<Notebo
   const repository = storage.store;
   // get_secret resolves within the team server's active project, known once sync is set up.
   let activeProject: () => string | undefined = () => undefined;
+  const choices = new NotebookChoiceStore(log);
   const needs = new NotebookNeeds({
     repository,
     activeProject: () => activeProject(),
     addSecret: (name) => vscode.commands.executeCommand('notebookSecrets.addNeeded', name),
+    choices,
   });
   const tree = new SecretsTreeProvider(repository, state, needs);
-  const storedValues = new StoredValueIndex(repository);
+  // The leak guard and its scanner are read after activation (a chunk of their own).
+  let leakGuard: Promise<LeakGuard> | undefined;
+  const startLeakGuard = () =>
+    (leakGuard ??= import('./notebooks/leakGuard').then((m) => {
+      const guard = m.startLeakGuard({ repository, log });
+      context.subscriptions.push(guard);
+      return guard;
+    }));
   const treeView = vscode.window.createTreeView('notebookSecrets.secrets', {
     treeDataProvider: tree,
     showCollapseAll: true,
@@ -51,15 +70,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<Notebo
   const secrets = secretCommands({
     repository,
     log,
-    clipboardClearSeconds: () =>
-      vscode.workspace
-        .getConfiguration('notebookSecrets')
-        .get<number>('clipboard.clearAfterSeconds', 45),
+    clipboardClearSeconds: () => setting('clipboard.clearAfterSeconds'),
   });
   const view = viewCommands(state, () => storage.reload());
   const sharing = shareCommands(repository, log, () => shareHandler);
 
-  const commands: Record<CommandId, (...args: never[]) => unknown> = {
+  const secretHandlers: Record<SecretCommandId, CommandHandler> = {
     'notebookSecrets.new': () => secrets.newSecret(),
     'notebookSecrets.addNeeded': secrets.newSecret,
     'notebookSecrets.newFromFile': secrets.newSecretFromFile,
@@ -76,6 +92,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Notebo
     'notebookSecrets.groupBy': view.groupBy,
     'notebookSecrets.configureServer': sharing.configureServer,
     'notebookSecrets.showLog': () => log.show(),
+    'notebookSecrets.scanWorkspace': async () => (await startLeakGuard()).scanWorkspace(),
+    'notebookSecrets.moveHardCodedKey': async (document: vscode.TextDocument, at: number) =>
+      (await startLeakGuard()).moveKey(document, at),
   };
 
   context.subscriptions.push(
@@ -87,11 +106,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<Notebo
     treeView,
     repository.onDidChange(describeView),
     state.onDidChange(describeView),
-    ...Object.entries(commands).map(([id, handler]) =>
-      registerCommand(id as CommandId, handler, log),
-    ),
-    registerHardCodedKeyActions({ repository, log, index: storedValues }),
-    new SaveGuard({ repository, log, index: storedValues }),
   );
 
   const sync = registerSync({
@@ -101,20 +115,38 @@ export async function activate(context: vscode.ExtensionContext): Promise<Notebo
     setShareHandler: (handler) => (shareHandler = handler),
   });
   activeProject = sync.activeProject;
+  const notebooks = registerNotebookSupport({
+    context,
+    source: repositorySource(repository, sync.activeProject),
+    log,
+    choices,
+    secretNames: () => [...new Set(repository.list().map((s) => s.name))],
+  });
+
+  // Every command, registered once through one wrapper: a missing handler does not compile.
+  const commands: Record<CommandId, CommandHandler> = {
+    ...secretHandlers,
+    ...notebooks.commands,
+    ...sync.commands,
+  };
   context.subscriptions.push(
-    registerNotebookSupport({
-      context,
-      source: repositorySource(repository, sync.activeProject),
-      log,
-    }),
+    notebooks,
+    ...Object.entries(commands).map(([id, handler]) => registerCommand(id, handler, log)),
   );
 
   await storage.reload();
   needs.start();
-  await vscode.commands.executeCommand('setContext', 'notebookSecrets.loaded', true);
+  setTimeout(() => void startLeakGuard(), 0);
+  // Only the view's welcome text waits on it: not worth a round trip to the window at activation.
+  void vscode.commands.executeCommand('setContext', 'notebookSecrets.loaded', true);
   log.info(`Notebook Secrets activated with ${repository.list().length} secret(s).`);
 
-  return { setShareHandler: (handler) => (shareHandler = handler) };
+  return {
+    setShareHandler: (handler) => (shareHandler = handler),
+    ready: async () => {
+      await Promise.all([startLeakGuard(), sync.started()]);
+    },
+  };
 }
 
 export function deactivate(): void {}

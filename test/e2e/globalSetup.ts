@@ -14,6 +14,7 @@ import {
   statePaths,
 } from '../../scripts/codeServer.mjs';
 import { buildDemoJupyter } from '../../demo/jupyter/build.mjs';
+import { CHROMIUM } from './chromium';
 
 export interface E2eContext {
   /** Shared state of this run: config, XDG folders and the installed extension. */
@@ -26,8 +27,6 @@ declare module 'vitest' {
     e2e: E2eContext;
   }
 }
-
-export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 export default async function setup(project: TestProject) {
   if (!existsSync(CHROMIUM)) {

@@ -22,16 +22,7 @@ import {
   type RunningCodeServer,
 } from '../../scripts/codeServer.mjs';
 import { userSettings } from '../../scripts/workbenchSettings.mjs';
-import { CHROMIUM } from './globalSetup';
-
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium';
 
 export interface Workbench {
   page: Page;

@@ -29,8 +29,8 @@ import {
   startServer,
   type RunningServer,
 } from '../integration/sync/harness';
-import { CHROMIUM } from './globalSetup';
-import { CHROMIUM_ARGS, filesContaining } from './harness';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium';
+import { filesContaining } from './harness';
 import { browserStorage, LabView } from './labView';
 import { writeNotebook } from './notebookView';
 

@@ -19,6 +19,7 @@ import {
   osKeychain,
   probeKeychain,
 } from './localKeychainStore';
+import { parseNameList } from './notebookChoiceFlags';
 import { CliError, EXIT, openSession, type GlobalOptions } from './session';
 
 /** How the server's audit log names attach's reads. */
@@ -222,6 +223,8 @@ export interface AttachConsentOptions {
   allowAll?: boolean;
   /** Where to ask; absent: no terminal, anything not allowed above is denied. */
   terminal?: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream };
+  /** The terminal's questions, when other questions share it (else made from `terminal`). */
+  questions?: TerminalQuestion;
 }
 
 /**
@@ -232,32 +235,30 @@ export interface AttachConsentOptions {
  */
 export function attachConsent(options: AttachConsentOptions): ConsentPolicy {
   const allowed = new Set(options.allow ?? []);
-  const ask = options.terminal ? terminalAsker(options.terminal) : undefined;
+  const questions =
+    options.questions ?? (options.terminal ? terminalQuestions(options.terminal) : undefined);
+  const ask =
+    questions && options.terminal ? terminalAsker(questions, options.terminal) : undefined;
   return new ConsentPolicy({
     state: new MemoryConsentState(),
-    ask: async (request) => {
-      if (options.allowAll || allowed.has(request.name)) return 'always';
-      return ask ? ask(request) : undefined;
-    },
+    preapproved: (name) => options.allowAll === true || allowed.has(name),
+    ask: async (request) => (ask ? ask(request) : undefined),
   });
 }
 
 /** Parses `--allow A,B --allow C` into names, refusing what is not a secret name. */
 export function parseAllowList(values: readonly string[] | undefined): string[] {
-  const names = (values ?? []).flatMap((v) => v.split(',')).map((n) => n.trim());
-  for (const name of names) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      throw new Error(`--allow takes secret names separated by commas; '${name}' is not one.`);
-    }
-  }
-  return names;
+  return parseNameList(values, '--allow');
 }
 
-/** One question at a time on the terminal; end of input or an unknown answer twice is deny. */
-function terminalAsker(terminal: {
+/** Asks a question on the terminal; the line answered, or undefined at the end of input. */
+export type TerminalQuestion = (question: string) => Promise<string | undefined>;
+
+/** Questions on one terminal, through one reader, one at a time. */
+export function terminalQuestions(terminal: {
   input: NodeJS.ReadableStream;
   output: NodeJS.WritableStream;
-}): (request: ConsentRequest) => Promise<ConsentChoice | undefined> {
+}): TerminalQuestion {
   let rl: Interface | undefined;
   let closed = false;
   let queue: Promise<unknown> = Promise.resolve();
@@ -276,12 +277,28 @@ function terminalAsker(terminal: {
         resolve(answer);
       });
     });
+  return (question) => {
+    const asked = queue.then(() => line(question));
+    queue = asked.catch(() => undefined);
+    return asked;
+  };
+}
+
+/** Consent asked on the terminal; end of input or an unknown answer three times is deny. */
+function terminalAsker(
+  line: TerminalQuestion,
+  terminal: { output: NodeJS.WritableStream },
+): (request: ConsentRequest) => Promise<ConsentChoice | undefined> {
+  let queue: Promise<unknown> = Promise.resolve();
   return (request) => {
     const asked = queue.then(async (): Promise<ConsentChoice | undefined> => {
-      // The name first, on a line of its own: the label is the Jupyter server's (a session path)
-      // and, even cleaned of control characters, may read like a question of its own.
+      // The names first, on a line of their own: the label is the Jupyter server's (a session
+      // path) and, even cleaned of control characters, may read like a question of its own.
+      const asked = request.names
+        ? `Secrets requested for the kernel's environment (os.environ): ${request.names.join(', ')}\n`
+        : `Secret requested: ${request.name}\n`;
       const question =
-        `Secret requested: ${request.name}\n` +
+        asked +
         `  asked by: ${displayText(request.label, 120)}\n` +
         'Allow [o]nce, [a]lways for this kernel, or [d]eny? ';
       for (let attempt = 0; attempt < 3; attempt++) {

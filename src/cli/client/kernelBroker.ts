@@ -1,13 +1,17 @@
 /**
  * The broker of `notebook-secrets run --kernels -- CMD`: the broker the extension runs, for the
  * lifetime of one command. It listens on a Unix socket in a private directory (0700) that also
- * holds the kernel helper, and hands the command only what the helper needs to find it: the
- * directory on PYTHONPATH, the endpoint and a token, in environment variables. Never a value.
+ * holds the kernel helper and its start-up file, and hands the command only what the helper needs
+ * to find it: the directory on PYTHONPATH, the start-up file in PYTHONSTARTUP (IPython kernels
+ * run it as they start), the endpoint and a token, in environment variables. Never a value.
  */
 import { chmod, copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, delimiter, join } from 'node:path';
-import { helperSourcePath } from '../../broker/helperSource';
+import { basename, delimiter, dirname, join } from 'node:path';
+import { chainStartup, helperSourcePath, STARTUP_FILE } from '../../broker/helperSource';
+import { KernelSetupHandler } from '../../broker/kernelSetup';
+import type { NotebookChoices } from '../../core/notebookChoices';
+import { undecidedNote } from './notebookChoiceFlags';
 import { KernelSessions } from '../../broker/kernelSessions';
 import { SecretRequestHandler, type ClientWording } from '../../broker/requestHandler';
 import type { BrokerLog, SecretSource } from '../../broker/secretSource';
@@ -33,6 +37,8 @@ export interface KernelBrokerOptions extends GlobalOptions {
   /** Only these names are served; others are refused (`--only`). Absent: every name. */
   only?: readonly string[];
   log: BrokerLog;
+  /** What the command's kernels serve besides get_secret: other platforms' calls, environment. */
+  choices?: NotebookChoices;
 }
 
 export interface KernelBroker {
@@ -57,24 +63,35 @@ export async function startKernelBroker(
   const sessions = new KernelSessions();
   const program = basename(options.command);
   const { token } = sessions.issue(`run:${program}`, program);
+  // The user consented by naming --kernels; --only narrows what the command may read (with no
+  // terminal to ask on, attach's policy denies every other name).
+  const consent = only && attachConsent({ allow: [...only] });
   const handler = new SecretRequestHandler({
     source,
     log: options.log,
     wording,
-    // The user consented by naming --kernels; --only narrows what the command may read (with
-    // no terminal to ask on, attach's policy denies every other name).
-    ...(only && { consent: attachConsent({ allow: [...only] }) }),
+    ...(consent && { consent }),
+  });
+  const choices = options.choices ?? { environment: [] };
+  const setup = new KernelSetupHandler({
+    choices: { choices: () => choices },
+    secrets: handler,
+    log: options.log,
+    undecided: undecidedNote('`notebook-secrets run --kernels`'),
+    ...(consent && { consent }),
   });
   const dir = await mkdtemp(join(tmpdir(), 'nbsec-run-'));
   await chmod(dir, 0o700);
   const broker = new BrokerServer({
     sessions,
     handler,
+    setup,
     log: options.log,
     socketParent: dir,
   });
   try {
     await copyFile(helper, join(dir, 'notebook_secrets.py'));
+    await copyFile(join(dirname(helper), STARTUP_FILE), join(dir, STARTUP_FILE));
     await broker.start();
   } catch (error) {
     await broker.stop();
@@ -94,6 +111,8 @@ export async function startKernelBroker(
       child.PYTHONPATH = base.PYTHONPATH ? `${dir}${delimiter}${base.PYTHONPATH}` : dir;
       child[BROKER_ENDPOINT_ENV] = broker.endpoint;
       child[BROKER_TOKEN_ENV] = token;
+      // IPython kernels the command starts install the helper's hooks as they start.
+      chainStartup(child, dir);
       return child;
     },
     stop() {

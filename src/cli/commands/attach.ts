@@ -12,13 +12,24 @@ import { readFileSync } from 'node:fs';
 import { format } from 'node:util';
 import { loadHelperSource } from '../../broker/helperSource';
 import { displayText } from '../../core/displayText';
-import { describeError, JupyterAttachment } from '../../broker/jupyterAttachment';
+import { describeError } from '../../broker/describeError';
+import { JupyterAttachment } from '../../broker/jupyterAttachment';
 import { KernelSessions } from '../../broker/kernelSessions';
 import { SecretRequestHandler, type ClientWording } from '../../broker/requestHandler';
 import type { ConsentPolicy } from '../../broker/consent';
 import type { BrokerLog, SecretSource } from '../../broker/secretSource';
 import { StaticSecretSource } from '../../broker/staticSource';
-import { attachConsent, openServingStore, parseAllowList } from '../client/attachSources';
+import { KernelSetupHandler } from '../../broker/kernelSetup';
+import type { KernelSession } from '../../broker/kernelSessions';
+import { FORM_LABELS, type PlatformForm } from '../../core/secretReads';
+import {
+  attachConsent,
+  openServingStore,
+  parseAllowList,
+  terminalQuestions,
+  type TerminalQuestion,
+} from '../client/attachSources';
+import { parseNameList, undecidedNote, withFlags } from '../client/notebookChoiceFlags';
 import { parseDotenv } from '../client/dotenv';
 import { KeychainUnavailableError } from '../client/localKeychainStore';
 import { projectOption, serverOption } from '../options';
@@ -42,6 +53,10 @@ export interface AttachOptions {
   /** The active project for the team server (default: the saved one). */
   project?: string;
   server?: string;
+  /** `--platform-calls`: serve other platforms' secret calls in every kernel. */
+  platformCalls?: boolean;
+  /** `--environment A,B`: these names in every kernel's environment. */
+  environment?: string[];
 }
 
 /** What attach serves from, and how it asks for consent (the command builds it; tests too). */
@@ -52,6 +67,8 @@ export interface AttachSetup {
   /** Where the values come from, for the first log line. */
   describe: string;
   wording: ClientWording;
+  /** attach's terminal, where it asks whether to serve other platforms' calls. */
+  questions?: TerminalQuestion;
 }
 
 export function register(program: Command): void {
@@ -80,6 +97,14 @@ export function register(program: Command): void {
     )
     .addOption(projectOption('the active project on the team server (default: the saved one)'))
     .addOption(serverOption('team server URL (default: the saved one)'))
+    .option(
+      '--platform-calls',
+      "serve notebooks' Colab, Kaggle, Databricks, SingleStore and Hopsworks secret calls unchanged in every kernel (a notebook's metadata can ask for it too; else attach asks on its terminal)",
+    )
+    .option(
+      '--environment <names...>',
+      "put these secrets (comma-separated) in every kernel's os.environ as it starts, besides those its notebook's metadata lists; asked for like any read",
+    )
     .option('--kernel <id...>', 'only these kernel ids (default: every kernel, now and later)')
     .option(
       '--no-redact-outputs',
@@ -152,8 +177,24 @@ export async function attach(
     wording: setup.wording,
     ...(setup.consent && { consent: setup.consent }),
   });
+  const flags = {
+    ...(options.platformCalls && { platformCalls: true }),
+    environment: parseNameList(options.environment, '--environment'),
+  };
+  const questions = 'questions' in setup ? setup.questions : undefined;
+  const kernelSetup = new KernelSetupHandler({
+    choices: {
+      choices: async (session) => withFlags(await attachment.notebookChoices(session), flags),
+      ...(questions && { askServe: servingQuestion(questions) }),
+    },
+    secrets: handler,
+    log,
+    undecided: undecidedNote('`notebook-secrets attach`'),
+    ...(setup.consent && { consent: setup.consent }),
+  });
   const only = options.kernel ? new Set(options.kernel) : undefined;
-  const attachment = new JupyterAttachment({
+  const attachment: JupyterAttachment = new JupyterAttachment({
+    setup: kernelSetup,
     baseUrl: url.toString(),
     token,
     allowInsecureHttp: options.insecureHttp === true,
@@ -217,10 +258,12 @@ export function attachSetup(
     }
     throw error;
   }
+  const questions = terminal && terminalQuestions(terminal);
   const consent = attachConsent({
     allow,
     ...(options.allowAll && { allowAll: true }),
     ...(terminal && { terminal }),
+    ...(questions && { questions }),
   });
   const how = options.allowAll
     ? 'Every kernel may read every secret (--allow-all).'
@@ -243,6 +286,28 @@ export function attachSetup(
     consent,
     wording,
     describe: `${serving.describe} ${how}`,
+    ...(questions && { questions }),
+  };
+}
+
+/**
+ * "Serve them from your secrets?" on attach's terminal, for a notebook that reads keys another
+ * platform's way and has not chosen; the answer holds for that notebook while attach runs.
+ */
+function servingQuestion(
+  ask: TerminalQuestion,
+): (session: KernelSession, platforms: PlatformForm[]) => Promise<boolean | undefined> {
+  const answers = new Map<string, Promise<boolean | undefined>>();
+  return (session, platforms) => {
+    let answer = answers.get(session.notebook);
+    if (!answer) {
+      const ways = platforms.map((p) => FORM_LABELS[p]).join(' and ');
+      answer = ask(
+        `Kernel ${session.label} reads keys the ${ways} way; serve them from your secrets (each asked for as with get_secret)? [y]es or [n]o: `,
+      ).then((line) => (line === undefined ? undefined : /^\s*y(es)?\s*$/i.test(line)));
+      answers.set(session.notebook, answer);
+    }
+    return answer;
   };
 }
 

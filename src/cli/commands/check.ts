@@ -1,13 +1,21 @@
 /**
  * `notebook-secrets check NOTEBOOK…`: the secrets each notebook needs (names its Python and R cells
- * pass to get_secret / get_secret_bytes / get_secret_raw as literals) and whether each is there for you: on the team
+ * read as literals with get_secret, another platform's calls or the environment, and the names its
+ * metadata lists for its kernel's environment) and whether each is there for you: on the team
  * server when signed in (by the same precedence as get_secret, within the active project), else
  * in the local store. Reads names only, never a value. Exit 1 when one is missing, 0 when none,
  * 2 on bad input (a missing file, a file that is not a notebook), before anything is looked up.
  */
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { findNeededSecrets, notebookCodeCells, NotebookReadError } from '../../core/neededSecrets';
+import {
+  findNeededSecrets,
+  notebookCodeCells,
+  NotebookReadError,
+  type CodeCell,
+} from '../../core/neededSecrets';
+import { notebookFileChoices } from '../../core/notebookChoices';
+import { FORM_LABELS, type SecretReadForm } from '../../core/secretReads';
 import { resolveByPrecedence } from '../../core/scope';
 import { configDir } from '../client/credentials';
 import { LocalKeychainStore, type Keychain } from '../client/localKeychainStore';
@@ -28,7 +36,15 @@ interface CheckOptions extends GlobalOptions {
 
 interface Checked {
   path: string;
-  secrets: { name: string; cells: number[]; present: boolean }[];
+  secrets: {
+    name: string;
+    cells: number[];
+    present: boolean;
+    /** How the cells read it: get_secret, colab, kaggle, …, environment. */
+    forms: SecretReadForm[];
+    /** Listed in the notebook's metadata for its kernel's environment. */
+    environment: boolean;
+  }[];
 }
 
 /** Where presence is looked up: a name test, and how to describe it to the user. */
@@ -76,10 +92,15 @@ async function openStore(options: CheckOptions): Promise<Store> {
   };
 }
 
-function readNotebooks(
-  paths: string[],
-): { path: string; names: ReturnType<typeof findNeededSecrets> }[] {
-  const read: { path: string; names: ReturnType<typeof findNeededSecrets> }[] = [];
+interface ReadNotebook {
+  path: string;
+  cells: CodeCell[];
+  /** Names its metadata lists for the kernel's environment. */
+  environment: string[];
+}
+
+function readNotebooks(paths: string[]): ReadNotebook[] {
+  const read: ReadNotebook[] = [];
   const bad: string[] = [];
   for (const path of paths) {
     let text: string;
@@ -93,7 +114,11 @@ function readNotebooks(
       continue;
     }
     try {
-      read.push({ path, names: findNeededSecrets(notebookCodeCells(text)) });
+      read.push({
+        path,
+        cells: notebookCodeCells(text),
+        environment: notebookFileChoices(text).environment,
+      });
     } catch (error) {
       if (!(error instanceof NotebookReadError)) throw error;
       bad.push(`${path}: ${error.message}`);
@@ -112,7 +137,7 @@ export function register(program: Command): void {
   program
     .command('check')
     .description(
-      'List the secrets notebooks need (get_secret calls) and whether you have each (exit 1 if one is missing)',
+      "List the secrets notebooks need (get_secret, other platforms' calls, environment reads) and whether you have each (exit 1 if one is missing)",
     )
     .argument('<notebooks...>', '.ipynb files')
     .addOption(serverOption())
@@ -122,10 +147,30 @@ export function register(program: Command): void {
       action(async (paths: string[], options: CheckOptions) => {
         const notebooks = readNotebooks(paths);
         const store = await openStore(options);
-        const checked: Checked[] = notebooks.map(({ path, names }) => ({
-          path,
-          secrets: names.map((n) => ({ name: n.name, cells: n.cells, present: store.has(n.name) })),
-        }));
+        const checked: Checked[] = notebooks.map(({ path, cells, environment }) => {
+          // An environment read counts when its name looks like a key, or is one you have.
+          const names = findNeededSecrets(cells, { environmentCounts: (n) => store.has(n) });
+          const listed = environment.filter((e) => !names.some((n) => n.name === e));
+          return {
+            path,
+            secrets: [
+              ...names.map((n) => ({
+                name: n.name,
+                cells: n.cells,
+                present: store.has(n.name),
+                forms: n.forms,
+                environment: environment.includes(n.name),
+              })),
+              ...listed.map((name) => ({
+                name,
+                cells: [],
+                present: store.has(name),
+                forms: [],
+                environment: true,
+              })),
+            ],
+          };
+        });
         const missing = new Set(
           checked.flatMap((c) => c.secrets.filter((s) => !s.present).map((s) => s.name)),
         );
@@ -138,11 +183,20 @@ export function register(program: Command): void {
               process.stdout.write('  needs no secrets\n');
               continue;
             }
-            const rows = notebook.secrets.map((s) => [
-              `  ${s.present ? 'present' : 'missing'}`,
-              s.name,
-              cellList(s.cells),
-            ]);
+            const rows = notebook.secrets.map((s) => {
+              const forms = s.forms
+                .filter((f) => f !== 'get_secret')
+                .map((f) => (f === 'environment' ? 'os.environ' : FORM_LABELS[f]));
+              const where = [
+                ...(s.cells.length > 0 ? [cellList(s.cells)] : []),
+                ...(s.environment ? ['environment'] : []),
+              ].join(', ');
+              return [
+                `  ${s.present ? 'present' : 'missing'}`,
+                s.name,
+                forms.length > 0 ? `${where} (${forms.join(', ')})` : where,
+              ];
+            });
             process.stdout.write(`${formatTable(rows)}\n`);
           }
           const needed = new Set(checked.flatMap((c) => c.secrets.map((s) => s.name)));

@@ -15,7 +15,7 @@ import type { Command } from 'commander';
 import { createInterface } from 'node:readline';
 import type { BrokerLog } from '../../broker/secretSource';
 import { SecretsError } from '../../core/errors';
-import { describeError } from '../../broker/jupyterAttachment';
+import { describeError } from '../../broker/describeError';
 import { JupyterLabBridge, type BridgeEvent } from '../jupyterlab/bridge';
 
 export function register(program: Command): void {

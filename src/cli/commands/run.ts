@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { assertValidName } from '../../core/validation';
 import type { BrokerLog } from '../../broker/secretSource';
 import { action, CliError, EXIT, openSession, type GlobalOptions } from '../client/session';
+import { notebooksInCommand, parseNameList, withFlags } from '../client/notebookChoiceFlags';
 import { resolveAll } from '../client/resolveAll';
 import { projectOption, scopeOption, serverOption } from '../options';
 
@@ -20,6 +21,8 @@ interface RunOptions extends GlobalOptions {
   scope?: string;
   kernels?: boolean;
   verbose?: boolean;
+  platformCalls?: boolean;
+  environment?: string;
 }
 
 export function register(program: Command): void {
@@ -34,6 +37,14 @@ export function register(program: Command): void {
     .option(
       '--kernels',
       'no values in the environment: get_secret works in the command and the kernels it starts (papermill, jupyter nbconvert --execute, python script.py), from the team server or the OS keychain. Naming it lets this command read every secret you can read; with --only, only those names',
+    )
+    .option(
+      '--platform-calls',
+      "with --kernels: serve notebooks' Colab, Kaggle, Databricks, SingleStore and Hopsworks secret calls unchanged (as a notebook's metadata can ask)",
+    )
+    .option(
+      '--environment <names>',
+      "with --kernels: comma-separated names to put in the kernels' os.environ as they start (besides those the notebooks' metadata lists)",
     )
     .option('--verbose', 'with --kernels: log each get_secret call (names only, never values)')
     .addOption(projectOption())
@@ -59,6 +70,13 @@ Examples:
           await runWithKernels(argv, options, only);
           return;
         }
+        if (options.platformCalls || options.environment !== undefined) {
+          throw new CliError(
+            '--platform-calls and --environment apply with --kernels; without it every secret you name is already in the environment of the command.',
+            EXIT.usage,
+            'invalid_input',
+          );
+        }
         const session = openSession(options);
         const secrets = await resolveAll(session, only, options.scope);
         const env: NodeJS.ProcessEnv = { ...process.env };
@@ -82,6 +100,17 @@ async function runWithKernels(
       'invalid_input',
     );
   }
+  let environment: string[];
+  try {
+    environment = parseNameList(options.environment ? [options.environment] : [], '--environment');
+  } catch (error) {
+    throw new CliError((error as Error).message, EXIT.usage, 'invalid_input');
+  }
+  // The notebooks the command names say what their kernels need; the flags add to it.
+  const choices = withFlags(notebooksInCommand(argv), {
+    ...(options.platformCalls && { platformCalls: true }),
+    environment,
+  });
   const log = stderrLog(Boolean(options.verbose));
   // A signal while the broker starts: stop it and run nothing, rather than die and leave its
   // folder behind. (An object, so the type checker does not narrow it to undefined.)
@@ -98,6 +127,7 @@ async function runWithKernels(
       {
         command: argv[0]!,
         log,
+        choices,
         ...(only && { only }),
         ...(options.project !== undefined && { project: options.project }),
         ...(options.server !== undefined && { server: options.server }),

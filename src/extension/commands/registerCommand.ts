@@ -1,3 +1,8 @@
+/**
+ * The one wrapper every command runs through. A dismissed prompt (Escape) ends it quietly; an
+ * error the user can act on shows with its actions and "Show Log"; any other failure is logged
+ * and shown with "Show Log". Messages come from typed errors, which never carry a secret value.
+ */
 import * as vscode from 'vscode';
 
 /** Thrown when the user dismisses a prompt: the command ends quietly. */
@@ -13,11 +18,16 @@ export function answered<T>(value: T | undefined): T {
   return value;
 }
 
-/**
- * Registers a command through one wrapper: a dismissed prompt is silent, any other failure is
- * logged and shown with a "Show Log" action. Messages come from typed errors, which never carry a
- * secret value.
- */
+/** An error the user can act on: the message says what to do; `actions` offer it. */
+export class UserFacingError extends Error {
+  constructor(
+    message: string,
+    readonly actions: { title: string; run: () => unknown }[] = [],
+  ) {
+    super(message);
+  }
+}
+
 export function registerCommand(
   id: string,
   handler: (...args: never[]) => unknown,
@@ -29,9 +39,17 @@ export function registerCommand(
     } catch (error) {
       if (error instanceof Cancelled) return undefined;
       const message = error instanceof Error ? error.message : String(error);
-      log.error(`${id} failed: ${message}`);
-      const action = await vscode.window.showErrorMessage(message, 'Show Log');
-      if (action === 'Show Log') log.show();
+      const actions = error instanceof UserFacingError ? error.actions : [];
+      // An error the user can act on is expected; anything else is worth the log's attention.
+      if (actions.length > 0 || error instanceof UserFacingError) log.warn(`${id}: ${message}`);
+      else log.error(`${id} failed: ${message}`);
+      const picked = await vscode.window.showErrorMessage(
+        message,
+        ...actions.map((a) => a.title),
+        'Show Log',
+      );
+      if (picked === 'Show Log') log.show();
+      else await actions.find((a) => a.title === picked)?.run();
       return undefined;
     }
   });

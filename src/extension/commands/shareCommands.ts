@@ -8,6 +8,7 @@ import type { SecretRepository } from '../storage/secretRepository';
 import { serverUrlProblem } from '../sync/serverTrust';
 import { targetSecret } from './pickSecret';
 import { answered } from './registerCommand';
+import { setting, updateUserSetting } from '../settings';
 
 /** Set by the sync client once signed in; absent for local-only use. */
 export type ShareHandler = (secret: SecretMetadata) => Promise<void>;
@@ -34,17 +35,16 @@ export function shareCommands(
   }
 
   async function configureServer(): Promise<void> {
-    const config = vscode.workspace.getConfiguration('notebookSecrets');
     const url = await vscode.window.showInputBox({
       title: 'Team Server URL',
       prompt: 'The URL of a Notebook Secrets server, e.g. https://secrets.example.com',
-      value: config.get<string>('server.url', ''),
+      value: setting('server.url'),
       placeHolder: 'https://secrets.example.com',
       ignoreFocusOut: true,
       validateInput: serverUrlProblem,
     });
     const value = answered(url).trim();
-    await config.update('server.url', value, vscode.ConfigurationTarget.Global);
+    await updateUserSetting('server.url', value);
     log.info(value ? `Team server URL set to ${value}.` : 'Team server URL cleared.');
     void vscode.window.showInformationMessage(
       value ? `Team server set to ${value}.` : 'Team server cleared.',

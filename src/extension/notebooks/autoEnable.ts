@@ -16,8 +16,11 @@
  */
 import type { Jupyter, Kernel } from '@vscode/jupyter-extension';
 import * as vscode from 'vscode';
+import { cellLanguage, findNeededSecrets } from '../../core/neededSecrets';
+import { readNotebookChoices } from '../../core/notebookChoices';
 import { findJupyterApi } from './jupyterApi';
 import { notebookLabel } from './manageAccess';
+import { affects, setting } from '../settings';
 
 /** `kernels.onDidStart` of the Jupyter extension's API, where it has it. */
 export interface KernelStartEvent {
@@ -37,16 +40,11 @@ export interface AutoEnableDeps {
   jupyter?: () => Promise<Jupyter | undefined>;
 }
 
-export const AUTO_ENABLE_SETTING = 'notebooks.autoEnable';
 const NOTEBOOK_TYPE = 'jupyter-notebook';
 
 /** Whether auto-enable applies now: a trusted workspace and the setting on. */
 export function autoEnableActive(): boolean {
-  return (
-    vscode.workspace.isTrusted &&
-    vscode.workspace.getConfiguration('notebookSecrets').get<boolean>(AUTO_ENABLE_SETTING, true) !==
-      false
-  );
+  return vscode.workspace.isTrusted && setting('notebooks.autoEnable') !== false;
 }
 
 export class AutoEnable implements vscode.Disposable {
@@ -59,7 +57,7 @@ export class AutoEnable implements vscode.Disposable {
     this.disposables.push(
       vscode.workspace.onDidGrantWorkspaceTrust(() => void this.start()),
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration(`notebookSecrets.${AUTO_ENABLE_SETTING}`)) void this.start();
+        if (affects(e, 'notebooks.autoEnable')) void this.start();
       }),
       vscode.workspace.onDidChangeNotebookDocument((e) => {
         // A cell that finished: the kernel is the user's now, and free to run our code.
@@ -164,17 +162,22 @@ export class AutoEnable implements vscode.Disposable {
 }
 
 /**
- * Whether a cell of the notebook reads secrets: only then is its kernel worth the Jupyter
- * extension's kernel-access question.
+ * Whether the notebook reads secrets (get_secret, another platform's calls, key-like names from
+ * the environment, or names listed for its environment): only then is its kernel worth the
+ * Jupyter extension's kernel-access question.
  */
 function usesGetSecret(notebook: vscode.NotebookDocument): boolean {
-  return notebook
-    .getCells()
-    .some(
-      (cell) =>
-        cell.kind === vscode.NotebookCellKind.Code &&
-        /get_secret|notebook_secrets/.test(cell.document.getText()),
-    );
+  const metadata = (notebook.metadata as { metadata?: unknown } | undefined)?.metadata;
+  if (readNotebookChoices(metadata).environment.length > 0) return true;
+  const cells = notebook.getCells().flatMap((cell) => {
+    const language = cellLanguage(cell.document.languageId);
+    const source = cell.document.getText();
+    if (cell.kind !== vscode.NotebookCellKind.Code || !language) return [];
+    // An import of the helper reads nothing yet, but says the notebook will.
+    if (/\bnotebook_secrets\b/.test(source)) return [{ source: 'get_secret("_")', language }];
+    return [{ source, language }];
+  });
+  return findNeededSecrets(cells).length > 0;
 }
 
 function message(error: unknown): string {

@@ -1,4 +1,7 @@
-/** The consent dialog: a modal with Allow Once / Always for This Notebook / Deny, one at a time. */
+/**
+ * The consent dialog: a modal with Allow Once / Always for This Notebook / Deny, one at a time; for
+ * a notebook's environment, one dialog listing every name.
+ */
 import * as vscode from 'vscode';
 import type { ConsentChoice, ConsentRequest } from '../../broker/consent';
 import { CONSENT_BUTTONS, consentDetail, consentQuestion } from '../../core/viewText';
@@ -18,17 +21,23 @@ export function createConsentPrompt(): (
 }
 
 async function ask(request: ConsentRequest): Promise<ConsentChoice | undefined> {
-  // The name first: the label may come from a Jupyter server (a session path) and must not be
+  // The names first: the label may come from a Jupyter server (a session path) and must not be
   // able to read as the question (it has no control characters: see KernelSessions).
+  const names = request.names?.map((n) => `'${n}'`).join(', ');
   const picked = await vscode.window.showWarningMessage(
-    consentQuestion(request.name),
+    names
+      ? `Allow ${request.names!.length === 1 ? 'the secret' : 'the secrets'} ${names} in the kernel's environment?`
+      : consentQuestion(request.name),
     {
       modal: true,
-      detail: consentDetail(
-        request.label,
-        request.name,
-        '"Notebook Secrets: Manage Notebook Access"',
-      ),
+      detail: names
+        ? `Asked by ${request.label}.\n\n` +
+          `The notebook lists ${names} for its kernel's environment (os.environ), where libraries such as OpenAI(), anthropic and boto3 read keys. ` +
+          'Shell commands (!cmd) do not see them unless a cell calls shell_environment(True); code that starts processes itself passes them on.\n\n' +
+          'Allow Once: for this kernel session (until it restarts).\n' +
+          'Always for This Notebook: remembered; revoke it with "Notebook Secrets: Manage Notebook Access", which also takes the names out of the environment before the next cell.\n' +
+          'Deny: the names stay out of the environment.'
+        : consentDetail(request.label, request.name, '"Notebook Secrets: Manage Notebook Access"'),
     },
     ALLOW_ONCE,
     ALWAYS,

@@ -7,14 +7,13 @@
  */
 import * as vscode from 'vscode';
 import { PERSONAL, type SecretType } from '../../core';
+import { GET_SECRET_IMPORT, importOffset, importsOwn } from '../../core/portToGetSecret';
 import { SECRET_RULES, type SecretRule } from '../../core/secretRules';
 import { scanText, suggestSecretName } from '../../core/secretScan';
-import { registerCommand } from '../commands/registerCommand';
 import { askName } from '../dialogs/prompts';
 import type { SecretRepository } from '../storage/secretRepository';
 import { findingMessage } from './findingMessage';
 import { StoredValueIndex } from './storedValueIndex';
-import { registerWorkspaceScan } from './workspaceScan';
 
 export const MOVE_KEY_COMMAND = 'notebookSecrets.moveHardCodedKey';
 
@@ -66,52 +65,12 @@ export function movableKeys(text: string, rules?: readonly SecretRule[]): Movabl
   return keys;
 }
 
-export const GET_SECRET_IMPORT = 'from notebook_secrets import get_secret';
-
-const HAS_IMPORT =
-  /^[ \t]*from[ \t]+notebook_secrets[ \t]+import[ \t]*(?:\([^)]*|[^\n]*)\bget_secret\b(?![ \t]+as\b)/m;
-
-/**
- * Where `from notebook_secrets import get_secret` goes in a Python file that lacks it: after a
- * shebang, leading comments, the module docstring and `from __future__` imports. Undefined when
- * the file imports it already.
- */
-export function importOffset(text: string): number | undefined {
-  if (HAS_IMPORT.test(text)) return undefined;
-  const lines = text.split('\n');
-  let i = 0;
-  let offset = 0;
-  const skip = () => (offset += lines[i++]!.length + 1);
-  const blankOrComment = (l: string) => /^\s*(?:#.*)?$/.test(l);
-  while (i < lines.length && blankOrComment(lines[i]!)) skip();
-  const doc = /^[rRuU]?("""|''')/.exec(lines[i] ?? '');
-  if (doc) {
-    const quote = doc[1]!;
-    const closedOnFirst = lines[i]!.includes(quote, doc[0].length);
-    skip();
-    if (!closedOnFirst) {
-      while (i < lines.length && !lines[i]!.includes(quote)) skip();
-      if (i < lines.length) skip();
-    }
-  }
-  const afterHeader = offset;
-  let afterFuture: number | undefined;
-  while (i < lines.length) {
-    const line = lines[i]!;
-    const future = /^from\s+__future__\s+import\b/.test(line);
-    if (!future && !blankOrComment(line)) break;
-    skip();
-    if (future) afterFuture = offset;
-  }
-  return Math.min(afterFuture ?? afterHeader, text.length);
-}
-
 /**
  * The import line to insert into `document`, if it lacks it: a Python file, or a notebook cell
  * when no cell of its notebook imports get_secret (the extension's kernels have it without the
  * import, but the notebook should also run where they do not, e.g. under `run --kernels`).
  */
-function importEdit(
+export function importEdit(
   document: vscode.TextDocument,
 ): { at: vscode.Position; text: string } | undefined {
   if (document.uri.scheme === 'vscode-notebook-cell') {
@@ -121,12 +80,14 @@ function importEdit(
     );
     const imported = notebook
       ?.getCells()
-      .some((c) => c.document.uri.toString() !== uri && HAS_IMPORT.test(c.document.getText()));
+      .some(
+        (c) => c.document.uri.toString() !== uri && importsOwn(c.document.getText(), 'get_secret'),
+      );
     if (imported) return undefined;
   }
   const text = document.getText();
+  if (importsOwn(text, 'get_secret')) return undefined;
   const offset = importOffset(text);
-  if (offset === undefined) return undefined;
   // A file without a final newline whose last line is the header: the import goes on a new line.
   const newline = offset === text.length && text.length > 0 && !text.endsWith('\n') ? '\n' : '';
   return { at: document.positionAt(offset), text: `${newline}${GET_SECRET_IMPORT}\n` };
@@ -263,9 +224,15 @@ export class HardCodedKeyDiagnostics implements vscode.Disposable {
 }
 
 /** Registers the warnings, the quick fix for notebook cells and Python files, and its command. */
-export function registerHardCodedKeyActions(deps: HardCodedKeyDeps): vscode.Disposable {
+/**
+ * The warnings and quick fixes; `move` is what MOVE_KEY_COMMAND runs (the composition root
+ * registers it, with every other command).
+ */
+export function registerHardCodedKeyActions(
+  deps: HardCodedKeyDeps,
+): vscode.Disposable & { move(document: vscode.TextDocument, at: number): Promise<unknown> } {
   const actions = new HardCodedKeyActions(deps);
-  return vscode.Disposable.from(
+  const parts = vscode.Disposable.from(
     new HardCodedKeyDiagnostics(deps.index, (l) => deps.repository.onDidChange(l)),
     vscode.languages.registerCodeActionsProvider(
       [
@@ -276,11 +243,6 @@ export function registerHardCodedKeyActions(deps: HardCodedKeyDeps): vscode.Disp
       actions,
       { providedCodeActionKinds: HardCodedKeyActions.kinds },
     ),
-    registerCommand(
-      MOVE_KEY_COMMAND,
-      (document: vscode.TextDocument, at: number) => actions.move(document, at),
-      deps.log,
-    ),
-    registerWorkspaceScan(deps),
   );
+  return { move: (document, at) => actions.move(document, at), dispose: () => parts.dispose() };
 }

@@ -2,7 +2,8 @@
 import type { Jupyter, Kernel } from '@vscode/jupyter-extension';
 import * as vscode from 'vscode';
 import { helperLanguage } from '../../broker/kernelLanguage';
-import { UserFacingError } from './userError';
+import { attributed } from '../jupyterCalls';
+import { UserFacingError } from '../commands/registerCommand';
 
 export const JUPYTER_EXTENSION_ID = 'ms-toolsai.jupyter';
 
@@ -20,7 +21,7 @@ export async function getJupyterApi(): Promise<Jupyter> {
     );
   }
   try {
-    return extension.isActive ? extension.exports : await extension.activate();
+    return attributed(extension.isActive ? extension.exports : await extension.activate());
   } catch (error) {
     throw new UserFacingError(
       `The Jupyter extension failed to start (${error instanceof Error ? error.message : 'unknown error'}). Reload the window and try again.`,

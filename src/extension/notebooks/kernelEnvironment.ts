@@ -12,19 +12,26 @@
  * notebook (`__vsc_ipynb_file__`, set by the Jupyter extension in each kernel it starts); the claim
  * token allows nothing else, and LocalKernels decides (see {@link LocalKernels.claim}).
  *
+ * A fourth, PYTHONSTARTUP, names the helper's start-up file, which IPython kernels run as they
+ * start (IPython's `exec_PYTHONSTARTUP`): it installs the helper's kernel hooks before the first
+ * cell (other platforms' secret calls, the notebook's environment) and then runs the user's own
+ * PYTHONSTARTUP file, kept in NOTEBOOK_SECRETS_PYTHONSTARTUP. Plain `python` runs it only when
+ * interactive; scripts and `!` commands never do.
+ *
  * Nothing is written to disk and nothing outlives the window: the variables live in this process
  * only, and reach kernels started from now on. Never a value.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { delimiter } from 'node:path';
+import { chainStartup, OWN_STARTUP_ENV } from '../../broker/helperSource';
 
 /** python/notebook_secrets.py reads the same names. */
 export const VSCODE_BROKER_ENV = 'NOTEBOOK_SECRETS_VSCODE_BROKER';
 export const VSCODE_CLAIM_ENV = 'NOTEBOOK_SECRETS_VSCODE_CLAIM';
-
 export class KernelEnvironment {
   private claimToken: Buffer | undefined;
   private pythonPath: { before: string | undefined; set: string } | undefined;
+  private startup: { before: string | undefined; set: string } | undefined;
 
   constructor(
     /** The folder holding notebook_secrets.py. */
@@ -47,6 +54,9 @@ export class KernelEnvironment {
     this.pythonPath = { before, set };
     this.env[VSCODE_BROKER_ENV] = endpoint;
     this.env[VSCODE_CLAIM_ENV] = token;
+    const own = this.env.PYTHONSTARTUP;
+    const startup = chainStartup(this.env, this.helperDir);
+    if (startup) this.startup = { before: own, set: startup };
   }
 
   /** Takes the variables back (kernels already running keep theirs; their claims are refused). */
@@ -61,6 +71,12 @@ export class KernelEnvironment {
       else this.env.PYTHONPATH = this.pythonPath.before;
     }
     this.pythonPath = undefined;
+    if (this.startup && this.env.PYTHONSTARTUP === this.startup.set) {
+      if (this.startup.before === undefined) delete this.env.PYTHONSTARTUP;
+      else this.env.PYTHONSTARTUP = this.startup.before;
+      delete this.env[OWN_STARTUP_ENV];
+    }
+    this.startup = undefined;
   }
 
   /** Whether `presented` is the current claim token (constant-time). */

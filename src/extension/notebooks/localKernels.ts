@@ -19,7 +19,7 @@ import type { ConsentPolicy } from '../../broker/consent';
 import { buildInjectionCode, CLAIM_HELD } from '../../broker/injection';
 import { helperLanguage } from '../../broker/kernelLanguage';
 import { buildRInjectionCode } from '../../broker/rInjection';
-import type { KernelSessions } from '../../broker/kernelSessions';
+import type { KernelSession, KernelSessions } from '../../broker/kernelSessions';
 import {
   accessDenied,
   executeInKernel,
@@ -29,7 +29,7 @@ import {
 } from './jupyterApi';
 import { brokerError, type BrokerErrorBody, type ClaimResult } from '../../core/brokerProtocol';
 import { notebookLabel } from './manageAccess';
-import { UserFacingError } from './userError';
+import { UserFacingError } from '../commands/registerCommand';
 
 export interface LocalKernelDeps {
   sessions: KernelSessions;
@@ -93,6 +93,45 @@ export class LocalKernels implements vscode.Disposable {
    * running a cell (the one calling get_secret), and nothing claimed it since it started.
    */
   async claim(file: string): Promise<ClaimResult | BrokerErrorBody> {
+    const found = await this.runningNotebook(file);
+    if ('error' in found) return found;
+    const { key, label, kernel } = found;
+    const entry = this.enabled.get(key);
+    // Taken once per kernel start, and only until our code ran in it through the Jupyter API.
+    if (entry && (entry.kernel !== kernel || !entry.needsInjection || entry.claimed)) {
+      this.deps.log.warn(`Refused a second claim for ${label}: its kernel is already set up.`);
+      return brokerError(
+        'forbidden',
+        'Another process already set up get_secret for this notebook since its kernel started: restart the kernel from VS Code.',
+      );
+    }
+    const claimed = entry ?? this.track(key, kernel);
+    claimed.claimed = true;
+    this.deps.log.info(`get_secret set up from the first call in ${label}`);
+    return { token: claimed.token };
+  }
+
+  /**
+   * The kernel session a setup request with the claim token speaks for (`POST /v1/setup`), under
+   * the same conditions as a claim, but issuing no token: a notebook's first cell asks what the
+   * notebook chose before it reads any secret, and a notebook that reads none never gets a token.
+   */
+  async setupSession(file: string): Promise<KernelSession | BrokerErrorBody> {
+    const found = await this.runningNotebook(file);
+    if ('error' in found) return found;
+    const entry = this.enabled.get(found.key);
+    return {
+      id: entry?.sessionId ?? `setup:${found.key}`,
+      notebook: found.key,
+      label: found.label,
+      createdAt: Date.now(),
+    };
+  }
+
+  /** The open notebook of `file` whose user-started kernel is running a cell, or why not. */
+  private async runningNotebook(
+    file: string,
+  ): Promise<{ key: string; label: string; kernel: Kernel } | BrokerErrorBody> {
     const refuse = (message: string) => brokerError('forbidden', message);
     if (!vscode.workspace.isTrusted || this.deps.claimsAllowed?.() === false) {
       return refuse(
@@ -116,24 +155,13 @@ export class LocalKernels implements vscode.Disposable {
     } catch (error) {
       return refuse(accessDenied(error).message);
     }
-    if (!kernel || kernel.status !== 'busy') {
+    if (!kernel || !(await runningCell(kernel))) {
       this.deps.log.warn(`Refused a claim for ${label}: its kernel is not running a cell.`);
       return refuse(
         "get_secret can set itself up only from a cell of the notebook that VS Code started this kernel for: call it from a cell, or run 'Notebook Secrets: Enable get_secret for this notebook'.",
       );
     }
-    const entry = this.enabled.get(key);
-    // Taken once per kernel start, and only until our code ran in it through the Jupyter API.
-    if (entry && (entry.kernel !== kernel || !entry.needsInjection || entry.claimed)) {
-      this.deps.log.warn(`Refused a second claim for ${label}: its kernel is already set up.`);
-      return refuse(
-        'Another process already set up get_secret for this notebook since its kernel started: restart the kernel from VS Code.',
-      );
-    }
-    const claimed = entry ?? this.track(key, kernel);
-    claimed.claimed = true;
-    this.deps.log.info(`get_secret set up from the first call in ${label}`);
-    return { token: claimed.token };
+    return { key, label, kernel };
   }
 
   private track(key: string, kernel: Kernel): Enabled {
@@ -287,6 +315,28 @@ export class LocalKernels implements vscode.Disposable {
     for (const key of [...this.enabled.keys()]) this.disable(key);
     for (const d of this.disposables) d.dispose();
   }
+}
+
+/**
+ * How long a claim waits to see its kernel busy. The kernel's "busy" reaches the Jupyter extension
+ * on the IOPub channel, which may lag behind the claim the running cell sent straight to us.
+ */
+const BUSY_WAIT_MS = 3000;
+
+/** Whether the kernel is running a cell now, or says so within BUSY_WAIT_MS. */
+function runningCell(kernel: Kernel): Promise<boolean> {
+  if (kernel.status === 'busy') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (busy: boolean) => {
+      clearTimeout(timer);
+      listener.dispose();
+      resolve(busy);
+    };
+    const listener = kernel.onDidChangeStatus((status) => {
+      if (status === 'busy') done(true);
+    });
+    const timer = setTimeout(() => done(false), BUSY_WAIT_MS);
+  });
 }
 
 function samePath(a: string, b: string): boolean {

@@ -5,6 +5,8 @@
  */
 import * as vscode from 'vscode';
 import { cellLanguage, findNeededSecrets, type CodeCell } from '../../core/neededSecrets';
+import type { NotebookChoices } from '../../core/notebookChoices';
+import { PLATFORM_FORMS, type PlatformForm } from '../../core/secretReads';
 import { missingSecretsMessage, type NeededItem } from '../../core/viewText';
 import type { SecretRepository } from '../storage/secretRepository';
 
@@ -28,6 +30,11 @@ export interface NotebookNeedsDeps {
   activeProject(): string | undefined;
   /** Starts "New Secret" with the name filled in. */
   addSecret(name: string): Thenable<unknown>;
+  /** The notebook's choices, and the question asked when it reads keys another platform's way. */
+  choices?: {
+    of(notebook: vscode.NotebookDocument): NotebookChoices;
+    offer(notebook: vscode.NotebookDocument, platforms: PlatformForm[]): void;
+  };
 }
 
 /** Rescans this long after the last keystroke in a cell. */
@@ -38,7 +45,12 @@ export class NotebookNeeds implements NotebookNeedsView, vscode.Disposable {
   readonly onDidChange = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [];
   private snapshot:
-    { notebook: vscode.NotebookDocument; names: ReturnType<typeof findNeededSecrets> } | undefined;
+    | {
+        notebook: vscode.NotebookDocument;
+        names: ReturnType<typeof findNeededSecrets>;
+        environment: string[];
+      }
+    | undefined;
   /** Notebooks already told about their missing secrets in this session. */
   private readonly told = new Set<string>();
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -59,14 +71,26 @@ export class NotebookNeeds implements NotebookNeedsView, vscode.Disposable {
 
   current(): NotebookNeedsSnapshot | undefined {
     if (!this.snapshot) return undefined;
-    const { notebook, names } = this.snapshot;
+    const { notebook, names, environment } = this.snapshot;
+    const listed = environment.filter((name) => !names.some((n) => n.name === name));
     return {
       label: vscode.workspace.asRelativePath(notebook.uri, false),
-      secrets: names.map((n) => ({
-        name: n.name,
-        cells: n.cells,
-        present: this.isPresent(n.name),
-      })),
+      secrets: [
+        ...names.map((n) => ({
+          name: n.name,
+          cells: n.cells,
+          present: this.isPresent(n.name),
+          forms: n.forms,
+          environment: environment.includes(n.name),
+        })),
+        ...listed.map((name) => ({
+          name,
+          cells: [],
+          present: this.isPresent(name),
+          forms: [],
+          environment: true,
+        })),
+      ],
     };
   }
 
@@ -85,9 +109,22 @@ export class NotebookNeeds implements NotebookNeedsView, vscode.Disposable {
   /** Reads the active notebook's cells; `opened` also tells the user about missing names once. */
   scan(opened: boolean): void {
     const notebook = vscode.window.activeNotebookEditor?.notebook;
-    this.snapshot = notebook && { notebook, names: findNeededSecrets(codeCells(notebook)) };
+    this.snapshot = notebook && {
+      notebook,
+      // An environment read counts when its name looks like a key, or is one of the user's.
+      names: findNeededSecrets(codeCells(notebook), {
+        environmentCounts: (name) => this.isPresent(name),
+      }),
+      environment: this.deps.choices?.of(notebook).environment ?? [],
+    };
     this.changed.fire();
-    if (opened && notebook) this.tellMissing(notebook);
+    if (opened && notebook) {
+      this.tellMissing(notebook);
+      const platforms = PLATFORM_FORMS.filter((p) =>
+        this.snapshot?.names.some((n) => n.forms.includes(p)),
+      );
+      this.deps.choices?.offer(notebook, platforms);
+    }
   }
 
   private tellMissing(notebook: vscode.NotebookDocument): void {

@@ -11,29 +11,45 @@ import { KernelSessions } from '../../broker/kernelSessions';
 import { SecretRequestHandler } from '../../broker/requestHandler';
 import type { SecretSource } from '../../broker/secretSource';
 import { BrokerServer } from '../../broker/server';
-import { AUTO_ENABLE_SETTING, AutoEnable, autoEnableActive } from './autoEnable';
+import { KernelSetupHandler } from '../../broker/kernelSetup';
+import { brokerError } from '../../core/brokerProtocol';
+import { AutoEnable, autoEnableActive } from './autoEnable';
+import { choosePlatformCalls, setKernelEnvironment } from './notebookChoiceCommands';
+import type { NotebookChoiceStore } from './notebookChoiceStore';
+import { PortReadActions, portNotebook } from './portNotebook';
 import { createConsentPrompt } from './consentPrompt';
 import { KernelEnvironment } from './kernelEnvironment';
 import { JUPYTER_EXTENSION_ID } from './jupyterApi';
 import { KernelPickerServers } from './kernelPickerServers';
 import { LocalKernels } from './localKernels';
 import { manageNotebookAccess } from './manageAccess';
-import type { NotebookCommandId } from './notebookCommandIds';
+import type { CommandHandler, NotebookCommandId } from '../commandIds';
 import { RemoteServers } from './remoteServers';
-import { guarded, UserFacingError } from './userError';
+import { UserFacingError } from '../commands/registerCommand';
 import { redactOutputs } from './redactOutputs';
+import { affects } from '../settings';
 
 export interface NotebookSupportDeps {
   context: vscode.ExtensionContext;
   source: SecretSource;
   log: vscode.LogOutputChannel;
+  /** The notebooks' choices (serve other platforms' calls, the kernel's environment). */
+  choices: NotebookChoiceStore;
+  /** The names of the user's secrets, offered for a notebook's environment. */
+  secretNames(): string[];
 }
 
-export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Disposable {
-  const { context, source, log } = deps;
+/** The notebook side's life, and the handlers of its commands (registered by the root). */
+export interface NotebookSupport extends vscode.Disposable {
+  commands: Record<NotebookCommandId, CommandHandler>;
+}
+
+export function registerNotebookSupport(deps: NotebookSupportDeps): NotebookSupport {
+  const { context, source, log, choices } = deps;
   const sessions = new KernelSessions();
   const consent = new ConsentPolicy({ state: context.globalState, ask: createConsentPrompt() });
   const handler = new SecretRequestHandler({ source, consent, log });
+  const setup = new KernelSetupHandler({ choices, secrets: handler, consent, log });
   let helper: string | undefined;
   const helperSource = () => (helper ??= loadHelperSource([context.extensionPath]));
   let rHelper: string | undefined;
@@ -48,10 +64,22 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
       const server = new BrokerServer({
         sessions,
         handler,
+        setup,
         log,
         claims: {
           accepts: (token) => kernelEnv.accepts(token),
           claim: (request) => local.claim(request.notebook),
+          setup: async (body) => {
+            const notebook = (body as { notebook?: unknown } | null)?.notebook;
+            if (typeof notebook !== 'string') {
+              return brokerError(
+                'invalid_input',
+                'A setup with the claim token names its notebook.',
+              );
+            }
+            const session = await local.setupSession(notebook);
+            return 'error' in session ? session : setup.setup(session, body);
+          },
         },
       });
       try {
@@ -94,7 +122,16 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
         `A process other than the kernel of ${label} set up get_secret in its name since the kernel started; its access has been cut off. Check Manage Notebook Access, and what runs on this machine.`,
       ),
   });
-  const remote = new RemoteServers({ context, sessions, handler, consent, helperSource, log });
+  const remote = new RemoteServers({
+    context,
+    sessions,
+    handler,
+    consent,
+    helperSource,
+    log,
+    setup,
+  });
+  choices.useRemote((session) => remote.notebookChoices(session));
   const auto = new AutoEnable({ local, log });
   const picker = new KernelPickerServers({ servers: remote, log });
 
@@ -112,15 +149,17 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
     );
   };
 
-  const commands: Record<NotebookCommandId, (...args: unknown[]) => Promise<unknown>> = {
+  const commands: Record<NotebookCommandId, (arg?: unknown) => Promise<unknown>> = {
     'notebookSecrets.enableGetSecret': enable,
     'notebookSecrets.manageNotebookAccess': () => manageNotebookAccess(consent),
     'notebookSecrets.addJupyterServer': () => remote.add(),
     'notebookSecrets.removeJupyterServer': () => remote.remove(),
+    'notebookSecrets.portNotebook': (arg) => portNotebook(notebookFrom(arg)),
+    'notebookSecrets.setKernelEnvironment': (arg) =>
+      setKernelEnvironment(notebookFrom(arg), choices, deps.secretNames),
+    'notebookSecrets.choosePlatformCalls': (arg) => choosePlatformCalls(notebookFrom(arg), choices),
   };
-  const disposables: vscode.Disposable[] = Object.entries(commands).map(([id, run]) =>
-    vscode.commands.registerCommand(id, guarded(id, log, run)),
-  );
+  const disposables: vscode.Disposable[] = [];
   // The environment local kernels inherit (kernelEnvironment.ts): set while auto-enable applies.
   const updateKernelEnv = async (): Promise<void> => {
     if (!autoEnableActive() || !vscode.extensions.getExtension(JUPYTER_EXTENSION_ID)) {
@@ -137,6 +176,11 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
     }
   };
   disposables.push(
+    vscode.languages.registerCodeActionsProvider(
+      { scheme: 'vscode-notebook-cell', language: 'python' },
+      new PortReadActions(),
+      { providedCodeActionKinds: PortReadActions.kinds },
+    ),
     picker,
     auto,
     local,
@@ -144,7 +188,7 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
     vscode.workspace.onDidGrantWorkspaceTrust(() => void remote.restore()),
     vscode.workspace.onDidGrantWorkspaceTrust(() => void updateKernelEnv()),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration(`notebookSecrets.${AUTO_ENABLE_SETTING}`)) void updateKernelEnv();
+      if (affects(e, 'notebooks.autoEnable')) void updateKernelEnv();
     }),
     vscode.extensions.onDidChange(() => void updateKernelEnv()),
   );
@@ -153,11 +197,14 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): vscode.Dispo
   void auto.start();
   void picker.ensure();
 
-  return new vscode.Disposable(() => {
-    kernelEnv.uninstall();
-    for (const d of disposables) d.dispose();
-    void broker?.stop();
-  });
+  return {
+    commands,
+    dispose: () => {
+      kernelEnv.uninstall();
+      for (const d of disposables) d.dispose();
+      void broker?.stop();
+    },
+  };
 }
 
 const KERNEL_ACCESS_EXPLAINED = 'notebookSecrets.kernelAccessExplained';

@@ -5,11 +5,8 @@
  * setting to the application, so VS Code leaves such values out itself (and says so in the
  * Settings editor); reading the user's value alone holds the line whatever a workspace holds.
  */
-import * as vscode from 'vscode';
+import { userSetting } from '../settings';
 
 export function redactOutputs(): boolean {
-  const set = vscode.workspace
-    .getConfiguration('notebookSecrets')
-    .inspect<boolean>('redactOutputs');
-  return set?.globalValue !== false;
+  return userSetting('redactOutputs') !== false;
 }

@@ -5,14 +5,19 @@
  * kernel picker lists the same servers (kernelPickerServers.ts), so each is entered once.
  */
 import * as vscode from 'vscode';
-import { describeError, JupyterAttachment } from '../../broker/jupyterAttachment';
+import { describeError } from '../../broker/describeError';
+import type { JupyterAttachment } from '../../broker/jupyterAttachment';
 import type { KernelSessions } from '../../broker/kernelSessions';
 import type { SecretRequestHandler } from '../../broker/requestHandler';
 import type { ConsentPolicy } from '../../broker/consent';
+import type { KernelSetupHandler } from '../../broker/kernelSetup';
+import type { KernelSession } from '../../broker/kernelSessions';
+import type { NotebookChoices } from '../../core/notebookChoices';
 import { checkTransport, insecureWarning, transportProblem } from '../../core/serverUrl';
 import { INSECURE_SETTING } from '../sync/serverTrust';
-import { UserFacingError } from './userError';
+import { UserFacingError } from '../commands/registerCommand';
 import { redactOutputs } from './redactOutputs';
+import { setting } from '../settings';
 
 const SERVERS_KEY = 'notebookSecrets.jupyterServers';
 const tokenKey = (url: string) => `notebookSecrets.jupyterServerToken:${url}`;
@@ -24,6 +29,8 @@ export interface RemoteServerDeps {
   consent: ConsentPolicy;
   helperSource(): string;
   log: vscode.LogOutputChannel;
+  /** Answers the helper's setup and environment requests. */
+  setup?: KernelSetupHandler;
 }
 
 export class RemoteServers implements vscode.Disposable {
@@ -33,6 +40,14 @@ export class RemoteServers implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
 
   constructor(private readonly deps: RemoteServerDeps) {}
+
+  /** The choices of a kernel's notebook on one of these servers, from its saved metadata. */
+  notebookChoices(session: KernelSession): Promise<NotebookChoices> | undefined {
+    for (const [url, attachment] of this.attached) {
+      if (session.notebook.startsWith(url)) return attachment.notebookChoices(session);
+    }
+    return undefined;
+  }
 
   /** The token saved for a server ('' when it has none). */
   async tokenOf(url: string): Promise<string> {
@@ -136,10 +151,7 @@ export class RemoteServers implements vscode.Disposable {
   /** Plain http:// to another machine only with `notebookSecrets.server.allowInsecureHttp`. */
   private insecurePolicy() {
     return {
-      allowInsecureHttp:
-        vscode.workspace
-          .getConfiguration('notebookSecrets')
-          .get<boolean>('server.allowInsecureHttp', false) === true,
+      allowInsecureHttp: setting('server.allowInsecureHttp') === true,
       optIn: `the setting ${INSECURE_SETTING}`,
       what: 'The Jupyter server URL',
     };
@@ -150,6 +162,8 @@ export class RemoteServers implements vscode.Disposable {
     const problem = transportProblem(new URL(url), policy);
     if (problem) throw new UserFacingError(problem);
     this.attached.get(url)?.dispose();
+    // The Jupyter client (@jupyterlab/services, ws) is loaded with the first server.
+    const { JupyterAttachment } = await import('../../broker/jupyterAttachment');
     const attachment = new JupyterAttachment({
       baseUrl: url,
       token,
@@ -161,6 +175,7 @@ export class RemoteServers implements vscode.Disposable {
       log: this.deps.log,
       onSessionEnded: (id) => this.deps.consent.forgetSession(id),
       redactOutputs,
+      ...(this.deps.setup && { setup: this.deps.setup }),
     });
     try {
       await attachment.start();

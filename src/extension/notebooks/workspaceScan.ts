@@ -15,7 +15,6 @@ import {
   scanFile,
   type SecretFinding,
 } from '../../core/secretScan';
-import { registerCommand } from '../commands/registerCommand';
 import { findingMessage } from './findingMessage';
 import type { StoredValueIndex } from './storedValueIndex';
 
@@ -243,10 +242,3 @@ export class WorkspaceScan implements vscode.Disposable {
 }
 
 /** Registers the command and its Problems panel entries. */
-export function registerWorkspaceScan(deps: WorkspaceScanDeps): vscode.Disposable {
-  const scan = new WorkspaceScan(deps);
-  return vscode.Disposable.from(
-    scan,
-    registerCommand(SCAN_WORKSPACE_COMMAND, () => scan.run(), deps.log),
-  );
-}

@@ -1,17 +1,15 @@
 /**
- * Everything the extension needs for sync with a team server, behind one call from the
- * composition root: the session, the status bar, the commands, sync on start / window focus /
- * every `notebookSecrets.sync.intervalMinutes`, the Share handler, the active project, and the
- * URI handler a browser sign-in comes back through.
+ * Sync with a team server, behind one call from the composition root. What activation needs is
+ * here: the status bar, the active project and the sync commands. The sync client itself (the
+ * session, the API client, the engine: syncRuntime.ts) is a bundle chunk of its own, loaded when a
+ * sync command first runs, or right after activation when a sign-in was saved.
  */
 import * as vscode from 'vscode';
 import type { LocalSecretStore } from '../../core/localStore';
 import type { SecretMetadata } from '../../core/model';
-import { targetSecret } from '../commands/pickSecret';
-import { registerCommand } from '../commands/registerCommand';
-import { SignInUriHandler, signInReturn } from './signInReturn';
-import { SYNC_COMMAND_IDS, shareHandler, syncCommands } from './syncCommands';
-import { SyncSession } from './syncSession';
+import { SYNC_COMMAND_IDS, type CommandHandler, type SyncCommandId } from '../commandIds';
+import type { SyncRuntime } from './syncRuntime';
+import { TOKEN_KEY } from './syncSessionKeys';
 import { SyncStatusBar } from './syncStatusBar';
 
 export const ACTIVE_PROJECT_KEY = 'notebookSecrets.activeProject';
@@ -26,68 +24,62 @@ export interface SyncDeps {
 }
 
 export interface SyncApi {
-  session: SyncSession;
   /** The workspace's active project, for get_secret precedence (brokerSource). */
   activeProject(): string | undefined;
   onDidChangeActiveProject: vscode.Event<string | undefined>;
+  /** The sync client, loaded if it was not yet. */
+  load(): Promise<SyncRuntime>;
+  /** Resolves once the sync client started, when a sign-in was saved; at once otherwise. */
+  started(): Promise<unknown>;
+  /** The sync commands' handlers (registered by the root): each loads the sync client first. */
+  commands: Record<SyncCommandId, CommandHandler>;
 }
 
 export function registerSync(deps: SyncDeps): SyncApi {
-  const { context, store, log } = deps;
-  const intervalMinutes = () =>
-    vscode.workspace.getConfiguration('notebookSecrets').get<number>('sync.intervalMinutes', 5);
-  const session = new SyncSession({
-    secrets: context.secrets,
-    store,
-    log,
-    intervalMinutes,
-    ...(deps.fetch && { fetch: deps.fetch }),
-  });
+  const { context, log } = deps;
   const statusBar = new SyncStatusBar();
   const projectChanged = new vscode.EventEmitter<string | undefined>();
   const activeProject = () => context.workspaceState.get<string>(ACTIVE_PROJECT_KEY);
-  const refresh = () => {
-    statusBar.show(session.state, activeProject());
-    void vscode.commands.executeCommand(
-      'setContext',
-      'notebookSecrets.signedIn',
-      session.state.signedIn,
-    );
-    deps.setShareHandler(session.state.signedIn ? shareHandler(session) : undefined);
+  let signedIn = false;
+  const show = (state: Parameters<SyncStatusBar['show']>[0]) => {
+    statusBar.show(state, activeProject());
+    if (state.signedIn !== signedIn) {
+      signedIn = state.signedIn;
+      void vscode.commands.executeCommand('setContext', 'notebookSecrets.signedIn', signedIn);
+    }
   };
+  let runtime: Promise<SyncRuntime> | undefined;
+  const load = () =>
+    (runtime ??= import('./syncRuntime').then(({ startSync }) =>
+      startSync({
+        ...deps,
+        activeProject,
+        setActiveProject: async (project) => {
+          await context.workspaceState.update(ACTIVE_PROJECT_KEY, project);
+          log.info(project ? `Active project: ${project}.` : 'No active project.');
+          projectChanged.fire(project);
+        },
+        onState: show,
+      }),
+    ));
 
-  const uriHandler = new SignInUriHandler(log);
-  const returnTo = signInReturn(uriHandler);
-  const commands = syncCommands({
-    session,
-    store,
-    log,
-    activeProject,
-    setActiveProject: async (project) => {
-      await context.workspaceState.update(ACTIVE_PROJECT_KEY, project);
-      log.info(project ? `Active project: ${project}.` : 'No active project.');
-      projectChanged.fire(project);
-      refresh();
-    },
-    targetSecret: (arg, title) => targetSecret(store, arg, title),
-    ...(returnTo && { signInReturn: returnTo }),
-  });
-
-  context.subscriptions.push(
-    session,
-    statusBar,
-    projectChanged,
-    session.onDidChange(refresh),
-    ...SYNC_COMMAND_IDS.map((id) => registerCommand(id, commands[id], log)),
-    vscode.window.registerUriHandler(uriHandler),
-    vscode.window.onDidChangeWindowState((state) => {
-      if (state.focused) session.syncIfStale();
-    }),
-    vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('notebookSecrets.sync.intervalMinutes')) session.applyInterval();
-    }),
+  context.subscriptions.push(statusBar, projectChanged);
+  const commands = Object.fromEntries(
+    SYNC_COMMAND_IDS.map((id) => [
+      id,
+      async (...args: never[]) => (await load()).commands[id](...args),
+    ]),
+  ) as Record<SyncCommandId, CommandHandler>;
+  show({ signedIn: false });
+  // Signed in before: the session comes back at once, after activation.
+  const restored = Promise.resolve(context.secrets.get(TOKEN_KEY)).then((saved) =>
+    saved ? load() : undefined,
   );
-  refresh();
-  void session.restore().then(refresh);
-  return { session, activeProject, onDidChangeActiveProject: projectChanged.event };
+  return {
+    activeProject,
+    onDidChangeActiveProject: projectChanged.event,
+    load,
+    started: () => restored,
+    commands,
+  };
 }

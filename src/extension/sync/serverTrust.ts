@@ -6,7 +6,6 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import * as vscode from 'vscode';
 import { InvalidInput } from '../../core/errors';
 import {
   checkTransport,
@@ -14,20 +13,17 @@ import {
   type Transport,
 } from '../../core/serverUrl';
 import { makeNodeFetch, nodeFetch } from '../../sync/nodeFetch';
+import { setting, settingId } from '../settings';
 
-export const INSECURE_SETTING = 'notebookSecrets.server.allowInsecureHttp';
-export const CA_SETTING = 'notebookSecrets.server.caFile';
+export const INSECURE_SETTING = settingId('server.allowInsecureHttp');
+export const CA_SETTING = settingId('server.caFile');
 /** Said when a server's certificate is not trusted. */
 export const EXTENSION_CA_HINT = `set the setting ${CA_SETTING} to the CA certificate file (PEM)`;
 const OPT_IN = `the setting ${INSECURE_SETTING}`;
 
-function settings(): vscode.WorkspaceConfiguration {
-  return vscode.workspace.getConfiguration('notebookSecrets');
-}
-
 function policy() {
   return {
-    allowInsecureHttp: settings().get<boolean>('server.allowInsecureHttp', false) === true,
+    allowInsecureHttp: setting('server.allowInsecureHttp') === true,
     optIn: OPT_IN,
     what: 'The team server URL',
   };
@@ -58,7 +54,7 @@ let cached: { key: string; fetch: typeof globalThis.fetch } | undefined;
  * when it is set. Throws InvalidInput when the file cannot be read or holds no certificate.
  */
 export function serverFetch(): typeof globalThis.fetch {
-  const file = settings().get<string>('server.caFile', '').trim();
+  const file = setting('server.caFile').trim();
   if (!file) return nodeFetch;
   let pem: Buffer;
   let key: string;

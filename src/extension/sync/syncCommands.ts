@@ -17,18 +17,9 @@ import { Cancelled, answered } from '../commands/registerCommand';
 import { serverUrlProblem } from './serverTrust';
 import { checkServerTransport, insecureSignInWarning } from './serverTrust';
 import { shareDialog } from './shareDialog';
+import type { SyncCommandId } from '../commandIds';
 import type { SyncSession } from './syncSession';
-
-export const SYNC_COMMAND_IDS = [
-  'notebookSecrets.signIn',
-  'notebookSecrets.signOut',
-  'notebookSecrets.syncNow',
-  'notebookSecrets.resolveConflict',
-  'notebookSecrets.showHistory',
-  'notebookSecrets.moveToScope',
-  'notebookSecrets.selectProject',
-] as const;
-export type SyncCommandId = (typeof SYNC_COMMAND_IDS)[number];
+import { setting, updateUserSetting } from '../settings';
 
 export interface SyncCommandDeps {
   session: SyncSession;
@@ -73,12 +64,11 @@ export function syncCommands(
   };
 
   async function signIn(): Promise<void> {
-    const config = vscode.workspace.getConfiguration('notebookSecrets');
     const url = answered(
       await vscode.window.showInputBox({
         title: 'Sign in to Team Server (1/2)',
         prompt: 'The URL of a Notebook Secrets server (notebook-secrets serve)',
-        value: config.get<string>('server.url', '') || 'http://127.0.0.1:8787',
+        value: setting('server.url') || 'http://127.0.0.1:8787',
         ignoreFocusOut: true,
         validateInput: (v) => (v.trim() === '' ? 'Enter the server URL.' : serverUrlProblem(v)),
       }),
@@ -135,8 +125,7 @@ export function syncCommands(
   }
 
   async function signedIn(url: string, me: Me): Promise<void> {
-    const config = vscode.workspace.getConfiguration('notebookSecrets');
-    await config.update('server.url', url, vscode.ConfigurationTarget.Global);
+    await updateUserSetting('server.url', url);
     if (checkServerTransport(url) === 'insecure-http') {
       void vscode.window.showWarningMessage(
         `Signed in to ${url} as ${me.user.id}. ${insecureSignInWarning(url)}`,

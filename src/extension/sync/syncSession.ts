@@ -14,7 +14,6 @@ import { ApiError } from '../../sync/errors';
 import { signInWithProvider, type ProviderSignInOptions } from '../../sync/providerSignIn';
 import { SyncEngine } from '../../sync/engine';
 import { SyncScheduler, type SyncStatus } from '../../sync/scheduler';
-import { SYNC_PREFIX } from '../../sync/syncState';
 import {
   serverFetch,
   checkServerTransport,
@@ -22,7 +21,9 @@ import {
   insecureSignInWarning,
 } from './serverTrust';
 
-export const TOKEN_KEY = `${SYNC_PREFIX}token`;
+import { TOKEN_KEY } from './syncSessionKeys';
+
+export { TOKEN_KEY };
 const StoredToken = z.object({
   server: z.string(),
   token: z.string().min(1),

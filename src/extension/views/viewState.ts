@@ -1,7 +1,6 @@
 import * as vscode from 'vscode';
 import { isFilterActive, type GroupBy, type SecretFilter, type SecretType } from '../../core';
-
-const GROUP_BY_SETTING = 'view.groupBy';
+import { affects, setting, updateUserSetting } from '../settings';
 
 /** What the Secrets view shows: the filter (per window) and the grouping (a setting). */
 export class ViewState implements vscode.Disposable {
@@ -12,7 +11,7 @@ export class ViewState implements vscode.Disposable {
 
   constructor() {
     this.subscription = vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration(`notebookSecrets.${GROUP_BY_SETTING}`)) this.changed.fire();
+      if (affects(e, 'view.groupBy')) this.changed.fire();
     });
     void this.updateContext();
   }
@@ -22,15 +21,11 @@ export class ViewState implements vscode.Disposable {
   }
 
   get groupBy(): GroupBy {
-    return vscode.workspace
-      .getConfiguration('notebookSecrets')
-      .get<GroupBy>(GROUP_BY_SETTING, 'scope');
+    return setting('view.groupBy');
   }
 
   async setGroupBy(groupBy: GroupBy): Promise<void> {
-    await vscode.workspace
-      .getConfiguration('notebookSecrets')
-      .update(GROUP_BY_SETTING, groupBy, vscode.ConfigurationTarget.Global);
+    await updateUserSetting('view.groupBy', groupBy);
   }
 
   setQuery(query: string): void {

@@ -2,6 +2,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ContentsManager, SessionManager } from '@jupyterlab/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JupyterAttachment } from '../../../src/broker/jupyterAttachment';
 import { attach } from '../../../src/cli/commands/attach';
@@ -101,6 +102,69 @@ describe('notebook-secrets attach', () => {
     await attachment.whenInjected(plain.id);
     expect((await runCell(plain, print)).stdout).toBe(`key=${VALUE}\n`);
     expect(log.lines.join('\n')).not.toContain(VALUE);
+  });
+
+  it("serves a Colab notebook unchanged and its environment, as its metadata or attach's flags say", async () => {
+    attachment?.dispose();
+    const dir = mkdtempSync(join(tmpdir(), 'nbsec-attach-colab-'));
+    const file = join(dir, 'secrets.json');
+    writeFileSync(file, JSON.stringify({ API_KEY: VALUE }), { mode: 0o600 });
+    // A notebook on the server, whose metadata asks for both; its kernel runs in a session.
+    const contents = new ContentsManager({ serverSettings: server.settings });
+    await contents.save('colab.ipynb', {
+      type: 'notebook',
+      format: 'json',
+      content: {
+        cells: [],
+        metadata: { notebook_secrets: { serve_platform_calls: true, environment: ['API_KEY'] } },
+        nbformat: 4,
+        nbformat_minor: 5,
+      },
+    });
+    const sessions = new SessionManager({
+      serverSettings: server.settings,
+      kernelManager: server.kernels,
+    });
+    const session = await sessions.startNew({
+      path: 'colab.ipynb',
+      type: 'notebook',
+      name: 'colab.ipynb',
+      kernel: { name: 'python3' },
+    });
+    const withMetadata = session.kernel!;
+    const plain = await startKernel(server);
+    const cell =
+      "from google.colab import userdata\nimport hashlib, os\nprint(hashlib.sha256(userdata.get('API_KEY').encode()).hexdigest(), hashlib.sha256(os.environ.get('API_KEY', '').encode()).hexdigest())";
+    const both = `${sha256(VALUE)} ${sha256(VALUE)}`;
+
+    attachment = await attach({ jupyter: server.baseUrl, token: server.token, secrets: file }, log);
+    await attachment.whenInjected(withMetadata.id);
+    await attachment.whenInjected(plain.id);
+    expect((await runCell(withMetadata, cell)).stdout.trim()).toBe(both);
+    const undecided = await runCell(plain, cell);
+    expect(undecided.error?.ename).toBe('ModuleNotFoundError');
+    expect(undecided.stderr).toContain(
+      'this cell reads keys the Colab way. To serve them from your secrets, run `notebook-secrets attach` with --platform-calls',
+    );
+
+    attachment.dispose();
+    const flagged = await startKernel(server);
+    attachment = await attach(
+      {
+        jupyter: server.baseUrl,
+        token: server.token,
+        secrets: file,
+        kernel: [flagged.id],
+        platformCalls: true,
+        environment: ['API_KEY'],
+      },
+      log,
+    );
+    await attachment.whenInjected(flagged.id);
+    expect((await runCell(flagged, cell)).stdout.trim()).toBe(both);
+    expect(log.lines.join('\n')).not.toContain(VALUE);
+    await session.shutdown();
+    sessions.dispose();
   });
 
   it('says what is wrong with a bad token, URL or missing store', async () => {

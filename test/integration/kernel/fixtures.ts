@@ -9,6 +9,9 @@ import { ConsentPolicy, type ConsentChoice, type ConsentState } from '../../../s
 import { buildInjectionCode } from '../../../src/broker/injection';
 import { loadHelperSource, loadRHelperSource } from '../../../src/broker/helperSource';
 import type { JupyterAttachmentOptions } from '../../../src/broker/jupyterAttachment';
+import { KernelSetupHandler } from '../../../src/broker/kernelSetup';
+import type { NotebookChoices } from '../../../src/core/notebookChoices';
+import type { PlatformForm } from '../../../src/core/secretReads';
 import { KernelSessions } from '../../../src/broker/kernelSessions';
 import { SecretRequestHandler } from '../../../src/broker/requestHandler';
 import type { BrokerLog, SecretSource } from '../../../src/broker/secretSource';
@@ -86,6 +89,13 @@ export interface BrokerFixture {
   /** name → answer the fake user gives; default 'always'. */
   answers: Map<string, ConsentChoice | undefined>;
   prompts: string[];
+  /** Notebook → what its metadata says (serve other platforms' calls, its environment). */
+  choices: Map<string, NotebookChoices>;
+  setup: KernelSetupHandler;
+  /** The answer the fake user gives when asked whether to serve a platform's calls. */
+  serveAnswer: { value: boolean | undefined };
+  /** `notebook platforms…` of each time the user was asked that. */
+  serveQuestions: string[];
 }
 
 export async function startBroker(
@@ -98,15 +108,36 @@ export async function startBroker(
   const consent = new ConsentPolicy({
     state: new MemoryState(),
     ask: async (req) => {
-      prompts.push(`${req.notebook} ${req.name}`);
+      prompts.push(`${req.notebook} ${(req.names ?? [req.name]).join(',')}`);
       return answers.has(req.name) ? answers.get(req.name) : 'always';
     },
   });
   const log = new RecordingLog();
   const handler = new SecretRequestHandler({ source, consent, log });
+  const choices = new Map<string, NotebookChoices>();
+  const serveAnswer: { value: boolean | undefined } = { value: true };
+  const serveQuestions: string[] = [];
+  const setup = new KernelSetupHandler({
+    secrets: handler,
+    consent,
+    log,
+    choices: {
+      choices: (session) => choices.get(session.notebook) ?? { environment: [] },
+      askServe: async (session, platforms: PlatformForm[]) => {
+        serveQuestions.push(`${session.notebook} ${platforms.join(',')}`);
+        const answer = serveAnswer.value;
+        if (answer !== undefined) {
+          const now = choices.get(session.notebook) ?? { environment: [] };
+          choices.set(session.notebook, { ...now, servePlatformCalls: answer });
+        }
+        return answer;
+      },
+    },
+  });
   const broker = new BrokerServer({
     sessions,
     handler,
+    setup,
     log,
     listen: opts.listen ?? 'unix',
     ...(opts.rateLimit ? { rateLimit: opts.rateLimit } : {}),
@@ -122,6 +153,10 @@ export async function startBroker(
     helperSource: loadHelperSource(),
     answers,
     prompts,
+    choices,
+    setup,
+    serveAnswer,
+    serveQuestions,
   };
 }
 
@@ -192,7 +227,7 @@ export interface KernelRig {
   /** What a JupyterAttachment to this server needs to serve its kernels from the broker's handler. */
   attachmentOptions(): Pick<
     JupyterAttachmentOptions,
-    'baseUrl' | 'token' | 'helperSource' | 'sessions' | 'handler' | 'log'
+    'baseUrl' | 'token' | 'helperSource' | 'sessions' | 'handler' | 'log' | 'setup'
   >;
   stop(): Promise<void>;
 }
@@ -226,6 +261,7 @@ export async function startKernelRig(opts: { serverArgs?: string[] } = {}): Prom
       sessions: fx.sessions,
       handler: fx.handler,
       log: fx.log,
+      setup: fx.setup,
     }),
     async stop() {
       await fx.broker.stop();

@@ -61,7 +61,23 @@ function environ(path: string): Map<string, string> {
   return new Map(entries);
 }
 
-function notebook(cells: string[]): string {
+/** `jupyter nbconvert --execute` of `input`, written next to it as `output`. */
+function nbconvert(input: string, output: string, ...options: string[]): string[] {
+  return [
+    SYSTEM_PYTHON,
+    '-m',
+    'nbconvert',
+    '--to',
+    'notebook',
+    '--execute',
+    ...options,
+    input,
+    '--output',
+    output,
+  ];
+}
+
+function notebook(cells: string[], choices?: Record<string, unknown>): string {
   return JSON.stringify({
     cells: cells.map((source) => ({
       cell_type: 'code',
@@ -70,7 +86,10 @@ function notebook(cells: string[]): string {
       outputs: [],
       source,
     })),
-    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+    metadata: {
+      kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' },
+      ...(choices && { notebook_secrets: choices }),
+    },
     nbformat: 4,
     nbformat_minor: 5,
   });
@@ -127,21 +146,7 @@ describe('run --kernels', () => {
     );
     const before = new Set((await alice.audit({ limit: 1000 })).entries.map((e) => e.id));
     const run = await runCli(
-      [
-        'run',
-        '--kernels',
-        '--verbose',
-        '--',
-        SYSTEM_PYTHON,
-        '-m',
-        'nbconvert',
-        '--to',
-        'notebook',
-        '--execute',
-        join(dir, 'in.ipynb'),
-        '--output',
-        'out.ipynb',
-      ],
+      ['run', '--kernels', '--verbose', '--', ...nbconvert(join(dir, 'in.ipynb'), 'out.ipynb')],
       loggedIn,
     );
     expect(run.code, run.stderr).toBe(0);
@@ -183,6 +188,64 @@ describe('run --kernels', () => {
     expect(resolves.map((e) => [e.secret_name, e.client]).sort()).toEqual([
       ['API_KEY', 'notebook-secrets-run'],
       ['API_KEY', 'notebook-secrets-run'],
+    ]);
+  });
+
+  it("runs a Colab notebook unchanged and sets the environment its metadata lists; another notebook's Colab cell says how to serve it", async () => {
+    const dir = join(home, 'colab');
+    mkdirSync(dir);
+    const cells = [
+      "from google.colab import userdata\nimport hashlib, os\nprint(hashlib.sha256(userdata.get('API_KEY').encode()).hexdigest(), hashlib.sha256(os.environ['API_KEY'].encode()).hexdigest())",
+      '!env | grep -c "^API_KEY=" || true',
+    ];
+    writeFileSync(
+      join(dir, 'colab.ipynb'),
+      notebook(cells, { serve_platform_calls: true, environment: ['API_KEY'] }),
+    );
+    writeFileSync(join(dir, 'plain.ipynb'), notebook([cells[0]!]));
+    const execute = (name: string, ...flags: string[]) =>
+      runCli(
+        [
+          'run',
+          '--kernels',
+          ...flags,
+          '--',
+          ...nbconvert(join(dir, name), `out-${name}`, '--allow-errors'),
+        ],
+        loggedIn,
+      );
+    const outputs = (name: string) =>
+      (
+        JSON.parse(readFileSync(join(dir, `out-${name}`), 'utf8')) as {
+          cells: { outputs: { text?: string; ename?: string }[] }[];
+        }
+      ).cells.map((c) =>
+        c.outputs
+          .map((o) => o.text ?? o.ename ?? '')
+          .join('')
+          .replace(/\r/g, ''),
+      );
+
+    const run = await execute('colab.ipynb');
+    expect(run.code, run.stderr).toBe(0);
+    expect(outputs('colab.ipynb')).toEqual([
+      `${sha256(VALUES.personal)} ${sha256(VALUES.personal)}\n`,
+      '0\n',
+    ]);
+
+    const undecided = await execute('plain.ipynb');
+    expect(undecided.code, undecided.stderr).toBe(0);
+    const [cell] = outputs('plain.ipynb');
+    expect(cell).toContain(
+      'Notebook Secrets: this cell reads keys the Colab way. To serve them from your secrets, run `notebook-secrets run --kernels` with --platform-calls',
+    );
+    expect(cell).toContain('ModuleNotFoundError');
+
+    // --platform-calls and --environment say the same for every notebook of the command.
+    const flagged = await execute('plain.ipynb', '--platform-calls', '--environment', 'API_KEY');
+    expect(flagged.code, flagged.stderr).toBe(0);
+    expect(outputs('plain.ipynb')).toEqual([
+      `${sha256(VALUES.personal)} ${sha256(VALUES.personal)}\n`,
     ]);
   });
 

@@ -75,6 +75,9 @@ vi.mock('vscode', () => {
     EventEmitter,
     Uri,
     CancellationTokenSource,
+    CodeActionKind: { QuickFix: 'quickfix' },
+    NotebookCellKind: { Markup: 1, Code: 2 },
+    languages: { registerCodeActionsProvider: none },
     ProgressLocation: { Window: 10, Notification: 15 },
     workspace: {
       isTrusted: true,
@@ -135,6 +138,8 @@ import type { Kernel } from '@jupyterlab/services';
 import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { buildInjectionCode } from '../../../src/broker/injection';
+import { NotebookChoiceStore } from '../../../src/extension/notebooks/notebookChoiceStore';
+import { registerCommand } from '../../../src/extension/commands/registerCommand';
 import { registerNotebookSupport } from '../../../src/extension/notebooks/notebookSupport';
 import { canary, MapSource, MemoryState, RecordingLog, sha256 } from './fixtures';
 import { runCell, startJupyterServer, startKernel, type JupyterServer } from './harness';
@@ -188,7 +193,15 @@ const VALUE = canary('vscode');
 const REMOTE_VALUE = canary('remote');
 let server: JupyterServer;
 let kernel: Kernel.IKernelConnection;
-let registration: { dispose(): void };
+let registration: ReturnType<typeof registerNotebookSupport>;
+const channel = {
+  debug: (m: string) => log.debug(m),
+  info: (m: string) => log.info(m),
+  warn: (m: string) => log.warn(m),
+  error: (m: string) => log.error(m),
+  trace: () => {},
+  show: () => {},
+} as never;
 const log = new RecordingLog();
 const source = new MapSource();
 const secrets = new Map<string, string>();
@@ -216,6 +229,7 @@ beforeAll(async () => {
     },
   };
   ui.activeNotebook = { uri: vscode.Uri.parse('file:///work/analysis.ipynb') };
+  const choiceStore = new NotebookChoiceStore({ info: (m: string) => log.info(m) } as never);
   registration = registerNotebookSupport({
     context: {
       globalState: new MemoryState(),
@@ -227,15 +241,14 @@ beforeAll(async () => {
       extensionPath: process.cwd(),
     } as never,
     source,
-    log: {
-      debug: (m: string) => log.debug(m),
-      info: (m: string) => log.info(m),
-      warn: (m: string) => log.warn(m),
-      error: (m: string) => log.error(m),
-      trace: () => {},
-      show: () => {},
-    } as never,
+    choices: choiceStore,
+    secretNames: () => [],
+    log: channel,
   });
+  // The extension's root registers every command through its one wrapper; so does this test.
+  for (const [id, handler] of Object.entries(registration.commands)) {
+    registerCommand(id, handler, channel);
+  }
 });
 
 afterAll(async () => {
@@ -334,6 +347,48 @@ describe('VS Code notebook support', () => {
       const again = await runCell(started, "print(len(get_secret('API_KEY')))");
       expect(again.stdout.trim()).toBe(String(VALUE.length));
       expect(log.lines.join('\n')).not.toMatch(/A process other than the kernel/);
+      await started.shutdown();
+    } finally {
+      ui.notebooks.pop();
+      ui.consentAnswer = 'Always for This Notebook';
+      await local.stop();
+    }
+  });
+
+  it("runs a Colab notebook's first cell unchanged, with its environment set, from kernel start", async () => {
+    // The start-up file in PYTHONSTARTUP installs the helper's hooks as the kernel starts.
+    expect(process.env.PYTHONSTARTUP).toMatch(/notebook_secrets_startup\.py$/);
+    const local = await startJupyterServer();
+    try {
+      const started = await startKernel(local);
+      const uri = vscode.Uri.parse('file:///work/colab.ipynb');
+      ui.notebooks.push({
+        notebookType: 'jupyter-notebook',
+        uri: { ...uri, fsPath: '/work/colab.ipynb', toString: () => uri.toString() },
+        metadata: {
+          metadata: {
+            notebook_secrets: { serve_platform_calls: true, environment: ['API_KEY'] },
+          },
+        },
+      });
+      userStarted.set(uri.toString(), new StandInKernel(started));
+      // As the Jupyter extension does, silently, before handing out the kernel.
+      await started.requestExecute({
+        code: '__vsc_ipynb_file__ = "/work/colab.ipynb"',
+        silent: true,
+      }).done;
+      ui.consentAnswer = 'Allow Once';
+      const warnings = ui.warnings.length;
+      const first = await runCell(
+        started,
+        "from google.colab import userdata\nimport hashlib, os, sys\nprint(hashlib.sha256(userdata.get('API_KEY').encode()).hexdigest(), hashlib.sha256(os.environ['API_KEY'].encode()).hexdigest(), 'google.colab' in sys.modules, os.environ.get('PYTHONSTARTUP'))",
+      );
+      expect(first.error).toBeUndefined();
+      expect(first.stdout.trim()).toBe(`${sha256(VALUE)} ${sha256(VALUE)} False None`);
+      // One dialog, for the environment; the same answer serves userdata.get.
+      expect(ui.warnings.slice(warnings).map((w) => w.message)).toEqual([
+        "Allow the secret 'API_KEY' in the kernel's environment?",
+      ]);
       await started.shutdown();
     } finally {
       ui.notebooks.pop();

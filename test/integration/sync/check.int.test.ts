@@ -12,11 +12,14 @@ import { addTeam, addUser, startServer, type RunningServer } from './harness';
 
 const CANARY = `canary-check-${Math.random().toString(36).slice(2)}`;
 
-function notebook(cells: string[], language = 'python'): string {
+function notebook(cells: string[], language = 'python', choices?: Record<string, unknown>): string {
   return JSON.stringify({
     nbformat: 4,
     nbformat_minor: 5,
-    metadata: { kernelspec: { name: language === 'R' ? 'ir' : 'python3', language } },
+    metadata: {
+      kernelspec: { name: language === 'R' ? 'ir' : 'python3', language },
+      ...(choices && { notebook_secrets: choices }),
+    },
     cells: cells.map((source) => ({
       cell_type: 'code',
       source: source.split(/(?<=\n)/),
@@ -103,13 +106,45 @@ describe('notebook-secrets check (built binary, real server)', () => {
         {
           path: join(dir, 'analysis.ipynb'),
           secrets: [
-            { name: 'OPENAI_API_KEY', cells: [1], present: false },
-            { name: 'TEAM_DB', cells: [2], present: true },
+            {
+              name: 'OPENAI_API_KEY',
+              cells: [1],
+              present: false,
+              forms: ['get_secret'],
+              environment: false,
+            },
+            {
+              name: 'TEAM_DB',
+              cells: [2],
+              present: true,
+              forms: ['get_secret'],
+              environment: false,
+            },
           ],
         },
       ],
       missing: ['OPENAI_API_KEY'],
     });
+  });
+
+  it("lists other platforms' reads, environment reads of names you have, and the notebook's environment", async () => {
+    writeFileSync(
+      join(dir, 'colab.ipynb'),
+      notebook(
+        [
+          "from google.colab import userdata\nkey = userdata.get('OPENAI_API_KEY')",
+          "import os\ndb = os.getenv('TEAM_DB')\nhome = os.getenv('HOME')",
+        ],
+        'python',
+        { environment: ['ANTHROPIC_API_KEY'] },
+      ),
+    );
+    const colab = await run('alice', ['check', join(dir, 'colab.ipynb')]);
+    expect(colab.code).toBe(1);
+    expect(colab.stdout).toMatch(
+      /colab\.ipynb\n\s+present\s+OPENAI_API_KEY\s+cell 1 \(Colab\)\n\s+present\s+TEAM_DB\s+cell 2 \(os\.environ\)\n\s+missing\s+ANTHROPIC_API_KEY\s+environment\n/,
+    );
+    expect(colab.stdout).not.toContain('HOME');
   });
 
   it('exits 2 on a missing file or one that is not a notebook, before looking anything up', async () => {

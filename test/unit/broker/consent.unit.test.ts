@@ -141,4 +141,47 @@ describe('ConsentPolicy', () => {
     expect(await policy.decide(req())).toBe('deny');
     expect(asked).toHaveLength(1);
   });
+
+  describe("several names at once (a notebook's environment)", () => {
+    const batch = { notebook: 'file:///nb.ipynb', label: 'nb.ipynb', sessionId: 's1' };
+
+    it('asks once for the names nothing decides, and records the answer for each', async () => {
+      const { policy, asked } = setup('always');
+      await policy.grant('file:///nb.ipynb', 'A_KEY');
+      const decisions = await policy.decideAll(batch, ['A_KEY', 'B_KEY', 'C_KEY']);
+      expect([...decisions]).toEqual([
+        ['A_KEY', 'allow'],
+        ['B_KEY', 'allow'],
+        ['C_KEY', 'allow'],
+      ]);
+      expect(asked.map((r) => r.names)).toEqual([['B_KEY', 'C_KEY']]);
+      expect(policy.grants().map((g) => g.name)).toEqual(['A_KEY', 'B_KEY', 'C_KEY']);
+      await policy.decideAll(batch, ['B_KEY', 'C_KEY']);
+      expect(asked).toHaveLength(1);
+    });
+
+    it('a dismissed dialog denies this time only; Deny holds for the session', async () => {
+      const dismissed = setup(undefined);
+      expect([...(await dismissed.policy.decideAll(batch, ['A_KEY']))]).toEqual([
+        ['A_KEY', 'deny'],
+      ]);
+      expect(dismissed.policy.peek(batch.notebook, 's1', 'A_KEY')).toBeUndefined();
+      const denied = setup('deny');
+      await denied.policy.decideAll(batch, ['A_KEY']);
+      expect(denied.policy.peek(batch.notebook, 's1', 'A_KEY')).toBe('deny');
+    });
+
+    it('peek never asks, and pre-approved names are allowed without asking', async () => {
+      const state = new State();
+      const asked: ConsentRequest[] = [];
+      const policy = new ConsentPolicy({
+        state,
+        preapproved: (name) => name === 'ALLOWED',
+        ask: async (r) => (asked.push(r), 'once'),
+      });
+      expect(policy.peek(batch.notebook, 's1', 'OTHER')).toBeUndefined();
+      expect(await policy.decide(req({ name: 'ALLOWED' }))).toBe('allow');
+      expect(asked).toEqual([]);
+    });
+  });
 });

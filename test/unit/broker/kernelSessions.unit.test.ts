@@ -38,7 +38,7 @@ describe('KernelSessions', () => {
 
 describe('describeError', () => {
   it('blanks Jupyter tokens out of error messages', async () => {
-    const { describeError } = await import('../../../src/broker/jupyterAttachment');
+    const { describeError } = await import('../../../src/broker/describeError');
     expect(
       describeError(
         new Error('WebSocket ws://h:8888/api/kernels/1/channels?token=abc123&x=1 closed'),

@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KernelSessions } from '../../../src/broker/kernelSessions';
+import { KernelSetupHandler } from '../../../src/broker/kernelSetup';
 import { SecretRequestHandler } from '../../../src/broker/requestHandler';
 import { BrokerServer, type BrokerServerOptions } from '../../../src/broker/server';
 import type { BrokerLog } from '../../../src/broker/secretSource';
@@ -63,15 +64,20 @@ afterEach(async () => {
   broker = undefined;
 });
 
-async function start(extra: Partial<BrokerServerOptions> = {}) {
-  const sessions = new KernelSessions();
-  const handler = new SecretRequestHandler({
+/** Answers API_KEY with VALUE, and nothing else. */
+function apiKeyHandler(): SecretRequestHandler {
+  return new SecretRequestHandler({
     log,
     source: {
       resolve: async (name) =>
         name === 'API_KEY' ? { value: VALUE, encoding: 'text' } : undefined,
     },
   });
+}
+
+async function start(extra: Partial<BrokerServerOptions> = {}) {
+  const sessions = new KernelSessions();
+  const handler = apiKeyHandler();
   broker = new BrokerServer({ sessions, handler, log, ...extra });
   const endpoint = await broker.start();
   const { token } = sessions.issue('file:///a.ipynb');
@@ -294,5 +300,94 @@ describe('claims (POST /v1/claim)', () => {
     });
     expect(unknown.status).toBe(400);
     expect(unknown.body.error?.message).toMatch(/Unknown path/);
+  });
+});
+
+describe('setup and environment (POST /v1/setup, /v1/environment)', () => {
+  const CLAIM = 'claim-token-of-this-window-0123456789';
+
+  async function withSetup(environment: string[], askServe?: () => Promise<boolean | undefined>) {
+    const sessions = new KernelSessions();
+    const handler = apiKeyHandler();
+    const setup = new KernelSetupHandler({
+      secrets: handler,
+      log,
+      choices: { choices: () => ({ environment }), ...(askServe && { askServe }) },
+    });
+    const claimed: unknown[] = [];
+    broker = new BrokerServer({
+      sessions,
+      handler,
+      setup,
+      log,
+      claims: {
+        accepts: (t) => t === CLAIM,
+        claim: async () => ({ token: 'never' }),
+        setup: async (body) => {
+          claimed.push(body);
+          return { serve_platform_calls: null, environment: ['FROM_CLAIM'] };
+        },
+      },
+    });
+    const endpoint = await broker.start();
+    const { token } = sessions.issue('file:///a.ipynb');
+    return { endpoint, auth: { Authorization: `Bearer ${token}` }, claimed };
+  }
+
+  it("answers a kernel's setup and environment with its token; names outside the list are refused", async () => {
+    const { endpoint, auth } = await withSetup(['API_KEY', 'MISSING_KEY'], async () => true);
+    const setup = await send(endpoint, {
+      path: '/v1/setup',
+      headers: auth,
+      body: JSON.stringify({ ask: ['colab'] }),
+    });
+    expect(setup.body).toEqual({
+      serve_platform_calls: true,
+      environment: ['API_KEY', 'MISSING_KEY'],
+    });
+    const env = await send(endpoint, {
+      path: '/v1/environment',
+      headers: auth,
+      body: JSON.stringify({ names: ['API_KEY', 'MISSING_KEY', 'OTHER_KEY'] }),
+    });
+    expect(env.status).toBe(200);
+    expect(env.body).toMatchObject({
+      values: { API_KEY: { value: VALUE, encoding: 'text' } },
+      refused: {
+        MISSING_KEY: expect.stringMatching(/No secret named 'MISSING_KEY'/),
+        OTHER_KEY: "'OTHER_KEY' is not in this notebook's environment list.",
+      },
+    });
+    const check = await send(endpoint, {
+      path: '/v1/environment',
+      headers: auth,
+      body: JSON.stringify({ names: ['API_KEY', 'OTHER_KEY'], check: true }),
+    });
+    expect(check.body).toEqual({ allowed: ['API_KEY'] });
+    const bad = await send(endpoint, {
+      path: '/v1/environment',
+      headers: auth,
+      body: JSON.stringify({ names: ['not a name'] }),
+    });
+    expect(bad.status).toBe(400);
+    expect(lines.join('\n')).not.toContain(VALUE);
+  });
+
+  it('answers a setup with the claim token through the gate, and reads nothing with it', async () => {
+    const { endpoint, claimed } = await withSetup([]);
+    const claim = { Authorization: `Bearer ${CLAIM}` };
+    const setup = await send(endpoint, {
+      path: '/v1/setup',
+      headers: claim,
+      body: JSON.stringify({ notebook: '/work/a.ipynb' }),
+    });
+    expect(setup.body).toEqual({ serve_platform_calls: null, environment: ['FROM_CLAIM'] });
+    expect(claimed).toEqual([{ notebook: '/work/a.ipynb' }]);
+    const env = await send(endpoint, {
+      path: '/v1/environment',
+      headers: claim,
+      body: JSON.stringify({ names: ['API_KEY'] }),
+    });
+    expect(env.status).toBe(401);
   });
 });

@@ -106,9 +106,36 @@ describe('findNeededSecrets', () => {
         { source: 'get_secret("B"); get_secret("A")', language: 'r' },
       ]),
     ).toEqual([
-      { name: 'A', cells: [1, 3] },
-      { name: 'B', cells: [3] },
+      { name: 'A', cells: [1, 3], forms: ['get_secret'] },
+      { name: 'B', cells: [3], forms: ['get_secret'] },
     ]);
+  });
+
+  it('lists names read in other forms, and environment reads of key-like or known names', () => {
+    const needs = findNeededSecrets(
+      [
+        {
+          source: "from google.colab import userdata\nuserdata.get('HF_TOKEN')",
+          language: 'python',
+        },
+        {
+          source: "import os\nos.environ['OPENAI_API_KEY']\nos.getenv('HOME')\nos.getenv('DB_URL')",
+          language: 'python',
+        },
+        { source: 'Sys.getenv("R_TOKEN")\nSys.getenv("R_HOME")', language: 'r' },
+      ],
+      { environmentCounts: (name) => name === 'DB_URL' },
+    );
+    expect(needs).toEqual([
+      { name: 'HF_TOKEN', cells: [1], forms: ['colab'] },
+      { name: 'OPENAI_API_KEY', cells: [2], forms: ['environment'] },
+      { name: 'DB_URL', cells: [2], forms: ['environment'] },
+      { name: 'R_TOKEN', cells: [3], forms: ['environment'] },
+    ]);
+  });
+
+  it('does not count the shell variables PWD and OLDPWD, whose names end like a password', () => {
+    expect(findNeededNames("os.environ['PWD']\nos.getenv('OLDPWD')", 'python')).toEqual([]);
   });
 });
 

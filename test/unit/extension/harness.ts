@@ -16,6 +16,7 @@ export async function activateExtension(seed?: (secrets: FakeSecretStorage) => P
     extensionPath: process.cwd(),
   };
   const api = await activate(context as unknown as vscode.ExtensionContext);
+  await api.ready();
   const run = (id: string, ...args: unknown[]) => vscode.commands.executeCommand(id, ...args);
   const dispose = () => context.subscriptions.forEach((d) => d.dispose());
   return { api, secrets, context, run, dispose, ui, logLines };

@@ -122,7 +122,7 @@ describe('opening a notebook with missing secrets', () => {
   it('says so once per notebook in a session, naming them', async () => {
     open(ANALYSIS);
     expect(ui.messages('warning')).toEqual([
-      "analysis.ipynb needs the secret 'DB_PASSWORD', which you do not have yet. Add it before running the cell that calls get_secret.",
+      "analysis.ipynb needs the secret 'DB_PASSWORD', which you do not have yet. Add it before running the cell that reads it.",
     ]);
     open(undefined);
     open(ANALYSIS);

@@ -339,12 +339,18 @@ export class NotebookCellData {
 }
 
 export class NotebookEdit {
+  newNotebookMetadata?: Record<string, unknown>;
   constructor(
     readonly range: NotebookRange,
     readonly newCells: NotebookCellData[],
   ) {}
   static replaceCells(range: NotebookRange, cells: NotebookCellData[]): NotebookEdit {
     return new NotebookEdit(range, cells);
+  }
+  static updateNotebookMetadata(metadata: Record<string, unknown>): NotebookEdit {
+    const edit = new NotebookEdit(new NotebookRange(0, 0), []);
+    edit.newNotebookMetadata = metadata;
+    return edit;
   }
 }
 
@@ -353,6 +359,9 @@ export class Position {
     readonly line: number,
     readonly character: number,
   ) {}
+  isBefore(other: Position): boolean {
+    return this.line < other.line || (this.line === other.line && this.character < other.character);
+  }
 }
 
 export class Range {

@@ -55,7 +55,7 @@ const logLines: string[] = [];
 /** A notebook whose one code cell is `source` (by default, one that reads a secret). */
 function notebook(name: string, source = "get_secret('X')") {
   const uri = { toString: () => `file:///work/${name}` };
-  const cell = { kind: 2, document: { getText: () => source } };
+  const cell = { kind: 2, document: { languageId: 'python', getText: () => source } };
   return { uri, notebookType: 'jupyter-notebook', getCells: () => [cell] };
 }
 
@@ -192,6 +192,30 @@ describe('get_secret on by itself', () => {
     });
     await new Promise((r) => setTimeout(r, 10));
     expect(calls).toHaveLength(0);
+  });
+
+  it("sets up a notebook that reads keys another platform's way, or from its environment", async () => {
+    (jupyter!.kernels as { onDidStart?: unknown }).onDidStart = undefined;
+    await auto.start();
+    running.set('file:///work/colab.ipynb', kernel());
+    running.set('file:///work/env.ipynb', kernel());
+    fire('notebookChange', {
+      notebook: notebook(
+        'colab.ipynb',
+        "from google.colab import userdata\nuserdata.get('HF_TOKEN')",
+      ),
+      cellChanges: [{ executionSummary: { success: true } }],
+    });
+    fire('notebookChange', {
+      notebook: notebook('env.ipynb', "import os\nos.environ['OPENAI_API_KEY']"),
+      cellChanges: [{ executionSummary: { success: true } }],
+    });
+    await vi.waitFor(() =>
+      expect(calls.map((c) => c.uri).sort()).toEqual([
+        'file:///work/colab.ipynb',
+        'file:///work/env.ipynb',
+      ]),
+    );
   });
 
   it('never runs in an untrusted workspace, and starts once trust is granted', async () => {

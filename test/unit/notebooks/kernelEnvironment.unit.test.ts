@@ -1,5 +1,6 @@
-import { delimiter } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { OWN_STARTUP_ENV } from '../../../src/broker/helperSource';
 import {
   KernelEnvironment,
   VSCODE_BROKER_ENV,
@@ -34,5 +35,26 @@ describe('the environment local kernels inherit', () => {
     kernelEnv.uninstall();
     expect(env.PYTHONPATH).toBe(`/other${delimiter}/ext/python`);
     expect(env[VSCODE_CLAIM_ENV]).toBeUndefined();
+  });
+
+  it("runs the helper's start-up file in new kernels, chained to the user's own", () => {
+    const helper = resolve('python');
+    const startup = join(helper, 'notebook_secrets_startup.py');
+    const env: NodeJS.ProcessEnv = { PYTHONSTARTUP: '/home/u/.pythonrc' };
+    const kernelEnv = new KernelEnvironment(helper, env);
+    kernelEnv.install('unix:/a');
+    expect(env.PYTHONSTARTUP).toBe(startup);
+    expect(env[OWN_STARTUP_ENV]).toBe('/home/u/.pythonrc');
+    kernelEnv.uninstall();
+    expect(env.PYTHONSTARTUP).toBe('/home/u/.pythonrc');
+    expect(env[OWN_STARTUP_ENV]).toBeUndefined();
+
+    const none: NodeJS.ProcessEnv = {};
+    const fresh = new KernelEnvironment(helper, none);
+    fresh.install('unix:/a');
+    expect(none.PYTHONSTARTUP).toBe(startup);
+    expect(none[OWN_STARTUP_ENV]).toBeUndefined();
+    fresh.uninstall();
+    expect(none.PYTHONSTARTUP).toBeUndefined();
   });
 });

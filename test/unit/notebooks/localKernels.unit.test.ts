@@ -270,9 +270,9 @@ describe('the Jupyter extension', () => {
   });
 
   it('activates it when installed but inactive', async () => {
-    const api = { kernels: {} };
-    state.jupyterExtension = { isActive: false, activate: async () => api };
-    expect(await getJupyterApi()).toBe(api);
+    const kernels = {};
+    state.jupyterExtension = { isActive: false, activate: async () => ({ kernels }) };
+    expect((await getJupyterApi()).kernels).toBe(kernels);
   });
 });
 
@@ -290,6 +290,13 @@ describe('a kernel that sets up get_secret from its first call (a claim)', () =>
     expect(sessions.lookup(token)?.notebook).toBe('file:///work/a.ipynb');
     expect(local.isSetUp(notebook.uri)).toBe(false);
     expect(await claim()).toMatch(/^refused: Another process already set up get_secret/);
+  });
+
+  it("waits for the kernel's busy status, which may come after the claim", async () => {
+    kernel.status = 'idle';
+    const pending = claim();
+    setTimeout(() => kernel.setStatus('busy'), 50);
+    expect(await pending).not.toMatch(/^refused/);
   });
 
   it('refuses a claim for a notebook not open here, an idle kernel, or with auto-enable off', async () => {

@@ -1,0 +1,224 @@
+/**
+ * What a user pays for the extension before using it: activate() against an empty extension's, in
+ * the same run. Target: ≤ 50 ms above the empty extension, (1) with the unit tests' fake vscode
+ * module (activate() alone, the bundle already loaded) and (2) in code-server, where a timing
+ * extension activates each one and measures from the call to the resolved promise, loading the
+ * code included. Also the bytes activation reads (the entry and the chunks it imports) against
+ * the whole bundle (target ≤ 200 KB).
+ *
+ * Part (2) needs the built .vsix (npm run package), code-server and Chromium, as the e2e suite
+ * does; without them it says so and measures (1) only. NS_BENCH_ACTIVATION_ROUNDS sets how many
+ * windows (code-server starts) are measured (default 3).
+ */
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type * as vscode from 'vscode';
+import { activate } from '../src/extension/extension';
+import { CHROMIUM, CHROMIUM_ARGS } from '../test/e2e/chromium';
+import { FakeMemento, FakeSecretStorage, ui } from '../test/unit/fakes/vscode';
+import { pathToFileURL } from 'node:url';
+
+// The benchmarks are bundled (CommonJS), and run from the repository's root: scripts/codeServer.mjs,
+// which finds its files from import.meta.url, is loaded as it is, at run time.
+const repoRoot = process.cwd();
+const script = <T>(file: string): Promise<T> =>
+  import(pathToFileURL(join(repoRoot, 'scripts', file)).href) as Promise<T>;
+/** A package loaded from node_modules at run time, not bundled into the benchmark. */
+const unbundled = <T>(name: string): Promise<T> => import(name) as Promise<T>;
+
+const TARGET_MS = 50;
+const TARGET_KB = 200;
+const ROUNDS = Number(process.env.NS_BENCH_ACTIVATION_ROUNDS ?? 3);
+const EXTENSION_ID = 'notebook-secrets.notebook-secrets';
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** activate() with the fake vscode module, against an empty extension's activate(). */
+async function withFake(): Promise<void> {
+  const ours: number[] = [];
+  const empty: number[] = [];
+  const emptyActivate = async (_context: unknown) => ({});
+  for (let i = 0; i < 15; i++) {
+    ui.reset();
+    const context = {
+      subscriptions: [] as { dispose(): unknown }[],
+      secrets: new FakeSecretStorage(),
+      globalState: new FakeMemento(),
+      workspaceState: new FakeMemento(),
+      extensionPath: repoRoot,
+    } as unknown as vscode.ExtensionContext;
+    let start = performance.now();
+    await emptyActivate(context);
+    empty.push(performance.now() - start);
+    start = performance.now();
+    await activate(context);
+    ours.push(performance.now() - start);
+    for (const d of context.subscriptions) d.dispose();
+  }
+  const extra = median(ours) - median(empty);
+  console.log(
+    `unit fake: activate() ${median(ours).toFixed(1)} ms, empty extension ${median(empty).toFixed(2)} ms: ` +
+      `${extra.toFixed(1)} ms above it (target ≤ ${TARGET_MS} ms) ${extra <= TARGET_MS ? 'ok' : 'MISSED'}`,
+  );
+}
+
+/** The bytes activation reads: the entry, extension.mjs and the chunks it imports statically. */
+function bundleBytes(): void {
+  const dir = join(repoRoot, 'dist', 'extension');
+  if (!existsSync(join(dir, 'extension.mjs'))) {
+    console.log('bundle: not built (npm run build); skipped');
+    return;
+  }
+  const read = new Set<string>();
+  const visit = (file: string) => {
+    if (read.has(file)) return;
+    read.add(file);
+    const text = readFileSync(file, 'utf8');
+    // Static imports of chunks: `import … from "./chunks/x.mjs"` (not import()).
+    for (const m of text.matchAll(
+      /(?:^|[;\n])\s*import\s*(?:[^'"()]*?from\s*)?["'](\.[^"']+\.mjs)["']/g,
+    )) {
+      visit(join(file, '..', m[1]!));
+    }
+  };
+  visit(join(dir, 'entry.js'));
+  visit(join(dir, 'extension.mjs'));
+  const size = (f: string) => statSync(f).size;
+  const atActivation = [...read].reduce((n, f) => n + size(f), 0) / 1024;
+  const all =
+    readdirSync(dir, { recursive: true, encoding: 'utf8' })
+      .map((f) => join(dir, f))
+      .filter((f) => statSync(f).isFile() && !f.endsWith('.map'))
+      .reduce((n, f) => n + size(f), 0) / 1024;
+  console.log(
+    `bundle: activation reads ${atActivation.toFixed(1)} KB of ${all.toFixed(1)} KB ` +
+      `(target ≤ ${TARGET_KB} KB) ${atActivation <= TARGET_KB ? 'ok' : 'MISSED'}`,
+  );
+}
+
+/** A .vsix of a tiny extension with `main` as its code (built with vsce, as demo/jupyter is). */
+async function tinyExtension(dir: string, name: string, main: string, events: string[]) {
+  const folder = join(dir, name);
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, 'extension.js'), main);
+  writeFileSync(join(folder, 'README.md'), `${name}\n`);
+  writeFileSync(
+    join(folder, 'package.json'),
+    JSON.stringify({
+      name,
+      displayName: name,
+      version: '0.0.1',
+      publisher: 'bench',
+      license: 'MIT',
+      engines: { vscode: '^1.100.0' },
+      activationEvents: events,
+      main: './extension.js',
+    }),
+  );
+  const { packVsix } = await script<typeof import('../scripts/vsix.mjs')>('vsix.mjs');
+  return packVsix(folder, join(dir, `${name}.vsix`));
+}
+
+// Activates each extension in turn (the empty one first) and writes the times to $BENCH_OUT.
+const TIMER = `
+const vscode = require('vscode');
+const { writeFileSync } = require('fs');
+exports.activate = async () => {
+  const times = {};
+  for (const id of ['bench.bench-empty', '${EXTENSION_ID}']) {
+    const ext = vscode.extensions.getExtension(id);
+    const start = performance.now();
+    await ext.activate();
+    times[id] = performance.now() - start;
+  }
+  writeFileSync(process.env.BENCH_OUT, JSON.stringify(times));
+};
+`;
+
+async function inCodeServer(): Promise<void> {
+  const vsix = join(repoRoot, 'dist', 'notebook-secrets.vsix');
+  if (!existsSync(vsix) || !existsSync(CHROMIUM)) {
+    console.log(
+      'code-server: needs dist/notebook-secrets.vsix (npm run package) and Chromium; skipped',
+    );
+    return;
+  }
+  const { freePort, installExtension, startCodeServer, statePaths } =
+    await script<typeof import('../scripts/codeServer.mjs')>('codeServer.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'nbsec-activation-'));
+  try {
+    const empty = await tinyExtension(dir, 'bench-empty', 'exports.activate = () => {};', []);
+    const timer = await tinyExtension(dir, 'bench-timer', TIMER, ['onStartupFinished']);
+    const paths = statePaths(join(dir, 'state'));
+    for (const v of [vsix, empty, timer]) await installExtension(paths, v);
+    const ours: number[] = [];
+    const baseline: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const out = join(dir, `times-${round}.json`);
+      const folder = join(dir, `workspace-${round}`);
+      mkdirSync(folder, { recursive: true });
+      const server = await startCodeServer({
+        paths,
+        port: await freePort(),
+        folder,
+        userDataDir: join(dir, `user-${round}`),
+        logFile: join(dir, `code-server-${round}.log`),
+        env: { BENCH_OUT: out },
+      });
+      const { chromium } = await unbundled<typeof import('playwright-core')>('playwright-core');
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: CHROMIUM_ARGS,
+      });
+      try {
+        const page = await browser.newPage();
+        await page.goto(`${server.url}?folder=${encodeURI(folder)}`);
+        const deadline = Date.now() + 120_000;
+        while (!existsSync(out) && Date.now() < deadline) await page.waitForTimeout(250);
+        if (!existsSync(out)) throw new Error('the timing extension wrote nothing in 2 minutes');
+        const times = JSON.parse(readFileSync(out, 'utf8')) as Record<string, number>;
+        ours.push(times[EXTENSION_ID]!);
+        baseline.push(times['bench.bench-empty']!);
+      } finally {
+        await browser.close().catch(() => undefined);
+        await server.stop();
+      }
+    }
+    const extra = median(ours) - median(baseline);
+    console.log(
+      `code-server (${ROUNDS} windows): activation ${median(ours).toFixed(1)} ms, empty extension ` +
+        `${median(baseline).toFixed(1)} ms: ${extra.toFixed(1)} ms above it (target ≤ ${TARGET_MS} ms) ` +
+        `${extra <= TARGET_MS ? 'ok' : 'MISSED'}; each window: ${ours.map((t, i) => `${t.toFixed(0)}/${baseline[i]!.toFixed(0)}`).join(', ')} ms`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  }
+}
+
+async function main(): Promise<void> {
+  bundleBytes();
+  await withFake();
+  await inCodeServer();
+}
+
+void main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
