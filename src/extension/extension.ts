@@ -2,14 +2,14 @@
 import * as vscode from 'vscode';
 import type { CommandHandler, CommandId, SecretCommandId } from './commandIds';
 import { DIRECT_CALLS, useJupyterCalls, type JupyterCalls } from './jupyterCalls';
-import { registerCommand } from './commands/registerCommand';
+import { registerCommand } from './registerCommand';
 import { secretCommands } from './commands/secretCommands';
 import { shareCommands, type ShareHandler } from './commands/shareCommands';
 import { viewCommands } from './commands/viewCommands';
-import type { LeakGuard } from './notebooks/leakGuard';
-import { NotebookChoiceStore } from './notebooks/notebookChoiceStore';
-import { NotebookNeeds } from './notebooks/notebookNeeds';
-import { registerNotebookSupport } from './notebooks/notebookSupport';
+import type { LeakGuard } from './leakGuard/leakGuard';
+import { NotebookChoiceStore } from './needs/notebookChoiceStore';
+import { NotebookNeeds } from './needs/notebookNeeds';
+import { registerNotebookSupport } from './kernels/notebookSupport';
 import { repositorySource } from './storage/brokerSource';
 import { registerSync } from './sync/registerSync';
 import { SecretStorageRepository } from './storage/secretRepository';
@@ -50,7 +50,7 @@ export async function activate(
   // The leak guard and its scanner are read after activation (a chunk of their own).
   let leakGuard: Promise<LeakGuard> | undefined;
   const startLeakGuard = () =>
-    (leakGuard ??= import('./notebooks/leakGuard').then((m) => {
+    (leakGuard ??= import('./leakGuard/leakGuard').then((m) => {
       const guard = m.startLeakGuard({ repository, log });
       context.subscriptions.push(guard);
       return guard;

@@ -21,8 +21,8 @@ import {
 } from '../../core/viewText';
 import { askDescription, askName, askType, askValue } from '../dialogs/prompts';
 import type { SecretRepository } from '../storage/secretRepository';
-import { targetSecret } from './pickSecret';
-import { answered } from './registerCommand';
+import { targetSecret } from '../views/pickSecret';
+import { answered } from '../registerCommand';
 
 export interface SecretCommandDeps {
   repository: SecretRepository;

@@ -5,9 +5,9 @@
 import * as vscode from 'vscode';
 import type { SecretMetadata } from '../../core';
 import type { SecretRepository } from '../storage/secretRepository';
-import { serverUrlProblem } from '../sync/serverTrust';
-import { targetSecret } from './pickSecret';
-import { answered } from './registerCommand';
+import { serverUrlProblem } from '../serverTrust';
+import { targetSecret } from '../views/pickSecret';
+import { answered } from '../registerCommand';
 import { setting, updateUserSetting } from '../settings';
 
 /** Set by the sync client once signed in; absent for local-only use. */

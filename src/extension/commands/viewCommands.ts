@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { SECRET_TYPES, type GroupBy } from '../../core';
 import type { ViewState } from '../views/viewState';
-import { answered } from './registerCommand';
+import { answered } from '../registerCommand';
 
 export function viewCommands(state: ViewState, reload: () => Promise<unknown>) {
   async function refresh(): Promise<void> {

@@ -9,7 +9,7 @@ import {
   typeLabel,
   valueProblem,
 } from '../../core/viewText';
-import { answered } from '../commands/registerCommand';
+import { answered } from '../registerCommand';
 
 export interface Step {
   title: string;

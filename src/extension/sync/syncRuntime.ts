@@ -5,7 +5,7 @@
  * comes back through (signInReturn.ts).
  */
 import * as vscode from 'vscode';
-import { targetSecret } from '../commands/pickSecret';
+import { targetSecret } from '../views/pickSecret';
 import type { SyncCommandId } from '../commandIds';
 import type { SyncDeps } from './registerSync';
 import { SignInUriHandler, signInReturn } from './signInReturn';

@@ -19,7 +19,7 @@ import {
   checkServerTransport,
   EXTENSION_CA_HINT,
   insecureSignInWarning,
-} from './serverTrust';
+} from '../serverTrust';
 
 import { TOKEN_KEY } from './syncSessionKeys';
 

@@ -16,8 +16,9 @@ import {
   secretNotes,
   THIS_NOTEBOOK,
 } from '../../core/viewText';
-import type { NeededItem, NotebookNeedsView } from '../notebooks/notebookNeeds';
+import type { NeededItem, NotebookNeedsView } from '../needs/notebookNeeds';
 import type { ViewState } from './viewState';
+import { Disposable } from '../disposables';
 
 /** What the tree reads: the local store, or later the synced store. All reads are in memory. */
 export interface SecretListSource {
@@ -47,24 +48,23 @@ const TYPE_ICONS: Record<SecretType, string> = {
 };
 
 export class SecretsTreeProvider
-  implements vscode.TreeDataProvider<SecretsNode>, vscode.Disposable
+  extends Disposable
+  implements vscode.TreeDataProvider<SecretsNode>
 {
-  private readonly changed = new vscode.EventEmitter<SecretsNode | undefined>();
+  private readonly changed = this.register(new vscode.EventEmitter<SecretsNode | undefined>());
   readonly onDidChangeTreeData = this.changed.event;
   private loadError: string | undefined;
   private groups: SecretGroup<SecretMetadata>[] | undefined;
-  private readonly subscriptions: { dispose(): void }[];
 
   constructor(
     private readonly source: SecretListSource,
     private readonly state: ViewState,
     private readonly needs?: NotebookNeedsView,
   ) {
-    this.subscriptions = [
-      source.onDidChange(() => this.refresh()),
-      state.onDidChange(() => this.refresh()),
-    ];
-    if (needs) this.subscriptions.push(needs.onDidChange(() => this.refresh()));
+    super();
+    this.register(source.onDidChange(() => this.refresh()));
+    this.register(state.onDidChange(() => this.refresh()));
+    if (needs) this.register(needs.onDidChange(() => this.refresh()));
   }
 
   /** Shows a failed load as a warning item with a retry action instead of an empty tree. */
@@ -177,11 +177,6 @@ export class SecretsTreeProvider
       label: `Secret ${secret.name}, ${secret.type}${owner ? `, shared by ${owner}` : ''}`,
     };
     return item;
-  }
-
-  dispose(): void {
-    for (const s of this.subscriptions) s.dispose();
-    this.changed.dispose();
   }
 }
 

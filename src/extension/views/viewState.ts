@@ -1,18 +1,21 @@
 import * as vscode from 'vscode';
 import { isFilterActive, type GroupBy, type SecretFilter, type SecretType } from '../../core';
 import { affects, setting, updateUserSetting } from '../settings';
+import { Disposable } from '../disposables';
 
 /** What the Secrets view shows: the filter (per window) and the grouping (a setting). */
-export class ViewState implements vscode.Disposable {
+export class ViewState extends Disposable {
   private filterValue: SecretFilter = {};
-  private readonly changed = new vscode.EventEmitter<void>();
+  private readonly changed = this.register(new vscode.EventEmitter<void>());
   readonly onDidChange = this.changed.event;
-  private readonly subscription: vscode.Disposable;
 
   constructor() {
-    this.subscription = vscode.workspace.onDidChangeConfiguration((e) => {
-      if (affects(e, 'view.groupBy')) this.changed.fire();
-    });
+    super();
+    this.register(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (affects(e, 'view.groupBy')) this.changed.fire();
+      }),
+    );
     void this.updateContext();
   }
 
@@ -62,10 +65,5 @@ export class ViewState implements vscode.Disposable {
       'notebookSecrets.filtered',
       isFilterActive(this.filterValue),
     );
-  }
-
-  dispose(): void {
-    this.subscription.dispose();
-    this.changed.dispose();
   }
 }

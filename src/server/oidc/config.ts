@@ -4,6 +4,7 @@
  */
 import { ENTITY_ID_PATTERN } from '../../core/api';
 import { redirectPrefixProblem } from '../../core/signInRedirect';
+import type { Identity } from '../store/sessions';
 
 export interface OidcConfig {
   /** The provider's issuer URL (its discovery document is at /.well-known/openid-configuration). */
@@ -89,15 +90,6 @@ export function oidcConfigFromEnv(env: NodeJS.ProcessEnv): OidcConfig | undefine
     accessTokenMinutes: minutes,
     sessionDays: days,
   };
-}
-
-/** A person as the provider's ID token says: who, what to call them, their groups. */
-export interface Identity {
-  subject: string;
-  userId: string;
-  name: string;
-  /** Team ids of the groups claim; undefined when no groups claim is configured. */
-  teams?: string[];
 }
 
 /** The id a claim value becomes: lowercased, other characters as '-', at most 64. */

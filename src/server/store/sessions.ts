@@ -7,11 +7,19 @@
 import { randomUUID } from 'node:crypto';
 import type { TokenSet } from '../../core/api';
 import { HttpError } from '../httpError';
-import type { Identity } from '../oidc/config';
 import { generateToken, hashToken } from '../tokens';
 import { auditSignIn, type SignInOrigin } from './audit';
 import type { StoreContext } from './context';
 import { dropPendingGrants, setMember } from './directory';
+
+/** A person as the provider's ID token says: who, what to call them, their groups. */
+export interface Identity {
+  subject: string;
+  userId: string;
+  name: string;
+  /** Team ids of the groups claim; undefined when no groups claim is configured. */
+  teams?: string[];
+}
 
 export const REFRESH_PREFIX = 'nsr_';
 

@@ -138,9 +138,9 @@ import type { Kernel } from '@jupyterlab/services';
 import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { buildInjectionCode } from '../../../src/broker/injection';
-import { NotebookChoiceStore } from '../../../src/extension/notebooks/notebookChoiceStore';
-import { registerCommand } from '../../../src/extension/commands/registerCommand';
-import { registerNotebookSupport } from '../../../src/extension/notebooks/notebookSupport';
+import { NotebookChoiceStore } from '../../../src/extension/needs/notebookChoiceStore';
+import { registerCommand } from '../../../src/extension/registerCommand';
+import { registerNotebookSupport } from '../../../src/extension/kernels/notebookSupport';
 import { canary, MapSource, MemoryState, RecordingLog, sha256 } from './fixtures';
 import { runCell, startJupyterServer, startKernel, type JupyterServer } from './harness';
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { COMMAND_IDS } from '../../../src/extension/commandIds';
 import { nameFromFile } from '../../../src/core/viewText';
-import { serverUrlProblem } from '../../../src/extension/sync/serverTrust';
+import { serverUrlProblem } from '../../../src/extension/serverTrust';
 import { LocalSecretStore, MAX_FILE_BYTES } from '../../../src/core';
 import {
   commands,

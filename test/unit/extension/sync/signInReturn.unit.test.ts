@@ -5,7 +5,7 @@
  * query on), as VS Code's own callback page does it.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Cancelled } from '../../../../src/extension/commands/registerCommand';
+import { Cancelled } from '../../../../src/extension/registerCommand';
 import { SignInUriHandler, signInReturn } from '../../../../src/extension/sync/signInReturn';
 import { syncCommands } from '../../../../src/extension/sync/syncCommands';
 import { type SyncSession, TOKEN_KEY } from '../../../../src/extension/sync/syncSession';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { env, ui, workspace } from '../../fakes/vscode';
 import { TOKEN_KEY } from '../../../../src/extension/sync/syncSession';
-import { serverUrlProblem } from '../../../../src/extension/sync/serverTrust';
+import { serverUrlProblem } from '../../../../src/extension/serverTrust';
 import { LocalSecretStore } from '../../../../src/core/localStore';
 import { ApiClient } from '../../../../src/sync/client';
 import { MemoryKeyValueStore } from '../../../../src/sync/memoryKeyValueStore';

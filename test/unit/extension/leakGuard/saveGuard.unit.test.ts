@@ -4,7 +4,7 @@ import {
   CLEAR_OUTPUTS,
   REPLACE_IN_SOURCE,
   SAVE_ANYWAY,
-} from '../../../src/extension/notebooks/saveGuard';
+} from '../../../../src/extension/leakGuard/saveGuard';
 import {
   NotebookCellKind,
   Position,
@@ -13,8 +13,8 @@ import {
   workspace,
   type PromptCall,
   type WorkspaceEdit,
-} from '../fakes/vscode';
-import { activateExtension } from '../extension/harness';
+} from '../../fakes/vscode';
+import { activateExtension } from '../harness';
 
 const VALUE = `canary-save-${randomBytes(12).toString('hex')}`;
 const encoder = new TextEncoder();

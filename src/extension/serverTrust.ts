@@ -6,14 +6,10 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { InvalidInput } from '../../core/errors';
-import {
-  checkTransport,
-  serverUrlProblem as urlProblem,
-  type Transport,
-} from '../../core/serverUrl';
-import { makeNodeFetch, nodeFetch } from '../../sync/nodeFetch';
-import { setting, settingId } from '../settings';
+import { InvalidInput } from '../core/errors';
+import { checkTransport, serverUrlProblem as urlProblem, type Transport } from '../core/serverUrl';
+import { makeNodeFetch, nodeFetch } from '../sync/nodeFetch';
+import { setting, settingId } from './settings';
 
 export const INSECURE_SETTING = settingId('server.allowInsecureHttp');
 export const CA_SETTING = settingId('server.caFile');

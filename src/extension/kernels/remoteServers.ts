@@ -14,8 +14,8 @@ import type { KernelSetupHandler } from '../../broker/kernelSetup';
 import type { KernelSession } from '../../broker/kernelSessions';
 import type { NotebookChoices } from '../../core/notebookChoices';
 import { checkTransport, insecureWarning, transportProblem } from '../../core/serverUrl';
-import { INSECURE_SETTING } from '../sync/serverTrust';
-import { UserFacingError } from '../commands/registerCommand';
+import { INSECURE_SETTING } from '../serverTrust';
+import { UserFacingError } from '../registerCommand';
 import { redactOutputs } from './redactOutputs';
 import { setting } from '../settings';
 

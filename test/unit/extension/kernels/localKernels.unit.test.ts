@@ -40,10 +40,10 @@ vi.mock('vscode', () => {
 });
 
 import type { Jupyter, Kernel, KernelStatus } from '@vscode/jupyter-extension';
-import { ConsentPolicy } from '../../../src/broker/consent';
-import { KernelSessions } from '../../../src/broker/kernelSessions';
-import { getJupyterApi } from '../../../src/extension/notebooks/jupyterApi';
-import { LocalKernels } from '../../../src/extension/notebooks/localKernels';
+import { ConsentPolicy } from '../../../../src/broker/consent';
+import { KernelSessions } from '../../../../src/broker/kernelSessions';
+import { getJupyterApi } from '../../../../src/extension/kernels/jupyterApi';
+import { LocalKernels } from '../../../../src/extension/kernels/localKernels';
 
 class FakeKernel implements Kernel {
   status: KernelStatus = 'idle';

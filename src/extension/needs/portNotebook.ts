@@ -12,7 +12,7 @@ import {
   type PortableRead,
 } from '../../core/portToGetSecret';
 import { FORM_LABELS, type CellSource } from '../../core/secretReads';
-import { UserFacingError } from '../commands/registerCommand';
+import { UserFacingError } from '../registerCommand';
 
 export const PORT_NOTEBOOK_COMMAND = 'notebookSecrets.portNotebook';
 

@@ -14,6 +14,7 @@ import { askName } from '../dialogs/prompts';
 import type { SecretRepository } from '../storage/secretRepository';
 import { findingMessage } from './findingMessage';
 import { StoredValueIndex } from './storedValueIndex';
+import { Disposable } from '../disposables';
 
 export const MOVE_KEY_COMMAND = 'notebookSecrets.moveHardCodedKey';
 
@@ -176,27 +177,24 @@ export class HardCodedKeyActions implements vscode.CodeActionProvider {
 const SCANNED_SCHEMES = new Set(['vscode-notebook-cell', 'file', 'untitled']);
 
 /** Warnings on hard-coded keys in notebook cells and Python files, kept up to date as they change. */
-export class HardCodedKeyDiagnostics implements vscode.Disposable {
-  private readonly collection = vscode.languages.createDiagnosticCollection(
-    'notebookSecrets.hardCodedKeys',
+export class HardCodedKeyDiagnostics extends Disposable {
+  private readonly collection = this.register(
+    vscode.languages.createDiagnosticCollection('notebookSecrets.hardCodedKeys'),
   );
-  private readonly subscriptions: vscode.Disposable[];
 
   constructor(
     private readonly index?: StoredValueIndex,
     onValuesChanged?: (listener: () => void) => { dispose(): void },
   ) {
+    super();
     const refresh = () => {
       for (const document of vscode.workspace.textDocuments) this.update(document);
     };
-    this.subscriptions = [
-      vscode.workspace.onDidOpenTextDocument((d) => this.update(d)),
-      vscode.workspace.onDidChangeTextDocument((e) => this.update(e.document)),
-      vscode.workspace.onDidCloseTextDocument((d) => this.collection.delete(d.uri)),
-      ...(onValuesChanged && index
-        ? [onValuesChanged(() => void index.rules().then(refresh, () => undefined))]
-        : []),
-    ];
+    this.register(vscode.workspace.onDidOpenTextDocument((d) => this.update(d)));
+    this.register(vscode.workspace.onDidChangeTextDocument((e) => this.update(e.document)));
+    this.register(vscode.workspace.onDidCloseTextDocument((d) => this.collection.delete(d.uri)));
+    if (onValuesChanged && index)
+      this.register(onValuesChanged(() => void index.rules().then(refresh, () => undefined)));
     refresh();
     void index?.rules().then(refresh, () => undefined);
   }
@@ -215,11 +213,6 @@ export class HardCodedKeyDiagnostics implements vscode.Disposable {
       return diagnostic;
     });
     this.collection.set(document.uri, diagnostics);
-  }
-
-  dispose(): void {
-    for (const s of this.subscriptions) s.dispose();
-    this.collection.dispose();
   }
 }
 

@@ -17,6 +17,7 @@ import {
 } from '../../core/secretScan';
 import { findingMessage } from './findingMessage';
 import type { StoredValueIndex } from './storedValueIndex';
+import { Disposable } from '../disposables';
 
 export const SCAN_WORKSPACE_COMMAND = 'notebookSecrets.scanWorkspace';
 
@@ -64,19 +65,17 @@ const span = (line: number, column: number, length: number) =>
 
 const capitalized = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
-export class WorkspaceScan implements vscode.Disposable {
-  private readonly collection = vscode.languages.createDiagnosticCollection(
-    'notebookSecrets.workspaceScan',
+export class WorkspaceScan extends Disposable {
+  private readonly collection = this.register(
+    vscode.languages.createDiagnosticCollection('notebookSecrets.workspaceScan'),
   );
   private shown = new Map<string, FileFindings>();
-  private readonly subscriptions: vscode.Disposable[];
 
   constructor(private readonly deps: WorkspaceScanDeps) {
     // Once open, a cell or a Python file has live warnings (with quick fixes): drop the scan's.
-    this.subscriptions = [
-      vscode.workspace.onDidOpenTextDocument(() => this.publish()),
-      vscode.workspace.onDidOpenNotebookDocument(() => this.publish()),
-    ];
+    super();
+    this.register(vscode.workspace.onDidOpenTextDocument(() => this.publish()));
+    this.register(vscode.workspace.onDidOpenNotebookDocument(() => this.publish()));
   }
 
   /** Scans the workspace, publishes the findings and returns them. */
@@ -233,11 +232,6 @@ export class WorkspaceScan implements vscode.Disposable {
         selection: span(f.line, f.column, f.end - f.start),
       });
     }
-  }
-
-  dispose(): void {
-    for (const s of this.subscriptions) s.dispose();
-    this.collection.dispose();
   }
 }
 

@@ -29,7 +29,8 @@ import {
 } from './jupyterApi';
 import { brokerError, type BrokerErrorBody, type ClaimResult } from '../../core/brokerProtocol';
 import { notebookLabel } from './manageAccess';
-import { UserFacingError } from '../commands/registerCommand';
+import { UserFacingError } from '../registerCommand';
+import { Disposable } from '../disposables';
 
 export interface LocalKernelDeps {
   sessions: KernelSessions;
@@ -65,14 +66,14 @@ interface Enabled {
   subscription: vscode.Disposable;
 }
 
-export class LocalKernels implements vscode.Disposable {
+export class LocalKernels extends Disposable {
   private readonly enabled = new Map<string, Enabled>();
   /** Notebooks whose kernel access the Jupyter extension refused (the user chose Deny). */
   private readonly denied = new Set<string>();
-  private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly deps: LocalKernelDeps) {
-    this.disposables.push(
+    super();
+    this.register(
       vscode.workspace.onDidCloseNotebookDocument((doc) => this.disable(doc.uri.toString())),
     );
   }
@@ -311,9 +312,9 @@ export class LocalKernels implements vscode.Disposable {
     this.enabled.delete(key);
   }
 
-  dispose(): void {
+  override dispose(): void {
     for (const key of [...this.enabled.keys()]) this.disable(key);
-    for (const d of this.disposables) d.dispose();
+    super.dispose();
   }
 }
 

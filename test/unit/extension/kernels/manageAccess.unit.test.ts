@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ConsentPolicy } from '../../../src/broker/consent';
-import { manageNotebookAccess } from '../../../src/extension/notebooks/manageAccess';
-import { FakeMemento, ui } from '../fakes/vscode';
+import { ConsentPolicy } from '../../../../src/broker/consent';
+import { manageNotebookAccess } from '../../../../src/extension/kernels/manageAccess';
+import { FakeMemento, ui } from '../../fakes/vscode';
 
 function policy(): ConsentPolicy {
   return new ConsentPolicy({

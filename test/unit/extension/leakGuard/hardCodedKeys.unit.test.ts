@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { GET_SECRET_IMPORT, importOffset, importsOwn } from '../../../src/core/portToGetSecret';
+import { GET_SECRET_IMPORT, importOffset, importsOwn } from '../../../../src/core/portToGetSecret';
 import {
   HardCodedKeyActions,
   MOVE_KEY_COMMAND,
   movableKeys,
-} from '../../../src/extension/notebooks/hardCodedKeys';
+} from '../../../../src/extension/leakGuard/hardCodedKeys';
 import {
   CodeAction,
   DiagnosticSeverity,
@@ -16,8 +16,8 @@ import {
   Uri,
   workspace,
   type WorkspaceEdit,
-} from '../fakes/vscode';
-import { activateExtension } from '../extension/harness';
+} from '../../fakes/vscode';
+import { activateExtension } from '../harness';
 
 const alnum = (n: number) => {
   const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';

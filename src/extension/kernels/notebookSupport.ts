@@ -14,9 +14,9 @@ import { BrokerServer } from '../../broker/server';
 import { KernelSetupHandler } from '../../broker/kernelSetup';
 import { brokerError } from '../../core/brokerProtocol';
 import { AutoEnable, autoEnableActive } from './autoEnable';
-import { choosePlatformCalls, setKernelEnvironment } from './notebookChoiceCommands';
-import type { NotebookChoiceStore } from './notebookChoiceStore';
-import { PortReadActions, portNotebook } from './portNotebook';
+import { choosePlatformCalls, setKernelEnvironment } from '../needs/notebookChoiceCommands';
+import type { NotebookChoiceStore } from '../needs/notebookChoiceStore';
+import { PortReadActions, portNotebook } from '../needs/portNotebook';
 import { createConsentPrompt } from './consentPrompt';
 import { KernelEnvironment } from './kernelEnvironment';
 import { JUPYTER_EXTENSION_ID } from './jupyterApi';
@@ -25,9 +25,10 @@ import { LocalKernels } from './localKernels';
 import { manageNotebookAccess } from './manageAccess';
 import type { CommandHandler, NotebookCommandId } from '../commandIds';
 import { RemoteServers } from './remoteServers';
-import { UserFacingError } from '../commands/registerCommand';
+import { UserFacingError } from '../registerCommand';
 import { redactOutputs } from './redactOutputs';
 import { affects } from '../settings';
+import { DisposableStore } from '../disposables';
 
 export interface NotebookSupportDeps {
   context: vscode.ExtensionContext;
@@ -159,7 +160,7 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): NotebookSupp
       setKernelEnvironment(notebookFrom(arg), choices, deps.secretNames),
     'notebookSecrets.choosePlatformCalls': (arg) => choosePlatformCalls(notebookFrom(arg), choices),
   };
-  const disposables: vscode.Disposable[] = [];
+  const disposables = new DisposableStore();
   // The environment local kernels inherit (kernelEnvironment.ts): set while auto-enable applies.
   const updateKernelEnv = async (): Promise<void> => {
     if (!autoEnableActive() || !vscode.extensions.getExtension(JUPYTER_EXTENSION_ID)) {
@@ -175,7 +176,7 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): NotebookSupp
       );
     }
   };
-  disposables.push(
+  for (const part of [
     vscode.languages.registerCodeActionsProvider(
       { scheme: 'vscode-notebook-cell', language: 'python' },
       new PortReadActions(),
@@ -191,7 +192,8 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): NotebookSupp
       if (affects(e, 'notebooks.autoEnable')) void updateKernelEnv();
     }),
     vscode.extensions.onDidChange(() => void updateKernelEnv()),
-  );
+  ])
+    disposables.add(part);
   void updateKernelEnv();
   void remote.restore();
   void auto.start();
@@ -201,7 +203,7 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): NotebookSupp
     commands,
     dispose: () => {
       kernelEnv.uninstall();
-      for (const d of disposables) d.dispose();
+      disposables.dispose();
       void broker?.stop();
     },
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseServerUrl } from '../../../src/extension/notebooks/remoteServers';
+import { parseServerUrl } from '../../../../src/extension/kernels/remoteServers';
 
 describe('parseServerUrl', () => {
   it('takes the base URL and moves a token out of the query', () => {

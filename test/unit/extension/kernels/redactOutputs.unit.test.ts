@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { redactOutputs } from '../../../src/extension/notebooks/redactOutputs';
-import { ui } from '../fakes/vscode';
+import { redactOutputs } from '../../../../src/extension/kernels/redactOutputs';
+import { ui } from '../../fakes/vscode';
 
 const config = () => vscode.workspace.getConfiguration('notebookSecrets');
 
@@ -34,7 +34,9 @@ describe('notebookSecrets.redactOutputs', () => {
   });
 
   it('is declared for the application, so VS Code ignores workspace and folder values too', () => {
-    const manifest = JSON.parse(readFileSync(join(__dirname, '../../../package.json'), 'utf8')) as {
+    const manifest = JSON.parse(
+      readFileSync(join(__dirname, '../../../../package.json'), 'utf8'),
+    ) as {
       contributes: { configuration: { properties: Record<string, { scope?: string }> } };
     };
     expect(

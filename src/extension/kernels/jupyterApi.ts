@@ -3,7 +3,7 @@ import type { Jupyter, Kernel } from '@vscode/jupyter-extension';
 import * as vscode from 'vscode';
 import { helperLanguage } from '../../broker/kernelLanguage';
 import { attributed } from '../jupyterCalls';
-import { UserFacingError } from '../commands/registerCommand';
+import { UserFacingError } from '../registerCommand';
 
 export const JUPYTER_EXTENSION_ID = 'ms-toolsai.jupyter';
 

@@ -9,6 +9,7 @@ import type { NotebookChoices } from '../../core/notebookChoices';
 import { PLATFORM_FORMS, type PlatformForm } from '../../core/secretReads';
 import { missingSecretsMessage, type NeededItem } from '../../core/viewText';
 import type { SecretRepository } from '../storage/secretRepository';
+import { Disposable } from '../disposables';
 
 export type { NeededItem };
 
@@ -40,10 +41,9 @@ export interface NotebookNeedsDeps {
 /** Rescans this long after the last keystroke in a cell. */
 const RESCAN_MS = 400;
 
-export class NotebookNeeds implements NotebookNeedsView, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<void>();
+export class NotebookNeeds extends Disposable implements NotebookNeedsView {
+  private readonly changed = this.register(new vscode.EventEmitter<void>());
   readonly onDidChange = this.changed.event;
-  private readonly disposables: vscode.Disposable[] = [];
   private snapshot:
     | {
         notebook: vscode.NotebookDocument;
@@ -55,11 +55,13 @@ export class NotebookNeeds implements NotebookNeedsView, vscode.Disposable {
   private readonly told = new Set<string>();
   private timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly deps: NotebookNeedsDeps) {}
+  constructor(private readonly deps: NotebookNeedsDeps) {
+    super();
+  }
 
   /** Starts following the active notebook editor (after the store's first load). */
   start(): void {
-    this.disposables.push(
+    this.registerAll(
       vscode.window.onDidChangeActiveNotebookEditor(() => this.scan(true)),
       vscode.workspace.onDidChangeNotebookDocument((e) => {
         if (e.notebook === this.snapshot?.notebook) this.scanLater();
@@ -152,10 +154,9 @@ export class NotebookNeeds implements NotebookNeedsView, vscode.Disposable {
       });
   }
 
-  dispose(): void {
+  override dispose(): void {
     if (this.timer) clearTimeout(this.timer);
-    for (const d of this.disposables) d.dispose();
-    this.changed.dispose();
+    super.dispose();
   }
 }
 

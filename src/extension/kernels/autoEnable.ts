@@ -21,6 +21,7 @@ import { readNotebookChoices } from '../../core/notebookChoices';
 import { findJupyterApi } from './jupyterApi';
 import { notebookLabel } from './manageAccess';
 import { affects, setting } from '../settings';
+import { Disposable } from '../disposables';
 
 /** `kernels.onDidStart` of the Jupyter extension's API, where it has it. */
 export interface KernelStartEvent {
@@ -47,14 +48,14 @@ export function autoEnableActive(): boolean {
   return vscode.workspace.isTrusted && setting('notebooks.autoEnable') !== false;
 }
 
-export class AutoEnable implements vscode.Disposable {
-  private readonly disposables: vscode.Disposable[] = [];
+export class AutoEnable extends Disposable {
   private subscribed = false;
   /** Notebooks with a setup under way, so two signals for one start inject once. */
   private readonly pending = new Map<string, Promise<unknown>>();
 
   constructor(private readonly deps: AutoEnableDeps) {
-    this.disposables.push(
+    super();
+    this.registerAll(
       vscode.workspace.onDidGrantWorkspaceTrust(() => void this.start()),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (affects(e, 'notebooks.autoEnable')) void this.start();
@@ -95,7 +96,7 @@ export class AutoEnable implements vscode.Disposable {
       refusal = message(error);
     }
     if (onDidStart) {
-      this.disposables.push(onDidStart((event) => this.onKernelStarted(event)));
+      this.register(onDidStart((event) => this.onKernelStarted(event)));
       this.deps.log.info(
         'get_secret is set up in each kernel as the Jupyter extension starts it (kernels.onDidStart).',
       );
@@ -154,10 +155,6 @@ export class AutoEnable implements vscode.Disposable {
   private async jupyter(): Promise<Jupyter | undefined> {
     if (this.deps.jupyter) return this.deps.jupyter();
     return findJupyterApi((m) => this.deps.log.warn(m));
-  }
-
-  dispose(): void {
-    for (const d of this.disposables) d.dispose();
   }
 }
 

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { cellLanguage } from '../../core/neededSecrets';
 import { findSecretReads } from '../../core/secretReads';
 import type { NotebookChoiceStore } from './notebookChoiceStore';
-import { UserFacingError } from '../commands/registerCommand';
+import { UserFacingError } from '../registerCommand';
 
 function label(notebook: vscode.NotebookDocument): string {
   return vscode.workspace.asRelativePath(notebook.uri, false);

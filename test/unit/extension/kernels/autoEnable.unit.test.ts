@@ -37,7 +37,7 @@ vi.mock('vscode', () => {
 });
 
 import type { Jupyter, Kernel, KernelStatus } from '@vscode/jupyter-extension';
-import { AutoEnable, type KernelStartEvent } from '../../../src/extension/notebooks/autoEnable';
+import { AutoEnable, type KernelStartEvent } from '../../../../src/extension/kernels/autoEnable';
 
 const fire = (name: string, event: unknown) => state.listeners.get(name)?.forEach((l) => l(event));
 

@@ -3,8 +3,8 @@ import type { Jupyter, JupyterServerProvider } from '@vscode/jupyter-extension';
 import {
   COLLECTION_ID,
   KernelPickerServers,
-} from '../../../src/extension/notebooks/kernelPickerServers';
-import { EventEmitter, textDocumentEvents, workspace } from '../fakes/vscode';
+} from '../../../../src/extension/kernels/kernelPickerServers';
+import { EventEmitter, textDocumentEvents, workspace } from '../../fakes/vscode';
 
 interface Created {
   id: string;

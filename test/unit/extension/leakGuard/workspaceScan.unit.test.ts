@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SCAN_WORKSPACE_COMMAND } from '../../../src/extension/notebooks/workspaceScan';
+import { SCAN_WORKSPACE_COMMAND } from '../../../../src/extension/leakGuard/workspaceScan';
 import {
   languages,
   NotebookRange,
@@ -10,8 +10,8 @@ import {
   Uri,
   window,
   workspace,
-} from '../fakes/vscode';
-import { activateExtension } from '../extension/harness';
+} from '../../fakes/vscode';
+import { activateExtension } from '../harness';
 
 const alnum = (n: number) => {
   const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalSecretStore } from '../../../src/core';
-import { NotebookChoiceStore } from '../../../src/extension/notebooks/notebookChoiceStore';
-import { NotebookNeeds } from '../../../src/extension/notebooks/notebookNeeds';
-import { PortReadActions, portNotebook } from '../../../src/extension/notebooks/portNotebook';
-import { SecretsTreeProvider } from '../../../src/extension/views/secretsTree';
-import { ViewState } from '../../../src/extension/views/viewState';
+import { LocalSecretStore } from '../../../../src/core';
+import { NotebookChoiceStore } from '../../../../src/extension/needs/notebookChoiceStore';
+import { NotebookNeeds } from '../../../../src/extension/needs/notebookNeeds';
+import { PortReadActions, portNotebook } from '../../../../src/extension/needs/portNotebook';
+import { SecretsTreeProvider } from '../../../../src/extension/views/secretsTree';
+import { ViewState } from '../../../../src/extension/views/viewState';
 import {
   FakeSecretStorage,
   NotebookCellKind,
@@ -17,7 +17,7 @@ import {
   workspace,
   type CodeAction,
   type NotebookEdit,
-} from '../fakes/vscode';
+} from '../../fakes/vscode';
 
 /** A cell's document: text, its URI and offsets as positions. */
 function cellDocument(uri: string, text: string) {

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { LocalSecretStore } from '../../../src/core';
-import { NotebookNeeds } from '../../../src/extension/notebooks/notebookNeeds';
-import { SecretsTreeProvider, type SecretsNode } from '../../../src/extension/views/secretsTree';
-import { ViewState } from '../../../src/extension/views/viewState';
+import { LocalSecretStore } from '../../../../src/core';
+import { NotebookNeeds } from '../../../../src/extension/needs/notebookNeeds';
+import { SecretsTreeProvider, type SecretsNode } from '../../../../src/extension/views/secretsTree';
+import { ViewState } from '../../../../src/extension/views/viewState';
 import {
   FakeSecretStorage,
   NotebookCellKind,
@@ -11,8 +11,8 @@ import {
   ui,
   Uri,
   window,
-} from '../fakes/vscode';
-import { activateExtension } from './harness';
+} from '../../fakes/vscode';
+import { activateExtension } from '../harness';
 
 function fakeNotebook(path: string, cells: [string, string, NotebookCellKind?][]) {
   return {

@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
 import { PERSONAL, type SecretMetadata } from '../../core';
 import type { SecretRepository } from '../storage/secretRepository';
-import type { SecretsNode } from '../views/secretsTree';
-import { answered } from './registerCommand';
+import type { SecretsNode } from './secretsTree';
+import { answered } from '../registerCommand';
 
 /**
  * The secret a command acts on: the tree item it was invoked on, a name passed by another

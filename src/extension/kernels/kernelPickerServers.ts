@@ -13,6 +13,7 @@ import type {
 } from '@vscode/jupyter-extension';
 import * as vscode from 'vscode';
 import { findJupyterApi } from './jupyterApi';
+import { Disposable } from '../disposables';
 
 export const COLLECTION_ID = 'notebookSecrets.jupyterServers';
 export const COLLECTION_LABEL = 'Notebook Secrets';
@@ -31,14 +32,14 @@ export interface KernelPickerDeps {
   jupyter?: () => Promise<Jupyter | undefined>;
 }
 
-export class KernelPickerServers implements vscode.Disposable {
+export class KernelPickerServers extends Disposable {
   private collection: JupyterServerCollection | undefined;
   private creating: Promise<void> | undefined;
-  private readonly changed = new vscode.EventEmitter<void>();
-  private readonly disposables: vscode.Disposable[] = [this.changed];
+  private readonly changed = this.register(new vscode.EventEmitter<void>());
 
   constructor(private readonly deps: KernelPickerDeps) {
-    this.disposables.push(
+    super();
+    this.registerAll(
       deps.servers.onDidChange(() => this.changed.fire()),
       vscode.workspace.onDidOpenNotebookDocument(() => void this.ensure()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => void this.ensure()),
@@ -105,9 +106,9 @@ export class KernelPickerServers implements vscode.Disposable {
     return findJupyterApi();
   }
 
-  dispose(): void {
+  override dispose(): void {
     this.collection?.dispose();
     this.collection = undefined;
-    for (const d of this.disposables) d.dispose();
+    super.dispose();
   }
 }

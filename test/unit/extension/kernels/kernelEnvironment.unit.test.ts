@@ -1,11 +1,11 @@
 import { delimiter, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { OWN_STARTUP_ENV } from '../../../src/broker/helperSource';
+import { OWN_STARTUP_ENV } from '../../../../src/broker/helperSource';
 import {
   KernelEnvironment,
   VSCODE_BROKER_ENV,
   VSCODE_CLAIM_ENV,
-} from '../../../src/extension/notebooks/kernelEnvironment';
+} from '../../../../src/extension/kernels/kernelEnvironment';
 
 describe('the environment local kernels inherit', () => {
   it('puts the helper first on PYTHONPATH with the broker and a claim token, and takes them back', () => {
