@@ -149,7 +149,7 @@ function spawnRole(args: string[]): Promise<{ url: string; proc: ChildProcess }>
   });
   return new Promise((resolve, reject) => {
     let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
+    proc.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const line = out.split('\n')[0];
       if (out.includes('\n') && line) resolve({ url: line.trim(), proc });
@@ -469,7 +469,7 @@ async function changesBench(
         cursor = page.next;
         if (!page.more) break;
       }
-      return { ms: performance.now() - start, bytes, requests, changes, cursor: cursor! };
+      return { ms: performance.now() - start, bytes, requests, changes, cursor: cursor };
     };
     // Sockets idle through the seeding may have been closed by the server: start afresh.
     agent.destroy();

@@ -48,6 +48,7 @@ import time
 import urllib.parse
 import uuid
 import weakref
+from typing import List
 
 __all__ = [
     "get_secret",
@@ -191,7 +192,7 @@ _config_lock = threading.Lock()
 _transport = None
 # In-band tokens, the one to ask first at the front: the newest injection, then the client that
 # last answered.
-_inband_tokens = []
+_inband_tokens = []  # type: List[str]
 
 
 def _configure(token, endpoint=None, inband=False, notebook=None, redact=None, environment=None):
@@ -495,12 +496,16 @@ class _InbandTransport:
         with self._lock:
             stdin = kernel.stdin_socket
             session = kernel.session
-            # Discard stale replies (e.g. answers that arrived after an earlier timeout).
+            # Discard stale replies (e.g. answers that arrived after an earlier timeout). EAGAIN
+            # means the queue is empty; any other error (a closed socket, a terminated context)
+            # is raised, as ipykernel's own input_request does.
             while True:
                 try:
                     stdin.recv_multipart(zmq.NOBLOCK)
-                except zmq.ZMQError:
-                    break
+                except zmq.ZMQError as e:
+                    if e.errno == zmq.EAGAIN:
+                        break
+                    raise
             self._pace()
             sent = {}  # msg_id of each message sent -> the token it carried
 
@@ -1941,7 +1946,7 @@ def _before_cell(*args):
         _note("could not set up this kernel's environment (%s)" % (exc,))
 
 
-_before_cell._notebook_secrets_hook = True
+setattr(_before_cell, _HOOK_MARK, True)
 
 
 def _install_kernel_hooks():

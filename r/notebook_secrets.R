@@ -3,10 +3,11 @@
 #     key <- get_secret("OPENAI_API_KEY")
 #     httr::add_headers(Authorization = paste("Bearer", key))
 #
-# The value never has to be written in the notebook. This file is base R only (R 3.5+). It is
-# injected into an R kernel by the Notebook Secrets VS Code extension, together with the broker's
-# loopback endpoint and a token valid for this kernel only; it never receives values other than
-# the ones a cell asks for, and never prints them.
+# The value never has to be written in the notebook. This file needs base R (3.5+) and jsonlite,
+# which IRkernel depends on (it reads the broker's JSON and base64). It is injected into an R
+# kernel by the Notebook Secrets VS Code extension, together with the broker's loopback endpoint
+# and a token valid for this kernel only; it never receives values other than the ones a cell
+# asks for, and never prints them.
 #
 # Two transports:
 # - the broker: HTTP/1.1 on 127.0.0.1 with a bearer token, one kept-alive connection (base R has
@@ -105,156 +106,42 @@ if (is.null(.state$form_runs)) .state$form_runs <- logical(0)
 }
 
 # ---------------------------------------------------------------------------------------------
-# A minimal JSON reader for the broker's answers (objects, arrays, strings, numbers, literals)
+# JSON and base64 through jsonlite, which IRkernel depends on (so it is loaded wherever this runs)
 
-# No closures are created per call: R compiles each new closure before its first use, which
-# would cost more than the parse itself.
-.JSON_TOKEN <- '"(?:[^"\\\\]|\\\\.)*"|-?[0-9][0-9.eE+-]*|true|false|null|[][{}:,]'
+# Escapes that jsonlite's parser (yajl) does not turn into the broker's value: a lone surrogate,
+# which UTF-8 cannot hold (yajl writes "?" or invalid bytes; U+FFFD here, as UTF-8 decoders write
+# for what they cannot read), and U+0000, which ends an R string (yajl cuts the value there; the
+# character is dropped here). Escaped backslashes and whole surrogate pairs are skipped.
+.JSON_LONE_SURROGATE <- paste0(
+  "(?:\\\\\\\\|\\\\u[dD][89abAB][0-9a-fA-F]{2}\\\\u[dD][c-fC-F][0-9a-fA-F]{2})(*SKIP)(*FAIL)",
+  "|\\\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
+)
+.JSON_NUL <- "\\\\\\\\(*SKIP)(*FAIL)|\\\\u0000"
 
-# The broker's usual answer, read by its fixed start and end (the general reader below costs
-# more than the round trip to the broker).
-.ANSWER_HEAD <- '{"value":"'
-.ANSWER_TAILS <- c(text = '","encoding":"text"}', base64 = '","encoding":"base64"}')
-
-.parse_answer <- function(text) {
-  if (startsWith(text, .ANSWER_HEAD)) {
-    for (encoding in names(.ANSWER_TAILS)) {
-      tail <- .ANSWER_TAILS[[encoding]]
-      if (endsWith(text, tail)) {
-        inner <- substr(text, nchar(.ANSWER_HEAD) + 1L, nchar(text) - nchar(tail))
-        # Only when the value holds no unescaped quote (a JSON string cannot end early).
-        if (!grepl('(^|[^\\\\])(\\\\\\\\)*"', inner, perl = TRUE)) {
-          return(list(value = .json_string(paste0('"', inner, '"')), encoding = encoding))
-        }
-      }
-    }
-  }
-  .json_parse(text)
-}
-
+# parse_json rather than fromJSON: fromJSON reads a string that looks like a URL or a file path
+# from there, and an input_reply's value is whatever a client sent.
 .json_parse <- function(text) {
-  reader <- new.env(parent = emptyenv())
-  reader$tokens <- regmatches(text, gregexpr(.JSON_TOKEN, text, perl = TRUE))[[1]]
-  reader$pos <- 1L
-  .json_value(reader)
-}
-
-.json_next <- function(reader) {
-  tok <- reader$tokens[reader$pos]
-  reader$pos <- reader$pos + 1L
-  if (is.na(tok)) stop("truncated JSON")
-  tok
-}
-
-.json_value <- function(reader) {
-  tok <- .json_next(reader)
-  if (tok == "{") {
-    out <- list()
-    if (identical(reader$tokens[reader$pos], "}")) {
-      reader$pos <- reader$pos + 1L
-      return(out)
-    }
-    repeat {
-      key <- .json_string(.json_next(reader))
-      if (!identical(.json_next(reader), ":")) stop("malformed JSON")
-      out[key] <- list(.json_value(reader))
-      sep <- .json_next(reader)
-      if (sep == "}") return(out)
-      if (sep != ",") stop("malformed JSON")
-    }
+  if (grepl("\\u", text, fixed = TRUE)) {
+    text <- gsub(.JSON_LONE_SURROGATE, "\\\\ufffd", text, perl = TRUE)
+    text <- gsub(.JSON_NUL, "", text, perl = TRUE)
   }
-  if (tok == "[") {
-    out <- list()
-    if (identical(reader$tokens[reader$pos], "]")) {
-      reader$pos <- reader$pos + 1L
-      return(out)
-    }
-    repeat {
-      out[[length(out) + 1L]] <- .json_value(reader)
-      sep <- .json_next(reader)
-      if (sep == "]") return(out)
-      if (sep != ",") stop("malformed JSON")
-    }
-  }
-  if (startsWith(tok, '"')) return(.json_string(tok))
-  if (tok == "true") return(TRUE)
-  if (tok == "false") return(FALSE)
-  if (tok == "null") return(NULL)
-  as.numeric(tok)
+  jsonlite::parse_json(text, simplifyVector = FALSE)
 }
 
-.json_string <- function(tok) {
-  if (is.na(tok) || !startsWith(tok, '"')) stop("malformed JSON")
-  body <- substr(tok, 2L, nchar(tok) - 1L)
-  if (!grepl("\\", body, fixed = TRUE)) return(body)
-  parts <- regmatches(
-    body,
-    gregexpr("\\\\u[dD][89abAB][0-9a-fA-F]{2}\\\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\\\u[0-9a-fA-F]{4}|\\\\.|[^\\\\]+",
-      body,
-      perl = TRUE
-    )
-  )[[1]]
-  simple <- c(
-    '\\"' = '"', "\\\\" = "\\", "\\/" = "/", "\\b" = "\b", "\\f" = "\f", "\\n" = "\n",
-    "\\r" = "\r", "\\t" = "\t"
-  )
-  decoded <- vapply(parts, function(p) {
-    if (!startsWith(p, "\\")) return(p)
-    if (!is.na(simple[p])) return(unname(simple[p]))
-    if (nchar(p) == 12L) {
-      hi <- strtoi(substr(p, 3L, 6L), 16L)
-      lo <- strtoi(substr(p, 9L, 12L), 16L)
-      return(intToUtf8(0x10000 + (hi - 0xD800) * 0x400 + (lo - 0xDC00)))
-    }
-    code <- strtoi(substr(p, 3L, 6L), 16L)
-    # A lone surrogate cannot be represented in UTF-8: U+FFFD, as Python's replace handler does.
-    if (code >= 0xD800 && code <= 0xDFFF) code <- 0xFFFD
-    intToUtf8(code)
-  }, "", USE.NAMES = FALSE)
-  out <- paste(decoded, collapse = "")
-  Encoding(out) <- "UTF-8"
-  out
-}
-
-# ---------------------------------------------------------------------------------------------
-# Base64 (file secrets arrive base64-encoded)
-
-.B64 <- c(LETTERS, letters, as.character(0:9), "+", "/")
-
+# File secrets arrive base64-encoded. jsonlite's decoder gives bytes for some text that is not
+# base64 ("a===" as one byte, "Zg==Zg==" as four), so the text is checked first: a stored file
+# that is not base64 is an error, never other bytes.
 .base64_decode <- function(text) {
-  text <- gsub("[\r\n]", "", text)
+  text <- gsub("[\r\n]", "", text, perl = TRUE)
   if (!nzchar(text)) return(raw(0))
-  if (nchar(text) %% 4L != 0L || !grepl("^[A-Za-z0-9+/]*={0,2}$", text)) {
+  if (nchar(text) %% 4L != 0L || !grepl("^[A-Za-z0-9+/]*={0,2}$", text, perl = TRUE)) {
     stop("not base64")
   }
-  pad <- nchar(sub("^[^=]*", "", text))
-  chars <- strsplit(sub("=+$", "", text), "", fixed = TRUE)[[1]]
-  bits <- match(chars, .B64) - 1L
-  n <- length(bits)
-  bits <- c(bits, rep(0L, (4L - n %% 4L) %% 4L))
-  m <- matrix(bits, nrow = 4L)
-  b1 <- bitwOr(bitwShiftL(m[1L, ], 2L), bitwShiftR(m[2L, ], 4L))
-  b2 <- bitwAnd(bitwOr(bitwShiftL(m[2L, ], 4L), bitwShiftR(m[3L, ], 2L)), 255L)
-  b3 <- bitwAnd(bitwOr(bitwShiftL(m[3L, ], 6L), m[4L, ]), 255L)
-  out <- as.vector(rbind(b1, b2, b3))
-  as.raw(out[seq_len(length(out) - pad)])
+  jsonlite::base64_dec(text)
 }
 
-.base64_encode <- function(bytes) {
-  n <- length(bytes)
-  if (n == 0L) return("")
-  v <- as.integer(bytes)
-  pad <- (3L - n %% 3L) %% 3L
-  v <- c(v, rep(0L, pad))
-  m <- matrix(v, nrow = 3L)
-  i1 <- bitwShiftR(m[1L, ], 2L)
-  i2 <- bitwOr(bitwShiftL(bitwAnd(m[1L, ], 3L), 4L), bitwShiftR(m[2L, ], 4L))
-  i3 <- bitwOr(bitwShiftL(bitwAnd(m[2L, ], 15L), 2L), bitwShiftR(m[3L, ], 6L))
-  i4 <- bitwAnd(m[3L, ], 63L)
-  chars <- .B64[as.vector(rbind(i1, i2, i3, i4)) + 1L]
-  if (pad > 0L) chars[(length(chars) - pad + 1L):length(chars)] <- "="
-  paste(chars, collapse = "")
-}
+# One line: jsonlite wraps its output every 76 characters.
+.base64_encode <- function(bytes) gsub("[\r\n]", "", jsonlite::base64_enc(bytes), perl = TRUE)
 
 # ---------------------------------------------------------------------------------------------
 # The broker: HTTP/1.1 over 127.0.0.1, one kept-alive connection
@@ -353,7 +240,7 @@ if (is.null(.state$form_runs)) .state$form_runs <- logical(0)
       Sys.sleep(min(max(wait, 0.001), 1))
       next
     }
-    parsed <- tryCatch(.parse_answer(answer$body), error = function(e) NULL)
+    parsed <- tryCatch(.json_parse(answer$body), error = function(e) NULL)
     if (!is.list(parsed)) {
       .stop_unavailable(sprintf(
         "The Notebook Secrets broker sent a malformed answer (HTTP %d).", answer$status
@@ -500,6 +387,13 @@ if (is.null(.state$form_runs)) .state$form_runs <- logical(0)
 
 .fetch <- function(name, scope) {
   .check_name(name)
+  # IRkernel loads jsonlite; another R kernel may lack it, and its answers would read as malformed.
+  if (!isNamespaceLoaded("jsonlite") && !requireNamespace("jsonlite", quietly = TRUE)) {
+    .stop_unavailable(paste(
+      "get_secret in R needs the jsonlite package (IRkernel depends on it):",
+      "install it with install.packages(\"jsonlite\") and run the cell again."
+    ))
+  }
   if (!is.null(scope) && !(is.character(scope) && length(scope) == 1L && scope %in% .SCOPES)) {
     stop("scope must be NULL, \"personal\", \"project\" or \"team\".", call. = FALSE)
   }
@@ -641,7 +535,9 @@ redact_outputs <- function(enabled = TRUE) {
   paste(chars, collapse = "")
 }
 
-# JSON string escaping as Python's json.dumps writes it (`ascii`: non-ASCII as \u escapes).
+# JSON string escaping as Python's json.dumps writes it (`ascii`: non-ASCII as \u escapes), for
+# redaction forms. Not jsonlite's toJSON: it has no ASCII-only mode (json.dumps' default, which
+# writes é as \u00e9 and an emoji as a surrogate pair), so one escaper writes both forms alike.
 .json_escape <- function(t, ascii) {
   cps <- utf8ToInt(t)
   if (anyNA(cps)) return(t)

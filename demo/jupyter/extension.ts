@@ -136,7 +136,9 @@ function kernelsApiFor(extensionId: string): Kernels {
       }
       return (listener, thisArgs, disposables) =>
         starts.event(
-          (e) => listener.call(thisArgs, { ...e, kernel: e.kernel.apiFor(extensionId) }),
+          (e) => {
+            listener.call(thisArgs, { ...e, kernel: e.kernel.apiFor(extensionId) });
+          },
           undefined,
           disposables,
         );
@@ -156,7 +158,9 @@ async function openDemoNotebook(): Promise<void> {
   try {
     await vscode.window.showNotebookDocument(await vscode.workspace.openNotebookDocument(uri));
   } catch (error) {
-    log.warn(`could not open ${relative}: ${error instanceof Error ? error.message : error}`);
+    log.warn(
+      `could not open ${relative}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }
 
@@ -276,7 +280,7 @@ class StandInKernel {
         shutdown(): never {
           throw refused();
         },
-      }) as ApiKernel;
+      });
       this.apis.set(extensionId, api);
     }
     return api;

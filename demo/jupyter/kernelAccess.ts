@@ -63,8 +63,10 @@ export class KernelAccess {
       this.log.warn(`Kernel API access already revoked for extension ${extensionId}`);
       return 'denied';
     }
-    const displayName = vscode.extensions.getExtension(extensionId)?.packageJSON?.displayName as
-      string | undefined;
+    const displayName = (
+      vscode.extensions.getExtension(extensionId)?.packageJSON as
+        { displayName?: string } | undefined
+    )?.displayName;
     if (!displayName) {
       this.log.error(`Kernel API access revoked, as extension ${extensionId} does not exist!`);
       return 'denied';
@@ -98,8 +100,10 @@ export class KernelAccess {
     const stored = await this.read();
     const ids = new Set([...Object.keys(stored), ...this.asked, ...this.pending.keys()]);
     const items = [...ids].flatMap((extensionId) => {
-      const label = vscode.extensions.getExtension(extensionId)?.packageJSON?.displayName as
-        string | undefined;
+      const label = (
+        vscode.extensions.getExtension(extensionId)?.packageJSON as
+          { displayName?: string } | undefined
+      )?.displayName;
       return label
         ? [{ label, description: extensionId, extensionId, picked: stored[extensionId] === true }]
         : [];

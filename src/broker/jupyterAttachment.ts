@@ -153,7 +153,7 @@ export class JupyterAttachment {
     await this.kernels.ready;
     await this.sync();
     // Started means the running kernels have the helper: a cell run right after must find it.
-    await Promise.all([...this.attached.values()].map((entry) => entry.injecting));
+    await Promise.all([...this.attached.values()].flatMap((entry) => entry.injecting ?? []));
     this.kernels.runningChanged.connect(() => void this.sync(), this);
     this.timer = setInterval(() => void this.refresh(), pollInterval);
     this.timer.unref?.();

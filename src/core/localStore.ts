@@ -413,7 +413,7 @@ export class LocalSecretStore {
           this.missing.delete(step.id);
           return true;
         }
-        const next = { ...current, ...step.fields, id: current.id } as SecretMetadata;
+        const next = { ...current, ...step.fields, id: current.id };
         for (const [field, value] of Object.entries(step.fields)) {
           if (value === undefined) delete (next as Record<string, unknown>)[field];
         }

@@ -141,7 +141,7 @@ function outputText(output: Record<string, unknown>): string {
   const parts: string[] = [];
   if (output.output_type === 'stream') parts.push(joined(output.text));
   if (output.output_type === 'error') {
-    parts.push(String(output.evalue ?? ''));
+    if (typeof output.evalue === 'string') parts.push(output.evalue);
     if (Array.isArray(output.traceback)) parts.push(...output.traceback.map(String));
   }
   const data = output.data;

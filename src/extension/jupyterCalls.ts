@@ -38,5 +38,5 @@ export function attributed(api: Jupyter): Jupyter {
       return calls.kernelsOf(api);
     },
     createJupyterServerCollection: (...args) => calls.createServerCollection(api, ...args),
-  } as Jupyter;
+  };
 }

@@ -67,10 +67,10 @@ export function makeNodeFetch(options: { ca?: string | Buffer } = {}): typeof gl
     }
     return agent;
   };
-  return (async (input: URL | string | Request, init: RequestInit = {}): Promise<Response> => {
+  return async (input: URL | string | Request, init: RequestInit = {}): Promise<Response> => {
     // @jupyterlab/services hands over a Request; the API client a URL and an init.
     const request = typeof input === 'object' && 'method' in input ? input : undefined;
-    const url = new URL(request ? request.url : String(input));
+    const url = new URL(request ? request.url : input);
     const method = init.method ?? request?.method ?? 'GET';
     const text =
       typeof init.body === 'string'
@@ -93,7 +93,7 @@ export function makeNodeFetch(options: { ca?: string | Buffer } = {}): typeof gl
       ? { ...(httpsAgent() && { agent: httpsAgent() }) }
       : { lookup: guardedLookup() };
     return new Promise<Response>((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
+      if (signal?.aborted) return reject(signal.reason as Error);
       const req = send(url, { method, headers, ...connect }, (res: IncomingMessage) => {
         const status = res.statusCode ?? 0;
         if (status >= 300 && status < 400 && status !== 304) {
@@ -125,7 +125,7 @@ export function makeNodeFetch(options: { ca?: string | Buffer } = {}): typeof gl
       });
       const onAbort = (): void => {
         req.destroy();
-        reject(signal!.reason);
+        reject(signal!.reason as Error);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       req.on('error', (error) => {
@@ -134,7 +134,7 @@ export function makeNodeFetch(options: { ca?: string | Buffer } = {}): typeof gl
       });
       req.end(body);
     });
-  }) as typeof globalThis.fetch;
+  };
 }
 
 /** The fetch of clients that trust the system's CAs (and NODE_EXTRA_CA_CERTS). */

@@ -122,7 +122,11 @@ function settled(
         ),
       ms,
     );
-    const abort = () => reject(signal!.reason);
+    const abort = () => {
+      // The caller's own error (the extension's Cancelled), else the one AbortController makes.
+      const reason: unknown = signal!.reason;
+      reject(reason instanceof Error ? reason : new SignInFailed('The sign-in was cancelled.'));
+    };
     if (signal?.aborted) abort();
     signal?.addEventListener('abort', abort, { once: true });
     void received.then(resolve, reject).finally(() => {

@@ -2,7 +2,7 @@
  * `notebook-secrets completion bash|zsh|fish`: a completion script for the shell, generated from
  * the command table itself (subcommands, their options and descriptions), so it never drifts.
  */
-import type { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { action, CliError } from '../client/session';
 
 const SHELLS = ['bash', 'zsh', 'fish'] as const;
@@ -19,7 +19,7 @@ function entries(program: Command): Entry[] {
     name: c.name(),
     description: c.description().split('\n')[0]!,
     options: [
-      ...(c.options as readonly Option[]).flatMap((o) =>
+      ...c.options.flatMap((o) =>
         [o.long, o.short]
           .filter((f): f is string => Boolean(f))
           .map((flag) => ({

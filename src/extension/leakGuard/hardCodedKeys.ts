@@ -237,5 +237,8 @@ export function registerHardCodedKeyActions(
       { providedCodeActionKinds: HardCodedKeyActions.kinds },
     ),
   );
-  return { move: (document, at) => actions.move(document, at), dispose: () => parts.dispose() };
+  return {
+    move: (document, at) => actions.move(document, at),
+    dispose: () => void parts.dispose(),
+  };
 }

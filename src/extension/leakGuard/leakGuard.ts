@@ -28,6 +28,6 @@ export function startLeakGuard(deps: {
   return {
     scanWorkspace: () => scan.run(),
     moveKey: (document, at) => keys.move(document, at),
-    dispose: () => parts.dispose(),
+    dispose: () => void parts.dispose(),
   };
 }

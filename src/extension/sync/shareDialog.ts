@@ -36,7 +36,7 @@ export async function shareDialog(api: ApiClient, secret: SecretMetadata): Promi
         label: label(grant.principal),
         description: grant.role === 'owner' ? 'Owner' : 'Reader',
         detail: grant.role === 'owner' && owners === 1 ? 'The only owner' : undefined,
-        step: { kind: 'grant', grant } as Step,
+        step: { kind: 'grant' as const, grant },
       })),
       { label: '', kind: vscode.QuickPickItemKind.Separator, step: { kind: 'done' } },
       { label: '$(add) Add a user…', step: { kind: 'add', principal: 'user' } },
@@ -93,7 +93,7 @@ export async function shareDialog(api: ApiClient, secret: SecretMetadata): Promi
           ? current.access.filter((g) => !same(g.principal, grant.principal))
           : current.access.map((g) =>
               same(g.principal, grant.principal)
-                ? { ...g, role: (g.role === 'owner' ? 'reader' : 'owner') as Role }
+                ? { ...g, role: g.role === 'owner' ? 'reader' : 'owner' }
                 : g,
             );
     }

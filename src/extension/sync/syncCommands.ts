@@ -346,7 +346,7 @@ export function syncCommands(
           ...projects.map((p) => ({
             label: p.id,
             description: p.name !== p.id ? p.name : undefined,
-            project: p.id as string | undefined,
+            project: p.id,
           })),
         ].map((i) => ({ ...i, picked: i.project === current })),
         {

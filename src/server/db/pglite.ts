@@ -35,7 +35,7 @@ type Reply =
  * outside itself: PGlite is loaded by the path the server resolved. PGlite runs one statement at
  * a time and one transaction at a time, queueing the rest, as it does on the main thread.
  */
-/* eslint-disable @typescript-eslint/no-require-imports -- source text of its own, see above */
+/* eslint-disable @typescript-eslint/no-require-imports, @typescript-eslint/no-unsafe-assignment -- source text of its own, see above */
 function workerMain(): void {
   const { parentPort, workerData } =
     require('node:worker_threads') as typeof import('node:worker_threads');
@@ -120,6 +120,8 @@ function workerMain(): void {
     const values = params.map((value, i) => {
       if (value === null || value === undefined) return null;
       const serialize = db!.serializers[types[i]!];
+      // Without a serializer for its type, a parameter goes as its text form, as node-postgres sends it.
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- see the line above
       return serialize ? serialize(value) : String(value);
     });
     const messages = await exec([

@@ -105,9 +105,9 @@ function callOf(spec: RouteSpec, request: FastifyRequest, reply: FastifyReply): 
     get caller() {
       return request.caller!;
     },
-    body: (raw = request.body) => parseOr400(spec.body!, raw, 'body') as never,
-    query: () => parseOr400(spec.query!, request.query, 'query') as never,
-    ifMatch: () => ifMatch(request, spec.ifMatch === 'required') as never,
+    body: (raw = request.body) => parseOr400(spec.body!, raw, 'body'),
+    query: () => parseOr400(spec.query!, request.query, 'query'),
+    ifMatch: () => ifMatch(request, spec.ifMatch === 'required'),
   };
 }
 

@@ -46,7 +46,7 @@ export function scopeOf(row: { scope_kind: string; scope_id: string }): Scope {
 }
 
 export function toMetadata(row: SecretRow): SecretMetadata {
-  const raw = typeof row.access === 'string' ? JSON.parse(row.access) : row.access;
+  const raw = typeof row.access === 'string' ? (JSON.parse(row.access) as unknown) : row.access;
   const access: Grant[] = ((raw as { principal: string; role: Role }[] | null) ?? []).map((g) => ({
     principal: parsePrincipal(g.principal),
     role: g.role,

@@ -80,3 +80,45 @@ describe.each(candidates)('helper on %s', (python) => {
     expect(lines[2]).toMatch(/in-band channel needs an IPython kernel/);
   });
 });
+
+describe('in-band draining of stale replies (system Python, which has ipykernel and pyzmq)', () => {
+  /** A kernel object whose sockets are real pyzmq sockets, so the helper meets real ZMQErrors. */
+  const kernelWith = (stdinSetup: string[]): string =>
+    buildInjectionCode({ helperSource: fx.helperSource, token: 'x', inband: true }) +
+    [
+      'import errno, zmq',
+      'import notebook_secrets as ns',
+      'from jupyter_client.session import Session',
+      'ctx = zmq.Context()',
+      "feed = ctx.socket(zmq.PAIR); feed.bind('inproc://stdin')",
+      "stdin = ctx.socket(zmq.PAIR); stdin.connect('inproc://stdin')",
+      ...stdinSetup,
+      'class Kernel:',
+      '    stdin_socket = stdin',
+      '    iopub_socket = ctx.socket(zmq.PUB)',
+      "    session = Session(key=b'k')",
+      '    def get_parent(self, channel):',
+      '        return {}',
+      'ns._InbandTransport._kernel = staticmethod(lambda: Kernel())',
+      'ns._INBAND_ACK_TIMEOUT = 0.3',
+      "try:\n  get_secret('A')\nexcept zmq.ZMQError as e:\n  print('ZMQError', errno.errorcode.get(e.errno))\nexcept ns.SecretsUnavailableError as e:\n  print(e)",
+    ].join('\n');
+
+  it('empties the queue on EAGAIN and goes on to ask the client', async () => {
+    const code = kernelWith([
+      "feed.send_multipart([b'stale', b'1']); feed.send_multipart([b'stale', b'2'])",
+      'while not stdin.poll(0): pass',
+    ]);
+    const r = await run(SYSTEM_PYTHON, code + "\nprint('left', stdin.poll(0))");
+    expect(r.stderr).toBe('');
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^No Notebook Secrets client answered this kernel within 0.3 s/);
+    expect(lines[1]).toBe('left 0');
+  });
+
+  it('raises any other ZMQError, as ipykernel does, instead of sending on a dead socket', async () => {
+    const r = await run(SYSTEM_PYTHON, kernelWith(['stdin.close()']));
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('ZMQError ENOTSOCK');
+  });
+});
