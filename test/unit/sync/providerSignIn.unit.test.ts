@@ -46,6 +46,15 @@ describe('the browser sign-in', () => {
     expect(seen.disposed).toBe(true);
   });
 
+  it('stops with an error of its own when the abort reason is not an Error', async () => {
+    const { receive, seen } = receiver();
+    const stop = new AbortController();
+    const running = signInWithProvider(api, { ...options, receive, signal: stop.signal });
+    stop.abort('a plain string');
+    await expect(running).rejects.toThrow(/^The sign-in was cancelled\.$/);
+    expect(seen.disposed).toBe(true);
+  });
+
   it('opens a sign-in pushed ahead, and the whole authorize URL on a server without them', async () => {
     const opened: string[] = [];
     const open = (url: string) => Promise.resolve(opened.push(url) > 0);
