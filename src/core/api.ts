@@ -344,6 +344,10 @@ export const AuditAction = lazySchema(() =>
     'delete',
     'create_token',
     'revoke_token',
+    'sign_in',
+    'refresh',
+    'sign_in_failed',
+    'refresh_failed',
   ]),
 );
 export type AuditAction = z.infer<typeof AuditAction>;
@@ -355,14 +359,17 @@ export const AuditEntry = lazySchema(() =>
     /** User id of whoever acted. */
     actor: z.string(),
     action: AuditAction,
-    /** The secret acted on; null for token events. */
+    /** The secret acted on; null for token and sign-in events. */
     secret_id: z.string().nullable(),
     secret_name: z.string().nullable(),
     /** The version the action produced or read, when there is one. */
     version: z.number().int().nullable(),
-    /** For token events: the user the token is for. */
+    /** For token and sign-in events: the user the token is for, or who signed in. */
     subject: z.string().nullable(),
-    /** The token the action was made with, or (token events) the token created or revoked. */
+    /**
+     * The token the action was made with, or (token events) the token created or revoked, or
+     * (sign-in events) the access token issued.
+     */
     token_id: z.string().nullable(),
     /**
      * The admin who created the token the action was made with, when they created it for someone
@@ -372,6 +379,12 @@ export const AuditEntry = lazySchema(() =>
     /** The client as it named itself (User-Agent), and its address. */
     client: z.string(),
     ip: z.string(),
+    /**
+     * Sign-in events: how the person signed in (`browser`, `device`), or why a sign-in or refresh
+     * failed; null for other events. A failure before the person is known has the actor
+     * `(unknown)`.
+     */
+    detail: z.string().nullable(),
   }),
 );
 export type AuditEntry = z.infer<typeof AuditEntry>;
@@ -481,9 +494,9 @@ export type SignInConfig = z.infer<typeof SignInConfig>;
 
 /**
  * `GET /v1/auth/authorize` query: starts a sign-in in the browser. The server sends the browser
- * to the provider and, once it is back, to `redirect_uri` (a loopback `http://127.0.0.1:<port>/…`
- * or an editor's `vscode://…` URI) with `code` and `state`; the code is redeemed with the
- * verifier of `code_challenge` (PKCE, S256).
+ * to the provider and, once it is back, to `redirect_uri` (a loopback `http://127.0.0.1:<port>/…`,
+ * the extension's `vscode://…` URI, or a URL the server allows: core/signInRedirect.ts) with
+ * `code` and `state`; the code is redeemed with the verifier of `code_challenge` (PKCE, S256).
  */
 export const AuthorizeQuery = lazySchema(() =>
   z.strictObject({
@@ -494,6 +507,17 @@ export const AuthorizeQuery = lazySchema(() =>
   }),
 );
 export type AuthorizeQuery = z.infer<typeof AuthorizeQuery>;
+
+/**
+ * `POST /v1/auth/requests` (no auth, body `AuthorizeQuery`) → 201: a browser sign-in pushed ahead,
+ * as in OAuth's pushed authorization requests. The browser then opens `GET /v1/auth/requests/{id}`
+ * within `expires_in` seconds: a URL that carries no redirect URI, so nothing between the client
+ * and the browser (an editor that re-encodes or forwards URLs) can change where the sign-in ends.
+ */
+export const PushedSignIn = lazySchema(() =>
+  z.object({ id: z.string(), expires_in: z.number().int() }),
+);
+export type PushedSignIn = z.infer<typeof PushedSignIn>;
 
 /** `POST /v1/auth/device` (no auth) → 200: the code to show and where to enter it. */
 export const DeviceStart = lazySchema(() =>

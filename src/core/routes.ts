@@ -361,6 +361,22 @@ export const ROUTES = {
     body: api.TokenRequestBody,
     answer: api.TokenSet,
   }),
+  pushSignIn: route({
+    method: 'POST',
+    path: '/v1/auth/requests',
+    summary: 'Push a browser sign-in ahead; the browser then opens /v1/auth/requests/{id}',
+    auth: 'none',
+    body: api.AuthorizeQuery,
+    status: 201,
+    answer: api.PushedSignIn,
+  }),
+  openSignIn: route({
+    method: 'GET',
+    path: '/v1/auth/requests/{id}',
+    summary: 'Sign in in the browser with a pushed request: to the identity provider (once)',
+    auth: 'none',
+    status: 302,
+  }),
 } as const;
 
 export type Routes = typeof ROUTES;

@@ -10,6 +10,7 @@ import {
   type AccessList,
   type AuthorizeQuery,
   type DeviceStart,
+  type PushedSignIn,
   type SignInConfig,
   type TokenRequestBody,
   type TokenSet,
@@ -218,6 +219,16 @@ export class ApiClient {
   /** The URL that starts a browser sign-in, coming back to `redirectUri` with a code. */
   authorizeUrl(query: AuthorizeQuery): string {
     return `${this.baseUrl}${ROUTES.authorize.path}?${new URLSearchParams(query).toString()}`;
+  }
+
+  /** Pushes a browser sign-in ahead; the browser then opens `signInRequestUrl(id)`. */
+  pushSignIn(query: AuthorizeQuery): Promise<PushedSignIn> {
+    return this.call(ROUTES.pushSignIn, { body: query });
+  }
+
+  /** The URL a browser opens to go on with a pushed sign-in. */
+  signInRequestUrl(id: string): string {
+    return `${this.baseUrl}${routePath(ROUTES.openSignIn, { id })}`;
   }
 
   startDeviceSignIn(): Promise<DeviceStart> {

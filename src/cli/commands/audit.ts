@@ -58,16 +58,18 @@ Examples:
           process.stdout.write('No audit entries.\n');
           return;
         }
-        const rows = [['AT', 'ACTOR', 'ACTION', 'SECRET', 'VERSION', 'CLIENT']];
+        const rows = [['AT', 'ACTOR', 'ACTION', 'SECRET', 'VERSION', 'CLIENT', 'DETAIL']];
         for (const e of page.entries)
           rows.push([
             e.at,
             e.actor,
             e.action,
             // Token events name the user the token is for instead of a secret.
-            e.secret_name ?? (e.subject ? `token for ${e.subject}` : ''),
+            e.secret_name ?? (e.subject && e.detail === null ? `token for ${e.subject}` : ''),
             e.version === null ? '' : String(e.version),
             e.client,
+            // Sign-in events: how the person signed in, or why it failed.
+            e.detail ?? '',
           ]);
         process.stdout.write(
           `${formatTable(rows)}\n${page.next ? `More: notebook-secrets audit${name ? ` ${name}` : ''} --before ${page.next}\n` : ''}`,

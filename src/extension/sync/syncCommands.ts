@@ -10,6 +10,7 @@ import type { IndexEntry, LocalSecretStore } from '../../core/localStore';
 import { PERSONAL, type Scope, type SecretMetadata } from '../../core/model';
 import { SCOPE_LABELS, sameScope, scopeKey } from '../../core/scope';
 import type { Comparison } from '../../sync/engine';
+import type { Receive } from '../../sync/providerSignIn';
 import { ApiError } from '../../sync/errors';
 import type { ConflictKind } from '../../sync/syncState';
 import { Cancelled, answered } from '../registerCommand';
@@ -28,6 +29,8 @@ export interface SyncCommandDeps {
   setActiveProject(project: string | undefined): Promise<void>;
   /** Resolves a tree node or palette call to a secret (the foundation's pickSecret). */
   targetSecret(arg: unknown, title: string): Promise<IndexEntry>;
+  /** Where a browser sign-in comes back (signInReturn.ts); undefined: a loopback port. */
+  signInReturn?: Receive;
 }
 
 /** Readers may not change a secret; said before the server would refuse. */
@@ -87,13 +90,19 @@ export function syncCommands(
           {
             location: vscode.ProgressLocation.Notification,
             title: `Signing in with ${provider.name} in your browser…`,
+            cancellable: true,
           },
-          () =>
-            session.signInWithProvider(url, {
+          (_progress, cancel) => {
+            const stop = new AbortController();
+            cancel.onCancellationRequested(() => stop.abort(new Cancelled()));
+            return session.signInWithProvider(url, {
               provider: provider.name,
               say: (line) => log.info(line),
-              open: (target) => Promise.resolve(vscode.env.openExternal(vscode.Uri.parse(target))),
-            }),
+              open: (target) => Promise.resolve(openExactly(target)),
+              ...(deps.signInReturn && { receive: deps.signInReturn }),
+              signal: stop.signal,
+            });
+          },
         );
         await signedIn(url, me);
         return;
@@ -358,6 +367,16 @@ export function syncCommands(
     'notebookSecrets.moveToScope': moveToScope,
     'notebookSecrets.selectProject': selectProject,
   };
+}
+
+/**
+ * Opens `url` in the browser as written. A vscode.Uri decodes the query and encodes it again its
+ * own way, which turns the redirect_uri parameter's own query (a VS Code for the Web callback
+ * URL) into parameters of the URL around it; openExternal also takes the URL as a string, and
+ * then opens exactly that string.
+ */
+function openExactly(url: string): Thenable<boolean> {
+  return vscode.env.openExternal(url as unknown as vscode.Uri);
 }
 
 export const CONFLICT_LABELS: Record<ConflictKind, string> = {

@@ -1,12 +1,14 @@
 /**
  * The sync client's side of the extension, loaded when first used (a bundle chunk of its own, see
  * registerSync.ts): the session, the sync commands, sync on start / window focus / every
- * `notebookSecrets.sync.intervalMinutes`, and the Share handler.
+ * `notebookSecrets.sync.intervalMinutes`, the Share handler, and the URI handler a browser sign-in
+ * comes back through (signInReturn.ts).
  */
 import * as vscode from 'vscode';
 import { targetSecret } from '../views/pickSecret';
 import type { SyncCommandId } from '../commandIds';
 import type { SyncDeps } from './registerSync';
+import { SignInUriHandler, signInReturn } from './signInReturn';
 import { shareHandler, syncCommands } from './syncCommands';
 import { SyncSession, type SessionState } from './syncSession';
 import { affects, setting } from '../settings';
@@ -37,6 +39,8 @@ export function startSync(
     deps.setShareHandler(session.state.signedIn ? shareHandler(session) : undefined);
   };
 
+  const uriHandler = new SignInUriHandler(log);
+  const returnTo = signInReturn(uriHandler);
   const commands = syncCommands({
     session,
     store,
@@ -47,11 +51,13 @@ export function startSync(
       refresh();
     },
     targetSecret: (arg, title) => targetSecret(store, arg, title),
+    ...(returnTo && { signInReturn: returnTo }),
   });
 
   context.subscriptions.push(
     session,
     session.onDidChange(refresh),
+    vscode.window.registerUriHandler(uriHandler),
     vscode.window.onDidChangeWindowState((state) => {
       if (state.focused) session.syncIfStale();
     }),

@@ -275,6 +275,36 @@ CREATE TRIGGER secrets_rename_grants AFTER UPDATE OF name ON secrets FOR EACH RO
 CREATE INDEX grants_principal_name ON grants (principal, name);
 `,
   },
+  {
+    version: 9,
+    name: 'browser sign-ins in the database',
+    // A browser sign-in waiting for the provider's redirect back, and the one-time code it ends
+    // with, lived in the memory of the process that started it: behind a load balancer the
+    // redirect back or the redemption could reach another process. Now each is a row any process
+    // reads once (DELETE … RETURNING): its id the SHA-256 of its handle (the id of a request a
+    // client pushed, the state sent to the provider, or the code), what it holds sealed with the
+    // server's key, gone once used or expired.
+    sql: `
+CREATE TABLE sign_in_requests (
+  id text PRIMARY KEY,
+  kind text NOT NULL CHECK (kind IN ('pushed', 'pending', 'code')),
+  key_id text NOT NULL,
+  nonce bytea NOT NULL,
+  sealed bytea NOT NULL,
+  expires_at timestamptz NOT NULL
+);
+CREATE INDEX sign_in_requests_expiry ON sign_in_requests (expires_at);
+`,
+  },
+  {
+    version: 10,
+    name: 'sign-ins in the audit log',
+    // Sign-ins, refreshes and their failures are audited (actions sign_in, refresh,
+    // sign_in_failed, refresh_failed): detail says how the person signed in or why it failed.
+    sql: `
+ALTER TABLE audit ADD COLUMN detail text;
+`,
+  },
 ];
 
 /** A database migrated by a newer server than this one. */

@@ -3,6 +3,7 @@
  * issuer, people sign in with tokens an administrator creates, as before.
  */
 import { ENTITY_ID_PATTERN } from '../../core/api';
+import { redirectPrefixProblem } from '../../core/signInRedirect';
 import type { Identity } from '../store/sessions';
 
 export interface OidcConfig {
@@ -24,7 +25,7 @@ export interface OidcConfig {
   users: 'create' | 'existing';
   /** The server's URL as browsers reach it: the provider sends them back to <url>/v1/auth/callback. */
   publicUrl?: string;
-  /** Extra redirect URIs (prefixes) a browser sign-in may end at, besides loopback and vscode:. */
+  /** URL prefixes a browser sign-in may also end at (see core/signInRedirect.ts). */
   clientRedirects: string[];
   /** Minutes an access token lives; refreshed with the refresh token. */
   accessTokenMinutes: number;
@@ -62,6 +63,14 @@ export function oidcConfigFromEnv(env: NodeJS.ProcessEnv): OidcConfig | undefine
       'NOTEBOOK_SECRETS_ACCESS_TOKEN_MINUTES and NOTEBOOK_SECRETS_SESSION_DAYS must be positive numbers.',
     );
   }
+  const clientRedirects = (env.NOTEBOOK_SECRETS_OIDC_CLIENT_REDIRECTS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const prefix of clientRedirects) {
+    const problem = redirectPrefixProblem(prefix);
+    if (problem) throw new OidcConfigError(`NOTEBOOK_SECRETS_OIDC_CLIENT_REDIRECTS: ${problem}`);
+  }
   return {
     issuer,
     clientId,
@@ -77,10 +86,7 @@ export function oidcConfigFromEnv(env: NodeJS.ProcessEnv): OidcConfig | undefine
       : {}),
     users,
     ...(env.NOTEBOOK_SECRETS_PUBLIC_URL ? { publicUrl: env.NOTEBOOK_SECRETS_PUBLIC_URL } : {}),
-    clientRedirects: (env.NOTEBOOK_SECRETS_OIDC_CLIENT_REDIRECTS ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
+    clientRedirects,
     accessTokenMinutes: minutes,
     sessionDays: days,
   };

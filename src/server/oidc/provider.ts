@@ -24,6 +24,12 @@ export class ProviderRefused extends Error {
   }
 }
 
+/**
+ * The provider could not answer (unreachable, or a server error of its own): nothing is known
+ * about the person, so a sign-in stays as it was.
+ */
+export class ProviderUnavailable extends Error {}
+
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
 export class OidcProvider {
@@ -139,9 +145,21 @@ export class OidcProvider {
   }
 }
 
-/** The provider's refusal or a failed check, as a message that never quotes a token. */
-function refusal(error: unknown): ProviderRefused {
-  if (error instanceof ProviderRefused) return error;
+/**
+ * The provider's refusal or a failed check, or its being unavailable, as a message that never
+ * quotes a token.
+ */
+function refusal(error: unknown): ProviderRefused | ProviderUnavailable {
+  if (error instanceof ProviderRefused || error instanceof ProviderUnavailable) return error;
+  const status =
+    error instanceof oidc.ResponseBodyError
+      ? error.status
+      : error instanceof oidc.ClientError && error.cause instanceof Response
+        ? error.cause.status
+        : undefined;
+  if (status !== undefined && status >= 500) {
+    return new ProviderUnavailable(`The identity provider failed to answer (HTTP ${status}).`);
+  }
   if (error instanceof oidc.ResponseBodyError) {
     return new ProviderRefused(
       `The identity provider refused: ${error.error}${error.error_description ? ` (${error.error_description})` : ''}.`,
@@ -153,5 +171,5 @@ function refusal(error: unknown): ProviderRefused {
     return new ProviderRefused(`The identity provider's answer failed a check: ${error.message}`);
   }
   const message = error instanceof Error ? error.message : String(error);
-  return new ProviderRefused(`The identity provider cannot be reached: ${message}`);
+  return new ProviderUnavailable(`The identity provider cannot be reached: ${message}`);
 }

@@ -1,6 +1,8 @@
 /**
  * Sign-in with the identity provider, as the routes of /v1/auth/ run it. In the browser: the
- * server sends the browser to the provider with its own PKCE and nonce, checks what comes back,
+ * client pushes its sign-in ahead (its redirect URI, state and PKCE challenge) and the browser
+ * opens it by id, or the browser brings them in the authorize URL; the server sends the browser
+ * to the provider with its own PKCE and nonce, checks what comes back,
  * and sends the browser on to the client's redirect URI with a one-time code, which the client
  * redeems with its own PKCE verifier. Without a browser: the device authorization grant. Either
  * way the server issues its own tokens: short-lived access tokens and a refresh token, and each
@@ -9,47 +11,53 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
-import type {
+import * as z from 'zod';
+import {
   AuthorizeQuery,
-  DeviceStart,
-  SignInConfig,
-  TokenRequestBody,
-  TokenSet,
+  type DeviceStart,
+  type PushedSignIn,
+  type SignInConfig,
+  type TokenRequestBody,
+  type TokenSet,
 } from '../../core/api';
+import { EXTENSION_AUTHORITY, isAllowedRedirect } from '../../core/signInRedirect';
 import { HttpError } from '../httpError';
 import type { Store } from '../store';
 import { invalidGrant } from '../store/sessions';
+import type { SignInOrigin } from '../store/audit';
+import type { SignInRequestKind } from '../store/signInRequests';
 import { identityOf, OidcConfigError, type OidcConfig } from './config';
-import { OidcProvider, ProviderRefused, type ProviderTokens } from './provider';
+import {
+  OidcProvider,
+  ProviderRefused,
+  ProviderUnavailable,
+  type ProviderTokens,
+} from './provider';
 
-const PENDING_MS = 10 * 60_000;
-const CODE_MS = 2 * 60_000;
-const MAX_PENDING = 10_000;
+const PUSHED_SECONDS = 10 * 60;
+/** A device sign-in's answers while the person is not done yet: not failures. */
+const STILL_SIGNING_IN = new Set(['authorization_pending', 'slow_down']);
+const PENDING_SECONDS = 10 * 60;
+const CODE_SECONDS = 2 * 60;
 
-interface Pending {
-  codeVerifier: string;
-  nonce: string;
-  redirectUri: string;
-  clientState: string;
-  clientChallenge: string;
-  expires: number;
-}
+/** A browser sign-in at the provider, by the state sent there. */
+const Pending = z.object({
+  codeVerifier: z.string(),
+  nonce: z.string(),
+  redirectUri: z.string(),
+  clientState: z.string(),
+  clientChallenge: z.string(),
+});
 
-interface Issued {
-  userId: string;
-  providerRefresh: string | undefined;
-  redirectUri: string;
-  clientChallenge: string;
-  expires: number;
-}
-
-const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
-const EDITOR_SCHEMES = new Set(['vscode:', 'vscode-insiders:', 'vscodium:']);
+/** A one-time code the client redeems with its PKCE verifier. */
+const Issued = z.object({
+  userId: z.string(),
+  providerRefresh: z.string().optional(),
+  redirectUri: z.string(),
+  clientChallenge: z.string(),
+});
 
 export class SignIn {
-  private readonly pending = new Map<string, Pending>();
-  private readonly issued = new Map<string, Issued>();
-
   constructor(
     readonly config: OidcConfig,
     private readonly store: Store,
@@ -63,28 +71,41 @@ export class SignIn {
     };
   }
 
-  /** Where to send the browser: the provider, asked to come back to this server. */
-  async authorize(query: AuthorizeQuery, serverUrl: string): Promise<URL> {
-    if (!this.allowedRedirect(query.redirect_uri)) {
+  /** Keeps a browser sign-in the client pushed ahead, for the browser to open by its id. */
+  async push(query: AuthorizeQuery): Promise<PushedSignIn> {
+    this.checkRedirect(query);
+    const id = randomBytes(24).toString('base64url');
+    await this.store.putSignInRequest('pushed', id, query, PUSHED_SECONDS);
+    return { id, expires_in: PUSHED_SECONDS };
+  }
+
+  /** Where to send the browser that opened a pushed sign-in: as `authorize`, once. */
+  async authorizePushed(id: string, serverUrl: string): Promise<URL> {
+    const query = await this.take('pushed', id, AuthorizeQuery);
+    if (!query) {
       throw new HttpError(
         400,
         'invalid_input',
-        "'redirect_uri' must be a loopback http:// address, an editor's vscode:// URI, or one of NOTEBOOK_SECRETS_OIDC_CLIENT_REDIRECTS.",
-        { field: 'redirect_uri' },
+        'This sign-in link is unknown, used or expired (a link is opened once, within 10 minutes): start the sign-in again.',
       );
     }
-    this.prune();
+    return this.authorize(query, serverUrl);
+  }
+
+  /** Where to send the browser: the provider, asked to come back to this server. */
+  async authorize(query: AuthorizeQuery, serverUrl: string): Promise<URL> {
+    this.checkRedirect(query);
     const state = oidc.randomState();
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const nonce = oidc.randomNonce();
-    this.pending.set(state, {
+    const pending: z.infer<typeof Pending> = {
       codeVerifier,
       nonce,
       redirectUri: query.redirect_uri,
       clientState: query.state,
       clientChallenge: query.code_challenge,
-      expires: Date.now() + PENDING_MS,
-    });
+    };
+    await this.store.putSignInRequest('pending', state, pending, PENDING_SECONDS);
     return this.offline(async () =>
       this.provider.authorizationUrl({
         redirectUri: this.callbackUrl(serverUrl),
@@ -100,17 +121,18 @@ export class SignIn {
    * step, and answers where to send the browser (the client's redirect URI, with a one-time code
    * or an error).
    */
-  async callback(search: string, serverUrl: string): Promise<URL> {
+  async callback(search: string, serverUrl: string, origin: SignInOrigin): Promise<URL> {
     const params = new URLSearchParams(search);
     const state = params.get('state') ?? '';
-    const pending = this.pending.get(state);
-    this.pending.delete(state);
-    if (!pending || pending.expires < Date.now()) {
-      throw new HttpError(
+    const pending = await this.take('pending', state, Pending);
+    if (!pending) {
+      const unknown = new HttpError(
         400,
         'invalid_input',
         'This sign-in is unknown or expired (a sign-in is finished once, within 10 minutes): start it again.',
       );
+      await this.failed('sign_in_failed', unknown, origin);
+      throw unknown;
     }
     const back = new URL(pending.redirectUri);
     back.searchParams.set('state', pending.clientState);
@@ -121,16 +143,21 @@ export class SignIn {
       );
       const userId = await this.admit(tokens);
       const code = randomBytes(32).toString('base64url');
-      this.issued.set(code, {
+      const issued: z.infer<typeof Issued> = {
         userId,
-        providerRefresh: tokens.refreshToken,
+        ...(tokens.refreshToken !== undefined && { providerRefresh: tokens.refreshToken }),
         redirectUri: pending.redirectUri,
         clientChallenge: pending.clientChallenge,
-        expires: Date.now() + CODE_MS,
-      });
+      };
+      await this.store.putSignInRequest('code', code, issued, CODE_SECONDS);
       back.searchParams.set('code', code);
     } catch (error) {
-      if (!(error instanceof HttpError || error instanceof ProviderRefused)) throw error;
+      const told =
+        error instanceof HttpError ||
+        error instanceof ProviderRefused ||
+        error instanceof ProviderUnavailable;
+      if (!told) throw error;
+      await this.failed('sign_in_failed', error, origin);
       back.searchParams.set('error', 'access_denied');
       back.searchParams.set('error_description', error.message);
     }
@@ -151,16 +178,36 @@ export class SignIn {
     };
   }
 
-  async token(body: TokenRequestBody): Promise<TokenSet> {
+  /**
+   * Redeems a code, finishes a device sign-in or refreshes; every refusal but "not yet" and an
+   * unavailable provider is audited, with the person once known.
+   */
+  async token(body: TokenRequestBody, origin: SignInOrigin): Promise<TokenSet> {
+    const known: { user?: string } = {};
+    try {
+      return await this.grant(body, origin, known);
+    } catch (error) {
+      if (error instanceof HttpError && error.status < 500 && !STILL_SIGNING_IN.has(error.code)) {
+        const action = body.grant_type === 'refresh_token' ? 'refresh_failed' : 'sign_in_failed';
+        await this.failed(action, error, origin, known.user);
+      }
+      throw error;
+    }
+  }
+
+  private async grant(
+    body: TokenRequestBody,
+    origin: SignInOrigin,
+    known: { user?: string },
+  ): Promise<TokenSet> {
     const policy = this.config;
     switch (body.grant_type) {
       case 'authorization_code': {
-        const issued = this.issued.get(body.code);
         // A code is redeemed once, whatever the outcome.
-        this.issued.delete(body.code);
+        const issued = await this.take('code', body.code, Issued);
+        if (issued) known.user = issued.userId;
         if (
           !issued ||
-          issued.expires < Date.now() ||
           issued.redirectUri !== body.redirect_uri ||
           challengeOf(body.code_verifier) !== issued.clientChallenge
         ) {
@@ -168,10 +215,15 @@ export class SignIn {
             'This sign-in code is unknown, used, expired, or not for this verifier: sign in again.',
           );
         }
-        return this.store.openSession(issued.userId, issued.providerRefresh, policy);
+        return this.store.openSession(issued.userId, issued.providerRefresh, policy, {
+          how: 'browser',
+          origin,
+        });
       }
       case 'urn:ietf:params:oauth:grant-type:device_code': {
-        const polled = await this.refusedAsGrant(() => this.provider.pollDevice(body.device_code));
+        const polled = await this.offline(() =>
+          this.refusedAsGrant(() => this.provider.pollDevice(body.device_code)),
+        );
         if (polled === 'pending') {
           throw new HttpError(400, 'authorization_pending', 'The sign-in is not finished yet.');
         }
@@ -179,10 +231,14 @@ export class SignIn {
           throw new HttpError(400, 'slow_down', 'Ask less often.');
         }
         const userId = await this.admit(polled);
-        return this.store.openSession(userId, polled.refreshToken, policy);
+        return this.store.openSession(userId, polled.refreshToken, policy, {
+          how: 'device',
+          origin,
+        });
       }
       case 'refresh_token': {
         const session = await this.store.sessionOf(body.refresh_token);
+        known.user = session.userId;
         if (session.providerRefresh === undefined) {
           await this.store.endSession(session.id);
           throw invalidGrant(
@@ -193,6 +249,8 @@ export class SignIn {
         try {
           tokens = await this.provider.refresh(session.providerRefresh);
         } catch (error) {
+          // Unavailable: a 503, and the sign-in stays for a later refresh.
+          if (error instanceof ProviderUnavailable) throw this.unavailable(error);
           if (!(error instanceof ProviderRefused)) throw error;
           // Disabled at the provider, signed out there, or its consent withdrawn: the sign-in ends.
           await this.store.endSession(session.id);
@@ -209,6 +267,7 @@ export class SignIn {
           body.refresh_token,
           tokens.refreshToken ?? session.providerRefresh,
           policy,
+          origin,
         );
       }
     }
@@ -239,41 +298,56 @@ export class SignIn {
   /** Runs a call to the provider; a provider that cannot be reached is a 503. */
   private async offline<T>(run: () => Promise<T>): Promise<T> {
     return run().catch((error: unknown) => {
-      throw asHttp(
-        error,
-        Error,
-        (e) =>
-          new HttpError(
-            503,
-            'unavailable',
-            `The identity provider at ${this.config.issuer} cannot be used now: ${e.message}`,
-          ),
-      );
+      throw asHttp(error, Error, (e) => this.unavailable(e));
     });
+  }
+
+  private unavailable(error: Error): HttpError {
+    return new HttpError(
+      503,
+      'unavailable',
+      `The identity provider at ${this.config.issuer} cannot be used now: ${error.message}`,
+    );
   }
 
   private callbackUrl(serverUrl: string): string {
     return `${(this.config.publicUrl ?? serverUrl).replace(/\/+$/, '')}/v1/auth/callback`;
   }
 
-  private allowedRedirect(uri: string): boolean {
-    let url: URL;
-    try {
-      url = new URL(uri);
-    } catch {
-      return false;
-    }
-    if (url.protocol === 'http:' && LOOPBACK.has(url.hostname)) return true;
-    if (EDITOR_SCHEMES.has(url.protocol)) return true;
-    return this.config.clientRedirects.some((prefix) => uri.startsWith(prefix));
+  /** Audits a sign-in or refresh that failed, with the message its client got. */
+  private failed(
+    action: 'sign_in_failed' | 'refresh_failed',
+    error: Error,
+    origin: SignInOrigin,
+    user?: string,
+  ): Promise<void> {
+    return this.store.auditSignIn({
+      action,
+      ...(user !== undefined && { user }),
+      detail: error.message,
+      origin,
+    });
   }
 
-  private prune(): void {
-    const now = Date.now();
-    for (const map of [this.pending, this.issued] as Map<string, { expires: number }>[]) {
-      for (const [key, entry] of map) if (entry.expires < now) map.delete(key);
-      if (map.size > MAX_PENDING) map.clear();
+  private checkRedirect(query: AuthorizeQuery): void {
+    if (!isAllowedRedirect(query.redirect_uri, this.config.clientRedirects)) {
+      throw new HttpError(
+        400,
+        'invalid_input',
+        `'redirect_uri' must be a loopback http:// address, the extension's own editor URI (vscode://${EXTENSION_AUTHORITY}/…), or a URL under one of NOTEBOOK_SECRETS_OIDC_CLIENT_REDIRECTS.`,
+        { field: 'redirect_uri' },
+      );
     }
+  }
+
+  /** The sign-in request of `handle`, read once; undefined when unknown, used or expired. */
+  private async take<T extends z.ZodType>(
+    kind: SignInRequestKind,
+    handle: string,
+    schema: T,
+  ): Promise<z.infer<T> | undefined> {
+    const found = await this.store.takeSignInRequest(kind, handle);
+    return found === undefined ? undefined : schema.parse(found);
   }
 }
 

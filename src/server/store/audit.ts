@@ -72,6 +72,45 @@ export async function auditToken(
   );
 }
 
+/** Who signs in or refreshes, and from where: the request's client and address. */
+export interface SignInOrigin {
+  client: string;
+  ip: string;
+}
+
+/** The actor of a sign-in that failed before it knew who was signing in. */
+export const UNKNOWN_ACTOR = '(unknown)';
+
+/**
+ * Audits a sign-in with the identity provider, a refresh, or either failing: the person when
+ * known (actor and subject), the access token issued, and in `detail` how they signed in or why it
+ * failed. Never a token, code or state: `detail` is a message the client was also given.
+ */
+export async function auditSignIn(
+  db: SqlExecutor,
+  event: {
+    action: 'sign_in' | 'refresh' | 'sign_in_failed' | 'refresh_failed';
+    user?: string;
+    tokenId?: string;
+    detail: string;
+    origin: SignInOrigin;
+  },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO audit (actor, action, subject, token_id, client, ip, detail)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [
+      event.user ?? UNKNOWN_ACTOR,
+      event.action,
+      event.user ?? null,
+      event.tokenId ?? null,
+      event.origin.client,
+      event.origin.ip,
+      event.detail.slice(0, 500),
+    ],
+  );
+}
+
 /**
  * Runs a value read (a SELECT of rows with id, name and version) and writes one audit row per
  * row read in the same statement: one round trip, and no value leaves without its audit row.
@@ -155,9 +194,10 @@ export async function auditLog(
     subject: string | null;
     token_id: string | null;
     token_created_by: string | null;
+    detail: string | null;
   }>(
     `SELECT a.id, a.at, a.actor, a.action, a.secret_id, a.secret_name, a.version, a.client, a.ip,
-       a.subject, a.token_id, a.token_created_by
+       a.subject, a.token_id, a.token_created_by, a.detail
      FROM audit a ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
      ORDER BY a.id DESC LIMIT $${params.length}`,
     params,
@@ -177,6 +217,7 @@ export async function auditLog(
       subject: r.subject,
       token_id: r.token_id,
       token_created_by: r.token_created_by,
+      detail: r.detail,
     })),
     next: rows.length > query.limit ? String(page[page.length - 1]!.id) : null,
   };

@@ -2,7 +2,8 @@
  * The server's domain operations over the storage driver, one module per concern: access.ts (who
  * sees what), secrets.ts, values.ts (audited reads), sharing.ts, versions.ts, feed.ts (the change
  * feed), audit.ts, auth.ts (tokens and callers), directory.ts (users, teams, projects), keys.ts,
- * and transaction.ts (the one way to write). Every change is one transaction that writes the
+ * sessions.ts and signInRequests.ts (sign-in with an identity provider), and transaction.ts (the
+ * one way to write). Every change is one transaction that writes the
  * secret row, its version row, its audit row and its change-feed row together; updates are guarded
  * by version (`UPDATE … WHERE id = $ AND version = $`), never read-then-write.
  *
@@ -27,7 +28,7 @@ import type { Grant, Principal, SecretMetadata, SecretValue } from '../../core/m
 import type { Keyring } from '../crypto';
 import type { SqlDriver, SqlExecutor } from '../db/driver';
 import { visibleSecret } from './access';
-import { auditLog } from './audit';
+import { auditLog, auditSignIn } from './audit';
 import * as auth from './auth';
 import type { Caller, NewSecret, StoreContext, StoreOptions } from './context';
 import * as directory from './directory';
@@ -35,6 +36,7 @@ import { changes } from './feed';
 import { checkKeys } from './keys';
 import * as secrets from './secrets';
 import * as sessions from './sessions';
+import { putSignInRequest, takeSignInRequest, type SignInRequestKind } from './signInRequests';
 import { getAccess, putAccess } from './sharing';
 import * as values from './values';
 import { restore, versions } from './versions';
@@ -83,6 +85,21 @@ export class Store {
   }
   endSession(sessionId: string): Promise<void> {
     return sessions.endSession(this.ctx, sessionId);
+  }
+  /** Audits a sign-in event (failures; successes are audited with their session). */
+  auditSignIn(event: Parameters<typeof auditSignIn>[1]): Promise<void> {
+    return auditSignIn(this.ctx.db, event);
+  }
+  putSignInRequest(
+    kind: SignInRequestKind,
+    handle: string,
+    payload: unknown,
+    seconds: number,
+  ): Promise<void> {
+    return putSignInRequest(this.ctx, kind, handle, payload, seconds);
+  }
+  takeSignInRequest(kind: SignInRequestKind, handle: string): Promise<unknown> {
+    return takeSignInRequest(this.ctx, kind, handle);
   }
 
   // Callers and tokens

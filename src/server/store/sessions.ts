@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { TokenSet } from '../../core/api';
 import { HttpError } from '../httpError';
 import { generateToken, hashToken } from '../tokens';
+import { auditSignIn, type SignInOrigin } from './audit';
 import type { StoreContext } from './context';
 import { dropPendingGrants, setMember } from './directory';
 
@@ -106,12 +107,13 @@ export async function syncTeams(ctx: StoreContext, userId: string, teams: string
   }
 }
 
-/** A new session for a user: its first access and refresh tokens. */
+/** A new session for a user: its first access and refresh tokens, audited as `sign_in`. */
 export async function openSession(
   ctx: StoreContext,
   userId: string,
   providerRefresh: string | undefined,
   policy: SessionPolicy,
+  signedIn: { how: 'browser' | 'device'; origin: SignInOrigin },
 ): Promise<TokenSet> {
   const id = randomUUID();
   const refresh = REFRESH_PREFIX + generateToken().slice(4);
@@ -130,7 +132,15 @@ export async function openSession(
         policy.sessionDays,
       ],
     );
-    return { ...(await issueAccess(tx, id, userId, policy)), refresh_token: refresh };
+    const access = await issueAccess(tx, id, userId, policy);
+    await auditSignIn(tx, {
+      action: 'sign_in',
+      user: userId,
+      tokenId: access.tokenId,
+      detail: signedIn.how,
+      origin: signedIn.origin,
+    });
+    return { ...access.tokens, refresh_token: refresh };
   });
 }
 
@@ -175,7 +185,8 @@ export async function sessionOf(ctx: StoreContext, refreshToken: string): Promis
 
 /**
  * Replaces a session's refresh token (the old one stops working) and access tokens, after the
- * provider confirmed the person at refresh. Fails when another refresh used the token meanwhile.
+ * provider confirmed the person at refresh, audited as `refresh`. Fails when another refresh used
+ * the token meanwhile.
  */
 export async function renewSession(
   ctx: StoreContext,
@@ -183,6 +194,7 @@ export async function renewSession(
   usedRefresh: string,
   providerRefresh: string | undefined,
   policy: SessionPolicy,
+  origin: SignInOrigin,
 ): Promise<TokenSet> {
   const refresh = REFRESH_PREFIX + generateToken().slice(4);
   const sealed =
@@ -207,10 +219,15 @@ export async function renewSession(
     );
     if (renewed === 0) throw invalidGrant('This refresh token was already used: sign in again.');
     await tx.query('DELETE FROM tokens WHERE session_id = $1', [session.id]);
-    return {
-      ...(await issueAccess(tx, session.id, session.userId, policy)),
-      refresh_token: refresh,
-    };
+    const access = await issueAccess(tx, session.id, session.userId, policy);
+    await auditSignIn(tx, {
+      action: 'refresh',
+      user: session.userId,
+      tokenId: access.tokenId,
+      detail: 'refresh',
+      origin,
+    });
+    return { ...access.tokens, refresh_token: refresh };
   });
 }
 
@@ -228,18 +245,22 @@ async function issueAccess(
   sessionId: string,
   userId: string,
   policy: SessionPolicy,
-): Promise<Omit<TokenSet, 'refresh_token'>> {
+): Promise<{ tokens: Omit<TokenSet, 'refresh_token'>; tokenId: string }> {
   const token = generateToken();
+  const tokenId = randomUUID();
   await tx.query(
     `INSERT INTO tokens (id, user_id, name, hash, expires_at, session_id)
      VALUES ($1, $2, 'sign-in', $3, now() + $4::float8 * interval '1 minute', $5)`,
-    [randomUUID(), userId, hashToken(token), policy.accessTokenMinutes, sessionId],
+    [tokenId, userId, hashToken(token), policy.accessTokenMinutes, sessionId],
   );
   return {
-    access_token: token,
-    token_type: 'Bearer',
-    expires_in: Math.round(policy.accessTokenMinutes * 60),
-    user: userId,
+    tokens: {
+      access_token: token,
+      token_type: 'Bearer',
+      expires_in: Math.round(policy.accessTokenMinutes * 60),
+      user: userId,
+    },
+    tokenId,
   };
 }
 

@@ -3,7 +3,7 @@
  * certified) with people and their groups, its development login and consent pages, and the
  * device flow. It is reached through a proxy that can tamper with the ID tokens its token
  * endpoint sends (forged, expired, for another audience or from another issuer), as a
- * compromised network or provider would; and a small browser that signs in through its pages
+ * compromised network or provider would, or play an outage; and a small browser that signs in through its pages
  * over HTTP, keeping cookies.
  */
 import { generateKeyPairSync } from 'node:crypto';
@@ -26,6 +26,8 @@ export interface TestProvider {
   people: Map<string, Person>;
   /** How the next answers of the token endpoint are tampered with. */
   tamper: Tamper;
+  /** An outage: 'down' drops every connection, 'error' answers 500 at the token endpoint. */
+  outage: 'none' | 'down' | 'error';
   /** Every ID token, refresh token and access token the provider sent (for leak checks). */
   sent: string[];
   close(): Promise<void>;
@@ -118,6 +120,7 @@ export async function startTestProvider(callbackUrl: string): Promise<TestProvid
     clientSecret,
     people,
     tamper: 'none',
+    outage: 'none',
     sent: [],
     close: async () => {
       await Promise.all([close(proxy), close(inner)]);
@@ -126,6 +129,17 @@ export async function startTestProvider(callbackUrl: string): Promise<TestProvid
   const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
   // The provider names its endpoints after the Host it is asked on: the proxy keeps it.
   proxy.on('request', (request, response) => {
+    if (state.outage === 'down') {
+      request.socket.destroy();
+      return;
+    }
+    if (state.outage === 'error' && request.url?.startsWith('/token')) {
+      response.writeHead(500, { 'content-type': 'application/json' });
+      response.end(
+        JSON.stringify({ error: 'server_error', error_description: 'Down for repair.' }),
+      );
+      return;
+    }
     const upstream = httpRequest(
       target + request.url,
       { method: request.method, headers: request.headers },

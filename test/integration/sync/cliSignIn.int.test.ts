@@ -80,6 +80,9 @@ describe('notebook-secrets login with an identity provider (built CLI, real serv
     expect((await run('alice', ['set', 'API_KEY'], 'value-1')).code).toBe(0);
     const got = await run('alice', ['get', 'API_KEY']);
     expect(got.stdout).toBe('value-1');
+    // The sign-in is in her audit log, with how she signed in.
+    const audit = await run('alice', ['audit']);
+    expect(audit.stdout).toMatch(/alice\s+sign_in\s+notebook-secrets-cli\S*\s+device/);
   });
 
   it('signs in through the browser, back to a loopback port', async () => {

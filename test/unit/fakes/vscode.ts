@@ -94,7 +94,12 @@ export class Uri {
   get fsPath(): string {
     return this.path;
   }
-  toString(): string {
+  /** Everything after `?` (this fake keeps the authority and query in `path`). */
+  get query(): string {
+    const at = this.path.indexOf('?');
+    return at < 0 ? '' : this.path.slice(at + 1);
+  }
+  toString(_skipEncoding?: boolean): string {
     return `${this.scheme}://${this.path}`;
   }
 }
@@ -489,7 +494,21 @@ export const workspace = {
   },
 };
 
+export enum UIKind {
+  Desktop = 1,
+  Web = 2,
+}
+
 export const env = {
+  /** A desktop window on the extension's machine; tests set `remoteName` or `uiKind` otherwise. */
+  uriScheme: 'vscode',
+  remoteName: undefined as string | undefined,
+  uiKind: UIKind.Desktop,
+  /** What asExternalUri gives for a URI (by default the URI itself, as the desktop does). */
+  externalUri: undefined as ((uri: Uri) => Uri) | undefined,
+  asExternalUri(uri: Uri): Promise<Uri> {
+    return Promise.resolve(env.externalUri?.(uri) ?? uri);
+  },
   clipboard: {
     readText: () => Promise.resolve(clipboardText),
     writeText: (text: string) => {
@@ -500,8 +519,10 @@ export const env = {
   /** URIs opened in the browser, in order; `onOpenExternal` plays the browser (tests set it). */
   opened: [] as string[],
   onOpenExternal: undefined as ((uri: string) => void) | undefined,
-  openExternal(uri: Uri): Promise<boolean> {
-    const text = uri.toString();
+  openExternal(uri: Uri | string): Promise<boolean> {
+    // As VS Code does: a string opens as written; a Uri comes out with its query decoded and
+    // encoded again, its `%26` and `%3D` becoming `&` and `=`.
+    const text = typeof uri === 'string' ? uri : decodeURIComponent(uri.toString());
     env.opened.push(text);
     env.onOpenExternal?.(text);
     return Promise.resolve(true);
@@ -581,6 +602,12 @@ export const statusBarItems: {
   visible: boolean;
 }[] = [];
 const windowStateChanged = new EventEmitter<{ focused: boolean }>();
+const progressCancelled = new EventEmitter<void>();
+
+/** Presses Cancel on every running progress notification. */
+export function cancelProgress(): void {
+  progressCancelled.fire();
+}
 Object.assign(window, {
   createStatusBarItem: () => {
     const item = {
@@ -600,8 +627,23 @@ Object.assign(window, {
     statusBarItems.push(item);
     return item;
   },
-  withProgress: (_options: unknown, task: (p: { report(v: unknown): void }) => unknown) =>
-    Promise.resolve(task({ report: () => undefined })),
+  withProgress: (
+    _options: unknown,
+    task: (
+      p: { report(v: unknown): void },
+      token: {
+        isCancellationRequested: boolean;
+        onCancellationRequested: (l: Listener<void>) => Disposable;
+      },
+    ) => unknown,
+  ) => {
+    const token = {
+      isCancellationRequested: false,
+      onCancellationRequested: (l: Listener<void>) => progressCancelled.event(l),
+    };
+    return Promise.resolve(task({ report: () => undefined }, token));
+  },
+  registerUriHandler: (_handler: unknown) => new Disposable(),
   onDidChangeWindowState: windowStateChanged.event,
   fireWindowState: (focused: boolean) => windowStateChanged.fire({ focused }),
 });

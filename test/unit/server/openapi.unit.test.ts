@@ -68,6 +68,41 @@ const explained: { why: string; apply: (doc: Document) => void }[] = [
       }
     },
   },
+  {
+    why:
+      'a client may push a browser sign-in ahead (POST /v1/auth/requests, the body of the ' +
+      'authorize query) and have the browser open it by id (GET /v1/auth/requests/{id}): a URL ' +
+      'without a redirect URI in it, which an editor that forwards or re-encodes the URLs it ' +
+      'opens (VS Code for the Web, a remote window) cannot garble; two operations after the ' +
+      'others, nothing else changes',
+    apply: (doc) => {
+      const generated = openApiDocument(SERVER_VERSION) as Document;
+      for (const path of ['/v1/auth/requests', '/v1/auth/requests/{id}']) {
+        doc.paths[path] = generated.paths[path]!;
+      }
+    },
+  },
+  {
+    why:
+      'GET /v1/audit also lists sign-ins with the identity provider: the actions sign_in, ' +
+      'refresh, sign_in_failed and refresh_failed, and each entry has `detail` (how the person ' +
+      'signed in or why it failed; null for other events); nothing else of the operation changes',
+    apply: (doc) => {
+      type Schema = { properties: Record<string, unknown>; required: string[] };
+      const entry = (d: Document) => {
+        const ok = d.paths['/v1/audit']!.get!.responses as Record<
+          string,
+          { content: Record<string, { schema: { properties: { entries: { items: Schema } } } }> }
+        >;
+        return ok['200']!.content['application/json']!.schema.properties.entries.items;
+      };
+      const generated = entry(openApiDocument(SERVER_VERSION) as Document);
+      const expected = entry(doc);
+      expected.properties.action = generated.properties.action;
+      expected.properties.detail = generated.properties.detail;
+      expected.required.push('detail');
+    },
+  },
 ];
 
 describe('the OpenAPI document', () => {

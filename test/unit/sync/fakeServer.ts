@@ -49,8 +49,14 @@ export class FakeServer {
   requests: string[] = [];
   /** Sign-in with an identity provider, as `GET /v1/auth/config` says; null: tokens only. */
   provider: { name: string; device: boolean } | null = null;
-  /** Browser sign-ins the provider finished: the one-time code, its user and PKCE challenge. */
-  readonly signInCodes = new Map<string, { user: string; challenge: string }>();
+  /**
+   * Browser sign-ins the provider finished: the one-time code, its user and PKCE challenge, and
+   * the redirect URI it went back to (the redemption must name the same, when given).
+   */
+  readonly signInCodes = new Map<
+    string,
+    { user: string; challenge: string; redirectUri?: string }
+  >();
   /** Refresh tokens of sign-ins, by token: the user. */
   readonly refreshTokens = new Map<string, string>();
   /** Every version each secret had: its name, metadata and value (for "equals the server's"). */
@@ -84,6 +90,22 @@ export class FakeServer {
     return response;
   };
 
+  /** Browser sign-ins clients pushed ahead (`POST /v1/auth/requests`), by id. */
+  readonly pushedSignIns = new Map<string, Record<string, string>>();
+
+  /**
+   * What the browser sign-in of a URL the client opened asks for (redirect_uri, state,
+   * code_challenge): its pushed request's, or the URL's own query.
+   */
+  signInRequest(opened: string): URLSearchParams {
+    const url = new URL(opened);
+    const pushed = /\/v1\/auth\/requests\/([^/]+)$/.exec(url.pathname)?.[1];
+    if (pushed === undefined) return url.searchParams;
+    const request = this.pushedSignIns.get(decodeURIComponent(pushed));
+    if (!request) throw new Error(`No sign-in was pushed as ${pushed}.`);
+    return new URLSearchParams(request);
+  }
+
   /** `POST /v1/auth/token`: a browser sign-in's code (with its PKCE verifier), or a refresh. */
   private signInToken(rawBody: string | undefined): Response {
     const body = JSON.parse(rawBody ?? '{}') as Record<string, string>;
@@ -94,7 +116,8 @@ export class FakeServer {
       const challenge = createHash('sha256')
         .update(body.code_verifier ?? '')
         .digest('base64url');
-      if (issued?.challenge === challenge) user = issued.user;
+      const sameRedirect = !issued?.redirectUri || issued.redirectUri === body.redirect_uri;
+      if (issued?.challenge === challenge && sameRedirect) user = issued.user;
     } else if (body.grant_type === 'refresh_token') {
       user = this.refreshTokens.get(body.refresh_token ?? '');
       this.refreshTokens.delete(body.refresh_token ?? '');
@@ -117,6 +140,11 @@ export class FakeServer {
     if (path === '/health') return json(200, { ok: true, version: 'fake' });
     if (path === '/auth/config') return json(200, { oidc: this.provider });
     if (path === '/auth/token' && method === 'POST') return this.signInToken(rawBody);
+    if (path === '/auth/requests' && method === 'POST') {
+      const id = `request-${this.nextId++}`;
+      this.pushedSignIns.set(id, JSON.parse(rawBody ?? '{}') as Record<string, string>);
+      return json(201, { id, expires_in: 600 });
+    }
     const token = /^Bearer (.+)$/.exec(headers.get('authorization') ?? '')?.[1];
     const user = token ? this.tokens.get(token) : undefined;
     if (!user) return error(401, 'unauthorized', 'Bad token.');

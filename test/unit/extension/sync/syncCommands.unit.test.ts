@@ -11,6 +11,7 @@ import { MemoryKeyValueStore } from '../../../../src/sync/memoryKeyValueStore';
 import { refuseIfReader, syncCommands } from '../../../../src/extension/sync/syncCommands';
 import { SyncSession } from '../../../../src/extension/sync/syncSession';
 import { FakeServer } from '../../sync/fakeServer';
+import { sessionOn } from './sessionFixture';
 
 const CANARY = 'canary-cmd-c0ffee';
 const log = {
@@ -37,16 +38,7 @@ describe('sync commands', () => {
     server.addUser('alice', 'tok-alice');
     server.addUser('bob', 'tok-bob');
     server.addTeam('data', ['alice', 'bob']);
-    secrets = new MemoryKeyValueStore();
-    store = new LocalSecretStore(secrets, { user: 'bob' });
-    await store.load();
-    session = new SyncSession({
-      secrets,
-      store,
-      log,
-      intervalMinutes: () => 0,
-      fetch: server.fetch,
-    });
+    ({ secrets, store, session } = await sessionOn(server, log));
     project = undefined;
     commands = syncCommands({
       session,
@@ -75,7 +67,7 @@ describe('sync commands', () => {
     server.provider = { name: 'Test IdP', device: true };
     // The browser: the provider signs bob in and sends him back with a one-time code.
     env.onOpenExternal = (opened) => {
-      const query = new URL(opened).searchParams;
+      const query = server.signInRequest(opened);
       server.signInCodes.set('code-1', { user: 'bob', challenge: query.get('code_challenge')! });
       const back = new URL(query.get('redirect_uri')!);
       back.searchParams.set('code', 'code-1');
@@ -88,12 +80,12 @@ describe('sync commands', () => {
     } finally {
       env.onOpenExternal = undefined;
     }
+    // The browser opens the sign-in pushed ahead, by its id alone.
     const opened = new URL(env.opened.at(-1)!);
-    expect(opened.origin + opened.pathname).toBe('https://fake.test/v1/auth/authorize');
-    expect(opened.searchParams.get('redirect_uri')).toMatch(
-      /^http:\/\/127\.0\.0\.1:\d+\/callback$/,
-    );
-    expect(opened.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(opened.href).toMatch(/^https:\/\/fake\.test\/v1\/auth\/requests\/request-\d+$/);
+    const request = server.signInRequest(opened.href);
+    expect(request.get('redirect_uri')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+    expect(request.get('code_challenge_method')).toBe('S256');
     expect(ui.calls.filter((c) => c.kind === 'input')).toHaveLength(1);
     expect(session.state.signedIn).toBe(true);
     expect(ui.messages('info').join('\n')).toMatch(/Signed in to https:\/\/fake.test as bob/);
@@ -165,16 +157,8 @@ describe('sign-in over plain HTTP', () => {
     ui.reset();
     server = new FakeServer();
     server.addUser('bob', 'tok-bob');
-    const secrets = new MemoryKeyValueStore();
-    const store = new LocalSecretStore(secrets, { user: 'bob' });
-    await store.load();
-    session = new SyncSession({
-      secrets,
-      store,
-      log,
-      intervalMinutes: () => 0,
-      fetch: server.fetch,
-    });
+    let store: LocalSecretStore;
+    ({ store, session } = await sessionOn(server, log));
     commands = syncCommands({
       session,
       store,

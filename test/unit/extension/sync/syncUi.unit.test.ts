@@ -5,8 +5,9 @@ import { ApiClient } from '../../../../src/sync/client';
 import { MemoryKeyValueStore } from '../../../../src/sync/memoryKeyValueStore';
 import { LAST_OWNER_RULE, shareDialog } from '../../../../src/extension/sync/shareDialog';
 import { describeSyncState } from '../../../../src/extension/sync/syncStatusBar';
-import { SyncSession, TOKEN_KEY } from '../../../../src/extension/sync/syncSession';
+import { TOKEN_KEY } from '../../../../src/extension/sync/syncSession';
 import { FakeServer } from '../../sync/fakeServer';
+import { sessionWith } from './sessionFixture';
 
 const CANARY = 'canary-ui-5d1e';
 
@@ -87,13 +88,7 @@ describe('SyncSession', () => {
 
   it('checks /v1/me at sign-in, keeps the token in SecretStorage only, and syncs', async () => {
     const { log, lines } = logger();
-    const session = new SyncSession({
-      secrets,
-      store,
-      log,
-      intervalMinutes: () => 0,
-      fetch: server.fetch,
-    });
+    const session = sessionWith(server, log, secrets, store);
     await expect(session.signIn('https://fake.test', 'wrong')).rejects.toThrow(
       /refused the token \(401\)/,
     );
@@ -112,13 +107,7 @@ describe('SyncSession', () => {
     expect(lines.join('\n')).not.toContain('tok-alice');
 
     // A new window resumes from SecretStorage.
-    const again = new SyncSession({
-      secrets,
-      store,
-      log,
-      intervalMinutes: () => 0,
-      fetch: server.fetch,
-    });
+    const again = sessionWith(server, log, secrets, store);
     await again.restore();
     expect(again.state.signedIn).toBe(true);
     again.dispose();
