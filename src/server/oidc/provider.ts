@@ -6,6 +6,7 @@
  */
 import * as oidc from 'openid-client';
 import type { OidcConfig } from './config';
+import { isLoopbackHost } from '../../core/serverUrl';
 
 /** What a grant at the provider gives: the verified ID token's claims and its refresh token. */
 export interface ProviderTokens {
@@ -40,7 +41,7 @@ export class OidcProvider {
   private configuration(): Promise<oidc.Configuration> {
     this.discovered ??= (async () => {
       const issuer = new URL(this.config.issuer);
-      const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(issuer.hostname);
+      const loopback = isLoopbackHost(issuer.hostname);
       const configuration = await oidc.discovery(
         issuer,
         this.config.clientId,
