@@ -9,7 +9,7 @@ import type { Scope } from '../../../src/core/model';
 import { ServerUnreachable } from '../../../src/sync/errors';
 import { SyncScheduler } from '../../../src/sync/scheduler';
 import { SYNC_STATE_KEY, syncMarkOf } from '../../../src/sync/syncState';
-import { opArb, runScenario, shareOwnedWithTeam } from '../../unit/sync/twoClients';
+import { opArb, runScenario, shareOwnedWithTeam } from '../../shared/twoClients';
 import {
   addTeam,
   addUser,

@@ -11,15 +11,15 @@
  * was shown, or an unsynced edit of a secret its user lost access to.
  */
 import * as fc from 'fast-check';
-import { LocalSecretStore, sharedBy } from '../../../src/core/localStore';
-import type { Scope, SecretMetadata } from '../../../src/core/model';
-import { sameScope } from '../../../src/core/scope';
-import { ApiClient } from '../../../src/sync/client';
-import { SyncEngine } from '../../../src/sync/engine';
-import { isRetryable } from '../../../src/sync/errors';
-import { MemoryKeyValueStore } from '../../../src/sync/memoryKeyValueStore';
-import { syncMarkOf } from '../../../src/sync/syncState';
-import type { FakeServer, Snapshot } from './fakeServer';
+import { LocalSecretStore, sharedBy } from '../../src/core/localStore';
+import type { Scope, SecretMetadata } from '../../src/core/model';
+import { sameScope } from '../../src/core/scope';
+import { ApiClient } from '../../src/sync/client';
+import { SyncEngine } from '../../src/sync/engine';
+import { isRetryable } from '../../src/sync/errors';
+import { MemoryKeyValueStore } from '../../src/sync/memoryKeyValueStore';
+import { syncMarkOf } from '../../src/sync/syncState';
+import type { FakeServer, Snapshot } from '../unit/sync/fakeServer';
 import { Link, shareOwnedWithTeam } from './twoClients';
 
 type ClientNo = 0 | 1 | 2;

@@ -10,13 +10,13 @@
  * and the integration test (real server).
  */
 import * as fc from 'fast-check';
-import { LocalSecretStore } from '../../../src/core/localStore';
-import type { Scope } from '../../../src/core/model';
-import { scopeKey } from '../../../src/core/scope';
-import { ApiClient } from '../../../src/sync/client';
-import { SyncEngine } from '../../../src/sync/engine';
-import { isRetryable } from '../../../src/sync/errors';
-import { MemoryKeyValueStore } from '../../../src/sync/memoryKeyValueStore';
+import { LocalSecretStore } from '../../src/core/localStore';
+import type { Scope } from '../../src/core/model';
+import { scopeKey } from '../../src/core/scope';
+import { ApiClient } from '../../src/sync/client';
+import { SyncEngine } from '../../src/sync/engine';
+import { isRetryable } from '../../src/sync/errors';
+import { MemoryKeyValueStore } from '../../src/sync/memoryKeyValueStore';
 
 export const NAMES = ['S0', 'S1', 'S2'] as const;
 
