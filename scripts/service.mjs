@@ -3,8 +3,20 @@
 import { spawn } from 'node:child_process';
 
 /**
+ * @typedef {object} Service
+ * @property {import('node:child_process').ChildProcessByStdio<null, import('node:stream').Readable, import('node:stream').Readable>} child
+ * @property {() => string} output
+ * @property {() => Promise<void>} stop
+ */
+
+/**
  * Spawns a service in its own process group; `stop()` ends the group. `output()` is the last
  * 20,000 characters it printed; `onData` sees all of it.
+ * @param {string} command
+ * @param {readonly string[]} args
+ * @param {import('node:child_process').SpawnOptions} options
+ * @param {(text: string) => void} [onData]
+ * @returns {Service}
  */
 export function spawnService(command, args, options, onData = () => undefined) {
   const child = spawn(command, args, {
@@ -13,14 +25,18 @@ export function spawnService(command, args, options, onData = () => undefined) {
     detached: true,
   });
   let output = '';
+  /** @param {Buffer} d */
   const keep = (d) => {
     output = (output + d).slice(-20_000);
     onData(String(d));
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
+  /** @type {Promise<void>} */
   const exited = new Promise((r) => child.once('exit', () => r()));
+  /** @param {NodeJS.Signals} signal */
   const kill = (signal) => {
+    if (child.pid === undefined) return;
     try {
       process.kill(-child.pid, signal);
     } catch {

@@ -12,9 +12,14 @@ import { cacheDir, ensureCodeServer, repoRoot } from './codeServer.mjs';
 import { DEMO_NOTEBOOK, startDemo } from './demo.mjs';
 import { ensureSystemPackages } from './systemPackages.mjs';
 
+/** @param {string} message */
 const say = (message) => console.error(`start: ${message}`);
 const port = Number(process.env.NOTEBOOK_SECRETS_PORT || 8765);
 
+/**
+ * @param {number} p
+ * @returns {Promise<boolean>}
+ */
 function portIsFree(p) {
   return new Promise((resolve) => {
     const server = createServer();
@@ -51,6 +56,7 @@ for (const args of [
   }
 }
 
+/** @type {import('./demo.mjs').RunningDemo} */
 let demo;
 try {
   await ensureCodeServer();
@@ -83,6 +89,7 @@ Notebook Secrets is running on this machine only:
 Press Ctrl-C to stop all of it.`);
 
 let stopping = false;
+/** @param {string} why */
 const shutDown = async (why) => {
   if (stopping) return;
   stopping = true;
@@ -91,7 +98,7 @@ const shutDown = async (why) => {
   console.log('Stopped. Run npm start to start again.');
   process.exit(0);
 };
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
   process.once(signal, () => void shutDown(signal === 'SIGINT' ? 'Ctrl-C' : signal));
 }
 demo.codeServer.child.once('exit', (code) => {

@@ -11,16 +11,31 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const LIST = join(here, 'system-packages.txt');
 
-/** The packages that `command` needs, in list order. */
+/** @typedef {'start' | 'test'} Command */
+
+/**
+ * What the check asks of the machine; tests pass their own.
+ * @typedef {object} Machine
+ * @property {() => boolean} hasDpkg
+ * @property {(name: string) => boolean} isInstalled
+ * @property {() => boolean} isRoot
+ * @property {(args: string[]) => number | string | null} aptGet Runs apt-get; returns its exit status (or the signal that ended it).
+ * @property {(message: string) => void} log
+ */
+
+/**
+ * The packages that `command` needs, in list order.
+ * @param {Command} command
+ * @returns {string[]}
+ */
 export function systemPackages(command) {
   return readFileSync(LIST, 'utf8')
     .split('\n')
     .map((line) => line.replace(/#.*/, '').trim().split(/\s+/))
-    .filter(([name, ...commands]) => name && commands.includes(command))
-    .map(([name]) => name);
+    .flatMap(([name, ...commands]) => (name && commands.includes(command) ? [name] : []));
 }
 
-/** What the check asks of the machine; tests pass their own. */
+/** @type {Machine} */
 const machine = {
   hasDpkg: () => !spawnSync('dpkg-query', ['--version']).error,
   isInstalled(name) {
@@ -28,7 +43,6 @@ const machine = {
     return r.status === 0 && r.stdout.includes('install ok installed');
   },
   isRoot: () => process.getuid?.() === 0,
-  /** Runs apt-get; resolves to its exit status. */
   aptGet(args) {
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     const r = spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env });
@@ -37,7 +51,12 @@ const machine = {
   log: (message) => console.error(message),
 };
 
-/** Makes sure the packages `command` needs are there; returns false if the caller must stop. */
+/**
+ * Makes sure the packages `command` needs are there; returns false if the caller must stop.
+ * @param {Command} command
+ * @param {Machine} [system]
+ * @returns {boolean}
+ */
 export function ensureSystemPackages(command, system = machine) {
   const needed = systemPackages(command);
   if (!system.hasDpkg()) {

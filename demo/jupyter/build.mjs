@@ -9,7 +9,11 @@ import { packVsix } from '../../scripts/vsix.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Returns the path of the packaged extension, built under `outDir` (emptied first). */
+/**
+ * Returns the path of the packaged extension, built under `outDir` (emptied first).
+ * @param {string} outDir
+ * @returns {Promise<string>}
+ */
 export async function buildDemoJupyter(outDir) {
   rmSync(outDir, { recursive: true, force: true });
   const staging = join(outDir, 'extension');

@@ -1,2 +1,0 @@
-// Types for scripts/workbenchSettings.mjs.
-export const userSettings: Record<string, unknown>;
