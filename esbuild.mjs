@@ -21,8 +21,7 @@ const selected = Object.entries(builds)
   .flatMap(([, options]) => options);
 
 // The extension's chunks are named by their content: clear the folder so that no old one is packed.
-if (!only || only === 'extension')
-  rmSync(extension.outdir, { recursive: true, force: true });
+if (!only || only === 'extension') rmSync(extension.outdir, { recursive: true, force: true });
 
 if (watch) {
   for (const options of selected) {

@@ -13,7 +13,6 @@ export default tseslint.config(
       'node_modules/**',
       'test/e2e/artifacts/**',
       'out/**',
-      '**/*.mjs',
       // The prebuilt lab extension (built output) and the CommonJS config its build merges.
       'jupyterlab/notebook_secrets_jupyterlab/labextension/**',
       'jupyterlab/extension/rspack.config.js',
@@ -21,15 +20,28 @@ export default tseslint.config(
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
-  // What ships (and the bench and demo around it) is checked with the type-checked set; the tests
-  // keep the recommended set, since they read JSON answers and fakes as loosely typed data.
+  // What ships (and the bench, demo and scripts around it) is checked with the type-checked set;
+  // the tests keep the recommended set, since they read JSON answers and fakes as loosely typed
+  // data. The scripts are JavaScript typed with JSDoc, which tsc checks (checkJs).
   ...tseslint.configs.recommendedTypeChecked.map((config) => ({
     ...config,
     // (The JupyterLab extension is type-checked by its own build, against JupyterLab's packages.)
-    files: ['src/**/*.ts', 'bench/**/*.ts', 'demo/**/*.ts'],
+    files: [
+      'src/**/*.ts',
+      'bench/**/*.ts',
+      'demo/**/*.ts',
+      '*.mjs',
+      'scripts/**/*.mjs',
+      'demo/**/*.mjs',
+    ],
   })),
   {
-    files: ['**/*.ts'],
+    // tsc checks the names the scripts use (checkJs), Node's globals included.
+    files: ['**/*.mjs'],
+    rules: { 'no-undef': 'off' },
+  },
+  {
+    files: ['**/*.ts', '*.mjs', 'scripts/**/*.mjs', 'demo/**/*.mjs'],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },

@@ -93,7 +93,9 @@ export async function withLock(name, fn) {
         rmSync(lock, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock}`);
+      if (Date.now() > deadline) {
+        throw new Error(`timed out waiting for ${lock}`, { cause: error });
+      }
       await new Promise((r) => setTimeout(r, 1000));
     }
   }

@@ -16,13 +16,7 @@ import { buildDemoJupyter } from '../demo/jupyter/build.mjs';
 import { buildLabApp, startJupyterLab } from './jupyterLab.mjs';
 import { spawnService } from './service.mjs';
 import { HAS_KEYRING, startSecretService } from './secretService.mjs';
-import {
-  freePort,
-  installExtension,
-  repoRoot,
-  startCodeServer,
-  statePaths,
-} from './codeServer.mjs';
+import { installExtension, repoRoot, startCodeServer, statePaths } from './codeServer.mjs';
 import { userSettings } from './workbenchSettings.mjs';
 
 export const DEMO_NOTEBOOK = 'getting-started.ipynb';
@@ -81,10 +75,11 @@ async function api(url, token, method, path, body) {
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();
-  /** @type {{ error?: { message?: string } } | undefined} */
+  /** @type {unknown} */
   const json = text ? JSON.parse(text) : undefined;
   if (!res.ok) {
-    throw new Error(`${method} ${path}: ${res.status} ${json?.error?.message ?? text}`);
+    const answer = /** @type {{ error?: { message?: string } } | undefined} */ (json);
+    throw new Error(`${method} ${path}: ${res.status} ${answer?.error?.message ?? text}`);
   }
   return json;
 }
@@ -99,8 +94,9 @@ async function api(url, token, method, path, body) {
  */
 async function seedTeamServer(url, adminToken, file) {
   if (existsSync(file)) {
-    /** @type {{ demo: string }} */
-    const saved = JSON.parse(readFileSync(file, 'utf8'));
+    /** @type {unknown} */
+    const parsed = JSON.parse(readFileSync(file, 'utf8'));
+    const saved = /** @type {{ demo: string }} */ (parsed);
     const me = await fetch(`${url}/v1/me`, { headers: { authorization: `Bearer ${saved.demo}` } });
     if (me.ok) return saved.demo;
   }
@@ -245,14 +241,18 @@ async function startLab(stateDir, workspace, cli, port, teamUrl, build) {
 function writeSettings(userDataDir, serverUrl) {
   const file = join(userDataDir, 'User', 'settings.json');
   mkdirSync(join(userDataDir, 'User'), { recursive: true });
-  /** @type {Record<string, unknown>} */
+  /** @type {unknown} */
   let current = {};
   try {
     current = JSON.parse(readFileSync(file, 'utf8'));
   } catch {
     // None yet, or edited into JSON with comments: start from the defaults.
   }
-  const settings = { ...userSettings, ...current, 'notebookSecrets.server.url': serverUrl };
+  const settings = {
+    ...userSettings,
+    .../** @type {Record<string, unknown>} */ (current),
+    'notebookSecrets.server.url': serverUrl,
+  };
   writeFileSync(file, `${JSON.stringify(settings, null, 2)}\n`);
 }
 

@@ -159,13 +159,19 @@ export async function typecheckExtension() {
 export async function buildLabApp({ outDir = LAB_BUILD, typecheck = true } = {}) {
   const appDir = await ensureLabApp();
   if (typecheck) await typecheckExtension();
-  const fromApp = createRequire(join(appDir, 'package.json'));
+  const fromApp = /** @type {(id: string) => unknown} */ (
+    createRequire(join(appDir, 'package.json'))
+  );
+  const fromExtension = /** @type {(id: string) => unknown} */ (
+    createRequire(join(EXTENSION_SOURCE, 'package.json'))
+  );
   const { rspack } = /** @type {{ rspack: Rspack }} */ (fromApp('@rspack/core'));
   const { Build } = /** @type {JupyterBuilder} */ (fromApp('@jupyter/builder'));
   const miniSVGDataURI = /** @type {(svg: string) => string} */ (fromApp('mini-svg-data-uri'));
   const nodeModules = join(appDir, 'node_modules');
-  /** @type {{ jupyterlab: { extensions: string[] } }} */
-  const app = JSON.parse(readFileSync(join(APP_SOURCE, 'package.json'), 'utf8'));
+  /** @type {unknown} */
+  const appPackage = JSON.parse(readFileSync(join(APP_SOURCE, 'package.json'), 'utf8'));
+  const app = /** @type {{ jupyterlab: { extensions: string[] } }} */ (appPackage);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const themes = Build.ensureAssets({
@@ -209,9 +215,8 @@ export async function buildLabApp({ outDir = LAB_BUILD, typecheck = true } = {})
     module: {
       rules: [
         // The panel's TypeScript, compiled as the prebuilt extension's build compiles it.
-        .../** @type {{ module: { rules: object[] } }} */ (
-          createRequire(join(EXTENSION_SOURCE, 'package.json'))('./rspack.config.js')
-        ).module.rules,
+        .../** @type {{ module: { rules: object[] } }} */ (fromExtension('./rspack.config.js'))
+          .module.rules,
         // @jupyter/web-components imports without file extensions.
         { test: /\.m?js$/, resolve: { fullySpecified: false } },
         {

@@ -36,7 +36,9 @@ for (const entry of included) {
   cpSync(join(root, path), join(stage, path), { recursive: true });
 }
 cpSync(join(root, '.vscodeignore'), join(stage, '.vscodeignore'));
-const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+/** @type {unknown} */
+const parsed = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const manifest = /** @type {Record<string, unknown>} */ (parsed);
 delete manifest.files;
 writeFileSync(join(stage, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 mkdirSync(join(root, 'dist'), { recursive: true });

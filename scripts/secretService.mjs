@@ -47,20 +47,21 @@ export async function startSecretService(dataHome, env, hungMs = 30_000) {
   };
   /** @type {NodeJS.Timeout | undefined} */
   let timer;
-  /** @type {string} */
-  const address = await new Promise((resolve, reject) => {
+  /** @type {Promise<string>} */
+  const started = new Promise((resolve, reject) => {
     let out = '';
     timer = setTimeout(() => {
       stop();
       reject(new Error(`The D-Bus session did not start within ${hungMs} ms:\n${out}`));
     }, hungMs);
-    bus.stderr.on('data', (d) => (out += d.toString()));
-    bus.stdout.on('data', (d) => {
+    bus.stderr.on('data', (/** @type {Buffer} */ d) => (out += d.toString()));
+    bus.stdout.on('data', (/** @type {Buffer} */ d) => {
       out += d.toString();
       const m = /BUS=(\S+)/.exec(out);
-      if (m) resolve(m[1]);
+      if (m?.[1]) resolve(m[1]);
     });
     bus.once('exit', (code) => reject(new Error(`dbus-run-session exited (${code}):\n${out}`)));
-  }).finally(() => clearTimeout(timer));
+  });
+  const address = await started.finally(() => clearTimeout(timer));
   return { address, stop };
 }

@@ -27,8 +27,9 @@ export function spawnService(command, args, options, onData = () => undefined) {
   let output = '';
   /** @param {Buffer} d */
   const keep = (d) => {
-    output = (output + d).slice(-20_000);
-    onData(String(d));
+    const text = String(d);
+    output = (output + text).slice(-20_000);
+    onData(text);
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
