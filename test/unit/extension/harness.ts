@@ -19,5 +19,16 @@ export async function activateExtension(seed?: (secrets: FakeSecretStorage) => P
   await api.ready();
   const run = (id: string, ...args: unknown[]) => vscode.commands.executeCommand(id, ...args);
   const dispose = () => context.subscriptions.forEach((d) => d.dispose());
-  return { api, secrets, context, run, dispose, ui, logLines };
+  /** Runs "New Secret" as a user would, answering a password's name and value. */
+  const newPassword = async (name: string, value: string) => {
+    ui.answer(
+      name,
+      value,
+      (call: { items?: { label: string }[] }) =>
+        call.items!.find((i) => i.label.startsWith('Password')),
+      '',
+    );
+    await run('notebookSecrets.new');
+  };
+  return { api, secrets, context, run, dispose, ui, logLines, newPassword };
 }

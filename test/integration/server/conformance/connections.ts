@@ -8,6 +8,13 @@ import { describe, expect, it } from 'vitest';
 import { client, startTestServer, unique } from '../harness';
 import { type Conformance } from './fixture';
 
+/** Whether `text` holds a whole HTTP response: its head and as many body bytes as it declares. */
+function responseComplete(text: string): boolean {
+  const end = text.indexOf('\r\n\r\n');
+  const length = /\r\ncontent-length: (\d+)/i.exec(text.slice(0, end));
+  return end >= 0 && !!length && Buffer.byteLength(text) >= end + 4 + Number(length[1]);
+}
+
 export function connectionsTests(ctx: Conformance): void {
   describe('connections', () => {
     it('refuses a request without a valid token before reading its body', async () => {
@@ -85,9 +92,7 @@ function rawExchange(url: string, head: string): Promise<string> {
     let text = '';
     socket.on('data', (chunk: Buffer) => {
       text += chunk.toString('utf8');
-      const end = text.indexOf('\r\n\r\n');
-      const length = /\r\ncontent-length: (\d+)/i.exec(text.slice(0, end));
-      if (end >= 0 && length && Buffer.byteLength(text) >= end + 4 + Number(length[1])) {
+      if (responseComplete(text)) {
         socket.destroy();
         resolve(text);
       }
@@ -118,9 +123,7 @@ function postLarge(url: string, token: string, size: number, chunked: boolean): 
     const read = () => {
       socket.on('data', (chunk: Buffer) => {
         text += chunk.toString('utf8');
-        const end = text.indexOf('\r\n\r\n');
-        const length = /\r\ncontent-length: (\d+)/i.exec(text.slice(0, end));
-        if (end >= 0 && length && Buffer.byteLength(text) >= end + 4 + Number(length[1])) {
+        if (responseComplete(text)) {
           socket.destroy();
         }
       });

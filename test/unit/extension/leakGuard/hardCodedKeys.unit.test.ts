@@ -148,14 +148,7 @@ describe('a literal that is one of your stored values', () => {
   const STORED = `canary-stored-${randomBytes(10).toString('hex')}`;
 
   it('is flagged by the secret name and replaced with get_secret in one step', async () => {
-    h.ui.answer(
-      'DB_PASSWORD',
-      STORED,
-      (call: { items?: { label: string }[] }) =>
-        call.items!.find((i) => i.label.startsWith('Password')),
-      '',
-    );
-    await h.run('notebookSecrets.new');
+    await h.newPassword('DB_PASSWORD', STORED);
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
 
     const text = `conn = connect(host, "${STORED}")`;

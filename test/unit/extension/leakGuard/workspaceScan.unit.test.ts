@@ -121,14 +121,7 @@ describe('Scan Workspace for Secrets', () => {
   });
 
   it('finds the values of your secrets by name, and says when nothing is found or no folder is open', async () => {
-    h.ui.answer(
-      'DB_PASSWORD',
-      STORED,
-      (call: { items?: { label: string }[] }) =>
-        call.items!.find((i) => i.label.startsWith('Password')),
-      '',
-    );
-    await h.run('notebookSecrets.new');
+    await h.newPassword('DB_PASSWORD', STORED);
     file('/ws/config.yaml', `db:\n  url: "x"\n  pw: ${Buffer.from(STORED).toString('base64')}\n`);
     h.ui.answer(undefined);
     await h.run(SCAN_WORKSPACE_COMMAND);
