@@ -4,6 +4,9 @@
  * prompt and message is recorded in `ui.calls` so tests can check what a user would have seen.
  */
 type Listener<T> = (e: T) => unknown;
+/** What an event of the fake takes: the real API's listeners, whatever their event's type. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the fake's events carry test objects
+type AnyListener = (e: any) => unknown;
 
 export class Disposable {
   constructor(private readonly fn: () => void = () => undefined) {}
@@ -192,7 +195,7 @@ export const window = {
   },
   activeTextEditor: undefined as unknown,
   activeNotebookEditor: undefined as unknown,
-  onDidChangeActiveNotebookEditor: (l: Listener<unknown>) =>
+  onDidChangeActiveNotebookEditor: (l: AnyListener) =>
     textDocumentEvents.activeNotebookEditor.event(l),
   visibleTextEditors: [] as unknown[],
   createOutputChannel(name: string, _options?: { log: true }) {
@@ -212,9 +215,9 @@ export const window = {
     };
   },
   showInputBox: (options: unknown) => Promise.resolve(next({ kind: 'input', options })),
-  showQuickPick: (items: unknown[] | Promise<unknown[]>, options: unknown) =>
+  showQuickPick: (items: readonly unknown[] | PromiseLike<readonly unknown[]>, options: unknown) =>
     Promise.resolve(items).then((resolved) =>
-      next({ kind: 'quickPick', items: resolved, options }),
+      next({ kind: 'quickPick', items: [...resolved], options }),
     ),
   showInformationMessage: (text: string, ...rest: unknown[]) => message('info', text, ...rest),
   showWarningMessage: (text: string, ...rest: unknown[]) => message('warning', text, ...rest),
@@ -282,8 +285,8 @@ export class WorkspaceEdit {
   readonly inserts: { uri: unknown; position: unknown; text: string }[] = [];
   readonly replacements: { uri: unknown; range: Range; text: string }[] = [];
   readonly notebookEdits: { uri: unknown; edits: NotebookEdit[] }[] = [];
-  set(uri: unknown, edits: NotebookEdit[]): void {
-    this.notebookEdits.push({ uri, edits });
+  set(uri: unknown, edits: readonly unknown[]): void {
+    this.notebookEdits.push({ uri, edits: edits as NotebookEdit[] });
   }
   insert(uri: unknown, position: unknown, text: string): void {
     this.inserts.push({ uri, position, text });
@@ -390,7 +393,7 @@ export class CodeAction {
 export const languages = {
   /** Diagnostics by collection name, then by URI string. */
   diagnostics: new Map<string, Map<string, Diagnostic[]>>(),
-  createDiagnosticCollection(name: string) {
+  createDiagnosticCollection(name = '') {
     const byUri = new Map<string, Diagnostic[]>();
     languages.diagnostics.set(name, byUri);
     return {
@@ -414,8 +417,8 @@ export const languages = {
 
 export const workspace = {
   appliedEdits: [] as WorkspaceEdit[],
-  applyEdit(edit: WorkspaceEdit) {
-    workspace.appliedEdits.push(edit);
+  applyEdit(edit: unknown) {
+    workspace.appliedEdits.push(edit as WorkspaceEdit);
     return Promise.resolve(true);
   },
   /**
@@ -423,7 +426,7 @@ export const workspace = {
    * (update with ConfigurationTarget.Workspace or .WorkspaceFolder); `get` gives the workspace's
    * first, as VS Code does for a setting a workspace may set.
    */
-  getConfiguration(section: string) {
+  getConfiguration(section = '') {
     const at = (key: string) => `${section}.${key}`;
     return {
       get: <T>(key: string, fallback: T): T =>
@@ -455,26 +458,23 @@ export const workspace = {
   onDidGrantWorkspaceTrust: new EventEmitter<void>().event,
   notebookDocuments: [] as unknown[],
   workspaceFolders: [{ uri: Uri.file('/ws'), name: 'ws', index: 0 }] as unknown[] | undefined,
-  onDidCloseNotebookDocument: new EventEmitter<unknown>().event,
-  onDidOpenNotebookDocument: (l: Listener<unknown>) => textDocumentEvents.openNotebook.event(l),
+  onDidCloseNotebookDocument: new EventEmitter<unknown>().event as (l: AnyListener) => Disposable,
+  onDidOpenNotebookDocument: (l: AnyListener) => textDocumentEvents.openNotebook.event(l),
   /** Every file of `fs.files` (the glob is not applied): the code filters by name itself. */
   findFiles: () => Promise.resolve([...workspace.fs.files.keys()].map((p) => Uri.file(p))),
   /** Notebooks opened by the code under test, by URI string; tests put their fakes here. */
   openableNotebooks: new Map<string, unknown>(),
-  openNotebookDocument(uri: Uri) {
+  openNotebookDocument(uri: { toString(): string } | string) {
     const notebook = workspace.openableNotebooks.get(uri.toString());
     return notebook ? Promise.resolve(notebook) : Promise.reject(new Error(`no notebook ${uri}`));
   },
   /** Open text documents; tests fire `textDocumentEvents` to open, change and close them. */
   textDocuments: [] as unknown[],
-  onDidOpenTextDocument: (l: Listener<unknown>) => textDocumentEvents.open.event(l),
-  onDidChangeTextDocument: (l: Listener<{ document: unknown }>) =>
-    textDocumentEvents.change.event(l),
-  onDidCloseTextDocument: (l: Listener<unknown>) => textDocumentEvents.close.event(l),
-  onWillSaveNotebookDocument: (l: Listener<{ notebook: unknown }>) =>
-    textDocumentEvents.willSaveNotebook.event(l),
-  onDidChangeNotebookDocument: (l: Listener<{ notebook: unknown; cellChanges: unknown[] }>) =>
-    textDocumentEvents.changeNotebook.event(l),
+  onDidOpenTextDocument: (l: AnyListener) => textDocumentEvents.open.event(l),
+  onDidChangeTextDocument: (l: AnyListener) => textDocumentEvents.change.event(l),
+  onDidCloseTextDocument: (l: AnyListener) => textDocumentEvents.close.event(l),
+  onWillSaveNotebookDocument: (l: AnyListener) => textDocumentEvents.willSaveNotebook.event(l),
+  onDidChangeNotebookDocument: (l: AnyListener) => textDocumentEvents.changeNotebook.event(l),
   asRelativePath: (uri: Uri | string) => (typeof uri === 'string' ? uri : uri.path),
   fs: {
     files: new Map<string, Uint8Array>(),
