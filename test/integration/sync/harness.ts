@@ -14,7 +14,7 @@ import { LocalSecretStore } from '../../../src/core/localStore';
 import { ApiClient } from '../../../src/sync/client';
 import { SyncEngine } from '../../../src/sync/engine';
 import { MemoryKeyValueStore } from '../../../src/sync/memoryKeyValueStore';
-import { Link } from '../../shared/twoClients';
+import { Link } from '../../support/twoClients';
 
 /** The CLI bundled into out/test-cli (see buildCliInto). */
 export function buildCli(): Promise<string> {

@@ -8,8 +8,8 @@ import type { Scope } from '../../../src/core/model';
 import { syncMarkOf } from '../../../src/sync/syncState';
 import * as fc from 'fast-check';
 import { ApiClient } from '../../../src/sync/client';
-import { op3Arb, PROLOGUE, realView, runThreeClients } from '../../shared/threeClients';
-import { shareOwnedWithTeam } from '../../shared/twoClients';
+import { op3Arb, PROLOGUE, realView, runThreeClients } from '../../support/threeClients';
+import { shareOwnedWithTeam } from '../../support/twoClients';
 import {
   addTeam,
   addUser,

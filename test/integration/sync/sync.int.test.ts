@@ -9,7 +9,7 @@ import type { Scope } from '../../../src/core/model';
 import { ServerUnreachable } from '../../../src/sync/errors';
 import { SyncScheduler } from '../../../src/sync/scheduler';
 import { SYNC_STATE_KEY, syncMarkOf } from '../../../src/sync/syncState';
-import { opArb, runScenario, shareOwnedWithTeam } from '../../shared/twoClients';
+import { opArb, runScenario, shareOwnedWithTeam } from '../../support/twoClients';
 import {
   addTeam,
   addUser,
@@ -18,7 +18,7 @@ import {
   type RunningServer,
   type SyncDevice,
 } from './harness';
-import { storedIndex } from '../../shared/storedIndex';
+import { storedIndex } from '../../support/storedIndex';
 import { backends } from './backends';
 
 const CANARY = `canary-sync-${Math.random().toString(36).slice(2)}`;

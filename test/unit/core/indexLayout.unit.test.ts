@@ -15,7 +15,7 @@ import {
   type KeyValueSecretStore,
   type SyncStep,
 } from '../../../src/core';
-import { storedIndex } from '../../shared/storedIndex';
+import { storedIndex } from '../../support/storedIndex';
 
 class Killed extends Error {}
 

@@ -8,7 +8,7 @@ import {
   valueKey,
   type KeyValueSecretStore,
 } from '../../../src/core';
-import { storedIndex } from '../../shared/storedIndex';
+import { storedIndex } from '../../support/storedIndex';
 
 class MemoryStore implements KeyValueSecretStore {
   data = new Map<string, string>();

@@ -3,7 +3,7 @@ import { ValueTooLarge } from '../../../src/core/errors';
 import type { IndexEntry } from '../../../src/core/indexEntry';
 import { valueKeyOf } from '../../../src/core/storeKeys';
 import { planSync, type IndexEdit, type SyncStep } from '../../../src/core/syncSteps';
-import { testEntry } from '../../shared/entries';
+import { testEntry } from '../../support/entries';
 
 const entry = testEntry;
 

@@ -3,7 +3,7 @@
  * user asked to see it (Reveal's modal) or put it (SecretStorage, the clipboard on Copy).
  */
 import { afterEach, expect, it } from 'vitest';
-import { storedIndex } from '../../shared/storedIndex';
+import { storedIndex } from '../../support/storedIndex';
 import { Uri, workspace, type PromptCall } from '../fakes/vscode';
 import { activateExtension } from './harness';
 

@@ -12,7 +12,7 @@ import {
   workspace,
   type PromptCall,
 } from '../fakes/vscode';
-import { storedIndex } from '../../shared/storedIndex';
+import { storedIndex } from '../../support/storedIndex';
 import { activateExtension } from './harness';
 
 type Harness = Awaited<ReturnType<typeof activateExtension>>;

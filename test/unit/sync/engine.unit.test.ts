@@ -6,7 +6,7 @@ import { SyncEngine } from '../../../src/sync/engine';
 import { ServerUnreachable } from '../../../src/sync/errors';
 import { MemoryKeyValueStore } from '../../../src/sync/memoryKeyValueStore';
 import { SYNC_STATE_KEY, syncMarkOf } from '../../../src/sync/syncState';
-import { storedIndex } from '../../shared/storedIndex';
+import { storedIndex } from '../../support/storedIndex';
 import { FakeServer } from './fakeServer';
 
 const CANARY = 'canary-7f3a9c-do-not-leak';

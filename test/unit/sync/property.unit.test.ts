@@ -1,8 +1,8 @@
 import * as fc from 'fast-check';
 import { describe, it } from 'vitest';
 import { FakeServer } from './fakeServer';
-import { fakeView, op3Arb, PROLOGUE, runThreeClients } from '../../shared/threeClients';
-import { opArb, runScenario } from '../../shared/twoClients';
+import { fakeView, op3Arb, PROLOGUE, runThreeClients } from '../../support/threeClients';
+import { opArb, runScenario } from '../../support/twoClients';
 
 describe('two clients and a server (fake), random ops and disconnects', () => {
   it('loses no acknowledged write and converges', async () => {

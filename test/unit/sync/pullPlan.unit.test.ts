@@ -11,7 +11,7 @@ import {
   type PullDecision,
 } from '../../../src/sync/engine/pullPlan';
 import type { PendingDelete } from '../../../src/sync/syncState';
-import { testEntry } from '../../shared/entries';
+import { testEntry } from '../../support/entries';
 
 const NOW = '2026-02-02T00:00:00.000Z';
 
