@@ -22,6 +22,13 @@ export class KernelAccessRevoked extends Error {
   }
 }
 
+/** The installed extension's display name; undefined when no such extension is installed. */
+function displayNameOf(extensionId: string): string | undefined {
+  const manifest = vscode.extensions.getExtension(extensionId)?.packageJSON as
+    { displayName?: string } | undefined;
+  return manifest?.displayName;
+}
+
 type Result = 'allowed' | 'denied' | 'learnMore' | 'cancelled';
 
 export class KernelAccess {
@@ -63,10 +70,7 @@ export class KernelAccess {
       this.log.warn(`Kernel API access already revoked for extension ${extensionId}`);
       return 'denied';
     }
-    const displayName = (
-      vscode.extensions.getExtension(extensionId)?.packageJSON as
-        { displayName?: string } | undefined
-    )?.displayName;
+    const displayName = displayNameOf(extensionId);
     if (!displayName) {
       this.log.error(`Kernel API access revoked, as extension ${extensionId} does not exist!`);
       return 'denied';
@@ -100,10 +104,7 @@ export class KernelAccess {
     const stored = await this.read();
     const ids = new Set([...Object.keys(stored), ...this.asked, ...this.pending.keys()]);
     const items = [...ids].flatMap((extensionId) => {
-      const label = (
-        vscode.extensions.getExtension(extensionId)?.packageJSON as
-          { displayName?: string } | undefined
-      )?.displayName;
+      const label = displayNameOf(extensionId);
       return label
         ? [{ label, description: extensionId, extensionId, picked: stored[extensionId] === true }]
         : [];
