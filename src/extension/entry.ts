@@ -4,13 +4,9 @@
  * the ES module extension.mjs and the chunks it loads when first used.
  */
 import type * as vscode from 'vscode';
-import type { JupyterCalls } from './jupyterCalls';
+// Bundled into this file, so the calls' frames are this file's path.
+import { DIRECT_CALLS } from './jupyterCalls';
 import type * as main from './extension';
-
-const calls: JupyterCalls = {
-  kernelsOf: (api) => api.kernels,
-  createServerCollection: (api, ...args) => api.createJupyterServerCollection(...args),
-};
 
 let loaded: typeof main | undefined;
 
@@ -18,7 +14,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<unknow
   // An import() at run time, of the ES module built next to this file.
   const specifier: string = './extension.mjs';
   loaded = (await import(specifier)) as typeof main;
-  return loaded.activate(context, calls);
+  return loaded.activate(context, DIRECT_CALLS);
 }
 
 export function deactivate(): void {
