@@ -107,7 +107,7 @@ export function extensionEntryBundle({
 /**
  * The CLI: cli.js is a small loader that runs cli-main.js from V8's code cache (see
  * src/cli/bin.ts); `serve` (the server and its database) and `attach` (the Jupyter client) are
- * bundles of their own, loaded only by those commands (see src/cli/main.ts).
+ * bundles of their own, loaded only by those commands (see src/cli/program.ts).
  * @param {BundleOptions} [options]
  * @returns {import('esbuild').BuildOptions & { outdir: string }}
  */
