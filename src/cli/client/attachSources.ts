@@ -20,6 +20,7 @@ import {
   probeKeychain,
 } from './localKeychainStore';
 import { parseNameList } from './notebookChoiceFlags';
+import { processSessionIo } from './io';
 import { CliError, EXIT, openSession, type GlobalOptions } from './session';
 
 /** How the server's audit log names attach's reads. */
@@ -122,7 +123,7 @@ export function openAttachStore(
 ): AttachStore {
   let session;
   try {
-    session = openSession(options, env);
+    session = openSession(options, processSessionIo(env));
   } catch (error) {
     // Not signed in: the keychain. A server asked for by name without a token is an error.
     const named = options.server ?? env.NOTEBOOK_SECRETS_SERVER;

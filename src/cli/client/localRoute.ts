@@ -35,9 +35,12 @@ export async function routeToLocal(
     return argv;
   if (env.NOTEBOOK_SECRETS_SERVER) return argv;
   // Loaded only for these verbs: the session brings the API client and its schemas.
-  const { CliError, EXIT, openSession } = await import('./session');
+  const [{ CliError, EXIT, openSession }, { processSessionIo }] = await Promise.all([
+    import('./session'),
+    import('./io'),
+  ]);
   try {
-    openSession({}, env);
+    openSession({}, processSessionIo(env));
     return argv;
   } catch (error) {
     if (!(error instanceof CliError && error.exitCode === EXIT.unauthorized)) return argv;

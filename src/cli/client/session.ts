@@ -9,7 +9,6 @@
  *   unavailable (network, TLS, timeout, 5xx, 429) · 8 malformed answer from the server.
  *   `run` exits with the command's own exit code.
  */
-import type { Command } from 'commander';
 import { config as zodConfig } from 'zod';
 import { displayText } from '../../core/displayText';
 import { SecretsError, type ErrorCode } from '../../core/errors';
@@ -23,8 +22,8 @@ import type { Scope, SecretMetadata } from '../../core/model';
 import { parseScopeKey, resolveByPrecedence, sameScope, scopeKey } from '../../core/scope';
 import { ApiClient } from '../../sync/client';
 import { ApiError, ServerUnreachable } from '../../sync/errors';
-import { nodeFetch } from '../../sync/nodeFetch';
 import { configDir, loadConfig, refreshAccount, TokenStore, type CliConfig } from './credentials';
+import type { CliIo } from './io';
 import { PrivateFileError } from './privateFile';
 
 // A CLI run parses a handful of bodies once each: zod's compiled parsers (new Function per
@@ -83,44 +82,17 @@ export interface GlobalOptions {
   project?: string;
 }
 
-/**
- * Wraps a subcommand's action: prints errors (as JSON with --json) to stderr and sets the exit
- * code. The last argument commander passes is the Command; its options say whether --json is on.
- */
-export function action<A extends unknown[]>(
-  work: (...args: A) => Promise<void>,
-): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    const command = args[args.length - 1] as Command | undefined;
-    const json = Boolean(
-      (command as { optsWithGlobals?: () => GlobalOptions } | undefined)?.optsWithGlobals?.().json,
-    );
-    try {
-      await work(...args);
-    } catch (error) {
-      const code = exitCodeOf(error);
-      const message = error instanceof Error ? error.message : String(error);
-      const kind =
-        error instanceof SecretsError
-          ? error.code
-          : error instanceof CliError
-            ? error.code
-            : 'error';
-      if (json)
-        process.stderr.write(`${JSON.stringify({ error: { code: kind, message, exit: code } })}\n`);
-      else process.stderr.write(`notebook-secrets: ${message}\n`);
-      process.exitCode = code;
-    }
-  };
+/** Prints `value` as indented JSON on stdout (--json). */
+export function printJson(io: Pick<CliIo, 'stdout'>, value: unknown): void {
+  io.stdout(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+export function warn(io: Pick<CliIo, 'stderr'>, message: string): void {
+  io.stderr(`warning: ${message}\n`);
 }
 
-export function warn(message: string): void {
-  process.stderr.write(`warning: ${message}\n`);
-}
+/** What opening a session needs of the process: its environment, stderr and transport. */
+export type SessionIo = Pick<CliIo, 'env' | 'stderr' | 'fetch'>;
 
 export interface Session {
   api: ApiClient;
@@ -151,11 +123,12 @@ async function currentUser(session: Session): Promise<string> {
 }
 
 /**
- * The API client as the CLI uses it (node:http transport, its own User-Agent); `refresh` renews
- * an expired access token of a sign-in with the identity provider.
+ * The API client as the CLI uses it (the io's transport, node:http for the process; its own
+ * User-Agent); `refresh` renews an expired access token of a sign-in with the identity provider.
  */
 export function cliApiClient(
   server: string,
+  io: Pick<CliIo, 'fetch'>,
   token?: string,
   refresh?: () => Promise<string | undefined>,
 ): ApiClient {
@@ -163,7 +136,7 @@ export function cliApiClient(
     baseUrl: server,
     ...(token !== undefined && { token }),
     userAgent: 'notebook-secrets-cli',
-    fetch: nodeFetch,
+    fetch: io.fetch,
     ...(refresh && { refresh }),
   });
 }
@@ -182,8 +155,9 @@ export const INSECURE_SERVER_ENV = 'NOTEBOOK_SECRETS_INSECURE_HTTP_SERVER';
 export function checkClientTransport(
   server: string,
   optIn: { given: boolean; how: string },
-  env: NodeJS.ProcessEnv = process.env,
+  io: Pick<CliIo, 'env' | 'stderr'>,
 ): Transport {
+  const { env } = io;
   const url = new URL(server);
   const named = env[INSECURE_SERVER_ENV];
   let byEnv = false;
@@ -211,17 +185,21 @@ export function checkClientTransport(
     what: 'The team server URL',
   });
   if (transport === 'insecure-http')
-    warn(insecureWarning(url, optIn.given ? optIn.how : INSECURE_SERVER_ENV));
+    warn(io, insecureWarning(url, optIn.given ? optIn.how : INSECURE_SERVER_ENV));
   return transport;
 }
 
 /** Renews the saved sign-in of `server` with its refresh token; undefined when it cannot. */
-export function refresher(server: string, store: TokenStore): () => Promise<string | undefined> {
+export function refresher(
+  server: string,
+  store: TokenStore,
+  io: Pick<CliIo, 'fetch'>,
+): () => Promise<string | undefined> {
   return async () => {
     const refreshToken = store.get(refreshAccount(server));
     if (!refreshToken) return undefined;
     try {
-      const tokens = await cliApiClient(server).redeem({
+      const tokens = await cliApiClient(server, io).redeem({
         grant_type: 'refresh_token',
         refresh_token: refreshToken,
       });
@@ -237,7 +215,8 @@ export function refresher(server: string, store: TokenStore): () => Promise<stri
 }
 
 /** The signed-in client: NOTEBOOK_SECRETS_SERVER/_TOKEN, else the saved config and token. */
-export function openSession(options: GlobalOptions = {}, env = process.env): Session {
+export function openSession(options: GlobalOptions, io: SessionIo): Session {
+  const { env } = io;
   const config = loadConfig(configDir(env));
   const rawServer = options.server ?? env.NOTEBOOK_SECRETS_SERVER ?? config.server;
   if (!rawServer) {
@@ -255,7 +234,7 @@ export function openSession(options: GlobalOptions = {}, env = process.env): Ses
       given: config.insecureHttp === true && config.server === server,
       how: '`notebook-secrets login --insecure-http`',
     },
-    env,
+    io,
   );
   const store = new TokenStore(configDir(env), env);
   const token = env.NOTEBOOK_SECRETS_TOKEN || store.get(server);
@@ -271,8 +250,8 @@ export function openSession(options: GlobalOptions = {}, env = process.env): Ses
     !env.NOTEBOOK_SECRETS_TOKEN && config.server === server ? config.user : undefined;
   return {
     api: env.NOTEBOOK_SECRETS_TOKEN
-      ? cliApiClient(server, token)
-      : cliApiClient(server, token, refresher(server, store)),
+      ? cliApiClient(server, io, token)
+      : cliApiClient(server, io, token, refresher(server, store, io)),
     server,
     config,
     ...(project && { project }),
@@ -344,13 +323,6 @@ export async function findSecret(
   if (!found)
     throw new CliError(`No secret named '${name}' is available.`, EXIT.notFound, 'not_found');
   return found;
-}
-
-/** Reads all of stdin as UTF-8. */
-export async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**

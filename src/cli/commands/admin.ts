@@ -18,11 +18,11 @@ import {
 } from '../../core/routes';
 import { normalizeServerUrl } from '../../core/serverUrl';
 import { classifyFetchError } from '../../sync/errors';
-import { nodeFetch } from '../../sync/nodeFetch';
+import { processIo, type CliIo } from '../client/io';
 import { checkClientTransport, CliError } from '../client/session';
 import { jsonOption, serverOption } from '../options';
 
-interface AdminOptions {
+export interface AdminOptions {
   server?: string;
   tokenStdin?: boolean;
   json?: boolean;
@@ -30,7 +30,7 @@ interface AdminOptions {
 }
 
 /** A failure of an admin command, with the exit code docs/cli.md gives it (2: bad usage). */
-class AdminError extends Error {
+export class AdminError extends Error {
   constructor(
     message: string,
     readonly exitCode = 2,
@@ -50,14 +50,9 @@ function exitForStatus(status: number): number {
   return 1;
 }
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').trim();
-}
-
 /** Calls one route of the server's route table with the admin token. */
 async function call<R extends RouteSpec>(
+  io: CliIo,
   options: AdminOptions,
   route: R,
   input: { params?: PathParams<R>; query?: string; body?: RouteBody<R> } = {},
@@ -68,7 +63,7 @@ async function call<R extends RouteSpec>(
   let server: string;
   try {
     server = normalizeServerUrl(
-      options.server ?? process.env.NOTEBOOK_SECRETS_SERVER ?? 'http://127.0.0.1:8787',
+      options.server ?? io.env.NOTEBOOK_SECRETS_SERVER ?? 'http://127.0.0.1:8787',
     );
   } catch (error) {
     throw new AdminError(`--server: ${(error as Error).message}`);
@@ -76,13 +71,19 @@ async function call<R extends RouteSpec>(
   const url = new URL(server);
   // The admin token goes in clear over plain HTTP: only to this machine, or when asked to.
   try {
-    checkClientTransport(server, { given: options.insecureHttp === true, how: '--insecure-http' });
+    checkClientTransport(
+      server,
+      { given: options.insecureHttp === true, how: '--insecure-http' },
+      io,
+    );
   } catch (error) {
     if (error instanceof SecretsError || error instanceof CliError)
       throw new AdminError(error.message);
     throw error;
   }
-  const token = options.tokenStdin ? await readStdin() : process.env.NOTEBOOK_SECRETS_ADMIN_TOKEN;
+  const token = options.tokenStdin
+    ? (await io.readStdin()).trim()
+    : io.env.NOTEBOOK_SECRETS_ADMIN_TOKEN;
   if (!token) {
     throw new AdminError(
       'No admin token: set NOTEBOOK_SECRETS_ADMIN_TOKEN or pipe it in with --token-stdin (serve printed it on first start).',
@@ -92,8 +93,8 @@ async function call<R extends RouteSpec>(
   let response: Response;
   let text: string;
   try {
-    // nodeFetch refuses redirects: the admin token and the body go to this server or nowhere.
-    response = await nodeFetch(server + path, {
+    // The CLI's fetch refuses redirects: the admin token and the body go to this server or nowhere.
+    response = await io.fetch(server + path, {
       method,
       headers: {
         authorization: `Bearer ${token}`,
@@ -136,15 +137,21 @@ async function call<R extends RouteSpec>(
   return json as RouteAnswer<R>;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- commander passes untyped arguments
-function run<A extends any[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+/**
+ * A commander action for an admin command: an AdminError is reported as `notebook-secrets admin:
+ * …` with its exit code; anything else goes on to main's handler.
+ */
+function adminAction<A extends unknown[]>(
+  work: (io: CliIo, ...args: A) => Promise<void>,
+  io: CliIo = processIo(),
+): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
-      await fn(...args);
+      await work(io, ...args);
     } catch (error) {
       if (error instanceof AdminError) {
-        process.stderr.write(`notebook-secrets admin: ${error.message}\n`);
-        process.exitCode = error.exitCode;
+        io.stderr(`notebook-secrets admin: ${error.message}\n`);
+        io.setExitCode(error.exitCode);
         return;
       }
       throw error;
@@ -157,8 +164,8 @@ function shown(name: string): string {
   return displayText(name, Infinity);
 }
 
-function print(options: AdminOptions, result: unknown, line: string): void {
-  process.stdout.write(options.json ? JSON.stringify(result, null, 2) + '\n' : line + '\n');
+function print(io: CliIo, options: AdminOptions, result: unknown, line: string): void {
+  io.stdout(options.json ? JSON.stringify(result, null, 2) + '\n' : line + '\n');
 }
 
 function common(command: Command): Command {
@@ -174,7 +181,7 @@ function common(command: Command): Command {
     .option('--insecure-http', 'allow plain http:// to another machine (the admin token in clear)');
 }
 
-interface MemberOptions extends AdminOptions {
+export interface MemberOptions extends AdminOptions {
   team?: string;
   project?: string;
 }
@@ -213,56 +220,23 @@ export function register(program: Command): void {
   common(user.command('add <id>').description('Add a user (id: lowercase letters, digits, . _ -)'))
     .option('--name <name>', 'display name')
     .option('--admin', 'make the user an administrator')
-    .action(
-      run(async (id: string, options: AdminOptions & { name?: string; admin?: boolean }) => {
-        const result = await call(options, ROUTES.createUser, {
-          body: {
-            id,
-            ...(options.name ? { name: options.name } : {}),
-            admin: Boolean(options.admin),
-          },
-        });
-        print(options, result, `Added user ${id}.`);
-      }),
-    );
+    .action(adminAction((io, id: string, options: UserAddOptions) => runUserAdd(id, options, io)));
   common(user.command('list').description('List users')).action(
-    run(async (options: AdminOptions) => {
-      const result = await call(options, ROUTES.listUsers);
-      print(
-        options,
-        result,
-        result.users.map((u) => `${u.id}\t${shown(u.name)}${u.admin ? '\tadmin' : ''}`).join('\n'),
-      );
-    }),
+    adminAction((io, options: AdminOptions) => runUserList(options, io)),
   );
 
-  for (const [kind, table, create, list] of [
-    ['team', 'teams', ROUTES.createTeam, ROUTES.listTeams],
-    ['project', 'projects', ROUTES.createProject, ROUTES.listProjects],
-  ] as const) {
+  for (const kind of ['team', 'project'] as const) {
+    const table = GROUPS[kind].table;
     const group = admin.command(kind).description(`${kind === 'team' ? 'Teams' : 'Projects'}`);
     common(group.command('add <id>').description(`Add a ${kind}`))
       .option('--name <name>', 'display name')
       .action(
-        run(async (id: string, options: AdminOptions & { name?: string }) => {
-          const result = await call(options, create, {
-            body: { id, ...(options.name ? { name: options.name } : {}) },
-          });
-          print(options, result, `Added ${kind} ${id}.`);
-        }),
+        adminAction((io, id: string, options: GroupAddOptions) =>
+          runGroupAdd(kind, id, options, io),
+        ),
       );
     common(group.command('list').description(`List ${table}`)).action(
-      run(async (options: AdminOptions) => {
-        const result = (await call(options, list)) as Record<
-          string,
-          { id: string; name: string }[]
-        >;
-        print(
-          options,
-          result,
-          (result[table] ?? []).map((g) => `${g.id}\t${shown(g.name)}`).join('\n'),
-        );
-      }),
+      adminAction((io, options: AdminOptions) => runGroupList(kind, options, io)),
     );
   }
 
@@ -270,54 +244,17 @@ export function register(program: Command): void {
     .command('member')
     .description('Members of teams (users) and projects (users or teams)');
   memberCommand(member, 'add <member>', 'Add a member: USER, or team:ID for a project').action(
-    run(async (text: string, options: MemberOptions) => {
-      const target = memberTarget(options);
-      const principal = parseMember(text, target.kind);
-      const params = { id: target.id };
-      const result =
-        target.kind === 'team'
-          ? await call(options, ROUTES.addTeamMember, { params, body: { user: principal.id } })
-          : await call(options, ROUTES.addProjectMember, { params, body: { principal } });
-      print(
-        options,
-        result,
-        `Added ${principal.kind} ${principal.id} to ${target.kind} ${options.team ?? options.project}.`,
-      );
-    }),
+    adminAction((io, text: string, options: MemberOptions) => runMemberAdd(text, options, io)),
   );
   memberCommand(
     member,
     'remove <member>',
     'Remove a member: USER, or team:ID for a project',
   ).action(
-    run(async (text: string, options: MemberOptions) => {
-      const target = memberTarget(options);
-      const principal = parseMember(text, target.kind);
-      const result =
-        target.kind === 'team'
-          ? await call(options, ROUTES.removeTeamMember, {
-              params: { id: target.id, user: principal.id },
-            })
-          : await call(options, ROUTES.removeProjectMember, {
-              params: { id: target.id, kind: principal.kind, member: principal.id },
-            });
-      print(
-        options,
-        result,
-        `Removed ${principal.kind} ${principal.id} from ${target.kind} ${options.team ?? options.project}.`,
-      );
-    }),
+    adminAction((io, text: string, options: MemberOptions) => runMemberRemove(text, options, io)),
   );
   memberCommand(member, 'list', 'List members').action(
-    run(async (options: MemberOptions) => {
-      const target = memberTarget(options);
-      const params = { params: { id: target.id } };
-      const result =
-        target.kind === 'team'
-          ? await call(options, ROUTES.teamMembers, params)
-          : await call(options, ROUTES.projectMembers, params);
-      print(options, result, result.members.map((m) => `${m.kind}:${m.id}`).join('\n'));
-    }),
+    adminAction((io, options: MemberOptions) => runMemberList(options, io)),
   );
 
   const token = admin.command('token').description('API tokens (shown once, stored hashed)');
@@ -325,40 +262,180 @@ export function register(program: Command): void {
     .option('--name <name>', 'what the token is for, e.g. laptop')
     .option('--expires-days <n>', 'expire after this many days')
     .action(
-      run(
-        async (userId: string, options: AdminOptions & { name?: string; expiresDays?: string }) => {
-          const result = CreatedToken.parse(
-            await call(options, ROUTES.createToken, {
-              body: {
-                user: userId,
-                ...(options.name ? { name: options.name } : {}),
-                ...(options.expiresDays ? { expires_in_days: Number(options.expiresDays) } : {}),
-              },
-            }),
-          );
-          print(options, result, result.token);
-        },
+      adminAction((io, userId: string, options: TokenCreateOptions) =>
+        runTokenCreate(userId, options, io),
       ),
     );
   common(token.command('list').description('List tokens (never the tokens themselves)'))
     .option('--user <id>', 'only this user’s tokens')
-    .action(
-      run(async (options: AdminOptions & { user?: string }) => {
-        const query = options.user ? `?user=${encodeURIComponent(options.user)}` : '';
-        const result = await call(options, ROUTES.listTokens, { query });
-        print(
-          options,
-          result,
-          result.tokens
-            .map((t) => `${t.id}\t${t.user}\t${shown(t.name)}\t${t.expires_at ?? 'no expiry'}`)
-            .join('\n'),
-        );
-      }),
-    );
+    .action(adminAction((io, options: TokenListOptions) => runTokenList(options, io)));
   common(token.command('revoke <id>').description('Revoke a token by id')).action(
-    run(async (id: string, options: AdminOptions) => {
-      await call(options, ROUTES.revokeToken, { params: { id } });
-      print(options, { revoked: id }, `Revoked token ${id}.`);
+    adminAction((io, id: string, options: AdminOptions) => runTokenRevoke(id, options, io)),
+  );
+}
+
+export interface UserAddOptions extends AdminOptions {
+  name?: string;
+  admin?: boolean;
+}
+
+/** `admin user add ID`. */
+export async function runUserAdd(id: string, options: UserAddOptions, io: CliIo): Promise<void> {
+  const result = await call(io, options, ROUTES.createUser, {
+    body: {
+      id,
+      ...(options.name ? { name: options.name } : {}),
+      admin: Boolean(options.admin),
+    },
+  });
+  print(io, options, result, `Added user ${id}.`);
+}
+
+/** `admin user list`. */
+export async function runUserList(options: AdminOptions, io: CliIo): Promise<void> {
+  const result = await call(io, options, ROUTES.listUsers);
+  print(
+    io,
+    options,
+    result,
+    result.users.map((u) => `${u.id}\t${shown(u.name)}${u.admin ? '\tadmin' : ''}`).join('\n'),
+  );
+}
+
+/** Teams and projects: the same two commands over their routes. */
+const GROUPS = {
+  team: { table: 'teams', create: ROUTES.createTeam, list: ROUTES.listTeams },
+  project: { table: 'projects', create: ROUTES.createProject, list: ROUTES.listProjects },
+} as const;
+
+export interface GroupAddOptions extends AdminOptions {
+  name?: string;
+}
+
+/** `admin team add ID` and `admin project add ID`. */
+export async function runGroupAdd(
+  kind: 'team' | 'project',
+  id: string,
+  options: GroupAddOptions,
+  io: CliIo,
+): Promise<void> {
+  const result = await call(io, options, GROUPS[kind].create, {
+    body: { id, ...(options.name ? { name: options.name } : {}) },
+  });
+  print(io, options, result, `Added ${kind} ${id}.`);
+}
+
+/** `admin team list` and `admin project list`. */
+export async function runGroupList(
+  kind: 'team' | 'project',
+  options: AdminOptions,
+  io: CliIo,
+): Promise<void> {
+  const { table, list } = GROUPS[kind];
+  const result = (await call(io, options, list)) as Record<string, { id: string; name: string }[]>;
+  print(
+    io,
+    options,
+    result,
+    (result[table] ?? []).map((g) => `${g.id}\t${shown(g.name)}`).join('\n'),
+  );
+}
+
+/** `admin member add MEMBER --team ID|--project ID`. */
+export async function runMemberAdd(text: string, options: MemberOptions, io: CliIo): Promise<void> {
+  const target = memberTarget(options);
+  const principal = parseMember(text, target.kind);
+  const params = { id: target.id };
+  const result =
+    target.kind === 'team'
+      ? await call(io, options, ROUTES.addTeamMember, { params, body: { user: principal.id } })
+      : await call(io, options, ROUTES.addProjectMember, { params, body: { principal } });
+  print(
+    io,
+    options,
+    result,
+    `Added ${principal.kind} ${principal.id} to ${target.kind} ${options.team ?? options.project}.`,
+  );
+}
+
+/** `admin member remove MEMBER --team ID|--project ID`. */
+export async function runMemberRemove(
+  text: string,
+  options: MemberOptions,
+  io: CliIo,
+): Promise<void> {
+  const target = memberTarget(options);
+  const principal = parseMember(text, target.kind);
+  const result =
+    target.kind === 'team'
+      ? await call(io, options, ROUTES.removeTeamMember, {
+          params: { id: target.id, user: principal.id },
+        })
+      : await call(io, options, ROUTES.removeProjectMember, {
+          params: { id: target.id, kind: principal.kind, member: principal.id },
+        });
+  print(
+    io,
+    options,
+    result,
+    `Removed ${principal.kind} ${principal.id} from ${target.kind} ${options.team ?? options.project}.`,
+  );
+}
+
+/** `admin member list --team ID|--project ID`. */
+export async function runMemberList(options: MemberOptions, io: CliIo): Promise<void> {
+  const target = memberTarget(options);
+  const params = { params: { id: target.id } };
+  const result =
+    target.kind === 'team'
+      ? await call(io, options, ROUTES.teamMembers, params)
+      : await call(io, options, ROUTES.projectMembers, params);
+  print(io, options, result, result.members.map((m) => `${m.kind}:${m.id}`).join('\n'));
+}
+
+export interface TokenCreateOptions extends AdminOptions {
+  name?: string;
+  expiresDays?: string;
+}
+
+/** `admin token create USER`: prints the token once. */
+export async function runTokenCreate(
+  userId: string,
+  options: TokenCreateOptions,
+  io: CliIo,
+): Promise<void> {
+  const result = CreatedToken.parse(
+    await call(io, options, ROUTES.createToken, {
+      body: {
+        user: userId,
+        ...(options.name ? { name: options.name } : {}),
+        ...(options.expiresDays ? { expires_in_days: Number(options.expiresDays) } : {}),
+      },
     }),
   );
+  print(io, options, result, result.token);
+}
+
+export interface TokenListOptions extends AdminOptions {
+  user?: string;
+}
+
+/** `admin token list`: never the tokens themselves. */
+export async function runTokenList(options: TokenListOptions, io: CliIo): Promise<void> {
+  const query = options.user ? `?user=${encodeURIComponent(options.user)}` : '';
+  const result = await call(io, options, ROUTES.listTokens, { query });
+  print(
+    io,
+    options,
+    result,
+    result.tokens
+      .map((t) => `${t.id}\t${t.user}\t${shown(t.name)}\t${t.expires_at ?? 'no expiry'}`)
+      .join('\n'),
+  );
+}
+
+/** `admin token revoke ID`. */
+export async function runTokenRevoke(id: string, options: AdminOptions, io: CliIo): Promise<void> {
+  await call(io, options, ROUTES.revokeToken, { params: { id } });
+  print(io, options, { revoked: id }, `Revoked token ${id}.`);
 }

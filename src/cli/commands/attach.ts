@@ -6,6 +6,10 @@
  * a plaintext --secrets file or --from-env variables). Reads from the server or the keychain need
  * consent: --allow/--allow-all, or a question on attach's terminal.
  * Runs until interrupted; never shuts a kernel down.
+ *
+ * `run(options, io)` logs through the io and reads its environment; it waits for SIGINT or
+ * SIGTERM and exits the process itself, and asks consent on the process's terminal (stdin and
+ * stderr as streams), which no io stands for.
  */
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
@@ -31,6 +35,7 @@ import {
 } from '../client/attachSources';
 import { parseNameList, undecidedNote, withFlags } from '../client/notebookChoiceFlags';
 import { parseDotenv } from '../client/dotenv';
+import { processIo, type CliIo } from '../client/io';
 import { KeychainUnavailableError } from '../client/localKeychainStore';
 import { projectOption, serverOption } from '../options';
 
@@ -115,37 +120,40 @@ export function register(program: Command): void {
       '--insecure-http',
       'allow plain http:// to a Jupyter server on another machine (token and values unencrypted)',
     )
-    .action(async (options: AttachOptions) => {
-      // @jupyterlab/services reports each kernel connection with console.debug on stdout; the
-      // CLI's own log (stderr) says what matters, and --verbose shows the rest there.
-      console.debug = options.verbose
-        ? (...args) => process.stderr.write(`${displayText(format(...args), 2000)}\n`)
-        : () => undefined;
-      const log = stderrLog(Boolean(options.verbose));
-      // Listen before attaching: a kernel may be reported enabled (and the user press Ctrl-C)
-      // while the other kernels are still being set up.
-      const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
-      let handle: JupyterAttachment;
-      try {
-        handle = await attach(options, log);
-      } catch (error) {
-        process.stderr.write(`notebook-secrets: ${displayText((error as Error).message, 2000)}\n`);
-        process.exit(2);
-      }
-      const signal = await stopSignal;
-      const started = Date.now();
-      const total = handle.kernelIds.length;
-      const unclosed = await handle.close(SHUTDOWN_GRACE_MS);
-      log.info(
-        `Stopped on ${signal} in ${Date.now() - started} ms: detached from ${total} kernel(s), which keep running.` +
-          (unclosed ? ` ${unclosed} connection(s) did not close in time.` : ''),
-      );
-      // Nothing left to wait for: HTTP keep-alive sockets and the like must not delay the exit.
-      process.exit(0);
-    });
+    .action((options: AttachOptions) => run(options, processIo()));
+}
+
+/** Attaches until SIGINT or SIGTERM, then detaches (the kernels keep running) and exits. */
+export async function run(options: AttachOptions, io: CliIo): Promise<void> {
+  // @jupyterlab/services reports each kernel connection with console.debug on stdout; the
+  // CLI's own log (stderr) says what matters, and --verbose shows the rest there.
+  console.debug = options.verbose
+    ? (...args) => io.stderr(`${displayText(format(...args), 2000)}\n`)
+    : () => undefined;
+  const log = stderrLog(Boolean(options.verbose), io);
+  // Listen before attaching: a kernel may be reported enabled (and the user press Ctrl-C)
+  // while the other kernels are still being set up.
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  let handle: JupyterAttachment;
+  try {
+    handle = await attach(options, log, undefined, io.env);
+  } catch (error) {
+    io.stderr(`notebook-secrets: ${displayText((error as Error).message, 2000)}\n`);
+    process.exit(2);
+  }
+  const signal = await stopSignal;
+  const started = Date.now();
+  const total = handle.kernelIds.length;
+  const unclosed = await handle.close(SHUTDOWN_GRACE_MS);
+  log.info(
+    `Stopped on ${signal} in ${Date.now() - started} ms: detached from ${total} kernel(s), which keep running.` +
+      (unclosed ? ` ${unclosed} connection(s) did not close in time.` : ''),
+  );
+  // Nothing left to wait for: HTTP keep-alive sockets and the like must not delay the exit.
+  process.exit(0);
 }
 
 /** Starts attaching; resolves once every running kernel was found. For the command and tests. */
@@ -153,8 +161,9 @@ export async function attach(
   options: AttachOptions,
   log: BrokerLog,
   source?: SecretSource,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<JupyterAttachment> {
-  const token = options.token ?? process.env.JUPYTER_TOKEN ?? '';
+  const token = options.token ?? env.JUPYTER_TOKEN ?? '';
   let url: URL;
   try {
     url = new URL(options.jupyter);
@@ -168,7 +177,7 @@ export async function attach(
   }
   const setup = source
     ? { source, describe: '', wording: attachWording(options) }
-    : attachSetup(options);
+    : attachSetup(options, processTerminal(), env);
   const store = setup.source;
   const sessions = new KernelSessions();
   const handler = new SecretRequestHandler({
@@ -352,9 +361,8 @@ export function attachWording(options: AttachOptions): ClientWording {
 }
 
 /** attach's log on its terminal: one line each, with no control character from a server in it. */
-function stderrLog(verbose: boolean): BrokerLog {
-  const write = (level: string, m: string) =>
-    process.stderr.write(`[${level}] ${displayText(m, 2000)}\n`);
+function stderrLog(verbose: boolean, io: Pick<CliIo, 'stderr'>): BrokerLog {
+  const write = (level: string, m: string) => io.stderr(`[${level}] ${displayText(m, 2000)}\n`);
   return {
     debug: (m) => verbose && write('debug', m),
     info: (m) => write('info', m),

@@ -1,17 +1,16 @@
 /** `notebook-secrets audit [NAME]`: the audit log as the caller may see it (never values). */
 import type { Command } from 'commander';
+import { action, type CliIo } from '../client/io';
 import {
-  action,
   CliError,
   findSecret,
   formatTable,
-  openSession,
   printJson,
   type GlobalOptions,
 } from '../client/session';
 import { jsonOption, scopeOption, serverOption } from '../options';
 
-interface AuditOptions extends GlobalOptions {
+export interface AuditOptions extends GlobalOptions {
   scope?: string;
   limit: string;
   before?: string;
@@ -37,43 +36,47 @@ Examples:
   notebook-secrets audit API_KEY --limit 10  # who read or changed API_KEY`,
     )
     .action(
-      action(async (name: string | undefined, options: AuditOptions) => {
-        const limit = Number(options.limit);
-        if (!/^\d+$/.test(options.limit) || limit < 1 || limit > 1000)
-          throw new CliError(
-            `--limit must be a whole number from 1 to 1000, not '${options.limit}'.`,
-          );
-        const session = openSession(options);
-        const secret = name ? await findSecret(session, name, options.scope) : undefined;
-        const page = await session.api.audit({
-          ...(secret && { secret: secret.id }),
-          ...(options.before && { before: options.before }),
-          limit,
-        });
-        if (options.json) {
-          printJson(page);
-          return;
-        }
-        if (page.entries.length === 0) {
-          process.stdout.write('No audit entries.\n');
-          return;
-        }
-        const rows = [['AT', 'ACTOR', 'ACTION', 'SECRET', 'VERSION', 'CLIENT', 'DETAIL']];
-        for (const e of page.entries)
-          rows.push([
-            e.at,
-            e.actor,
-            e.action,
-            // Token events name the user the token is for instead of a secret.
-            e.secret_name ?? (e.subject && e.detail === null ? `token for ${e.subject}` : ''),
-            e.version === null ? '' : String(e.version),
-            e.client,
-            // Sign-in events: how the person signed in, or why it failed.
-            e.detail ?? '',
-          ]);
-        process.stdout.write(
-          `${formatTable(rows)}\n${page.next ? `More: notebook-secrets audit${name ? ` ${name}` : ''} --before ${page.next}\n` : ''}`,
-        );
-      }),
+      action((io, name: string | undefined, options: AuditOptions) => run(name, options, io)),
     );
+}
+
+export async function run(
+  name: string | undefined,
+  options: AuditOptions,
+  io: CliIo,
+): Promise<void> {
+  const limit = Number(options.limit);
+  if (!/^\d+$/.test(options.limit) || limit < 1 || limit > 1000)
+    throw new CliError(`--limit must be a whole number from 1 to 1000, not '${options.limit}'.`);
+  const session = io.openSession(options);
+  const secret = name ? await findSecret(session, name, options.scope) : undefined;
+  const page = await session.api.audit({
+    ...(secret && { secret: secret.id }),
+    ...(options.before && { before: options.before }),
+    limit,
+  });
+  if (options.json) {
+    printJson(io, page);
+    return;
+  }
+  if (page.entries.length === 0) {
+    io.stdout('No audit entries.\n');
+    return;
+  }
+  const rows = [['AT', 'ACTOR', 'ACTION', 'SECRET', 'VERSION', 'CLIENT', 'DETAIL']];
+  for (const e of page.entries)
+    rows.push([
+      e.at,
+      e.actor,
+      e.action,
+      // Token events name the user the token is for instead of a secret.
+      e.secret_name ?? (e.subject && e.detail === null ? `token for ${e.subject}` : ''),
+      e.version === null ? '' : String(e.version),
+      e.client,
+      // Sign-in events: how the person signed in, or why it failed.
+      e.detail ?? '',
+    ]);
+  io.stdout(
+    `${formatTable(rows)}\n${page.next ? `More: notebook-secrets audit${name ? ` ${name}` : ''} --before ${page.next}\n` : ''}`,
+  );
 }

@@ -19,18 +19,11 @@ import { FORM_LABELS, type SecretReadForm } from '../../core/secretReads';
 import { resolveByPrecedence } from '../../core/scope';
 import { configDir } from '../client/credentials';
 import { LocalKeychainStore, type Keychain } from '../client/localKeychainStore';
-import {
-  action,
-  CliError,
-  EXIT,
-  formatTable,
-  openSession,
-  printJson,
-  type GlobalOptions,
-} from '../client/session';
+import { action, type CliIo } from '../client/io';
+import { CliError, EXIT, formatTable, printJson, type GlobalOptions } from '../client/session';
 import { jsonOption, projectOption, serverOption } from '../options';
 
-interface CheckOptions extends GlobalOptions {
+export interface CheckOptions extends GlobalOptions {
   json?: boolean;
 }
 
@@ -64,12 +57,12 @@ const noKeychain: Keychain = {
   delete: () => false,
 };
 
-async function openStore(options: CheckOptions): Promise<Store> {
+async function openStore(options: CheckOptions, io: CliIo): Promise<Store> {
   let session;
   try {
-    session = openSession(options);
+    session = io.openSession(options);
   } catch (error) {
-    const named = options.server ?? process.env.NOTEBOOK_SECRETS_SERVER;
+    const named = options.server ?? io.env.NOTEBOOK_SECRETS_SERVER;
     if (!(error instanceof CliError && error.exitCode === EXIT.unauthorized) || named) throw error;
   }
   if (session) {
@@ -82,7 +75,7 @@ async function openStore(options: CheckOptions): Promise<Store> {
       addHint: 'Add each with `notebook-secrets set NAME`, or ask its owner to share it.',
     };
   }
-  const local = new LocalKeychainStore(configDir(), noKeychain);
+  const local = new LocalKeychainStore(configDir(io.env), noKeychain);
   const names = new Set(local.list().map((e) => e.name));
   return {
     kind: 'local',
@@ -143,70 +136,71 @@ export function register(program: Command): void {
     .addOption(serverOption())
     .addOption(projectOption('the project whose secrets count (default: the active one)'))
     .addOption(jsonOption())
-    .action(
-      action(async (paths: string[], options: CheckOptions) => {
-        const notebooks = readNotebooks(paths);
-        const store = await openStore(options);
-        const checked: Checked[] = notebooks.map(({ path, cells, environment }) => {
-          // An environment read counts when its name looks like a key, or is one you have.
-          const names = findNeededSecrets(cells, { environmentCounts: (n) => store.has(n) });
-          const listed = environment.filter((e) => !names.some((n) => n.name === e));
-          return {
-            path,
-            secrets: [
-              ...names.map((n) => ({
-                name: n.name,
-                cells: n.cells,
-                present: store.has(n.name),
-                forms: n.forms,
-                environment: environment.includes(n.name),
-              })),
-              ...listed.map((name) => ({
-                name,
-                cells: [],
-                present: store.has(name),
-                forms: [],
-                environment: true,
-              })),
-            ],
-          };
-        });
-        const missing = new Set(
-          checked.flatMap((c) => c.secrets.filter((s) => !s.present).map((s) => s.name)),
-        );
-        if (options.json) {
-          printJson({ source: store.kind, notebooks: checked, missing: [...missing].sort() });
-        } else {
-          for (const notebook of checked) {
-            process.stdout.write(`${notebook.path}\n`);
-            if (notebook.secrets.length === 0) {
-              process.stdout.write('  needs no secrets\n');
-              continue;
-            }
-            const rows = notebook.secrets.map((s) => {
-              const forms = s.forms
-                .filter((f) => f !== 'get_secret')
-                .map((f) => (f === 'environment' ? 'os.environ' : FORM_LABELS[f]));
-              const where = [
-                ...(s.cells.length > 0 ? [cellList(s.cells)] : []),
-                ...(s.environment ? ['environment'] : []),
-              ].join(', ');
-              return [
-                `  ${s.present ? 'present' : 'missing'}`,
-                s.name,
-                forms.length > 0 ? `${where} (${forms.join(', ')})` : where,
-              ];
-            });
-            process.stdout.write(`${formatTable(rows)}\n`);
-          }
-          const needed = new Set(checked.flatMap((c) => c.secrets.map((s) => s.name)));
-          process.stderr.write(
-            missing.size === 0
-              ? `All ${needed.size} secret${needed.size === 1 ? '' : 's'} needed are in ${store.label}.\n`
-              : `${missing.size} of ${needed.size} secret${needed.size === 1 ? '' : 's'} needed ${missing.size === 1 ? 'is' : 'are'} missing from ${store.label}: ${[...missing].sort().join(', ')}. ${store.addHint}\n`,
-          );
-        }
-        if (missing.size > 0) process.exitCode = 1;
-      }),
+    .action(action((io, paths: string[], options: CheckOptions) => run(paths, options, io)));
+}
+
+/** Lists what each notebook needs and whether it is there; exit 1 when one is missing. */
+export async function run(paths: string[], options: CheckOptions, io: CliIo): Promise<void> {
+  const notebooks = readNotebooks(paths);
+  const store = await openStore(options, io);
+  const checked: Checked[] = notebooks.map(({ path, cells, environment }) => {
+    // An environment read counts when its name looks like a key, or is one you have.
+    const names = findNeededSecrets(cells, { environmentCounts: (n) => store.has(n) });
+    const listed = environment.filter((e) => !names.some((n) => n.name === e));
+    return {
+      path,
+      secrets: [
+        ...names.map((n) => ({
+          name: n.name,
+          cells: n.cells,
+          present: store.has(n.name),
+          forms: n.forms,
+          environment: environment.includes(n.name),
+        })),
+        ...listed.map((name) => ({
+          name,
+          cells: [],
+          present: store.has(name),
+          forms: [],
+          environment: true,
+        })),
+      ],
+    };
+  });
+  const missing = new Set(
+    checked.flatMap((c) => c.secrets.filter((s) => !s.present).map((s) => s.name)),
+  );
+  if (options.json) {
+    printJson(io, { source: store.kind, notebooks: checked, missing: [...missing].sort() });
+  } else {
+    for (const notebook of checked) {
+      io.stdout(`${notebook.path}\n`);
+      if (notebook.secrets.length === 0) {
+        io.stdout('  needs no secrets\n');
+        continue;
+      }
+      const rows = notebook.secrets.map((s) => {
+        const forms = s.forms
+          .filter((f) => f !== 'get_secret')
+          .map((f) => (f === 'environment' ? 'os.environ' : FORM_LABELS[f]));
+        const where = [
+          ...(s.cells.length > 0 ? [cellList(s.cells)] : []),
+          ...(s.environment ? ['environment'] : []),
+        ].join(', ');
+        return [
+          `  ${s.present ? 'present' : 'missing'}`,
+          s.name,
+          forms.length > 0 ? `${where} (${forms.join(', ')})` : where,
+        ];
+      });
+      io.stdout(`${formatTable(rows)}\n`);
+    }
+    const needed = new Set(checked.flatMap((c) => c.secrets.map((s) => s.name)));
+    io.stderr(
+      missing.size === 0
+        ? `All ${needed.size} secret${needed.size === 1 ? '' : 's'} needed are in ${store.label}.\n`
+        : `${missing.size} of ${needed.size} secret${needed.size === 1 ? '' : 's'} needed ${missing.size === 1 ? 'is' : 'are'} missing from ${store.label}: ${[...missing].sort().join(', ')}. ${store.addHint}\n`,
     );
+  }
+  if (missing.size > 0) io.setExitCode(1);
 }

@@ -3,7 +3,8 @@
  * the command table itself (subcommands, their options and descriptions), so it never drifts.
  */
 import type { Command } from 'commander';
-import { action, CliError } from '../client/session';
+import { action, type CliIo } from '../client/io';
+import { CliError } from '../client/session';
 
 const SHELLS = ['bash', 'zsh', 'fish'] as const;
 type Shell = (typeof SHELLS)[number];
@@ -124,13 +125,14 @@ Install:
   zsh:  echo 'eval "$(notebook-secrets completion zsh)"' >> ~/.zshrc   (after compinit)
   fish: notebook-secrets completion fish > ~/.config/fish/completions/notebook-secrets.fish`,
     )
-    .action(
-      action(async (shell: string) => {
-        if (!SHELLS.includes(shell as Shell))
-          throw new CliError(`The shell '${shell}' is not one of ${SHELLS.join(', ')}.`);
-        const all = entries(program);
-        process.stdout.write(shell === 'bash' ? bash(all) : shell === 'zsh' ? zsh(all) : fish(all));
-        await Promise.resolve();
-      }),
-    );
+    .action(action((io, shell: string) => run(shell, program, io)));
+}
+
+/** Prints the completion script of `shell` for the commands of `program`. */
+export async function run(shell: string, program: Command, io: CliIo): Promise<void> {
+  if (!SHELLS.includes(shell as Shell))
+    throw new CliError(`The shell '${shell}' is not one of ${SHELLS.join(', ')}.`);
+  const all = entries(program);
+  io.stdout(shell === 'bash' ? bash(all) : shell === 'zsh' ? zsh(all) : fish(all));
+  await Promise.resolve();
 }

@@ -4,10 +4,11 @@ import { scopeKey } from '../../core/scope';
 import { formatDotenv, unportableDotenv } from '../client/dotenv';
 import { writePrivateFile } from '../client/privateFile';
 import { resolveAll } from '../client/resolveAll';
-import { action, CliError, openSession, type GlobalOptions } from '../client/session';
+import { action, type CliIo } from '../client/io';
+import { CliError, type GlobalOptions } from '../client/session';
 import { projectOption, scopeOption, serverOption } from '../options';
 
-interface ExportOptions extends GlobalOptions {
+export interface ExportOptions extends GlobalOptions {
   format: string;
   scope?: string;
   only?: string;
@@ -37,45 +38,46 @@ dotenv quoting, read back the same by sh/bash \`source\`, python-dotenv and Node
 Values that fit none of these, or hold \${NAME} (python-dotenv expands it in any quotes), stop
 the export before anything is written; use --format json for them.`,
     )
-    .action(
-      action(async (options: ExportOptions) => {
-        if (options.format !== 'dotenv' && options.format !== 'json') {
-          throw new CliError(`The format '${options.format}' is not dotenv or json.`);
-        }
-        const session = openSession(options);
-        const only = options.only
-          ?.split(',')
-          .map((n) => n.trim())
-          .filter(Boolean);
-        const secrets = await resolveAll(session, only, options.scope);
-        const unportable = options.format === 'dotenv' ? unportableDotenv(secrets) : [];
-        if (unportable.length > 0) {
-          throw new CliError(
-            `Nothing was exported: no dotenv quoting carries the values of ${unportable.join(', ')} the same to sh, python-dotenv and Node's dotenv (see \`notebook-secrets export --help\`). Use --format json, or leave them out with --only.`,
-          );
-        }
-        const text =
-          options.format === 'json'
-            ? `${JSON.stringify(
-                {
-                  secrets: secrets.map((s) => ({
-                    name: s.name,
-                    scope: scopeKey(s.scope),
-                    type: s.type,
-                    encoding: s.encoding,
-                    value: s.value,
-                  })),
-                },
-                null,
-                2,
-              )}\n`
-            : formatDotenv(secrets);
-        if (options.output) {
-          writePrivateFile(options.output, text);
-          process.stderr.write(`Wrote ${secrets.length} secrets to ${options.output}.\n`);
-        } else {
-          process.stdout.write(text);
-        }
-      }),
+    .action(action((io, options: ExportOptions) => run(options, io)));
+}
+
+/** Prints (or writes to --output) the secrets with their values, as dotenv or JSON. */
+export async function run(options: ExportOptions, io: CliIo): Promise<void> {
+  if (options.format !== 'dotenv' && options.format !== 'json') {
+    throw new CliError(`The format '${options.format}' is not dotenv or json.`);
+  }
+  const session = io.openSession(options);
+  const only = options.only
+    ?.split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  const secrets = await resolveAll(session, only, options.scope);
+  const unportable = options.format === 'dotenv' ? unportableDotenv(secrets) : [];
+  if (unportable.length > 0) {
+    throw new CliError(
+      `Nothing was exported: no dotenv quoting carries the values of ${unportable.join(', ')} the same to sh, python-dotenv and Node's dotenv (see \`notebook-secrets export --help\`). Use --format json, or leave them out with --only.`,
     );
+  }
+  const text =
+    options.format === 'json'
+      ? `${JSON.stringify(
+          {
+            secrets: secrets.map((s) => ({
+              name: s.name,
+              scope: scopeKey(s.scope),
+              type: s.type,
+              encoding: s.encoding,
+              value: s.value,
+            })),
+          },
+          null,
+          2,
+        )}\n`
+      : formatDotenv(secrets);
+  if (options.output) {
+    writePrivateFile(options.output, text);
+    io.stderr(`Wrote ${secrets.length} secrets to ${options.output}.\n`);
+  } else {
+    io.stdout(text);
+  }
 }

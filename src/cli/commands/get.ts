@@ -3,18 +3,11 @@ import type { Command } from 'commander';
 import { scopeKey } from '../../core/scope';
 import { ApiError } from '../../sync/errors';
 import { writePrivateFile } from '../client/privateFile';
-import {
-  action,
-  CliError,
-  EXIT,
-  openSession,
-  parseScopeOption,
-  printJson,
-  type GlobalOptions,
-} from '../client/session';
+import { action, type CliIo } from '../client/io';
+import { CliError, EXIT, parseScopeOption, printJson, type GlobalOptions } from '../client/session';
 import { jsonOption, projectOption, scopeOption, serverOption } from '../options';
 
-interface GetOptions extends GlobalOptions {
+export interface GetOptions extends GlobalOptions {
   scope?: string;
   output?: string;
 }
@@ -36,56 +29,57 @@ export function register(program: Command): void {
         'print the value with its metadata (id, scope, type, encoding, version, description, updated)',
       ),
     )
-    .action(
-      action(async (name: string, options: GetOptions) => {
-        const scope = options.scope === undefined ? undefined : parseScopeOption(options.scope);
-        const session = openSession(options);
-        let value;
-        try {
-          // One request: the server picks by precedence and answers with the value.
-          value = await session.api.resolve(name, {
-            ...(session.project && { project: session.project }),
-            ...(scope && { scope: scopeKey(scope) }),
-          });
-        } catch (error) {
-          if (error instanceof ApiError && error.status === 404) {
-            throw new CliError(
-              scope
-                ? `No secret named '${name}' in scope ${scopeKey(scope)}.`
-                : `No secret named '${name}' is available.`,
-              EXIT.notFound,
-              'not_found',
-            );
-          }
-          throw error;
-        }
-        if (options.output) {
-          const bytes =
-            value.encoding === 'base64'
-              ? Buffer.from(value.value, 'base64')
-              : Buffer.from(value.value, 'utf8');
-          writePrivateFile(options.output, bytes);
-          process.stderr.write(`Wrote '${name}' (${bytes.length} bytes) to ${options.output}.\n`);
-          return;
-        }
-        if (options.json) {
-          const meta = await session.api.getSecret(value.id);
-          printJson({
-            id: value.id,
-            name: value.name,
-            scope: scopeKey(value.scope),
-            type: value.type,
-            encoding: value.encoding,
-            version: value.version,
-            description: meta.description,
-            role: meta.role,
-            created_at: meta.created_at,
-            updated_at: meta.updated_at,
-            value: value.value,
-          });
-          return;
-        }
-        process.stdout.write(process.stdout.isTTY ? `${value.value}\n` : value.value);
-      }),
-    );
+    .action(action((io, name: string, options: GetOptions) => run(name, options, io)));
+}
+
+/** Prints the value of `name`: raw on a pipe, with a newline at a terminal, or with --json. */
+export async function run(name: string, options: GetOptions, io: CliIo): Promise<void> {
+  const scope = options.scope === undefined ? undefined : parseScopeOption(options.scope);
+  const session = io.openSession(options);
+  let value;
+  try {
+    // One request: the server picks by precedence and answers with the value.
+    value = await session.api.resolve(name, {
+      ...(session.project && { project: session.project }),
+      ...(scope && { scope: scopeKey(scope) }),
+    });
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      throw new CliError(
+        scope
+          ? `No secret named '${name}' in scope ${scopeKey(scope)}.`
+          : `No secret named '${name}' is available.`,
+        EXIT.notFound,
+        'not_found',
+      );
+    }
+    throw error;
+  }
+  if (options.output) {
+    const bytes =
+      value.encoding === 'base64'
+        ? Buffer.from(value.value, 'base64')
+        : Buffer.from(value.value, 'utf8');
+    writePrivateFile(options.output, bytes);
+    io.stderr(`Wrote '${name}' (${bytes.length} bytes) to ${options.output}.\n`);
+    return;
+  }
+  if (options.json) {
+    const meta = await session.api.getSecret(value.id);
+    printJson(io, {
+      id: value.id,
+      name: value.name,
+      scope: scopeKey(value.scope),
+      type: value.type,
+      encoding: value.encoding,
+      version: value.version,
+      description: meta.description,
+      role: meta.role,
+      created_at: meta.created_at,
+      updated_at: meta.updated_at,
+      value: value.value,
+    });
+    return;
+  }
+  io.stdout(io.stdoutIsTTY ? `${value.value}\n` : value.value);
 }

@@ -10,12 +10,11 @@ import { PERSONAL, SecretType, type SecretMetadata } from '../../core/model';
 import { sameScope, scopeKey } from '../../core/scope';
 import { assertValueSize, nameProblem } from '../../core/validation';
 import { parseDotenv, type DotenvEntry } from '../client/dotenv';
+import { action, type CliIo } from '../client/io';
 import {
-  action,
   CliError,
   EXIT,
   exitCodeOf,
-  openSession,
   parseScopeOption,
   printJson,
   type GlobalOptions,
@@ -23,7 +22,7 @@ import {
 } from '../client/session';
 import { jsonOption, scopeOption, serverOption } from '../options';
 
-interface ImportOptions extends GlobalOptions {
+export interface ImportOptions extends GlobalOptions {
   scope?: string;
   type?: string;
   overwrite?: boolean;
@@ -95,90 +94,89 @@ export function register(program: Command): void {
     .option('--overwrite', 'update secrets of the same name in the scope (else refuse)')
     .addOption(serverOption())
     .addOption(jsonOption())
-    .action(
-      action(async (file: string, options: ImportOptions) => {
-        const type = options.type === undefined ? undefined : SecretType.safeParse(options.type);
-        if (type && !type.success)
-          throw new CliError(
-            `The type '${options.type}' is not one of ${SecretType.options.join(', ')}.`,
-          );
-        const scope = options.scope ? parseScopeOption(options.scope) : PERSONAL;
-        let text: string;
-        try {
-          text = readFileSync(file, 'utf8');
-        } catch (error) {
-          throw new CliError(
-            `Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`,
-          );
-        }
-        let entries: DotenvEntry[];
-        try {
-          entries = parseDotenv(text);
-        } catch (error) {
-          throw new CliError(`${file}: ${(error as Error).message} ${NOTHING}`);
-        }
-        checkEntries(file, entries);
-        const session = openSession(options);
-        const existing = new Map<string, SecretMetadata>();
-        for (const s of await session.api.listSecrets({ scope: scopeKey(scope) }))
-          if (sameScope(s.scope, scope)) existing.set(s.name, s);
-        const taken = entries.filter((e) => existing.has(e.name)).map((e) => e.name);
-        if (taken.length > 0 && !options.overwrite) {
-          throw new CliError(
-            `${taken.join(', ')} already ${taken.length === 1 ? 'exists' : 'exist'} in ${scopeKey(scope)}. Pass --overwrite to update ${taken.length === 1 ? 'it' : 'them'}. ${NOTHING}`,
-            EXIT.conflict,
-            'name_taken',
-          );
-        }
-        const written: Written[] = [];
-        for (const entry of entries) {
-          const current = existing.get(entry.name);
-          try {
-            const secret = current
-              ? await session.api.updateSecret(current.id, current.version, {
-                  value: entry.value,
-                  encoding: 'text',
-                  ...(type?.data && { type: type.data }),
-                })
-              : await session.api.createSecret({
-                  name: entry.name,
-                  value: entry.value,
-                  encoding: 'text',
-                  scope,
-                  ...(type?.data && { type: type.data }),
-                });
-            written.push({
-              name: secret.name,
-              created: !current,
-              version: secret.version,
-              id: secret.id,
-              ...(current && { previous: current.version }),
-            });
-          } catch (error) {
-            const left = await rollback(session, written);
-            const message = error instanceof Error ? error.message : String(error);
-            throw new CliError(
-              `Importing ${entry.name} (line ${entry.line}) failed: ${message} ${
-                left.length === 0
-                  ? `${NOTHING}${written.length > 0 ? ` (${written.length} written before it were undone.)` : ''}`
-                  : `Could not undo ${left.join(', ')}; check them with \`notebook-secrets history\`.`
-              }`,
-              exitCodeOf(error),
-              error instanceof SecretsError ? error.code : 'error',
-            );
-          }
-        }
-        if (options.json)
-          printJson({
-            scope: scopeKey(scope),
-            imported: written.map(({ name, created, version }) => ({ name, created, version })),
-          });
-        else {
-          const created = written.filter((r) => r.created).length;
-          process.stdout.write(
-            `Imported ${written.length} secrets into ${scopeKey(scope)} (${created} created, ${written.length - created} updated).\n`,
-          );
-        }
-      }),
+    .action(action((io, file: string, options: ImportOptions) => run(file, options, io)));
+}
+
+/** Imports every NAME=value line of `file`, or nothing. */
+export async function run(file: string, options: ImportOptions, io: CliIo): Promise<void> {
+  const type = options.type === undefined ? undefined : SecretType.safeParse(options.type);
+  if (type && !type.success)
+    throw new CliError(
+      `The type '${options.type}' is not one of ${SecretType.options.join(', ')}.`,
     );
+  const scope = options.scope ? parseScopeOption(options.scope) : PERSONAL;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new CliError(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`);
+  }
+  let entries: DotenvEntry[];
+  try {
+    entries = parseDotenv(text);
+  } catch (error) {
+    throw new CliError(`${file}: ${(error as Error).message} ${NOTHING}`);
+  }
+  checkEntries(file, entries);
+  const session = io.openSession(options);
+  const existing = new Map<string, SecretMetadata>();
+  for (const s of await session.api.listSecrets({ scope: scopeKey(scope) }))
+    if (sameScope(s.scope, scope)) existing.set(s.name, s);
+  const taken = entries.filter((e) => existing.has(e.name)).map((e) => e.name);
+  if (taken.length > 0 && !options.overwrite) {
+    throw new CliError(
+      `${taken.join(', ')} already ${taken.length === 1 ? 'exists' : 'exist'} in ${scopeKey(scope)}. Pass --overwrite to update ${taken.length === 1 ? 'it' : 'them'}. ${NOTHING}`,
+      EXIT.conflict,
+      'name_taken',
+    );
+  }
+  const written: Written[] = [];
+  for (const entry of entries) {
+    const current = existing.get(entry.name);
+    try {
+      const secret = current
+        ? await session.api.updateSecret(current.id, current.version, {
+            value: entry.value,
+            encoding: 'text',
+            ...(type?.data && { type: type.data }),
+          })
+        : await session.api.createSecret({
+            name: entry.name,
+            value: entry.value,
+            encoding: 'text',
+            scope,
+            ...(type?.data && { type: type.data }),
+          });
+      written.push({
+        name: secret.name,
+        created: !current,
+        version: secret.version,
+        id: secret.id,
+        ...(current && { previous: current.version }),
+      });
+    } catch (error) {
+      const left = await rollback(session, written);
+      const message = error instanceof Error ? error.message : String(error);
+      throw new CliError(
+        `Importing ${entry.name} (line ${entry.line}) failed: ${message} ${
+          left.length === 0
+            ? `${NOTHING}${written.length > 0 ? ` (${written.length} written before it were undone.)` : ''}`
+            : `Could not undo ${left.join(', ')}; check them with \`notebook-secrets history\`.`
+        }`,
+        exitCodeOf(error),
+        error instanceof SecretsError ? error.code : 'error',
+      );
+    }
+  }
+  if (options.json)
+    printJson(io, {
+      scope: scopeKey(scope),
+      imported: written.map(({ name, created, version }) => ({ name, created, version })),
+    });
+  else {
+    const created = written.filter((r) => r.created).length;
+    io.stdout(
+      `Imported ${written.length} secrets into ${scopeKey(scope)} (${created} created, ${written.length - created} updated).\n`,
+    );
+  }
 }

@@ -10,6 +10,9 @@
  *
  * Logs go to stderr (names, never values); the parent writes them to the Jupyter server's log.
  * The bridge stops when its stdin closes (the Jupyter server stopped).
+ *
+ * Its seam is `runBridge(input, write, log)`: stdin is a stream of requests here, not something
+ * read whole, so the command hands the process's streams to it rather than through a CliIo.
  */
 import type { Command } from 'commander';
 import { createInterface } from 'node:readline';

@@ -5,12 +5,10 @@
  */
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline/promises';
 import { bytesToBase64 } from '../../core/encoding';
 import { SecretType, type Encoding } from '../../core/model';
 import { configDir } from '../client/credentials';
 import { writePrivateFile } from '../client/privateFile';
-import { promptHidden } from '../client/prompt';
 import { wasRoutedToLocal } from '../client/localRoute';
 import {
   KeychainUnavailableError,
@@ -18,7 +16,8 @@ import {
   osKeychain,
   probeKeychain,
 } from '../client/localKeychainStore';
-import { action, CliError, EXIT, formatTable, printJson, readStdin, warn } from '../client/session';
+import { action, type CliIo } from '../client/io';
+import { CliError, EXIT, formatTable, printJson, warn } from '../client/session';
 import { jsonOption, scopeOption, searchOption, typeOption } from '../options';
 
 /** Local secrets are the personal scope; any other needs a team server. */
@@ -31,7 +30,7 @@ function checkScope(scope: string | undefined): void {
   );
 }
 
-interface LocalOptions {
+export interface LocalOptions {
   json?: boolean;
   scope?: string;
   value?: string;
@@ -43,12 +42,12 @@ interface LocalOptions {
   output?: string;
 }
 
-function openStore(): LocalKeychainStore {
+function openStore(io: CliIo): LocalKeychainStore {
   try {
     const keychain = osKeychain();
     // Fails now, with what to install, not at the first use, when there is no keychain.
     probeKeychain(keychain);
-    return new LocalKeychainStore(configDir(), keychain);
+    return new LocalKeychainStore(configDir(io.env), keychain);
   } catch (error) {
     throw asCliError(error);
   }
@@ -68,10 +67,10 @@ function asCliError(error: unknown): unknown {
 }
 
 /** Runs `work`, turning "no keychain" into exit 7 with its message. */
-function guarded<A extends unknown[]>(work: (...args: A) => Promise<void>) {
-  return action(async (...args: A) => {
+function guarded<A extends unknown[]>(work: (io: CliIo, ...args: A) => Promise<void>) {
+  return action(async (io: CliIo, ...args: A) => {
     try {
-      await work(...args);
+      await work(io, ...args);
     } catch (error) {
       throw asCliError(error);
     }
@@ -97,62 +96,7 @@ export function register(program: Command): void {
     .option('--description <text>', 'a description')
     .addOption(scopeOption('local'))
     .addOption(jsonOption())
-    .action(
-      guarded(async (name: string, options: LocalOptions) => {
-        checkScope(options.scope);
-        if (options.value !== undefined && options.fromFile !== undefined) {
-          throw new CliError('Pass either --value or --from-file, not both.');
-        }
-        const type = options.type === undefined ? undefined : SecretType.safeParse(options.type);
-        if (type && !type.success) {
-          throw new CliError(
-            `The type '${options.type}' is not one of ${SecretType.options.join(', ')}.`,
-          );
-        }
-        const store = openStore();
-        let value: string;
-        let encoding: Encoding = 'text';
-        if (options.fromFile !== undefined) {
-          let bytes: Buffer;
-          try {
-            bytes = readFileSync(options.fromFile);
-          } catch (error) {
-            throw new CliError(
-              `Cannot read ${options.fromFile}: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`,
-            );
-          }
-          value = bytesToBase64(bytes);
-          encoding = 'base64';
-        } else if (options.value !== undefined) {
-          warn(
-            'a value given with --value may be kept in your shell history and seen in `ps`; prefer stdin or --from-file.',
-          );
-          value = options.value;
-        } else {
-          // At a terminal the value is typed without echo; piped, one trailing newline is dropped.
-          value = process.stdin.isTTY
-            ? await promptHidden(`Value for ${name} (hidden): `)
-            : (await readStdin()).replace(/\r?\n$/, '');
-        }
-        let result;
-        try {
-          result = store.set(name, {
-            value,
-            encoding,
-            ...(type?.data && { type: type.data }),
-            ...(options.description !== undefined && { description: options.description }),
-          });
-        } catch (error) {
-          if (error instanceof KeychainUnavailableError) throw error;
-          throw new CliError((error as Error).message);
-        }
-        if (options.json) printJson({ created: result.created, secret: result.entry });
-        else
-          process.stdout.write(
-            `${result.created ? 'Created' : 'Updated'} local '${name}' (version ${result.entry.version}); the value is in the OS keychain.\n`,
-          );
-      }),
-    );
+    .action(guarded((io, name: string, options: LocalOptions) => runSet(name, options, io)));
 
   local
     .command('get')
@@ -161,28 +105,7 @@ export function register(program: Command): void {
     .option('-o, --output <file>', 'write the value to a file (0600); file secrets are decoded')
     .addOption(scopeOption('local'))
     .addOption(jsonOption('print metadata and value as JSON'))
-    .action(
-      guarded(async (name: string, options: LocalOptions) => {
-        checkScope(options.scope);
-        const found = openStore().get(name);
-        if (!found) {
-          throw new CliError(`No local secret named '${name}'.`, EXIT.notFound, 'not_found');
-        }
-        const { entry, value } = found;
-        if (options.output) {
-          const bytes =
-            entry.encoding === 'base64' ? Buffer.from(value, 'base64') : Buffer.from(value, 'utf8');
-          writePrivateFile(options.output, bytes);
-          process.stderr.write(`Wrote '${name}' (${bytes.length} bytes) to ${options.output}.\n`);
-          return;
-        }
-        if (options.json) {
-          printJson({ ...entry, value });
-          return;
-        }
-        process.stdout.write(process.stdout.isTTY ? `${value}\n` : value);
-      }),
-    );
+    .action(guarded((io, name: string, options: LocalOptions) => runGet(name, options, io)));
 
   local
     .command('list')
@@ -192,34 +115,7 @@ export function register(program: Command): void {
     .addOption(typeOption())
     .addOption(searchOption())
     .addOption(jsonOption())
-    .action(
-      guarded(async (options: LocalOptions) => {
-        checkScope(options.scope);
-        const search = options.search?.toLowerCase();
-        const entries = openStore()
-          .list()
-          .filter((e) => options.type === undefined || e.type === options.type)
-          .filter(
-            (e) =>
-              search === undefined ||
-              e.name.toLowerCase().includes(search) ||
-              (e.description ?? '').toLowerCase().includes(search),
-          );
-        if (options.json) {
-          printJson(entries);
-          return;
-        }
-        if (entries.length === 0) {
-          process.stdout.write('No local secrets.\n');
-          return;
-        }
-        const rows = [['NAME', 'TYPE', 'VERSION', 'UPDATED', 'DESCRIPTION']];
-        for (const e of entries) {
-          rows.push([e.name, e.type, String(e.version), e.updated_at, e.description ?? '']);
-        }
-        process.stdout.write(`${formatTable(rows)}\n`);
-      }),
-    );
+    .action(guarded((io, options: LocalOptions) => runList(options, io)));
 
   local
     .command('delete')
@@ -234,29 +130,7 @@ export function register(program: Command): void {
       'accepted for the same command line as `delete` (local delete does not ask)',
     )
     .addOption(jsonOption())
-    .action(
-      guarded(async (name: string, options: LocalOptions) => {
-        checkScope(options.scope);
-        const store = openStore();
-        if (!store.entry(name) && !options.yes) {
-          throw new CliError(`No local secret named '${name}'.`, EXIT.notFound, 'not_found');
-        }
-        if (!options.yes && process.stdin.isTTY) {
-          const rl = createInterface({ input: process.stdin, output: process.stderr });
-          const answer = await rl.question(`Delete local '${name}' from the OS keychain? [y/N] `);
-          rl.close();
-          if (!/^y(es)?$/i.test(answer.trim())) {
-            process.stderr.write('Nothing deleted.\n');
-            return;
-          }
-        }
-        if (!store.delete(name)) {
-          throw new CliError(`No local secret named '${name}'.`, EXIT.notFound, 'not_found');
-        }
-        if (options.json) printJson({ deleted: name });
-        else process.stdout.write(`Deleted local '${name}'.\n`);
-      }),
-    );
+    .action(guarded((io, name: string, options: LocalOptions) => runDelete(name, options, io)));
 
   local
     .command('history')
@@ -266,24 +140,153 @@ export function register(program: Command): void {
     .argument('<name>', 'secret name')
     .addOption(scopeOption('local'))
     .addOption(jsonOption())
-    .action(
-      guarded(async (name: string, options: LocalOptions) => {
-        checkScope(options.scope);
-        const versions = openStore().history(name);
-        if (!versions) {
-          throw new CliError(`No local secret named '${name}'.`, EXIT.notFound, 'not_found');
-        }
-        if (options.json) {
-          printJson({ name, scope: 'personal', local: true, versions });
-          return;
-        }
-        const rows = [['VERSION', 'CHANGE', 'AT', 'CHANGED']];
-        for (const v of versions)
-          rows.push([String(v.version), v.kind, v.at, v.changed.join(', ') || '-']);
-        process.stdout.write(
-          `${name} (local)\n${formatTable(rows)}\n` +
-            'Only the current value is kept in the OS keychain: earlier versions cannot be restored.\n',
-        );
-      }),
+    .action(guarded((io, name: string, options: LocalOptions) => runHistory(name, options, io)));
+}
+
+/** `local set NAME`: the value from --value, --from-file, stdin, or typed hidden at a terminal. */
+export async function runSet(name: string, options: LocalOptions, io: CliIo): Promise<void> {
+  checkScope(options.scope);
+  if (options.value !== undefined && options.fromFile !== undefined) {
+    throw new CliError('Pass either --value or --from-file, not both.');
+  }
+  const type = options.type === undefined ? undefined : SecretType.safeParse(options.type);
+  if (type && !type.success) {
+    throw new CliError(
+      `The type '${options.type}' is not one of ${SecretType.options.join(', ')}.`,
     );
+  }
+  const store = openStore(io);
+  let value: string;
+  let encoding: Encoding = 'text';
+  if (options.fromFile !== undefined) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(options.fromFile);
+    } catch (error) {
+      throw new CliError(
+        `Cannot read ${options.fromFile}: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`,
+      );
+    }
+    value = bytesToBase64(bytes);
+    encoding = 'base64';
+  } else if (options.value !== undefined) {
+    warn(
+      io,
+      'a value given with --value may be kept in your shell history and seen in `ps`; prefer stdin or --from-file.',
+    );
+    value = options.value;
+  } else {
+    // At a terminal the value is typed without echo; piped, one trailing newline is dropped.
+    value = io.stdinIsTTY
+      ? await io.promptHidden(`Value for ${name} (hidden): `)
+      : (await io.readStdin()).replace(/\r?\n$/, '');
+  }
+  let result;
+  try {
+    result = store.set(name, {
+      value,
+      encoding,
+      ...(type?.data && { type: type.data }),
+      ...(options.description !== undefined && { description: options.description }),
+    });
+  } catch (error) {
+    if (error instanceof KeychainUnavailableError) throw error;
+    throw new CliError((error as Error).message);
+  }
+  if (options.json) printJson(io, { created: result.created, secret: result.entry });
+  else
+    io.stdout(
+      `${result.created ? 'Created' : 'Updated'} local '${name}' (version ${result.entry.version}); the value is in the OS keychain.\n`,
+    );
+}
+
+/** `local get NAME`: the value, raw on a pipe, with a newline at a terminal, or with --json. */
+export async function runGet(name: string, options: LocalOptions, io: CliIo): Promise<void> {
+  checkScope(options.scope);
+  const found = openStore(io).get(name);
+  if (!found) {
+    throw new CliError(`No local secret named '${name}'.`, EXIT.notFound, 'not_found');
+  }
+  const { entry, value } = found;
+  if (options.output) {
+    const bytes =
+      entry.encoding === 'base64' ? Buffer.from(value, 'base64') : Buffer.from(value, 'utf8');
+    writePrivateFile(options.output, bytes);
+    io.stderr(`Wrote '${name}' (${bytes.length} bytes) to ${options.output}.\n`);
+    return;
+  }
+  if (options.json) {
+    printJson(io, { ...entry, value });
+    return;
+  }
+  io.stdout(io.stdoutIsTTY ? `${value}\n` : value);
+}
+
+/** `local list`: names and metadata, never values. */
+export async function runList(options: LocalOptions, io: CliIo): Promise<void> {
+  checkScope(options.scope);
+  const search = options.search?.toLowerCase();
+  const entries = openStore(io)
+    .list()
+    .filter((e) => options.type === undefined || e.type === options.type)
+    .filter(
+      (e) =>
+        search === undefined ||
+        e.name.toLowerCase().includes(search) ||
+        (e.description ?? '').toLowerCase().includes(search),
+    );
+  if (options.json) {
+    printJson(io, entries);
+    return;
+  }
+  if (entries.length === 0) {
+    io.stdout('No local secrets.\n');
+    return;
+  }
+  const rows = [['NAME', 'TYPE', 'VERSION', 'UPDATED', 'DESCRIPTION']];
+  for (const e of entries) {
+    rows.push([e.name, e.type, String(e.version), e.updated_at, e.description ?? '']);
+  }
+  io.stdout(`${formatTable(rows)}\n`);
+}
+
+/** `local delete NAME`: asks at a terminal unless --yes. */
+export async function runDelete(name: string, options: LocalOptions, io: CliIo): Promise<void> {
+  checkScope(options.scope);
+  const store = openStore(io);
+  if (!store.entry(name) && !options.yes) {
+    throw new CliError(`No local secret named '${name}'.`, EXIT.notFound, 'not_found');
+  }
+  if (!options.yes && io.stdinIsTTY) {
+    const answer = await io.ask(`Delete local '${name}' from the OS keychain? [y/N] `);
+    if (!/^y(es)?$/i.test(answer.trim())) {
+      io.stderr('Nothing deleted.\n');
+      return;
+    }
+  }
+  if (!store.delete(name)) {
+    throw new CliError(`No local secret named '${name}'.`, EXIT.notFound, 'not_found');
+  }
+  if (options.json) printJson(io, { deleted: name });
+  else io.stdout(`Deleted local '${name}'.\n`);
+}
+
+/** `local history NAME`: the version records, never values. */
+export async function runHistory(name: string, options: LocalOptions, io: CliIo): Promise<void> {
+  checkScope(options.scope);
+  const versions = openStore(io).history(name);
+  if (!versions) {
+    throw new CliError(`No local secret named '${name}'.`, EXIT.notFound, 'not_found');
+  }
+  if (options.json) {
+    printJson(io, { name, scope: 'personal', local: true, versions });
+    return;
+  }
+  const rows = [['VERSION', 'CHANGE', 'AT', 'CHANGED']];
+  for (const v of versions)
+    rows.push([String(v.version), v.kind, v.at, v.changed.join(', ') || '-']);
+  io.stdout(
+    `${name} (local)\n${formatTable(rows)}\n` +
+      'Only the current value is kept in the OS keychain: earlier versions cannot be restored.\n',
+  );
 }

@@ -3,16 +3,9 @@
  * active (project secrets of other projects do not apply to get, run and export).
  */
 import type { Command } from 'commander';
-import { loadConfig, saveConfig } from '../client/credentials';
-import {
-  action,
-  CliError,
-  EXIT,
-  formatTable,
-  openSession,
-  printJson,
-  type GlobalOptions,
-} from '../client/session';
+import { configDir, loadConfig, saveConfig } from '../client/credentials';
+import { action, type CliIo } from '../client/io';
+import { CliError, EXIT, formatTable, printJson, type GlobalOptions } from '../client/session';
 import { jsonOption, serverOption } from '../options';
 
 export function register(program: Command): void {
@@ -23,23 +16,7 @@ export function register(program: Command): void {
     )
     .addOption(serverOption())
     .addOption(jsonOption())
-    .action(
-      action(async (options: GlobalOptions) => {
-        const session = openSession(options);
-        const me = await session.api.me();
-        if (options.json) {
-          printJson({ active: session.project ?? null, projects: me.projects });
-          return;
-        }
-        if (me.projects.length === 0) {
-          process.stdout.write('You belong to no project.\n');
-          return;
-        }
-        const rows = [['', 'PROJECT', 'NAME']];
-        for (const p of me.projects) rows.push([p.id === session.project ? '*' : '', p.id, p.name]);
-        process.stdout.write(`${formatTable(rows)}\n`);
-      }),
-    );
+    .action(action((io, options: GlobalOptions) => run(options, io)));
 
   program
     .command('use')
@@ -49,30 +26,61 @@ export function register(program: Command): void {
     .addOption(serverOption())
     .addOption(jsonOption())
     .action(
-      action(async (project: string | undefined, options: GlobalOptions & { none?: boolean }) => {
-        if ((project === undefined) === !options.none)
-          throw new CliError('Pass a project id, or --none to clear the active project.');
-        const config = loadConfig();
-        if (options.none) {
-          const rest = { ...config };
-          delete rest.project;
-          saveConfig(rest);
-          if (options.json) printJson({ active: null });
-          else process.stdout.write('No active project.\n');
-          return;
-        }
-        const session = openSession(options);
-        const me = await session.api.me();
-        if (!me.projects.some((p) => p.id === project)) {
-          throw new CliError(
-            `You do not belong to a project '${project}'. Yours: ${me.projects.map((p) => p.id).join(', ') || 'none'}.`,
-            EXIT.notFound,
-            'not_found',
-          );
-        }
-        saveConfig({ ...config, project: project! });
-        if (options.json) printJson({ active: project });
-        else process.stdout.write(`Active project: ${project}.\n`);
-      }),
+      action((io, project: string | undefined, options: UseOptions) =>
+        runUse(project, options, io),
+      ),
     );
+}
+
+/** `projects`: the projects you belong to; * marks the active one. */
+export async function run(options: GlobalOptions, io: CliIo): Promise<void> {
+  const session = io.openSession(options);
+  const me = await session.api.me();
+  if (options.json) {
+    printJson(io, { active: session.project ?? null, projects: me.projects });
+    return;
+  }
+  if (me.projects.length === 0) {
+    io.stdout('You belong to no project.\n');
+    return;
+  }
+  const rows = [['', 'PROJECT', 'NAME']];
+  for (const p of me.projects) rows.push([p.id === session.project ? '*' : '', p.id, p.name]);
+  io.stdout(`${formatTable(rows)}\n`);
+}
+
+export interface UseOptions extends GlobalOptions {
+  none?: boolean;
+}
+
+/** `use PROJECT` or `use --none`: the active project, saved in the config. */
+export async function runUse(
+  project: string | undefined,
+  options: UseOptions,
+  io: CliIo,
+): Promise<void> {
+  if ((project === undefined) === !options.none)
+    throw new CliError('Pass a project id, or --none to clear the active project.');
+  const dir = configDir(io.env);
+  const config = loadConfig(dir);
+  if (options.none) {
+    const rest = { ...config };
+    delete rest.project;
+    saveConfig(rest, dir);
+    if (options.json) printJson(io, { active: null });
+    else io.stdout('No active project.\n');
+    return;
+  }
+  const session = io.openSession(options);
+  const me = await session.api.me();
+  if (!me.projects.some((p) => p.id === project)) {
+    throw new CliError(
+      `You do not belong to a project '${project}'. Yours: ${me.projects.map((p) => p.id).join(', ') || 'none'}.`,
+      EXIT.notFound,
+      'not_found',
+    );
+  }
+  saveConfig({ ...config, project: project! }, dir);
+  if (options.json) printJson(io, { active: project });
+  else io.stdout(`Active project: ${project}.\n`);
 }

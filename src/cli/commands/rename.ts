@@ -7,15 +7,8 @@ import { NAME_PATTERN, NAME_RULE } from '../../core/model';
 import { MAX_NAME_LENGTH } from '../../core/limits';
 import { scopeKey } from '../../core/scope';
 import { ApiError } from '../../sync/errors';
-import {
-  action,
-  CliError,
-  EXIT,
-  findSecret,
-  openSession,
-  printJson,
-  type GlobalOptions,
-} from '../client/session';
+import { action, type CliIo } from '../client/io';
+import { CliError, EXIT, findSecret, printJson, type GlobalOptions } from '../client/session';
 import { jsonOption, scopeOption, serverOption } from '../options';
 
 export function register(program: Command): void {
@@ -39,34 +32,47 @@ Examples:
 Code that reads the old name (get_secret('OPENAI_KEY'), \`run\`) needs the new one afterwards.`,
     )
     .action(
-      action(async (name: string, newName: string, options: GlobalOptions & { scope?: string }) => {
-        // Checked before any request, so a typo costs nothing.
-        if (newName.length > MAX_NAME_LENGTH || !NAME_PATTERN.test(newName)) {
-          throw new CliError(`'${newName}' cannot be a secret name. ${NAME_RULE}`);
-        }
-        const session = openSession(options);
-        const secret = await findSecret(session, name, options.scope, true);
-        if (newName === secret.name) {
-          throw new CliError(`'${name}' already has that name; nothing to rename.`);
-        }
-        let renamed;
-        try {
-          renamed = await session.api.updateSecret(secret.id, secret.version, { name: newName });
-        } catch (error) {
-          if (error instanceof ApiError && error.status === 409) {
-            throw new CliError(
-              `A secret named '${newName}' already exists in ${scopeKey(secret.scope)}; '${name}' keeps its name. Pick another name, or rename or delete that one first.`,
-              EXIT.conflict,
-              'name_taken',
-            );
-          }
-          throw error;
-        }
-        if (options.json) printJson(renamed);
-        else
-          process.stdout.write(
-            `Renamed '${name}' to '${newName}' in ${scopeKey(renamed.scope)} (now version ${renamed.version}; its history and sharing are kept).\n`,
-          );
-      }),
+      action((io, name: string, newName: string, options: RenameOptions) =>
+        run(name, newName, options, io),
+      ),
+    );
+}
+
+export interface RenameOptions extends GlobalOptions {
+  scope?: string;
+}
+
+export async function run(
+  name: string,
+  newName: string,
+  options: RenameOptions,
+  io: CliIo,
+): Promise<void> {
+  // Checked before any request, so a typo costs nothing.
+  if (newName.length > MAX_NAME_LENGTH || !NAME_PATTERN.test(newName)) {
+    throw new CliError(`'${newName}' cannot be a secret name. ${NAME_RULE}`);
+  }
+  const session = io.openSession(options);
+  const secret = await findSecret(session, name, options.scope, true);
+  if (newName === secret.name) {
+    throw new CliError(`'${name}' already has that name; nothing to rename.`);
+  }
+  let renamed;
+  try {
+    renamed = await session.api.updateSecret(secret.id, secret.version, { name: newName });
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 409) {
+      throw new CliError(
+        `A secret named '${newName}' already exists in ${scopeKey(secret.scope)}; '${name}' keeps its name. Pick another name, or rename or delete that one first.`,
+        EXIT.conflict,
+        'name_taken',
+      );
+    }
+    throw error;
+  }
+  if (options.json) printJson(io, renamed);
+  else
+    io.stdout(
+      `Renamed '${name}' to '${newName}' in ${scopeKey(renamed.scope)} (now version ${renamed.version}; its history and sharing are kept).\n`,
     );
 }

@@ -6,17 +6,21 @@
  * `run --kernels -- CMD` puts no value in the environment: it runs a broker for the command's
  * lifetime, so `get_secret` works in the command's Python and in the kernels it starts (papermill,
  * `jupyter nbconvert --execute`), each value read when a cell asks for it.
+ *
+ * Its own output, errors, environment and exit code go through the io; the command it runs
+ * inherits the process's stdin, stdout and stderr and gets its signals, which no io stands for.
  */
 import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { assertValidName } from '../../core/validation';
 import type { BrokerLog } from '../../broker/secretSource';
-import { action, CliError, EXIT, openSession, type GlobalOptions } from '../client/session';
+import { action, type CliIo } from '../client/io';
+import { CliError, EXIT, type GlobalOptions } from '../client/session';
 import { notebooksInCommand, parseNameList, withFlags } from '../client/notebookChoiceFlags';
 import { resolveAll } from '../client/resolveAll';
 import { projectOption, scopeOption, serverOption } from '../options';
 
-interface RunOptions extends GlobalOptions {
+export interface RunOptions extends GlobalOptions {
   only?: string;
   scope?: string;
   kernels?: boolean;
@@ -58,33 +62,34 @@ Examples:
   notebook-secrets run --kernels -- jupyter nbconvert --to notebook --execute report.ipynb
   notebook-secrets run --kernels --only OPENAI_API_KEY -- python3 script.py`,
     )
-    .action(
-      action(async (argv: string[], options: RunOptions) => {
-        if (argv.length === 0) throw new CliError('Give the command to run after --.');
-        const only = options.only
-          ?.split(',')
-          .map((n) => n.trim())
-          .filter(Boolean);
-        for (const name of only ?? []) assertValidName(name);
-        if (options.kernels) {
-          await runWithKernels(argv, options, only);
-          return;
-        }
-        if (options.platformCalls || options.environment !== undefined) {
-          throw new CliError(
-            '--platform-calls and --environment apply with --kernels; without it every secret you name is already in the environment of the command.',
-            EXIT.usage,
-            'invalid_input',
-          );
-        }
-        const session = openSession(options);
-        const secrets = await resolveAll(session, only, options.scope);
-        const env: NodeJS.ProcessEnv = { ...process.env };
-        delete env.NOTEBOOK_SECRETS_TOKEN;
-        for (const s of secrets) env[s.name] = s.value;
-        process.exitCode = await runChild(argv, env);
-      }),
+    .action(action((io, argv: string[], options: RunOptions) => run(argv, options, io)));
+}
+
+/** Runs `argv` with the secrets in its environment (or --kernels); exits with its exit code. */
+export async function run(argv: string[], options: RunOptions, io: CliIo): Promise<void> {
+  if (argv.length === 0) throw new CliError('Give the command to run after --.');
+  const only = options.only
+    ?.split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  for (const name of only ?? []) assertValidName(name);
+  if (options.kernels) {
+    await runWithKernels(argv, options, only, io);
+    return;
+  }
+  if (options.platformCalls || options.environment !== undefined) {
+    throw new CliError(
+      '--platform-calls and --environment apply with --kernels; without it every secret you name is already in the environment of the command.',
+      EXIT.usage,
+      'invalid_input',
     );
+  }
+  const session = io.openSession(options);
+  const secrets = await resolveAll(session, only, options.scope);
+  const env: NodeJS.ProcessEnv = { ...io.env };
+  delete env.NOTEBOOK_SECRETS_TOKEN;
+  for (const s of secrets) env[s.name] = s.value;
+  io.setExitCode(await runChild(argv, env));
 }
 
 /** `run --kernels`: a broker for the command's lifetime; the command gets its endpoint only. */
@@ -92,6 +97,7 @@ async function runWithKernels(
   argv: string[],
   options: RunOptions,
   only: string[] | undefined,
+  io: CliIo,
 ): Promise<void> {
   if (options.scope !== undefined) {
     throw new CliError(
@@ -111,7 +117,7 @@ async function runWithKernels(
     ...(options.platformCalls && { platformCalls: true }),
     environment,
   });
-  const log = stderrLog(Boolean(options.verbose));
+  const log = stderrLog(Boolean(options.verbose), io);
   // A signal while the broker starts: stop it and run nothing, rather than die and leave its
   // folder behind. (An object, so the type checker does not narrow it to undefined.)
   const early: { signal?: NodeJS.Signals } = {};
@@ -132,15 +138,15 @@ async function runWithKernels(
         ...(options.project !== undefined && { project: options.project }),
         ...(options.server !== undefined && { server: options.server }),
       },
-      process.env,
+      io.env,
     );
     try {
       if (early.signal) {
-        process.exitCode = 128 + signalNumber(early.signal);
+        io.setExitCode(128 + signalNumber(early.signal));
         return;
       }
       log.info(broker.describe);
-      process.exitCode = await runChild(argv, broker.childEnv(process.env));
+      io.setExitCode(await runChild(argv, broker.childEnv(io.env)));
     } finally {
       await broker.stop();
     }
@@ -178,9 +184,9 @@ async function runChild(argv: string[], env: NodeJS.ProcessEnv): Promise<number>
 }
 
 /** The broker's log on stderr, among the command's own output: names only, never values. */
-function stderrLog(verbose: boolean): BrokerLog {
+function stderrLog(verbose: boolean, io: CliIo): BrokerLog {
   const write = (level: string, m: string): void => {
-    process.stderr.write(`notebook-secrets: [${level}] ${m}\n`);
+    io.stderr(`notebook-secrets: [${level}] ${m}\n`);
   };
   return {
     debug: (m) => verbose && write('debug', m),

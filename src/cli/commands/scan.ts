@@ -16,17 +16,18 @@ import {
   type SecretFinding,
 } from '../../core/secretScan';
 import { resolveAll } from '../client/resolveAll';
-import { action, CliError, EXIT, openSession, type GlobalOptions } from '../client/session';
+import { action, type CliIo } from '../client/io';
+import { CliError, EXIT, type GlobalOptions } from '../client/session';
 import { serverOption } from '../options';
 
-interface ScanOptions extends GlobalOptions {
+export interface ScanOptions extends GlobalOptions {
   format?: string;
   values?: boolean;
 }
 
 /** The signed-in user's values (by precedence), each also as text when a file secret is UTF-8. */
-async function valueRules(options: ScanOptions): Promise<SecretRule[]> {
-  const secrets = await resolveAll(openSession(options), undefined);
+async function valueRules(options: ScanOptions, io: CliIo): Promise<SecretRule[]> {
+  const secrets = await resolveAll(io.openSession(options), undefined);
   const values: { name: string; value: string }[] = [];
   for (const s of secrets) {
     values.push({ name: s.name, value: s.value });
@@ -111,62 +112,63 @@ export function register(program: Command): void {
     .option('--format <format>', 'text (default), json or sarif')
     .option('--values', 'also find your stored values (signed in to a team server); never printed')
     .addOption(serverOption('server URL for --values (default: the saved one)'))
-    .action(
-      action(async (paths: string[], options: ScanOptions) => {
-        const format = options.format ?? 'text';
-        if (format !== 'text' && format !== 'json' && format !== 'sarif')
-          throw new CliError(`The format '${format}' is not one of text, json, sarif.`);
-        const files: string[] = [];
-        for (const path of paths.length > 0 ? paths : ['.']) collect(path, files, true);
-        // Stored values first: a provider rule matching the same text is then not reported twice.
-        const rules = options.values
-          ? [...(await valueRules(options)), ...SECRET_RULES]
-          : SECRET_RULES;
-        const results: { path: string; finding: SecretFinding }[] = [];
-        const unreadable: string[] = [];
-        for (const path of files) {
-          let findings: SecretFinding[];
-          try {
-            findings = scanFile(path, readFileSync(path, 'utf8'), rules);
-          } catch (error) {
-            const why =
-              error instanceof NotebookFormatError
-                ? error.message
-                : ((error as NodeJS.ErrnoException).code ?? 'error');
-            unreadable.push(`${path}: ${why}`);
-            continue;
-          }
-          for (const finding of findings) results.push({ path, finding });
-        }
-        if (format === 'sarif') {
-          process.stdout.write(`${JSON.stringify(toSarif(results), null, 2)}\n`);
-        } else if (format === 'json') {
-          const out = results.map(({ path, finding: f }) => ({
-            path,
-            ...(f.cell === undefined ? {} : { cell: f.cell }),
-            ...(f.output === undefined ? {} : { output: f.output }),
-            line: f.line,
-            column: f.column,
-            rule: f.rule,
-            title: f.title,
-            masked: f.masked,
-            ...(f.variable === undefined ? {} : { variable: f.variable }),
-          }));
-          process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-        } else {
-          for (const { path, finding: f } of results)
-            process.stdout.write(`${where(path, f)}: ${f.title} (${f.rule}) ${f.masked}\n`);
-          const inFiles = new Set(results.map((r) => r.path)).size;
-          const scanned = files.length - unreadable.length;
-          process.stderr.write(
-            results.length === 0
-              ? `No hard-coded keys found in ${scanned} file${scanned === 1 ? '' : 's'}.\n`
-              : `${results.length} possible key${results.length === 1 ? '' : 's'} in ${inFiles} of ${scanned} file${scanned === 1 ? '' : 's'}. Move each into Notebook Secrets and read it with get_secret('NAME').\n`,
-          );
-        }
-        if (unreadable.length > 0)
-          throw new CliError(`Could not scan ${unreadable.join('; ')}.`, EXIT.usage);
-        if (results.length > 0) process.exitCode = 1;
-      }),
+    .action(action((io, paths: string[], options: ScanOptions) => run(paths, options, io)));
+}
+
+/** Scans `paths` (default: the current folder); exit 1 when something is found. */
+export async function run(paths: string[], options: ScanOptions, io: CliIo): Promise<void> {
+  const format = options.format ?? 'text';
+  if (format !== 'text' && format !== 'json' && format !== 'sarif')
+    throw new CliError(`The format '${format}' is not one of text, json, sarif.`);
+  const files: string[] = [];
+  for (const path of paths.length > 0 ? paths : ['.']) collect(path, files, true);
+  // Stored values first: a provider rule matching the same text is then not reported twice.
+  const rules = options.values
+    ? [...(await valueRules(options, io)), ...SECRET_RULES]
+    : SECRET_RULES;
+  const results: { path: string; finding: SecretFinding }[] = [];
+  const unreadable: string[] = [];
+  for (const path of files) {
+    let findings: SecretFinding[];
+    try {
+      findings = scanFile(path, readFileSync(path, 'utf8'), rules);
+    } catch (error) {
+      const why =
+        error instanceof NotebookFormatError
+          ? error.message
+          : ((error as NodeJS.ErrnoException).code ?? 'error');
+      unreadable.push(`${path}: ${why}`);
+      continue;
+    }
+    for (const finding of findings) results.push({ path, finding });
+  }
+  if (format === 'sarif') {
+    io.stdout(`${JSON.stringify(toSarif(results), null, 2)}\n`);
+  } else if (format === 'json') {
+    const out = results.map(({ path, finding: f }) => ({
+      path,
+      ...(f.cell === undefined ? {} : { cell: f.cell }),
+      ...(f.output === undefined ? {} : { output: f.output }),
+      line: f.line,
+      column: f.column,
+      rule: f.rule,
+      title: f.title,
+      masked: f.masked,
+      ...(f.variable === undefined ? {} : { variable: f.variable }),
+    }));
+    io.stdout(`${JSON.stringify(out, null, 2)}\n`);
+  } else {
+    for (const { path, finding: f } of results)
+      io.stdout(`${where(path, f)}: ${f.title} (${f.rule}) ${f.masked}\n`);
+    const inFiles = new Set(results.map((r) => r.path)).size;
+    const scanned = files.length - unreadable.length;
+    io.stderr(
+      results.length === 0
+        ? `No hard-coded keys found in ${scanned} file${scanned === 1 ? '' : 's'}.\n`
+        : `${results.length} possible key${results.length === 1 ? '' : 's'} in ${inFiles} of ${scanned} file${scanned === 1 ? '' : 's'}. Move each into Notebook Secrets and read it with get_secret('NAME').\n`,
     );
+  }
+  if (unreadable.length > 0)
+    throw new CliError(`Could not scan ${unreadable.join('; ')}.`, EXIT.usage);
+  if (results.length > 0) io.setExitCode(1);
 }

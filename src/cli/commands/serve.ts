@@ -1,12 +1,23 @@
 /**
  * `notebook-secrets serve`: runs the team server. PGlite in the data directory by default,
  * PostgreSQL when DATABASE_URL is set. The first start prints an admin token once.
+ *
+ * `run` starts the server and prints where it listens through the io; the action adds what only
+ * a process has: stopping on SIGINT and SIGTERM, and exiting. The io here is only the streams and
+ * the environment: this bundle (dist/cli-serve.js) has none of the client's session code.
  */
 import type { Command } from 'commander';
-import { configFromEnv, defaultDataDir, startServer, StartupError } from '../../server/server';
+import type { CliIo } from '../client/io';
+import {
+  configFromEnv,
+  defaultDataDir,
+  startServer,
+  StartupError,
+  type RunningServer,
+} from '../../server/server';
 import { SERVER_VERSION } from '../../server/app';
 
-interface ServeOptions {
+export interface ServeOptions {
   data?: string;
   host: string;
   port: string;
@@ -70,55 +81,73 @@ Environment:
 Logs are JSON lines on stderr (never values or tokens); the address and a new admin token go to stdout.`,
     )
     .action(async (options: ServeOptions) => {
+      const io: ServeIo = {
+        stdout: (text) => void process.stdout.write(text),
+        stderr: (text) => void process.stderr.write(text),
+        env: process.env,
+      };
+      let server: RunningServer;
       try {
-        const config = configFromEnv();
-        if (options.data) config.dataDir = options.data;
-        config.host = options.host;
-        config.port = parsePort(options.port);
-        if (options.rateLimit !== undefined) config.rateLimit.perSecond = Number(options.rateLimit);
-        if (options.logLevel) config.logLevel = options.logLevel;
-        if (options.tlsCert !== undefined) config.tlsCert = options.tlsCert;
-        if (options.tlsKey !== undefined) config.tlsKey = options.tlsKey;
-        if (options.insecureHttp) config.insecureHttp = true;
-        const server = await startServer(config);
-        for (const warning of server.warnings) process.stderr.write(`warning: ${warning}\n`);
-        const where =
-          server.backend === 'postgres'
-            ? 'PostgreSQL (DATABASE_URL)'
-            : `PGlite in ${config.dataDir}`;
-        process.stdout.write(`Notebook Secrets server ${SERVER_VERSION} on ${where}\n`);
-        process.stdout.write(`Encryption key: ${server.keySource}\n`);
-        if (server.tlsSummary) process.stdout.write(`TLS certificate: ${server.tlsSummary}\n`);
-        if (server.newAdminToken) {
-          process.stdout.write(
-            `Admin token (shown once; keep it safe, e.g. export NOTEBOOK_SECRETS_ADMIN_TOKEN=…):\n  ${server.newAdminToken}\n`,
-          );
-        }
-        process.stdout.write(`Listening on ${server.url}\n`);
-        let stopping = false;
-        const stop = (signal: string) => {
-          if (stopping) {
-            process.stderr.write(`${signal} again: exiting without waiting.\n`);
-            process.exit(1);
-          }
-          stopping = true;
-          process.stderr.write(`${signal}: finishing requests in flight, then stopping.\n`);
-          server.close().then(
-            () => process.exit(0),
-            (error: unknown) => {
-              process.stderr.write(`Stopping failed: ${(error as Error).message}\n`);
-              process.exit(1);
-            },
-          );
-        };
-        process.on('SIGINT', () => stop('SIGINT'));
-        process.on('SIGTERM', () => stop('SIGTERM'));
+        server = await run(options, io);
       } catch (error) {
         if (error instanceof StartupError) {
-          process.stderr.write(`notebook-secrets serve: ${error.message}\n`);
+          io.stderr(`notebook-secrets serve: ${error.message}\n`);
           process.exit(1);
         }
         throw error;
       }
+      stopOnSignals(server, io);
     });
+}
+
+/** What serve needs of its process besides signals and exiting. */
+export type ServeIo = Pick<CliIo, 'stdout' | 'stderr' | 'env'>;
+
+/** Starts the server as the options and environment say; prints where and how it listens. */
+export async function run(options: ServeOptions, io: ServeIo): Promise<RunningServer> {
+  const config = configFromEnv(io.env);
+  if (options.data) config.dataDir = options.data;
+  config.host = options.host;
+  config.port = parsePort(options.port);
+  if (options.rateLimit !== undefined) config.rateLimit.perSecond = Number(options.rateLimit);
+  if (options.logLevel) config.logLevel = options.logLevel;
+  if (options.tlsCert !== undefined) config.tlsCert = options.tlsCert;
+  if (options.tlsKey !== undefined) config.tlsKey = options.tlsKey;
+  if (options.insecureHttp) config.insecureHttp = true;
+  const server = await startServer(config);
+  for (const warning of server.warnings) io.stderr(`warning: ${warning}\n`);
+  const where =
+    server.backend === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${config.dataDir}`;
+  io.stdout(`Notebook Secrets server ${SERVER_VERSION} on ${where}\n`);
+  io.stdout(`Encryption key: ${server.keySource}\n`);
+  if (server.tlsSummary) io.stdout(`TLS certificate: ${server.tlsSummary}\n`);
+  if (server.newAdminToken) {
+    io.stdout(
+      `Admin token (shown once; keep it safe, e.g. export NOTEBOOK_SECRETS_ADMIN_TOKEN=…):\n  ${server.newAdminToken}\n`,
+    );
+  }
+  io.stdout(`Listening on ${server.url}\n`);
+  return server;
+}
+
+/** SIGINT or SIGTERM: finish the requests in flight, then exit; a second one exits at once. */
+function stopOnSignals(server: RunningServer, io: ServeIo): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      io.stderr(`${signal} again: exiting without waiting.\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    io.stderr(`${signal}: finishing requests in flight, then stopping.\n`);
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        io.stderr(`Stopping failed: ${(error as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
 }

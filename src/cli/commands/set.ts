@@ -12,23 +12,20 @@ import { MAX_FILE_BYTES, MAX_VALUE_BYTES } from '../../core/limits';
 import { PERSONAL, SecretType, type Encoding } from '../../core/model';
 import { sameScope, scopeKey } from '../../core/scope';
 import { descriptionProblem } from '../../core/validation';
-import { promptHidden } from '../client/prompt';
+import { action, type CliIo } from '../client/io';
 import {
-  action,
   CliError,
   EXIT,
-  openSession,
   parseScopeOption,
   printJson,
   sharedByOf,
-  readStdin,
   warn,
   type GlobalOptions,
 } from '../client/session';
 import { upsertSecret } from '../client/upsert';
 import { jsonOption, scopeOption, serverOption, typeOption } from '../options';
 
-interface SetOptions extends GlobalOptions {
+export interface SetOptions extends GlobalOptions {
   value?: string;
   fromFile?: string;
   type?: string;
@@ -39,7 +36,11 @@ interface SetOptions extends GlobalOptions {
 type ValueSource = 'value' | 'file' | 'stdin' | 'piped' | 'prompt' | 'none';
 
 /** Which source the value comes from; refuses a call that names more than one. */
-function valueSource(options: SetOptions, dash: string | undefined): ValueSource {
+function valueSource(
+  options: SetOptions,
+  dash: string | undefined,
+  stdinIsTTY: boolean,
+): ValueSource {
   if (dash !== undefined && dash !== '-') {
     throw new CliError(
       `Unexpected argument '${dash.length > 1 ? 'VALUE' : dash}': only '-' (read the value from stdin) may follow the name. A value on the command line goes with --value.`,
@@ -54,7 +55,7 @@ function valueSource(options: SetOptions, dash: string | undefined): ValueSource
   }
   if (named.length === 1) return named[0]!;
   if (options.description !== undefined || options.type !== undefined) return 'none';
-  return process.stdin.isTTY ? 'prompt' : 'piped';
+  return stdinIsTTY ? 'prompt' : 'piped';
 }
 
 export function register(program: Command): void {
@@ -89,106 +90,114 @@ Examples:
   notebook-secrets set TLS_KEY --from-file key.pem`,
     )
     .action(
-      action(async (name: string, dash: string | undefined, options: SetOptions) => {
-        const source = valueSource(options, dash);
-        const type = options.type === undefined ? undefined : SecretType.safeParse(options.type);
-        if (type && !type.success) {
-          throw new CliError(
-            `The type '${options.type}' is not one of ${SecretType.options.join(', ')}.`,
-          );
-        }
-        if (options.description !== undefined) {
-          const problem = descriptionProblem(options.description);
-          if (problem) throw new CliError(problem);
-        }
-        const scope = options.scope ? parseScopeOption(options.scope) : PERSONAL;
-        const secretType = type?.data;
-        if (source === 'none') {
-          // Only fields: the value is not touched.
-          const session = openSession(options);
-          const listed = await session.api.listSecrets({ q: name });
-          const sharedBy = await sharedByOf(session, listed);
-          const current = listed.find(
-            (s) => s.name === name && sameScope(s.scope, scope) && sharedBy(s) === undefined,
-          );
-          if (!current) {
-            throw new CliError(
-              `No secret named '${name}' in ${scopeKey(scope)} to update. To create it, give its value: at a terminal, with - (stdin), --from-file or --value.`,
-              EXIT.notFound,
-              'not_found',
-            );
-          }
-          const secret = await session.api.updateSecret(current.id, current.version, {
-            ...(secretType && { type: secretType }),
-            ...(options.description !== undefined && { description: options.description }),
-          });
-          if (options.json) printJson({ created: false, value_changed: false, secret });
-          else
-            process.stdout.write(
-              `Updated the ${[
-                options.description !== undefined && 'description',
-                secretType && 'type',
-              ]
-                .filter(Boolean)
-                .join(
-                  ' and ',
-                )} of '${secret.name}' in ${scopeKey(secret.scope)} (version ${secret.version}); the value is unchanged.\n`,
-            );
-          return;
-        }
-        let value: string;
-        let encoding: Encoding = 'text';
-        let storedType = secretType;
-        if (source === 'file') {
-          let bytes: Buffer;
-          try {
-            bytes = readFileSync(options.fromFile!);
-          } catch (error) {
-            throw new CliError(
-              `Cannot read ${options.fromFile}: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`,
-            );
-          }
-          if (bytes.length > MAX_FILE_BYTES) {
-            throw new CliError(
-              `${options.fromFile} is ${formatBytes(bytes.length)}; a file secret can be at most ${formatBytes(MAX_FILE_BYTES)} of file (stored as base64, at most ${formatBytes(MAX_VALUE_BYTES)}).`,
-              EXIT.usage,
-              'value_too_large',
-            );
-          }
-          value = bytesToBase64(bytes);
-          encoding = 'base64';
-          storedType ??= 'file';
-        } else if (source === 'value') {
-          warn(
-            'a value given with --value may be kept in your shell history and seen in `ps`; prefer stdin or --from-file.',
-          );
-          value = options.value!;
-        } else if (source === 'prompt' || (source === 'stdin' && process.stdin.isTTY)) {
-          value = await promptHidden(`Value for ${name} (hidden): `);
-          if (value === '') throw new CliError('No value typed; nothing was changed.');
-        } else {
-          // One trailing newline (from `echo` or the terminal) is not part of the value.
-          value = (await readStdin()).replace(/\r?\n$/, '');
-          if (source === 'piped' && value === '') {
-            throw new CliError(
-              `stdin was empty, so '${name}' was not changed. To store an empty value, name stdin explicitly: notebook-secrets set ${name} - < /dev/null`,
-            );
-          }
-        }
-        const session = openSession(options);
-        const { secret, created } = await upsertSecret(session, {
-          name,
-          value,
-          encoding,
-          scope,
-          ...(storedType && { type: storedType }),
-          ...(options.description !== undefined && { description: options.description }),
-        });
-        if (options.json) printJson({ created, value_changed: true, secret });
-        else
-          process.stdout.write(
-            `${created ? 'Created' : 'Updated'} '${secret.name}' in ${scopeKey(secret.scope)} (version ${secret.version}).\n`,
-          );
-      }),
+      action((io, name: string, dash: string | undefined, options: SetOptions) =>
+        run(name, dash, options, io),
+      ),
+    );
+}
+
+/** Creates or updates `name`; `dash` is the optional '-' after it (the value from stdin). */
+export async function run(
+  name: string,
+  dash: string | undefined,
+  options: SetOptions,
+  io: CliIo,
+): Promise<void> {
+  const source = valueSource(options, dash, io.stdinIsTTY);
+  const type = options.type === undefined ? undefined : SecretType.safeParse(options.type);
+  if (type && !type.success) {
+    throw new CliError(
+      `The type '${options.type}' is not one of ${SecretType.options.join(', ')}.`,
+    );
+  }
+  if (options.description !== undefined) {
+    const problem = descriptionProblem(options.description);
+    if (problem) throw new CliError(problem);
+  }
+  const scope = options.scope ? parseScopeOption(options.scope) : PERSONAL;
+  const secretType = type?.data;
+  if (source === 'none') {
+    // Only fields: the value is not touched.
+    const session = io.openSession(options);
+    const listed = await session.api.listSecrets({ q: name });
+    const sharedBy = await sharedByOf(session, listed);
+    const current = listed.find(
+      (s) => s.name === name && sameScope(s.scope, scope) && sharedBy(s) === undefined,
+    );
+    if (!current) {
+      throw new CliError(
+        `No secret named '${name}' in ${scopeKey(scope)} to update. To create it, give its value: at a terminal, with - (stdin), --from-file or --value.`,
+        EXIT.notFound,
+        'not_found',
+      );
+    }
+    const secret = await session.api.updateSecret(current.id, current.version, {
+      ...(secretType && { type: secretType }),
+      ...(options.description !== undefined && { description: options.description }),
+    });
+    if (options.json) printJson(io, { created: false, value_changed: false, secret });
+    else
+      io.stdout(
+        `Updated the ${[options.description !== undefined && 'description', secretType && 'type']
+          .filter(Boolean)
+          .join(
+            ' and ',
+          )} of '${secret.name}' in ${scopeKey(secret.scope)} (version ${secret.version}); the value is unchanged.\n`,
+      );
+    return;
+  }
+  let value: string;
+  let encoding: Encoding = 'text';
+  let storedType = secretType;
+  if (source === 'file') {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(options.fromFile!);
+    } catch (error) {
+      throw new CliError(
+        `Cannot read ${options.fromFile}: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`,
+      );
+    }
+    if (bytes.length > MAX_FILE_BYTES) {
+      throw new CliError(
+        `${options.fromFile} is ${formatBytes(bytes.length)}; a file secret can be at most ${formatBytes(MAX_FILE_BYTES)} of file (stored as base64, at most ${formatBytes(MAX_VALUE_BYTES)}).`,
+        EXIT.usage,
+        'value_too_large',
+      );
+    }
+    value = bytesToBase64(bytes);
+    encoding = 'base64';
+    storedType ??= 'file';
+  } else if (source === 'value') {
+    warn(
+      io,
+      'a value given with --value may be kept in your shell history and seen in `ps`; prefer stdin or --from-file.',
+    );
+    value = options.value!;
+  } else if (source === 'prompt' || (source === 'stdin' && io.stdinIsTTY)) {
+    value = await io.promptHidden(`Value for ${name} (hidden): `);
+    if (value === '') throw new CliError('No value typed; nothing was changed.');
+  } else {
+    // One trailing newline (from `echo` or the terminal) is not part of the value.
+    value = (await io.readStdin()).replace(/\r?\n$/, '');
+    if (source === 'piped' && value === '') {
+      throw new CliError(
+        `stdin was empty, so '${name}' was not changed. To store an empty value, name stdin explicitly: notebook-secrets set ${name} - < /dev/null`,
+      );
+    }
+  }
+  const session = io.openSession(options);
+  const { secret, created } = await upsertSecret(session, {
+    name,
+    value,
+    encoding,
+    scope,
+    ...(storedType && { type: storedType }),
+    ...(options.description !== undefined && { description: options.description }),
+  });
+  if (options.json) printJson(io, { created, value_changed: true, secret });
+  else
+    io.stdout(
+      `${created ? 'Created' : 'Updated'} '${secret.name}' in ${scopeKey(secret.scope)} (version ${secret.version}).\n`,
     );
 }

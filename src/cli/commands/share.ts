@@ -1,14 +1,8 @@
 /** `notebook-secrets share NAME --user U|--team T --role owner|reader`: grants access. */
 import type { Command } from 'commander';
 import { Role, type Grant, type Principal } from '../../core/model';
-import {
-  action,
-  CliError,
-  findSecret,
-  openSession,
-  printJson,
-  type GlobalOptions,
-} from '../client/session';
+import { action, type CliIo } from '../client/io';
+import { CliError, findSecret, printJson, type GlobalOptions } from '../client/session';
 import { jsonOption, scopeOption, serverOption } from '../options';
 
 export interface PrincipalOptions extends GlobalOptions {
@@ -41,27 +35,31 @@ export function register(program: Command): void {
     .addOption(scopeOption('change'))
     .addOption(serverOption())
     .addOption(jsonOption())
-    .action(
-      action(async (name: string, options: PrincipalOptions & { role: string }) => {
-        const role = Role.safeParse(options.role);
-        if (!role.success) throw new CliError(`The role '${options.role}' is not owner or reader.`);
-        const principal = principalOf(options);
-        const session = openSession(options);
-        const secret = await findSecret(session, name, options.scope, true);
-        const current = await session.api.getAccess(secret.id);
-        const others = current.access.filter(
-          (g) => !(g.principal.kind === principal.kind && g.principal.id === principal.id),
-        );
-        const result = await session.api.putAccess(
-          secret.id,
-          [...others, { principal, role: role.data }],
-          current.version,
-        );
-        if (options.json) printJson({ name, ...result });
-        else
-          process.stdout.write(
-            `Shared '${name}' with ${principal.kind} ${principal.id} as ${role.data}. Access now:\n${describeGrants(result.access)}\n`,
-          );
-      }),
+    .action(action((io, name: string, options: ShareOptions) => run(name, options, io)));
+}
+
+export interface ShareOptions extends PrincipalOptions {
+  role: string;
+}
+
+export async function run(name: string, options: ShareOptions, io: CliIo): Promise<void> {
+  const role = Role.safeParse(options.role);
+  if (!role.success) throw new CliError(`The role '${options.role}' is not owner or reader.`);
+  const principal = principalOf(options);
+  const session = io.openSession(options);
+  const secret = await findSecret(session, name, options.scope, true);
+  const current = await session.api.getAccess(secret.id);
+  const others = current.access.filter(
+    (g) => !(g.principal.kind === principal.kind && g.principal.id === principal.id),
+  );
+  const result = await session.api.putAccess(
+    secret.id,
+    [...others, { principal, role: role.data }],
+    current.version,
+  );
+  if (options.json) printJson(io, { name, ...result });
+  else
+    io.stdout(
+      `Shared '${name}' with ${principal.kind} ${principal.id} as ${role.data}. Access now:\n${describeGrants(result.access)}\n`,
     );
 }

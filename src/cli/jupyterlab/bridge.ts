@@ -32,6 +32,7 @@ import { normalizeServerUrl } from '../../core/serverUrl';
 import { openAttachStore, type ServingCommand } from '../client/attachSources';
 import { configDir, loadConfig, saveConfig, TokenStore } from '../client/credentials';
 import { KeychainUnavailableError } from '../client/localKeychainStore';
+import { processSessionIo } from '../client/io';
 import { cliApiClient, CliError, openSession } from '../client/session';
 import { ConsentRelay, FileConsentState } from './consentRelay';
 import { KeychainPanelSecrets, ServerPanelSecrets, type PanelSecrets } from './panelSecrets';
@@ -156,7 +157,7 @@ export class JupyterLabBridge {
       const attachStore = openAttachStore({}, this.env, JUPYTERLAB_COMMAND);
       this.source.current = attachStore.source;
       if (attachStore.kind === 'server') {
-        this.panel = new ServerPanelSecrets(openSession({}, this.env));
+        this.panel = new ServerPanelSecrets(openSession({}, processSessionIo(this.env)));
         this.options.log.info(`Serving from the team server at ${attachStore.source.server}.`);
       } else {
         this.panel = new KeychainPanelSecrets(attachStore.source.store);
@@ -290,7 +291,7 @@ export class JupyterLabBridge {
       optIn: '`notebook-secrets login --insecure-http` on the machine that runs Jupyter',
       what: 'The team server URL',
     });
-    const api = cliApiClient(server, token);
+    const api = cliApiClient(server, processSessionIo(this.env), token);
     await api.health();
     const me = await api.me();
     const dir = configDir(this.env);
