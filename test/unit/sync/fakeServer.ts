@@ -13,6 +13,7 @@ import {
   type IdentifiedValue,
 } from '../../../src/core/api';
 import type { Grant, Scope, SecretMetadata } from '../../../src/core/model';
+import { scopeKey } from '../../../src/core/scope';
 
 export interface Snapshot {
   name: string;
@@ -159,6 +160,9 @@ export class FakeServer {
         projects: [],
       });
     }
+    const resolved = /^\/resolve\/([^/]+)$/.exec(path);
+    if (resolved && method === 'GET')
+      return this.resolve(user, decodeURIComponent(resolved[1]!), url.searchParams.get('scope'));
     if (path === '/changes')
       return this.changes(
         user,
@@ -268,8 +272,18 @@ export class FakeServer {
         return error(400, 'precondition_required', 'If-Match is required.');
       if (ifMatch !== row.meta.version)
         return error(412, 'version_conflict', 'Stale.', row.meta.version);
+      const renamedTo = body.name as string | undefined;
+      const taken = [...this.rows.values()].some(
+        (r) =>
+          r !== row &&
+          !r.deleted &&
+          r.meta.name === renamedTo &&
+          sameScopeOwner(r, row.meta.scope, row.meta.created_by),
+      );
+      if (taken) return error(409, 'name_taken', 'A secret of that name is in this scope.');
       row.meta = {
         ...row.meta,
+        ...(renamedTo !== undefined && { name: renamedTo }),
         ...(body.type !== undefined && { type: body.type as 'generic' }),
         ...(body.description !== undefined && { description: body.description as string }),
         version: row.meta.version + 1,
@@ -312,6 +326,32 @@ export class FakeServer {
     });
     const last = entries.at(-1)?.seq ?? from;
     return json(200, { changes, next: `fake.${last}`, more: last < this.seq, reset: false });
+  }
+
+  /**
+   * `GET /v1/resolve/{name}`: the value by precedence, personal (the caller's own) > project >
+   * team; `scope` narrows it to a kind or a scope key.
+   */
+  private resolve(user: string, name: string, scope: string | null): Response {
+    const rank = (r: Row) => ['personal', 'project', 'team'].indexOf(r.meta.scope.kind);
+    const found = [...this.rows.values()]
+      .filter((r) => !r.deleted && r.meta.name === name && this.role(r, user))
+      .filter((r) => r.meta.scope.kind !== 'personal' || r.meta.created_by === user)
+      .filter(
+        (r) => scope === null || scope === r.meta.scope.kind || scope === scopeKey(r.meta.scope),
+      )
+      .sort((a, b) => rank(a) - rank(b))[0];
+    if (!found) return error(404, 'not_found', `No secret named '${name}' is available.`);
+    const { id, scope: where, type, version } = found.meta;
+    return json(200, {
+      id,
+      name,
+      scope: where,
+      type,
+      value: found.value,
+      encoding: found.encoding,
+      version,
+    });
   }
 
   role(row: Row, user: string): 'owner' | 'reader' | undefined {
