@@ -141,7 +141,7 @@ async function call<R extends RouteSpec>(
  * A commander action for an admin command: an AdminError is reported as `notebook-secrets admin:
  * …` with its exit code; anything else goes on to main's handler.
  */
-function adminAction<A extends unknown[]>(
+export function adminAction<A extends unknown[]>(
   work: (io: CliIo, ...args: A) => Promise<void>,
   io: CliIo = processIo(),
 ): (...args: A) => Promise<void> {

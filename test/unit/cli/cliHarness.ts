@@ -59,6 +59,8 @@ export function recordingIo(server: FakeServer, script: IoScript = {}): Recordin
       NOTEBOOK_SECRETS_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'nbsec-cli-')),
       NOTEBOOK_SECRETS_SERVER: SERVER_URL,
       NOTEBOOK_SECRETS_TOKEN: script.token ?? server.addUser('alice'),
+      // Tokens a test saves go to the config folder's 0600 file, never the OS keyring.
+      NOTEBOOK_SECRETS_KEYRING: '0',
       ...script.env,
     },
     readStdin: () => Promise.resolve(script.stdin ?? ''),

@@ -152,6 +152,10 @@ export class FakeServer {
     const body = rawBody ? (JSON.parse(rawBody) as Record<string, unknown>) : {};
     const ifMatch = parseVersionTag(headers.get('if-match') ?? undefined);
 
+    if (path === '/me/token' && method === 'DELETE') {
+      this.tokens.delete(token!);
+      return new Response(null, { status: 204 });
+    }
     if (path === '/me') {
       const teams = [...this.teams].filter(([, m]) => m.has(user)).map(([id]) => group(id));
       return json(200, {
