@@ -307,6 +307,16 @@ describe('whoami', () => {
     expect(printed.user.id).toBe('alice');
   });
 
+  it('plain HTTP to another machine, allowed by its variable, warns on stderr', async () => {
+    const remote = 'http://192.0.2.7:8787';
+    const io = recordingIo(fakeServer(), {
+      env: { NOTEBOOK_SECRETS_SERVER: remote, NOTEBOOK_SECRETS_INSECURE_HTTP_SERVER: remote },
+    });
+    await whoami.run({}, io);
+    expect(io.err).toMatch(/^warning: .*192\.0\.2\.7/);
+    expect(io.out).toBe(`alice on ${remote}\nteams: data\nprojects: none\n`);
+  });
+
   it('not signed in exits 3 and says how to sign in', async () => {
     const io = recordingIo(fakeServer(), {
       env: { NOTEBOOK_SECRETS_SERVER: undefined, NOTEBOOK_SECRETS_TOKEN: undefined },
