@@ -1,6 +1,11 @@
 /** Pull: the server's change feed applied to the local store, values fetched in batches. */
 import type { SecretMetadata, SecretValue } from '../../core/model';
-import { MAX_VALUES_PER_REQUEST, type Change, type ChangesPage } from '../../core/api';
+import {
+  MAX_VALUES_PER_REQUEST,
+  type Change,
+  type ChangesPage,
+  type ValueList,
+} from '../../core/api';
 import { MalformedResponse } from '../../core/errors';
 import type { SyncStep } from '../../core/localStore';
 import { ApiError } from '../errors';
@@ -140,23 +145,8 @@ async function fetchValues(
   }
   const single: string[] = [];
   const batch = async (chunk: string[]): Promise<void> => {
-    if (!ctx.batchValues) {
-      single.push(...chunk);
-      return;
-    }
-    let answer;
-    try {
-      answer = await ctx.client.getValues(chunk);
-    } catch (error) {
-      // An older server has no POST /v1/values: use the single reads for this session.
-      if (!(error instanceof ApiError && error.status === 404)) throw error;
-      if (ctx.batchValues) {
-        ctx.batchValues = false;
-        ctx.log(
-          'info',
-          'The server has no POST /v1/values (an older version); reading values one by one.',
-        );
-      }
+    const answer = ctx.batchValues === false ? undefined : await valuesBatch(ctx, chunk);
+    if (!answer) {
       single.push(...chunk);
       return;
     }
@@ -165,11 +155,12 @@ async function fetchValues(
     }
     for (const id of answer.missing) results.set(id, null);
   };
-  // The first batch alone (the server may be one without the route), then two at a time.
-  if (chunks.length > 0) await batch(chunks[0]!);
-  let taken = 1;
+  // Until the server has answered one, the first batch alone (it may be a server without the
+  // route); then two at a time.
+  let taken = 0;
+  if (ctx.batchValues === undefined && chunks.length > 0) await batch(chunks[taken++]!);
   await Promise.all(
-    Array.from({ length: Math.min(VALUE_BATCHES_AT_ONCE, chunks.length - 1) }, async () => {
+    Array.from({ length: Math.min(VALUE_BATCHES_AT_ONCE, chunks.length - taken) }, async () => {
       while (taken < chunks.length) await batch(chunks[taken++]!);
     }),
   );
@@ -178,6 +169,26 @@ async function fetchValues(
     await fetchValuesOneByOne(ctx, single, names, results);
   }
   return results;
+}
+
+/** One POST /v1/values; undefined when the server has no such route (an older version). */
+async function valuesBatch(ctx: EngineContext, ids: string[]): Promise<ValueList | undefined> {
+  try {
+    const answer = await ctx.client.getValues(ids);
+    ctx.batchValues = true;
+    return answer;
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404)) throw error;
+    // Said once: batches in flight together may each get the 404.
+    if (ctx.batchValues !== false) {
+      ctx.batchValues = false;
+      ctx.log(
+        'info',
+        'The server has no POST /v1/values (an older version); reading values one by one.',
+      );
+    }
+    return undefined;
+  }
 }
 
 /** The per-id path: a few `GET /v1/secrets/{id}/value` at a time; 404 (and 403) give null. */
