@@ -119,6 +119,32 @@ describe('SyncEngine: values in batches (POST /v1/values)', () => {
     expect(bob.store.list()).toHaveLength(2000);
   });
 
+  it("asks for a page's values as it comes, while the page before is stored", async () => {
+    const kv = new MemoryKeyValueStore();
+    const store = new LocalSecretStore(kv, { user: 'bob' });
+    await store.load();
+    // How many entries the store held as each batch of values was asked for.
+    const held: number[] = [];
+    const api = new ApiClient({
+      baseUrl: 'http://fake.test',
+      token: 'tok-bob',
+      fetch: (input, init) => {
+        if (init?.method === 'POST') held.push(store.list().length);
+        return server.fetch(input, init);
+      },
+    });
+    const engine = new SyncEngine({ client: api, store, kv });
+    await engine.init();
+    await engine.sync();
+    // Two pages of the feed (the fake lists everything in one page; its feed pages by 1,000).
+    await seed(server, 2000);
+    await engine.sync();
+    expect(store.list()).toHaveLength(2000);
+    expect(held).toHaveLength(4);
+    // The second page's first batch before the first page was stored (one by one: 0, 0, 1000, 1000).
+    expect(held.slice(0, 3)).toEqual([0, 0, 0]);
+  });
+
   it('treats missing ids as a 404 of the single read: skipped quietly, the rest stored', async () => {
     const outcome = async (batch: boolean) => {
       const s = new FakeServer();
