@@ -262,6 +262,30 @@ async function checkLoopbackName(config: ServerConfig, tls: boolean): Promise<vo
   }
 }
 
+/** How often a database without autovacuum is looked after: autovacuum's own default pace. */
+const MAINTENANCE_INTERVAL_MS = 60_000;
+
+/** Runs the database's own maintenance (PGlite's, see SqlDriver.maintain) every minute. */
+function scheduleMaintenance(db: SqlDriver, app: FastifyInstance): NodeJS.Timeout | undefined {
+  if (!db.maintain) return undefined;
+  const maintain = db.maintain.bind(db);
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    maintain()
+      .then((done) => {
+        if (done.length > 0) app.log.info({ maintenance: done }, 'database maintenance');
+      })
+      .catch((error: unknown) => {
+        app.log.warn(`database maintenance failed: ${(error as Error).message}`);
+      })
+      .finally(() => (running = false));
+  }, MAINTENANCE_INTERVAL_MS);
+  timer.unref();
+  return timer;
+}
+
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const transport = transportFor(config);
   await checkLoopbackName(config, transport.tls !== undefined);
@@ -287,6 +311,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const maintenance = scheduleMaintenance(opened.db, app);
   let closing: Promise<void> | undefined;
   return {
     url: `${transport.tls ? 'https' : 'http'}://${host}:${port}`,
@@ -299,6 +324,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     ...(transport.tls && { tlsSummary: transport.tls.summary }),
     close() {
       closing ??= (async () => {
+        clearInterval(maintenance);
         await app.close();
         await opened.db.close();
       })();

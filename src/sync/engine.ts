@@ -76,7 +76,7 @@ export class SyncEngine {
       maxPages: options.maxPages ?? MAX_PAGES_PER_ROUND,
       state: emptyState(),
       me: undefined,
-      batchValues: true,
+      batchValues: undefined,
       ownersAdopted: undefined,
     };
   }

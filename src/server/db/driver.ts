@@ -43,6 +43,12 @@ export interface SqlDriver extends SqlExecutor {
   ): Promise<T[]>;
   /** Runs fn in one transaction: commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * For a database without autovacuum (PGlite): vacuums and analyzes the tables autovacuum would
+   * have by now, and says what it did. The server runs it every minute, autovacuum's own pace.
+   * Absent where PostgreSQL's autovacuum does this itself.
+   */
+  maintain?(): Promise<string[]>;
   close(): Promise<void>;
 }
 

@@ -24,6 +24,7 @@ type Request =
     }
   | { op: 'begin'; snapshot: boolean }
   | { op: 'commit' | 'rollback'; tx: number }
+  | { op: 'maintain' }
   | { op: 'close' };
 
 type Reply =
@@ -233,6 +234,21 @@ function workerMain(): void {
         }
         return {};
       }
+      case 'maintain': {
+        // Counters of the statements run so far are flushed at the next statement's end.
+        await db!.query('SELECT pg_stat_force_next_flush()');
+        const { rows } = await db!.query<{ name: string; vacuum: boolean }>(
+          `SELECT format('%I.%I', schemaname, relname) AS name,
+             n_dead_tup > 50 + 0.2 * n_live_tup AS vacuum
+           FROM pg_stat_user_tables
+           WHERE n_dead_tup > 50 + 0.2 * n_live_tup OR n_mod_since_analyze > 50 + 0.1 * n_live_tup
+           ORDER BY relname`,
+        );
+        for (const table of rows) {
+          await db!.exec(`${table.vacuum ? 'VACUUM (ANALYZE)' : 'ANALYZE'} ${table.name}`);
+        }
+        return { rows: rows.map((t) => ({ table: t.name, vacuum: t.vacuum })) };
+      }
       case 'close':
         await db?.close();
         return {};
@@ -353,6 +369,15 @@ export async function openPglite(dir: string | undefined): Promise<SqlDriver> {
         await call({ op: 'commit', tx: tx! });
         return result;
       });
+    },
+    // PostgreSQL in PGlite runs single-user: no autovacuum, so no statistics for the planner and
+    // no reuse of dead rows' space unless asked. This does what autovacuum would, by its default
+    // thresholds: VACUUM past 20% dead rows, ANALYZE past 10% changed (each plus 50 rows).
+    async maintain() {
+      const { rows } = await call({ op: 'maintain' });
+      return (rows as { table: string; vacuum: boolean }[]).map(
+        (t) => `${t.vacuum ? 'vacuumed and analyzed' : 'analyzed'} ${t.table}`,
+      );
     },
     async close() {
       if (dead) return;

@@ -34,8 +34,11 @@ export interface EngineContext {
   state: SyncStateFile;
   /** The signed-in user's server id, once asked (see whoAmI). */
   me: string | undefined;
-  /** False once the server answered 404 to POST /v1/values (an older server), for the session. */
-  batchValues: boolean;
+  /**
+   * Whether the server has POST /v1/values, for the session: unknown (undefined) until its first
+   * answer, false once it answered 404 (an older server).
+   */
+  batchValues: boolean | undefined;
   /** The user whose entries adoptOwners has checked in this session. */
   ownersAdopted: string | undefined;
 }

@@ -1,6 +1,11 @@
 /** Pull: the server's change feed applied to the local store, values fetched in batches. */
 import type { SecretMetadata, SecretValue } from '../../core/model';
-import { MAX_VALUES_PER_REQUEST, type Change, type ChangesPage } from '../../core/api';
+import {
+  MAX_VALUES_PER_REQUEST,
+  type Change,
+  type ChangesPage,
+  type ValueList,
+} from '../../core/api';
 import { MalformedResponse } from '../../core/errors';
 import type { SyncStep } from '../../core/localStore';
 import { ApiError } from '../errors';
@@ -28,27 +33,28 @@ export async function pull(ctx: EngineContext, report: SyncReport): Promise<void
   }
   let cursor = ctx.state.cursor ?? undefined;
   let seen: Set<string> | undefined;
-  // The next page is asked for as soon as the cursor to it is known, so the server reads it while
-  // this one's values come and are stored (a GET: dropped unread if the round stops).
-  let next = ahead(ctx.client.changes(cursor, ctx.pageLimit));
+  // The next page is asked for as soon as the cursor to it is known, and the values it brings as
+  // soon as it comes, so the server reads them while this page is stored (GETs and reads: dropped
+  // unread if the round stops).
+  let next = fetchPage(ctx, cursor);
   for (let pages = 0; ; pages++) {
     if (pages === ctx.maxPages) {
       throw new MalformedResponse(
         `The server's change feed did not end after ${ctx.maxPages} pages; sync stopped here and carries on from this point next time.`,
       );
     }
-    const page: ChangesPage = await next;
+    const { page, values } = await next;
     if (page.more && page.next === cursor) {
       throw new MalformedResponse(
         "The server's change feed did not move past its cursor (it answered more changes at the same point); sync stopped. Check the server version, or sign out and in again.",
       );
     }
     if (page.more && pages + 1 < ctx.maxPages) {
-      next = ahead(ctx.client.changes(page.next, ctx.pageLimit));
+      next = fetchPage(ctx, page.next);
     }
     if (page.reset && !seen) seen = new Set();
     if (seen) for (const c of page.changes) if (c.kind === 'upsert') seen.add(c.secret.id);
-    await applyChanges(ctx, page.changes, report);
+    await applyChanges(ctx, page.changes, report, await values);
     cursor = page.next;
     if (!seen) {
       ctx.state = { ...ctx.state, cursor };
@@ -73,11 +79,37 @@ function ahead<T>(request: Promise<T>): Promise<T> {
   return request;
 }
 
-/** Carries out planPage's decisions for a page: values fetched, then one batch of steps. */
+type Values = Map<string, SecretValue | null>;
+
+/**
+ * A page of the feed, and the values of the secrets it brings that this machine has never held
+ * (all of them in a first sync), asked for as soon as the page comes: they download while the
+ * page before is stored. Those are taken unless a local secret of the same name is in the way;
+ * the values of the rest of the page wait for its decisions (see applyChanges).
+ */
+function fetchPage(
+  ctx: EngineContext,
+  cursor: string | undefined,
+): Promise<{ page: ChangesPage; values: Promise<Values> }> {
+  return ahead(
+    ctx.client.changes(cursor, ctx.pageLimit).then((page) => {
+      const newcomers = page.changes.flatMap((c) =>
+        c.kind === 'upsert' && !ctx.store.get(c.secret.id) ? [c.secret] : [],
+      );
+      return { page, values: ahead(fetchValues(ctx, newcomers)) };
+    }),
+  );
+}
+
+/**
+ * Carries out planPage's decisions for a page: values fetched (but those in `fetched`), then one
+ * batch of steps.
+ */
 async function applyChanges(
   ctx: EngineContext,
   changes: readonly Change[],
   report: SyncReport,
+  fetched: Values = new Map(),
 ): Promise<void> {
   const view = {
     get: (id: string) => ctx.store.get(id),
@@ -100,8 +132,9 @@ async function applyChanges(
   }
   const values = await fetchValues(
     ctx,
-    takes.map((take) => take.meta),
+    takes.flatMap((take) => (fetched.has(take.meta.id) ? [] : [take.meta])),
   );
+  for (const [id, value] of fetched) if (!values.has(id)) values.set(id, value);
   for (const take of takes) {
     const value = values.get(take.meta.id);
     if (!value) continue;
@@ -128,11 +161,8 @@ async function applyChanges(
  * `POST /v1/values`, or one by one on a server without that route. A secret gone meanwhile or no
  * longer visible (`missing`, as a 404 of the single read) gives null.
  */
-async function fetchValues(
-  ctx: EngineContext,
-  metas: readonly SecretMetadata[],
-): Promise<Map<string, SecretValue | null>> {
-  const results = new Map<string, SecretValue | null>();
+async function fetchValues(ctx: EngineContext, metas: readonly SecretMetadata[]): Promise<Values> {
+  const results: Values = new Map();
   const ids = [...new Set(metas.map((meta) => meta.id))];
   const chunks: string[][] = [];
   for (let i = 0; i < ids.length; i += MAX_VALUES_PER_REQUEST) {
@@ -140,23 +170,8 @@ async function fetchValues(
   }
   const single: string[] = [];
   const batch = async (chunk: string[]): Promise<void> => {
-    if (!ctx.batchValues) {
-      single.push(...chunk);
-      return;
-    }
-    let answer;
-    try {
-      answer = await ctx.client.getValues(chunk);
-    } catch (error) {
-      // An older server has no POST /v1/values: use the single reads for this session.
-      if (!(error instanceof ApiError && error.status === 404)) throw error;
-      if (ctx.batchValues) {
-        ctx.batchValues = false;
-        ctx.log(
-          'info',
-          'The server has no POST /v1/values (an older version); reading values one by one.',
-        );
-      }
+    const answer = ctx.batchValues === false ? undefined : await valuesBatch(ctx, chunk);
+    if (!answer) {
       single.push(...chunk);
       return;
     }
@@ -165,11 +180,12 @@ async function fetchValues(
     }
     for (const id of answer.missing) results.set(id, null);
   };
-  // The first batch alone (the server may be one without the route), then two at a time.
-  if (chunks.length > 0) await batch(chunks[0]!);
-  let taken = 1;
+  // Until the server has answered one, the first batch alone (it may be a server without the
+  // route); then two at a time.
+  let taken = 0;
+  if (ctx.batchValues === undefined && chunks.length > 0) await batch(chunks[taken++]!);
   await Promise.all(
-    Array.from({ length: Math.min(VALUE_BATCHES_AT_ONCE, chunks.length - 1) }, async () => {
+    Array.from({ length: Math.min(VALUE_BATCHES_AT_ONCE, chunks.length - taken) }, async () => {
       while (taken < chunks.length) await batch(chunks[taken++]!);
     }),
   );
@@ -178,6 +194,26 @@ async function fetchValues(
     await fetchValuesOneByOne(ctx, single, names, results);
   }
   return results;
+}
+
+/** One POST /v1/values; undefined when the server has no such route (an older version). */
+async function valuesBatch(ctx: EngineContext, ids: string[]): Promise<ValueList | undefined> {
+  try {
+    const answer = await ctx.client.getValues(ids);
+    ctx.batchValues = true;
+    return answer;
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404)) throw error;
+    // Said once: batches in flight together may each get the 404.
+    if (ctx.batchValues !== false) {
+      ctx.batchValues = false;
+      ctx.log(
+        'info',
+        'The server has no POST /v1/values (an older version); reading values one by one.',
+      );
+    }
+    return undefined;
+  }
 }
 
 /** The per-id path: a few `GET /v1/secrets/{id}/value` at a time; 404 (and 403) give null. */

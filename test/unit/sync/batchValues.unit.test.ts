@@ -84,6 +84,67 @@ describe('SyncEngine: values in batches (POST /v1/values)', () => {
     expect(bob.logs.join('\n')).not.toContain(CANARY);
   });
 
+  it('sends the first batch alone only until the server has answered one', async () => {
+    await seed(server, 1000, 'A');
+    const bob = await client(server, 'bob');
+    // Batches in flight at once, as the server sees them.
+    let inFlight = 0;
+    let most = 0;
+    server.beforeValues = () => {
+      most = Math.max(most, ++inFlight);
+    };
+    const inner = server.fetch;
+    const api = new ApiClient({
+      baseUrl: 'http://fake.test',
+      token: 'tok-bob',
+      fetch: async (input, init) => {
+        const answer = await inner(input, init);
+        // An answer leaves the server a tick later, as over a socket.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (init?.method === 'POST') inFlight--;
+        return answer;
+      },
+    });
+    const engine = new SyncEngine({ client: api, store: bob.store, kv: new MemoryKeyValueStore() });
+    await engine.init();
+    await engine.sync();
+    expect(server.valueBatches).toEqual([500, 500]);
+    expect(most).toBe(1);
+
+    await seed(server, 1000, 'B');
+    most = 0;
+    await engine.sync();
+    expect(server.valueBatches).toEqual([500, 500, 500, 500]);
+    expect(most).toBe(2);
+    expect(bob.store.list()).toHaveLength(2000);
+  });
+
+  it("asks for a page's values as it comes, while the page before is stored", async () => {
+    const kv = new MemoryKeyValueStore();
+    const store = new LocalSecretStore(kv, { user: 'bob' });
+    await store.load();
+    // How many entries the store held as each batch of values was asked for.
+    const held: number[] = [];
+    const api = new ApiClient({
+      baseUrl: 'http://fake.test',
+      token: 'tok-bob',
+      fetch: (input, init) => {
+        if (init?.method === 'POST') held.push(store.list().length);
+        return server.fetch(input, init);
+      },
+    });
+    const engine = new SyncEngine({ client: api, store, kv });
+    await engine.init();
+    await engine.sync();
+    // Two pages of the feed (the fake lists everything in one page; its feed pages by 1,000).
+    await seed(server, 2000);
+    await engine.sync();
+    expect(store.list()).toHaveLength(2000);
+    expect(held).toHaveLength(4);
+    // The second page's first batch before the first page was stored (one by one: 0, 0, 1000, 1000).
+    expect(held.slice(0, 3)).toEqual([0, 0, 0]);
+  });
+
   it('treats missing ids as a 404 of the single read: skipped quietly, the rest stored', async () => {
     const outcome = async (batch: boolean) => {
       const s = new FakeServer();
