@@ -143,7 +143,7 @@ export type CreateSecretBody = z.input<typeof CreateSecretBody>;
  * scope has a secret of that name).
  */
 export const UpdateSecretBody = lazySchema(() =>
-  UpdateSecret.extend({ name: SecretName.optional() }),
+  z.strictObject({ ...UpdateSecret.shape, name: z.optional(SecretName) }),
 );
 export type UpdateSecretBody = z.input<typeof UpdateSecretBody>;
 
@@ -155,7 +155,7 @@ export type UpdateSecretBody = z.input<typeof UpdateSecretBody>;
 export const ListSecretsQuery = lazySchema(() =>
   z.strictObject({
     scope: z.string().optional(),
-    type: SecretType.optional(),
+    type: z.optional(SecretType),
     q: z.string().max(256).optional(),
   }),
 );
@@ -193,7 +193,7 @@ export const GetValuesBody = lazySchema(() =>
 export type GetValuesBody = z.infer<typeof GetValuesBody>;
 
 /** One value in a `POST /v1/values` answer: the single value read's body plus the secret's id. */
-export const IdentifiedValue = lazySchema(() => SecretValue.extend({ id: z.string() }));
+export const IdentifiedValue = lazySchema(() => z.object({ ...SecretValue.shape, id: z.string() }));
 export type IdentifiedValue = z.infer<typeof IdentifiedValue>;
 
 /**
@@ -211,7 +211,8 @@ export type ValueList = z.infer<typeof ValueList>;
 
 /** `GET /v1/resolve/{name}?project=&scope=` response: the value that wins by precedence. */
 export const ResolvedSecret = lazySchema(() =>
-  SecretValue.extend({
+  z.object({
+    ...SecretValue.shape,
     id: z.string(),
     name: SecretName,
     scope: Scope,

@@ -18,7 +18,8 @@ import {
 
 /** A secret as the panel lists it: metadata, and whose it is when someone shared theirs. */
 export const PanelSecret = lazySchema(() =>
-  SecretMetadata.extend({
+  z.object({
+    ...SecretMetadata.shape,
     /** The owner of someone else's personal secret shared with you. */
     owner: z.string().optional(),
   }),
@@ -84,18 +85,18 @@ export const PanelRequest = lazySchema(() =>
       op: z.literal('create'),
       name: SecretName,
       value: z.string(),
-      encoding: Encoding.default('text'),
-      type: SecretType.default('generic'),
-      description: Description.default(''),
-      scope: Scope.optional(),
+      encoding: z._default(Encoding, 'text'),
+      type: z._default(SecretType, 'generic'),
+      description: z._default(Description, ''),
+      scope: z.optional(Scope),
     }),
     z.strictObject({
       op: z.literal('update'),
       id: z.string().min(1),
       value: z.string().optional(),
-      encoding: Encoding.optional(),
-      type: SecretType.optional(),
-      description: Description.optional(),
+      encoding: z.optional(Encoding),
+      type: z.optional(SecretType),
+      description: z.optional(Description),
     }),
     z.strictObject({ op: z.literal('delete'), id: z.string().min(1) }),
     z.strictObject({ op: z.literal('reveal'), id: z.string().min(1) }),
