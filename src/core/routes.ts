@@ -7,12 +7,12 @@
  *
  * Stability: as for ./api, only add.
  */
-import type * as z from 'zod';
+import type * as z from './zod';
 import * as api from './api';
 
 /**
- * A schema of classic zod or of zod/mini (./zod): the model's schemas are mini ones. Parse with
- * `z.safeParse(schema, input)`, which takes either.
+ * A zod schema, of zod/mini (./zod, what core's schemas are written in) or of classic zod: parse
+ * it with `z.safeParse(schema, input)`, which takes either.
  */
 export type RouteSchema = z.core.$ZodType;
 
