@@ -10,7 +10,7 @@
  *   `run` exits with the command's own exit code.
  */
 import type { Command } from 'commander';
-import { config as zodConfig } from 'zod';
+import { config as zodConfig } from '../../core/zod';
 import { displayText } from '../../core/displayText';
 import { SecretsError, type ErrorCode } from '../../core/errors';
 import {
