@@ -6,6 +6,16 @@ const noVscode = {
   message: 'This folder must not depend on VS Code: keep it pure and pass what you need in.',
 };
 
+/**
+ * What the extension's bundle reaches holds zod/mini only: see
+ * test/unit/extension/activationBundle.unit.test.ts.
+ */
+const noClassicZod = {
+  name: 'zod',
+  message:
+    "Write schemas with zod/mini: `import * as z from` src/core/zod.ts. Classic zod in the extension's bundle puts all of zod's core into what activation reads.",
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -60,8 +70,9 @@ export default tseslint.config(
         {
           // `import { z }` pulls every zod locale into the bundle (~370 KB); the namespace import
           // lets esbuild drop what is unused.
-          selector: "ImportDeclaration[source.value='zod'] > ImportSpecifier[imported.name='z']",
-          message: "Use `import * as z from 'zod'` so the bundle stays small.",
+          selector:
+            "ImportDeclaration[source.value=/^zod(\\/mini)?$/] > ImportSpecifier[imported.name='z']",
+          message: 'Use `import * as z from …` so the bundle stays small.',
         },
       ],
     },
@@ -82,7 +93,7 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [noVscode],
+          paths: [noVscode, noClassicZod],
           patterns: ['**/extension/**', '**/server/**', '**/sync/**', '**/broker/**', '**/cli/**'],
         },
       ],
@@ -93,9 +104,16 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [noVscode], patterns: ['**/extension/**', '**/server/**', '**/cli/**'] },
+        {
+          paths: [noVscode, noClassicZod],
+          patterns: ['**/extension/**', '**/server/**', '**/cli/**'],
+        },
       ],
     },
+  },
+  {
+    files: ['src/extension/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [noClassicZod] }] },
   },
   {
     files: ['src/server/**/*.ts', 'src/cli/**/*.ts'],

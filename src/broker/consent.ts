@@ -4,7 +4,7 @@
  * "Allow once" and "Deny" hold for the running kernel session, so a loop of calls asks once.
  * Pure: the prompt and the storage are injected.
  */
-import * as z from 'zod';
+import * as z from '../core/zod';
 
 export type ConsentChoice = 'once' | 'always' | 'deny';
 export type ConsentDecision = 'allow' | 'deny';
@@ -32,8 +32,8 @@ export interface ConsentState {
 }
 
 export const NotebookGrant = z.object({
-  notebook: z.string().min(1),
-  name: z.string().min(1),
+  notebook: z.string().check(z.minLength(1)),
+  name: z.string().check(z.minLength(1)),
   grantedAt: z.string(),
 });
 export type NotebookGrant = z.infer<typeof NotebookGrant>;

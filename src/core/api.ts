@@ -5,7 +5,7 @@
  * Stability: other parts code against this file. Change it only by adding (new optional fields,
  * new schemas); never rename or remove.
  */
-import * as z from 'zod';
+import * as z from './zod';
 import { lazySchema } from './lazySchema';
 import {
   CreateSecret,
@@ -68,11 +68,11 @@ export const ApiErrorBody = lazySchema(() =>
       code: z.string(),
       message: z.string(),
       /** On 412 version_conflict: the secret's current version (also sent as the ETag header). */
-      current_version: z.number().int().min(1).optional(),
+      current_version: z.optional(z.number().check(z.int(), z.minimum(1))),
       /** On 400 invalid_input: which field was wrong, as a dotted path (e.g. `scope.id`). */
-      field: z.string().optional(),
+      field: z.optional(z.string()),
       /** On 429 rate_limited: seconds until a retry may succeed (also the Retry-After header). */
-      retry_after: z.number().optional(),
+      retry_after: z.optional(z.number()),
     }),
   }),
 );
@@ -90,13 +90,10 @@ export type Health = z.infer<typeof Health>;
  * `ml-platform`). They appear in scopes (`{kind: "team", id: "data"}`) and grants.
  */
 export const ENTITY_ID_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
+const ENTITY_ID_RULE =
+  'Use 1–64 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit.';
 export const EntityId = lazySchema(() =>
-  z
-    .string()
-    .regex(
-      ENTITY_ID_PATTERN,
-      'Use 1–64 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit.',
-    ),
+  z.string().check(z.regex(ENTITY_ID_PATTERN, ENTITY_ID_RULE)),
 );
 
 export const User = lazySchema(() =>
@@ -143,7 +140,7 @@ export type CreateSecretBody = z.input<typeof CreateSecretBody>;
  * scope has a secret of that name).
  */
 export const UpdateSecretBody = lazySchema(() =>
-  UpdateSecret.extend({ name: SecretName.optional() }),
+  z.strictObject({ ...UpdateSecret.shape, name: z.optional(SecretName) }),
 );
 export type UpdateSecretBody = z.input<typeof UpdateSecretBody>;
 
@@ -154,9 +151,9 @@ export type UpdateSecretBody = z.input<typeof UpdateSecretBody>;
  */
 export const ListSecretsQuery = lazySchema(() =>
   z.strictObject({
-    scope: z.string().optional(),
-    type: SecretType.optional(),
-    q: z.string().max(256).optional(),
+    scope: z.optional(z.string()),
+    type: z.optional(SecretType),
+    q: z.optional(z.string().check(z.maxLength(256))),
   }),
 );
 export type ListSecretsQuery = z.infer<typeof ListSecretsQuery>;
@@ -174,6 +171,7 @@ export type SecretValueBody = z.infer<typeof SecretValueBody>;
 
 /** Most ids one `POST /v1/values` may ask for. */
 export const MAX_VALUES_PER_REQUEST = 500;
+const TOO_MANY_IDS = `Send at most ${MAX_VALUES_PER_REQUEST} ids per request.`;
 
 /**
  * `POST /v1/values` body: the ids of the secrets whose current values the caller wants (1–500,
@@ -183,17 +181,24 @@ export const GetValuesBody = lazySchema(() =>
   z.strictObject({
     ids: z
       .array(
-        z.string().min(1, 'An id may not be empty.').max(200, 'An id is at most 200 characters.'),
+        z
+          .string()
+          .check(
+            z.minLength(1, 'An id may not be empty.'),
+            z.maxLength(200, 'An id is at most 200 characters.'),
+          ),
       )
-      .min(1, 'Send at least one id.')
-      .max(MAX_VALUES_PER_REQUEST, `Send at most ${MAX_VALUES_PER_REQUEST} ids per request.`)
-      .refine((ids) => new Set(ids).size === ids.length, 'The ids must be unique.'),
+      .check(
+        z.minLength(1, 'Send at least one id.'),
+        z.maxLength(MAX_VALUES_PER_REQUEST, TOO_MANY_IDS),
+        z.refine((ids) => new Set(ids).size === ids.length, 'The ids must be unique.'),
+      ),
   }),
 );
 export type GetValuesBody = z.infer<typeof GetValuesBody>;
 
 /** One value in a `POST /v1/values` answer: the single value read's body plus the secret's id. */
-export const IdentifiedValue = lazySchema(() => SecretValue.extend({ id: z.string() }));
+export const IdentifiedValue = lazySchema(() => z.object({ ...SecretValue.shape, id: z.string() }));
 export type IdentifiedValue = z.infer<typeof IdentifiedValue>;
 
 /**
@@ -211,7 +216,8 @@ export type ValueList = z.infer<typeof ValueList>;
 
 /** `GET /v1/resolve/{name}?project=&scope=` response: the value that wins by precedence. */
 export const ResolvedSecret = lazySchema(() =>
-  SecretValue.extend({
+  z.object({
+    ...SecretValue.shape,
     id: z.string(),
     name: SecretName,
     scope: Scope,
@@ -223,8 +229,8 @@ export type ResolvedSecret = z.infer<typeof ResolvedSecret>;
 /** `GET /v1/resolve/{name}` query: `project` = the active project; `scope` = a kind or scope key. */
 export const ResolveQuery = lazySchema(() =>
   z.strictObject({
-    project: z.string().optional(),
-    scope: z.string().optional(),
+    project: z.optional(z.string()),
+    scope: z.optional(z.string()),
   }),
 );
 export type ResolveQuery = z.infer<typeof ResolveQuery>;
@@ -247,14 +253,14 @@ export const PutAccessBody = lazySchema(() =>
           role: Role,
         }),
       )
-      .max(256),
+      .check(z.maxLength(256)),
   }),
 );
 export type PutAccessBody = z.infer<typeof PutAccessBody>;
 
 /** `GET`/`PUT /v1/secrets/{id}/access` response. A PUT bumps the secret's version. */
 export const AccessList = lazySchema(() =>
-  z.object({ access: z.array(Grant), version: z.number().int().min(1) }),
+  z.object({ access: z.array(Grant), version: z.number().check(z.int(), z.minimum(1)) }),
 );
 export type AccessList = z.infer<typeof AccessList>;
 
@@ -266,7 +272,7 @@ export type ChangeKind = z.infer<typeof ChangeKind>;
 
 export const VersionEntry = lazySchema(() =>
   z.object({
-    version: z.number().int().min(1),
+    version: z.number().check(z.int(), z.minimum(1)),
     kind: ChangeKind,
     /** User id of the author. */
     author: z.string(),
@@ -289,8 +295,8 @@ export type VersionList = z.infer<typeof VersionList>;
 /** `GET /v1/changes?since=<cursor>&limit=` query. No `since`: a full listing. */
 export const ChangesQuery = lazySchema(() =>
   z.strictObject({
-    since: z.string().max(200).optional(),
-    limit: z.coerce.number().int().min(1).max(1000).optional(),
+    since: z.optional(z.string().check(z.maxLength(200))),
+    limit: z.optional(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1000))),
   }),
 );
 export type ChangesQuery = z.infer<typeof ChangesQuery>;
@@ -360,22 +366,22 @@ export const AuditEntry = lazySchema(() =>
     actor: z.string(),
     action: AuditAction,
     /** The secret acted on; null for token and sign-in events. */
-    secret_id: z.string().nullable(),
-    secret_name: z.string().nullable(),
+    secret_id: z.nullable(z.string()),
+    secret_name: z.nullable(z.string()),
     /** The version the action produced or read, when there is one. */
-    version: z.number().int().nullable(),
+    version: z.nullable(z.number().check(z.int())),
     /** For token and sign-in events: the user the token is for, or who signed in. */
-    subject: z.string().nullable(),
+    subject: z.nullable(z.string()),
     /**
      * The token the action was made with, or (token events) the token created or revoked, or
      * (sign-in events) the access token issued.
      */
-    token_id: z.string().nullable(),
+    token_id: z.nullable(z.string()),
     /**
      * The admin who created the token the action was made with, when they created it for someone
      * else: an admin holding a token of another user acts in that user's name, and this says so.
      */
-    token_created_by: z.string().nullable(),
+    token_created_by: z.nullable(z.string()),
     /** The client as it named itself (User-Agent), and its address. */
     client: z.string(),
     ip: z.string(),
@@ -384,7 +390,7 @@ export const AuditEntry = lazySchema(() =>
      * failed; null for other events. A failure before the person is known has the actor
      * `(unknown)`.
      */
-    detail: z.string().nullable(),
+    detail: z.nullable(z.string()),
   }),
 );
 export type AuditEntry = z.infer<typeof AuditEntry>;
@@ -392,16 +398,16 @@ export type AuditEntry = z.infer<typeof AuditEntry>;
 /** `GET /v1/audit?secret=&before=&limit=` query; `before` pages back by entry id. */
 export const AuditQuery = lazySchema(() =>
   z.strictObject({
-    secret: z.string().optional(),
-    before: z.string().optional(),
-    limit: z.coerce.number().int().min(1).max(1000).optional(),
+    secret: z.optional(z.string()),
+    before: z.optional(z.string()),
+    limit: z.optional(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1000))),
   }),
 );
 export type AuditQuery = z.infer<typeof AuditQuery>;
 
 /** `GET /v1/audit` response, newest first. `next` (when set) is the `before` of the next page. */
 export const AuditPage = lazySchema(() =>
-  z.object({ entries: z.array(AuditEntry), next: z.string().nullable() }),
+  z.object({ entries: z.array(AuditEntry), next: z.nullable(z.string()) }),
 );
 export type AuditPage = z.infer<typeof AuditPage>;
 
@@ -412,8 +418,8 @@ export type AuditPage = z.infer<typeof AuditPage>;
 export const CreateUserBody = lazySchema(() =>
   z.strictObject({
     id: EntityId,
-    name: z.string().min(1).max(200).optional(),
-    admin: z.boolean().default(false),
+    name: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+    admin: z._default(z.boolean(), false),
   }),
 );
 export type CreateUserBody = z.input<typeof CreateUserBody>;
@@ -422,7 +428,7 @@ export type CreateUserBody = z.input<typeof CreateUserBody>;
 export const CreateGroupBody = lazySchema(() =>
   z.strictObject({
     id: EntityId,
-    name: z.string().min(1).max(200).optional(),
+    name: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
   }),
 );
 export type CreateGroupBody = z.input<typeof CreateGroupBody>;
@@ -444,8 +450,8 @@ export type MemberList = z.infer<typeof MemberList>;
 export const CreateTokenBody = lazySchema(() =>
   z.strictObject({
     user: EntityId,
-    name: z.string().min(1).max(200).optional(),
-    expires_in_days: z.number().int().min(1).max(3650).optional(),
+    name: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+    expires_in_days: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(3650))),
   }),
 );
 export type CreateTokenBody = z.infer<typeof CreateTokenBody>;
@@ -456,17 +462,17 @@ export const TokenInfo = lazySchema(() =>
     user: z.string(),
     name: z.string(),
     created_at: z.string(),
-    expires_at: z.string().nullable(),
+    expires_at: z.nullable(z.string()),
   }),
 );
 export type TokenInfo = z.infer<typeof TokenInfo>;
 
 /** The token itself is in this response only; the server keeps a hash. */
-export const CreatedToken = lazySchema(() => TokenInfo.extend({ token: z.string() }));
+export const CreatedToken = lazySchema(() => z.extend(TokenInfo, { token: z.string() }));
 export type CreatedToken = z.infer<typeof CreatedToken>;
 
 /** `GET /v1/tokens?user=` query: only the tokens of this user. */
-export const TokensQuery = lazySchema(() => z.strictObject({ user: EntityId.optional() }));
+export const TokensQuery = lazySchema(() => z.strictObject({ user: z.optional(EntityId) }));
 export type TokensQuery = z.infer<typeof TokensQuery>;
 
 export const UserList = lazySchema(() => z.object({ users: z.array(User) }));
@@ -480,14 +486,14 @@ export const TokenList = lazySchema(() => z.object({ tokens: z.array(TokenInfo) 
 /** `GET /v1/auth/config` (no auth): how people sign in; `oidc` is null without a provider. */
 export const SignInConfig = lazySchema(() =>
   z.object({
-    oidc: z
-      .object({
+    oidc: z.nullable(
+      z.object({
         /** The provider's name as people know it ("Keycloak", "Okta", …). */
         name: z.string(),
         /** Whether the device authorization grant is offered (no browser on this machine). */
         device: z.boolean(),
-      })
-      .nullable(),
+      }),
+    ),
   }),
 );
 export type SignInConfig = z.infer<typeof SignInConfig>;
@@ -500,9 +506,11 @@ export type SignInConfig = z.infer<typeof SignInConfig>;
  */
 export const AuthorizeQuery = lazySchema(() =>
   z.strictObject({
-    redirect_uri: z.string().min(1).max(2048),
-    state: z.string().min(8).max(512),
-    code_challenge: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'A base64url SHA-256, 43 characters.'),
+    redirect_uri: z.string().check(z.minLength(1), z.maxLength(2048)),
+    state: z.string().check(z.minLength(8), z.maxLength(512)),
+    code_challenge: z
+      .string()
+      .check(z.regex(/^[A-Za-z0-9_-]{43}$/, 'A base64url SHA-256, 43 characters.')),
     code_challenge_method: z.literal('S256'),
   }),
 );
@@ -515,7 +523,7 @@ export type AuthorizeQuery = z.infer<typeof AuthorizeQuery>;
  * and the browser (an editor that re-encodes or forwards URLs) can change where the sign-in ends.
  */
 export const PushedSignIn = lazySchema(() =>
-  z.object({ id: z.string(), expires_in: z.number().int() }),
+  z.object({ id: z.string(), expires_in: z.number().check(z.int()) }),
 );
 export type PushedSignIn = z.infer<typeof PushedSignIn>;
 
@@ -525,7 +533,7 @@ export const DeviceStart = lazySchema(() =>
     device_code: z.string(),
     user_code: z.string(),
     verification_uri: z.string(),
-    verification_uri_complete: z.string().optional(),
+    verification_uri_complete: z.optional(z.string()),
     expires_in: z.number(),
     interval: z.number(),
   }),
@@ -540,17 +548,17 @@ export const TokenRequestBody = lazySchema(() =>
   z.discriminatedUnion('grant_type', [
     z.strictObject({
       grant_type: z.literal('authorization_code'),
-      code: z.string().min(1).max(512),
-      code_verifier: z.string().min(43).max(128),
-      redirect_uri: z.string().min(1).max(2048),
+      code: z.string().check(z.minLength(1), z.maxLength(512)),
+      code_verifier: z.string().check(z.minLength(43), z.maxLength(128)),
+      redirect_uri: z.string().check(z.minLength(1), z.maxLength(2048)),
     }),
     z.strictObject({
       grant_type: z.literal('urn:ietf:params:oauth:grant-type:device_code'),
-      device_code: z.string().min(1).max(2048),
+      device_code: z.string().check(z.minLength(1), z.maxLength(2048)),
     }),
     z.strictObject({
       grant_type: z.literal('refresh_token'),
-      refresh_token: z.string().min(1).max(512),
+      refresh_token: z.string().check(z.minLength(1), z.maxLength(512)),
     }),
   ]),
 );
@@ -564,7 +572,7 @@ export const TokenSet = lazySchema(() =>
   z.object({
     access_token: z.string(),
     token_type: z.literal('Bearer'),
-    expires_in: z.number().int(),
+    expires_in: z.number().check(z.int()),
     refresh_token: z.string(),
     user: z.string(),
   }),

@@ -3,7 +3,7 @@
  * the broker over HTTP, or a Jupyter client in band (IOPub request, stdin `input_reply`).
  * Names and values never travel in URLs.
  */
-import * as z from 'zod';
+import * as z from './zod';
 import { Encoding, SecretName } from './model';
 import { PLATFORM_FORMS } from './secretReads';
 
@@ -18,7 +18,7 @@ export const BROKER_CLAIM_PATH = '/v1/claim';
 
 export const ClaimRequest = z.strictObject({
   /** The notebook's file, as the Jupyter extension tells its kernels (`__vsc_ipynb_file__`). */
-  notebook: z.string().min(1).max(4096),
+  notebook: z.string().check(z.minLength(1), z.maxLength(4096)),
 });
 export type ClaimRequest = z.infer<typeof ClaimRequest>;
 
@@ -35,8 +35,8 @@ export type ClaimResult = z.infer<typeof ClaimResult>;
 export const BROKER_SETUP_PATH = '/v1/setup';
 
 export const SetupRequest = z.strictObject({
-  ask: z.array(z.enum(PLATFORM_FORMS)).max(PLATFORM_FORMS.length).optional(),
-  notebook: z.string().min(1).max(4096).optional(),
+  ask: z.optional(z.array(z.enum(PLATFORM_FORMS)).check(z.maxLength(PLATFORM_FORMS.length))),
+  notebook: z.optional(z.string().check(z.minLength(1), z.maxLength(4096))),
 });
 export type SetupRequest = z.infer<typeof SetupRequest>;
 
@@ -57,8 +57,8 @@ export interface SetupResult {
 export const BROKER_ENVIRONMENT_PATH = '/v1/environment';
 
 export const EnvironmentRequest = z.strictObject({
-  names: z.array(SecretName).min(1).max(100),
-  check: z.boolean().optional(),
+  names: z.array(SecretName).check(z.minLength(1), z.maxLength(100)),
+  check: z.optional(z.boolean()),
 });
 export type EnvironmentRequest = z.infer<typeof EnvironmentRequest>;
 
@@ -75,7 +75,7 @@ export const ScopeKindSchema = z.enum(['personal', 'project', 'team']);
 /** Body of `POST /v1/secret`, and the fields of an in-band request. */
 export const GetSecretRequest = z.strictObject({
   name: SecretName,
-  scope: ScopeKindSchema.optional(),
+  scope: z.optional(ScopeKindSchema),
 });
 export type GetSecretRequest = z.infer<typeof GetSecretRequest>;
 
@@ -139,14 +139,14 @@ export const INBAND_REPLY_KEY = 'notebook_secrets_reply';
  */
 export const InbandRequest = z.object({
   v: z.literal(1),
-  id: z.string().min(1).max(64),
-  token: z.string().min(1).max(256),
-  op: z.enum(['secret', 'setup', 'environment']).optional(),
-  name: z.string().optional(),
-  scope: z.string().optional(),
-  ask: z.array(z.string()).optional(),
-  names: z.array(z.string()).optional(),
-  check: z.boolean().optional(),
+  id: z.string().check(z.minLength(1), z.maxLength(64)),
+  token: z.string().check(z.minLength(1), z.maxLength(256)),
+  op: z.optional(z.enum(['secret', 'setup', 'environment'])),
+  name: z.optional(z.string()),
+  scope: z.optional(z.string()),
+  ask: z.optional(z.array(z.string())),
+  names: z.optional(z.array(z.string())),
+  check: z.optional(z.boolean()),
 });
 export type InbandRequest = z.infer<typeof InbandRequest>;
 

@@ -3,7 +3,7 @@
  * machine records about it: whose secret it is when someone else shared their personal secret
  * (`owner`), and where the copy stands with the team server (`sync`).
  */
-import * as z from 'zod';
+import * as z from './zod';
 import { lazySchema } from './lazySchema';
 import { MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH } from './limits';
 import { NAME_PATTERN, SECRET_TYPES, SecretMetadata, type Grant, type Scope } from './model';
@@ -28,8 +28,8 @@ export const ConflictInfo = lazySchema(() =>
   z.object({
     kind: ConflictKind,
     /** The server's side: its metadata, or null when it is gone for this user. */
-    remote: SecretMetadata.nullable(),
-    reason: z.enum(['deleted', 'access_lost']).optional(),
+    remote: z.nullable(SecretMetadata),
+    reason: z.optional(z.enum(['deleted', 'access_lost'])),
     detected_at: z.string(),
   }),
 );
@@ -38,12 +38,14 @@ export type ConflictInfo = z.infer<typeof ConflictInfo>;
 export const SyncInfo = lazySchema(() =>
   z.object({
     /** The server version this copy is based on; null when the server does not have it yet. */
-    base: z.number().int().nullable(),
+    base: z.nullable(z.number().check(z.int())),
     /** The entry's local `version` when it was last in step with the server. */
-    lv: z.number().int(),
-    conflict: ConflictInfo.optional(),
+    lv: z.number().check(z.int()),
+    conflict: z.optional(ConflictInfo),
     /** A push of local version `lv` failed for good (bad input, too large…); retried after an edit. */
-    error: z.object({ lv: z.number().int(), code: z.string(), message: z.string() }).optional(),
+    error: z.optional(
+      z.object({ lv: z.number().check(z.int()), code: z.string(), message: z.string() }),
+    ),
   }),
 );
 export type SyncInfo = z.infer<typeof SyncInfo>;
@@ -53,12 +55,13 @@ export type SyncInfo = z.infer<typeof SyncInfo>;
  * or `owner` reads as absent, as for a secret never synced, rather than making the index unreadable.
  */
 export const IndexEntry = lazySchema(() =>
-  SecretMetadata.extend({
+  z.looseObject({
+    ...SecretMetadata.shape,
     /** The owner (user id) of someone else's personal secret shared with you. */
-    owner: z.string().min(1).optional().catch(undefined),
+    owner: z.catch(z.optional(z.string().check(z.minLength(1))), undefined),
     /** Absent for a secret that was never pushed. */
-    sync: SyncInfo.optional().catch(undefined),
-  }).loose(),
+    sync: z.catch(z.optional(SyncInfo), undefined),
+  }),
 );
 export type IndexEntry = z.infer<typeof IndexEntry>;
 

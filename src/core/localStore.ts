@@ -17,7 +17,7 @@
  * an entry's change is one write of its chunk (see IndexChunks): a crash in between leaves a state
  * that load() repairs or reports, never one that drops data.
  */
-import * as z from 'zod';
+import * as z from './zod';
 import { InvalidInput, NameTaken, SecretNotFound, SecretsError } from './errors';
 import { sharedBy, type IndexEntry } from './indexEntry';
 import {
@@ -445,7 +445,7 @@ export class LocalSecretStore {
   }
 }
 
-function safeJson<T>(raw: string, schema: z.ZodType<T>): T | undefined {
+function safeJson<T>(raw: string, schema: z.ZodMiniType<T>): T | undefined {
   try {
     const result = schema.safeParse(JSON.parse(raw));
     return result.success ? result.data : undefined;
@@ -455,7 +455,7 @@ function safeJson<T>(raw: string, schema: z.ZodType<T>): T | undefined {
 }
 
 /** Parses input with the model's schema and turns the first issue into a clear, value-free error. */
-function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
+function parseInput<T>(schema: z.ZodMiniType<T>, input: unknown): T {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const issue = result.error.issues[0];

@@ -2,7 +2,7 @@
  * The secret model of the design card, as zod schemas. The same schemas parse HTTP bodies on the
  * server and in the sync client, SecretStorage JSON in the extension, and broker requests.
  */
-import * as z from 'zod';
+import * as z from './zod';
 import { lazySchema } from './lazySchema';
 import { MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH } from './limits';
 
@@ -21,22 +21,29 @@ export type Encoding = z.infer<typeof Encoding>;
 export const SecretName = lazySchema(() =>
   z
     .string()
-    .min(1, 'A name is required.')
-    .max(MAX_NAME_LENGTH, `A name is at most ${MAX_NAME_LENGTH} characters.`)
-    .regex(NAME_PATTERN, NAME_RULE),
+    .check(
+      z.minLength(1, 'A name is required.'),
+      z.maxLength(MAX_NAME_LENGTH, `A name is at most ${MAX_NAME_LENGTH} characters.`),
+      z.regex(NAME_PATTERN, NAME_RULE),
+    ),
 );
 
 export const Description = lazySchema(() =>
   z
     .string()
-    .max(MAX_DESCRIPTION_LENGTH, `A description is at most ${MAX_DESCRIPTION_LENGTH} characters.`),
+    .check(
+      z.maxLength(
+        MAX_DESCRIPTION_LENGTH,
+        `A description is at most ${MAX_DESCRIPTION_LENGTH} characters.`,
+      ),
+    ),
 );
 
 export const Scope = lazySchema(() =>
   z.discriminatedUnion('kind', [
     z.object({ kind: z.literal('personal') }),
-    z.object({ kind: z.literal('project'), id: z.string().min(1) }),
-    z.object({ kind: z.literal('team'), id: z.string().min(1) }),
+    z.object({ kind: z.literal('project'), id: z.string().check(z.minLength(1)) }),
+    z.object({ kind: z.literal('team'), id: z.string().check(z.minLength(1)) }),
   ]),
 );
 export type Scope = z.infer<typeof Scope>;
@@ -47,7 +54,7 @@ export const Role = lazySchema(() => z.enum(['owner', 'reader']));
 export type Role = z.infer<typeof Role>;
 
 export const Principal = lazySchema(() =>
-  z.object({ kind: z.enum(['user', 'team']), id: z.string().min(1) }),
+  z.object({ kind: z.enum(['user', 'team']), id: z.string().check(z.minLength(1)) }),
 );
 export type Principal = z.infer<typeof Principal>;
 
@@ -57,19 +64,19 @@ export type Grant = z.infer<typeof Grant>;
 /** Everything about a secret except its value. Safe to store in indexes and to log by name. */
 export const SecretMetadata = lazySchema(() =>
   z.object({
-    id: z.string().min(1),
+    id: z.string().check(z.minLength(1)),
     name: SecretName,
     encoding: Encoding,
     type: SecretType,
     description: Description,
     scope: Scope,
-    version: z.number().int().min(1),
+    version: z.number().check(z.int(), z.minimum(1)),
     created_at: z.string(),
     updated_at: z.string(),
     created_by: z.string(),
-    access: z.array(Grant).default([]),
+    access: z._default(z.array(Grant), []),
     /** The caller's own role, when a server tells it; local secrets are always the user's own. */
-    role: Role.optional(),
+    role: z.optional(Role),
   }),
 );
 export type SecretMetadata = z.infer<typeof SecretMetadata>;
@@ -78,20 +85,20 @@ export const CreateSecret = lazySchema(() =>
   z.strictObject({
     name: SecretName,
     value: z.string(),
-    encoding: Encoding.default('text'),
-    type: SecretType.default('generic'),
-    description: Description.default(''),
-    scope: Scope.default(PERSONAL),
+    encoding: z._default(Encoding, 'text'),
+    type: z._default(SecretType, 'generic'),
+    description: z._default(Description, ''),
+    scope: z._default(Scope, PERSONAL),
   }),
 );
 export type CreateSecret = z.input<typeof CreateSecret>;
 
 export const UpdateSecret = lazySchema(() =>
   z.strictObject({
-    value: z.string().optional(),
-    encoding: Encoding.optional(),
-    description: Description.optional(),
-    type: SecretType.optional(),
+    value: z.optional(z.string()),
+    encoding: z.optional(Encoding),
+    description: z.optional(Description),
+    type: z.optional(SecretType),
   }),
 );
 export type UpdateSecret = z.infer<typeof UpdateSecret>;
@@ -100,7 +107,7 @@ export const SecretValue = lazySchema(() =>
   z.object({
     value: z.string(),
     encoding: Encoding,
-    version: z.number().int().min(1),
+    version: z.number().check(z.int(), z.minimum(1)),
   }),
 );
 export type SecretValue = z.infer<typeof SecretValue>;

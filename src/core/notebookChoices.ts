@@ -12,7 +12,7 @@
  * run --kernels` and `attach` read the same choice, and a teammate opening the notebook gets it too
  * (each value still asks for consent on their machine). Pure.
  */
-import * as z from 'zod';
+import * as z from './zod';
 import { lazySchema } from './lazySchema';
 import { SecretName } from './model';
 
@@ -20,8 +20,8 @@ export const NOTEBOOK_METADATA_KEY = 'notebook_secrets';
 
 export const NotebookChoicesSchema = lazySchema(() =>
   z.object({
-    serve_platform_calls: z.boolean().optional(),
-    environment: z.array(SecretName).max(100).optional(),
+    serve_platform_calls: z.optional(z.boolean()),
+    environment: z.optional(z.array(SecretName).check(z.maxLength(100))),
   }),
 );
 

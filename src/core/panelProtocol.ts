@@ -4,7 +4,7 @@
  * unchanged, to the `notebook-secrets jupyterlab-bridge` process; both ends parse with these
  * schemas. Values travel only in `create`, `update` and `reveal`, never in an event or a log.
  */
-import * as z from 'zod';
+import * as z from './zod';
 import { lazySchema } from './lazySchema';
 import {
   Description,
@@ -18,9 +18,10 @@ import {
 
 /** A secret as the panel lists it: metadata, and whose it is when someone shared theirs. */
 export const PanelSecret = lazySchema(() =>
-  SecretMetadata.extend({
+  z.object({
+    ...SecretMetadata.shape,
     /** The owner of someone else's personal secret shared with you. */
-    owner: z.string().optional(),
+    owner: z.optional(z.string()),
   }),
 );
 export type PanelSecret = z.infer<typeof PanelSecret>;
@@ -32,18 +33,18 @@ export const PanelStore = lazySchema(() =>
      * The OS keychain of the machine that runs Jupyter (`notebook-secrets local`);
      * `savedServer` is the team server to offer at sign-in, when one was used before.
      */
-    z.object({ kind: z.literal('keychain'), savedServer: z.string().optional() }),
+    z.object({ kind: z.literal('keychain'), savedServer: z.optional(z.string()) }),
     z.object({
       kind: z.literal('server'),
       server: z.string(),
-      user: z.string().optional(),
-      project: z.string().optional(),
+      user: z.optional(z.string()),
+      project: z.optional(z.string()),
     }),
     /** Neither: not signed in and no keychain. The message says what to do. */
     z.object({
       kind: z.literal('unavailable'),
       message: z.string(),
-      savedServer: z.string().optional(),
+      savedServer: z.optional(z.string()),
     }),
   ]),
 );
@@ -84,40 +85,50 @@ export const PanelRequest = lazySchema(() =>
       op: z.literal('create'),
       name: SecretName,
       value: z.string(),
-      encoding: Encoding.default('text'),
-      type: SecretType.default('generic'),
-      description: Description.default(''),
-      scope: Scope.optional(),
+      encoding: z._default(Encoding, 'text'),
+      type: z._default(SecretType, 'generic'),
+      description: z._default(Description, ''),
+      scope: z.optional(Scope),
     }),
     z.strictObject({
       op: z.literal('update'),
-      id: z.string().min(1),
-      value: z.string().optional(),
-      encoding: Encoding.optional(),
-      type: SecretType.optional(),
-      description: Description.optional(),
+      id: z.string().check(z.minLength(1)),
+      value: z.optional(z.string()),
+      encoding: z.optional(Encoding),
+      type: z.optional(SecretType),
+      description: z.optional(Description),
     }),
-    z.strictObject({ op: z.literal('delete'), id: z.string().min(1) }),
-    z.strictObject({ op: z.literal('reveal'), id: z.string().min(1) }),
-    z.strictObject({ op: z.literal('access'), id: z.string().min(1) }),
-    z.strictObject({ op: z.literal('share'), id: z.string().min(1), access: z.array(Grant) }),
-    z.strictObject({ op: z.literal('signin'), server: z.string().min(1), token: z.string() }),
+    z.strictObject({ op: z.literal('delete'), id: z.string().check(z.minLength(1)) }),
+    z.strictObject({ op: z.literal('reveal'), id: z.string().check(z.minLength(1)) }),
+    z.strictObject({ op: z.literal('access'), id: z.string().check(z.minLength(1)) }),
+    z.strictObject({
+      op: z.literal('share'),
+      id: z.string().check(z.minLength(1)),
+      access: z.array(Grant),
+    }),
+    z.strictObject({
+      op: z.literal('signin'),
+      server: z.string().check(z.minLength(1)),
+      token: z.string(),
+    }),
     z.strictObject({ op: z.literal('signout') }),
     z.strictObject({ op: z.literal('grants') }),
     z.strictObject({
       op: z.literal('revoke'),
       grants: z.array(z.object({ notebook: z.string(), name: z.string() })),
-      forgetSessions: z.boolean().default(false),
+      forgetSessions: z._default(z.boolean(), false),
     }),
     z.strictObject({
       op: z.literal('consent'),
       question: z.string(),
-      choice: z.enum(['once', 'always', 'deny']).nullable(),
+      choice: z.nullable(z.enum(['once', 'always', 'deny'])),
     }),
-    z.strictObject({ op: z.literal('kernel'), kernelId: z.string().min(1) }),
+    z.strictObject({ op: z.literal('kernel'), kernelId: z.string().check(z.minLength(1)) }),
     z.strictObject({
       op: z.literal('scan'),
-      cells: z.array(z.object({ number: z.number().int().min(1), source: z.string() })),
+      cells: z.array(
+        z.object({ number: z.number().check(z.int(), z.minimum(1)), source: z.string() }),
+      ),
     }),
   ]),
 );

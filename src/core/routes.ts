@@ -7,8 +7,14 @@
  *
  * Stability: as for ./api, only add.
  */
-import type * as z from 'zod';
+import type * as z from './zod';
 import * as api from './api';
+
+/**
+ * A zod schema, of zod/mini (./zod, what core's schemas are written in) or of classic zod: parse
+ * it with `z.safeParse(schema, input)`, which takes either.
+ */
+export type RouteSchema = z.core.$ZodType;
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
@@ -21,12 +27,12 @@ export interface RouteSpec {
   path: string;
   summary: string;
   auth: RouteAuth;
-  body?: z.ZodType;
-  query?: z.ZodType;
+  body?: RouteSchema;
+  query?: RouteSchema;
   /** The success status; 200 unless said. */
   status?: 200 | 201 | 204 | 302;
   /** The answer's schema; none for 204. */
-  answer?: z.ZodType;
+  answer?: RouteSchema;
   ifMatch?: 'required' | 'optional';
   /** A POST that only reads: safe to send again, as a GET is. */
   safe?: true;
@@ -43,12 +49,12 @@ type ParamNames<P extends string> = P extends `${string}{${infer K}}${infer Rest
 export type PathParams<R extends RouteSpec> = { [K in ParamNames<R['path']>]: string };
 
 /** A route's body as a caller sends it. */
-export type RouteBody<R extends RouteSpec> = R['body'] extends z.ZodType
+export type RouteBody<R extends RouteSpec> = R['body'] extends RouteSchema
   ? z.input<R['body']>
   : never;
 
 /** A route's answer as parsed. */
-export type RouteAnswer<R extends RouteSpec> = R['answer'] extends z.ZodType
+export type RouteAnswer<R extends RouteSpec> = R['answer'] extends RouteSchema
   ? z.output<R['answer']>
   : void;
 

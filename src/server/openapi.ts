@@ -7,13 +7,13 @@ import * as z from 'zod';
 import * as api from '../core/api';
 import { ROUTES, type RouteSpec } from '../core/routes';
 
-function schema(type: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+function schema(type: z.core.$ZodType, io: 'input' | 'output'): Record<string, unknown> {
   const json = z.toJSONSchema(type, { io, unrepresentable: 'any' }) as Record<string, unknown>;
   delete json.$schema;
   return json;
 }
 
-function queryParameters(query: z.ZodType): unknown[] {
+function queryParameters(query: z.core.$ZodType): unknown[] {
   const json = schema(query, 'input') as { properties?: Record<string, unknown> };
   return Object.entries(json.properties ?? {}).map(([name, s]) => ({
     name,

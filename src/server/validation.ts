@@ -1,5 +1,5 @@
 /** Turns zod issues and scope strings from requests into clear 400/413 errors (never echoing input). */
-import type * as z from 'zod';
+import * as z from 'zod';
 import { assertValueSize, isBase64, nameProblem, ValueTooLarge } from '../core';
 import { HttpError } from './httpError';
 
@@ -8,12 +8,12 @@ function describePath(path: readonly PropertyKey[]): string {
 }
 
 /** Parses `input` with `schema`, or throws a 400 naming the first problem and its field. */
-export function parseOr400<S extends z.ZodType>(
+export function parseOr400<S extends z.core.$ZodType>(
   schema: S,
   input: unknown,
   what: string,
 ): z.output<S> {
-  const result = schema.safeParse(input);
+  const result = z.safeParse(schema, input);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const field = describePath(issue.path);

@@ -3,7 +3,7 @@
  * is validated with the schemas of src/core/api.ts, the same ones the server uses; an answer that
  * does not match is a MalformedResponse with a message, never a crash or a silent drop.
  */
-import type * as z from 'zod';
+import * as z from '../core/zod';
 import {
   ApiErrorBody,
   versionTag,
@@ -44,6 +44,7 @@ import {
   type PathParams,
   type RouteAnswer,
   type RouteBody,
+  type RouteSchema,
   type RouteSpec,
 } from '../core/routes';
 import { MalformedResponse, SecretsError } from '../core/errors';
@@ -352,7 +353,7 @@ export class ApiClient {
     }
 
     if (!response.ok) throw this.errorFrom(response, text, what);
-    const schema: z.ZodType | undefined = route.answer;
+    const schema: RouteSchema | undefined = route.answer;
     if (schema === undefined) return undefined as RouteAnswer<R>;
     let json: unknown;
     try {
@@ -363,7 +364,7 @@ export class ApiClient {
           ` (${contentType(response)}). Is this the URL of a Notebook Secrets server?`,
       );
     }
-    const parsed = schema.safeParse(json);
+    const parsed = z.safeParse(schema, json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue && issue.path.length > 0 ? issue.path.join('.') : '(body)';

@@ -6,7 +6,7 @@
  * - under `notebook-secrets-sync/state`: the change-feed cursor and the pending deletes (the part
  *   of the outbox that the index cannot hold, since the entry is gone).
  */
-import * as z from 'zod';
+import * as z from '../core/zod';
 import type { KeyValueSecretStore } from '../core/keyValueStore';
 import { syncMarkOf, type IndexEntry, type SyncInfo } from '../core/indexEntry';
 import { Scope, type SecretMetadata } from '../core/model';
@@ -48,19 +48,19 @@ export const PendingDelete = z.object({
   id: z.string(),
   name: z.string(),
   scope: Scope,
-  base: z.number().int(),
+  base: z.number().check(z.int()),
 });
 export type PendingDelete = z.infer<typeof PendingDelete>;
 
 export const SyncStateFile = z.object({
   version: z.literal(1),
-  cursor: z.string().nullable(),
+  cursor: z.nullable(z.string()),
   deletes: z.array(PendingDelete),
   /** Server ids to fetch again: a local copy that stood in their way was deleted here. */
-  refetch: z.array(z.string()).default([]),
-  last_sync_at: z.string().nullable(),
+  refetch: z._default(z.array(z.string()), []),
+  last_sync_at: z.nullable(z.string()),
   /** The user id the local copy was synced for. */
-  user: z.string().nullable(),
+  user: z.nullable(z.string()),
 });
 export type SyncStateFile = z.infer<typeof SyncStateFile>;
 

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import * as z from 'zod';
+import * as z from '../../core/zod';
 import { lazySchema } from '../../core/lazySchema';
 import { writePrivateFile } from './privateFile';
 
@@ -18,12 +18,12 @@ const KEYRING_SERVICE = 'notebook-secrets';
 
 export const CliConfig = lazySchema(() =>
   z.object({
-    server: z.string().optional(),
-    user: z.string().optional(),
+    server: z.optional(z.string()),
+    user: z.optional(z.string()),
     /** The active project: project secrets of other projects do not apply. */
-    project: z.string().optional(),
+    project: z.optional(z.string()),
     /** Signed in with `login --insecure-http`: plain HTTP to `server`, another machine. */
-    insecureHttp: z.boolean().optional(),
+    insecureHttp: z.optional(z.boolean()),
   }),
 );
 export type CliConfig = z.infer<typeof CliConfig>;
@@ -40,7 +40,7 @@ function ensureDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
-function readJson<T>(path: string, schema: z.ZodType<T>, what: string): T | undefined {
+function readJson<T>(path: string, schema: z.ZodMiniType<T>, what: string): T | undefined {
   if (!existsSync(path)) return undefined;
   let raw: unknown;
   try {

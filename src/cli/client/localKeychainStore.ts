@@ -16,7 +16,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import * as z from 'zod';
+import * as z from '../../core/zod';
 import { Encoding, SecretName, SecretType } from '../../core/model';
 import { withFileLock } from './fileLock';
 import { writePrivateFile } from './privateFile';
@@ -108,7 +108,7 @@ export const LOCAL_HISTORY_LIMIT = 100;
 
 /** One version of a local secret, as `history` shows it: never its value. */
 export const LocalVersion = z.object({
-  version: z.number().int().min(1),
+  version: z.number().check(z.int(), z.minimum(1)),
   kind: z.enum(['create', 'update']),
   at: z.string(),
   /** What this write changed (a create lists what it set). */
@@ -120,12 +120,12 @@ export const LocalEntry = z.object({
   name: SecretName,
   type: SecretType,
   encoding: Encoding,
-  description: z.string().optional(),
-  version: z.number().int().min(1),
+  description: z.optional(z.string()),
+  version: z.number().check(z.int(), z.minimum(1)),
   created_at: z.string(),
   updated_at: z.string(),
   /** Oldest first; absent in an index written before history was kept. */
-  history: z.array(LocalVersion).optional(),
+  history: z.optional(z.array(LocalVersion)),
 });
 export type LocalEntry = z.infer<typeof LocalEntry>;
 

@@ -9,7 +9,7 @@
  *   unavailable (network, TLS, timeout, 5xx, 429) · 8 malformed answer from the server.
  *   `run` exits with the command's own exit code.
  */
-import { config as zodConfig } from 'zod';
+import { config as zodConfig } from '../../core/zod';
 import { displayText } from '../../core/displayText';
 import { SecretsError, type ErrorCode } from '../../core/errors';
 import {

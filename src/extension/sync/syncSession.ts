@@ -4,7 +4,7 @@
  * the scheduler. Users who never sign in get none of it: local-only use is unchanged.
  */
 import * as vscode from 'vscode';
-import * as z from 'zod';
+import * as z from '../../core/zod';
 import type { Me } from '../../core/api';
 import type { KeyValueSecretStore } from '../../core/keyValueStore';
 import type { LocalSecretStore } from '../../core/localStore';
@@ -26,9 +26,9 @@ import { TOKEN_KEY } from './syncSessionKeys';
 export { TOKEN_KEY };
 const StoredToken = z.object({
   server: z.string(),
-  token: z.string().min(1),
+  token: z.string().check(z.minLength(1)),
   /** The refresh token of a sign-in through the identity provider. */
-  refresh: z.string().min(1).optional(),
+  refresh: z.optional(z.string().check(z.minLength(1))),
 });
 type StoredToken = z.infer<typeof StoredToken>;
 

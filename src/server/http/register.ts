@@ -10,6 +10,7 @@ import {
   ROUTES,
   type PathParams,
   type RouteId,
+  type RouteSchema,
   type RouteSpec,
   type Routes,
 } from '../../core/routes';
@@ -33,7 +34,7 @@ export interface RouteContext {
   signIn?: SignIn;
 }
 
-type Parsed<S> = S extends z.ZodType ? z.output<S> : never;
+type Parsed<S> = S extends RouteSchema ? z.output<S> : never;
 
 /** One request to a route, with its input read through the route's schemas. */
 export interface Call<R extends RouteSpec> {
@@ -51,7 +52,7 @@ export interface Call<R extends RouteSpec> {
 }
 
 /** What a handler answers: the answer schema's shape, nothing for 204, else any JSON. */
-type Answer<R extends RouteSpec> = R['answer'] extends z.ZodType
+type Answer<R extends RouteSpec> = R['answer'] extends RouteSchema
   ? z.input<R['answer']>
   : R['status'] extends 204
     ? void

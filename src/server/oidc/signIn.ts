@@ -341,13 +341,13 @@ export class SignIn {
   }
 
   /** The sign-in request of `handle`, read once; undefined when unknown, used or expired. */
-  private async take<T extends z.ZodType>(
+  private async take<T extends z.core.$ZodType>(
     kind: SignInRequestKind,
     handle: string,
     schema: T,
   ): Promise<z.infer<T> | undefined> {
     const found = await this.store.takeSignInRequest(kind, handle);
-    return found === undefined ? undefined : schema.parse(found);
+    return found === undefined ? undefined : z.parse(schema, found);
   }
 }
 
