@@ -50,6 +50,38 @@ export function secretMatcher<T extends Pick<SecretMetadata, 'name' | 'descripti
   return (s) => (!types || types.has(s.type)) && (has(s.name) || has(s.description));
 }
 
+/** Between a name and a description in searchText: a query never matches across it. */
+const SEARCH_SEPARATOR = '\n';
+
+/**
+ * What the filter searches in a secret, lower-cased once: its name and description, apart. The
+ * Secrets view keeps it for each secret, so a keystroke costs one substring search per secret.
+ * Lower-cased whole, one flat string: the separator is neither cased nor case-ignorable, so each
+ * side lower-cases as it would alone (a final sigma stays final).
+ */
+export function searchText(secret: Pick<SecretMetadata, 'name' | 'description'>): string {
+  return `${secret.name}${SEARCH_SEPARATOR}${secret.description}`.toLowerCase();
+}
+
+/**
+ * The filter as a predicate over secrets and their searchText: what secretMatcher finds, by one
+ * substring search of the lower-cased text. A query holding the separator (a pasted line break)
+ * goes to secretMatcher, since it could match across name and description.
+ */
+export function searchMatcher<T extends Pick<SecretMetadata, 'name' | 'description' | 'type'>>(
+  filter: SecretFilter,
+): (secret: T, text: string) => boolean {
+  const types = filter.types?.length ? new Set<string>(filter.types) : undefined;
+  const query = filter.query?.trim().toLowerCase();
+  if (query?.includes(SEARCH_SEPARATOR)) {
+    const matches = secretMatcher<T>(filter);
+    return (secret) => matches(secret);
+  }
+  if (!query) return types ? (s) => types.has(s.type) : () => true;
+  if (!types) return (_, text) => text.includes(query);
+  return (s, text) => types.has(s.type) && text.includes(query);
+}
+
 export function filterSecrets<T extends Pick<SecretMetadata, 'name' | 'description' | 'type'>>(
   secrets: readonly T[],
   filter: SecretFilter,
@@ -101,7 +133,16 @@ export function groupSorted<T extends Pick<SecretMetadata, 'type' | 'scope'>>(
   if (by === 'none') return [{ key: 'all', label: 'All', items: [...sorted] }];
   const groups = new Map<string, SecretGroup<T>>();
   const rank = new Map<string, readonly [number, string]>();
+  // The group of each scope or type met, by identity: the store shares one scope object among its
+  // entries, so most secrets find their group without making its key.
+  const known = new Map<unknown, SecretGroup<T>>();
   for (const secret of sorted) {
+    const part = by === 'scope' ? secret.scope : secret.type;
+    const seen = known.get(part);
+    if (seen) {
+      seen.items.push(secret);
+      continue;
+    }
     // One group per project and per team ("Team data"): their secrets answer to different people.
     const { kind } = secret.scope;
     const id = secret.scope.kind === 'personal' ? '' : secret.scope.id;
@@ -116,6 +157,7 @@ export function groupSorted<T extends Pick<SecretMetadata, 'type' | 'scope'>>(
         by === 'scope' ? [SCOPE_ORDER.indexOf(kind), id] : [TYPE_ORDER.indexOf(secret.type), ''],
       );
     }
+    known.set(part, group);
     group.items.push(secret);
   }
   return [...groups.values()].sort((a, b) => {

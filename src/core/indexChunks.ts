@@ -15,6 +15,9 @@ export const CHUNK_PREFIX = `${STORE_PREFIX}index/`;
 /** Entries per chunk at most: a chunk of typical entries is about 50 KB of JSON. */
 export const CHUNK_CAPACITY = 128;
 
+/** See IndexChunks.prints (a fingerprint is never negative). */
+const READ_UNHASHED = -1;
+
 export function chunkKey(n: number): string {
   return `${CHUNK_PREFIX}${n}`;
 }
@@ -67,12 +70,19 @@ export class IndexChunks {
   private counts: number[] = [];
   /** Where each entry is: chunk * CHUNK_CAPACITY + slot. */
   private readonly slots = new Map<string, number>();
-  /** Entries by name: one, or those of that name in several places. */
-  private readonly byName = new Map<string, IndexEntry | IndexEntry[]>();
+  /**
+   * Entries by name: one, or those of that name in several places. Built on the first lookup by
+   * name, not at load: a load of 100,000 entries need not pay for a map the view never asks.
+   */
+  private byName: Map<string, IndexEntry | IndexEntry[]> | undefined;
   /** Ids of the entries that are not the server's copy as last synced (see inStep). */
   private readonly unsynced = new Set<string>();
   private readonly dirty = new Set<number>();
-  /** A hash of each chunk's text as last written or read, to tell another window's write. */
+  /**
+   * A hash of each chunk's text as last written or checked, to tell another window's write;
+   * READ_UNHASHED for a chunk as read at load, not hashed then (hashing every chunk was a tenth of
+   * a load of 100,000 entries), and checked against its entries if another window writes it.
+   */
   private readonly prints: (number | undefined)[] = [];
   /** The first chunk that may have a free slot. */
   private open = 0;
@@ -99,7 +109,7 @@ export class IndexChunks {
 
   /** The entries of that name, in any place. */
   named(name: string): readonly IndexEntry[] {
-    const found = this.byName.get(name);
+    const found = this.names().get(name);
     return found === undefined ? [] : Array.isArray(found) ? found : [found];
   }
 
@@ -155,7 +165,7 @@ export class IndexChunks {
       this.chunks.push([]);
       this.counts.push(0);
     }
-    this.prints[n] = text === undefined ? undefined : fingerprint(text);
+    this.prints[n] = text === undefined ? undefined : READ_UNHASHED;
     let rewrite = false;
     for (const entry of entries) {
       const seenAt = this.slots.get(entry.id);
@@ -174,9 +184,20 @@ export class IndexChunks {
     if (!rewrite) this.dirty.delete(n);
   }
 
-  /** Whether `text` is what chunk `n` holds as last written or read here. */
+  /**
+   * Whether `text` is what chunk `n` holds as last written or read here. A chunk read at load is
+   * compared with its entries as this version writes them: the same text when it was written by
+   * this version and not changed since (a window told of writes it had already loaded). Any other
+   * text counts as changed, which costs reading the chunk again, never an entry.
+   */
   isCurrent(n: number, text: string | undefined): boolean {
-    return this.prints[n] === (text === undefined ? undefined : fingerprint(text));
+    const print = this.prints[n];
+    if (print !== READ_UNHASHED || text === undefined) {
+      return print === (text === undefined ? undefined : fingerprint(text));
+    }
+    const current = text === chunkJson(this.chunks[n]!.filter((e) => e !== undefined));
+    if (current) this.prints[n] = fingerprint(text);
+    return current;
   }
 
   /**
@@ -194,6 +215,8 @@ export class IndexChunks {
     }
     const dirty = this.dirty.has(n);
     this.loadChunk(n, entries, text);
+    // One chunk read: hashed now, so that the same text told again is current whoever wrote it.
+    if (text !== undefined) this.prints[n] = fingerprint(text);
     if (dirty) this.dirty.add(n);
     for (const entry of entries) {
       if (this.get(entry.id) === entry) changes.push({ before: undefined, after: entry });
@@ -237,10 +260,7 @@ export class IndexChunks {
     chunk[slot] = entry;
     this.counts[n]!++;
     this.slots.set(entry.id, at);
-    const named = this.byName.get(entry.name);
-    if (named === undefined) this.byName.set(entry.name, entry);
-    else if (Array.isArray(named)) named.push(entry);
-    else this.byName.set(entry.name, [named, entry]);
+    if (this.byName) addNamed(this.byName, entry);
     if (!inStep(entry)) this.unsynced.add(entry.id);
     this.dirty.add(n);
     this.listed = undefined;
@@ -255,17 +275,29 @@ export class IndexChunks {
     this.chunks[n]![slot] = undefined;
     this.counts[n]!--;
     this.slots.delete(entry.id);
-    const named = this.byName.get(entry.name);
-    if (named === entry) this.byName.delete(entry.name);
+    const byName = this.byName;
+    const named = byName?.get(entry.name);
+    if (named === entry) byName!.delete(entry.name);
     else if (Array.isArray(named)) {
       const rest = named.filter((e) => e !== entry);
-      this.byName.set(entry.name, rest.length === 1 ? rest[0]! : rest);
+      byName!.set(entry.name, rest.length === 1 ? rest[0]! : rest);
     }
     this.unsynced.delete(entry.id);
     this.dirty.add(n);
     this.open = Math.min(this.open, n);
     this.listed = undefined;
     return entry;
+  }
+
+  /** byName, built on first use (the order of a name's entries does not matter: one per place). */
+  private names(): Map<string, IndexEntry | IndexEntry[]> {
+    if (!this.byName) {
+      const byName = new Map<string, IndexEntry | IndexEntry[]>();
+      for (const chunk of this.chunks)
+        for (const entry of chunk) if (entry) addNamed(byName, entry);
+      this.byName = byName;
+    }
+    return this.byName;
   }
 
   private freeSlot(): number {
@@ -281,6 +313,13 @@ export class IndexChunks {
     const free = chunk.indexOf(undefined);
     return n * CHUNK_CAPACITY + (free === -1 ? chunk.length : free);
   }
+}
+
+function addNamed(byName: Map<string, IndexEntry | IndexEntry[]>, entry: IndexEntry): void {
+  const named = byName.get(entry.name);
+  if (named === undefined) byName.set(entry.name, entry);
+  else if (Array.isArray(named)) named.push(entry);
+  else byName.set(entry.name, [named, entry]);
 }
 
 /** FNV-1a over the text's UTF-16 units: tells one stored chunk from another. */

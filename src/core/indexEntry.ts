@@ -215,6 +215,7 @@ function sameGrants(a: readonly Grant[], b: readonly Grant[]): boolean {
 export class EntryPool {
   private readonly strings = new Map<string, string>();
   private readonly shared = new Map<string, object>();
+  private readonly syncs = new Map<number | null, Map<number, SyncInfo>>();
   private lastScope: Scope | undefined;
   private lastAccess: Grant[] | undefined;
 
@@ -304,9 +305,14 @@ export class EntryPool {
     return this.lastAccess;
   }
 
+  /** A plain sync mark, shared; found by its two numbers, without making a key of them. */
   private sync(sync: SyncInfo): SyncInfo {
     if (sync.conflict !== undefined || sync.error !== undefined) return sync;
     const { base, lv } = sync;
-    return this.one(`sync ${base} ${lv}`, () => ({ base, lv }));
+    let byLv = this.syncs.get(base);
+    if (byLv === undefined) this.syncs.set(base, (byLv = new Map<number, SyncInfo>()));
+    let known = byLv.get(lv);
+    if (known === undefined) byLv.set(lv, (known = Object.freeze({ base, lv })));
+    return known;
   }
 }

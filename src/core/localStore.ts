@@ -117,8 +117,16 @@ export class LocalSecretStore {
     const report: IntegrityReport = { recovered: [], missingValues: [], rebuiltIndex: false };
     const keys = await this.kv.keys();
     const index = new IndexChunks();
-    const chunkKeys = keys.filter((k) => chunkNumber(k) !== undefined);
-    const legacy = keys.includes(INDEX_KEY) ? await this.kv.get(INDEX_KEY) : undefined;
+    // One pass over the keys (a value key per secret): the chunks, the old index, the values.
+    const chunkKeys: string[] = [];
+    const orphans = new Set<string>();
+    let hasLegacy = false;
+    for (const key of keys) {
+      if (key.startsWith(VALUE_PREFIX)) orphans.add(key);
+      else if (key === INDEX_KEY) hasLegacy = true;
+      else if (chunkNumber(key) !== undefined) chunkKeys.push(key);
+    }
+    const legacy = hasLegacy ? await this.kv.get(INDEX_KEY) : undefined;
     if (legacy !== undefined) {
       const entries = readEntries(legacy, index.pool);
       if (!entries) report.rebuiltIndex = true;
@@ -131,7 +139,6 @@ export class LocalSecretStore {
         index.loadChunk(chunkNumber(key)!, entries ?? [], texts[i]);
       });
     }
-    const orphans = new Set(keys.filter((k) => k.startsWith(VALUE_PREFIX)));
     this.missing = new Set();
     for (const entry of index.list()) {
       if (orphans.delete(valueKeyOf(entry))) continue;

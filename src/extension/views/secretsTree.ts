@@ -5,8 +5,10 @@ import {
   groupSorted,
   isFilterActive,
   SCOPE_LABELS,
-  secretMatcher,
+  searchMatcher,
+  searchText,
   sharedBy,
+  type GroupBy,
   type IndexEntry,
   type SecretFilter,
   type SecretGroup,
@@ -65,9 +67,20 @@ export class SecretsTreeProvider
    * neither a sync nor a keystroke of the filter sorts the catalogue again.
    */
   private sorted: IndexEntry[] | undefined;
-  /** What the last filter matched, in name order, while the store has not changed since. */
-  private matched: { filter: SecretFilter; items: IndexEntry[] } | undefined;
+  /**
+   * searchText of each entry of `sorted`, at the same place: made with it and merged with it, so
+   * that a keystroke lower-cases nothing.
+   */
+  private search: string[] | undefined;
+  /** Where, in `sorted`, what the last filter matched is, while the store has not changed since. */
+  private matched: { filter: SecretFilter; at: number[] } | undefined;
+  /** The groups shown, until the store, the filter or the grouping changes. */
   private groups: SecretGroup<IndexEntry>[] | undefined;
+  /**
+   * The groups last made, of how many entries, while the store has not changed since: a keystroke
+   * that keeps every entry shown (typing on a query all of them match) shows these again.
+   */
+  private made: { groupBy: GroupBy; count: number; groups: SecretGroup<IndexEntry>[] } | undefined;
 
   constructor(
     private readonly source: SecretListSource,
@@ -77,8 +90,11 @@ export class SecretsTreeProvider
     super();
     this.register(
       source.onDidChange((change) => {
-        this.sorted = this.sorted && change && mergeChange(this.sorted, change);
+        const merged = this.sorted && change && mergeChange(this.sorted, this.search, change);
+        this.sorted = merged?.sorted;
+        this.search = merged?.search;
         this.matched = undefined;
+        this.made = undefined;
         this.refresh();
       }),
     );
@@ -167,18 +183,53 @@ export class SecretsTreeProvider
 
   private currentGroups(): SecretGroup<IndexEntry>[] {
     if (this.groups) return this.groups;
-    this.sorted ??= [...this.source.list()].sort(byName);
+    if (!this.sorted) {
+      this.sorted = [...this.source.list()].sort(byName);
+      this.search = this.sorted.map(searchText);
+    }
+    const sorted = this.sorted;
     const filter = this.state.filter;
-    let items = this.sorted;
+    const groupBy = this.state.groupBy;
+    const last = this.matched;
+    // What the last groups hold: what the last filter matched, or every entry.
+    const shownBefore = this.made?.count;
+    let at: number[] | undefined;
+    let within = true;
     if (isFilterActive(filter)) {
       // Typing on narrows the last filter: only what it matched can match.
-      const last = this.matched;
-      const from = last && narrows(last.filter, filter) ? last.items : this.sorted;
-      items = from.filter(secretMatcher(filter));
+      within = last !== undefined && narrows(last.filter, filter);
+      at = this.filtered(sorted, filter, within ? last!.at : undefined);
     }
-    this.matched = { filter, items };
-    this.groups = groupSorted(items, this.state.groupBy);
+    this.matched = at && { filter, at };
+    const count = at?.length ?? sorted.length;
+    // Within what was shown (or all of it shown), as many entries: the same entries, same groups.
+    const same =
+      this.made?.groupBy === groupBy &&
+      shownBefore === count &&
+      (within || shownBefore === sorted.length);
+    if (!same) {
+      const items = at ? at.map((i) => sorted[i]!) : sorted;
+      this.made = { groupBy, count, groups: groupSorted(items, groupBy) };
+    }
+    this.groups = this.made!.groups;
     return this.groups;
+  }
+
+  /** Where the entries `filter` matches are in `sorted`, looking only at `from` when given. */
+  private filtered(
+    sorted: readonly IndexEntry[],
+    filter: SecretFilter,
+    from: readonly number[] | undefined,
+  ): number[] {
+    const search = this.search!;
+    const matches = searchMatcher<IndexEntry>(filter);
+    const at: number[] = [];
+    if (from) {
+      for (const i of from) if (matches(sorted[i]!, search[i]!)) at.push(i);
+    } else {
+      for (let i = 0; i < sorted.length; i++) if (matches(sorted[i]!, search[i]!)) at.push(i);
+    }
+    return at;
   }
 
   private secretItem(secret: IndexEntry): vscode.TreeItem {
@@ -237,9 +288,13 @@ function sortedIndex(sorted: readonly IndexEntry[], entry: IndexEntry, from = 0)
 /**
  * `sorted` without the entries the change took out and with those it put in, in name order: each
  * found by binary search, the rest copied, so a change of a few entries costs no sort and few
- * comparisons, whatever the catalogue.
+ * comparisons, whatever the catalogue. `search` (searchText at the same places) goes along.
  */
-function mergeChange(sorted: readonly IndexEntry[], change: StoreChange): IndexEntry[] {
+function mergeChange(
+  sorted: readonly IndexEntry[],
+  search: readonly string[] | undefined,
+  change: StoreChange,
+): { sorted: IndexEntry[]; search: string[] | undefined } {
   const gone = new Set<number>();
   for (const entry of change.before) {
     const at = sortedIndex(sorted, entry);
@@ -247,14 +302,21 @@ function mergeChange(sorted: readonly IndexEntry[], change: StoreChange): IndexE
   }
   const added = [...change.after].sort(byName);
   const merged: IndexEntry[] = [];
+  const texts: string[] | undefined = search && [];
+  const keep = (i: number) => {
+    if (gone.has(i)) return;
+    merged.push(sorted[i]!);
+    texts?.push(search![i]!);
+  };
   let i = 0;
   for (const entry of added) {
     const at = sortedIndex(sorted, entry, i);
-    for (; i < at; i++) if (!gone.has(i)) merged.push(sorted[i]!);
+    for (; i < at; i++) keep(i);
     merged.push(entry);
+    texts?.push(searchText(entry));
   }
-  for (; i < sorted.length; i++) if (!gone.has(i)) merged.push(sorted[i]!);
-  return merged;
+  for (; i < sorted.length; i++) keep(i);
+  return { sorted: merged, search: texts };
 }
 
 function notebookItem(label: string, items: readonly NeededItem[]): vscode.TreeItem {

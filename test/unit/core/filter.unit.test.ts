@@ -5,6 +5,9 @@ import {
   groupSecrets,
   secretMatcher,
   isFilterActive,
+  searchMatcher,
+  searchText,
+  SECRET_TYPES,
   type Scope,
   type SecretType,
 } from '../../../src/core';
@@ -115,6 +118,38 @@ describe('the filter as one predicate', () => {
         },
       ),
       { numRuns: 5000 },
+    );
+  });
+
+  it('over searchText, finds what it finds, for any query and types', () => {
+    const text = fc.string({
+      unit: fc.constantFrom(...'aAbBkK_0 \n.İıI\u212AςΣσﬀ'.split('')),
+      maxLength: 8,
+    });
+    fc.assert(
+      fc.property(
+        text,
+        text,
+        fc.constantFrom(...SECRET_TYPES),
+        text,
+        fc.option(fc.subarray([...SECRET_TYPES]), { nil: undefined }),
+        (name, description, type, query, types) => {
+          const secret = { name, description, type };
+          const filter = { query, types };
+          expect(searchMatcher(filter)(secret, searchText(secret))).toBe(
+            secretMatcher(filter)(secret),
+          );
+        },
+      ),
+      // A query that would match across name and description; a final sigma on each side.
+      {
+        numRuns: 5000,
+        examples: [
+          ['AB', 'cd', 'generic', 'b\nc', undefined],
+          ['A_Σ', 'Σa', 'key', 'σ', ['key']],
+          ['A_Σ', 'ΑΣ', 'key', 'ς\nσ', undefined],
+        ],
+      },
     );
   });
 });

@@ -180,6 +180,26 @@ describe('LocalSecretStore', () => {
     expect(storedIndex(kv.data).entries).toHaveLength(2);
   });
 
+  it('leaves out a chunk entry that does not parse, recovers its value, and reads no other keys', async () => {
+    await store.create({ name: 'A', value: 'x' });
+    await store.create({ name: 'B', value: CANARY, description: 'kept' });
+    const index = JSON.parse(kv.data.get(chunkKey(0))!);
+    index.secrets[0].version = 'one';
+    kv.data.set(chunkKey(0), JSON.stringify(index));
+    // Keys beside the store's own that load must neither take for chunks nor for values.
+    for (const key of ['notebook-secrets/index/01', 'notebook-secrets/indexes', 'other/value/x']) {
+      kv.data.set(key, '{not json');
+    }
+    const report = await store.load();
+    expect(report).toEqual({ recovered: ['A'], missingValues: [], rebuiltIndex: false });
+    expect(store.list().map((e) => [e.name, e.description, e.version])).toEqual([
+      ['B', 'kept', 1],
+      ['A', '', 1],
+    ]);
+    expect(JSON.stringify(report)).not.toContain(CANARY);
+    expect(kv.data.get('notebook-secrets/index/01')).toBe('{not json');
+  });
+
   it('rebuilds a corrupt index of an earlier version from the stored values', async () => {
     await store.create({ name: 'A', value: 'x' });
     kv.data.delete(chunkKey(0));

@@ -104,6 +104,26 @@ describe('LocalSecretStore.refresh', () => {
     expect(came).not.toContain(`${second!.name}:`);
   });
 
+  it('takes in nothing from writes it had already loaded, and tells nobody', async () => {
+    const { shared, a } = await windows();
+    const first = a.list()[0]!;
+    await a.update(first.id, { description: 'before c loaded' });
+    const keys = shared.take();
+    const c = new LocalSecretStore(shared.window(), { user: 'ada' });
+    await c.load();
+    const changes: (StoreChange | undefined)[] = [];
+    c.onDidChange((change) => changes.push(change));
+    const listed = c.list();
+    await c.refresh(keys);
+    expect(changes).toEqual([]);
+    expect(c.list()).toBe(listed);
+    // A later write to the same chunk is taken in.
+    await a.update(first.id, { description: 'after' });
+    await c.refresh(shared.take());
+    expect(c.get(first.id)?.description).toBe('after');
+    expect(changes).toHaveLength(1);
+  });
+
   it('marks a value another window restored as present again', async () => {
     const { shared, a, b } = await windows(3);
     const [first] = a.list();

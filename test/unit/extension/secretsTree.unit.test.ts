@@ -1,5 +1,13 @@
+import * as fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { LocalSecretStore } from '../../../src/core';
+import {
+  filterSecrets,
+  groupSecrets,
+  LocalSecretStore,
+  SECRET_TYPES,
+  type GroupBy,
+  type SecretType,
+} from '../../../src/core';
 import { SecretsTreeProvider, type SecretsNode } from '../../../src/extension/views/secretsTree';
 import { ViewState } from '../../../src/extension/views/viewState';
 import {
@@ -217,5 +225,89 @@ describe('SecretsTreeProvider through many changes', () => {
     await store.create({ name: 'N_NEW', value: 'v' });
     state.setQuery('n_n');
     expect(shown()).toEqual(fresh());
+  });
+});
+
+describe('SecretsTreeProvider filtering as the user types', () => {
+  type Step =
+    | { kind: 'type'; text: string }
+    | { kind: 'erase' }
+    | { kind: 'query'; text: string }
+    | { kind: 'types'; types: SecretType[] }
+    | { kind: 'group'; by: GroupBy }
+    | { kind: 'create'; name: string; type: SecretType; description: string }
+    | { kind: 'edit'; pick: number; description: string }
+    | { kind: 'delete'; pick: number };
+  const text = fc.string({ unit: fc.constantFrom(...'abAB_1 \nΣσ'.split('')), maxLength: 3 });
+  const step: fc.Arbitrary<Step> = fc.oneof(
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant('type' as const), text }) },
+    { weight: 2, arbitrary: fc.constant({ kind: 'erase' as const }) },
+    fc.record({ kind: fc.constant('query' as const), text }),
+    fc.record({ kind: fc.constant('types' as const), types: fc.subarray([...SECRET_TYPES]) }),
+    fc.record({
+      kind: fc.constant('group' as const),
+      by: fc.constantFrom<GroupBy>('scope', 'type', 'none'),
+    }),
+    fc.record({
+      kind: fc.constant('create' as const),
+      name: fc.stringMatching(/^[AB_][AB_1]{0,3}$/),
+      type: fc.constantFrom(...SECRET_TYPES),
+      description: text,
+    }),
+    fc.record({ kind: fc.constant('edit' as const), pick: fc.nat(), description: text }),
+    fc.record({ kind: fc.constant('delete' as const), pick: fc.nat() }),
+  );
+
+  /** What a plain filter and sort of the whole store shows. */
+  const plain = () =>
+    groupSecrets(filterSecrets(store.list(), state.filter), state.groupBy).map((g) => [
+      g.label,
+      g.items.map((e) => e.id),
+    ]);
+  const shown = () =>
+    tree
+      .getChildren()
+      .map((g) => [
+        tree.getTreeItem(g).label,
+        tree.getChildren(g).map((n) => (n.kind === 'secret' ? n.secret.id : '')),
+      ]);
+
+  it('shows what a plain filter of the store would, through keystrokes, types and changes', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { maxLength: 25 }), async (steps) => {
+        for (const entry of store.list()) await store.delete(entry.id);
+        state.clearFilter();
+        await state.setGroupBy('scope');
+        for (const [i, name] of ['AB', 'A_1', 'B', 'BA_1', '_A'].entries()) {
+          const scope = i % 2 ? { kind: 'team' as const, id: 'data' } : undefined;
+          await store.create({
+            name,
+            value: 'v',
+            type: SECRET_TYPES[i]!,
+            description: name,
+            scope,
+          });
+        }
+        expect(shown()).toEqual(plain());
+        for (const s of steps) {
+          const query = state.filter.query ?? '';
+          const entries = store.list();
+          const picked = entries[('pick' in s ? s.pick : 0) % Math.max(entries.length, 1)];
+          if (s.kind === 'type') state.setQuery(query + s.text);
+          else if (s.kind === 'erase') state.setQuery(query.slice(0, -1));
+          else if (s.kind === 'query') state.setQuery(s.text);
+          else if (s.kind === 'types') state.setTypes(s.types);
+          else if (s.kind === 'group') await state.setGroupBy(s.by);
+          else if (s.kind === 'create' && !store.find(s.name, { kind: 'personal' })) {
+            const { name, type, description } = s;
+            await store.create({ name, value: 'v', type, description });
+          } else if (s.kind === 'edit' && picked) {
+            await store.update(picked.id, { description: s.description });
+          } else if (s.kind === 'delete' && picked) await store.delete(picked.id);
+          expect(shown(), JSON.stringify(s)).toEqual(plain());
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 });
