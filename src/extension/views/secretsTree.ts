@@ -72,6 +72,11 @@ export class SecretsTreeProvider
    * that a keystroke lower-cases nothing.
    */
   private search: string[] | undefined;
+  /**
+   * The store's changes since `sorted` was last brought up to date: merged in one pass when the
+   * view next reads it, so that a sync of many pages costs one merge, not one per page.
+   */
+  private pending: StoreChange[] = [];
   /** Where, in `sorted`, what the last filter matched is, while the store has not changed since. */
   private matched: { filter: SecretFilter; at: number[] } | undefined;
   /** The groups shown, until the store, the filter or the grouping changes. */
@@ -90,9 +95,8 @@ export class SecretsTreeProvider
     super();
     this.register(
       source.onDidChange((change) => {
-        const merged = this.sorted && change && mergeChange(this.sorted, this.search, change);
-        this.sorted = merged?.sorted;
-        this.search = merged?.search;
+        if (this.sorted && change) this.pending.push(change);
+        else [this.sorted, this.search, this.pending] = [undefined, undefined, []];
         this.matched = undefined;
         this.made = undefined;
         this.refresh();
@@ -186,6 +190,13 @@ export class SecretsTreeProvider
     if (!this.sorted) {
       this.sorted = [...this.source.list()].sort(byName);
       this.search = this.sorted.map(searchText);
+    } else if (this.pending.length > 0) {
+      ({ sorted: this.sorted, search: this.search } = mergeChange(
+        this.sorted,
+        this.search,
+        combined(this.pending),
+      ));
+      this.pending = [];
     }
     const sorted = this.sorted;
     const filter = this.state.filter;
@@ -283,6 +294,21 @@ function sortedIndex(sorted: readonly IndexEntry[], entry: IndexEntry, from = 0)
     else high = mid;
   }
   return low;
+}
+
+/**
+ * Changes one after the other as one: what they took out that was there before the first, and
+ * what they put in that the later ones did not take out again.
+ */
+function combined(changes: readonly StoreChange[]): StoreChange {
+  if (changes.length === 1) return changes[0]!;
+  const before: IndexEntry[] = [];
+  const added = new Set<IndexEntry>();
+  for (const change of changes) {
+    for (const entry of change.before) if (!added.delete(entry)) before.push(entry);
+    for (const entry of change.after) added.add(entry);
+  }
+  return { before, after: [...added] };
 }
 
 /**

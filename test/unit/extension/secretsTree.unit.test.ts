@@ -200,7 +200,7 @@ describe('SecretsTreeProvider through many changes', () => {
     };
     expect(shown()).toEqual(fresh()); // the tree has sorted once; from here on it merges changes
     const scopes = [{ kind: 'personal' as const }, { kind: 'team' as const, id: 'data' }];
-    for (let i = 0; i < 60; i++) {
+    const change = async (i: number) => {
       const name = `N_${(i * 37) % 23}`;
       const existing = store.list().filter((e) => e.name === name);
       if (existing.length > 0 && i % 3 === 0) await store.delete(existing[0]!.id);
@@ -212,7 +212,15 @@ describe('SecretsTreeProvider through many changes', () => {
           { kind: 'put', entry: { ...entry!, name: `R_${i}`, version: entry!.version + 1 } },
         ]);
       } else await store.create({ name, value: 'v', scope: scopes[i % 2]! });
+    };
+    for (let i = 0; i < 60; i++) {
+      await change(i);
       expect(shown(), `after change ${i}`).toEqual(fresh());
+    }
+    // Several changes before the view reads again (the pages of a sync): merged in one pass.
+    for (let i = 60; i < 160; i++) {
+      await change(i);
+      if (i % 7 === 6) expect(shown(), `after changes up to ${i}`).toEqual(fresh());
     }
     // Typing on, deleting back, and a type filter: each as a fresh filter of the store would.
     for (const query of ['n', 'n_', 'n_1', 'n_', 'r', 'R_4', '']) {
