@@ -80,12 +80,17 @@ export async function changes(
       // The horizon goes no further than just past the newest change, so it stays where it is
       // while nothing changes (other transactions in the cluster, such as a background ANALYZE,
       // move xmin) and an idle caller gets back the cursor it sent.
+      // A page reads at most `limit` rows, so it runs without parallel workers (for this
+      // transaction): after a bulk insert, when one transaction id holds much of the feed, the
+      // statistics make the planner expect thousands of rows past a cursor and start two
+      // workers, which cost milliseconds to start for a page of one change.
       const [head] = await tx.query<{ horizon: string; legacy: number }>(
         `SELECT LEAST(pg_snapshot_xmin(pg_current_snapshot()),
              (COALESCE((SELECT xid FROM changes ORDER BY xid DESC LIMIT 1), '0')::text::bigint + 1)
                ::text::xid8
            )::text AS horizon,
-           COALESCE((SELECT max(seq) FROM changes WHERE xid = '0'::xid8), 0) AS legacy`,
+           COALESCE((SELECT max(seq) FROM changes WHERE xid = '0'::xid8), 0) AS legacy,
+           set_config('max_parallel_workers_per_gather', '0', true) AS serial`,
       );
       const horizon = Number(head!.horizon);
       const check = checkCursor(since, ctx.databaseId, {
