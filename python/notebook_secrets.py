@@ -48,7 +48,7 @@ import time
 import urllib.parse
 import uuid
 import weakref
-from typing import List
+from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Tuple, Union
 
 __all__ = [
     "get_secret",
@@ -138,6 +138,8 @@ class SecretStr(str):
     It pickles (and copies) as a plain str.
     """
 
+    _secret_name: str
+
     def __new__(cls, value, name):
         self = str.__new__(cls, value)
         self._secret_name = name
@@ -189,7 +191,7 @@ def _file_digest():
 _source_digest = _file_digest()
 _config = None
 _config_lock = threading.Lock()
-_transport = None
+_transport = None  # type: Optional[Union[_BrokerTransport, _InbandTransport]]
 # In-band tokens, the one to ask first at the front: the newest injection, then the client that
 # last answered.
 _inband_tokens = []  # type: List[str]
@@ -290,7 +292,7 @@ def _inherit(previous):
     # The values the earlier helper served stay redacted, by this helper's code from now on.
     old = getattr(previous, "_redactor", None)
     served = getattr(old, "served", None)
-    if isinstance(served, list):
+    if old is not None and isinstance(served, list):
         try:
             old.uninstall()
         except Exception:
@@ -342,7 +344,7 @@ class _BrokerTransport:
         self._local = threading.local()
         # Weak: a thread's connection closes when the thread ends, so short-lived threads do
         # not pile up open sockets.
-        self._all = weakref.WeakSet()
+        self._all = weakref.WeakSet()  # type: weakref.WeakSet[http.client.HTTPConnection]
         self._all_lock = threading.Lock()
 
     def _connection(self):
@@ -597,7 +599,7 @@ def _select_transport():
     with _config_lock:
         if _transport is not None and _config is cfg:
             return _transport
-        transport = None
+        transport = None  # type: Optional[Union[_BrokerTransport, _InbandTransport]]
         if cfg.endpoint:
             broker = _BrokerTransport(cfg.endpoint, cfg.token)
             if broker.reachable() or not (cfg.inband and _InbandTransport.available()):
@@ -822,7 +824,7 @@ def _encoded_forms(value):
                 t.translate(_LATEX_SPACE),
             ):
                 forms[form] = True
-        data_forms = (data, stripped.encode("utf-8"))
+        data_forms = (data, stripped.encode("utf-8"))  # type: Tuple[bytes, ...]
     else:
         data_forms = (data,)
     for d in data_forms:
@@ -837,7 +839,7 @@ def _encoded_forms(value):
 def _trie_pattern(words):
     """One regular expression matching any of `words`, built as a trie so that matching costs
     about the same for one value or a thousand (an alternation would try each in turn)."""
-    root = {}
+    root = {}  # type: Dict[str, Any]
     for word in words:
         node = root
         for ch in word:
@@ -981,8 +983,8 @@ class _Matcher:
                     found.extend(_char_spans(text, data, self._grown(data, words)))
         if self.short_pattern is not None:
             names = self.short_names
-            for m in self.short_pattern.finditer(text):
-                found.append((m.start(), m.end(), names.get(m.group(0), "?")))
+            for match in self.short_pattern.finditer(text):
+                found.append((match.start(), match.end(), names.get(match.group(0), "?")))
         else:
             for form in self.short:
                 at = text.find(form)
@@ -1206,10 +1208,21 @@ def _replace(text, spans):
             out.append("[secret %s]" % cur[2])
             pos = cur[1]
         cur = (a, b, name)
+    assert cur is not None, "callers pass at least one span"
     out.append(text[pos : cur[0]])
     out.append("[secret %s]" % cur[2])
     out.append(text[cur[1] :])
     return "".join(out)
+
+
+def _prefix_trie(forms: Iterable[str], depth: int) -> Dict[str, Any]:
+    """The first `depth` characters of each form, as nested dicts keyed by character."""
+    trie = {}  # type: Dict[str, Any]
+    for form in forms:
+        node = trie
+        for ch in form[:depth]:
+            node = node.setdefault(ch, {})
+    return trie
 
 
 class _Held:
@@ -1230,8 +1243,8 @@ class _Redactor:
         self._dirty = False
         self._forms = {}  # encoded form -> (name, whether its runs count)
         self._matcher = None
-        self._trie = None
-        self._chars = frozenset()
+        self._trie = None  # type: Optional[Dict[str, Any]]
+        self._chars = frozenset()  # type: FrozenSet[str]
         self._lock = threading.RLock()
         self._held = {}  # stream name ("stdout"/"stderr") -> _Held
         self._timer = None
@@ -1331,6 +1344,7 @@ class _Redactor:
 
     def _sub(self, text):
         matcher = self._matcher
+        assert matcher is not None, "_on_send matches only once a value was served"
         spans = matcher.spans(text)
         for start, pattern, decode in _VIEWS:
             if start in text:
@@ -1406,12 +1420,7 @@ class _Redactor:
         if not text or text[-1] not in self._chars:
             return 0
         if self._trie is None:
-            trie = {}
-            for form in self._forms:
-                node = trie
-                for ch in form[:_REDACT_HOLD_MAX]:
-                    node = node.setdefault(ch, {})
-            self._trie = trie
+            self._trie = _prefix_trie(self._forms, _REDACT_HOLD_MAX)
         trie = self._trie
         start = max(0, len(text) - _REDACT_HOLD_MAX)
         for i in range(start, len(text)):
@@ -1420,9 +1429,10 @@ class _Redactor:
             node = trie
             j = i
             while j < len(text):
-                node = node.get(text[j])
-                if node is None:
+                child = node.get(text[j])
+                if child is None:
                     break
+                node = child
                 j += 1
             if j == len(text) and node:
                 return len(text) - i
@@ -1480,6 +1490,8 @@ _redactor = _Redactor()
 _PLATFORM_SETUP_PATH = "/v1/setup"
 _ENVIRONMENT_PATH = "/v1/environment"
 _HOOK_MARK = "_notebook_secrets_hook"
+# Set on the `!` filter: the shell's own function it wraps, which a newer helper wraps instead.
+_ORIGINAL_MARK = "_notebook_secrets_original"
 
 
 def _setup(ask=None):
@@ -1655,13 +1667,20 @@ _PLATFORM_IMPORTS = {
 }
 
 
+def _platform_import(module: Optional[str], name: str) -> Optional[str]:
+    """The platform whose stand-in answers `from module import name`, or None."""
+    if module is None:
+        return None
+    return _PLATFORM_IMPORTS.get((module, name))
+
+
 def _platform_of(node):
     """The platform a node reads secrets of, or None."""
     import ast
 
     if isinstance(node, ast.ImportFrom) and not node.level:
         for alias in node.names:
-            platform = _PLATFORM_IMPORTS.get((node.module, alias.name))
+            platform = _platform_import(node.module, alias.name)
             if platform:
                 return platform
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
@@ -1704,7 +1723,7 @@ def _rewriter():
                 return node
             kept, bound = [], []
             for alias in node.names:
-                platform = _PLATFORM_IMPORTS.get((node.module, alias.name))
+                platform = _platform_import(node.module, alias.name)
                 if platform is None:
                     kept.append(alias)
                     continue
@@ -1764,7 +1783,7 @@ class _PlatformCalls:
                 transformers.remove(self)
             return lines
 
-        mark._notebook_secrets_hook = True
+        setattr(mark, _HOOK_MARK, True)
         return mark
 
     def visit(self, tree):
@@ -1923,7 +1942,7 @@ class _Environment:
                     for n, v in saved.items():
                         os.environ[n] = v
 
-        without._notebook_secrets_original = run
+        setattr(without, _ORIGINAL_MARK, run)
         return without
 
 
@@ -1972,7 +1991,7 @@ def _install_kernel_hooks():
     shell.events.register("pre_run_cell", _before_cell)
     for attr in ("system", "getoutput"):
         current = getattr(shell, attr)
-        original = getattr(current, "_notebook_secrets_original", current)
+        original = getattr(current, _ORIGINAL_MARK, current)
         setattr(shell, attr, _environment.hidden(original))
     return True
 
@@ -1980,7 +1999,7 @@ def _install_kernel_hooks():
 def _inherit_environment(previous):
     """Called by _inherit: what an earlier helper module put in the environment stays tracked."""
     old = getattr(previous, "_environment", None)
-    if isinstance(getattr(old, "served", None), dict):
+    if old is not None and isinstance(getattr(old, "served", None), dict):
         _environment.set_up = bool(old.set_up)
         _environment.invited = _environment.invited or bool(getattr(old, "invited", False))
         _environment.served.update(old.served)

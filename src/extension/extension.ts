@@ -1,19 +1,19 @@
 /** The composition root: builds the services once, registers commands and views. No logic here. */
 import * as vscode from 'vscode';
-import type { CommandHandler, CommandId, SecretCommandId } from './commandIds';
+import type { CommandHandler, CommandId } from './commandIds';
 import { DIRECT_CALLS, useJupyterCalls, type JupyterCalls } from './jupyterCalls';
 import { registerCommand } from './registerCommand';
-import { secretCommands } from './commands/secretCommands';
-import { shareCommands, type ShareHandler } from './commands/shareCommands';
-import { viewCommands } from './commands/viewCommands';
+import { secretHandlers } from './commands/secretHandlers';
+import type { ShareHandler } from './commands/shareCommands';
 import type { LeakGuard } from './leakGuard/leakGuard';
 import { NotebookChoiceStore } from './needs/notebookChoiceStore';
 import { NotebookNeeds } from './needs/notebookNeeds';
 import { registerNotebookSupport } from './kernels/notebookSupport';
 import { repositorySource } from './storage/brokerSource';
 import { registerSync } from './sync/registerSync';
-import { SecretStorageRepository } from './storage/secretRepository';
+import { SecretStorageRepository, type SecretRepository } from './storage/secretRepository';
 import { SecretsTreeProvider } from './views/secretsTree';
+import { createSecretsView } from './views/secretsView';
 import { ViewState } from './views/viewState';
 import { setting } from './settings';
 
@@ -47,55 +47,8 @@ export async function activate(
     choices,
   });
   const tree = new SecretsTreeProvider(repository, state, needs);
-  // The leak guard and its scanner are read after activation (a chunk of their own).
-  let leakGuard: Promise<LeakGuard> | undefined;
-  const startLeakGuard = () =>
-    (leakGuard ??= import('./leakGuard/leakGuard').then((m) => {
-      const guard = m.startLeakGuard({ repository, log });
-      context.subscriptions.push(guard);
-      return guard;
-    }));
-  const treeView = vscode.window.createTreeView('notebookSecrets.secrets', {
-    treeDataProvider: tree,
-    showCollapseAll: true,
-  });
-  const describeView = () => {
-    treeView.description = state.describeFilter();
-    const { shown, total } = tree.counts();
-    treeView.message =
-      state.describeFilter() && shown > 0 ? `Showing ${shown} of ${total} secrets.` : undefined;
-  };
   let shareHandler: ShareHandler | undefined;
-
-  const secrets = secretCommands({
-    repository,
-    log,
-    clipboardClearSeconds: () => setting('clipboard.clearAfterSeconds'),
-  });
-  const view = viewCommands(state, () => storage.reload());
-  const sharing = shareCommands(repository, log, () => shareHandler);
-
-  const secretHandlers: Record<SecretCommandId, CommandHandler> = {
-    'notebookSecrets.new': () => secrets.newSecret(),
-    'notebookSecrets.addNeeded': secrets.newSecret,
-    'notebookSecrets.newFromFile': secrets.newSecretFromFile,
-    'notebookSecrets.edit': secrets.edit,
-    'notebookSecrets.reveal': secrets.reveal,
-    'notebookSecrets.copy': secrets.copy,
-    'notebookSecrets.delete': secrets.remove,
-    'notebookSecrets.share': sharing.share,
-    'notebookSecrets.insertGetSecret': secrets.insertGetSecret,
-    'notebookSecrets.refresh': view.refresh,
-    'notebookSecrets.filter': view.filter,
-    'notebookSecrets.filterByType': view.filterByType,
-    'notebookSecrets.clearFilter': view.clearFilter,
-    'notebookSecrets.groupBy': view.groupBy,
-    'notebookSecrets.configureServer': sharing.configureServer,
-    'notebookSecrets.showLog': () => log.show(),
-    'notebookSecrets.scanWorkspace': async () => (await startLeakGuard()).scanWorkspace(),
-    'notebookSecrets.moveHardCodedKey': async (document: vscode.TextDocument, at: number) =>
-      (await startLeakGuard()).moveKey(document, at),
-  };
+  const leakGuard = lazyLeakGuard(context, repository, log);
 
   context.subscriptions.push(
     log,
@@ -103,9 +56,7 @@ export async function activate(
     storage,
     needs,
     tree,
-    treeView,
-    repository.onDidChange(describeView),
-    state.onDidChange(describeView),
+    ...createSecretsView(tree, state, repository),
   );
 
   const sync = registerSync({
@@ -125,7 +76,15 @@ export async function activate(
 
   // Every command, registered once through one wrapper: a missing handler does not compile.
   const commands: Record<CommandId, CommandHandler> = {
-    ...secretHandlers,
+    ...secretHandlers({
+      repository,
+      log,
+      clipboardClearSeconds: () => setting('clipboard.clearAfterSeconds'),
+      state,
+      reload: () => storage.reload(),
+      shareHandler: () => shareHandler,
+      leakGuard,
+    }),
     ...notebooks.commands,
     ...sync.commands,
   };
@@ -136,7 +95,7 @@ export async function activate(
 
   await storage.reload();
   needs.start();
-  setTimeout(() => void startLeakGuard(), 0);
+  setTimeout(() => void leakGuard(), 0);
   // Only the view's welcome text waits on it: not worth a round trip to the window at activation.
   void vscode.commands.executeCommand('setContext', 'notebookSecrets.loaded', true);
   log.info(`Notebook Secrets activated with ${repository.list().length} secret(s).`);
@@ -144,9 +103,24 @@ export async function activate(
   return {
     setShareHandler: (handler) => (shareHandler = handler),
     ready: async () => {
-      await Promise.all([startLeakGuard(), sync.started()]);
+      await Promise.all([leakGuard(), sync.started()]);
     },
   };
+}
+
+/** The leak guard and its scanner, read after activation (a chunk of their own) on first use. */
+function lazyLeakGuard(
+  context: vscode.ExtensionContext,
+  repository: SecretRepository,
+  log: vscode.LogOutputChannel,
+): () => Promise<LeakGuard> {
+  let leakGuard: Promise<LeakGuard> | undefined;
+  return () =>
+    (leakGuard ??= import('./leakGuard/leakGuard').then((m) => {
+      const guard = m.startLeakGuard({ repository, log });
+      context.subscriptions.push(guard);
+      return guard;
+    }));
 }
 
 export function deactivate(): void {}

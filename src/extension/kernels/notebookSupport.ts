@@ -10,7 +10,7 @@ import { helperSourcePath, loadHelperSource, loadRHelperSource } from '../../bro
 import { KernelSessions } from '../../broker/kernelSessions';
 import { SecretRequestHandler } from '../../broker/requestHandler';
 import type { SecretSource } from '../../broker/secretSource';
-import { BrokerServer } from '../../broker/server';
+import type { ClaimGate } from '../../broker/server';
 import { KernelSetupHandler } from '../../broker/kernelSetup';
 import { brokerError } from '../../core/brokerProtocol';
 import { AutoEnable, autoEnableActive } from './autoEnable';
@@ -20,10 +20,10 @@ import { KernelEnvironment } from './kernelEnvironment';
 import { JUPYTER_EXTENSION_ID } from './jupyterApi';
 import { KernelPickerServers } from './kernelPickerServers';
 import { LocalKernels } from './localKernels';
-import { manageNotebookAccess } from './manageAccess';
 import type { CommandHandler, NotebookCommandId } from '../commandIds';
+import { LocalBroker } from './localBroker';
+import { notebookCommands } from './notebookCommands';
 import { RemoteServers } from './remoteServers';
-import { UserFacingError } from '../registerCommand';
 import { redactOutputs } from './redactOutputs';
 import { affects } from '../settings';
 import { DisposableStore } from '../disposables';
@@ -55,61 +55,18 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): NotebookSupp
   const rHelperSource = () => (rHelper ??= loadRHelperSource([context.extensionPath]));
 
   const kernelEnv = new KernelEnvironment(dirname(helperSourcePath([context.extensionPath])));
-  let broker: BrokerServer | undefined;
-  let starting: Promise<string> | undefined;
-  const ensureBroker = (): Promise<string> => {
-    if (broker?.endpoint) return Promise.resolve(broker.endpoint);
-    starting ??= (async () => {
-      const server = new BrokerServer({
-        sessions,
-        handler,
-        setup,
-        log,
-        claims: {
-          accepts: (token) => kernelEnv.accepts(token),
-          claim: (request) => local.claim(request.notebook),
-          setup: async (body) => {
-            const notebook = (body as { notebook?: unknown } | null)?.notebook;
-            if (typeof notebook !== 'string') {
-              return brokerError(
-                'invalid_input',
-                'A setup with the claim token names its notebook.',
-              );
-            }
-            const session = await local.setupSession(notebook);
-            return 'error' in session ? session : setup.setup(session, body);
-          },
-        },
-      });
-      try {
-        await server.start();
-      } catch (error) {
-        starting = undefined;
-        throw new UserFacingError(
-          `The Notebook Secrets broker could not start (${error instanceof Error ? error.message : 'error'}).`,
-        );
-      }
-      broker = server;
-      return server.endpoint;
-    })();
-    return starting;
-  };
-  const ensureTcpBroker = async (): Promise<string> => {
-    await ensureBroker();
-    try {
-      return await broker!.tcpEndpoint();
-    } catch (error) {
-      throw new UserFacingError(
-        `The Notebook Secrets broker could not listen on 127.0.0.1 for R kernels (${error instanceof Error ? error.message : 'error'}).`,
-      );
-    }
-  };
-
+  const broker = new LocalBroker({
+    sessions,
+    handler,
+    setup,
+    log,
+    claims: claimGate(kernelEnv, setup, (): LocalKernels => local),
+  });
   const local = new LocalKernels({
     sessions,
     consent,
-    ensureBroker,
-    ensureTcpBroker,
+    ensureBroker: () => broker.ensure(),
+    ensureTcpBroker: () => broker.ensureTcp(),
     helperSource,
     rHelperSource,
     redactOutputs,
@@ -134,68 +91,10 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): NotebookSupp
   const auto = new AutoEnable({ local, log });
   const picker = new KernelPickerServers({ servers: remote, log });
 
-  const enable = async (arg?: unknown): Promise<void> => {
-    const notebook = notebookFrom(arg);
-    if (!notebook) {
-      throw new UserFacingError('Open a Jupyter notebook first, then run this command from it.');
-    }
-    await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Window, title: 'Enabling get_secret…' },
-      () => local.enable(notebook),
-    );
-    void vscode.window.showInformationMessage(
-      "get_secret is enabled in this notebook's kernel: use get_secret('NAME') in a cell.",
-    );
-  };
-
-  const commands: Record<NotebookCommandId, (arg?: unknown) => Promise<unknown>> = {
-    'notebookSecrets.enableGetSecret': enable,
-    'notebookSecrets.manageNotebookAccess': () => manageNotebookAccess(consent),
-    'notebookSecrets.addJupyterServer': () => remote.add(),
-    'notebookSecrets.removeJupyterServer': () => remote.remove(),
-    // The port and the choice commands are read when first used (a chunk of their own).
-    'notebookSecrets.portNotebook': async (arg) =>
-      (await import('../needs/portNotebook')).portNotebook(notebookFrom(arg)),
-    'notebookSecrets.setKernelEnvironment': async (arg) =>
-      (await import('../needs/notebookChoiceCommands')).setKernelEnvironment(
-        notebookFrom(arg),
-        choices,
-        deps.secretNames,
-      ),
-    'notebookSecrets.choosePlatformCalls': async (arg) =>
-      (await import('../needs/notebookChoiceCommands')).choosePlatformCalls(
-        notebookFrom(arg),
-        choices,
-      ),
-  };
+  const updateKernelEnv = () => updateKernelEnvironment(kernelEnv, broker, log);
   const disposables = new DisposableStore();
-  // The environment local kernels inherit (kernelEnvironment.ts): set while auto-enable applies.
-  const updateKernelEnv = async (): Promise<void> => {
-    if (!autoEnableActive() || !vscode.extensions.getExtension(JUPYTER_EXTENSION_ID)) {
-      kernelEnv.uninstall();
-      return;
-    }
-    if (kernelEnv.installed) return;
-    try {
-      kernelEnv.install(await ensureBroker());
-    } catch (error) {
-      log.warn(
-        `get_secret cannot be set up in new kernels from their first cell: ${error instanceof Error ? error.message : 'error'}`,
-      );
-    }
-  };
   for (const part of [
-    vscode.languages.registerCodeActionsProvider(
-      { scheme: 'vscode-notebook-cell', language: 'python' },
-      {
-        provideCodeActions: async (document, range) =>
-          new (await import('../needs/portNotebook')).PortReadActions().provideCodeActions(
-            document,
-            range,
-          ),
-      },
-      { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] },
-    ),
+    portReadActions(),
     picker,
     auto,
     local,
@@ -214,13 +113,71 @@ export function registerNotebookSupport(deps: NotebookSupportDeps): NotebookSupp
   void picker.ensure();
 
   return {
-    commands,
+    commands: notebookCommands({ local, remote, consent, choices, secretNames: deps.secretNames }),
     dispose: () => {
       kernelEnv.uninstall();
       disposables.dispose();
-      void broker?.stop();
+      broker.stop();
     },
   };
+}
+
+/**
+ * What the broker does with the claim token local kernels inherit: a kernel claims a token of
+ * its own, or asks its notebook's choices (naming the notebook) without claiming one.
+ */
+function claimGate(
+  kernelEnv: KernelEnvironment,
+  setup: KernelSetupHandler,
+  local: () => LocalKernels,
+): ClaimGate {
+  return {
+    accepts: (token) => kernelEnv.accepts(token),
+    claim: (request) => local().claim(request.notebook),
+    setup: async (body) => {
+      const notebook = (body as { notebook?: unknown } | null)?.notebook;
+      if (typeof notebook !== 'string') {
+        return brokerError('invalid_input', 'A setup with the claim token names its notebook.');
+      }
+      const session = await local().setupSession(notebook);
+      return 'error' in session ? session : setup.setup(session, body);
+    },
+  };
+}
+
+/** The environment local kernels inherit (kernelEnvironment.ts): set while auto-enable applies. */
+async function updateKernelEnvironment(
+  kernelEnv: KernelEnvironment,
+  broker: LocalBroker,
+  log: vscode.LogOutputChannel,
+): Promise<void> {
+  if (!autoEnableActive() || !vscode.extensions.getExtension(JUPYTER_EXTENSION_ID)) {
+    kernelEnv.uninstall();
+    return;
+  }
+  if (kernelEnv.installed) return;
+  try {
+    kernelEnv.install(await broker.ensure());
+  } catch (error) {
+    log.warn(
+      `get_secret cannot be set up in new kernels from their first cell: ${error instanceof Error ? error.message : 'error'}`,
+    );
+  }
+}
+
+/** The quick fixes that rewrite another platform's secret read in a cell (read on first use). */
+function portReadActions(): vscode.Disposable {
+  return vscode.languages.registerCodeActionsProvider(
+    { scheme: 'vscode-notebook-cell', language: 'python' },
+    {
+      provideCodeActions: async (document, range) =>
+        new (await import('../needs/portNotebook')).PortReadActions().provideCodeActions(
+          document,
+          range,
+        ),
+    },
+    { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] },
+  );
 }
 
 const KERNEL_ACCESS_EXPLAINED = 'notebookSecrets.kernelAccessExplained';
@@ -235,16 +192,4 @@ function explainKernelAccess(context: vscode.ExtensionContext): void {
   void vscode.window.showInformationMessage(
     "Notebook Secrets sets up get_secret in this notebook's kernel through the Jupyter extension, which asks once whether to grant Notebook Secrets kernel access: choose Allow. With Deny, get_secret stops working in notebooks until you allow it with 'Jupyter: Manage Access To Jupyter Kernels'.",
   );
-}
-
-/** The notebook a command is about: its argument (toolbar passes one), else the active one. */
-function notebookFrom(arg: unknown): vscode.NotebookDocument | undefined {
-  const candidate = arg as { notebookEditor?: { notebookUri?: vscode.Uri }; uri?: vscode.Uri };
-  const uri =
-    candidate?.notebookEditor?.notebookUri ?? (arg instanceof vscode.Uri ? arg : undefined);
-  if (uri) {
-    const doc = vscode.workspace.notebookDocuments.find((d) => d.uri.toString() === uri.toString());
-    if (doc) return doc;
-  }
-  return vscode.window.activeNotebookEditor?.notebook;
 }

@@ -9,7 +9,8 @@ import { targetSecret } from '../views/pickSecret';
 import type { SyncCommandId } from '../commandIds';
 import type { SyncDeps } from './registerSync';
 import { SignInUriHandler, signInReturn } from './signInReturn';
-import { shareHandler, syncCommands } from './syncCommands';
+import { shareHandler } from './shareHandler';
+import { syncCommands } from './syncCommands';
 import { SyncSession, type SessionState } from './syncSession';
 import { affects, setting } from '../settings';
 

@@ -36,19 +36,17 @@ vi.mock('vscode', () => {
   };
 });
 
-import type { Jupyter, Kernel, KernelStatus } from '@vscode/jupyter-extension';
-import { AutoEnable, type KernelStartEvent } from '../../../../src/extension/kernels/autoEnable';
+import type { Kernel } from '@vscode/jupyter-extension';
+import { AutoEnable } from '../../../../src/extension/kernels/autoEnable';
+import { FakeJupyter, FakeKernel } from '../../fakes/jupyter';
 
 const fire = (name: string, event: unknown) => state.listeners.get(name)?.forEach((l) => l(event));
 
-const kernel = (language = 'python', status: KernelStatus = 'idle') =>
-  ({ language, status }) as unknown as Kernel;
+const kernel = (language?: string) => new FakeKernel(language);
 
-let startListeners: ((e: KernelStartEvent) => void)[];
-let running: Map<string, Kernel>;
 let enabled: Set<string>;
 let calls: { uri: string; kernel: Kernel }[];
-let jupyter: Jupyter | undefined;
+let jupyter: FakeJupyter | undefined;
 let auto: AutoEnable;
 const logLines: string[] = [];
 
@@ -64,20 +62,10 @@ beforeEach(() => {
   state.setting = undefined;
   state.notebooks = [];
   state.listeners = new Map();
-  startListeners = [];
-  running = new Map();
   enabled = new Set();
   calls = [];
   logLines.length = 0;
-  jupyter = {
-    kernels: {
-      getKernel: async (uri: { toString(): string }) => running.get(uri.toString()),
-      onDidStart: (l: (e: KernelStartEvent) => void) => {
-        startListeners.push(l);
-        return { dispose() {} };
-      },
-    },
-  } as unknown as Jupyter;
+  jupyter = new FakeJupyter();
   auto = new AutoEnable({
     local: {
       enableStarted: async (nb, k) => {
@@ -98,14 +86,12 @@ beforeEach(() => {
 });
 
 function startKernel(name: string, k = kernel()) {
-  const waited: Thenable<unknown>[] = [];
-  const event = {
-    uri: notebook(name).uri as never,
-    kernel: k,
-    waitUntil: (t: Thenable<unknown>) => void waited.push(t),
-  };
-  startListeners.forEach((l) => l(event));
-  return waited;
+  return jupyter!.start(notebook(name).uri as never, k);
+}
+
+/** Gives the notebook `name` a kernel the Jupyter extension already runs. */
+function running(name: string) {
+  jupyter!.running.set(`file:///work/${name}`, kernel());
 }
 
 describe('get_secret on by itself', () => {
@@ -121,17 +107,17 @@ describe('get_secret on by itself', () => {
 
   it('sets up kernels already running when it starts', async () => {
     state.notebooks = [notebook('open.ipynb'), { ...notebook('x.ipynb'), notebookType: 'other' }];
-    running.set('file:///work/open.ipynb', kernel());
-    running.set('file:///work/x.ipynb', kernel());
+    running('open.ipynb');
+    running('x.ipynb');
     await auto.start();
     expect(calls.map((c) => c.uri)).toEqual(['file:///work/open.ipynb']);
   });
 
   it('sets up a kernel once a cell has run, where the API has no start event', async () => {
-    (jupyter!.kernels as { onDidStart?: unknown }).onDidStart = undefined;
+    jupyter!.startEvent = { kind: 'absent' };
     await auto.start();
     const nb = notebook('late.ipynb');
-    running.set('file:///work/late.ipynb', kernel());
+    running('late.ipynb');
     fire('notebookChange', {
       notebook: nb,
       cellChanges: [{ executionSummary: { success: true } }],
@@ -148,14 +134,7 @@ describe('get_secret on by itself', () => {
 
   it('logs one line and rejects nothing when reading the start event throws, as the published Jupyter extension does', async () => {
     const refusal = 'Proposed API is not supported for extension notebook-secrets.notebook-secrets';
-    jupyter = {
-      kernels: {
-        getKernel: async (uri: { toString(): string }) => running.get(uri.toString()),
-        get onDidStart(): never {
-          throw new Error(refusal);
-        },
-      },
-    } as unknown as Jupyter;
+    jupyter!.startEvent = { kind: 'refused', message: refusal };
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
@@ -174,7 +153,7 @@ describe('get_secret on by itself', () => {
     expect(said[0]).toContain('local Python kernels set get_secret up at its first call');
     // The pass over running kernels still happens after a cell ran.
     const nb = notebook('after.ipynb');
-    running.set('file:///work/after.ipynb', kernel());
+    running('after.ipynb');
     fire('notebookChange', {
       notebook: nb,
       cellChanges: [{ executionSummary: { success: true } }],
@@ -183,9 +162,9 @@ describe('get_secret on by itself', () => {
   });
 
   it('leaves a notebook that never reads a secret to itself (no kernel-access question)', async () => {
-    (jupyter!.kernels as { onDidStart?: unknown }).onDidStart = undefined;
+    jupyter!.startEvent = { kind: 'absent' };
     await auto.start();
-    running.set('file:///work/plain.ipynb', kernel());
+    running('plain.ipynb');
     fire('notebookChange', {
       notebook: notebook('plain.ipynb', "print('hello')"),
       cellChanges: [{ executionSummary: { success: true } }],
@@ -195,10 +174,10 @@ describe('get_secret on by itself', () => {
   });
 
   it("sets up a notebook that reads keys another platform's way, or from its environment", async () => {
-    (jupyter!.kernels as { onDidStart?: unknown }).onDidStart = undefined;
+    jupyter!.startEvent = { kind: 'absent' };
     await auto.start();
-    running.set('file:///work/colab.ipynb', kernel());
-    running.set('file:///work/env.ipynb', kernel());
+    running('colab.ipynb');
+    running('env.ipynb');
     fire('notebookChange', {
       notebook: notebook(
         'colab.ipynb',
@@ -221,14 +200,14 @@ describe('get_secret on by itself', () => {
   it('never runs in an untrusted workspace, and starts once trust is granted', async () => {
     state.trusted = false;
     state.notebooks = [notebook('a.ipynb')];
-    running.set('file:///work/a.ipynb', kernel());
+    running('a.ipynb');
     await auto.start();
-    expect(startListeners).toHaveLength(0);
+    expect(jupyter!.startListeners).toHaveLength(0);
     expect(calls).toHaveLength(0);
     state.trusted = true;
     fire('trust', undefined);
     await vi.waitFor(() => expect(calls).toHaveLength(1));
-    expect(startListeners).toHaveLength(1);
+    expect(jupyter!.startListeners).toHaveLength(1);
   });
 
   it('ignores kernel starts while the workspace is untrusted or the setting is off', async () => {
@@ -244,7 +223,7 @@ describe('get_secret on by itself', () => {
   it('does nothing with the setting off, and catches up when it is turned on', async () => {
     state.setting = false;
     state.notebooks = [notebook('a.ipynb')];
-    running.set('file:///work/a.ipynb', kernel());
+    running('a.ipynb');
     await auto.start();
     expect(calls).toHaveLength(0);
     state.setting = true;

@@ -39,64 +39,17 @@ vi.mock('vscode', () => {
   };
 });
 
-import type { Jupyter, Kernel, KernelStatus } from '@vscode/jupyter-extension';
 import { ConsentPolicy } from '../../../../src/broker/consent';
 import { KernelSessions } from '../../../../src/broker/kernelSessions';
 import { getJupyterApi } from '../../../../src/extension/kernels/jupyterApi';
 import { LocalKernels } from '../../../../src/extension/kernels/localKernels';
-
-class FakeKernel implements Kernel {
-  status: KernelStatus = 'idle';
-  language = 'python';
-  executed: string[] = [];
-  failWith: { name: string; message: string } | undefined;
-  /** Thrown by executeCode, as the Jupyter extension does when it refuses kernel access. */
-  refuse: Error | undefined;
-  /** What the kernel prints on stdout for each run. */
-  stdout = '';
-  private listeners: ((s: KernelStatus) => void)[] = [];
-  onDidChangeStatus = (l: (s: KernelStatus) => void) => {
-    this.listeners.push(l);
-    return { dispose: () => (this.listeners = this.listeners.filter((x) => x !== l)) };
-  };
-  setStatus(s: KernelStatus) {
-    this.status = s;
-    for (const l of this.listeners) l(s);
-  }
-  executeCode(code: string) {
-    this.executed.push(code);
-    const { failWith: fail, refuse, stdout } = this;
-    return (async function* () {
-      if (refuse) throw refuse;
-      if (stdout) {
-        yield {
-          items: [
-            {
-              mime: 'application/vnd.code.notebook.stdout',
-              data: new TextEncoder().encode(stdout),
-            },
-          ],
-        };
-      }
-      if (fail) {
-        yield {
-          items: [
-            {
-              mime: 'application/vnd.code.notebook.error',
-              data: new TextEncoder().encode(JSON.stringify(fail)),
-            },
-          ],
-        };
-      }
-    })();
-  }
-}
+import { FakeJupyter, FakeKernel } from '../../fakes/jupyter';
 
 const notebook = { uri: { toString: () => 'file:///work/a.ipynb' } } as unknown as Parameters<
   LocalKernels['enable']
 >[0];
 let kernel: FakeKernel;
-let getKernel: (uri: unknown) => Promise<Kernel | undefined>;
+let jupyter: FakeJupyter;
 let sessions: KernelSessions;
 let consent: ConsentPolicy;
 let local: LocalKernels;
@@ -117,14 +70,14 @@ beforeEach(() => {
   foreignClaims = [];
   claimsAllowed = true;
   kernel = new FakeKernel();
-  getKernel = async () => kernel;
+  jupyter = new FakeJupyter();
+  jupyter.getKernel = async () => kernel;
   sessions = new KernelSessions();
   const data = new Map<string, unknown>();
   consent = new ConsentPolicy({
     state: { get: (k) => data.get(k) as never, update: async (k, v) => void data.set(k, v) },
     ask: async () => 'deny',
   });
-  const jupyter = { kernels: { getKernel: (u: unknown) => getKernel(u) } } as unknown as Jupyter;
   local = new LocalKernels({
     sessions,
     consent,
@@ -186,12 +139,12 @@ describe('Enable get_secret for a local notebook', () => {
   });
 
   it('explains a kernel that is not started yet', async () => {
-    getKernel = async () => undefined;
+    jupyter.getKernel = async () => undefined;
     await expect(local.enable(notebook)).rejects.toThrow(/kernel is not running yet.*run any cell/);
   });
 
   it('explains that the Jupyter extension refused kernel access', async () => {
-    getKernel = async () => {
+    jupyter.getKernel = async () => {
       throw new Error('Access to Jupyter Kernel has been revoked');
     };
     await expect(local.enable(notebook)).rejects.toThrow(
@@ -229,7 +182,7 @@ describe('Enable get_secret for a local notebook', () => {
 
 describe('a kernel started by the Jupyter extension (auto-enable)', () => {
   it('sets up get_secret once per kernel, with the kernel it was handed', async () => {
-    getKernel = async () => {
+    jupyter.getKernel = async () => {
       throw new Error('not asked: the start event names the kernel');
     };
     expect(await local.enableStarted(notebook, kernel)).toBe(true);
@@ -304,10 +257,10 @@ describe('a kernel that sets up get_secret from its first call (a claim)', () =>
     expect(await claim('/work/other.ipynb')).toMatch(/^refused: .*not open in the VS Code window/);
     kernel.status = 'idle';
     expect(await claim()).toMatch(/^refused: get_secret can set itself up only from a cell/);
-    getKernel = async () => undefined;
+    jupyter.getKernel = async () => undefined;
     kernel.status = 'busy';
     expect(await claim()).toMatch(/^refused: get_secret can set itself up only from a cell/);
-    getKernel = async () => kernel;
+    jupyter.getKernel = async () => kernel;
     claimsAllowed = false;
     expect(await claim()).toMatch(/^refused: .*autoEnable is off/);
     claimsAllowed = true;
