@@ -178,23 +178,22 @@ describe('SecretsTreeProvider', () => {
   });
 });
 
+/** What a tree shows: each group's label and the ids of its secrets. */
+function shownBy(provider: SecretsTreeProvider) {
+  return provider
+    .getChildren()
+    .map((g) => [
+      provider.getTreeItem(g).label,
+      provider.getChildren(g).map((n) => (n.kind === 'secret' ? n.secret.id : '')),
+    ]);
+}
+
 describe('SecretsTreeProvider through many changes', () => {
   it('shows what a fresh sort of the store would, after creates, edits, renames and deletes', async () => {
-    const shown = () =>
-      tree
-        .getChildren()
-        .map((g) => [
-          tree.getTreeItem(g).label,
-          tree.getChildren(g).map((n) => (n.kind === 'secret' ? n.secret.id : '')),
-        ]);
+    const shown = () => shownBy(tree);
     const fresh = () => {
       const again = new SecretsTreeProvider(store, state);
-      const groups = again
-        .getChildren()
-        .map((g) => [
-          again.getTreeItem(g).label,
-          again.getChildren(g).map((n) => (n.kind === 'secret' ? n.secret.id : '')),
-        ]);
+      const groups = shownBy(again);
       again.dispose();
       return groups;
     };
@@ -272,13 +271,7 @@ describe('SecretsTreeProvider filtering as the user types', () => {
       g.label,
       g.items.map((e) => e.id),
     ]);
-  const shown = () =>
-    tree
-      .getChildren()
-      .map((g) => [
-        tree.getTreeItem(g).label,
-        tree.getChildren(g).map((n) => (n.kind === 'secret' ? n.secret.id : '')),
-      ]);
+  const shown = () => shownBy(tree);
 
   it('shows what a plain filter of the store would, through keystrokes, types and changes', async () => {
     await fc.assert(
