@@ -6,7 +6,6 @@
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
-import type * as z from 'zod';
 import {
   AccessAnswer,
   ConsentQuestion,
@@ -19,6 +18,7 @@ import {
   SecretAnswer,
   type PanelRequest,
 } from '../../../src/core/panelProtocol';
+import * as z from '../../../src/core/zod';
 
 /** A refusal of the server, with the message to show. */
 export class PanelRequestError extends Error {
@@ -43,7 +43,11 @@ type Body<Op extends PanelRequest['op']> = Omit<Extract<PanelRequest, { op: Op }
 export class PanelClient {
   constructor(private readonly settings = ServerConnection.makeSettings()) {}
 
-  private async post<T>(op: PanelRequest['op'], body: object, schema: z.ZodType<T>): Promise<T> {
+  private async post<T>(
+    op: PanelRequest['op'],
+    body: object,
+    schema: z.ZodMiniType<T>,
+  ): Promise<T> {
     const url = URLExt.join(this.settings.baseUrl, 'notebook-secrets', 'api', op);
     const response = await ServerConnection.makeRequest(
       url,
@@ -128,11 +132,11 @@ export class PanelClient {
     const data = (await response.json()) as PanelEvents;
     return {
       seq: data.seq,
-      questions: ConsentQuestion.array().parse(data.questions ?? []),
+      questions: z.array(ConsentQuestion).parse(data.questions ?? []),
       kernels: Array.isArray(data.kernels) ? data.kernels : [],
       problem: data.problem ?? null,
     };
   }
 }
 
-const anything = { parse: (data: unknown) => data } as unknown as z.ZodType<unknown>;
+const anything = { parse: (data: unknown) => data } as unknown as z.ZodMiniType<unknown>;
