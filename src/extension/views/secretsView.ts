@@ -16,11 +16,16 @@ export function createSecretsView(
     treeDataProvider: tree,
     showCollapseAll: true,
   });
+  // Counted only while a filter is on: counting groups the tree, which a store change (each page
+  // of a sync) would otherwise make it do at once rather than when the view next reads it.
   const describeView = () => {
-    treeView.description = state.describeFilter();
-    const { shown, total } = tree.counts();
+    const filter = state.describeFilter();
+    treeView.description = filter;
+    const counts = filter ? tree.counts() : undefined;
     treeView.message =
-      state.describeFilter() && shown > 0 ? `Showing ${shown} of ${total} secrets.` : undefined;
+      counts && counts.shown > 0
+        ? `Showing ${counts.shown} of ${counts.total} secrets.`
+        : undefined;
   };
   return [treeView, repository.onDidChange(describeView), state.onDidChange(describeView)];
 }
