@@ -73,10 +73,7 @@ export function searchMatcher<T extends Pick<SecretMetadata, 'name' | 'descripti
 ): (secret: T, text: string) => boolean {
   const types = filter.types?.length ? new Set<string>(filter.types) : undefined;
   const query = filter.query?.trim().toLowerCase();
-  if (query?.includes(SEARCH_SEPARATOR)) {
-    const matches = secretMatcher<T>(filter);
-    return (secret) => matches(secret);
-  }
+  if (query?.includes(SEARCH_SEPARATOR)) return secretMatcher<T>(filter);
   if (!query) return types ? (s) => types.has(s.type) : () => true;
   if (!types) return (_, text) => text.includes(query);
   return (s, text) => types.has(s.type) && text.includes(query);

@@ -275,13 +275,7 @@ export class IndexChunks {
     this.chunks[n]![slot] = undefined;
     this.counts[n]!--;
     this.slots.delete(entry.id);
-    const byName = this.byName;
-    const named = byName?.get(entry.name);
-    if (named === entry) byName!.delete(entry.name);
-    else if (Array.isArray(named)) {
-      const rest = named.filter((e) => e !== entry);
-      byName!.set(entry.name, rest.length === 1 ? rest[0]! : rest);
-    }
+    if (this.byName) removeNamed(this.byName, entry);
     this.unsynced.delete(entry.id);
     this.dirty.add(n);
     this.open = Math.min(this.open, n);
@@ -320,6 +314,15 @@ function addNamed(byName: Map<string, IndexEntry | IndexEntry[]>, entry: IndexEn
   if (named === undefined) byName.set(entry.name, entry);
   else if (Array.isArray(named)) named.push(entry);
   else byName.set(entry.name, [named, entry]);
+}
+
+function removeNamed(byName: Map<string, IndexEntry | IndexEntry[]>, entry: IndexEntry): void {
+  const named = byName.get(entry.name);
+  if (named === entry) byName.delete(entry.name);
+  else if (Array.isArray(named)) {
+    const rest = named.filter((e) => e !== entry);
+    byName.set(entry.name, rest.length === 1 ? rest[0]! : rest);
+  }
 }
 
 /** FNV-1a over the text's UTF-16 units: tells one stored chunk from another. */

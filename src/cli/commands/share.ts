@@ -20,6 +20,13 @@ export function principalOf(options: PrincipalOptions): Principal {
     : { kind: 'team', id: options.team! };
 }
 
+/** The grants but the one of `principal`. */
+export function grantsWithout(access: readonly Grant[], principal: Principal): Grant[] {
+  return access.filter(
+    (g) => !(g.principal.kind === principal.kind && g.principal.id === principal.id),
+  );
+}
+
 export function describeGrants(access: Grant[]): string {
   return access.map((g) => `  ${g.principal.kind} ${g.principal.id}: ${g.role}`).join('\n');
 }
@@ -49,9 +56,7 @@ export async function run(name: string, options: ShareOptions, io: CliIo): Promi
   const session = io.openSession(options);
   const secret = await findSecret(session, name, options.scope, true);
   const current = await session.api.getAccess(secret.id);
-  const others = current.access.filter(
-    (g) => !(g.principal.kind === principal.kind && g.principal.id === principal.id),
-  );
+  const others = grantsWithout(current.access, principal);
   const result = await session.api.putAccess(
     secret.id,
     [...others, { principal, role: role.data }],

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { action, type CliIo } from '../client/io';
 import { CliError, EXIT, findSecret, printJson } from '../client/session';
-import { describeGrants, principalOf, type PrincipalOptions } from './share';
+import { describeGrants, grantsWithout, principalOf, type PrincipalOptions } from './share';
 import { jsonOption, scopeOption, serverOption } from '../options';
 
 export function register(program: Command): void {
@@ -25,9 +25,7 @@ export async function run(name: string, options: PrincipalOptions, io: CliIo): P
   const session = io.openSession(options);
   const secret = await findSecret(session, name, options.scope, true);
   const current = await session.api.getAccess(secret.id);
-  const remaining = current.access.filter(
-    (g) => !(g.principal.kind === principal.kind && g.principal.id === principal.id),
-  );
+  const remaining = grantsWithout(current.access, principal);
   if (remaining.length === current.access.length) {
     throw new CliError(
       `${principal.kind} ${principal.id} has no direct access to '${name}'.`,

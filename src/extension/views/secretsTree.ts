@@ -66,12 +66,7 @@ export class SecretsTreeProvider
    * Every entry in name order, kept as the store changes (a change merges into it), so that
    * neither a sync nor a keystroke of the filter sorts the catalogue again.
    */
-  private sorted: IndexEntry[] | undefined;
-  /**
-   * searchText of each entry of `sorted`, at the same place: made with it and merged with it, so
-   * that a keystroke lower-cases nothing.
-   */
-  private search: string[] | undefined;
+  private sorted: Sorted | undefined;
   /**
    * The store's changes since `sorted` was last brought up to date: merged in one pass when the
    * view next reads it, so that a sync of many pages costs one merge, not one per page.
@@ -96,7 +91,7 @@ export class SecretsTreeProvider
     this.register(
       source.onDidChange((change) => {
         if (this.sorted && change) this.pending.push(change);
-        else [this.sorted, this.search, this.pending] = [undefined, undefined, []];
+        else [this.sorted, this.pending] = [undefined, []];
         this.matched = undefined;
         this.made = undefined;
         this.refresh();
@@ -188,17 +183,13 @@ export class SecretsTreeProvider
   private currentGroups(): SecretGroup<IndexEntry>[] {
     if (this.groups) return this.groups;
     if (!this.sorted) {
-      this.sorted = [...this.source.list()].sort(byName);
-      this.search = this.sorted.map(searchText);
+      const entries = [...this.source.list()].sort(byName);
+      this.sorted = { entries, search: entries.map(searchText) };
     } else if (this.pending.length > 0) {
-      ({ sorted: this.sorted, search: this.search } = mergeChange(
-        this.sorted,
-        this.search,
-        combined(this.pending),
-      ));
+      this.sorted = mergeChange(this.sorted, combined(this.pending));
       this.pending = [];
     }
-    const sorted = this.sorted;
+    const sorted = this.sorted.entries;
     const filter = this.state.filter;
     const groupBy = this.state.groupBy;
     const last = this.matched;
@@ -209,7 +200,7 @@ export class SecretsTreeProvider
     if (isFilterActive(filter)) {
       // Typing on narrows the last filter: only what it matched can match.
       within = last !== undefined && narrows(last.filter, filter);
-      at = this.filtered(sorted, filter, within ? last!.at : undefined);
+      at = filtered(this.sorted, filter, within ? last!.at : undefined);
     }
     this.matched = at && { filter, at };
     const count = at?.length ?? sorted.length;
@@ -224,23 +215,6 @@ export class SecretsTreeProvider
     }
     this.groups = this.made!.groups;
     return this.groups;
-  }
-
-  /** Where the entries `filter` matches are in `sorted`, looking only at `from` when given. */
-  private filtered(
-    sorted: readonly IndexEntry[],
-    filter: SecretFilter,
-    from: readonly number[] | undefined,
-  ): number[] {
-    const search = this.search!;
-    const matches = searchMatcher<IndexEntry>(filter);
-    const at: number[] = [];
-    if (from) {
-      for (const i of from) if (matches(sorted[i]!, search[i]!)) at.push(i);
-    } else {
-      for (let i = 0; i < sorted.length; i++) if (matches(sorted[i]!, search[i]!)) at.push(i);
-    }
-    return at;
   }
 
   private secretItem(secret: IndexEntry): vscode.TreeItem {
@@ -312,15 +286,36 @@ function combined(changes: readonly StoreChange[]): StoreChange {
 }
 
 /**
+ * The entries in name order, and the searchText of each at the same place (made with it and
+ * merged with it, so that a keystroke lower-cases nothing).
+ */
+interface Sorted {
+  entries: IndexEntry[];
+  search: string[];
+}
+
+/** Where the entries `filter` matches are in `sorted`, looking only at `from` when given. */
+function filtered(
+  { entries, search }: Sorted,
+  filter: SecretFilter,
+  from: readonly number[] | undefined,
+): number[] {
+  const matches = searchMatcher<IndexEntry>(filter);
+  const at: number[] = [];
+  if (from) {
+    for (const i of from) if (matches(entries[i]!, search[i]!)) at.push(i);
+  } else {
+    for (let i = 0; i < entries.length; i++) if (matches(entries[i]!, search[i]!)) at.push(i);
+  }
+  return at;
+}
+
+/**
  * `sorted` without the entries the change took out and with those it put in, in name order: each
  * found by binary search, the rest copied, so a change of a few entries costs no sort and few
- * comparisons, whatever the catalogue. `search` (searchText at the same places) goes along.
+ * comparisons, whatever the catalogue. The search texts go along.
  */
-function mergeChange(
-  sorted: readonly IndexEntry[],
-  search: readonly string[] | undefined,
-  change: StoreChange,
-): { sorted: IndexEntry[]; search: string[] | undefined } {
+function mergeChange({ entries: sorted, search }: Sorted, change: StoreChange): Sorted {
   const gone = new Set<number>();
   for (const entry of change.before) {
     const at = sortedIndex(sorted, entry);
@@ -328,21 +323,21 @@ function mergeChange(
   }
   const added = [...change.after].sort(byName);
   const merged: IndexEntry[] = [];
-  const texts: string[] | undefined = search && [];
+  const texts: string[] = [];
   const keep = (i: number) => {
     if (gone.has(i)) return;
     merged.push(sorted[i]!);
-    texts?.push(search![i]!);
+    texts.push(search[i]!);
   };
   let i = 0;
   for (const entry of added) {
     const at = sortedIndex(sorted, entry, i);
     for (; i < at; i++) keep(i);
     merged.push(entry);
-    texts?.push(searchText(entry));
+    texts.push(searchText(entry));
   }
   for (; i < sorted.length; i++) keep(i);
-  return { sorted: merged, search: texts };
+  return { entries: merged, search: texts };
 }
 
 function notebookItem(label: string, items: readonly NeededItem[]): vscode.TreeItem {

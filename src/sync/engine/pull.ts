@@ -134,7 +134,7 @@ async function applyChanges(
     ctx,
     takes.flatMap((take) => (fetched.has(take.meta.id) ? [] : [take.meta])),
   );
-  for (const [id, value] of fetched) if (!values.has(id)) values.set(id, value);
+  for (const [id, value] of fetched) values.set(id, value);
   for (const take of takes) {
     const value = values.get(take.meta.id);
     if (!value) continue;
