@@ -11,6 +11,20 @@ export interface Migration {
   sql: string;
 }
 
+/**
+ * The users (as 'user:' keys) among a change's audience keys, with the members of its teams and
+ * projects: feed_readers(keys).
+ */
+const FEED_READERS = `  SELECT COALESCE(array_agg(DISTINCT r.k ORDER BY r.k), '{}'::text[]) FROM (
+    SELECT k FROM unnest(keys) AS k WHERE k LIKE 'user:%'
+    UNION SELECT 'user:' || tm.user_id FROM team_members tm WHERE 'team:' || tm.team_id = ANY(keys)
+    UNION SELECT pm.principal FROM project_members pm
+      WHERE 'project:' || pm.project_id = ANY(keys) AND pm.principal LIKE 'user:%'
+    UNION SELECT 'user:' || tm.user_id FROM project_members pm
+      JOIN team_members tm ON pm.principal = 'team:' || tm.team_id
+      WHERE 'project:' || pm.project_id = ANY(keys)
+  ) AS r`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -159,15 +173,7 @@ CREATE INDEX audit_actor ON audit (actor, id);
     // memberships (the best this database still knows).
     sql: `
 CREATE FUNCTION feed_readers(keys text[]) RETURNS text[] LANGUAGE sql STABLE AS $$
-  SELECT COALESCE(array_agg(DISTINCT r.k ORDER BY r.k), '{}'::text[]) FROM (
-    SELECT k FROM unnest(keys) AS k WHERE k LIKE 'user:%'
-    UNION SELECT 'user:' || tm.user_id FROM team_members tm WHERE 'team:' || tm.team_id = ANY(keys)
-    UNION SELECT pm.principal FROM project_members pm
-      WHERE 'project:' || pm.project_id = ANY(keys) AND pm.principal LIKE 'user:%'
-    UNION SELECT 'user:' || tm.user_id FROM project_members pm
-      JOIN team_members tm ON pm.principal = 'team:' || tm.team_id
-      WHERE 'project:' || pm.project_id = ANY(keys)
-  ) AS r
+${FEED_READERS}
 $$;
 
 UPDATE changes SET audience = feed_readers(audience);
@@ -303,6 +309,20 @@ CREATE INDEX sign_in_requests_expiry ON sign_in_requests (expires_at);
     // sign_in_failed, refresh_failed): detail says how the person signed in or why it failed.
     sql: `
 ALTER TABLE audit ADD COLUMN detail text;
+`,
+  },
+  {
+    version: 11,
+    name: 'change feed audience planned once per connection',
+    // Every write calls feed_readers. PostgreSQL plans the body of a LANGUAGE sql function that it
+    // cannot inline anew on every call (0.16 ms, against 0.02 ms to run it: a third of a create's
+    // time in the database); PL/pgSQL keeps the plan for the connection. Same query, same result.
+    // (No semicolon may end a line inside the body: see splitStatements.)
+    sql: `
+CREATE OR REPLACE FUNCTION feed_readers(keys text[]) RETURNS text[] LANGUAGE plpgsql STABLE AS $$
+BEGIN RETURN (
+${FEED_READERS}); END
+$$;
 `,
   },
 ];

@@ -160,4 +160,58 @@ describe.each(BACKENDS)('change feed migration on %s', (_name, open) => {
       await db.close();
     }
   });
+
+  it('keeps the plan of feed_readers for the connection, with the same answers', async () => {
+    const db = await open();
+    try {
+      await migrate(
+        db,
+        MIGRATIONS.filter((m) => m.version <= 10),
+      );
+      await db.query(`INSERT INTO users (id, name) VALUES ('bob', 'bob'), ('carol', 'carol')`);
+      await db.query(`INSERT INTO teams (id, name) VALUES ('data', 'data')`);
+      await db.query(`INSERT INTO team_members (team_id, user_id) VALUES ('data', 'bob')`);
+      await db.query(`INSERT INTO projects (id, name) VALUES ('web', 'web')`);
+      await db.query(
+        `INSERT INTO project_members (project_id, principal)
+         VALUES ('web', 'user:carol'), ('web', 'team:data')`,
+      );
+      const audiences = [
+        [],
+        ['user:alice'],
+        ['user:alice', 'team:data'],
+        ['project:web'],
+        ['team:none'],
+      ];
+      const answers = async () => {
+        const out: string[][] = [];
+        for (const keys of audiences) {
+          const [row] = await db.query<{ r: string[] }>('SELECT feed_readers($1::text[]) AS r', [
+            keys,
+          ]);
+          out.push(row!.r);
+        }
+        return out;
+      };
+      const before = await answers();
+      await migrate(db);
+      // PL/pgSQL keeps its statements' plans per connection; a LANGUAGE sql function that
+      // cannot be inlined is planned again on every call.
+      const [fn] = await db.query<{ lang: string }>(
+        `SELECT l.lanname AS lang FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+         WHERE p.proname = 'feed_readers'`,
+      );
+      expect(fn!.lang).toBe('plpgsql');
+      expect(await answers()).toEqual(before);
+      expect(before).toEqual([
+        [],
+        ['user:alice'],
+        ['user:alice', 'user:bob'],
+        ['user:bob', 'user:carol'],
+        [],
+      ]);
+    } finally {
+      await db.close();
+    }
+  });
 });
