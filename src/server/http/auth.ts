@@ -14,13 +14,16 @@ import fp from 'fastify-plugin';
 import type { RouteAuth } from '../../core/routes';
 import { HttpError } from '../httpError';
 import { RateLimiter, type RateLimitOptions } from '../rateLimit';
-import type { Caller, Store } from '../store';
-import { bearerToken, isWellFormedToken } from '../tokens';
+import type { Caller, Store, Writer } from '../store';
+import { bearerToken, hashToken, isWellFormedToken } from '../tokens';
 
 declare module 'fastify' {
   interface FastifyRequest {
     caller: Caller | null;
-    /** The bearer token of a route that checks it itself (resolve), once admitted. */
+    /**
+     * The bearer token of a route that checks it itself (resolve, or a write let through by
+     * `Auth.recentlyValid`), from admission until it has been checked.
+     */
     uncheckedToken: string | null;
   }
   interface FastifyInstance {
@@ -30,13 +33,25 @@ declare module 'fastify' {
 
 /**
  * How a route's token is checked: by the route's `auth` in the table, `admit` for a route that
- * checks the token itself in the statement that reads (resolve), or `open` for a route without a
- * token that is still rate-limited by address (sign-in).
+ * checks the token itself in the statement that reads (resolve), `write` for a write whose
+ * statement checks the token where the store can (Store.checksTokensInWrites), or `open` for a
+ * route without a token that is still rate-limited by address (sign-in).
  */
-export type TokenCheck = RouteAuth | 'admit' | 'open';
+export type TokenCheck = RouteAuth | 'admit' | 'write' | 'open';
+
+/**
+ * How long a token that was found valid lets this process read the body of a write without
+ * looking the token up first. The write's statement checks the token again, so this decides only
+ * whether a body is read: a token never valid is refused before its body, as on every route.
+ */
+const RECENTLY_VALID_MS = 60_000;
+/** Bounds that memory when callers present many distinct tokens. */
+const MAX_RECENTLY_VALID = 10_000;
 
 export class Auth {
   private readonly limiter: RateLimiter;
+  /** Hashes of tokens found valid, with the time (ms) until which they count as recently so. */
+  private readonly recentlyValid = new Map<string, number>();
 
   constructor(
     private readonly store: Store,
@@ -93,13 +108,68 @@ export class Auth {
 
   /** Authenticates (and rate-limits) a request; every route but the open ones uses it. */
   readonly authenticate = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const token = this.admit(request, reply);
+    await this.check(request, reply, this.admit(request, reply));
+  };
+
+  /** Looks an admitted token up and sets the request's caller; refuses it otherwise. */
+  private async check(request: FastifyRequest, reply: FastifyReply, token: string): Promise<void> {
     const caller = isWellFormedToken(token)
       ? await this.store.authenticate(token, clientOf(request), request.ip)
       : undefined;
-    if (!caller) throw this.refuseToken(request, reply);
+    if (!caller) {
+      this.recentlyValid.delete(hashToken(token));
+      throw this.refuseToken(request, reply);
+    }
     request.caller = caller;
+    request.uncheckedToken = null;
+    if (this.store.checksTokensInWrites) {
+      if (this.recentlyValid.size >= MAX_RECENTLY_VALID) this.recentlyValid.clear();
+      this.recentlyValid.set(hashToken(token), Date.now() + RECENTLY_VALID_MS);
+    }
+  }
+
+  /**
+   * A write's hook: a token found valid within RECENTLY_VALID_MS goes on to the handler unchecked,
+   * for the write's statement to check (one round trip instead of two); any other is looked up
+   * before the body is read.
+   */
+  private readonly admitWriter = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<void> => {
+    const token = this.admit(request, reply);
+    if (
+      this.store.checksTokensInWrites &&
+      isWellFormedToken(token) &&
+      (this.recentlyValid.get(hashToken(token)) ?? 0) > Date.now()
+    ) {
+      request.uncheckedToken = token;
+      return;
+    }
+    await this.check(request, reply, token);
   };
+
+  /** Who a write runs as: the caller, or the unchecked token for the write's statement to check. */
+  writerOf(request: FastifyRequest): Writer {
+    if (request.caller) return request.caller;
+    return {
+      tokenHash: hashToken(request.uncheckedToken!),
+      client: clientOf(request),
+      ip: request.ip,
+    };
+  }
+
+  /** Records what a write's statement found of its token, and answers a refusal. */
+  writeChecked(request: FastifyRequest, reply: FastifyReply, caller: Caller | undefined): void {
+    const token = request.uncheckedToken;
+    request.uncheckedToken = null;
+    if (caller) {
+      request.caller = caller;
+      return;
+    }
+    if (token !== null) this.recentlyValid.delete(hashToken(token));
+    throw this.refuseToken(request, reply);
+  }
 
   private readonly requireAdmin = async (request: FastifyRequest): Promise<void> => {
     if (!request.caller?.admin) {
@@ -139,6 +209,8 @@ export class Auth {
         return [this.authenticate, this.requireAdmin];
       case 'admit':
         return [this.admitOnly];
+      case 'write':
+        return [this.admitWriter];
       case 'open':
         return [this.limitAddress];
     }

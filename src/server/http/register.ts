@@ -16,7 +16,7 @@ import {
 } from '../../core/routes';
 import { HttpError } from '../httpError';
 import type { SignIn } from '../oidc/signIn';
-import type { Caller, Store } from '../store';
+import { type Caller, type Store, TokenRefused, type Writer, type Written } from '../store';
 import { parseOr400 } from '../validation';
 import type { TokenCheck } from './auth';
 
@@ -49,6 +49,11 @@ export interface Call<R extends RouteSpec> {
   query(): Parsed<R['query']>;
   /** The If-Match version: 400 when it is malformed or, on a route that requires it, absent. */
   ifMatch(): R['ifMatch'] extends 'required' ? number : number | undefined;
+  /**
+   * Runs a store write as the caller, or, on a `write` route, as the token, which the write's own
+   * statement checks (401 when it refuses it).
+   */
+  write<T>(run: (who: Writer) => Promise<Written<T>>): Promise<T>;
 }
 
 /** What a handler answers: the answer schema's shape, nothing for 204, else any JSON. */
@@ -62,7 +67,7 @@ export type Handler<R extends RouteSpec> = (call: Call<R>, ctx: RouteContext) =>
 
 /** A handler, or one with a check of its own (see TokenCheck). */
 export type RouteHandler<R extends RouteSpec> =
-  Handler<R> | { check: 'admit' | 'open'; handle: Handler<R> };
+  Handler<R> | { check: 'admit' | 'write' | 'open'; handle: Handler<R> };
 
 /** Handlers for some routes of the table, keyed by route id. */
 export type RouteHandlers = { [K in RouteId]?: RouteHandler<Routes[K]> };
@@ -93,7 +98,16 @@ function register(
     onRequest: app.auth.hooks(check),
     handler: async (request, reply) => {
       if (spec.status !== undefined) reply.code(spec.status);
-      return handle(callOf(spec, request, reply), ctx);
+      try {
+        return await handle(callOf(spec, request, reply), ctx);
+      } catch (error) {
+        // A write refused before its statement ran (a bad If-Match or body): a bad token is
+        // refused first, as on every other route.
+        if (check === 'write' && request.uncheckedToken !== null) {
+          await app.auth.authenticate(request, reply);
+        }
+        throw error;
+      }
     },
   });
 }
@@ -109,6 +123,19 @@ function callOf(spec: RouteSpec, request: FastifyRequest, reply: FastifyReply): 
     body: (raw = request.body) => parseOr400(spec.body!, raw, 'body'),
     query: () => parseOr400(spec.query!, request.query, 'query'),
     ifMatch: () => ifMatch(request, spec.ifMatch === 'required'),
+    async write<T>(run: (who: Writer) => Promise<Written<T>>): Promise<T> {
+      const auth = request.server.auth;
+      let written: Written<T>;
+      try {
+        written = await run(auth.writerOf(request));
+      } catch (error) {
+        // Any other error leaves the token unchecked, for the handler's wrapper to check.
+        if (error instanceof TokenRefused) auth.writeChecked(request, reply, undefined);
+        throw error;
+      }
+      auth.writeChecked(request, reply, written.caller);
+      return written.result;
+    },
   };
 }
 

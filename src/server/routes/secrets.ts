@@ -5,14 +5,18 @@ import type { RouteHandlers } from '../http/register';
 import { checkValue, parseScopeFilter } from '../validation';
 
 export const secretRoutes = {
-  createSecret: async (call, { store, maxValueBytes }) => {
-    const body = call.body();
-    checkValue(body.value, body.encoding, maxValueBytes);
-    const meta = await store.create(call.caller, body);
-    call.reply
-      .header('ETag', versionTag(meta.version))
-      .header('Location', `/v1/secrets/${meta.id}`);
-    return meta;
+  // The token is checked by the write's statement where the store can (one round trip).
+  createSecret: {
+    check: 'write',
+    handle: async (call, { store, maxValueBytes }) => {
+      const body = call.body();
+      checkValue(body.value, body.encoding, maxValueBytes);
+      const meta = await call.write((who) => store.create(who, body));
+      call.reply
+        .header('ETag', versionTag(meta.version))
+        .header('Location', `/v1/secrets/${meta.id}`);
+      return meta;
+    },
   },
 
   listSecrets: async (call, { store }) => {
@@ -41,41 +45,46 @@ export const secretRoutes = {
   // Many values in one request (the sync client's first pull); POST: ids do not go in a URL.
   getValues: async (call, { store }) => store.readValues(call.caller, call.body().ids),
 
-  updateSecret: async (call, { store, maxValueBytes }) => {
-    const version = call.ifMatch();
-    const body = call.body(call.request.body ?? {});
-    if (Object.values(body).every((v) => v === undefined)) {
-      throw new HttpError(
-        400,
-        'invalid_input',
-        'The body changes nothing: send name, value, encoding, description or type.',
-      );
-    }
-    if (body.value !== undefined) checkValue(body.value, body.encoding ?? 'text', maxValueBytes);
-    if (body.encoding === 'base64' && body.value === undefined) {
-      throw new HttpError(
-        400,
-        'invalid_input',
-        "Changing the encoding to 'base64' needs the new value in the same request.",
-        {
-          field: 'value',
-        },
-      );
-    }
-    // Keep the stored encoding; a base64 secret's new value must be base64 too (the update
-    // checks the stored encoding in its own statement).
-    let notBase64: HttpError | undefined;
-    if (body.value !== undefined && body.encoding === undefined) {
-      try {
-        checkValue(body.value, 'base64', maxValueBytes);
-      } catch (error) {
-        if (!(error instanceof HttpError)) throw error;
-        notBase64 = error;
+  updateSecret: {
+    check: 'write',
+    handle: async (call, { store, maxValueBytes }) => {
+      const version = call.ifMatch();
+      const body = call.body(call.request.body ?? {});
+      if (Object.values(body).every((v) => v === undefined)) {
+        throw new HttpError(
+          400,
+          'invalid_input',
+          'The body changes nothing: send name, value, encoding, description or type.',
+        );
       }
-    }
-    const meta = await store.update(call.caller, call.params.id, version, body, notBase64);
-    call.reply.header('ETag', versionTag(meta.version));
-    return meta;
+      if (body.value !== undefined) checkValue(body.value, body.encoding ?? 'text', maxValueBytes);
+      if (body.encoding === 'base64' && body.value === undefined) {
+        throw new HttpError(
+          400,
+          'invalid_input',
+          "Changing the encoding to 'base64' needs the new value in the same request.",
+          {
+            field: 'value',
+          },
+        );
+      }
+      // Keep the stored encoding; a base64 secret's new value must be base64 too (the update
+      // checks the stored encoding in its own statement).
+      let notBase64: HttpError | undefined;
+      if (body.value !== undefined && body.encoding === undefined) {
+        try {
+          checkValue(body.value, 'base64', maxValueBytes);
+        } catch (error) {
+          if (!(error instanceof HttpError)) throw error;
+          notBase64 = error;
+        }
+      }
+      const meta = await call.write((who) =>
+        store.update(who, call.params.id, version, body, notBase64),
+      );
+      call.reply.header('ETag', versionTag(meta.version));
+      return meta;
+    },
   },
 
   deleteSecret: async (call, { store }) => {

@@ -37,24 +37,17 @@ export async function audit(
 
 /**
  * The audit row of a write done in one statement, as one of its data-modifying CTEs: one row per
- * row of `from`, whose SQL expressions give the secret's id, name and version. The caller's
- * columns are the parameters from `$${first}` on (auditParams).
+ * row of `from`, whose SQL expressions give the secret's id, name and version, by the writer of
+ * the statement's `me` row (see writer.ts).
  */
 export function auditRow(
   action: AuditEntry['action'],
   columns: { from: string; id: string; name: string; version: string },
-  first: number,
 ): string {
-  const p = (i: number) => `$${first + i}`;
   return `INSERT INTO audit (actor, action, secret_id, secret_name, version, client, ip, token_id,
        token_created_by)
-     SELECT ${p(0)}, '${action}', ${columns.id}, ${columns.name}, ${columns.version}, ${p(1)},
-       ${p(2)}, ${p(3)}, ${p(4)} FROM ${columns.from}`;
-}
-
-/** The parameters auditRow reads. */
-export function auditParams(caller: Caller): unknown[] {
-  return [caller.userId, caller.client, caller.ip, caller.tokenId, caller.tokenCreatedBy];
+     SELECT me.user_id, '${action}', ${columns.id}, ${columns.name}, ${columns.version}, me.client,
+       me.ip, me.token_id, me.token_created_by FROM ${columns.from} CROSS JOIN me`;
 }
 
 /** Audits a token created or revoked by `caller` for `subject`. */

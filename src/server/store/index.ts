@@ -40,8 +40,10 @@ import { putSignInRequest, takeSignInRequest, type SignInRequestKind } from './s
 import { getAccess, putAccess } from './sharing';
 import * as values from './values';
 import { restore, versions } from './versions';
+import type { Writer, Written } from './writer';
 
 export type { Caller, NewSecret, SecretPatch, StoreOptions } from './context';
+export { TokenRefused, type TokenWriter, type Writer, type Written } from './writer';
 
 /** A store function's parameters after the context the facade passes. */
 type WithoutContext<F> = F extends (ctx: StoreContext, ...rest: infer R) => unknown ? R : never;
@@ -120,8 +122,17 @@ export class Store {
   }
 
   // Secrets
-  create(caller: Caller, input: NewSecret): Promise<SecretMetadata> {
-    return secrets.create(this.ctx, caller, input);
+  /**
+   * Whether create and update take a bearer token (TokenWriter) and check it in their own
+   * statement: on PostgreSQL, where a token is read on every request (another process may have
+   * revoked it). PGlite answers token lookups from memory, so there the caller comes first.
+   */
+  get checksTokensInWrites(): boolean {
+    return this.ctx.db.kind === 'postgres';
+  }
+  /** Creates a secret as `who`; TokenRefused when `who` is a token that is no longer valid. */
+  create(who: Writer, input: NewSecret): Promise<Written<SecretMetadata>> {
+    return secrets.create(this.ctx, who, input);
   }
   list(
     caller: Caller,
@@ -133,8 +144,8 @@ export class Store {
   get(caller: Caller, id: string, db?: SqlExecutor): Promise<SecretMetadata | undefined> {
     return visibleSecret(this.ctx, caller, id, db);
   }
-  /** Edits a secret: (caller, id, ifMatch, patch, notBase64?), see secrets.update. */
-  update(...args: WithoutContext<typeof secrets.update>): Promise<SecretMetadata> {
+  /** Edits a secret: (who, id, ifMatch, patch, notBase64?), see secrets.update. */
+  update(...args: WithoutContext<typeof secrets.update>): Promise<Written<SecretMetadata>> {
     return secrets.update(this.ctx, ...args);
   }
   remove(caller: Caller, id: string, ifMatch: number | undefined): Promise<void> {

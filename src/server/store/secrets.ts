@@ -1,7 +1,7 @@
 /** Secrets: create, list, edit (value, metadata, rename) and delete. */
 import { randomUUID } from 'node:crypto';
 import type { SecretMetadata } from '../../core/model';
-import { isUniqueViolation } from '../db/driver';
+import { isUniqueViolation, type Row } from '../db/driver';
 import { HttpError } from '../httpError';
 import {
   audienceOf,
@@ -9,60 +9,61 @@ import {
   callerParams,
   FROM_VISIBLE,
   ROLE,
+  roleOf,
   visibleSecret,
   whyNot,
 } from './access';
-import { audit, auditParams, auditRow } from './audit';
+import { audit, auditRow } from './audit';
 import type { Caller, NewSecret, SecretPatch, StoreContext } from './context';
 import { seal } from './keys';
 import { METADATA_COLUMNS, type SecretRow, secretId, toMetadata } from './rows';
 import { changeRow } from './feed';
 import { write } from './transaction';
+import { type Writer, writerOf, writerRow, type Written } from './writer';
 
+/**
+ * Creates a secret in one statement (one round trip, its own transaction): the secret, its owner
+ * grant, its first version, its audit row and its change-feed row commit together or not at all,
+ * and only when the writer may create in the scope (a member of its team or project).
+ */
 export async function create(
   ctx: StoreContext,
-  caller: Caller,
+  who: Writer,
   input: NewSecret,
-): Promise<SecretMetadata> {
-  let scopeId: string;
-  if (input.scope.kind === 'personal') scopeId = caller.userId;
-  else {
-    const mine = input.scope.kind === 'team' ? caller.teams : caller.projects;
-    if (!mine.includes(input.scope.id)) {
-      throw new HttpError(
-        403,
-        'access_denied',
-        `You can create secrets only in your own scope, or a team or project you are a member of; you are not a member of ${input.scope.kind} '${input.scope.id}'.`,
-        { field: 'scope.id' },
-      );
-    }
-    scopeId = input.scope.id;
-  }
+): Promise<Written<SecretMetadata>> {
   const id = randomUUID();
   const now = new Date();
-  const owner = `user:${caller.userId}`;
-  const audience =
-    input.scope.kind === 'personal' ? [owner] : [owner, `${input.scope.kind}:${scopeId}`];
   const sealed = seal(ctx, id, input.value);
+  const scopeId = input.scope.kind === 'personal' ? null : input.scope.id;
+  const me = writerRow(who, 12);
+  let row: (Row & { written: boolean }) | undefined;
   try {
-    // One statement, so one round trip and its own transaction: the secret, its owner grant, its
-    // first version, its audit row and its change-feed row commit together or not at all.
-    await ctx.db.query(
-      `WITH s AS (
+    [row] = await ctx.db.query<Row & { written: boolean }>(
+      `WITH me AS (${me.sql}),
+       s AS (
          INSERT INTO secrets (id, name, scope_kind, scope_id, encoding, type, description, version,
            created_at, updated_at, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8, $9)
+         SELECT $1::uuid, $2::text, $3::text, COALESCE($4::text, me.user_id), $5::text, $6::text,
+           $7::text, 1, $8::timestamptz, $8::timestamptz, me.user_id
+         FROM me
+         WHERE $4::text IS NULL
+            OR $4::text = ANY(CASE WHEN $3::text = 'team' THEN me.teams ELSE me.projects END)
          RETURNING id, name, encoding, created_at, created_by),
        g AS (INSERT INTO grants (secret_id, principal, role, name)
-         SELECT s.id, $10, 'owner', s.name FROM s),
+         SELECT s.id, 'user:' || s.created_by, 'owner', s.name FROM s),
        v AS (
          INSERT INTO secret_versions (secret_id, version, kind, encoding, author, at, key_id,
            nonce, ciphertext)
-         SELECT s.id, 1, 'create', s.encoding, s.created_by, s.created_at, $11, $12::bytea,
-           $13::bytea FROM s),
-       a AS (${auditRow('create', { from: 's', id: 's.id', name: 's.name', version: '1' }, 15)}),
-       c AS (${changeRow('create', { from: 's', id: 's.id', audience: '$14::text[]' })})
-       SELECT 1 FROM s`,
+         SELECT s.id, 1, 'create', s.encoding, s.created_by, s.created_at, $9::text, $10::bytea,
+           $11::bytea FROM s),
+       a AS (${auditRow('create', { from: 's', id: 's.id', name: 's.name', version: '1' })}),
+       c AS (${changeRow('create', {
+         from: 's',
+         id: 's.id',
+         audience: `ARRAY['user:' || s.created_by]
+           || CASE WHEN $4::text IS NULL THEN '{}'::text[] ELSE ARRAY[$3::text || ':' || $4::text] END`,
+       })})
+       SELECT me.*, EXISTS (SELECT 1 FROM s) AS written FROM me`,
       [
         id,
         input.name,
@@ -72,13 +73,10 @@ export async function create(
         input.type,
         input.description,
         now,
-        caller.userId,
-        owner,
         sealed.keyId,
         sealed.nonce,
         sealed.ciphertext,
-        audience,
-        ...auditParams(caller),
+        ...me.params,
       ],
       // Inserts plan alike for any values.
       { reusePlan: true },
@@ -94,6 +92,20 @@ export async function create(
     }
     throw error;
   }
+  const caller = writerOf(who, row);
+  if (!row?.written) {
+    throw new HttpError(
+      403,
+      'access_denied',
+      `You can create secrets only in your own scope, or a team or project you are a member of; you are not a member of ${input.scope.kind} '${scopeId}'.`,
+      { field: 'scope.id' },
+    );
+  }
+  return { caller, result: created(id, input, now, caller.userId) };
+}
+
+/** The metadata of a secret just created by `userId`, its owner. */
+function created(id: string, input: NewSecret, now: Date, userId: string): SecretMetadata {
   return {
     id,
     name: input.name,
@@ -104,8 +116,8 @@ export async function create(
     version: 1,
     created_at: now.toISOString(),
     updated_at: now.toISOString(),
-    created_by: caller.userId,
-    access: [{ principal: { kind: 'user', id: caller.userId }, role: 'owner' }],
+    created_by: userId,
+    access: [{ principal: { kind: 'user', id: userId }, role: 'owner' }],
     role: 'owner',
   };
 }
@@ -154,12 +166,12 @@ export async function list(
  */
 export async function update(
   ctx: StoreContext,
-  caller: Caller,
+  who: Writer,
   id: string,
   ifMatch: number,
   patch: SecretPatch,
   notBase64?: HttpError,
-): Promise<SecretMetadata> {
+): Promise<Written<SecretMetadata>> {
   id = secretId(id);
   const now = new Date();
   const sealed = patch.value !== undefined ? seal(ctx, id, patch.value) : undefined;
@@ -169,31 +181,38 @@ export async function update(
       ? `AND EXISTS (SELECT 1 FROM secret_versions pv
            WHERE pv.secret_id = s.id AND pv.version = s.version AND pv.ciphertext IS NOT NULL)`
       : '';
+  const role = roleOf('me.principals', 'me.teams', 'me.projects');
+  const me = writerRow(who, 13);
   const [row] = await ctx.db
-    .query<SecretRow>(
-      `WITH s AS (
-         UPDATE secrets s SET version = s.version + 1, updated_at = $6,
-           description = COALESCE($7, s.description), type = COALESCE($8, s.type),
-           encoding = COALESCE($9, s.encoding), name = COALESCE($10, s.name)
-         WHERE s.id = $4 AND s.version = $5 AND ${ROLE} = 'owner'
-           AND ($14::boolean OR s.encoding <> 'base64') ${keepsValue}
+    .query<Row & { secret: SecretRow | null }>(
+      `WITH me AS (${me.sql}),
+       s AS (
+         UPDATE secrets s SET version = s.version + 1, updated_at = $3,
+           description = COALESCE($4, s.description), type = COALESCE($5, s.type),
+           encoding = COALESCE($6, s.encoding), name = COALESCE($7, s.name)
+         FROM me
+         WHERE s.id = $1 AND s.version = $2 AND ${role} = 'owner'
+           AND ($11::boolean OR s.encoding <> 'base64') ${keepsValue}
          RETURNING s.*),
        v AS (
          INSERT INTO secret_versions (secret_id, version, kind, encoding, author, at, key_id,
            nonce, ciphertext)
-         SELECT s.id, s.version, 'update', s.encoding, $15, s.updated_at,
-           COALESCE($11, pv.key_id), COALESCE($12::bytea, pv.nonce),
-           COALESCE($13::bytea, pv.ciphertext)
-         FROM s LEFT JOIN secret_versions pv ON pv.secret_id = s.id AND pv.version = s.version - 1),
+         SELECT s.id, s.version, 'update', s.encoding, me.user_id, s.updated_at,
+           COALESCE($8, pv.key_id), COALESCE($9::bytea, pv.nonce),
+           COALESCE($10::bytea, pv.ciphertext)
+         FROM s CROSS JOIN me
+         LEFT JOIN secret_versions pv ON pv.secret_id = s.id AND pv.version = s.version - 1),
        d AS (
          UPDATE secret_versions o SET key_id = NULL, nonce = NULL, ciphertext = NULL FROM s
-         WHERE o.secret_id = s.id AND o.version <= s.version - $20::integer
+         WHERE o.secret_id = s.id AND o.version <= s.version - $12::integer
            AND o.ciphertext IS NOT NULL),
-       a AS (${auditRow('update', { from: 's', id: 's.id', name: 's.name', version: 's.version' }, 15)}),
+       a AS (${auditRow('update', { from: 's', id: 's.id', name: 's.name', version: 's.version' })}),
        c AS (${changeRow('update', { from: 's', id: 's.id', audience: audienceSql('s') })})
-       SELECT ${METADATA_COLUMNS} FROM s CROSS JOIN LATERAL (SELECT ${ROLE} AS role) r`,
+       SELECT me.*, (SELECT row_to_json(m) FROM (
+           SELECT ${METADATA_COLUMNS} FROM s CROSS JOIN me CROSS JOIN LATERAL (SELECT ${role} AS role) r
+         ) m) AS secret
+       FROM me`,
       [
-        ...callerParams(caller),
         id,
         ifMatch,
         now,
@@ -205,8 +224,8 @@ export async function update(
         sealed?.nonce ?? null,
         sealed?.ciphertext ?? null,
         notBase64 === undefined,
-        ...auditParams(caller),
         ctx.options.keepValues,
+        ...me.params,
       ],
       // Lookups by id: the same plan serves every caller and secret.
       { reusePlan: true },
@@ -222,14 +241,26 @@ export async function update(
       }
       throw error;
     });
-  if (row) return toMetadata(row);
-  // Nothing changed; say why, in the order of the checks before any write.
+  const caller = writerOf(who, row);
+  if (row?.secret) return { caller, result: toMetadata(row.secret) };
+  throw await whyUnchanged(ctx, caller, id, ifMatch, sealed !== undefined, notBase64);
+}
+
+/** Why an update changed nothing, in the order of its checks. */
+async function whyUnchanged(
+  ctx: StoreContext,
+  caller: Caller,
+  id: string,
+  ifMatch: number,
+  newValue: boolean,
+  notBase64: HttpError | undefined,
+): Promise<HttpError> {
   const meta = await visibleSecret(ctx, caller, id);
-  if (meta?.encoding === 'base64' && notBase64) throw notBase64;
-  if (sealed === undefined && meta?.role === 'owner' && meta.version === ifMatch) {
-    throw new HttpError(500, 'internal', 'The current value of this secret is missing.');
+  if (meta?.encoding === 'base64' && notBase64) return notBase64;
+  if (!newValue && meta?.role === 'owner' && meta.version === ifMatch) {
+    return new HttpError(500, 'internal', 'The current value of this secret is missing.');
   }
-  throw await whyNot(ctx, ctx.db, caller, id, 'edit it');
+  return whyNot(ctx, ctx.db, caller, id, 'edit it');
 }
 
 export async function remove(
