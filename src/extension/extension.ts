@@ -21,8 +21,9 @@ export interface NotebookSecretsApi {
   /** Lets the sync client take over sharing once signed in. */
   setShareHandler(handler: ShareHandler | undefined): void;
   /**
-   * Resolves once what starts right after activation has started: the leak guard, and the sync
-   * client when a sign-in was saved (both are loaded after activation returns).
+   * Resolves once what starts right after activation has started: the store's first load and
+   * what follows it (the "This Notebook" group, the view's welcome text), the leak guard, and
+   * the sync client when a sign-in was saved (all of them after activation returns).
    */
   ready(): Promise<void>;
 }
@@ -64,17 +65,19 @@ export async function activate(
     store: repository,
     log,
     setShareHandler: (handler) => (shareHandler = handler),
+    storeLoaded: storage.loaded,
   });
   activeProject = sync.activeProject;
   const notebooks = registerNotebookSupport({
     context,
-    source: repositorySource(repository, sync.activeProject),
+    source: repositorySource(repository, sync.activeProject, storage.loaded),
     log,
     choices,
     secretNames: () => [...new Set(repository.list().map((s) => s.name))],
   });
 
-  // Every command, registered once through one wrapper: a missing handler does not compile.
+  // Every command, registered once through one wrapper: a missing handler does not compile. Each
+  // waits for the store's first load before its handler runs.
   const commands: Record<CommandId, CommandHandler> = {
     ...secretHandlers({
       repository,
@@ -90,22 +93,39 @@ export async function activate(
   };
   context.subscriptions.push(
     notebooks,
-    ...Object.entries(commands).map(([id, handler]) => registerCommand(id, handler, log)),
+    ...Object.entries(commands).map(([id, handler]) =>
+      registerCommand(id, handler, log, storage.loaded),
+    ),
   );
 
-  await storage.reload();
-  needs.start();
-  setTimeout(() => void leakGuard(), 0);
-  // Only the view's welcome text waits on it: not worth a round trip to the window at activation.
-  void vscode.commands.executeCommand('setContext', 'notebookSecrets.loaded', true);
-  log.info(`Notebook Secrets activated with ${repository.list().length} secret(s).`);
+  // The first load is a SecretStorage round trip (to the browser and back in VS Code for the
+  // Web): activation starts it and returns. What reads secrets waits on `storage.loaded`, and
+  // what starts after the load is chained on it. A failed load settles it too, reported in the
+  // tree and the log by reload().
+  void storage.reload();
+  const started = storage.loaded
+    .then(() => {
+      needs.start();
+      setTimeout(() => void leakGuard(), 0);
+      // Shows the view's welcome text: an empty tree before the load is not "No secrets yet".
+      void vscode.commands.executeCommand('setContext', 'notebookSecrets.loaded', true);
+      log.info(`Notebook Secrets activated with ${repository.list().length} secret(s).`);
+    })
+    .catch((error: unknown) => {
+      log.error(`Starting after the first load failed: ${describe(error)}`);
+    });
 
   return {
     setShareHandler: (handler) => (shareHandler = handler),
     ready: async () => {
-      await Promise.all([leakGuard(), sync.started()]);
+      await Promise.all([started, leakGuard(), sync.started()]);
     },
   };
+}
+
+/** An error's message for the log (the extension's errors never carry a secret value). */
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** The leak guard and its scanner, read after activation (a chunk of their own) on first use. */

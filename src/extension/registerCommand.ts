@@ -28,13 +28,19 @@ export class UserFacingError extends Error {
   }
 }
 
+/**
+ * Registers `handler` as command `id`. The handler runs once `ready` settles (the store's first
+ * load, which activation does not wait for), so no command sees the store before it is read.
+ */
 export function registerCommand(
   id: string,
   handler: (...args: never[]) => unknown,
   log: vscode.LogOutputChannel,
+  ready: PromiseLike<unknown> = Promise.resolve(),
 ): vscode.Disposable {
   return vscode.commands.registerCommand(id, async (...args: unknown[]) => {
     try {
+      await ready;
       return await (handler as (...a: unknown[]) => unknown)(...args);
     } catch (error) {
       if (error instanceof Cancelled) return undefined;

@@ -24,6 +24,14 @@ export type SecretRepository = Pick<
  */
 export class SecretStorageRepository implements vscode.Disposable {
   readonly store: LocalSecretStore;
+  /**
+   * Settles when the first load (the first `reload()`) has finished, whether it read the store or
+   * failed (reported as any load's failure is); it never rejects. Activation does not wait for
+   * the load (in VS Code for the Web, a round trip to the browser): what reads secrets waits on
+   * this instead, so it never sees the empty store of before the load.
+   */
+  readonly loaded: Promise<void>;
+  private firstLoadDone: () => void = () => undefined;
   private readonly subscription: vscode.Disposable;
   private reloadTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly changedKeys = new Set<string>();
@@ -34,6 +42,7 @@ export class SecretStorageRepository implements vscode.Disposable {
     private readonly onLoadError: (message: string | undefined) => void,
   ) {
     this.store = new LocalSecretStore(secrets, { user: safeUserName() });
+    this.loaded = new Promise((resolve) => (this.firstLoadDone = resolve));
     this.subscription = secrets.onDidChange((e) => {
       if (!e.key.startsWith(STORE_PREFIX)) return;
       // One refresh for a burst of changes (a write touches a value and a chunk of the index).
@@ -66,6 +75,8 @@ export class SecretStorageRepository implements vscode.Disposable {
     } catch (error) {
       this.failed(error);
       return undefined;
+    } finally {
+      this.firstLoadDone();
     }
   }
 

@@ -20,6 +20,11 @@ export interface SyncDeps {
   log: vscode.LogOutputChannel;
   /** The foundation's NotebookSecretsApi.setShareHandler. */
   setShareHandler(handler: ((secret: SecretMetadata) => Promise<void>) | undefined): void;
+  /**
+   * Settles after the store's first load: the sync client starts (and its first round runs) only
+   * then, so it never compares the server with a store not yet read. Default: at once.
+   */
+  storeLoaded?: PromiseLike<unknown>;
   fetch?: typeof globalThis.fetch;
 }
 
@@ -50,7 +55,7 @@ export function registerSync(deps: SyncDeps): SyncApi {
   };
   let runtime: Promise<SyncRuntime> | undefined;
   const load = () =>
-    (runtime ??= import('./syncRuntime').then(({ startSync }) =>
+    (runtime ??= Promise.all([import('./syncRuntime'), deps.storeLoaded]).then(([{ startSync }]) =>
       startSync({
         ...deps,
         activeProject,

@@ -5,6 +5,17 @@ import { FakeMemento, FakeSecretStorage, logLines, ui } from '../fakes/vscode';
 
 /** `seed` fills SecretStorage before activation (e.g. an index written by sync). */
 export async function activateExtension(seed?: (secrets: FakeSecretStorage) => Promise<void>) {
+  const started = await startExtension(seed);
+  const api = await started.activated;
+  await api.ready();
+  return { ...started, api };
+}
+
+/**
+ * Starts activation without waiting for anything: `activated` is activate()'s promise (its
+ * `ready()` waits for the store's first load); `holdGets` in `seed` keeps that load pending.
+ */
+export async function startExtension(seed?: (secrets: FakeSecretStorage) => Promise<void>) {
   ui.reset();
   const secrets = new FakeSecretStorage();
   await seed?.(secrets);
@@ -15,8 +26,7 @@ export async function activateExtension(seed?: (secrets: FakeSecretStorage) => P
     workspaceState: new FakeMemento(),
     extensionPath: process.cwd(),
   };
-  const api = await activate(context as unknown as vscode.ExtensionContext);
-  await api.ready();
+  const activated = activate(context as unknown as vscode.ExtensionContext);
   const run = (id: string, ...args: unknown[]) => vscode.commands.executeCommand(id, ...args);
   const dispose = () => context.subscriptions.forEach((d) => d.dispose());
   /** Runs "New Secret" as a user would, answering a password's name and value. */
@@ -30,5 +40,5 @@ export async function activateExtension(seed?: (secrets: FakeSecretStorage) => P
     );
     await run('notebookSecrets.new');
   };
-  return { api, secrets, context, run, dispose, ui, logLines, newPassword };
+  return { activated, secrets, context, run, dispose, ui, logLines, newPassword };
 }

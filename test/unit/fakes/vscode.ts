@@ -133,6 +133,8 @@ export const ui = {
     configuration.clear();
     workspaceConfiguration.clear();
     registeredCommands.clear();
+    contextKeys.clear();
+    treeViews.clear();
     logLines.length = 0;
   },
   messages(kind?: PromptCall['kind']): string[] {
@@ -168,6 +170,10 @@ let clipboardText = '';
 const configuration = new Map<string, unknown>();
 const workspaceConfiguration = new Map<string, unknown>();
 const registeredCommands = new Map<string, (...args: unknown[]) => unknown>();
+/** The tree views the extension created, by view id (the last one of each). */
+export const treeViews = new Map<string, { options: { treeDataProvider: unknown } }>();
+/** The context keys the extension set with 'setContext' (what `when` clauses read). */
+export const contextKeys = new Map<string, unknown>();
 const configurationChanged = new EventEmitter<{ affectsConfiguration(section: string): boolean }>();
 
 export interface FakeInputBox {
@@ -228,12 +234,16 @@ export const window = {
     ui.calls.push({ kind: 'status', message: text });
     return new Disposable();
   },
-  createTreeView: (_id: string, options: unknown) => ({
-    options,
-    description: undefined as string | undefined,
-    message: undefined as string | undefined,
-    dispose: () => undefined,
-  }),
+  createTreeView: (id: string, options: { treeDataProvider: unknown }) => {
+    const view = {
+      options,
+      description: undefined as string | undefined,
+      message: undefined as string | undefined,
+      dispose: () => undefined,
+    };
+    treeViews.set(id, view);
+    return view;
+  },
   createInputBox(): FakeInputBox {
     const changed = new EventEmitter<string>();
     const accepted = new EventEmitter<void>();
@@ -267,7 +277,10 @@ export const commands = {
     return new Disposable(() => registeredCommands.delete(id));
   },
   async executeCommand(id: string, ...args: unknown[]): Promise<unknown> {
-    if (id === 'setContext') return undefined;
+    if (id === 'setContext') {
+      contextKeys.set(args[0] as string, args[1]);
+      return undefined;
+    }
     const handler = registeredCommands.get(id);
     if (!handler) throw new Error(`command '${id}' not found`);
     return handler(...args);
@@ -557,13 +570,27 @@ export class FakeSecretStorage {
   readonly data = new Map<string, string>();
   private readonly changed = new EventEmitter<{ key: string }>();
   readonly onDidChange = this.changed.event;
-  failNextGet = false;
+  /** A `get` of a key this accepts fails, as with a locked keychain. */
+  failGet: (key: string) => boolean = () => false;
+  private held: Promise<void> | undefined;
   get(key: string): Promise<string | undefined> {
-    if (this.failNextGet) {
-      this.failNextGet = false;
-      return Promise.reject(new Error('The keychain is locked.'));
-    }
-    return Promise.resolve(this.data.get(key));
+    const answer = () =>
+      this.failGet(key)
+        ? Promise.reject(new Error('The keychain is locked.'))
+        : Promise.resolve(this.data.get(key));
+    return this.held ? this.held.then(answer) : answer();
+  }
+  /**
+   * Every `get` from now on answers only once the returned function is called: SecretStorage a
+   * slow round trip away, as in VS Code for the Web.
+   */
+  holdGets(): () => void {
+    let release = () => {};
+    this.held = new Promise((resolve) => (release = resolve));
+    return () => {
+      this.held = undefined;
+      release();
+    };
   }
   store(key: string, value: string): Promise<void> {
     this.data.set(key, value);
