@@ -47,7 +47,7 @@ export async function create(
            $7::text, 1, $8::timestamptz, $8::timestamptz, me.user_id
          FROM me
          WHERE $4::text IS NULL
-            OR $4::text = ANY(CASE WHEN $3::text = 'team' THEN me.teams ELSE me.projects END)
+            OR $4::text = ANY(CASE WHEN $3::text = 'team' THEN me.team_ids ELSE me.project_ids END)
          RETURNING id, name, encoding, created_at, created_by),
        g AS (INSERT INTO grants (secret_id, principal, role, name)
          SELECT s.id, 'user:' || s.created_by, 'owner', s.name FROM s),
@@ -181,7 +181,7 @@ export async function update(
       ? `AND EXISTS (SELECT 1 FROM secret_versions pv
            WHERE pv.secret_id = s.id AND pv.version = s.version AND pv.ciphertext IS NOT NULL)`
       : '';
-  const role = roleOf('me.principals', 'me.teams', 'me.projects');
+  const role = roleOf('me.principals', 'me.team_ids', 'me.project_ids');
   const me = writerRow(who, 13);
   const [row] = await ctx.db
     .query<Row & { secret: SecretRow | null }>(

@@ -31,8 +31,10 @@ export class TokenRefused extends Error {
 
 /**
  * The CTE `me` for `who`, with its parameters numbered from `first`: one row with the columns
- * user_id, principals, teams, projects (text[]), token_id, token_created_by, client and ip, or no
- * row when the token is refused. In token form the row also carries the token's CallerRow.
+ * user_id, principals, team_ids, project_ids (text[]), token_id, token_created_by, client and ip,
+ * or no row when the token is refused. In token form the row also carries the token's CallerRow.
+ * (No column is named as a table: on PGlite a statement naming a table a kept read depends on,
+ * such as `teams`, empties the memory of token lookups; see db/stableReads.ts.)
  */
 export function writerRow(who: Writer, first: number): { sql: string; params: unknown[] } {
   const p = (i: number) => `$${first + i}`;
@@ -40,6 +42,7 @@ export function writerRow(who: Writer, first: number): { sql: string; params: un
     return {
       sql: `SELECT x.*, ARRAY['user:' || x.user_id]
            || ARRAY(SELECT 'team:' || t FROM unnest(x.teams) AS t) AS principals,
+         x.teams AS team_ids, x.projects AS project_ids,
          CASE WHEN x.created_by <> x.user_id THEN x.created_by END AS token_created_by,
          ${p(1)}::text AS client, ${p(2)}::text AS ip
        FROM (${callerSelect(`${p(0)}::text`)}) x
@@ -48,8 +51,8 @@ export function writerRow(who: Writer, first: number): { sql: string; params: un
     };
   }
   return {
-    sql: `SELECT ${p(0)}::text AS user_id, ${p(1)}::text[] AS principals, ${p(2)}::text[] AS teams,
-         ${p(3)}::text[] AS projects, ${p(4)}::text AS token_id, ${p(5)}::text AS token_created_by,
+    sql: `SELECT ${p(0)}::text AS user_id, ${p(1)}::text[] AS principals,
+         ${p(2)}::text[] AS team_ids, ${p(3)}::text[] AS project_ids, ${p(4)}::text AS token_id, ${p(5)}::text AS token_created_by,
          ${p(6)}::text AS client, ${p(7)}::text AS ip`,
     params: [
       who.userId,

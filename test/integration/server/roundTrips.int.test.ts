@@ -1,15 +1,18 @@
 /**
- * Round trips to PostgreSQL per write request: every statement the server sends (including
- * BEGIN, COMMIT and settings) is one exchange on the connection, and under load the server's time
- * goes mostly into them. Counts, not timings: the server runs in this process and each query a
- * pool connection sends is counted.
+ * Round trips to the database per write request: every statement the server sends (including
+ * BEGIN, COMMIT and settings) is one exchange on a PostgreSQL connection, or one message to the
+ * PGlite worker, and under load the server's time goes mostly into them. Counts, not timings: the
+ * server runs in this process and each query a pool connection sends, or each message the
+ * worker is sent, is counted.
  */
+import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   client,
   type Client,
   expectOk,
+  pgliteBackend,
   postgresBackend,
   startTestServer,
   type TestServer,
@@ -118,5 +121,47 @@ describe('round trips per write on PostgreSQL', () => {
     );
     expect(again).toHaveLength(1);
     expect(again[0]).not.toMatch(/INSERT/);
+  });
+});
+
+describe('round trips per write on PGlite', () => {
+  const lite = pgliteBackend();
+  let s: TestServer;
+  const post = Worker.prototype.postMessage;
+  let messages: string[] = [];
+
+  beforeAll(async () => {
+    s = await startTestServer(lite);
+    Worker.prototype.postMessage = function (this: Worker, message: unknown, ...rest: never[]) {
+      const sql = (message as { sql?: unknown } | null)?.sql;
+      if (typeof sql === 'string') messages.push(sql);
+      return post.call(this, message, ...rest);
+    } as typeof post;
+  });
+
+  afterAll(async () => {
+    Worker.prototype.postMessage = post;
+    await s?.server.close();
+    await lite.dispose();
+  });
+
+  it("keeps the token's caller in memory across a create and a PATCH", async () => {
+    const owner = client(s.url, s.adminToken);
+    const create = async () =>
+      (await expectOk(owner('POST', '/v1/secrets', { body: { name: unique('RT_'), value: 'v' } })))
+        .body as { id: string };
+    await create();
+    messages = [];
+    const { id } = await create();
+    await expectOk(
+      owner('PATCH', `/v1/secrets/${id}`, {
+        body: { value: 'v2' },
+        headers: { 'if-match': '"1"' },
+      }),
+    );
+    // Each write is its statement alone: the token's caller came from memory, which neither
+    // write emptied (db/stableReads.ts).
+    expect(messages).toHaveLength(2);
+    expect(messages.some((sql) => /FROM tokens/.test(sql))).toBe(false);
   });
 });
