@@ -6,6 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ApiClient } from '../src/sync/client';
+import { median } from './common';
 
 /** Wall time of one run of `command args` in ms; throws when it fails. */
 export function wall(command: string, args: string[], env: NodeJS.ProcessEnv): number {
@@ -14,11 +15,6 @@ export function wall(command: string, args: string[], env: NodeJS.ProcessEnv): n
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (run.status !== 0) throw new Error(`${args.join(' ')} failed: ${run.stderr.toString()}`);
   return ms;
-}
-
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 /** A command run to time: its name in the table, the command, its arguments, its environment. */

@@ -9,6 +9,12 @@ import type { AddressInfo } from 'node:net';
 import type { ServerConfig } from '../src/server/server';
 import { runCell } from '../test/integration/kernel/harness';
 
+/** The middle of `samples` (the upper one of an even count). */
+export function median(samples: readonly number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
 /** Runs a bench's `main` and exits: 0 when it finished, 1 with the error printed. */
 export function runBench(main: () => Promise<void>): void {
   main().then(

@@ -18,7 +18,7 @@ import { BrokerServer } from '../src/broker/server';
 import { startKernelRig } from '../test/integration/kernel/fixtures';
 import { startKernel } from '../test/integration/kernel/harness';
 import { bundleCli } from './cliBundle';
-import { BENCH_VALUE, formatCalls, measure, runBench, startEcho } from './common';
+import { BENCH_VALUE, formatCalls, measure, runBench, startEcho, median } from './common';
 
 const N_BROKER = 5000;
 const N_INBAND = 1000;
@@ -170,7 +170,6 @@ async function main(): Promise<void> {
     console.log(
       `  in band / broker (p50): ${(inband.p50 / unix.p50).toFixed(1)}; in band is paced to ≤ 400 requests/s to stay under the Jupyter server's IOPub rate limit`,
     );
-    const median = (t: number[]) => t[Math.floor(t.length / 2)]!;
     const worst = (t: number[]) => t[t.length - 1]!;
     console.log(
       `attach exit after SIGTERM (3 kernels attached, ${N_SHUTDOWN} runs): median ${median(attachExit).toFixed(0)} ms, worst ${worst(attachExit).toFixed(0)} ms   (target < 1,000 ms)`,

@@ -14,7 +14,7 @@ import {
   type KernelRig,
 } from '../test/integration/kernel/fixtures';
 import { runCell } from '../test/integration/kernel/harness';
-import { runBench } from './common';
+import { runBench, median } from './common';
 
 const N_VALUES = 1000;
 // Random characters, as real keys of different providers are: no two values start alike.
@@ -91,7 +91,6 @@ async function pair(
     process.stderr.write(` ${times[0][i]!.toFixed(0)}/${times[1][i]!.toFixed(0)}`);
   }
   process.stderr.write(' ms (without/with redaction)\n');
-  const median = (t: number[]) => [...t].sort((x, y) => x - y)[Math.floor(t.length / 2)]!;
   return [median(times[0]), median(times[1])];
 }
 

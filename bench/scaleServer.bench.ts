@@ -23,7 +23,14 @@ import {
   type PostgresCluster,
 } from '../test/integration/server/postgres';
 import type { ChildProcess } from 'node:child_process';
-import { benchRequest, runBench, scaleServerConfig, spawnRole, type BenchReply } from './common';
+import {
+  benchRequest,
+  runBench,
+  scaleServerConfig,
+  spawnRole,
+  type BenchReply,
+  median,
+} from './common';
 import { seedSecrets, seededName } from './seed';
 
 const PER_USER = Number(process.env.NS_BENCH_SCALE_COUNT ?? 100_000);
@@ -63,11 +70,6 @@ const request = (
   body?: unknown,
   headers?: Record<string, string>,
 ): Promise<BenchReply> => benchRequest(agent, url, method, token, body, headers);
-
-function median(samples: number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 interface Figures {
   secrets: number;

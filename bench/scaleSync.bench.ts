@@ -30,7 +30,7 @@ import {
   startPostgres,
   type PostgresCluster,
 } from '../test/integration/server/postgres';
-import { runBench, scaleServerConfig, spawnRole } from './common';
+import { runBench, scaleServerConfig, spawnRole, median } from './common';
 import type { ChildProcess } from 'node:child_process';
 import { clusterPids, cpuSeconds } from './cpu';
 import { seedSecrets, seededValue } from './seed';
@@ -90,11 +90,6 @@ function heapUsed(): number {
   (globalThis as { gc?: () => void }).gc?.();
   (globalThis as { gc?: () => void }).gc?.();
   return process.memoryUsage().heapUsed;
-}
-
-function median(samples: number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 /** Shows every group, as the view does (in a frame of its own, which keeps no node alive). */

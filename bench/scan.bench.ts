@@ -15,7 +15,7 @@ import { lintSource } from '@secretlint/core';
 import { creator as recommend } from '@secretlint/secretlint-rule-preset-recommend';
 import { presetScan } from '../src/core/presetRules';
 import { scanNotebook } from '../src/core/secretScan';
-import { runBench } from './common';
+import { runBench, median } from './common';
 
 const N = 300;
 const ROUNDS = 5;
@@ -121,7 +121,6 @@ async function main(): Promise<void> {
     oursRounds.push(t1 - t0);
     theirsRounds.push(t2 - t1);
   }
-  const median = (t: number[]) => [...t].sort((a, b) => a - b)[Math.floor(t.length / 2)]!;
   const oursMs = median(oursRounds);
   const theirsMs = median(theirsRounds);
 

@@ -14,6 +14,7 @@ import {
 } from '../src/core';
 import { SecretsTreeProvider, type SecretsNode } from '../src/extension/views/secretsTree';
 import { ViewState } from '../src/extension/views/viewState';
+import { median } from './common';
 
 class MemoryStore implements KeyValueSecretStore {
   data = new Map<string, string>();
@@ -27,11 +28,6 @@ class MemoryStore implements KeyValueSecretStore {
 export function heapUsed(): number {
   (globalThis as { gc?: () => void }).gc?.();
   return process.memoryUsage().heapUsed;
-}
-
-function median(samples: number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 /** Median ms of `runs` calls of `fn`. */

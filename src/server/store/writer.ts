@@ -39,13 +39,15 @@ export class TokenRefused extends Error {
 export function writerRow(who: Writer, first: number): { sql: string; params: unknown[] } {
   const p = (i: number) => `$${first + i}`;
   if ('tokenHash' in who) {
+    // OFFSET 0 keeps x a subquery of its own: merged into this one, its teams and projects
+    // would be read again for each column that uses them.
     return {
       sql: `SELECT x.*, ARRAY['user:' || x.user_id]
            || ARRAY(SELECT 'team:' || t FROM unnest(x.teams) AS t) AS principals,
          x.teams AS team_ids, x.projects AS project_ids,
          CASE WHEN x.created_by <> x.user_id THEN x.created_by END AS token_created_by,
          ${p(1)}::text AS client, ${p(2)}::text AS ip
-       FROM (${callerSelect(`${p(0)}::text`)}) x
+       FROM (${callerSelect(`${p(0)}::text`)} OFFSET 0) x
        WHERE x.expires_at IS NULL OR x.expires_at > ${p(3)}::timestamptz`,
       params: [who.tokenHash, who.client, who.ip, new Date()],
     };
