@@ -21,13 +21,17 @@ export interface CallerRow extends Row {
   projects: string[];
 }
 
-/** The token whose hash is `hash` (an SQL expression), with its user and memberships. */
+/**
+ * The token whose hash is `hash` (an SQL expression), with its user and memberships. The projects
+ * are looked up by the user's principals as one array, which the index on project_members'
+ * principal serves (an OR with a subquery was a scan of every project member, on each request).
+ */
 export function callerSelect(hash: string): string {
   return `SELECT t.id AS token_id, t.hash, t.expires_at, t.created_by, u.id AS user_id, u.admin,
        ARRAY(SELECT tm.team_id FROM team_members tm WHERE tm.user_id = u.id ORDER BY 1) AS teams,
        ARRAY(SELECT DISTINCT pm.project_id FROM project_members pm
-             WHERE pm.principal = 'user:' || u.id
-                OR pm.principal IN (SELECT 'team:' || tm.team_id FROM team_members tm WHERE tm.user_id = u.id)
+             WHERE pm.principal = ANY(ARRAY['user:' || u.id]
+               || ARRAY(SELECT 'team:' || tm.team_id FROM team_members tm WHERE tm.user_id = u.id))
              ORDER BY 1) AS projects
      FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ${hash}`;
 }
