@@ -391,6 +391,36 @@ async function writesBench(cluster: PostgresCluster | undefined, dirs: string[])
 }
 
 /**
+ * The writes load (serverWrites and scriptWrites alike), a round per call: each worker creates a
+ * secret, then changes it, alternately. `create` answers the new secret's id (undefined: it
+ * failed), `change` whether the change was made.
+ */
+function createThenChange(
+  create: (name: string) => Promise<string | undefined>,
+  change: (id: string, version: number) => Promise<boolean>,
+): () => Promise<LoadResult> {
+  let round = 0;
+  return () => {
+    round++;
+    return loadWith((worker) => {
+      let created = 0;
+      let current: { id: string; version: number } | undefined;
+      return async () => {
+        if (!current || current.version >= 2) {
+          const id = await create(`W_${round}_${worker}_${created++}`);
+          if (id === undefined) return false;
+          current = { id, version: 1 };
+          return true;
+        }
+        const done = await change(current.id, current.version);
+        current.version++;
+        return done;
+      };
+    });
+  };
+}
+
+/**
  * A server process of its own on one target, whose `measure` runs the writes load and prints a
  * row (each round its own).
  */
@@ -407,32 +437,28 @@ async function serverWrites(
   ]);
   const token = await prepare(server.url);
   let round = 0;
+  const load = createThenChange(
+    async (name) => {
+      const r = await request(`${server.url}/v1/secrets`, 'POST', token, {
+        name,
+        value: 'x'.repeat(40),
+      });
+      return r.status === 201 ? (JSON.parse(r.text) as { id: string }).id : undefined;
+    },
+    async (id, version) => {
+      const r = await request(
+        `${server.url}/v1/secrets/${id}`,
+        'PATCH',
+        token,
+        { value: 'y'.repeat(40) },
+        { 'if-match': `"${version}"` },
+      );
+      return r.status === 200;
+    },
+  );
   const measure = async () => {
+    const result = await load();
     round++;
-    const result = await loadWith((worker) => {
-      let created = 0;
-      let current: { id: string; version: number } | undefined;
-      return async () => {
-        if (!current || current.version >= 2) {
-          const r = await request(`${server.url}/v1/secrets`, 'POST', token, {
-            name: `W_${round}_${worker}_${created++}`,
-            value: 'x'.repeat(40),
-          });
-          if (r.status !== 201) return false;
-          current = { id: (JSON.parse(r.text) as { id: string }).id, version: 1 };
-          return true;
-        }
-        const r = await request(
-          `${server.url}/v1/secrets/${current.id}`,
-          'PATCH',
-          token,
-          { value: 'y'.repeat(40) },
-          { 'if-match': `"${current.version}"` },
-        );
-        current.version++;
-        return r.status === 200;
-      };
-    });
     console.log(
       `| ${target.name}${round > 1 ? `, round ${round}` : ''} | ${fmt(result.rps, 0)} | ${fmt(result.p50, 2)} | ${fmt(result.p99, 2)} | ${result.errors} |`,
     );
@@ -456,38 +482,32 @@ async function scriptWrites(
   const user = 'script-' + randomBytes(3).toString('hex');
   await pool.query(`INSERT INTO users (id, name) VALUES ($1, $1)`, [user]);
   const sealed = () => [randomBytes(12), randomBytes(56)];
-  let round = 0;
-  const measure = async () => {
-    round++;
-    const result = await loadWith((worker) => {
-      let created = 0;
-      let current: { id: string; version: number } | undefined;
-      return async () => {
-        if (!current || current.version >= 2) {
-          const id = randomUUID();
-          await pool.query(
-            `WITH s AS (
-               INSERT INTO secrets (id, name, scope_kind, scope_id, encoding, type, description,
-                 version, created_at, updated_at, created_by)
-               VALUES ($1, $2, 'personal', $3, 'text', 'generic', '', 1, now(), now(), $3)
-               RETURNING id, name),
-             g AS (INSERT INTO grants (secret_id, principal, role, name)
-               SELECT id, 'user:' || $3, 'owner', name FROM s),
-             v AS (INSERT INTO secret_versions (secret_id, version, kind, encoding, author, at,
-                 key_id, nonce, ciphertext)
-               SELECT id, 1, 'create', 'text', $3, now(), 'script', $4, $5 FROM s),
-             a AS (INSERT INTO audit (actor, action, secret_id, secret_name, version, client, ip)
-               SELECT $3, 'create', id, name, 1, 'script', '127.0.0.1' FROM s),
-             c AS (INSERT INTO changes (secret_id, kind, audience)
-               SELECT id, 'create', ARRAY['user:' || $3] FROM s)
-             SELECT 1 FROM s`,
-            [id, `W_${round}_${worker}_${created++}`, user, ...sealed()],
-          );
-          current = { id, version: 1 };
-          return true;
-        }
-        const { rowCount } = await pool.query(
-          `WITH s AS (
+  const load = createThenChange(
+    async (name) => {
+      const id = randomUUID();
+      await pool.query(
+        `WITH s AS (
+             INSERT INTO secrets (id, name, scope_kind, scope_id, encoding, type, description,
+               version, created_at, updated_at, created_by)
+             VALUES ($1, $2, 'personal', $3, 'text', 'generic', '', 1, now(), now(), $3)
+             RETURNING id, name),
+           g AS (INSERT INTO grants (secret_id, principal, role, name)
+             SELECT id, 'user:' || $3, 'owner', name FROM s),
+           v AS (INSERT INTO secret_versions (secret_id, version, kind, encoding, author, at,
+               key_id, nonce, ciphertext)
+             SELECT id, 1, 'create', 'text', $3, now(), 'script', $4, $5 FROM s),
+           a AS (INSERT INTO audit (actor, action, secret_id, secret_name, version, client, ip)
+             SELECT $3, 'create', id, name, 1, 'script', '127.0.0.1' FROM s),
+           c AS (INSERT INTO changes (secret_id, kind, audience)
+             SELECT id, 'create', ARRAY['user:' || $3] FROM s)
+           SELECT 1 FROM s`,
+        [id, name, user, ...sealed()],
+      );
+      return id;
+    },
+    async (id, version) => {
+      const { rowCount } = await pool.query(
+        `WITH s AS (
              UPDATE secrets SET version = version + 1, updated_at = now()
              WHERE id = $1 AND version = $2 RETURNING id, name, version),
            v AS (INSERT INTO secret_versions (secret_id, version, kind, encoding, author, at,
@@ -498,15 +518,12 @@ async function scriptWrites(
            c AS (INSERT INTO changes (secret_id, kind, audience)
              SELECT id, 'update', ARRAY['user:' || $3] FROM s)
            SELECT 1 FROM s`,
-          [current.id, current.version, user, ...sealed()],
-        );
-        current.version++;
-        return rowCount === 1;
-      };
-    });
-    return result.rps;
-  };
-  return { measure, close: () => pool.end() };
+        [id, version, user, ...sealed()],
+      );
+      return rowCount === 1;
+    },
+  );
+  return { measure: async () => (await load()).rps, close: () => pool.end() };
 }
 
 async function changesBench(
