@@ -42,7 +42,9 @@ export type TokenCheck = RouteAuth | 'admit' | 'write' | 'open';
 /**
  * How long a token that was found valid lets this process read the body of a write without
  * looking the token up first. The write's statement checks the token again, so this decides only
- * whether a body is read: a token never valid is refused before its body, as on every route.
+ * whether a body is read: a token never valid is refused before its body, as on every route, and
+ * so is one this process revoked. Only a token revoked by another server process on the same
+ * database may still have a body read (and then gets 401, writing nothing).
  */
 const RECENTLY_VALID_MS = 60_000;
 /** Bounds that memory when callers present many distinct tokens. */
@@ -50,8 +52,12 @@ const MAX_RECENTLY_VALID = 10_000;
 
 export class Auth {
   private readonly limiter: RateLimiter;
-  /** Hashes of tokens found valid, with the time (ms) until which they count as recently so. */
+  /**
+   * Hashes of tokens found valid, with the time (ms) until which they count as recently so; all
+   * forgotten when this process revokes a token (at `revocations`).
+   */
   private readonly recentlyValid = new Map<string, number>();
+  private revocations = 0;
 
   constructor(
     private readonly store: Store,
@@ -138,6 +144,10 @@ export class Auth {
     reply: FastifyReply,
   ): Promise<void> => {
     const token = this.admit(request, reply);
+    if (this.store.revocations !== this.revocations) {
+      this.recentlyValid.clear();
+      this.revocations = this.store.revocations;
+    }
     if (
       this.store.checksTokensInWrites &&
       isWellFormedToken(token) &&

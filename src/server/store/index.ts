@@ -83,10 +83,10 @@ export class Store {
     return sessions.sessionOf(this.ctx, refreshToken);
   }
   renewSession(...args: WithoutContext<typeof sessions.renewSession>): Promise<TokenSet> {
-    return sessions.renewSession(this.ctx, ...args);
+    return this.revoking(sessions.renewSession(this.ctx, ...args));
   }
   endSession(sessionId: string): Promise<void> {
-    return sessions.endSession(this.ctx, sessionId);
+    return this.revoking(sessions.endSession(this.ctx, sessionId));
   }
   /** Audits a sign-in event (failures; successes are audited with their session). */
   auditSignIn(event: Parameters<typeof auditSignIn>[1]): Promise<void> {
@@ -118,7 +118,24 @@ export class Store {
     return auth.listTokens(this.ctx, user);
   }
   revokeToken(caller: Caller, id: string): Promise<void> {
-    return auth.revokeToken(this.ctx, caller, id);
+    return this.revoking(auth.revokeToken(this.ctx, caller, id));
+  }
+
+  /**
+   * How many times this process has revoked tokens (a token revoked, a session renewed or ended),
+   * for what keeps tokens found valid (Auth.recentlyValid) to forget them.
+   */
+  get revocations(): number {
+    return this.revoked;
+  }
+  private revoked = 0;
+
+  private async revoking<T>(write: Promise<T>): Promise<T> {
+    try {
+      return await write;
+    } finally {
+      this.revoked++;
+    }
   }
 
   // Secrets

@@ -96,13 +96,17 @@ describe('round trips per write on PostgreSQL', () => {
     expect(second).toHaveLength(1);
   });
 
-  it('refuses a token revoked since it was last seen valid, and writes nothing', async () => {
+  it('refuses a token revoked by another process, in the write, and writes nothing', async () => {
     const created = (
       await expectOk(admin('POST', '/v1/tokens', { body: { user: 'admin', name: unique('rt') } }))
     ).body as { id: string; token: string };
     const revoked = client(t.url, created.token);
     await expectOk(revoked('POST', '/v1/secrets', { body: { name: unique('RT_'), value: 'v' } }));
-    await expectOk(admin('DELETE', `/v1/tokens/${created.id}`));
+    // As another server process on the same database would revoke it: this one does not know.
+    const other = new pg.Client({ connectionString: t.config.databaseUrl });
+    await other.connect();
+    await other.query('DELETE FROM tokens WHERE id = $1', [created.id]);
+    await other.end();
     const name = unique('RT_GONE_');
     // A request refused before its statement (a bad body, a bad If-Match) still names the token
     // first, as on every other route.
@@ -121,6 +125,35 @@ describe('round trips per write on PostgreSQL', () => {
     );
     expect(again).toHaveLength(1);
     expect(again[0]).not.toMatch(/INSERT/);
+  });
+
+  it('looks a token up before the body again once this process revoked one', async () => {
+    const mint = async () =>
+      (await expectOk(admin('POST', '/v1/tokens', { body: { user: 'admin', name: unique('rt') } })))
+        .body as { id: string; token: string };
+    const [kept, gone] = [await mint(), await mint()];
+    for (const { token } of [kept, gone]) {
+      await expectOk(
+        client(t.url, token)('POST', '/v1/secrets', { body: { name: unique('RT_'), value: 'v' } }),
+      );
+    }
+    await expectOk(admin('DELETE', `/v1/tokens/${gone.id}`));
+    let status = 0;
+    const refused = await queriesOf(async () => {
+      status = (await client(t.url, gone.token)('POST', '/v1/secrets', { body: {} })).status;
+    });
+    expect(status).toBe(401);
+    // The lookup alone, before the body: the statement never ran.
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatch(/^SELECT t\.id AS token_id/);
+    const stillValid = await queriesOf(() =>
+      expectOk(
+        client(t.url, kept.token)('POST', '/v1/secrets', {
+          body: { name: unique('RT_'), value: 'v' },
+        }),
+      ),
+    );
+    expect(stillValid).toHaveLength(2);
   });
 });
 

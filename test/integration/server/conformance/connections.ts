@@ -5,7 +5,7 @@
 import { connect } from 'node:net';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { client, startTestServer, unique } from '../harness';
+import { client, expectOk, startTestServer, unique } from '../harness';
 import { type Conformance } from './fixture';
 
 /** Whether `text` holds a whole HTTP response: its head and as many body bytes as it declares. */
@@ -30,6 +30,31 @@ export function connectionsTests(ctx: Conformance): void {
           'Content-Type: application/json\r\nContent-Length: 400000\r\n\r\n',
       );
       expect(notAdmin).toMatch(/^HTTP\/1\.1 403 /);
+    });
+
+    it('refuses a write with a token revoked since its last use before reading its body', async () => {
+      const admin = client(ctx.t.url, ctx.t.adminToken);
+      const minted = (
+        await expectOk(
+          admin('POST', '/v1/tokens', { body: { user: ctx.w.ids.alice, name: unique('w') } }),
+        )
+      ).body as { id: string; token: string };
+      const name = unique('BEFORE_REVOKE_');
+      await expectOk(
+        client(ctx.t.url, minted.token)('POST', '/v1/secrets', { body: { name, value: 'v' } }),
+      );
+      await expectOk(admin('DELETE', `/v1/tokens/${minted.id}`));
+      for (const head of [
+        'POST /v1/secrets HTTP/1.1',
+        `PATCH /v1/secrets/00000000-0000-4000-8000-000000000000 HTTP/1.1\r\nIf-Match: "1"`,
+      ]) {
+        const reply = await rawExchange(
+          ctx.t.url,
+          `${head}\r\nHost: test\r\nAuthorization: Bearer ${minted.token}\r\n` +
+            'Content-Type: application/json\r\nContent-Length: 400000\r\n\r\n',
+        );
+        expect(reply).toMatch(/^HTTP\/1\.1 401 /);
+      }
     });
 
     it('lets a client still sending an oversize body read the 413', async () => {
