@@ -54,8 +54,8 @@ export function writerRow(who: Writer, first: number): { sql: string; params: un
   }
   return {
     sql: `SELECT ${p(0)}::text AS user_id, ${p(1)}::text[] AS principals,
-         ${p(2)}::text[] AS team_ids, ${p(3)}::text[] AS project_ids, ${p(4)}::text AS token_id, ${p(5)}::text AS token_created_by,
-         ${p(6)}::text AS client, ${p(7)}::text AS ip`,
+         ${p(2)}::text[] AS team_ids, ${p(3)}::text[] AS project_ids, ${p(4)}::text AS token_id,
+         ${p(5)}::text AS token_created_by, ${p(6)}::text AS client, ${p(7)}::text AS ip`,
     params: [
       who.userId,
       who.principals,
