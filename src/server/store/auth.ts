@@ -36,6 +36,16 @@ export function callerSelect(hash: string): string {
      FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ${hash}`;
 }
 
+/**
+ * What toCaller derives from a CallerRow, as SQL over the row `x` (a statement that checks a token
+ * itself): the caller's principals, and the admin who created the token for them (`tokenCreatedBy`).
+ */
+export function callerColumns(x: string): string {
+  return `ARRAY['user:' || ${x}.user_id]
+         || ARRAY(SELECT 'team:' || t FROM unnest(${x}.teams) AS t) AS principals,
+       CASE WHEN ${x}.created_by <> ${x}.user_id THEN ${x}.created_by END AS token_created_by`;
+}
+
 /** The tables a caller's row is read from (a write to one may change it). */
 export const CALLER_TABLES = [
   'tokens',

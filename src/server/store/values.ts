@@ -10,7 +10,7 @@ import { notFound } from '../httpError';
 import { hashToken } from '../tokens';
 import { callerParams, FROM_VISIBLE, roleOf } from './access';
 import { auditedRead } from './audit';
-import { authenticate, type CallerRow, callerSelect, toCaller } from './auth';
+import { authenticate, callerColumns, type CallerRow, callerSelect, toCaller } from './auth';
 import type { Caller, StoreContext } from './context';
 import { open } from './keys';
 import { scopeOf, secretId, UUID } from './rows';
@@ -239,8 +239,7 @@ const RESOLVE_GROUP = `WITH q AS (
          WITH ORDINALITY AS q(hash, name, project, scope_kind, scope_id, client, ip, ord)),
      c AS (SELECT q.ord, x.* FROM q CROSS JOIN LATERAL (${callerSelect('q.hash')}) x),
      live AS (
-       SELECT c.*, ARRAY['user:' || c.user_id]
-           || ARRAY(SELECT 'team:' || t FROM unnest(c.teams) AS t) AS principals
+       SELECT c.*, ${callerColumns('c')}
        FROM c WHERE c.expires_at IS NULL OR c.expires_at > $8),
      found AS (
        SELECT c.ord AS found_ord, f.*, q.client AS audit_client, q.ip AS audit_ip
@@ -259,7 +258,7 @@ const RESOLVE_GROUP = `WITH q AS (
      a AS (INSERT INTO audit (actor, action, secret_id, secret_name, version, client, ip,
              token_id, token_created_by)
            SELECT c.user_id, 'resolve', f.id, f.name, f.version, f.audit_client, f.audit_ip,
-             c.token_id, CASE WHEN c.created_by <> c.user_id THEN c.created_by END
+             c.token_id, c.token_created_by
            FROM found f JOIN live c ON c.ord = f.found_ord
            ORDER BY f.found_ord)
      SELECT c.*, f.id, f.name, f.version, f.encoding, f.key_id, f.nonce, f.ciphertext,

@@ -4,7 +4,7 @@
  * memberships as it writes, so the token check and the write are one round trip, and a token
  * revoked a moment ago writes nothing (it is read in the write's own transaction).
  */
-import { callerSelect, type CallerRow, toCaller } from './auth';
+import { callerColumns, callerSelect, type CallerRow, toCaller } from './auth';
 import type { Caller } from './context';
 
 /** A bearer token (its hash) for the write's statement to check, with the request's origin. */
@@ -42,10 +42,7 @@ export function writerRow(who: Writer, first: number): { sql: string; params: un
     // OFFSET 0 keeps x a subquery of its own: merged into this one, its teams and projects
     // would be read again for each column that uses them.
     return {
-      sql: `SELECT x.*, ARRAY['user:' || x.user_id]
-           || ARRAY(SELECT 'team:' || t FROM unnest(x.teams) AS t) AS principals,
-         x.teams AS team_ids, x.projects AS project_ids,
-         CASE WHEN x.created_by <> x.user_id THEN x.created_by END AS token_created_by,
+      sql: `SELECT x.*, ${callerColumns('x')}, x.teams AS team_ids, x.projects AS project_ids,
          ${p(1)}::text AS client, ${p(2)}::text AS ip
        FROM (${callerSelect(`${p(0)}::text`)} OFFSET 0) x
        WHERE x.expires_at IS NULL OR x.expires_at > ${p(3)}::timestamptz`,
