@@ -82,8 +82,7 @@ export const plumbingPlugin = fp(
         checkStrings(request.query, 'query');
         checkStrings(request.body, 'body', (path) => path.length === 1 && path[0] === 'value');
       } catch (error) {
-        // A bad token is refused first, as on every other route.
-        if (request.uncheckedToken !== null) await app.auth.authenticate(request, reply);
+        await app.auth.checkFirst(request, reply);
         throw error;
       }
     });

@@ -101,11 +101,7 @@ function register(
       try {
         return await handle(callOf(spec, request, reply), ctx);
       } catch (error) {
-        // A write refused before its statement ran (a bad If-Match or body): a bad token is
-        // refused first, as on every other route.
-        if (check === 'write' && request.uncheckedToken !== null) {
-          await app.auth.authenticate(request, reply);
-        }
+        await app.auth.checkFirst(request, reply);
         throw error;
       }
     },

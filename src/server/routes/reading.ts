@@ -17,28 +17,23 @@ export const readingRoutes = {
       const { request, reply } = call;
       const auth = request.server.auth;
       const token = request.uncheckedToken!;
-      let options: { project?: string; scope?: { kind: string; id?: string } };
       const { name } = call.params;
-      try {
-        if (!SecretName.safeParse(name).success) {
-          throw new HttpError(400, 'invalid_name', nameProblem(name) ?? 'Invalid name.', {
-            field: 'name',
-          });
-        }
-        const query = call.query();
-        const scope = parseScopeFilter(query.scope);
-        options = {
-          ...(query.project ? { project: query.project } : {}),
-          ...(scope ? { scope } : {}),
-        };
-      } catch (error) {
-        // A bad token is refused first, as on every other route.
-        await auth.authenticate(request, reply);
-        throw error;
+      // An error before the statement checks the token: the handler's wrapper checks it first.
+      if (!SecretName.safeParse(name).success) {
+        throw new HttpError(400, 'invalid_name', nameProblem(name) ?? 'Invalid name.', {
+          field: 'name',
+        });
       }
+      const query = call.query();
+      const scope = parseScopeFilter(query.scope);
+      const options = {
+        ...(query.project ? { project: query.project } : {}),
+        ...(scope ? { scope } : {}),
+      };
       const found = isWellFormedToken(token)
         ? await store.resolveForToken(token, clientOf(request), request.ip, name, options)
         : undefined;
+      request.uncheckedToken = null;
       if (!found) throw auth.refuseToken(request, reply);
       request.caller = found.caller;
       const { resolved } = found;

@@ -253,6 +253,9 @@ export function authorizationTests(ctx: Conformance): void {
       expect((await unknown('GET', '/v1/me')).status).toBe(401);
       // Resolve checks the token in the same statement as the read: the same answers.
       expect((await unknown('GET', '/v1/resolve/SOME_NAME')).status).toBe(401);
+      // A bad token is refused before a bad name or query is named.
+      expect((await unknown('GET', '/v1/resolve/no%20spaces')).status).toBe(401);
+      expect((await unknown('GET', '/v1/resolve/SOME_NAME?scope=nowhere')).status).toBe(401);
       const created = await expectOk(
         ctx.w.admin('POST', '/v1/tokens', { body: { user: ctx.w.ids.eve } }),
       );
