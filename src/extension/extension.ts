@@ -1,5 +1,6 @@
 /** The composition root: builds the services once, registers commands and views. No logic here. */
 import * as vscode from 'vscode';
+import { describeError } from '../broker/describeError';
 import type { CommandHandler, CommandId } from './commandIds';
 import { DIRECT_CALLS, useJupyterCalls, type JupyterCalls } from './jupyterCalls';
 import { registerCommand } from './registerCommand';
@@ -112,7 +113,7 @@ export async function activate(
       log.info(`Notebook Secrets activated with ${repository.list().length} secret(s).`);
     })
     .catch((error: unknown) => {
-      log.error(`Starting after the first load failed: ${describe(error)}`);
+      log.error(`Starting after the first load failed: ${describeError(error)}`);
     });
 
   return {
@@ -121,11 +122,6 @@ export async function activate(
       await Promise.all([started, leakGuard(), sync.started()]);
     },
   };
-}
-
-/** An error's message for the log (the extension's errors never carry a secret value). */
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** The leak guard and its scanner, read after activation (a chunk of their own) on first use. */
