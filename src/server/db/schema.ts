@@ -13,17 +13,35 @@ export interface Migration {
 
 /**
  * The users (as 'user:' keys) among a change's audience keys, with the members of its teams and
- * projects: feed_readers(keys).
+ * projects: feed_readers(keys). Every write calls it, so each branch reads its members by index:
+ * the team and project ids are taken out of the keys first (a condition such as
+ * `'team:' || tm.team_id = ANY(keys)` reads every member of every team, 1.8 ms at 20,000 members).
  */
-const FEED_READERS = `  SELECT COALESCE(array_agg(DISTINCT r.k ORDER BY r.k), '{}'::text[]) FROM (
+export const FEED_READERS = `  SELECT COALESCE(array_agg(DISTINCT r.k ORDER BY r.k), '{}'::text[]) FROM (
     SELECT k FROM unnest(keys) AS k WHERE k LIKE 'user:%'
-    UNION SELECT 'user:' || tm.user_id FROM team_members tm WHERE 'team:' || tm.team_id = ANY(keys)
+    UNION SELECT 'user:' || tm.user_id FROM team_members tm
+      WHERE tm.team_id = ANY(ARRAY(SELECT substr(k, 6) FROM unnest(keys) AS k WHERE k LIKE 'team:%'))
     UNION SELECT pm.principal FROM project_members pm
-      WHERE 'project:' || pm.project_id = ANY(keys) AND pm.principal LIKE 'user:%'
+      WHERE pm.project_id = ANY(ARRAY(
+          SELECT substr(k, 9) FROM unnest(keys) AS k WHERE k LIKE 'project:%'))
+        AND substr(pm.principal, 1, 5) = 'user:'
     UNION SELECT 'user:' || tm.user_id FROM project_members pm
-      JOIN team_members tm ON pm.principal = 'team:' || tm.team_id
-      WHERE 'project:' || pm.project_id = ANY(keys)
+      JOIN team_members tm ON tm.team_id = substr(pm.principal, 6)
+      WHERE pm.project_id = ANY(ARRAY(
+          SELECT substr(k, 9) FROM unnest(keys) AS k WHERE k LIKE 'project:%'))
+        AND substr(pm.principal, 1, 5) = 'team:'
   ) AS r`;
+
+/**
+ * feed_readers in PL/pgSQL, whose plans are kept for the connection (see migration 11). No
+ * semicolon may end a line inside the body: see splitStatements.
+ */
+const FEED_READERS_PLPGSQL = `
+CREATE OR REPLACE FUNCTION feed_readers(keys text[]) RETURNS text[] LANGUAGE plpgsql STABLE AS $$
+BEGIN RETURN (
+${FEED_READERS}); END
+$$;
+`;
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -317,13 +335,14 @@ ALTER TABLE audit ADD COLUMN detail text;
     // Every write calls feed_readers. PostgreSQL plans the body of a LANGUAGE sql function that it
     // cannot inline anew on every call (0.16 ms, against 0.02 ms to run it: a third of a create's
     // time in the database); PL/pgSQL keeps the plan for the connection. Same query, same result.
-    // (No semicolon may end a line inside the body: see splitStatements.)
-    sql: `
-CREATE OR REPLACE FUNCTION feed_readers(keys text[]) RETURNS text[] LANGUAGE plpgsql STABLE AS $$
-BEGIN RETURN (
-${FEED_READERS}); END
-$$;
-`,
+    sql: FEED_READERS_PLPGSQL,
+  },
+  {
+    version: 12,
+    name: 'change feed audience read by index',
+    // feed_readers read every team and project member on each write (see FEED_READERS): the
+    // same answers, now from the members of the teams and projects named.
+    sql: FEED_READERS_PLPGSQL,
   },
 ];
 

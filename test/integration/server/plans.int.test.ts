@@ -1,12 +1,12 @@
 /**
- * Plans of what every request runs, at the size of a large organisation: the token lookup reads
- * each table through an index, so its cost does not grow with the number of users, teams and
- * project members. Plan shapes, not timings (an EXPLAIN after ANALYZE on PostgreSQL).
+ * Plans of what every request runs, at the size of a large organisation: the token lookup and the
+ * change feed's audience of each write read each table through an index, so their cost does not
+ * grow with the number of users, teams and project members. Plan shapes, not timings (an EXPLAIN after ANALYZE on PostgreSQL).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqlDriver } from '../../../src/server/db/driver';
 import { openPostgres } from '../../../src/server/db/postgres';
-import { migrate } from '../../../src/server/db/schema';
+import { FEED_READERS, migrate } from '../../../src/server/db/schema';
 import { callerSelect } from '../../../src/server/store/auth';
 import { type PostgresCluster, startPostgres } from './postgres';
 
@@ -59,5 +59,24 @@ describe('plans at the size of a large organisation', () => {
       .map((row) => row['QUERY PLAN'])
       .join('\n');
     expect(plan).not.toMatch(/Seq Scan on (project_members|team_members|users)\b/);
+  });
+
+  it(`reads a write's audience by index among ${MEMBERS.toLocaleString('en-US')} members`, async () => {
+    const keys = ['user:bench', 'team:t6', 'project:p7'];
+    const [row] = await db.query<{ r: string[] }>('SELECT feed_readers($1::text[]) AS r', [keys]);
+    // t6's members; p7's: its user members and the members of its team t7.
+    const expected = ['user:bench'];
+    for (let i = 1; i <= MEMBERS; i++) {
+      if (i % 2000 === 5 || i % 2000 === 6) expected.push(`user:u${i}`);
+    }
+    expect(row!.r).toEqual(expected.sort());
+    const plan = (
+      await db.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN (COSTS OFF) ${FEED_READERS.replaceAll('keys', `'{${keys.join(',')}}'::text[]`)}`,
+      )
+    )
+      .map((row) => row['QUERY PLAN'])
+      .join('\n');
+    expect(plan).not.toMatch(/Seq Scan on (project_members|team_members)\b/);
   });
 });
