@@ -33,24 +33,18 @@ export async function pull(ctx: EngineContext, report: SyncReport): Promise<void
   }
   let cursor = ctx.state.cursor ?? undefined;
   let seen: Set<string> | undefined;
-  // The next page is asked for as soon as the cursor to it is known, and the values it brings as
-  // soon as it comes, so the server reads them while this page is stored (GETs and reads: dropped
-  // unread if the round stops).
-  let next = fetchPage(ctx, cursor);
-  for (let pages = 0; ; pages++) {
-    if (pages === ctx.maxPages) {
+  const pages = new ReadAhead(ctx, cursor);
+  for (let n = 0; ; n++) {
+    if (n === ctx.maxPages) {
       throw new MalformedResponse(
         `The server's change feed did not end after ${ctx.maxPages} pages; sync stopped here and carries on from this point next time.`,
       );
     }
-    const { page, values } = await next;
+    const { page, values } = await pages.next();
     if (page.more && page.next === cursor) {
       throw new MalformedResponse(
         "The server's change feed did not move past its cursor (it answered more changes at the same point); sync stopped. Check the server version, or sign out and in again.",
       );
-    }
-    if (page.more && pages + 1 < ctx.maxPages) {
-      next = fetchPage(ctx, page.next);
     }
     if (page.reset && !seen) seen = new Set();
     if (seen) for (const c of page.changes) if (c.kind === 'upsert') seen.add(c.secret.id);
@@ -67,6 +61,56 @@ export async function pull(ctx: EngineContext, report: SyncReport): Promise<void
     await applyChanges(ctx, unlisted(ctx.store.list(), seen), report);
     ctx.state = { ...ctx.state, cursor: cursor ?? null };
     await saveState(ctx);
+  }
+}
+
+/** Pages of the feed asked for ahead of the one being stored, at most. */
+const PAGES_AHEAD = 4;
+
+type Fetched = { page: ChangesPage; values: Promise<Values> };
+
+/**
+ * The feed's pages in order, each asked for as soon as the cursor to it is known, up to
+ * PAGES_AHEAD ahead of the page being stored: the listing is a chain (each page needs the cursor
+ * of the one before), and storing a page waits for its values, so a reader one page ahead makes
+ * every page wait for the values of the one before. Stops asking after `maxPages`, or at a page
+ * whose cursor did not move (pull reports both). GETs and reads: dropped unread if the round stops.
+ */
+class ReadAhead {
+  private readonly queue: Promise<Fetched>[] = [];
+  /** The cursor of the next page, once known while the queue is full. */
+  private parked: string | undefined;
+  private asked = 0;
+
+  constructor(
+    private readonly ctx: EngineContext,
+    cursor: string | undefined,
+  ) {
+    this.ask(cursor);
+  }
+
+  /** The next page; call it once per page, and not after a page without `more`. */
+  next(): Promise<Fetched> {
+    const fetched = this.queue.shift()!;
+    if (this.parked !== undefined) {
+      const cursor = this.parked;
+      this.parked = undefined;
+      this.ask(cursor);
+    }
+    return fetched;
+  }
+
+  private ask(cursor: string | undefined): void {
+    this.asked++;
+    const fetched = fetchPage(this.ctx, cursor).then((result) => {
+      const { page } = result;
+      if (page.more && page.next !== cursor && this.asked < this.ctx.maxPages) {
+        if (this.queue.length < PAGES_AHEAD) this.ask(page.next);
+        else this.parked = page.next;
+      }
+      return result;
+    });
+    this.queue.push(ahead(fetched));
   }
 }
 
@@ -87,10 +131,7 @@ type Values = Map<string, SecretValue | null>;
  * page before is stored. Those are taken unless a local secret of the same name is in the way;
  * the values of the rest of the page wait for its decisions (see applyChanges).
  */
-function fetchPage(
-  ctx: EngineContext,
-  cursor: string | undefined,
-): Promise<{ page: ChangesPage; values: Promise<Values> }> {
+function fetchPage(ctx: EngineContext, cursor: string | undefined): Promise<Fetched> {
   return ahead(
     ctx.client.changes(cursor, ctx.pageLimit).then((page) => {
       const newcomers = page.changes.flatMap((c) =>

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { MalformedResponse } from '../../../src/core/errors';
 import { LocalSecretStore } from '../../../src/core/localStore';
 import { ApiClient } from '../../../src/sync/client';
@@ -143,6 +143,43 @@ describe('SyncEngine: values in batches (POST /v1/values)', () => {
     expect(held).toHaveLength(4);
     // The second page's first batch before the first page was stored (one by one: 0, 0, 1000, 1000).
     expect(held.slice(0, 3)).toEqual([0, 0, 0]);
+  });
+
+  it("reads the feed's next pages while a page waits for its values, a few pages ahead", async () => {
+    const kv = new MemoryKeyValueStore();
+    const store = new LocalSecretStore(kv, { user: 'bob' });
+    await store.load();
+    const pages: string[] = [];
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const api = new ApiClient({
+      baseUrl: 'http://fake.test',
+      token: 'tok-bob',
+      fetch: async (input, init) => {
+        const url = new URL(String(input));
+        if (url.pathname === '/v1/changes') pages.push(url.searchParams.get('since') ?? '');
+        // Every batch of values waits until the test lets them through.
+        if (init?.method === 'POST') await held;
+        return server.fetch(input, init);
+      },
+    });
+    const engine = new SyncEngine({ client: api, store, kv, pageLimit: 100 });
+    await engine.init();
+    await engine.sync();
+    await seed(server, 1000);
+    const asked = pages.length;
+    const round = engine.sync();
+    // Ten pages of 100: while the first page's values are held, the next pages are asked for,
+    // up to four ahead of the page being stored (a reader one page ahead stops at the second).
+    await vi.waitFor(() => expect(pages.length - asked).toBe(5));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(pages.length - asked).toBe(5);
+    expect(store.list()).toHaveLength(0);
+    release();
+    await round;
+    expect(pages.length - asked).toBe(10);
+    expect(new Set(pages.slice(asked)).size).toBe(10);
+    expect(store.list()).toHaveLength(1000);
   });
 
   it('treats missing ids as a 404 of the single read: skipped quietly, the rest stored', async () => {
