@@ -16,7 +16,14 @@ import {
 } from '../../core/routes';
 import { HttpError } from '../httpError';
 import type { SignIn } from '../oidc/signIn';
-import { type Caller, type Store, TokenRefused, type Writer, type Written } from '../store';
+import {
+  type Caller,
+  JsonText,
+  type Store,
+  TokenRefused,
+  type Writer,
+  type Written,
+} from '../store';
 import { parseOr400 } from '../validation';
 import type { TokenCheck } from './auth';
 
@@ -63,7 +70,11 @@ type Answer<R extends RouteSpec> = R['answer'] extends RouteSchema
     ? void
     : unknown;
 
-export type Handler<R extends RouteSpec> = (call: Call<R>, ctx: RouteContext) => Promise<Answer<R>>;
+/** A handler's answer: an object, or its JSON text as the database wrote it (sent as it is). */
+export type Handler<R extends RouteSpec> = (
+  call: Call<R>,
+  ctx: RouteContext,
+) => Promise<Answer<R> | JsonText<Answer<R>>>;
 
 /** A handler, or one with a check of its own (see TokenCheck). */
 export type RouteHandler<R extends RouteSpec> =
@@ -99,7 +110,11 @@ function register(
     handler: async (request, reply) => {
       if (spec.status !== undefined) reply.code(spec.status);
       try {
-        return await handle(callOf(spec, request, reply), ctx);
+        const answer = await handle(callOf(spec, request, reply), ctx);
+        if (!(answer instanceof JsonText)) return answer;
+        // A string with a JSON content type goes out unchanged.
+        reply.type('application/json; charset=utf-8');
+        return answer.text;
       } catch (error) {
         await app.auth.checkFirst(request, reply);
         throw error;

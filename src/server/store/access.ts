@@ -6,7 +6,7 @@ import type { Principal, SecretMetadata } from '../../core/model';
 import type { SqlExecutor } from '../db/driver';
 import { HttpError, notFound, ownersOnly } from '../httpError';
 import type { Caller, StoreContext } from './context';
-import { METADATA_COLUMNS, type SecretRow, toMetadata, UUID } from './rows';
+import { METADATA_JSON, parseMetadata, UUID } from './rows';
 
 /**
  * The caller's role on secret `s`: the best grant to them or their teams, else reader through
@@ -40,11 +40,11 @@ export async function visibleSecret(
 ): Promise<SecretMetadata | undefined> {
   if (!UUID.test(id)) return undefined;
   id = id.toLowerCase();
-  const [row] = await db.query<SecretRow>(
-    `SELECT ${METADATA_COLUMNS} ${FROM_VISIBLE} WHERE s.id = $4 AND r.role IS NOT NULL`,
+  const [row] = await db.query<{ meta: string }>(
+    `SELECT ${METADATA_JSON} AS meta ${FROM_VISIBLE} WHERE s.id = $4 AND r.role IS NOT NULL`,
     [...callerParams(caller), id],
   );
-  return row ? toMetadata(row) : undefined;
+  return row ? parseMetadata(row) : undefined;
 }
 
 /** Explains why a guarded write matched no row: 404, 403 or 412 with the current version. */

@@ -2,12 +2,12 @@
  * The change feed: the rows each write adds (numbered in commit order, addressed to the users who
  * can see the secret at that moment) and the pages `GET /v1/changes` reads from them.
  */
-import type { Change, ChangesPage } from '../../core/api';
+import type { ChangesPage } from '../../core/api';
 import { checkCursor, encodeCursor, encodeListingCursor, type Position } from '../cursor';
 import type { SqlExecutor } from '../db/driver';
 import { callerParams, ROLE } from './access';
 import type { Caller, StoreContext } from './context';
-import { METADATA_COLUMNS, type SecretRow, toMetadata } from './rows';
+import { JsonText, METADATA_JSON } from './rows';
 
 /** Changes a write makes, to record in its transaction. */
 export interface PendingChange {
@@ -74,8 +74,8 @@ export async function changes(
   caller: Caller,
   since: string | undefined,
   limit: number,
-): Promise<ChangesPage> {
-  return ctx.db.transaction(
+): Promise<JsonText<ChangesPage>> {
+  const page = await ctx.db.transaction(
     async (tx) => {
       // The horizon goes no further than just past the newest change, so it stays where it is
       // while nothing changes (other transactions in the cluster, such as a background ANALYZE,
@@ -114,7 +114,21 @@ export async function changes(
     },
     { snapshot: true },
   );
+  return new JsonText(
+    `{"changes":[${page.changes.join(',')}],"next":${JSON.stringify(page.next)},"more":${page.more},"reset":${page.reset}}`,
+  );
 }
+
+/** A page of the feed with each change as the JSON text the database wrote (see METADATA_JSON). */
+interface PageText {
+  changes: string[];
+  next: string;
+  more: boolean;
+  reset: boolean;
+}
+
+/** The change of a secret the caller can see, as JSON text (`s`, `r.role` as in METADATA_JSON). */
+const UPSERT_JSON = `'{"kind":"upsert","secret":' || ${METADATA_JSON} || '}'`;
 
 /**
  * The caller's secrets after `from.after`, by id: those granted to one of their principals, and
@@ -128,13 +142,13 @@ async function listingPage(
   from: { horizon: number; after: string },
   limit: number,
   reset: boolean,
-): Promise<ChangesPage> {
+): Promise<PageText> {
   const scoped = (kind: 'team' | 'project', ids: string) =>
     `SELECT s.id FROM unnest(${ids}::text[]) AS t(id)
        CROSS JOIN LATERAL (SELECT s.id FROM secrets s
          WHERE s.scope_kind = '${kind}' AND s.scope_id = t.id AND s.id > $4::uuid
          ORDER BY s.id LIMIT $5) s`;
-  const rows = await tx.query<SecretRow>(
+  const rows = await tx.query<{ id: string; change: string }>(
     `WITH ids AS (
        SELECT g.secret_id AS id FROM unnest($1::text[]) AS p(principal)
          CROSS JOIN LATERAL (SELECT g.secret_id FROM grants g
@@ -143,7 +157,7 @@ async function listingPage(
        UNION ${scoped('team', '$2')}
        UNION ${scoped('project', '$3')}
      )
-     SELECT ${METADATA_COLUMNS}
+     SELECT s.id, ${UPSERT_JSON} AS change
      FROM (SELECT id FROM ids ORDER BY id LIMIT $5) i
      JOIN secrets s ON s.id = i.id
      CROSS JOIN LATERAL (SELECT ${ROLE} AS role OFFSET 0) r
@@ -154,7 +168,7 @@ async function listingPage(
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return {
-    changes: page.map((row) => ({ kind: 'upsert', secret: toMetadata(row) })),
+    changes: page.map((row) => row.change),
     next:
       more && last
         ? encodeListingCursor({
@@ -182,12 +196,14 @@ async function feedPage(
   since: Position,
   horizon: number,
   limit: number,
-): Promise<ChangesPage> {
-  const rows = await tx.query<
-    SecretRow & { change_id: string; xid: string; seq: number; present: boolean }
-  >(
-    `SELECT c.secret_id AS change_id, c.xid::text AS xid, c.seq, s.id IS NOT NULL AS present,
-       ${METADATA_COLUMNS}
+): Promise<PageText> {
+  const rows = await tx.query<{ xid: string; seq: number; change: string }>(
+    `SELECT c.xid::text AS xid, c.seq,
+       CASE WHEN r.role IS NOT NULL THEN ${UPSERT_JSON}
+         ELSE '{"kind":"tombstone","id":"' || c.secret_id
+           || CASE WHEN s.id IS NULL THEN '","reason":"deleted"}'
+                ELSE '","reason":"access_lost"}' END
+       END AS change
      FROM changes c
      LEFT JOIN secrets s ON s.id = c.secret_id
      LEFT JOIN LATERAL (SELECT ${ROLE} AS role OFFSET 0) r ON true
@@ -210,11 +226,6 @@ async function feedPage(
   );
   const more = rows.length > limit;
   const page = rows.slice(0, limit);
-  const changes: Change[] = page.map((row) =>
-    row.role
-      ? { kind: 'upsert', secret: toMetadata(row) }
-      : { kind: 'tombstone', id: row.change_id, reason: row.present ? 'access_lost' : 'deleted' },
-  );
   // A page with no room (the end of a full listing that filled it) only says whether more follow.
   const last = page[page.length - 1];
   const next = !more
@@ -223,7 +234,7 @@ async function feedPage(
       ? { xid: Number(last.xid), seq: Number(last.seq) }
       : since;
   return {
-    changes,
+    changes: page.map((row) => row.change),
     next: encodeCursor({ databaseId: ctx.databaseId, ...next }),
     more,
     reset: false,

@@ -34,6 +34,7 @@ import type { Caller, NewSecret, StoreContext, StoreOptions } from './context';
 import * as directory from './directory';
 import { changes } from './feed';
 import { checkKeys } from './keys';
+import type { JsonText } from './rows';
 import * as secrets from './secrets';
 import * as sessions from './sessions';
 import { putSignInRequest, takeSignInRequest, type SignInRequestKind } from './signInRequests';
@@ -47,7 +48,7 @@ export { TokenRefused, type TokenWriter, type Writer, type Written } from './wri
 
 /** A store function's parameters after the context the facade passes. */
 type WithoutContext<F> = F extends (ctx: StoreContext, ...rest: infer R) => unknown ? R : never;
-export { parsePrincipal, principalKey } from './rows';
+export { JsonText, parsePrincipal, principalKey } from './rows';
 
 export class Store {
   private readonly ctx: StoreContext;
@@ -226,7 +227,11 @@ export class Store {
   }
 
   // Change feed and audit
-  changes(caller: Caller, since: string | undefined, limit: number): Promise<ChangesPage> {
+  changes(
+    caller: Caller,
+    since: string | undefined,
+    limit: number,
+  ): Promise<JsonText<ChangesPage>> {
     return changes(this.ctx, caller, since, limit);
   }
   auditLog(

@@ -16,7 +16,7 @@ import {
 import { audit, auditRow } from './audit';
 import type { Caller, NewSecret, SecretPatch, StoreContext } from './context';
 import { seal } from './keys';
-import { METADATA_COLUMNS, type SecretRow, secretId, toMetadata } from './rows';
+import { METADATA_JSON, parseMetadata, secretId } from './rows';
 import { changeRow } from './feed';
 import { write } from './transaction';
 import { type Writer, writerOf, writerRow, type Written } from './writer';
@@ -150,12 +150,12 @@ export async function list(
       `(lower(s.name) LIKE $${params.length} OR lower(s.description) LIKE $${params.length})`,
     );
   }
-  const rows = await ctx.db.query<SecretRow>(
-    `SELECT ${METADATA_COLUMNS} ${FROM_VISIBLE} WHERE ${where.join(' AND ')}
+  const rows = await ctx.db.query<{ meta: string }>(
+    `SELECT ${METADATA_JSON} AS meta ${FROM_VISIBLE} WHERE ${where.join(' AND ')}
      ORDER BY s.name, s.scope_kind, s.scope_id`,
     params,
   );
-  return rows.map(toMetadata);
+  return rows.map(parseMetadata);
 }
 
 /**
@@ -184,7 +184,7 @@ export async function update(
   const role = roleOf('me.principals', 'me.team_ids', 'me.project_ids');
   const me = writerRow(who, 13);
   const [row] = await ctx.db
-    .query<Row & { secret: SecretRow | null }>(
+    .query<Row & { secret: string | null }>(
       `WITH me AS (${me.sql}),
        s AS (
          UPDATE secrets s SET version = s.version + 1, updated_at = $3,
@@ -208,10 +208,10 @@ export async function update(
            AND o.ciphertext IS NOT NULL),
        a AS (${auditRow('update', { from: 's', id: 's.id', name: 's.name', version: 's.version' })}),
        c AS (${changeRow('update', { from: 's', id: 's.id', audience: audienceSql('s') })})
-       SELECT me.*, (SELECT row_to_json(m) FROM (
+       SELECT me.*, (
            -- The guard matches only for an owner: the role is not read again.
-           SELECT ${METADATA_COLUMNS} FROM s CROSS JOIN (SELECT 'owner' AS role) r
-         ) m) AS secret
+           SELECT ${METADATA_JSON} FROM s CROSS JOIN (SELECT 'owner' AS role) r
+         ) AS secret
        FROM me`,
       [
         id,
@@ -243,7 +243,7 @@ export async function update(
       throw error;
     });
   const caller = writerOf(who, row);
-  if (row?.secret) return { caller, result: toMetadata(row.secret) };
+  if (row?.secret) return { caller, result: parseMetadata({ meta: row.secret }) };
   throw await whyUnchanged(ctx, caller, id, ifMatch, sealed !== undefined, notBase64);
 }
 

@@ -18,6 +18,9 @@ import { changes } from '../../../src/server/store/feed';
 import { write } from '../../../src/server/store/transaction';
 import { startPostgres, type PostgresCluster } from './postgres';
 
+/** A page of the feed as the client reads it. */
+const feed = async (...args: Parameters<typeof changes>) => (await changes(...args)).parse();
+
 const BEFORE_XIDS = MIGRATIONS.filter((m) => m.version <= 4);
 
 const alice: Caller = {
@@ -100,13 +103,13 @@ describe.each(BACKENDS)('change feed migration on %s', (_name, open) => {
         databaseId,
         options: { keepValues: 1 },
       };
-      const ids = (page: Awaited<ReturnType<typeof changes>>) =>
+      const ids = (page: Awaited<ReturnType<typeof feed>>) =>
         page.changes.map((c) => (c.kind === 'upsert' ? c.secret.id : c.id));
 
-      const fromTwo = await changes(ctx, alice, `${databaseId}.2`, 100);
+      const fromTwo = await feed(ctx, alice, `${databaseId}.2`, 100);
       expect(fromTwo).toMatchObject({ reset: false, more: false });
       expect(ids(fromTwo)).toEqual([old[2]]);
-      expect(await changes(ctx, alice, `${databaseId}.4`, 100)).toMatchObject({ reset: true });
+      expect(await feed(ctx, alice, `${databaseId}.4`, 100)).toMatchObject({ reset: true });
 
       // A full listing pages through every secret, old rows and new.
       const added = await addSecret(db, 'NEW', false);
@@ -115,15 +118,15 @@ describe.each(BACKENDS)('change feed migration on %s', (_name, open) => {
         changes: [{ secretIds: [added, old[0]!], kind: 'edit', audience: ['user:alice'] }],
       }));
       const seen: string[] = [];
-      let page = await changes(ctx, alice, undefined, 1);
+      let page = await feed(ctx, alice, undefined, 1);
       seen.push(...ids(page));
       while (page.more) {
-        page = await changes(ctx, alice, page.next, 1);
+        page = await feed(ctx, alice, page.next, 1);
         seen.push(...ids(page));
       }
       expect(seen.sort()).toEqual([...old, added].sort());
-      expect(ids(await changes(ctx, alice, fromTwo.next, 100))).toEqual([added, old[0]]);
-      expect((await changes(ctx, alice, page.next, 100)).changes).toEqual([]);
+      expect(ids(await feed(ctx, alice, fromTwo.next, 100))).toEqual([added, old[0]]);
+      expect((await feed(ctx, alice, page.next, 100)).changes).toEqual([]);
     } finally {
       await db.close();
     }
@@ -144,7 +147,7 @@ describe.each(BACKENDS)('change feed migration on %s', (_name, open) => {
         result: undefined,
         changes: [{ secretIds: [id], kind: 'create', audience: ['user:alice'] }],
       }));
-      const cursor = (await changes(ctx, alice, undefined, 100)).next;
+      const cursor = (await feed(ctx, alice, undefined, 100)).next;
       // As if dumped from a cluster whose transaction ids are far ahead of this one's.
       await db.query(
         `UPDATE changes SET xid = (pg_current_xact_id()::text::bigint + 1000000)::text::xid8`,
@@ -152,7 +155,7 @@ describe.each(BACKENDS)('change feed migration on %s', (_name, open) => {
 
       const newId = await migrate(db);
       expect(newId).not.toBe(databaseId);
-      const page = await changes({ ...ctx, databaseId: newId }, alice, cursor, 100);
+      const page = await feed({ ...ctx, databaseId: newId }, alice, cursor, 100);
       expect(page).toMatchObject({ reset: true, changes: [{ kind: 'upsert' }] });
       const rows = await db.query<{ xid: string }>(`SELECT xid::text AS xid FROM changes`);
       expect(rows.map((r) => r.xid)).toEqual(['0']);

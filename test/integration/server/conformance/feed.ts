@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ChangesPage, SecretList } from '../../../../src/core/api';
+import type { SecretMetadata } from '../../../../src/core/model';
 import { expectOk, makeWorld, unique } from '../harness';
 import { feedAll, type Conformance } from './fixture';
 
@@ -70,6 +71,62 @@ export function feedTests(ctx: Conformance): void {
       );
       const lost = ChangesPage.parse((await c.bob('GET', `/v1/changes?since=${gained.next}`)).body);
       expect(lost.changes).toEqual([{ kind: 'tombstone', id: ids[0], reason: 'access_lost' }]);
+    });
+
+    it('writes each secret of a page as JSON.stringify does, and as every other read has it', async () => {
+      const c = await makeWorld(ctx.t);
+      const descriptions = [
+        'plain',
+        'quote " backslash \\ slash /',
+        'new\nline\ttab\r\u0001\u001f',
+        'ünïcödé 🔑 \u2028 </script>',
+      ];
+      const made: SecretMetadata[] = [];
+      for (const [i, description] of descriptions.entries()) {
+        const scope = i % 2 === 1 ? { scope: { kind: 'project', id: c.ids.project } } : {};
+        const body = { name: `JSON_${i}`, value: 'v', description, ...scope };
+        made.push((await expectOk(c.alice('POST', '/v1/secrets', { body }))).body);
+      }
+      // An access list of three, which pages write in the order of the principals.
+      const access = [
+        { principal: { kind: 'team', id: c.ids.team }, role: 'reader' },
+        { principal: { kind: 'user', id: c.ids.alice }, role: 'owner' },
+        { principal: { kind: 'user', id: c.ids.bob }, role: 'reader' },
+      ];
+      const body = { access: [access[2], access[1], access[0]] };
+      await expectOk(c.alice('PUT', `/v1/secrets/${made[0]!.id}/access`, { body }));
+      const upserts = (page: ChangesPage) =>
+        new Map(
+          page.changes.flatMap((x) => (x.kind === 'upsert' ? [[x.secret.id, x.secret]] : [])),
+        );
+
+      const listing = await c.alice('GET', '/v1/changes');
+      expect(listing.text).toBe(JSON.stringify(listing.body));
+      const listed = upserts(ChangesPage.parse(listing.body));
+      // As the create answered (written without the database), and as read one by one.
+      for (const m of made.slice(1)) expect(listed.get(m.id)).toEqual(m);
+      expect(listed.get(made[0]!.id)).toMatchObject({ access, version: 2 });
+      for (const m of made) {
+        const one = await expectOk(c.alice('GET', `/v1/secrets/${m.id}`));
+        expect(listed.get(m.id)).toEqual(one.body);
+      }
+      // The feed from its start, and a tombstone.
+      const start = `${String(listing.body.next).split('.')[0]}.0`;
+      const fed = await c.alice('GET', `/v1/changes?since=${start}`);
+      expect(fed.text).toBe(JSON.stringify(fed.body));
+      expect(upserts(ChangesPage.parse(fed.body))).toEqual(listed);
+      await expectOk(
+        c.alice('DELETE', `/v1/secrets/${made[3]!.id}`, { headers: { 'if-match': '"1"' } }),
+      );
+      const gone = await c.alice('GET', `/v1/changes?since=${listing.body.next}`);
+      expect(gone.text).toBe(
+        JSON.stringify({
+          changes: [{ kind: 'tombstone', id: made[3]!.id, reason: 'deleted' }],
+          next: gone.body.next,
+          more: false,
+          reset: false,
+        }),
+      );
     });
 
     it('lists every secret you see, by id, and brings what changed while the listing was read', async () => {
