@@ -14,8 +14,29 @@ export function localEntry(
   meta: SecretMetadata,
   sync: SyncInfo | undefined,
 ): IndexEntry {
+  // Field by field: a spread of the parsed answer cost about 2 µs a secret in a full sync.
+  return {
+    id: meta.id,
+    name: meta.name,
+    encoding: meta.encoding,
+    type: meta.type,
+    description: meta.description,
+    scope: meta.scope,
+    version: meta.version,
+    created_at: meta.created_at,
+    updated_at: meta.updated_at,
+    created_by: meta.created_by,
+    access: meta.access,
+    role: meta.role,
+    owner: ownerOf(me, meta),
+    sync,
+  };
+}
+
+/** Whose personal secret a server copy is when it is not `me`'s: its owner; else undefined. */
+export function ownerOf(me: string | undefined, meta: SecretMetadata): string | undefined {
   const shared = meta.scope.kind === 'personal' && me !== undefined && meta.created_by !== me;
-  return { ...meta, sync, owner: shared ? meta.created_by : undefined };
+  return shared ? meta.created_by : undefined;
 }
 
 /** localEntry for the signed-in user. */

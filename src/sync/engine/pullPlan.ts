@@ -6,11 +6,11 @@
 import type { Change } from '../../core/api';
 import { inStep, type ConflictKind, type IndexEntry, type SyncInfo } from '../../core/indexEntry';
 import type { SecretMetadata } from '../../core/model';
-import { valueKeyOf } from '../../core/storeKeys';
+import { valueKey } from '../../core/storeKeys';
 import type { SyncStep, ValueEnvelope } from '../../core/syncSteps';
 import type { PendingDelete } from '../syncState';
 import { conflictAt, repointStep } from './conflicts';
-import { localEntry } from './owners';
+import { localEntry, ownerOf } from './owners';
 
 /** What a page's decisions read of the local store, as it was before the page. */
 export interface PullView {
@@ -118,7 +118,7 @@ function onUpsert(
 ): PullDecision | undefined {
   const local = view.get(meta.id);
   if (!local) {
-    const found = view.at(valueKeyOf(localEntry(me, meta, undefined)));
+    const found = view.at(valueKey(meta.scope, meta.name, ownerOf(me, meta)));
     const clash = found && removing.has(found.id) && isClean(found) ? undefined : found;
     if (!clash) return { kind: 'take', meta, deletedHere: false };
     // A stale copy of a secret the server has since replaced under a new id.
