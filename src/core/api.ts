@@ -292,11 +292,18 @@ export type VersionList = z.infer<typeof VersionList>;
 // ---------------------------------------------------------------------------------------------
 // Change feed
 
-/** `GET /v1/changes?since=<cursor>&limit=` query. No `since`: a full listing. */
+/** Most ranges a full listing can be read in at once (`parts`). */
+export const MAX_LISTING_PARTS = 16;
+
+/**
+ * `GET /v1/changes?since=<cursor>&limit=&parts=` query. No `since`: a full listing, which, with
+ * `parts`, a longer listing is read on in that many ranges at once (see ChangesPage.parts).
+ */
 export const ChangesQuery = lazySchema(() =>
   z.strictObject({
     since: z.optional(z.string().check(z.maxLength(200))),
     limit: z.optional(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1000))),
+    parts: z.optional(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(MAX_LISTING_PARTS))),
   }),
 );
 export type ChangesQuery = z.infer<typeof ChangesQuery>;
@@ -332,6 +339,12 @@ export const ChangesPage = lazySchema(() =>
     next: z.string(),
     more: z.boolean(),
     reset: z.boolean(),
+    /**
+     * On the first page of a full listing asked for in parts: the cursors of the other ranges,
+     * read alongside `next`. Each range ends with `more: false` and the same `next`, from which
+     * the feed is read once every range is through.
+     */
+    parts: z.optional(z.array(z.string())),
   }),
 );
 export type ChangesPage = z.infer<typeof ChangesPage>;

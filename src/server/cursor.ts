@@ -6,7 +6,8 @@
  * cursor from another database (or a restored one) and answer with a full listing instead of
  * silently skipping changes. Within a full listing, which pages the caller's secrets by id, the
  * cursor is `<database id>.<horizon>.<last id listed>`: the feed's horizon when the listing began,
- * where the feed reads on once the listing is done.
+ * where the feed reads on once the listing is done. A listing read in parts (see feed.ts) adds the
+ * last id of its part: `<database id>.<horizon>.<last id listed>.<last id of the part>`.
  */
 export interface Position {
   xid: number;
@@ -32,13 +33,14 @@ export interface ListingCursor {
   horizon: number;
   /** The last secret id listed. */
   after: string;
+  /** In a listing read in parts: the last id of this part (inclusive). */
+  last?: string;
 }
 
 const NUMBER = '(0|[1-9][0-9]{0,15})';
 const CURSOR = new RegExp(`^([0-9a-f]{32})\\.(?:${NUMBER}\\.)?${NUMBER}$`);
-const LISTING = new RegExp(
-  `^([0-9a-f]{32})\\.${NUMBER}\\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`,
-);
+const ID = '([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})';
+const LISTING = new RegExp(`^([0-9a-f]{32})\\.${NUMBER}\\.${ID}(?:\\.${ID})?$`);
 
 export function encodeCursor(cursor: Cursor): string {
   return cursor.xid === 0
@@ -59,7 +61,8 @@ export function decodeCursor(text: string): Cursor | undefined {
 }
 
 export function encodeListingCursor(cursor: ListingCursor): string {
-  return `${cursor.databaseId}.${cursor.horizon}.${cursor.after}`;
+  const part = cursor.last === undefined ? '' : `.${cursor.last}`;
+  return `${cursor.databaseId}.${cursor.horizon}.${cursor.after}${part}`;
 }
 
 /** Returns the listing cursor, or undefined when the text is not one. */
@@ -68,12 +71,14 @@ export function decodeListingCursor(text: string): ListingCursor | undefined {
   if (!match) return undefined;
   const horizon = Number(match[2]);
   if (!Number.isSafeInteger(horizon)) return undefined;
-  return { databaseId: match[1]!, horizon, after: match[3]! };
+  const last = match[4];
+  if (last !== undefined && last <= match[3]!) return undefined;
+  return { databaseId: match[1]!, horizon, after: match[3]!, ...(last !== undefined && { last }) };
 }
 
 export type CursorCheck =
   | { kind: 'incremental'; since: Position }
-  | { kind: 'listing'; horizon: number; after: string }
+  | { kind: 'listing'; horizon: number; after: string; last?: string }
   | { kind: 'reset'; reason: 'none' | 'foreign' | 'ahead' };
 
 /**
@@ -92,7 +97,8 @@ export function checkCursor(
   if (listing) {
     if (listing.databaseId !== databaseId) return { kind: 'reset', reason: 'foreign' };
     if (listing.horizon > head.horizon) return { kind: 'reset', reason: 'ahead' };
-    return { kind: 'listing', horizon: listing.horizon, after: listing.after };
+    const { horizon, after, last } = listing;
+    return { kind: 'listing', horizon, after, ...(last !== undefined && { last }) };
   }
   const cursor = decodeCursor(since);
   if (!cursor || cursor.databaseId !== databaseId) return { kind: 'reset', reason: 'foreign' };
@@ -102,4 +108,36 @@ export function checkCursor(
       : cursor.xid > head.horizon || (cursor.xid === head.horizon && cursor.seq > 0);
   if (ahead) return { kind: 'reset', reason: 'ahead' };
   return { kind: 'incremental', since: { xid: cursor.xid, seq: cursor.seq } };
+}
+
+/** The highest id there can be: a listing read whole ends here. */
+export const LAST_ID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+
+/**
+ * About how many ids follow `last`, when `count` ids were found from the first id up to `last`:
+ * ids are random, so they spread evenly over the space of ids.
+ */
+export function idsAfter(last: string, count: number): number {
+  const space = BigInt(`0x${LAST_ID.replaceAll('-', '')}`);
+  const covered = BigInt(`0x${last.replaceAll('-', '')}`) + 1n;
+  return Math.ceil((Number(space - covered) / Number(covered)) * count);
+}
+
+/**
+ * The ids after `after` split into `parts` ranges of equal width: the last id of each (the last
+ * is LAST_ID). Ids are random, so each range holds about as many secrets as the others.
+ */
+export function splitIds(after: string, parts: number): string[] {
+  const start = BigInt(`0x${after.replaceAll('-', '')}`);
+  const end = BigInt(`0x${LAST_ID.replaceAll('-', '')}`);
+  const lasts: string[] = [];
+  for (let k = 1; k <= parts; k++) {
+    const hex = (start + ((end - start) * BigInt(k)) / BigInt(parts))
+      .toString(16)
+      .padStart(32, '0');
+    lasts.push(
+      `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,
+    );
+  }
+  return lasts;
 }

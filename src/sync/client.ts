@@ -203,8 +203,9 @@ export class ApiClient {
     return this.call(ROUTES.resolve, { params: { name }, query: options });
   }
 
-  changes(since?: string, limit?: number): Promise<ChangesPage> {
-    return this.call(ROUTES.changes, { query: { since, limit } });
+  /** A page of the change feed; `parts` asks for a full listing read in ranges at once. */
+  changes(since?: string, limit?: number, parts?: number): Promise<ChangesPage> {
+    return this.call(ROUTES.changes, { query: { since, limit, parts } });
   }
 
   audit(query: AuditQuery = {}): Promise<AuditPage> {

@@ -77,6 +77,7 @@ export class SyncEngine {
       state: emptyState(),
       me: undefined,
       batchValues: undefined,
+      listingParts: undefined,
       ownersAdopted: undefined,
     };
   }

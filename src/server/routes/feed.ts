@@ -4,7 +4,7 @@ import type { RouteHandlers } from '../http/register';
 export const feedRoutes = {
   changes: async (call, { store }) => {
     const query = call.query();
-    return store.changes(call.caller, query.since, query.limit ?? 500);
+    return store.changes(call.caller, query.since, query.limit ?? 500, query.parts ?? 1);
   },
 
   audit: async (call, { store }) => {

@@ -3,7 +3,15 @@
  * can see the secret at that moment) and the pages `GET /v1/changes` reads from them.
  */
 import type { ChangesPage } from '../../core/api';
-import { checkCursor, encodeCursor, encodeListingCursor, type Position } from '../cursor';
+import {
+  checkCursor,
+  encodeCursor,
+  encodeListingCursor,
+  idsAfter,
+  LAST_ID,
+  type Position,
+  splitIds,
+} from '../cursor';
 import type { SqlExecutor } from '../db/driver';
 import { callerParams, ROLE } from './access';
 import type { Caller, StoreContext } from './context';
@@ -68,12 +76,18 @@ const BEFORE_EVERY_ID = '00000000-0000-0000-0000-000000000000';
  * listing: the caller's secrets by id, page by page (listingPage), and then, on the same and the
  * following pages, the feed from the horizon the listing began at, which brings what changed while
  * it was read. A secret may then come twice; the later change is the newer.
+ *
+ * Asked for in `parts` (more than 1), a full listing that does not fit its first page is read on
+ * in that many ranges of ids at once: the first page's `next` reads on the first range and its
+ * `parts` the others. Each range ends with `more: false` and a cursor at the listing's horizon,
+ * the same for all, where the client reads the feed once every range is through.
  */
 export async function changes(
   ctx: StoreContext,
   caller: Caller,
   since: string | undefined,
   limit: number,
+  parts = 1,
 ): Promise<JsonText<ChangesPage>> {
   const page = await ctx.db.transaction(
     async (tx) => {
@@ -100,12 +114,17 @@ export async function changes(
       if (check.kind === 'incremental') {
         return feedPage(ctx, tx, caller, check.since, horizon, limit);
       }
-      const from =
+      const from: Range =
         check.kind === 'listing'
-          ? { horizon: check.horizon, after: check.after }
+          ? { horizon: check.horizon, after: check.after, last: check.last }
           : { horizon, after: BEFORE_EVERY_ID };
       const listed = await listingPage(ctx, tx, caller, from, limit, check.kind === 'reset');
+      if (listed.more && check.kind === 'reset' && parts > 1) {
+        return inParts(ctx, listed, from.horizon, parts);
+      }
       if (listed.more) return listed;
+      // A range is through: the feed is read once every range is.
+      if (from.last !== undefined) return listed;
       // The listing is done: the rest of the page is the feed from where the listing began, which
       // brings what changed while it was read (in this snapshot, so it agrees with the rows listed).
       const start = { xid: from.horizon, seq: 0 };
@@ -114,8 +133,9 @@ export async function changes(
     },
     { snapshot: true },
   );
+  const inRanges = page.parts ? `,"parts":${JSON.stringify(page.parts)}` : '';
   return new JsonText(
-    `{"changes":[${page.changes.join(',')}],"next":${JSON.stringify(page.next)},"more":${page.more},"reset":${page.reset}}`,
+    `{"changes":[${page.changes.join(',')}],"next":${JSON.stringify(page.next)},"more":${page.more},"reset":${page.reset}${inRanges}}`,
   );
 }
 
@@ -125,6 +145,42 @@ interface PageText {
   next: string;
   more: boolean;
   reset: boolean;
+  parts?: string[];
+}
+
+/** A page of a listing, and the last id it listed. */
+type Listed = PageText & { listed: string | undefined };
+
+/** Where a listing reads on: after `after`, up to `last` in a listing read in parts. */
+interface Range {
+  horizon: number;
+  after: string;
+  last?: string | undefined;
+}
+
+/**
+ * The first page of a listing (`more`), with the ids after its last split into ranges to read
+ * side by side: `next` reads on the first, `parts` the others. As many ranges as asked for, but
+ * no more than pages are left (estimated from how far into the ids the first page reached), so
+ * a listing of a page and a bit is read on in one range, as without `parts`.
+ */
+function inParts(ctx: StoreContext, first: Listed, horizon: number, asked: number): PageText {
+  const { listed, ...page } = first;
+  const parts = Math.min(
+    asked,
+    Math.ceil(idsAfter(listed!, page.changes.length) / page.changes.length),
+  );
+  if (parts < 2) return page;
+  const lasts = splitIds(listed!, parts);
+  const [next, ...others] = lasts.map((last, k) =>
+    encodeListingCursor({
+      databaseId: ctx.databaseId,
+      horizon,
+      after: k === 0 ? listed! : lasts[k - 1]!,
+      last,
+    }),
+  );
+  return { ...page, next: next!, parts: others };
 }
 
 /** The change of a secret the caller can see, as JSON text (`s`, `r.role` as in METADATA_JSON). */
@@ -139,20 +195,21 @@ async function listingPage(
   ctx: StoreContext,
   tx: SqlExecutor,
   caller: Caller,
-  from: { horizon: number; after: string },
+  from: Range,
   limit: number,
   reset: boolean,
-): Promise<PageText> {
+): Promise<Listed> {
+  const inRange = (id: string) => `${id} > $4::uuid AND ${id} <= $6::uuid`;
   const scoped = (kind: 'team' | 'project', ids: string) =>
     `SELECT s.id FROM unnest(${ids}::text[]) AS t(id)
        CROSS JOIN LATERAL (SELECT s.id FROM secrets s
-         WHERE s.scope_kind = '${kind}' AND s.scope_id = t.id AND s.id > $4::uuid
+         WHERE s.scope_kind = '${kind}' AND s.scope_id = t.id AND ${inRange('s.id')}
          ORDER BY s.id LIMIT $5) s`;
   const rows = await tx.query<{ id: string; change: string }>(
     `WITH ids AS (
        SELECT g.secret_id AS id FROM unnest($1::text[]) AS p(principal)
          CROSS JOIN LATERAL (SELECT g.secret_id FROM grants g
-           WHERE g.principal = p.principal AND g.secret_id > $4::uuid
+           WHERE g.principal = p.principal AND ${inRange('g.secret_id')}
            ORDER BY g.secret_id LIMIT $5) g
        UNION ${scoped('team', '$2')}
        UNION ${scoped('project', '$3')}
@@ -162,23 +219,25 @@ async function listingPage(
      JOIN secrets s ON s.id = i.id
      CROSS JOIN LATERAL (SELECT ${ROLE} AS role OFFSET 0) r
      ORDER BY s.id`,
-    [...callerParams(caller), from.after, limit + 1],
+    [...callerParams(caller), from.after, limit + 1, from.last ?? LAST_ID],
   );
   const more = rows.length > limit;
   const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
+  const listed = page.length > 0 ? String(page[page.length - 1]!.id) : undefined;
   return {
     changes: page.map((row) => row.change),
     next:
-      more && last
+      more && listed
         ? encodeListingCursor({
             databaseId: ctx.databaseId,
             horizon: from.horizon,
-            after: String(last.id),
+            after: listed,
+            ...(from.last !== undefined && { last: from.last }),
           })
         : encodeCursor({ databaseId: ctx.databaseId, xid: from.horizon, seq: 0 }),
     more,
     reset,
+    listed,
   };
 }
 

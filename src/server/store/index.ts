@@ -231,8 +231,9 @@ export class Store {
     caller: Caller,
     since: string | undefined,
     limit: number,
+    parts = 1,
   ): Promise<JsonText<ChangesPage>> {
-    return changes(this.ctx, caller, since, limit);
+    return changes(this.ctx, caller, since, limit, parts);
   }
   auditLog(
     caller: Caller,

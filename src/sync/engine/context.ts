@@ -39,6 +39,8 @@ export interface EngineContext {
    * answer, false once it answered 404 (an older server).
    */
   batchValues: boolean | undefined;
+  /** False once the server refused a full listing in parts (an older server), for the session. */
+  listingParts: boolean | undefined;
   /** The user whose entries adoptOwners has checked in this session. */
   ownersAdopted: string | undefined;
 }

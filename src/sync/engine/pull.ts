@@ -34,14 +34,16 @@ export async function pull(ctx: EngineContext, report: SyncReport): Promise<void
   let cursor = ctx.state.cursor ?? undefined;
   let seen: Set<string> | undefined;
   const pages = new ReadAhead(ctx, cursor);
-  for (let n = 0; ; n++) {
-    if (n === ctx.maxPages) {
+  for (;;) {
+    const next = pages.next();
+    if (!next) {
+      if (!pages.cutShort) break;
       throw new MalformedResponse(
         `The server's change feed did not end after ${ctx.maxPages} pages; sync stopped here and carries on from this point next time.`,
       );
     }
-    const { page, values } = await pages.next();
-    if (page.more && page.next === cursor) {
+    const { page, values, asked } = await next;
+    if (page.more && page.next === asked) {
       throw new MalformedResponse(
         "The server's change feed did not move past its cursor (it answered more changes at the same point); sync stopped. Check the server version, or sign out and in again.",
       );
@@ -54,7 +56,6 @@ export async function pull(ctx: EngineContext, report: SyncReport): Promise<void
       ctx.state = { ...ctx.state, cursor };
       await saveState(ctx);
     }
-    if (!page.more) break;
   }
   if (seen) {
     // A full listing: what we hold from the server but it no longer lists is gone for us.
@@ -65,52 +66,80 @@ export async function pull(ctx: EngineContext, report: SyncReport): Promise<void
 }
 
 /** Pages of the feed asked for ahead of the one being stored, at most. */
-const PAGES_AHEAD = 4;
+const PAGES_AHEAD = 6;
 
-type Fetched = { page: ChangesPage; values: Promise<Values> };
+/** Ranges of ids a full listing is read in at once (see ReadAhead). */
+const LISTING_PARTS = 4;
+
+type Fetched = { page: ChangesPage; values: Promise<Values>; asked: string | undefined };
 
 /**
- * The feed's pages in order, each asked for as soon as the cursor to it is known, up to
- * PAGES_AHEAD ahead of the page being stored: the listing is a chain (each page needs the cursor
- * of the one before), and storing a page waits for its values, so a reader one page ahead makes
- * every page wait for the values of the one before. Stops asking after `maxPages`, or at a page
- * whose cursor did not move (pull reports both). GETs and reads: dropped unread if the round stops.
+ * The feed's pages, each asked for as soon as the cursor to it is known, up to PAGES_AHEAD ahead
+ * of the page being stored: the pages form a chain (each needs the cursor of the one before), and
+ * storing a page waits for its values, so a reader one page ahead makes every page wait for the
+ * values of the one before. A full listing is asked for in LISTING_PARTS ranges: past its first
+ * page, the server answers `parts`, and the ranges are read side by side (a chain each); once
+ * every range is through, the feed is read on from where they all end. Pages come out in the
+ * order they were asked for. Stops asking after `maxPages` (`cutShort`), or on a chain whose
+ * cursor did not move (pull reports it). GETs and reads: dropped unread if the round stops.
  */
 class ReadAhead {
   private readonly queue: Promise<Fetched>[] = [];
-  /** The cursor of the next page, once known while the queue is full. */
-  private parked: string | undefined;
+  /** Cursors of chains waiting for room in the queue. */
+  private readonly parked: string[] = [];
   private asked = 0;
+  /** Ranges of a listing in parts not yet through, and the cursor they end at. */
+  private ranges = 0;
+  private end: string | undefined;
+  /** A chain had more to read when `maxPages` pages had been asked for. */
+  cutShort = false;
 
   constructor(
     private readonly ctx: EngineContext,
     cursor: string | undefined,
   ) {
-    this.ask(cursor);
+    this.ask(cursor, cursor === undefined && ctx.listingParts !== false ? LISTING_PARTS : 1);
   }
 
-  /** The next page; call it once per page, and not after a page without `more`. */
-  next(): Promise<Fetched> {
-    const fetched = this.queue.shift()!;
-    if (this.parked !== undefined) {
-      const cursor = this.parked;
-      this.parked = undefined;
-      this.ask(cursor);
-    }
+  /** The next page, or undefined when no chain has more to read. */
+  next(): Promise<Fetched> | undefined {
+    const fetched = this.queue.shift();
+    while (this.parked.length > 0 && this.queue.length < PAGES_AHEAD)
+      this.ask(this.parked.shift());
     return fetched;
   }
 
-  private ask(cursor: string | undefined): void {
+  private ask(cursor: string | undefined, parts = 1): void {
+    if (this.asked === this.ctx.maxPages) {
+      this.cutShort = true;
+      return;
+    }
     this.asked++;
-    const fetched = fetchPage(this.ctx, cursor).then((result) => {
-      const { page } = result;
-      if (page.more && page.next !== cursor && this.asked < this.ctx.maxPages) {
-        if (this.queue.length < PAGES_AHEAD) this.ask(page.next);
-        else this.parked = page.next;
-      }
-      return result;
+    const fetched = fetchPage(this.ctx, cursor, parts).then((result) => {
+      this.follow(cursor, result.page);
+      return { ...result, asked: cursor };
     });
     this.queue.push(ahead(fetched));
+  }
+
+  /** Asks for what comes after `page` (asked for with `asked`), or parks it. */
+  private follow(asked: string | undefined, page: ChangesPage): void {
+    const chains: string[] = [];
+    if (page.parts) {
+      this.ranges = 1 + page.parts.length;
+      chains.push(...page.parts);
+    }
+    if (page.more) {
+      if (page.next !== asked) chains.unshift(page.next);
+    } else if (this.ranges > 0) {
+      // Every range ends where the feed reads on.
+      this.end = page.next;
+      if (--this.ranges === 0) chains.push(this.end);
+    }
+    for (const cursor of chains) {
+      if (this.queue.length < PAGES_AHEAD) this.ask(cursor);
+      else this.parked.push(cursor);
+    }
   }
 }
 
@@ -131,15 +160,35 @@ type Values = Map<string, SecretValue | null>;
  * page before is stored. Those are taken unless a local secret of the same name is in the way;
  * the values of the rest of the page wait for its decisions (see applyChanges).
  */
-function fetchPage(ctx: EngineContext, cursor: string | undefined): Promise<Fetched> {
-  return ahead(
-    ctx.client.changes(cursor, ctx.pageLimit).then((page) => {
-      const newcomers = page.changes.flatMap((c) =>
-        c.kind === 'upsert' && !ctx.store.get(c.secret.id) ? [c.secret] : [],
-      );
-      return { page, values: ahead(fetchValues(ctx, newcomers)) };
-    }),
-  );
+function fetchPage(
+  ctx: EngineContext,
+  cursor: string | undefined,
+  parts: number,
+): Promise<Omit<Fetched, 'asked'>> {
+  return changesPage(ctx, cursor, parts).then((page) => {
+    const newcomers = page.changes.flatMap((c) =>
+      c.kind === 'upsert' && !ctx.store.get(c.secret.id) ? [c.secret] : [],
+    );
+    return { page, values: ahead(fetchValues(ctx, newcomers)) };
+  });
+}
+
+/** A page of the feed; a server that refuses `parts` (an older one) is asked again without. */
+async function changesPage(
+  ctx: EngineContext,
+  cursor: string | undefined,
+  parts: number,
+): Promise<ChangesPage> {
+  if (parts === 1) return ctx.client.changes(cursor, ctx.pageLimit);
+  try {
+    const page = await ctx.client.changes(cursor, ctx.pageLimit, parts);
+    ctx.listingParts = true;
+    return page;
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 400)) throw error;
+    ctx.listingParts = false;
+    return ctx.client.changes(cursor, ctx.pageLimit);
+  }
 }
 
 /**

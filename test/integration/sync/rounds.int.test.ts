@@ -159,10 +159,77 @@ describe('sync rounds against the real server', () => {
     await expect(a.engine.sync()).resolves.toMatchObject({ pushed: 1 });
   });
 
-  it('a round reads at most maxPages pages; the next round carries on from there', async () => {
-    const team = await freshTeam();
+  it('a fresh device reads a long listing in parts side by side, then what changed meanwhile', async () => {
+    // carol, in a team with alice only: the other tests' listings stay as short as they were.
+    tokens.carol = await addUser(server, 'carol');
+    const team = { kind: 'team', id: `r${++seq}` } as const;
+    await addTeam(server, team.id);
+    await server.admin.addTeamMember(team.id, 'alice');
+    await server.admin.addTeamMember(team.id, 'carol');
     const a = await syncDevice(server, 'alice', tokens.alice!);
-    const b = await syncDevice(server, 'bob', tokens.bob!, { pageLimit: 1, maxPages: 3 });
+    for (let i = 0; i < 30; i++) {
+      await a.store.create({ name: `PARTS_${i}`, value: `v${i}`, scope: team });
+    }
+    await a.engine.sync();
+    const asked: string[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const recording: typeof fetch = async (input, init) => {
+      const url = new URL(String(input));
+      if (url.pathname !== '/v1/changes') return fetch(input, init);
+      asked.push(url.search);
+      // Written while the listing is read: the feed after it brings it in the same round.
+      if (asked.length === 2) {
+        await a.store.create({ name: 'PARTS_DURING', value: 'during', scope: team });
+        await a.engine.sync();
+      }
+      most = Math.max(most, ++inFlight);
+      try {
+        return await fetch(input, init);
+      } finally {
+        inFlight--;
+      }
+    };
+    const b = await syncDevice(server, 'carol', tokens.carol, { pageLimit: 4, fetch: recording });
+    await b.engine.sync();
+    const names = b.store
+      .list()
+      .filter((e) => e.name.startsWith('PARTS_'))
+      .map((e) => e.name);
+    expect(names.sort()).toEqual(
+      [...Array.from({ length: 30 }, (_, i) => `PARTS_${i}`), 'PARTS_DURING'].sort(),
+    );
+    expect(
+      await b.store.getValue(b.store.list().find((e) => e.name === 'PARTS_DURING')!.id),
+    ).toMatchObject({ value: 'during' });
+    expect(asked[0]).toContain('parts=4');
+    // Ranges side by side, each its own chain of cursors (up to 4: the server splits into no
+    // more than the pages it expects after the first).
+    const parts = new Set(
+      asked.slice(1).flatMap((q) => {
+        const since = new URLSearchParams(q).get('since') ?? '';
+        const place = since.split('.');
+        return place.length === 4 ? [place[3]] : [];
+      }),
+    );
+    expect(parts.size).toBeGreaterThan(1);
+    expect(parts.size).toBeLessThanOrEqual(4);
+    expect(most).toBeGreaterThan(1);
+    // The next round reads on from where the feed ended: one page, nothing new.
+    const before = asked.length;
+    await expect(b.engine.sync()).resolves.toMatchObject({ pulled: 0 });
+    expect(asked.length - before).toBe(1);
+  });
+
+  it('a round reads at most maxPages pages; the next round carries on from there', async () => {
+    // erin, in a team with alice only: a first listing of one page whatever the other tests wrote.
+    tokens.erin = await addUser(server, 'erin');
+    const team = { kind: 'team', id: `r${++seq}` } as const;
+    await addTeam(server, team.id);
+    await server.admin.addTeamMember(team.id, 'alice');
+    await server.admin.addTeamMember(team.id, 'erin');
+    const a = await syncDevice(server, 'alice', tokens.alice!);
+    const b = await syncDevice(server, 'erin', tokens.erin, { pageLimit: 1, maxPages: 3 });
     await b.engine.sync();
     for (let i = 0; i < 5; i++)
       await a.store.create({ name: `PAGE_${i}`, value: `v${i}`, scope: team });

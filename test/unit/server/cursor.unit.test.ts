@@ -5,12 +5,45 @@ import {
   decodeListingCursor,
   encodeCursor,
   encodeListingCursor,
+  LAST_ID,
+  splitIds,
 } from '../../../src/server/cursor';
 
 const DB = '0123456789abcdef0123456789abcdef';
 const HEAD = { horizon: 900, legacy: 10 };
 
 describe('change-feed cursor', () => {
+  it('round-trips the cursor of a listing read in parts, which ends after where it reads on', () => {
+    const after = '10000000-0000-4000-8000-000000000000';
+    const last = '7fffffff-ffff-ffff-ffff-ffffffffffff';
+    const cursor = { databaseId: DB, horizon: 812, after, last };
+    expect(encodeListingCursor(cursor)).toBe(`${DB}.812.${after}.${last}`);
+    expect(decodeListingCursor(encodeListingCursor(cursor))).toEqual(cursor);
+    expect(checkCursor(encodeListingCursor(cursor), DB, HEAD)).toEqual({
+      kind: 'listing',
+      horizon: 812,
+      after,
+      last,
+    });
+    // A part that ends where it starts, or before, is no cursor this server issues.
+    expect(decodeListingCursor(`${DB}.812.${last}.${after}`)).toBeUndefined();
+    expect(decodeListingCursor(`${DB}.812.${after}.${after}`)).toBeUndefined();
+  });
+
+  it('splits the ids after a place into ranges of equal width, the last ending at the last id', () => {
+    expect(splitIds('00000000-0000-0000-0000-000000000000', 4)).toEqual([
+      '3fffffff-ffff-ffff-ffff-ffffffffffff',
+      '7fffffff-ffff-ffff-ffff-ffffffffffff',
+      'bfffffff-ffff-ffff-ffff-ffffffffffff',
+      LAST_ID,
+    ]);
+    const lasts = splitIds('c0000000-0000-4000-8000-000000000000', 3);
+    expect(lasts).toHaveLength(3);
+    expect([...lasts].sort()).toEqual(lasts);
+    expect(lasts[0]! > 'c0000000-0000-4000-8000-000000000000').toBe(true);
+    expect(lasts[2]).toBe(LAST_ID);
+  });
+
   it('round-trips', () => {
     expect(decodeCursor(encodeCursor({ databaseId: DB, xid: 812, seq: 42 }))).toEqual({
       databaseId: DB,

@@ -103,6 +103,24 @@ const explained: { why: string; apply: (doc: Document) => void }[] = [
       expected.required.push('detail');
     },
   },
+  {
+    why:
+      'GET /v1/changes takes `parts` and answers `parts` on the first page of a long full ' +
+      'listing: the cursors of the ranges of ids read alongside `next`; nothing else changes',
+    apply: (doc) => {
+      const get = doc.paths['/v1/changes']!.get! as {
+        parameters: unknown[];
+        responses: Record<
+          string,
+          { content: Record<string, { schema: { properties: Record<string, unknown> } }> }
+        >;
+      };
+      const parts = { type: 'integer', minimum: 1, maximum: 16 };
+      get.parameters.push({ name: 'parts', in: 'query', required: false, schema: parts });
+      const page = get.responses['200']!.content['application/json']!.schema;
+      page.properties.parts = { type: 'array', items: { type: 'string' } };
+    },
+  },
 ];
 
 describe('the OpenAPI document', () => {

@@ -171,15 +171,50 @@ describe('SyncEngine: values in batches (POST /v1/values)', () => {
     const round = engine.sync();
     // Ten pages of 100: while the first page's values are held, the next pages are asked for,
     // up to four ahead of the page being stored (a reader one page ahead stops at the second).
-    await vi.waitFor(() => expect(pages.length - asked).toBe(5));
+    await vi.waitFor(() => expect(pages.length - asked).toBe(7));
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(pages.length - asked).toBe(5);
+    expect(pages.length - asked).toBe(7);
     expect(store.list()).toHaveLength(0);
     release();
     await round;
     expect(pages.length - asked).toBe(10);
     expect(new Set(pages.slice(asked)).size).toBe(10);
     expect(store.list()).toHaveLength(1000);
+  });
+
+  it('reads a full listing in one chain from a server that refuses parts (an older one)', async () => {
+    await seed(server, 3);
+    const asked: string[] = [];
+    const api = new ApiClient({
+      baseUrl: 'http://fake.test',
+      token: 'tok-bob',
+      fetch: async (input, init) => {
+        const url = new URL(String(input));
+        if (url.pathname === '/v1/changes') asked.push(url.search);
+        if (url.searchParams.has('parts')) {
+          // As a server whose query schema has no `parts` answers.
+          const body = { error: { code: 'invalid_input', message: 'Unrecognized key: "parts"' } };
+          return new Response(JSON.stringify(body), {
+            status: 400,
+            headers: { 'content-type': 'application/json' },
+          });
+        }
+        return server.fetch(input, init);
+      },
+    });
+    const kv = new MemoryKeyValueStore();
+    const store = new LocalSecretStore(kv, { user: 'bob' });
+    await store.load();
+    const engine = new SyncEngine({ client: api, store, kv });
+    await engine.init();
+    await engine.sync();
+    expect(store.list()).toHaveLength(3);
+    expect(asked).toEqual(['?limit=1000&parts=4', '?limit=1000']);
+    // Asked once a session: the next full listing goes without.
+    await engine.forget();
+    await engine.sync();
+    expect(asked.slice(2)).toEqual(['?limit=1000']);
+    expect(store.list()).toHaveLength(3);
   });
 
   it('treats missing ids as a 404 of the single read: skipped quietly, the rest stored', async () => {
