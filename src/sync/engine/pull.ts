@@ -104,8 +104,7 @@ class ReadAhead {
   /** The next page, or undefined when no chain has more to read. */
   next(): Promise<Fetched> | undefined {
     const fetched = this.queue.shift();
-    while (this.parked.length > 0 && this.queue.length < PAGES_AHEAD)
-      this.ask(this.parked.shift());
+    while (this.parked.length > 0 && this.queue.length < PAGES_AHEAD) this.ask(this.parked.shift());
     return fetched;
   }
 

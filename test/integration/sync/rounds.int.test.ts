@@ -42,6 +42,16 @@ describe('sync rounds against the real server', () => {
     return { kind: 'team', id };
   }
 
+  /** A new user (their token in `tokens`) and a new team of them and alice, whom no test shares. */
+  async function newUserWithAlice(user: string): Promise<Scope & { kind: 'team' }> {
+    tokens[user] = await addUser(server, user);
+    const id = `r${++seq}`;
+    await addTeam(server, id);
+    await server.admin.addTeamMember(id, 'alice');
+    await server.admin.addTeamMember(id, user);
+    return { kind: 'team', id };
+  }
+
   async function valueOf(d: SyncDevice, id: string): Promise<string> {
     return (await d.store.getValue(id)).value;
   }
@@ -161,11 +171,7 @@ describe('sync rounds against the real server', () => {
 
   it('a fresh device reads a long listing in parts side by side, then what changed meanwhile', async () => {
     // carol, in a team with alice only: the other tests' listings stay as short as they were.
-    tokens.carol = await addUser(server, 'carol');
-    const team = { kind: 'team', id: `r${++seq}` } as const;
-    await addTeam(server, team.id);
-    await server.admin.addTeamMember(team.id, 'alice');
-    await server.admin.addTeamMember(team.id, 'carol');
+    const team = await newUserWithAlice('carol');
     const a = await syncDevice(server, 'alice', tokens.alice!);
     for (let i = 0; i < 30; i++) {
       await a.store.create({ name: `PARTS_${i}`, value: `v${i}`, scope: team });
@@ -190,7 +196,7 @@ describe('sync rounds against the real server', () => {
         inFlight--;
       }
     };
-    const b = await syncDevice(server, 'carol', tokens.carol, { pageLimit: 4, fetch: recording });
+    const b = await syncDevice(server, 'carol', tokens.carol!, { pageLimit: 4, fetch: recording });
     await b.engine.sync();
     const names = b.store
       .list()
@@ -223,13 +229,9 @@ describe('sync rounds against the real server', () => {
 
   it('a round reads at most maxPages pages; the next round carries on from there', async () => {
     // erin, in a team with alice only: a first listing of one page whatever the other tests wrote.
-    tokens.erin = await addUser(server, 'erin');
-    const team = { kind: 'team', id: `r${++seq}` } as const;
-    await addTeam(server, team.id);
-    await server.admin.addTeamMember(team.id, 'alice');
-    await server.admin.addTeamMember(team.id, 'erin');
+    const team = await newUserWithAlice('erin');
     const a = await syncDevice(server, 'alice', tokens.alice!);
-    const b = await syncDevice(server, 'erin', tokens.erin, { pageLimit: 1, maxPages: 3 });
+    const b = await syncDevice(server, 'erin', tokens.erin!, { pageLimit: 1, maxPages: 3 });
     await b.engine.sync();
     for (let i = 0; i < 5; i++)
       await a.store.create({ name: `PAGE_${i}`, value: `v${i}`, scope: team });
