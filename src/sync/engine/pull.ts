@@ -88,9 +88,8 @@ class ReadAhead {
   /** Cursors of chains waiting for room in the queue. */
   private readonly parked: string[] = [];
   private asked = 0;
-  /** Ranges of a listing in parts not yet through, and the cursor they end at. */
+  /** Ranges of a listing in parts not yet through. */
   private ranges = 0;
-  private end: string | undefined;
   /** A chain had more to read when `maxPages` pages had been asked for. */
   cutShort = false;
 
@@ -130,10 +129,9 @@ class ReadAhead {
     }
     if (page.more) {
       if (page.next !== asked) chains.unshift(page.next);
-    } else if (this.ranges > 0) {
-      // Every range ends where the feed reads on.
-      this.end = page.next;
-      if (--this.ranges === 0) chains.push(this.end);
+    } else if (this.ranges > 0 && --this.ranges === 0) {
+      // Every range ends at the same cursor, where the feed reads on.
+      chains.push(page.next);
     }
     for (const cursor of chains) {
       if (this.queue.length < PAGES_AHEAD) this.ask(cursor);
@@ -186,6 +184,7 @@ async function changesPage(
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 400)) throw error;
     ctx.listingParts = false;
+    ctx.log('info', 'The server cannot list in parts (an older version); listing in one.');
     return ctx.client.changes(cursor, ctx.pageLimit);
   }
 }

@@ -205,11 +205,20 @@ describe('SyncEngine: values in batches (POST /v1/values)', () => {
     const kv = new MemoryKeyValueStore();
     const store = new LocalSecretStore(kv, { user: 'bob' });
     await store.load();
-    const engine = new SyncEngine({ client: api, store, kv });
+    const logs: string[] = [];
+    const engine = new SyncEngine({
+      client: api,
+      store,
+      kv,
+      log: (l, m) => logs.push(`${l} ${m}`),
+    });
     await engine.init();
     await engine.sync();
     expect(store.list()).toHaveLength(3);
     expect(asked).toEqual(['?limit=1000&parts=4', '?limit=1000']);
+    expect(logs).toEqual([
+      'info The server cannot list in parts (an older version); listing in one.',
+    ]);
     // Asked once a session: the next full listing goes without.
     await engine.forget();
     await engine.sync();
