@@ -113,14 +113,20 @@ export function checkCursor(
 /** The highest id there can be: a listing read whole ends here. */
 export const LAST_ID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
 
+/** An id as the 128-bit number PostgreSQL orders it by, and back. */
+const idNumber = (id: string): bigint => BigInt(`0x${id.replaceAll('-', '')}`);
+function idText(n: bigint): string {
+  const hex = n.toString(16).padStart(32, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 /**
  * About how many ids follow `last`, when `count` ids were found from the first id up to `last`:
  * ids are random, so they spread evenly over the space of ids.
  */
 export function idsAfter(last: string, count: number): number {
-  const space = BigInt(`0x${LAST_ID.replaceAll('-', '')}`);
-  const covered = BigInt(`0x${last.replaceAll('-', '')}`) + 1n;
-  return Math.ceil((Number(space - covered) / Number(covered)) * count);
+  const covered = idNumber(last) + 1n;
+  return Math.ceil((Number(idNumber(LAST_ID) - covered) / Number(covered)) * count);
 }
 
 /**
@@ -128,16 +134,9 @@ export function idsAfter(last: string, count: number): number {
  * is LAST_ID). Ids are random, so each range holds about as many secrets as the others.
  */
 export function splitIds(after: string, parts: number): string[] {
-  const start = BigInt(`0x${after.replaceAll('-', '')}`);
-  const end = BigInt(`0x${LAST_ID.replaceAll('-', '')}`);
-  const lasts: string[] = [];
-  for (let k = 1; k <= parts; k++) {
-    const hex = (start + ((end - start) * BigInt(k)) / BigInt(parts))
-      .toString(16)
-      .padStart(32, '0');
-    lasts.push(
-      `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,
-    );
-  }
-  return lasts;
+  const start = idNumber(after);
+  const width = idNumber(LAST_ID) - start;
+  return Array.from({ length: parts }, (_, k) =>
+    idText(start + (width * BigInt(k + 1)) / BigInt(parts)),
+  );
 }

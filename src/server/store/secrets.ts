@@ -184,7 +184,7 @@ export async function update(
   const role = roleOf('me.principals', 'me.team_ids', 'me.project_ids');
   const me = writerRow(who, 13);
   const [row] = await ctx.db
-    .query<Row & { secret: string | null }>(
+    .query<Row & { meta: string | null }>(
       `WITH me AS (${me.sql}),
        s AS (
          UPDATE secrets s SET version = s.version + 1, updated_at = $3,
@@ -211,7 +211,7 @@ export async function update(
        SELECT me.*, (
            -- The guard matches only for an owner: the role is not read again.
            SELECT ${METADATA_JSON} FROM s CROSS JOIN (SELECT 'owner' AS role) r
-         ) AS secret
+         ) AS meta
        FROM me`,
       [
         id,
@@ -243,7 +243,7 @@ export async function update(
       throw error;
     });
   const caller = writerOf(who, row);
-  if (row?.secret) return { caller, result: parseMetadata({ meta: row.secret }) };
+  if (row?.meta) return { caller, result: parseMetadata(row) };
   throw await whyUnchanged(ctx, caller, id, ifMatch, sealed !== undefined, notBase64);
 }
 

@@ -14,6 +14,7 @@ import { LocalSecretStore } from '../../../src/core/localStore';
 import { ApiClient } from '../../../src/sync/client';
 import { SyncEngine } from '../../../src/sync/engine';
 import { MemoryKeyValueStore } from '../../../src/sync/memoryKeyValueStore';
+import { syncClient } from '../../support/syncClient';
 import { Link } from '../../support/twoClients';
 
 /** The CLI bundled into out/test-cli (see buildCliInto). */
@@ -164,20 +165,16 @@ export async function syncDevice(
     maxPages?: number;
   } = {},
 ): Promise<SyncDevice> {
-  const kv = options.kv ?? new MemoryKeyValueStore();
-  const store = new LocalSecretStore(kv, { user });
-  await store.load();
   const link = new Link(options.fetch ?? globalThis.fetch);
-  const api = new ApiClient({ baseUrl: server.url, token, fetch: link.fetch, timeoutMs: 10_000 });
-  const logs: string[] = [];
-  const engine = new SyncEngine({
-    client: api,
-    store,
-    kv,
-    log: (l, m) => logs.push(`${l} ${m}`),
+  const client = await syncClient({
+    user,
+    baseUrl: server.url,
+    token,
+    fetch: link.fetch,
+    timeoutMs: 10_000,
+    ...(options.kv && { kv: options.kv }),
     ...(options.pageLimit !== undefined && { pageLimit: options.pageLimit }),
     ...(options.maxPages !== undefined && { maxPages: options.maxPages }),
   });
-  await engine.init();
-  return { user, kv, store, api, engine, link, logs };
+  return { user, ...client, link };
 }

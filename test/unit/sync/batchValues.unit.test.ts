@@ -4,6 +4,7 @@ import { LocalSecretStore } from '../../../src/core/localStore';
 import { ApiClient } from '../../../src/sync/client';
 import { SyncEngine } from '../../../src/sync/engine';
 import { MemoryKeyValueStore } from '../../../src/sync/memoryKeyValueStore';
+import { syncClient } from '../../support/syncClient';
 import { FakeServer } from './fakeServer';
 
 const CANARY = 'canary-batch-5d1e-do-not-leak';
@@ -15,19 +16,19 @@ interface Side {
   logs: string[];
 }
 
-async function client(server: FakeServer, user: string): Promise<Side> {
-  const kv = new MemoryKeyValueStore();
-  const store = new LocalSecretStore(kv, { user });
-  await store.load();
-  const logs: string[] = [];
-  const api = new ApiClient({
+/** A client of `user`, over `fetch` (default: the fake server's) with pages of `pageLimit`. */
+function client(
+  server: FakeServer,
+  user: string,
+  options: { fetch?: typeof fetch; pageLimit?: number } = {},
+): Promise<Side> {
+  return syncClient({
+    user,
     baseUrl: 'http://fake.test',
     token: `tok-${user}`,
-    fetch: server.fetch,
+    fetch: options.fetch ?? server.fetch,
+    ...(options.pageLimit !== undefined && { pageLimit: options.pageLimit }),
   });
-  const engine = new SyncEngine({ client: api, store, kv, log: (l, m) => logs.push(`${l} ${m}`) });
-  await engine.init();
-  return { store, engine, logs };
 }
 
 /** Creates `count` team secrets on the server as alice; returns their ids. */
@@ -146,15 +147,11 @@ describe('SyncEngine: values in batches (POST /v1/values)', () => {
   });
 
   it("reads the feed's next pages while a page waits for its values, a few pages ahead", async () => {
-    const kv = new MemoryKeyValueStore();
-    const store = new LocalSecretStore(kv, { user: 'bob' });
-    await store.load();
     const pages: string[] = [];
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => (release = resolve));
-    const api = new ApiClient({
-      baseUrl: 'http://fake.test',
-      token: 'tok-bob',
+    const { store, engine } = await client(server, 'bob', {
+      pageLimit: 100,
       fetch: async (input, init) => {
         const url = new URL(String(input));
         if (url.pathname === '/v1/changes') pages.push(url.searchParams.get('since') ?? '');
@@ -163,14 +160,12 @@ describe('SyncEngine: values in batches (POST /v1/values)', () => {
         return server.fetch(input, init);
       },
     });
-    const engine = new SyncEngine({ client: api, store, kv, pageLimit: 100 });
-    await engine.init();
     await engine.sync();
     await seed(server, 1000);
     const asked = pages.length;
     const round = engine.sync();
     // Ten pages of 100: while the first page's values are held, the next pages are asked for,
-    // up to four ahead of the page being stored (a reader one page ahead stops at the second).
+    // up to six ahead of the page being stored (a reader one page ahead stops at the second).
     await vi.waitFor(() => expect(pages.length - asked).toBe(7));
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(pages.length - asked).toBe(7);
@@ -185,9 +180,7 @@ describe('SyncEngine: values in batches (POST /v1/values)', () => {
   it('reads a full listing in one chain from a server that refuses parts (an older one)', async () => {
     await seed(server, 3);
     const asked: string[] = [];
-    const api = new ApiClient({
-      baseUrl: 'http://fake.test',
-      token: 'tok-bob',
+    const { store, engine, logs } = await client(server, 'bob', {
       fetch: async (input, init) => {
         const url = new URL(String(input));
         if (url.pathname === '/v1/changes') asked.push(url.search);
@@ -202,17 +195,6 @@ describe('SyncEngine: values in batches (POST /v1/values)', () => {
         return server.fetch(input, init);
       },
     });
-    const kv = new MemoryKeyValueStore();
-    const store = new LocalSecretStore(kv, { user: 'bob' });
-    await store.load();
-    const logs: string[] = [];
-    const engine = new SyncEngine({
-      client: api,
-      store,
-      kv,
-      log: (l, m) => logs.push(`${l} ${m}`),
-    });
-    await engine.init();
     await engine.sync();
     expect(store.list()).toHaveLength(3);
     expect(asked).toEqual(['?limit=1000&parts=4', '?limit=1000']);
