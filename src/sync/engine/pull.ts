@@ -223,10 +223,11 @@ async function applyChanges(
     takes.flatMap((take) => (fetched.has(take.meta.id) ? [] : [take.meta])),
   );
   for (const [id, value] of fetched) values.set(id, value);
+  const takenAt = ctx.now().toISOString();
   for (const take of takes) {
     const value = values.get(take.meta.id);
     if (!value) continue;
-    steps.push(takeStep(take, toEnvelope(value), ctx.me, ctx.now().toISOString()));
+    steps.push(takeStep(take, toEnvelope(value), ctx.me, takenAt));
     if (!take.deletedHere) report.pulled++;
   }
   if (steps.length > 0) await ctx.store.applySync(steps);
