@@ -41,26 +41,21 @@ const ZodMiniObjectJIT: new (def: $ZodObjectDef) => mini.ZodMiniObject = $constr
 );
 
 type Params = Parameters<typeof mini.object>[1];
-
 type Shape = $ZodObjectDef['shape'];
 
+/** An object of that shape whose unknown keys `catchall` checks (none: they are dropped). */
+function compiled(shape: Shape, params: Params, catchall?: $ZodObjectDef['catchall']) {
+  return new ZodMiniObjectJIT({
+    type: 'object',
+    shape,
+    ...(catchall && { catchall }),
+    ...util.normalizeParams(params),
+  });
+}
+
 export const object = ((shape: Shape = {}, params?: Params) =>
-  new ZodMiniObjectJIT({
-    type: 'object',
-    shape,
-    ...util.normalizeParams(params),
-  })) as typeof mini.object;
+  compiled(shape, params)) as typeof mini.object;
 export const strictObject = ((shape: Shape, params?: Params) =>
-  new ZodMiniObjectJIT({
-    type: 'object',
-    shape,
-    catchall: mini.never(),
-    ...util.normalizeParams(params),
-  })) as typeof mini.strictObject;
+  compiled(shape, params, mini.never())) as typeof mini.strictObject;
 export const looseObject = ((shape: Shape, params?: Params) =>
-  new ZodMiniObjectJIT({
-    type: 'object',
-    shape,
-    catchall: mini.unknown(),
-    ...util.normalizeParams(params),
-  })) as typeof mini.looseObject;
+  compiled(shape, params, mini.unknown())) as typeof mini.looseObject;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as mini from 'zod/mini';
 import * as z from '../../../src/core/zod';
 import { ChangesPage } from '../../../src/core/api';
+import { testEntry } from '../../support/entries';
 
 // The same shape built by zod/mini's own object functions and by ours (compiled checks).
 function shapes(of: typeof mini) {
@@ -77,19 +78,12 @@ describe('zod objects with compiled checks', () => {
   });
 
   it('parse a change feed page as before, in a schema built from src/core', () => {
-    const secret = {
-      id: 'id-1',
-      name: 'API_KEY',
-      encoding: 'text',
+    const secret = testEntry('id-1', 'API_KEY', {
       type: 'token',
-      description: '',
       scope: { kind: 'project', id: 'p1' },
       version: 3,
-      created_at: '2026-01-01T00:00:00.000Z',
-      updated_at: '2026-01-02T00:00:00.000Z',
-      created_by: 'alice',
       access: [{ principal: { kind: 'user', id: 'bob' }, role: 'reader' }],
-    };
+    });
     const page = { changes: [{ kind: 'upsert', secret }], next: 'c', more: false, reset: false };
     expect(ChangesPage.parse(page)).toEqual(page);
     const bad = ChangesPage.safeParse({
