@@ -16,32 +16,14 @@
  * alternate which extension activates first, so that an order's cost falls on both alike. The
  * quartiles of the differences, the run time and the load average say how far to trust it.
  */
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type * as vscode from 'vscode';
 import { activate } from '../src/extension/extension';
-import { CHROMIUM, CHROMIUM_ARGS } from '../test/e2e/chromium';
 import { FakeMemento, FakeSecretStorage, ui } from '../test/unit/fakes/vscode';
-import { pathToFileURL } from 'node:url';
-
-// The benchmarks are bundled (CommonJS), and run from the repository's root: scripts/codeServer.mjs,
-// which finds its files from import.meta.url, is loaded as it is, at run time.
-const repoRoot = process.cwd();
-const script = <T>(file: string): Promise<T> =>
-  import(pathToFileURL(join(repoRoot, 'scripts', file)).href) as Promise<T>;
-/** A package loaded from node_modules at run time, not bundled into the benchmark. */
-const unbundled = <T>(name: string): Promise<T> => import(name) as Promise<T>;
+import { canOpenWindows, codeServer, inWindow, repoRoot, tinyExtension } from './codeServerWindow';
 
 const TARGET_MS = 50;
 const TARGET_KB = 200;
@@ -125,29 +107,6 @@ function bundleBytes(): void {
   );
 }
 
-/** A .vsix of a tiny extension with `main` as its code (built with vsce, as demo/jupyter is). */
-async function tinyExtension(dir: string, name: string, main: string, events: string[]) {
-  const folder = join(dir, name);
-  mkdirSync(folder, { recursive: true });
-  writeFileSync(join(folder, 'extension.js'), main);
-  writeFileSync(join(folder, 'README.md'), `${name}\n`);
-  writeFileSync(
-    join(folder, 'package.json'),
-    JSON.stringify({
-      name,
-      displayName: name,
-      version: '0.0.1',
-      publisher: 'bench',
-      license: 'MIT',
-      engines: { vscode: '^1.100.0' },
-      activationEvents: events,
-      main: './extension.js',
-    }),
-  );
-  const { packVsix } = await script<typeof import('../scripts/vsix.mjs')>('vsix.mjs');
-  return packVsix(folder, join(dir, `${name}.vsix`));
-}
-
 // Activates each extension in turn, in the order $BENCH_ORDER names, and writes the times to
 // $BENCH_OUT.
 const TIMER = `
@@ -204,14 +163,13 @@ function reportCodeServer(
 
 async function inCodeServer(): Promise<void> {
   const vsix = join(repoRoot, 'dist', 'notebook-secrets.vsix');
-  if (!existsSync(vsix) || !existsSync(CHROMIUM)) {
+  if (!existsSync(vsix) || !canOpenWindows()) {
     console.log(
       'code-server: needs dist/notebook-secrets.vsix (npm run package) and Chromium; skipped',
     );
     return;
   }
-  const { freePort, installExtension, startCodeServer, statePaths } =
-    await script<typeof import('../scripts/codeServer.mjs')>('codeServer.mjs');
+  const { installExtension, statePaths } = await codeServer();
   const dir = mkdtempSync(join(tmpdir(), 'nbsec-activation-'));
   try {
     const empty = await tinyExtension(dir, 'bench-empty', 'exports.activate = () => {};', []);
@@ -224,35 +182,15 @@ async function inCodeServer(): Promise<void> {
     const loadBefore = loadavg()[0]!;
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? [EMPTY_ID, EXTENSION_ID] : [EXTENSION_ID, EMPTY_ID];
-      const out = join(dir, `times-${round}.json`);
-      const folder = join(dir, `workspace-${round}`);
-      mkdirSync(folder, { recursive: true });
-      const server = await startCodeServer({
+      const times = await inWindow<Record<string, number>>({
+        dir,
         paths,
-        port: await freePort(),
-        folder,
-        userDataDir: join(dir, `user-${round}`),
-        logFile: join(dir, `code-server-${round}.log`),
-        env: { BENCH_OUT: out, BENCH_ORDER: order.join(',') },
+        round,
+        env: { BENCH_ORDER: order.join(',') },
+        timeoutMs: 120_000,
       });
-      const { chromium } = await unbundled<typeof import('playwright-core')>('playwright-core');
-      const browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: CHROMIUM_ARGS,
-      });
-      try {
-        const page = await browser.newPage();
-        await page.goto(`${server.url}?folder=${encodeURI(folder)}`);
-        const deadline = Date.now() + 120_000;
-        while (!existsSync(out) && Date.now() < deadline) await page.waitForTimeout(250);
-        if (!existsSync(out)) throw new Error('the timing extension wrote nothing in 2 minutes');
-        const times = JSON.parse(readFileSync(out, 'utf8')) as Record<string, number>;
-        ours.push(times[EXTENSION_ID]!);
-        baseline.push(times[EMPTY_ID]!);
-      } finally {
-        await browser.close().catch(() => undefined);
-        await server.stop();
-      }
+      ours.push(times[EXTENSION_ID]!);
+      baseline.push(times[EMPTY_ID]!);
     }
     reportCodeServer(ours, baseline, (performance.now() - started) / 1000, [
       loadBefore,
