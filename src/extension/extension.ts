@@ -37,7 +37,7 @@ export async function activate(
   const log = vscode.window.createOutputChannel('Notebook Secrets', { log: true });
   const state = new ViewState();
   // The tree exists before the first load, which reports its failures through it.
-  const storage = new SecretStorageRepository(context.secrets, log, (m) => tree.setLoadError(m));
+  const storage = SecretStorageRepository.forContext(context, log, (m) => tree.setLoadError(m));
   const repository = storage.store;
   // get_secret resolves within the team server's active project, known once sync is set up.
   let activeProject: () => string | undefined = () => undefined;

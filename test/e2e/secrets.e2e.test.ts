@@ -2,7 +2,7 @@
 // (code-server in Chromium), typing into the real input boxes. Each test has its own code-server,
 // user-data folder, workspace and browser profile.
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { repoRoot } from '../../scripts/codeServer.mjs';
@@ -11,6 +11,7 @@ import { SecretsView } from './secretsView';
 
 /** A value that can only come from this run, so finding it anywhere means it leaked. */
 const canary = (label: string) => `${label}-canary-${randomUUID()}`;
+const EXTENSION_ID = 'notebook-secrets.notebook-secrets';
 
 describe('the Secrets view in VS Code', () => {
   test('creates, shows, edits, reveals, copies and deletes a secret from the tree', async () => {
@@ -147,7 +148,7 @@ describe('the Secrets view in VS Code', () => {
   });
 
   test('keeps secrets across a page reload', async () => {
-    await withWorkbench('reload', async ({ page, screenshot }) => {
+    await withWorkbench('reload', async ({ page, screenshot, userDataDir }) => {
       const view = new SecretsView(page);
       await view.open();
       const token = canary('tok');
@@ -165,6 +166,13 @@ describe('the Secrets view in VS Code', () => {
         'OPENAI_API_KEY',
       ]);
       expect(await view.revealedValue('OPENAI_API_KEY')).toBe(token);
+      // In VS Code for the Web they are sealed files beside the extension host, one per key, not
+      // the browser's one localStorage entry; no file holds a value.
+      const sealed = join(userDataDir, 'User', 'globalStorage', EXTENSION_ID, 'sealed');
+      expect(readdirSync(sealed, { recursive: true, encoding: 'utf8' })).toContainEqual(
+        expect.stringMatching(/notebook-secrets%2Fvalue%2Fpersonal%2FOPENAI_API_KEY$/),
+      );
+      expect(filesContaining(userDataDir, token)).toEqual([]);
 
       // The picture for the README: the populated view beside the demo notebook.
       await page.keyboard.press('Control+P');

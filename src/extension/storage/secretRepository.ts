@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { LocalSecretStore, STORE_PREFIX, type IntegrityReport } from '../../core';
+import { SealedFileStore, type WatchedKeyValueStore } from './sealedFileStore';
 
 /** What the commands and the tree need from wherever secrets live (local now, synced later). */
 export type SecretRepository = Pick<
@@ -19,8 +20,9 @@ export type SecretRepository = Pick<
 >;
 
 /**
- * The local store on VS Code SecretStorage, kept consistent with it: loaded at start, reloaded
- * when another window changes a secret, and every repair reported (names only, never values).
+ * The local store on VS Code SecretStorage (or, in VS Code for the Web, on the sealed files that
+ * stand in for it: sealedFileStore.ts), kept consistent with it: loaded at start, reloaded when
+ * another window changes a secret, and every repair reported (names only, never values).
  */
 export class SecretStorageRepository implements vscode.Disposable {
   readonly store: LocalSecretStore;
@@ -36,10 +38,41 @@ export class SecretStorageRepository implements vscode.Disposable {
   private reloadTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly changedKeys = new Set<string>();
 
+  /**
+   * On the extension's SecretStorage, except in VS Code for the Web: there SecretStorage is one
+   * entry of the browser's localStorage, rewritten whole on each store and bounded to a few
+   * megabytes, so the store's keys go to sealed files instead (sealedFileStore.ts).
+   */
+  static forContext(
+    context: Pick<vscode.ExtensionContext, 'secrets' | 'globalStorageUri'>,
+    log: vscode.LogOutputChannel,
+    onLoadError: (message: string | undefined) => void,
+  ): SecretStorageRepository {
+    if (vscode.env.uiKind !== vscode.UIKind.Web || context.globalStorageUri.scheme !== 'file') {
+      return new SecretStorageRepository(context.secrets, log, onLoadError);
+    }
+    const sealed = new SealedFileStore(context.secrets, context.globalStorageUri.fsPath, (m) =>
+      log.info(m),
+    );
+    const repository = new SecretStorageRepository(
+      sealed,
+      log,
+      onLoadError,
+      "the sealed files in the extension's global storage",
+    );
+    repository.owned = sealed;
+    return repository;
+  }
+
+  /** A store this repository made, disposed with it. */
+  private owned: vscode.Disposable | undefined;
+
   constructor(
-    secrets: vscode.SecretStorage,
+    secrets: WatchedKeyValueStore,
     private readonly log: vscode.LogOutputChannel,
     private readonly onLoadError: (message: string | undefined) => void,
+    /** Where the values are, as errors name it. */
+    private readonly place = 'VS Code SecretStorage',
   ) {
     this.store = new LocalSecretStore(secrets, { user: safeUserName() });
     this.loaded = new Promise((resolve) => (this.firstLoadDone = resolve));
@@ -81,7 +114,7 @@ export class SecretStorageRepository implements vscode.Disposable {
   }
 
   private failed(error: unknown): void {
-    const message = `Could not read secrets from VS Code SecretStorage: ${error instanceof Error ? error.message : String(error)}`;
+    const message = `Could not read secrets from ${this.place}: ${error instanceof Error ? error.message : String(error)}`;
     this.log.error(message);
     this.onLoadError(message);
   }
@@ -100,13 +133,14 @@ export class SecretStorageRepository implements vscode.Disposable {
       );
     }
     if (report.missingValues.length > 0) {
-      this.log.warn(`Value missing from SecretStorage for: ${report.missingValues.join(', ')}`);
+      this.log.warn(`Value missing from ${this.place} for: ${report.missingValues.join(', ')}`);
     }
   }
 
   dispose(): void {
     clearTimeout(this.reloadTimer);
     this.subscription.dispose();
+    this.owned?.dispose();
   }
 }
 

@@ -4,8 +4,11 @@ import { activate } from '../../../src/extension/extension';
 import { FakeMemento, FakeSecretStorage, logLines, ui } from '../fakes/vscode';
 
 /** `seed` fills SecretStorage before activation (e.g. an index written by sync). */
-export async function activateExtension(seed?: (secrets: FakeSecretStorage) => Promise<void>) {
-  const started = await startExtension(seed);
+export async function activateExtension(
+  seed?: (secrets: FakeSecretStorage) => Promise<void>,
+  globalStorage?: string,
+) {
+  const started = await startExtension(seed, globalStorage);
   const api = await started.activated;
   await api.ready();
   return { ...started, api };
@@ -14,8 +17,12 @@ export async function activateExtension(seed?: (secrets: FakeSecretStorage) => P
 /**
  * Starts activation without waiting for anything: `activated` is activate()'s promise (its
  * `ready()` waits for the store's first load); `holdGets` in `seed` keeps that load pending.
+ * `globalStorage` is the folder of the extension's global storage.
  */
-export async function startExtension(seed?: (secrets: FakeSecretStorage) => Promise<void>) {
+export async function startExtension(
+  seed?: (secrets: FakeSecretStorage) => Promise<void>,
+  globalStorage = '/nonexistent/global-storage',
+) {
   ui.reset();
   const secrets = new FakeSecretStorage();
   await seed?.(secrets);
@@ -25,6 +32,7 @@ export async function startExtension(seed?: (secrets: FakeSecretStorage) => Prom
     globalState: new FakeMemento(),
     workspaceState: new FakeMemento(),
     extensionPath: process.cwd(),
+    globalStorageUri: vscode.Uri.file(globalStorage),
   };
   const activated = activate(context as unknown as vscode.ExtensionContext);
   const run = (id: string, ...args: unknown[]) => vscode.commands.executeCommand(id, ...args);
