@@ -8,7 +8,8 @@
  *
  * - a store costs the same whatever the catalogue holds;
  * - a store writes a temporary file, syncs it, renames it over the old one and syncs the folder,
- *   so a kill at any point leaves the old file or the new one, never a torn one;
+ *   so a kill at any point leaves the old file or the new one, never a torn one (the temporary
+ *   file is ignored, and removed by a later open);
  * - a file is bound to its key (the key is the cipher's associated data): a file copied or renamed
  *   onto another key does not open;
  * - the folder is named after the sealing key, so each browser profile (each SecretStorage) has its
@@ -147,10 +148,7 @@ export class SealedFileStore implements WatchedKeyValueStore {
     const folder = createHash('sha256').update(key).digest('hex').slice(0, 16);
     const dir = join(this.root, 'sealed', folder);
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    // What a killed write left behind: never renamed, so never part of the store.
-    for (const name of await fs.readdir(dir)) {
-      if (name.includes(TEMP_MARK)) await fs.rm(join(dir, name), { force: true });
-    }
+    await removeLeftovers(dir);
     const opened = { dir, key };
     await this.moveFromSecretStorage(opened);
     this.watch(dir);
@@ -342,6 +340,20 @@ async function syncFolderNow(dir: string): Promise<void> {
     }
   } finally {
     await handle?.close();
+  }
+}
+
+/**
+ * Removes what killed writes left behind: temporary files, never renamed, so never part of the
+ * store. Only those older than a minute: a younger one may be another window's write under way.
+ */
+async function removeLeftovers(dir: string): Promise<void> {
+  const before = Date.now() - 60_000;
+  for (const name of await fs.readdir(dir)) {
+    if (!name.includes(TEMP_MARK)) continue;
+    const path = join(dir, name);
+    const stat = await fs.stat(path).catch(() => undefined);
+    if (stat && stat.mtimeMs < before) await fs.rm(path, { force: true });
   }
 }
 

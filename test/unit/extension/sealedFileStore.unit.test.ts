@@ -4,7 +4,15 @@
  * test/integration/storage/sealedFileStore.int.test.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -142,18 +150,25 @@ describe('SealedFileStore', () => {
     store.dispose();
   });
 
-  it('ignores and removes what a killed write left (a temporary file), keeping the value before it', async () => {
+  it('ignores what a killed write left (a temporary file), keeping the value before it, and removes it once old', async () => {
     const secrets = new MemoryKeyValueStore();
     const first = new SealedFileStore(secrets, root);
     const key = 'notebook-secrets/value/personal/KEPT';
     await first.store(key, 'before');
     first.dispose();
-    const temp = join(folder(), `${fileName(key)}.tmp-0123456789ab`);
-    writeFileSync(temp, 'torn');
+    const old = join(folder(), `${fileName(key)}.tmp-0123456789ab`);
+    writeFileSync(old, 'torn');
+    const minutesAgo = new Date(Date.now() - 5 * 60_000);
+    utimesSync(old, minutesAgo, minutesAgo);
+    // Another window's write under way: its temporary file is young, and stays.
+    const young = join(folder(), `${fileName(key)}.tmp-ba9876543210`);
+    writeFileSync(young, 'under way');
     const second = new SealedFileStore(secrets, root);
     expect(await second.keys()).toEqual([key]);
     expect(await second.get(key)).toBe('before');
-    expect(readdirSync(folder()).some((name) => name.includes('.tmp-'))).toBe(false);
+    expect(readdirSync(folder()).filter((name) => name.includes('.tmp-'))).toEqual([
+      `${fileName(key)}.tmp-ba9876543210`,
+    ]);
     second.dispose();
   });
 
