@@ -13,6 +13,9 @@
  *   same with no secrets. Target: at most 50 MB for 100,000.
  * - an incremental sync after one change on the server (median of nine, alternating between the
  *   sizes): bytes, at most 1/10,000 of the full sync's, and time, at most 1.5× the same at 10,000.
+ * - one more fresh client's full sync at the larger size, its store on sealed files as the
+ *   extension keeps it in VS Code for the Web (src/extension/storage/sealedFileStore.ts), every
+ *   value written and synced to disk: its time against the median full sync. No target.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,6 +30,8 @@ import { ApiClient } from '../src/sync/client';
 import { nodeFetch } from '../src/sync/nodeFetch';
 import { SyncEngine } from '../src/sync/engine';
 import { MemoryKeyValueStore } from '../src/sync/memoryKeyValueStore';
+import type { KeyValueSecretStore } from '../src/core/keyValueStore';
+import { SealedFileStore } from '../src/extension/storage/sealedFileStore';
 import { SecretsTreeProvider } from '../src/extension/views/secretsTree';
 import { ViewState } from '../src/extension/views/viewState';
 import {
@@ -140,6 +145,8 @@ interface Figures {
   /** Median time of a change-feed page and of a value batch during the full sync. */
   pageMs: number;
   valuesMs: number;
+  /** One more fresh client's full sync, into sealed files (the local store in a Web UI). */
+  sealedMs: number | undefined;
 }
 
 /**
@@ -161,6 +168,7 @@ class SyncSide {
   firstRecorded: Recorded[] = [];
   readonly fulls: FullSync[] = [];
   heapBytes = 0;
+  sealedMs: number | undefined;
 
   private constructor(
     readonly count: number,
@@ -216,11 +224,14 @@ class SyncSide {
     return side;
   }
 
-  /** A client as the extension builds it: store, sync engine and the Secrets view, shown. */
-  private async newClient(kv: MemoryKeyValueStore) {
+  /**
+   * A client as the extension builds it: store, sync engine and the Secrets view, shown. The
+   * store keeps its keys in `kv`, the engine its state in `stateKv` (SecretStorage).
+   */
+  private async newClient(kv: KeyValueSecretStore, stateKv = kv) {
     const store = new LocalSecretStore(kv, { user: 'bench' });
     await store.load();
-    const engine = new SyncEngine({ client: this.client, store, kv });
+    const engine = new SyncEngine({ client: this.client, store, kv: stateKv });
     await engine.init();
     const view = new ViewState();
     const tree = new SecretsTreeProvider(store, view);
@@ -295,6 +306,26 @@ class SyncSide {
     });
   }
 
+  /**
+   * A fresh client's full sync into the sealed files the extension keeps its local store in, in
+   * VS Code for the Web: every value written and synced to this machine's disk.
+   */
+  async sealedSync(dirs: string[]): Promise<void> {
+    const root = mkdtempSync(join(tmpdir(), 'ns-scale-sealed-'));
+    dirs.push(root);
+    const files = new SealedFileStore(new MemoryKeyValueStore(), root);
+    const fresh = await this.newClient(files, new MemoryKeyValueStore());
+    const start = performance.now();
+    await fresh.engine.sync();
+    this.sealedMs = performance.now() - start;
+    const count = fresh.store.list().length;
+    fresh.tree.dispose();
+    fresh.view.dispose();
+    fresh.engine.dispose();
+    files.dispose();
+    if (count !== this.count) throw new Error(`synced ${count} of ${this.count} into sealed files`);
+  }
+
   /** One change on the server, then an incremental sync. */
   async incremental(run: number): Promise<void> {
     const target =
@@ -343,6 +374,7 @@ class SyncSide {
       cpu: mid.cpu,
       pageMs: path('/v1/changes'),
       valuesMs: path('/v1/values'),
+      sealedMs: this.sealedMs,
     };
   }
 }
@@ -381,6 +413,7 @@ async function measureBoth(
     for (let run = 1; run < FULL_SYNC_RUNS; run++) {
       for (const side of sides) await side.fullSync(clusterDir, bareUrl);
     }
+    await sides[1]!.sealedSync(dirs);
     return [sides[0]!.figures(), sides[1]!.figures()];
   } finally {
     for (const side of sides) await side.stop();
@@ -422,6 +455,11 @@ function report(backend: string, small: Figures, large: Figures): void {
   console.log(
     `- incremental time ${fmt(timeRatio, 2)}× its time at ${small.count.toLocaleString('en-US')} (≤ 1.5×): ${verdict(timeRatio <= 1.5)}`,
   );
+  if (large.sealedMs !== undefined) {
+    console.log(
+      `- a full sync into sealed files, as the local store is kept in VS Code for the Web (no target): ${fmt(large.sealedMs / 1000, 2)} s, ${fmt(large.sealedMs / large.fullMs, 2)}× the full sync above`,
+    );
+  }
 }
 
 async function main(): Promise<void> {
