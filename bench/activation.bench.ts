@@ -24,6 +24,7 @@ import type * as vscode from 'vscode';
 import { activate } from '../src/extension/extension';
 import { FakeMemento, FakeSecretStorage, ui } from '../test/unit/fakes/vscode';
 import { canOpenWindows, codeServer, inWindow, repoRoot, tinyExtension } from './codeServerWindow';
+import { runBench } from './common';
 
 const TARGET_MS = 50;
 const TARGET_KB = 200;
@@ -208,10 +209,4 @@ async function main(): Promise<void> {
   await inCodeServer();
 }
 
-void main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -28,6 +28,7 @@ import { join } from 'node:path';
 import { SealedFileStore } from '../src/extension/storage/sealedFileStore';
 import { MemoryKeyValueStore } from '../src/sync/memoryKeyValueStore';
 import { canOpenWindows, codeServer, inWindow, tinyExtension } from './codeServerWindow';
+import { median, runBench } from './common';
 
 const COUNT = Number(process.env.NS_BENCH_SECRET_STORAGE_COUNT ?? 2_000);
 /**
@@ -130,11 +131,6 @@ async function timed(count: number, each: (key: string) => Promise<unknown>) {
   const total = performance.now() - start;
   const tenth = Math.max(1, Math.floor(groups.length / 10));
   return { total, first: median(groups.slice(0, tenth)), last: median(groups.slice(-tenth)) };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 const perValue = (ms: number, values = COUNT) => `${((ms / values) * 1000).toFixed(0)} µs a value`;
@@ -253,10 +249,4 @@ async function main(): Promise<void> {
   }
 }
 
-void main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);
