@@ -382,7 +382,7 @@ function tooltip(secret: IndexEntry, missing: boolean): vscode.MarkdownString {
   md.appendMarkdown(` (version ${secret.version})`);
   if (missing) {
     md.appendMarkdown(
-      '\n\n$(warning) The value is missing from SecretStorage. Edit to set a new value, or delete the entry.',
+      "\n\n$(warning) The value is missing from this machine's store. Edit to set a new value, or delete the entry.",
     );
     md.supportThemeIcons = true;
   }
