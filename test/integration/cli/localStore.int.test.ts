@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execCli, type CliResult } from '../sync/cliRunner';
-import { filesUnder } from '../filesUnder';
+import { filesUnder } from '../../support/filesUnder';
 import { buildCliInto } from '../server/serverProcess';
 import { HAS_KEYRING, startSecretService, type SecretService } from './secretService';
 

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execCli, type CliResult } from '../sync/cliRunner';
 import { ApiClient } from '../../../src/sync/client';
 import { HAS_KEYRING, startSecretService, type SecretService } from '../cli/secretService';
-import { filesUnder } from '../filesUnder';
+import { filesUnder } from '../../support/filesUnder';
 import { buildCliInto } from '../server/serverProcess';
 import { addTeam, addUser, startServer, type RunningServer } from '../sync/harness';
 import { canary, sha256 } from './fixtures';

@@ -24,6 +24,7 @@ import {
 } from '../../../src/extension/storage/sealedFileStore';
 import { MemoryKeyValueStore } from '../../../src/sync/memoryKeyValueStore';
 import { testEntry } from '../../support/entries';
+import { fileCount, filesUnder } from '../../support/filesUnder';
 
 const canary = () => `canary-${randomUUID()}`;
 
@@ -33,21 +34,6 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-/** Every file under the store's root, with its bytes. */
-function files(): { path: string; bytes: Buffer }[] {
-  return readdirSync(root, { recursive: true, encoding: 'utf8' })
-    .map((entry) => join(root, entry))
-    .filter((path) => !readdirSyncSafe(path))
-    .map((path) => ({ path, bytes: readFileSync(path) }));
-}
-function readdirSyncSafe(path: string): boolean {
-  try {
-    readdirSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 function folder(): string {
   const [dir] = readdirSync(join(root, 'sealed'));
   return join(root, 'sealed', dir!);
@@ -73,10 +59,9 @@ describe('SealedFileStore', () => {
       Buffer.from(plain.toString('base64')),
       Buffer.from(plain.toString('hex')),
     ];
-    expect(files()).toHaveLength(3); // two keys and the marker of the move from SecretStorage
-    for (const { bytes } of files()) {
-      for (const needle of needles) expect(bytes.includes(needle)).toBe(false);
-    }
+    expect(fileCount(root)).toBe(3); // two keys and the marker of the move from SecretStorage
+    const onDisk = filesUnder(root);
+    for (const needle of needles) expect(onDisk).not.toContain(needle.toString('latin1'));
     // Only the sealing key is in SecretStorage.
     expect(await secrets.keys()).toEqual([SEALING_KEY]);
     store.dispose();
@@ -146,7 +131,7 @@ describe('SealedFileStore', () => {
     await secrets.store(SEALING_KEY, 'too short');
     const store = new SealedFileStore(secrets, root);
     await expect(store.keys()).rejects.toThrow(/not 32 bytes of base64/);
-    expect(files()).toEqual([]);
+    expect(fileCount(root)).toBe(0);
     store.dispose();
   });
 

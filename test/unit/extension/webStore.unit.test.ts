@@ -4,7 +4,7 @@
  * its first start, losing nothing.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { LocalSecretStore, STORE_PREFIX } from '../../../src/core';
 import { SEALING_KEY, SealedFileStore } from '../../../src/extension/storage/sealedFileStore';
 import type { SecretsNode } from '../../../src/extension/views/secretsTree';
 import { env, logLines, treeViews, UIKind, type FakeSecretStorage } from '../fakes/vscode';
+import { fileCount, filesUnder } from '../../support/filesUnder';
 import { activateExtension } from './harness';
 
 let root: string;
@@ -40,12 +41,6 @@ async function sealedSecrets(secrets: FakeSecretStorage): Promise<Record<string,
   return found;
 }
 
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .map((entry) => join(dir, entry))
-    .filter((path) => statSync(path).isFile());
-}
-
 describe('the local store in VS Code for the Web', () => {
   it('moves what SecretStorage held into sealed files on the first start, and keeps new secrets there', async () => {
     const before = { OLD_ONE: canary(), OLD_TWO: canary() };
@@ -67,17 +62,15 @@ describe('the local store in VS Code for the Web', () => {
       .poll(() => [...started.secrets.data.keys()].filter((k) => k.startsWith(STORE_PREFIX)))
       .toEqual([]);
     expect([...started.secrets.data.keys()]).toEqual([SEALING_KEY]);
-    for (const path of filesUnder(root)) {
-      const bytes = readFileSync(path, 'latin1');
-      for (const value of [...Object.values(before), added]) expect(bytes).not.toContain(value);
-    }
+    const onDisk = filesUnder(root);
+    for (const value of [...Object.values(before), added]) expect(onDisk).not.toContain(value);
   });
 
   it('shows a damaged sealing key as a load error in the tree, and keeps the files', async () => {
     const first = await activateExtension(undefined, root);
     await first.newPassword('KEPT', canary());
     first.dispose();
-    const count = filesUnder(root).length;
+    const count = fileCount(root);
 
     const second = await activateExtension(async (secrets) => {
       await secrets.store(SEALING_KEY, 'damaged');
@@ -89,6 +82,6 @@ describe('the local store in VS Code for the Web', () => {
     const view = treeViews.get('notebookSecrets.secrets')!;
     const roots = (view.options.treeDataProvider as { getChildren(): SecretsNode[] }).getChildren();
     expect(roots).toEqual([{ kind: 'error', message: expect.stringMatching(failure) as unknown }]);
-    expect(filesUnder(root)).toHaveLength(count);
+    expect(fileCount(root)).toBe(count);
   });
 });

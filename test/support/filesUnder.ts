@@ -11,3 +11,9 @@ export function filesUnder(dir: string): string {
   }
   return text;
 }
+
+/** How many files there are under `dir`, at any depth. */
+export function fileCount(dir: string): number {
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
+    .length;
+}
