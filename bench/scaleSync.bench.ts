@@ -278,11 +278,8 @@ class SyncSide {
     if ((await store!.getValue(probe.id)).value !== seededValue(probeIndex)) {
       throw new Error(`the value of ${probe.name} did not arrive`);
     }
-    if (fresh) {
-      fresh.tree.dispose();
-      fresh.view.dispose();
-      fresh.engine.dispose();
-    } else this.firstRecorded = this.recorded;
+    if (fresh) dropClient(fresh);
+    else this.firstRecorded = this.recorded;
     // The floor: the same requests and byte counts from a server that only sends bytes.
     const floorRuns: number[] = [];
     for (let run = 0; run < 5; run++) {
@@ -319,9 +316,7 @@ class SyncSide {
     await fresh.engine.sync();
     this.sealedMs = performance.now() - start;
     const count = fresh.store.list().length;
-    fresh.tree.dispose();
-    fresh.view.dispose();
-    fresh.engine.dispose();
+    dropClient(fresh);
     files.dispose();
     if (count !== this.count) throw new Error(`synced ${count} of ${this.count} into sealed files`);
   }
@@ -377,6 +372,17 @@ class SyncSide {
       sealedMs: this.sealedMs,
     };
   }
+}
+
+/** Drops a fresh client's view, tree and engine (newClient's). */
+function dropClient(client: {
+  tree: { dispose(): void };
+  view: { dispose(): void };
+  engine: { dispose(): void };
+}): void {
+  client.tree.dispose();
+  client.view.dispose();
+  client.engine.dispose();
 }
 
 /**
